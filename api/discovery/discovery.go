@@ -1,0 +1,114 @@
+// Package discovery holds the bodies of the contract's discovery and evidence endpoints
+// (/v1/aruntime/features, versions, quotas, evidence). The harness reads a runtime only through
+// these, so they are part of the contract, not of the reference runtime.
+package discovery
+
+import (
+	"time"
+
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// Paths of the discovery endpoints.
+const (
+	PathFeatures = "/v1/aruntime/features"
+	PathVersions = "/v1/aruntime/versions"
+	PathQuotas   = "/v1/aruntime/quotas"
+	PathEvidence = "/v1/aruntime/evidence"
+)
+
+// Features is the body of GET /v1/aruntime/features: the conformance features the runtime supports.
+type Features struct {
+	Implementation string   `json:"implementation"`
+	Version        string   `json:"version"`
+	Features       []string `json:"features"`
+}
+
+// Artifact is one model artifact a worker has applied, pinned by digest.
+type Artifact struct {
+	Model  string `json:"model"`
+	Digest string `json:"digest"`
+}
+
+// Device describes one accelerator a worker runs on.
+type Device struct {
+	UUID             string `json:"uuid"`
+	Name             string `json:"name"`
+	MemoryTotalBytes uint64 `json:"memory_total_bytes"`
+	MemoryUsedBytes  uint64 `json:"memory_used_bytes"`
+	Simulated        bool   `json:"simulated"`
+}
+
+// WorkerVersions is what one worker reports it has applied.
+type WorkerVersions struct {
+	Worker         string     `json:"worker"`
+	Region         string     `json:"region"`
+	Pool           string     `json:"pool"`
+	Healthy        bool       `json:"healthy"`
+	RuntimeVersion string     `json:"runtime_version"`
+	PolicyVersion  string     `json:"policy_version"`
+	RoutingVersion string     `json:"routing_version"`
+	Artifacts      []Artifact `json:"artifacts"`
+	Devices        []Device   `json:"devices"`
+}
+
+// Versions is the body of GET /v1/aruntime/versions.
+type Versions struct {
+	RouterVersion string           `json:"router_version"`
+	PolicyVersion string           `json:"policy_version"`
+	Workers       []WorkerVersions `json:"workers"`
+}
+
+// Quota is one declared limit with what is left of it now.
+type Quota struct {
+	Limit     float64 `json:"limit"`
+	Remaining float64 `json:"remaining"`
+}
+
+// Quotas is the body of GET /v1/aruntime/quotas: the caller's own quotas only.
+type Quotas struct {
+	Tenant            string   `json:"tenant"`
+	RequestsPerMinute Quota    `json:"requests_per_minute"`
+	TokensPerMinute   Quota    `json:"tokens_per_minute"`
+	MaxConcurrency    Quota    `json:"max_concurrency"`
+	TrafficClasses    []string `json:"traffic_classes"`
+}
+
+// Tokens is the token accounting of an evidence record.
+type Tokens struct {
+	Prompt     int `json:"prompt"`
+	Completion int `json:"completion"`
+	Cached     int `json:"cached"`
+}
+
+// Record is one evidence record: who asked, what served it, under which versions, how it ended
+// and what it cost. Records are hash-chained: Hash covers every other field including PrevHash.
+type Record struct {
+	Seq            uint64           `json:"seq"`
+	RequestID      string           `json:"request_id"`
+	Time           time.Time        `json:"time"`
+	Tenant         string           `json:"tenant"`
+	Application    string           `json:"application"`
+	User           string           `json:"user"`
+	ClientUser     string           `json:"client_user,omitempty"`
+	TrafficClass   string           `json:"traffic_class"`
+	Model          string           `json:"model"`
+	Deployment     string           `json:"deployment"`
+	ArtifactDigest string           `json:"artifact_digest"`
+	PolicyVersion  string           `json:"policy_version"`
+	ServedBy       outcome.ServedBy `json:"served_by"`
+	Outcome        outcome.Class    `json:"outcome"`
+	Reason         outcome.Reason   `json:"reason"`
+	Tokens         Tokens           `json:"tokens"`
+	CostMicroUSD   int64            `json:"cost_micro_usd"`
+	CostCenter     string           `json:"cost_center"`
+	TraceID        string           `json:"trace_id"`
+	DurationMS     float64          `json:"duration_ms"`
+	PrevHash       string           `json:"prev_hash"`
+	Hash           string           `json:"hash"`
+}
+
+// EvidenceList is the body of GET /v1/aruntime/evidence.
+type EvidenceList struct {
+	Records []Record `json:"records"`
+}

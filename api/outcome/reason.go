@@ -1,0 +1,123 @@
+package outcome
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+)
+
+// Reason says why a request ended in its class. The set is closed: a runtime that invents a
+// reason fails the contract, and every reason belongs to exactly one class.
+type Reason string
+
+// The closed reason enum. README.md lists them with their class and status; a test keeps the two
+// in step.
+const (
+	ReasonNone Reason = "none"
+
+	// Served somewhere else or with a reduction.
+	ReasonRegionFailover   Reason = "region_failover"
+	ReasonPoolFailover     Reason = "pool_failover"
+	ReasonProviderFallback Reason = "provider_fallback"
+	ReasonFallbackModel    Reason = "fallback_model"
+	ReasonCacheBypass      Reason = "cache_bypass"
+	ReasonPartial          Reason = "partial"
+
+	// Refused for who the caller is or what it sent.
+	ReasonUnauthenticated        Reason = "unauthenticated"
+	ReasonForbidden              Reason = "forbidden"
+	ReasonInvalidRequest         Reason = "invalid_request"
+	ReasonUnknownModel           Reason = "unknown_model"
+	ReasonContextLengthExceeded  Reason = "context_length_exceeded"
+	ReasonBodyTooLarge           Reason = "body_too_large"
+	ReasonQuotaExceeded          Reason = "quota_exceeded"
+	ReasonConcurrencyExceeded    Reason = "concurrency_exceeded"
+	ReasonPolicyForbidsRegion    Reason = "policy_forbids_region"
+	ReasonPolicyForbidsFallback  Reason = "policy_forbids_fallback"
+	ReasonArtifactInvalid        Reason = "artifact_invalid"
+	ReasonTrafficClassNotAllowed Reason = "traffic_class_not_allowed"
+
+	// Refused for load, before any work.
+	ReasonQueueFull      Reason = "queue_full"
+	ReasonCapacity       Reason = "capacity"
+	ReasonDraining       Reason = "draining"
+	ReasonDevicePressure Reason = "device_pressure"
+
+	// Out of time.
+	ReasonDeadline Reason = "deadline"
+
+	// Broke.
+	ReasonDependencyUnavailable Reason = "dependency_unavailable"
+	ReasonNoHealthyWorker       Reason = "no_healthy_worker"
+	ReasonWorkerLost            Reason = "worker_lost"
+	ReasonInternal              Reason = "internal"
+)
+
+// ReasonInfo is the contract entry of one reason.
+type ReasonInfo struct {
+	Class      Class
+	HTTPStatus int
+	GRPCCode   codes.Code
+	Doc        string
+}
+
+var reasons = map[Reason]ReasonInfo{
+	ReasonNone: {Completed, http.StatusOK, codes.OK, "served as asked, where asked"},
+
+	ReasonRegionFailover:   {Rerouted, http.StatusOK, codes.OK, "served by another region than the primary"},
+	ReasonPoolFailover:     {Rerouted, http.StatusOK, codes.OK, "served by another pool than the primary"},
+	ReasonProviderFallback: {Rerouted, http.StatusOK, codes.OK, "served by the hosted provider the tenant's policy allows"},
+	ReasonFallbackModel:    {Degraded, http.StatusOK, codes.OK, "served by the declared fallback model"},
+	ReasonCacheBypass:      {Degraded, http.StatusOK, codes.OK, "served without the prefix cache"},
+	ReasonPartial:          {Degraded, http.StatusOK, codes.OK, "served in part, the output is shorter than asked"},
+
+	ReasonUnauthenticated:        {Rejected, http.StatusUnauthorized, codes.Unauthenticated, "missing or unknown credential"},
+	ReasonForbidden:              {Rejected, http.StatusForbidden, codes.PermissionDenied, "the credential may not call this endpoint"},
+	ReasonInvalidRequest:         {Rejected, http.StatusBadRequest, codes.InvalidArgument, "malformed or out-of-range request"},
+	ReasonUnknownModel:           {Rejected, http.StatusBadRequest, codes.InvalidArgument, "the model is not served here"},
+	ReasonContextLengthExceeded:  {Rejected, http.StatusBadRequest, codes.InvalidArgument, "prompt plus max_tokens exceed the model's context"},
+	ReasonBodyTooLarge:           {Rejected, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "the body is over the size limit"},
+	ReasonQuotaExceeded:          {Rejected, http.StatusTooManyRequests, codes.ResourceExhausted, "the tenant's request or token quota is spent"},
+	ReasonConcurrencyExceeded:    {Rejected, http.StatusTooManyRequests, codes.ResourceExhausted, "the tenant has its declared number of requests in flight"},
+	ReasonPolicyForbidsRegion:    {Rejected, http.StatusForbidden, codes.PermissionDenied, "the tenant's data policy forbids every region that could serve"},
+	ReasonPolicyForbidsFallback:  {Rejected, http.StatusForbidden, codes.PermissionDenied, "the only remaining place is one the tenant's policy forbids"},
+	ReasonArtifactInvalid:        {Rejected, http.StatusUnprocessableEntity, codes.FailedPrecondition, "the artifact failed verification"},
+	ReasonTrafficClassNotAllowed: {Rejected, http.StatusForbidden, codes.PermissionDenied, "the credential may not use that traffic class"},
+
+	ReasonQueueFull:      {Shed, http.StatusTooManyRequests, codes.Unavailable, "the traffic class's bounded queue is full"},
+	ReasonCapacity:       {Shed, http.StatusServiceUnavailable, codes.Unavailable, "no worker capacity to admit the work"},
+	ReasonDraining:       {Shed, http.StatusServiceUnavailable, codes.Unavailable, "the runtime is shutting down and takes no new work"},
+	ReasonDevicePressure: {Shed, http.StatusServiceUnavailable, codes.Unavailable, "device memory is under the declared threshold"},
+
+	ReasonDeadline: {TimedOut, http.StatusGatewayTimeout, codes.DeadlineExceeded, "the deadline passed in the queue or in execution"},
+
+	ReasonDependencyUnavailable: {Failed, http.StatusBadGateway, codes.Unavailable, "a dependency the request needs is unreachable"},
+	ReasonNoHealthyWorker:       {Failed, http.StatusServiceUnavailable, codes.Unavailable, "no healthy worker serves the model"},
+	ReasonWorkerLost:            {Failed, http.StatusBadGateway, codes.Unavailable, "the worker went away while serving"},
+	ReasonInternal:              {Failed, http.StatusInternalServerError, codes.Internal, "an internal error"},
+}
+
+// Info returns the contract entry of r.
+func (r Reason) Info() (ReasonInfo, bool) {
+	i, ok := reasons[r]
+	return i, ok
+}
+
+// Class returns the class r belongs to; an unknown reason belongs to Failed.
+func (r Reason) Class() Class {
+	if i, ok := reasons[r]; ok {
+		return i.Class
+	}
+	return Failed
+}
+
+// ParseReason reads a reason from its wire spelling.
+func ParseReason(s string) (Reason, error) {
+	r := Reason(strings.TrimSpace(s))
+	if _, ok := reasons[r]; !ok {
+		return "", fmt.Errorf("outcome: unknown reason %q", s)
+	}
+	return r, nil
+}

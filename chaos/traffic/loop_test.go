@@ -1,0 +1,135 @@
+package traffic
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestOpenLoopRate(t *testing.T) {
+	p := Profile{Name: "rate", Rate: 2000, Duration: 300 * time.Millisecond, Seed: 1}
+	var fired atomic.Int64
+	st := OpenLoop(t.Context(), p, func(context.Context, int, time.Time) { fired.Add(1) })
+	if st.Err != nil {
+		t.Fatal(st.Err)
+	}
+	if int64(st.Sent) != fired.Load() {
+		t.Fatalf("Sent %d but fire called %d times", st.Sent, fired.Load())
+	}
+	want := p.Rate * p.Duration.Seconds()
+	if math.Abs(float64(st.Sent)-want)/want > 0.25 {
+		t.Fatalf("sent %d in %v, want %.0f ±25%%", st.Sent, p.Duration, want)
+	}
+	if st.Elapsed < p.Duration || st.Wall < st.Elapsed {
+		t.Fatalf("elapsed %v wall %v for a %v run", st.Elapsed, st.Wall, p.Duration)
+	}
+	t.Logf("sent %d in %v, max lag %v", st.Sent, st.Elapsed, st.MaxLag)
+}
+
+func TestOpenLoopMaxRequestsAndSchedule(t *testing.T) {
+	p := Profile{Name: "max", Rate: 5000, MaxRequests: 50, Duration: 10 * time.Second, Seed: 9}
+	var mu sync.Mutex
+	sched := make(map[int]time.Time)
+	st := OpenLoop(t.Context(), p, func(_ context.Context, i int, at time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		sched[i] = at
+	})
+	if st.Err != nil || st.Sent != p.MaxRequests || len(sched) != p.MaxRequests {
+		t.Fatalf("stats %+v, %d distinct indexes, want %d", st, len(sched), p.MaxRequests)
+	}
+	if st.Elapsed > time.Second {
+		t.Fatalf("MaxRequests did not end the run: elapsed %v", st.Elapsed)
+	}
+	// The scheduled times are the seeded schedule, whatever the generator's lag.
+	gaps := Arrivals(p.Seed, p.Rate, p.MaxRequests)
+	for i := 1; i < p.MaxRequests; i++ {
+		if got := sched[i].Sub(sched[i-1]); got != gaps[i] {
+			t.Fatalf("gap %d = %v, want %v", i, got, gaps[i])
+		}
+	}
+}
+
+func TestOpenLoopCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	p := Profile{Name: "cancel", Rate: 1000, Duration: time.Minute, Seed: 1}
+	st := OpenLoop(ctx, p, func(ctx context.Context, _ int, _ time.Time) { <-ctx.Done() })
+	if st.Wall > time.Second || st.Sent == 0 {
+		t.Fatalf("cancellation not prompt or nothing sent: %+v", st)
+	}
+}
+
+// TestRefusedProfiles checks that an unbounded or ambiguous profile is refused by both loops before
+// anything fires.
+func TestRefusedProfiles(t *testing.T) {
+	var fired atomic.Bool
+	for _, tc := range []struct {
+		p    Profile
+		want error
+	}{
+		{Profile{Rate: 10}, ErrUnbounded},
+		{Profile{Concurrency: 2}, ErrUnbounded},
+		{Profile{MaxRequests: 1}, ErrShape},
+		{Profile{Rate: 10, Concurrency: 2, MaxRequests: 1}, ErrShape},
+		{Profile{Rate: 10, MaxRequests: -1, Duration: time.Second}, ErrShape},
+	} {
+		if st := OpenLoop(t.Context(), tc.p, func(context.Context, int, time.Time) { fired.Store(true) }); !errors.Is(st.Err, tc.want) {
+			t.Errorf("OpenLoop(%+v) err %v, want %v", tc.p, st.Err, tc.want)
+		}
+		if st := ClosedLoop(t.Context(), tc.p, func(context.Context, int) { fired.Store(true) }); !errors.Is(st.Err, tc.want) {
+			t.Errorf("ClosedLoop(%+v) err %v, want %v", tc.p, st.Err, tc.want)
+		}
+	}
+	if st := ClosedLoop(t.Context(), Profile{Rate: 1, MaxRequests: 1}, func(context.Context, int) { fired.Store(true) }); !errors.Is(st.Err, ErrShape) {
+		t.Errorf("ClosedLoop ran an open-loop profile: %v", st.Err)
+	}
+	if st := OpenLoop(t.Context(), Profile{Concurrency: 1, MaxRequests: 1}, func(context.Context, int, time.Time) { fired.Store(true) }); !errors.Is(st.Err, ErrShape) {
+		t.Errorf("OpenLoop ran a closed-loop profile: %v", st.Err)
+	}
+	if fired.Load() {
+		t.Fatal("a refused profile fired")
+	}
+}
+
+func TestClosedLoopConcurrency(t *testing.T) {
+	p := Profile{Name: "closed", Concurrency: 8, MaxRequests: 200, Duration: 10 * time.Second}
+	var inFlight, peak, fired atomic.Int64
+	st := ClosedLoop(t.Context(), p, func(context.Context, int) {
+		n := inFlight.Add(1)
+		for m := peak.Load(); n > m; m = peak.Load() {
+			if peak.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond)
+		inFlight.Add(-1)
+		fired.Add(1)
+	})
+	if st.Err != nil || st.Sent != p.MaxRequests || fired.Load() != int64(p.MaxRequests) {
+		t.Fatalf("stats %+v, fired %d, want %d", st, fired.Load(), p.MaxRequests)
+	}
+	if peak.Load() > int64(p.Concurrency) || peak.Load() < 2 {
+		t.Fatalf("peak concurrency %d, want 2..%d", peak.Load(), p.Concurrency)
+	}
+}
+
+func TestClosedLoopDurationAndCancel(t *testing.T) {
+	p := Profile{Name: "timed", Concurrency: 4, Duration: 100 * time.Millisecond}
+	st := ClosedLoop(t.Context(), p, func(context.Context, int) { time.Sleep(time.Millisecond) })
+	if st.Sent == 0 || st.Elapsed < p.Duration || st.Elapsed > p.Duration+time.Second {
+		t.Fatalf("duration-bound run: %+v", st)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	p.Duration = time.Minute
+	st = ClosedLoop(ctx, p, func(ctx context.Context, _ int) { <-ctx.Done() })
+	if st.Wall > time.Second || st.Sent != p.Concurrency {
+		t.Fatalf("cancelled run: %+v", st)
+	}
+}

@@ -1,0 +1,127 @@
+// Package driver is the harness's OpenAI HTTP driver: the one way the conformance suites and the
+// chaos traffic reach a runtime over HTTP. It measures what the objectives are stated in (TTFT,
+// ITL, total latency), reads the outcome contract from headers, trailers, bodies and the final SSE
+// event, and records contract violations as data rather than failing, so that validation can run
+// afterwards as pure functions over the recorded results.
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Sentinel errors of the driver. Every error Do and GetJSON return wraps exactly one of them, so a
+// caller can tell "the runtime could not be reached" from "the harness built a bad call".
+var (
+	// ErrTransport marks a failure to exchange bytes with the runtime: refused or reset
+	// connection, cancelled context. The runtime may or may not have received the request;
+	// Result.Indeterminate says which.
+	ErrTransport = errors.New("driver: transport")
+	// ErrRequest marks a call the driver could not build, such as a malformed base URL or an
+	// unencodable body: a harness bug, never a runtime's fault.
+	ErrRequest = errors.New("driver: bad request")
+	// ErrDecode marks a discovery body that is not the JSON the contract declares.
+	ErrDecode = errors.New("driver: decode")
+)
+
+const (
+	// MaxIdleConnsPerHost keeps one idle connection per in-flight request of the largest traffic
+	// profile (256 concurrent requests), so steady load does not pay a handshake per request and
+	// TTFT measures the runtime rather than the dialer.
+	MaxIdleConnsPerHost = 256
+	// maxBodyBytes bounds a non-streamed body; a completion many times larger than any model's
+	// context is a runtime bug, and an unbounded read would let it exhaust the harness.
+	maxBodyBytes = 16 << 20
+	// maxEventBytes bounds one SSE line, for the same reason, per event.
+	maxEventBytes = 4 << 20
+)
+
+// Client talks to one runtime's HTTP data plane and discovery endpoints. It is safe for concurrent
+// use; one Client per target keeps connections warm across the whole certification run.
+type Client struct {
+	base string
+	hc   *http.Client
+	key  string
+}
+
+// Option configures a Client at construction.
+type Option func(*Client)
+
+// WithHTTPClient replaces the tuned default client, e.g. for mTLS or an in-memory transport. The
+// caller then owns its pooling and must not set http.Client.Timeout, which would cut long streams.
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithAPIKey sets the bearer credential used when a Call or GetJSON names no key, so suites that
+// act as one tenant need not repeat it.
+func WithAPIKey(key string) Option { return func(c *Client) { c.key = key } }
+
+// New returns a Client for the runtime at baseURL (scheme and host, e.g. "http://127.0.0.1:8080").
+// A malformed baseURL is reported by the first call, wrapped in ErrRequest.
+func New(baseURL string, opts ...Option) *Client {
+	c := &Client{base: strings.TrimRight(baseURL, "/")}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.hc == nil {
+		c.hc = defaultHTTPClient()
+	}
+	return c
+}
+
+// defaultHTTPClient keeps connections alive for the largest profile, does not follow redirects (a
+// runtime that redirects an inference call is answering without the contract, which the driver
+// must see), and leaves deadlines to the caller's context.
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 2 * MaxIdleConnsPerHost
+	t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	// Compression would make the transport buffer SSE events and blur TTFT and ITL.
+	t.DisableCompression = true
+	return &http.Client{
+		Transport:     t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// authorize sets the bearer credential: the call's own key, else the client's default.
+func (c *Client) authorize(req *http.Request, key string) {
+	if key == "" {
+		key = c.key
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+}
+
+// GetJSON reads a discovery or evidence endpoint (path may carry a query) as key and, on a 2xx
+// status, decodes the body into out. A non-2xx status is returned, not an error: whether a refusal
+// is right is for the check to decide (a tenant key on an operator API must be refused).
+func (c *Client) GetJSON(ctx context.Context, path, key string, out any) (status int, hdr http.Header, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: get %s: %w", ErrRequest, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	c.authorize(req, key)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: get %s: %w", ErrTransport, path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return resp.StatusCode, resp.Header, fmt.Errorf("%w: get %s: %w", ErrTransport, path, err)
+	}
+	if resp.StatusCode/100 != 2 || out == nil {
+		return resp.StatusCode, resp.Header, nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return resp.StatusCode, resp.Header, fmt.Errorf("%w: get %s: %w", ErrDecode, path, err)
+	}
+	return resp.StatusCode, resp.Header, nil
+}

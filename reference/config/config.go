@@ -1,0 +1,197 @@
+// Package config is the reference runtime's configuration: one YAML file that names every tenant,
+// credential, traffic class, model and worker, so that capacity and quota are explicit rather than
+// discovered under load. Load validates it and names the file, line and field of every mistake.
+package config
+
+import "time"
+
+// Config is the whole runtime configuration.
+type Config struct {
+	Runtime        Runtime        `yaml:"runtime"`
+	Router         Router         `yaml:"router"`
+	Operators      []Operator     `yaml:"operators"`
+	Tenants        []Tenant       `yaml:"tenants"`
+	TrafficClasses []TrafficClass `yaml:"traffic_classes"`
+	Models         []Model        `yaml:"models"`
+	Workers        []Worker       `yaml:"workers"`
+	// Features are the conformance features this runtime declares at /v1/aruntime/features.
+	Features []string `yaml:"features"`
+
+	// Source is the file the configuration came from, for messages.
+	Source string `yaml:"-"`
+}
+
+// Runtime names this deployment and the versions it runs, so evidence can pin them.
+type Runtime struct {
+	Version        string `yaml:"version"`
+	PolicyVersion  string `yaml:"policy_version"`
+	RoutingVersion string `yaml:"routing_version"`
+	Region         string `yaml:"region"`
+	Deployment     string `yaml:"deployment"`
+}
+
+// Router configures the front door.
+type Router struct {
+	HTTPListen string `yaml:"http_listen"`
+	GRPCListen string `yaml:"grpc_listen"`
+	// MaxBodyBytes bounds a request body; larger bodies are rejected before they are read whole.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// DrainTimeout is how long shutdown waits for in-flight work before cutting it.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// HealthInterval is how often the router asks each worker for its health.
+	HealthInterval time.Duration `yaml:"health_interval"`
+	// WorkerToken is the credential routers and workers use between themselves. It is never a
+	// tenant credential: the router refuses it on tenant endpoints.
+	WorkerToken string `yaml:"worker_token"`
+	// AffinitySlack is how many more outstanding requests the prefix-affine worker may have than
+	// the least loaded one before affinity gives way to load.
+	AffinitySlack int `yaml:"affinity_slack"`
+	// RetryAfter is the Retry-After a shed response advertises.
+	RetryAfter time.Duration `yaml:"retry_after"`
+}
+
+// Operator is a human or automation that may call operator APIs; never a tenant.
+type Operator struct {
+	Name string `yaml:"name"`
+	Key  string `yaml:"key"`
+}
+
+// Tenant is one customer of the shared runtime.
+type Tenant struct {
+	Name       string     `yaml:"name"`
+	CostCenter string     `yaml:"cost_center"`
+	DataPolicy DataPolicy `yaml:"data_policy"`
+	Quota      Quota      `yaml:"quota"`
+	// TrafficClasses the tenant's keys may use; DefaultClass is used when a request names none.
+	TrafficClasses []string `yaml:"traffic_classes"`
+	DefaultClass   string   `yaml:"default_class"`
+	Keys           []APIKey `yaml:"keys"`
+}
+
+// DataPolicy says where a tenant's data may go.
+type DataPolicy struct {
+	AllowedRegions   []string `yaml:"allowed_regions"`
+	HostedFallback   bool     `yaml:"hosted_fallback"`
+	EvidenceRequired bool     `yaml:"evidence_required"`
+}
+
+// Quota is a tenant's declared allowance; the router enforces exactly this.
+type Quota struct {
+	RequestsPerMinute int `yaml:"requests_per_minute"`
+	TokensPerMinute   int `yaml:"tokens_per_minute"`
+	MaxConcurrency    int `yaml:"max_concurrency"`
+}
+
+// APIKey binds a credential to a tenant, an application and an end user.
+type APIKey struct {
+	Key         string `yaml:"key"`
+	Application string `yaml:"application"`
+	User        string `yaml:"user"`
+}
+
+// TrafficClass is a class of work with its own bounded queue, priority and objectives.
+type TrafficClass struct {
+	Name string `yaml:"name"`
+	// Priority orders classes when a worker slot frees up: higher goes first.
+	Priority int `yaml:"priority"`
+	// QueueCapacity bounds the class's admission queue; beyond it work is shed at once.
+	QueueCapacity int           `yaml:"queue_capacity"`
+	Deadline      time.Duration `yaml:"deadline"`
+	TTFTObjective time.Duration `yaml:"ttft_objective"`
+	ITLObjective  time.Duration `yaml:"itl_objective"`
+}
+
+// Model is one servable model and its pinned artifact.
+type Model struct {
+	Name            string `yaml:"name"`
+	ContextLength   int    `yaml:"context_length"`
+	MaxOutputTokens int    `yaml:"max_output_tokens"`
+	ArtifactDigest  string `yaml:"artifact_digest"`
+	WeightsBytes    uint64 `yaml:"weights_bytes"`
+	KVBytesPerToken uint64 `yaml:"kv_bytes_per_token"`
+	// Prices in micro-USD per 1,000 tokens, for cost attribution in evidence.
+	PromptPricePer1K     int64 `yaml:"prompt_price_micro_usd_per_1k"`
+	CompletionPricePer1K int64 `yaml:"completion_price_micro_usd_per_1k"`
+}
+
+// Worker is one GPU worker: where it listens, which pool it belongs to, its device and engine.
+type Worker struct {
+	ID string `yaml:"id"`
+	// Listen is the worker's gRPC address; port 0 picks a free port in `aruntime up`.
+	Listen string `yaml:"listen"`
+	// Address is what the router dials; empty means Listen. It differs when a proxy stands between.
+	Address string `yaml:"address"`
+	Region  string `yaml:"region"`
+	Pool    string `yaml:"pool"`
+	// Models the worker serves; each must be declared under models.
+	Models []string   `yaml:"models"`
+	Device DeviceSpec `yaml:"device"`
+	Engine EngineSpec `yaml:"engine"`
+}
+
+// DeviceSpec describes the simulated device a worker runs on.
+type DeviceSpec struct {
+	Name        string `yaml:"name"`
+	MemoryBytes uint64 `yaml:"memory_bytes"`
+	// Utilization is the fraction of device memory the engine may use (weights plus KV).
+	Utilization float64 `yaml:"utilization"`
+}
+
+// EngineSpec is the executor's batching limits and cost model.
+type EngineSpec struct {
+	MaxBatch          int           `yaml:"max_batch"`
+	MaxWaiting        int           `yaml:"max_waiting"`
+	BlockSize         int           `yaml:"block_size"`
+	PrefixCacheBlocks int           `yaml:"prefix_cache_blocks"`
+	PrefillPerToken   time.Duration `yaml:"prefill_per_token"`
+	DecodeStepBase    time.Duration `yaml:"decode_step_base"`
+	DecodeStepPerSeq  time.Duration `yaml:"decode_step_per_seq"`
+}
+
+// DialAddress is the address the router dials for w.
+func (w Worker) DialAddress() string {
+	if w.Address != "" {
+		return w.Address
+	}
+	return w.Listen
+}
+
+// Tenant returns the tenant with the given name.
+func (c *Config) Tenant(name string) (Tenant, bool) {
+	for _, t := range c.Tenants {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Tenant{}, false
+}
+
+// Class returns the traffic class with the given name.
+func (c *Config) Class(name string) (TrafficClass, bool) {
+	for _, k := range c.TrafficClasses {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return TrafficClass{}, false
+}
+
+// Model returns the model with the given name.
+func (c *Config) Model(name string) (Model, bool) {
+	for _, m := range c.Models {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Model{}, false
+}
+
+// Worker returns the worker with the given id.
+func (c *Config) Worker(id string) (Worker, bool) {
+	for _, w := range c.Workers {
+		if w.ID == id {
+			return w, true
+		}
+	}
+	return Worker{}, false
+}
