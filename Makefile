@@ -12,7 +12,7 @@ GOLANGCI_LINT_VERSION := v2.6.2
 # FUZZTIME bounds each fuzz target in `make test`; raise it for a longer local hunt.
 FUZZTIME ?= 5s
 
-.PHONY: all build test unit fuzz lint run bench generate tools clean certify images
+.PHONY: all build test unit fuzz lint run bench generate tools clean check-config
 
 all: build
 
@@ -41,11 +41,17 @@ lint: $(TOOLS)/golangci-lint
 run: build
 	$(BIN)/aruntime up
 
-## bench: router overhead against a worker called directly (and nginx where installed).
-bench: build
+## bench: router overhead against a worker called directly (and nginx's grpc_pass where installed).
+bench:
 	$(GO) run ./cmd/arbench
 
+## check-config: validate the dev configuration (or CONFIG=path).
+check-config: build
+	$(BIN)/aruntime check $(CONFIG)
+
+## generate: regenerate api/gen from api/proto (protoc comes from Debian's protobuf-compiler).
 generate: $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
+	@command -v protoc >/dev/null || { echo "protoc is missing: apt-get install -y protobuf-compiler" >&2; exit 1; }
 	PATH=$(TOOLS):$$PATH protoc -I api/proto \
 		--go_out=api/gen --go_opt=paths=source_relative \
 		--go-grpc_out=api/gen --go-grpc_opt=paths=source_relative \

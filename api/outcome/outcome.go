@@ -90,3 +90,18 @@ func StatusFor(r Reason) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// ReasonTable renders the closed reason enum as a Markdown table in contract order of classes,
+// the table README.md documents.
+func ReasonTable() string {
+	var b strings.Builder
+	b.WriteString("| class | reason | HTTP | gRPC | meaning |\n|---|---|---|---|---|\n")
+	for _, c := range Classes {
+		for _, r := range SortedReasons() {
+			if i := reasons[r]; i.Class == c {
+				fmt.Fprintf(&b, "| `%s` | `%s` | %d | %s | %s |\n", c, r, i.HTTPStatus, i.GRPCCode, i.Doc)
+			}
+		}
+	}
+	return b.String()
+}

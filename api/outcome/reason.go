@@ -53,6 +53,9 @@ const (
 	ReasonNoHealthyWorker       Reason = "no_healthy_worker"
 	ReasonWorkerLost            Reason = "worker_lost"
 	ReasonInternal              Reason = "internal"
+	// ReasonClientCancelled is recorded, never sent: the caller went away before the end, so the
+	// evidence record still ends the request with exactly one outcome.
+	ReasonClientCancelled Reason = "client_cancelled"
 )
 
 // ReasonInfo is the contract entry of one reason.
@@ -97,6 +100,7 @@ var reasons = map[Reason]ReasonInfo{
 	ReasonNoHealthyWorker:       {Failed, http.StatusServiceUnavailable, codes.Unavailable, "no healthy worker serves the model"},
 	ReasonWorkerLost:            {Failed, http.StatusBadGateway, codes.Unavailable, "the worker went away while serving"},
 	ReasonInternal:              {Failed, http.StatusInternalServerError, codes.Internal, "an internal error"},
+	ReasonClientCancelled:       {Failed, 499, codes.Canceled, "the caller went away before the response ended (evidence only)"},
 }
 
 // Info returns the contract entry of r.

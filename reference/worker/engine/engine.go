@@ -130,10 +130,12 @@ func (e *Engine) Submit(ctx context.Context, req Request) (<-chan Event, error) 
 	if len(req.Prompt) == 0 {
 		return nil, fmt.Errorf("%w: Request.Prompt is empty", ErrInvalid)
 	}
-	need := len(req.Prompt) + req.MaxTokens
-	if need > e.cfg.KVCapacityTokens {
+	// Compared without adding, so a huge MaxTokens cannot overflow the sum
+	// past the check and then size the event channel.
+	if len(req.Prompt) > e.cfg.KVCapacityTokens || req.MaxTokens > e.cfg.KVCapacityTokens-len(req.Prompt) {
 		return nil, fmt.Errorf("%w: prompt %d + max tokens %d > %d", ErrTooLarge, len(req.Prompt), req.MaxTokens, e.cfg.KVCapacityTokens)
 	}
+	need := len(req.Prompt) + req.MaxTokens
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

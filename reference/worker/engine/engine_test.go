@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -40,6 +41,11 @@ func TestSubmitValidates(t *testing.T) {
 	}
 	if _, err := e.Submit(ctx, Request{Prompt: prompt(0, 8000), MaxTokens: 192}); err != nil {
 		t.Errorf("exactly capacity: %v", err)
+	}
+	// Regression: prompt+MaxTokens used to overflow to a negative sum, pass
+	// the check and panic sizing the event channel.
+	if _, err := e.Submit(ctx, Request{Prompt: prompt(0, 8), MaxTokens: math.MaxInt}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("MaxTokens math.MaxInt: %v, want ErrTooLarge", err)
 	}
 }
 

@@ -1,0 +1,51 @@
+package openai
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// contentPart is one element of the array form of a message's content. Only text parts exist in
+// this contract; an image or audio part is refused rather than silently dropped.
+type contentPart struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// UnmarshalJSON accepts a message's content as a string or as OpenAI's array of text parts (which
+// some SDKs send), joining the parts. Any other part type is an error that names it.
+func (m *ChatMessage) UnmarshalJSON(data []byte) error {
+	var wire struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal(data, &wire); err != nil {
+		return err
+	}
+	m.Role = wire.Role
+	m.Content = ""
+	raw := strings.TrimSpace(string(wire.Content))
+	switch {
+	case raw == "" || raw == "null":
+		return nil
+	case raw[0] == '"':
+		return json.Unmarshal(wire.Content, &m.Content)
+	case raw[0] == '[':
+		var parts []contentPart
+		if err := json.Unmarshal(wire.Content, &parts); err != nil {
+			return fmt.Errorf("content: %w", err)
+		}
+		var b strings.Builder
+		for i, p := range parts {
+			if p.Type != "text" {
+				return fmt.Errorf("content[%d]: part type %q is not supported, only \"text\"", i, p.Type)
+			}
+			b.WriteString(p.Text)
+		}
+		m.Content = b.String()
+		return nil
+	default:
+		return fmt.Errorf("content: want a string or an array of text parts")
+	}
+}

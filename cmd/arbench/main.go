@@ -1,0 +1,80 @@
+// Command arbench measures what the reference router costs: the same open-loop load sent straight
+// to one worker and through the router (its gRPC and its OpenAI HTTP front doors), and through
+// nginx's grpc_pass to the same worker where nginx is installed, with the executor's cost set to
+// zero so that only the hop is measured. It prints p50/p99 latency at the fixed rate and the
+// highest throughput each path sustains, as a Markdown table.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aruntime/arcert/reference/runtime"
+)
+
+// settings are the benchmark's knobs; the defaults are the figures the README quotes.
+type settings struct {
+	rate        float64
+	duration    time.Duration
+	concurrency int
+	maxDuration time.Duration
+	maxTokens   int
+	seed        int64
+}
+
+func main() {
+	s := settings{}
+	flag.Float64Var(&s.rate, "rate", 1000, "open-loop arrival rate, requests per second")
+	flag.DurationVar(&s.duration, "duration", 5*time.Second, "how long each open-loop run lasts")
+	flag.IntVar(&s.concurrency, "concurrency", 64, "closed-loop clients for the throughput run")
+	flag.DurationVar(&s.maxDuration, "throughput-duration", 3*time.Second, "how long each throughput run lasts")
+	flag.IntVar(&s.maxTokens, "max-tokens", 4, "tokens generated per request")
+	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed")
+	flag.Parse()
+	if err := run(s); err != nil {
+		fmt.Fprintln(os.Stderr, "arbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(s settings) error {
+	cfg := benchConfig()
+	ctx := context.Background()
+	rt, err := runtime.Start(ctx, cfg, runtime.Options{Router: true, Workers: []string{benchWorker}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = rt.Shutdown(sctx)
+	}()
+	topo := rt.Topology()
+	targets := []target{
+		workerTarget(topo.Workers[benchWorker], cfg.Router.WorkerToken, s.maxTokens),
+		routerGRPCTarget(topo.GRPC, benchKey, s.maxTokens),
+		routerHTTPTarget(topo.HTTP, benchKey, s.maxTokens),
+	}
+	if nt, stop, err := nginxTarget(topo.Workers[benchWorker], cfg.Router.WorkerToken, s.maxTokens); err != nil {
+		fmt.Fprintf(os.Stderr, "arbench: nginx row skipped: %v\n", err)
+	} else {
+		defer stop()
+		targets = append(targets, nt)
+	}
+	fmt.Fprintf(os.Stderr, "arbench: %d paths, %.0f req/s for %s each, then %d closed-loop clients for %s\n",
+		len(targets), s.rate, s.duration, s.concurrency, s.maxDuration)
+	rows := make([]row, 0, len(targets))
+	for _, t := range targets {
+		if t.close != nil {
+			defer t.close()
+		}
+		fmt.Fprintf(os.Stderr, "arbench: measuring %s\n", t.name)
+		rows = append(rows, measure(ctx, t, s))
+	}
+	printTable(os.Stdout, rows, s)
+	return nil
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	devconfig "github.com/aruntime/arcert/fixtures/config"
+	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/runtime"
+)
+
+// flags shared by every role.
+type flags struct {
+	config    string
+	logLevel  string
+	logFormat string
+	http      string
+	grpc      string
+	listen    string
+	id        string
+}
+
+func rootCommand() *cobra.Command {
+	f := &flags{}
+	root := &cobra.Command{
+		Use:           "aruntime",
+		Short:         "The arcert reference inference runtime",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&f.config, "config", "", "runtime configuration (YAML); default: the embedded fixtures/config/dev.yaml")
+	root.PersistentFlags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "text or json")
+
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Start the whole runtime in one process: every worker of the configuration and the router",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd, f, func(cfg *config.Config) runtime.Options {
+				return runtime.Options{Router: true, Workers: workerIDs(cfg)}
+			})
+		},
+	}
+	up.Flags().StringVar(&f.http, "http", "", "override router.http_listen")
+	up.Flags().StringVar(&f.grpc, "grpc", "", "override router.grpc_listen")
+
+	routerCmd := &cobra.Command{
+		Use:   "router",
+		Short: "Start only the router; it dials the workers at their configured addresses",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Router: true} })
+		},
+	}
+	routerCmd.Flags().StringVar(&f.http, "http", "", "override router.http_listen")
+	routerCmd.Flags().StringVar(&f.grpc, "grpc", "", "override router.grpc_listen")
+
+	workerCmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Start one worker of the configuration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Workers: []string{f.id}} })
+		},
+	}
+	workerCmd.Flags().StringVar(&f.id, "id", "", "which worker of the configuration to run (required)")
+	workerCmd.Flags().StringVar(&f.listen, "listen", "", "override the worker's listen address")
+	_ = workerCmd.MarkFlagRequired("id")
+
+	check := &cobra.Command{
+		Use:   "check [FILE]",
+		Short: "Validate a runtime configuration and print every mistake with its line",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				f.config = args[0]
+			}
+			cfg, err := loadConfig(f.config)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d tenants, %d traffic classes, %d models, %d workers)\n",
+				cfg.Source, len(cfg.Tenants), len(cfg.TrafficClasses), len(cfg.Models), len(cfg.Workers))
+			return nil
+		},
+	}
+	root.AddCommand(up, routerCmd, workerCmd, check)
+	return root
+}
+
+// loadConfig reads the configuration at path, or the embedded dev configuration.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Parse(devconfig.DevName, devconfig.DevYAML)
+	}
+	return config.Load(path)
+}
+
+func workerIDs(cfg *config.Config) []string {
+	ids := make([]string, 0, len(cfg.Workers))
+	for _, w := range cfg.Workers {
+		ids = append(ids, w.ID)
+	}
+	return ids
+}
+
+// newLogger builds the structured logger every part logs through.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+}
+
+// stopGrace is how long shutdown may take beyond the configured drain timeout.
+const stopGrace = 10 * time.Second
+
+// run starts the roles chosen by roles, prints the topology, and runs until SIGINT or SIGTERM,
+// then drains and stops.
+func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Options) error {
+	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	applyOverrides(cfg, f)
+	opts := roles(cfg)
+	opts.Logger = log
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rt, err := runtime.Start(ctx, cfg, opts)
+	if err != nil {
+		return err
+	}
+	topo, _ := json.MarshalIndent(rt.Topology(), "", "  ")
+	fmt.Fprintf(cmd.OutOrStdout(), "aruntime %s running from %s\n%s\n", cfg.Runtime.Version, cfg.Source, topo)
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: draining in-flight work", "drain_timeout", cfg.Router.DrainTimeout)
+	case <-rt.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Router.DrainTimeout+stopGrace)
+	defer cancel()
+	return rt.Shutdown(sctx)
+}
+
+// applyOverrides applies the listen-address flags to cfg.
+func applyOverrides(cfg *config.Config, f *flags) {
+	if f.http != "" {
+		cfg.Router.HTTPListen = f.http
+	}
+	if f.grpc != "" {
+		cfg.Router.GRPCListen = f.grpc
+	}
+	if f.listen != "" {
+		for i := range cfg.Workers {
+			if cfg.Workers[i].ID == f.id {
+				cfg.Workers[i].Listen = strings.TrimSpace(f.listen)
+			}
+		}
+	}
+}

@@ -1,0 +1,137 @@
+// Package catalog is the requirement catalogue: every requirement arcert certifies, with its
+// level, profile, the feature that gates it and the guidance line it comes from. It is data, so
+// the list is at once the documentation, the report's key and what `arcert catalog` prints; every
+// Ginkgo spec names the requirement it checks with Label("req:ID").
+package catalog
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Level is how binding a requirement is.
+type Level string
+
+// The levels, as RFC 2119 uses them.
+const (
+	Must   Level = "MUST"
+	Should Level = "SHOULD"
+)
+
+// Requirement is one catalogue entry.
+type Requirement struct {
+	ID      string `yaml:"id" json:"id"`
+	Level   Level  `yaml:"level" json:"level"`
+	Profile string `yaml:"profile" json:"profile"`
+	// Feature gates the requirement: a target that does not declare it gets NOT_SUPPORTED.
+	Feature string `yaml:"feature" json:"feature"`
+	// Line is the line of the guidance the requirement comes from; Quote its words there.
+	Line  int    `yaml:"line" json:"guidance_line"`
+	Quote string `yaml:"quote" json:"guidance_quote"`
+	Title string `yaml:"title" json:"title"`
+	Check string `yaml:"check" json:"check"`
+}
+
+// Profile groups requirements that are certified together.
+type Profile struct {
+	Name string `yaml:"name" json:"name"`
+	// Status is "implemented" when the profile has suites, "planned" when not yet.
+	Status string `yaml:"status" json:"status"`
+	Doc    string `yaml:"doc" json:"doc"`
+}
+
+// Implemented reports whether the profile's suites exist.
+func (p Profile) Implemented() bool { return p.Status == "implemented" }
+
+// Catalog is the whole catalogue.
+type Catalog struct {
+	Profiles     []Profile     `yaml:"profiles" json:"profiles"`
+	Requirements []Requirement `yaml:"requirements" json:"requirements"`
+}
+
+//go:embed catalog.yaml
+var catalogYAML []byte
+
+// Guidance is the guidance text the catalogue traces to, a verbatim copy of
+// shared/guidance/cloud-and-data-center-runtimes.txt.
+//
+//go:embed guidance.txt
+var Guidance string
+
+// ErrUnknown is returned for a requirement or profile the catalogue does not have.
+var ErrUnknown = errors.New("catalog: unknown")
+
+// Load parses the embedded catalogue. It cannot fail at run time unless the binary was built from
+// a broken catalogue, which the package's tests refuse.
+func Load() (*Catalog, error) {
+	var c Catalog
+	dec := yaml.NewDecoder(strings.NewReader(string(catalogYAML)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return &c, nil
+}
+
+// loaded parses the embedded catalogue once per process.
+var loaded = sync.OnceValues(Load)
+
+// MustLoad returns the embedded catalogue, parsed once. It is for program start-up, where a broken
+// embedded catalogue is a build defect; callers must not modify what it returns.
+func MustLoad() *Catalog {
+	c, err := loaded()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Requirement returns the requirement with id.
+func (c *Catalog) Requirement(id string) (Requirement, error) {
+	for _, r := range c.Requirements {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	return Requirement{}, fmt.Errorf("%w requirement %q", ErrUnknown, id)
+}
+
+// Profile returns the profile with name.
+func (c *Catalog) Profile(name string) (Profile, error) {
+	for _, p := range c.Profiles {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	names := make([]string, 0, len(c.Profiles))
+	for _, p := range c.Profiles {
+		names = append(names, p.Name)
+	}
+	return Profile{}, fmt.Errorf("%w profile %q (have %s)", ErrUnknown, name, strings.Join(names, ", "))
+}
+
+// InProfiles returns the requirements of the named profiles, in catalogue order.
+func (c *Catalog) InProfiles(names ...string) []Requirement {
+	var out []Requirement
+	for _, r := range c.Requirements {
+		if slices.Contains(names, r.Profile) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// GuidanceLine returns line n (1-based) of the guidance.
+func GuidanceLine(n int) (string, bool) {
+	lines := strings.Split(Guidance, "\n")
+	if n < 1 || n > len(lines) {
+		return "", false
+	}
+	return lines[n-1], true
+}

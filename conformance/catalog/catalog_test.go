@@ -1,0 +1,73 @@
+package catalog
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var idPattern = regexp.MustCompile(`^[A-Z]{2,3}-[0-9]+$`)
+
+// TestCatalogIsWellFormed: unique ids, known levels and profiles, and every quote really is on
+// the guidance line it names.
+func TestCatalogIsWellFormed(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range c.Requirements {
+		if !idPattern.MatchString(r.ID) || seen[r.ID] {
+			t.Errorf("%s: id malformed or repeated", r.ID)
+		}
+		seen[r.ID] = true
+		if r.Level != Must && r.Level != Should {
+			t.Errorf("%s: level %q", r.ID, r.Level)
+		}
+		if _, err := c.Profile(r.Profile); err != nil {
+			t.Errorf("%s: %v", r.ID, err)
+		}
+		if r.Feature == "" || r.Title == "" || r.Check == "" {
+			t.Errorf("%s: feature, title and check are required", r.ID)
+		}
+		line, ok := GuidanceLine(r.Line)
+		if !ok || !strings.Contains(line, r.Quote) || r.Quote == "" {
+			t.Errorf("%s: %q is not on guidance line %d (%q)", r.ID, r.Quote, r.Line, line)
+		}
+	}
+	if len(c.Requirements) < 30 {
+		t.Errorf("only %d requirements", len(c.Requirements))
+	}
+}
+
+// TestEveryGuidanceStatementIsCovered: each line of the four certified sections is the source of
+// at least one requirement.
+func TestEveryGuidanceStatementIsCovered(t *testing.T) {
+	c := MustLoad()
+	covered := map[int]bool{}
+	for _, r := range c.Requirements {
+		covered[r.Line] = true
+	}
+	for _, n := range []int{22, 24, 25, 26, 27, 28, 30, 31, 33, 34, 35, 36, 37, 38} {
+		if !covered[n] {
+			line, _ := GuidanceLine(n)
+			t.Errorf("guidance line %d has no requirement: %q", n, line)
+		}
+	}
+}
+
+// TestGuidanceCopyIsVerbatim compares the embedded copy with shared/ where it is beside the
+// repository (on developers' machines and in CI).
+func TestGuidanceCopyIsVerbatim(t *testing.T) {
+	shared, err := os.ReadFile("../../../shared/guidance/cloud-and-data-center-runtimes.txt")
+	if os.IsNotExist(err) {
+		t.Skip("shared/ is not beside this checkout; the embedded copy cannot be compared")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(shared) != Guidance {
+		t.Fatal("conformance/catalog/guidance.txt differs from shared/guidance: copy it again and re-check the quotes")
+	}
+}

@@ -1,0 +1,106 @@
+package report
+
+import (
+	"slices"
+	"time"
+
+	"github.com/aruntime/arcert/conformance/catalog"
+)
+
+// Inputs is everything Compute needs: what was selected, what the target declares, and what the
+// specs recorded.
+type Inputs struct {
+	Catalog        *catalog.Catalog
+	Profiles       []string
+	Declares       func(feature string) bool
+	Specs          []SpecRecord
+	Implementation string
+	HarnessVersion string
+	Target         Target
+	Seed           int64
+	Started        time.Time
+	Duration       time.Duration
+}
+
+// Compute judges every requirement of the selected profiles from the spec records.
+func Compute(in Inputs) *Report {
+	r := &Report{
+		SchemaVersion: SchemaVersion, Implementation: in.Implementation, HarnessVersion: in.HarnessVersion,
+		Target: in.Target, Seed: in.Seed, Started: in.Started.UTC(), DurationSecs: in.Duration.Seconds(),
+		Counts: map[Result]int{},
+	}
+	for _, q := range in.Catalog.InProfiles(in.Profiles...) {
+		rq := judge(q, in.Declares(q.Feature), in.Specs)
+		r.Requirements = append(r.Requirements, rq)
+		r.Counts[rq.Result]++
+	}
+	for _, p := range in.Profiles {
+		r.Profiles = append(r.Profiles, profileResult(p, r.Requirements))
+	}
+	return r
+}
+
+// judge decides one requirement: any failed spec fails it; otherwise a declared INVALID or
+// INCONCLUSIVE wins over a pass; a requirement with no spec run is NOT_SUPPORTED when its feature
+// is not declared and NOT_RUN otherwise.
+func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement {
+	rq := Requirement{ID: q.ID, Level: q.Level, Profile: q.Profile, Feature: q.Feature, Title: q.Title, Evidence: []string{}, Specs: []string{}}
+	ran, failed, invalid, inconclusive := 0, false, false, false
+	for _, s := range specs {
+		if !slices.Contains(s.Requirements, q.ID) || s.State == SpecSkipped {
+			continue
+		}
+		ran++
+		rq.Specs = append(rq.Specs, s.Name)
+		rq.Evidence = append(rq.Evidence, s.Evidence...)
+		switch {
+		case s.State == SpecFailed:
+			failed = true
+			rq.Message = s.Message
+		case s.Verdict == Invalid:
+			invalid = true
+			if !failed {
+				rq.Message = s.Message
+			}
+		case s.Verdict == Inconclusive:
+			inconclusive = true
+			if !failed && !invalid {
+				rq.Message = s.Message
+			}
+		}
+	}
+	switch {
+	case !declared:
+		rq.Result, rq.Message = NotSupported, "the target does not declare feature "+q.Feature
+	case ran == 0:
+		rq.Result, rq.Message = NotRun, "no spec for this requirement was selected"
+	case failed:
+		rq.Result = Fail
+	case invalid:
+		rq.Result = Invalid
+	case inconclusive:
+		rq.Result = Inconclusive
+	default:
+		rq.Result = Pass
+	}
+	return rq
+}
+
+func profileResult(name string, reqs []Requirement) ProfileResult {
+	p := ProfileResult{Name: name, Result: "success"}
+	for _, q := range reqs {
+		if q.Profile != name {
+			continue
+		}
+		p.Total++
+		switch {
+		case q.Result == Pass:
+			p.Pass++
+		case q.Level == catalog.Must && q.Result != NotSupported:
+			p.Result = "failure"
+		case p.Result == "success":
+			p.Result = "partial"
+		}
+	}
+	return p
+}

@@ -1,0 +1,104 @@
+// Package report turns what the suites recorded into per-requirement results and writes them as
+// JSON (a versioned schema), JUnit XML for CI and a Markdown summary. It knows nothing of Ginkgo:
+// the suites hand it plain SpecRecords, so results are computed by pure functions over data.
+package report
+
+import (
+	"time"
+
+	"github.com/aruntime/arcert/conformance/catalog"
+)
+
+// SchemaVersion names the report format; a consumer refuses versions it does not know.
+const SchemaVersion = "arcert.report/v1"
+
+// Result is the verdict on one requirement.
+type Result string
+
+// The results of DESIGN.md §3.
+const (
+	Pass         Result = "PASS"
+	Fail         Result = "FAIL"
+	NotSupported Result = "NOT_SUPPORTED"
+	Inconclusive Result = "INCONCLUSIVE"
+	Invalid      Result = "INVALID"
+	// NotRun is a requirement of a selected profile whose specs were filtered out (by --focus):
+	// nothing was checked, so nothing is claimed.
+	NotRun Result = "NOT_RUN"
+)
+
+// SpecState is how a spec ended, as the suites saw it.
+type SpecState string
+
+// The spec states a SpecRecord can carry.
+const (
+	SpecPassed  SpecState = "passed"
+	SpecFailed  SpecState = "failed"
+	SpecSkipped SpecState = "skipped"
+)
+
+// SpecRecord is one spec's outcome: the requirements it checks, how it ended, the verdict it
+// declared (INCONCLUSIVE or INVALID, when a control or gate failed) and what it measured.
+type SpecRecord struct {
+	Name         string
+	Requirements []string
+	State        SpecState
+	Verdict      Result // "" unless the spec declared INCONCLUSIVE or INVALID
+	Message      string
+	Evidence     []string
+	Duration     time.Duration
+}
+
+// Requirement is one requirement's entry in the report.
+type Requirement struct {
+	ID       string        `json:"id"`
+	Level    catalog.Level `json:"level"`
+	Profile  string        `json:"profile"`
+	Feature  string        `json:"feature"`
+	Title    string        `json:"title"`
+	Result   Result        `json:"result"`
+	Message  string        `json:"message,omitempty"`
+	Evidence []string      `json:"evidence"`
+	Specs    []string      `json:"specs"`
+}
+
+// ProfileResult is success when every requirement passed, partial when every MUST passed (or is
+// not supported) but something else did not, and failure when a MUST did not pass.
+type ProfileResult struct {
+	Name   string `json:"name"`
+	Result string `json:"result"`
+	Pass   int    `json:"pass"`
+	Total  int    `json:"total"`
+}
+
+// Target identifies what was certified.
+type Target struct {
+	Source string `json:"source"`
+	Digest string `json:"digest"`
+}
+
+// Report is the whole certification report.
+type Report struct {
+	SchemaVersion  string          `json:"schema_version"`
+	Implementation string          `json:"implementation"`
+	HarnessVersion string          `json:"harness_version"`
+	Target         Target          `json:"target"`
+	Seed           int64           `json:"seed"`
+	Started        time.Time       `json:"started"`
+	DurationSecs   float64         `json:"duration_seconds"`
+	Profiles       []ProfileResult `json:"profiles"`
+	Requirements   []Requirement   `json:"requirements"`
+	Counts         map[Result]int  `json:"counts"`
+}
+
+// MustFailures lists the MUST requirements that did not pass. NOT_SUPPORTED is not among them:
+// the runtime did not claim the feature, and the report says so.
+func (r *Report) MustFailures() []Requirement {
+	var out []Requirement
+	for _, q := range r.Requirements {
+		if q.Level == catalog.Must && q.Result != Pass && q.Result != NotSupported {
+			out = append(out, q)
+		}
+	}
+	return out
+}

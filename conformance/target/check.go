@@ -1,0 +1,55 @@
+package target
+
+import "fmt"
+
+// crossCheck enforces what the schema cannot say: references between sections resolve, and
+// credentials are distinct identities.
+func (t *Target) crossCheck() []*Problem {
+	var probs []*Problem
+	add := func(field, format string, args ...any) {
+		probs = append(probs, &Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	classes := map[string]bool{}
+	for i, c := range t.TrafficClasses {
+		if classes[c.Name] {
+			add(fmt.Sprintf("traffic_classes[%d].name", i), "traffic class %q is declared twice", c.Name)
+		}
+		classes[c.Name] = true
+	}
+	keys := map[string]string{}
+	claim := func(field, key string) {
+		if prev, ok := keys[key]; ok {
+			add(field, "this credential is already used at %s; every identity needs its own", prev)
+		}
+		keys[key] = field
+	}
+	names := map[string]bool{}
+	for i, tn := range t.Tenants {
+		f := fmt.Sprintf("tenants[%d]", i)
+		if names[tn.Name] {
+			add(f+".name", "tenant %q is declared twice", tn.Name)
+		}
+		names[tn.Name] = true
+		claim(f+".key", tn.Key)
+		for j, c := range tn.TrafficClasses {
+			if !classes[c] {
+				add(fmt.Sprintf("%s.traffic_classes[%d]", f, j), "traffic class %q is not declared under traffic_classes", c)
+			}
+		}
+	}
+	if t.Operator != nil {
+		claim("operator.key", t.Operator.Key)
+	}
+	if t.Workload != nil {
+		claim("workload.key", t.Workload.Key)
+	}
+	for i, m := range t.Models {
+		if m.MaxOutputTokens > m.ContextLength {
+			add(fmt.Sprintf("models[%d].max_output_tokens", i), "%d is more than the context length %d", m.MaxOutputTokens, m.ContextLength)
+		}
+	}
+	if len(t.Models) > 0 && t.Capacity.ProbeMaxTokens > t.Models[0].MaxOutputTokens {
+		add("capacity.probe_max_tokens", "%d is more than model %s produces", t.Capacity.ProbeMaxTokens, t.Models[0].Name)
+	}
+	return probs
+}

@@ -1,0 +1,166 @@
+// Package target reads target files. A target file is the Runtime Decision Record of the runtime
+// under test: where to reach it, who its tenants are and what they may do, its declared
+// capacities, quotas and objectives, the versions it pins, its dependencies, the features it
+// supports, and the constraint, assumption and trade-off behind each placement decision.
+// Certification checks that the runtime behaves as its own record declares.
+package target
+
+import "time"
+
+// APIVersion is the target-file format this package reads.
+const APIVersion = "arcert.dev/v1"
+
+// Target is one parsed and validated target file.
+type Target struct {
+	APIVersion     string         `yaml:"apiVersion"`
+	Kind           string         `yaml:"kind"`
+	Implementation string         `yaml:"implementation"`
+	Endpoints      Endpoints      `yaml:"endpoints"`
+	Features       []string       `yaml:"features"`
+	Pins           Pins           `yaml:"pins"`
+	Models         []Model        `yaml:"models"`
+	Capacity       Capacity       `yaml:"capacity"`
+	TrafficClasses []TrafficClass `yaml:"traffic_classes"`
+	Tenants        []Tenant       `yaml:"tenants"`
+	Operator       *Credential    `yaml:"operator"`
+	Workload       *Credential    `yaml:"workload"`
+	Regions        []Region       `yaml:"regions"`
+	Dependencies   []Dependency   `yaml:"dependencies"`
+	Locations      Locations      `yaml:"locations"`
+	Placement      Placement      `yaml:"placement"`
+
+	// Source is the file the target came from; Digest the SHA-256 of its bytes, for reports.
+	Source string `yaml:"-"`
+	Digest string `yaml:"-"`
+}
+
+// Endpoints are where the harness reaches the runtime.
+type Endpoints struct {
+	HTTP string `yaml:"http"`
+	GRPC string `yaml:"grpc"`
+}
+
+// Pins are the versions every worker must report.
+type Pins struct {
+	RuntimeVersion string `yaml:"runtime_version"`
+	PolicyVersion  string `yaml:"policy_version"`
+}
+
+// Model is a servable model with its pinned artifact.
+type Model struct {
+	Name            string `yaml:"name"`
+	ArtifactDigest  string `yaml:"artifact_digest"`
+	ContextLength   int    `yaml:"context_length"`
+	MaxOutputTokens int    `yaml:"max_output_tokens"`
+}
+
+// Capacity is what the runtime declares it can serve at once, measured with its probe request.
+type Capacity struct {
+	// Concurrency is how many requests run at once across the runtime.
+	Concurrency int `yaml:"concurrency"`
+	// RequestsPerSecond is the sustained rate of probe requests the runtime declares.
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// ProbeMaxTokens is max_tokens of the probe request the capacity is stated for.
+	ProbeMaxTokens int `yaml:"probe_max_tokens"`
+}
+
+// TrafficClass is a class of work with its bound and objectives.
+type TrafficClass struct {
+	Name       string        `yaml:"name"`
+	QueueBound int           `yaml:"queue_bound"`
+	Deadline   time.Duration `yaml:"deadline"`
+	TTFT       time.Duration `yaml:"ttft_objective"`
+	ITL        time.Duration `yaml:"itl_objective"`
+}
+
+// Tenant is one tenant with a credential the harness may use.
+type Tenant struct {
+	Name           string     `yaml:"name"`
+	Key            string     `yaml:"key"`
+	Application    string     `yaml:"application"`
+	User           string     `yaml:"user"`
+	CostCenter     string     `yaml:"cost_center"`
+	DataPolicy     DataPolicy `yaml:"data_policy"`
+	Quota          Quota      `yaml:"quota"`
+	TrafficClasses []string   `yaml:"traffic_classes"`
+}
+
+// DataPolicy says where a tenant's data may go.
+type DataPolicy struct {
+	AllowedRegions   []string `yaml:"allowed_regions"`
+	HostedFallback   bool     `yaml:"hosted_fallback"`
+	EvidenceRequired bool     `yaml:"evidence_required"`
+}
+
+// Quota is a tenant's declared allowance.
+type Quota struct {
+	RequestsPerMinute int `yaml:"requests_per_minute"`
+	TokensPerMinute   int `yaml:"tokens_per_minute"`
+	MaxConcurrency    int `yaml:"max_concurrency"`
+}
+
+// Credential is a non-tenant identity the harness uses to check separation.
+type Credential struct {
+	Key string `yaml:"key"`
+}
+
+// Region is a region with its pools and the place it falls back to.
+type Region struct {
+	Name       string   `yaml:"name"`
+	Pools      []string `yaml:"pools"`
+	FallbackTo []string `yaml:"fallback_to"`
+}
+
+// Dependency is one dependency role: the address the runtime dials and the real upstream, so the
+// harness can stand a proxy between them.
+type Dependency struct {
+	Role     string `yaml:"role"`
+	Name     string `yaml:"name"`
+	Dial     string `yaml:"dial"`
+	Upstream string `yaml:"upstream"`
+}
+
+// Locations documents where control, execution, data and evidence live.
+type Locations struct {
+	Control   string `yaml:"control"`
+	Execution string `yaml:"execution"`
+	Data      string `yaml:"data"`
+	Evidence  string `yaml:"evidence"`
+}
+
+// Decision is the record of one placement question.
+type Decision struct {
+	Constraint string `yaml:"constraint"`
+	Assumption string `yaml:"assumption"`
+	TradeOff   string `yaml:"trade_off"`
+}
+
+// Placement answers the guidance's six placement questions.
+type Placement struct {
+	CapacityAndQuota         Decision `yaml:"capacity_and_quota"`
+	FabricTopology           Decision `yaml:"fabric_topology"`
+	MultiTenancy             Decision `yaml:"multi_tenancy"`
+	AutoscalingLag           Decision `yaml:"autoscaling_lag"`
+	CostAttribution          Decision `yaml:"cost_attribution"`
+	ProviderAndRegionFailure Decision `yaml:"provider_and_region_failure"`
+}
+
+// Declares reports whether the target declares feature.
+func (t *Target) Declares(feature string) bool {
+	for _, f := range t.Features {
+		if f == feature {
+			return true
+		}
+	}
+	return false
+}
+
+// Class returns the traffic class with name.
+func (t *Target) Class(name string) (TrafficClass, bool) {
+	for _, c := range t.TrafficClasses {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return TrafficClass{}, false
+}

@@ -1,0 +1,112 @@
+package admission
+
+import (
+	"fmt"
+	"time"
+)
+
+// DefaultBurstWindow is the BurstWindow used when Config leaves it zero. One second of quota at
+// once lets a tenant send a small burst without ever showing more than its declared rate over a
+// window of a few seconds or more.
+const DefaultBurstWindow = time.Second
+
+// ClassSpec is one traffic class: its own bounded queue and its place in the order in which
+// freed slots are handed out.
+type ClassSpec struct {
+	Name string
+	// Priority orders classes when a slot frees: higher is served first.
+	Priority int
+	// QueueCapacity bounds the class queue; a request beyond it gets ErrQueueFull at once.
+	QueueCapacity int
+}
+
+// TenantSpec is one tenant's declared quota. The controller enforces exactly these numbers, so
+// what GET /v1/aruntime/quotas declares is what the tenant gets.
+type TenantSpec struct {
+	Name              string
+	RequestsPerMinute int
+	TokensPerMinute   int
+	// MaxConcurrency bounds the tenant's admissions that are running or queued.
+	MaxConcurrency int
+}
+
+// Config is everything the controller needs; the router builds it from reference/config.
+type Config struct {
+	Classes []ClassSpec
+	Tenants []TenantSpec
+	// Capacity is the number of concurrent slots. The router sets it from the batch sizes of
+	// healthy workers and updates it with SetCapacity; it may be 0 at start, when every request
+	// queues until a worker is healthy.
+	Capacity int
+	// BurstWindow is how much of the per-minute quota a tenant may spend at once: each bucket's
+	// burst is rate*BurstWindow (at least 1). Over any window T the allowance is then at most
+	// rate*(T+BurstWindow), so even a window of a few tens of seconds already shows the declared
+	// rate within a few percent. Zero means DefaultBurstWindow.
+	BurstWindow time.Duration
+}
+
+// validate returns an error wrapping ErrInvalidConfig that names the first bad field.
+func (c Config) validate() error {
+	if len(c.Classes) == 0 {
+		return fmt.Errorf("%w: Classes is empty", ErrInvalidConfig)
+	}
+	if len(c.Tenants) == 0 {
+		return fmt.Errorf("%w: Tenants is empty", ErrInvalidConfig)
+	}
+	if c.Capacity < 0 {
+		return fmt.Errorf("%w: Capacity is %d, want at least 0", ErrInvalidConfig, c.Capacity)
+	}
+	if c.BurstWindow < 0 {
+		return fmt.Errorf("%w: BurstWindow is %v, want at least 0", ErrInvalidConfig, c.BurstWindow)
+	}
+	classes := make(map[string]bool, len(c.Classes))
+	for i, k := range c.Classes {
+		field := fmt.Sprintf("Classes[%d]", i)
+		if err := uniqueName(classes, field, k.Name); err != nil {
+			return err
+		}
+		if err := positive(field+".QueueCapacity", k.QueueCapacity); err != nil {
+			return err
+		}
+	}
+	tenants := make(map[string]bool, len(c.Tenants))
+	for i, t := range c.Tenants {
+		field := fmt.Sprintf("Tenants[%d]", i)
+		if err := uniqueName(tenants, field, t.Name); err != nil {
+			return err
+		}
+		for _, f := range []struct {
+			name string
+			v    int
+		}{
+			{"RequestsPerMinute", t.RequestsPerMinute},
+			{"TokensPerMinute", t.TokensPerMinute},
+			{"MaxConcurrency", t.MaxConcurrency},
+		} {
+			if err := positive(field+"."+f.name, f.v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// uniqueName checks that name is set and not already in seen, then records it.
+func uniqueName(seen map[string]bool, field, name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: %s.Name is empty", ErrInvalidConfig, field)
+	}
+	if seen[name] {
+		return fmt.Errorf("%w: %s.Name %q is declared twice", ErrInvalidConfig, field, name)
+	}
+	seen[name] = true
+	return nil
+}
+
+// positive checks that an int field is at least 1.
+func positive(field string, v int) error {
+	if v < 1 {
+		return fmt.Errorf("%w: %s is %d, want at least 1", ErrInvalidConfig, field, v)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package router
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/identity"
+)
+
+// implementation names this runtime at /v1/aruntime/features.
+const implementation = "aruntime"
+
+// versionsTimeout bounds asking every worker for its versions.
+const versionsTimeout = 2 * time.Second
+
+// maxEvidencePage bounds one page of the evidence listing.
+const maxEvidencePage = 1000
+
+// caller authenticates a discovery request as one of roles, answering the refusal itself.
+func (r *Router) caller(w http.ResponseWriter, req *http.Request, roles ...identity.Role) (identity.Principal, bool) {
+	p, end := r.authenticate(req.Header.Get("Authorization"), roles...)
+	if end.reason != "" {
+		writeRefusal(w, end, "")
+		return p, false
+	}
+	return p, true
+}
+
+func (r *Router) listModels(w http.ResponseWriter, req *http.Request) {
+	if _, ok := r.caller(w, req, identity.RoleTenant, identity.RoleOperator); !ok {
+		return
+	}
+	list := openai.ModelList{Object: "list", Data: []openai.Model{}}
+	for _, m := range r.cfg.Models {
+		list.Data = append(list.Data, openai.Model{ID: m.Name, Object: "model", OwnedBy: r.cfg.Runtime.Deployment})
+	}
+	writeOK(w, list)
+}
+
+// features is public: a harness reads it before it holds any credential.
+func (r *Router) features(w http.ResponseWriter, _ *http.Request) {
+	writeOK(w, discovery.Features{Implementation: implementation, Version: r.cfg.Runtime.Version, Features: r.cfg.Features})
+}
+
+func (r *Router) versions(w http.ResponseWriter, req *http.Request) {
+	if _, ok := r.caller(w, req, identity.RoleTenant, identity.RoleOperator); !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), versionsTimeout)
+	defer cancel()
+	out := discovery.Versions{RouterVersion: r.cfg.Runtime.Version, PolicyVersion: r.cfg.Runtime.PolicyVersion, Workers: []discovery.WorkerVersions{}}
+	for _, wv := range r.pool.Versions(ctx) {
+		v := discovery.WorkerVersions{Worker: wv.Worker.ID, Region: wv.Worker.Region, Pool: wv.Worker.Pool, Healthy: wv.Err == nil && wv.Worker.Healthy()}
+		if resp := wv.Resp; resp != nil {
+			v.RuntimeVersion, v.PolicyVersion, v.RoutingVersion = resp.GetRuntimeVersion(), resp.GetPolicyVersion(), resp.GetRoutingVersion()
+			for _, a := range resp.GetArtifacts() {
+				v.Artifacts = append(v.Artifacts, discovery.Artifact{Model: a.GetModel(), Digest: a.GetDigest()})
+			}
+			for _, d := range resp.GetDevices() {
+				v.Devices = append(v.Devices, discovery.Device{UUID: d.GetUuid(), Name: d.GetName(),
+					MemoryTotalBytes: d.GetMemoryTotalBytes(), MemoryUsedBytes: d.GetMemoryUsedBytes(), Simulated: d.GetSimulated()})
+			}
+		}
+		out.Workers = append(out.Workers, v)
+	}
+	writeOK(w, out)
+}
+
+// quotas shows the caller its own quotas only; it takes no tenant parameter to ask for another's.
+func (r *Router) quotas(w http.ResponseWriter, req *http.Request) {
+	p, ok := r.caller(w, req, identity.RoleTenant)
+	if !ok {
+		return
+	}
+	q, _ := r.adm.Quota(p.Tenant)
+	t, _ := r.cfg.Tenant(p.Tenant)
+	writeOK(w, discovery.Quotas{
+		Tenant:            p.Tenant,
+		RequestsPerMinute: discovery.Quota{Limit: float64(q.RequestsPerMinute), Remaining: q.RequestsRemaining},
+		TokensPerMinute:   discovery.Quota{Limit: float64(q.TokensPerMinute), Remaining: q.TokensRemaining},
+		MaxConcurrency:    discovery.Quota{Limit: float64(q.MaxConcurrency), Remaining: float64(q.MaxConcurrency - q.InFlight)},
+		TrafficClasses:    t.TrafficClasses,
+	})
+}
+
+// evidenceList answers ?request_id= for the record's own tenant or an operator; an operator may
+// also page through everything with ?since=SEQ&limit=N. A tenant asking for another tenant's
+// request gets an empty list, so ids cannot be probed.
+func (r *Router) evidenceList(w http.ResponseWriter, req *http.Request) {
+	p, ok := r.caller(w, req, identity.RoleTenant, identity.RoleOperator)
+	if !ok {
+		return
+	}
+	q := req.URL.Query()
+	id := q.Get("request_id")
+	var recs []discovery.Record
+	var err error
+	switch {
+	case id != "":
+		recs, err = r.evidence.ByRequestID(req.Context(), id)
+	case p.Role == identity.RoleOperator:
+		since, _ := strconv.ParseUint(q.Get("since"), 10, 64)
+		limit, convErr := strconv.Atoi(q.Get("limit"))
+		if convErr != nil || limit <= 0 || limit > maxEvidencePage {
+			limit = maxEvidencePage
+		}
+		recs, err = r.evidence.Since(req.Context(), since, limit)
+	default:
+		// Listing everyone's evidence is the operator's; a tenant asks by request id.
+		writeRefusal(w, refused(outcome.ReasonForbidden, "only the operator may list evidence; a tenant asks with ?request_id="), "request_id")
+		return
+	}
+	if err != nil {
+		writeRefusal(w, refused(outcome.ReasonDependencyUnavailable, "evidence: "+err.Error()), "")
+		return
+	}
+	out := discovery.EvidenceList{Records: []discovery.Record{}}
+	for _, rec := range recs {
+		if p.Role == identity.RoleOperator || rec.Tenant == p.Tenant {
+			out.Records = append(out.Records, rec)
+		}
+	}
+	writeOK(w, out)
+}
+
+// healthz reports whether the router has any worker capacity, for load balancers in front of it.
+func (r *Router) healthz(w http.ResponseWriter, _ *http.Request) {
+	snap := r.adm.Snapshot()
+	if snap.Capacity == 0 {
+		writeRefusal(w, refused(outcome.ReasonNoHealthyWorker, "no healthy worker"), "")
+		return
+	}
+	writeOK(w, map[string]int{"capacity": snap.Capacity, "in_flight": snap.InFlight})
+}

@@ -1,0 +1,142 @@
+package router
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/identity"
+)
+
+// inferenceServer is the gRPC face of the data plane. It shares execute with HTTP; the outcome
+// travels in the trailers arcert-outcome, arcert-outcome-reason, arcert-served-by, x-request-id.
+type inferenceServer struct {
+	arcertv1.UnimplementedInferenceServer
+	r *Router
+}
+
+// RegisterGRPC registers the Inference service on g.
+func (r *Router) RegisterGRPC(g *grpc.Server) {
+	arcertv1.RegisterInferenceServer(g, &inferenceServer{r: r})
+}
+
+// grpcAuthorization is the authorization metadata of a call.
+func grpcAuthorization(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("authorization"); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// trailer is the contract's outcome as gRPC trailer metadata.
+func trailer(id string, end ending) metadata.MD {
+	md := metadata.Pairs(outcome.MetadataOutcome, string(end.class), outcome.MetadataReason, string(end.reason), outcome.MetadataRequestID, id)
+	if !end.servedBy.IsZero() {
+		md.Set(outcome.MetadataServedBy, end.servedBy.String())
+	}
+	return md
+}
+
+// grpcStatus is the status a non-served ending closes the call with.
+func grpcStatus(end ending) error {
+	info, _ := end.reason.Info()
+	return status.Error(info.GRPCCode, end.message)
+}
+
+func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.ServerStreamingServer[arcertv1.CompleteResponse]) error {
+	started := time.Now()
+	r := s.r
+	j := job{id: newID("req-"), traceID: newID("")}
+	end := r.admitGRPC(stream.Context(), req, &j)
+	if end.reason == "" {
+		em := &grpcEmitter{stream: stream, id: j.id}
+		end = r.execute(stream.Context(), j, em)
+		if end.class.Served() {
+			end = em.finish(end)
+		}
+	}
+	stream.SetTrailer(trailer(j.id, end))
+	r.record(j, end, started)
+	if !end.class.Served() {
+		return grpcStatus(end)
+	}
+	return nil
+}
+
+// admitGRPC is admitHTTP's counterpart: identity from the authorization metadata only.
+func (r *Router) admitGRPC(ctx context.Context, req *arcertv1.CompleteRequest, j *job) ending {
+	p, end := r.authenticate(grpcAuthorization(ctx), identity.RoleTenant)
+	if end.reason != "" {
+		return end
+	}
+	j.principal = p
+	class, end := r.trafficClass(p, req.GetTrafficClass())
+	j.class = class
+	if end.reason != "" {
+		return end
+	}
+	chat := len(req.GetMessages()) > 0
+	o := openai.CompletionRequest{Model: req.GetModel(), User: req.GetUser(), CacheSalt: req.GetCacheSalt(), Seed: req.Seed}
+	if req.MaxTokens != 0 {
+		mt := req.GetMaxTokens()
+		o.MaxTokens = &mt
+	}
+	if chat {
+		for _, m := range req.GetMessages() {
+			o.Messages = append(o.Messages, openai.ChatMessage{Role: m.GetRole(), Content: m.GetContent()})
+		}
+	} else {
+		prompt := req.GetPrompt()
+		o.Prompt = &prompt
+	}
+	c, ref := Validate(o, chat, r.model)
+	j.c = c
+	if ref != nil {
+		return refused(ref.Reason, ref.Message)
+	}
+	return ending{}
+}
+
+// grpcEmitter streams tokens as CompleteResponse messages.
+type grpcEmitter struct {
+	stream grpc.ServerStreamingServer[arcertv1.CompleteResponse]
+	id     string
+}
+
+func (e *grpcEmitter) start(sb outcome.ServedBy) error {
+	return e.stream.SendHeader(metadata.Pairs(outcome.MetadataServedBy, sb.String(), outcome.MetadataRequestID, e.id))
+}
+
+func (e *grpcEmitter) token(text string) error {
+	return e.stream.Send(&arcertv1.CompleteResponse{RequestId: e.id, Text: text})
+}
+
+// finish sends the last message with usage; if the caller is gone by then, the request ends as
+// client_cancelled rather than completed.
+func (e *grpcEmitter) finish(end ending) ending {
+	u := &arcertv1.Usage{PromptTokens: end.usage.Prompt, CompletionTokens: end.usage.Completion, CachedTokens: end.usage.Cached}
+	if err := e.stream.Send(&arcertv1.CompleteResponse{RequestId: e.id, Usage: u, FinishReason: end.finish}); err != nil {
+		return clientGone(end)
+	}
+	return end
+}
+
+func (s *inferenceServer) ListModels(ctx context.Context, _ *arcertv1.ListModelsRequest) (*arcertv1.ListModelsResponse, error) {
+	if _, end := s.r.authenticate(grpcAuthorization(ctx), identity.RoleTenant, identity.RoleOperator); end.reason != "" {
+		_ = grpc.SetTrailer(ctx, trailer(newID("req-"), end))
+		return nil, grpcStatus(end)
+	}
+	out := &arcertv1.ListModelsResponse{}
+	for _, m := range s.r.cfg.Models {
+		out.Models = append(out.Models, m.Name)
+	}
+	_ = grpc.SetTrailer(ctx, trailer(newID("req-"), ending{class: outcome.Completed, reason: outcome.ReasonNone}))
+	return out, nil
+}

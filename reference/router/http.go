@@ -1,0 +1,180 @@
+package router
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/identity"
+)
+
+// Handler is the router's HTTP surface: the OpenAI-compatible data plane, the contract's
+// discovery endpoints, /metrics and /healthz. Every response carries an outcome.
+func (r *Router) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", r.completion(true))
+	mux.HandleFunc("POST /v1/completions", r.completion(false))
+	mux.HandleFunc("GET /v1/models", r.listModels)
+	mux.HandleFunc("GET "+discovery.PathFeatures, r.features)
+	mux.HandleFunc("GET "+discovery.PathVersions, r.versions)
+	mux.HandleFunc("GET "+discovery.PathQuotas, r.quotas)
+	mux.HandleFunc("GET "+discovery.PathEvidence, r.evidenceList)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", r.healthz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "no such endpoint"), "")
+	})
+	return withOutcome(mux)
+}
+
+// withOutcome makes sure every response has a request id and an outcome, also the ones the mux
+// writes itself (405 Method Not Allowed).
+func withOutcome(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if w.Header().Get(outcome.HeaderRequestID) == "" {
+			w.Header().Set(outcome.HeaderRequestID, newID("req-"))
+		}
+		next.ServeHTTP(&outcomeWriter{ResponseWriter: w}, req)
+	})
+}
+
+// outcomeWriter fills in a rejected outcome on a response whose handler set none.
+type outcomeWriter struct{ http.ResponseWriter }
+
+func (o *outcomeWriter) WriteHeader(code int) {
+	h := o.Header()
+	if h.Get(outcome.HeaderOutcome) == "" {
+		reason := outcome.ReasonNone
+		switch {
+		case code >= 500:
+			reason = outcome.ReasonInternal
+		case code >= 400:
+			reason = outcome.ReasonInvalidRequest
+		}
+		h.Set(outcome.HeaderOutcome, string(reason.Class()))
+		h.Set(outcome.HeaderReason, string(reason))
+	}
+	o.ResponseWriter.WriteHeader(code)
+}
+
+func (o *outcomeWriter) Write(b []byte) (int, error) {
+	if o.Header().Get(outcome.HeaderOutcome) == "" {
+		o.WriteHeader(http.StatusOK)
+	}
+	return o.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and trailers of the real writer.
+func (o *outcomeWriter) Unwrap() http.ResponseWriter { return o.ResponseWriter }
+
+// completion serves POST /v1/chat/completions (chat) and POST /v1/completions.
+func (r *Router) completion(chat bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		started := time.Now()
+		j := job{id: w.Header().Get(outcome.HeaderRequestID), traceID: traceID(req)}
+		end := r.admitHTTP(w, req, chat, &j)
+		if end.reason == "" {
+			em := newHTTPEmitter(w, j, chat)
+			end = r.execute(req.Context(), j, em)
+			em.finish(end)
+		} else {
+			writeRefusal(w, end, "")
+		}
+		r.record(j, end, started)
+	}
+}
+
+// admitHTTP authenticates, reads and validates a completion request, filling j. It returns a
+// refusal ending, or the zero ending when the request may go on.
+func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, j *job) ending {
+	p, end := r.authenticate(req.Header.Get("Authorization"), identity.RoleTenant)
+	if end.reason != "" {
+		if end.reason == outcome.ReasonUnauthenticated {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="aruntime"`)
+		}
+		return end
+	}
+	j.principal = p
+	class, end := r.trafficClass(p, req.Header.Get(outcome.HeaderTrafficClass))
+	j.class = class
+	if end.reason != "" {
+		return end
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.Router.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return refused(outcome.ReasonBodyTooLarge, "the body is over the limit of "+itoa(tooBig.Limit)+" bytes")
+	case err != nil:
+		return refused(outcome.ReasonClientCancelled, "reading the body: "+err.Error())
+	}
+	c, ref := DecodeCompletion(body, chat, r.model)
+	j.c = c
+	if ref != nil {
+		e := refused(ref.Reason, ref.Message)
+		e.message = ref.Message
+		return e
+	}
+	return ending{}
+}
+
+// authenticate binds the caller's identity from its credential and checks that its role is one
+// of roles.
+func (r *Router) authenticate(authorization string, roles ...identity.Role) (identity.Principal, ending) {
+	p, err := r.ids.Authenticate(authorization)
+	switch {
+	case errors.Is(err, identity.ErrMissingCredential):
+		return p, refused(outcome.ReasonUnauthenticated, "send your API key as Authorization: Bearer KEY")
+	case err != nil:
+		return p, refused(outcome.ReasonUnauthenticated, "the API key is not valid")
+	case !slices.Contains(roles, p.Role):
+		return identity.Principal{}, refused(outcome.ReasonForbidden, "a "+string(p.Role)+" credential may not call this endpoint")
+	}
+	return p, ending{}
+}
+
+// trafficClass picks the class a request runs in: the one it asks for, if its tenant may use it,
+// else the tenant's default.
+func (r *Router) trafficClass(p identity.Principal, asked string) (config.TrafficClass, ending) {
+	t, _ := r.cfg.Tenant(p.Tenant)
+	name := strings.TrimSpace(asked)
+	if name == "" {
+		name = t.DefaultClass
+	}
+	allowed := false
+	for _, k := range t.TrafficClasses {
+		allowed = allowed || k == name
+	}
+	class, ok := r.cfg.Class(name)
+	if !allowed || !ok {
+		return class, refused(outcome.ReasonTrafficClassNotAllowed, "traffic class "+quote(name)+" is not one the tenant may use: "+strings.Join(t.TrafficClasses, ", "))
+	}
+	return class, ending{}
+}
+
+// traceID takes the trace id of a W3C traceparent header when there is a valid one, so the
+// runtime's evidence joins the caller's trace; otherwise it starts a new trace.
+func traceID(req *http.Request) string {
+	parts := strings.Split(req.Header.Get("traceparent"), "-")
+	if len(parts) == 4 && len(parts[1]) == 32 && isHex(parts[1]) {
+		return parts[1]
+	}
+	return newID("")
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,84 @@
+package router
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/identity"
+)
+
+// newID returns prefix followed by 16 random bytes in hex: unguessable, so one tenant cannot
+// enumerate another's request ids at the evidence endpoint.
+func newID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// evidenceTimeout bounds one evidence write, so a slow evidence service delays a response's
+// bookkeeping, never the response itself, by more than this.
+const evidenceTimeout = 2 * time.Second
+
+// record writes the one evidence record of a request and counts it in the metrics. It runs after
+// the response went out. p may be the zero Principal for a request refused before identity.
+func (r *Router) record(j job, end ending, started time.Time) {
+	elapsed := time.Since(started)
+	tenant := j.principal.Tenant
+	r.metrics.observe(tenant, j.class.Name, end, elapsed)
+	rec := discovery.Record{
+		RequestID:      j.id,
+		Time:           started.UTC(),
+		Tenant:         tenant,
+		Application:    j.principal.Application,
+		User:           j.principal.User,
+		ClientUser:     j.c.ClientUser,
+		TrafficClass:   j.class.Name,
+		Model:          j.c.Model.Name,
+		Deployment:     r.cfg.Runtime.Deployment,
+		ArtifactDigest: end.artifact,
+		PolicyVersion:  r.cfg.Runtime.PolicyVersion,
+		ServedBy:       end.servedBy,
+		Outcome:        end.class,
+		Reason:         end.reason,
+		Tokens: discovery.Tokens{
+			Prompt:     int(end.usage.Prompt),
+			Completion: int(end.usage.Completion),
+			Cached:     int(end.usage.Cached),
+		},
+		CostMicroUSD: cost(j, end),
+		CostCenter:   r.costCenter(j.principal),
+		TraceID:      j.traceID,
+		DurationMS:   float64(elapsed.Microseconds()) / 1000,
+	}
+	if !end.class.Served() {
+		rec.ServedBy = outcome.ServedBy{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), evidenceTimeout)
+	defer cancel()
+	if _, err := r.evidence.Append(ctx, rec); err != nil {
+		r.metrics.evidenceErrors.Inc()
+		r.log.Error("evidence not written", "request_id", j.id, "err", err)
+	}
+	r.log.Debug("request", "request_id", j.id, "tenant", tenant, "outcome", end.class, "reason", end.reason, "ms", rec.DurationMS)
+}
+
+// cost attributes what a request consumed at its model's declared prices, in micro-USD.
+func cost(j job, end ending) int64 {
+	m := j.c.Model
+	return (end.usage.Prompt*m.PromptPricePer1K + end.usage.Completion*m.CompletionPricePer1K) / 1000
+}
+
+// costCenter is where a tenant's spending is billed; empty for non-tenants.
+func (r *Router) costCenter(p identity.Principal) string {
+	if p.Role != identity.RoleTenant {
+		return ""
+	}
+	if t, ok := r.cfg.Tenant(p.Tenant); ok {
+		return t.CostCenter
+	}
+	return ""
+}

@@ -1,0 +1,145 @@
+// Package router is the reference runtime's front door. It authenticates every request and binds
+// its identity once, admits it before any queue can grow (per-tenant quotas and concurrency,
+// per-class bounded queues with deadlines), routes it to a healthy worker by load and prefix
+// affinity, classifies how it ended into exactly one outcome of the contract, and writes one
+// evidence record for it. HTTP (OpenAI-compatible) and gRPC share one execution path, so the two
+// wires can never disagree on an outcome.
+package router
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aruntime/arcert/reference/admission"
+	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/evidence"
+	"github.com/aruntime/arcert/reference/identity"
+	"github.com/aruntime/arcert/reference/routing"
+)
+
+// EvidenceStore is what the router needs of the evidence service: it writes one record per
+// request and answers the evidence endpoint.
+type EvidenceStore interface {
+	evidence.Sink
+	evidence.Reader
+}
+
+// Options are the parts a Router is assembled from.
+type Options struct {
+	Config   *config.Config
+	Pool     *routing.Pool
+	Evidence EvidenceStore
+	// Registerer receives the router's Prometheus metrics; nil uses a private registry.
+	Registerer prometheus.Registerer
+	// Gatherer serves /metrics; nil serves the private registry.
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+}
+
+// Router serves the data plane and the discovery endpoints of one runtime.
+type Router struct {
+	cfg      *config.Config
+	ids      *identity.Directory
+	adm      *admission.Controller
+	pool     *routing.Pool
+	evidence EvidenceStore
+	metrics  *metrics
+	gatherer prometheus.Gatherer
+	log      *slog.Logger
+	models   map[string]config.Model
+}
+
+// ErrOptions marks a Router that cannot be assembled from the options given.
+var ErrOptions = errors.New("router: invalid options")
+
+// New assembles a router. It registers itself for the pool's capacity changes, so call it before
+// the pool's Run.
+func New(o Options) (*Router, error) {
+	if o.Config == nil || o.Pool == nil || o.Evidence == nil {
+		return nil, errors.Join(ErrOptions, errors.New("config, pool and evidence are required"))
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	adm, err := admission.New(admissionConfig(o.Config))
+	if err != nil {
+		return nil, err
+	}
+	if o.Registerer == nil {
+		reg := prometheus.NewRegistry()
+		o.Registerer, o.Gatherer = reg, reg
+	}
+	if o.Gatherer == nil {
+		o.Gatherer = prometheus.DefaultGatherer
+	}
+	r := &Router{
+		cfg:      o.Config,
+		ids:      identity.NewDirectory(o.Config),
+		adm:      adm,
+		pool:     o.Pool,
+		evidence: o.Evidence,
+		gatherer: o.Gatherer,
+		log:      o.Logger,
+		models:   map[string]config.Model{},
+	}
+	for _, m := range o.Config.Models {
+		r.models[m.Name] = m
+	}
+	if r.metrics, err = newMetrics(o.Registerer, o.Config, adm); err != nil {
+		return nil, err
+	}
+	o.Pool.OnChange(func(capacity int) {
+		adm.SetCapacity(capacity)
+		r.log.Info("capacity changed", "slots", capacity)
+	})
+	adm.SetCapacity(o.Pool.Capacity())
+	return r, nil
+}
+
+// admissionConfig states the configuration's declared classes and quotas to the controller.
+func admissionConfig(cfg *config.Config) admission.Config {
+	ac := admission.Config{}
+	for _, k := range cfg.TrafficClasses {
+		ac.Classes = append(ac.Classes, admission.ClassSpec{Name: k.Name, Priority: k.Priority, QueueCapacity: k.QueueCapacity})
+	}
+	for _, t := range cfg.Tenants {
+		ac.Tenants = append(ac.Tenants, admission.TenantSpec{
+			Name:              t.Name,
+			RequestsPerMinute: t.Quota.RequestsPerMinute,
+			TokensPerMinute:   t.Quota.TokensPerMinute,
+			MaxConcurrency:    t.Quota.MaxConcurrency,
+		})
+	}
+	return ac
+}
+
+// model looks a served model up by name.
+func (r *Router) model(name string) (config.Model, bool) {
+	m, ok := r.models[name]
+	return m, ok
+}
+
+// drainPoll is how often Drain looks whether in-flight work has finished. It only bounds how late
+// shutdown notices; correctness does not depend on it.
+const drainPoll = 20 * time.Millisecond
+
+// Drain stops admitting work: new and queued requests are shed with reason `draining`, while
+// requests already running finish. It returns once none is in flight, or with ctx's error when
+// ctx ends first.
+func (r *Router) Drain(ctx context.Context) error {
+	r.adm.Drain()
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for r.adm.Snapshot().InFlight > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}

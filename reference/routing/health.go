@@ -1,0 +1,122 @@
+package routing
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+)
+
+// OnChange sets fn to be called with the new capacity whenever it changes,
+// so the router can resize admission to what is up. Set it before Run; fn
+// runs on Run's goroutine, one call at a time, and must not block long.
+func (p *Pool) OnChange(fn func(capacity int)) { p.onChange = fn }
+
+// Run polls every worker's Health every HealthInterval, each call bounded by
+// HealthInterval, until ctx ends; it returns after every poller has stopped.
+// The first poll is immediate, so WaitHealthy returns quickly at startup. A
+// Pool runs once; a second concurrent or later call returns at once.
+func (p *Pool) Run(ctx context.Context) {
+	if !p.running.CompareAndSwap(false, true) {
+		p.log.Error("routing: Pool.Run called more than once")
+		return
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, w := range p.workers {
+		wg.Go(func() { p.watch(ctx, w) })
+	}
+	notified := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+			if c := p.Capacity(); c != notified {
+				notified = c
+				if p.onChange != nil {
+					p.onChange(c)
+				}
+			}
+		}
+	}
+}
+
+// watch polls one worker until ctx ends.
+func (p *Pool) watch(ctx context.Context, w *Worker) {
+	t := time.NewTicker(p.interval)
+	defer t.Stop()
+	for {
+		marks := w.marks.Load()
+		cctx, cancel := context.WithTimeout(ctx, p.interval)
+		resp, err := w.Client.Health(cctx, &arcertv1.HealthRequest{})
+		cancel()
+		if ctx.Err() != nil {
+			return // shutting down: a cancelled poll says nothing about the worker
+		}
+		w.observe(resp, err, marks)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Capacity is the sum of max_batch over healthy workers, from their last
+// Health: how many sequences the pool can run at once right now.
+func (p *Pool) Capacity() int {
+	n := 0
+	for _, w := range p.workers {
+		if w.Healthy() {
+			n += int(w.Health().GetMaxBatch())
+		}
+	}
+	return n
+}
+
+// WaitHealthy blocks until at least n workers are healthy or ctx ends, for
+// startup ordering. It wakes on health changes rather than sleeping.
+func (p *Pool) WaitHealthy(ctx context.Context, n int) error {
+	if n > len(p.workers) {
+		return fmt.Errorf("%w: want %d healthy of %d workers", ErrNoWorker, n, len(p.workers))
+	}
+	for {
+		p.changeMu.Lock()
+		ch := p.changed
+		p.changeMu.Unlock()
+		have := p.healthyCount()
+		if have >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("routing: %d of %d wanted workers healthy: %w", have, n, ctx.Err())
+		}
+	}
+}
+
+func (p *Pool) healthyCount() int {
+	n := 0
+	for _, w := range p.workers {
+		if w.Healthy() {
+			n++
+		}
+	}
+	return n
+}
+
+// signal tells waiters and Run that health or capacity changed.
+func (p *Pool) signal() {
+	p.changeMu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.changeMu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}

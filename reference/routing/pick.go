@@ -1,0 +1,124 @@
+package routing
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+)
+
+// AffinityPrefixBytes is how much of a prompt AffinityKey looks at: enough
+// to tell shared system prompts and documents apart, little enough to hash
+// on every request. Longer inputs are cut here, so callers may pass the
+// whole prompt.
+const AffinityPrefixBytes = 256
+
+// FNV-1a 64-bit parameters (see hash/fnv), inlined so the key costs no
+// allocation on the request path.
+const (
+	fnvOffset64 uint64 = 14695981039346656037
+	fnvPrime64  uint64 = 1099511628211
+)
+
+// AffinityKey is the prefix-affinity key of a request: FNV-64a over the
+// tenant, a 0 byte and the first AffinityPrefixBytes of the prompt. Requests
+// of one tenant that share a prompt prefix get the same key, so Pick sends
+// them to the worker whose L1 prefix cache already holds it; the tenant is
+// part of the key because tenants never share cache entries anyway. The
+// result is never 0, which Pick reads as "no affinity".
+func AffinityKey(tenant, promptPrefix string) uint64 {
+	if len(promptPrefix) > AffinityPrefixBytes {
+		promptPrefix = promptPrefix[:AffinityPrefixBytes]
+	}
+	h := fnvOffset64
+	for i := 0; i < len(tenant); i++ {
+		h = (h ^ uint64(tenant[i])) * fnvPrime64
+	}
+	h *= fnvPrime64 // the 0 separator: h ^ 0 == h
+	for i := 0; i < len(promptPrefix); i++ {
+		h = (h ^ uint64(promptPrefix[i])) * fnvPrime64
+	}
+	if h == 0 {
+		return 1
+	}
+	return h
+}
+
+// Lease is one request's claim on a worker: it counts as outstanding on the
+// worker until Done.
+type Lease struct {
+	Worker *Worker
+	done   atomic.Bool
+}
+
+// Done releases the lease. It is idempotent, so callers can both defer it
+// and call it early once the stream ends.
+func (l *Lease) Done() {
+	if l.done.CompareAndSwap(false, true) {
+		l.Worker.outstanding.Add(-1)
+	}
+}
+
+// Pick leases a healthy worker serving model. It prefers the least
+// outstanding worker, but when affinity is non-zero it prefers the
+// rendezvous-hash winner for affinity among the healthy workers as long as
+// that winner's outstanding is within AffinitySlack of the least: prefix
+// cache hits are worth a little queueing, not unbounded hot-spotting. The
+// rendezvous hash moves only the keys of a worker that leaves or joins.
+// Ties between equally loaded workers rotate.
+func (p *Pool) Pick(model string, affinity uint64) (*Lease, error) {
+	ws := p.byModel[model]
+	if len(ws) == 0 {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownModel, model)
+	}
+	p.mu.Lock()
+	start := p.next % len(ws)
+	p.next = (p.next + 1) % (math.MaxInt / 2) // stays non-negative
+	var least, affine *Worker
+	leastOut, bestWeight := int64(math.MaxInt64), uint64(0)
+	for i := range ws {
+		w := ws[(start+i)%len(ws)]
+		if !w.Healthy() {
+			continue
+		}
+		if o := w.outstanding.Load(); o < leastOut {
+			least, leastOut = w, o
+		}
+		if affinity != 0 {
+			if wt := rendezvous(affinity, w.idHash); affine == nil || wt > bestWeight {
+				affine, bestWeight = w, wt
+			}
+		}
+	}
+	if least == nil {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: %q", ErrNoWorker, model)
+	}
+	chosen := least
+	if affine != nil && affine.outstanding.Load() <= leastOut+p.slack {
+		chosen = affine
+	}
+	chosen.outstanding.Add(1)
+	p.mu.Unlock()
+	return &Lease{Worker: chosen}, nil
+}
+
+// rendezvous is the highest-random-weight score of a worker for a key: the
+// splitmix64 finalizer over both, so every bit of the key moves the score.
+func rendezvous(key, worker uint64) uint64 {
+	z := key ^ (worker * 0x9e3779b97f4a7c15)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// Serves reports whether a healthy worker serves model now. The router asks before admitting, so
+// that with every worker down a request fails at once instead of queueing for a slot that no
+// worker offers.
+func (p *Pool) Serves(model string) bool {
+	for _, w := range p.byModel[model] {
+		if w.Healthy() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,168 @@
+// Package routing is the router's view of its workers: one gRPC client per
+// worker, their health and load as last polled, and the choice of a worker
+// for each request.
+//
+// It exists so that routing by health, load and prefix affinity is one small
+// piece the router can rely on and the harness can reason about: a worker
+// takes work only after it has said it is healthy, leaves the rotation as
+// soon as a poll or a request to it fails, and the admission capacity the
+// router advertises is the sum of what healthy workers declared.
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials/insecure"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+)
+
+// Sentinel errors of the pool, matched with errors.Is. ErrUnknownModel and
+// ErrNoWorker are kept apart because they are different outcomes: the first
+// is the caller's mistake (rejected), the second a capacity failure (shed).
+var (
+	// ErrUnknownModel means no worker, healthy or not, serves the model.
+	ErrUnknownModel = errors.New("routing: no worker serves the model")
+	// ErrNoWorker means workers serve the model but none is healthy now.
+	ErrNoWorker = errors.New("routing: no healthy worker serves the model")
+	// ErrOptions means Options cannot describe a usable pool.
+	ErrOptions = errors.New("routing: invalid options")
+)
+
+// Timing defaults, named so no bare durations hide in the code.
+const (
+	// DefaultHealthInterval is the poll interval when Options.HealthInterval
+	// is zero: a lost worker leaves the rotation within about a second.
+	DefaultHealthInterval = time.Second
+	// VersionsTimeout bounds each worker's Versions call, so one hung
+	// worker cannot hold up the versions endpoint.
+	VersionsTimeout = 2 * time.Second
+	// reconnectMaxDelay caps gRPC's reconnect backoff (120s by default), so
+	// a restarted worker is back in rotation within a few seconds.
+	reconnectMaxDelay = 2 * time.Second
+)
+
+// Endpoint is one worker as the configuration declares it.
+type Endpoint struct {
+	ID, Address, Region, Pool string
+	Models                    []string
+}
+
+// Options configures a Pool.
+type Options struct {
+	Endpoints []Endpoint
+	// Token is the worker credential, sent as `authorization: Bearer` on
+	// every call; it is never a tenant credential.
+	Token string
+	// HealthInterval is how often each worker is polled, and the timeout of
+	// each poll; zero means DefaultHealthInterval.
+	HealthInterval time.Duration
+	// AffinitySlack is how many more outstanding requests the prefix-affine
+	// worker may have than the least loaded one before load wins.
+	AffinitySlack int
+	Logger        *slog.Logger // nil means slog.Default()
+}
+
+// Pool is the set of workers a router routes to. It is safe for concurrent
+// use; Pick is on every request's path and holds one mutex briefly.
+type Pool struct {
+	workers  []*Worker
+	byModel  map[string][]*Worker
+	interval time.Duration
+	slack    int64
+	log      *slog.Logger
+
+	mu   sync.Mutex // makes Pick's choice and its increment one step
+	next int        // rotates where Pick starts, so ties are spread
+
+	running  atomic.Bool
+	onChange func(capacity int) // set before Run, called only by Run
+
+	changeMu sync.Mutex
+	changed  chan struct{} // closed and replaced on every health change
+	kick     chan struct{} // capacity 1: Run should recheck capacity
+}
+
+// New builds a client per endpoint. Nothing is dialled here: connections
+// are made lazily by the first call, so New never blocks on a worker.
+func New(o Options) (*Pool, error) {
+	if o.Token == "" {
+		return nil, fmt.Errorf("%w: Token is empty", ErrOptions)
+	}
+	if o.HealthInterval < 0 || o.AffinitySlack < 0 {
+		return nil, fmt.Errorf("%w: HealthInterval %v and AffinitySlack %d must not be negative", ErrOptions, o.HealthInterval, o.AffinitySlack)
+	}
+	p := &Pool{
+		byModel:  make(map[string][]*Worker),
+		interval: o.HealthInterval,
+		slack:    int64(o.AffinitySlack),
+		log:      o.Logger,
+		changed:  make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+	}
+	if p.interval == 0 {
+		p.interval = DefaultHealthInterval
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	ids := make(map[string]bool, len(o.Endpoints))
+	for _, e := range o.Endpoints {
+		if e.ID == "" || e.Address == "" || len(e.Models) == 0 || ids[e.ID] {
+			_ = p.Close()
+			return nil, fmt.Errorf("%w: endpoint %q at %q with models %v: want a unique id, an address and models", ErrOptions, e.ID, e.Address, e.Models)
+		}
+		ids[e.ID] = true
+		conn, err := grpc.NewClient(e.Address,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithPerRPCCredentials(bearer{token: o.Token}),
+			grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
+				BaseDelay: 100 * time.Millisecond, Multiplier: backoff.DefaultConfig.Multiplier,
+				Jitter: backoff.DefaultConfig.Jitter, MaxDelay: reconnectMaxDelay,
+			}}))
+		if err != nil {
+			_ = p.Close()
+			return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
+		}
+		w := &Worker{
+			ID: e.ID, Region: e.Region, Pool: e.Pool, Address: e.Address,
+			Models: append([]string(nil), e.Models...),
+			Client: arcertv1.NewWorkerClient(conn),
+			conn:   conn, pool: p, idHash: hashID(e.ID),
+		}
+		p.workers = append(p.workers, w)
+		for _, m := range e.Models {
+			p.byModel[m] = append(p.byModel[m], w)
+		}
+	}
+	return p, nil
+}
+
+// Workers returns every worker, healthy or not, in configuration order.
+func (p *Pool) Workers() []*Worker { return append([]*Worker(nil), p.workers...) }
+
+// Close closes every worker connection; in-flight calls fail.
+func (p *Pool) Close() error {
+	var errs []error
+	for _, w := range p.workers {
+		if err := w.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("routing: close %s: %w", w.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// hashID is the worker's half of its rendezvous weight, computed once.
+func hashID(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}

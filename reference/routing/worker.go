@@ -1,0 +1,105 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+)
+
+// errReportedUnhealthy is a worker's own healthy=false answer, kept as its
+// last error so Err always explains why a worker is out of rotation.
+var errReportedUnhealthy = errors.New("routing: worker reports unhealthy")
+
+// Worker is one worker as the pool sees it: its client and its health and
+// load as last observed. Its methods are safe for concurrent use.
+type Worker struct {
+	ID, Region, Pool, Address string
+	Models                    []string
+	// Client calls the worker with the worker credential attached.
+	Client arcertv1.WorkerClient
+
+	conn   *grpc.ClientConn
+	pool   *Pool
+	idHash uint64
+
+	healthy     atomic.Bool
+	outstanding atomic.Int64
+	marks       atomic.Uint64 // MarkUnhealthy calls, so a poll begun before one cannot undo it
+	last        atomic.Pointer[arcertv1.HealthResponse]
+	err         atomic.Pointer[error]
+}
+
+// Healthy reports whether the worker is in rotation: its last Health said
+// healthy and nothing failed on it since.
+func (w *Worker) Healthy() bool { return w.healthy.Load() }
+
+// Outstanding is the number of requests leased to the worker and not done.
+func (w *Worker) Outstanding() int { return int(w.outstanding.Load()) }
+
+// Health returns the worker's last successful Health answer, or nil before
+// the first one.
+func (w *Worker) Health() *arcertv1.HealthResponse { return w.last.Load() }
+
+// Err returns why the worker was last taken out of rotation, or nil if it
+// never was.
+func (w *Worker) Err() error {
+	if p := w.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// MarkUnhealthy takes the worker out of rotation at once; the router calls
+// it when a Generate fails with Unavailable or a transport error, rather
+// than waiting for the next poll. The next successful poll that started
+// after this call restores the worker.
+func (w *Worker) MarkUnhealthy(err error) {
+	w.marks.Add(1)
+	w.setErr(err)
+	if w.healthy.Swap(false) {
+		w.pool.log.Warn("worker marked unhealthy", "worker", w.ID, "err", err)
+		w.pool.signal()
+	}
+}
+
+// observe records one poll: resp and err are Health's results, and marks is
+// the MarkUnhealthy count read before the call.
+func (w *Worker) observe(resp *arcertv1.HealthResponse, err error, marks uint64) {
+	if err == nil && !resp.GetHealthy() {
+		err = fmt.Errorf("%w: %s", errReportedUnhealthy, resp.GetReason())
+	}
+	changed := false
+	if resp != nil {
+		prev := w.last.Swap(resp)
+		changed = prev.GetMaxBatch() != resp.GetMaxBatch()
+	}
+	healthy := err == nil
+	if healthy && w.marks.Load() != marks {
+		return // marked unhealthy while the poll was in flight: wait for the next
+	}
+	if err != nil {
+		w.setErr(err)
+	}
+	if w.healthy.Swap(healthy) != healthy {
+		changed = true
+		if healthy {
+			w.pool.log.Info("worker healthy", "worker", w.ID, "max_batch", resp.GetMaxBatch())
+		} else {
+			w.pool.log.Warn("worker unhealthy", "worker", w.ID, "err", err)
+		}
+	}
+	if changed {
+		w.pool.signal()
+	}
+}
+
+func (w *Worker) setErr(err error) {
+	if err == nil {
+		err = errors.New("routing: marked unhealthy")
+	}
+	w.err.Store(&err)
+}

@@ -1,0 +1,148 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/evidence"
+	"github.com/aruntime/arcert/reference/router"
+	"github.com/aruntime/arcert/reference/routing"
+	"github.com/aruntime/arcert/reference/worker"
+)
+
+// evidenceCapacity bounds the in-memory evidence store of this stage: enough for every request of
+// a certification run; the durable JetStream service replaces it.
+const evidenceCapacity = 1 << 20
+
+// startWorker starts worker id on its configured listen address and records the port it got.
+func (rt *Runtime) startWorker(ctx context.Context, id string) error {
+	idx := -1
+	for i, w := range rt.cfg.Workers {
+		if w.ID == id {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return fmt.Errorf("%w: no worker %q in %s", ErrConfig, id, rt.cfg.Source)
+	}
+	w := rt.cfg.Workers[idx]
+	var models []config.Model
+	for _, name := range w.Models {
+		m, _ := rt.cfg.Model(name)
+		models = append(models, m)
+	}
+	obs, err := worker.NewStepMetrics(rt.registry, id)
+	if err != nil {
+		return fmt.Errorf("worker %s: %w", id, err)
+	}
+	srv, err := worker.New(worker.Options{
+		Worker: w, Models: models, Runtime: rt.cfg.Runtime, Token: rt.cfg.Router.WorkerToken, Index: idx,
+		Logger: rt.log.With("part", "worker"), Observer: obs,
+	})
+	if err != nil {
+		return fmt.Errorf("worker %s: %w", id, err)
+	}
+	lis, err := listen("worker "+id, w.Listen)
+	if err != nil {
+		return err
+	}
+	addr := lis.Addr().String()
+	rt.topology.Workers[id] = addr
+	if w.Address == "" || strings.HasSuffix(w.Address, ":0") {
+		rt.cfg.Workers[idx].Address = addr
+	}
+	rt.goPart("worker "+id, func() error { return srv.Serve(ctx, lis) })
+	rt.log.Info("worker listening", "worker", id, "addr", addr, "region", w.Region, "pool", w.Pool)
+	return nil
+}
+
+// front is the router role: its pool of workers and its two front doors.
+type front struct {
+	router *router.Router
+	http   *http.Server
+	grpc   *grpc.Server
+}
+
+// startRouter starts the router on its configured addresses, dialling every configured worker.
+func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
+	cfg := rt.cfg
+	var eps []routing.Endpoint
+	for _, w := range cfg.Workers {
+		addr := w.DialAddress()
+		if strings.HasSuffix(addr, ":0") {
+			return fmt.Errorf("%w: worker %s has no address the router can dial (listen %s); give it an address, or run it in this process", ErrConfig, w.ID, addr)
+		}
+		eps = append(eps, routing.Endpoint{ID: w.ID, Address: addr, Region: w.Region, Pool: w.Pool, Models: w.Models})
+		rt.topology.Dials["router"] = append(rt.topology.Dials["router"], addr)
+	}
+	pool, err := routing.New(routing.Options{Endpoints: eps, Token: cfg.Router.WorkerToken, HealthInterval: cfg.Router.HealthInterval,
+		AffinitySlack: cfg.Router.AffinitySlack, Logger: rt.log.With("part", "routing")})
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: evidence.NewMemory(evidenceCapacity),
+		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router")})
+	if err != nil {
+		_ = pool.Close()
+		return fmt.Errorf("router: %w", err)
+	}
+	httpLis, err := listen("router http", cfg.Router.HTTPListen)
+	if err != nil {
+		_ = pool.Close()
+		return err
+	}
+	grpcLis, err := listen("router grpc", cfg.Router.GRPCListen)
+	if err != nil {
+		_ = httpLis.Close()
+		_ = pool.Close()
+		return err
+	}
+	f := &front{router: r, http: &http.Server{Handler: r.Handler(), ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer()}
+	r.RegisterGRPC(f.grpc)
+	rt.front = f
+	rt.topology.HTTP, rt.topology.GRPC = httpLis.Addr().String(), grpcLis.Addr().String()
+
+	rt.goPart("routing", func() error { pool.Run(ctx); return pool.Close() })
+	rt.goPart("router http", func() error { return f.http.Serve(httpLis) })
+	rt.goPart("router grpc", func() error { return f.grpc.Serve(grpcLis) })
+	rt.goPart("router stop", func() error { <-ctx.Done(); return f.stop() })
+	rt.log.Info("router listening", "http", rt.topology.HTTP, "grpc", rt.topology.GRPC, "workers", len(eps))
+	if len(eps) > 0 {
+		// Serving before any worker is healthy would shed the first requests for no reason.
+		if err := pool.WaitHealthy(startCtx, 1); err != nil {
+			return fmt.Errorf("router: waiting for a healthy worker: %w", err)
+		}
+	}
+	return nil
+}
+
+// readHeaderTimeout bounds a client that opens a connection and never finishes its headers.
+const readHeaderTimeout = 10 * time.Second
+
+// drain sheds new work while running work finishes.
+func (f *front) drain(ctx context.Context) error { return f.router.Drain(ctx) }
+
+// stop closes both front doors: HTTP waits for open responses up to shutdownGrace.
+func (f *front) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err := f.http.Shutdown(ctx)
+	stopped := make(chan struct{})
+	go func() { f.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		f.grpc.Stop()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil // cut connections after the grace period, as promised
+	}
+	return err
+}

@@ -1,0 +1,173 @@
+// Package runtime assembles the reference runtime's roles from one configuration: the embedded
+// default (`aruntime up`: every worker and the router in one process), or one role at a time
+// (`aruntime router`, `aruntime worker`) for a multi-process deployment. Even embedded, every
+// part talks over real loopback sockets, so that every link can be cut by the harness.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/aruntime/arcert/reference/config"
+)
+
+// Options choose which roles run and where they log.
+type Options struct {
+	// Router starts the router (HTTP and gRPC front doors).
+	Router bool
+	// Workers lists the ids of the workers to start here; nil starts none.
+	Workers []string
+	Logger  *slog.Logger
+}
+
+// Runtime is a running set of roles. Stop it with Shutdown.
+type Runtime struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	registry *prometheus.Registry
+	topology Topology
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errMu  sync.Mutex
+	err    error
+	done   chan struct{}
+
+	front *front // nil when the router does not run here
+}
+
+// Topology says where each running part listens and what it dials, for people and for the
+// harness's target files.
+type Topology struct {
+	HTTP    string            `json:"http,omitempty"`
+	GRPC    string            `json:"grpc,omitempty"`
+	Workers map[string]string `json:"workers"`
+	// Dials maps each part to the addresses it dials.
+	Dials map[string][]string `json:"dials"`
+}
+
+// ErrConfig marks a configuration that cannot run the roles asked for.
+var ErrConfig = errors.New("runtime: configuration cannot run")
+
+// Start starts the roles of o from cfg and returns once they listen. Workers start first, so that
+// the router, when it runs here too, dials the ports they really got.
+func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if !o.Router && len(o.Workers) == 0 {
+		return nil, fmt.Errorf("%w: no role to start", ErrConfig)
+	}
+	cfg = cloneWorkers(cfg)
+	runCtx, cancel := context.WithCancel(context.Background())
+	rt := &Runtime{cfg: cfg, log: o.Logger, registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
+		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}
+	rt.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, id := range o.Workers {
+		if err := rt.startWorker(runCtx, id); err != nil {
+			rt.abort()
+			return nil, err
+		}
+	}
+	if o.Router {
+		if err := rt.startRouter(ctx, runCtx); err != nil {
+			rt.abort()
+			return nil, err
+		}
+	}
+	go func() { rt.wg.Wait(); close(rt.done) }()
+	return rt, nil
+}
+
+// cloneWorkers copies cfg deeply enough that filling in the ports workers really got does not
+// change the caller's configuration.
+func cloneWorkers(cfg *config.Config) *config.Config {
+	c := *cfg
+	c.Workers = append([]config.Worker(nil), cfg.Workers...)
+	return &c
+}
+
+// Topology returns where the running parts listen.
+func (rt *Runtime) Topology() Topology { return rt.topology }
+
+// Registry is where every part's metrics are, for a /metrics endpoint.
+func (rt *Runtime) Registry() *prometheus.Registry { return rt.registry }
+
+// Done is closed once every part has stopped, after Shutdown or a failure.
+func (rt *Runtime) Done() <-chan struct{} { return rt.done }
+
+// Err is the first failure of a part, nil after a clean shutdown.
+func (rt *Runtime) Err() error {
+	rt.errMu.Lock()
+	defer rt.errMu.Unlock()
+	return rt.err
+}
+
+// fail records a part's failure and stops the rest: half a runtime is worse than none.
+func (rt *Runtime) fail(part string, err error) {
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	rt.errMu.Lock()
+	if rt.err == nil {
+		rt.err = fmt.Errorf("%s: %w", part, err)
+	}
+	rt.errMu.Unlock()
+	rt.log.Error("part failed", "part", part, "err", err)
+	rt.cancel()
+}
+
+// go runs fn as a part of the runtime.
+func (rt *Runtime) goPart(part string, fn func() error) {
+	rt.wg.Add(1)
+	go func() {
+		defer rt.wg.Done()
+		rt.fail(part, fn())
+	}()
+}
+
+// abort stops what a failed Start had already started.
+func (rt *Runtime) abort() {
+	rt.cancel()
+	rt.wg.Wait()
+}
+
+// Shutdown drains the router (new work is shed with reason `draining` while running work finishes,
+// up to the configured drain timeout or ctx), then stops every part.
+func (rt *Runtime) Shutdown(ctx context.Context) error {
+	if rt.front != nil {
+		dctx, cancel := context.WithTimeout(ctx, rt.cfg.Router.DrainTimeout)
+		if err := rt.front.drain(dctx); err != nil {
+			rt.log.Warn("drain cut short", "err", err)
+		}
+		cancel()
+	}
+	rt.cancel()
+	select {
+	case <-rt.done:
+		return rt.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// listen opens addr, naming the part in the error so a port clash says who wanted the port.
+func listen(part, addr string) (net.Listener, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen on %s: %w", part, addr, err)
+	}
+	return lis, nil
+}
+
+// shutdownGrace bounds the last stage of stopping a server after draining.
+const shutdownGrace = 5 * time.Second

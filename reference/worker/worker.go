@@ -1,0 +1,177 @@
+// Package worker is the reference runtime's GPU worker: the arcert.v1.Worker
+// gRPC service in front of the simulated continuous-batching engine.
+//
+// It exists so the router talks to workers over a real socket that can be
+// cut, and so everything the router must not be trusted with stays here: the
+// worker authenticates the router by the shared worker credential, derives
+// the prefix-cache salt from the tenant the router bound (never from what the
+// client wrote alone), sizes KV capacity from its device's memory, and
+// reports the artifact digests and versions it has applied.
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/worker/device"
+	"github.com/aruntime/arcert/reference/worker/engine"
+	"github.com/aruntime/arcert/reference/worker/prefixcache"
+)
+
+// Sentinel errors of the worker, matched with errors.Is; the wrapping error
+// carries the detail.
+var (
+	// ErrOptions means Options cannot describe a working worker (missing
+	// id, token or models, or weights and KV that do not fit the device).
+	ErrOptions = errors.New("worker: invalid options")
+	// ErrRunning means Run or Serve was called on a Server whose engine has
+	// already been started; a worker owns exactly one engine loop.
+	ErrRunning = errors.New("worker: already started")
+)
+
+// DefaultDrainTimeout is how long Serve lets in-flight streams finish after
+// its context ends before cutting them, when Options.DrainTimeout is zero.
+// It is a few decode-heavy requests long, and short enough for a restart.
+const DefaultDrainTimeout = 5 * time.Second
+
+// Options configures one worker. They come from the runtime configuration so
+// that capacity is declared, not discovered under load.
+type Options struct {
+	Worker config.Worker // id, region, pool, models, device and engine spec
+	// Models are the models this worker serves, looked up by the caller from
+	// the configuration; every name in Worker.Models must be among them.
+	Models  []config.Model
+	Runtime config.Runtime // versions to report from Versions
+	// Token is the worker credential: every RPC must carry metadata
+	// `authorization: Bearer <Token>` or is refused as Unauthenticated.
+	Token string
+	// Index is the device index, which makes the simulated device's UUID
+	// stable across runs so evidence names the same device.
+	Index int
+	// DrainTimeout bounds graceful shutdown in Serve; zero means
+	// DefaultDrainTimeout.
+	DrainTimeout time.Duration
+	Logger       *slog.Logger // nil means slog.Default()
+	// Observer sees every engine step (batch size, prefill tokens, step time), for metrics; nil
+	// observes nothing. It runs on the engine's loop, so it must be quick.
+	Observer engine.Observer
+}
+
+// Server implements arcertv1.WorkerServer. Create it with New, then either
+// Serve, or Register it on a grpc.Server you own and call Run.
+type Server struct {
+	arcertv1.UnimplementedWorkerServer
+
+	id, region, pool string
+	runtime          config.Runtime
+	models           map[string]config.Model
+	artifacts        []*arcertv1.Artifact // in Options.Models order
+	maxBatch         int
+	tokenDigest      [32]byte
+	drain            time.Duration
+	log              *slog.Logger
+
+	dev *device.Sim
+	eng *engine.Engine
+
+	started  atomic.Bool // Run was called once
+	live     atomic.Bool // the engine loop is running
+	stopping atomic.Bool // Serve's context ended; draining
+}
+
+var _ arcertv1.WorkerServer = (*Server)(nil)
+
+// New builds the worker's device, prefix cache and engine. Model weights
+// are reserved on the device first, so a worker whose models do not fit
+// fails here instead of overcommitting; what the utilization target leaves
+// after them becomes KV capacity for the most KV-hungry model.
+func New(o Options) (*Server, error) {
+	if err := validate(o); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		id: o.Worker.ID, region: o.Worker.Region, pool: o.Worker.Pool,
+		runtime:     o.Runtime,
+		models:      make(map[string]config.Model, len(o.Models)),
+		maxBatch:    o.Worker.Engine.MaxBatch,
+		tokenDigest: digestToken(o.Token),
+		drain:       o.DrainTimeout,
+		log:         o.Logger,
+	}
+	if s.drain <= 0 {
+		s.drain = DefaultDrainTimeout
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("worker", s.id)
+
+	spec := o.Worker.Device
+	s.dev = device.NewSim(o.Index, spec.Name, spec.MemoryBytes)
+	var kvPerToken uint64
+	for _, m := range o.Models {
+		if err := s.dev.Reserve(m.WeightsBytes); err != nil {
+			return nil, fmt.Errorf("%w: weights of model %q: %w", ErrOptions, m.Name, err)
+		}
+		kvPerToken = max(kvPerToken, m.KVBytesPerToken)
+		s.models[m.Name] = m
+		s.artifacts = append(s.artifacts, &arcertv1.Artifact{Model: m.Name, Digest: m.ArtifactDigest})
+	}
+	kv := s.dev.KVCapacityTokens(kvPerToken, spec.Utilization)
+	if kv < 1 {
+		return nil, fmt.Errorf("%w: no kv capacity left on device %q (%d bytes, utilization %v, %d kv bytes per token)",
+			ErrOptions, spec.Name, spec.MemoryBytes, spec.Utilization, kvPerToken)
+	}
+
+	es := o.Worker.Engine
+	var cache *prefixcache.Cache
+	if es.PrefixCacheBlocks > 0 {
+		cache = prefixcache.New(es.PrefixCacheBlocks)
+	}
+	eng, err := engine.New(engine.Config{
+		MaxBatch:         es.MaxBatch,
+		MaxWaiting:       es.MaxWaiting,
+		KVCapacityTokens: kv,
+		BlockSize:        es.BlockSize,
+		Cost: engine.CostModel{
+			PrefillPerToken:  es.PrefillPerToken,
+			DecodeStepBase:   es.DecodeStepBase,
+			DecodeStepPerSeq: es.DecodeStepPerSeq,
+		},
+	}, cache, o.Observer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	s.eng = eng
+	return s, nil
+}
+
+// validate checks what New cannot repair: identity, credential and models.
+func validate(o Options) error {
+	switch {
+	case o.Worker.ID == "":
+		return fmt.Errorf("%w: Worker.ID is empty", ErrOptions)
+	case o.Token == "":
+		return fmt.Errorf("%w: Token is empty; a worker never runs unauthenticated", ErrOptions)
+	case len(o.Models) == 0:
+		return fmt.Errorf("%w: worker %q serves no models", ErrOptions, o.Worker.ID)
+	}
+	seen := make(map[string]bool, len(o.Models))
+	for _, m := range o.Models {
+		if m.Name == "" || seen[m.Name] {
+			return fmt.Errorf("%w: model name %q is empty or repeated", ErrOptions, m.Name)
+		}
+		seen[m.Name] = true
+	}
+	for _, name := range o.Worker.Models {
+		if !seen[name] {
+			return fmt.Errorf("%w: worker %q lists model %q but Options.Models does not describe it", ErrOptions, o.Worker.ID, name)
+		}
+	}
+	return nil
+}

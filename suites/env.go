@@ -1,0 +1,68 @@
+package suites
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/aruntime/arcert/conformance/catalog"
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/report"
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// Env is what every spec works against: the target as declared, and the drivers to reach it.
+type Env struct {
+	Target  *target.Target
+	Catalog *catalog.Catalog
+	HTTP    *driver.Client
+	// Seed fixes every random choice of a run (prompts, arrival schedules, spec order).
+	Seed int64
+}
+
+// env is the environment of the current run, set once by Run before any spec runs.
+var env *Env
+
+// rng returns a generator seeded from the run's seed and a spec-specific stream, so each spec's
+// prompts are reproducible and independent of spec order.
+func rng(stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(env.Seed), stream))
+}
+
+// Report entry names through which specs pass verdicts and evidence to the report.
+const (
+	entryVerdict  = "arcert.verdict"
+	entryEvidence = "arcert.evidence"
+)
+
+// inconclusive records that a control failed: the spec's check could not be judged. The spec
+// must return right after.
+func inconclusive(format string, args ...any) {
+	ginkgo.AddReportEntry(entryVerdict, string(report.Inconclusive)+": "+fmt.Sprintf(format, args...))
+}
+
+// invalid records that a validity gate failed (too few samples, too little load).
+func invalid(format string, args ...any) {
+	ginkgo.AddReportEntry(entryVerdict, string(report.Invalid)+": "+fmt.Sprintf(format, args...))
+}
+
+// evidence records a measured figure or an observation behind a result.
+func evidence(format string, args ...any) {
+	ginkgo.AddReportEntry(entryEvidence, fmt.Sprintf(format, args...))
+}
+
+// Req labels a spec with the requirements it checks and their profiles and features, from the
+// catalogue, so selection by profile and feature needs no list kept by hand.
+func Req(ids ...string) ginkgo.Labels {
+	c := catalog.MustLoad()
+	var labels ginkgo.Labels
+	for _, id := range ids {
+		q, err := c.Requirement(id)
+		if err != nil {
+			panic(fmt.Sprintf("suites: spec labelled with %v", err))
+		}
+		labels = append(labels, "req:"+id, "profile:"+q.Profile, "feature:"+q.Feature)
+	}
+	return labels
+}

@@ -1,0 +1,77 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+
+	. "github.com/onsi/gomega" //nolint:revive // Gomega's DSL reads as prose only dot-imported
+
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// model is the model every probe uses: the first the target declares.
+func model() target.Model { return env.Target.Models[0] }
+
+// tenantA and tenantB are the first two tenants: A is the one whose data must not reach B.
+func tenantA() target.Tenant { return env.Target.Tenants[0] }
+func tenantB() target.Tenant { return env.Target.Tenants[1] }
+
+// probe is a chat completion of maxTokens output tokens.
+func probe(content string, maxTokens int, stream bool) openai.CompletionRequest {
+	mt := int64(maxTokens)
+	return openai.CompletionRequest{
+		Model:     model().Name,
+		Messages:  []openai.ChatMessage{{Role: "user", Content: content}},
+		MaxTokens: &mt, Stream: stream,
+	}
+}
+
+// send performs one chat completion as key and fails the spec on a transport error.
+func send(ctx context.Context, key string, body openai.CompletionRequest, hdr http.Header) driver.Result {
+	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: key, Body: body, Header: hdr})
+	Expect(err).NotTo(HaveOccurred(), "request could not be exchanged")
+	return res
+}
+
+// getJSON reads a discovery endpoint as key into out and returns the HTTP status.
+func getJSON(ctx context.Context, path, key string, out any) int {
+	status, _, err := env.HTTP.GetJSON(ctx, path, key, out)
+	Expect(err).NotTo(HaveOccurred(), "GET %s", path)
+	return status
+}
+
+// evidenceFor returns the evidence records of request id as key sees them.
+func evidenceFor(ctx context.Context, key, id string) []discovery.Record {
+	var list discovery.EvidenceList
+	Expect(getJSON(ctx, discovery.PathEvidence+"?request_id="+id, key, &list)).To(Equal(http.StatusOK), "GET evidence for %s", id)
+	return list.Records
+}
+
+// words is the vocabulary seeded prompts are made of.
+var words = strings.Fields(`alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima
+mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu amber
+basalt cobalt dune ember fjord glacier harbor island jungle kelp lagoon mesa nebula orchard prairie`)
+
+// prompt returns n seeded words: the same seed gives the same prompt, so a run is reproducible,
+// and different streams give prompts no earlier request has put in any cache.
+func prompt(r *rand.Rand, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(words[r.IntN(len(words))])
+	}
+	return b.String()
+}
+
+// describe summarises a result for failure messages.
+func describe(r driver.Result) string {
+	return fmt.Sprintf("status %d, outcome %s/%s, request %s, violations %v", r.Status, r.Outcome, r.Reason, r.RequestID, r.ContractViolations)
+}

@@ -1,0 +1,147 @@
+// Package suites holds arcert's Ginkgo specs, in ordinary (non-test) files so that the arcert
+// binary runs them (`arcert certify`) as well as `go test`. Every spec is labelled with the
+// requirements it checks (req:ID), their profiles and features; Run selects by profile and by the
+// features the target declares, then hands the spec outcomes to conformance/report as plain data.
+package suites
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/aruntime/arcert/conformance/catalog"
+	"github.com/aruntime/arcert/conformance/report"
+)
+
+// Options choose what Run runs.
+type Options struct {
+	Env      *Env
+	Profiles []string
+	// Focus, when set, runs only the specs of these requirement ids.
+	Focus   []string
+	Verbose bool
+	// NoColor turns off terminal colours (for logs and CI).
+	NoColor bool
+	Timeout time.Duration
+	Out     io.Writer
+}
+
+// failer is the GinkgoTestingT RunSpecs reports to; the report, not this flag, decides results.
+type failer struct{ failed bool }
+
+func (f *failer) Fail() { f.failed = true }
+
+// collected is the suite report, captured by a ReportAfterSuite node.
+var collected types.Report
+
+// Run runs the selected specs once. Ginkgo's suite is global to the process, so Run may be called
+// once per process; the arcert binary does exactly that.
+func Run(o Options) ([]report.SpecRecord, error) {
+	if o.Env == nil || o.Env.Target == nil {
+		return nil, fmt.Errorf("suites: no target")
+	}
+	env = o.Env
+	filter, err := LabelFilter(o.Env.Catalog, o.Profiles, o.Env.Target.Declares, o.Focus)
+	if err != nil {
+		return nil, err
+	}
+	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
+	suiteCfg.LabelFilter = filter
+	suiteCfg.RandomSeed = o.Env.Seed
+	suiteCfg.Timeout = o.Timeout
+	reporterCfg.NoColor = o.NoColor
+	reporterCfg.Succinct = !o.Verbose
+	reporterCfg.Verbose = o.Verbose
+	ginkgo.ReportAfterSuite("arcert: collect spec outcomes", func(r ginkgo.Report) { collected = r })
+	ginkgo.RunSpecs(&failer{}, "arcert certification", suiteCfg, reporterCfg)
+	return records(collected), nil
+}
+
+// LabelFilter selects the specs of the given profiles whose features the target declares,
+// narrowed to the focused requirements if any. Specs of undeclared features never run: their
+// requirements are reported NOT_SUPPORTED from the catalogue, never skipped inside a spec.
+func LabelFilter(c *catalog.Catalog, profiles []string, declares func(string) bool, focus []string) (string, error) {
+	if len(profiles) == 0 {
+		return "", fmt.Errorf("suites: no profile selected")
+	}
+	var prof []string
+	for _, p := range profiles {
+		pr, err := c.Profile(p)
+		if err != nil {
+			return "", err
+		}
+		if !pr.Implemented() {
+			return "", fmt.Errorf("suites: profile %q has no suites yet (status %s)", p, pr.Status)
+		}
+		prof = append(prof, "profile:"+p)
+	}
+	undeclared := map[string]bool{}
+	for _, q := range c.Requirements {
+		if !declares(q.Feature) {
+			undeclared["feature:"+q.Feature] = true
+		}
+	}
+	parts := []string{"(" + strings.Join(prof, " || ") + ")"}
+	if len(undeclared) > 0 {
+		names := make([]string, 0, len(undeclared))
+		for n := range undeclared {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		parts = append(parts, "!("+strings.Join(names, " || ")+")")
+	}
+	if len(focus) > 0 {
+		var reqs []string
+		for _, id := range focus {
+			if _, err := c.Requirement(id); err != nil {
+				return "", err
+			}
+			reqs = append(reqs, "req:"+id)
+		}
+		parts = append(parts, "("+strings.Join(reqs, " || ")+")")
+	}
+	return strings.Join(parts, " && "), nil
+}
+
+// records converts Ginkgo's spec reports into the report package's plain records.
+func records(r types.Report) []report.SpecRecord {
+	var out []report.SpecRecord
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		rec := report.SpecRecord{Name: s.FullText(), Duration: s.RunTime}
+		for _, l := range s.Labels() {
+			if id, ok := strings.CutPrefix(l, "req:"); ok {
+				rec.Requirements = append(rec.Requirements, id)
+			}
+		}
+		switch {
+		case s.State.Is(types.SpecStatePassed):
+			rec.State = report.SpecPassed
+		case s.State.Is(types.SpecStateSkipped | types.SpecStatePending):
+			rec.State = report.SpecSkipped
+		default:
+			rec.State = report.SpecFailed
+			rec.Message = s.Failure.Message
+		}
+		for _, e := range s.ReportEntries {
+			switch e.Name {
+			case entryVerdict:
+				v, msg, _ := strings.Cut(e.StringRepresentation(), ": ")
+				if rec.State == report.SpecPassed {
+					rec.Verdict, rec.Message = report.Result(v), msg
+				}
+			case entryEvidence:
+				rec.Evidence = append(rec.Evidence, e.StringRepresentation())
+			}
+		}
+		out = append(out, rec)
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+package suites
+
+import (
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads as prose only dot-imported
+	. "github.com/onsi/gomega"    //nolint:revive // likewise
+
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// spoofHeaders are the client-controlled labels a careless gateway takes a tenant from.
+func spoofHeaders(victim string) http.Header {
+	return http.Header{"X-Tenant-Id": {victim}, "X-Tenant": {victim}, "X-Org-Id": {victim},
+		"X-Gateway-Inference-Fairness-Id": {victim}, "OpenAI-Organization": {victim}}
+}
+
+// cachePromptWords makes a prompt long enough to fill several prefix-cache blocks of any engine.
+const cachePromptWords = 600
+
+var _ = Describe("Tenancy", func() {
+	It("binds the tenant from the credential only", Req("TEN-1"), func(ctx SpecContext) {
+		a, b := tenantA(), tenantB()
+		body := probe("tenant: "+b.Name+". I am "+b.Name+"; bill "+b.Name+".", 2, false)
+		body.User, body.CacheSalt = b.Name, b.Name
+		res := send(ctx, a.Key, body, spoofHeaders(b.Name))
+		Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
+		recs := evidenceFor(ctx, a.Key, res.RequestID)
+		Expect(recs).To(HaveLen(1), "evidence of %s as its own tenant sees it", res.RequestID)
+		r := recs[0]
+		Expect(r.Tenant).To(Equal(a.Name), "labels naming %s changed the tenant of %s's request", b.Name, a.Name)
+		if a.CostCenter != "" {
+			Expect(r.CostCenter).To(Equal(a.CostCenter), "billed to another cost center")
+		}
+		Expect(evidenceFor(ctx, b.Key, res.RequestID)).To(BeEmpty(), "tenant %s can read %s's evidence", b.Name, a.Name)
+		evidence("request %s with every label naming %s: evidence tenant %s, cost center %s", res.RequestID, b.Name, r.Tenant, r.CostCenter)
+	}, SpecTimeout(specTimeout))
+
+	It("isolates prefix-cache reuse per tenant (paired test)", Req("TEN-2"), func(ctx SpecContext) {
+		a, b := tenantA(), tenantB()
+		p := prompt(rng(2), cachePromptWords)
+		first := send(ctx, a.Key, probe(p, 1, false), nil)
+		Expect(first.Outcome.Served()).To(BeTrue(), describe(first))
+		again := send(ctx, a.Key, probe(p, 1, false), nil)
+		Expect(again.Outcome.Served()).To(BeTrue(), describe(again))
+		if again.Usage.PromptTokensDetails.CachedTokens == 0 {
+			inconclusive("positive control failed: %s's own repeat reported no cached tokens, so a miss proves nothing", a.Name)
+			return
+		}
+		other := send(ctx, b.Key, probe(p, 1, false), nil)
+		Expect(other.Outcome.Served()).To(BeTrue(), describe(other))
+		spoofed := probe(p, 1, false)
+		spoofed.CacheSalt = a.Name
+		salted := send(ctx, b.Key, spoofed, spoofHeaders(a.Name))
+		Expect(salted.Outcome.Served()).To(BeTrue(), describe(salted))
+		evidence("same tenant: %d cached; other tenant: %d; other tenant with %s's salt: %d",
+			again.Usage.PromptTokensDetails.CachedTokens, other.Usage.PromptTokensDetails.CachedTokens, a.Name, salted.Usage.PromptTokensDetails.CachedTokens)
+		Expect(other.Usage.PromptTokensDetails.CachedTokens).To(BeZero(), "%s reused %s's cached prefix", b.Name, a.Name)
+		Expect(salted.Usage.PromptTokensDetails.CachedTokens).To(BeZero(), "%s reused %s's prefix by sending its salt", b.Name, a.Name)
+	}, SpecTimeout(specTimeout))
+
+	It("leaks no cached prefix through time to first token", Req("TEN-3"), func(ctx SpecContext) {
+		timingLeakTest(ctx)
+	}, SpecTimeout(2*time.Minute))
+
+	It("propagates tenant context to evidence, traces and billing", Req("TEN-4"), func(ctx SpecContext) {
+		a := tenantA()
+		res := send(ctx, a.Key, probe("bill me", 3, false), nil)
+		Expect(res.Outcome).To(Equal(outcome.Completed), describe(res))
+		recs := evidenceFor(ctx, a.Key, res.RequestID)
+		Expect(recs).To(HaveLen(1))
+		r := recs[0]
+		Expect(r.Tenant).To(Equal(a.Name))
+		Expect(r.TraceID).NotTo(BeEmpty(), "no trace id")
+		Expect(r.Tokens.Completion).To(Equal(res.Usage.CompletionTokens), "billed tokens differ from the response's usage")
+		Expect(r.Tokens.Prompt).To(Equal(res.Usage.PromptTokens))
+		Expect(r.CostCenter).NotTo(BeEmpty(), "no cost attribution")
+		Expect(r.Outcome).To(Equal(res.Outcome))
+		evidence("record %s: tenant %s, trace %s, tokens %+v, cost %d micro-USD to %s", r.RequestID, r.Tenant, r.TraceID, r.Tokens, r.CostMicroUSD, r.CostCenter)
+	}, SpecTimeout(specTimeout))
+})
