@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	. "github.com/onsi/gomega" //nolint:revive // Gomega's DSL reads as prose only dot-imported
+	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/openai"

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads as prose only dot-imported
-	. "github.com/onsi/gomega"    //nolint:revive // likewise
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/outcome"
 )

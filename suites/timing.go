@@ -3,7 +3,7 @@ package suites
 import (
 	"context"
 
-	. "github.com/onsi/gomega" //nolint:revive // Gomega's DSL reads as prose only dot-imported
+	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/conformance/checks"
 )

@@ -49,7 +49,7 @@ func TestContextEndsWhileQueued(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			end := cancel
-			var qctx context.Context = ctx
+			qctx := ctx
 			if tc.name == "deadline" {
 				ec := newExpiringCtx()
 				qctx, end = ec, ec.expire

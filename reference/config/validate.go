@@ -179,7 +179,9 @@ func (c *Config) validateModels(v *validator) map[string]Model {
 		if !digestPattern.MatchString(m.ArtifactDigest) {
 			v.add(f+".artifact_digest", "%q is not a pinned digest (sha256: and 64 hex digits)", m.ArtifactDigest)
 		}
-		v.positive(f+".kv_bytes_per_token", int64(m.KVBytesPerToken))
+		if m.KVBytesPerToken == 0 {
+			v.add(f+".kv_bytes_per_token", "must be greater than zero")
+		}
 	}
 	return models
 }
@@ -215,7 +217,9 @@ func (c *Config) validateWorkers(v *validator, models map[string]Model) {
 			}
 			weights += m.WeightsBytes
 		}
-		v.positive(f+".device.memory_bytes", int64(w.Device.MemoryBytes))
+		if w.Device.MemoryBytes == 0 {
+			v.add(f+".device.memory_bytes", "must be greater than zero")
+		}
 		if u := w.Device.Utilization; u <= 0 || u > 1 {
 			v.add(f+".device.utilization", "must be in (0, 1], got %g", u)
 		}

@@ -163,6 +163,6 @@ func (p *Pool) Close() error {
 // hashID is the worker's half of its rendezvous weight, computed once.
 func hashID(id string) uint64 {
 	h := fnv.New64a()
-	h.Write([]byte(id))
+	_, _ = h.Write([]byte(id)) // hash.Hash's Write never fails
 	return h.Sum64()
 }

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/discovery"
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 )
 
 // TestTenantComesFromTheCredentialOnly: acme's key with every label naming globex is still acme,
