@@ -67,13 +67,19 @@ func run(s settings) error {
 	}
 	fmt.Fprintf(os.Stderr, "arbench: %d paths, %.0f req/s for %s each, then %d closed-loop clients for %s\n",
 		len(targets), s.rate, s.duration, s.concurrency, s.maxDuration)
-	rows := make([]row, 0, len(targets))
-	for _, t := range targets {
+	// Every path's latency is measured before any throughput run, so that no path's latency is
+	// measured in the wake (garbage, evidence records, warm connections) of another's flood.
+	rows := make([]row, len(targets))
+	for i, t := range targets {
 		if t.close != nil {
 			defer t.close()
 		}
-		fmt.Fprintf(os.Stderr, "arbench: measuring %s\n", t.name)
-		rows = append(rows, measure(ctx, t, s))
+		fmt.Fprintf(os.Stderr, "arbench: latency at %.0f req/s: %s\n", s.rate, t.name)
+		rows[i] = measureLatency(ctx, t, s)
+	}
+	for i, t := range targets {
+		fmt.Fprintf(os.Stderr, "arbench: throughput with %d clients: %s\n", s.concurrency, t.name)
+		measureThroughput(ctx, t, s, &rows[i])
 	}
 	printTable(os.Stdout, rows, s)
 	return nil

@@ -110,8 +110,10 @@ type grpcEmitter struct {
 	id     string
 }
 
+// start attaches where the request is served to the header, which goes out with the first token
+// rather than in a write of its own.
 func (e *grpcEmitter) start(sb outcome.ServedBy) error {
-	return e.stream.SendHeader(metadata.Pairs(outcome.MetadataServedBy, sb.String(), outcome.MetadataRequestID, e.id))
+	return e.stream.SetHeader(metadata.Pairs(outcome.MetadataServedBy, sb.String(), outcome.MetadataRequestID, e.id))
 }
 
 func (e *grpcEmitter) token(text string) error {

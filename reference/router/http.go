@@ -88,6 +88,9 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 		} else {
 			writeRefusal(w, end, "")
 		}
+		// The response is complete: send it before the bookkeeping, so evidence and metrics are
+		// not on the caller's latency path.
+		_ = http.NewResponseController(w).Flush()
 		r.record(j, end, started)
 	}
 }
