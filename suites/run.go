@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/report"
@@ -57,6 +58,7 @@ func Run(o Options) ([]report.SpecRecord, error) {
 	reporterCfg.NoColor = o.NoColor
 	reporterCfg.Succinct = !o.Verbose
 	reporterCfg.Verbose = o.Verbose
+	gomega.RegisterFailHandler(ginkgo.Fail)
 	ginkgo.ReportAfterSuite("arcert: collect spec outcomes", func(r ginkgo.Report) { collected = r })
 	ginkgo.RunSpecs(&failer{}, "arcert certification", suiteCfg, reporterCfg)
 	return records(collected), nil

@@ -32,7 +32,7 @@ func rootCommand() *cobra.Command {
 		Use: "version", Short: "Print the harness version", Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "arcert", version) },
 	})
-	root.AddCommand(probeCommand())
+	root.AddCommand(probeCommand(), certifyCommand())
 	return root
 }
 

@@ -44,7 +44,7 @@ func (rt *Runtime) startWorker(ctx context.Context, id string) error {
 	}
 	srv, err := worker.New(worker.Options{
 		Worker: w, Models: models, Runtime: rt.cfg.Runtime, Token: rt.cfg.Router.WorkerToken, Index: idx,
-		Logger: rt.log.With("part", "worker"), Observer: obs,
+		Logger: rt.log.With("part", "worker"), Observer: obs, Salt: rt.opts.WorkerSalt,
 	})
 	if err != nil {
 		return fmt.Errorf("worker %s: %w", id, err)
@@ -104,7 +104,11 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		_ = pool.Close()
 		return err
 	}
-	f := &front{router: r, http: &http.Server{Handler: r.Handler(), ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer()}
+	handler := r.Handler()
+	if rt.opts.WrapHTTP != nil {
+		handler = rt.opts.WrapHTTP(handler)
+	}
+	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer()}
 	r.RegisterGRPC(f.grpc)
 	rt.front = f
 	rt.topology.HTTP, rt.topology.GRPC = httpLis.Addr().String(), grpcLis.Addr().String()

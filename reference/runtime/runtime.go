@@ -27,6 +27,11 @@ type Options struct {
 	// Workers lists the ids of the workers to start here; nil starts none.
 	Workers []string
 	Logger  *slog.Logger
+	// WrapHTTP, when set, wraps the router's HTTP handler, and WorkerSalt replaces the workers'
+	// prefix-cache salt policy. Both exist for the harness's negative controls: runtimes that
+	// break one rule on purpose, so that certification can be shown to catch each.
+	WrapHTTP   func(http.Handler) http.Handler
+	WorkerSalt func(model, tenant, clientSalt string) []byte
 }
 
 // Runtime is a running set of roles. Stop it with Shutdown.
@@ -43,6 +48,7 @@ type Runtime struct {
 	done   chan struct{}
 
 	front *front // nil when the router does not run here
+	opts  Options
 }
 
 // Topology says where each running part listens and what it dials, for people and for the
@@ -69,7 +75,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	}
 	cfg = cloneWorkers(cfg)
 	runCtx, cancel := context.WithCancel(context.Background())
-	rt := &Runtime{cfg: cfg, log: o.Logger, registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
+	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
 		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}
 	rt.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, id := range o.Workers {

@@ -51,7 +51,7 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 	events, err := s.eng.Submit(ctx, engine.Request{
 		ID:        req.GetRequestId(),
 		Model:     m.Name,
-		Salt:      requestSalt(m.Name, tenant, req.GetClientCacheSalt()),
+		Salt:      s.salt(m.Name, tenant, req.GetClientCacheSalt()),
 		Prompt:    prompt,
 		MaxTokens: int(min(maxTokens, math.MaxInt)),
 		Seed:      req.GetSeed(),

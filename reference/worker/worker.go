@@ -57,6 +57,11 @@ type Options struct {
 	// DefaultDrainTimeout.
 	DrainTimeout time.Duration
 	Logger       *slog.Logger // nil means slog.Default()
+	// Salt derives a request's prefix-cache salt from the model, the authenticated tenant and the
+	// client's cache_salt; nil means the isolating default (the tenant first, then the client's
+	// salt, narrowed to the model). It is a seam for the harness's negative controls, which
+	// replace it with a policy that shares cache across tenants to prove the harness notices.
+	Salt func(model, tenant, clientSalt string) []byte
 	// Observer sees every engine step (batch size, prefill tokens, step time), for metrics; nil
 	// observes nothing. It runs on the engine's loop, so it must be quick.
 	Observer engine.Observer
@@ -75,6 +80,7 @@ type Server struct {
 	tokenDigest      [32]byte
 	drain            time.Duration
 	log              *slog.Logger
+	salt             func(model, tenant, clientSalt string) []byte
 
 	dev *device.Sim
 	eng *engine.Engine
@@ -148,6 +154,10 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	s.eng = eng
+	s.salt = o.Salt
+	if s.salt == nil {
+		s.salt = requestSalt
+	}
 	return s, nil
 }
 

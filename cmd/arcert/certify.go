@@ -1,0 +1,163 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aruntime/arcert/conformance/catalog"
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/report"
+	"github.com/aruntime/arcert/conformance/target"
+	"github.com/aruntime/arcert/fixtures/targets"
+	"github.com/aruntime/arcert/suites"
+)
+
+type certifyFlags struct {
+	target   string
+	profiles []string
+	focus    []string
+	out      string
+	embedded bool
+	variant  string
+	seed     int64
+	verbose  bool
+	noColor  bool
+	timeout  time.Duration
+}
+
+// errMustFailed makes certify exit non-zero after it wrote its report.
+var errMustFailed = errors.New("MUST requirements did not pass")
+
+func certifyCommand() *cobra.Command {
+	f := certifyFlags{}
+	cmd := &cobra.Command{
+		Use:   "certify",
+		Short: "Certify a runtime against the profiles of the requirement catalogue",
+		Long: `certify runs the conformance suites against the runtime a target file describes and writes
+report.json, junit.xml and summary.md into --out. It exits 1 when any MUST requirement of the
+selected profiles does not pass (NOT_SUPPORTED, for a feature the target does not declare, is
+reported but is not a failure).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return certify(cmd, f) },
+	}
+	cmd.Flags().StringVar(&f.target, "target", "", "the target file (the runtime's Runtime Decision Record)")
+	cmd.Flags().StringArrayVar(&f.profiles, "profile", nil, "profile to certify (repeatable); default: every implemented profile")
+	cmd.Flags().StringArrayVar(&f.focus, "focus", nil, "run only the specs of this requirement id (repeatable)")
+	cmd.Flags().StringVar(&f.out, "out", "arcert-report", "directory for report.json, junit.xml and summary.md")
+	cmd.Flags().BoolVar(&f.embedded, "embedded", false, "start the embedded reference runtime and certify it with its own target")
+	cmd.Flags().StringVar(&f.variant, "variant", "", "with --embedded: run this negative control instead of the reference runtime")
+	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed for prompts, arrival schedules and spec order")
+	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print every spec as it runs")
+	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "no terminal colours")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 15*time.Minute, "give up on the whole run after this long")
+	_ = cmd.Flags().MarkHidden("variant")
+	return cmd
+}
+
+func certify(cmd *cobra.Command, f certifyFlags) error {
+	stderr := cmd.ErrOrStderr()
+	cat := catalog.MustLoad()
+	if len(f.profiles) == 0 {
+		for _, p := range cat.Profiles {
+			if p.Implemented() {
+				f.profiles = append(f.profiles, p.Name)
+			}
+		}
+	}
+	t, err := loadTarget(f)
+	if err != nil {
+		return err
+	}
+	if f.embedded {
+		fmt.Fprintf(stderr, "arcert: starting the embedded reference runtime%s\n", variantNote(f.variant))
+		rt, stop, err := startEmbedded(cmd.Context(), f.variant, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		defer stop()
+		topo := rt.Topology()
+		t.Endpoints.HTTP, t.Endpoints.GRPC = "http://"+topo.HTTP, topo.GRPC
+	}
+	reqs := cat.InProfiles(f.profiles...)
+	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %v, %d requirements, seed %d\n",
+		t.Implementation, t.Endpoints.HTTP, f.profiles, len(reqs), f.seed)
+	started := time.Now()
+	records, err := suites.Run(suites.Options{
+		Env:      &suites.Env{Target: t, Catalog: cat, HTTP: driver.New(t.Endpoints.HTTP), Seed: f.seed},
+		Profiles: f.profiles, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor, Timeout: f.timeout,
+	})
+	if err != nil {
+		return err
+	}
+	rep := report.Compute(report.Inputs{
+		Catalog: cat, Profiles: f.profiles, Declares: t.Declares, Specs: records,
+		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest},
+		Seed: f.seed, Started: started, Duration: time.Since(started),
+	})
+	if len(f.focus) > 0 {
+		rep.Requirements = focused(rep.Requirements, f.focus)
+	}
+	if err := report.WriteAll(f.out, rep); err != nil {
+		return err
+	}
+	printSummary(cmd.OutOrStdout(), rep, f.out)
+	if fails := rep.MustFailures(); len(fails) > 0 {
+		return fmt.Errorf("%d %w (see %s)", len(fails), errMustFailed, f.out)
+	}
+	return nil
+}
+
+// focused keeps only the focused requirements, so a focused run claims nothing about the rest.
+func focused(reqs []report.Requirement, ids []string) []report.Requirement {
+	keep := map[string]bool{}
+	for _, id := range ids {
+		keep[id] = true
+	}
+	var out []report.Requirement
+	for _, q := range reqs {
+		if keep[q.ID] {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func variantNote(v string) string {
+	if v == "" {
+		return ""
+	}
+	return " as negative control " + v
+}
+
+func loadTarget(f certifyFlags) (*target.Target, error) {
+	switch {
+	case f.embedded && f.target != "":
+		return nil, errors.New("--embedded certifies the reference runtime with its own target; drop --target")
+	case f.embedded:
+		return target.Parse(targets.ReferenceName, targets.ReferenceYAML)
+	case f.target == "":
+		return nil, errors.New("name a target file with --target FILE, or use --embedded")
+	case f.variant != "":
+		return nil, errors.New("--variant needs --embedded")
+	}
+	return target.Load(f.target)
+}
+
+// printSummary prints the per-profile results and every requirement that did not pass.
+func printSummary(w io.Writer, rep *report.Report, dir string) {
+	fmt.Fprintf(w, "\narcert %s: %s in %.1f s\n", rep.HarnessVersion, rep.Implementation, rep.DurationSecs)
+	for _, p := range rep.Profiles {
+		fmt.Fprintf(w, "  profile %-10s %-8s %d/%d requirements pass\n", p.Name, p.Result, p.Pass, p.Total)
+	}
+	for _, q := range rep.Requirements {
+		if q.Result != report.Pass {
+			fmt.Fprintf(w, "  %-6s %-4s %-13s %s: %s\n", q.ID, q.Level, q.Result, q.Title, q.Message)
+		}
+	}
+	fmt.Fprintf(w, "  counts: %v\n  report: %s/{%s,%s,%s}\n", rep.Counts, dir, report.JSONFile, report.JUnitFile, report.SummaryFile)
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	devconfig "github.com/aruntime/arcert/fixtures/config"
+	"github.com/aruntime/arcert/fixtures/negative"
+	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/runtime"
+)
+
+// embeddedStartTimeout bounds starting the embedded reference runtime.
+const embeddedStartTimeout = 30 * time.Second
+
+// startEmbedded starts the reference runtime of the dev configuration on free loopback ports, or
+// the named negative control of it, and returns it with a function that stops it.
+func startEmbedded(ctx context.Context, variant string, log *slog.Logger) (*runtime.Runtime, func(), error) {
+	cfg, err := config.Parse(devconfig.DevName, devconfig.DevYAML)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Router.HTTPListen, cfg.Router.GRPCListen = "127.0.0.1:0", "127.0.0.1:0"
+	opts := runtime.Options{Router: true, Logger: log}
+	for _, w := range cfg.Workers {
+		opts.Workers = append(opts.Workers, w.ID)
+	}
+	if variant != "" {
+		v, err := negative.Lookup(variant)
+		if err != nil {
+			return nil, nil, err
+		}
+		if v.Mutate != nil {
+			v.Mutate(cfg)
+		}
+		if v.Options != nil {
+			v.Options(cfg, &opts)
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, embeddedStartTimeout)
+	defer cancel()
+	rt, err := runtime.Start(sctx, cfg, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the embedded runtime: %w", err)
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Router.DrainTimeout+5*time.Second)
+		defer cancel()
+		_ = rt.Shutdown(sctx)
+	}
+	return rt, stop, nil
+}
