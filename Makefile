@@ -12,7 +12,7 @@ GOLANGCI_LINT_VERSION := v2.6.2
 # FUZZTIME bounds each fuzz target in `make test`; raise it for a longer local hunt.
 FUZZTIME ?= 5s
 
-.PHONY: all build test unit fuzz lint run bench generate tools clean check-config
+.PHONY: all build test unit fuzz lint run bench generate tools clean check-config certify
 
 all: build
 
@@ -36,6 +36,12 @@ fuzz:
 
 lint: $(TOOLS)/golangci-lint
 	$(TOOLS)/golangci-lint run ./...
+
+## certify: the main job. Start the embedded reference runtime and certify it against every
+## implemented profile; the report lands in $(REPORT). Exits non-zero if a MUST does not pass.
+REPORT ?= arcert-report
+certify: build
+	$(BIN)/arcert certify --embedded --out $(REPORT)
 
 ## run: the embedded reference runtime on 127.0.0.1:8080 (HTTP) and :8081 (gRPC).
 run: build

@@ -39,17 +39,17 @@ const (
 // inconclusive records that a control failed: the spec's check could not be judged. The spec
 // must return right after.
 func inconclusive(format string, args ...any) {
-	ginkgo.AddReportEntry(entryVerdict, string(report.Inconclusive)+": "+fmt.Sprintf(format, args...))
+	ginkgo.AddReportEntry(entryVerdict, string(report.Inconclusive)+": "+fmt.Sprintf(format, args...), ginkgo.ReportEntryVisibilityAlways)
 }
 
 // invalid records that a validity gate failed (too few samples, too little load).
 func invalid(format string, args ...any) {
-	ginkgo.AddReportEntry(entryVerdict, string(report.Invalid)+": "+fmt.Sprintf(format, args...))
+	ginkgo.AddReportEntry(entryVerdict, string(report.Invalid)+": "+fmt.Sprintf(format, args...), ginkgo.ReportEntryVisibilityAlways)
 }
 
 // evidence records a measured figure or an observation behind a result.
 func evidence(format string, args ...any) {
-	ginkgo.AddReportEntry(entryEvidence, fmt.Sprintf(format, args...))
+	ginkgo.AddReportEntry(entryEvidence, fmt.Sprintf(format, args...), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 }
 
 // Req labels a spec with the requirements it checks and their profiles and features, from the

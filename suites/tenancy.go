@@ -27,7 +27,7 @@ var _ = Describe("Tenancy", func() {
 		res := send(ctx, a.Key, body, spoofHeaders(b.Name))
 		Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
 		recs := evidenceFor(ctx, a.Key, res.RequestID)
-		Expect(recs).To(HaveLen(1), "evidence of %s as its own tenant sees it", res.RequestID)
+		Expect(recs).To(HaveLen(1), "%s cannot find its own request %s in evidence: it was recorded under another tenant (or not at all)", a.Name, res.RequestID)
 		r := recs[0]
 		Expect(r.Tenant).To(Equal(a.Name), "labels naming %s changed the tenant of %s's request", b.Name, a.Name)
 		if a.CostCenter != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,7 +90,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	started := time.Now()
 	records, err := suites.Run(suites.Options{
 		Env:      &suites.Env{Target: t, Catalog: cat, HTTP: driver.New(t.Endpoints.HTTP), Seed: f.seed},
-		Profiles: f.profiles, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor, Timeout: f.timeout,
+		Profiles: f.profiles, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
 	})
 	if err != nil {
 		return err
@@ -110,6 +111,12 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		return fmt.Errorf("%d %w (see %s)", len(fails), errMustFailed, f.out)
 	}
 	return nil
+}
+
+// isTerminal reports whether f is a terminal, where colours help; in logs and CI they are noise.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // focused keeps only the focused requirements, so a focused run claims nothing about the rest.

@@ -1,6 +1,7 @@
-// Command arcert is the harness. This stage has `arcert probe`, which sends one request through
-// the conformance driver and prints the outcome the runtime stated and every contract violation;
-// certification suites come with the requirement catalogue.
+// Command arcert is the harness: `arcert certify` runs the conformance suites against a runtime
+// described by its target file, `arcert catalog` prints the requirements, `arcert target
+// validate` checks a target file, and `arcert probe` sends one request and prints the outcome
+// contract as the runtime stated it.
 package main
 
 import (
@@ -32,7 +33,7 @@ func rootCommand() *cobra.Command {
 		Use: "version", Short: "Print the harness version", Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "arcert", version) },
 	})
-	root.AddCommand(probeCommand(), certifyCommand())
+	root.AddCommand(probeCommand(), certifyCommand(), catalogCommand(), targetCommand())
 	return root
 }
 

@@ -1,0 +1,78 @@
+package suites
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/conformance/catalog"
+)
+
+// TestEveryMustHasASpec walks the spec tree without running it (a Ginkgo dry run) and fails when
+// a MUST requirement of an implemented profile has no spec labelled req:<ID>, or a spec names a
+// requirement the catalogue does not have.
+func TestEveryMustHasASpec(t *testing.T) {
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	var rep types.Report
+	ginkgo.ReportAfterSuite("collect", func(r ginkgo.Report) { rep = r })
+	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
+	suiteCfg.DryRun = true
+	reporterCfg.Succinct = true
+	ginkgo.RunSpecs(t, "arcert dry run", suiteCfg, reporterCfg)
+
+	c := catalog.MustLoad()
+	labelled := map[string]int{}
+	for _, s := range rep.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		ids := 0
+		for _, l := range s.Labels() {
+			if id, ok := strings.CutPrefix(l, "req:"); ok {
+				ids++
+				labelled[id]++
+				if _, err := c.Requirement(id); err != nil {
+					t.Errorf("spec %q: %v", s.FullText(), err)
+				}
+			}
+		}
+		if ids == 0 {
+			t.Errorf("spec %q checks no requirement", s.FullText())
+		}
+	}
+	for _, p := range c.Profiles {
+		if !p.Implemented() {
+			continue
+		}
+		for _, q := range c.InProfiles(p.Name) {
+			if q.Level == catalog.Must && labelled[q.ID] == 0 {
+				t.Errorf("MUST requirement %s (%s) has no spec labelled req:%s", q.ID, q.Title, q.ID)
+			}
+		}
+	}
+	if len(labelled) < 20 {
+		t.Errorf("only %d requirements have specs", len(labelled))
+	}
+}
+
+func TestLabelFilter(t *testing.T) {
+	c := catalog.MustLoad()
+	all := func(string) bool { return true }
+	f, err := LabelFilter(c, []string{"core"}, all, nil)
+	if err != nil || f != "(profile:core)" {
+		t.Fatalf("filter %q, %v", f, err)
+	}
+	f, err = LabelFilter(c, []string{"core"}, func(feat string) bool { return feat != "prefix-cache" }, []string{"TEN-2"})
+	if err != nil || !strings.Contains(f, "!(feature:prefix-cache") || !strings.Contains(f, "(req:TEN-2)") {
+		t.Fatalf("filter %q, %v", f, err)
+	}
+	if _, err := LabelFilter(c, []string{"resilience"}, all, nil); err == nil {
+		t.Fatal("a planned profile was accepted")
+	}
+	if _, err := LabelFilter(c, []string{"core"}, all, []string{"NOPE-1"}); err == nil {
+		t.Fatal("an unknown focus was accepted")
+	}
+}
