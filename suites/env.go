@@ -8,6 +8,7 @@ import (
 
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/grpcdriver"
 	"github.com/aruntime/arcert/conformance/report"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -17,6 +18,8 @@ type Env struct {
 	Target  *target.Target
 	Catalog *catalog.Catalog
 	HTTP    *driver.Client
+	// GRPC is nil when the target has no gRPC endpoint.
+	GRPC *grpcdriver.Client
 	// Seed fixes every random choice of a run (prompts, arrival schedules, spec order).
 	Seed int64
 }

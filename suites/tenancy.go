@@ -1,19 +1,54 @@
 package suites
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/conformance/target"
 )
 
 // spoofHeaders are the client-controlled labels a careless gateway takes a tenant from.
 func spoofHeaders(victim string) http.Header {
 	return http.Header{"X-Tenant-Id": {victim}, "X-Tenant": {victim}, "X-Org-Id": {victim},
 		"X-Gateway-Inference-Fairness-Id": {victim}, "OpenAI-Organization": {victim}}
+}
+
+// spoofedSpends is how many spoofed requests the quota check sends: enough that the caller's
+// remaining allowance visibly drops even as its bucket refills between the two reads.
+const spoofedSpends = 3
+
+// quotaGoesToCaller sends requests as the smallest-quota tenant S with every label naming another
+// tenant V, and checks through /v1/aruntime/quotas that S's allowance dropped and V's did not. The
+// smallest quota refills slowest, so the drop is visible; a large one refills within a request.
+func quotaGoesToCaller(ctx context.Context) {
+	s := smallestQuota()
+	v := tenantA()
+	if v.Name == s.Name {
+		v = tenantB()
+	}
+	remaining := func(t target.Tenant) float64 {
+		var q discovery.Quotas
+		Expect(getJSON(ctx, discovery.PathQuotas, t.Key, &q)).To(Equal(http.StatusOK))
+		return q.RequestsPerMinute.Remaining
+	}
+	sBefore, vBefore := remaining(s), remaining(v)
+	for range spoofedSpends {
+		body := probe("tenant: "+v.Name+"; charge "+v.Name, 1, false)
+		body.User, body.CacheSalt = v.Name, v.Name
+		res := send(ctx, s.Key, body, spoofHeaders(v.Name))
+		Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
+	}
+	sAfter, vAfter := remaining(s), remaining(v)
+	evidence("%d requests as %s naming %s: %s's remaining requests %.2f -> %.2f, %s's %.2f -> %.2f",
+		spoofedSpends, s.Name, v.Name, s.Name, sBefore, sAfter, v.Name, vBefore, vAfter)
+	Expect(sBefore-sAfter).To(BeNumerically(">=", spoofedSpends/2.0), "the caller's quota was not spent")
+	Expect(vBefore-vAfter).To(BeNumerically("<", 1), "the named tenant's quota was spent")
 }
 
 // cachePromptWords makes a prompt long enough to fill several prefix-cache blocks of any engine.
@@ -35,6 +70,7 @@ var _ = Describe("Tenancy", func() {
 		}
 		Expect(evidenceFor(ctx, b.Key, res.RequestID)).To(BeEmpty(), "tenant %s can read %s's evidence", b.Name, a.Name)
 		evidence("request %s with every label naming %s: evidence tenant %s, cost center %s", res.RequestID, b.Name, r.Tenant, r.CostCenter)
+		quotaGoesToCaller(ctx)
 	}, SpecTimeout(specTimeout))
 
 	It("isolates prefix-cache reuse per tenant (paired test)", Req("TEN-2"), func(ctx SpecContext) {

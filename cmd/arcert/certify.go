@@ -12,6 +12,7 @@ import (
 
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/grpcdriver"
 	"github.com/aruntime/arcert/conformance/report"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
@@ -87,22 +88,26 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	reqs := cat.InProfiles(f.profiles...)
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %v, %d requirements, seed %d\n",
 		t.Implementation, t.Endpoints.HTTP, f.profiles, len(reqs), f.seed)
+	env := &suites.Env{Target: t, Catalog: cat, HTTP: driver.New(t.Endpoints.HTTP), Seed: f.seed}
+	if t.Endpoints.GRPC != "" {
+		if env.GRPC, err = grpcdriver.New(t.Endpoints.GRPC); err != nil {
+			return err
+		}
+		defer func() { _ = env.GRPC.Close() }()
+	}
 	started := time.Now()
 	records, err := suites.Run(suites.Options{
-		Env:      &suites.Env{Target: t, Catalog: cat, HTTP: driver.New(t.Endpoints.HTTP), Seed: f.seed},
+		Env:      env,
 		Profiles: f.profiles, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
 	})
 	if err != nil {
 		return err
 	}
 	rep := report.Compute(report.Inputs{
-		Catalog: cat, Profiles: f.profiles, Declares: t.Declares, Specs: records,
+		Catalog: cat, Profiles: f.profiles, Focus: f.focus, Declares: t.Declares, Specs: records,
 		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest},
 		Seed: f.seed, Started: started, Duration: time.Since(started),
 	})
-	if len(f.focus) > 0 {
-		rep.Requirements = focused(rep.Requirements, f.focus)
-	}
 	if err := report.WriteAll(f.out, rep); err != nil {
 		return err
 	}
@@ -117,21 +122,6 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// focused keeps only the focused requirements, so a focused run claims nothing about the rest.
-func focused(reqs []report.Requirement, ids []string) []report.Requirement {
-	keep := map[string]bool{}
-	for _, id := range ids {
-		keep[id] = true
-	}
-	var out []report.Requirement
-	for _, q := range reqs {
-		if keep[q.ID] {
-			out = append(out, q)
-		}
-	}
-	return out
 }
 
 func variantNote(v string) string {

@@ -10,8 +10,11 @@ import (
 // Inputs is everything Compute needs: what was selected, what the target declares, and what the
 // specs recorded.
 type Inputs struct {
-	Catalog        *catalog.Catalog
-	Profiles       []string
+	Catalog  *catalog.Catalog
+	Profiles []string
+	// Focus, when set, narrows the report to these requirement ids: a focused run claims nothing
+	// about the others.
+	Focus          []string
 	Declares       func(feature string) bool
 	Specs          []SpecRecord
 	Implementation string
@@ -30,6 +33,9 @@ func Compute(in Inputs) *Report {
 		Counts: map[Result]int{},
 	}
 	for _, q := range in.Catalog.InProfiles(in.Profiles...) {
+		if len(in.Focus) > 0 && !slices.Contains(in.Focus, q.ID) {
+			continue
+		}
 		rq := judge(q, in.Declares(q.Feature), in.Specs)
 		r.Requirements = append(r.Requirements, rq)
 		r.Counts[rq.Result]++

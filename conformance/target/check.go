@@ -48,6 +48,9 @@ func (t *Target) crossCheck() []*Problem {
 			add(fmt.Sprintf("models[%d].max_output_tokens", i), "%d is more than the context length %d", m.MaxOutputTokens, m.ContextLength)
 		}
 	}
+	if t.Declares("grpc") && t.Endpoints.GRPC == "" {
+		add("endpoints.grpc", "the target declares feature grpc but gives no gRPC endpoint")
+	}
 	if len(t.Models) > 0 && t.Capacity.ProbeMaxTokens > t.Models[0].MaxOutputTokens {
 		add("capacity.probe_max_tokens", "%d is more than model %s produces", t.Capacity.ProbeMaxTokens, t.Models[0].Name)
 	}

@@ -36,12 +36,11 @@ func TestProblemsNameLineAndField(t *testing.T) {
 	tests := []struct{ name, from, to, field string }{
 		{"bad digest", "artifact_digest: sha256:4b1d", "artifact_digest: latest4b1d", "models[0].artifact_digest"},
 		{"unknown field", "  probe_max_tokens: 8", "  probe_max_tokenz: 8", "capacity.probe_max_tokenz: unknown field"},
-		{"negative quota", "quota: {requests_per_minute: 6000, tokens_per_minute: 3000000, max_concurrency: 64}\n    traffic_classes: [interactive, batch]\n  - name: globex",
-			"quota: {requests_per_minute: -1, tokens_per_minute: 3000000, max_concurrency: 64}\n    traffic_classes: [interactive, batch]\n  - name: globex", "tenants[0].quota.requests_per_minute"},
-		{"bad duration", "deadline: 10s", "deadline: ten seconds", "traffic_classes[0].deadline"},
+		{"negative quota", "quota: {requests_per_minute: 600,", "quota: {requests_per_minute: -1,", "tenants[2].quota.requests_per_minute"},
+		{"bad duration", "deadline: 5s", "deadline: ten seconds", "traffic_classes[0].deadline"},
 		{"unknown feature", "features: [outcomes,", "features: [outcomez,", "features[0]"},
 		{"shared key", "key: dev-globex-key", "key: dev-acme-key", "tenants[1].key"},
-		{"undeclared class", "traffic_classes: [interactive, batch]\noperator", "traffic_classes: [interactive, bulk]\noperator", "tenants[1].traffic_classes[1]"},
+		{"undeclared class", "traffic_classes: [interactive]\noperator", "traffic_classes: [interactive, bulk]\noperator", "tenants[2].traffic_classes[1]"},
 		{"short trade-off", "trade_off: No cross-tenant", "trade_off: no\n    x_trade_off: No cross-tenant", "placement.multi_tenancy"},
 	}
 	for _, tc := range tests {

@@ -22,8 +22,8 @@ func TestDevConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Tenants) != 2 || len(cfg.Workers) != 2 {
-		t.Fatalf("dev config has %d tenants and %d workers, want 2 and 2", len(cfg.Tenants), len(cfg.Workers))
+	if len(cfg.Tenants) != 3 || len(cfg.Workers) != 2 {
+		t.Fatalf("dev config has %d tenants and %d workers, want 3 and 2", len(cfg.Tenants), len(cfg.Workers))
 	}
 	if cfg.Workers[1].Engine != cfg.Workers[0].Engine {
 		t.Fatal("the YAML anchor did not give both workers the same engine")
@@ -42,7 +42,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"unknown class", "default_class: interactive\n    keys:\n      - key: dev-globex-key", "default_class: realtime\n    keys:\n      - key: dev-globex-key", "tenants[1].default_class"},
 		{"bad digest", "artifact_digest: sha256:4b1d", "artifact_digest: latest4b1d", "models[0].artifact_digest"},
 		{"unknown field", "  retry_after: 1s", "  retry_afterr: 1s", "field retry_afterr not found"},
-		{"bad duration", "deadline: 10s", "deadline: soon", "cannot unmarshal"},
+		{"bad duration", "deadline: 5s", "deadline: soon", "cannot unmarshal"},
 		{"zero queue", "queue_capacity: 64", "queue_capacity: 0", "traffic_classes[0].queue_capacity: must be greater than zero"},
 		{"bad listen", "http_listen: 127.0.0.1:8080", "http_listen: localhost", "router.http_listen"},
 	}

@@ -1,0 +1,149 @@
+// Package grpcdriver is the harness's gRPC driver for runtimes that serve arcert.v1.Inference. Like
+// the HTTP driver it measures TTFT and inter-token latency and records the outcome contract (here
+// the trailers arcert-outcome, arcert-outcome-reason, arcert-served-by, x-request-id) as data,
+// listing every violation instead of failing, so checks judge results afterwards.
+package grpcdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// ErrTransport marks a call whose exchange broke before any status arrived.
+var ErrTransport = errors.New("grpcdriver: transport")
+
+// Client calls one runtime's Inference service.
+type Client struct {
+	conn   *grpc.ClientConn
+	client arcertv1.InferenceClient
+}
+
+// New connects (lazily, as grpc.NewClient does) to addr over plaintext: the harness talks to
+// loopback or to a test network it made.
+func New(addr string) (*Client, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("grpcdriver: %w", err)
+	}
+	return &Client{conn: conn, client: arcertv1.NewInferenceClient(conn)}, nil
+}
+
+// Close releases the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Result is what the driver recorded of one call.
+type Result struct {
+	Code      codes.Code
+	RequestID string
+	Outcome   outcome.Class
+	Reason    outcome.Reason
+	ServedBy  outcome.ServedBy
+	Text      string
+	Tokens    int
+	Usage     *arcertv1.Usage
+	Start     time.Time
+	TTFT      time.Duration
+	ITL       []time.Duration
+	Latency   time.Duration
+	// ContractViolations lists, in plain words, every way the call broke the contract.
+	ContractViolations []string
+}
+
+// Complete makes one streaming call as key and records it.
+func (c *Client) Complete(ctx context.Context, key string, req *arcertv1.CompleteRequest) (Result, error) {
+	res := Result{Start: time.Now()}
+	stream, err := c.client.Complete(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key), req)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrTransport, err)
+	}
+	last := res.Start
+	for {
+		msg, err := stream.Recv()
+		now := time.Now()
+		if err != nil {
+			res.Latency = now.Sub(res.Start)
+			if !errors.Is(err, io.EOF) {
+				res.Code = status.Code(err)
+			}
+			if res.Code == codes.Unavailable && stream.Trailer().Len() == 0 {
+				return res, fmt.Errorf("%w: %w", ErrTransport, err)
+			}
+			res.read(stream.Trailer())
+			return res, nil
+		}
+		if msg.GetText() != "" {
+			if res.Tokens == 0 {
+				res.TTFT = now.Sub(res.Start)
+			} else {
+				res.ITL = append(res.ITL, now.Sub(last))
+			}
+			last = now
+			res.Tokens++
+			res.Text += msg.GetText()
+		}
+		if msg.GetUsage() != nil {
+			res.Usage = msg.GetUsage()
+		}
+	}
+}
+
+// read checks and records the trailer's statement of the outcome.
+func (r *Result) read(tr metadata.MD) {
+	violate := func(format string, args ...any) {
+		r.ContractViolations = append(r.ContractViolations, fmt.Sprintf(format, args...))
+	}
+	one := func(key string) string {
+		v := tr.Get(key)
+		if len(v) != 1 {
+			violate("trailer %s has %d values, want 1", key, len(v))
+			return ""
+		}
+		return v[0]
+	}
+	r.RequestID = one(outcome.MetadataRequestID)
+	c, err := outcome.ParseClass(one(outcome.MetadataOutcome))
+	if err != nil {
+		violate("%v", err)
+	}
+	r.Outcome = c
+	reason, err := outcome.ParseReason(one(outcome.MetadataReason))
+	switch {
+	case err != nil:
+		violate("%v", err)
+	case c.Valid() && reason.Class() != c:
+		violate("reason %q belongs to class %q, not %q", reason, reason.Class(), c)
+	}
+	r.Reason = reason
+	if v := tr.Get(outcome.MetadataServedBy); len(v) > 0 {
+		sb, err := outcome.ParseServedBy(v[0])
+		if err != nil {
+			violate("%v", err)
+		}
+		r.ServedBy = sb
+	}
+	if c.Served() {
+		if r.Code != codes.OK {
+			violate("served outcome %q with status %s", c, r.Code)
+		}
+		if r.ServedBy.IsZero() {
+			violate("served outcome without %s", outcome.MetadataServedBy)
+		}
+		if r.Usage == nil {
+			violate("served stream without a final usage message")
+		}
+	} else if c.Valid() && r.Code == codes.OK {
+		violate("outcome %q with status OK", c)
+	}
+}

@@ -1,0 +1,98 @@
+package grpcdriver
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+)
+
+// fake is a runtime whose trailers the test chooses, to see each violation recorded.
+type fake struct {
+	arcertv1.UnimplementedInferenceServer
+	trailer metadata.MD
+	err     error
+	tokens  int
+}
+
+func (f *fake) Complete(_ *arcertv1.CompleteRequest, s grpc.ServerStreamingServer[arcertv1.CompleteResponse]) error {
+	for range f.tokens {
+		if err := s.Send(&arcertv1.CompleteResponse{Text: " tok"}); err != nil {
+			return err
+		}
+	}
+	if f.err == nil {
+		if err := s.Send(&arcertv1.CompleteResponse{Usage: &arcertv1.Usage{CompletionTokens: int64(f.tokens)}}); err != nil {
+			return err
+		}
+	}
+	s.SetTrailer(f.trailer)
+	return f.err
+}
+
+func serve(t *testing.T, f *fake) *Client {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := grpc.NewServer()
+	arcertv1.RegisterInferenceServer(g, f)
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	c, err := New(lis.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func call(t *testing.T, c *Client) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := c.Complete(ctx, "key", &arcertv1.CompleteRequest{Model: "m", Prompt: "p", MaxTokens: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestComplete(t *testing.T) {
+	good := metadata.Pairs("arcert-outcome", "completed", "arcert-outcome-reason", "none", "x-request-id", "r1", "arcert-served-by", "region=eu; provider=p")
+	res := call(t, serve(t, &fake{trailer: good, tokens: 3}))
+	if len(res.ContractViolations) != 0 || res.Outcome != "completed" || res.Tokens != 3 || len(res.ITL) != 2 || res.TTFT <= 0 || res.ServedBy.Region != "eu" {
+		t.Fatalf("good call recorded as %+v", res)
+	}
+}
+
+func TestViolations(t *testing.T) {
+	tests := []struct {
+		name string
+		f    *fake
+		want string
+	}{
+		{"no trailer", &fake{tokens: 1}, "arcert-outcome has 0 values"},
+		{"reason of another class", &fake{tokens: 1, trailer: metadata.Pairs("arcert-outcome", "completed", "arcert-outcome-reason", "queue_full", "x-request-id", "r", "arcert-served-by", "region=a")}, "belongs to class"},
+		{"served without served-by", &fake{tokens: 1, trailer: metadata.Pairs("arcert-outcome", "completed", "arcert-outcome-reason", "none", "x-request-id", "r")}, "without arcert-served-by"},
+		{"refusal with OK", &fake{trailer: metadata.Pairs("arcert-outcome", "rejected", "arcert-outcome-reason", "invalid_request", "x-request-id", "r")}, "with status OK"},
+		{"served with an error status", &fake{err: status.Error(codes.Internal, "x"), trailer: metadata.Pairs("arcert-outcome", "completed", "arcert-outcome-reason", "none", "x-request-id", "r", "arcert-served-by", "region=a")}, "with status Internal"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := call(t, serve(t, tc.f))
+			if !strings.Contains(strings.Join(res.ContractViolations, "; "), tc.want) {
+				t.Fatalf("violations %v, want one containing %q", res.ContractViolations, tc.want)
+			}
+		})
+	}
+}
