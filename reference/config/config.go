@@ -14,6 +14,7 @@ type Config struct {
 	TrafficClasses []TrafficClass `yaml:"traffic_classes"`
 	Models         []Model        `yaml:"models"`
 	Workers        []Worker       `yaml:"workers"`
+	Durable Durable `yaml:"durable"`
 	// Features are the conformance features this runtime declares at /v1/aruntime/features.
 	Features []string `yaml:"features"`
 
@@ -48,6 +49,20 @@ type Router struct {
 	AffinitySlack int `yaml:"affinity_slack"`
 	// RetryAfter is the Retry-After a shed response advertises.
 	RetryAfter time.Duration `yaml:"retry_after"`
+}
+
+// Durable configures the JetStream engine behind the batch queue, evidence and control plane.
+type Durable struct {
+	// NATSURL is an external NATS cluster; empty embeds a server (in `aruntime up`) listening on
+	// NATSListen with its store under the data directory.
+	NATSURL    string `yaml:"nats_url"`
+	NATSListen string `yaml:"nats_listen"`
+	// BatchCapacity bounds the batch queue in jobs; beyond it a batch is shed with queue_full.
+	BatchCapacity int `yaml:"batch_capacity"`
+	// BatchMaxRequests bounds one batch.
+	BatchMaxRequests int `yaml:"batch_max_requests"`
+	// BatchConcurrency is how many queued jobs the router runs at once.
+	BatchConcurrency int `yaml:"batch_concurrency"`
 }
 
 // Operator is a human or automation that may call operator APIs; never a tenant.

@@ -112,6 +112,10 @@ const (
 	DefaultAffinitySlack  = 4
 	DefaultRetryAfter     = time.Second
 	DefaultUtilization    = 0.9
+	DefaultNATSListen     = "127.0.0.1:0"
+	DefaultBatchCapacity  = 10000
+	DefaultBatchRequests  = 1000
+	DefaultBatchWorkers   = 8
 )
 
 func (c *Config) applyDefaults() {
@@ -130,6 +134,19 @@ func (c *Config) applyDefaults() {
 	}
 	if r.RetryAfter == 0 {
 		r.RetryAfter = DefaultRetryAfter
+	}
+	d := &c.Durable
+	if d.NATSListen == "" {
+		d.NATSListen = DefaultNATSListen
+	}
+	if d.BatchCapacity == 0 {
+		d.BatchCapacity = DefaultBatchCapacity
+	}
+	if d.BatchMaxRequests == 0 {
+		d.BatchMaxRequests = DefaultBatchRequests
+	}
+	if d.BatchConcurrency == 0 {
+		d.BatchConcurrency = DefaultBatchWorkers
 	}
 	if c.Runtime.Deployment == "" {
 		c.Runtime.Deployment = "default"

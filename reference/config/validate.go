@@ -82,6 +82,10 @@ func (c *Config) validate() []*FieldError {
 		v.name(f+".name", o.Name)
 		claim(f+".key", o.Key)
 	}
+	v.addr("durable.nats_listen", c.Durable.NATSListen)
+	v.positive("durable.batch_capacity", int64(c.Durable.BatchCapacity))
+	v.positive("durable.batch_max_requests", int64(c.Durable.BatchMaxRequests))
+	v.positive("durable.batch_concurrency", int64(c.Durable.BatchConcurrency))
 	classes := c.validateClasses(v)
 	c.validateTenants(v, classes, claim)
 	models := c.validateModels(v)

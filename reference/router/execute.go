@@ -38,6 +38,8 @@ type ending struct {
 	finish  string
 	// artifact is the digest of the artifact that served the request, for evidence.
 	artifact string
+	// collected is the output of a request run without a client attached (a batch job).
+	collected string
 }
 
 // tokenUsage is what a served request consumed, as the worker counted it.

@@ -27,6 +27,10 @@ func (r *Router) Handler() http.Handler {
 	mux.HandleFunc("GET "+discovery.PathVersions, r.versions)
 	mux.HandleFunc("GET "+discovery.PathQuotas, r.quotas)
 	mux.HandleFunc("GET "+discovery.PathEvidence, r.evidenceList)
+	if r.batches != nil {
+		mux.HandleFunc("POST /v1/batches", r.submitBatch)
+		mux.HandleFunc("GET /v1/batches/{id}", r.getBatch)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", r.healthz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aruntime/arcert/reference/admission"
+	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/identity"
@@ -38,6 +39,8 @@ type Options struct {
 	// Gatherer serves /metrics; nil serves the private registry.
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// Batches is the durable batch queue; nil serves no /v1/batches.
+	Batches *batch.Store
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -51,6 +54,7 @@ type Router struct {
 	gatherer prometheus.Gatherer
 	log      *slog.Logger
 	models   map[string]config.Model
+	batches  *batch.Store
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -85,6 +89,7 @@ func New(o Options) (*Router, error) {
 		gatherer: o.Gatherer,
 		log:      o.Logger,
 		models:   map[string]config.Model{},
+		batches:  o.Batches,
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m

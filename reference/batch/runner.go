@@ -1,0 +1,117 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Exec runs one job as p and returns the response the synchronous endpoint would have given.
+// The router provides it, so a batch job is admitted, routed, classified and evidenced exactly
+// like an interactive request of the batch class.
+type Exec func(ctx context.Context, p Principal, requestID string, body []byte) Response
+
+// runnerConsumer is the durable consumer every runner shares: the work queue hands each job to
+// one runner at a time.
+const runnerConsumer = "aruntime-batch-runner"
+
+// Timing of the runner: how long a job may run before JetStream redelivers it elsewhere, and how
+// long a fetch waits for work before it looks at ctx again.
+const (
+	jobAckWait = 5 * time.Minute
+	fetchWait  = time.Second
+)
+
+// Runner takes jobs off the queue and runs them.
+type Runner struct {
+	store       *Store
+	exec        Exec
+	concurrency int
+	log         *slog.Logger
+}
+
+// NewRunner returns a runner that runs up to concurrency jobs at once.
+func NewRunner(s *Store, exec Exec, concurrency int, log *slog.Logger) *Runner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{store: s, exec: exec, concurrency: max(1, concurrency), log: log}
+}
+
+// Run runs jobs until ctx ends. A job whose result already exists (it completed before a crash
+// cut its acknowledgement) is acknowledged without running again.
+func (r *Runner) Run(ctx context.Context) error {
+	cons, err := r.store.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: runnerConsumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: jobAckWait,
+		MaxAckPending: r.concurrency,
+	})
+	if err != nil {
+		return fmt.Errorf("batch: consumer: %w", err)
+	}
+	var wg sync.WaitGroup
+	for range r.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.loop(ctx, cons)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (r *Runner) loop(ctx context.Context, cons jetstream.Consumer) {
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(fetchWait))
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Warn("batch fetch failed", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(fetchWait):
+				}
+			}
+			continue
+		}
+		for msg := range batch.Messages() {
+			r.handle(ctx, msg)
+		}
+	}
+}
+
+// handle runs one job and records its result once.
+func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
+	var j job
+	if err := json.Unmarshal(msg.Data(), &j); err != nil {
+		r.log.Error("malformed job dropped to the dead-letter log", "err", err, "data", string(msg.Data()))
+		_ = msg.Term()
+		return
+	}
+	key := resultKey(j.BatchID, j.CustomID)
+	if _, err := r.store.results.Get(ctx, key); err == nil {
+		_ = msg.Ack() // completed before a crash cut the ack: exactly once means not again
+		return
+	}
+	h := msg.Headers()
+	p := Principal{Tenant: h.Get(HeaderTenant), Application: h.Get(HeaderApp), User: h.Get(HeaderUser)}
+	resp := r.exec(ctx, p, j.BatchID+"."+j.CustomID, j.Body)
+	if ctx.Err() != nil {
+		_ = msg.Nak() // shutting down: another runner, or this one after a restart, runs it
+		return
+	}
+	raw, _ := json.Marshal(Result{CustomID: j.CustomID, Response: resp})
+	if _, err := r.store.results.Create(ctx, key, raw); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		r.log.Error("batch result not stored; the job will be redelivered", "batch", j.BatchID, "custom_id", j.CustomID, "err", err)
+		_ = msg.Nak()
+		return
+	}
+	if err := msg.Ack(); err != nil {
+		r.log.Warn("batch ack failed; a redelivery will find the result and not run again", "err", err)
+	}
+}
