@@ -28,6 +28,7 @@ type flags struct {
 	grpc      string
 	listen    string
 	id        string
+	data      string
 }
 
 func rootCommand() *cobra.Command {
@@ -48,23 +49,25 @@ func rootCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return run(cmd, f, func(cfg *config.Config) runtime.Options {
-				return runtime.Options{Router: true, Workers: workerIDs(cfg)}
+				return runtime.Options{Router: true, Workers: workerIDs(cfg), DataDir: f.data}
 			})
 		},
 	}
 	up.Flags().StringVar(&f.http, "http", "", "override router.http_listen")
 	up.Flags().StringVar(&f.grpc, "grpc", "", "override router.grpc_listen")
+	up.Flags().StringVar(&f.data, "data", "aruntime-data", "directory of the embedded JetStream store (batch queue and other durable state); a restart on the same directory resumes it")
 
 	routerCmd := &cobra.Command{
 		Use:   "router",
 		Short: "Start only the router; it dials the workers at their configured addresses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Router: true} })
+			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Router: true, DataDir: f.data} })
 		},
 	}
 	routerCmd.Flags().StringVar(&f.http, "http", "", "override router.http_listen")
 	routerCmd.Flags().StringVar(&f.grpc, "grpc", "", "override router.grpc_listen")
+	routerCmd.Flags().StringVar(&f.data, "data", "", "embed JetStream with its store here; empty uses durable.nats_url from the configuration, if any")
 
 	workerCmd := &cobra.Command{
 		Use:   "worker",

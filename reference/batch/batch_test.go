@@ -168,3 +168,31 @@ func TestJobsSurviveARestart(t *testing.T) {
 		}
 	}
 }
+
+// TestShedJobsAreRetried: a job refused for load is not completed with that refusal; it runs
+// again and completes.
+func TestShedJobsAreRetried(t *testing.T) {
+	e := open(t, t.TempDir(), 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	calls := 0
+	exec := func(_ context.Context, _ Principal, id string, _ []byte) Response {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			return Response{StatusCode: 503, Outcome: "shed", Reason: "draining", RequestID: id}
+		}
+		return Response{StatusCode: 200, Outcome: "completed", Reason: "none", RequestID: id, Body: json.RawMessage(`{}`)}
+	}
+	go func() { _ = NewRunner(e.store, exec, 1, nil).Run(ctx) }()
+	b, err := e.store.Submit(ctx, Principal{Tenant: "acme"}, "", submission(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := waitCompleted(t, e.store, "acme", b.ID)
+	if done.Counts.Completed != 1 || done.Output[0].Response.Outcome != "completed" {
+		t.Fatalf("a shed job was completed with its refusal: %+v", done.Output)
+	}
+}

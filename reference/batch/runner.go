@@ -28,6 +28,22 @@ const (
 	fetchWait  = time.Second
 )
 
+// Retrying: a job refused for load, or whose worker went away, is queued again after a delay
+// that grows with each delivery, up to maxDeliveries; then its last failure is its result.
+const (
+	maxDeliveries = 10
+	retryDelay    = 500 * time.Millisecond
+)
+
+// retryable reports whether a job's ending says "not now" rather than "never".
+func retryable(r Response) bool {
+	switch r.Reason {
+	case "worker_lost", "no_healthy_worker", "client_cancelled", "dependency_unavailable":
+		return true
+	}
+	return r.Outcome == "shed"
+}
+
 // Runner takes jobs off the queue and runs them.
 type Runner struct {
 	store       *Store
@@ -104,6 +120,13 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	if ctx.Err() != nil {
 		_ = msg.Nak() // shutting down: another runner, or this one after a restart, runs it
 		return
+	}
+	if retryable(resp) {
+		if md, err := msg.Metadata(); err == nil && md.NumDelivered < maxDeliveries {
+			// Refused for load or lost with its worker: the job is not done, it waits its turn.
+			_ = msg.NakWithDelay(retryDelay * time.Duration(md.NumDelivered))
+			return
+		}
 	}
 	raw, _ := json.Marshal(Result{CustomID: j.CustomID, Response: resp})
 	if _, err := r.store.results.Create(ctx, key, raw); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {

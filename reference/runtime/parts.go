@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/router"
@@ -87,11 +88,23 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
-	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: evidence.NewMemory(evidenceCapacity),
+	// The router serves /v1/batches from the store, and the store's jobs run through the router:
+	// the store opens first, the runner starts once the router exists.
+	var batches *batch.Store
+	if rt.durable != nil {
+		if batches, err = rt.openBatches(startCtx); err != nil {
+			_ = pool.Close()
+			return fmt.Errorf("batch queue: %w", err)
+		}
+	}
+	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: evidence.NewMemory(evidenceCapacity), Batches: batches,
 		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router")})
 	if err != nil {
 		_ = pool.Close()
 		return fmt.Errorf("router: %w", err)
+	}
+	if batches != nil {
+		rt.runBatches(ctx, batches, r.ExecBatchJob)
 	}
 	httpLis, err := listen("router http", cfg.Router.HTTPListen)
 	if err != nil {

@@ -32,6 +32,9 @@ type Options struct {
 	// break one rule on purpose, so that certification can be shown to catch each.
 	WrapHTTP   func(http.Handler) http.Handler
 	WorkerSalt func(model, tenant, clientSalt string) []byte
+	// DataDir holds the embedded JetStream store (batch queue, evidence, control plane). Empty
+	// runs without durable parts unless the configuration names an external NATS.
+	DataDir string
 }
 
 // Runtime is a running set of roles. Stop it with Shutdown.
@@ -47,8 +50,11 @@ type Runtime struct {
 	err    error
 	done   chan struct{}
 
-	front *front // nil when the router does not run here
-	opts  Options
+	front   *front // nil when the router does not run here
+	opts    Options
+	durable *durable // nil without durable parts
+	// partsDone counts the parts that use JetStream, so it stops only after them.
+	partsDone sync.WaitGroup
 }
 
 // Topology says where each running part listens and what it dials, for people and for the
@@ -56,6 +62,8 @@ type Runtime struct {
 type Topology struct {
 	HTTP    string            `json:"http,omitempty"`
 	GRPC    string            `json:"grpc,omitempty"`
+	NATS    string            `json:"nats,omitempty"`
+	DataDir string            `json:"data_dir,omitempty"`
 	Workers map[string]string `json:"workers"`
 	// Dials maps each part to the addresses it dials.
 	Dials map[string][]string `json:"dials"`
@@ -80,6 +88,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	rt.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, id := range o.Workers {
 		if err := rt.startWorker(runCtx, id); err != nil {
+			rt.abort()
+			return nil, err
+		}
+	}
+	if o.Router && rt.wantsDurable() {
+		if err := rt.startDurable(runCtx); err != nil {
 			rt.abort()
 			return nil, err
 		}
@@ -139,6 +153,15 @@ func (rt *Runtime) goPart(part string, fn func() error) {
 		defer rt.wg.Done()
 		rt.fail(part, fn())
 	}()
+}
+
+// goDependent runs fn as a part that uses JetStream, which therefore outlives it.
+func (rt *Runtime) goDependent(part string, fn func() error) {
+	rt.partsDone.Add(1)
+	rt.goPart(part, func() error {
+		defer rt.partsDone.Done()
+		return fn()
+	})
 }
 
 // abort stops what a failed Start had already started.

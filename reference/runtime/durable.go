@@ -1,0 +1,79 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aruntime/arcert/reference/batch"
+	"github.com/aruntime/arcert/reference/jetstream"
+)
+
+// durable is the JetStream engine this process uses: embedded (with its store under the data
+// directory) or an external cluster.
+type durable struct {
+	srv *jetstream.Server // nil when external
+	nc  *nats.Conn
+	js  natsjs.JetStream
+	url string
+}
+
+// wantsDurable reports whether durable parts run: with a data directory for the embedded engine,
+// or with an external NATS URL.
+func (rt *Runtime) wantsDurable() bool {
+	return rt.opts.DataDir != "" || rt.cfg.Durable.NATSURL != ""
+}
+
+// startDurable starts or reaches JetStream and stops it when ctx ends (after every other part,
+// since the router's drain still writes to it).
+func (rt *Runtime) startDurable(ctx context.Context) error {
+	d := &durable{url: rt.cfg.Durable.NATSURL}
+	if d.url == "" {
+		store := rt.opts.DataDir + "/jetstream"
+		if err := os.MkdirAll(store, 0o750); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		srv, err := jetstream.Start(rt.cfg.Durable.NATSListen, store, rt.log.With("part", "jetstream"))
+		if err != nil {
+			return err
+		}
+		d.srv, d.url = srv, srv.URL()
+		rt.topology.NATS = d.url
+		rt.topology.DataDir = rt.opts.DataDir
+	}
+	nc, js, err := jetstream.Connect(d.url, "aruntime")
+	if err != nil {
+		if d.srv != nil {
+			d.srv.Shutdown()
+		}
+		return err
+	}
+	d.nc, d.js = nc, js
+	rt.durable = d
+	rt.topology.Dials["router"] = append(rt.topology.Dials["router"], d.url)
+	rt.goPart("jetstream", func() error {
+		<-ctx.Done()
+		rt.partsDone.Wait() // everything that writes to JetStream has stopped
+		nc.Close()
+		if d.srv != nil {
+			d.srv.Shutdown()
+		}
+		return nil
+	})
+	return nil
+}
+
+// openBatches opens the batch queue.
+func (rt *Runtime) openBatches(ctx context.Context) (*batch.Store, error) {
+	d := rt.cfg.Durable
+	return batch.Open(ctx, rt.durable.js, batch.Options{Capacity: d.BatchCapacity, MaxRequests: d.BatchMaxRequests})
+}
+
+// runBatches runs the queue's jobs through exec until ctx ends.
+func (rt *Runtime) runBatches(ctx context.Context, store *batch.Store, exec batch.Exec) {
+	runner := batch.NewRunner(store, exec, rt.cfg.Durable.BatchConcurrency, rt.log.With("part", "batch"))
+	rt.goDependent("batch runner", func() error { return runner.Run(ctx) })
+}
