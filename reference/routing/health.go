@@ -14,8 +14,8 @@ import (
 // runs on Run's goroutine, one call at a time, and must not block long.
 func (p *Pool) OnChange(fn func(capacity int)) { p.onChange = fn }
 
-// Run polls every worker's Health every HealthInterval, each call bounded by
-// HealthInterval, until ctx ends; it returns after every poller has stopped.
+// Run polls every worker's Health every HealthInterval (each call bounded by
+// the larger of HealthInterval and minHealthTimeout) until ctx ends; it returns after every poller has stopped.
 // The first poll is immediate, so WaitHealthy returns quickly at startup. A
 // Pool runs once; a second concurrent or later call returns at once.
 func (p *Pool) Run(ctx context.Context) {
@@ -44,19 +44,36 @@ func (p *Pool) Run(ctx context.Context) {
 	}
 }
 
+// Health-poll hysteresis: a healthy worker leaves rotation only after unhealthyAfter failed polls
+// in a row, each allowed at least minHealthTimeout, because one slow poll on a busy host is not a
+// dead worker (and flapping would scatter a tenant's prefix affinity). A worker that fails a real
+// request is still taken out at once (MarkUnhealthy), and one that answers "unhealthy" at once.
+const (
+	unhealthyAfter   = 3
+	minHealthTimeout = 500 * time.Millisecond
+)
+
 // watch polls one worker until ctx ends.
 func (p *Pool) watch(ctx context.Context, w *Worker) {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
+	failures := 0
 	for {
 		marks := w.marks.Load()
-		cctx, cancel := context.WithTimeout(ctx, p.interval)
+		cctx, cancel := context.WithTimeout(ctx, max(p.interval, minHealthTimeout))
 		resp, err := w.Client.Health(cctx, &arcertv1.HealthRequest{})
 		cancel()
 		if ctx.Err() != nil {
 			return // shutting down: a cancelled poll says nothing about the worker
 		}
-		w.observe(resp, err, marks)
+		if err != nil {
+			failures++
+		} else {
+			failures = 0
+		}
+		if err == nil || failures >= unhealthyAfter || !w.Healthy() {
+			w.observe(resp, err, marks)
+		}
 		select {
 		case <-ctx.Done():
 			return
