@@ -132,13 +132,25 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	rt.goPart("router stop", func() error { <-ctx.Done(); return f.stop() })
 	rt.log.Info("router listening", "http", rt.topology.HTTP, "grpc", rt.topology.GRPC, "workers", len(eps))
 	if len(eps) > 0 {
-		// Serving before any worker is healthy would shed the first requests for no reason.
-		if err := pool.WaitHealthy(startCtx, 1); err != nil {
-			return fmt.Errorf("router: waiting for a healthy worker: %w", err)
+		// Serving before any worker is healthy would shed the first requests for no reason, and
+		// serving before all are would send a tenant's first requests to a worker its prefix
+		// affinity leaves as soon as the others come up. So wait for all, for a while, then
+		// for at least one.
+		allCtx, cancel := context.WithTimeout(startCtx, allWorkersWait)
+		err := pool.WaitHealthy(allCtx, len(eps))
+		cancel()
+		if err != nil {
+			rt.log.Warn("starting without every worker healthy", "workers", len(eps), "waited", allWorkersWait)
+			if err := pool.WaitHealthy(startCtx, 1); err != nil {
+				return fmt.Errorf("router: waiting for a healthy worker: %w", err)
+			}
 		}
 	}
 	return nil
 }
+
+// allWorkersWait bounds how long the router waits at start for every configured worker.
+const allWorkersWait = 5 * time.Second
 
 // readHeaderTimeout bounds a client that opens a connection and never finishes its headers.
 const readHeaderTimeout = 10 * time.Second
