@@ -48,13 +48,19 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 			len(prompt), maxTokens, m.Name, m.ContextLength)
 	}
 
+	salt := s.salt(m.Name, tenant, req.GetClientCacheSalt())
+	var look lookup // L1 only: every cached token is L1's
+	if s.tiers != nil {
+		look = s.tiers.promote(ctx, tenant, salt, prompt)
+	}
 	events, err := s.eng.Submit(ctx, engine.Request{
 		ID:        req.GetRequestId(),
 		Model:     m.Name,
-		Salt:      s.salt(m.Name, tenant, req.GetClientCacheSalt()),
+		Salt:      salt,
 		Prompt:    prompt,
 		MaxTokens: int(min(maxTokens, math.MaxInt)),
 		Seed:      req.GetSeed(),
+		Tenant:    tenant,
 	})
 	if err != nil {
 		return s.fail(req, err)
@@ -69,9 +75,10 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 		if ev.Err != nil {
 			return s.fail(req, ev.Err)
 		}
+		tier := look.tier(ev.Usage)
 		s.log.Debug("generated", "request_id", req.GetRequestId(), "tenant", tenant, "model", m.Name,
 			"prompt_tokens", ev.Usage.PromptTokens, "completion_tokens", ev.Usage.CompletionTokens,
-			"cached_tokens", ev.Usage.CachedTokens)
+			"cached_tokens", ev.Usage.CachedTokens, "cached_tier", tier)
 		return stream.Send(&arcertv1.GenerateResponse{
 			Usage: &arcertv1.Usage{
 				PromptTokens:     int64(ev.Usage.PromptTokens),
@@ -79,6 +86,7 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 				CachedTokens:     int64(ev.Usage.CachedTokens),
 			},
 			FinishReason: ev.FinishReason,
+			CachedTier:   tier,
 		})
 	}
 	return status.Error(codes.Internal, "engine stream ended without a final event")

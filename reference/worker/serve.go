@@ -29,6 +29,19 @@ func (s *Server) Run(ctx context.Context) error {
 	s.live.Store(true)
 	defer s.live.Store(false)
 	s.log.Info("engine started", "max_batch", s.maxBatch, "kv_capacity_tokens", s.eng.Stats().KVCapacityTokens)
+	if s.tiers != nil {
+		// Demotion lives as long as the engine whose evictions it drains.
+		dctx, stop := context.WithCancel(ctx)
+		demoted := make(chan struct{})
+		go func() {
+			defer close(demoted)
+			s.tiers.demote(dctx)
+		}()
+		defer func() {
+			stop()
+			<-demoted
+		}()
+	}
 	err := s.eng.Run(ctx)
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return nil

@@ -65,6 +65,14 @@ type Options struct {
 	// Observer sees every engine step (batch size, prefill tokens, step time), for metrics; nil
 	// observes nothing. It runs on the engine's loop, so it must be quick.
 	Observer engine.Observer
+	// L2 is the shared cache tier behind the L1 prefix cache: blocks L1 evicts are demoted to
+	// it, and on an L1 miss it is asked before prefill and what it holds is promoted back. nil
+	// keeps the worker to its L1, exactly as before the tier existed. It needs an L1
+	// (Worker.Engine.PrefixCacheBlocks > 0).
+	L2 L2Client
+	// L2Timeout bounds each call to L2, so a slow tier costs a request at most this much before
+	// it counts as a miss; zero means DefaultL2Timeout.
+	L2Timeout time.Duration
 }
 
 // Server implements arcertv1.WorkerServer. Create it with New, then either
@@ -82,8 +90,9 @@ type Server struct {
 	log              *slog.Logger
 	salt             func(model, tenant, clientSalt string) []byte
 
-	dev *device.Sim
-	eng *engine.Engine
+	dev   *device.Sim
+	eng   *engine.Engine
+	tiers *tiers // nil without an L2
 
 	started  atomic.Bool // Run was called once
 	live     atomic.Bool // the engine loop is running
@@ -152,6 +161,9 @@ func New(o Options) (*Server, error) {
 	}, cache, o.Observer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	if s.tiers, err = newTiers(o, cache, s.log); err != nil {
+		return nil, err
 	}
 	s.eng = eng
 	s.salt = o.Salt

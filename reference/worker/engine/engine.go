@@ -28,6 +28,10 @@ type Request struct {
 	Prompt    []tokenizer.Token
 	MaxTokens int
 	Seed      int64
+	// Tenant tags the prefix-cache blocks this request inserts. The engine
+	// only passes it on, so that blocks the cache later evicts can be
+	// demoted to the shared tier in their tenant's scope.
+	Tenant string
 }
 
 // Usage is what a sequence consumed, reported on its final Event for
@@ -101,6 +105,7 @@ type seq struct {
 	stop  func() bool // unregisters the ctx cancellation callback
 	ch    chan Event
 	keys  []prefixcache.Key
+	owner string // Request.Tenant, for the cache entries it inserts
 	base  uint64 // output seed
 	max   int
 	kv    int // KV tokens reserved while running
@@ -148,6 +153,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (<-chan Event, error) 
 		max:   req.MaxTokens,
 		kv:    need,
 		usage: Usage{PromptTokens: len(req.Prompt)},
+		owner: req.Tenant,
 	}
 	if e.cache != nil {
 		s.keys = prefixcache.BlockKeys(req.Salt, req.Prompt, e.cfg.BlockSize)

@@ -141,7 +141,7 @@ func (l *loop) prefill() int {
 		cached := 0
 		if cache := l.e.cache; cache != nil && len(s.keys) > 0 {
 			n := cache.Match(s.keys)
-			cache.Insert(s.keys[n:])
+			cache.InsertFor(s.owner, s.keys[n:])
 			cached = min(n*l.e.cfg.BlockSize, s.usage.PromptTokens-1)
 		}
 		s.keys = nil

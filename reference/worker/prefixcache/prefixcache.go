@@ -6,7 +6,10 @@
 // different salts never share an entry, even for identical prompts; that is
 // what keeps prefix-cache timing from leaking one tenant's prompts to
 // another. The cache is an LRU over blocks whose capacity can shrink at run
-// time when the device comes under memory pressure.
+// time when the device comes under memory pressure. Each block carries the
+// owner that inserted it (the worker's tenant) and an optional hook hears of
+// every eviction, so evicted blocks can be demoted to the shared L2 tier in
+// the right tenant's scope instead of being lost.
 package prefixcache
 
 import (
@@ -60,13 +63,26 @@ type Stats struct {
 	Evictions uint64 // blocks dropped to stay within capacity
 }
 
+// EvictFunc hears of one block dropped to stay within capacity and the owner
+// it was inserted for. It runs with the cache locked, on whichever goroutine
+// caused the eviction (the engine loop among them), so it must be quick,
+// must not block and must not call back into the Cache.
+type EvictFunc func(owner string, k Key)
+
 // Cache is an LRU set of block keys, safe for concurrent use.
 type Cache struct {
 	mu       sync.Mutex
 	capacity int
-	lru      *list.List // of Key; front is most recently used
+	lru      *list.List // of entry; front is most recently used
 	index    map[Key]*list.Element
 	stats    Stats
+	onEvict  EvictFunc
+}
+
+// entry is one cached block and who inserted it.
+type entry struct {
+	key   Key
+	owner string
 }
 
 // New returns an empty cache holding at most capacityBlocks blocks; a
@@ -99,10 +115,32 @@ func (c *Cache) Match(keys []Key) int {
 	return n
 }
 
-// Insert adds keys as most recently used, evicting least recently used
+// Peek returns how many leading keys are cached, like Match, but leaves the
+// LRU order and the counters alone: the worker peeks before deciding whether
+// to ask the L2 tier, and the engine's Match at admission is the lookup that
+// counts.
+func (c *Cache) Peek(keys []Key) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range keys {
+		if _, ok := c.index[k]; !ok {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// Insert adds keys with no owner; see InsertFor.
+func (c *Cache) Insert(keys []Key) { c.InsertFor("", keys) }
+
+// InsertFor adds keys as most recently used, evicting least recently used
 // blocks beyond capacity. Keys are inserted in order, so the last block of
-// the prefix is the most recent.
-func (c *Cache) Insert(keys []Key) {
+// the prefix is the most recent. New blocks are tagged with owner, which the
+// EvictFunc is told when they are evicted; a block already cached keeps the
+// owner it has.
+func (c *Cache) InsertFor(owner string, keys []Key) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, k := range keys {
@@ -110,9 +148,16 @@ func (c *Cache) Insert(keys []Key) {
 			c.lru.MoveToFront(e)
 			continue
 		}
-		c.index[k] = c.lru.PushFront(k)
+		c.index[k] = c.lru.PushFront(entry{key: k, owner: owner})
 	}
 	c.evictLocked()
+}
+
+// OnEvict sets the hook told of every later eviction; nil removes it.
+func (c *Cache) OnEvict(f EvictFunc) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onEvict = f
 }
 
 // Resize changes the capacity, evicting least recently used blocks when it
@@ -147,8 +192,11 @@ func (c *Cache) Stats() Stats {
 
 func (c *Cache) evictLocked() {
 	for c.lru.Len() > c.capacity {
-		e := c.lru.Back()
-		delete(c.index, c.lru.Remove(e).(Key))
+		ev := c.lru.Remove(c.lru.Back()).(entry)
+		delete(c.index, ev.key)
 		c.stats.Evictions++
+		if c.onEvict != nil {
+			c.onEvict(ev.owner, ev.key)
+		}
 	}
 }

@@ -200,8 +200,12 @@ type GenerateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
 	// Set on the last message only.
-	Usage         *Usage `protobuf:"bytes,2,opt,name=usage,proto3" json:"usage,omitempty"`
-	FinishReason  string `protobuf:"bytes,3,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
+	Usage        *Usage `protobuf:"bytes,2,opt,name=usage,proto3" json:"usage,omitempty"`
+	FinishReason string `protobuf:"bytes,3,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
+	// Set on the last message only: the slowest tier that served usage.cached_tokens, "l1" (this
+	// worker's prefix cache), "l2" (the shared cache tier, promoted back into L1 for this request)
+	// or "" when nothing was cached.
+	CachedTier    string `protobuf:"bytes,4,opt,name=cached_tier,json=cachedTier,proto3" json:"cached_tier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,6 +257,13 @@ func (x *GenerateResponse) GetUsage() *Usage {
 func (x *GenerateResponse) GetFinishReason() string {
 	if x != nil {
 		return x.FinishReason
+	}
+	return ""
+}
+
+func (x *GenerateResponse) GetCachedTier() string {
+	if x != nil {
+		return x.CachedTier
 	}
 	return ""
 }
@@ -669,11 +680,13 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\x04seed\x18\x06 \x01(\x03R\x04seed\x12#\n" +
 	"\rtraffic_class\x18\a \x01(\tR\ftrafficClass\x12*\n" +
 	"\x11client_cache_salt\x18\b \x01(\tR\x0fclientCacheSalt\x12\x19\n" +
-	"\btrace_id\x18\t \x01(\tR\atraceId\"s\n" +
+	"\btrace_id\x18\t \x01(\tR\atraceId\"\x94\x01\n" +
 	"\x10GenerateResponse\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12&\n" +
 	"\x05usage\x18\x02 \x01(\v2\x10.arcert.v1.UsageR\x05usage\x12#\n" +
-	"\rfinish_reason\x18\x03 \x01(\tR\ffinishReason\"\x0f\n" +
+	"\rfinish_reason\x18\x03 \x01(\tR\ffinishReason\x12\x1f\n" +
+	"\vcached_tier\x18\x04 \x01(\tR\n" +
+	"cachedTier\"\x0f\n" +
 	"\rHealthRequest\"\xd1\x01\n" +
 	"\x0eHealthResponse\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\tR\x06worker\x12\x18\n" +
