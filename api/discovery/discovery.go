@@ -100,12 +100,14 @@ type Record struct {
 	Outcome        outcome.Class    `json:"outcome"`
 	Reason         outcome.Reason   `json:"reason"`
 	Tokens         Tokens           `json:"tokens"`
-	CostMicroUSD   int64            `json:"cost_micro_usd"`
-	CostCenter     string           `json:"cost_center"`
-	TraceID        string           `json:"trace_id"`
-	DurationMS     float64          `json:"duration_ms"`
-	PrevHash       string           `json:"prev_hash"`
-	Hash           string           `json:"hash"`
+	// CacheTier is the tier that served the cached prompt tokens: "l1", "l2", or empty.
+	CacheTier    string  `json:"cache_tier,omitempty"`
+	CostMicroUSD int64   `json:"cost_micro_usd"`
+	CostCenter   string  `json:"cost_center"`
+	TraceID      string  `json:"trace_id"`
+	DurationMS   float64 `json:"duration_ms"`
+	PrevHash     string  `json:"prev_hash"`
+	Hash         string  `json:"hash"`
 }
 
 // EvidenceList is the body of GET /v1/aruntime/evidence.

@@ -23,7 +23,7 @@ func startEmbedded(ctx context.Context, variant string, log *slog.Logger) (*runt
 		return nil, nil, err
 	}
 	cfg.Router.HTTPListen, cfg.Router.GRPCListen = "127.0.0.1:0", "127.0.0.1:0"
-	opts := runtime.Options{Router: true, Logger: log}
+	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != ""}
 	for _, w := range cfg.Workers {
 		opts.Workers = append(opts.Workers, w.ID)
 	}

@@ -49,7 +49,7 @@ func rootCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return run(cmd, f, func(cfg *config.Config) runtime.Options {
-				return runtime.Options{Router: true, Workers: workerIDs(cfg), DataDir: f.data}
+				return runtime.Options{Router: true, Workers: workerIDs(cfg), DataDir: f.data, Cache: cfg.Cache.Listen != ""}
 			})
 		},
 	}
@@ -98,7 +98,15 @@ func rootCommand() *cobra.Command {
 			return nil
 		},
 	}
-	root.AddCommand(up, routerCmd, workerCmd, check)
+	cacheCmd := &cobra.Command{
+		Use:   "cache",
+		Short: "Start the shared L2 cache tier (cache.listen of the configuration)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Cache: true} })
+		},
+	}
+	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, check)
 	return root
 }
 

@@ -14,7 +14,8 @@ type Config struct {
 	TrafficClasses []TrafficClass `yaml:"traffic_classes"`
 	Models         []Model        `yaml:"models"`
 	Workers        []Worker       `yaml:"workers"`
-	Durable Durable `yaml:"durable"`
+	Durable        Durable        `yaml:"durable"`
+	Cache          Cache          `yaml:"cache"`
 	// Features are the conformance features this runtime declares at /v1/aruntime/features.
 	Features []string `yaml:"features"`
 
@@ -63,6 +64,17 @@ type Durable struct {
 	BatchMaxRequests int `yaml:"batch_max_requests"`
 	// BatchConcurrency is how many queued jobs the router runs at once.
 	BatchConcurrency int `yaml:"batch_concurrency"`
+}
+
+// Cache configures the shared L2 cache tier behind the workers' L1 prefix caches.
+type Cache struct {
+	// Listen is where `aruntime up` or `aruntime cache` serves the tier; empty runs no tier.
+	Listen string `yaml:"listen"`
+	// Address is what workers dial; empty means Listen (as the tier really got it, in `up`).
+	Address string `yaml:"address"`
+	// GlobalBytes bounds the whole tier; TenantBytes each tenant's share (LRU within it).
+	GlobalBytes uint64 `yaml:"global_bytes"`
+	TenantBytes uint64 `yaml:"tenant_bytes"`
 }
 
 // Operator is a human or automation that may call operator APIs; never a tenant.

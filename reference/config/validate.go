@@ -86,6 +86,15 @@ func (c *Config) validate() []*FieldError {
 	v.positive("durable.batch_capacity", int64(c.Durable.BatchCapacity))
 	v.positive("durable.batch_max_requests", int64(c.Durable.BatchMaxRequests))
 	v.positive("durable.batch_concurrency", int64(c.Durable.BatchConcurrency))
+	if c.Cache.Listen != "" {
+		v.addr("cache.listen", c.Cache.Listen)
+		if c.Cache.GlobalBytes == 0 || c.Cache.TenantBytes == 0 {
+			v.add("cache", "global_bytes and tenant_bytes must be set when the tier runs")
+		}
+	}
+	if c.Cache.Address != "" {
+		v.addr("cache.address", c.Cache.Address)
+	}
 	classes := c.validateClasses(v)
 	c.validateTenants(v, classes, claim)
 	models := c.validateModels(v)

@@ -38,6 +38,8 @@ type ending struct {
 	finish  string
 	// artifact is the digest of the artifact that served the request, for evidence.
 	artifact string
+	// tier is the cache tier that served the cached prompt tokens.
+	tier string
 	// collected is the output of a request run without a client attached (a batch job).
 	collected string
 }
@@ -171,6 +173,7 @@ func (r *Router) generate(ctx context.Context, j job, w *routing.Worker, em emit
 		if u := msg.GetUsage(); u != nil {
 			end.usage = tokenUsage{Prompt: u.GetPromptTokens(), Completion: u.GetCompletionTokens(), Cached: u.GetCachedTokens()}
 			end.finish = msg.GetFinishReason()
+			end.tier = msg.GetCachedTier()
 			end.class, end.reason = outcome.Completed, outcome.ReasonNone
 			return end, false
 		}

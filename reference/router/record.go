@@ -49,6 +49,7 @@ func (r *Router) record(j job, end ending, started time.Time) {
 			Completion: int(end.usage.Completion),
 			Cached:     int(end.usage.Cached),
 		},
+		CacheTier:    end.tier,
 		CostMicroUSD: cost(j, end),
 		CostCenter:   r.costCenter(j.principal),
 		TraceID:      j.traceID,

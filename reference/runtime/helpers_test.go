@@ -45,7 +45,7 @@ func start(t *testing.T, cfg *config.Config) *Runtime {
 	for _, w := range cfg.Workers {
 		ids = append(ids, w.ID)
 	}
-	rt, err := Start(ctx, cfg, Options{Router: true, Workers: ids})
+	rt, err := Start(ctx, cfg, Options{Router: true, Workers: ids, Cache: cfg.Cache.Listen != ""})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,14 +39,22 @@ func (rt *Runtime) startWorker(ctx context.Context, id string) error {
 		m, _ := rt.cfg.Model(name)
 		models = append(models, m)
 	}
+	l2, err := rt.l2For(ctx, w, models)
+	if err != nil {
+		return fmt.Errorf("worker %s: %w", id, err)
+	}
 	obs, err := worker.NewStepMetrics(rt.registry, id)
 	if err != nil {
 		return fmt.Errorf("worker %s: %w", id, err)
 	}
-	srv, err := worker.New(worker.Options{
+	wo := worker.Options{
 		Worker: w, Models: models, Runtime: rt.cfg.Runtime, Token: rt.cfg.Router.WorkerToken, Index: idx,
 		Logger: rt.log.With("part", "worker"), Observer: obs, Salt: rt.opts.WorkerSalt,
-	})
+	}
+	if l2 != nil { // a nil *cache.Client in the interface would not read as "no tier"
+		wo.L2 = l2
+	}
+	srv, err := worker.New(wo)
 	if err != nil {
 		return fmt.Errorf("worker %s: %w", id, err)
 	}

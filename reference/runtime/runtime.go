@@ -32,6 +32,8 @@ type Options struct {
 	// break one rule on purpose, so that certification can be shown to catch each.
 	WrapHTTP   func(http.Handler) http.Handler
 	WorkerSalt func(model, tenant, clientSalt string) []byte
+	// Cache serves the shared L2 tier here (cache.listen of the configuration).
+	Cache bool
 	// DataDir holds the embedded JetStream store (batch queue, evidence, control plane). Empty
 	// runs without durable parts unless the configuration names an external NATS.
 	DataDir string
@@ -63,6 +65,7 @@ type Topology struct {
 	HTTP    string            `json:"http,omitempty"`
 	GRPC    string            `json:"grpc,omitempty"`
 	NATS    string            `json:"nats,omitempty"`
+	Cache   string            `json:"cache,omitempty"`
 	DataDir string            `json:"data_dir,omitempty"`
 	Workers map[string]string `json:"workers"`
 	// Dials maps each part to the addresses it dials.
@@ -78,7 +81,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if !o.Router && len(o.Workers) == 0 {
+	if !o.Router && len(o.Workers) == 0 && !o.Cache {
 		return nil, fmt.Errorf("%w: no role to start", ErrConfig)
 	}
 	cfg = cloneWorkers(cfg)
@@ -86,6 +89,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
 		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}
 	rt.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if o.Cache {
+		if err := rt.startCache(runCtx); err != nil {
+			rt.abort()
+			return nil, err
+		}
+	}
 	for _, id := range o.Workers {
 		if err := rt.startWorker(runCtx, id); err != nil {
 			rt.abort()
@@ -113,6 +122,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 func cloneWorkers(cfg *config.Config) *config.Config {
 	c := *cfg
 	c.Workers = append([]config.Worker(nil), cfg.Workers...)
+	c.Cache = cfg.Cache
 	return &c
 }
 
