@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -9,6 +10,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aruntime/arcert/reference/batch"
+	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/jetstream"
 )
 
@@ -76,4 +78,26 @@ func (rt *Runtime) openBatches(ctx context.Context) (*batch.Store, error) {
 func (rt *Runtime) runBatches(ctx context.Context, store *batch.Store, exec batch.Exec) {
 	runner := batch.NewRunner(store, exec, rt.cfg.Durable.BatchConcurrency, rt.log.With("part", "batch"))
 	rt.goDependent("batch runner", func() error { return runner.Run(ctx) })
+}
+
+// openControl opens the control plane's store and seeds each configured model's document on
+// first start, so a fresh data directory begins at the configuration's pins and a restarted one
+// keeps whatever operators have rolled out since.
+func (rt *Runtime) openControl(ctx context.Context) (*control.Store, error) {
+	store, err := control.Open(ctx, rt.durable.js)
+	if err != nil {
+		return nil, fmt.Errorf("control plane: %w", err)
+	}
+	for _, m := range rt.cfg.Models {
+		if _, err := store.Get(ctx, control.BucketModels, m.Name); err == nil {
+			continue
+		} else if !errors.Is(err, control.ErrNotFound) {
+			return nil, fmt.Errorf("control plane: %w", err)
+		}
+		doc := control.ModelDoc{ArtifactDigest: m.ArtifactDigest, Repo: "models/" + m.Name}
+		if _, err := store.Put(ctx, control.BucketModels, m.Name, doc); err != nil {
+			return nil, fmt.Errorf("control plane: seeding %s: %w", m.Name, err)
+		}
+	}
+	return store, nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/control"
+	"github.com/aruntime/arcert/reference/identity"
 	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/router"
 	"github.com/aruntime/arcert/reference/routing"
@@ -126,6 +128,18 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		return err
 	}
 	handler := r.Handler()
+	if rt.durable != nil {
+		store, err := rt.openControl(startCtx)
+		if err != nil {
+			_ = pool.Close()
+			return err
+		}
+		rt.control = store
+		mux := http.NewServeMux()
+		mux.Handle(control.PathPrefix, control.Handler(store, identity.NewDirectory(cfg)))
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	if rt.opts.WrapHTTP != nil {
 		handler = rt.opts.WrapHTTP(handler)
 	}

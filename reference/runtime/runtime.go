@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/control"
 )
 
 // Options choose which roles run and where they log.
@@ -55,6 +56,7 @@ type Runtime struct {
 	front   *front // nil when the router does not run here
 	opts    Options
 	durable *durable // nil without durable parts
+	control *control.Store
 	// partsDone counts the parts that use JetStream, so it stops only after them.
 	partsDone sync.WaitGroup
 }
