@@ -106,7 +106,7 @@ func rootCommand() *cobra.Command {
 			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Cache: true} })
 		},
 	}
-	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, check)
+	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, check, artifactCommand())
 	return root
 }
 

@@ -21,11 +21,14 @@ type Exec func(ctx context.Context, p Principal, requestID string, body []byte) 
 // one runner at a time.
 const runnerConsumer = "aruntime-batch-runner"
 
-// Timing of the runner: how long a job may run before JetStream redelivers it elsewhere, and how
-// long a fetch waits for work before it looks at ctx again.
+// Timing of the runner. A running job tells JetStream it is in progress every jobHeartbeat; a job
+// whose runner died (a SIGKILL, a lost host) goes quiet and is redelivered after jobAckWait, so a
+// restarted runtime resumes it within seconds. A fetch waits fetchWait for work before it looks at
+// ctx again.
 const (
-	jobAckWait = 5 * time.Minute
-	fetchWait  = time.Second
+	jobAckWait   = 10 * time.Second
+	jobHeartbeat = 3 * time.Second
+	fetchWait    = time.Second
 )
 
 // Retrying: a job refused for load, or whose worker went away, is queued again after a delay
@@ -101,6 +104,26 @@ func (r *Runner) loop(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
+// heartbeat marks msg in progress every jobHeartbeat until the returned function is called.
+func heartbeat(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(jobHeartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
 // handle runs one job and records its result once.
 func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	var j job
@@ -116,7 +139,9 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	h := msg.Headers()
 	p := Principal{Tenant: h.Get(HeaderTenant), Application: h.Get(HeaderApp), User: h.Get(HeaderUser)}
+	stop := heartbeat(msg)
 	resp := r.exec(ctx, p, j.BatchID+"."+j.CustomID, j.Body)
+	stop()
 	if ctx.Err() != nil {
 		_ = msg.Nak() // shutting down: another runner, or this one after a restart, runs it
 		return

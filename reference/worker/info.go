@@ -40,10 +40,12 @@ func (s *Server) Versions(ctx context.Context, _ *arcertv1.VersionsRequest) (*ar
 	if err := s.authorize(ctx); err != nil {
 		return nil, err
 	}
+	s.mu.RLock()
 	arts := make([]*arcertv1.Artifact, len(s.artifacts))
 	for i, a := range s.artifacts {
 		arts[i] = &arcertv1.Artifact{Model: a.GetModel(), Digest: a.GetDigest()}
 	}
+	s.mu.RUnlock()
 	info := s.dev.Info()
 	return &arcertv1.VersionsResponse{
 		Worker:         s.id,

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,11 @@ var (
 	// ErrRunning means Run or Serve was called on a Server whose engine has
 	// already been started; a worker owns exactly one engine loop.
 	ErrRunning = errors.New("worker: already started")
+	// ErrNoArtifacts means Apply was called on a worker built without
+	// Options.Artifacts, which serves its configured digests and nothing else.
+	ErrNoArtifacts = errors.New("worker: no artifact source")
+	// ErrUnknownModel means Apply named a model this worker does not serve.
+	ErrUnknownModel = errors.New("worker: model not served")
 )
 
 // DefaultDrainTimeout is how long Serve lets in-flight streams finish after
@@ -73,6 +79,9 @@ type Options struct {
 	// L2Timeout bounds each call to L2, so a slow tier costs a request at most this much before
 	// it counts as a miss; zero means DefaultL2Timeout.
 	L2Timeout time.Duration
+	// Artifacts pulls and verifies model artifacts for Apply; nil means the worker serves the
+	// digests of its configuration and Apply refuses.
+	Artifacts ArtifactSource
 }
 
 // Server implements arcertv1.WorkerServer. Create it with New, then either
@@ -83,7 +92,10 @@ type Server struct {
 	id, region, pool string
 	runtime          config.Runtime
 	models           map[string]config.Model
-	artifacts        []*arcertv1.Artifact // in Options.Models order
+	source           ArtifactSource
+	applyMu          sync.Mutex           // serialises Apply, so the last call wins
+	mu               sync.RWMutex         // guards artifacts against Apply
+	artifacts        []*arcertv1.Artifact // applied digests, in Options.Models order
 	maxBatch         int
 	tokenDigest      [32]byte
 	drain            time.Duration
@@ -117,6 +129,7 @@ func New(o Options) (*Server, error) {
 		tokenDigest: digestToken(o.Token),
 		drain:       o.DrainTimeout,
 		log:         o.Logger,
+		source:      o.Artifacts,
 	}
 	if s.drain <= 0 {
 		s.drain = DefaultDrainTimeout
