@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
+	modelfixtures "github.com/aruntime/arcert/fixtures/artifacts"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	"github.com/aruntime/arcert/fixtures/negative"
 	"github.com/aruntime/arcert/reference/config"
@@ -18,12 +20,18 @@ const embeddedStartTimeout = 30 * time.Second
 // startEmbedded starts the reference runtime of the dev configuration on free loopback ports, or
 // the named negative control of it, and returns it with a function that stops it.
 func startEmbedded(ctx context.Context, variant string, log *slog.Logger) (*runtime.Runtime, func(), error) {
-	cfg, err := config.Parse(devconfig.DevName, devconfig.DevYAML)
+	// A fresh data directory per run: certification starts from the configuration's pins.
+	dataDir, err := os.MkdirTemp("", "arcert-embedded-")
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg, err := config.Parse(devconfig.DevName, devconfig.DevYAML)
+	if err != nil {
+		_ = os.RemoveAll(dataDir)
+		return nil, nil, err
+	}
 	cfg.Router.HTTPListen, cfg.Router.GRPCListen = "127.0.0.1:0", "127.0.0.1:0"
-	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != ""}
+	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != "", DataDir: dataDir}
 	for _, w := range cfg.Workers {
 		opts.Workers = append(opts.Workers, w.ID)
 	}
@@ -39,16 +47,21 @@ func startEmbedded(ctx context.Context, variant string, log *slog.Logger) (*runt
 			v.Options(cfg, &opts)
 		}
 	}
+	if cfg.Artifacts.SeedFixtures {
+		opts.SeedArtifacts, opts.ArtifactKey = modelfixtures.Seeder(cfg.Artifacts.RepoPrefix), modelfixtures.PublicKey()
+	}
 	sctx, cancel := context.WithTimeout(ctx, embeddedStartTimeout)
 	defer cancel()
 	rt, err := runtime.Start(sctx, cfg, opts)
 	if err != nil {
+		_ = os.RemoveAll(dataDir)
 		return nil, nil, fmt.Errorf("starting the embedded runtime: %w", err)
 	}
 	stop := func() {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.Router.DrainTimeout+5*time.Second)
 		defer cancel()
 		_ = rt.Shutdown(sctx)
+		_ = os.RemoveAll(dataDir)
 	}
 	return rt, stop, nil
 }

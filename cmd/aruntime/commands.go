@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	modelfixtures "github.com/aruntime/arcert/fixtures/artifacts"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
@@ -160,6 +161,10 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 	applyOverrides(cfg, f)
 	opts := roles(cfg)
 	opts.Logger = log
+	if cfg.Artifacts.SeedFixtures {
+		opts.SeedArtifacts, opts.ArtifactKey = modelfixtures.Seeder(cfg.Artifacts.RepoPrefix), modelfixtures.PublicKey()
+	}
+
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rt, err := runtime.Start(ctx, cfg, opts)

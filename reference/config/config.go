@@ -16,6 +16,7 @@ type Config struct {
 	Workers        []Worker       `yaml:"workers"`
 	Durable        Durable        `yaml:"durable"`
 	Cache          Cache          `yaml:"cache"`
+	Artifacts      Artifacts      `yaml:"artifacts"`
 	// Features are the conformance features this runtime declares at /v1/aruntime/features.
 	Features []string `yaml:"features"`
 
@@ -75,6 +76,23 @@ type Cache struct {
 	// GlobalBytes bounds the whole tier; TenantBytes each tenant's share (LRU within it).
 	GlobalBytes uint64 `yaml:"global_bytes"`
 	TenantBytes uint64 `yaml:"tenant_bytes"`
+}
+
+// Artifacts says where workers pull model artifacts from and what they accept.
+type Artifacts struct {
+	// RegistryListen runs the in-process OCI registry of `aruntime up` here (its storage under the
+	// data directory); empty runs none.
+	RegistryListen string `yaml:"registry_listen"`
+	// Registry is the host:port workers pull from; empty means the in-process one.
+	Registry string `yaml:"registry"`
+	// RepoPrefix is prepended to a model's name to form its repository.
+	RepoPrefix string `yaml:"repo_prefix"`
+	// RequireSignature refuses an artifact without a valid signature by PublicKeyFile's key.
+	RequireSignature bool   `yaml:"require_signature"`
+	PublicKeyFile    string `yaml:"public_key_file"`
+	// SeedFixtures pushes the deterministic fixture artifacts into the in-process registry at
+	// start, so the embedded default has artifacts to serve, roll out and refuse.
+	SeedFixtures bool `yaml:"seed_fixtures"`
 }
 
 // Operator is a human or automation that may call operator APIs; never a tenant.

@@ -135,6 +135,9 @@ func (c *Config) applyDefaults() {
 	if r.RetryAfter == 0 {
 		r.RetryAfter = DefaultRetryAfter
 	}
+	if c.Artifacts.RepoPrefix == "" {
+		c.Artifacts.RepoPrefix = "models/"
+	}
 	d := &c.Durable
 	if d.NATSListen == "" {
 		d.NATSListen = DefaultNATSListen

@@ -92,6 +92,12 @@ func (c *Config) validate() []*FieldError {
 			v.add("cache", "global_bytes and tenant_bytes must be set when the tier runs")
 		}
 	}
+	if a := c.Artifacts; a.RegistryListen != "" {
+		v.addr("artifacts.registry_listen", a.RegistryListen)
+	}
+	if a := c.Artifacts; a.RequireSignature && a.PublicKeyFile == "" && !a.SeedFixtures {
+		v.add("artifacts.public_key_file", "require_signature needs the public key that signs the artifacts")
+	}
 	if c.Cache.Address != "" {
 		v.addr("cache.address", c.Cache.Address)
 	}

@@ -40,7 +40,7 @@ func TestBatchJobsCompleteAsTheirTenant(t *testing.T) {
 	cfg := devConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rt, err := Start(ctx, cfg, Options{Router: true, Workers: []string{"worker-a", "worker-b"}, DataDir: t.TempDir()})
+	rt, err := Start(ctx, cfg, durableOptions(t, cfg, "worker-a", "worker-b"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func TestControlPlaneSeededAndOperatorOnly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg.Workers = cfg.Workers[:1]
-	rt, err := Start(ctx, cfg, Options{Router: true, Workers: []string{"worker-a"}, DataDir: t.TempDir()})
+	rt, err := Start(ctx, cfg, durableOptions(t, cfg, "worker-a"))
 	if err != nil {
 		t.Fatal(err)
 	}

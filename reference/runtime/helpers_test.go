@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/api/discovery"
+	modelfixtures "github.com/aruntime/arcert/fixtures/artifacts"
 	"github.com/aruntime/arcert/reference/config"
 )
 
@@ -170,4 +171,12 @@ func usageOf(t *testing.T, body []byte) (prompt, cached int) {
 		t.Fatal(err)
 	}
 	return v.Usage.PromptTokens, v.Usage.PromptTokensDetails.CachedTokens
+}
+
+// durableOptions returns options that run the durable parts in a fresh data directory, with the fixture
+// artifacts seeded as `aruntime up` seeds them.
+func durableOptions(t *testing.T, cfg *config.Config, workers ...string) Options {
+	t.Helper()
+	return Options{Router: true, Workers: workers, DataDir: t.TempDir(), Cache: cfg.Cache.Listen != "",
+		SeedArtifacts: modelfixtures.Seeder(cfg.Artifacts.RepoPrefix), ArtifactKey: modelfixtures.PublicKey()}
 }

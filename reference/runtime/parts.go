@@ -14,7 +14,6 @@ import (
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/identity"
-	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/router"
 	"github.com/aruntime/arcert/reference/routing"
 	"github.com/aruntime/arcert/reference/worker"
@@ -56,9 +55,20 @@ func (rt *Runtime) startWorker(ctx context.Context, id string) error {
 	if l2 != nil { // a nil *cache.Client in the interface would not read as "no tier"
 		wo.L2 = l2
 	}
+	if rt.source != nil {
+		wo.Artifacts = rt.source
+	}
 	srv, err := worker.New(wo)
 	if err != nil {
 		return fmt.Errorf("worker %s: %w", id, err)
+	}
+	if rt.source != nil {
+		if err := verifyPins(ctx, srv, w, models); err != nil {
+			return err
+		}
+	}
+	if rt.control != nil && rt.source != nil {
+		rt.startApplier(ctx, srv, w)
 	}
 	lis, err := listen("worker "+id, w.Listen)
 	if err != nil {
@@ -107,7 +117,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 			return fmt.Errorf("batch queue: %w", err)
 		}
 	}
-	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: evidence.NewMemory(evidenceCapacity), Batches: batches,
+	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: rt.evidence, Batches: batches,
 		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router")})
 	if err != nil {
 		_ = pool.Close()
@@ -128,15 +138,9 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		return err
 	}
 	handler := r.Handler()
-	if rt.durable != nil {
-		store, err := rt.openControl(startCtx)
-		if err != nil {
-			_ = pool.Close()
-			return err
-		}
-		rt.control = store
+	if rt.control != nil {
 		mux := http.NewServeMux()
-		mux.Handle(control.PathPrefix, control.Handler(store, identity.NewDirectory(cfg)))
+		mux.Handle(control.PathPrefix, control.Handler(rt.control, identity.NewDirectory(cfg)))
 		mux.Handle("/", handler)
 		handler = mux
 	}

@@ -6,6 +6,7 @@ package runtime
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,9 @@ import (
 
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/control"
+	"github.com/aruntime/arcert/reference/evidence"
+	"github.com/aruntime/arcert/reference/router"
+	"github.com/aruntime/arcert/reference/worker"
 )
 
 // Options choose which roles run and where they log.
@@ -33,6 +37,11 @@ type Options struct {
 	// break one rule on purpose, so that certification can be shown to catch each.
 	WrapHTTP   func(http.Handler) http.Handler
 	WorkerSalt func(model, tenant, clientSalt string) []byte
+	// SeedArtifacts, when set, fills the in-process registry once it listens (the embedded
+	// default pushes its fixture artifacts); ArtifactKey is the signature policy's key when the
+	// configuration names no key file.
+	SeedArtifacts func(ctx context.Context, registryAddr string) error
+	ArtifactKey   ed25519.PublicKey
 	// Cache serves the shared L2 tier here (cache.listen of the configuration).
 	Cache bool
 	// DataDir holds the embedded JetStream store (batch queue, evidence, control plane). Empty
@@ -55,8 +64,10 @@ type Runtime struct {
 
 	front   *front // nil when the router does not run here
 	opts    Options
-	durable *durable // nil without durable parts
-	control *control.Store
+	durable  *durable // nil without durable parts
+	control  *control.Store
+	evidence router.EvidenceStore
+	source   worker.ArtifactSource
 	// partsDone counts the parts that use JetStream, so it stops only after them.
 	partsDone sync.WaitGroup
 }
@@ -67,7 +78,8 @@ type Topology struct {
 	HTTP    string            `json:"http,omitempty"`
 	GRPC    string            `json:"grpc,omitempty"`
 	NATS    string            `json:"nats,omitempty"`
-	Cache   string            `json:"cache,omitempty"`
+	Cache    string            `json:"cache,omitempty"`
+	Registry string            `json:"registry,omitempty"`
 	DataDir string            `json:"data_dir,omitempty"`
 	Workers map[string]string `json:"workers"`
 	// Dials maps each part to the addresses it dials.
@@ -91,20 +103,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
 		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}
 	rt.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if o.Cache {
-		if err := rt.startCache(runCtx); err != nil {
-			rt.abort()
-			return nil, err
-		}
+	if err := rt.startShared(ctx, runCtx); err != nil {
+		rt.abort()
+		return nil, err
 	}
 	for _, id := range o.Workers {
 		if err := rt.startWorker(runCtx, id); err != nil {
-			rt.abort()
-			return nil, err
-		}
-	}
-	if o.Router && rt.wantsDurable() {
-		if err := rt.startDurable(runCtx); err != nil {
 			rt.abort()
 			return nil, err
 		}
@@ -119,12 +123,48 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	return rt, nil
 }
 
+// startShared starts what workers and the router both use, before either: JetStream, the
+// control plane, the registry, the cache tier and the evidence store.
+func (rt *Runtime) startShared(startCtx, ctx context.Context) error {
+	o := rt.opts
+	if (o.Router || len(o.Workers) > 0) && rt.wantsDurable() {
+		if err := rt.startDurable(ctx); err != nil {
+			return err
+		}
+		store, err := rt.openControl(startCtx)
+		if err != nil {
+			return err
+		}
+		rt.control = store
+		if rt.cfg.Artifacts.RegistryListen != "" && rt.opts.DataDir != "" {
+			if err := rt.startRegistry(startCtx, ctx); err != nil {
+				return err
+			}
+		}
+	}
+	src, err := rt.artifactSource()
+	if err != nil {
+		return err
+	}
+	rt.source = src
+	if o.Cache {
+		if err := rt.startCache(ctx); err != nil {
+			return err
+		}
+	}
+	if o.Router {
+		rt.evidence = evidence.NewMemory(evidenceCapacity)
+	}
+	return nil
+}
+
 // cloneWorkers copies cfg deeply enough that filling in the ports workers really got does not
 // change the caller's configuration.
 func cloneWorkers(cfg *config.Config) *config.Config {
 	c := *cfg
 	c.Workers = append([]config.Worker(nil), cfg.Workers...)
 	c.Cache = cfg.Cache
+	c.Artifacts = cfg.Artifacts
 	return &c
 }
 

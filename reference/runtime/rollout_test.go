@@ -1,0 +1,99 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aruntime/arcert/api/discovery"
+)
+
+const (
+	digestV1        = "sha256:5091e56fb855981ee4a3455a13225801ca016d78b01a53ba83f399fa0e4f7a1d"
+	digestV2        = "sha256:65daaa4f13b5701cb3a0e6efd7cde6c5c8841464c76bdd8ba6a5ab804b935ce2"
+	digestMalformed = "sha256:8e16bbf8544b5f60034b22ada7a78db281b106bd04f9cde8994ccd88812031ba"
+	operatorKey     = "dev-operator-key"
+)
+
+// put sends an operator document to the control plane.
+func put(t *testing.T, rt *Runtime, path string, doc any) response {
+	t.Helper()
+	b, _ := json.Marshal(doc)
+	req, _ := http.NewRequest(http.MethodPut, "http://"+rt.Topology().HTTP+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+operatorKey)
+	return do(t, req)
+}
+
+// waitDigests polls /v1/aruntime/versions until every worker reports want, with a bound.
+func waitDigests(t *testing.T, rt *Runtime, want string) {
+	t.Helper()
+	var v discovery.Versions
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		mustJSON(t, get(t, rt, "/v1/aruntime/versions", acmeKey), &v)
+		all := len(v.Workers) > 0
+		for _, w := range v.Workers {
+			all = all && len(w.Artifacts) == 1 && w.Artifacts[0].Digest == want
+		}
+		if all {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("workers did not converge on %s: %+v", want, v.Workers)
+}
+
+// TestRolloutRollbackAndInvalidArtifact: a rollout converges on every worker, a rollback restores
+// the old digest, and an invalid artifact is refused with evidence while the old one serves.
+func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
+	cfg := devConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rt, err := Start(ctx, cfg, durableOptions(t, cfg, "worker-a", "worker-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	path := "/v1/control/models/" + model
+	waitDigests(t, rt, digestV1)
+
+	r := put(t, rt, path, map[string]any{"artifact_digest": digestV2, "repo": "models/" + model})
+	expectOutcome(t, r, http.StatusOK, "completed", "none")
+	waitDigests(t, rt, digestV2)
+
+	var hist struct {
+		Entries []struct{ Revision uint64 } `json:"entries"`
+	}
+	mustJSON(t, get(t, rt, path+"/history", operatorKey), &hist)
+	if len(hist.Entries) < 2 {
+		t.Fatalf("history %+v", hist)
+	}
+	b, _ := json.Marshal(map[string]uint64{"revision": hist.Entries[0].Revision})
+	req, _ := http.NewRequest(http.MethodPost, "http://"+rt.Topology().HTTP+path+"/rollback", bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+operatorKey)
+	expectOutcome(t, do(t, req), http.StatusOK, "completed", "none")
+	waitDigests(t, rt, digestV1)
+
+	expectOutcome(t, put(t, rt, path, map[string]any{"artifact_digest": digestMalformed, "repo": "models/" + model}), http.StatusOK, "completed", "none")
+	var list discovery.EvidenceList
+	deadline := time.Now().Add(15 * time.Second)
+	refused := 0
+	for refused < 2 && time.Now().Before(deadline) {
+		mustJSON(t, get(t, rt, "/v1/aruntime/evidence?since=0&limit=1000", operatorKey), &list)
+		refused = 0
+		for _, rec := range list.Records {
+			if rec.Reason == "artifact_invalid" && rec.ArtifactDigest == digestMalformed {
+				refused++
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if refused < 2 {
+		t.Fatalf("%d artifact_invalid evidence records, want one per worker", refused)
+	}
+	waitDigests(t, rt, digestV1)
+	expectOutcome(t, post(t, rt, "/v1/chat/completions", acmeKey, chat("still serving v1?", 2), nil), http.StatusOK, "completed", "none")
+}
