@@ -8,6 +8,7 @@ import (
 	"time"
 
 	modelfixtures "github.com/aruntime/arcert/fixtures/artifacts"
+	"github.com/aruntime/arcert/fixtures/artifacts/seeding"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	"github.com/aruntime/arcert/fixtures/negative"
 	"github.com/aruntime/arcert/reference/config"
@@ -48,7 +49,7 @@ func startEmbedded(ctx context.Context, variant string, log *slog.Logger) (*runt
 		}
 	}
 	if cfg.Artifacts.SeedFixtures {
-		opts.SeedArtifacts, opts.ArtifactKey = modelfixtures.Seeder(cfg.Artifacts.RepoPrefix), modelfixtures.PublicKey()
+		opts.SeedArtifacts, opts.ArtifactKey = seeding.Seeder(cfg.Artifacts.RepoPrefix), modelfixtures.PublicKey()
 	}
 	sctx, cancel := context.WithTimeout(ctx, embeddedStartTimeout)
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	modelfixtures "github.com/aruntime/arcert/fixtures/artifacts"
+	"github.com/aruntime/arcert/fixtures/artifacts/seeding"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
@@ -162,7 +163,7 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 	opts := roles(cfg)
 	opts.Logger = log
 	if cfg.Artifacts.SeedFixtures {
-		opts.SeedArtifacts, opts.ArtifactKey = modelfixtures.Seeder(cfg.Artifacts.RepoPrefix), modelfixtures.PublicKey()
+		opts.SeedArtifacts, opts.ArtifactKey = seeding.Seeder(cfg.Artifacts.RepoPrefix), modelfixtures.PublicKey()
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

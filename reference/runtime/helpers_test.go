@@ -12,6 +12,7 @@ import (
 
 	"github.com/aruntime/arcert/api/discovery"
 	modelfixtures "github.com/aruntime/arcert/fixtures/artifacts"
+	"github.com/aruntime/arcert/fixtures/artifacts/seeding"
 	"github.com/aruntime/arcert/reference/config"
 )
 
@@ -178,5 +179,5 @@ func usageOf(t *testing.T, body []byte) (prompt, cached int) {
 func durableOptions(t *testing.T, cfg *config.Config, workers ...string) Options {
 	t.Helper()
 	return Options{Router: true, Workers: workers, DataDir: t.TempDir(), Cache: cfg.Cache.Listen != "",
-		SeedArtifacts: modelfixtures.Seeder(cfg.Artifacts.RepoPrefix), ArtifactKey: modelfixtures.PublicKey()}
+		SeedArtifacts: seeding.Seeder(cfg.Artifacts.RepoPrefix), ArtifactKey: modelfixtures.PublicKey()}
 }

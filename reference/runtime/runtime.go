@@ -62,8 +62,8 @@ type Runtime struct {
 	err    error
 	done   chan struct{}
 
-	front   *front // nil when the router does not run here
-	opts    Options
+	front    *front // nil when the router does not run here
+	opts     Options
 	durable  *durable // nil without durable parts
 	control  *control.Store
 	evidence router.EvidenceStore
@@ -75,13 +75,13 @@ type Runtime struct {
 // Topology says where each running part listens and what it dials, for people and for the
 // harness's target files.
 type Topology struct {
-	HTTP    string            `json:"http,omitempty"`
-	GRPC    string            `json:"grpc,omitempty"`
-	NATS    string            `json:"nats,omitempty"`
+	HTTP     string            `json:"http,omitempty"`
+	GRPC     string            `json:"grpc,omitempty"`
+	NATS     string            `json:"nats,omitempty"`
 	Cache    string            `json:"cache,omitempty"`
 	Registry string            `json:"registry,omitempty"`
-	DataDir string            `json:"data_dir,omitempty"`
-	Workers map[string]string `json:"workers"`
+	DataDir  string            `json:"data_dir,omitempty"`
+	Workers  map[string]string `json:"workers"`
 	// Dials maps each part to the addresses it dials.
 	Dials map[string][]string `json:"dials"`
 }
