@@ -34,7 +34,7 @@ func TestFixturesParse(t *testing.T) {
 func TestProblemsNameLineAndField(t *testing.T) {
 	base := string(reference(t))
 	tests := []struct{ name, from, to, field string }{
-		{"bad digest", "artifact_digest: sha256:4b1d", "artifact_digest: latest4b1d", "models[0].artifact_digest"},
+		{"bad digest", "artifact_digest: sha256:5091", "artifact_digest: latest5091", "models[0].artifact_digest"},
 		{"unknown field", "  probe_max_tokens: 8", "  probe_max_tokenz: 8", "capacity.probe_max_tokenz: unknown field"},
 		{"negative quota", "quota: {requests_per_minute: 600,", "quota: {requests_per_minute: -1,", "tenants[2].quota.requests_per_minute"},
 		{"bad duration", "deadline: 5s", "deadline: ten seconds", "traffic_classes[0].deadline"},

@@ -40,7 +40,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"duplicate key", "key: dev-globex-key", "key: dev-acme-key", "tenants[1].keys[0].key: this credential is already used"},
 		{"short key", "key: dev-acme-key", "key: short", "tenants[0].keys[0].key: a credential must be at least"},
 		{"unknown class", "default_class: interactive\n    keys:\n      - key: dev-globex-key", "default_class: realtime\n    keys:\n      - key: dev-globex-key", "tenants[1].default_class"},
-		{"bad digest", "artifact_digest: sha256:4b1d", "artifact_digest: latest4b1d", "models[0].artifact_digest"},
+		{"bad digest", "artifact_digest: sha256:5091", "artifact_digest: latest5091", "models[0].artifact_digest"},
 		{"unknown field", "  retry_after: 1s", "  retry_afterr: 1s", "field retry_afterr not found"},
 		{"bad duration", "deadline: 5s", "deadline: soon", "cannot unmarshal"},
 		{"zero queue", "queue_capacity: 64", "queue_capacity: 0", "traffic_classes[0].queue_capacity: must be greater than zero"},
