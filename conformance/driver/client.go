@@ -6,6 +6,7 @@
 package driver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,26 +103,47 @@ func (c *Client) authorize(req *http.Request, key string) {
 // status, decodes the body into out. A non-2xx status is returned, not an error: whether a refusal
 // is right is for the check to decide (a tenant key on an operator API must be refused).
 func (c *Client) GetJSON(ctx context.Context, path, key string, out any) (status int, hdr http.Header, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	return c.JSON(ctx, http.MethodGet, path, key, nil, nil, out)
+}
+
+// PostJSON posts body to path as key, with extra headers, and decodes a 2xx answer into out.
+func (c *Client) PostJSON(ctx context.Context, path, key string, body []byte, extra http.Header, out any) (int, http.Header, error) {
+	return c.JSON(ctx, http.MethodPost, path, key, body, extra, out)
+}
+
+// JSON makes one JSON exchange with method on path as key (body may be nil) and decodes a 2xx
+// answer into out. Like GetJSON it returns a refusal's status rather than an error.
+func (c *Client) JSON(ctx context.Context, method, path, key string, body []byte, extra http.Header, out any) (status int, hdr http.Header, err error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: get %s: %w", ErrRequest, path, err)
+		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrRequest, method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range extra {
+		req.Header[k] = v
+	}
 	c.authorize(req, key)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: get %s: %w", ErrTransport, path, err)
+		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrTransport, method, path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
-		return resp.StatusCode, resp.Header, fmt.Errorf("%w: get %s: %w", ErrTransport, path, err)
+		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s: %w", ErrTransport, method, path, err)
 	}
 	if resp.StatusCode/100 != 2 || out == nil {
 		return resp.StatusCode, resp.Header, nil
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return resp.StatusCode, resp.Header, fmt.Errorf("%w: get %s: %w", ErrDecode, path, err)
+	if err := json.Unmarshal(raw, out); err != nil {
+		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s: %w", ErrDecode, method, path, err)
 	}
 	return resp.StatusCode, resp.Header, nil
 }

@@ -48,6 +48,9 @@ func (t *Target) crossCheck() []*Problem {
 			add(fmt.Sprintf("models[%d].max_output_tokens", i), "%d is more than the context length %d", m.MaxOutputTokens, m.ContextLength)
 		}
 	}
+	if (t.Declares("rollout") || t.Declares("artifacts")) && t.Operations == nil {
+		add("operations", "features rollout and artifacts need the operations section: how to drive the control plane")
+	}
 	if t.Declares("grpc") && t.Endpoints.GRPC == "" {
 		add("endpoints.grpc", "the target declares feature grpc but gives no gRPC endpoint")
 	}

@@ -27,6 +27,7 @@ type Target struct {
 	Regions        []Region       `yaml:"regions"`
 	Dependencies   []Dependency   `yaml:"dependencies"`
 	Locations      Locations      `yaml:"locations"`
+	Operations     *Operations    `yaml:"operations"`
 	Placement      Placement      `yaml:"placement"`
 
 	// Source is the file the target came from; Digest the SHA-256 of its bytes, for reports.
@@ -118,6 +119,27 @@ type Dependency struct {
 	Name     string `yaml:"name"`
 	Dial     string `yaml:"dial"`
 	Upstream string `yaml:"upstream"`
+}
+
+// Operations tells the Operations profile how to drive the runtime's control plane through the
+// arcert operator contract (v1): PUT {Control}models/{model} {"artifact_digest": D} rolls a model
+// out, GET {Control}models/{model}/history lists revisions, POST {Control}models/{model}/rollback
+// {"revision": N} rolls back; only the operator credential may call them.
+type Operations struct {
+	Control string `yaml:"control"`
+	Model   string `yaml:"model"`
+	// RolloutDigest is a valid artifact of Model, other than its pin, to roll out.
+	RolloutDigest string `yaml:"rollout_digest"`
+	// InvalidArtifacts are digests of Model's artifacts every worker must refuse.
+	InvalidArtifacts []NamedDigest `yaml:"invalid_artifacts"`
+	// Convergence bounds how long every worker may take to apply a change; default 30s.
+	Convergence time.Duration `yaml:"convergence"`
+}
+
+// NamedDigest is an artifact digest with what is wrong with it.
+type NamedDigest struct {
+	Name   string `yaml:"name"`
+	Digest string `yaml:"digest"`
 }
 
 // Locations documents where control, execution, data and evidence live.

@@ -141,7 +141,7 @@ func (s *Store) publish(ctx context.Context, p Principal, batchID string, r Requ
 	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(resultKey(batchID, r.CustomID))); err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeStoreFailed {
-			return fmt.Errorf("%w: %v", ErrQueueFull, err)
+			return fmt.Errorf("%w: %w", ErrQueueFull, err)
 		}
 		return fmt.Errorf("batch: queue job %s: %w", r.CustomID, err)
 	}
