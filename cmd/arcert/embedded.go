@@ -11,6 +11,7 @@ import (
 	"github.com/aruntime/arcert/fixtures/artifacts/seeding"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	"github.com/aruntime/arcert/fixtures/negative"
+	standin "github.com/aruntime/arcert/fixtures/provider"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
 )
@@ -32,7 +33,7 @@ func startEmbedded(ctx context.Context, variant string, log *slog.Logger) (*runt
 		return nil, nil, err
 	}
 	cfg.Router.HTTPListen, cfg.Router.GRPCListen = "127.0.0.1:0", "127.0.0.1:0"
-	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != "", DataDir: dataDir}
+	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != "", DataDir: dataDir, StartProvider: standin.ForConfig}
 	for _, w := range cfg.Workers {
 		opts.Workers = append(opts.Workers, w.ID)
 	}

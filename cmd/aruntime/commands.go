@@ -17,6 +17,7 @@ import (
 	modelfixtures "github.com/aruntime/arcert/fixtures/artifacts"
 	"github.com/aruntime/arcert/fixtures/artifacts/seeding"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
+	standin "github.com/aruntime/arcert/fixtures/provider"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
 )
@@ -164,6 +165,9 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 	opts.Logger = log
 	if cfg.Artifacts.SeedFixtures {
 		opts.SeedArtifacts, opts.ArtifactKey = seeding.Seeder(cfg.Artifacts.RepoPrefix), modelfixtures.PublicKey()
+	}
+	if opts.Router {
+		opts.StartProvider = standin.ForConfig
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

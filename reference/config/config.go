@@ -17,6 +17,8 @@ type Config struct {
 	Durable        Durable        `yaml:"durable"`
 	Cache          Cache          `yaml:"cache"`
 	Artifacts      Artifacts      `yaml:"artifacts"`
+	// Providers are hosted upstreams the router may fall back to, per the tenant's data policy.
+	Providers []Provider `yaml:"providers"`
 	// Features are the conformance features this runtime declares at /v1/aruntime/features.
 	Features []string `yaml:"features"`
 
@@ -157,6 +159,9 @@ type Model struct {
 	// Prices in micro-USD per 1,000 tokens, for cost attribution in evidence.
 	PromptPricePer1K     int64 `yaml:"prompt_price_micro_usd_per_1k"`
 	CompletionPricePer1K int64 `yaml:"completion_price_micro_usd_per_1k"`
+	// Fallback names a model served instead when no place the tenant allows can serve this one:
+	// the last resort, answered as degraded/fallback_model. Only one step is taken.
+	Fallback string `yaml:"fallback"`
 }
 
 // Worker is one GPU worker: where it listens, which pool it belongs to, its device and engine.

@@ -22,11 +22,19 @@ func TestDevConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Tenants) != 3 || len(cfg.Workers) != 2 {
-		t.Fatalf("dev config has %d tenants and %d workers, want 3 and 2", len(cfg.Tenants), len(cfg.Workers))
+	if len(cfg.Tenants) != 3 || len(cfg.Workers) != 3 || len(cfg.Providers) != 1 {
+		t.Fatalf("dev config has %d tenants, %d workers and %d providers, want 3, 3 and 1", len(cfg.Tenants), len(cfg.Workers), len(cfg.Providers))
 	}
-	if cfg.Workers[1].Engine != cfg.Workers[0].Engine {
-		t.Fatal("the YAML anchor did not give both workers the same engine")
+	for _, w := range cfg.Workers[1:] {
+		if w.Engine != cfg.Workers[0].Engine {
+			t.Fatalf("the YAML anchor did not give %s the engine of %s", w.ID, cfg.Workers[0].ID)
+		}
+	}
+	if regions := []string{cfg.Workers[0].Region, cfg.Workers[1].Region, cfg.Workers[2].Region}; regions[0] != cfg.Runtime.Region || regions[1] != cfg.Runtime.Region || regions[2] == cfg.Runtime.Region {
+		t.Fatalf("worker regions %v, want two in the primary region %s and one elsewhere", regions, cfg.Runtime.Region)
+	}
+	if p := cfg.Providers[0]; p.BaseURL != EmbeddedBaseURL || p.MaxConcurrency == 0 {
+		t.Fatalf("provider %+v, want the embedded stand-in with a concurrency", p)
 	}
 }
 
@@ -45,6 +53,13 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"bad duration", "deadline: 5s", "deadline: soon", "cannot unmarshal"},
 		{"zero queue", "queue_capacity: 64", "queue_capacity: 0", "traffic_classes[0].queue_capacity: must be greater than zero"},
 		{"bad listen", "http_listen: 127.0.0.1:8080", "http_listen: localhost", "router.http_listen"},
+		{"provider with a tenant's key", "key: dev-hosted-provider-key", "key: dev-globex-key", "providers[0].key: this credential is already used at tenants[1].keys[0].key"},
+		{"provider without region", "region: us-east\n    base_url", "region: \"\"\n    base_url", "providers[0].region: is required"},
+		{"provider base url", "base_url: embedded", "base_url: ftp://hosted", "providers[0].base_url"},
+		{"provider named like the runtime", "name: hosted-stand-in", "name: aruntime", "providers[0].name"},
+		{"provider model undeclared", "models: [arcert-sim-small]\n    max_concurrency", "models: [gpt-5]\n    max_concurrency", "providers[0].models[0]"},
+		{"fallback undeclared", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-tiny\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: model \"arcert-sim-tiny\" is not declared"},
+		{"fallback to itself", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-small\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: a model cannot be its own fallback"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,4 +99,56 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %q does not name the file", err)
 		}
 	})
+}
+
+// TestProviderKeyFromEnvironment: key_env is read at load and then checked like a written key,
+// so an environment variable holding a tenant's key is refused as well.
+func TestProviderKeyFromEnvironment(t *testing.T) {
+	base := strings.Replace(string(devYAML(t)), "key: dev-hosted-provider-key", "key_env: ARCERT_TEST_PROVIDER_KEY", 1)
+	t.Setenv("ARCERT_TEST_PROVIDER_KEY", "from-the-environment")
+	cfg, err := Parse("dev.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Providers[0].Key; got != "from-the-environment" {
+		t.Fatalf("provider key %q, want the environment's", got)
+	}
+	for _, tc := range []struct{ name, value, want string }{
+		{"unset", "", "providers[0].key_env: environment variable ARCERT_TEST_PROVIDER_KEY is not set"},
+		{"a tenant's key", "dev-acme-key", "providers[0].key: this credential is already used at tenants[0].keys[0].key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("ARCERT_TEST_PROVIDER_KEY", tc.value)
+			_, err := Parse("dev.yaml", []byte(base))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestFallbackMustCoverTheModel: a fallback model with a smaller context would refuse prompts the
+// model admitted, so the configuration refuses it.
+func TestFallbackMustCoverTheModel(t *testing.T) {
+	cfg, err := Parse("dev.yaml", devYAML(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := cfg.Models[0]
+	tiny := small
+	tiny.Name, tiny.ContextLength, tiny.MaxOutputTokens = "arcert-sim-tiny", small.ContextLength/2, small.MaxOutputTokens/2
+	cfg.Models[0].Fallback = tiny.Name
+	cfg.Models = append(cfg.Models, tiny)
+	want := `models[0].fallback: "arcert-sim-tiny" has a context of 2048, less than the 4096`
+	if errs := cfg.validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), want) {
+		t.Fatalf("errors %v, want one containing %q", errs, want)
+	}
+	cfg.Models[1].ContextLength, cfg.Models[1].MaxOutputTokens = small.ContextLength, small.MaxOutputTokens
+	if errs := cfg.validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "no worker or provider serves") {
+		t.Fatalf("errors %v, want the unserved fallback refused", errs)
+	}
+	cfg.Workers[2].Models = append(cfg.Workers[2].Models, tiny.Name)
+	if errs := cfg.validate(); len(errs) != 0 {
+		t.Fatalf("a covering, served fallback refused: %v", errs)
+	}
 }

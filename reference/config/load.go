@@ -72,7 +72,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	cfg.Source = name
 	cfg.applyDefaults()
-	if errs := cfg.validate(); len(errs) > 0 {
+	if errs := append(cfg.resolveKeys(os.LookupEnv), cfg.validate()...); len(errs) > 0 {
 		located := make([]error, 0, len(errs))
 		for _, e := range errs {
 			e.File = name
@@ -161,6 +161,11 @@ func (c *Config) applyDefaults() {
 		}
 		if t.CostCenter == "" {
 			t.CostCenter = t.Name
+		}
+	}
+	for i := range c.Providers {
+		if c.Providers[i].MaxConcurrency == 0 {
+			c.Providers[i].MaxConcurrency = DefaultProviderConcurrency
 		}
 	}
 	for i := range c.Workers {

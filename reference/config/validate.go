@@ -105,6 +105,8 @@ func (c *Config) validate() []*FieldError {
 	c.validateTenants(v, classes, claim)
 	models := c.validateModels(v)
 	c.validateWorkers(v, models)
+	c.validateProviders(v, models, claim)
+	c.validateFallbacks(v, models)
 	for i, f := range c.Features {
 		if f == "" {
 			v.add(fmt.Sprintf("features[%d]", i), "is empty")

@@ -101,8 +101,8 @@ func (r *Router) ExecBatchJob(ctx context.Context, bp batch.Principal, requestID
 // collector gathers a job's output.
 type collector struct{ text strings.Builder }
 
-func (c *collector) start(outcome.ServedBy) error { return nil }
-func (c *collector) token(s string) error         { c.text.WriteString(s); return nil }
+func (c *collector) start(ending) error   { return nil }
+func (c *collector) token(s string) error { c.text.WriteString(s); return nil }
 
 // batchResponse is what the synchronous endpoint would have answered.
 func batchResponse(j job, end ending) batch.Response {

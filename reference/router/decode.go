@@ -16,9 +16,13 @@ import (
 // Completion is one validated inference request, the same whether it came over HTTP or gRPC. It
 // holds nothing about identity: that is the Principal bound at admission.
 type Completion struct {
-	Chat         bool
-	Model        config.Model
-	Prompt       string
+	Chat  bool
+	Model config.Model
+	// Prompt is the text a worker tokenizes: a chat's messages rendered, or the prompt as sent.
+	Prompt string
+	// Messages are a chat's messages as sent, kept so that a hosted provider is asked a chat as a
+	// chat rather than the rendered prompt.
+	Messages     []openai.ChatMessage
 	PromptTokens int
 	MaxTokens    int
 	Seed         int64
@@ -145,7 +149,7 @@ func (c *Completion) renderPrompt(req openai.CompletionRequest, chat bool) *Refu
 	if blank {
 		return refuse(outcome.ReasonInvalidRequest, "messages", "every message is empty")
 	}
-	c.Prompt = b.String()
+	c.Prompt, c.Messages = b.String(), req.Messages
 	return nil
 }
 

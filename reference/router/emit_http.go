@@ -22,6 +22,8 @@ type httpEmitter struct {
 	created int64
 	text    strings.Builder
 	started bool
+	// model is the model that serves, which a degraded request's chunks and body name.
+	model string
 }
 
 func newHTTPEmitter(w http.ResponseWriter, j job, chat bool) *httpEmitter {
@@ -31,13 +33,14 @@ func newHTTPEmitter(w http.ResponseWriter, j job, chat bool) *httpEmitter {
 // The trailers a stream declares, so that clients reading only trailers see the final outcome.
 var streamTrailers = strings.Join([]string{outcome.HeaderOutcome, outcome.HeaderReason, outcome.HeaderServedBy}, ", ")
 
-func (e *httpEmitter) start(sb outcome.ServedBy) error {
+func (e *httpEmitter) start(head ending) error {
 	e.started = true
+	e.model = head.model
 	if !e.j.c.Stream {
 		return nil
 	}
 	h := e.w.Header()
-	setOutcome(h, outcome.Completed, outcome.ReasonNone, sb)
+	setOutcome(h, head.class, head.reason, head.servedBy)
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Trailer", streamTrailers)
@@ -68,7 +71,15 @@ func (e *httpEmitter) chunk(choices []openai.ChunkChoice) openai.Chunk {
 	if e.chat {
 		obj = "chat.completion.chunk"
 	}
-	return openai.Chunk{ID: e.j.id, Object: obj, Created: e.created, Model: e.j.c.Model.Name, Choices: choices}
+	return openai.Chunk{ID: e.j.id, Object: obj, Created: e.created, Model: e.servedModel(), Choices: choices}
+}
+
+// servedModel is the model a response names: the one that served, else the one asked for.
+func (e *httpEmitter) servedModel() string {
+	if e.model != "" {
+		return e.model
+	}
+	return e.j.c.Model.Name
 }
 
 // event writes one SSE data event and flushes it, so TTFT is the runtime's and not a buffer's.
@@ -118,7 +129,7 @@ func (e *httpEmitter) finishPlain(end ending) {
 	}
 	setOutcome(e.w.Header(), end.class, end.reason, end.servedBy)
 	writeJSON(e.w, http.StatusOK, openai.CompletionResponse{
-		ID: e.j.id, Object: obj, Created: e.created, Model: e.j.c.Model.Name,
+		ID: e.j.id, Object: obj, Created: e.created, Model: e.servedModel(),
 		Choices: []openai.Choice{choice}, Usage: usage(end), Outcome: wireOutcome(end),
 	})
 }

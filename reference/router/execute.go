@@ -3,25 +3,23 @@ package router
 import (
 	"context"
 	"errors"
-	"io"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
-	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/admission"
 	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/fallback"
 	"github.com/aruntime/arcert/reference/identity"
 	"github.com/aruntime/arcert/reference/routing"
 )
 
 // emitter is the wire a served request's output goes out on (an HTTP body, an SSE stream, a
 // gRPC stream). start is called once, just before the first token, so that a request refused
-// before any output still gets its own status code.
+// before any output still gets its own status code; head is the ending as far as it is known
+// then: where the request is served and the class the plan gave it (completed, rerouted or
+// degraded), which a stream's headers state before its trailers confirm or correct them.
 type emitter interface {
-	start(servedBy outcome.ServedBy) error
+	start(head ending) error
 	token(text string) error
 }
 
@@ -36,7 +34,10 @@ type ending struct {
 	started bool
 	usage   tokenUsage
 	finish  string
-	// artifact is the digest of the artifact that served the request, for evidence.
+	// model is the model that served the request: the one asked for, or its declared fallback.
+	model string
+	// artifact is the digest of the artifact that served the request, for evidence; empty when a
+	// hosted provider served it.
 	artifact string
 	// tier is the cache tier that served the cached prompt tokens.
 	tier string
@@ -65,14 +66,26 @@ type job struct {
 // prompt shared by many requests, little enough to hash on every request.
 const affinityPrefixBytes = 256
 
-// maxAttempts bounds how many workers one request may be tried on. A retry happens only when a
-// worker failed before sending anything, so a client never sees output twice.
-const maxAttempts = 2
+// maxAttempts bounds how many places one request may be tried on. A retry happens only when a
+// place failed before sending anything, so a client never sees output twice, and each failure
+// takes the failed worker or provider out of the next plan. Three covers losing both workers of
+// the dev configuration's primary pool and still being served one move further.
+const maxAttempts = 3
 
-// execute admits, routes and runs one validated request, writing its output to em.
+// execute plans, admits, routes and runs one validated request, writing its output to em.
+//
+// The plan comes first: a request no place may serve (none healthy, or only places the tenant's
+// data policy forbids) is refused before it takes quota or queues for a slot. Every attempt then
+// plans again, so a place that went down while the request queued, or failed it a moment ago, is
+// left out, and the decision's class (completed, rerouted, degraded) is the one the request ends
+// with when it is served.
 func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
-	if !r.pool.Serves(j.c.Model.Name) {
-		return refused(outcome.ReasonNoHealthyWorker, "no healthy worker serves model "+j.c.Model.Name)
+	d, end := r.plan(j)
+	if end.reason != "" {
+		return end
+	}
+	if d.Place.Kind == fallback.KindProvider {
+		r.syncCapacity() // the provider's cooldown may have ended since capacity was last set
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.class.Deadline)
 	defer cancel()
@@ -85,18 +98,20 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 
 	prefix := j.c.Prompt[:min(len(j.c.Prompt), affinityPrefixBytes)]
 	affinity := routing.AffinityKey(j.principal.Tenant, prefix)
-	var end ending
-	for range maxAttempts {
-		lease, err := r.pool.Pick(j.c.Model.Name, affinity)
-		if err != nil {
-			if end.reason != "" {
-				return end // the failed attempt says more than "no worker left"
+	for attempt := range maxAttempts {
+		d, next := r.plan(j)
+		if next.reason != "" {
+			if attempt > 0 && next.reason == outcome.ReasonNoHealthyWorker {
+				return end // the failed attempt says more than "nothing left"
 			}
-			return refused(outcome.ReasonNoHealthyWorker, "no healthy worker serves model "+j.c.Model.Name)
+			return next
 		}
 		var retry bool
-		end, retry = r.generate(ctx, j, lease.Worker, em)
-		lease.Done()
+		if d.Place.Kind == fallback.KindProvider {
+			end, retry = r.onProvider(ctx, j, d, em)
+		} else {
+			end, retry = r.onPool(ctx, j, d, affinity, em)
+		}
 		if !retry {
 			return end
 		}
@@ -130,96 +145,4 @@ func (r *Router) admissionEnding(err error) ending {
 	default:
 		return refused(outcome.ReasonInternal, "admission: "+err.Error())
 	}
-}
-
-// generate runs the request on worker w. retry reports a worker failure before any output, after
-// which another worker may be tried.
-func (r *Router) generate(ctx context.Context, j job, w *routing.Worker, em emitter) (end ending, retry bool) {
-	end.servedBy = outcome.ServedBy{Region: w.Region, Pool: w.Pool, Provider: localProvider, Deployment: r.cfg.Runtime.Deployment, Worker: w.ID}
-	end.artifact = j.c.Model.ArtifactDigest
-	stream, err := w.Client.Generate(ctx, &arcertv1.GenerateRequest{
-		RequestId:       j.id,
-		Tenant:          &arcertv1.TenantContext{Tenant: j.principal.Tenant, Application: j.principal.Application, User: j.principal.User},
-		Model:           j.c.Model.Name,
-		Prompt:          j.c.Prompt,
-		MaxTokens:       int64(j.c.MaxTokens),
-		Seed:            j.c.Seed,
-		TrafficClass:    j.class.Name,
-		ClientCacheSalt: j.c.CacheSalt,
-		TraceId:         j.traceID,
-	})
-	if err != nil {
-		return r.workerFailure(ctx, w, err, end)
-	}
-	for {
-		msg, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			err = status.Error(codes.Unavailable, "worker closed the stream without a final message")
-		}
-		if err != nil {
-			return r.workerFailure(ctx, w, err, end)
-		}
-		if msg.GetText() != "" {
-			if !end.started {
-				end.started = true
-				if err := em.start(end.servedBy); err != nil {
-					return clientGone(end), false
-				}
-			}
-			if err := em.token(msg.GetText()); err != nil {
-				return clientGone(end), false
-			}
-		}
-		if u := msg.GetUsage(); u != nil {
-			end.usage = tokenUsage{Prompt: u.GetPromptTokens(), Completion: u.GetCompletionTokens(), Cached: u.GetCachedTokens()}
-			end.finish = msg.GetFinishReason()
-			end.tier = msg.GetCachedTier()
-			end.class, end.reason = outcome.Completed, outcome.ReasonNone
-			return end, false
-		}
-	}
-}
-
-// clientGone is the ending of a request whose caller stopped reading.
-func clientGone(end ending) ending {
-	end.class, end.reason, end.message = outcome.Failed, outcome.ReasonClientCancelled, "the caller went away mid-response"
-	return end
-}
-
-// localProvider names this runtime's own workers in ARuntime-Served-By, as opposed to a hosted one.
-const localProvider = "aruntime"
-
-// workerFailure classifies a failed Generate. Deadline and cancellation come from our own context;
-// everything else is the worker's word, mapped onto the contract.
-func (r *Router) workerFailure(ctx context.Context, w *routing.Worker, err error, end ending) (ending, bool) {
-	st := status.Convert(err)
-	set := func(reason outcome.Reason, msg string) {
-		end.class, end.reason, end.message = reason.Class(), reason, msg
-	}
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded:
-		set(outcome.ReasonDeadline, "the deadline passed while generating")
-	case errors.Is(ctx.Err(), context.Canceled):
-		set(outcome.ReasonClientCancelled, "the caller went away")
-	case st.Code() == codes.ResourceExhausted:
-		set(outcome.ReasonCapacity, "the worker's queue is full")
-		end.retryAfter = r.cfg.Router.RetryAfter
-	case st.Code() == codes.InvalidArgument:
-		set(outcome.ReasonContextLengthExceeded, st.Message())
-	case st.Code() == codes.NotFound:
-		set(outcome.ReasonUnknownModel, st.Message())
-	case st.Code() == codes.Unavailable || st.Code() == codes.Unknown || st.Code() == codes.Aborted:
-		w.MarkUnhealthy(err)
-		r.log.Warn("worker failed", "worker", w.ID, "err", err, "mid_stream", end.started)
-		set(outcome.ReasonWorkerLost, "worker "+w.ID+" went away: "+st.Message())
-		return end, !end.started
-	default:
-		set(outcome.ReasonInternal, "worker "+w.ID+": "+st.Message())
-	}
-	if end.started && (end.class == outcome.Rejected || end.class == outcome.Shed) {
-		// Output already went out: a refusal now would tell the client to retry work it has half
-		// of. The worker broke its own admission, so the stream ends as an internal failure.
-		end.class, end.reason = outcome.Failed, outcome.ReasonInternal
-	}
-	return end, false
 }

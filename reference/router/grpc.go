@@ -112,8 +112,8 @@ type grpcEmitter struct {
 
 // start attaches where the request is served to the header, which goes out with the first token
 // rather than in a write of its own.
-func (e *grpcEmitter) start(sb outcome.ServedBy) error {
-	return e.stream.SetHeader(metadata.Pairs(outcome.MetadataServedBy, sb.String(), outcome.MetadataRequestID, e.id))
+func (e *grpcEmitter) start(head ending) error {
+	return e.stream.SetHeader(metadata.Pairs(outcome.MetadataServedBy, head.servedBy.String(), outcome.MetadataRequestID, e.id))
 }
 
 func (e *grpcEmitter) token(text string) error {

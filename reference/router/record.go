@@ -37,7 +37,7 @@ func (r *Router) record(j job, end ending, started time.Time) {
 		User:           j.principal.User,
 		ClientUser:     j.c.ClientUser,
 		TrafficClass:   j.class.Name,
-		Model:          j.c.Model.Name,
+		Model:          servedModel(j, end),
 		Deployment:     r.cfg.Runtime.Deployment,
 		ArtifactDigest: end.artifact,
 		PolicyVersion:  r.cfg.Runtime.PolicyVersion,
@@ -65,6 +65,15 @@ func (r *Router) record(j job, end ending, started time.Time) {
 		r.log.Error("evidence not written", "request_id", j.id, "err", err)
 	}
 	r.log.Debug("request", "request_id", j.id, "tenant", tenant, "outcome", end.class, "reason", end.reason, "ms", rec.DurationMS)
+}
+
+// servedModel is the model evidence names: the one that served, so that it and the artifact
+// digest beside it belong together, else the one asked for.
+func servedModel(j job, end ending) string {
+	if end.model != "" && end.class.Served() {
+		return end.model
+	}
+	return j.c.Model.Name
 }
 
 // cost attributes what a request consumed at its model's declared prices, in micro-USD.

@@ -1,15 +1,18 @@
 // Package router is the reference runtime's front door. It authenticates every request and binds
-// its identity once, admits it before any queue can grow (per-tenant quotas and concurrency,
-// per-class bounded queues with deadlines), routes it to a healthy worker by load and prefix
-// affinity, classifies how it ended into exactly one outcome of the contract, and writes one
-// evidence record for it. HTTP (OpenAI-compatible) and gRPC share one execution path, so the two
-// wires can never disagree on an outcome.
+// its identity once, plans where it may be served (the primary region's pool, another pool or
+// region, a hosted provider, a declared fallback model: only what the tenant's data policy
+// allows), admits it before any queue can grow (per-tenant quotas and concurrency, per-class
+// bounded queues with deadlines), routes it to a healthy worker of the planned place by load and
+// prefix affinity, classifies how it ended into exactly one outcome of the contract, and writes
+// one evidence record for it. HTTP (OpenAI-compatible) and gRPC share one execution path, so the
+// two wires can never disagree on an outcome.
 package router
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,6 +58,10 @@ type Router struct {
 	log      *slog.Logger
 	models   map[string]config.Model
 	batches  *batch.Store
+	// places are the fallback chains, tenant policies and hosted providers requests are planned
+	// over.
+	places *places
+	capMu  sync.Mutex // serialises syncCapacity
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -90,6 +97,7 @@ func New(o Options) (*Router, error) {
 		log:      o.Logger,
 		models:   map[string]config.Model{},
 		batches:  o.Batches,
+		places:   newPlaces(o.Config, o.Logger),
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m
@@ -97,11 +105,10 @@ func New(o Options) (*Router, error) {
 	if r.metrics, err = newMetrics(o.Registerer, o.Config, adm); err != nil {
 		return nil, err
 	}
-	o.Pool.OnChange(func(capacity int) {
-		adm.SetCapacity(capacity)
-		r.log.Info("capacity changed", "slots", capacity)
+	o.Pool.OnChange(func(int) {
+		r.log.Info("capacity changed", "slots", r.syncCapacity())
 	})
-	adm.SetCapacity(o.Pool.Capacity())
+	r.syncCapacity()
 	return r, nil
 }
 

@@ -66,6 +66,15 @@ func (l *Lease) Done() {
 // rendezvous hash moves only the keys of a worker that leaves or joins.
 // Ties between equally loaded workers rotate.
 func (p *Pool) Pick(model string, affinity uint64) (*Lease, error) {
+	return p.PickWhere(model, affinity, nil)
+}
+
+// PickWhere is Pick among the workers keep accepts; nil keep accepts every
+// worker. The router uses it to honour a fallback decision: once a region
+// and pool are chosen by the tenant's policy, load and affinity may choose
+// the worker, but never one outside that place. ErrNoWorker then means no
+// accepted worker is healthy, whatever the others are.
+func (p *Pool) PickWhere(model string, affinity uint64, keep func(*Worker) bool) (*Lease, error) {
 	ws := p.byModel[model]
 	if len(ws) == 0 {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownModel, model)
@@ -77,7 +86,7 @@ func (p *Pool) Pick(model string, affinity uint64) (*Lease, error) {
 	leastOut, bestWeight := int64(math.MaxInt64), uint64(0)
 	for i := range ws {
 		w := ws[(start+i)%len(ws)]
-		if !w.Healthy() {
+		if !w.Healthy() || (keep != nil && !keep(w)) {
 			continue
 		}
 		if o := w.outstanding.Load(); o < leastOut {
@@ -114,9 +123,13 @@ func rendezvous(key, worker uint64) uint64 {
 // Serves reports whether a healthy worker serves model now. The router asks before admitting, so
 // that with every worker down a request fails at once instead of queueing for a slot that no
 // worker offers.
-func (p *Pool) Serves(model string) bool {
+func (p *Pool) Serves(model string) bool { return p.ServesWhere(model, nil) }
+
+// ServesWhere is Serves among the workers keep accepts (nil accepts every worker): whether one
+// place, such as a region's pool, can serve model now.
+func (p *Pool) ServesWhere(model string, keep func(*Worker) bool) bool {
 	for _, w := range p.byModel[model] {
-		if w.Healthy() {
+		if w.Healthy() && (keep == nil || keep(w)) {
 			return true
 		}
 	}

@@ -40,7 +40,7 @@ func TestBatchJobsCompleteAsTheirTenant(t *testing.T) {
 	cfg := devConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rt, err := Start(ctx, cfg, durableOptions(t, cfg, "worker-a", "worker-b"))
+	rt, err := Start(ctx, cfg, durableOptions(t, cfg, workerIDs(cfg)...))
 	if err != nil {
 		t.Fatal(err)
 	}

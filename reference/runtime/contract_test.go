@@ -154,8 +154,8 @@ func TestDiscovery(t *testing.T) {
 	}
 	var v discovery.Versions
 	mustJSON(t, get(t, rt, "/v1/aruntime/versions", acmeKey), &v)
-	if len(v.Workers) != 2 {
-		t.Fatalf("%d workers reported, want 2", len(v.Workers))
+	if len(v.Workers) != 3 {
+		t.Fatalf("%d workers reported, want 3 (two in eu-west, one in us-east)", len(v.Workers))
 	}
 	for _, w := range v.Workers {
 		if !w.Healthy || w.RuntimeVersion == "" || len(w.Artifacts) != 1 || !strings.HasPrefix(w.Artifacts[0].Digest, "sha256:") || len(w.Devices) != 1 {
@@ -166,6 +166,9 @@ func TestDiscovery(t *testing.T) {
 	expectOutcome(t, get(t, rt, "/v1/aruntime/versions", "dev-worker-token"), http.StatusForbidden, "rejected", "forbidden")
 	expectOutcome(t, get(t, rt, "/v1/no/such/thing", acmeKey), http.StatusBadRequest, "rejected", "invalid_request")
 	expectOutcome(t, post(t, rt, "/v1/chat/completions", acmeKey, chat("count me", 2), nil), http.StatusOK, "completed", "none")
+	// Capacity is the primary region's 2 x 8 slots: worker-c's 8 in us-east are failover
+	// capacity, which admission offers only once eu-west has none, as the router serves eu-west
+	// first for every tenant.
 	m := string(get(t, rt, "/metrics", "").body)
 	for _, series := range []string{`aruntime_queue_depth{traffic_class="interactive"}`, `aruntime_requests_total{outcome="completed",reason="none",tenant="acme",traffic_class="interactive"} 1`,
 		`aruntime_worker_batch_size_count{worker="worker-`, "aruntime_capacity_slots 16"} {

@@ -43,11 +43,7 @@ func start(t *testing.T, cfg *config.Config) *Runtime {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var ids []string
-	for _, w := range cfg.Workers {
-		ids = append(ids, w.ID)
-	}
-	rt, err := Start(ctx, cfg, Options{Router: true, Workers: ids, Cache: cfg.Cache.Listen != ""})
+	rt, err := Start(ctx, cfg, Options{Router: true, Workers: workerIDs(cfg), Cache: cfg.Cache.Listen != ""})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +55,15 @@ func start(t *testing.T, cfg *config.Config) *Runtime {
 		}
 	})
 	return rt
+}
+
+// workerIDs lists every worker of cfg, in every region.
+func workerIDs(cfg *config.Config) []string {
+	var ids []string
+	for _, w := range cfg.Workers {
+		ids = append(ids, w.ID)
+	}
+	return ids
 }
 
 // response is what a test reads of one HTTP exchange.

@@ -108,6 +108,10 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
+	if err := rt.startProviders(startCtx, ctx); err != nil {
+		_ = pool.Close()
+		return err
+	}
 	// The router serves /v1/batches from the store, and the store's jobs run through the router:
 	// the store opens first, the runner starts once the router exists.
 	var batches *batch.Store

@@ -52,7 +52,7 @@ func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
 	cfg := devConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rt, err := Start(ctx, cfg, durableOptions(t, cfg, "worker-a", "worker-b"))
+	rt, err := Start(ctx, cfg, durableOptions(t, cfg, workerIDs(cfg)...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
 	var list discovery.EvidenceList
 	deadline := time.Now().Add(15 * time.Second)
 	refused := 0
-	for refused < 2 && time.Now().Before(deadline) {
+	for refused < len(cfg.Workers) && time.Now().Before(deadline) {
 		mustJSON(t, get(t, rt, "/v1/aruntime/evidence?since=0&limit=1000", operatorKey), &list)
 		refused = 0
 		for _, rec := range list.Records {
@@ -91,7 +91,7 @@ func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if refused < 2 {
+	if refused < len(cfg.Workers) {
 		t.Fatalf("%d artifact_invalid evidence records, want one per worker", refused)
 	}
 	waitDigests(t, rt, digestV1)

@@ -47,6 +47,11 @@ type Options struct {
 	// DataDir holds the embedded JetStream store (batch queue, evidence, control plane). Empty
 	// runs without durable parts unless the configuration names an external NATS.
 	DataDir string
+	// StartProvider starts a stand-in for each hosted provider whose base_url is `embedded` and
+	// returns its base URL and how to stop it; `aruntime up` passes one that runs fixtures/provider,
+	// which reference/ may not import. Nil leaves such providers out: the router then serves
+	// without hosted fallback.
+	StartProvider func(ctx context.Context, p config.Provider) (baseURL string, stop func() error, err error)
 }
 
 // Runtime is a running set of roles. Stop it with Shutdown.
@@ -82,6 +87,8 @@ type Topology struct {
 	Registry string            `json:"registry,omitempty"`
 	DataDir  string            `json:"data_dir,omitempty"`
 	Workers  map[string]string `json:"workers"`
+	// Providers maps each hosted provider the router may fall back to to its base URL.
+	Providers map[string]string `json:"providers,omitempty"`
 	// Dials maps each part to the addresses it dials.
 	Dials map[string][]string `json:"dials"`
 }
@@ -158,11 +165,12 @@ func (rt *Runtime) startShared(startCtx, ctx context.Context) error {
 	return nil
 }
 
-// cloneWorkers copies cfg deeply enough that filling in the ports workers really got does not
-// change the caller's configuration.
+// cloneWorkers copies cfg deeply enough that filling in the ports workers really got, and the
+// URLs of embedded providers, does not change the caller's configuration.
 func cloneWorkers(cfg *config.Config) *config.Config {
 	c := *cfg
 	c.Workers = append([]config.Worker(nil), cfg.Workers...)
+	c.Providers = append([]config.Provider(nil), cfg.Providers...)
 	c.Cache = cfg.Cache
 	c.Artifacts = cfg.Artifacts
 	return &c

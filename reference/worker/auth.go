@@ -3,42 +3,23 @@ package worker
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
-	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
+	"github.com/aruntime/arcert/reference/workload"
 )
-
-// bearerPrefix starts the authorization metadata value, as in HTTP.
-const bearerPrefix = "Bearer "
 
 // saltDomain separates prefix-cache salts from every other SHA-256 use, so
 // a salt can never equal some other hash the runtime computes.
 const saltDomain = "arcert/worker/prefix-cache-salt/v1\x00"
 
-// digestToken hashes a credential so comparisons take the same time whatever
-// the length of the presented token.
-func digestToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+// digestToken hashes the worker credential the server is started with.
+func digestToken(token string) [32]byte { return workload.Digest(token) }
 
-// authorize admits a call only if it carries the worker credential. The
+// authorize admits a call only if it carries the workload credential. The
 // worker trusts the tenant in a request only because of this check: only a
 // router holds the credential.
 func (s *Server) authorize(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
-		token, ok := strings.CutPrefix(v, bearerPrefix)
-		if !ok {
-			continue
-		}
-		got := digestToken(token)
-		if subtle.ConstantTimeCompare(got[:], s.tokenDigest[:]) == 1 {
-			return nil
-		}
-	}
-	return status.Error(codes.Unauthenticated, "worker credential missing or wrong")
+	return workload.Check(ctx, s.tokenDigest, "worker")
 }
 
 // TenantSalt derives the prefix-cache salt for a tenant and an optional

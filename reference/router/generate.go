@@ -1,0 +1,129 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/fallback"
+	"github.com/aruntime/arcert/reference/routing"
+)
+
+// onPool leases a worker of the decision's pool and runs the request there. Load and prefix
+// affinity choose the worker, but only inside the region and pool the plan chose, so a pick can
+// never move a tenant's data where its policy was not asked about. retry reports a failure before
+// any output, after which the request is planned again.
+func (r *Router) onPool(ctx context.Context, j job, d fallback.Decision, affinity uint64, em emitter) (ending, bool) {
+	place := d.Place
+	lease, err := r.pool.PickWhere(place.Model, affinity, func(w *routing.Worker) bool {
+		return w.Region == place.Region && w.Pool == place.Pool
+	})
+	if err != nil {
+		// The place went down between the plan and the pick; the next plan leaves it out.
+		return refused(outcome.ReasonNoHealthyWorker, "no healthy worker left in "+place.String()), true
+	}
+	defer lease.Done()
+	return r.generate(ctx, j, d, lease.Worker, em)
+}
+
+// generate runs the request on worker w as decided by d, whose model may be the declared fallback.
+// retry reports a worker failure before any output, after which another place may be tried.
+func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *routing.Worker, em emitter) (end ending, retry bool) {
+	end.class, end.reason = d.Class, d.Reason
+	end.servedBy = outcome.ServedBy{Region: w.Region, Pool: w.Pool, Provider: config.LocalProvider, Deployment: r.cfg.Runtime.Deployment, Worker: w.ID}
+	end.model = d.Place.Model
+	if m, ok := r.model(d.Place.Model); ok {
+		end.artifact = m.ArtifactDigest
+	}
+	stream, err := w.Client.Generate(ctx, &arcertv1.GenerateRequest{
+		RequestId:       j.id,
+		Tenant:          &arcertv1.TenantContext{Tenant: j.principal.Tenant, Application: j.principal.Application, User: j.principal.User},
+		Model:           d.Place.Model,
+		Prompt:          j.c.Prompt,
+		MaxTokens:       int64(j.c.MaxTokens),
+		Seed:            j.c.Seed,
+		TrafficClass:    j.class.Name,
+		ClientCacheSalt: j.c.CacheSalt,
+		TraceId:         j.traceID,
+	})
+	if err != nil {
+		return r.workerFailure(ctx, w, err, end)
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			err = status.Error(codes.Unavailable, "worker closed the stream without a final message")
+		}
+		if err != nil {
+			return r.workerFailure(ctx, w, err, end)
+		}
+		if msg.GetText() != "" {
+			if !end.started {
+				end.started = true
+				if err := em.start(end); err != nil {
+					return clientGone(end), false
+				}
+			}
+			if err := em.token(msg.GetText()); err != nil {
+				return clientGone(end), false
+			}
+		}
+		if u := msg.GetUsage(); u != nil {
+			end.usage = tokenUsage{Prompt: u.GetPromptTokens(), Completion: u.GetCompletionTokens(), Cached: u.GetCachedTokens()}
+			end.finish = msg.GetFinishReason()
+			end.tier = msg.GetCachedTier()
+			return end, false
+		}
+	}
+}
+
+// clientGone is the ending of a request whose caller stopped reading.
+func clientGone(end ending) ending {
+	end.class, end.reason, end.message = outcome.Failed, outcome.ReasonClientCancelled, "the caller went away mid-response"
+	return end
+}
+
+// workerFailure classifies a failed Generate. Deadline and cancellation come from our own context;
+// everything else is the worker's word, mapped onto the contract.
+func (r *Router) workerFailure(ctx context.Context, w *routing.Worker, err error, end ending) (ending, bool) {
+	st := status.Convert(err)
+	set := func(reason outcome.Reason, msg string) {
+		end.class, end.reason, end.message = reason.Class(), reason, msg
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded:
+		set(outcome.ReasonDeadline, "the deadline passed while generating")
+	case errors.Is(ctx.Err(), context.Canceled):
+		set(outcome.ReasonClientCancelled, "the caller went away")
+	case st.Code() == codes.ResourceExhausted:
+		set(outcome.ReasonCapacity, "the worker's queue is full")
+		end.retryAfter = r.cfg.Router.RetryAfter
+	case st.Code() == codes.InvalidArgument:
+		set(outcome.ReasonContextLengthExceeded, st.Message())
+	case st.Code() == codes.NotFound:
+		set(outcome.ReasonUnknownModel, st.Message())
+	case st.Code() == codes.Unavailable || st.Code() == codes.Unknown || st.Code() == codes.Aborted:
+		w.MarkUnhealthy(err)
+		r.log.Warn("worker failed", "worker", w.ID, "err", err, "mid_stream", end.started)
+		set(outcome.ReasonWorkerLost, "worker "+w.ID+" went away: "+st.Message())
+		return end, !end.started
+	default:
+		set(outcome.ReasonInternal, "worker "+w.ID+": "+st.Message())
+	}
+	return midStream(end), false
+}
+
+// midStream keeps a failure after output from reading as a refusal: a refusal now would tell the
+// client to retry work it has half of, so the stream ends as an internal failure instead.
+func midStream(end ending) ending {
+	if end.started && (end.class == outcome.Rejected || end.class == outcome.Shed) {
+		end.class, end.reason = outcome.Failed, outcome.ReasonInternal
+	}
+	return end
+}

@@ -1,0 +1,119 @@
+package router
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/fallback"
+	"github.com/aruntime/arcert/reference/provider"
+	"github.com/aruntime/arcert/reference/routing"
+)
+
+// places is everything the router needs to decide where a request may go: the fallback chain of
+// each model, each tenant's data policy, and the hosted providers. All of it is derived from the
+// configuration once, at New, so a request only plans over it.
+type places struct {
+	chains    map[string][]fallback.Place
+	policies  map[string]fallback.Policy
+	providers map[string]*hostedProvider
+}
+
+// newPlaces derives the chains, policies and provider clients of cfg. A provider whose base_url
+// is still config.EmbeddedBaseURL has nobody to talk to: it is left out of every chain, with a
+// warning, so the runtime serves without hosted fallback rather than failing to start.
+func newPlaces(cfg *config.Config, log *slog.Logger) *places {
+	ps := &places{chains: map[string][]fallback.Place{}, policies: map[string]fallback.Policy{}, providers: map[string]*hostedProvider{}}
+	topo := fallback.Topology{PrimaryRegion: cfg.Runtime.Region, FallbackModels: map[string]string{}}
+	for _, w := range cfg.Workers {
+		topo.Pools = append(topo.Pools, fallback.PoolSpec{Region: w.Region, Pool: w.Pool, Models: w.Models})
+	}
+	for _, p := range cfg.Providers {
+		if p.BaseURL == config.EmbeddedBaseURL {
+			log.Warn("hosted provider left out: its base_url is embedded and nothing started it", "provider", p.Name)
+			continue
+		}
+		ps.providers[p.Name] = &hostedProvider{spec: p, client: provider.New(p.BaseURL, p.Key, nil)}
+		topo.Providers = append(topo.Providers, fallback.ProviderSpec{Name: p.Name, Region: p.Region, Models: p.Models})
+	}
+	for _, m := range cfg.Models {
+		if m.Fallback != "" {
+			topo.FallbackModels[m.Name] = m.Fallback
+		}
+	}
+	for _, m := range cfg.Models {
+		ps.chains[m.Name] = topo.Chain(m.Name)
+	}
+	for _, t := range cfg.Tenants {
+		ps.policies[t.Name] = fallback.Policy{AllowedRegions: t.DataPolicy.AllowedRegions, HostedFallback: t.DataPolicy.HostedFallback}
+	}
+	return ps
+}
+
+// plan decides where j may be served now, or the refusal that says why it may not. A tenant
+// missing from the policies gets the zero Policy, which allows no region: nothing widens a policy.
+func (r *Router) plan(j job) (fallback.Decision, ending) {
+	d, err := fallback.Plan(r.places.chains[j.c.Model.Name], r.places.policies[j.principal.Tenant], r.healthy)
+	switch {
+	case err == nil:
+		return d, ending{}
+	case errors.Is(err, fallback.ErrPolicyForbidsRegion):
+		return d, refused(outcome.ReasonPolicyForbidsRegion, err.Error())
+	case errors.Is(err, fallback.ErrPolicyForbidsFallback):
+		return d, refused(outcome.ReasonPolicyForbidsFallback, err.Error())
+	case errors.Is(err, fallback.ErrNoPlace):
+		return d, refused(outcome.ReasonNoHealthyWorker, "no healthy place serves model "+j.c.Model.Name+": "+err.Error())
+	default:
+		r.log.Error("fallback chain cannot be planned", "model", j.c.Model.Name, "err", err)
+		return d, refused(outcome.ReasonInternal, "routing: "+err.Error())
+	}
+}
+
+// healthy is Plan's view of a place: a pool is up while one of its workers serving the model is
+// healthy; a provider while it has not failed within its cooldown.
+func (r *Router) healthy(p fallback.Place) bool {
+	switch p.Kind {
+	case fallback.KindPool:
+		return r.pool.ServesWhere(p.Model, func(w *routing.Worker) bool { return w.Region == p.Region && w.Pool == p.Pool })
+	case fallback.KindProvider:
+		h, ok := r.places.providers[p.Provider]
+		return ok && h.up()
+	}
+	return false
+}
+
+// syncCapacity sets admission's slots to what the router will really route to: the healthy
+// workers of the primary region while any is up, because every tenant is served there first and
+// a standby region's slots would only admit work that queues inside the primary's workers; else
+// every healthy worker; else, with no worker left, the concurrency of the providers that are up,
+// so hosted fallback is admitted rather than queued for slots no worker offers. It returns the
+// capacity set.
+func (r *Router) syncCapacity() int {
+	r.capMu.Lock() // two callers must not store each other's stale answers out of order
+	defer r.capMu.Unlock()
+	primary, all := 0, 0
+	for _, w := range r.pool.Workers() {
+		if !w.Healthy() {
+			continue
+		}
+		n := int(w.Health().GetMaxBatch())
+		all += n
+		if w.Region == r.cfg.Runtime.Region {
+			primary += n
+		}
+	}
+	capacity := primary
+	if capacity == 0 {
+		capacity = all
+	}
+	if capacity == 0 {
+		for _, h := range r.places.providers {
+			if h.up() {
+				capacity += h.spec.MaxConcurrency
+			}
+		}
+	}
+	r.adm.SetCapacity(capacity)
+	return capacity
+}
