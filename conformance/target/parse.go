@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aruntime/arcert/internal/yamlpos"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"go.yaml.in/yaml/v3"
@@ -191,7 +192,7 @@ func fieldPath(tokens []string) string {
 func locate(name string, root *yaml.Node, probs []*Problem) error {
 	for _, p := range probs {
 		p.File = name
-		p.Line = lineOf(root, p.Field)
+		p.Line = yamlpos.Line(root, p.Field)
 	}
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	errs := make([]error, len(probs))

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/aruntime/arcert/internal/yamlpos"
 )
 
 // ErrInvalid is wrapped by every validation error, so callers can tell bad input from I/O trouble.
@@ -50,8 +50,6 @@ func Load(path string) (*Config, error) {
 // maxConfigBytes bounds what Parse reads; a runtime configuration is a few kilobytes.
 const maxConfigBytes = 4 << 20
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
 // Parse decodes, defaults and validates a configuration; name is used in messages.
 func Parse(name string, data []byte) (*Config, error) {
 	if len(data) > maxConfigBytes {
@@ -76,7 +74,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		located := make([]error, 0, len(errs))
 		for _, e := range errs {
 			e.File = name
-			e.Line = lineOf(&root, e.Field)
+			e.Line = yamlpos.Line(&root, e.Field)
 			located = append(located, e)
 		}
 		return nil, errors.Join(located...)
@@ -86,20 +84,10 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // yamlError turns the YAML library's "line N: msg" errors into "file:N: msg" ones.
 func yamlError(name string, err error) error {
-	var te *yaml.TypeError
-	msgs := []string{err.Error()}
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
+	msgs := yamlpos.Messages(err, "config.")
 	out := make([]error, 0, len(msgs))
 	for _, m := range msgs {
-		fe := &FieldError{File: name, Msg: strings.TrimPrefix(m, "yaml: ")}
-		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
-			fe.Line, _ = strconv.Atoi(sub[1])
-			fe.Msg = sub[2]
-		}
-		fe.Msg = strings.ReplaceAll(fe.Msg, "config.", "")
-		out = append(out, fe)
+		out = append(out, &FieldError{File: name, Line: m.Line, Msg: m.Text})
 	}
 	return errors.Join(out...)
 }
@@ -180,49 +168,4 @@ func (c *Config) applyDefaults() {
 			w.Engine.MaxWaiting = 4 * w.Engine.MaxBatch
 		}
 	}
-}
-
-// lineOf finds the line of a field path such as "tenants[1].keys[0].key" in the YAML tree, falling
-// back to the nearest enclosing node that exists.
-func lineOf(root *yaml.Node, path string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, part := range strings.Split(path, ".") {
-		if part == "" {
-			continue
-		}
-		key, idx := part, -1
-		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
-			key = part[:i]
-			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
-		}
-		next := mapValue(n, key)
-		if next == nil {
-			return line
-		}
-		n, line = next, next.Line
-		if idx >= 0 {
-			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				return line
-			}
-			n = n.Content[idx]
-			line = n.Line
-		}
-	}
-	return line
-}
-
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }

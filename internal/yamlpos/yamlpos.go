@@ -1,0 +1,94 @@
+// Package yamlpos locates mistakes in YAML files by line, for the two parsers whose errors must
+// name the file, line and field: the runtime's configuration and the harness's target files.
+package yamlpos
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Message is one mistake the YAML library reported, with its line when it gave one (0 if not).
+type Message struct {
+	Line int
+	Text string
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// Messages splits the YAML library's error into its messages and their lines. strip is removed
+// from the text (a Go package prefix such as "config." that means nothing to the file's author).
+func Messages(err error, strip string) []Message {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	out := make([]Message, 0, len(msgs))
+	for _, m := range msgs {
+		msg := Message{Text: strings.TrimPrefix(m, "yaml: ")}
+		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
+			msg.Line, _ = strconv.Atoi(sub[1])
+			msg.Text = sub[2]
+		}
+		if strip != "" {
+			msg.Text = strings.ReplaceAll(msg.Text, strip, "")
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+// Line finds the line of a field path such as "tenants[1].keys[0].key" in the YAML tree,
+// falling back to the nearest enclosing node that exists (a missing field is reported at its
+// parent).
+func Line(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, part := range split(path) {
+		if idx, err := strconv.Atoi(part); err == nil {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+			continue
+		}
+		next := mapValue(n, part)
+		if next == nil {
+			return line
+		}
+		n, line = next, next.Line
+	}
+	return line
+}
+
+// split splits "a.b[2].c" into a, b, 2, c.
+func split(path string) []string {
+	path = strings.NewReplacer("[", ".", "]", "").Replace(path)
+	var out []string
+	for _, p := range strings.Split(path, ".") {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
