@@ -33,7 +33,7 @@ func rootCommand() *cobra.Command {
 		Use: "version", Short: "Print the harness version", Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "arcert", version) },
 	})
-	root.AddCommand(probeCommand(), certifyCommand(), catalogCommand(), targetCommand())
+	root.AddCommand(probeCommand(), certifyCommand(), catalogCommand(), targetCommand(), evidenceCommand())
 	return root
 }
 

@@ -109,7 +109,16 @@ func rootCommand() *cobra.Command {
 			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Cache: true} })
 		},
 	}
-	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, check, artifactCommand())
+	evidenceCmd := &cobra.Command{
+		Use:   "evidence",
+		Short: "Start the evidence service (the single writer of the hash chain) on the configured JetStream",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Evidence: true, DataDir: f.data} })
+		},
+	}
+	evidenceCmd.Flags().StringVar(&f.data, "data", "", "embed JetStream with its store here; empty uses durable.nats_url")
+	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, check, artifactCommand())
 	return root
 }
 

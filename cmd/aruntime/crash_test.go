@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aruntime/arcert/api/discovery"
 )
 
 // aruntimeBin builds the binary once per test run.
@@ -92,6 +94,9 @@ type batchState struct {
 	Counts struct{ Total, Completed, Failed int } `json:"request_counts"`
 	Output []struct {
 		CustomID string `json:"custom_id"`
+		Response struct {
+			RequestID string `json:"request_id"`
+		} `json:"response"`
 	} `json:"output"`
 }
 
@@ -157,6 +162,36 @@ func TestSIGKILLLosesNoAcceptedJob(t *testing.T) {
 				t.Fatalf("job %s completed twice", o.CustomID)
 			}
 			seen[o.CustomID] = true
+			// A job cut off by the kill ran again, so it may honestly have two records; none may
+			// have none: its result is stored only after its evidence was acknowledged.
+			_, body := second.do(t, http.MethodGet, "/v1/aruntime/evidence?request_id="+o.Response.RequestID, nil)
+			var list discovery.EvidenceList
+			if err := json.Unmarshal(body, &list); err != nil || len(list.Records) == 0 {
+				t.Fatalf("job %s (%s) has no evidence record after the crash: %s", o.CustomID, o.Response.RequestID, body)
+			}
 		}
+	}
+	var all []discovery.Record
+	for since := uint64(0); ; {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v1/aruntime/evidence?since=%d&limit=1000", second.http, since), nil)
+		req.Header.Set("Authorization", "Bearer dev-operator-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page discovery.EvidenceList
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page.Records...)
+		if len(page.Records) < 1000 {
+			break
+		}
+		since = page.Records[len(page.Records)-1].Seq
+	}
+	if err := discovery.VerifyChain(all); err != nil || len(all) < 30 {
+		t.Fatalf("evidence chain of %d records after the crash: %v", len(all), err)
 	}
 }

@@ -5,21 +5,26 @@
 // harness reads. They are append-only and hash-chained: each record's Hash covers every other
 // field, PrevHash included, so removing, reordering or editing a stored record breaks the chain
 // at that record and Verify names where. The interfaces are small so that the in-memory store of
-// the embedded default and the durable JetStream service that comes later are interchangeable.
+// the embedded default (Memory) and the durable JetStream store (Client, with Service as the
+// chain's single writer) are interchangeable.
 package evidence
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 
 	"github.com/aruntime/arcert/api/discovery"
 )
 
 // Sink is where the router writes one record per request.
 type Sink interface {
-	// Append stores r as the next record of the chain. It assigns Seq (1, 2, 3, …), PrevHash
-	// (the previous record's Hash, GenesisHash for the first) and Hash, overwriting whatever
-	// the caller set, and returns the record as stored.
+	// Append stores r as the next record of the chain. The chain fields are the store's: Seq
+	// (1, 2, 3, …), PrevHash (the previous record's Hash, GenesisHash for the first) and Hash
+	// overwrite whatever the caller set. It returns the record as stored; a store that chains
+	// asynchronously (the durable Client) returns it with Seq 0 once it is durably accepted, and
+	// the chain fields appear when a Reader returns it.
 	Append(ctx context.Context, r discovery.Record) (discovery.Record, error)
 }
 
@@ -51,3 +56,15 @@ var (
 	// has been dropped.
 	ErrNotFound = errors.New("evidence: not found")
 )
+
+// validate refuses what no store can keep: a record with no request id to find it by, or a
+// DurationMS with no canonical encoding, which could never be hashed.
+func validate(r discovery.Record) error {
+	if r.RequestID == "" {
+		return fmt.Errorf("%w: no request_id", ErrInvalidRecord)
+	}
+	if math.IsNaN(r.DurationMS) || math.IsInf(r.DurationMS, 0) {
+		return fmt.Errorf("%w: request %q: duration_ms is %v", ErrInvalidRecord, r.RequestID, r.DurationMS)
+	}
+	return nil
+}

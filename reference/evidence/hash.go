@@ -1,50 +1,22 @@
 package evidence
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/aruntime/arcert/api/discovery"
 )
 
-// hashPrefix names the hash function in every Hash and PrevHash, so a later change of function
-// is visible in the data rather than silently incomparable.
-const hashPrefix = "sha256:"
+// hashPrefix names the hash function in every Hash and PrevHash.
+const hashPrefix = discovery.HashPrefix
 
-// GenesisHash is the PrevHash of the first record (Seq 1). It is a fixed value of the same form
-// as every other hash, so that "first record" is checked like any other link and a chain cannot
-// be truncated at the front by blanking a PrevHash.
-const GenesisHash = hashPrefix + "0000000000000000000000000000000000000000000000000000000000000000"
+// GenesisHash is the PrevHash of the first record (Seq 1): the contract's, so that a chain the
+// reference writes is checked by exactly the rule any harness applies.
+const GenesisHash = discovery.GenesisHash
 
-// canonical is the encoding that Hash covers: the record with Hash cleared and Time as a string
-// in UTC with RFC 3339 nanoseconds, so the same instant in any location or with a monotonic clock
-// reading hashes the same. Its Time field shadows the embedded one.
-type canonical struct {
-	discovery.Record
-	Time string `json:"time"`
-}
-
-// Hash returns "sha256:" and the hex SHA-256 of r's canonical encoding: JSON of every field
-// except Hash, with Time in UTC RFC 3339 nanoseconds. It returns "" for a record with no
-// canonical encoding (a NaN or infinite DurationMS); Append refuses such records, so every
-// stored record has a hash.
-func Hash(r discovery.Record) string {
-	b, err := encode(r)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return hashPrefix + hex.EncodeToString(sum[:])
-}
-
-// encode is r's canonical encoding.
-func encode(r discovery.Record) ([]byte, error) {
-	r.Hash = ""
-	return json.Marshal(canonical{Record: r, Time: r.Time.UTC().Format(time.RFC3339Nano)})
-}
+// Hash returns the contract's hash of r (discovery.RecordHash): "sha256:" and the hex SHA-256 of
+// r's canonical encoding, "" for a record with no canonical encoding (a NaN or infinite
+// DurationMS), which Append refuses.
+func Hash(r discovery.Record) string { return discovery.RecordHash(r) }
 
 // Verify checks a run of consecutive records, such as a Since page: sequence numbers contiguous,
 // each Hash matching its record, each PrevHash matching the previous record's Hash (GenesisHash

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 
@@ -47,11 +46,8 @@ func (m *Memory) Append(ctx context.Context, r discovery.Record) (discovery.Reco
 	if err := ctx.Err(); err != nil {
 		return discovery.Record{}, err
 	}
-	if r.RequestID == "" {
-		return discovery.Record{}, fmt.Errorf("%w: no request_id", ErrInvalidRecord)
-	}
-	if math.IsNaN(r.DurationMS) || math.IsInf(r.DurationMS, 0) {
-		return discovery.Record{}, fmt.Errorf("%w: request %q: duration_ms is %v", ErrInvalidRecord, r.RequestID, r.DurationMS)
+	if err := validate(r); err != nil {
+		return discovery.Record{}, err
 	}
 	r.Time = r.Time.UTC()
 

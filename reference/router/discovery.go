@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/identity"
 )
 
@@ -114,6 +116,9 @@ func (r *Router) evidenceList(w http.ResponseWriter, req *http.Request) {
 		// Listing everyone's evidence is the operator's; a tenant asks by request id.
 		writeRefusal(w, refused(outcome.ReasonForbidden, "only the operator may list evidence; a tenant asks with ?request_id="), "request_id")
 		return
+	}
+	if errors.Is(err, evidence.ErrNotFound) {
+		err = nil // nothing recorded under that id (yet): an empty list, not a failure
 	}
 	if err != nil {
 		writeRefusal(w, refused(outcome.ReasonDependencyUnavailable, "evidence: "+err.Error()), "")

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/control"
+	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/jetstream"
 )
 
@@ -100,4 +102,39 @@ func (rt *Runtime) openControl(ctx context.Context) (*control.Store, error) {
 		}
 	}
 	return store, nil
+}
+
+// startEvidence runs the evidence service (the single writer of the chain) when asked, and gives
+// the router an evidence client that spools under the data directory while JetStream is away.
+func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
+	js := rt.durable.js
+	if err := evidence.EnsureStreams(startCtx, js); err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	if rt.opts.Evidence || rt.opts.Router && rt.cfg.Durable.NATSURL == "" {
+		svc, err := evidence.NewService(js, evidence.ServiceOptions{Logger: rt.log.With("part", "evidence")})
+		if err != nil {
+			return fmt.Errorf("evidence: %w", err)
+		}
+		rt.goDependent("evidence service", func() error { return svc.Run(ctx) })
+		rt.topology.Evidence = "jetstream, chained here"
+	}
+	if !rt.opts.Router {
+		return nil
+	}
+	spool := filepath.Join(rt.opts.DataDir, "evidence.spool")
+	if rt.opts.DataDir == "" {
+		spool = filepath.Join(os.TempDir(), "aruntime-evidence.spool")
+	}
+	client, err := evidence.NewClient(js, evidence.ClientOptions{SpoolPath: spool, Logger: rt.log.With("part", "evidence-client")})
+	if err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	rt.evidence = client
+	rt.goDependent("evidence replay", func() error {
+		err := client.Run(ctx)
+		_ = client.Close()
+		return err
+	})
+	return nil
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// configuration names no key file.
 	SeedArtifacts func(ctx context.Context, registryAddr string) error
 	ArtifactKey   ed25519.PublicKey
+	// Evidence runs the evidence service (the chain's single writer) here; `aruntime up` runs it
+	// with the router whenever JetStream is embedded.
+	Evidence bool
 	// Cache serves the shared L2 tier here (cache.listen of the configuration).
 	Cache bool
 	// DataDir holds the embedded JetStream store (batch queue, evidence, control plane). Empty
@@ -85,6 +88,7 @@ type Topology struct {
 	NATS     string            `json:"nats,omitempty"`
 	Cache    string            `json:"cache,omitempty"`
 	Registry string            `json:"registry,omitempty"`
+	Evidence string            `json:"evidence,omitempty"`
 	DataDir  string            `json:"data_dir,omitempty"`
 	Workers  map[string]string `json:"workers"`
 	// Providers maps each hosted provider the router may fall back to to its base URL.
@@ -102,7 +106,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if !o.Router && len(o.Workers) == 0 && !o.Cache {
+	if !o.Router && len(o.Workers) == 0 && !o.Cache && !o.Evidence {
 		return nil, fmt.Errorf("%w: no role to start", ErrConfig)
 	}
 	cfg = cloneWorkers(cfg)
@@ -134,7 +138,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 // control plane, the registry, the cache tier and the evidence store.
 func (rt *Runtime) startShared(startCtx, ctx context.Context) error {
 	o := rt.opts
-	if (o.Router || len(o.Workers) > 0) && rt.wantsDurable() {
+	if (o.Router || len(o.Workers) > 0 || o.Evidence) && rt.wantsDurable() {
 		if err := rt.startDurable(ctx); err != nil {
 			return err
 		}
@@ -159,8 +163,16 @@ func (rt *Runtime) startShared(startCtx, ctx context.Context) error {
 			return err
 		}
 	}
-	if o.Router {
+	switch {
+	case rt.durable != nil && (o.Router || o.Evidence):
+		if err := rt.startEvidence(startCtx, ctx); err != nil {
+			return err
+		}
+	case o.Router:
+		// Without JetStream there is nowhere durable to keep evidence: the in-memory store serves
+		// the endpoint, and says in the topology that it is not durable.
 		rt.evidence = evidence.NewMemory(evidenceCapacity)
+		rt.topology.Evidence = "in-memory (no --data: not durable)"
 	}
 	return nil
 }
