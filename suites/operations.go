@@ -59,7 +59,7 @@ func pinned(model string) string {
 // setDigest rolls model to digest through the operator API.
 func setDigest(ctx context.Context, model, digest string) {
 	control, _, _, _ := ops()
-	Expect(operator(ctx, http.MethodPut, control+"models/"+model, map[string]string{"artifact_digest": digest, "repo": "models/" + model}, nil)).
+	Expect(operator(ctx, http.MethodPut, control+"models/"+model, map[string]string{"artifact_digest": digest}, nil)).
 		To(Equal(http.StatusOK), "rolling %s to %s", model, digest)
 }
 
@@ -177,3 +177,45 @@ func allEvidence(ctx context.Context, key string) []discovery.Record {
 		since = page.Records[len(page.Records)-1].Seq
 	}
 }
+
+// instanceOf is worker id's reported instance and digest of model, "" while it is not healthy.
+func instanceOf(ctx context.Context, id, model string) string {
+	var v discovery.Versions
+	Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
+	for _, w := range v.Workers {
+		if w.Worker != id || !w.Healthy {
+			continue
+		}
+		for _, a := range w.Artifacts {
+			if a.Model == model {
+				return w.Instance + "@" + a.Digest
+			}
+		}
+	}
+	return ""
+}
+
+var _ = Describe("Replaced workers", func() {
+	It("come back as new instances on the control plane's pinned version", Req("VER-4"), func(ctx SpecContext) {
+		control, model, _, convergence := ops()
+		rollout := env.Target.Operations.RolloutDigest
+		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
+		setDigest(ctx, model, rollout)
+		allOn(ctx, model, rollout)
+		var v discovery.Versions
+		Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
+		Expect(v.Workers).NotTo(BeEmpty())
+		id := v.Workers[0].Worker
+		before := instanceOf(ctx, id, model)
+		Expect(before).NotTo(BeEmpty(), "worker %s is not healthy before the replacement", id)
+		start := time.Now()
+		Expect(operator(ctx, http.MethodPost, control+"workers/"+id+"/replace", nil, nil)).To(Equal(http.StatusOK))
+		Eventually(func() string { return instanceOf(ctx, id, model) }).WithContext(ctx).WithTimeout(convergence).
+			WithPolling(50*time.Millisecond).Should(SatisfyAll(Not(Equal(before)), Not(BeEmpty())), "worker %s did not come back as a new instance", id)
+		after := instanceOf(ctx, id, model)
+		Expect(after).To(HaveSuffix("@"+rollout), "the replaced worker came back on another version than the pinned %s", rollout)
+		res := send(ctx, tenantA().Key, probe("served after the replacement?", 2, false), nil)
+		Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
+		evidence("worker %s replaced (%s -> %s) in %s, back on the pinned %s", id, before, after, time.Since(start).Round(time.Millisecond), rollout)
+	}, SpecTimeout(2*time.Minute))
+})

@@ -50,6 +50,8 @@ type WorkerVersions struct {
 	RoutingVersion string     `json:"routing_version"`
 	Artifacts      []Artifact `json:"artifacts"`
 	Devices        []Device   `json:"devices"`
+	// Instance identifies this run of the worker; a replaced worker reports a new one.
+	Instance string `json:"instance,omitempty"`
 }
 
 // Versions is the body of GET /v1/aruntime/versions.

@@ -124,7 +124,8 @@ type Dependency struct {
 // Operations tells the Operations profile how to drive the runtime's control plane through the
 // arcert operator contract (v1): PUT {Control}models/{model} {"artifact_digest": D} rolls a model
 // out, GET {Control}models/{model}/history lists revisions, POST {Control}models/{model}/rollback
-// {"revision": N} rolls back; only the operator credential may call them.
+// {"revision": N} rolls back, POST {Control}workers/{id}/replace replaces a worker with a fresh
+// instance; only the operator credential may call them.
 type Operations struct {
 	Control string `yaml:"control"`
 	Model   string `yaml:"model"`

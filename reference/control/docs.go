@@ -19,8 +19,9 @@ import (
 type ModelDoc struct {
 	// ArtifactDigest pins the model's artifact by content, never by tag.
 	ArtifactDigest string `json:"artifact_digest"`
-	// Repo is the OCI repository the artifact is pulled from.
-	Repo string `json:"repo"`
+	// Repo records the OCI repository the artifact was pushed to, for people; workers pull from
+	// their configured repository prefix plus the model name, so it is optional.
+	Repo string `json:"repo,omitempty"`
 	// Pinned freezes the model on ArtifactDigest: no rollout moves a pinned model.
 	Pinned bool `json:"pinned"`
 }

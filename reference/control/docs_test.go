@@ -18,7 +18,6 @@ func TestDecodeRefusesNamingTheField(t *testing.T) {
 		{"tag, not digest", BucketModels, `{"artifact_digest":"latest","repo":"r"}`, "artifact_digest"},
 		{"upper-case hex", BucketModels, `{"artifact_digest":"` + strings.ToUpper(da) + `","repo":"r"}`, "artifact_digest"},
 		{"short digest", BucketModels, `{"artifact_digest":"` + da[:40] + `","repo":"r"}`, "artifact_digest"},
-		{"no repo", BucketModels, `{"artifact_digest":"` + da + `"}`, "repo"},
 		{"pinned not a bool", BucketModels, `{"artifact_digest":"` + da + `","repo":"r","pinned":"yes"}`, "pinned"},
 		{"weight over", BucketRollout, rollout("101"), "weight"},
 		{"weight under", BucketRollout, rollout("-1"), "weight"},

@@ -51,9 +51,6 @@ func validate(bucket string, doc any) error {
 	switch d := doc.(type) {
 	case *ModelDoc:
 		c.digest("artifact_digest", d.ArtifactDigest)
-		if d.Repo == "" {
-			c.fail("repo", "is required")
-		}
 	case *RoutingDoc:
 		c.name("version", d.Version)
 		if d.AffinitySlack < 0 {

@@ -60,6 +60,7 @@ func (r *Router) versions(w http.ResponseWriter, req *http.Request) {
 		v := discovery.WorkerVersions{Worker: wv.Worker.ID, Region: wv.Worker.Region, Pool: wv.Worker.Pool, Healthy: wv.Err == nil && wv.Worker.Healthy()}
 		if resp := wv.Resp; resp != nil {
 			v.RuntimeVersion, v.PolicyVersion, v.RoutingVersion = resp.GetRuntimeVersion(), resp.GetPolicyVersion(), resp.GetRoutingVersion()
+			v.Instance = resp.GetInstance()
 			for _, a := range resp.GetArtifacts() {
 				v.Artifacts = append(v.Artifacts, discovery.Artifact{Model: a.GetModel(), Digest: a.GetDigest()})
 			}

@@ -70,14 +70,29 @@ func verifyPins(ctx context.Context, srv *worker.Server, w config.Worker, models
 	return nil
 }
 
-// startApplier makes worker w follow the control plane's desired digests; an artifact it refuses
-// is recorded as an artifact_invalid evidence record, and the worker keeps its version.
-func (rt *Runtime) startApplier(ctx context.Context, srv *worker.Server, w config.Worker) {
+// applierReadyWait bounds how long a starting worker waits to apply the control plane's pins.
+const applierReadyWait = 30 * time.Second
+
+// startApplier makes worker w follow the control plane's desired digests, and returns once the
+// first pass has applied them, so a started (or replaced) worker never serves a version the
+// control plane has moved away from. An artifact it refuses is recorded as an artifact_invalid
+// evidence record, and the worker keeps its version.
+func (rt *Runtime) startApplier(ctx context.Context, srv *worker.Server, w config.Worker) error {
 	ap := control.NewApplier(rt.control, w.ID, srv.Apply, rt.log.With("part", "applier", "worker", w.ID))
 	ap.OnRefused = func(model, digest string, err error) {
 		rt.recordRefusal(w, model, digest, err)
 	}
 	rt.goDependent("applier "+w.ID, func() error { return ap.Run(ctx) })
+	wait := time.NewTimer(applierReadyWait)
+	defer wait.Stop()
+	select {
+	case <-ap.Ready():
+		return nil
+	case <-wait.C:
+		return fmt.Errorf("worker %s: the control plane's pins were not applied within %s", w.ID, applierReadyWait)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // refusalTimeout bounds writing the evidence of a refused artifact.

@@ -23,8 +23,16 @@ import (
 // a certification run; the durable JetStream service replaces it.
 const evidenceCapacity = 1 << 20
 
-// startWorker starts worker id on its configured listen address and records the port it got.
-func (rt *Runtime) startWorker(ctx context.Context, id string) error {
+// startWorker starts worker id on its configured listen address (or, for a replacement, on the
+// address its predecessor had) and records the port it got.
+func (rt *Runtime) startWorker(parent context.Context, id string) error {
+	ctx, cancel := context.WithCancel(parent)
+	started := false
+	defer func() {
+		if !started {
+			cancel()
+		}
+	}()
 	idx := -1
 	for i, w := range rt.cfg.Workers {
 		if w.ID == id {
@@ -68,9 +76,15 @@ func (rt *Runtime) startWorker(ctx context.Context, id string) error {
 		}
 	}
 	if rt.control != nil && rt.source != nil {
-		rt.startApplier(ctx, srv, w)
+		if err := rt.startApplier(ctx, srv, w); err != nil {
+			return err
+		}
 	}
-	lis, err := listen("worker "+id, w.Listen)
+	at := w.Listen
+	if prev, ok := rt.topology.Workers[id]; ok {
+		at = prev // a replacement takes its predecessor's address, which the router dials
+	}
+	lis, err := listen("worker "+id, at)
 	if err != nil {
 		return err
 	}
@@ -79,7 +93,15 @@ func (rt *Runtime) startWorker(ctx context.Context, id string) error {
 	if w.Address == "" || strings.HasSuffix(w.Address, ":0") {
 		rt.cfg.Workers[idx].Address = addr
 	}
-	rt.goPart("worker "+id, func() error { return srv.Serve(ctx, lis) })
+	done := make(chan struct{})
+	rt.workersMu.Lock()
+	rt.workers[id] = workerHandle{stop: cancel, done: done}
+	rt.workersMu.Unlock()
+	started = true
+	rt.goPart("worker "+id, func() error {
+		defer close(done)
+		return srv.Serve(ctx, lis)
+	})
 	rt.log.Info("worker listening", "worker", id, "addr", addr, "region", w.Region, "pool", w.Pool)
 	return nil
 }
@@ -144,7 +166,9 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	handler := r.Handler()
 	if rt.control != nil {
 		mux := http.NewServeMux()
-		mux.Handle(control.PathPrefix, control.Handler(rt.control, identity.NewDirectory(cfg)))
+		dir := identity.NewDirectory(cfg)
+		mux.Handle(control.PathPrefix, control.Handler(rt.control, dir))
+		mux.HandleFunc("POST "+control.PathPrefix+"workers/{id}/replace", rt.replaceHandler(dir))
 		mux.Handle("/", handler)
 		handler = mux
 	}

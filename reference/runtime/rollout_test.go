@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,49 @@ func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
 	}
 	waitDigests(t, rt, digestV1)
 	expectOutcome(t, post(t, rt, "/v1/chat/completions", acmeKey, chat("still serving v1?", 2), nil), http.StatusOK, "completed", "none")
+}
+
+// TestReplacedWorkerComesBackOnThePinnedVersion: after a rollout, a replaced worker is a new
+// instance on the same address that applies the control plane's pin, not its configuration's.
+func TestReplacedWorkerComesBackOnThePinnedVersion(t *testing.T) {
+	cfg := devConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var ids []string
+	for _, w := range cfg.Workers {
+		ids = append(ids, w.ID)
+	}
+	rt, err := Start(ctx, cfg, durableOptions(t, cfg, ids...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	expectOutcome(t, put(t, rt, "/v1/control/models/"+model, map[string]any{"artifact_digest": digestV2}), http.StatusOK, "completed", "none")
+	waitDigests(t, rt, digestV2)
+	instance := func() string {
+		var v discovery.Versions
+		mustJSON(t, get(t, rt, "/v1/aruntime/versions", acmeKey), &v)
+		for _, w := range v.Workers {
+			if w.Worker == "worker-a" && w.Healthy && len(w.Artifacts) == 1 {
+				return w.Instance + "@" + w.Artifacts[0].Digest
+			}
+		}
+		return ""
+	}
+	before := instance()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+rt.Topology().HTTP+"/v1/control/workers/worker-a/replace", nil)
+	req.Header.Set("Authorization", "Bearer "+acmeKey)
+	expectOutcome(t, do(t, req), http.StatusForbidden, "rejected", "forbidden")
+	req.Header.Set("Authorization", "Bearer "+operatorKey)
+	expectOutcome(t, do(t, req), http.StatusOK, "completed", "none")
+	deadline := time.Now().Add(15 * time.Second)
+	after := instance()
+	for (after == "" || after == before) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		after = instance()
+	}
+	if after == before || !strings.HasSuffix(after, "@"+digestV2) {
+		t.Fatalf("worker-a before %q, after %q: want a new instance on %s", before, after, digestV2)
+	}
+	expectOutcome(t, post(t, rt, "/v1/chat/completions", acmeKey, chat("served after the replacement?", 2), nil), http.StatusOK, "completed", "none")
 }

@@ -78,6 +78,10 @@ type Runtime struct {
 	source   worker.ArtifactSource
 	// partsDone counts the parts that use JetStream, so it stops only after them.
 	partsDone sync.WaitGroup
+	// workers are the worker instances running here, by id, for replacement.
+	workersMu sync.Mutex
+	workers   map[string]workerHandle
+	runCtx    context.Context
 }
 
 // Topology says where each running part listens and what it dials, for people and for the
@@ -111,7 +115,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	}
 	cfg = cloneWorkers(cfg)
 	runCtx, cancel := context.WithCancel(context.Background())
-	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
+	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, workers: map[string]workerHandle{}, runCtx: runCtx, registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
 		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}
 	rt.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := rt.startShared(ctx, runCtx); err != nil {

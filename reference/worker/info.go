@@ -55,6 +55,7 @@ func (s *Server) Versions(ctx context.Context, _ *arcertv1.VersionsRequest) (*ar
 		PolicyVersion:  s.runtime.PolicyVersion,
 		RoutingVersion: s.runtime.RoutingVersion,
 		Artifacts:      arts,
+		Instance:       s.instance,
 		Devices: []*arcertv1.Device{{
 			Uuid:             info.UUID,
 			Name:             info.Name,

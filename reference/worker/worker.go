@@ -10,6 +10,8 @@
 package worker
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,6 +103,8 @@ type Server struct {
 	drain            time.Duration
 	log              *slog.Logger
 	salt             func(model, tenant, clientSalt string) []byte
+	// instance names this run of the worker, so a replacement is told from the old one.
+	instance string
 
 	dev   *device.Sim
 	eng   *engine.Engine
@@ -130,6 +134,7 @@ func New(o Options) (*Server, error) {
 		drain:       o.DrainTimeout,
 		log:         o.Logger,
 		source:      o.Artifacts,
+		instance:    newInstance(),
 	}
 	if s.drain <= 0 {
 		s.drain = DefaultDrainTimeout
@@ -209,4 +214,11 @@ func validate(o Options) error {
 		}
 	}
 	return nil
+}
+
+// newInstance is a random identifier of one run of a worker.
+func newInstance() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
 }

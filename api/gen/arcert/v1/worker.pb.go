@@ -570,8 +570,11 @@ type VersionsResponse struct {
 	RoutingVersion string                 `protobuf:"bytes,6,opt,name=routing_version,json=routingVersion,proto3" json:"routing_version,omitempty"`
 	Artifacts      []*Artifact            `protobuf:"bytes,7,rep,name=artifacts,proto3" json:"artifacts,omitempty"`
 	Devices        []*Device              `protobuf:"bytes,8,rep,name=devices,proto3" json:"devices,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Instance identifies this run of the worker: a replaced worker reports a new one, so a harness
+	// can tell a replacement from the old worker answering again.
+	Instance      string `protobuf:"bytes,9,opt,name=instance,proto3" json:"instance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VersionsResponse) Reset() {
@@ -660,6 +663,13 @@ func (x *VersionsResponse) GetDevices() []*Device {
 	return nil
 }
 
+func (x *VersionsResponse) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
 var File_arcert_v1_worker_proto protoreflect.FileDescriptor
 
 const file_arcert_v1_worker_proto_rawDesc = "" +
@@ -705,7 +715,7 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
 	"\x12memory_total_bytes\x18\x03 \x01(\x04R\x10memoryTotalBytes\x12*\n" +
 	"\x11memory_used_bytes\x18\x04 \x01(\x04R\x0fmemoryUsedBytes\x12\x1c\n" +
-	"\tsimulated\x18\x05 \x01(\bR\tsimulated\"\xaf\x02\n" +
+	"\tsimulated\x18\x05 \x01(\bR\tsimulated\"\xcb\x02\n" +
 	"\x10VersionsResponse\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\tR\x06worker\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x12\n" +
@@ -714,7 +724,8 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\x0epolicy_version\x18\x05 \x01(\tR\rpolicyVersion\x12'\n" +
 	"\x0frouting_version\x18\x06 \x01(\tR\x0eroutingVersion\x121\n" +
 	"\tartifacts\x18\a \x03(\v2\x13.arcert.v1.ArtifactR\tartifacts\x12+\n" +
-	"\adevices\x18\b \x03(\v2\x11.arcert.v1.DeviceR\adevices2\xd3\x01\n" +
+	"\adevices\x18\b \x03(\v2\x11.arcert.v1.DeviceR\adevices\x12\x1a\n" +
+	"\binstance\x18\t \x01(\tR\binstance2\xd3\x01\n" +
 	"\x06Worker\x12E\n" +
 	"\bGenerate\x12\x1a.arcert.v1.GenerateRequest\x1a\x1b.arcert.v1.GenerateResponse0\x01\x12=\n" +
 	"\x06Health\x12\x18.arcert.v1.HealthRequest\x1a\x19.arcert.v1.HealthResponse\x12C\n" +

@@ -1,0 +1,80 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/identity"
+)
+
+// workerHandle stops one worker instance and tells when it has stopped.
+type workerHandle struct {
+	stop func()
+	done <-chan struct{}
+}
+
+// ErrNoWorker means a replacement named a worker that does not run here.
+var ErrNoWorker = errors.New("runtime: no such worker here")
+
+// ReplaceWorker stops worker id (in-flight work drains as at shutdown) and starts a new instance
+// on the same address. The new instance knows nothing of the old one: it verifies its pinned
+// artifacts and follows the control plane from scratch, which is what makes workers replaceable.
+func (rt *Runtime) ReplaceWorker(ctx context.Context, id string) error {
+	rt.workersMu.Lock()
+	h, ok := rt.workers[id]
+	rt.workersMu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNoWorker, id)
+	}
+	h.stop()
+	select {
+	case <-h.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := rt.startWorker(rt.runCtx, id); err != nil {
+		return fmt.Errorf("replacing worker %s: %w", id, err)
+	}
+	rt.log.Info("worker replaced", "worker", id)
+	return nil
+}
+
+// replaceHandler serves POST /v1/control/workers/{id}/replace for the operator only.
+func (rt *Runtime) replaceHandler(dir *identity.Directory) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		reply := func(status int, reason outcome.Reason, body any) {
+			var b [16]byte
+			_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+			w.Header().Set(outcome.HeaderRequestID, "ctl-"+hex.EncodeToString(b[:]))
+			w.Header().Set(outcome.HeaderOutcome, string(reason.Class()))
+			w.Header().Set(outcome.HeaderReason, string(reason))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(body)
+		}
+		p, err := dir.Authenticate(req.Header.Get("Authorization"))
+		switch {
+		case err != nil:
+			reply(http.StatusUnauthorized, outcome.ReasonUnauthenticated, map[string]string{"error": "operator credential required"})
+			return
+		case p.Role != identity.RoleOperator:
+			reply(http.StatusForbidden, outcome.ReasonForbidden, map[string]string{"error": "only the operator may replace workers"})
+			return
+		}
+		id := req.PathValue("id")
+		switch err := rt.ReplaceWorker(req.Context(), id); {
+		case errors.Is(err, ErrNoWorker):
+			reply(http.StatusNotFound, outcome.ReasonInvalidRequest, map[string]string{"error": err.Error()})
+		case err != nil:
+			reply(http.StatusBadGateway, outcome.ReasonInternal, map[string]string{"error": err.Error()})
+		default:
+			reply(http.StatusOK, outcome.ReasonNone, map[string]string{"worker": id, "status": "replaced"})
+		}
+	}
+}
