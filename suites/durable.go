@@ -29,8 +29,7 @@ var _ = Describe("Evidence", func() {
 			ids = append(ids, res.RequestID)
 		}
 		for _, id := range ids {
-			Eventually(func() []discovery.Record { return evidenceFor(ctx, a.Key, id) }).WithContext(ctx).
-				WithTimeout(10*time.Second).WithPolling(50*time.Millisecond).Should(HaveLen(1), "request %s", id)
+			Expect(evidenceFor(ctx, a.Key, id)).To(HaveLen(1), "request %s", id)
 		}
 		all := allEvidence(ctx, env.Target.Operator.Key)
 		Expect(all).NotTo(BeEmpty())

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"time"
 
 	. "github.com/onsi/gomega"
 
@@ -46,8 +47,21 @@ func getJSON(ctx context.Context, path, key string, out any) int {
 	return status
 }
 
-// evidenceFor returns the evidence records of request id as key sees them.
+// evidenceFor returns the evidence records of request id as key sees them, once there are any:
+// a runtime may chain evidence moments after it answers, so the first read may come too early.
+// A caller that expects none uses evidenceNow after seeing the owner's record.
 func evidenceFor(ctx context.Context, key, id string) []discovery.Record {
+	var recs []discovery.Record
+	Eventually(func() []discovery.Record { recs = evidenceNow(ctx, key, id); return recs }).WithContext(ctx).
+		WithTimeout(evidenceWait).WithPolling(25*time.Millisecond).ShouldNot(BeEmpty(), "no evidence record for %s", id)
+	return recs
+}
+
+// evidenceWait bounds how long after its response a request's evidence may take to be readable.
+const evidenceWait = 10 * time.Second
+
+// evidenceNow reads the evidence records of request id as key sees them, once.
+func evidenceNow(ctx context.Context, key, id string) []discovery.Record {
 	var list discovery.EvidenceList
 	Expect(getJSON(ctx, discovery.PathEvidence+"?request_id="+id, key, &list)).To(Equal(http.StatusOK), "GET evidence for %s", id)
 	return list.Records

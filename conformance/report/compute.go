@@ -108,5 +108,8 @@ func profileResult(name string, reqs []Requirement) ProfileResult {
 			p.Result = "partial"
 		}
 	}
+	if p.Total == 0 {
+		p.Result = "not_run" // nothing of the profile was selected: nothing is claimed
+	}
 	return p
 }

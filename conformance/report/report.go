@@ -63,7 +63,8 @@ type Requirement struct {
 }
 
 // ProfileResult is success when every requirement passed, partial when every MUST passed (or is
-// not supported) but something else did not, and failure when a MUST did not pass.
+// not supported) but something else did not, failure when a MUST did not pass, and not_run when
+// a focused run selected none of the profile's requirements.
 type ProfileResult struct {
 	Name   string `json:"name"`
 	Result string `json:"result"`

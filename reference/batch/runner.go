@@ -104,6 +104,17 @@ func (r *Runner) loop(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
+// attemptID is the request id of one delivery of a job: each attempt is its own request with its
+// own single terminal outcome and evidence record, so a job retried after a shed or a crash never
+// has two terminal records under one id. The first attempt keeps the plain job id.
+func attemptID(msg jetstream.Msg, j job) string {
+	id := j.BatchID + "." + j.CustomID
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered > 1 {
+		id += fmt.Sprintf(".attempt-%d", md.NumDelivered)
+	}
+	return id
+}
+
 // heartbeat marks msg in progress every jobHeartbeat until the returned function is called.
 func heartbeat(msg jetstream.Msg) (stop func()) {
 	done := make(chan struct{})
@@ -140,7 +151,7 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	h := msg.Headers()
 	p := Principal{Tenant: h.Get(HeaderTenant), Application: h.Get(HeaderApp), User: h.Get(HeaderUser)}
 	stop := heartbeat(msg)
-	resp := r.exec(ctx, p, j.BatchID+"."+j.CustomID, j.Body)
+	resp := r.exec(ctx, p, attemptID(msg, j), j.Body)
 	stop()
 	if ctx.Err() != nil {
 		_ = msg.Nak() // shutting down: another runner, or this one after a restart, runs it

@@ -101,8 +101,11 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 	for attempt := range maxAttempts {
 		d, next := r.plan(j)
 		if next.reason != "" {
-			if attempt > 0 && next.reason == outcome.ReasonNoHealthyWorker {
-				return end // the failed attempt says more than "nothing left"
+			if attempt > 0 {
+				// The failed attempt says what happened (worker_lost, ...); a refusal now, such as
+				// a policy that forbids every remaining place, would tell the caller that retrying
+				// cannot help when the runtime, not the request, failed.
+				return end
 			}
 			return next
 		}

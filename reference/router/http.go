@@ -92,8 +92,8 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 		} else {
 			writeRefusal(w, end, "")
 		}
-		// The response is complete: send it before the bookkeeping, so evidence and metrics are
-		// not on the caller's latency path.
+		// The response is complete (a plain body carries its Content-Length): send it before the
+		// bookkeeping, so evidence and metrics are not on the caller's latency path.
 		_ = http.NewResponseController(w).Flush()
 		r.record(j, end, started)
 	}

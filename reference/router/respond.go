@@ -64,12 +64,19 @@ func retryAfterSeconds(d time.Duration) string {
 	return strconv.FormatInt(max(1, int64(math.Ceil(d.Seconds()))), 10)
 }
 
-// writeJSON writes v with status. An encoding failure cannot be reported to a client whose
-// status line already went out, so it is ignored.
+// writeJSON writes v with status and its Content-Length, so a client has the whole response
+// when the body ends, not when the handler does (evidence and metrics come after it). The wire
+// types always encode; a failure would be a programming error, answered as an internal one.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"response encoding failed","type":"server_error","code":"internal"}}`)
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b)
 }
 
 // writeOK answers a discovery or listing request.

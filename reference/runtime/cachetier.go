@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -53,6 +54,10 @@ func (rt *Runtime) l2For(ctx context.Context, w config.Worker, models []config.M
 		return nil, fmt.Errorf("cache client: %w", err)
 	}
 	go func() { <-ctx.Done(); _ = cc.Close() }()
-	rt.topology.Dials["worker "+w.ID] = append(rt.topology.Dials["worker "+w.ID], addr)
+	rt.workersMu.Lock()
+	if !slices.Contains(rt.topology.Dials["worker "+w.ID], addr) {
+		rt.topology.Dials["worker "+w.ID] = append(rt.topology.Dials["worker "+w.ID], addr)
+	}
+	rt.workersMu.Unlock()
 	return cache.NewClient(cc, cache.ClientOptions{Token: rt.cfg.Router.WorkerToken, BlockBytes: uint64(w.Engine.BlockSize) * kv})
 }

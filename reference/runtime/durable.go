@@ -122,10 +122,12 @@ func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
 	if !rt.opts.Router {
 		return nil
 	}
-	spool := filepath.Join(rt.opts.DataDir, "evidence.spool")
 	if rt.opts.DataDir == "" {
-		spool = filepath.Join(os.TempDir(), "aruntime-evidence.spool")
+		// The spool must outlive the process and belong to it alone: a shared temporary file
+		// would let one router truncate another's unsent records, and a restart could not find it.
+		return fmt.Errorf("%w: a router writing durable evidence needs --data for its evidence spool", ErrConfig)
 	}
+	spool := filepath.Join(rt.opts.DataDir, "evidence.spool")
 	client, err := evidence.NewClient(js, evidence.ClientOptions{SpoolPath: spool, Logger: rt.log.With("part", "evidence-client")})
 	if err != nil {
 		return fmt.Errorf("evidence: %w", err)
@@ -133,6 +135,7 @@ func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
 	rt.evidence = client
 	rt.goDependent("evidence replay", func() error {
 		err := client.Run(ctx)
+		<-rt.frontStopped // the router's last records may still spool
 		_ = client.Close()
 		return err
 	})

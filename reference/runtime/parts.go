@@ -81,22 +81,24 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 		}
 	}
 	at := w.Listen
+	rt.workersMu.Lock()
 	if prev, ok := rt.topology.Workers[id]; ok {
 		at = prev // a replacement takes its predecessor's address, which the router dials
 	}
+	rt.workersMu.Unlock()
 	lis, err := listen("worker "+id, at)
 	if err != nil {
 		return err
 	}
 	addr := lis.Addr().String()
+	done := make(chan struct{})
+	rt.workersMu.Lock()
 	rt.topology.Workers[id] = addr
+	rt.workers[id] = workerHandle{stop: cancel, done: done}
+	rt.workersMu.Unlock()
 	if w.Address == "" || strings.HasSuffix(w.Address, ":0") {
 		rt.cfg.Workers[idx].Address = addr
 	}
-	done := make(chan struct{})
-	rt.workersMu.Lock()
-	rt.workers[id] = workerHandle{stop: cancel, done: done}
-	rt.workersMu.Unlock()
 	started = true
 	rt.goPart("worker "+id, func() error {
 		defer close(done)
@@ -183,7 +185,14 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	rt.goPart("routing", func() error { pool.Run(ctx); return pool.Close() })
 	rt.goPart("router http", func() error { return f.http.Serve(httpLis) })
 	rt.goPart("router grpc", func() error { return f.grpc.Serve(grpcLis) })
-	rt.goPart("router stop", func() error { <-ctx.Done(); return f.stop() })
+	// The front doors stop before anything they write to: JetStream waits for this part, and the
+	// evidence client closes its spool only after frontStopped, so a handler still recording a
+	// request's evidence during shutdown neither fails nor loses the record.
+	rt.goDependent("router stop", func() error {
+		<-ctx.Done()
+		defer rt.closeFront()
+		return f.stop()
+	})
 	rt.log.Info("router listening", "http", rt.topology.HTTP, "grpc", rt.topology.GRPC, "workers", len(eps))
 	if len(eps) > 0 {
 		// Serving before any worker is healthy would shed the first requests for no reason, and

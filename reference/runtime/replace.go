@@ -26,6 +26,8 @@ var ErrNoWorker = errors.New("runtime: no such worker here")
 // on the same address. The new instance knows nothing of the old one: it verifies its pinned
 // artifacts and follows the control plane from scratch, which is what makes workers replaceable.
 func (rt *Runtime) ReplaceWorker(ctx context.Context, id string) error {
+	rt.replaceMu.Lock() // one replacement at a time: two for one worker would clash on its port
+	defer rt.replaceMu.Unlock()
 	rt.workersMu.Lock()
 	h, ok := rt.workers[id]
 	rt.workersMu.Unlock()

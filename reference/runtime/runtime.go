@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -79,9 +81,13 @@ type Runtime struct {
 	// partsDone counts the parts that use JetStream, so it stops only after them.
 	partsDone sync.WaitGroup
 	// workers are the worker instances running here, by id, for replacement.
-	workersMu sync.Mutex
+	workersMu sync.Mutex // guards workers and the topology's maps once parts run
 	workers   map[string]workerHandle
-	runCtx    context.Context
+	replaceMu sync.Mutex
+	// frontStopped is closed once the router's front doors have stopped (at once if none runs).
+	frontStopped chan struct{}
+	frontOnce    sync.Once
+	runCtx       context.Context
 }
 
 // Topology says where each running part listens and what it dials, for people and for the
@@ -115,7 +121,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	}
 	cfg = cloneWorkers(cfg)
 	runCtx, cancel := context.WithCancel(context.Background())
-	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, workers: map[string]workerHandle{}, runCtx: runCtx, registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
+	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, workers: map[string]workerHandle{}, runCtx: runCtx, frontStopped: make(chan struct{}), registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
 		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}
 	rt.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := rt.startShared(ctx, runCtx); err != nil {
@@ -133,6 +139,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 			rt.abort()
 			return nil, err
 		}
+	}
+	if !o.Router {
+		rt.closeFront()
 	}
 	go func() { rt.wg.Wait(); close(rt.done) }()
 	return rt, nil
@@ -192,8 +201,19 @@ func cloneWorkers(cfg *config.Config) *config.Config {
 	return &c
 }
 
-// Topology returns where the running parts listen.
-func (rt *Runtime) Topology() Topology { return rt.topology }
+// Topology returns where the running parts listen: a copy, since a worker replacement updates
+// the runtime's own.
+func (rt *Runtime) Topology() Topology {
+	rt.workersMu.Lock()
+	defer rt.workersMu.Unlock()
+	t := rt.topology
+	t.Workers = maps.Clone(t.Workers)
+	t.Dials = map[string][]string{}
+	for k, v := range rt.topology.Dials {
+		t.Dials[k] = slices.Clone(v)
+	}
+	return t
+}
 
 // Registry is where every part's metrics are, for a /metrics endpoint.
 func (rt *Runtime) Registry() *prometheus.Registry { return rt.registry }
@@ -240,8 +260,12 @@ func (rt *Runtime) goDependent(part string, fn func() error) {
 	})
 }
 
+// closeFront says the front doors have stopped (or never ran).
+func (rt *Runtime) closeFront() { rt.frontOnce.Do(func() { close(rt.frontStopped) }) }
+
 // abort stops what a failed Start had already started.
 func (rt *Runtime) abort() {
+	rt.closeFront() // a router that never started has nothing left to record
 	rt.cancel()
 	rt.wg.Wait()
 }
