@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -24,17 +23,13 @@ func (r *Router) submitBatch(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.Router.MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		writeRefusal(w, refused(outcome.ReasonBodyTooLarge, "the body is over the limit of "+itoa(tooBig.Limit)+" bytes"), "")
+	body, end := r.readBody(w, req)
+	if end.reason != "" {
+		writeRefusal(w, end, "")
 		return
 	}
 	var sub batch.Submission
-	if err == nil {
-		err = json.Unmarshal(body, &sub)
-	}
-	if err != nil {
+	if err := json.Unmarshal(body, &sub); err != nil {
 		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "malformed batch: "+err.Error()), "")
 		return
 	}

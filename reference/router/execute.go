@@ -62,9 +62,6 @@ type job struct {
 	c         Completion
 }
 
-// affinityPrefixBytes is how much of a prompt decides prefix affinity: enough to cover a system
-// prompt shared by many requests, little enough to hash on every request.
-const affinityPrefixBytes = 256
 
 // maxAttempts bounds how many places one request may be tried on. A retry happens only when a
 // place failed before sending anything, so a client never sees output twice, and each failure
@@ -96,8 +93,7 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 	defer ticket.Release()
 	r.metrics.queueWait.WithLabelValues(j.class.Name).Observe(ticket.Waited().Seconds())
 
-	prefix := j.c.Prompt[:min(len(j.c.Prompt), affinityPrefixBytes)]
-	affinity := routing.AffinityKey(j.principal.Tenant, prefix)
+	affinity := routing.AffinityKey(j.principal.Tenant, j.c.Prompt) // it looks at the prefix only
 	for attempt := range maxAttempts {
 		d, next := r.plan(j)
 		if next.reason != "" {

@@ -115,13 +115,9 @@ func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, 
 	if end.reason != "" {
 		return end
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.Router.MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return refused(outcome.ReasonBodyTooLarge, "the body is over the limit of "+itoa(tooBig.Limit)+" bytes")
-	case err != nil:
-		return refused(outcome.ReasonClientCancelled, "reading the body: "+err.Error())
+	body, end := r.readBody(w, req)
+	if end.reason != "" {
+		return end
 	}
 	c, ref := DecodeCompletion(body, chat, r.model)
 	j.c = c
@@ -131,6 +127,20 @@ func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, 
 		return e
 	}
 	return ending{}
+}
+
+// readBody reads a request body up to the configured limit; a larger body is refused with
+// body_too_large before it is read whole.
+func (r *Router) readBody(w http.ResponseWriter, req *http.Request) ([]byte, ending) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.Router.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, refused(outcome.ReasonBodyTooLarge, "the body is over the limit of "+itoa(tooBig.Limit)+" bytes")
+	case err != nil:
+		return nil, refused(outcome.ReasonClientCancelled, "reading the body: "+err.Error())
+	}
+	return body, ending{}
 }
 
 // authenticate binds the caller's identity from its credential and checks that its role is one
