@@ -62,7 +62,6 @@ type job struct {
 	c         Completion
 }
 
-
 // maxAttempts bounds how many places one request may be tried on. A retry happens only when a
 // place failed before sending anything, so a client never sees output twice, and each failure
 // takes the failed worker or provider out of the next plan. Three covers losing both workers of
@@ -77,12 +76,9 @@ const maxAttempts = 3
 // left out, and the decision's class (completed, rerouted, degraded) is the one the request ends
 // with when it is served.
 func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
-	d, end := r.plan(j)
+	_, end := r.plan(j) // refuse what no place may serve before it takes quota or a slot
 	if end.reason != "" {
 		return end
-	}
-	if d.Place.Kind == fallback.KindProvider {
-		r.syncCapacity() // the provider's cooldown may have ended since capacity was last set
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.class.Deadline)
 	defer cancel()

@@ -97,6 +97,9 @@ func (r *Router) providerFailure(ctx context.Context, h *hostedProvider, err err
 	case errors.Is(err, provider.ErrUnavailable):
 		h.markDown()
 		r.syncCapacity()
+		// When the cooldown ends the provider's slots come back; one timer says so, instead of
+		// every request re-adding up capacity on the hot path.
+		time.AfterFunc(providerCooldown, func() { r.syncCapacity() })
 		r.log.Warn("hosted provider failed", "provider", name, "err", err, "mid_stream", end.started, "cooldown", providerCooldown)
 		set(outcome.ReasonDependencyUnavailable, "hosted provider "+name+" is unavailable: "+err.Error())
 		var ue *provider.UpstreamError
