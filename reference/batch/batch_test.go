@@ -196,3 +196,23 @@ func TestShedJobsAreRetried(t *testing.T) {
 		t.Fatalf("a shed job was completed with its refusal: %+v", done.Output)
 	}
 }
+
+func TestRetryable(t *testing.T) {
+	for _, tc := range []struct {
+		r    Response
+		want bool
+	}{
+		{Response{Outcome: "shed", Reason: "draining"}, true},
+		{Response{Outcome: "failed", Reason: "worker_lost"}, true},
+		{Response{Outcome: "rejected", Reason: "policy_forbids_fallback"}, true},
+		{Response{Outcome: "timed_out", Reason: "deadline"}, true},
+		{Response{Outcome: "rejected", Reason: "invalid_request"}, false},
+		{Response{Outcome: "rejected", Reason: "quota_exceeded"}, true},
+		{Response{Outcome: "rejected", Reason: "unknown_model"}, false},
+		{Response{Outcome: "completed", Reason: "none"}, false},
+	} {
+		if got := retryable(tc.r); got != tc.want {
+			t.Errorf("retryable(%s/%s) = %v", tc.r.Outcome, tc.r.Reason, got)
+		}
+	}
+}

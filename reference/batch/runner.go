@@ -38,10 +38,15 @@ const (
 	retryDelay    = 500 * time.Millisecond
 )
 
-// retryable reports whether a job's ending says "not now" rather than "never".
+// retryable reports whether a job's ending says "not now" rather than "never". For queued work
+// that includes a refusal only because the tenant's allowed places are down right now
+// (policy_forbids_fallback, say while a restarted runtime's primary workers come up) and a
+// deadline passed under load, or the tenant's quota or concurrency spent for now (the queue paces
+// the tenant's jobs rather than failing them): the job is not done, and a later delivery may do it.
 func retryable(r Response) bool {
 	switch r.Reason {
-	case "worker_lost", "no_healthy_worker", "client_cancelled", "dependency_unavailable":
+	case "worker_lost", "no_healthy_worker", "client_cancelled", "dependency_unavailable",
+		"policy_forbids_fallback", "deadline", "quota_exceeded", "concurrency_exceeded":
 		return true
 	}
 	return r.Outcome == "shed"
