@@ -172,9 +172,19 @@ func TestSIGKILLLosesNoAcceptedJob(t *testing.T) {
 			seen[o.CustomID] = true
 			// A job cut off by the kill ran again, so it may honestly have two records; none may
 			// have none: its result is stored only after its evidence was acknowledged.
-			_, body := second.do(t, http.MethodGet, "/v1/aruntime/evidence?request_id="+o.Response.RequestID, nil)
+			// Evidence acknowledged before the kill is chained after the restart: wait for it.
 			var list discovery.EvidenceList
-			if err := json.Unmarshal(body, &list); err != nil || len(list.Records) == 0 {
+			var body []byte
+			for end := time.Now().Add(30 * time.Second); len(list.Records) == 0 && time.Now().Before(end); {
+				_, body = second.do(t, http.MethodGet, "/v1/aruntime/evidence?request_id="+o.Response.RequestID, nil)
+				if err := json.Unmarshal(body, &list); err != nil {
+					t.Fatalf("evidence of %s: %s", o.CustomID, body)
+				}
+				if len(list.Records) == 0 {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			if len(list.Records) == 0 {
 				t.Fatalf("job %s (%s) has no evidence record after the crash: %s", o.CustomID, o.Response.RequestID, body)
 			}
 		}

@@ -69,7 +69,12 @@ func TestBatchJobsCompleteAsTheirTenant(t *testing.T) {
 		t.Fatalf("batch %+v", b)
 	}
 	for _, o := range b.Output {
+		// Evidence is chained moments after it is acknowledged: wait for each job's record.
 		recs := evidenceOf(t, rt, acmeKey, o.Response.RequestID)
+		for end := time.Now().Add(10 * time.Second); len(recs) == 0 && time.Now().Before(end); {
+			time.Sleep(25 * time.Millisecond)
+			recs = evidenceOf(t, rt, acmeKey, o.Response.RequestID)
+		}
 		if len(recs) != 1 || recs[0].Tenant != "acme" || recs[0].TrafficClass != "batch" {
 			t.Fatalf("job %s evidence %+v", o.CustomID, recs)
 		}
