@@ -190,14 +190,19 @@ func fieldPath(tokens []string) string {
 
 // locate fills in each problem's file and line and joins them in line order.
 func locate(name string, root *yaml.Node, probs []*Problem) error {
+	shown, omitted := yamlpos.Capped(len(probs))
+	probs = probs[:shown]
 	for _, p := range probs {
 		p.File = name
 		p.Line = yamlpos.Line(root, p.Field)
 	}
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
-	errs := make([]error, len(probs))
+	errs := make([]error, len(probs), len(probs)+1)
 	for i, p := range probs {
 		errs[i] = p
+	}
+	if omitted > 0 {
+		errs = append(errs, &Problem{File: name, Msg: fmt.Sprintf("and %d more mistakes", omitted)})
 	}
 	return errors.Join(errs...)
 }

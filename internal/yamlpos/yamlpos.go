@@ -92,3 +92,16 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
+
+// MaxReported is how many mistakes a parser reports before it summarises the rest: enough to
+// fix a file in one pass, few enough that a file with a million mistakes costs no more to reject
+// than one with fifty.
+const MaxReported = 50
+
+// Capped returns at most MaxReported of n mistakes and, when some were left out, how many.
+func Capped(n int) (shown, omitted int) {
+	if n <= MaxReported {
+		return n, 0
+	}
+	return MaxReported, n - MaxReported
+}

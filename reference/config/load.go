@@ -71,11 +71,15 @@ func Parse(name string, data []byte) (*Config, error) {
 	cfg.Source = name
 	cfg.applyDefaults()
 	if errs := append(cfg.resolveKeys(os.LookupEnv), cfg.validate()...); len(errs) > 0 {
-		located := make([]error, 0, len(errs))
-		for _, e := range errs {
+		shown, omitted := yamlpos.Capped(len(errs))
+		located := make([]error, 0, shown+1)
+		for _, e := range errs[:shown] {
 			e.File = name
 			e.Line = yamlpos.Line(&root, e.Field)
 			located = append(located, e)
+		}
+		if omitted > 0 {
+			located = append(located, &FieldError{File: name, Msg: fmt.Sprintf("and %d more mistakes", omitted)})
 		}
 		return nil, errors.Join(located...)
 	}
