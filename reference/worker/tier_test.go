@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/aruntime/arcert/internal/testgrpc"
 	"github.com/aruntime/arcert/reference/cache"
 	"github.com/aruntime/arcert/reference/tokenizer"
 	"github.com/aruntime/arcert/reference/worker/prefixcache"
@@ -46,29 +44,7 @@ func serveCache(t *testing.T) (*cache.Store, *cache.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, lis) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("cache Serve: %v", err)
-			}
-		case <-time.After(testTimeout):
-			t.Error("cache Serve did not return after cancel")
-		}
-	})
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
+	cc := testgrpc.Dial(t, testgrpc.Serve(t, "cache", srv.Serve))
 	c, err := cache.NewClient(cc, cache.ClientOptions{Token: testToken, BlockBytes: 4 * testKVPerTok})
 	if err != nil {
 		t.Fatal(err)
