@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/aruntime/arcert/internal/testgrpc"
 	"github.com/aruntime/arcert/reference/cache"
 	"github.com/aruntime/arcert/reference/tokenizer"
