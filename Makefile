@@ -15,7 +15,7 @@ GOLANGCI_LINT_VERSION := v2.6.2
 FUZZTIME ?= 5s
 FUZZMINIMIZETIME ?= 1s
 
-.PHONY: all build test unit fuzz lint run bench generate tools clean check-config certify
+.PHONY: all build test unit fuzz lint run bench generate tools clean check-config certify gpu-check images test-images
 
 all: build
 
@@ -24,7 +24,17 @@ build:
 	$(GO) build -o $(BIN)/aruntime ./cmd/aruntime
 
 ## test: every package with the race detector, then each fuzz target briefly.
-test: unit fuzz
+test: test-images unit fuzz
+
+## images: the container images of the containerized reference runtime (deploy/images), FROM
+## scratch around static binaries; quick when nothing changed.
+images:
+	$(GO) run ./deploy/images/build
+
+# test-images builds the images before the race-enabled packages run, so the build does not
+# compete with their timing; without Docker (and without CI) it says so and the container tests skip.
+test-images:
+	$(GO) run ./deploy/images/build --optional
 
 # The negative controls certify real runtimes under load, so they run after the race-enabled
 # packages rather than beside them: two cores shared with -race would blur their timing tests.
@@ -57,6 +67,11 @@ run: build
 ## bench: router overhead against a worker called directly (and nginx's grpc_pass where installed).
 bench:
 	$(GO) run ./cmd/arbench
+
+## gpu-check: on a machine with an NVIDIA GPU (and its driver), list the devices through NVML and
+## serve requests with a worker on device 0 through the NVML backend. Not part of CI.
+gpu-check:
+	CGO_ENABLED=1 $(GO) test -tags gpu -count=1 -v -run '^TestGPUCheck$$' ./reference/worker/
 
 ## check-config: validate the dev configuration (or CONFIG=path).
 check-config: build

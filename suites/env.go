@@ -6,6 +6,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 
+	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/grpcdriver"
@@ -22,6 +23,12 @@ type Env struct {
 	GRPC *grpcdriver.Client
 	// Seed fixes every random choice of a run (prompts, arrival schedules, spec order).
 	Seed int64
+	// Chaos drives the fault proxies on the runtime's dependency links; nil when the run cannot
+	// inject faults (the Resilience profile then does not run).
+	Chaos *fault.Engine
+	// Nodes kills and restarts the runtime's parts; nil when the harness does not control them
+	// (a remote target): worker loss is then a cut of the worker's link.
+	Nodes fault.Nodes
 }
 
 // env is the environment of the current run, set once by Run before any spec runs.

@@ -5,6 +5,7 @@
 package suites
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/report"
 )
@@ -141,6 +143,11 @@ func records(r types.Report) []report.SpecRecord {
 				}
 			case entryEvidence:
 				rec.Evidence = append(rec.Evidence, e.StringRepresentation())
+			case entryFault:
+				var w fault.Window
+				if json.Unmarshal([]byte(e.StringRepresentation()), &w) == nil {
+					rec.Faults = append(rec.Faults, report.FaultWindow{Role: w.Role, Name: w.Name, Part: w.Part, Fault: w.Fault.String(), Start: w.Start, End: w.End})
+				}
 			}
 		}
 		out = append(out, rec)

@@ -37,6 +37,10 @@ type Device struct {
 	MemoryTotalBytes uint64 `json:"memory_total_bytes"`
 	MemoryUsedBytes  uint64 `json:"memory_used_bytes"`
 	Simulated        bool   `json:"simulated"`
+	// MemoryFreeBytes, Pressure and Fault are the device's state: see device.go.
+	MemoryFreeBytes uint64 `json:"memory_free_bytes,omitempty"`
+	Pressure        bool   `json:"pressure,omitempty"`
+	Fault           string `json:"fault,omitempty"`
 }
 
 // WorkerVersions is what one worker reports it has applied.
@@ -52,6 +56,10 @@ type WorkerVersions struct {
 	Devices        []Device   `json:"devices"`
 	// Instance identifies this run of the worker; a replaced worker reports a new one.
 	Instance string `json:"instance,omitempty"`
+	// ResidentModels are the models whose weights are on the worker's device now.
+	ResidentModels []string `json:"resident_models,omitempty"`
+	// Role is "prefill" or "decode" for disaggregated workers, empty for mixed ones.
+	Role string `json:"role,omitempty"`
 }
 
 // Versions is the body of GET /v1/aruntime/versions.

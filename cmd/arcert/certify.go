@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ import (
 	"github.com/aruntime/arcert/conformance/report"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
+	"github.com/aruntime/arcert/reference/runtime"
 	"github.com/aruntime/arcert/suites"
 )
 
@@ -31,6 +33,9 @@ type certifyFlags struct {
 	noColor  bool
 	timeout  time.Duration
 }
+
+// resilienceProfile is the profile whose specs inject faults.
+const resilienceProfile = "resilience"
 
 // errMustFailed makes certify exit non-zero after it wrote its report.
 var errMustFailed = errors.New("MUST requirements did not pass")
@@ -75,20 +80,51 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.embedded {
+	wantChaos := slices.Contains(f.profiles, resilienceProfile)
+	var chaos *chaosSetup
+	unsupported := map[string]string{}
+	switch {
+	case f.embedded:
+		var interpose runtime.Interposer
+		if wantChaos {
+			engine, stopFaults, err := startFaultServer()
+			if err != nil {
+				return err
+			}
+			defer stopFaults()
+			chaos, interpose = &chaosSetup{Engine: engine}, interposer(engine)
+		}
 		fmt.Fprintf(stderr, "arcert: starting the embedded reference runtime%s\n", variantNote(f.variant))
-		rt, stop, err := startEmbedded(cmd.Context(), f.variant, slog.New(slog.DiscardHandler))
+		rt, stop, err := startEmbedded(cmd.Context(), f.variant, interpose, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}
 		defer stop()
 		topo := rt.Topology()
 		t.Endpoints.HTTP, t.Endpoints.GRPC = "http://"+topo.HTTP, topo.GRPC
+		if chaos != nil {
+			chaos.Nodes = embeddedNodes{rt: rt}
+			t.Dependencies = embeddedDependencies(chaos.Engine, topo)
+			fmt.Fprintf(stderr, "arcert: %d fault proxies stand on the runtime's links\n", len(t.Dependencies))
+		}
+	case wantChaos:
+		setup, stopFaults, err := targetChaos(t, stderr)
+		if err != nil {
+			return err
+		}
+		defer stopFaults()
+		chaos = setup
+	}
+	if wantChaos && chaos == nil && unsupported[resilienceProfile] == "" {
+		return errors.New("the resilience profile needs fault injection, and none could be set up")
 	}
 	reqs := cat.InProfiles(f.profiles...)
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %v, %d requirements, seed %d\n",
 		t.Implementation, t.Endpoints.HTTP, f.profiles, len(reqs), f.seed)
 	env := &suites.Env{Target: t, Catalog: cat, HTTP: driver.New(t.Endpoints.HTTP), Seed: f.seed}
+	if chaos != nil {
+		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
+	}
 	if t.Endpoints.GRPC != "" {
 		if env.GRPC, err = grpcdriver.New(t.Endpoints.GRPC); err != nil {
 			return err
@@ -106,7 +142,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	rep := report.Compute(report.Inputs{
 		Catalog: cat, Profiles: f.profiles, Focus: f.focus, Declares: t.Declares, Specs: records,
 		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest},
-		Seed: f.seed, Started: started, Duration: time.Since(started),
+		Seed: f.seed, Started: started, Duration: time.Since(started), Unsupported: unsupported,
 	})
 	if err := report.WriteAll(f.out, rep); err != nil {
 		return err

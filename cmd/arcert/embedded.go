@@ -21,7 +21,8 @@ const embeddedStartTimeout = 30 * time.Second
 
 // startEmbedded starts the reference runtime of the dev configuration on free loopback ports, or
 // the named negative control of it, and returns it with a function that stops it.
-func startEmbedded(ctx context.Context, variant string, log *slog.Logger) (*runtime.Runtime, func(), error) {
+// interpose, when set, stands a fault proxy on every link the runtime dials.
+func startEmbedded(ctx context.Context, variant string, interpose runtime.Interposer, log *slog.Logger) (*runtime.Runtime, func(), error) {
 	// A fresh data directory per run: certification starts from the configuration's pins.
 	dataDir, err := os.MkdirTemp("", "arcert-embedded-")
 	if err != nil {
@@ -33,7 +34,7 @@ func startEmbedded(ctx context.Context, variant string, log *slog.Logger) (*runt
 		return nil, nil, err
 	}
 	cfg.Router.HTTPListen, cfg.Router.GRPCListen = "127.0.0.1:0", "127.0.0.1:0"
-	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != "", DataDir: dataDir, StartProvider: standin.ForConfig}
+	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != "", DataDir: dataDir, StartProvider: standin.ForConfig, Interpose: interpose}
 	for _, w := range cfg.Workers {
 		opts.Workers = append(opts.Workers, w.ID)
 	}

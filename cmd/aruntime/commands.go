@@ -32,6 +32,7 @@ type flags struct {
 	listen    string
 	id        string
 	data      string
+	device    string
 }
 
 func rootCommand() *cobra.Command {
@@ -45,6 +46,7 @@ func rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&f.config, "config", "", "runtime configuration (YAML); default: the embedded fixtures/config/dev.yaml")
 	root.PersistentFlags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "text or json")
+	root.PersistentFlags().StringVar(&f.device, "device", "", "override every worker's device.backend: sim, nvml (NVML or fail) or auto (NVML where it loads, else sim)")
 
 	up := &cobra.Command{
 		Use:   "up",
@@ -118,7 +120,7 @@ func rootCommand() *cobra.Command {
 		},
 	}
 	evidenceCmd.Flags().StringVar(&f.data, "data", "", "embed JetStream with its store here; empty uses durable.nats_url")
-	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, check, artifactCommand())
+	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, check, artifactCommand(), providerCommand(f))
 	return root
 }
 
@@ -204,6 +206,11 @@ func applyOverrides(cfg *config.Config, f *flags) {
 	}
 	if f.grpc != "" {
 		cfg.Router.GRPCListen = f.grpc
+	}
+	if f.device != "" {
+		for i := range cfg.Workers {
+			cfg.Workers[i].Device.Backend = f.device
+		}
 	}
 	if f.listen != "" {
 		for i := range cfg.Workers {

@@ -23,6 +23,9 @@ type Inputs struct {
 	Seed           int64
 	Started        time.Time
 	Duration       time.Duration
+	// Unsupported names profiles the run could not exercise at all, with the reason (no Docker
+	// engine for a containerized deployment, say): their requirements are NOT_SUPPORTED.
+	Unsupported map[string]string
 }
 
 // Compute judges every requirement of the selected profiles from the spec records.
@@ -37,6 +40,9 @@ func Compute(in Inputs) *Report {
 			continue
 		}
 		rq := judge(q, in.Declares(q.Feature), in.Specs)
+		if why, ok := in.Unsupported[q.Profile]; ok {
+			rq.Result, rq.Message = NotSupported, why
+		}
 		r.Requirements = append(r.Requirements, rq)
 		r.Counts[rq.Result]++
 	}
@@ -59,6 +65,7 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 		ran++
 		rq.Specs = append(rq.Specs, s.Name)
 		rq.Evidence = append(rq.Evidence, s.Evidence...)
+		rq.Faults = append(rq.Faults, s.Faults...)
 		switch {
 		case s.State == SpecFailed:
 			failed = true

@@ -47,6 +47,19 @@ type SpecRecord struct {
 	Message      string
 	Evidence     []string
 	Duration     time.Duration
+	// Faults are the fault windows the spec injected.
+	Faults []FaultWindow
+}
+
+// FaultWindow is one fault a spec injected and when it held, so a reader can line outcomes up
+// with it.
+type FaultWindow struct {
+	Role  string    `json:"role"`
+	Name  string    `json:"name,omitempty"`
+	Part  string    `json:"part,omitempty"`
+	Fault string    `json:"fault"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // Requirement is one requirement's entry in the report.
@@ -60,6 +73,7 @@ type Requirement struct {
 	Message  string        `json:"message,omitempty"`
 	Evidence []string      `json:"evidence"`
 	Specs    []string      `json:"specs"`
+	Faults   []FaultWindow `json:"faults,omitempty"`
 }
 
 // ProfileResult is success when every requirement passed, partial when every MUST passed (or is

@@ -137,6 +137,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", q.ID, q.Level, q.Result, q.Title, escapeCell(note))
 	}
+	writeFaults(&b, r)
 	if fails := r.MustFailures(); len(fails) > 0 {
 		fmt.Fprintf(&b, "\n%d MUST requirement(s) did not pass.\n", len(fails))
 	}
@@ -152,4 +153,25 @@ func escapeCell(s string) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// writeFaults lists every fault window of the run, offset from the run's start, so outcomes can
+// be lined up with the faults that caused them.
+func writeFaults(b *strings.Builder, r *Report) {
+	header := false
+	for _, q := range r.Requirements {
+		for _, f := range q.Faults {
+			if !header {
+				b.WriteString("\n## Fault windows\n\n| requirement | fault | on | from (s) | to (s) |\n|---|---|---|---|---|\n")
+				header = true
+			}
+			on := f.Role
+			for _, part := range []string{f.Name, f.Part} {
+				if part != "" {
+					on += " " + part
+				}
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %.2f | %.2f |\n", q.ID, f.Fault, on, f.Start.Sub(r.Started).Seconds(), f.End.Sub(r.Started).Seconds())
+		}
+	}
 }

@@ -51,6 +51,9 @@ func (t *Target) crossCheck() []*Problem {
 	if (t.Declares("rollout") || t.Declares("artifacts")) && t.Operations == nil {
 		add("operations", "features rollout and artifacts need the operations section: how to drive the control plane")
 	}
+	if (t.Declares("device-pressure") || t.Declares("device-faults")) && (t.Devices == nil || t.Operator == nil) {
+		add("devices", "features device-pressure and device-faults need the devices section (the device hook) and the operator credential")
+	}
 	if t.Declares("grpc") && t.Endpoints.GRPC == "" {
 		add("endpoints.grpc", "the target declares feature grpc but gives no gRPC endpoint")
 	}

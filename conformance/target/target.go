@@ -28,6 +28,8 @@ type Target struct {
 	Dependencies   []Dependency   `yaml:"dependencies"`
 	Locations      Locations      `yaml:"locations"`
 	Operations     *Operations    `yaml:"operations"`
+	Devices        *Devices       `yaml:"devices"`
+	Resilience     *Resilience    `yaml:"resilience"`
 	Placement      Placement      `yaml:"placement"`
 
 	// Source is the file the target came from; Digest the SHA-256 of its bytes, for reports.
@@ -119,6 +121,20 @@ type Dependency struct {
 	Name     string `yaml:"name"`
 	Dial     string `yaml:"dial"`
 	Upstream string `yaml:"upstream"`
+	// Observe, for a provider, is a URL the harness may GET to learn what reached the provider
+	// (the stand-in's /v1/provider/seen): the proof that a tenant's data never left.
+	Observe string `yaml:"observe"`
+}
+
+// Resilience declares what the Resilience profile holds the runtime to.
+type Resilience struct {
+	// Recovery bounds how long after a fault heals the runtime is back at its steady state;
+	// default 15s.
+	Recovery time.Duration `yaml:"recovery"`
+	// Detection bounds how long the runtime takes to notice a fault and act on it (fail over,
+	// refuse by policy); requests started within it may end in any outcome of the contract, but
+	// must still end in one, in time. Default 2s.
+	Detection time.Duration `yaml:"detection"`
 }
 
 // Operations tells the Operations profile how to drive the runtime's control plane through the
@@ -186,4 +202,16 @@ func (t *Target) Class(name string) (TrafficClass, bool) {
 		}
 	}
 	return TrafficClass{}, false
+}
+
+// Devices tells the Extended profile how to induce device pressure and device faults through
+// the arcert device hook: POST Hook (with {worker} replaced by a worker id from
+// /v1/aruntime/versions) a discovery.DeviceEvent, with the operator credential. A runtime
+// without such a hook declares neither device-pressure nor device-faults.
+type Devices struct {
+	Hook string `yaml:"hook"`
+	// PinnedModels are models the declared residency policy never evicts.
+	PinnedModels []string `yaml:"pinned_models"`
+	// Settle bounds how long the runtime may take to act on a device event; default 5s.
+	Settle time.Duration `yaml:"settle"`
 }

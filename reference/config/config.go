@@ -21,6 +21,8 @@ type Config struct {
 	Providers []Provider `yaml:"providers"`
 	// Features are the conformance features this runtime declares at /v1/aruntime/features.
 	Features []string `yaml:"features"`
+	// Disaggregation sends long prompts through the prefill workers (role prefill) first.
+	Disaggregation Disaggregation `yaml:"disaggregation"`
 
 	// Source is the file the configuration came from, for messages.
 	Source string `yaml:"-"`
@@ -61,6 +63,11 @@ type Durable struct {
 	// NATSListen with its store under the data directory.
 	NATSURL    string `yaml:"nats_url"`
 	NATSListen string `yaml:"nats_listen"`
+	// QueueURL and EvidenceURL, when set, are the addresses the router dials for the batch queue
+	// and for evidence, instead of NATSURL (or the embedded server). They reach the same JetStream
+	// by other routes, so that an outage of one link cuts the queue or the evidence service alone.
+	QueueURL    string `yaml:"queue_nats_url"`
+	EvidenceURL string `yaml:"evidence_nats_url"`
 	// BatchCapacity bounds the batch queue in jobs; beyond it a batch is shed with queue_full.
 	BatchCapacity int `yaml:"batch_capacity"`
 	// BatchMaxRequests bounds one batch.
@@ -177,6 +184,10 @@ type Worker struct {
 	Models []string   `yaml:"models"`
 	Device DeviceSpec `yaml:"device"`
 	Engine EngineSpec `yaml:"engine"`
+	// Role is RoleMixed (the default), RolePrefill or RoleDecode: see device.go.
+	Role string `yaml:"role"`
+	// Residency is what the worker gives up under device memory pressure.
+	Residency Residency `yaml:"residency"`
 }
 
 // DeviceSpec describes the simulated device a worker runs on.
@@ -185,6 +196,10 @@ type DeviceSpec struct {
 	MemoryBytes uint64 `yaml:"memory_bytes"`
 	// Utilization is the fraction of device memory the engine may use (weights plus KV).
 	Utilization float64 `yaml:"utilization"`
+	// Backend is sim (the default), nvml or auto: see device.go.
+	Backend string `yaml:"backend"`
+	// Pressure is when free device memory counts as pressure.
+	Pressure Pressure `yaml:"pressure"`
 }
 
 // EngineSpec is the executor's batching limits and cost model.

@@ -22,8 +22,8 @@ func TestDevConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Tenants) != 3 || len(cfg.Workers) != 3 || len(cfg.Providers) != 1 {
-		t.Fatalf("dev config has %d tenants, %d workers and %d providers, want 3, 3 and 1", len(cfg.Tenants), len(cfg.Workers), len(cfg.Providers))
+	if len(cfg.Tenants) != 3 || len(cfg.Workers) != 4 || len(cfg.Providers) != 1 {
+		t.Fatalf("dev config has %d tenants, %d workers and %d providers, want 3, 4 (one a prefill worker) and 1", len(cfg.Tenants), len(cfg.Workers), len(cfg.Providers))
 	}
 	for _, w := range cfg.Workers[1:] {
 		if w.Engine != cfg.Workers[0].Engine {

@@ -171,5 +171,6 @@ func (c *Config) applyDefaults() {
 		if w.Engine.MaxWaiting == 0 {
 			w.Engine.MaxWaiting = 4 * w.Engine.MaxBatch
 		}
+		w.applyDeviceDefaults()
 	}
 }

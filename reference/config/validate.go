@@ -211,6 +211,7 @@ func (c *Config) validateWorkers(v *validator, models map[string]Model) {
 	if len(c.Workers) == 0 {
 		v.add("workers", "declare at least one worker")
 	}
+	c.validateDevices(v, models)
 	seen := map[string]bool{}
 	for i, w := range c.Workers {
 		f := fmt.Sprintf("workers[%d]", i)

@@ -33,7 +33,9 @@ func (r *Router) submitBatch(w http.ResponseWriter, req *http.Request) {
 		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "malformed batch: "+err.Error()), "")
 		return
 	}
-	b, err := r.batches.Submit(req.Context(), batch.Principal{Tenant: p.Tenant, Application: p.Application, User: p.User},
+	ctx, cancel := context.WithTimeout(req.Context(), queueTimeout)
+	defer cancel()
+	b, err := r.batches.Submit(ctx, batch.Principal{Tenant: p.Tenant, Application: p.Application, User: p.User},
 		req.Header.Get("Idempotency-Key"), sub)
 	switch {
 	case errors.Is(err, batch.ErrInvalid):
@@ -49,13 +51,19 @@ func (r *Router) submitBatch(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// queueTimeout bounds one batch call's work on the queue: with the queue away, JetStream would
+// otherwise wait out its own request timeout, and the caller deserves a refusal in time.
+const queueTimeout = 3 * time.Second
+
 // getBatch serves GET /v1/batches/{id}: only the tenant that submitted it sees it.
 func (r *Router) getBatch(w http.ResponseWriter, req *http.Request) {
 	p, ok := r.caller(w, req, identity.RoleTenant)
 	if !ok {
 		return
 	}
-	b, err := r.batches.Get(req.Context(), p.Tenant, req.PathValue("id"))
+	ctx, cancel := context.WithTimeout(req.Context(), queueTimeout)
+	defer cancel()
+	b, err := r.batches.Get(ctx, p.Tenant, req.PathValue("id"))
 	switch {
 	case errors.Is(err, batch.ErrNotFound):
 		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "no such batch"), "id")

@@ -61,12 +61,14 @@ func (r *Router) versions(w http.ResponseWriter, req *http.Request) {
 		if resp := wv.Resp; resp != nil {
 			v.RuntimeVersion, v.PolicyVersion, v.RoutingVersion = resp.GetRuntimeVersion(), resp.GetPolicyVersion(), resp.GetRoutingVersion()
 			v.Instance = resp.GetInstance()
+			v.ResidentModels, v.Role = resp.GetResidentModels(), resp.GetRole()
 			for _, a := range resp.GetArtifacts() {
 				v.Artifacts = append(v.Artifacts, discovery.Artifact{Model: a.GetModel(), Digest: a.GetDigest()})
 			}
 			for _, d := range resp.GetDevices() {
 				v.Devices = append(v.Devices, discovery.Device{UUID: d.GetUuid(), Name: d.GetName(),
-					MemoryTotalBytes: d.GetMemoryTotalBytes(), MemoryUsedBytes: d.GetMemoryUsedBytes(), Simulated: d.GetSimulated()})
+					MemoryTotalBytes: d.GetMemoryTotalBytes(), MemoryUsedBytes: d.GetMemoryUsedBytes(), Simulated: d.GetSimulated(),
+					MemoryFreeBytes: d.GetMemoryFreeBytes(), Pressure: d.GetPressure(), Fault: d.GetFault()})
 			}
 		}
 		out.Workers = append(out.Workers, v)

@@ -29,6 +29,9 @@ func (r *Router) onPool(ctx context.Context, j job, d fallback.Decision, affinit
 		return refused(outcome.ReasonNoHealthyWorker, "no healthy worker left in "+place.String()), true
 	}
 	defer lease.Done()
+	if n := r.cfg.Disaggregation.PrefillMinTokens; n > 0 && j.c.PromptTokens >= n {
+		r.prefill(ctx, j, d, affinity)
+	}
 	return r.generate(ctx, j, d, lease.Worker, em)
 }
 
@@ -101,6 +104,10 @@ func (r *Router) workerFailure(ctx context.Context, w *routing.Worker, err error
 		set(outcome.ReasonDeadline, "the deadline passed while generating")
 	case errors.Is(ctx.Err(), context.Canceled):
 		set(outcome.ReasonClientCancelled, "the caller went away")
+	case devicePressure(st):
+		set(outcome.ReasonDevicePressure, "worker "+w.ID+": "+st.Message())
+		end.retryAfter = r.cfg.Router.RetryAfter
+		return midStream(end), !end.started // another worker's device may not be under pressure
 	case st.Code() == codes.ResourceExhausted:
 		set(outcome.ReasonCapacity, "the worker's queue is full")
 		end.retryAfter = r.cfg.Router.RetryAfter

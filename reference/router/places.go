@@ -27,6 +27,9 @@ func newPlaces(cfg *config.Config, log *slog.Logger) *places {
 	ps := &places{chains: map[string][]fallback.Place{}, policies: map[string]fallback.Policy{}, providers: map[string]*hostedProvider{}}
 	topo := fallback.Topology{PrimaryRegion: cfg.Runtime.Region, FallbackModels: map[string]string{}}
 	for _, w := range cfg.Workers {
+		if w.Role == config.RolePrefill {
+			continue // prefill workers only prefill for others: no place of their own
+		}
 		topo.Pools = append(topo.Pools, fallback.PoolSpec{Region: w.Region, Pool: w.Pool, Models: w.Models})
 	}
 	for _, p := range cfg.Providers {
@@ -94,7 +97,7 @@ func (r *Router) syncCapacity() int {
 	defer r.capMu.Unlock()
 	primary, all := 0, 0
 	for _, w := range r.pool.Workers() {
-		if !w.Healthy() {
+		if !w.Healthy() || !w.Serving() {
 			continue
 		}
 		n := int(w.Health().GetMaxBatch())

@@ -87,7 +87,7 @@ func (p *Pool) watch(ctx context.Context, w *Worker) {
 func (p *Pool) Capacity() int {
 	n := 0
 	for _, w := range p.workers {
-		if w.Healthy() {
+		if w.Healthy() && w.Serving() {
 			n += int(w.Health().GetMaxBatch())
 		}
 	}

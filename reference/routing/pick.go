@@ -82,11 +82,17 @@ func (p *Pool) PickWhere(model string, affinity uint64, keep func(*Worker) bool)
 	p.mu.Lock()
 	start := p.next % len(ws)
 	p.next = (p.next + 1) % (math.MaxInt / 2) // stays non-negative
+	// A worker under device pressure sheds new work, so it is picked only when every accepted
+	// worker is: then its device_pressure refusal is the honest answer.
+	relieved := false
+	for _, w := range ws {
+		relieved = relieved || (w.Healthy() && (keep == nil || keep(w)) && !w.UnderPressure())
+	}
 	var least, affine *Worker
 	leastOut, bestWeight := int64(math.MaxInt64), uint64(0)
 	for i := range ws {
 		w := ws[(start+i)%len(ws)]
-		if !w.Healthy() || (keep != nil && !keep(w)) {
+		if !w.Healthy() || (keep != nil && !keep(w)) || (relieved && w.UnderPressure()) {
 			continue
 		}
 		if o := w.outstanding.Load(); o < leastOut {

@@ -54,6 +54,9 @@ const (
 type Endpoint struct {
 	ID, Address, Region, Pool string
 	Models                    []string
+	// Role is "" (mixed), "decode" or "prefill": prefill workers are never picked to serve a
+	// request, only to prefill one for a decode worker (PrefillFor).
+	Role string
 }
 
 // Options configures a Pool.
@@ -76,6 +79,7 @@ type Options struct {
 type Pool struct {
 	workers  []*Worker
 	byModel  map[string][]*Worker
+	prefill  map[string][]*Worker // prefill workers by model
 	interval time.Duration
 	slack    int64
 	log      *slog.Logger
@@ -102,6 +106,7 @@ func New(o Options) (*Pool, error) {
 	}
 	p := &Pool{
 		byModel:  make(map[string][]*Worker),
+		prefill:  make(map[string][]*Worker),
 		interval: o.HealthInterval,
 		slack:    int64(o.AffinitySlack),
 		log:      o.Logger,
@@ -133,13 +138,17 @@ func New(o Options) (*Pool, error) {
 			return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
 		}
 		w := &Worker{
-			ID: e.ID, Region: e.Region, Pool: e.Pool, Address: e.Address,
+			ID: e.ID, Region: e.Region, Pool: e.Pool, Address: e.Address, Role: e.Role,
 			Models: append([]string(nil), e.Models...),
 			Client: arcertv1.NewWorkerClient(conn),
 			conn:   conn, pool: p, idHash: hashID(e.ID),
 		}
 		p.workers = append(p.workers, w)
 		for _, m := range e.Models {
+			if w.Role == RolePrefill {
+				p.prefill[m] = append(p.prefill[m], w)
+				continue
+			}
 			p.byModel[m] = append(p.byModel[m], w)
 		}
 	}

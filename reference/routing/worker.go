@@ -19,6 +19,8 @@ var errReportedUnhealthy = errors.New("routing: worker reports unhealthy")
 type Worker struct {
 	ID, Region, Pool, Address string
 	Models                    []string
+	// Role is the worker's role: "" (mixed), "decode" or RolePrefill.
+	Role string
 	// Client calls the worker with the worker credential attached.
 	Client arcertv1.WorkerClient
 
@@ -103,3 +105,14 @@ func (w *Worker) setErr(err error) {
 	}
 	w.err.Store(&err)
 }
+
+// RolePrefill is the role of a worker that only prefills prompts for decode workers.
+const RolePrefill = "prefill"
+
+// Serving reports whether the worker serves requests itself, that is, is not a prefill worker:
+// only serving workers count as admission capacity and as a place to run a request.
+func (w *Worker) Serving() bool { return w.Role != RolePrefill }
+
+// UnderPressure reports whether the worker's last Health said its device is under memory
+// pressure; Pick sends work elsewhere while another worker is not.
+func (w *Worker) UnderPressure() bool { return w.Health().GetDevice().GetPressure() }

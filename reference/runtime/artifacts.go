@@ -43,11 +43,16 @@ func (rt *Runtime) startRegistry(startCtx, ctx context.Context) error {
 
 // artifactSource is where workers pull from, under the configured signature policy; nil when
 // there is no registry to pull from.
-func (rt *Runtime) artifactSource() (worker.ArtifactSource, error) {
+func (rt *Runtime) artifactSource(ctx context.Context) (worker.ArtifactSource, error) {
 	a := rt.cfg.Artifacts
 	if a.Registry == "" {
 		return nil, nil
 	}
+	dial, err := rt.interpose(ctx, Link{Role: "registry", Name: "oci", Upstream: a.Registry})
+	if err != nil {
+		return nil, err
+	}
+	a.Registry = dial
 	policy := artifact.Policy{RequireSignature: a.RequireSignature, PublicKey: rt.opts.ArtifactKey}
 	if a.PublicKeyFile != "" {
 		key, err := artifact.LoadPublicKey(a.PublicKeyFile)

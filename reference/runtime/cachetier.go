@@ -49,6 +49,10 @@ func (rt *Runtime) l2For(ctx context.Context, w config.Worker, models []config.M
 	for _, m := range models {
 		kv = max(kv, m.KVBytesPerToken)
 	}
+	addr, err := rt.interpose(ctx, Link{Role: "cache", Name: "l2", Upstream: addr})
+	if err != nil {
+		return nil, err
+	}
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, fmt.Errorf("cache client: %w", err)

@@ -154,8 +154,8 @@ func TestDiscovery(t *testing.T) {
 	}
 	var v discovery.Versions
 	mustJSON(t, get(t, rt, "/v1/aruntime/versions", acmeKey), &v)
-	if len(v.Workers) != 3 {
-		t.Fatalf("%d workers reported, want 3 (two in eu-west, one in us-east)", len(v.Workers))
+	if len(v.Workers) != 4 {
+		t.Fatalf("%d workers reported, want 4 (two in eu-west, one in us-east, eu-west's prefill worker)", len(v.Workers))
 	}
 	for _, w := range v.Workers {
 		if !w.Healthy || w.RuntimeVersion == "" || len(w.Artifacts) != 1 || !strings.HasPrefix(w.Artifacts[0].Digest, "sha256:") || len(w.Devices) != 1 {

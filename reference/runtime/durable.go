@@ -71,9 +71,43 @@ func (rt *Runtime) startDurable(ctx context.Context) error {
 }
 
 // openBatches opens the batch queue.
-func (rt *Runtime) openBatches(ctx context.Context) (*batch.Store, error) {
+func (rt *Runtime) openBatches(startCtx, ctx context.Context) (*batch.Store, error) {
 	d := rt.cfg.Durable
-	return batch.Open(ctx, rt.durable.js, batch.Options{Capacity: d.BatchCapacity, MaxRequests: d.BatchMaxRequests})
+	js, err := rt.linkJetStream(startCtx, ctx, "queue", d.QueueURL)
+	if err != nil {
+		return nil, err
+	}
+	return batch.Open(startCtx, js, batch.Options{Capacity: d.BatchCapacity, MaxRequests: d.BatchMaxRequests})
+}
+
+// linkJetStream returns the JetStream a dependency role (queue, evidence) of the router uses:
+// its own connection when the configuration names another URL for it or a fault proxy stands on
+// it, so that link can be cut alone; otherwise the shared connection. An own connection closes
+// after every part that uses JetStream has stopped.
+func (rt *Runtime) linkJetStream(startCtx, ctx context.Context, role, configured string) (natsjs.JetStream, error) {
+	url := rt.durable.url
+	if configured != "" {
+		url = configured
+	}
+	url, err := rt.interposeURL(startCtx, role, "jetstream", url)
+	if err != nil {
+		return nil, err
+	}
+	if url == rt.durable.url {
+		return rt.durable.js, nil
+	}
+	nc, js, err := jetstream.Connect(url, "aruntime-"+role)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	rt.topology.Dials["router"] = append(rt.topology.Dials["router"], url)
+	rt.goPart(role+" link", func() error {
+		<-ctx.Done()
+		rt.partsDone.Wait()
+		nc.Close()
+		return nil
+	})
+	return js, nil
 }
 
 // runBatches runs the queue's jobs through exec until ctx ends.
@@ -128,7 +162,11 @@ func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
 		return fmt.Errorf("%w: a router writing durable evidence needs --data for its evidence spool", ErrConfig)
 	}
 	spool := filepath.Join(rt.opts.DataDir, "evidence.spool")
-	client, err := evidence.NewClient(js, evidence.ClientOptions{SpoolPath: spool, Logger: rt.log.With("part", "evidence-client")})
+	cjs, err := rt.linkJetStream(startCtx, ctx, "evidence", rt.cfg.Durable.EvidenceURL)
+	if err != nil {
+		return err
+	}
+	client, err := evidence.NewClient(cjs, evidence.ClientOptions{SpoolPath: spool, Logger: rt.log.With("part", "evidence-client")})
 	if err != nil {
 		return fmt.Errorf("evidence: %w", err)
 	}

@@ -56,7 +56,11 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("worker %s: %w", id, err)
 	}
-	wo := worker.Options{
+	devMetrics, err := worker.NewDeviceMetrics(rt.registry, id)
+	if err != nil {
+		return fmt.Errorf("worker %s: %w", id, err)
+	}
+	wo := worker.Options{DeviceMetrics: devMetrics,
 		Worker: w, Models: models, Runtime: rt.cfg.Runtime, Token: rt.cfg.Router.WorkerToken, Index: idx,
 		Logger: rt.log.With("part", "worker"), Observer: obs, Salt: rt.opts.WorkerSalt,
 	}
@@ -94,7 +98,8 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	done := make(chan struct{})
 	rt.workersMu.Lock()
 	rt.topology.Workers[id] = addr
-	rt.workers[id] = workerHandle{stop: cancel, done: done}
+	h := &workerHandle{stop: cancel, done: done, lis: lis}
+	rt.workers[id] = h
 	rt.workersMu.Unlock()
 	if w.Address == "" || strings.HasSuffix(w.Address, ":0") {
 		rt.cfg.Workers[idx].Address = addr
@@ -102,7 +107,11 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	started = true
 	rt.goPart("worker "+id, func() error {
 		defer close(done)
-		return srv.Serve(ctx, lis)
+		err := srv.Serve(ctx, lis)
+		if h.killed.Load() {
+			return nil // a kill is a fault the harness injected, not a failure of the runtime
+		}
+		return err
 	})
 	rt.log.Info("worker listening", "worker", id, "addr", addr, "region", w.Region, "pool", w.Pool)
 	return nil
@@ -124,8 +133,12 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		if strings.HasSuffix(addr, ":0") {
 			return fmt.Errorf("%w: worker %s has no address the router can dial (listen %s); give it an address, or run it in this process", ErrConfig, w.ID, addr)
 		}
-		eps = append(eps, routing.Endpoint{ID: w.ID, Address: addr, Region: w.Region, Pool: w.Pool, Models: w.Models})
-		rt.topology.Dials["router"] = append(rt.topology.Dials["router"], addr)
+		dial, err := rt.interpose(startCtx, Link{Role: "region", Name: w.Region, Part: w.ID, Upstream: addr})
+		if err != nil {
+			return fmt.Errorf("router: %w", err)
+		}
+		eps = append(eps, routing.Endpoint{ID: w.ID, Address: dial, Region: w.Region, Pool: w.Pool, Models: w.Models, Role: w.Role})
+		rt.topology.Dials["router"] = append(rt.topology.Dials["router"], dial)
 	}
 	pool, err := routing.New(routing.Options{Endpoints: eps, Token: cfg.Router.WorkerToken, HealthInterval: cfg.Router.HealthInterval,
 		AffinitySlack: cfg.Router.AffinitySlack, Logger: rt.log.With("part", "routing")})
@@ -140,7 +153,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	// the store opens first, the runner starts once the router exists.
 	var batches *batch.Store
 	if rt.durable != nil {
-		if batches, err = rt.openBatches(startCtx); err != nil {
+		if batches, err = rt.openBatches(startCtx, ctx); err != nil {
 			_ = pool.Close()
 			return fmt.Errorf("batch queue: %w", err)
 		}
@@ -174,6 +187,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		mux.Handle("/", handler)
 		handler = mux
 	}
+	handler = routing.WithDeviceHook(handler, pool, identity.NewDirectory(cfg))
 	if rt.opts.WrapHTTP != nil {
 		handler = rt.opts.WrapHTTP(handler)
 	}

@@ -29,10 +29,16 @@ func (rt *Runtime) startProviders(startCtx, ctx context.Context) error {
 				return stop()
 			})
 		}
+		dial, err := rt.interposeURL(startCtx, "provider", p.Name, rt.cfg.Providers[i].BaseURL)
+		if err != nil {
+			return fmt.Errorf("provider %s: %w", p.Name, err)
+		}
+		upstream := rt.cfg.Providers[i].BaseURL
+		rt.cfg.Providers[i].BaseURL = dial
 		if rt.topology.Providers == nil {
 			rt.topology.Providers = map[string]string{}
 		}
-		rt.topology.Providers[p.Name] = rt.cfg.Providers[i].BaseURL
+		rt.topology.Providers[p.Name] = upstream
 		rt.topology.Dials["router"] = append(rt.topology.Dials["router"], rt.cfg.Providers[i].BaseURL)
 		rt.log.Info("hosted provider", "provider", p.Name, "region", p.Region, "url", rt.cfg.Providers[i].BaseURL)
 	}

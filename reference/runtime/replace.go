@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/identity"
@@ -17,6 +19,9 @@ import (
 type workerHandle struct {
 	stop func()
 	done <-chan struct{}
+	// lis is the worker's listener; closing it kills the worker (see KillWorker).
+	lis    net.Listener
+	killed atomic.Bool
 }
 
 // ErrNoWorker means a replacement named a worker that does not run here.
@@ -34,7 +39,7 @@ func (rt *Runtime) ReplaceWorker(ctx context.Context, id string) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoWorker, id)
 	}
-	h.stop()
+	h.stop() // after a kill this still ends the instance's control-plane watch
 	select {
 	case <-h.done:
 	case <-ctx.Done():
@@ -45,6 +50,36 @@ func (rt *Runtime) ReplaceWorker(ctx context.Context, id string) error {
 	}
 	rt.log.Info("worker replaced", "worker", id)
 	return nil
+}
+
+// KillWorker takes worker id away abruptly, as a crashed process or a lost host would: its
+// listener closes, so its server stops at once and every live stream breaks with no drain.
+// ReplaceWorker brings it back. The harness's node faults use it in the embedded runtime.
+func (rt *Runtime) KillWorker(ctx context.Context, id string) error {
+	rt.workersMu.Lock()
+	h, ok := rt.workers[id]
+	rt.workersMu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNoWorker, id)
+	}
+	if h.killed.Swap(true) {
+		return nil
+	}
+	_ = h.lis.Close()
+	select {
+	case <-h.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// WorkerKilled reports whether worker id was killed and not yet replaced.
+func (rt *Runtime) WorkerKilled(id string) bool {
+	rt.workersMu.Lock()
+	defer rt.workersMu.Unlock()
+	h, ok := rt.workers[id]
+	return ok && h.killed.Load()
 }
 
 // replaceHandler serves POST /v1/control/workers/{id}/replace for the operator only.

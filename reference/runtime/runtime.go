@@ -57,6 +57,9 @@ type Options struct {
 	// which reference/ may not import. Nil leaves such providers out: the router then serves
 	// without hosted fallback.
 	StartProvider func(ctx context.Context, p config.Provider) (baseURL string, stop func() error, err error)
+	// Interpose, when set, is asked for the address to dial for every dependency link, so the
+	// harness can stand a fault proxy on each (see Link).
+	Interpose Interposer
 }
 
 // Runtime is a running set of roles. Stop it with Shutdown.
@@ -82,12 +85,14 @@ type Runtime struct {
 	partsDone sync.WaitGroup
 	// workers are the worker instances running here, by id, for replacement.
 	workersMu sync.Mutex // guards workers and the topology's maps once parts run
-	workers   map[string]workerHandle
+	workers   map[string]*workerHandle
 	replaceMu sync.Mutex
 	// frontStopped is closed once the router's front doors have stopped (at once if none runs).
 	frontStopped chan struct{}
 	frontOnce    sync.Once
 	runCtx       context.Context
+	// interposed maps each link to the address dialled for it (see interpose).
+	interposed map[string]string
 }
 
 // Topology says where each running part listens and what it dials, for people and for the
@@ -121,7 +126,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	}
 	cfg = cloneWorkers(cfg)
 	runCtx, cancel := context.WithCancel(context.Background())
-	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, workers: map[string]workerHandle{}, runCtx: runCtx, frontStopped: make(chan struct{}), registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
+	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, workers: map[string]*workerHandle{}, interposed: map[string]string{}, runCtx: runCtx, frontStopped: make(chan struct{}), registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
 		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}
 	rt.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := rt.startShared(ctx, runCtx); err != nil {
@@ -166,7 +171,7 @@ func (rt *Runtime) startShared(startCtx, ctx context.Context) error {
 			}
 		}
 	}
-	src, err := rt.artifactSource()
+	src, err := rt.artifactSource(startCtx)
 	if err != nil {
 		return err
 	}

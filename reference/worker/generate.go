@@ -5,11 +5,13 @@ import (
 	"errors"
 	"math"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/tokenizer"
 	"github.com/aruntime/arcert/reference/worker/engine"
 )
@@ -42,6 +44,25 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 	if !s.live.Load() {
 		return status.Errorf(codes.Unavailable, "worker %s engine is not running", s.id)
 	}
+	// A device fault cuts this call through its context; registering fails once there is one.
+	ctx, cut := context.WithCancelCause(ctx)
+	defer cut(nil)
+	call, err := s.inflight.start(cut)
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "worker %s: %v", s.id, err)
+	}
+	defer s.inflight.done(call)
+	if err := s.res.admit(m.Name); err != nil {
+		s.metrics.shedPressure()
+		return pressureStatus(s.id, err)
+	}
+	outTokens := int(min(maxTokens, math.MaxInt))
+	if req.GetPrefillOnly() {
+		if s.tiers == nil {
+			return status.Errorf(codes.FailedPrecondition, "worker %s has no shared cache tier to hand the KV over through", s.id)
+		}
+		outTokens = 1 // the prefill step; its token is not sent
+	}
 	prompt := tokenizer.Encode(req.GetPrompt())
 	if m.ContextLength > 0 && int64(len(prompt))+maxTokens > int64(m.ContextLength) {
 		return status.Errorf(codes.InvalidArgument, "prompt %d + max_tokens %d tokens exceed model %q context length %d",
@@ -58,7 +79,7 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 		Model:     m.Name,
 		Salt:      salt,
 		Prompt:    prompt,
-		MaxTokens: int(min(maxTokens, math.MaxInt)),
+		MaxTokens: outTokens,
 		Seed:      req.GetSeed(),
 		Tenant:    tenant,
 	})
@@ -66,6 +87,9 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 		return s.fail(req, err)
 	}
 	for ev := range events {
+		if !ev.Done && req.GetPrefillOnly() {
+			continue
+		}
 		if !ev.Done {
 			if err := stream.Send(&arcertv1.GenerateResponse{Text: ev.Text}); err != nil {
 				return err // the stream's context ends with the handler and aborts the sequence
@@ -73,7 +97,19 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 			continue
 		}
 		if ev.Err != nil {
+			if cause := context.Cause(ctx); errors.Is(cause, errDeviceFault) {
+				return status.Errorf(codes.Unavailable, "worker %s: %v", s.id, cause)
+			}
 			return s.fail(req, ev.Err)
+		}
+		if req.GetPrefillOnly() {
+			blocks := s.tiers.export(ctx, tenant, salt, prompt)
+			s.log.Debug("prefilled", "request_id", req.GetRequestId(), "tenant", tenant, "blocks_exported", blocks)
+			return stream.Send(&arcertv1.GenerateResponse{
+				Usage:        &arcertv1.Usage{PromptTokens: int64(ev.Usage.PromptTokens), CachedTokens: int64(ev.Usage.CachedTokens)},
+				FinishReason: FinishPrefill,
+				CachedTier:   look.tier(ev.Usage),
+			})
 		}
 		tier := look.tier(ev.Usage)
 		s.log.Debug("generated", "request_id", req.GetRequestId(), "tenant", tenant, "model", m.Name,
@@ -91,6 +127,22 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 	}
 	return status.Error(codes.Internal, "engine stream ended without a final event")
 }
+
+// FinishPrefill is the finish reason of a prefill-only call: the KV went to the shared tier.
+const FinishPrefill = "prefill"
+
+// pressureStatus is the refusal of work under device pressure: ResourceExhausted like a full
+// queue, told apart by an ErrorInfo whose reason is the outcome reason device_pressure.
+func pressureStatus(worker string, err error) error {
+	st := status.New(codes.ResourceExhausted, "worker "+worker+": "+err.Error())
+	if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: string(outcome.ReasonDevicePressure), Domain: ErrorDomain}); derr == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// ErrorDomain is the ErrorInfo domain of the worker's typed refusals.
+const ErrorDomain = "worker.aruntime.dev"
 
 // fail logs a failed request and returns its status.
 func (s *Server) fail(req *arcertv1.GenerateRequest, err error) error {

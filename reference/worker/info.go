@@ -15,7 +15,10 @@ func (s *Server) Health(ctx context.Context, _ *arcertv1.HealthRequest) (*arcert
 		return nil, err
 	}
 	st := s.eng.Stats()
+	fault, _ := s.inflight.faulted()
 	resp := &arcertv1.HealthResponse{
+		Device:       s.res.status(fault),
+		Role:         s.role,
 		Worker:       s.id,
 		Waiting:      int64(st.Waiting),
 		Running:      int64(st.Running),
@@ -23,6 +26,8 @@ func (s *Server) Health(ctx context.Context, _ *arcertv1.HealthRequest) (*arcert
 		KvFreeTokens: int64(max(st.KVCapacityTokens-st.KVUsedTokens, 0)),
 	}
 	switch {
+	case fault != "":
+		resp.Reason = "device fault: " + fault
 	case s.stopping.Load():
 		resp.Reason = "stopping"
 	case !s.live.Load():
@@ -47,7 +52,11 @@ func (s *Server) Versions(ctx context.Context, _ *arcertv1.VersionsRequest) (*ar
 	}
 	s.mu.RUnlock()
 	info := s.dev.Info()
+	fault, _ := s.inflight.faulted()
+	dev := s.res.status(fault)
 	return &arcertv1.VersionsResponse{
+		ResidentModels: dev.GetResidentModels(),
+		Role:           s.role,
 		Worker:         s.id,
 		Region:         s.region,
 		Pool:           s.pool,
@@ -61,7 +70,10 @@ func (s *Server) Versions(ctx context.Context, _ *arcertv1.VersionsRequest) (*ar
 			Name:             info.Name,
 			MemoryTotalBytes: info.MemoryTotalBytes,
 			MemoryUsedBytes:  info.MemoryUsedBytes,
-			Simulated:        true,
+			MemoryFreeBytes:  dev.GetMemoryFreeBytes(),
+			Simulated:        info.Simulated,
+			Pressure:         dev.GetPressure(),
+			Fault:            fault,
 		}},
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -28,6 +29,17 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.live.Store(true)
 	defer s.live.Store(false)
+	defer func() {
+		if err := s.closeDev(); err != nil {
+			s.log.Warn("closing the device", "err", err)
+		}
+	}()
+	// The device watchers live as long as the engine.
+	wctx, stopWatch := context.WithCancel(ctx)
+	var watchers sync.WaitGroup
+	watchers.Go(func() { s.watchDevice(wctx) })
+	watchers.Go(func() { s.watchPressure(wctx, s.poll) })
+	defer func() { stopWatch(); watchers.Wait() }()
 	s.log.Info("engine started", "max_batch", s.maxBatch, "kv_capacity_tokens", s.eng.Stats().KVCapacityTokens)
 	if s.tiers != nil {
 		// Demotion lives as long as the engine whose evictions it drains.

@@ -53,6 +53,7 @@ type TierStats struct {
 	DemoteFailed  uint64 // evicted from L1 and lost: Put to L2 failed
 	Promoted      uint64 // found in L2 and inserted back into L1 for a request
 	LookupFailed  uint64 // requests whose L2 lookup failed or timed out, served as an L2 miss
+	Exported      uint64 // prefilled for a decode worker and stored in L2
 }
 
 // tiers joins the L1 prefix cache and the L2 tier.
@@ -64,7 +65,7 @@ type tiers struct {
 	queue     chan demotion
 	log       *slog.Logger
 
-	demoted, dropped, failed, promoted, lookupFailed atomic.Uint64
+	demoted, dropped, failed, promoted, lookupFailed, exported atomic.Uint64
 }
 
 // demotion is one block evicted from L1, awaiting its Put.
@@ -213,9 +214,28 @@ func (t *tiers) stats() TierStats {
 	}
 	return TierStats{
 		Demoted: t.demoted.Load(), DemoteDropped: t.dropped.Load(), DemoteFailed: t.failed.Load(),
-		Promoted: t.promoted.Load(), LookupFailed: t.lookupFailed.Load(),
+		Promoted: t.promoted.Load(), LookupFailed: t.lookupFailed.Load(), Exported: t.exported.Load(),
 	}
 }
 
 // TierStats reports the worker's traffic with its L2 tier.
 func (s *Server) TierStats() TierStats { return s.tiers.stats() }
+
+// export hands a prefilled prompt's blocks to the shared tier in tenant's scope, synchronously,
+// so the decode worker that runs next finds them (disaggregated prefill/decode). It returns the
+// blocks stored; a failure stores none and the decode worker prefills the prompt itself.
+func (t *tiers) export(ctx context.Context, tenant string, salt []byte, prompt []tokenizer.Token) int {
+	keys := prefixcache.BlockKeys(salt, prompt, t.blockSize)
+	if len(keys) == 0 {
+		return 0
+	}
+	pctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	if err := t.l2.Put(pctx, tenant, keys); err != nil {
+		t.failed.Add(uint64(len(keys)))
+		t.log.Debug("l2 export failed", "tenant", tenant, "blocks", len(keys), "err", err)
+		return 0
+	}
+	t.exported.Add(uint64(len(keys)))
+	return len(keys)
+}

@@ -84,6 +84,11 @@ type Options struct {
 	// Artifacts pulls and verifies model artifacts for Apply; nil means the worker serves the
 	// digests of its configuration and Apply refuses.
 	Artifacts ArtifactSource
+	// Device is the device to run on; nil opens Worker.Device.Backend (the simulated device by
+	// default). Tests pass an NVML device on go-nvml's mock here.
+	Device device.Device
+	// DeviceMetrics exports device state and pressure; nil exports nothing.
+	DeviceMetrics *DeviceMetrics
 }
 
 // Server implements arcertv1.WorkerServer. Create it with New, then either
@@ -106,9 +111,15 @@ type Server struct {
 	// instance names this run of the worker, so a replacement is told from the old one.
 	instance string
 
-	dev   *device.Sim
-	eng   *engine.Engine
-	tiers *tiers // nil without an L2
+	dev      device.Device
+	closeDev func() error
+	res      *residency
+	inflight inflight
+	metrics  *DeviceMetrics
+	role     string
+	poll     time.Duration
+	eng      *engine.Engine
+	tiers    *tiers // nil without an L2
 
 	started  atomic.Bool // Run was called once
 	live     atomic.Bool // the engine loop is running
@@ -145,27 +156,40 @@ func New(o Options) (*Server, error) {
 	s.log = s.log.With("worker", s.id)
 
 	spec := o.Worker.Device
-	s.dev = device.NewSim(o.Index, spec.Name, spec.MemoryBytes)
+	s.dev, s.closeDev = o.Device, func() error { return nil }
+	if s.dev == nil {
+		var err error
+		if s.dev, s.closeDev, err = device.Open(spec.Backend, o.Index, spec.Name, spec.MemoryBytes); err != nil {
+			return nil, fmt.Errorf("%w: device %d: %w", ErrOptions, o.Index, err)
+		}
+	}
+	s.role, s.metrics, s.poll = o.Worker.Role, o.DeviceMetrics, o.Worker.Device.Pressure.PollInterval
+	if s.poll <= 0 {
+		s.poll = config.DefaultPressurePoll
+	}
+	es := o.Worker.Engine
+	var cache *prefixcache.Cache
+	if es.PrefixCacheBlocks > 0 {
+		cache = prefixcache.New(es.PrefixCacheBlocks)
+	}
+	var err error
+	if s.res, err = newResidency(s.dev, o, cache, o.DeviceMetrics); err != nil {
+		_ = s.closeDev()
+		return nil, err
+	}
 	var kvPerToken uint64
 	for _, m := range o.Models {
-		if err := s.dev.Reserve(m.WeightsBytes); err != nil {
-			return nil, fmt.Errorf("%w: weights of model %q: %w", ErrOptions, m.Name, err)
-		}
 		kvPerToken = max(kvPerToken, m.KVBytesPerToken)
 		s.models[m.Name] = m
 		s.artifacts = append(s.artifacts, &arcertv1.Artifact{Model: m.Name, Digest: m.ArtifactDigest})
 	}
 	kv := s.dev.KVCapacityTokens(kvPerToken, spec.Utilization)
 	if kv < 1 {
+		_ = s.closeDev()
 		return nil, fmt.Errorf("%w: no kv capacity left on device %q (%d bytes, utilization %v, %d kv bytes per token)",
 			ErrOptions, spec.Name, spec.MemoryBytes, spec.Utilization, kvPerToken)
 	}
 
-	es := o.Worker.Engine
-	var cache *prefixcache.Cache
-	if es.PrefixCacheBlocks > 0 {
-		cache = prefixcache.New(es.PrefixCacheBlocks)
-	}
 	eng, err := engine.New(engine.Config{
 		MaxBatch:         es.MaxBatch,
 		MaxWaiting:       es.MaxWaiting,
@@ -178,9 +202,11 @@ func New(o Options) (*Server, error) {
 		},
 	}, cache, o.Observer)
 	if err != nil {
+		_ = s.closeDev()
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	if s.tiers, err = newTiers(o, cache, s.log); err != nil {
+		_ = s.closeDev()
 		return nil, err
 	}
 	s.eng = eng

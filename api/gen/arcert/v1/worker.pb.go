@@ -99,8 +99,12 @@ type GenerateRequest struct {
 	// The client's cache_salt, mixed in after the tenant salt.
 	ClientCacheSalt string `protobuf:"bytes,8,opt,name=client_cache_salt,json=clientCacheSalt,proto3" json:"client_cache_salt,omitempty"`
 	TraceId         string `protobuf:"bytes,9,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Prefill only: compute the prompt's KV, hand it to the shared cache tier in the tenant's scope
+	// and answer with usage and no tokens, so a decode worker continues from the tier
+	// (disaggregated prefill/decode).
+	PrefillOnly   bool `protobuf:"varint,10,opt,name=prefill_only,json=prefillOnly,proto3" json:"prefill_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GenerateRequest) Reset() {
@@ -194,6 +198,13 @@ func (x *GenerateRequest) GetTraceId() string {
 		return x.TraceId
 	}
 	return ""
+}
+
+func (x *GenerateRequest) GetPrefillOnly() bool {
+	if x != nil {
+		return x.PrefillOnly
+	}
+	return false
 }
 
 type GenerateResponse struct {
@@ -305,14 +316,18 @@ func (*HealthRequest) Descriptor() ([]byte, []int) {
 }
 
 type HealthResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Worker        string                 `protobuf:"bytes,1,opt,name=worker,proto3" json:"worker,omitempty"`
-	Healthy       bool                   `protobuf:"varint,2,opt,name=healthy,proto3" json:"healthy,omitempty"`
-	Waiting       int64                  `protobuf:"varint,3,opt,name=waiting,proto3" json:"waiting,omitempty"`
-	Running       int64                  `protobuf:"varint,4,opt,name=running,proto3" json:"running,omitempty"`
-	MaxBatch      int64                  `protobuf:"varint,5,opt,name=max_batch,json=maxBatch,proto3" json:"max_batch,omitempty"`
-	KvFreeTokens  int64                  `protobuf:"varint,6,opt,name=kv_free_tokens,json=kvFreeTokens,proto3" json:"kv_free_tokens,omitempty"`
-	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Worker       string                 `protobuf:"bytes,1,opt,name=worker,proto3" json:"worker,omitempty"`
+	Healthy      bool                   `protobuf:"varint,2,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	Waiting      int64                  `protobuf:"varint,3,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	Running      int64                  `protobuf:"varint,4,opt,name=running,proto3" json:"running,omitempty"`
+	MaxBatch     int64                  `protobuf:"varint,5,opt,name=max_batch,json=maxBatch,proto3" json:"max_batch,omitempty"`
+	KvFreeTokens int64                  `protobuf:"varint,6,opt,name=kv_free_tokens,json=kvFreeTokens,proto3" json:"kv_free_tokens,omitempty"`
+	Reason       string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Device state: memory pressure and faults, as the worker last saw them.
+	Device *DeviceStatus `protobuf:"bytes,8,opt,name=device,proto3" json:"device,omitempty"`
+	// Role is "prefill", "decode" or "" (mixed).
+	Role          string `protobuf:"bytes,9,opt,name=role,proto3" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -396,6 +411,231 @@ func (x *HealthResponse) GetReason() string {
 	return ""
 }
 
+func (x *HealthResponse) GetDevice() *DeviceStatus {
+	if x != nil {
+		return x.Device
+	}
+	return nil
+}
+
+func (x *HealthResponse) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+// DeviceStatus is what the worker makes of its device now.
+type DeviceStatus struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MemoryFreeBytes uint64                 `protobuf:"varint,1,opt,name=memory_free_bytes,json=memoryFreeBytes,proto3" json:"memory_free_bytes,omitempty"`
+	// Pressure: free memory is under the declared threshold; the residency policy applies.
+	Pressure bool `protobuf:"varint,2,opt,name=pressure,proto3" json:"pressure,omitempty"`
+	// Fault names the XID or ECC event that made the worker drain, empty when there is none.
+	Fault                  string   `protobuf:"bytes,3,opt,name=fault,proto3" json:"fault,omitempty"`
+	ResidentModels         []string `protobuf:"bytes,4,rep,name=resident_models,json=residentModels,proto3" json:"resident_models,omitempty"`
+	L1CapacityBlocks       int64    `protobuf:"varint,5,opt,name=l1_capacity_blocks,json=l1CapacityBlocks,proto3" json:"l1_capacity_blocks,omitempty"`
+	PressureThresholdBytes uint64   `protobuf:"varint,6,opt,name=pressure_threshold_bytes,json=pressureThresholdBytes,proto3" json:"pressure_threshold_bytes,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *DeviceStatus) Reset() {
+	*x = DeviceStatus{}
+	mi := &file_arcert_v1_worker_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceStatus) ProtoMessage() {}
+
+func (x *DeviceStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_arcert_v1_worker_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceStatus.ProtoReflect.Descriptor instead.
+func (*DeviceStatus) Descriptor() ([]byte, []int) {
+	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DeviceStatus) GetMemoryFreeBytes() uint64 {
+	if x != nil {
+		return x.MemoryFreeBytes
+	}
+	return 0
+}
+
+func (x *DeviceStatus) GetPressure() bool {
+	if x != nil {
+		return x.Pressure
+	}
+	return false
+}
+
+func (x *DeviceStatus) GetFault() string {
+	if x != nil {
+		return x.Fault
+	}
+	return ""
+}
+
+func (x *DeviceStatus) GetResidentModels() []string {
+	if x != nil {
+		return x.ResidentModels
+	}
+	return nil
+}
+
+func (x *DeviceStatus) GetL1CapacityBlocks() int64 {
+	if x != nil {
+		return x.L1CapacityBlocks
+	}
+	return 0
+}
+
+func (x *DeviceStatus) GetPressureThresholdBytes() uint64 {
+	if x != nil {
+		return x.PressureThresholdBytes
+	}
+	return 0
+}
+
+type DeviceEventRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind is "memory_pressure", "xid", "ecc" or "clear".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// FreeBytes is the free device memory to simulate with memory_pressure; 0 means just under the
+	// declared threshold.
+	FreeBytes uint64 `protobuf:"varint,2,opt,name=free_bytes,json=freeBytes,proto3" json:"free_bytes,omitempty"`
+	// Xid is the XID of an "xid" event.
+	Xid           uint64 `protobuf:"varint,3,opt,name=xid,proto3" json:"xid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceEventRequest) Reset() {
+	*x = DeviceEventRequest{}
+	mi := &file_arcert_v1_worker_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceEventRequest) ProtoMessage() {}
+
+func (x *DeviceEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_arcert_v1_worker_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceEventRequest.ProtoReflect.Descriptor instead.
+func (*DeviceEventRequest) Descriptor() ([]byte, []int) {
+	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DeviceEventRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *DeviceEventRequest) GetFreeBytes() uint64 {
+	if x != nil {
+		return x.FreeBytes
+	}
+	return 0
+}
+
+func (x *DeviceEventRequest) GetXid() uint64 {
+	if x != nil {
+		return x.Xid
+	}
+	return 0
+}
+
+type DeviceEventResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Worker        string                 `protobuf:"bytes,1,opt,name=worker,proto3" json:"worker,omitempty"`
+	Healthy       bool                   `protobuf:"varint,2,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	Device        *DeviceStatus          `protobuf:"bytes,3,opt,name=device,proto3" json:"device,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceEventResponse) Reset() {
+	*x = DeviceEventResponse{}
+	mi := &file_arcert_v1_worker_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceEventResponse) ProtoMessage() {}
+
+func (x *DeviceEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_arcert_v1_worker_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceEventResponse.ProtoReflect.Descriptor instead.
+func (*DeviceEventResponse) Descriptor() ([]byte, []int) {
+	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DeviceEventResponse) GetWorker() string {
+	if x != nil {
+		return x.Worker
+	}
+	return ""
+}
+
+func (x *DeviceEventResponse) GetHealthy() bool {
+	if x != nil {
+		return x.Healthy
+	}
+	return false
+}
+
+func (x *DeviceEventResponse) GetDevice() *DeviceStatus {
+	if x != nil {
+		return x.Device
+	}
+	return nil
+}
+
 type VersionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -404,7 +644,7 @@ type VersionsRequest struct {
 
 func (x *VersionsRequest) Reset() {
 	*x = VersionsRequest{}
-	mi := &file_arcert_v1_worker_proto_msgTypes[5]
+	mi := &file_arcert_v1_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +656,7 @@ func (x *VersionsRequest) String() string {
 func (*VersionsRequest) ProtoMessage() {}
 
 func (x *VersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arcert_v1_worker_proto_msgTypes[5]
+	mi := &file_arcert_v1_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +669,7 @@ func (x *VersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionsRequest.ProtoReflect.Descriptor instead.
 func (*VersionsRequest) Descriptor() ([]byte, []int) {
-	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{5}
+	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{8}
 }
 
 type Artifact struct {
@@ -442,7 +682,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_arcert_v1_worker_proto_msgTypes[6]
+	mi := &file_arcert_v1_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +694,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_arcert_v1_worker_proto_msgTypes[6]
+	mi := &file_arcert_v1_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +707,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{6}
+	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Artifact) GetModel() string {
@@ -491,13 +731,16 @@ type Device struct {
 	MemoryTotalBytes uint64                 `protobuf:"varint,3,opt,name=memory_total_bytes,json=memoryTotalBytes,proto3" json:"memory_total_bytes,omitempty"`
 	MemoryUsedBytes  uint64                 `protobuf:"varint,4,opt,name=memory_used_bytes,json=memoryUsedBytes,proto3" json:"memory_used_bytes,omitempty"`
 	Simulated        bool                   `protobuf:"varint,5,opt,name=simulated,proto3" json:"simulated,omitempty"`
+	MemoryFreeBytes  uint64                 `protobuf:"varint,6,opt,name=memory_free_bytes,json=memoryFreeBytes,proto3" json:"memory_free_bytes,omitempty"`
+	Pressure         bool                   `protobuf:"varint,7,opt,name=pressure,proto3" json:"pressure,omitempty"`
+	Fault            string                 `protobuf:"bytes,8,opt,name=fault,proto3" json:"fault,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Device) Reset() {
 	*x = Device{}
-	mi := &file_arcert_v1_worker_proto_msgTypes[7]
+	mi := &file_arcert_v1_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +752,7 @@ func (x *Device) String() string {
 func (*Device) ProtoMessage() {}
 
 func (x *Device) ProtoReflect() protoreflect.Message {
-	mi := &file_arcert_v1_worker_proto_msgTypes[7]
+	mi := &file_arcert_v1_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +765,7 @@ func (x *Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Device.ProtoReflect.Descriptor instead.
 func (*Device) Descriptor() ([]byte, []int) {
-	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{7}
+	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Device) GetUuid() string {
@@ -560,6 +803,27 @@ func (x *Device) GetSimulated() bool {
 	return false
 }
 
+func (x *Device) GetMemoryFreeBytes() uint64 {
+	if x != nil {
+		return x.MemoryFreeBytes
+	}
+	return 0
+}
+
+func (x *Device) GetPressure() bool {
+	if x != nil {
+		return x.Pressure
+	}
+	return false
+}
+
+func (x *Device) GetFault() string {
+	if x != nil {
+		return x.Fault
+	}
+	return ""
+}
+
 type VersionsResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Worker         string                 `protobuf:"bytes,1,opt,name=worker,proto3" json:"worker,omitempty"`
@@ -572,14 +836,17 @@ type VersionsResponse struct {
 	Devices        []*Device              `protobuf:"bytes,8,rep,name=devices,proto3" json:"devices,omitempty"`
 	// Instance identifies this run of the worker: a replaced worker reports a new one, so a harness
 	// can tell a replacement from the old worker answering again.
-	Instance      string `protobuf:"bytes,9,opt,name=instance,proto3" json:"instance,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Instance string `protobuf:"bytes,9,opt,name=instance,proto3" json:"instance,omitempty"`
+	// Models whose weights are resident on the device now; under pressure cold ones are evicted.
+	ResidentModels []string `protobuf:"bytes,10,rep,name=resident_models,json=residentModels,proto3" json:"resident_models,omitempty"`
+	Role           string   `protobuf:"bytes,11,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *VersionsResponse) Reset() {
 	*x = VersionsResponse{}
-	mi := &file_arcert_v1_worker_proto_msgTypes[8]
+	mi := &file_arcert_v1_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +858,7 @@ func (x *VersionsResponse) String() string {
 func (*VersionsResponse) ProtoMessage() {}
 
 func (x *VersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arcert_v1_worker_proto_msgTypes[8]
+	mi := &file_arcert_v1_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +871,7 @@ func (x *VersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionsResponse.ProtoReflect.Descriptor instead.
 func (*VersionsResponse) Descriptor() ([]byte, []int) {
-	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_arcert_v1_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VersionsResponse) GetWorker() string {
@@ -670,6 +937,20 @@ func (x *VersionsResponse) GetInstance() string {
 	return ""
 }
 
+func (x *VersionsResponse) GetResidentModels() []string {
+	if x != nil {
+		return x.ResidentModels
+	}
+	return nil
+}
+
+func (x *VersionsResponse) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
 var File_arcert_v1_worker_proto protoreflect.FileDescriptor
 
 const file_arcert_v1_worker_proto_rawDesc = "" +
@@ -678,7 +959,7 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\rTenantContext\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12 \n" +
 	"\vapplication\x18\x02 \x01(\tR\vapplication\x12\x12\n" +
-	"\x04user\x18\x03 \x01(\tR\x04user\"\xaf\x02\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\"\xd2\x02\n" +
 	"\x0fGenerateRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x120\n" +
@@ -690,14 +971,16 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\x04seed\x18\x06 \x01(\x03R\x04seed\x12#\n" +
 	"\rtraffic_class\x18\a \x01(\tR\ftrafficClass\x12*\n" +
 	"\x11client_cache_salt\x18\b \x01(\tR\x0fclientCacheSalt\x12\x19\n" +
-	"\btrace_id\x18\t \x01(\tR\atraceId\"\x94\x01\n" +
+	"\btrace_id\x18\t \x01(\tR\atraceId\x12!\n" +
+	"\fprefill_only\x18\n" +
+	" \x01(\bR\vprefillOnly\"\x94\x01\n" +
 	"\x10GenerateResponse\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12&\n" +
 	"\x05usage\x18\x02 \x01(\v2\x10.arcert.v1.UsageR\x05usage\x12#\n" +
 	"\rfinish_reason\x18\x03 \x01(\tR\ffinishReason\x12\x1f\n" +
 	"\vcached_tier\x18\x04 \x01(\tR\n" +
 	"cachedTier\"\x0f\n" +
-	"\rHealthRequest\"\xd1\x01\n" +
+	"\rHealthRequest\"\x96\x02\n" +
 	"\x0eHealthResponse\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\tR\x06worker\x12\x18\n" +
 	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12\x18\n" +
@@ -705,17 +988,38 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\arunning\x18\x04 \x01(\x03R\arunning\x12\x1b\n" +
 	"\tmax_batch\x18\x05 \x01(\x03R\bmaxBatch\x12$\n" +
 	"\x0ekv_free_tokens\x18\x06 \x01(\x03R\fkvFreeTokens\x12\x16\n" +
-	"\x06reason\x18\a \x01(\tR\x06reason\"\x11\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12/\n" +
+	"\x06device\x18\b \x01(\v2\x17.arcert.v1.DeviceStatusR\x06device\x12\x12\n" +
+	"\x04role\x18\t \x01(\tR\x04role\"\xfd\x01\n" +
+	"\fDeviceStatus\x12*\n" +
+	"\x11memory_free_bytes\x18\x01 \x01(\x04R\x0fmemoryFreeBytes\x12\x1a\n" +
+	"\bpressure\x18\x02 \x01(\bR\bpressure\x12\x14\n" +
+	"\x05fault\x18\x03 \x01(\tR\x05fault\x12'\n" +
+	"\x0fresident_models\x18\x04 \x03(\tR\x0eresidentModels\x12,\n" +
+	"\x12l1_capacity_blocks\x18\x05 \x01(\x03R\x10l1CapacityBlocks\x128\n" +
+	"\x18pressure_threshold_bytes\x18\x06 \x01(\x04R\x16pressureThresholdBytes\"Y\n" +
+	"\x12DeviceEventRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1d\n" +
+	"\n" +
+	"free_bytes\x18\x02 \x01(\x04R\tfreeBytes\x12\x10\n" +
+	"\x03xid\x18\x03 \x01(\x04R\x03xid\"x\n" +
+	"\x13DeviceEventResponse\x12\x16\n" +
+	"\x06worker\x18\x01 \x01(\tR\x06worker\x12\x18\n" +
+	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12/\n" +
+	"\x06device\x18\x03 \x01(\v2\x17.arcert.v1.DeviceStatusR\x06device\"\x11\n" +
 	"\x0fVersionsRequest\"8\n" +
 	"\bArtifact\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
-	"\x06digest\x18\x02 \x01(\tR\x06digest\"\xa8\x01\n" +
+	"\x06digest\x18\x02 \x01(\tR\x06digest\"\x86\x02\n" +
 	"\x06Device\x12\x12\n" +
 	"\x04uuid\x18\x01 \x01(\tR\x04uuid\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
 	"\x12memory_total_bytes\x18\x03 \x01(\x04R\x10memoryTotalBytes\x12*\n" +
 	"\x11memory_used_bytes\x18\x04 \x01(\x04R\x0fmemoryUsedBytes\x12\x1c\n" +
-	"\tsimulated\x18\x05 \x01(\bR\tsimulated\"\xcb\x02\n" +
+	"\tsimulated\x18\x05 \x01(\bR\tsimulated\x12*\n" +
+	"\x11memory_free_bytes\x18\x06 \x01(\x04R\x0fmemoryFreeBytes\x12\x1a\n" +
+	"\bpressure\x18\a \x01(\bR\bpressure\x12\x14\n" +
+	"\x05fault\x18\b \x01(\tR\x05fault\"\x88\x03\n" +
 	"\x10VersionsResponse\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\tR\x06worker\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x12\n" +
@@ -725,11 +1029,15 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\x0frouting_version\x18\x06 \x01(\tR\x0eroutingVersion\x121\n" +
 	"\tartifacts\x18\a \x03(\v2\x13.arcert.v1.ArtifactR\tartifacts\x12+\n" +
 	"\adevices\x18\b \x03(\v2\x11.arcert.v1.DeviceR\adevices\x12\x1a\n" +
-	"\binstance\x18\t \x01(\tR\binstance2\xd3\x01\n" +
+	"\binstance\x18\t \x01(\tR\binstance\x12'\n" +
+	"\x0fresident_models\x18\n" +
+	" \x03(\tR\x0eresidentModels\x12\x12\n" +
+	"\x04role\x18\v \x01(\tR\x04role2\xa1\x02\n" +
 	"\x06Worker\x12E\n" +
 	"\bGenerate\x12\x1a.arcert.v1.GenerateRequest\x1a\x1b.arcert.v1.GenerateResponse0\x01\x12=\n" +
 	"\x06Health\x12\x18.arcert.v1.HealthRequest\x1a\x19.arcert.v1.HealthResponse\x12C\n" +
-	"\bVersions\x12\x1a.arcert.v1.VersionsRequest\x1a\x1b.arcert.v1.VersionsResponseB7Z5github.com/aruntime/arcert/api/gen/arcert/v1;arcertv1b\x06proto3"
+	"\bVersions\x12\x1a.arcert.v1.VersionsRequest\x1a\x1b.arcert.v1.VersionsResponse\x12L\n" +
+	"\vDeviceEvent\x12\x1d.arcert.v1.DeviceEventRequest\x1a\x1e.arcert.v1.DeviceEventResponseB7Z5github.com/aruntime/arcert/api/gen/arcert/v1;arcertv1b\x06proto3"
 
 var (
 	file_arcert_v1_worker_proto_rawDescOnce sync.Once
@@ -743,35 +1051,42 @@ func file_arcert_v1_worker_proto_rawDescGZIP() []byte {
 	return file_arcert_v1_worker_proto_rawDescData
 }
 
-var file_arcert_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_arcert_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_arcert_v1_worker_proto_goTypes = []any{
-	(*TenantContext)(nil),    // 0: arcert.v1.TenantContext
-	(*GenerateRequest)(nil),  // 1: arcert.v1.GenerateRequest
-	(*GenerateResponse)(nil), // 2: arcert.v1.GenerateResponse
-	(*HealthRequest)(nil),    // 3: arcert.v1.HealthRequest
-	(*HealthResponse)(nil),   // 4: arcert.v1.HealthResponse
-	(*VersionsRequest)(nil),  // 5: arcert.v1.VersionsRequest
-	(*Artifact)(nil),         // 6: arcert.v1.Artifact
-	(*Device)(nil),           // 7: arcert.v1.Device
-	(*VersionsResponse)(nil), // 8: arcert.v1.VersionsResponse
-	(*Usage)(nil),            // 9: arcert.v1.Usage
+	(*TenantContext)(nil),       // 0: arcert.v1.TenantContext
+	(*GenerateRequest)(nil),     // 1: arcert.v1.GenerateRequest
+	(*GenerateResponse)(nil),    // 2: arcert.v1.GenerateResponse
+	(*HealthRequest)(nil),       // 3: arcert.v1.HealthRequest
+	(*HealthResponse)(nil),      // 4: arcert.v1.HealthResponse
+	(*DeviceStatus)(nil),        // 5: arcert.v1.DeviceStatus
+	(*DeviceEventRequest)(nil),  // 6: arcert.v1.DeviceEventRequest
+	(*DeviceEventResponse)(nil), // 7: arcert.v1.DeviceEventResponse
+	(*VersionsRequest)(nil),     // 8: arcert.v1.VersionsRequest
+	(*Artifact)(nil),            // 9: arcert.v1.Artifact
+	(*Device)(nil),              // 10: arcert.v1.Device
+	(*VersionsResponse)(nil),    // 11: arcert.v1.VersionsResponse
+	(*Usage)(nil),               // 12: arcert.v1.Usage
 }
 var file_arcert_v1_worker_proto_depIdxs = []int32{
-	0, // 0: arcert.v1.GenerateRequest.tenant:type_name -> arcert.v1.TenantContext
-	9, // 1: arcert.v1.GenerateResponse.usage:type_name -> arcert.v1.Usage
-	6, // 2: arcert.v1.VersionsResponse.artifacts:type_name -> arcert.v1.Artifact
-	7, // 3: arcert.v1.VersionsResponse.devices:type_name -> arcert.v1.Device
-	1, // 4: arcert.v1.Worker.Generate:input_type -> arcert.v1.GenerateRequest
-	3, // 5: arcert.v1.Worker.Health:input_type -> arcert.v1.HealthRequest
-	5, // 6: arcert.v1.Worker.Versions:input_type -> arcert.v1.VersionsRequest
-	2, // 7: arcert.v1.Worker.Generate:output_type -> arcert.v1.GenerateResponse
-	4, // 8: arcert.v1.Worker.Health:output_type -> arcert.v1.HealthResponse
-	8, // 9: arcert.v1.Worker.Versions:output_type -> arcert.v1.VersionsResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	0,  // 0: arcert.v1.GenerateRequest.tenant:type_name -> arcert.v1.TenantContext
+	12, // 1: arcert.v1.GenerateResponse.usage:type_name -> arcert.v1.Usage
+	5,  // 2: arcert.v1.HealthResponse.device:type_name -> arcert.v1.DeviceStatus
+	5,  // 3: arcert.v1.DeviceEventResponse.device:type_name -> arcert.v1.DeviceStatus
+	9,  // 4: arcert.v1.VersionsResponse.artifacts:type_name -> arcert.v1.Artifact
+	10, // 5: arcert.v1.VersionsResponse.devices:type_name -> arcert.v1.Device
+	1,  // 6: arcert.v1.Worker.Generate:input_type -> arcert.v1.GenerateRequest
+	3,  // 7: arcert.v1.Worker.Health:input_type -> arcert.v1.HealthRequest
+	8,  // 8: arcert.v1.Worker.Versions:input_type -> arcert.v1.VersionsRequest
+	6,  // 9: arcert.v1.Worker.DeviceEvent:input_type -> arcert.v1.DeviceEventRequest
+	2,  // 10: arcert.v1.Worker.Generate:output_type -> arcert.v1.GenerateResponse
+	4,  // 11: arcert.v1.Worker.Health:output_type -> arcert.v1.HealthResponse
+	11, // 12: arcert.v1.Worker.Versions:output_type -> arcert.v1.VersionsResponse
+	7,  // 13: arcert.v1.Worker.DeviceEvent:output_type -> arcert.v1.DeviceEventResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_arcert_v1_worker_proto_init() }
@@ -786,7 +1101,7 @@ func file_arcert_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arcert_v1_worker_proto_rawDesc), len(file_arcert_v1_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,9 +23,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Worker_Generate_FullMethodName = "/arcert.v1.Worker/Generate"
-	Worker_Health_FullMethodName   = "/arcert.v1.Worker/Health"
-	Worker_Versions_FullMethodName = "/arcert.v1.Worker/Versions"
+	Worker_Generate_FullMethodName    = "/arcert.v1.Worker/Generate"
+	Worker_Health_FullMethodName      = "/arcert.v1.Worker/Health"
+	Worker_Versions_FullMethodName    = "/arcert.v1.Worker/Versions"
+	Worker_DeviceEvent_FullMethodName = "/arcert.v1.Worker/DeviceEvent"
 )
 
 // WorkerClient is the client API for Worker service.
@@ -40,6 +41,9 @@ type WorkerClient interface {
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
 	// Versions reports the runtime, policy and artifact versions the worker has applied.
 	Versions(ctx context.Context, in *VersionsRequest, opts ...grpc.CallOption) (*VersionsResponse, error)
+	// DeviceEvent injects a simulated device event (memory pressure, an XID or ECC error, or its
+	// clearing) for the operator's device hook; it drives the same code a real device event does.
+	DeviceEvent(ctx context.Context, in *DeviceEventRequest, opts ...grpc.CallOption) (*DeviceEventResponse, error)
 }
 
 type workerClient struct {
@@ -89,6 +93,16 @@ func (c *workerClient) Versions(ctx context.Context, in *VersionsRequest, opts .
 	return out, nil
 }
 
+func (c *workerClient) DeviceEvent(ctx context.Context, in *DeviceEventRequest, opts ...grpc.CallOption) (*DeviceEventResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeviceEventResponse)
+	err := c.cc.Invoke(ctx, Worker_DeviceEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WorkerServer is the server API for Worker service.
 // All implementations must embed UnimplementedWorkerServer
 // for forward compatibility.
@@ -101,6 +115,9 @@ type WorkerServer interface {
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
 	// Versions reports the runtime, policy and artifact versions the worker has applied.
 	Versions(context.Context, *VersionsRequest) (*VersionsResponse, error)
+	// DeviceEvent injects a simulated device event (memory pressure, an XID or ECC error, or its
+	// clearing) for the operator's device hook; it drives the same code a real device event does.
+	DeviceEvent(context.Context, *DeviceEventRequest) (*DeviceEventResponse, error)
 	mustEmbedUnimplementedWorkerServer()
 }
 
@@ -119,6 +136,9 @@ func (UnimplementedWorkerServer) Health(context.Context, *HealthRequest) (*Healt
 }
 func (UnimplementedWorkerServer) Versions(context.Context, *VersionsRequest) (*VersionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Versions not implemented")
+}
+func (UnimplementedWorkerServer) DeviceEvent(context.Context, *DeviceEventRequest) (*DeviceEventResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeviceEvent not implemented")
 }
 func (UnimplementedWorkerServer) mustEmbedUnimplementedWorkerServer() {}
 func (UnimplementedWorkerServer) testEmbeddedByValue()                {}
@@ -188,6 +208,24 @@ func _Worker_Versions_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Worker_DeviceEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeviceEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkerServer).DeviceEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Worker_DeviceEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkerServer).DeviceEvent(ctx, req.(*DeviceEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Worker_ServiceDesc is the grpc.ServiceDesc for Worker service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -202,6 +240,10 @@ var Worker_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Versions",
 			Handler:    _Worker_Versions_Handler,
+		},
+		{
+			MethodName: "DeviceEvent",
+			Handler:    _Worker_DeviceEvent_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,32 @@
+package discovery
+
+// The device hook of the arcert operator contract: POST {hook} with the operator credential, where
+// the target file declares the hook path (devices.hook, with {worker} standing for a worker id
+// from /v1/aruntime/versions). It lets the harness induce device memory pressure and device faults
+// on a runtime that supports them, and clear them afterwards; a runtime that cannot does not
+// declare the device-pressure or device-faults feature, and those requirements are NOT_SUPPORTED.
+
+// Device event kinds.
+const (
+	DeviceMemoryPressure = "memory_pressure" // free device memory just under the declared threshold, or FreeBytes
+	DeviceXID            = "xid"             // an XID critical error, XID set
+	DeviceECC            = "ecc"             // an uncorrectable ECC error
+	DeviceClear          = "clear"           // the pressure released and the device reset
+)
+
+// DeviceEvent is the body of a device hook call.
+type DeviceEvent struct {
+	Kind      string `json:"kind"`
+	FreeBytes uint64 `json:"free_bytes,omitempty"`
+	XID       uint64 `json:"xid,omitempty"`
+}
+
+// DeviceEventResult answers a device hook call: the worker's state after the event.
+type DeviceEventResult struct {
+	Worker         string   `json:"worker"`
+	Healthy        bool     `json:"healthy"`
+	Device         Device   `json:"device"`
+	ResidentModels []string `json:"resident_models"`
+	// L1CapacityBlocks is the worker's L1 prefix-cache capacity now; it shrinks under pressure.
+	L1CapacityBlocks int64 `json:"l1_capacity_blocks"`
+}

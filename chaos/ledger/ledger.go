@@ -1,0 +1,104 @@
+// Package ledger records every request of a fault run and judges the record afterwards, as pure
+// functions: each request must end in exactly one terminal outcome of the contract, none may
+// outlive its deadline, and a request whose answer was lost in transit (indeterminate) is resolved
+// after healing against the runtime's own durable evidence as recovered, lost or duplicated, the
+// way Jepsen and etcd's robustness tests resolve theirs.
+package ledger
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// Entry is one request as the client saw it.
+type Entry struct {
+	// Seq orders entries by issue; Tenant and Class say who sent what.
+	Seq    int    `json:"seq"`
+	Tenant string `json:"tenant"`
+	Class  string `json:"class,omitempty"`
+	// Start and End are when the request was sent and when its last byte (or error) arrived.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Deadline is the request's declared deadline (its traffic class's).
+	Deadline time.Duration `json:"deadline"`
+	// RequestID is the runtime's id for it, empty when no response header arrived.
+	RequestID string           `json:"request_id,omitempty"`
+	Outcome   outcome.Class    `json:"outcome,omitempty"`
+	Reason    outcome.Reason   `json:"reason,omitempty"`
+	ServedBy  outcome.ServedBy `json:"served_by"`
+	// Indeterminate means the exchange broke after the request may have reached the runtime.
+	Indeterminate bool `json:"indeterminate,omitempty"`
+	// Violations are the contract breaches the driver saw in the response.
+	Violations []string `json:"violations,omitempty"`
+	// MidStream reports a stream that ended with an error event after content.
+	MidStream bool `json:"mid_stream,omitempty"`
+	Tokens    int  `json:"tokens,omitempty"`
+}
+
+// Latency is how long the request took end to end.
+func (e Entry) Latency() time.Duration { return e.End.Sub(e.Start) }
+
+// Served reports whether the runtime served the request (completed, rerouted or degraded).
+func (e Entry) Served() bool {
+	switch e.Outcome {
+	case outcome.Completed, outcome.Rerouted, outcome.Degraded:
+		return true
+	}
+	return false
+}
+
+// Ledger collects entries from concurrent senders.
+type Ledger struct {
+	mu      sync.Mutex
+	entries []Entry
+}
+
+// Record adds e, numbering it in arrival order when its Seq is 0.
+func (l *Ledger) Record(e Entry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.Seq == 0 {
+		e.Seq = len(l.entries) + 1
+	}
+	l.entries = append(l.entries, e)
+}
+
+// Entries returns a copy of every entry, ordered by start.
+func (l *Ledger) Entries() []Entry {
+	l.mu.Lock()
+	out := slices.Clone(l.entries)
+	l.mu.Unlock()
+	slices.SortFunc(out, func(a, b Entry) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// Window is a span of time, a fault's or a phase's.
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Started returns the entries that started inside w.
+func Started(entries []Entry, w Window) []Entry {
+	var out []Entry
+	for _, e := range entries {
+		if !e.Start.Before(w.Start) && e.Start.Before(w.End) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Where returns the entries for which keep is true.
+func Where(entries []Entry, keep func(Entry) bool) []Entry {
+	var out []Entry
+	for _, e := range entries {
+		if keep(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -1,0 +1,46 @@
+package router
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/fallback"
+	"github.com/aruntime/arcert/reference/routing"
+)
+
+// prefill sends a long prompt through a prefill worker of the decision's region first, so the
+// decode worker continues from the KV it left in the shared cache tier instead of stalling its
+// running streams for the whole prefill. It is best effort: without a prefill worker, or when it
+// fails, the decode worker prefills the prompt itself, slower but correct.
+func (r *Router) prefill(ctx context.Context, j job, d fallback.Decision, affinity uint64) {
+	id, err := r.pool.PrefillFor(ctx, d.Place.Region, affinity, &arcertv1.GenerateRequest{
+		RequestId:       j.id,
+		Tenant:          &arcertv1.TenantContext{Tenant: j.principal.Tenant, Application: j.principal.Application, User: j.principal.User},
+		Model:           d.Place.Model,
+		Prompt:          j.c.Prompt,
+		MaxTokens:       int64(j.c.MaxTokens),
+		Seed:            j.c.Seed,
+		TrafficClass:    j.class.Name,
+		ClientCacheSalt: j.c.CacheSalt,
+		TraceId:         j.traceID,
+	})
+	if err != nil && !errors.Is(err, routing.ErrNoPrefill) {
+		r.log.Warn("prefill failed; the decode worker prefills", "request_id", j.id, "prefill_worker", id, "err", err)
+	}
+}
+
+// devicePressure reports a worker's refusal for device memory pressure: ResourceExhausted with
+// an ErrorInfo whose reason is device_pressure.
+func devicePressure(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == string(outcome.ReasonDevicePressure) {
+			return true
+		}
+	}
+	return false
+}

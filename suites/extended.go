@@ -1,0 +1,96 @@
+package suites
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// defaultDeviceSettle is how long a runtime may take to act on a device event when the target
+// declares no bound: a few health polls.
+const defaultDeviceSettle = 5 * time.Second
+
+// settle is the target's bound on acting on a device event.
+func settle() time.Duration {
+	Expect(env.Target.Devices).NotTo(BeNil(), "the target declares device features without a devices section")
+	if s := env.Target.Devices.Settle; s > 0 {
+		return s
+	}
+	return defaultDeviceSettle
+}
+
+// deviceEvent posts ev to worker's device hook as the operator and returns the worker's state.
+func deviceEvent(ctx context.Context, worker string, ev discovery.DeviceEvent) discovery.DeviceEventResult {
+	settle()
+	Expect(env.Target.Operator).NotTo(BeNil(), "the device hook needs the target's operator credential")
+	raw, err := json.Marshal(ev)
+	Expect(err).NotTo(HaveOccurred())
+	path := strings.ReplaceAll(env.Target.Devices.Hook, "{worker}", worker)
+	var out discovery.DeviceEventResult
+	status, hdr, err := env.HTTP.JSON(ctx, http.MethodPost, path, env.Target.Operator.Key, raw, nil, &out)
+	Expect(err).NotTo(HaveOccurred(), "POST %s", path)
+	Expect(hdr.Get(outcome.HeaderOutcome)).NotTo(BeEmpty(), "device hook response without an outcome")
+	Expect(status).To(Equal(http.StatusOK), "device event %s on %s", ev.Kind, worker)
+	return out
+}
+
+// versionsNow is /v1/aruntime/versions as tenant A sees it.
+func versionsNow(ctx context.Context) []discovery.WorkerVersions {
+	var v discovery.Versions
+	Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
+	return v.Workers
+}
+
+// workerIDs are every worker's id.
+func workerIDs(ctx context.Context) []string {
+	var ids []string
+	for _, w := range versionsNow(ctx) {
+		ids = append(ids, w.Worker)
+	}
+	Expect(ids).NotTo(BeEmpty(), "/v1/aruntime/versions lists no worker")
+	return ids
+}
+
+// clearDevices resets every worker's device and waits until all are healthy without pressure:
+// the cleanup of every device spec, run even when the spec fails.
+func clearDevices(ctx context.Context) {
+	for _, id := range workerIDs(ctx) {
+		deviceEvent(ctx, id, discovery.DeviceEvent{Kind: discovery.DeviceClear})
+	}
+	Eventually(func() []string { return troubled(ctx) }).WithContext(ctx).WithTimeout(settle()).
+		WithPolling(50*time.Millisecond).Should(BeEmpty(), "workers not back to healthy after the device reset")
+}
+
+// troubled lists the workers that are unhealthy, under pressure or faulted, with why.
+func troubled(ctx context.Context) []string {
+	var out []string
+	for _, w := range versionsNow(ctx) {
+		bad := !w.Healthy
+		for _, d := range w.Devices {
+			bad = bad || d.Pressure || d.Fault != ""
+		}
+		if bad {
+			out = append(out, w.Worker)
+		}
+	}
+	return out
+}
+
+// underPressure lists the workers whose devices report pressure.
+func underPressure(ctx context.Context) []string {
+	var out []string
+	for _, w := range versionsNow(ctx) {
+		if slices.ContainsFunc(w.Devices, func(d discovery.Device) bool { return d.Pressure }) {
+			out = append(out, w.Worker)
+		}
+	}
+	return out
+}

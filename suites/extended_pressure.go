@@ -1,0 +1,110 @@
+package suites
+
+import (
+	"context"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/conformance/driver"
+)
+
+// pressureProbes is how many requests the spec sends while every device is under pressure: each
+// must be shed with device_pressure, so a runtime that sheds only some of them is caught.
+const pressureProbes = 12
+
+// pressureAll puts every worker's device under memory pressure and waits until all report it.
+func pressureAll(ctx context.Context) map[string]discovery.DeviceEventResult {
+	ids := workerIDs(ctx)
+	got := map[string]discovery.DeviceEventResult{}
+	for _, id := range ids {
+		got[id] = deviceEvent(ctx, id, discovery.DeviceEvent{Kind: discovery.DeviceMemoryPressure})
+	}
+	Eventually(func() []string { return underPressure(ctx) }).WithContext(ctx).WithTimeout(settle()).
+		WithPolling(50*time.Millisecond).Should(ConsistOf(ids), "not every worker reports device pressure")
+	return got
+}
+
+var _ = Describe("Device pressure", Serial, func() {
+	It("follows the declared residency policy and sheds with device_pressure", Req("FLT-3"), func(ctx SpecContext) {
+		DeferCleanup(clearDevices)
+		before := send(ctx, tenantA().Key, probe("served before the pressure?", 2, false), nil)
+		Expect(before.Outcome.Served()).To(BeTrue(), "baseline: %s", describe(before))
+
+		results := pressureAll(ctx)
+		for id, r := range results {
+			evidence("%s under pressure: %d bytes free, resident %v, L1 %d blocks", id, r.Device.MemoryFreeBytes, r.ResidentModels, r.L1CapacityBlocks)
+		}
+		for _, w := range versionsNow(ctx) {
+			for _, m := range env.Target.Devices.PinnedModels {
+				served := false
+				for _, a := range w.Artifacts {
+					served = served || a.Model == m
+				}
+				if served {
+					Expect(w.ResidentModels).To(ContainElement(m), "worker %s evicted pinned model %s under pressure", w.Worker, m)
+				}
+			}
+			Expect(w.Healthy).To(BeTrue(), "worker %s failed instead of applying its residency policy", w.Worker)
+		}
+
+		var shedID string
+		for i := range pressureProbes {
+			res := send(ctx, tenantA().Key, probe("shed under device pressure?", 2, i%2 == 0), nil)
+			Expect(res.ContractViolations).To(BeEmpty(), describe(res))
+			Expect(res.Outcome).To(Equal(outcome.Shed), "probe %d under pressure: %s", i, describe(res))
+			Expect(res.Reason).To(Equal(outcome.ReasonDevicePressure), "probe %d under pressure: %s", i, describe(res))
+			Expect(res.RetryAfter).To(BeNumerically(">", 0), "probe %d shed without Retry-After: %s", i, describe(res))
+			shedID = res.RequestID
+		}
+		recs := evidenceFor(ctx, tenantA().Key, shedID)
+		Expect(recs[0].Reason).To(Equal(outcome.ReasonDevicePressure), "the evidence of a shed request names another reason")
+		evidence("%d of %d probes shed with device_pressure and Retry-After; evidence %s says %s", pressureProbes, pressureProbes, shedID, recs[0].Reason)
+
+		clearDevices(ctx)
+		Eventually(func() bool {
+			return send(ctx, tenantA().Key, probe("served after the pressure?", 2, false), nil).Outcome.Served()
+		}).WithContext(ctx).WithTimeout(settle()).WithPolling(50*time.Millisecond).Should(BeTrue(), "not served again after the pressure cleared")
+	}, SpecTimeout(time.Minute))
+
+	It("keeps cache isolation when pressure demotes the L1 to the shared tier", Req("TEN-6"), func(ctx SpecContext) {
+		DeferCleanup(clearDevices)
+		r := rng(0x7e6)
+		p := prompt(r, 400)
+		a, b := tenantA(), tenantB()
+		send(ctx, a.Key, probe(p, 1, false), nil)
+		warm := send(ctx, a.Key, probe(p, 1, false), nil)
+		if cachedOf(warm) == 0 {
+			inconclusive("A's repeat before the pressure showed no cached tokens: nothing to demote")
+			return
+		}
+		pressureAll(ctx)
+		clearDevices(ctx)
+
+		other := send(ctx, b.Key, probe(p, 1, false), nil)
+		Expect(other.Outcome.Served()).To(BeTrue(), describe(other))
+		spoof := probe(p, 1, false)
+		spoof.CacheSalt = a.Name
+		spoofed := send(ctx, b.Key, spoof, nil)
+		Expect(spoofed.Outcome.Served()).To(BeTrue(), describe(spoofed))
+		own := send(ctx, a.Key, probe(p, 1, false), nil)
+		Expect(own.Outcome.Served()).To(BeTrue(), describe(own))
+		if cachedOf(own) == 0 {
+			inconclusive("A's repeat after the demotion showed no cached tokens (positive control): the tiers kept nothing to leak")
+			return
+		}
+		Expect(cachedOf(other)).To(BeZero(), "B's identical prompt was served A's demoted prefix: %s", describe(other))
+		Expect(cachedOf(spoofed)).To(BeZero(), "B naming A as cache_salt was served A's demoted prefix: %s", describe(spoofed))
+		tier := ""
+		if recs := evidenceFor(ctx, a.Key, own.RequestID); len(recs) > 0 {
+			tier = recs[0].CacheTier
+		}
+		evidence("after demotion A's repeat had %d cached tokens (tier %q); B's copy %d, B's spoofed salt %d", cachedOf(own), tier, cachedOf(other), cachedOf(spoofed))
+	}, SpecTimeout(time.Minute))
+})
+
+// cachedOf is a served response's cached prompt tokens.
+func cachedOf(r driver.Result) int { return r.Usage.PromptTokensDetails.CachedTokens }

@@ -1,0 +1,136 @@
+package suites
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/chaos/fault"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+)
+
+// linkOutage runs steady load over the first two tenants with role's links down in the middle.
+// Toxiproxy counts a connection's bytes when it closes, and downing a proxy closes every live
+// connection, so bytes counted at the cut that were not counted before it prove the runtime had
+// live connections over the link when it was cut: the fault hit it. Without that proof the run
+// is INVALID. It returns the run and whether it can be judged.
+func linkOutage(ctx context.Context, role string, stream uint64) (runResult, bool) {
+	if !needLinks(role, "") {
+		return runResult{}, false
+	}
+	var before, cut int64
+	rr := faultRun{name: role + "-outage", stream: stream, pick: alternate(tenantA(), tenantB()),
+		inject: func(ctx context.Context) func() {
+			before = linkBytes(ctx, role)
+			heal := inject(role, "", fault.Fault{Kind: fault.Down})
+			return func() { cut = linkBytes(ctx, role); heal() }
+		}}.run(ctx)
+	if !steadyBefore(rr) {
+		return rr, false
+	}
+	if cut <= before {
+		invalid("no live connection crossed the %s link when it was cut (%d bytes counted before, %d after), so the outage could not hit traffic", role, before, cut)
+		return rr, false
+	}
+	evidence("the cut closed live connections over the %s link that had carried %d bytes", role, cut-before)
+	expectEveryRequestEnded(ctx, rr)
+	expectRecovery(ctx, rr, tenantA())
+	return rr, true
+}
+
+// linkBytes is what the fault server has counted over role's links so far.
+func linkBytes(ctx context.Context, role string) int64 {
+	n, err := env.Chaos.Bytes(ctx, role, "")
+	Expect(err).NotTo(HaveOccurred(), "reading the %s link's byte count", role)
+	return n
+}
+
+var _ = Describe("Cache tier outage", Serial, Label("fault:cache"), func() {
+	It("serves every request without the shared tier and recovers", Req("FLT-1"), func(ctx SpecContext) {
+		DeferCleanup(noResidue)
+		rr, ok := linkOutage(ctx, fault.RoleCache, 321)
+		if !ok {
+			return
+		}
+		for _, e := range rr.settled() {
+			Expect(e.Served()).To(BeTrue(), "request #%d during the cache outage: %s/%s; the cache tier is an optimisation", e.Seq, e.Outcome, e.Reason)
+		}
+	}, SpecTimeout(time.Minute))
+})
+
+var _ = Describe("Evidence service outage", Serial, Label("fault:evidence"), func() {
+	It("serves through the outage and loses no evidence record", Req("FLT-1", "DUR-1"), func(ctx SpecContext) {
+		Expect(env.Target.Operator).NotTo(BeNil(), "the chain is read through the operator's listing")
+		DeferCleanup(noResidue)
+		rr, ok := linkOutage(ctx, fault.RoleEvidence, 331)
+		if !ok {
+			return
+		}
+		inWindow := chaosledger.Where(rr.inWindow(), chaosledger.Entry.Served)
+		if len(inWindow) < minSettled {
+			invalid("only %d requests served during the evidence outage (need %d)", len(inWindow), minSettled)
+			return
+		}
+		key := env.Target.Operator.Key
+		for _, e := range rr.entries {
+			if e.RequestID == "" {
+				continue
+			}
+			var recs []discovery.Record
+			Eventually(func() []discovery.Record { recs = evidenceNow(ctx, key, e.RequestID); return recs }).WithContext(ctx).
+				WithTimeout(recoveryTime()).WithPolling(50*time.Millisecond).ShouldNot(BeEmpty(), "request #%d (%s, %s) has no evidence record", e.Seq, e.RequestID, e.Outcome)
+			Expect(recs).To(HaveLen(1), "request #%d (%s) has %d evidence records", e.Seq, e.RequestID, len(recs))
+		}
+		all := allEvidence(ctx, key)
+		Expect(discovery.VerifyChain(all)).To(Succeed())
+		evidence("%d requests (%d served during the outage), one evidence record each; the chain of %d records verifies", len(rr.entries), len(inWindow), len(all))
+	}, SpecTimeout(2*time.Minute))
+})
+
+var _ = Describe("Registry outage", Serial, Label("fault:registry"), func() {
+	It("keeps serving the applied version and converges after healing", Req("FLT-1"), func(ctx SpecContext) {
+		if !needLinks(fault.RoleRegistry, "") {
+			return
+		}
+		_, model, _, convergence := ops()
+		DeferCleanup(noResidue)
+		allOn(ctx, model, pinned(model))
+		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
+		rollout := env.Target.Operations.RolloutDigest
+		var held []string // what the workers report just before healing
+		rr := faultRun{name: "registry-outage", stream: 341, pick: alternate(tenantA(), tenantB()),
+			inject: func(ctx context.Context) func() {
+				heal := inject(fault.RoleRegistry, "", fault.Fault{Kind: fault.Down})
+				setDigest(ctx, model, rollout)
+				return func() { held = workerDigests(ctx, model); heal() }
+			}}.run(ctx)
+		if !steadyBefore(rr) {
+			return
+		}
+		if len(held) == 0 || !allSuffixed(held, "="+pinned(model)) {
+			invalid("the workers reported %v before the registry healed: the rollout did not wait on the registry, so the outage did not hit it", held)
+			return
+		}
+		for _, e := range rr.entries {
+			Expect(e.Served()).To(BeTrue(), "request #%d during the registry outage: %s/%s", e.Seq, e.Outcome, e.Reason)
+		}
+		expectEveryRequestEnded(ctx, rr)
+		start := time.Now()
+		allOn(ctx, model, rollout)
+		evidence("a rollout to %s asked for during the registry outage converged %s after healing (declared convergence %s)", rollout, time.Since(start).Round(time.Millisecond), convergence)
+	}, SpecTimeout(2*time.Minute))
+})
+
+// allSuffixed reports whether every s ends with suffix.
+func allSuffixed(list []string, suffix string) bool {
+	for _, s := range list {
+		if !strings.HasSuffix(s, suffix) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,89 @@
+package suites
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/chaos/fault"
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// Sizes of the queue-outage batches: enough jobs of enough tokens that the first batch is still
+// running when the queue is cut.
+const (
+	queueJobs      = 16
+	queueJobTokens = 32
+)
+
+// submitJobs posts a batch of n jobs of maxTokens each and returns the status, the outcome the
+// runtime stated and the batch.
+func submitJobs(ctx context.Context, t target.Tenant, idem string, n, maxTokens int) (int, outcome.Class, batchObject) {
+	var reqs []map[string]any
+	for i := range n {
+		body := map[string]any{"model": model().Name, "max_tokens": maxTokens,
+			"messages": []map[string]string{{"role": "user", "content": fmt.Sprintf("queue outage job %d of %s", i, idem)}}}
+		reqs = append(reqs, map[string]any{"custom_id": fmt.Sprintf("job-%d", i), "body": body})
+	}
+	raw, err := json.Marshal(map[string]any{"endpoint": driver.PathChatCompletions, "requests": reqs})
+	Expect(err).NotTo(HaveOccurred())
+	var b batchObject
+	status, hdr, err := env.HTTP.PostJSON(ctx, "/v1/batches", t.Key, raw, http.Header{"Idempotency-Key": {idem}}, &b)
+	Expect(err).NotTo(HaveOccurred(), "submitting a batch: the runtime must answer, even with its queue away")
+	return status, outcome.Class(hdr.Get(outcome.HeaderOutcome)), b
+}
+
+// expectOnce checks that a completed batch has one result per job and one evidence record each.
+func expectOnce(ctx context.Context, t target.Tenant, b batchObject, jobs int) {
+	Expect(b.Counts.Total).To(Equal(jobs))
+	seen := map[string]bool{}
+	for _, o := range b.Output {
+		Expect(seen).NotTo(HaveKey(o.CustomID), "job %s of batch %s has two results", o.CustomID, b.ID)
+		seen[o.CustomID] = true
+		Expect(evidenceFor(ctx, t.Key, o.Response.RequestID)).To(HaveLen(1), "job %s of batch %s", o.CustomID, b.ID)
+	}
+	Expect(seen).To(HaveLen(jobs), "batch %s: results for %d of %d jobs", b.ID, len(seen), jobs)
+}
+
+var _ = Describe("Queue outage", Serial, Label("fault:queue"), func() {
+	It("answers in time while the queue is away and completes every accepted job exactly once", Req("DUR-2", "FLT-1"), func(ctx SpecContext) {
+		if !needLinks(fault.RoleQueue, "") {
+			return
+		}
+		DeferCleanup(noResidue)
+		a := tenantA()
+		run := fmt.Sprintf("arcert-queue-%d-%d", env.Seed, time.Now().UnixNano())
+		status, _, first := submitJobs(ctx, a, run+"-before", queueJobs, queueJobTokens)
+		Expect(status).To(Equal(http.StatusOK), "a batch before the outage")
+		var now batchObject
+		Expect(getJSON(ctx, "/v1/batches/"+first.ID, a.Key, &now)).To(Equal(http.StatusOK))
+		if now.Status == "completed" {
+			invalid("batch %s completed before the queue was cut: the outage could not hit it", first.ID)
+			return
+		}
+		heal := inject(fault.RoleQueue, "", fault.Fault{Kind: fault.Down})
+		cut := time.Now()
+		status2, class2, during := submitJobs(ctx, a, run+"-during", queueJobs/4, 4)
+		took := time.Since(cut)
+		Expect(class2.Valid()).To(BeTrue(), "a batch submitted during the outage got outcome %q (status %d)", class2, status2)
+		Expect(took).To(BeNumerically("<", tenantDeadline(a)+deadlineGrace), "a batch submitted during the outage took %s to be answered", took)
+		sleepCtx(ctx, faultHold-took)
+		heal()
+		done := awaitBatch(ctx, a.Key, first.ID)
+		expectOnce(ctx, a, done, queueJobs)
+		msg := fmt.Sprintf("batch %s (%d jobs) was %s when the queue was cut for %s; it completed with every job once; a batch submitted during the outage was answered %d %s in %s",
+			first.ID, queueJobs, now.Status, faultHold, status2, class2, took.Round(time.Millisecond))
+		if status2 == http.StatusOK {
+			expectOnce(ctx, a, awaitBatch(ctx, a.Key, during.ID), queueJobs/4)
+			msg += ", and it too completed exactly once"
+		}
+		evidence("%s", msg)
+	}, SpecTimeout(3*time.Minute))
+})
