@@ -81,11 +81,19 @@ func submitBatch(ctx context.Context, key, idem string, hdr http.Header, user st
 
 // awaitBatch polls the batch until it completes.
 func awaitBatch(ctx context.Context, key, id string) batchObject {
+	return awaitBatchWithin(ctx, key, id, time.Minute)
+}
+
+// awaitBatchWithin polls the batch until it completes, for at most d, and says how far it got.
+func awaitBatchWithin(ctx context.Context, key, id string, d time.Duration) batchObject {
 	var b batchObject
 	Eventually(func() string {
 		Expect(getJSON(ctx, "/v1/batches/"+id, key, &b)).To(Equal(http.StatusOK))
 		return b.Status
-	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(100*time.Millisecond).Should(Equal("completed"), "batch %s", id)
+	}).WithContext(ctx).WithTimeout(d).WithPolling(100*time.Millisecond).Should(Equal("completed"),
+		func() string {
+			return fmt.Sprintf("batch %s not completed within %s: %s with %d of %d jobs done", id, d, b.Status, b.Counts.Completed+b.Counts.Failed, b.Counts.Total)
+		})
 	return b
 }
 

@@ -127,6 +127,11 @@ func TestDeployServesAndSurvivesContainerFaults(t *testing.T) {
 	if err := down.Heal(); err != nil {
 		t.Fatal(err)
 	}
+	// The proxies count what they carried (toxiproxy runs with -proxy-metrics). Toxiproxy adds a
+	// connection's bytes when the connection ends, which the fault did to the router's.
+	if n, err := d.Engine().Bytes(ctx, fault.RoleRegion, "eu-west"); err != nil || n == 0 {
+		t.Fatalf("bytes through eu-west: %d, %v", n, err)
+	}
 	servedInARow(t, ctx, d.HTTPURL(), 3, 15*time.Second)
 
 	// Worker loss: eu-west keeps serving on worker-a; worker-b comes back and serves again.

@@ -169,6 +169,17 @@ func (d *Deployment) NATSURL(ctx context.Context) (string, error) {
 	return "nats://" + addr, nil
 }
 
+// ObserveURL is where the harness reads what reached the stand-in provider (its
+// /v1/provider/seen), on the host: the proof that a tenant's data never left. Re-read it after
+// restarting the provider part.
+func (d *Deployment) ObserveURL(ctx context.Context) (string, error) {
+	addr, err := d.hostAddr(ctx, "provider", providerAPI)
+	if err != nil {
+		return "", err
+	}
+	return "http://" + addr + "/v1/provider/seen", nil
+}
+
 // Config is the configuration the parts run (the router's and the workers' view).
 func (d *Deployment) Config() *config.Config { return d.cfg }
 

@@ -22,6 +22,7 @@ const (
 	routerGRPC     = "8081/tcp"
 	durableNATS    = "4222/tcp"
 	durableOCI     = "5000/tcp"
+	providerAPI    = "8090/tcp"
 	configPath     = "/etc/aruntime.yaml"
 	dataDir        = "/data"
 )
@@ -64,7 +65,8 @@ func specs(cfg *config.Config) [][]spec {
 		{{name: "cache", role: RoleCache, args: with("cache"), ready: readyLine}},
 	}
 	for _, p := range cfg.Providers {
-		stages[1] = append(stages[1], spec{name: "provider", role: RoleProvider, args: with("provider", "--name", p.Name), ready: providerReadyLine})
+		stages[1] = append(stages[1], spec{name: "provider", role: RoleProvider, args: with("provider", "--name", p.Name, "--listen", "0.0.0.0:8090"),
+			ports: []string{providerAPI}, ready: providerReadyLine})
 		break // one stand-in: the configuration's provider URL names the alias "provider"
 	}
 	var workers []spec

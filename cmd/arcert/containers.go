@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/chaos/containers"
+	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/deploy/images"
 	"github.com/aruntime/arcert/fixtures/targets"
@@ -47,6 +48,14 @@ func startContainers(ctx context.Context, stderr io.Writer) (t *target.Target, s
 	fmt.Fprintf(stderr, "arcert: %d containers and toxiproxy up (%s), %d links proxied; router at %s\n",
 		n, since(start), len(d.Engine().Links()), d.HTTPURL())
 	t.Endpoints.HTTP, t.Endpoints.GRPC = d.HTTPURL(), d.GRPCAddr()
+	for i, dep := range t.Dependencies {
+		if dep.Role == fault.RoleProvider {
+			if t.Dependencies[i].Observe, err = d.ObserveURL(ctx); err != nil {
+				_ = d.Close(context.WithoutCancel(ctx))
+				return nil, nil, nil, err
+			}
+		}
+	}
 	stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), containersCloseTimeout)
 		defer cancel()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/chaos/containers"
+	"github.com/aruntime/arcert/chaos/fault"
 )
 
 // TestStartContainersGivesAServingTarget checks what `certify --containers` gets: the containers
@@ -48,6 +49,19 @@ func TestStartContainersGivesAServingTarget(t *testing.T) {
 	_ = resp.Body.Close()
 	if got := resp.Header.Get("ARuntime-Outcome"); got != "completed" {
 		t.Fatalf("outcome %q (%s), want completed", got, resp.Status)
+	}
+	for _, dep := range tgt.Dependencies {
+		if dep.Role != fault.RoleProvider {
+			continue
+		}
+		resp, err := http.Get(dep.Observe)
+		if err != nil {
+			t.Fatalf("provider observe URL: %v", err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", dep.Observe, resp.Status)
+		}
 	}
 	if err := setup.Nodes.Residue(ctx); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,7 @@
 // is FROM scratch around one of our own static binaries (CGO_ENABLED=0, -trimpath), because the
 // machines that run the chaos suites may reach no container registry: building pulls nothing.
 // Build is cheap when nothing changed: Go's build cache skips the compile, and an image whose
-// label already carries the binary's SHA-256 is left as it is.
+// label already carries the SHA-256 of its Dockerfile and binary is left as it is.
 package images
 
 import (
@@ -33,9 +33,9 @@ const (
 	Toxiproxy = "arcert/toxiproxy:2.12.0"
 )
 
-// binaryLabel is the image label holding the SHA-256 of the binary inside, so an image that
-// already holds today's binary is not rebuilt.
-const binaryLabel = "dev.arcert.binary.sha256"
+// contentLabel is the image label holding the SHA-256 of its Dockerfile and binary, so an image
+// that already holds today's binary, built today's way, is not rebuilt.
+const contentLabel = "dev.arcert.content.sha256"
 
 // modulePath identifies the arcert source tree when looking for it upwards from a directory.
 const modulePath = "module github.com/aruntime/arcert\n"
@@ -114,15 +114,17 @@ func buildOne(ctx context.Context, docker *testcontainers.DockerClient, root, st
 	if err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
-	sum := sha256.Sum256(data)
-	digest := hex.EncodeToString(sum[:])
-	if current, err := labelOf(ctx, docker, im.tag); err == nil && current == digest {
-		fmt.Fprintf(log, "images: %s up to date (%s)\n", im.tag, time.Since(start).Round(time.Millisecond))
-		return nil
-	}
 	dockerfile, err := dockerfiles.ReadFile(im.dockerfile)
 	if err != nil {
 		return fmt.Errorf("images: %w", err)
+	}
+	h := sha256.New()
+	h.Write(dockerfile)
+	h.Write(data)
+	digest := hex.EncodeToString(h.Sum(nil))
+	if current, err := labelOf(ctx, docker, im.tag); err == nil && current == digest {
+		fmt.Fprintf(log, "images: %s up to date (%s)\n", im.tag, time.Since(start).Round(time.Millisecond))
+		return nil
 	}
 	buildCtx, err := contextTar(dockerfile, im.binary, data)
 	if err != nil {
@@ -130,7 +132,7 @@ func buildOne(ctx context.Context, docker *testcontainers.DockerClient, root, st
 	}
 	res, err := docker.ImageBuild(ctx, buildCtx, client.ImageBuildOptions{
 		Tags: []string{im.tag}, Dockerfile: "Dockerfile", Remove: true, ForceRemove: true,
-		Labels: map[string]string{binaryLabel: digest},
+		Labels: map[string]string{contentLabel: digest},
 	})
 	if err != nil {
 		return fmt.Errorf("images: building %s: %w", im.tag, err)
@@ -143,7 +145,7 @@ func buildOne(ctx context.Context, docker *testcontainers.DockerClient, root, st
 	return nil
 }
 
-// labelOf returns the binary label of the image tagged tag.
+// labelOf returns the content label of the image tagged tag.
 func labelOf(ctx context.Context, docker *testcontainers.DockerClient, tag string) (string, error) {
 	res, err := docker.ImageInspect(ctx, tag)
 	if err != nil {
@@ -152,7 +154,7 @@ func labelOf(ctx context.Context, docker *testcontainers.DockerClient, tag strin
 	if res.Config == nil {
 		return "", nil
 	}
-	return res.Config.Labels[binaryLabel], nil
+	return res.Config.Labels[contentLabel], nil
 }
 
 // missingOnly accepts the images that exist when there is no source to build them from.

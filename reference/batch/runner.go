@@ -58,7 +58,14 @@ type Runner struct {
 	exec        Exec
 	concurrency int
 	log         *slog.Logger
+	ackFirst    bool
 }
+
+// AckBeforeRun makes the runner acknowledge each job as it takes it, before running it, and give
+// up a result it cannot store at once, so a job that ends while the queue is away is lost rather
+// than redelivered. It exists only for the harness's
+// negative controls (a job lost in a queue outage), which certification must catch.
+func (r *Runner) AckBeforeRun() { r.ackFirst = true }
 
 // NewRunner returns a runner that runs up to concurrency jobs at once.
 func NewRunner(s *Store, exec Exec, concurrency int, log *slog.Logger) *Runner {
@@ -155,6 +162,16 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	h := msg.Headers()
 	p := Principal{Tenant: h.Get(HeaderTenant), Application: h.Get(HeaderApp), User: h.Get(HeaderUser)}
+	if r.ackFirst {
+		_ = msg.Ack()
+		resp := r.exec(ctx, p, attemptID(msg, j), j.Body)
+		if !r.store.js.Conn().IsConnected() {
+			return // the control's flaw: a result that cannot be stored now is given up
+		}
+		raw, _ := json.Marshal(Result{CustomID: j.CustomID, Response: resp})
+		_, _ = r.store.results.Create(ctx, key, raw)
+		return
+	}
 	stop := heartbeat(msg)
 	resp := r.exec(ctx, p, attemptID(msg, j), j.Body)
 	stop()

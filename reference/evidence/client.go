@@ -37,6 +37,11 @@ type ClientOptions struct {
 	PublishTimeout time.Duration
 	// ReplayInterval is Run's polling interval; zero means DefaultReplayInterval.
 	ReplayInterval time.Duration
+	// DropUnavailable makes a client that loses what JetStream cannot take now instead of
+	// spooling it, while still reporting success. It exists only for the harness's negative
+	// controls (evidence dropped during an outage), which certification must catch; nothing
+	// else may set it.
+	DropUnavailable bool
 }
 
 // Client is how routers and workers write and read durable evidence. It implements Sink and
@@ -59,6 +64,7 @@ type Client struct {
 	chain   jetstream.Stream // looked up on first read, since the stream may not exist at start
 
 	published, spooled, replayed, corrupt atomic.Uint64
+	dropUnavailable                       bool
 }
 
 var (
@@ -79,7 +85,7 @@ func NewClient(js jetstream.JetStream, o ClientOptions) (*Client, error) {
 	c := &Client{
 		js: js, spool: sp, log: o.Logger,
 		pubTO: cmp0(o.PublishTimeout, DefaultPublishTimeout), replay: cmp0(o.ReplayInterval, DefaultReplayInterval),
-		kick: make(chan struct{}, 1), batch: &batcher{js: js},
+		kick: make(chan struct{}, 1), batch: &batcher{js: js}, dropUnavailable: o.DropUnavailable,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -121,6 +127,9 @@ func (c *Client) Append(ctx context.Context, r discovery.Record) (discovery.Reco
 			return r, nil
 		}
 		c.log.Warn("evidence: publish failed, spooling", "request_id", r.RequestID, "err", err)
+	}
+	if c.dropUnavailable {
+		return r, nil // the negative control's loss: reported durable, never stored
 	}
 	// The publish may have been stored with its acknowledgement lost; the replayed copy is
 	// marked as such, and the Service drops it if so.

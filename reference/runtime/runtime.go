@@ -60,6 +60,11 @@ type Options struct {
 	// Interpose, when set, is asked for the address to dial for every dependency link, so the
 	// harness can stand a fault proxy on each (see Link).
 	Interpose Interposer
+	// LossyEvidence and BatchAckFirst break durability on purpose, for the harness's negative
+	// controls only: evidence the service cannot take now is dropped instead of spooled, and
+	// batch jobs are acknowledged before they run, so one whose result cannot be stored is lost.
+	LossyEvidence bool
+	BatchAckFirst bool
 }
 
 // Runtime is a running set of roles. Stop it with Shutdown.
