@@ -64,9 +64,11 @@ certify: build
 run: build
 	$(BIN)/aruntime up
 
-## bench: router overhead against a worker called directly (and nginx's grpc_pass where installed).
+## bench: router overhead against a worker called directly (and nginx's grpc_pass where installed),
+##        then region failover under load (detection, first rerouted success, served share, recovery).
 bench:
 	$(GO) run ./cmd/arbench
+	$(GO) test -run '^$$' -bench RegionFailover -benchtime 1x ./cmd/arcert
 
 ## gpu-check: on a machine with an NVIDIA GPU (and its driver), list the devices through NVML and
 ## serve requests with a worker on device 0 through the NVML backend. Not part of CI.
