@@ -127,8 +127,8 @@ func (fr faultRun) run(ctx context.Context) runResult {
 		mu.Unlock()
 		sleepCtx(ctx, faultHold)
 		mu.Lock()
+		window.End = time.Now() // healing starts: what a restart serves from here on is recovery
 		heal()
-		window.End = time.Now()
 		mu.Unlock()
 	}()
 	DeferCleanup(func() {

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/conformance/target"
 )
 
 // linkOutage runs steady load over the first two tenants with role's links down in the middle.
@@ -18,12 +20,12 @@ import (
 // connection, so bytes counted at the cut that were not counted before it prove the runtime had
 // live connections over the link when it was cut: the fault hit it. Without that proof the run
 // is INVALID. It returns the run and whether it can be judged.
-func linkOutage(ctx context.Context, role string, stream uint64) (runResult, bool) {
+func linkOutage(ctx context.Context, role string, stream uint64, pick func(r *rand.Rand, i int) loadReq) (runResult, bool) {
 	if !needLinks(role, "") {
 		return runResult{}, false
 	}
 	var before, cut int64
-	rr := faultRun{name: role + "-outage", stream: stream, pick: alternate(tenantA(), tenantB()),
+	rr := faultRun{name: role + "-outage", stream: stream, pick: pick,
 		inject: func(ctx context.Context) func() {
 			before = linkBytes(ctx, role)
 			heal := inject(role, "", fault.Fault{Kind: fault.Down})
@@ -52,7 +54,8 @@ func linkBytes(ctx context.Context, role string) int64 {
 var _ = Describe("Cache tier outage", Serial, Label("fault:cache"), func() {
 	It("serves every request without the shared tier and recovers", Req("FLT-1"), func(ctx SpecContext) {
 		DeferCleanup(noResidue)
-		rr, ok := linkOutage(ctx, fault.RoleCache, 321)
+		// Prompts of many cache blocks: a prompt shorter than one block never asks the shared tier.
+		rr, ok := linkOutage(ctx, fault.RoleCache, 321, alternateLong(tenantA(), tenantB()))
 		if !ok {
 			return
 		}
@@ -66,7 +69,7 @@ var _ = Describe("Evidence service outage", Serial, Label("fault:evidence"), fun
 	It("serves through the outage and loses no evidence record", Req("FLT-1", "DUR-1"), func(ctx SpecContext) {
 		Expect(env.Target.Operator).NotTo(BeNil(), "the chain is read through the operator's listing")
 		DeferCleanup(noResidue)
-		rr, ok := linkOutage(ctx, fault.RoleEvidence, 331)
+		rr, ok := linkOutage(ctx, fault.RoleEvidence, 331, alternate(tenantA(), tenantB()))
 		if !ok {
 			return
 		}
@@ -133,4 +136,15 @@ func allSuffixed(list []string, suffix string) bool {
 		}
 	}
 	return true
+}
+
+// outagePromptWords is the length of the cache outage's prompts: many blocks of any reasonable
+// block size, so that every prompt misses its worker's L1 and asks the shared tier.
+const outagePromptWords = 256
+
+// alternateLong is alternate with long, fresh prompts.
+func alternateLong(tenants ...target.Tenant) func(r *rand.Rand, i int) loadReq {
+	return func(r *rand.Rand, i int) loadReq {
+		return loadReq{tenant: tenants[i%len(tenants)], body: probe(prompt(r, outagePromptWords), 4, false)}
+	}
 }

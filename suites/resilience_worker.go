@@ -3,12 +3,14 @@ package suites
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
@@ -71,9 +73,19 @@ func primaryWorkers() (string, []string) {
 	} else if len(env.Target.Regions) > 0 {
 		region = env.Target.Regions[0].Name
 	}
+	// Prefill-only workers serve no request of their own: losing one is no worker loss a client
+	// could see, so they are left out.
+	var v discovery.Versions
+	status, _, err := env.HTTP.GetJSON(context.Background(), discovery.PathVersions, tenantA().Key, &v)
+	prefill := map[string]bool{}
+	if err == nil && status == http.StatusOK {
+		for _, w := range v.Workers {
+			prefill[w.Worker] = w.Role == "prefill"
+		}
+	}
 	var parts []string
 	for _, l := range env.Chaos.Select(fault.RoleRegion, region) {
-		if l.Part != "" {
+		if l.Part != "" && !prefill[l.Part] {
 			parts = append(parts, l.Part)
 		}
 	}

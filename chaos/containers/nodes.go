@@ -66,6 +66,10 @@ func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 	if err != nil {
 		return err
 	}
+	if p.role == toxiproxyAlias {
+		// Its proxies live in its memory: a restarted toxiproxy has none, and every link is cut.
+		return fmt.Errorf("containers: toxiproxy cannot be restarted without losing every proxy; cut links with the engine instead")
+	}
 	st, err := p.c.State(ctx)
 	if err != nil {
 		return fmt.Errorf("containers: %s: %w", name, err)

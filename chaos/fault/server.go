@@ -57,6 +57,5 @@ func (s *Server) URL() string { return "http://" + s.lis.Addr().String() }
 func (s *Server) Close(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	<-s.done
-	s.api.Collection.Clear()
-	return err
+	return errors.Join(err, s.api.Collection.Clear())
 }

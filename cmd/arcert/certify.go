@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aruntime/arcert/chaos/containers"
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/grpcdriver"
@@ -26,8 +27,9 @@ type certifyFlags struct {
 	profiles []string
 	focus    []string
 	out      string
-	embedded bool
-	variant  string
+	embedded   bool
+	containers bool
+	variant    string
 	seed     int64
 	verbose  bool
 	noColor  bool
@@ -57,6 +59,7 @@ reported but is not a failure).`,
 	cmd.Flags().StringArrayVar(&f.focus, "focus", nil, "run only the specs of this requirement id (repeatable)")
 	cmd.Flags().StringVar(&f.out, "out", "arcert-report", "directory for report.json, junit.xml and summary.md")
 	cmd.Flags().BoolVar(&f.embedded, "embedded", false, "start the embedded reference runtime and certify it with its own target")
+	cmd.Flags().BoolVar(&f.containers, "containers", false, "deploy the reference runtime as one container per role (Docker) and certify it with its own target")
 	cmd.Flags().StringVar(&f.variant, "variant", "", "with --embedded: run this negative control instead of the reference runtime")
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed for prompts, arrival schedules and spec order")
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print every spec as it runs")
@@ -76,14 +79,37 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 			}
 		}
 	}
-	t, err := loadTarget(f)
-	if err != nil {
+	var (
+		t     *target.Target
+		chaos *chaosSetup
+		err   error
+	)
+	unsupported := map[string]string{}
+	if f.containers {
+		var stop func()
+		t, chaos, stop, err = certifyContainers(cmd, f)
+		switch {
+		case errors.Is(err, containers.ErrUnavailable):
+			// Without Docker nothing of the deployment can be certified: say so per requirement.
+			fmt.Fprintf(stderr, "arcert: %v: every requirement is reported NOT_SUPPORTED\n", err)
+			for _, p := range f.profiles {
+				unsupported[p] = "no containerized deployment: " + err.Error()
+			}
+			t, err = target.Parse(targets.ContainersName, targets.ContainersYAML)
+			if err != nil {
+				return err
+			}
+			return writeReport(cmd, f, cat, t, nil, time.Now(), unsupported)
+		case err != nil:
+			return err
+		}
+		defer stop()
+	} else if t, err = loadTarget(f); err != nil {
 		return err
 	}
 	wantChaos := slices.Contains(f.profiles, resilienceProfile)
-	var chaos *chaosSetup
-	unsupported := map[string]string{}
 	switch {
+	case f.containers:
 	case f.embedded:
 		var interpose runtime.Interposer
 		if wantChaos {
@@ -139,6 +165,12 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	if err != nil {
 		return err
 	}
+	return writeReport(cmd, f, cat, t, records, started, unsupported)
+}
+
+// writeReport judges the spec records, writes the report and prints its summary; it fails when
+// a MUST requirement did not pass.
+func writeReport(cmd *cobra.Command, f certifyFlags, cat *catalog.Catalog, t *target.Target, records []report.SpecRecord, started time.Time, unsupported map[string]string) error {
 	rep := report.Compute(report.Inputs{
 		Catalog: cat, Profiles: f.profiles, Focus: f.focus, Declares: t.Declares, Specs: records,
 		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest},
@@ -152,6 +184,19 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		return fmt.Errorf("%d %w (see %s)", len(fails), errMustFailed, f.out)
 	}
 	return nil
+}
+
+// certifyContainers deploys the containerized reference runtime for --containers.
+func certifyContainers(cmd *cobra.Command, f certifyFlags) (*target.Target, *chaosSetup, func(), error) {
+	switch {
+	case f.embedded:
+		return nil, nil, nil, errors.New("--containers and --embedded each start a reference runtime; choose one")
+	case f.target != "":
+		return nil, nil, nil, errors.New("--containers certifies the containerized reference runtime with its own target; drop --target")
+	case f.variant != "":
+		return nil, nil, nil, errors.New("--variant needs --embedded")
+	}
+	return startContainers(cmd.Context(), cmd.ErrOrStderr())
 }
 
 // isTerminal reports whether f is a terminal, where colours help; in logs and CI they are noise.

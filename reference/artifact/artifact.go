@@ -94,9 +94,11 @@ type Source struct {
 	// e.g. "models/" for "models/arcert-sim-small".
 	RepoPrefix string
 	Policy     Policy
+	// PlainHTTP speaks plain HTTP to a registry that is not on loopback.
+	PlainHTTP bool
 }
 
 // Pull fetches and verifies the artifact of model pinned by digest.
 func (s Source) Pull(ctx context.Context, model, digest string) (Model, error) {
-	return Pull(ctx, s.Registry, s.RepoPrefix+model, digest, s.Policy)
+	return pull(ctx, s.Registry, s.PlainHTTP, s.RepoPrefix+model, digest, s.Policy)
 }

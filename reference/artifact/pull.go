@@ -31,6 +31,11 @@ const MaxManifestBytes = 64 << 10
 // unreachable, content not found, ctx ended) is returned wrapped as is, so a
 // caller can tell a bad artifact from a bad network.
 func Pull(ctx context.Context, registryAddr, repo, ref string, policy Policy) (Model, error) {
+	return pull(ctx, registryAddr, false, repo, ref, policy)
+}
+
+// pull is Pull, over plain HTTP also to a registry off loopback when plainHTTP is set.
+func pull(ctx context.Context, registryAddr string, plainHTTP bool, repo, ref string, policy Policy) (Model, error) {
 	if policy.RequireSignature && policy.PublicKey == nil {
 		return Model{}, fmt.Errorf("%w: a signature is required but no public key is given", ErrPolicy)
 	}
@@ -38,7 +43,7 @@ func Pull(ctx context.Context, registryAddr, repo, ref string, policy Policy) (M
 	if err != nil {
 		return Model{}, fmt.Errorf("%w: %q: %w", ErrNotPinned, ref, err)
 	}
-	r, err := repository(registryAddr, repo)
+	r, err := repository(registryAddr, repo, plainHTTP)
 	if err != nil {
 		return Model{}, err
 	}

@@ -26,7 +26,7 @@ func Push(ctx context.Context, registryAddr, repo, dir string) (string, error) {
 
 // PushPacked pushes an already packed artifact; see Push.
 func PushPacked(ctx context.Context, registryAddr, repo string, p *Packed) (string, error) {
-	dst, err := repository(registryAddr, repo)
+	dst, err := repository(registryAddr, repo, false)
 	if err != nil {
 		return "", err
 	}
@@ -63,12 +63,12 @@ func stage(ctx context.Context, st *memory.Store, p *Packed) error {
 // repository is the oras client for repo on registryAddr. Loopback
 // registries (the in-process default) are spoken to over plain HTTP; any
 // other registry over TLS, as production registries are.
-func repository(registryAddr, repo string) (*remote.Repository, error) {
+func repository(registryAddr, repo string, plainHTTP bool) (*remote.Repository, error) {
 	r, err := remote.NewRepository(registryAddr + "/" + repo)
 	if err != nil {
 		return nil, fmt.Errorf("artifact: repository %s/%s: %w", registryAddr, repo, err)
 	}
-	r.PlainHTTP = isLoopback(registryAddr)
+	r.PlainHTTP = plainHTTP || isLoopback(registryAddr)
 	return r, nil
 }
 

@@ -99,6 +99,9 @@ type Artifacts struct {
 	// RequireSignature refuses an artifact without a valid signature by PublicKeyFile's key.
 	RequireSignature bool   `yaml:"require_signature"`
 	PublicKeyFile    string `yaml:"public_key_file"`
+	// PlainHTTP says the registry speaks plain HTTP, as one on a private network does (the
+	// containerized deployment's); otherwise only a loopback registry is spoken to without TLS.
+	PlainHTTP bool `yaml:"plain_http"`
 	// SeedFixtures pushes the deterministic fixture artifacts into the in-process registry at
 	// start, so the embedded default has artifacts to serve, roll out and refuse.
 	SeedFixtures bool `yaml:"seed_fixtures"`

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"time"
 
@@ -34,7 +35,7 @@ func (rt *Runtime) startRegistry(startCtx, ctx context.Context) error {
 		return reg.Shutdown(sctx)
 	})
 	if rt.opts.SeedArtifacts != nil {
-		if err := rt.opts.SeedArtifacts(startCtx, reg.Addr()); err != nil {
+		if err := rt.opts.SeedArtifacts(startCtx, loopbackAddr(reg.Addr())); err != nil {
 			return fmt.Errorf("registry: seeding: %w", err)
 		}
 	}
@@ -61,7 +62,7 @@ func (rt *Runtime) artifactSource(ctx context.Context) (worker.ArtifactSource, e
 		}
 		policy.PublicKey = key
 	}
-	return artifact.Source{Registry: a.Registry, RepoPrefix: a.RepoPrefix, Policy: policy}, nil
+	return artifact.Source{Registry: a.Registry, RepoPrefix: a.RepoPrefix, Policy: policy, PlainHTTP: a.PlainHTTP}, nil
 }
 
 // verifyPins makes a worker verify its configured artifacts before it serves: a pin that does
@@ -120,4 +121,14 @@ func (rt *Runtime) recordRefusal(w config.Worker, model, digest string, err erro
 	if _, err := rt.evidence.Append(ctx, rec); err != nil {
 		rt.log.Error("evidence of a refused artifact not written", "err", err)
 	}
+}
+
+// loopbackAddr reaches a listener bound to every interface through loopback, where the runtime
+// speaks plain HTTP to its own registry.
+func loopbackAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
 }

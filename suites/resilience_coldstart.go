@@ -1,0 +1,95 @@
+package suites
+
+import (
+	"context"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/chaos/fault"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+)
+
+// slowRegistry is the latency a cold start meets on every registry exchange: slow, not down.
+const slowRegistry = 300 * time.Millisecond
+
+// expectServedByOthers checks that the requests after detection were served, none by victim.
+func expectServedByOthers(rr runResult, victim string) {
+	settled := rr.settled()
+	served := chaosledger.Where(settled, chaosledger.Entry.Served)
+	Expect(float64(len(served))).To(BeNumerically(">=", servedAfterLoss*float64(len(settled))),
+		"with %s away, %d of %d requests were served: %v", victim, len(served), len(settled), chaosledger.Counts(settled))
+	for _, e := range served {
+		Expect(e.ServedBy.Worker).NotTo(Equal(victim), "request #%d was served by %s while it was away", e.Seq, victim)
+	}
+}
+
+var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registry", "fault:worker"), func() {
+	It("brings a lost worker back on its pin through a slow registry while the others serve", Req("FLT-1"), func(ctx SpecContext) {
+		if !needLinks(fault.RoleRegistry, "") {
+			return
+		}
+		_, model, _, convergence := ops()
+		DeferCleanup(noResidue)
+		region, parts := primaryWorkers()
+		if len(parts) < 2 {
+			inconclusive("the primary region %q has %d workers behind declared links; a cold start needs another to serve", region, len(parts))
+			return
+		}
+		victim := parts[len(parts)-1]
+		allOn(ctx, model, pinned(model))
+		before := instanceOf(ctx, victim, model)
+		var restarted time.Duration
+		rr := faultRun{name: "cold-start-slow-registry", stream: 371, pick: alternate(tenantA(), tenantB()),
+			inject: func(ctx context.Context) func() {
+				slow := inject(fault.RoleRegistry, "", fault.Fault{Kind: fault.Latency, Latency: slowRegistry})
+				back := loseWorkers(ctx, region, victim)
+				return func() {
+					start := time.Now()
+					back() // the restart pulls the pinned artifacts through the slow registry
+					restarted = time.Since(start)
+					slow()
+				}
+			}}.run(ctx)
+		if !steadyBefore(rr) {
+			return
+		}
+		expectEveryRequestEnded(ctx, rr)
+		expectServedByOthers(rr, victim)
+		Eventually(func() string { return instanceOf(ctx, victim, model) }).WithContext(ctx).WithTimeout(convergence).
+			WithPolling(100*time.Millisecond).Should(And(HaveSuffix("@"+pinned(model)), Not(Equal(before))),
+			"%s did not come back as a new instance on the pin %s", victim, pinned(model))
+		evidence("%s came back on %s in %s with every registry exchange %s slower; the others served meanwhile", victim, pinned(model), restarted.Round(time.Millisecond), slowRegistry)
+	}, SpecTimeout(2*time.Minute))
+})
+
+var _ = Describe("Rollback under a fault", Serial, Label("fault:worker"), func() {
+	It("rolls back while a worker is lost, and the worker returns on the rolled-back pin", Req("FLT-2"), func(ctx SpecContext) {
+		_, model, _, _ := ops()
+		DeferCleanup(noResidue)
+		region, parts := primaryWorkers()
+		if len(parts) < 2 {
+			inconclusive("the primary region %q has %d workers behind declared links; a rollback under worker loss needs another to serve", region, len(parts))
+			return
+		}
+		victim, rollout := parts[0], env.Target.Operations.RolloutDigest
+		allOn(ctx, model, pinned(model))
+		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
+		setDigest(ctx, model, rollout)
+		allOn(ctx, model, rollout)
+		rr := faultRun{name: "rollback-under-worker-loss", stream: 381, pick: alternate(tenantA(), tenantB()),
+			inject: func(ctx context.Context) func() {
+				back := loseWorkers(ctx, region, victim)
+				setDigest(ctx, model, pinned(model)) // the rollback, while the worker is away
+				return back
+			}}.run(ctx)
+		if !steadyBefore(rr) {
+			return
+		}
+		expectEveryRequestEnded(ctx, rr)
+		expectServedByOthers(rr, victim)
+		allOn(ctx, model, pinned(model))
+		evidence("rolled back from %s to %s while %s was lost; every worker, %s included, converged on %s", rollout, pinned(model), victim, victim, pinned(model))
+	}, SpecTimeout(2*time.Minute))
+})
