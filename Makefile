@@ -38,11 +38,13 @@ test-images:
 
 # The negative controls certify real runtimes under load, so they run after the race-enabled
 # packages rather than beside them: two cores shared with -race would blur their timing tests.
+# They take minutes (each certifies a runtime, the Resilience profile embedded and in containers
+# among them), so -v shows each as it starts and ends.
 NEGATIVE := ./fixtures/negative
 unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/fixtures/negative$$')
-	$(GO) test -count=1 -timeout 10m $(NEGATIVE)
+	$(GO) test -count=1 -timeout 20m -v $(NEGATIVE)
 
 fuzz:
 	@set -e; for target in $$($(GO) run ./internal/tools/fuzztargets .); do \
