@@ -23,17 +23,17 @@ import (
 )
 
 type certifyFlags struct {
-	target   string
-	profiles []string
-	focus    []string
-	out      string
+	target     string
+	profiles   []string
+	focus      []string
+	out        string
 	embedded   bool
 	containers bool
 	variant    string
-	seed     int64
-	verbose  bool
-	noColor  bool
-	timeout  time.Duration
+	seed       int64
+	verbose    bool
+	noColor    bool
+	timeout    time.Duration
 }
 
 // resilienceProfile is the profile whose specs inject faults.

@@ -1,0 +1,72 @@
+package suites
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/chaos/fault"
+)
+
+// spooledRequests is how many requests the router-crash spec has answered while the evidence
+// service is away, so that their records wait in the router's spool when it is killed.
+const spooledRequests = 10
+
+// routerRole is the node role of the runtime's front door.
+const routerRole = "router"
+
+var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence"), func() {
+	It("keeps spooled evidence and accepted jobs across a crash of the router", Req("DUR-3"), func(ctx SpecContext) {
+		if env.Nodes == nil || len(env.Nodes.Parts(routerRole)) == 0 {
+			inconclusive("the harness controls no router part of this runtime to crash")
+			return
+		}
+		if !needLinks(fault.RoleEvidence, "") {
+			return
+		}
+		Expect(env.Target.Operator).NotTo(BeNil(), "the chain is read through the operator's listing")
+		DeferCleanup(noResidue)
+		router := env.Nodes.Parts(routerRole)[0]
+		a := tenantA()
+		awaitSteady(ctx)
+		status, _, jobs := submitJobs(ctx, a, fmt.Sprintf("arcert-crash-%d-%d", env.Seed, time.Now().UnixNano()), queueJobs, queueJobTokens)
+		Expect(status).To(Equal(http.StatusOK), "a batch before the crash")
+		heal := inject(fault.RoleEvidence, "", fault.Fault{Kind: fault.Down})
+		r := rng(391)
+		var ids []string
+		for range spooledRequests {
+			res := send(ctx, a.Key, probe(prompt(r, 6), 2, false), nil)
+			Expect(res.Outcome).To(BeEquivalentTo("completed"), "a request during the evidence outage: %s", describe(res))
+			ids = append(ids, res.RequestID)
+		}
+		var now batchObject
+		Expect(getJSON(ctx, "/v1/batches/"+jobs.ID, a.Key, &now)).To(Equal(http.StatusOK))
+		if now.Status == "completed" {
+			heal()
+			invalid("batch %s completed before the crash: the crash could not hit it", jobs.ID)
+			return
+		}
+		killed := time.Now()
+		Expect(env.Nodes.Kill(ctx, routerRole, router)).To(Succeed(), "killing %s", router)
+		Expect(env.Nodes.Restart(ctx, routerRole, router)).To(Succeed(), "restarting %s", router)
+		back := time.Since(killed)
+		recordWindow(fault.Window{Fault: fault.Fault{Kind: workerKill}, Role: routerRole, Name: router, Start: killed, End: time.Now()})
+		heal()
+		done := awaitBatchWithin(ctx, a.Key, jobs.ID, recoveryTime())
+		expectOnce(ctx, a, done, queueJobs)
+		key := env.Target.Operator.Key
+		for _, id := range ids {
+			var recs []discovery.Record
+			Eventually(func() []discovery.Record { recs = evidenceNow(ctx, key, id); return recs }).WithContext(ctx).
+				WithTimeout(recoveryTime()).WithPolling(50*time.Millisecond).ShouldNot(BeEmpty(), "request %s, answered before the crash, has no evidence record", id)
+			Expect(recs).To(HaveLen(1), "request %s has %d evidence records", id, len(recs))
+		}
+		Expect(discovery.VerifyChain(allEvidence(ctx, key))).To(Succeed())
+		evidence("%s killed with batch %s %s and %d records spooled in an evidence outage; back in %s; every job once, every record once, the chain verifies",
+			router, jobs.ID, now.Status, len(ids), back.Round(time.Millisecond))
+	}, SpecTimeout(2*time.Minute))
+})
