@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/traffic"
@@ -59,8 +60,8 @@ type faultRun struct {
 	stream uint64 // the seeded random stream of the run's prompts and arrivals
 	rate   float64
 	pick   func(r *rand.Rand, i int) loadReq
-	// inject puts the fault in force and returns what heals it.
-	inject func(ctx context.Context) (heal func())
+	// inject puts the fault in force and returns what heals it (see holdFault).
+	inject func(ctx context.Context) (heal func() error)
 }
 
 // runResult is a fault run's ledger and the fault's window.
@@ -95,61 +96,124 @@ func detection() time.Duration {
 	return defaultDetection
 }
 
-// run sends seeded open-loop load for lead+hold+tail and injects the fault after lead. The fault
-// is healed after hold, and again (idempotently) by a cleanup if the spec fails first.
+// run sends seeded open-loop load for lead+hold+tail and injects the fault after lead. The load
+// runs in the background and records only; the fault's schedule, and every assertion, runs on
+// the spec's goroutine. Each fault registers its undo as it is injected (see holdFault), so the
+// spec's noResidue cleanup heals it even when an assertion fails midway.
 func (fr faultRun) run(ctx context.Context) runResult {
 	rate := fr.rate
 	if rate == 0 {
 		rate = faultRate
 	}
-	var (
-		l      chaosledger.Ledger
-		window chaosledger.Window
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		heal   func()
-	)
+	hold := holdFor()
 	awaitSteady(ctx)
-	r := rng(fr.stream)
-	var pickMu sync.Mutex
-	wg.Add(1)
+	var l chaosledger.Ledger
+	loadDone := make(chan traffic.Stats, 1)
 	go func() {
-		defer wg.Done()
-		defer GinkgoRecover()
-		if !sleepCtx(ctx, faultLead) {
-			return
-		}
-		mu.Lock()
-		window.Start = time.Now()
-		healOnce := fr.inject(ctx)
-		var once sync.Once
-		heal = func() { once.Do(healOnce) }
-		mu.Unlock()
-		sleepCtx(ctx, faultHold)
-		mu.Lock()
-		window.End = time.Now() // healing starts: what a restart serves from here on is recovery
-		heal()
-		mu.Unlock()
-	}()
-	DeferCleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if heal != nil {
-			heal()
-		}
-	})
-	stats := traffic.OpenLoop(ctx, traffic.Profile{Name: fr.name, Rate: rate, Duration: faultLead + faultHold + faultTail, Seed: env.Seed + int64(fr.stream)},
-		func(ctx context.Context, i int, _ time.Time) {
-			pickMu.Lock()
-			rq := fr.pick(r, i)
-			pickMu.Unlock()
-			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.tenant.Key, Body: rq.body, Header: rq.hdr})
-			l.Record(entryOf(rq.tenant, res, err))
+		profile := traffic.Profile{Name: fr.name, Rate: rate, Duration: faultLead + hold + faultTail, Seed: env.Seed + int64(fr.stream)}
+		loadDone <- traffic.OpenLoop(ctx, profile, func(ctx context.Context, i int, _ time.Time) {
+			// A generator per request: the same seed gives the same prompt to the same request,
+			// whatever order the arrivals' goroutines run in.
+			rq := fr.pick(rand.New(rand.NewPCG(uint64(env.Seed), fr.stream<<32|uint64(i))), i)
+			rctx, cancel := context.WithTimeout(ctx, tenantDeadline(rq.tenant)+deadlineGrace+hungMargin)
+			defer cancel()
+			res, err := env.HTTP.Do(rctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.tenant.Key, Body: rq.body, Header: rq.hdr})
+			e := entryOf(rq.tenant, res, err)
+			e.Seq = i + 1
+			l.Record(e)
 		})
+	}()
+	var window chaosledger.Window
+	if sleepCtx(ctx, faultLead) {
+		window.Start = time.Now() // a request ending after this may have met the fault
+		heal := fr.inject(ctx)
+		sleepCtx(ctx, hold)
+		window.End = time.Now() // healing starts: what a restart serves from here on is recovery
+		Expect(heal()).To(Succeed(), "healing the fault of %s", fr.name)
+	}
+	stats := <-loadDone
 	Expect(stats.Err).NotTo(HaveOccurred(), "load run %s", fr.name)
-	wg.Wait()
 	Expect(window.End).NotTo(BeZero(), "the fault of %s never ran its course", fr.name)
 	return runResult{entries: l.Entries(), window: window}
+}
+
+// hungMargin is how far past its deadline and grace a request of a fault run is abandoned: it is
+// then recorded as taking that long, which NoneHung names.
+const hungMargin = time.Second
+
+// settleWindow is how long a fault holds past the runtime's declared detection time, so that
+// every judged tenant has requests in it (at faultRate, about 45).
+const settleWindow = 1500 * time.Millisecond
+
+// holdFor is how long a fault holds: faultHold, or longer when the runtime declares a detection
+// time that would leave too little of the window to judge.
+func holdFor() time.Duration { return max(faultHold, detection()+settleWindow) }
+
+// faultsInForce are the undo functions of the current spec's faults that have not been undone;
+// noResidue runs what is left. Specs run one at a time (the resilience specs are Serial), so
+// one registry serves them all.
+var faultsInForce struct {
+	mu   sync.Mutex
+	next int
+	undo map[int]func() error
+}
+
+// holdFault registers undo and returns the heal to call: it undoes the fault and, once that
+// succeeds, forgets it. A failed heal stays registered, so noResidue tries it again.
+func holdFault(undo func() error) func() error {
+	faultsInForce.mu.Lock()
+	if faultsInForce.undo == nil {
+		faultsInForce.undo = map[int]func() error{}
+	}
+	id := faultsInForce.next
+	faultsInForce.next++
+	faultsInForce.undo[id] = undo
+	faultsInForce.mu.Unlock()
+	return func() error {
+		faultsInForce.mu.Lock()
+		f, ok := faultsInForce.undo[id]
+		faultsInForce.mu.Unlock()
+		if !ok {
+			return nil // already healed
+		}
+		if err := f(); err != nil {
+			return err
+		}
+		faultsInForce.mu.Lock()
+		delete(faultsInForce.undo, id)
+		faultsInForce.mu.Unlock()
+		return nil
+	}
+}
+
+// undoAll heals every registered fault still in force.
+func undoAll() error {
+	faultsInForce.mu.Lock()
+	var heals []func() error
+	for id := range faultsInForce.undo {
+		id := id
+		heals = append(heals, func() error {
+			faultsInForce.mu.Lock()
+			f, ok := faultsInForce.undo[id]
+			faultsInForce.mu.Unlock()
+			if !ok {
+				return nil
+			}
+			if err := f(); err != nil {
+				return err
+			}
+			faultsInForce.mu.Lock()
+			delete(faultsInForce.undo, id)
+			faultsInForce.mu.Unlock()
+			return nil
+		})
+	}
+	faultsInForce.mu.Unlock()
+	var errs []error
+	for _, h := range heals {
+		errs = append(errs, h())
+	}
+	return errors.Join(errs...)
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether the whole d passed.
@@ -214,8 +278,15 @@ func expectEveryRequestEnded(ctx context.Context, rr runResult) {
 		}
 	}
 	if indeterminate > 0 {
-		Expect(env.Target.Operator).NotTo(BeNil(), "%d indeterminate requests, and no operator credential to reconcile them", indeterminate)
-		res := chaosledger.Reconcile(rr.entries, func(id string) int { return len(evidenceNow(ctx, env.Target.Operator.Key, id)) })
+		Expect(env.Target.Operator).NotTo(BeNil(), "%d indeterminate requests, and no operator credential to reconcile them against evidence", indeterminate)
+		key := env.Target.Operator.Key
+		res := chaosledger.Reconcile(rr.entries, func(id string) int {
+			// A spooled record may reach the chain a moment after healing: wait for it.
+			var n int
+			Eventually(func() int { n = len(evidenceNow(ctx, key, id)); return n }).WithContext(ctx).
+				WithTimeout(recoveryTime()).WithPolling(100 * time.Millisecond).Should(BeNumerically(">", 0))
+			return n
+		})
 		for _, r := range res {
 			Expect(r.Resolution).To(Equal(chaosledger.Recovered), "request #%d (%s) is %s after healing (%d records)", r.Entry.Seq, r.Entry.RequestID, r.Resolution, r.Records)
 		}
@@ -223,39 +294,54 @@ func expectEveryRequestEnded(ctx context.Context, rr runResult) {
 	evidence("%d requests: %v", len(rr.entries), chaosledger.Counts(rr.entries))
 }
 
-// expectRecovery waits until t is served again, within the declared recovery time after the
-// fault healed, and records how long it took.
+// expectRecovery checks that t was served again within the declared recovery time after the
+// fault healed: from the run's own tail when one of t's requests there was served in time,
+// else by probing until the recovery time after healing has passed. It records how long it took.
 func expectRecovery(ctx context.Context, rr runResult, t target.Tenant) {
-	var took time.Duration
+	limit := rr.window.End.Add(recoveryTime())
+	for _, e := range rr.entries {
+		if e.Tenant == t.Name && !e.Start.Before(rr.window.End) && e.Outcome == outcome.Completed && e.End.Before(limit) {
+			evidence("%s completed again %s after healing (declared recovery %s)", t.Name, e.End.Sub(rr.window.End).Round(time.Millisecond), recoveryTime())
+			return
+		}
+	}
+	var at time.Time
 	Eventually(func() bool {
 		res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe("recovery probe", 2, false)})
-		took = time.Since(rr.window.End)
-		return err == nil && (res.Outcome == "completed")
-	}).WithContext(ctx).WithTimeout(recoveryTime()).WithPolling(100*time.Millisecond).
-		Should(BeTrue(), "%s not back to completed within the declared recovery of %s", t.Name, recoveryTime())
-	evidence("%s completed again %s after healing (declared recovery %s)", t.Name, took.Round(time.Millisecond), recoveryTime())
+		at = time.Now()
+		return err == nil && res.Outcome == outcome.Completed
+	}).WithContext(ctx).WithTimeout(max(time.Until(limit), time.Millisecond)).WithPolling(100*time.Millisecond).
+		Should(BeTrue(), "%s not back to completed within the declared recovery of %s after healing", t.Name, recoveryTime())
+	evidence("%s completed again %s after healing (declared recovery %s)", t.Name, at.Sub(rr.window.End).Round(time.Millisecond), recoveryTime())
 }
 
 // recordWindow puts a fault window in the report.
 func recordWindow(w fault.Window) {
 	raw, err := json.Marshal(w)
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		raw = []byte(fmt.Sprintf(`{"role":%q,"name":%q}`, w.Role, w.Name)) // a Window always marshals
+	}
 	AddReportEntry(entryFault, string(raw), ReportEntryVisibilityNever)
 }
 
-// inject puts f on role (and name) and returns what heals it, recording the window in the report.
-func inject(role, name string, f fault.Fault) func() {
+// inject puts f on role (and name) and returns what heals it, which also records the fault's
+// window in the report.
+func inject(role, name string, f fault.Fault) func() error {
 	a, err := env.Chaos.Inject(role, name, f)
 	Expect(err).NotTo(HaveOccurred(), "injecting %s on %s %s", f, role, name)
-	return func() {
-		Expect(a.Heal()).To(Succeed(), "healing %s on %s %s", f, role, name)
+	return holdFault(func() error {
+		if err := a.Heal(); err != nil {
+			return fmt.Errorf("healing %s on %s %s: %w", f, role, name, err)
+		}
 		recordWindow(a.Window())
-	}
+		return nil
+	})
 }
 
 // noResidue is every resilience spec's last check: no fault of the engine outlived its spec, and
 // no part of the runtime is left killed.
 func noResidue(ctx context.Context) {
+	Expect(undoAll()).To(Succeed(), "undoing the spec's faults")
 	Expect(env.Chaos.HealAll()).To(Succeed())
 	Expect(env.Chaos.Residue()).To(Succeed())
 	if env.Nodes != nil {

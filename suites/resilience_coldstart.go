@@ -2,6 +2,7 @@ package suites
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -14,15 +15,22 @@ import (
 // slowRegistry is the latency a cold start meets on every registry exchange: slow, not down.
 const slowRegistry = 300 * time.Millisecond
 
-// expectServedByOthers checks that the requests after detection were served, none by victim.
-func expectServedByOthers(rr runResult, victim string) {
+// expectServedByOthers checks that the requests after detection were served, none by victim,
+// and reports whether there were enough of them to judge (else it records INVALID).
+func expectServedByOthers(rr runResult, victim string) bool {
 	settled := rr.settled()
+	if len(settled) < minSettled {
+		invalid("only %d requests after detection while %s was away (need %d)", len(settled), victim, minSettled)
+		return false
+	}
 	served := chaosledger.Where(settled, chaosledger.Entry.Served)
 	Expect(float64(len(served))).To(BeNumerically(">=", servedAfterLoss*float64(len(settled))),
 		"with %s away, %d of %d requests were served: %v", victim, len(served), len(settled), chaosledger.Counts(settled))
 	for _, e := range served {
 		Expect(e.ServedBy.Worker).NotTo(Equal(victim), "request #%d was served by %s while it was away", e.Seq, victim)
 	}
+	evidence("with %s away, %d of %d requests after detection were served, none by it", victim, len(served), len(settled))
+	return true
 }
 
 var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registry", "fault:worker"), func() {
@@ -42,21 +50,27 @@ var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registr
 		before := instanceOf(ctx, victim, model)
 		var restarted time.Duration
 		rr := faultRun{name: "cold-start-slow-registry", stream: 371, pick: alternate(tenantA(), tenantB()),
-			inject: func(ctx context.Context) func() {
+			inject: func(ctx context.Context) func() error {
 				slow := inject(fault.RoleRegistry, "", fault.Fault{Kind: fault.Latency, Latency: slowRegistry})
 				back := loseWorkers(ctx, region, victim)
-				return func() {
+				return func() error {
 					start := time.Now()
-					back() // the restart pulls the pinned artifacts through the slow registry
+					err := back() // the restart pulls the pinned artifacts through the slow registry
 					restarted = time.Since(start)
-					slow()
+					return errors.Join(err, slow())
 				}
 			}}.run(ctx)
 		if !steadyBefore(rr) {
 			return
 		}
 		expectEveryRequestEnded(ctx, rr)
-		expectServedByOthers(rr, victim)
+		if !expectServedByOthers(rr, victim) {
+			return
+		}
+		if restarted < slowRegistry {
+			invalid("%s came back in %s, faster than one slowed registry exchange (%s): its start did not wait on the registry", victim, restarted, slowRegistry)
+			return
+		}
 		Eventually(func() string { return instanceOf(ctx, victim, model) }).WithContext(ctx).WithTimeout(convergence).
 			WithPolling(100*time.Millisecond).Should(And(HaveSuffix("@"+pinned(model)), Not(Equal(before))),
 			"%s did not come back as a new instance on the pin %s", victim, pinned(model))
@@ -79,7 +93,7 @@ var _ = Describe("Rollback under a fault", Serial, Label("fault:worker"), func()
 		setDigest(ctx, model, rollout)
 		allOn(ctx, model, rollout)
 		rr := faultRun{name: "rollback-under-worker-loss", stream: 381, pick: alternate(tenantA(), tenantB()),
-			inject: func(ctx context.Context) func() {
+			inject: func(ctx context.Context) func() error {
 				back := loseWorkers(ctx, region, victim)
 				setDigest(ctx, model, pinned(model)) // the rollback, while the worker is away
 				return back
@@ -88,7 +102,9 @@ var _ = Describe("Rollback under a fault", Serial, Label("fault:worker"), func()
 			return
 		}
 		expectEveryRequestEnded(ctx, rr)
-		expectServedByOthers(rr, victim)
+		if !expectServedByOthers(rr, victim) {
+			return
+		}
 		allOn(ctx, model, pinned(model))
 		evidence("rolled back from %s to %s while %s was lost; every worker, %s included, converged on %s", rollout, pinned(model), victim, victim, pinned(model))
 	}, SpecTimeout(2*time.Minute))

@@ -26,10 +26,10 @@ func linkOutage(ctx context.Context, role string, stream uint64, pick func(r *ra
 	}
 	var before, cut int64
 	rr := faultRun{name: role + "-outage", stream: stream, pick: pick,
-		inject: func(ctx context.Context) func() {
+		inject: func(ctx context.Context) func() error {
 			before = linkBytes(ctx, role)
 			heal := inject(role, "", fault.Fault{Kind: fault.Down})
-			return func() { cut = linkBytes(ctx, role); heal() }
+			return func() error { cut = linkBytes(ctx, role); return heal() }
 		}}.run(ctx)
 	if !steadyBefore(rr) {
 		return rr, false
@@ -59,7 +59,12 @@ var _ = Describe("Cache tier outage", Serial, Label("fault:cache"), func() {
 		if !ok {
 			return
 		}
-		for _, e := range rr.settled() {
+		settled := rr.settled()
+		if len(settled) < minSettled {
+			invalid("only %d requests after detection in the cache outage (need %d)", len(settled), minSettled)
+			return
+		}
+		for _, e := range settled {
 			Expect(e.Served()).To(BeTrue(), "request #%d during the cache outage: %s/%s; the cache tier is an optimisation", e.Seq, e.Outcome, e.Reason)
 		}
 	}, SpecTimeout(time.Minute))
@@ -106,10 +111,10 @@ var _ = Describe("Registry outage", Serial, Label("fault:registry"), func() {
 		rollout := env.Target.Operations.RolloutDigest
 		var held []string // what the workers report just before healing
 		rr := faultRun{name: "registry-outage", stream: 341, pick: alternate(tenantA(), tenantB()),
-			inject: func(ctx context.Context) func() {
+			inject: func(ctx context.Context) func() error {
 				heal := inject(fault.RoleRegistry, "", fault.Fault{Kind: fault.Down})
 				setDigest(ctx, model, rollout)
-				return func() { held = workerDigests(ctx, model); heal() }
+				return func() error { held = workerDigests(ctx, model); return heal() }
 			}}.run(ctx)
 		if !steadyBefore(rr) {
 			return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -84,17 +85,19 @@ func providerDependency() (target.Dependency, bool) {
 }
 
 // cutAllRegions takes every region down and returns what heals them.
-func cutAllRegions() func() {
-	var heals []func()
+func cutAllRegions() func() error {
+	var heals []func() error
 	for _, r := range env.Target.Regions {
 		if len(env.Chaos.Select(fault.RoleRegion, r.Name)) > 0 {
 			heals = append(heals, inject(fault.RoleRegion, r.Name, fault.Fault{Kind: fault.Down}))
 		}
 	}
-	return func() {
+	return func() error {
+		var errs []error
 		for _, h := range heals {
-			h()
+			errs = append(errs, h())
 		}
+		return errors.Join(errs...)
 	}
 }
 
@@ -125,13 +128,13 @@ var _ = Describe("Every region down: hosted fallback", Serial, Ordered, Continue
 			return loadReq{tenant: t, body: probe(prompt(r, 4)+" "+marks.plant(r, t), 4, false)}
 		}
 		viaProvider = faultRun{name: "all-regions-down", stream: 311, pick: pick,
-			inject: func(context.Context) func() { return cutAllRegions() }}.run(ctx)
+			inject: func(context.Context) func() error { return cutAllRegions() }}.run(ctx)
 		expectRecovery(ctx, viaProvider, confined)
 		providerDown = faultRun{name: "all-regions-and-provider-down", stream: 312, pick: pick,
-			inject: func(context.Context) func() {
+			inject: func(context.Context) func() error {
 				regions := cutAllRegions()
 				prov := inject(fault.RoleProvider, "", fault.Fault{Kind: fault.Down})
-				return func() { prov(); regions() }
+				return func() error { return errors.Join(prov(), regions()) }
 			}}.run(ctx)
 		expectRecovery(ctx, providerDown, hosted)
 	}, NodeTimeout(2*time.Minute))

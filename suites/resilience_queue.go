@@ -43,11 +43,14 @@ func submitJobs(ctx context.Context, t target.Tenant, idem string, n, maxTokens 
 	return status, outcome.Class(hdr.Get(outcome.HeaderOutcome)), b
 }
 
-// expectOnce checks that a completed batch has one result per job and one evidence record each.
+// expectOnce checks that a completed batch has one served result per job and one evidence
+// record each.
 func expectOnce(ctx context.Context, t target.Tenant, b batchObject, jobs int) {
 	Expect(b.Counts.Total).To(Equal(jobs))
+	Expect(b.Counts.Failed).To(BeZero(), "batch %s: %d jobs ended failed; a fault the runtime recovered from must not fail accepted work", b.ID, b.Counts.Failed)
 	seen := map[string]bool{}
 	for _, o := range b.Output {
+		Expect(o.Response.StatusCode).To(Equal(http.StatusOK), "job %s of batch %s", o.CustomID, b.ID)
 		Expect(seen).NotTo(HaveKey(o.CustomID), "job %s of batch %s has two results", o.CustomID, b.ID)
 		seen[o.CustomID] = true
 		Expect(evidenceFor(ctx, t.Key, o.Response.RequestID)).To(HaveLen(1), "job %s of batch %s", o.CustomID, b.ID)
@@ -78,7 +81,7 @@ var _ = Describe("Queue outage", Serial, Label("fault:queue"), func() {
 		Expect(class2.Valid()).To(BeTrue(), "a batch submitted during the outage got outcome %q (status %d)", class2, status2)
 		Expect(took).To(BeNumerically("<", tenantDeadline(a)+deadlineGrace), "a batch submitted during the outage took %s to be answered", took)
 		sleepCtx(ctx, queueOutage-took)
-		heal()
+		Expect(heal()).To(Succeed())
 		done := awaitBatchWithin(ctx, a.Key, first.ID, recoveryTime())
 		expectOnce(ctx, a, done, queueJobs)
 		msg := fmt.Sprintf("batch %s (%d jobs) was %s when the queue was cut for %s; it completed with every job once; a batch submitted during the outage was answered %d %s in %s",

@@ -81,7 +81,7 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 			return
 		}
 		rr = faultRun{name: "region-outage", stream: 301, pick: alternate(plan.confined, plan.mobile),
-			inject: func(context.Context) func() {
+			inject: func(context.Context) func() error {
 				return inject(fault.RoleRegion, plan.primary.Name, fault.Fault{Kind: fault.Down})
 			},
 		}.run(ctx)

@@ -46,7 +46,7 @@ var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence")
 		var now batchObject
 		Expect(getJSON(ctx, "/v1/batches/"+jobs.ID, a.Key, &now)).To(Equal(http.StatusOK))
 		if now.Status == "completed" {
-			heal()
+			Expect(heal()).To(Succeed())
 			invalid("batch %s completed before the crash: the crash could not hit it", jobs.ID)
 			return
 		}
@@ -55,7 +55,7 @@ var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence")
 		Expect(env.Nodes.Restart(ctx, routerRole, router)).To(Succeed(), "restarting %s", router)
 		back := time.Since(killed)
 		recordWindow(fault.Window{Fault: fault.Fault{Kind: workerKill}, Role: routerRole, Name: router, Start: killed, End: time.Now()})
-		heal()
+		Expect(heal()).To(Succeed())
 		done := awaitBatchWithin(ctx, a.Key, jobs.ID, recoveryTime())
 		expectOnce(ctx, a, done, queueJobs)
 		key := env.Target.Operator.Key

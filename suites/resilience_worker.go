@@ -2,9 +2,10 @@ package suites
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -32,36 +33,48 @@ const (
 
 // loseWorkers takes the workers behind the given parts of a region away: killed when the harness
 // controls the runtime's parts, else cut off by downing their links (a lost host, as the router
-// sees it). It returns what brings them back, which also records the fault's window.
-func loseWorkers(ctx context.Context, region string, parts ...string) func() {
+// sees it). It returns what brings them back, which also records the fault's window; each worker
+// is registered as it goes (holdFault), so a cleanup brings back whatever a failure left away.
+func loseWorkers(ctx context.Context, region string, parts ...string) func() error {
+	var heals []func() error
 	if env.Nodes == nil {
-		var heals []func()
 		for _, p := range parts {
-			a, err := env.Chaos.InjectPart(fault.RoleRegion, region, p, fault.Fault{Kind: fault.Down})
-			Expect(err).NotTo(HaveOccurred(), "cutting worker %s off", p)
-			heals = append(heals, func() { Expect(a.Heal()).To(Succeed()); recordWindow(a.Window()) })
+			heals = append(heals, injectPart(region, p))
 		}
-		return func() {
-			for _, h := range heals {
-				h()
-			}
+	} else {
+		w := fault.Window{Fault: fault.Fault{Kind: workerKill}, Role: "worker", Name: region, Start: time.Now()}
+		for _, p := range parts {
+			Expect(env.Nodes.Kill(ctx, "worker", p)).To(Succeed(), "killing worker %s", p)
+			heals = append(heals, holdFault(func() error {
+				if err := env.Nodes.Restart(context.WithoutCancel(ctx), "worker", p); err != nil {
+					return fmt.Errorf("restarting worker %s: %w", p, err)
+				}
+				w.End, w.Part = time.Now(), p
+				recordWindow(w)
+				return nil
+			}))
 		}
 	}
-	w := fault.Window{Fault: fault.Fault{Kind: workerKill}, Role: "worker", Name: region, Start: time.Now()}
-	for _, p := range parts {
-		Expect(env.Nodes.Kill(ctx, "worker", p)).To(Succeed(), "killing worker %s", p)
-		w.Links = append(w.Links, p)
+	return func() error {
+		var errs []error
+		for _, h := range heals {
+			errs = append(errs, h())
+		}
+		return errors.Join(errs...)
 	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			for _, p := range parts {
-				Expect(env.Nodes.Restart(context.WithoutCancel(ctx), "worker", p)).To(Succeed(), "restarting worker %s", p)
-			}
-			w.End = time.Now()
-			recordWindow(w)
-		})
-	}
+}
+
+// injectPart cuts the link to one worker of region and returns what heals it.
+func injectPart(region, part string) func() error {
+	a, err := env.Chaos.InjectPart(fault.RoleRegion, region, part, fault.Fault{Kind: fault.Down})
+	Expect(err).NotTo(HaveOccurred(), "cutting worker %s off", part)
+	return holdFault(func() error {
+		if err := a.Heal(); err != nil {
+			return err
+		}
+		recordWindow(a.Window())
+		return nil
+	})
 }
 
 // primaryWorkers returns the primary region and the parts (workers) behind its links.
@@ -83,9 +96,17 @@ func primaryWorkers() (string, []string) {
 			prefill[w.Worker] = w.Role == "prefill"
 		}
 	}
+	// Only workers the target names behind a link: a client sees workers by these names in
+	// ARuntime-Served-By, which is how their loss is judged.
+	declared := map[string]bool{}
+	for _, d := range env.Target.Dependencies {
+		if d.Role == fault.RoleRegion && d.Name == region && d.Part != "" {
+			declared[d.Part] = true
+		}
+	}
 	var parts []string
 	for _, l := range env.Chaos.Select(fault.RoleRegion, region) {
-		if l.Part != "" && !prefill[l.Part] {
+		if declared[l.Part] && !prefill[l.Part] {
 			parts = append(parts, l.Part)
 		}
 	}
@@ -102,24 +123,16 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 		}
 		victim := parts[0]
 		rr := faultRun{name: "worker-loss", stream: 351, pick: alternate(tenantA(), tenantB()),
-			inject: func(ctx context.Context) func() { return loseWorkers(ctx, region, victim) }}.run(ctx)
+			inject: func(ctx context.Context) func() error { return loseWorkers(ctx, region, victim) }}.run(ctx)
 		if !steadyBefore(rr) {
 			return
 		}
 		expectEveryRequestEnded(ctx, rr)
-		settled := rr.settled()
-		served := chaosledger.Where(settled, chaosledger.Entry.Served)
-		if len(settled) < minSettled {
-			invalid("only %d requests after detection while %s was lost (need %d)", len(settled), victim, minSettled)
+		if !expectServedByOthers(rr, victim) {
 			return
 		}
-		Expect(float64(len(served))).To(BeNumerically(">=", servedAfterLoss*float64(len(settled))),
-			"with %s lost, %d of %d requests were served: %v", victim, len(served), len(settled), chaosledger.Counts(settled))
-		for _, e := range served {
-			Expect(e.ServedBy.Worker).NotTo(Equal(victim), "request #%d was served by the lost worker", e.Seq)
-		}
 		expectRecovery(ctx, rr, tenantA())
-		evidence("%s lost for %s: %d of %d requests after detection served by the other workers", victim, faultHold, len(served), len(settled))
+		evidence("%s lost for %s; the other workers served what came after detection", victim, holdFor())
 	}, SpecTimeout(2*time.Minute))
 
 	It("ends a stream whose worker is lost with a failed outcome", Req("OUT-7"), func(ctx SpecContext) {
@@ -131,18 +144,22 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 		}
 		a := tenantA()
 		r := rand.New(rand.NewPCG(uint64(env.Seed), 361))
-		done := make(chan driver.Result, 1)
+		type ended struct {
+			res driver.Result
+			err error
+		}
+		done := make(chan ended, 1)
 		go func() {
-			defer GinkgoRecover()
 			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: probe(prompt(r, 8), midStreamTokens, true)})
-			Expect(err).NotTo(HaveOccurred())
-			done <- res
+			done <- ended{res, err}
 		}()
 		sleepCtx(ctx, midStreamLead)
 		heal := loseWorkers(ctx, region, parts...)
-		var res driver.Result
-		Eventually(done).WithContext(ctx).WithTimeout(tenantDeadline(a)+deadlineGrace).Should(Receive(&res), "the stream did not end after its worker was lost")
-		heal()
+		var end ended
+		Eventually(done).WithContext(ctx).WithTimeout(tenantDeadline(a)+deadlineGrace).Should(Receive(&end), "the stream did not end after its worker was lost")
+		Expect(heal()).To(Succeed())
+		Expect(end.err).NotTo(HaveOccurred(), "the stream broke without an outcome after its worker was lost (%d tokens): the runtime must end it with an error event", end.res.Tokens)
+		res := end.res
 		if res.Tokens == 0 || res.Tokens >= midStreamTokens {
 			invalid("the stream had %d of %d tokens when it ended: the loss did not hit it mid-stream (%s)", res.Tokens, midStreamTokens, describe(res))
 			return

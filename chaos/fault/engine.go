@@ -78,8 +78,8 @@ type Active struct {
 	window int
 	links  []Link
 	fault  Fault
-	once   sync.Once
-	err    error
+	mu     sync.Mutex // serialises Heal
+	healed bool
 }
 
 // Inject puts f on every link of role (and name, when not empty) and returns it in force.
@@ -152,20 +152,28 @@ func (e *Engine) apply(l Link, f Fault, attrs map[string]any) error {
 	return nil
 }
 
-// Heal undoes the fault on every link it was put on and closes its window. It is idempotent.
+// Heal undoes the fault on every link it was put on and closes its window. It is idempotent, and
+// a Heal that failed (the server did not answer) may be tried again: the fault stays in force,
+// and HealAll's, until one succeeds.
 func (a *Active) Heal() error {
-	a.once.Do(func() {
-		var errs []error
-		for _, l := range a.links {
-			errs = append(errs, a.e.undo(l, a.fault))
-		}
-		a.err = errors.Join(errs...)
-		a.e.mu.Lock()
-		a.e.windows[a.window].End = time.Now()
-		delete(a.e.active, a)
-		a.e.mu.Unlock()
-	})
-	return a.err
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.healed {
+		return nil
+	}
+	var errs []error
+	for _, l := range a.links {
+		errs = append(errs, a.e.undo(l, a.fault))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	a.healed = true
+	a.e.mu.Lock()
+	a.e.windows[a.window].End = time.Now()
+	delete(a.e.active, a)
+	a.e.mu.Unlock()
+	return nil
 }
 
 // Window returns the fault's window as recorded so far.

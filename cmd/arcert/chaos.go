@@ -57,10 +57,7 @@ func interposer(e *fault.Engine) runtime.Interposer {
 func embeddedDependencies(e *fault.Engine, topo runtime.Topology) []target.Dependency {
 	var deps []target.Dependency
 	for _, l := range e.Links() {
-		d := target.Dependency{Role: l.Role, Name: l.Name, Dial: l.Listen, Upstream: l.Upstream}
-		if l.Part != "" {
-			d.Upstream = l.Part + " at " + l.Upstream
-		}
+		d := target.Dependency{Role: l.Role, Name: l.Name, Part: l.Part, Dial: l.Listen, Upstream: l.Upstream}
 		if url, ok := topo.Providers[l.Name]; ok && l.Role == fault.RoleProvider {
 			d.Observe = strings.TrimSuffix(url, "/") + "/v1/provider/seen"
 		}
@@ -87,7 +84,11 @@ func targetChaos(t *target.Target, stderr io.Writer) (*chaosSetup, func(), error
 			stop()
 			return nil, nil, fmt.Errorf("%w: dependencies[%d] (%s %s) dial %q is not host:port", errDial, i, d.Role, d.Name, d.Dial)
 		}
-		if _, err := e.Proxy(d.Role, d.Name, fmt.Sprint(i), d.Dial, d.Upstream); err != nil {
+		part := d.Part
+		if part == "" {
+			part = fmt.Sprint(i) // proxy names must differ; no worker is named, so none is judged
+		}
+		if _, err := e.Proxy(d.Role, d.Name, part, d.Dial, d.Upstream); err != nil {
 			stop()
 			return nil, nil, err
 		}

@@ -121,6 +121,9 @@ type Dependency struct {
 	Name     string `yaml:"name"`
 	Dial     string `yaml:"dial"`
 	Upstream string `yaml:"upstream"`
+	// Part, for a region, is the worker behind this link as ARuntime-Served-By names it, so worker
+	// loss can be judged (its requests must go elsewhere); without it those specs cannot run.
+	Part string `yaml:"part"`
 	// Observe, for a provider, is a URL the harness may GET to learn what reached the provider
 	// (the stand-in's /v1/provider/seen): the proof that a tenant's data never left.
 	Observe string `yaml:"observe"`

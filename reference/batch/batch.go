@@ -71,6 +71,8 @@ type Batch struct {
 	Counts    Counts    `json:"request_counts"`
 	Output    []Result  `json:"output,omitempty"`
 	Created   time.Time `json:"-"`
+	// customIDs are the batch's jobs in submission order, for a resumed submission to compare.
+	customIDs []string
 }
 
 // record is what the batches bucket stores: the batch without its output and with its tenant.

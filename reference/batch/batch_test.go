@@ -2,6 +2,8 @@ package batch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -213,6 +215,58 @@ func TestRetryable(t *testing.T) {
 	} {
 		if got := retryable(tc.r); got != tc.want {
 			t.Errorf("retryable(%s/%s) = %v", tc.r.Outcome, tc.r.Reason, got)
+		}
+	}
+}
+
+// TestRetryCompletesASubmissionCutOffMidway is a submission cut off (a queue outage, a crash)
+// after it claimed its idempotency key and queued only some jobs, so its caller was refused: the
+// retry with the same key must complete the batch, each job once, instead of finding it stuck.
+func TestRetryCompletesASubmissionCutOffMidway(t *testing.T) {
+	e := open(t, t.TempDir(), 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	acme := Principal{Tenant: "acme"}
+	sub := submission(4)
+	// What the cut-off submission left: the key, the record and two of four jobs.
+	sum := sha256.Sum256([]byte(acme.Tenant + "\x00" + "key-cut"))
+	id := newBatchID()
+	if _, err := e.store.idem.Create(ctx, hex.EncodeToString(sum[:]), []byte(id)); err != nil {
+		t.Fatal(err)
+	}
+	half := Submission{Endpoint: sub.Endpoint, Requests: sub.Requests[:2]}
+	rec := record{ID: id, Tenant: acme.Tenant, Endpoint: sub.Endpoint, Total: 4}
+	for _, r := range sub.Requests {
+		rec.CustomIDs = append(rec.CustomIDs, r.CustomID)
+	}
+	raw, _ := json.Marshal(rec)
+	if _, err := e.store.batches.Create(ctx, id, raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range half.Requests {
+		if err := e.store.publish(ctx, acme, id, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newCounter()
+	go func() { _ = NewRunner(e.store, c.exec, 2, nil).Run(ctx) }()
+
+	b, err := e.store.Submit(ctx, acme, "key-cut", sub)
+	if err != nil || b.ID != id {
+		t.Fatalf("retry gave %s (%v), want the cut-off batch %s", b.ID, err, id)
+	}
+	done := waitCompleted(t, e.store, "acme", id)
+	if done.Counts.Completed != 4 {
+		t.Fatalf("completed %+v", done.Counts)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.runs) != 4 {
+		t.Errorf("%d jobs ran, want 4: %v", len(c.runs), c.runs)
+	}
+	for job, n := range c.runs {
+		if n != 1 {
+			t.Errorf("job %s ran %d times", job, n)
 		}
 	}
 }

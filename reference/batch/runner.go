@@ -156,8 +156,14 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	key := resultKey(j.BatchID, j.CustomID)
-	if _, err := r.store.results.Get(ctx, key); err == nil {
+	switch _, err := r.store.results.Get(ctx, key); {
+	case err == nil:
 		_ = msg.Ack() // completed before a crash cut the ack: exactly once means not again
+		return
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		// The queue cannot say whether the job already ran: running it now could run it twice.
+		r.log.Warn("batch result lookup failed; the job waits", "batch", j.BatchID, "custom_id", j.CustomID, "err", err)
+		_ = msg.NakWithDelay(retryDelay)
 		return
 	}
 	h := msg.Headers()

@@ -93,7 +93,7 @@ func (s *Store) Submit(ctx context.Context, p Principal, idemKey string, sub Sub
 		sum := sha256.Sum256([]byte(p.Tenant + "\x00" + idemKey))
 		idem = hex.EncodeToString(sum[:])
 		if e, err := s.idem.Get(ctx, idem); err == nil {
-			return s.Get(ctx, p.Tenant, string(e.Value()))
+			return s.resume(ctx, p, string(e.Value()), sub)
 		}
 	}
 	s.admit.Lock()
@@ -109,24 +109,60 @@ func (s *Store) Submit(ctx context.Context, p Principal, idemKey string, sub Sub
 	if idem != "" {
 		if _, err := s.idem.Create(ctx, idem, []byte(rec.ID)); err != nil {
 			if e, gerr := s.idem.Get(ctx, idem); gerr == nil {
-				return s.Get(ctx, p.Tenant, string(e.Value())) // a concurrent twin won
+				return s.resume(ctx, p, string(e.Value()), sub) // a concurrent twin won
 			}
 			return Batch{}, fmt.Errorf("batch: idempotency key: %w", err)
 		}
 	}
+	if err := s.queue(ctx, p, rec, sub); err != nil {
+		return Batch{}, err
+	}
+	return s.Get(ctx, p.Tenant, rec.ID)
+}
+
+// queue writes rec (unless it exists) and publishes every job of sub.
+func (s *Store) queue(ctx context.Context, p Principal, rec record, sub Submission) error {
 	for _, r := range sub.Requests {
 		rec.CustomIDs = append(rec.CustomIDs, r.CustomID)
 	}
 	raw, _ := json.Marshal(rec)
-	if _, err := s.batches.Create(ctx, rec.ID, raw); err != nil {
-		return Batch{}, fmt.Errorf("batch: record: %w", err)
+	if _, err := s.batches.Create(ctx, rec.ID, raw); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("batch: record: %w", err)
 	}
 	for _, r := range sub.Requests {
 		if err := s.publish(ctx, p, rec.ID, r); err != nil {
-			return Batch{}, err
+			return err
 		}
 	}
-	return s.Get(ctx, p.Tenant, rec.ID)
+	return nil
+}
+
+// resume answers a submission whose idempotency key already names batch id. The first
+// submission may have been cut off after it claimed the key and before its record or every job
+// was queued (a queue outage, a crash), and the caller was refused: so a batch that is not yet
+// complete has its record written and its jobs published again. JetStream drops a job it already
+// holds (same message id within dedupeWindow), and the runner skips one whose result exists, so
+// a retry completes a cut-off batch and runs nothing twice.
+func (s *Store) resume(ctx context.Context, p Principal, id string, sub Submission) (Batch, error) {
+	b, err := s.Get(ctx, p.Tenant, id)
+	switch {
+	case err == nil && b.Status == StatusCompleted:
+		return b, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Batch{}, err
+	}
+	if errors.Is(err, ErrNotFound) {
+		if _, gerr := s.batches.Get(ctx, id); gerr == nil {
+			return Batch{}, ErrNotFound // another tenant's batch: keys are per tenant, so never
+		}
+	} else if !sameJobs(b, sub) {
+		return b, nil // the key was reused for other jobs: the first submission stands
+	}
+	rec := record{ID: id, Tenant: p.Tenant, Endpoint: sub.Endpoint, Total: len(sub.Requests), CreatedAt: time.Now().Unix()}
+	if err := s.queue(ctx, p, rec, sub); err != nil {
+		return Batch{}, err
+	}
+	return s.Get(ctx, p.Tenant, id)
 }
 
 // publish queues one job with the tenant in its headers.
@@ -189,7 +225,7 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (Batch, error) {
 		return Batch{}, ErrNotFound
 	}
 	b := Batch{ID: rec.ID, Object: "batch", Endpoint: rec.Endpoint, Status: StatusInProgress, Tenant: rec.Tenant,
-		CreatedAt: rec.CreatedAt, Counts: Counts{Total: rec.Total}, Output: []Result{}}
+		CreatedAt: rec.CreatedAt, Counts: Counts{Total: rec.Total}, Output: []Result{}, customIDs: rec.CustomIDs}
 	for _, cid := range rec.CustomIDs {
 		re, err := s.results.Get(ctx, resultKey(rec.ID, cid))
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -213,4 +249,17 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (Batch, error) {
 		b.Status = StatusCompleted
 	}
 	return b, nil
+}
+
+// sameJobs reports whether sub names exactly the jobs of b, in order.
+func sameJobs(b Batch, sub Submission) bool {
+	if b.Counts.Total != len(sub.Requests) || len(b.customIDs) != len(sub.Requests) {
+		return false
+	}
+	for i, r := range sub.Requests {
+		if b.customIDs[i] != r.CustomID {
+			return false
+		}
+	}
+	return true
 }

@@ -68,6 +68,7 @@ func (rt *Runtime) KillWorker(ctx context.Context, id string) error {
 	_ = h.lis.Close()
 	select {
 	case <-h.done:
+		h.stop() // the instance's control-plane watch and pulls end with it, as with its process
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
