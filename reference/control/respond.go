@@ -91,3 +91,12 @@ func newRequestID() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	return "ctl-" + hex.EncodeToString(b[:])
 }
+
+// Reply answers an operator-API call served outside this package (worker replacement, the device
+// hook) the way this package answers its own: a fresh ctl- request id, the outcome headers of
+// reason, and body as JSON with status.
+func Reply(w http.ResponseWriter, status int, reason outcome.Reason, body any) {
+	w.Header().Set(outcome.HeaderRequestID, newRequestID())
+	setOutcome(w.Header(), reason)
+	writeJSON(w, status, body)
+}

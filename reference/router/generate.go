@@ -44,17 +44,7 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	if m, ok := r.model(d.Place.Model); ok {
 		end.artifact = m.ArtifactDigest
 	}
-	stream, err := w.Client.Generate(ctx, &arcertv1.GenerateRequest{
-		RequestId:       j.id,
-		Tenant:          &arcertv1.TenantContext{Tenant: j.principal.Tenant, Application: j.principal.Application, User: j.principal.User},
-		Model:           d.Place.Model,
-		Prompt:          j.c.Prompt,
-		MaxTokens:       int64(j.c.MaxTokens),
-		Seed:            j.c.Seed,
-		TrafficClass:    j.class.Name,
-		ClientCacheSalt: j.c.CacheSalt,
-		TraceId:         j.traceID,
-	})
+	stream, err := w.Client.Generate(ctx, generateRequest(j, d.Place.Model))
 	if err != nil {
 		return r.workerFailure(ctx, w, err, end)
 	}
@@ -133,4 +123,20 @@ func midStream(end ending) ending {
 		end.class, end.reason = outcome.Failed, outcome.ReasonInternal
 	}
 	return end
+}
+
+// generateRequest is what a worker is asked for j on model: the tenant bound at admission, never
+// anything the client claimed, travels with it.
+func generateRequest(j job, model string) *arcertv1.GenerateRequest {
+	return &arcertv1.GenerateRequest{
+		RequestId:       j.id,
+		Tenant:          &arcertv1.TenantContext{Tenant: j.principal.Tenant, Application: j.principal.Application, User: j.principal.User},
+		Model:           model,
+		Prompt:          j.c.Prompt,
+		MaxTokens:       int64(j.c.MaxTokens),
+		Seed:            j.c.Seed,
+		TrafficClass:    j.class.Name,
+		ClientCacheSalt: j.c.CacheSalt,
+		TraceId:         j.traceID,
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 
-	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/fallback"
 	"github.com/aruntime/arcert/reference/routing"
@@ -18,17 +17,7 @@ import (
 // running streams for the whole prefill. It is best effort: without a prefill worker, or when it
 // fails, the decode worker prefills the prompt itself, slower but correct.
 func (r *Router) prefill(ctx context.Context, j job, d fallback.Decision, affinity uint64) {
-	id, err := r.pool.PrefillFor(ctx, d.Place.Region, affinity, &arcertv1.GenerateRequest{
-		RequestId:       j.id,
-		Tenant:          &arcertv1.TenantContext{Tenant: j.principal.Tenant, Application: j.principal.Application, User: j.principal.User},
-		Model:           d.Place.Model,
-		Prompt:          j.c.Prompt,
-		MaxTokens:       int64(j.c.MaxTokens),
-		Seed:            j.c.Seed,
-		TrafficClass:    j.class.Name,
-		ClientCacheSalt: j.c.CacheSalt,
-		TraceId:         j.traceID,
-	})
+	id, err := r.pool.PrefillFor(ctx, d.Place.Region, affinity, generateRequest(j, d.Place.Model))
 	if err != nil && !errors.Is(err, routing.ErrNoPrefill) {
 		r.log.Warn("prefill failed; the decode worker prefills", "request_id", j.id, "prefill_worker", id, "err", err)
 	}

@@ -2,8 +2,6 @@ package routing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +13,7 @@ import (
 	"github.com/aruntime/arcert/api/discovery"
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/identity"
 )
 
@@ -43,16 +42,7 @@ const maxDeviceEventBytes = 4 << 10
 // the operator may induce device faults.
 func (p *Pool) DeviceHook(dir *identity.Directory) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
-		reply := func(code int, reason outcome.Reason, body any) {
-			var b [16]byte
-			_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-			w.Header().Set(outcome.HeaderRequestID, "ctl-"+hex.EncodeToString(b[:]))
-			w.Header().Set(outcome.HeaderOutcome, string(reason.Class()))
-			w.Header().Set(outcome.HeaderReason, string(reason))
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(code)
-			_ = json.NewEncoder(w).Encode(body)
-		}
+		reply := func(code int, reason outcome.Reason, body any) { control.Reply(w, code, reason, body) }
 		fail := func(code int, reason outcome.Reason, msg string) {
 			reply(code, reason, map[string]string{"error": msg})
 		}

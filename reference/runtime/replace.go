@@ -2,9 +2,6 @@ package runtime
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/identity"
 )
 
@@ -86,16 +84,7 @@ func (rt *Runtime) WorkerKilled(id string) bool {
 // replaceHandler serves POST /v1/control/workers/{id}/replace for the operator only.
 func (rt *Runtime) replaceHandler(dir *identity.Directory) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
-		reply := func(status int, reason outcome.Reason, body any) {
-			var b [16]byte
-			_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-			w.Header().Set(outcome.HeaderRequestID, "ctl-"+hex.EncodeToString(b[:]))
-			w.Header().Set(outcome.HeaderOutcome, string(reason.Class()))
-			w.Header().Set(outcome.HeaderReason, string(reason))
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(body)
-		}
+		reply := func(status int, reason outcome.Reason, body any) { control.Reply(w, status, reason, body) }
 		p, err := dir.Authenticate(req.Header.Get("Authorization"))
 		switch {
 		case err != nil:
