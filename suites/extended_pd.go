@@ -15,25 +15,32 @@ import (
 )
 
 // Load profile of the decode-protection spec: pdStreams interactive streams of pdTokens tokens
-// each run back to back for pdWindow while long prompts
-// arrive every pdLongEvery in the other class, pdLongShare of the context in words (at most two tokens a word keeps them inside it). The verdict needs pdMinITL gaps and pdMinLong
-// long prompts served, else INVALID.
+// each run back to back for pdWindow while long prompts arrive every pdLongEvery in the other
+// class, pdLongShare of the context in words (at most two tokens a word keeps them inside it).
+// The verdict is on the 95 % upper confidence bound of the p99 gap, which needs at least pdMinITL
+// gaps (0.99^299 < 0.05), and on pdMinLong long prompts served, else INVALID. The reference
+// yields about 1,200 gaps in the window, so the bound sits near the true p99, not at the maximum.
 const (
 	pdStreams   = 3
 	pdTokens    = 24
 	pdWindow    = 4 * time.Second
 	pdLongEvery = 200 * time.Millisecond
 	pdLongShare = 0.35
-	pdMinITL    = 200
-	pdMinLong   = 10
+	pdQuantile  = 0.99
 	pdAlpha     = 0.05
+	pdMinITL    = 299
+	pdMinLong   = 10
 )
 
 var _ = Describe("Decode protection", Serial, func() {
 	It("keeps interactive inter-token latency within its objective while long prompts prefill", Req("ADM-6"), func(ctx SpecContext) {
 		classes := env.Target.TrafficClasses
-		if len(classes) < 2 || classes[0].ITL == 0 {
-			invalid("the target declares no second class or no ITL objective for %s", classes[0].Name)
+		switch {
+		case len(classes) < 2:
+			invalid("the target declares %d traffic classes; the check needs an interactive one and another for the long prompts", len(classes))
+			return
+		case classes[0].ITL == 0:
+			invalid("the target declares no ITL objective for its first class %s", classes[0].Name)
 			return
 		}
 		interactive, other := classes[0], classes[1]
@@ -54,18 +61,21 @@ var _ = Describe("Decode protection", Serial, func() {
 		defer stop()
 		var mu sync.Mutex
 		var gaps []time.Duration
-		longServed := 0
+		longServed, asked, refused := 0, 0, 0
 		var wg sync.WaitGroup
 		hdr := http.Header{outcome.HeaderTrafficClass: []string{interactive.Name}}
 		for i := range pdStreams {
 			wg.Go(func() {
 				for n := 0; wctx.Err() == nil && n < len(shortPrompts[i]); n++ {
 					res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: tenantA().Key, Body: probe(shortPrompts[i][n], pdTokens, true), Header: hdr})
+					mu.Lock()
+					asked++
 					if err == nil && res.Outcome.Served() {
-						mu.Lock()
 						gaps = append(gaps, res.ITL...)
-						mu.Unlock()
+					} else {
+						refused++ // shedding interactive work must not buy a better ITL
 					}
+					mu.Unlock()
 				}
 			})
 		}
@@ -88,15 +98,16 @@ var _ = Describe("Decode protection", Serial, func() {
 		tick.Stop()
 		wg.Wait()
 
-		if len(gaps) < pdMinITL || longServed < pdMinLong {
-			invalid("%d inter-token gaps and %d long prompts served; the check needs %d and %d", len(gaps), longServed, pdMinITL, pdMinLong)
+		p50, p99 := checks.Quantile(gaps, 0.5), checks.Quantile(gaps, pdQuantile)
+		bound, ok := checks.QuantileUpperBound(gaps, pdQuantile, pdAlpha)
+		evidence("%s ITL p50 %s p99 %s (95%% upper bound %s, objective %s) over %d gaps of %d of %d requests served, while %d prompts of %d words prefilled",
+			interactive.Name, p50, p99, bound, interactive.ITL, len(gaps), asked-refused, asked, longServed, longWords)
+		// First, so a runtime cannot trade a refusal for an INVALID or a better bound.
+		Expect(refused).To(BeZero(), "%d of %d interactive requests were not served while long prompts prefilled", refused, asked)
+		if !ok || len(gaps) < pdMinITL || longServed < pdMinLong {
+			invalid("%d inter-token gaps and %d long prompts served; the check needs %d (for a 95%% bound on the p99) and %d", len(gaps), longServed, pdMinITL, pdMinLong)
 			return
 		}
-		p50, p99 := checks.Quantile(gaps, 0.5), checks.Quantile(gaps, 0.99)
-		bound, ok := checks.QuantileUpperBound(gaps, 0.99, pdAlpha)
-		evidence("%s ITL p50 %s p99 %s (95%% upper bound %s, objective %s) over %d gaps while %d prompts of %d words prefilled",
-			interactive.Name, p50, p99, bound, interactive.ITL, len(gaps), longServed, longWords)
-		Expect(ok).To(BeTrue(), "too few gaps for a p99 bound")
-		Expect(p99).To(BeNumerically("<=", interactive.ITL), "interactive ITL p99 %s over the objective %s while long prompts prefilled", p99, interactive.ITL)
+		Expect(bound).To(BeNumerically("<=", interactive.ITL), "interactive ITL p99 (95%% upper bound %s) over the objective %s while long prompts prefilled", bound, interactive.ITL)
 	}, SpecTimeout(time.Minute))
 })

@@ -29,4 +29,7 @@ type DeviceEventResult struct {
 	ResidentModels []string `json:"resident_models"`
 	// L1CapacityBlocks is the worker's L1 prefix-cache capacity now; it shrinks under pressure.
 	L1CapacityBlocks int64 `json:"l1_capacity_blocks"`
+	// CutSequences is how many running sequences an xid or ecc event cut: a fault that cut
+	// nothing proves nothing about in-flight work.
+	CutSequences int64 `json:"cut_sequences"`
 }

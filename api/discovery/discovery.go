@@ -60,6 +60,9 @@ type WorkerVersions struct {
 	ResidentModels []string `json:"resident_models,omitempty"`
 	// Role is "prefill" or "decode" for disaggregated workers, empty for mixed ones.
 	Role string `json:"role,omitempty"`
+	// L1CapacityBlocks is the worker's L1 prefix-cache capacity now, so a harness can see it
+	// shrink under device pressure as the residency policy declares; 0 without an L1.
+	L1CapacityBlocks int64 `json:"l1_capacity_blocks,omitempty"`
 }
 
 // Versions is the body of GET /v1/aruntime/versions.

@@ -203,6 +203,13 @@ type DeviceSpec struct {
 	Backend string `yaml:"backend"`
 	// Pressure is when free device memory counts as pressure.
 	Pressure Pressure `yaml:"pressure"`
+	// Index is the GPU index the nvml backend opens; nil means the worker's position in workers,
+	// which suits one process on a multi-GPU machine. Set it (usually 0) when each worker runs in
+	// its own container that sees one GPU.
+	Index *int `yaml:"index"`
+	// IgnoredXIDs are XIDs that do not drain the worker; nil means DefaultIgnoredXIDs and an
+	// empty list drains on every XID.
+	IgnoredXIDs []uint64 `yaml:"ignored_xids"`
 }
 
 // EngineSpec is the executor's batching limits and cost model.

@@ -30,6 +30,12 @@ const (
 	EvictNone = "none" // keep every model resident; only shrink the cache and shed
 )
 
+// DefaultIgnoredXIDs are the XIDs NVIDIA's Kubernetes device plugin ignores by default
+// (DP_DISABLE_HEALTHCHECKS unset): 13 graphics engine exception, 31 GPU memory page fault, 43 GPU
+// stopped processing, 45 preemptive cleanup, 68 video processor exception and 109 context switch
+// timeout are caused by an application, not the device, so they must not drain a worker.
+var DefaultIgnoredXIDs = []uint64{13, 31, 43, 45, 68, 109}
+
 // DefaultPressurePoll is how often a worker reads its device's free memory when the
 // configuration is silent: a pressure episode is acted on within a tenth of a second.
 const DefaultPressurePoll = 100 * time.Millisecond
@@ -68,6 +74,9 @@ func (w *Worker) applyDeviceDefaults() {
 	if w.Residency.Evict == "" {
 		w.Residency.Evict = EvictLRU
 	}
+	if w.Device.IgnoredXIDs == nil {
+		w.Device.IgnoredXIDs = slices.Clone(DefaultIgnoredXIDs)
+	}
 }
 
 // validateDevices checks roles, backends, pressure and residency of every worker.
@@ -91,6 +100,9 @@ func (c *Config) validateDevices(v *validator, models map[string]Model) {
 		}
 		if p := w.Device.Pressure; p.MinFreeBytes >= w.Device.MemoryBytes && w.Device.MemoryBytes > 0 {
 			v.add(f+".device.pressure.min_free_bytes", "%d is not below the device's %d bytes", p.MinFreeBytes, w.Device.MemoryBytes)
+		}
+		if w.Device.Index != nil && *w.Device.Index < 0 {
+			v.add(f+".device.index", "must not be negative, got %d", *w.Device.Index)
 		}
 		if w.Device.Pressure.PollInterval < 0 {
 			v.add(f+".device.pressure.poll_interval", "must not be negative")

@@ -62,6 +62,7 @@ func (r *Router) versions(w http.ResponseWriter, req *http.Request) {
 			v.RuntimeVersion, v.PolicyVersion, v.RoutingVersion = resp.GetRuntimeVersion(), resp.GetPolicyVersion(), resp.GetRoutingVersion()
 			v.Instance = resp.GetInstance()
 			v.ResidentModels, v.Role = resp.GetResidentModels(), resp.GetRole()
+			v.L1CapacityBlocks = resp.GetL1CapacityBlocks()
 			for _, a := range resp.GetArtifacts() {
 				v.Artifacts = append(v.Artifacts, discovery.Artifact{Model: a.GetModel(), Digest: a.GetDigest()})
 			}

@@ -105,7 +105,7 @@ func (r *Router) workerFailure(ctx context.Context, w *routing.Worker, err error
 		set(outcome.ReasonContextLengthExceeded, st.Message())
 	case st.Code() == codes.NotFound:
 		set(outcome.ReasonUnknownModel, st.Message())
-	case st.Code() == codes.Unavailable || st.Code() == codes.Unknown || st.Code() == codes.Aborted:
+	case deviceFault(st) || st.Code() == codes.Unavailable || st.Code() == codes.Unknown || st.Code() == codes.Aborted:
 		w.MarkUnhealthy(err)
 		r.log.Warn("worker failed", "worker", w.ID, "err", err, "mid_stream", end.started)
 		set(outcome.ReasonWorkerLost, "worker "+w.ID+" went away: "+st.Message())

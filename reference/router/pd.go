@@ -33,3 +33,18 @@ func devicePressure(st *status.Status) bool {
 	}
 	return false
 }
+
+// deviceFaultReason is the ErrorInfo reason a worker gives a call its device fault cut or refused
+// (reference/worker.ReasonDeviceFault; the router does not import the worker).
+const deviceFaultReason = "device_fault"
+
+// deviceFault reports a call ended by the worker's device fault: whatever the call was doing when
+// it was cut, the worker is lost to it, so it is retried elsewhere or ends worker_lost.
+func deviceFault(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == deviceFaultReason {
+			return true
+		}
+	}
+	return false
+}

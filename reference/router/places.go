@@ -56,8 +56,18 @@ func newPlaces(cfg *config.Config, log *slog.Logger) *places {
 
 // plan decides where j may be served now, or the refusal that says why it may not. A tenant
 // missing from the policies gets the zero Policy, which allows no region: nothing widens a policy.
+//
+// Device pressure is planned around first: a pool whose serving workers are all under pressure
+// would only shed, so the tenant goes to another pool or region its policy allows. Only when no
+// allowed pool is relieved is the plan made on health alone, so the request reaches a pressured
+// worker and is shed with device_pressure, the honest answer; a hosted provider is never chosen
+// for pressure alone, since pressure passes in seconds and hosting moves the tenant's data.
 func (r *Router) plan(j job) (fallback.Decision, ending) {
-	d, err := fallback.Plan(r.places.chains[j.c.Model.Name], r.places.policies[j.principal.Tenant], r.healthy)
+	chain, policy := r.places.chains[j.c.Model.Name], r.places.policies[j.principal.Tenant]
+	if d, err := fallback.Plan(chain, policy, r.relieved); err == nil && d.Place.Kind == fallback.KindPool {
+		return d, ending{}
+	}
+	d, err := fallback.Plan(chain, policy, r.healthy)
 	switch {
 	case err == nil:
 		return d, ending{}
@@ -84,6 +94,17 @@ func (r *Router) healthy(p fallback.Place) bool {
 		return ok && h.up()
 	}
 	return false
+}
+
+// relieved is healthy, except that a pool whose healthy serving workers are all under device
+// pressure counts as down.
+func (r *Router) relieved(p fallback.Place) bool {
+	if p.Kind != fallback.KindPool {
+		return r.healthy(p)
+	}
+	return r.pool.ServesWhere(p.Model, func(w *routing.Worker) bool {
+		return w.Region == p.Region && w.Pool == p.Pool && !w.UnderPressure()
+	})
 }
 
 // syncCapacity sets admission's slots to what the router will really route to: the healthy

@@ -93,6 +93,7 @@ func (p *Pool) DeviceHook(dir *identity.Directory) http.HandlerFunc {
 			Worker: resp.GetWorker(), Healthy: resp.GetHealthy(),
 			Device:         discovery.Device{MemoryFreeBytes: d.GetMemoryFreeBytes(), Pressure: d.GetPressure(), Fault: d.GetFault()},
 			ResidentModels: d.GetResidentModels(), L1CapacityBlocks: d.GetL1CapacityBlocks(),
+			CutSequences: resp.GetCutSequences(),
 		})
 	}
 }

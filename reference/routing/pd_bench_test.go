@@ -20,7 +20,8 @@ import (
 
 // The P/D benchmark's load, the same for both layouts: pdStreams interactive clients stream
 // pdTokens tokens back to back for pdWindow while a long prompt of pdLongWords words (about
-// 2,500 tokens, above the dev configuration's prefill_min_tokens) arrives in the batch class every
+// 2,315 tokens with the reference tokenizer, above the dev configuration's prefill_min_tokens)
+// arrives in the batch class every
 // pdLongEvery, Poisson, seeded. Both layouts have two devices: the mixed pool two mixed workers,
 // the split pools one decode and one prefill worker.
 const (
@@ -30,6 +31,9 @@ const (
 	pdLongEvery = 250 * time.Millisecond
 	pdLongWords = 1433
 	pdSeed      = 6
+	// pdLongSlack is how many fewer long prompts one layout may serve than the other before the
+	// comparison is void: a layout that serves fewer long prompts interferes less for free.
+	pdLongSlack = 0.1
 )
 
 // BenchmarkPDInterference runs interactive streams beside long-prompt batch traffic against one
@@ -40,6 +44,12 @@ func BenchmarkPDInterference(b *testing.B) {
 	for range b.N {
 		mixed := runLayout(b, false)
 		split := runLayout(b, true)
+		if lo, hi := min(mixed.long, split.long), max(mixed.long, split.long); float64(lo) < float64(hi)*(1-pdLongSlack) {
+			b.Fatalf("not comparable: the mixed pool served %d long prompts, the split pools %d", mixed.long, split.long)
+		}
+		if split.remotePrefill == 0 {
+			b.Fatal("the split layout never prefilled on its prefill worker: nothing was disaggregated")
+		}
 		objective := 50 * time.Millisecond
 		b.Logf("\n| layout | interactive ITL p50 | interactive ITL p99 | gaps | long prompts served | p99 within %s |\n|---|---:|---:|---:|---:|---|\n%s\n%s\nmixed/split p99 ratio: %.1fx",
 			objective, mixed.row("mixed pool (2 mixed workers)", objective), split.row("split pools (1 prefill + 1 decode)", objective),
@@ -54,6 +64,8 @@ func BenchmarkPDInterference(b *testing.B) {
 type layoutResult struct {
 	p50, p99   time.Duration
 	gaps, long int
+	// remotePrefill is the prompt tokens the prefill worker computed (aruntime_worker_prefill_tokens_total).
+	remotePrefill float64
 }
 
 func (r layoutResult) row(name string, objective time.Duration) string {
@@ -156,7 +168,29 @@ func runLayout(b *testing.B, split bool) layoutResult {
 		b.Fatal("no inter-token gaps measured")
 	}
 	q := func(p float64) time.Duration { return gaps[min(len(gaps)-1, int(p*float64(len(gaps))))] }
-	return layoutResult{p50: q(0.5), p99: q(0.99), gaps: len(gaps), long: long}
+	return layoutResult{p50: q(0.5), p99: q(0.99), gaps: len(gaps), long: long, remotePrefill: prefillTokens(b, rt, "worker-p")}
+}
+
+// prefillTokens is what worker computed of prompts, from the runtime's metrics; 0 when it is not running.
+func prefillTokens(b *testing.B, rt *runtime.Runtime, worker string) float64 {
+	b.Helper()
+	families, err := rt.Registry().Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "aruntime_worker_prefill_tokens_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "worker" && l.GetValue() == worker {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // stream sends one streamed chat completion and returns the gaps between its content chunks.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,8 @@ type inflight struct {
 	calls  map[uint64]context.CancelCauseFunc
 	fault  string
 	cutAll chan struct{} // closed and replaced on every fault, for the hook to wait on
+	// lastCut is how many calls the last trip cut, for the device hook's answer.
+	lastCut int
 }
 
 // start registers a call; it fails with the fault when the device has one.
@@ -66,7 +69,15 @@ func (f *inflight) trip(fault string) int {
 		close(f.cutAll)
 		f.cutAll = nil
 	}
-	return len(f.calls)
+	f.lastCut = len(f.calls)
+	return f.lastCut
+}
+
+// cutByLastTrip is how many calls the last trip cut.
+func (f *inflight) cutByLastTrip() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastCut
 }
 
 // faulted returns the fault, empty when there is none, and a channel closed at the next trip.
@@ -85,10 +96,20 @@ func (f *inflight) clear() {
 	f.fault = ""
 }
 
-// onDeviceEvent is the device's event callback: the worker drains at once.
+// onDeviceEvent is the device's event callback: the worker drains at once, except for an XID
+// the configuration ignores because an application, not the device, caused it. A lost event
+// source drains it too: faults it can no longer see would otherwise be served through.
 func (s *Server) onDeviceEvent(e device.Event) {
+	if e.Kind == device.EventXID && slices.Contains(s.ignoredXIDs, e.XID) {
+		s.log.Info("device event ignored: an application XID", "event", e.String(), "device", e.Device)
+		return
+	}
 	cut := s.inflight.trip(e.String())
 	s.metrics.fault()
+	if e.Kind == device.EventWatchLost {
+		s.log.Error("device events lost: draining, the device cannot be trusted until reset", "device", e.Device, "err", e.Detail, "cut_sequences", cut)
+		return
+	}
 	s.log.Warn("device fault: draining", "event", e.String(), "device", e.Device, "cut_sequences", cut)
 }
 
@@ -127,6 +148,7 @@ func (s *Server) DeviceEvent(ctx context.Context, req *arcertv1.DeviceEventReque
 	if err := s.authorize(ctx); err != nil {
 		return nil, err
 	}
+	var cut int64 // sequences an xid or ecc event cut; 0 when it never reached the worker in time
 	inj, ok := s.dev.(device.Injector)
 	if !ok {
 		return nil, status.Errorf(codes.FailedPrecondition, "worker %s: its device takes no injected events", s.id)
@@ -146,9 +168,13 @@ func (s *Server) DeviceEvent(ctx context.Context, req *arcertv1.DeviceEventReque
 		}
 		_, tripped := s.inflight.faulted()
 		inj.Inject(e)
+		if e.Kind == device.EventXID && slices.Contains(s.ignoredXIDs, e.XID) {
+			break // an application XID: nothing will trip
+		}
 		t := time.NewTimer(faultWait)
 		select {
 		case <-tripped:
+			cut = int64(s.inflight.cutByLastTrip())
 		case <-t.C:
 		case <-ctx.Done():
 		}
@@ -161,5 +187,6 @@ func (s *Server) DeviceEvent(ctx context.Context, req *arcertv1.DeviceEventReque
 		return nil, status.Errorf(codes.InvalidArgument, "device event kind %q; want memory_pressure, xid, ecc or clear", req.GetKind())
 	}
 	fault, _ := s.inflight.faulted()
-	return &arcertv1.DeviceEventResponse{Worker: s.id, Healthy: fault == "" && s.live.Load(), Device: s.res.status(fault)}, nil
+	return &arcertv1.DeviceEventResponse{Worker: s.id, Healthy: fault == "" && s.live.Load(), Device: s.res.status(fault),
+		CutSequences: cut}, nil
 }

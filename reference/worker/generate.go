@@ -49,7 +49,7 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 	defer cut(nil)
 	call, err := s.inflight.start(cut)
 	if err != nil {
-		return status.Errorf(codes.Unavailable, "worker %s: %v", s.id, err)
+		return deviceFaultStatus(s.id, err)
 	}
 	defer s.inflight.done(call)
 	if err := s.res.admit(m.Name); err != nil {
@@ -84,7 +84,7 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 		Tenant:    tenant,
 	})
 	if err != nil {
-		return s.fail(req, err)
+		return s.failCut(ctx, req, err) // cut during the L2 promote: Submit saw the cancelled context
 	}
 	for ev := range events {
 		if !ev.Done && req.GetPrefillOnly() {
@@ -97,10 +97,7 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 			continue
 		}
 		if ev.Err != nil {
-			if cause := context.Cause(ctx); errors.Is(cause, errDeviceFault) {
-				return status.Errorf(codes.Unavailable, "worker %s: %v", s.id, cause)
-			}
-			return s.fail(req, ev.Err)
+			return s.failCut(ctx, req, ev.Err)
 		}
 		if req.GetPrefillOnly() {
 			blocks := s.tiers.export(ctx, tenant, salt, prompt)
@@ -125,7 +122,7 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 			CachedTier:   tier,
 		})
 	}
-	return status.Error(codes.Internal, "engine stream ended without a final event")
+	return s.failCut(ctx, req, errors.New("engine stream ended without a final event"))
 }
 
 // FinishPrefill is the finish reason of a prefill-only call: the KV went to the shared tier.
@@ -143,6 +140,32 @@ func pressureStatus(worker string, err error) error {
 
 // ErrorDomain is the ErrorInfo domain of the worker's typed refusals.
 const ErrorDomain = "worker.aruntime.dev"
+
+// ReasonDeviceFault is the ErrorInfo reason of a call ended by a device fault (XID or ECC). The
+// router (reference/router, which spells the same string) retries such a call on another worker
+// when nothing was sent yet and ends it worker_lost otherwise, however far the call had got.
+const ReasonDeviceFault = "device_fault"
+
+// deviceFaultStatus is the end of a call cut or refused by a device fault: Unavailable, told
+// apart from a stopped engine by its ErrorInfo, so no path reads it as an internal failure.
+func deviceFaultStatus(worker string, err error) error {
+	st := status.New(codes.Unavailable, "worker "+worker+": "+err.Error())
+	if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: ReasonDeviceFault, Domain: ErrorDomain}); derr == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// failCut is fail, except that a call whose context a device fault cut ends as a device fault
+// whatever err says: a cut during the L2 promote reaches Submit as context.Canceled, which would
+// otherwise read as the caller's cancellation.
+func (s *Server) failCut(ctx context.Context, req *arcertv1.GenerateRequest, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, errDeviceFault) {
+		s.log.Debug("generate cut by a device fault", "request_id", req.GetRequestId(), "err", err)
+		return deviceFaultStatus(s.id, cause)
+	}
+	return s.fail(req, err)
+}
 
 // fail logs a failed request and returns its status.
 func (s *Server) fail(req *arcertv1.GenerateRequest, err error) error {

@@ -55,16 +55,17 @@ func (s *Server) Versions(ctx context.Context, _ *arcertv1.VersionsRequest) (*ar
 	fault, _ := s.inflight.faulted()
 	dev := s.res.status(fault)
 	return &arcertv1.VersionsResponse{
-		ResidentModels: dev.GetResidentModels(),
-		Role:           s.role,
-		Worker:         s.id,
-		Region:         s.region,
-		Pool:           s.pool,
-		RuntimeVersion: s.runtime.Version,
-		PolicyVersion:  s.runtime.PolicyVersion,
-		RoutingVersion: s.runtime.RoutingVersion,
-		Artifacts:      arts,
-		Instance:       s.instance,
+		ResidentModels:   dev.GetResidentModels(),
+		L1CapacityBlocks: dev.GetL1CapacityBlocks(),
+		Role:             s.role,
+		Worker:           s.id,
+		Region:           s.region,
+		Pool:             s.pool,
+		RuntimeVersion:   s.runtime.Version,
+		PolicyVersion:    s.runtime.PolicyVersion,
+		RoutingVersion:   s.runtime.RoutingVersion,
+		Artifacts:        arts,
+		Instance:         s.instance,
 		Devices: []*arcertv1.Device{{
 			Uuid:             info.UUID,
 			Name:             info.Name,

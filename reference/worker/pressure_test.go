@@ -11,6 +11,8 @@ import (
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/worker/device"
+	"github.com/aruntime/arcert/reference/worker/prefixcache"
 )
 
 // pressureOptions is testOptions with a 1 GiB threshold, m1 pinned and half the L1 kept.
@@ -94,4 +96,33 @@ func hasPressureInfo(st *status.Status) bool {
 		}
 	}
 	return false
+}
+
+// The policy's order: when evicting a cold model brings free memory back over the threshold, the
+// worker neither shrinks its L1 nor sheds; only what eviction cannot fix is pressure.
+func TestEvictionFirstThenShrinkAndShed(t *testing.T) {
+	o := testOptions("w-order")
+	o.Worker.Residency = config.Residency{Evict: config.EvictLRU, Pinned: []string{"m1"}, L1KeepFraction: 0.5}
+	dev := device.NewSim(0, "sim", 4*gib)
+	l1 := prefixcache.New(4096)
+	// Both models' weights (a quarter GiB each) leave 3.5 GiB free; the threshold sits just above.
+	o.Worker.Device.Pressure.MinFreeBytes = 4*gib - gib/2 + 1
+	r, err := newResidency(dev, o, l1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.check() {
+		t.Fatal("under pressure although evicting the cold m2 frees enough")
+	}
+	st := r.status("")
+	if !slices.Equal(st.GetResidentModels(), []string{"m1"}) || st.GetL1CapacityBlocks() != 4096 || r.admit("m1") != nil {
+		t.Fatalf("after eviction: %+v; want only m1 resident, the whole L1 and work admitted", st)
+	}
+	dev.SimulateFree(gib, true) // eviction can no longer help
+	if !r.check() {
+		t.Fatal("not under pressure with 1 GiB free and nothing left to evict")
+	}
+	if st := r.status(""); st.GetL1CapacityBlocks() != 2048 || r.admit("m1") == nil {
+		t.Fatalf("under pressure: %+v; want the L1 halved and work shed", st)
+	}
 }

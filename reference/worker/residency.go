@@ -90,8 +90,11 @@ func (r *residency) admit(model string) error {
 	return nil
 }
 
-// check reads free memory and enters, deepens or leaves pressure. It returns whether the device
-// is under pressure now.
+// check reads free memory and applies the policy in its declared order: cold unpinned models are
+// evicted first and free memory read again; only if it is still under the threshold does the
+// worker enter pressure, shrinking its L1 and shedding new work. Leaving pressure gives the L1
+// back; evicted models load again on demand (admit). It returns whether the device is under
+// pressure now.
 func (r *residency) check() bool {
 	if r.threshold == 0 {
 		return false
@@ -99,23 +102,6 @@ func (r *residency) check() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	free := r.dev.Info().MemoryFreeBytes
-	if free >= r.threshold {
-		if r.pressure {
-			r.pressure = false
-			if r.l1 != nil {
-				r.l1.Resize(r.l1Full)
-			}
-		}
-		r.observeLocked()
-		return false
-	}
-	if !r.pressure {
-		r.pressure = true
-		r.metrics.pressureEpisode()
-		if r.l1 != nil {
-			r.l1.Resize(int(float64(r.l1Full) * r.policy.L1KeepFraction))
-		}
-	}
 	for free < r.threshold && r.policy.Evict == config.EvictLRU {
 		cold := r.coldestLocked()
 		if cold == nil {
@@ -126,7 +112,23 @@ func (r *residency) check() bool {
 		r.metrics.modelEvicted(cold.name)
 		free = r.dev.Info().MemoryFreeBytes
 	}
-	r.observeLocked()
+	defer r.observeLocked()
+	if free >= r.threshold {
+		if r.pressure {
+			r.pressure = false
+			if r.l1 != nil {
+				r.l1.Resize(r.l1Full)
+			}
+		}
+		return false
+	}
+	if !r.pressure {
+		r.pressure = true
+		r.metrics.pressureEpisode()
+		if r.l1 != nil {
+			r.l1.Resize(int(float64(r.l1Full) * r.policy.L1KeepFraction))
+		}
+	}
 	return true
 }
 

@@ -118,8 +118,10 @@ type Server struct {
 	metrics  *DeviceMetrics
 	role     string
 	poll     time.Duration
-	eng      *engine.Engine
-	tiers    *tiers // nil without an L2
+	// ignoredXIDs do not drain the worker: application faults, not device ones.
+	ignoredXIDs []uint64
+	eng         *engine.Engine
+	tiers       *tiers // nil without an L2
 
 	started  atomic.Bool // Run was called once
 	live     atomic.Bool // the engine loop is running
@@ -159,11 +161,18 @@ func New(o Options) (*Server, error) {
 	s.dev, s.closeDev = o.Device, func() error { return nil }
 	if s.dev == nil {
 		var err error
-		if s.dev, s.closeDev, err = device.Open(spec.Backend, o.Index, spec.Name, spec.MemoryBytes); err != nil {
-			return nil, fmt.Errorf("%w: device %d: %w", ErrOptions, o.Index, err)
+		index := o.Index
+		if spec.Index != nil {
+			index = *spec.Index // a one-GPU container runs any worker on its device 0
+		}
+		if s.dev, s.closeDev, err = device.Open(spec.Backend, index, spec.Name, spec.MemoryBytes, s.log); err != nil {
+			return nil, fmt.Errorf("%w: device %d (%s backend): %w", ErrOptions, index, spec.Backend, err)
 		}
 	}
 	s.role, s.metrics, s.poll = o.Worker.Role, o.DeviceMetrics, o.Worker.Device.Pressure.PollInterval
+	if s.ignoredXIDs = o.Worker.Device.IgnoredXIDs; s.ignoredXIDs == nil {
+		s.ignoredXIDs = config.DefaultIgnoredXIDs // a configuration not loaded through config.Load
+	}
 	if s.poll <= 0 {
 		s.poll = config.DefaultPressurePoll
 	}

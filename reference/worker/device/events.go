@@ -15,6 +15,9 @@ type EventKind string
 const (
 	EventXID EventKind = "xid"
 	EventECC EventKind = "ecc"
+	// EventWatchLost reports that the device's event source stopped: from then on an XID or ECC
+	// error would go unseen, so a device we cannot watch is treated as faulted.
+	EventWatchLost EventKind = "events_lost"
 )
 
 // Event is one device event.
@@ -24,12 +27,17 @@ type Event struct {
 	XID uint64
 	// Device is the UUID of the device that reported it.
 	Device string
+	// Detail says why, for an EventWatchLost.
+	Detail string
 }
 
 // String names the event for health reasons and logs, e.g. "xid 79".
 func (e Event) String() string {
-	if e.Kind == EventXID {
+	switch e.Kind {
+	case EventXID:
 		return fmt.Sprintf("xid %d", e.XID)
+	case EventWatchLost:
+		return "device events lost: " + e.Detail
 	}
 	return string(e.Kind)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 
@@ -28,6 +29,7 @@ const watchedEvents = uint64(nvml.EventTypeXidCriticalError | nvml.EventTypeDoub
 // those reservations. It is safe for concurrent use.
 type NVML struct {
 	lib   nvml.Interface
+	log   *slog.Logger
 	dev   nvml.Device
 	uuid  string
 	name  string
@@ -49,8 +51,8 @@ var (
 // OpenNVML initialises lib and opens the device at index. Close shuts lib
 // down again (NVML counts Init and Shutdown calls).
 func OpenNVML(lib nvml.Interface, index int) (*NVML, error) {
-	if ret := lib.Init(); ret != nvml.SUCCESS {
-		return nil, fmt.Errorf("%w: init: %s", ErrNoNVML, nvml.ErrorString(ret))
+	if err := initNVML(lib); err != nil {
+		return nil, err
 	}
 	d, err := openDevice(lib, index)
 	if err != nil {
@@ -72,7 +74,7 @@ func openDevice(lib nvml.Interface, index int) (*NVML, error) {
 	if ret != nvml.SUCCESS {
 		return nil, fmt.Errorf("device: nvml handle %d: %s", index, nvml.ErrorString(ret))
 	}
-	d := &NVML{lib: lib, dev: dev}
+	d := &NVML{lib: lib, dev: dev, log: slog.Default()}
 	if d.uuid, ret = dev.GetUUID(); ret != nvml.SUCCESS {
 		return nil, fmt.Errorf("device: nvml uuid of %d: %s", index, nvml.ErrorString(ret))
 	}
@@ -86,6 +88,23 @@ func openDevice(lib nvml.Interface, index int) (*NVML, error) {
 	d.total = mem.Total
 	return d, nil
 }
+
+// initNVML initialises lib. Only a library or driver that is not there is ErrNoNVML, the one
+// failure `auto` falls back to the simulated device on; any other (no permission, a driver
+// mismatch, a corrupted install) is an error to fix, not a reason to run without the GPU.
+func initNVML(lib nvml.Interface) error {
+	switch ret := lib.Init(); ret {
+	case nvml.SUCCESS:
+		return nil
+	case nvml.ERROR_LIBRARY_NOT_FOUND, nvml.ERROR_DRIVER_NOT_LOADED:
+		return fmt.Errorf("%w: init: %s", ErrNoNVML, nvml.ErrorString(ret))
+	default:
+		return fmt.Errorf("device: nvml init: %s", nvml.ErrorString(ret))
+	}
+}
+
+// SetLogger sets where the device logs what it cannot watch; slog.Default until set.
+func (d *NVML) SetLogger(log *slog.Logger) { d.log = log }
 
 // Close releases NVML.
 func (d *NVML) Close() error {
@@ -158,20 +177,29 @@ func (d *NVML) Inject(e Event) { d.injected.push(e) }
 
 // WatchEvents implements EventSource: XID and double-bit ECC events from an
 // NVML event set, and injected ones, until ctx ends. A device that supports
-// neither reports only injected events.
+// neither is logged and reports only injected events. When the NVML watch
+// fails, fn gets an EventWatchLost at once (the worker drains: a device whose
+// faults we cannot see is not safe to trust) and injected events still flow,
+// so the operator's reset works; the failure is returned when ctx ends.
 func (d *NVML) WatchEvents(ctx context.Context, fn func(Event)) error {
 	done := make(chan error, 1)
 	go func() { done <- d.injected.watch(ctx, fn) }()
-	if err := d.watchNVML(ctx, fn); err != nil && !errors.Is(err, context.Canceled) {
-		<-done
+	err := d.watchNVML(ctx, fn)
+	if err != nil && ctx.Err() == nil {
+		fn(Event{Kind: EventWatchLost, Device: d.uuid, Detail: err.Error()})
+	}
+	injErr := <-done
+	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	return <-done
+	return injErr
 }
 
 func (d *NVML) watchNVML(ctx context.Context, fn func(Event)) error {
 	supported, ret := d.dev.GetSupportedEventTypes()
 	if ret != nvml.SUCCESS || supported&watchedEvents == 0 {
+		d.log.Warn("device reports no XID or ECC events: only injected ones will drain the worker",
+			"device", d.uuid, "name", d.name, "nvml", nvml.ErrorString(ret), "supported_events", supported)
 		return nil
 	}
 	set, ret := d.lib.EventSetCreate()
@@ -201,8 +229,8 @@ func (d *NVML) watchNVML(ctx context.Context, fn func(Event)) error {
 // Discover lists every device lib reports: count, UUID, name, memory and
 // utilization. It initialises and shuts lib down around the listing.
 func Discover(lib nvml.Interface) ([]Discovered, error) {
-	if ret := lib.Init(); ret != nvml.SUCCESS {
-		return nil, fmt.Errorf("%w: init: %s", ErrNoNVML, nvml.ErrorString(ret))
+	if err := initNVML(lib); err != nil {
+		return nil, err
 	}
 	defer func() { _ = lib.Shutdown() }()
 	n, ret := lib.DeviceGetCount()

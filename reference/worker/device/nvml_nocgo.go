@@ -5,6 +5,7 @@ package device
 import (
 	"context"
 	"fmt"
+	"log/slog"
 )
 
 // NVML is unavailable in a binary built without cgo (the container images):
@@ -35,6 +36,9 @@ func (*NVML) Release(uint64) {}
 
 // KVCapacityTokens implements Device.
 func (*NVML) KVCapacityTokens(uint64, float64) int { return 0 }
+
+// SetLogger does nothing: the stub logs nothing.
+func (*NVML) SetLogger(*slog.Logger) {}
 
 // Close implements io.Closer.
 func (*NVML) Close() error { return nil }

@@ -135,15 +135,66 @@ func TestOpenWithoutNVMLFallsBackOnlyForAuto(t *testing.T) {
 	if _, err := DiscoverDefault(); err == nil {
 		t.Skip("this machine has an NVIDIA driver; the fallback is for machines without one")
 	}
-	if _, _, err := Open(BackendNVML, 0, "sim", gib); !errors.Is(err, ErrNoNVML) {
+	if _, _, err := Open(BackendNVML, 0, "sim", gib, nil); !errors.Is(err, ErrNoNVML) {
 		t.Fatalf("Open(nvml) without a driver = %v, want ErrNoNVML", err)
 	}
-	dev, closeFn, err := Open(BackendAuto, 0, "sim", gib)
+	dev, closeFn, err := Open(BackendAuto, 0, "sim", gib, nil)
 	if err != nil || !dev.Info().Simulated {
 		t.Fatalf("Open(auto) without a driver = %+v, %v; want the simulated device", dev, err)
 	}
 	_ = closeFn()
-	if _, _, err := Open("cuda", 0, "sim", gib); !errors.Is(err, ErrBackend) {
+	if _, _, err := Open("cuda", 0, "sim", gib, nil); !errors.Is(err, ErrBackend) {
 		t.Fatalf("Open(cuda) = %v, want ErrBackend", err)
+	}
+}
+
+func TestNVMLWatchFailureIsReportedAtOnce(t *testing.T) {
+	m := newMockGPU(t)
+	m.EventSetCreateFunc = func() (nvml.EventSet, nvml.Return) {
+		return &mock.EventSet{
+			WaitFunc: func(uint32) (nvml.EventData, nvml.Return) { return nvml.EventData{}, nvml.ERROR_GPU_IS_LOST },
+			FreeFunc: func() nvml.Return { return nvml.SUCCESS },
+		}, nvml.SUCCESS
+	}
+	d, err := OpenNVML(m, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	got := make(chan Event, 4)
+	done := make(chan error, 1)
+	go func() { done <- d.WatchEvents(ctx, func(e Event) { got <- e }) }()
+	select {
+	case e := <-got:
+		if e.Kind != EventWatchLost || e.Device == "" {
+			t.Fatalf("first event = %+v, want EventWatchLost naming the device", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a failed NVML watch was not reported before shutdown")
+	}
+	d.Inject(Event{Kind: EventXID, XID: 48}) // injected events still flow after the loss
+	select {
+	case e := <-got:
+		if e.String() != "xid 48" {
+			t.Fatalf("injected event = %v, want xid 48", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("injected event not delivered after the NVML watch was lost")
+	}
+	cancel()
+	if err := <-done; err == nil || errors.Is(err, context.Canceled) {
+		t.Fatalf("WatchEvents returned %v, want the NVML failure", err)
+	}
+}
+
+func TestOnlyAMissingLibraryIsNoNVML(t *testing.T) {
+	for ret, want := range map[nvml.Return]bool{nvml.ERROR_LIBRARY_NOT_FOUND: true, nvml.ERROR_DRIVER_NOT_LOADED: true, nvml.ERROR_NO_PERMISSION: false} {
+		m := newMockGPU(t)
+		m.InitFunc = func() nvml.Return { return ret }
+		_, err := OpenNVML(m, 0)
+		if err == nil || errors.Is(err, ErrNoNVML) != want {
+			t.Errorf("init %s: OpenNVML = %v; ErrNoNVML want %v", nvml.ErrorString(ret), err, want)
+		}
 	}
 }

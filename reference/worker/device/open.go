@@ -3,6 +3,7 @@ package device
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // More sentinel errors of the package.
@@ -32,8 +33,14 @@ type Discovered struct {
 
 // Open returns the device a worker runs on: backend is sim, nvml or auto
 // ("" is sim). The simulated device takes name and memory from the
-// configuration; an NVML one reports its own. close releases it.
-func Open(backend string, index int, name string, memoryBytes uint64) (dev Device, closeFn func() error, err error) {
+// configuration; an NVML one reports its own. close releases it. auto falls
+// back to the simulated device only when NVML is not there (ErrNoNVML), and
+// says so on log; any other NVML failure, or no device at index, is an error,
+// so a GPU machine never silently serves from the simulator.
+func Open(backend string, index int, name string, memoryBytes uint64, log *slog.Logger) (dev Device, closeFn func() error, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	sim := func() (Device, func() error, error) {
 		return NewSim(index, name, memoryBytes), func() error { return nil }, nil
 	}
@@ -43,9 +50,11 @@ func Open(backend string, index int, name string, memoryBytes uint64) (dev Devic
 	case BackendNVML, BackendAuto:
 		d, err := OpenDefault(index)
 		if err == nil {
+			d.SetLogger(log)
 			return d, d.Close, nil
 		}
-		if backend == BackendAuto {
+		if backend == BackendAuto && errors.Is(err, ErrNoNVML) {
+			log.Info("NVML is not available: the worker runs on the simulated device", "index", index, "err", err)
 			return sim()
 		}
 		return nil, nil, err

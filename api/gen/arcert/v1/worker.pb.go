@@ -577,10 +577,13 @@ func (x *DeviceEventRequest) GetXid() uint64 {
 }
 
 type DeviceEventResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Worker        string                 `protobuf:"bytes,1,opt,name=worker,proto3" json:"worker,omitempty"`
-	Healthy       bool                   `protobuf:"varint,2,opt,name=healthy,proto3" json:"healthy,omitempty"`
-	Device        *DeviceStatus          `protobuf:"bytes,3,opt,name=device,proto3" json:"device,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Worker  string                 `protobuf:"bytes,1,opt,name=worker,proto3" json:"worker,omitempty"`
+	Healthy bool                   `protobuf:"varint,2,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	Device  *DeviceStatus          `protobuf:"bytes,3,opt,name=device,proto3" json:"device,omitempty"`
+	// CutSequences is how many running sequences an xid or ecc event cut on this call; the harness
+	// needs it to tell a fault that hit in-flight work from one that hit an idle worker.
+	CutSequences  int64 `protobuf:"varint,4,opt,name=cut_sequences,json=cutSequences,proto3" json:"cut_sequences,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -634,6 +637,13 @@ func (x *DeviceEventResponse) GetDevice() *DeviceStatus {
 		return x.Device
 	}
 	return nil
+}
+
+func (x *DeviceEventResponse) GetCutSequences() int64 {
+	if x != nil {
+		return x.CutSequences
+	}
+	return 0
 }
 
 type VersionsRequest struct {
@@ -840,8 +850,10 @@ type VersionsResponse struct {
 	// Models whose weights are resident on the device now; under pressure cold ones are evicted.
 	ResidentModels []string `protobuf:"bytes,10,rep,name=resident_models,json=residentModels,proto3" json:"resident_models,omitempty"`
 	Role           string   `protobuf:"bytes,11,opt,name=role,proto3" json:"role,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// L1 prefix-cache capacity in blocks now: under pressure it shrinks to the declared share.
+	L1CapacityBlocks int64 `protobuf:"varint,12,opt,name=l1_capacity_blocks,json=l1CapacityBlocks,proto3" json:"l1_capacity_blocks,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *VersionsResponse) Reset() {
@@ -951,6 +963,13 @@ func (x *VersionsResponse) GetRole() string {
 	return ""
 }
 
+func (x *VersionsResponse) GetL1CapacityBlocks() int64 {
+	if x != nil {
+		return x.L1CapacityBlocks
+	}
+	return 0
+}
+
 var File_arcert_v1_worker_proto protoreflect.FileDescriptor
 
 const file_arcert_v1_worker_proto_rawDesc = "" +
@@ -1002,11 +1021,12 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1d\n" +
 	"\n" +
 	"free_bytes\x18\x02 \x01(\x04R\tfreeBytes\x12\x10\n" +
-	"\x03xid\x18\x03 \x01(\x04R\x03xid\"x\n" +
+	"\x03xid\x18\x03 \x01(\x04R\x03xid\"\x9d\x01\n" +
 	"\x13DeviceEventResponse\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\tR\x06worker\x12\x18\n" +
 	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12/\n" +
-	"\x06device\x18\x03 \x01(\v2\x17.arcert.v1.DeviceStatusR\x06device\"\x11\n" +
+	"\x06device\x18\x03 \x01(\v2\x17.arcert.v1.DeviceStatusR\x06device\x12#\n" +
+	"\rcut_sequences\x18\x04 \x01(\x03R\fcutSequences\"\x11\n" +
 	"\x0fVersionsRequest\"8\n" +
 	"\bArtifact\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
@@ -1019,7 +1039,7 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\tsimulated\x18\x05 \x01(\bR\tsimulated\x12*\n" +
 	"\x11memory_free_bytes\x18\x06 \x01(\x04R\x0fmemoryFreeBytes\x12\x1a\n" +
 	"\bpressure\x18\a \x01(\bR\bpressure\x12\x14\n" +
-	"\x05fault\x18\b \x01(\tR\x05fault\"\x88\x03\n" +
+	"\x05fault\x18\b \x01(\tR\x05fault\"\xb6\x03\n" +
 	"\x10VersionsResponse\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\tR\x06worker\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x12\n" +
@@ -1032,7 +1052,8 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\binstance\x18\t \x01(\tR\binstance\x12'\n" +
 	"\x0fresident_models\x18\n" +
 	" \x03(\tR\x0eresidentModels\x12\x12\n" +
-	"\x04role\x18\v \x01(\tR\x04role2\xa1\x02\n" +
+	"\x04role\x18\v \x01(\tR\x04role\x12,\n" +
+	"\x12l1_capacity_blocks\x18\f \x01(\x03R\x10l1CapacityBlocks2\xa1\x02\n" +
 	"\x06Worker\x12E\n" +
 	"\bGenerate\x12\x1a.arcert.v1.GenerateRequest\x1a\x1b.arcert.v1.GenerateResponse0\x01\x12=\n" +
 	"\x06Health\x12\x18.arcert.v1.HealthRequest\x1a\x19.arcert.v1.HealthResponse\x12C\n" +
