@@ -2,55 +2,19 @@ package control
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/outcomehttp"
 )
 
-// withOutcome gives every response a request id and an outcome, also those the mux writes itself
-// (405 Method Not Allowed), as the contract asks of every endpoint.
-func withOutcome(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set(outcome.HeaderRequestID, newRequestID())
-		next.ServeHTTP(&outcomeWriter{ResponseWriter: w}, req)
-	})
-}
+// withOutcome gives every response a request id and an outcome (see outcomehttp).
+func withOutcome(next http.Handler) http.Handler { return outcomehttp.WithOutcome(next, newRequestID) }
 
-// outcomeWriter fills in an outcome on a response whose handler set none.
-type outcomeWriter struct{ http.ResponseWriter }
-
-func (o *outcomeWriter) WriteHeader(code int) {
-	if h := o.Header(); h.Get(outcome.HeaderOutcome) == "" {
-		reason := outcome.ReasonNone
-		switch {
-		case code >= http.StatusInternalServerError:
-			reason = outcome.ReasonInternal
-		case code >= http.StatusBadRequest:
-			reason = outcome.ReasonInvalidRequest
-		}
-		setOutcome(h, reason)
-	}
-	o.ResponseWriter.WriteHeader(code)
-}
-
-func (o *outcomeWriter) Write(b []byte) (int, error) {
-	if o.Header().Get(outcome.HeaderOutcome) == "" {
-		o.WriteHeader(http.StatusOK)
-	}
-	return o.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.MaxBytesReader and http.ResponseController reach the real writer.
-func (o *outcomeWriter) Unwrap() http.ResponseWriter { return o.ResponseWriter }
-
-func setOutcome(h http.Header, r outcome.Reason) {
-	h.Set(outcome.HeaderOutcome, string(r.Class()))
-	h.Set(outcome.HeaderReason, string(r))
-}
+// setOutcome puts r in the outcome headers.
+func setOutcome(h http.Header, r outcome.Reason) { outcomehttp.Set(h, r) }
 
 // ok answers a request that did what it asked.
 func ok(w http.ResponseWriter, v any) {
@@ -86,17 +50,4 @@ func withTimeout(req *http.Request) (context.Context, context.CancelFunc) {
 }
 
 // newRequestID is a random id that ties an operator's call to the logs.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return "ctl-" + hex.EncodeToString(b[:])
-}
-
-// Reply answers an operator-API call served outside this package (worker replacement, the device
-// hook) the way this package answers its own: a fresh ctl- request id, the outcome headers of
-// reason, and body as JSON with status.
-func Reply(w http.ResponseWriter, status int, reason outcome.Reason, body any) {
-	w.Header().Set(outcome.HeaderRequestID, newRequestID())
-	setOutcome(w.Header(), reason)
-	writeJSON(w, status, body)
-}
+func newRequestID() string { return outcomehttp.NewID("ctl-") }

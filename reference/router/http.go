@@ -14,6 +14,7 @@ import (
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/identity"
+	"github.com/aruntime/arcert/reference/outcomehttp"
 )
 
 // Handler is the router's HTTP surface: the OpenAI-compatible data plane, the contract's
@@ -36,48 +37,8 @@ func (r *Router) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "no such endpoint"), "")
 	})
-	return withOutcome(mux)
+	return outcomehttp.WithOutcome(mux, func() string { return newID("req-") })
 }
-
-// withOutcome makes sure every response has a request id and an outcome, also the ones the mux
-// writes itself (405 Method Not Allowed).
-func withOutcome(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if w.Header().Get(outcome.HeaderRequestID) == "" {
-			w.Header().Set(outcome.HeaderRequestID, newID("req-"))
-		}
-		next.ServeHTTP(&outcomeWriter{ResponseWriter: w}, req)
-	})
-}
-
-// outcomeWriter fills in a rejected outcome on a response whose handler set none.
-type outcomeWriter struct{ http.ResponseWriter }
-
-func (o *outcomeWriter) WriteHeader(code int) {
-	h := o.Header()
-	if h.Get(outcome.HeaderOutcome) == "" {
-		reason := outcome.ReasonNone
-		switch {
-		case code >= 500:
-			reason = outcome.ReasonInternal
-		case code >= 400:
-			reason = outcome.ReasonInvalidRequest
-		}
-		h.Set(outcome.HeaderOutcome, string(reason.Class()))
-		h.Set(outcome.HeaderReason, string(reason))
-	}
-	o.ResponseWriter.WriteHeader(code)
-}
-
-func (o *outcomeWriter) Write(b []byte) (int, error) {
-	if o.Header().Get(outcome.HeaderOutcome) == "" {
-		o.WriteHeader(http.StatusOK)
-	}
-	return o.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach Flush and trailers of the real writer.
-func (o *outcomeWriter) Unwrap() http.ResponseWriter { return o.ResponseWriter }
 
 // completion serves POST /v1/chat/completions (chat) and POST /v1/completions.
 func (r *Router) completion(chat bool) http.HandlerFunc {

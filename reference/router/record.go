@@ -2,22 +2,17 @@ package router
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/identity"
+	"github.com/aruntime/arcert/reference/outcomehttp"
 )
 
 // newID returns prefix followed by 16 random bytes in hex: unguessable, so one tenant cannot
 // enumerate another's request ids at the evidence endpoint.
-func newID(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return prefix + hex.EncodeToString(b[:])
-}
+func newID(prefix string) string { return outcomehttp.NewID(prefix) }
 
 // evidenceTimeout bounds one evidence write, so a slow evidence service delays a response's
 // bookkeeping, never the response itself, by more than this.

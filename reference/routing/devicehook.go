@@ -13,8 +13,8 @@ import (
 	"github.com/aruntime/arcert/api/discovery"
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
-	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/identity"
+	"github.com/aruntime/arcert/reference/outcomehttp"
 )
 
 // DeviceHookPath is where the reference serves the device hook, on the router's HTTP port.
@@ -42,7 +42,7 @@ const maxDeviceEventBytes = 4 << 10
 // the operator may induce device faults.
 func (p *Pool) DeviceHook(dir *identity.Directory) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
-		reply := func(code int, reason outcome.Reason, body any) { control.Reply(w, code, reason, body) }
+		reply := func(code int, reason outcome.Reason, body any) { outcomehttp.Reply(w, code, reason, body) }
 		fail := func(code int, reason outcome.Reason, msg string) {
 			reply(code, reason, map[string]string{"error": msg})
 		}

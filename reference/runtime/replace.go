@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/aruntime/arcert/api/outcome"
-	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/identity"
+	"github.com/aruntime/arcert/reference/outcomehttp"
 )
 
 // workerHandle stops one worker instance and tells when it has stopped.
@@ -84,7 +84,7 @@ func (rt *Runtime) WorkerKilled(id string) bool {
 // replaceHandler serves POST /v1/control/workers/{id}/replace for the operator only.
 func (rt *Runtime) replaceHandler(dir *identity.Directory) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
-		reply := func(status int, reason outcome.Reason, body any) { control.Reply(w, status, reason, body) }
+		reply := func(status int, reason outcome.Reason, body any) { outcomehttp.Reply(w, status, reason, body) }
 		p, err := dir.Authenticate(req.Header.Get("Authorization"))
 		switch {
 		case err != nil:

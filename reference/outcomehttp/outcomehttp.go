@@ -1,0 +1,78 @@
+// Package outcomehttp makes every HTTP response of the reference runtime carry a request id and
+// an outcome, as the contract asks of every endpoint, also the responses a handler wrote without
+// one and those net/http's mux writes itself (404, 405). The router's data plane and the
+// operator API share it, so both fill in the same outcome the same way.
+package outcomehttp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// WithOutcome gives every response of next a request id (newID's, unless one is set already) and
+// an outcome: the handler's own, or one derived from the status code when it set none.
+func WithOutcome(next http.Handler, newID func() string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if w.Header().Get(outcome.HeaderRequestID) == "" {
+			w.Header().Set(outcome.HeaderRequestID, newID())
+		}
+		next.ServeHTTP(&writer{ResponseWriter: w}, req)
+	})
+}
+
+// writer fills in an outcome on a response whose handler set none: 5xx is failed/internal, 4xx
+// rejected/invalid_request, anything else completed.
+type writer struct{ http.ResponseWriter }
+
+func (o *writer) WriteHeader(code int) {
+	if h := o.Header(); h.Get(outcome.HeaderOutcome) == "" {
+		reason := outcome.ReasonNone
+		switch {
+		case code >= http.StatusInternalServerError:
+			reason = outcome.ReasonInternal
+		case code >= http.StatusBadRequest:
+			reason = outcome.ReasonInvalidRequest
+		}
+		Set(h, reason)
+	}
+	o.ResponseWriter.WriteHeader(code)
+}
+
+func (o *writer) Write(b []byte) (int, error) {
+	if o.Header().Get(outcome.HeaderOutcome) == "" {
+		o.WriteHeader(http.StatusOK)
+	}
+	return o.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.MaxBytesReader and http.ResponseController reach the real writer (Flush,
+// trailers).
+func (o *writer) Unwrap() http.ResponseWriter { return o.ResponseWriter }
+
+// Set puts reason and its class in the outcome headers.
+func Set(h http.Header, reason outcome.Reason) {
+	h.Set(outcome.HeaderOutcome, string(reason.Class()))
+	h.Set(outcome.HeaderReason, string(reason))
+}
+
+// NewID returns prefix and 32 random hex digits: a request id that ties a call to the logs.
+func NewID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Reply answers an operator-API call the way the operator API answers all of them: a fresh
+// ctl- request id, the outcome headers of reason, and body as JSON with status. An encoding
+// failure cannot be reported once the status line has gone out, so it is ignored.
+func Reply(w http.ResponseWriter, status int, reason outcome.Reason, body any) {
+	w.Header().Set(outcome.HeaderRequestID, NewID("ctl-"))
+	Set(w.Header(), reason)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
