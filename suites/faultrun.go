@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -169,49 +171,34 @@ func holdFault(undo func() error) func() error {
 	faultsInForce.next++
 	faultsInForce.undo[id] = undo
 	faultsInForce.mu.Unlock()
-	return func() error {
-		faultsInForce.mu.Lock()
-		f, ok := faultsInForce.undo[id]
-		faultsInForce.mu.Unlock()
-		if !ok {
-			return nil // already healed
-		}
-		if err := f(); err != nil {
-			return err
-		}
-		faultsInForce.mu.Lock()
-		delete(faultsInForce.undo, id)
-		faultsInForce.mu.Unlock()
-		return nil
+	return func() error { return release(id) }
+}
+
+// release undoes fault id if it is still in force and forgets it once that succeeded.
+func release(id int) error {
+	faultsInForce.mu.Lock()
+	undo, ok := faultsInForce.undo[id]
+	faultsInForce.mu.Unlock()
+	if !ok {
+		return nil // already healed
 	}
+	if err := undo(); err != nil {
+		return err
+	}
+	faultsInForce.mu.Lock()
+	delete(faultsInForce.undo, id)
+	faultsInForce.mu.Unlock()
+	return nil
 }
 
 // undoAll heals every registered fault still in force.
 func undoAll() error {
 	faultsInForce.mu.Lock()
-	var heals []func() error
-	for id := range faultsInForce.undo {
-		id := id
-		heals = append(heals, func() error {
-			faultsInForce.mu.Lock()
-			f, ok := faultsInForce.undo[id]
-			faultsInForce.mu.Unlock()
-			if !ok {
-				return nil
-			}
-			if err := f(); err != nil {
-				return err
-			}
-			faultsInForce.mu.Lock()
-			delete(faultsInForce.undo, id)
-			faultsInForce.mu.Unlock()
-			return nil
-		})
-	}
+	ids := slices.Collect(maps.Keys(faultsInForce.undo))
 	faultsInForce.mu.Unlock()
 	var errs []error
-	for _, h := range heals {
-		errs = append(errs, h())
+	for _, id := range ids {
+		errs = append(errs, release(id))
 	}
 	return errors.Join(errs...)
 }
@@ -359,8 +346,9 @@ func needLinks(role, name string) bool {
 	return true
 }
 
-// errNoTenant explains a target whose tenants do not let a spec be judged.
-var errNoTenant = errors.New("no declared tenant fits")
+// errCannotPlan explains a target whose tenants, regions or dependencies give a spec nothing to
+// judge: the spec is INCONCLUSIVE.
+var errCannotPlan = errors.New("the target gives this spec nothing to judge")
 
 // tenantWhere returns the first tenant for which keep holds.
 func tenantWhere(what string, keep func(target.Tenant) bool) (target.Tenant, error) {
@@ -369,7 +357,7 @@ func tenantWhere(what string, keep func(target.Tenant) bool) (target.Tenant, err
 			return t, nil
 		}
 	}
-	return target.Tenant{}, fmt.Errorf("%w: %s", errNoTenant, what)
+	return target.Tenant{}, fmt.Errorf("%w: %s", errCannotPlan, what)
 }
 
 // steadyProbes is how many probes in a row every tenant must have completed for the runtime to be
@@ -393,4 +381,24 @@ func awaitSteady(ctx context.Context) {
 		}).WithContext(ctx).WithTimeout(recoveryTime()).WithPolling(50*time.Millisecond).
 			Should(BeNumerically(">=", steadyProbes), "%s is not at its steady state before the fault", t.Name)
 	}
+}
+
+// judgeable reports whether a fault run can be judged, recording why not: the plan failed
+// (INCONCLUSIVE), no steady state before the fault, or too few requests of one of the judged
+// tenants after the runtime's detection time (INVALID: the fault is not shown to hit them).
+func judgeable(planErr error, rr runResult, tenants ...target.Tenant) bool {
+	if planErr != nil {
+		inconclusive("%v", planErr)
+		return false
+	}
+	if !steadyBefore(rr) {
+		return false
+	}
+	for _, t := range tenants {
+		if n := len(chaosledger.Where(rr.settled(), func(e chaosledger.Entry) bool { return e.Tenant == t.Name })); n < minSettled {
+			invalid("only %d requests of %s after detection in the fault window (need %d)", n, t.Name, minSettled)
+			return false
+		}
+	}
+	return true
 }

@@ -40,9 +40,8 @@ var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registr
 		}
 		_, model, _, convergence := ops()
 		DeferCleanup(noResidue)
-		region, parts := primaryWorkers()
-		if len(parts) < 2 {
-			inconclusive("the primary region %q has %d workers behind declared links; a cold start needs another to serve", region, len(parts))
+		region, parts, ok := workersToLose(2, "a cold start while another serves")
+		if !ok {
 			return
 		}
 		victim := parts[len(parts)-1]
@@ -82,9 +81,8 @@ var _ = Describe("Rollback under a fault", Serial, Label("fault:worker"), func()
 	It("rolls back while a worker is lost, and the worker returns on the rolled-back pin", Req("FLT-2"), func(ctx SpecContext) {
 		_, model, _, _ := ops()
 		DeferCleanup(noResidue)
-		region, parts := primaryWorkers()
-		if len(parts) < 2 {
-			inconclusive("the primary region %q has %d workers behind declared links; a rollback under worker loss needs another to serve", region, len(parts))
+		region, parts, ok := workersToLose(2, "a rollback under worker loss while another serves")
+		if !ok {
 			return
 		}
 		victim, rollout := parts[0], env.Target.Operations.RolloutDigest

@@ -12,7 +12,6 @@ import (
 
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
-	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
@@ -36,7 +35,7 @@ func planRegions() (regionPlan, error) {
 		}
 	}
 	if p.primary.Name == "" {
-		return p, fmt.Errorf("%w: no region declares a fallback", errNoTenant)
+		return p, fmt.Errorf("%w: no region declares a fallback", errCannotPlan)
 	}
 	var err error
 	p.confined, err = tenantWhere("a tenant confined to "+p.primary.Name, func(t target.Tenant) bool {
@@ -69,7 +68,6 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 		plan    regionPlan
 		planErr error
 		rr      runResult
-		steady  bool
 	)
 	BeforeAll(func(ctx SpecContext) {
 		DeferCleanup(noResidue)
@@ -85,27 +83,10 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 				return inject(fault.RoleRegion, plan.primary.Name, fault.Fault{Kind: fault.Down})
 			},
 		}.run(ctx)
-		steady = steadyBefore(rr)
 		expectRecovery(ctx, rr, plan.confined)
 	}, NodeTimeout(time.Minute))
 
-	// judged returns false (with the verdict recorded) when the run cannot be judged.
-	judged := func() bool {
-		if planErr != nil {
-			inconclusive("%v", planErr)
-			return false
-		}
-		if !steady {
-			return steadyBefore(rr)
-		}
-		for _, t := range []target.Tenant{plan.confined, plan.mobile} {
-			if n := len(chaosledger.Where(rr.settled(), func(e chaosledger.Entry) bool { return e.Tenant == t.Name })); n < minSettled {
-				invalid("only %d requests of %s after detection in the fault window (need %d)", n, t.Name, minSettled)
-				return false
-			}
-		}
-		return true
-	}
+	judged := func() bool { return judgeable(planErr, rr, plan.confined, plan.mobile) }
 
 	It("ends every request in one outcome and recovers", Req("FLT-1"), func(ctx SpecContext) {
 		if !judged() {

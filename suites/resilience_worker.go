@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -22,10 +23,11 @@ import (
 const workerKill fault.Kind = "kill"
 
 // Stream sizes of the mid-stream loss spec: long enough that the stream is still running when
-// its worker goes, and the wait before the kill, well past a probe's first token.
+// its worker goes.
 const (
 	midStreamTokens = 256
-	midStreamLead   = 400 * time.Millisecond
+	// midStreamAfter is how many tokens the stream has sent when its worker is lost.
+	midStreamAfter = 8
 	// servedAfterLoss is the share of requests started after detection that the remaining
 	// workers must serve.
 	servedAfterLoss = 0.95
@@ -77,6 +79,18 @@ func injectPart(region, part string) func() error {
 	})
 }
 
+// workersToLose returns the primary region and its workers when at least need of them stand behind
+// declared links; otherwise it records INCONCLUSIVE (losing what would leave nobody to serve
+// proves nothing about what serves meanwhile) and returns ok false.
+func workersToLose(need int, what string) (region string, parts []string, ok bool) {
+	region, parts = primaryWorkers()
+	if len(parts) < need {
+		inconclusive("the primary region %q has %d workers behind declared links; %s needs %d", region, len(parts), what, need)
+		return region, parts, false
+	}
+	return region, parts, true
+}
+
 // primaryWorkers returns the primary region and the parts (workers) behind its links.
 func primaryWorkers() (string, []string) {
 	plan, err := planRegions()
@@ -116,9 +130,8 @@ func primaryWorkers() (string, []string) {
 var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 	It("leaves every request one outcome and the remaining workers serving", Req("FLT-2"), func(ctx SpecContext) {
 		DeferCleanup(noResidue)
-		region, parts := primaryWorkers()
-		if len(parts) < 2 {
-			inconclusive("the primary region %q has %d workers behind declared links; losing one needs another to serve", region, len(parts))
+		region, parts, ok := workersToLose(2, "losing one while another serves")
+		if !ok {
 			return
 		}
 		victim := parts[0]
@@ -137,9 +150,8 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 
 	It("ends a stream whose worker is lost with a failed outcome", Req("OUT-7"), func(ctx SpecContext) {
 		DeferCleanup(noResidue)
-		region, parts := primaryWorkers()
-		if len(parts) == 0 {
-			inconclusive("the primary region %q has no worker behind a declared link", region)
+		region, parts, ok := workersToLose(1, "a stream losing its worker")
+		if !ok {
 			return
 		}
 		a := tenantA()
@@ -149,11 +161,25 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 			err error
 		}
 		done := make(chan ended, 1)
+		running := make(chan struct{})
+		var once sync.Once
 		go func() {
-			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: probe(prompt(r, 8), midStreamTokens, true)})
+			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: probe(prompt(r, 8), midStreamTokens, true),
+				OnContent: func(n int) {
+					if n >= midStreamAfter {
+						once.Do(func() { close(running) })
+					}
+				}})
 			done <- ended{res, err}
 		}()
-		sleepCtx(ctx, midStreamLead)
+		select { // the loss must meet a stream that is running, not one that has not begun
+		case <-running:
+		case e := <-done:
+			invalid("the stream ended before %d tokens, before its worker could be lost mid-way: %s", midStreamAfter, describe(e.res))
+			return
+		case <-ctx.Done():
+			return
+		}
 		heal := loseWorkers(ctx, region, parts...)
 		var end ended
 		Eventually(done).WithContext(ctx).WithTimeout(tenantDeadline(a)+deadlineGrace).Should(Receive(&end), "the stream did not end after its worker was lost")

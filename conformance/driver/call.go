@@ -35,6 +35,10 @@ type Call struct {
 	// Header holds extra request headers. They replace the driver's own headers of the same name,
 	// so a test can also send a wrong Authorization on purpose.
 	Header http.Header
+	// OnContent, when set, is called after each content chunk of a stream with the number
+	// received so far, on the reading goroutine: a fault can then be timed to a running stream
+	// instead of to a guess at its first token.
+	OnContent func(tokens int)
 }
 
 // Result is what the harness recorded about one Call: the contract as the runtime stated it, the
@@ -117,7 +121,7 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	r := recorder{res: &res}
+	r := recorder{res: &res, onContent: call.OnContent}
 	r.readHeader(resp)
 	if isEventStream(resp.Header) {
 		err = r.readStream(resp)

@@ -30,6 +30,8 @@ type recorder struct {
 	body     statement // non-streamed: the body's aruntime_outcome
 	final    statement // streamed: the final or error event
 	streamed bool
+	// onContent is Call.OnContent.
+	onContent func(tokens int)
 }
 
 // violate records one contract violation.

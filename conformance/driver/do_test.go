@@ -76,9 +76,14 @@ func TestDoStreamConformant(t *testing.T) {
 			})
 			call := chatCall(true)
 			call.Path = tc.path
+			var seen []int
+			call.OnContent = func(n int) { seen = append(seen, n) }
 			res, err := c.Do(t.Context(), call)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !slices.Equal(seen, []int{1, 2, 3}) {
+				t.Errorf("OnContent saw %v, want one call per chunk with the count so far", seen)
 			}
 			noViolations(t, res)
 			if res.Outcome != outcome.Rerouted || res.Reason != outcome.ReasonRegionFailover ||

@@ -138,6 +138,9 @@ func (r *recorder) content(st *streamState, s string, at time.Time) {
 	st.last = at
 	r.res.Tokens++
 	st.text.WriteString(s)
+	if r.onContent != nil {
+		r.onContent(r.res.Tokens)
+	}
 }
 
 // setFinal records the stream's outcome event; a stream states its final outcome once.
