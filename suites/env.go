@@ -44,6 +44,8 @@ func rng(stream uint64) *rand.Rand {
 const (
 	entryVerdict  = "arcert.verdict"
 	entryEvidence = "arcert.evidence"
+	entrySamples  = "arcert.samples"
+	entryUnprobed = "arcert.unprobed"
 )
 
 // inconclusive records that a control failed: the spec's check could not be judged. The spec
@@ -60,6 +62,27 @@ func invalid(format string, args ...any) {
 // evidence records a measured figure or an observation behind a result.
 func evidence(format string, args ...any) {
 	ginkgo.AddReportEntry(entryEvidence, fmt.Sprintf(format, args...), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+}
+
+// judged records that the spec judged n samples on path, one of the paths the catalogue lists for
+// the requirement (optionally narrowed: "tenant:acme" counts for "tenant"). The report refuses a
+// PASS that rests on no sample, or that left one of the listed paths unprobed and unexplained.
+// Record what was judged, not what was sent: a probe whose answer decided nothing is no sample.
+func judged(path string, n int) {
+	if n <= 0 {
+		return
+	}
+	ginkgo.AddReportEntry(entrySamples, fmt.Sprintf("%s\t%d", path, n), ginkgo.ReportEntryVisibilityNever)
+}
+
+// judgedFor is judged for one requirement of a spec that checks several, when the samples bear on
+// that one only.
+func judgedFor(id, path string, n int) { judged(id+report.ForRequirement+path, n) }
+
+// notProbed records why the spec could not probe one of the requirement's catalogue paths (the
+// target declares no gRPC endpoint, one tenant only…); the report names it beside the PASS.
+func notProbed(path, format string, args ...any) {
+	ginkgo.AddReportEntry(entryUnprobed, path+"\t"+fmt.Sprintf(format, args...), ginkgo.ReportEntryVisibilityNever)
 }
 
 // Req labels a spec with the requirements it checks and their profiles and features, from the

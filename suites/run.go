@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,6 +144,19 @@ func records(r types.Report) []report.SpecRecord {
 				}
 			case entryEvidence:
 				rec.Evidence = append(rec.Evidence, e.StringRepresentation())
+			case entrySamples:
+				path, count, _ := strings.Cut(e.StringRepresentation(), "\t")
+				n, _ := strconv.Atoi(count)
+				if rec.Samples == nil {
+					rec.Samples = map[string]int{}
+				}
+				rec.Samples[path] += n
+			case entryUnprobed:
+				path, why, _ := strings.Cut(e.StringRepresentation(), "\t")
+				if rec.Unprobed == nil {
+					rec.Unprobed = map[string]string{}
+				}
+				rec.Unprobed[path] = why
 			case entryFault:
 				var w fault.Window
 				if json.Unmarshal([]byte(e.StringRepresentation()), &w) == nil {

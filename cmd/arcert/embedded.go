@@ -46,8 +46,8 @@ func startEmbedded(ctx context.Context, variant string, interpose runtime.Interp
 		if v.Mutate != nil {
 			v.Mutate(cfg)
 		}
-		if v.Options != nil {
-			v.Options(cfg, &opts)
+		if v.Defects != nil {
+			v.Defects(cfg, &opts.Defects)
 		}
 	}
 	if cfg.Artifacts.SeedFixtures {

@@ -36,7 +36,19 @@ type Requirement struct {
 	Quote string `yaml:"quote" json:"guidance_quote"`
 	Title string `yaml:"title" json:"title"`
 	Check string `yaml:"check" json:"check"`
+	// Paths are the ways a client can reach the rule (a transport, class, tenant, operator
+	// endpoint, request field, quota kind, the refusal as well as the success): a bug on the path
+	// next to the one probed is still a bug, so each spec records how many samples it judged on
+	// each path, or says why it could not probe one. A requirement that lists paths is not passed
+	// while one of them is neither probed nor explained (see conformance/report).
+	Paths []string `yaml:"paths,omitempty" json:"paths,omitempty"`
+	// MinSamples is the fewest samples a PASS may rest on, over all paths (default 1): a PASS
+	// from fewer is INVALID.
+	MinSamples int `yaml:"min_samples,omitempty" json:"min_samples,omitempty"`
 }
+
+// Needs returns the fewest samples a PASS of r may rest on.
+func (r Requirement) Needs() int { return max(r.MinSamples, 1) }
 
 // Profile groups requirements that are certified together.
 type Profile struct {

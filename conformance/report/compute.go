@@ -66,6 +66,7 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 		rq.Specs = append(rq.Specs, s.Name)
 		rq.Evidence = append(rq.Evidence, s.Evidence...)
 		rq.Faults = append(rq.Faults, s.Faults...)
+		rq.Samples, rq.Unprobed = mergeCounts(q.ID, rq.Samples, s.Samples), mergeReasons(rq.Unprobed, s.Unprobed)
 		switch {
 		case s.State == SpecFailed:
 			failed = true
@@ -94,7 +95,7 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	case inconclusive:
 		rq.Result = Inconclusive
 	default:
-		rq.Result = Pass
+		rq.Result, rq.Message = weigh(q, rq.Samples, rq.Unprobed)
 	}
 	return rq
 }

@@ -49,7 +49,16 @@ type SpecRecord struct {
 	Duration     time.Duration
 	// Faults are the fault windows the spec injected.
 	Faults []FaultWindow
+	// Samples counts what the spec judged on each path ("http", "grpc-stream", "tenant:acme"…),
+	// for every requirement of the spec, or for one when the key is "ID"+ForRequirement+"path";
+	// Unprobed says, by catalogue path, why the spec could not probe it.
+	Samples  map[string]int
+	Unprobed map[string]string
 }
+
+// ForRequirement separates a requirement id from a path in a SpecRecord's Samples key, for
+// samples that bear on one of the spec's requirements only.
+const ForRequirement = "|"
 
 // FaultWindow is one fault a spec injected and when it held, so a reader can line outcomes up
 // with it.
@@ -74,6 +83,10 @@ type Requirement struct {
 	Evidence []string      `json:"evidence"`
 	Specs    []string      `json:"specs"`
 	Faults   []FaultWindow `json:"faults,omitempty"`
+	// Samples counts what the specs judged on each path; Unprobed names the catalogue's paths
+	// they could not probe, with the reason.
+	Samples  map[string]int    `json:"samples,omitempty"`
+	Unprobed map[string]string `json:"unprobed,omitempty"`
 }
 
 // ProfileResult is success when every requirement passed, partial when every MUST passed (or is

@@ -113,7 +113,7 @@ func (rt *Runtime) linkJetStream(startCtx, ctx context.Context, role, configured
 // runBatches runs the queue's jobs through exec until ctx ends.
 func (rt *Runtime) runBatches(ctx context.Context, store *batch.Store, exec batch.Exec) {
 	runner := batch.NewRunner(store, exec, rt.cfg.Durable.BatchConcurrency, rt.log.With("part", "batch"))
-	if rt.opts.BatchAckFirst {
+	if rt.opts.Defects.BatchAckFirst {
 		runner.AckBeforeRun()
 	}
 	rt.goDependent("batch runner", func() error { return runner.Run(ctx) })
@@ -169,7 +169,7 @@ func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := evidence.NewClient(cjs, evidence.ClientOptions{SpoolPath: spool, Logger: rt.log.With("part", "evidence-client"), DropUnavailable: rt.opts.LossyEvidence})
+	client, err := evidence.NewClient(cjs, evidence.ClientOptions{SpoolPath: spool, Logger: rt.log.With("part", "evidence-client"), DropUnavailable: rt.opts.Defects.LossyEvidence})
 	if err != nil {
 		return fmt.Errorf("evidence: %w", err)
 	}

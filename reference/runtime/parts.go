@@ -62,7 +62,7 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	}
 	wo := worker.Options{DeviceMetrics: devMetrics,
 		Worker: w, Models: models, Runtime: rt.cfg.Runtime, Token: rt.cfg.Router.WorkerToken, Index: idx,
-		Logger: rt.log.With("part", "worker"), Observer: obs, Salt: rt.opts.WorkerSalt,
+		Logger: rt.log.With("part", "worker"), Observer: obs, Salt: rt.opts.Defects.WorkerSalt,
 	}
 	if l2 != nil { // a nil *cache.Client in the interface would not read as "no tier"
 		wo.L2 = l2
@@ -188,8 +188,8 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		handler = mux
 	}
 	handler = routing.WithDeviceHook(handler, pool, identity.NewDirectory(cfg))
-	if rt.opts.WrapHTTP != nil {
-		handler = rt.opts.WrapHTTP(handler)
+	if rt.opts.Defects.WrapHTTP != nil {
+		handler = rt.opts.Defects.WrapHTTP(handler)
 	}
 	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer()}
 	r.RegisterGRPC(f.grpc)

@@ -34,11 +34,6 @@ type Options struct {
 	// Workers lists the ids of the workers to start here; nil starts none.
 	Workers []string
 	Logger  *slog.Logger
-	// WrapHTTP, when set, wraps the router's HTTP handler, and WorkerSalt replaces the workers'
-	// prefix-cache salt policy. Both exist for the harness's negative controls: runtimes that
-	// break one rule on purpose, so that certification can be shown to catch each.
-	WrapHTTP   func(http.Handler) http.Handler
-	WorkerSalt func(model, tenant, clientSalt string) []byte
 	// SeedArtifacts, when set, fills the in-process registry once it listens (the embedded
 	// default pushes its fixture artifacts); ArtifactKey is the signature policy's key when the
 	// configuration names no key file.
@@ -60,11 +55,9 @@ type Options struct {
 	// Interpose, when set, is asked for the address to dial for every dependency link, so the
 	// harness can stand a fault proxy on each (see Link).
 	Interpose Interposer
-	// LossyEvidence and BatchAckFirst break durability on purpose, for the harness's negative
-	// controls only: evidence the service cannot take now is dropped instead of spooled, and
-	// batch jobs are acknowledged before they run, so one whose result cannot be stored is lost.
-	LossyEvidence bool
-	BatchAckFirst bool
+	// Defects break one rule on purpose, for the harness's negative controls only; the zero value
+	// is the conformant runtime.
+	Defects Defects
 }
 
 // Runtime is a running set of roles. Stop it with Shutdown.

@@ -1,0 +1,115 @@
+package report
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aruntime/arcert/conformance/catalog"
+)
+
+// weigh decides what the specs of a requirement that all passed have shown. A PASS must rest on
+// samples: at least the requirement's minimum, on every path the catalogue lists for it, unless a
+// spec said why it could not probe one. Anything less is INVALID, never PASS: a spec that judged
+// nothing, or only the path next to the bug, proves nothing. The PASS message says what was judged.
+// A requirement that lists no paths in the catalogue is weighed on its sample count only when it
+// recorded any.
+func weigh(q catalog.Requirement, samples map[string]int, unprobed map[string]string) (Result, string) {
+	total := 0
+	for _, n := range samples {
+		total += n
+	}
+	if len(q.Paths) == 0 && len(samples) == 0 {
+		return Pass, ""
+	}
+	for p := range samples {
+		if !slices.ContainsFunc(q.Paths, func(c string) bool { return pathMatches(p, c) }) && len(q.Paths) > 0 {
+			return Invalid, fmt.Sprintf("a spec judged path %q, which the catalogue does not list for %s (a harness defect)", p, q.ID)
+		}
+	}
+	var missing []string
+	for _, c := range q.Paths {
+		if _, why := unprobed[c]; why {
+			continue
+		}
+		if !slices.ContainsFunc(slices.Collect(maps.Keys(samples)), func(p string) bool { return pathMatches(p, c) }) {
+			missing = append(missing, c)
+		}
+	}
+	for p := range unprobed {
+		if slices.ContainsFunc(slices.Collect(maps.Keys(samples)), func(j string) bool { return pathMatches(j, p) }) {
+			delete(unprobed, p) // another spec probed it
+		}
+	}
+	if len(missing) > 0 {
+		return Invalid, fmt.Sprintf("no sample judged on %s, and no spec said why: %s", plural(len(missing), "path"), strings.Join(missing, ", "))
+	}
+	if total < q.Needs() {
+		return Invalid, fmt.Sprintf("only %s judged; a PASS needs at least %d", plural(total, "sample"), q.Needs())
+	}
+	return Pass, describeSamples(total, samples, unprobed)
+}
+
+// pathMatches reports whether a judged path counts for catalogue path c: the same name, or c
+// narrowed by a qualifier ("tenant:acme" counts for "tenant").
+func pathMatches(judged, c string) bool {
+	return judged == c || strings.HasPrefix(judged, c+":")
+}
+
+// describeSamples is the PASS message: how many samples on which paths, and what was not probed.
+func describeSamples(total int, samples map[string]int, unprobed map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "judged %s on %s: ", plural(total, "sample"), plural(len(samples), "path"))
+	for i, p := range slices.Sorted(maps.Keys(samples)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", p, samples[p])
+	}
+	if len(unprobed) > 0 {
+		b.WriteString("; not probed: ")
+		for i, p := range slices.Sorted(maps.Keys(unprobed)) {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "%s (%s)", p, unprobed[p])
+		}
+	}
+	return b.String()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// mergeCounts adds the samples a spec judged for requirement id to into.
+func mergeCounts(id string, into, from map[string]int) map[string]int {
+	for k, v := range from {
+		if req, path, one := strings.Cut(k, ForRequirement); one {
+			if req != id {
+				continue
+			}
+			k = path
+		}
+		if into == nil {
+			into = map[string]int{}
+		}
+		into[k] += v
+	}
+	return into
+}
+
+func mergeReasons(into, from map[string]string) map[string]string {
+	if len(from) == 0 {
+		return into
+	}
+	if into == nil {
+		into = map[string]string{}
+	}
+	maps.Copy(into, from)
+	return into
+}

@@ -1,0 +1,19 @@
+package runtime
+
+import "net/http"
+
+// Defects are deliberate bugs, each a few lines a real runtime could ship, that the harness's
+// negative controls (fixtures/negative) switch on to show that certification catches each. They
+// live in one struct so that the conformant runtime is plainly its zero value, and so that no
+// defect hides among the options an operator sets: nothing outside fixtures/negative sets them.
+type Defects struct {
+	// WrapHTTP wraps the router's HTTP handler (a careless gateway in front of it).
+	WrapHTTP func(http.Handler) http.Handler
+	// WorkerSalt replaces the workers' prefix-cache salt policy.
+	WorkerSalt func(model, tenant, clientSalt string) []byte
+	// LossyEvidence drops evidence the service cannot take now instead of spooling it.
+	LossyEvidence bool
+	// BatchAckFirst acknowledges batch jobs before they run, so one whose result cannot be
+	// stored is lost.
+	BatchAckFirst bool
+}
