@@ -16,4 +16,32 @@ type Defects struct {
 	// BatchAckFirst acknowledges batch jobs before they run, so one whose result cannot be
 	// stored is lost.
 	BatchAckFirst bool
+
+	Tenancy    TenancyDefects
+	Identity   IdentityDefects
+	Outcome    OutcomeDefects
+	Admission  AdmissionDefects
+	Resilience ResilienceDefects
+	Operations OperationsDefects
 }
+
+// The families below are filled by the negative controls of each family; keep each family's
+// defects under its heading.
+
+// TenancyDefects break tenant binding, cache isolation and label propagation.
+type TenancyDefects struct{}
+
+// IdentityDefects break the separation of operator, workload and tenant credentials.
+type IdentityDefects struct{}
+
+// OutcomeDefects break what a client is told about how its request ended.
+type OutcomeDefects struct{}
+
+// AdmissionDefects break admission, traffic classes, quotas and declared versions.
+type AdmissionDefects struct{}
+
+// ResilienceDefects break rules only a fault reveals.
+type ResilienceDefects struct{}
+
+// OperationsDefects break rollout, artifacts, evidence, batch jobs and devices.
+type OperationsDefects struct{}
