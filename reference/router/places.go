@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/config"
@@ -22,8 +23,9 @@ type places struct {
 
 // newPlaces derives the chains, policies and provider clients of cfg. A provider whose base_url
 // is still config.EmbeddedBaseURL has nobody to talk to: it is left out of every chain, with a
-// warning, so the runtime serves without hosted fallback rather than failing to start.
-func newPlaces(cfg *config.Config, log *slog.Logger) *places {
+// warning, so the runtime serves without hosted fallback rather than failing to start. hc is the
+// providers' HTTP client (nil: a default one).
+func newPlaces(cfg *config.Config, log *slog.Logger, hc *http.Client) *places {
 	ps := &places{chains: map[string][]fallback.Place{}, policies: map[string]fallback.Policy{}, providers: map[string]*hostedProvider{}}
 	topo := fallback.Topology{PrimaryRegion: cfg.Runtime.Region, FallbackModels: map[string]string{}}
 	for _, w := range cfg.Workers {
@@ -37,7 +39,7 @@ func newPlaces(cfg *config.Config, log *slog.Logger) *places {
 			log.Warn("hosted provider left out: its base_url is embedded and nothing started it", "provider", p.Name)
 			continue
 		}
-		ps.providers[p.Name] = &hostedProvider{spec: p, client: provider.New(p.BaseURL, p.Key, nil)}
+		ps.providers[p.Name] = &hostedProvider{spec: p, client: provider.New(p.BaseURL, p.Key, hc)}
 		topo.Providers = append(topo.Providers, fallback.ProviderSpec{Name: p.Name, Region: p.Region, Models: p.Models})
 	}
 	for _, m := range cfg.Models {

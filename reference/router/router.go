@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -44,6 +45,8 @@ type Options struct {
 	Logger   *slog.Logger
 	// Batches is the durable batch queue; nil serves no /v1/batches.
 	Batches *batch.Store
+	// ProviderHTTP is the HTTP client hosted providers are called with; nil uses a default one.
+	ProviderHTTP *http.Client
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -97,7 +100,7 @@ func New(o Options) (*Router, error) {
 		log:      o.Logger,
 		models:   map[string]config.Model{},
 		batches:  o.Batches,
-		places:   newPlaces(o.Config, o.Logger),
+		places:   newPlaces(o.Config, o.Logger, o.ProviderHTTP),
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m

@@ -1,6 +1,10 @@
 package runtime
 
-import "net/http"
+import (
+	"net/http"
+
+	"google.golang.org/grpc"
+)
 
 // Defects are deliberate bugs, each a few lines a real runtime could ship, that the harness's
 // negative controls (fixtures/negative) switch on to show that certification catches each. They
@@ -32,7 +36,31 @@ type Defects struct {
 type TenancyDefects struct{}
 
 // IdentityDefects break the separation of operator, workload and tenant credentials.
-type IdentityDefects struct{}
+type IdentityDefects struct {
+	// GRPCStream intercepts every streaming call of the router's gRPC service (a careless gRPC
+	// gateway in front of it), as WrapHTTP does for HTTP.
+	GRPCStream grpc.StreamServerInterceptor
+	// ProviderTransport wraps the transport hosted providers are called over (a careless
+	// outbound proxy between the router and the provider).
+	ProviderTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// grpcServerOptions are the router's gRPC server options the defects ask for; none by default.
+func (d IdentityDefects) grpcServerOptions() []grpc.ServerOption {
+	if d.GRPCStream == nil {
+		return nil
+	}
+	return []grpc.ServerOption{grpc.StreamInterceptor(d.GRPCStream)}
+}
+
+// providerHTTP is the HTTP client hosted providers are called with: nil (the router's default)
+// unless ProviderTransport wraps the default transport.
+func (d IdentityDefects) providerHTTP() *http.Client {
+	if d.ProviderTransport == nil {
+		return nil
+	}
+	return &http.Client{Transport: d.ProviderTransport(http.DefaultTransport)}
+}
 
 // OutcomeDefects break what a client is told about how its request ended.
 type OutcomeDefects struct{}
