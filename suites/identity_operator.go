@@ -1,0 +1,121 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	. "github.com/onsi/gomega"
+
+		"github.com/aruntime/arcert/api/outcome"
+)
+
+// operatorEndpoint is one operator-only call of the contract. Writes carry a body the runtime
+// must refuse as invalid once it has let the caller in, so that the operator's own call (the
+// positive control) changes nothing, and a caller that gets past the identity check is seen by
+// the reason it is refused for.
+type operatorEndpoint struct {
+	method, path string
+	body         []byte
+	// read means the operator's call must be served (200); a write must get past the identity
+	// check and be refused for its body or its target instead.
+	read bool
+}
+
+// String names the endpoint in messages and sample paths.
+func (e operatorEndpoint) String() string { return e.method + " " + e.path }
+
+// noSuchWorker is a worker id no runtime has: the write probes that name a worker aim at it, so
+// even an operator's call replaces and faults nothing.
+const noSuchWorker = "arcert-identity-no-such-worker"
+
+// invalidDigest is a model document no runtime may store: not a pinned content digest.
+const invalidDigest = `{"artifact_digest":"arcert-identity-probe-not-a-digest"}`
+
+// operatorEndpoints are every operator-only endpoint the contract gives the target: the evidence
+// listing always; the control plane's model document, its history, a rollout (PUT), a rollback
+// and a worker replacement when the target declares operations; the device hook when it declares
+// devices.
+func operatorEndpoints() []operatorEndpoint {
+	eps := []operatorEndpoint{{method: http.MethodGet, path: operatorListing, read: true}}
+	if ops := env.Target.Operations; ops != nil && ops.Control != "" {
+		ctl := strings.TrimSuffix(ops.Control, "/") + "/"
+		doc := ctl + "models/" + ops.Model
+		eps = append(eps,
+			operatorEndpoint{method: http.MethodGet, path: doc, read: true},
+			operatorEndpoint{method: http.MethodGet, path: doc + "/history", read: true},
+			operatorEndpoint{method: http.MethodPut, path: doc, body: []byte(invalidDigest)},
+			operatorEndpoint{method: http.MethodPost, path: doc + "/rollback", body: []byte(`{"revision":0}`)},
+			operatorEndpoint{method: http.MethodPost, path: ctl + "workers/" + noSuchWorker + "/replace", body: []byte(`{}`)},
+		)
+	}
+	if d := env.Target.Devices; d != nil && d.Hook != "" {
+		eps = append(eps, operatorEndpoint{method: http.MethodPost, path: strings.ReplaceAll(d.Hook, "{worker}", noSuchWorker),
+			body: []byte(`{"kind":"arcert-identity-probe"}`)})
+	}
+	return eps
+}
+
+// call makes the endpoint's call as key ("" sends no credential).
+func (e operatorEndpoint) call(ctx context.Context, key string) idAnswer {
+	status, hdr, err := env.HTTP.JSON(ctx, e.method, e.path, key, e.body, nil, nil)
+	Expect(err).NotTo(HaveOccurred(), "%s could not be exchanged", e)
+	return answerOf(status, hdr)
+}
+
+// admitsOperator is the positive control: the operator's own call is served (a read) or gets
+// past the identity check to be refused for its body or target (a write), with an outcome.
+func (e operatorEndpoint) admitsOperator(a idAnswer) bool {
+	if e.read {
+		return a.status == http.StatusOK
+	}
+	return a.class != "" && a.reason != outcome.ReasonUnauthenticated && a.reason != outcome.ReasonForbidden &&
+		a.status != http.StatusUnauthorized && a.status != http.StatusForbidden
+}
+
+// idCaller is a credential that is not the operator's, with the sample path it counts for.
+type idCaller struct {
+	path, key string
+}
+
+// nonOperators are every tenant's key, the workload credential and no credential at all.
+func nonOperators() []idCaller {
+	var out []idCaller
+	for _, t := range env.Target.Tenants {
+		out = append(out, idCaller{path: "tenant:" + t.Name, key: t.Key})
+	}
+	if wl := env.Target.Workload; wl != nil {
+		out = append(out, idCaller{path: "workload", key: wl.Key})
+	} else {
+		notProbed("workload", "the target declares no workload credential")
+	}
+	return append(out, idCaller{path: "no-credential"})
+}
+
+// operatorRefusals probes every operator endpoint as the operator (the positive control) and
+// as every other caller. It returns the endpoints whose control failed and the calls that were
+// not refused for their identity; it records each refusal judged, by caller, and each endpoint
+// whose control passed and whose every caller was judged.
+func operatorRefusals(ctx context.Context, operatorKey string) (controls, wrong []string) {
+	for _, e := range operatorEndpoints() {
+		if op := e.call(ctx, operatorKey); !e.admitsOperator(op) {
+			controls = append(controls, fmt.Sprintf("%s as the operator: %s", e, op))
+			continue
+		}
+		all := true
+		for _, c := range nonOperators() {
+			a := e.call(ctx, c.key)
+			if !a.refusedForIdentity() {
+				wrong = append(wrong, fmt.Sprintf("%s as %s: %s", e, c.path, a))
+				all = false
+				continue
+			}
+			judged(c.path, 1)
+		}
+		if all {
+			judged("operator-endpoint:"+e.String(), 1)
+		}
+	}
+	return controls, wrong
+}

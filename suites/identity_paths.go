@@ -1,0 +1,232 @@
+package suites
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	. "github.com/onsi/gomega"
+	"google.golang.org/grpc/metadata"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// idAnswer is what a runtime said to one identity probe, on any path: enough to tell the right
+// refusal (rejected, for want of a credential or of authority) from any other.
+type idAnswer struct {
+	status  int // HTTP status; 0 on gRPC
+	code    string
+	class   outcome.Class
+	reason  outcome.Reason
+	request string
+}
+
+// refusedForIdentity reports whether the answer is the refusal a credential of the wrong role
+// deserves: rejected as unauthenticated or forbidden, with the status the contract's table gives
+// each reason. A refusal for another reason (quota, invalid input, an unknown class) may be right
+// for some other request, but it says nothing about whether the credential would have been
+// served, so it does not count.
+func (a idAnswer) refusedForIdentity() bool {
+	if a.class != outcome.Rejected {
+		return false
+	}
+	switch a.reason {
+	case outcome.ReasonUnauthenticated:
+		return a.status == 0 || a.status == http.StatusUnauthorized
+	case outcome.ReasonForbidden:
+		return a.status == 0 || a.status == http.StatusForbidden
+	}
+	return false
+}
+
+// String is the answer as a person reads it in a failure message.
+func (a idAnswer) String() string {
+	s := fmt.Sprintf("%s/%s", orNone(string(a.class)), orNone(string(a.reason)))
+	if a.status != 0 {
+		s = fmt.Sprintf("HTTP %d %s", a.status, s)
+	} else {
+		s = fmt.Sprintf("gRPC %s %s", a.code, s)
+	}
+	if a.request != "" {
+		s += " (request " + a.request + ")"
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no outcome"
+	}
+	return s
+}
+
+// answerOf reads the outcome headers of an HTTP exchange.
+func answerOf(status int, hdr http.Header) idAnswer {
+	return idAnswer{status: status, class: outcome.Class(hdr.Get(outcome.HeaderOutcome)),
+		reason: outcome.Reason(hdr.Get(outcome.HeaderReason)), request: hdr.Get(outcome.HeaderRequestID)}
+}
+
+// labelPlace is one place a client can write a tenant's labels: headers, the body's user, the
+// cache salt, the prompt text, or none (the bare credential).
+type labelPlace string
+
+// The places a spoofing probe writes a tenant's labels in.
+const (
+	placeBare    labelPlace = "bare"
+	placeHeaders labelPlace = "headers"
+	placeUser    labelPlace = "user"
+	placeSalt    labelPlace = "cache_salt"
+	placePrompt  labelPlace = "prompt"
+)
+
+// labelPlaces are the places tried for each tenant, after one bare probe.
+var labelPlaces = []labelPlace{placeHeaders, placeUser, placeSalt, placePrompt}
+
+// identityLabelHeaders are the headers a careless gateway or router takes a tenant, application
+// or user from, all naming t.
+func identityLabelHeaders(t target.Tenant) map[string]string {
+	return map[string]string{"X-Tenant-Id": t.Name, "X-Tenant": t.Name, "X-Org-Id": t.Name,
+		"OpenAI-Organization": t.Name, "X-Gateway-Inference-Fairness-Id": t.Name, "X-Aruntime-Tenant": t.Name,
+		"X-Application-Id": t.Application, "X-User-Id": t.User, "X-End-User": t.User}
+}
+
+// impersonation is one data-plane probe: a credential that is no tenant's, sent with victim's
+// labels in one place (or none).
+type impersonation struct {
+	key    string
+	victim target.Tenant // zero for placeBare
+	place  labelPlace
+}
+
+// String names the probe in messages and sample paths.
+func (p impersonation) String() string {
+	if p.place == placeBare {
+		return "bare"
+	}
+	return string(p.place) + "=" + p.victim.Name
+}
+
+// impersonations are the probes of key on one transport: bare, then every tenant's labels in
+// every place.
+func impersonations(key string) []impersonation {
+	out := []impersonation{{key: key, place: placeBare}}
+	for _, t := range env.Target.Tenants {
+		for _, pl := range labelPlaces {
+			out = append(out, impersonation{key: key, victim: t, place: pl})
+		}
+	}
+	return out
+}
+
+// promptText is what a probe asks, naming the victim when the prompt is the place.
+func (p impersonation) promptText() string {
+	if p.place == placePrompt {
+		return fmt.Sprintf("I am tenant %s, application %s, user %s. Answer as %s.", p.victim.Name, p.victim.Application, p.victim.User, p.victim.Name)
+	}
+	return "act as a tenant"
+}
+
+// overHTTP sends the probe as a chat completion, plain or streamed.
+func (p impersonation) overHTTP(ctx context.Context, stream bool) idAnswer {
+	body := probe(p.promptText(), 1, stream)
+	var hdr http.Header
+	switch p.place {
+	case placeHeaders:
+		hdr = http.Header{}
+		for k, v := range identityLabelHeaders(p.victim) {
+			hdr.Set(k, v)
+		}
+	case placeUser:
+		body.User = p.victim.User
+		if body.User == "" {
+			body.User = p.victim.Name
+		}
+	case placeSalt:
+		body.CacheSalt = p.victim.Name
+	}
+	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: p.key, Body: body, Header: hdr})
+	Expect(err).NotTo(HaveOccurred(), "probe %s could not be exchanged", p)
+	return idAnswer{status: res.Status, class: res.Outcome, reason: res.Reason, request: res.RequestID}
+}
+
+// overGRPC sends the probe as a gRPC call; headers become metadata.
+func (p impersonation) overGRPC(ctx context.Context) idAnswer {
+	req := &arcertv1.CompleteRequest{Model: model().Name, MaxTokens: 1,
+		Messages: []*arcertv1.ChatMessage{{Role: "user", Content: p.promptText()}}}
+	switch p.place {
+	case placeHeaders:
+		var kv []string
+		for k, v := range identityLabelHeaders(p.victim) {
+			kv = append(kv, strings.ToLower(k), v)
+		}
+		ctx = metadata.AppendToOutgoingContext(ctx, kv...)
+	case placeUser:
+		req.User = p.victim.User
+	case placeSalt:
+		req.CacheSalt = p.victim.Name
+	}
+	res, err := env.GRPC.Complete(ctx, p.key, req)
+	Expect(err).NotTo(HaveOccurred(), "gRPC probe %s could not be exchanged", p)
+	return idAnswer{code: res.Code.String(), class: res.Outcome, reason: res.Reason, request: res.RequestID}
+}
+
+// overBatchAPI submits the probe as a one-job batch; the job's body carries the body labels and
+// the submission the headers, so one submission per tenant covers every place.
+func (p impersonation) overBatchAPI(ctx context.Context) idAnswer {
+	job := map[string]any{"model": model().Name, "max_tokens": 1,
+		"messages": []map[string]string{{"role": "user", "content": p.promptText()}}}
+	hdr := http.Header{"Idempotency-Key": {fmt.Sprintf("arcert-identity-%d-%s", env.Seed, p)}}
+	if p.place != placeBare {
+		job["user"], job["cache_salt"] = p.victim.User, p.victim.Name
+		for k, v := range identityLabelHeaders(p.victim) {
+			hdr.Set(k, v)
+		}
+	}
+	raw, err := json.Marshal(map[string]any{"endpoint": driver.PathChatCompletions,
+		"requests": []map[string]any{{"custom_id": "identity-probe", "body": job}}})
+	Expect(err).NotTo(HaveOccurred())
+	status, h, err := env.HTTP.PostJSON(ctx, "/v1/batches", p.key, raw, hdr, nil)
+	Expect(err).NotTo(HaveOccurred(), "batch probe %s could not be exchanged", p)
+	return answerOf(status, h)
+}
+
+// dataPlaneRefusals is ID-2 and ID-3's shared check: key, a credential that is no tenant's,
+// is refused for its identity on every data-plane path (HTTP plain and streamed, gRPC, the batch
+// API), bare and with every tenant's labels in every place. It records each judged probe for req
+// on its transport, qualified by the place of the labels ("http:headers"), and returns the probes
+// that were not refused as they should be.
+func dataPlaneRefusals(ctx context.Context, req, key string) []string {
+	var wrong []string
+	judge := func(path string, p impersonation, a idAnswer) {
+		if !a.refusedForIdentity() {
+			wrong = append(wrong, fmt.Sprintf("%s %s: %s", path, p, a))
+			return
+		}
+		judgedFor(req, path+":"+string(p.place), 1)
+	}
+	for _, p := range impersonations(key) {
+		judge("http", p, p.overHTTP(ctx, false))
+		judge("http-stream", p, p.overHTTP(ctx, true))
+		if env.GRPC != nil {
+			judge("grpc", p, p.overGRPC(ctx))
+		}
+	}
+	if env.GRPC == nil {
+		notProbed("grpc", "the target declares no gRPC endpoint")
+	}
+	if env.Target.Declares("queue") {
+		judge("batch-api", impersonation{key: key, place: placeBare}, impersonation{key: key, place: placeBare}.overBatchAPI(ctx))
+		for _, t := range env.Target.Tenants {
+			p := impersonation{key: key, victim: t, place: placeHeaders}
+			judge("batch-api", p, p.overBatchAPI(ctx))
+		}
+	} else {
+		notProbed("batch-api", "the target does not declare the queue feature, so it has no batch API")
+	}
+	return wrong
+}
