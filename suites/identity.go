@@ -36,7 +36,7 @@ var _ = Describe("Identity", func() {
 			inconclusive("positive control failed, the operator itself was not let in: %s", strings.Join(controls, "; "))
 			return
 		}
-		Expect(wrong).To(BeEmpty(), "an operator endpoint let in a caller that is not the operator: %s", strings.Join(wrong, "; "))
+		failOnAny("operator endpoints let in callers that are not the operator", wrong)
 		evidence("%d operator endpoints admit the operator and refuse every tenant, the workload credential and no credential", len(operatorEndpoints()))
 	}, SpecTimeout(identitySpecTimeout))
 
@@ -47,7 +47,7 @@ var _ = Describe("Identity", func() {
 			return
 		}
 		wrong := dataPlaneRefusals(ctx, "ID-2", wl.Key)
-		Expect(wrong).To(BeEmpty(), "the workload credential was not refused as unauthenticated or forbidden: %s", strings.Join(wrong, "; "))
+		failOnAny("the workload credential was not refused as unauthenticated or forbidden", wrong)
 		evidence("the workload credential is refused as unauthenticated or forbidden on every path, bare and with every tenant's labels")
 	}, SpecTimeout(identitySpecTimeout))
 
@@ -58,7 +58,7 @@ var _ = Describe("Identity", func() {
 			return
 		}
 		wrong := dataPlaneRefusals(ctx, "ID-3", op.Key)
-		Expect(wrong).To(BeEmpty(), "the operator credential was not refused as unauthenticated or forbidden: %s", strings.Join(wrong, "; "))
+		failOnAny("the operator credential was not refused as unauthenticated or forbidden", wrong)
 		evidence("the operator credential is refused as unauthenticated or forbidden on every path, bare and with every tenant's labels")
 	}, SpecTimeout(identitySpecTimeout))
 

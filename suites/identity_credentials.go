@@ -123,7 +123,7 @@ var _ = Describe("Every region down: credentials at the provider", Serial, Label
 		for _, what := range slices.Sorted(maps.Keys(leaks)) {
 			found = append(found, fmt.Sprintf("%d %s", leaks[what], what))
 		}
-		Expect(found).To(BeEmpty(), "a credential other than the runtime's own reached the hosted provider: %s", strings.Join(found, "; "))
+		failOnAny("a credential other than the runtime's own reached the hosted provider", found)
 		total := 0
 		for hp, n := range reached {
 			total += n

@@ -8,7 +8,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
-		"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/api/outcome"
 )
 
 // operatorEndpoint is one operator-only call of the contract. Writes carry a body the runtime

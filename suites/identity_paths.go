@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"google.golang.org/grpc/metadata"
 
@@ -229,4 +230,20 @@ func dataPlaneRefusals(ctx context.Context, req, key string) []string {
 		notProbed("batch-api", "the target does not declare the queue feature, so it has no batch API")
 	}
 	return wrong
+}
+
+// identityListShown is how many wrong answers a failure message names before it counts the rest.
+const identityListShown = 6
+
+// failOnAny fails the spec with one sentence naming the first wrong answers when there are any.
+func failOnAny(summary string, wrong []string) {
+	if len(wrong) == 0 {
+		return
+	}
+	shown := wrong[:min(len(wrong), identityListShown)]
+	msg := fmt.Sprintf("%s (%d): %s", summary, len(wrong), strings.Join(shown, "; "))
+	if len(wrong) > len(shown) {
+		msg += fmt.Sprintf("; and %d more", len(wrong)-len(shown))
+	}
+	Fail(msg)
 }
