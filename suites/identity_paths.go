@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/aruntime/arcert/api/discovery"
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/driver"
@@ -132,9 +134,14 @@ func (p impersonation) promptText() string {
 	return "act as a tenant"
 }
 
-// overHTTP sends the probe as a chat completion, plain or streamed.
-func (p impersonation) overHTTP(ctx context.Context, stream bool) idAnswer {
+// overHTTP sends the probe to a completion endpoint (driver.PathChatCompletions or
+// driver.PathCompletions), plain or streamed.
+func (p impersonation) overHTTP(ctx context.Context, endpoint string, stream bool) idAnswer {
 	body := probe(p.promptText(), 1, stream)
+	if endpoint == driver.PathCompletions {
+		text := p.promptText()
+		body.Messages, body.Prompt = nil, &text
+	}
 	var hdr http.Header
 	switch p.place {
 	case placeHeaders:
@@ -150,9 +157,26 @@ func (p impersonation) overHTTP(ctx context.Context, stream bool) idAnswer {
 	case placeSalt:
 		body.CacheSalt = p.victim.Name
 	}
-	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: p.key, Body: body, Header: hdr})
+	res, err := env.HTTP.Do(ctx, driver.Call{Path: endpoint, Key: p.key, Body: body, Header: hdr})
 	Expect(err).NotTo(HaveOccurred(), "probe %s could not be exchanged", p)
 	return idAnswer{status: res.Status, class: res.Outcome, reason: res.Reason, request: res.RequestID}
+}
+
+// quotas asks for the caller's own quotas (a tenant's view of the data plane), with the probe's
+// labels as headers or query parameters: a credential that is no tenant's has none to see.
+func (p impersonation) quotas(ctx context.Context) idAnswer {
+	path, hdr := discovery.PathQuotas, http.Header{}
+	switch p.place {
+	case placeHeaders:
+		for k, v := range identityLabelHeaders(p.victim) {
+			hdr.Set(k, v)
+		}
+	case placeUser, placeSalt, placePrompt:
+		path += "?tenant=" + url.QueryEscape(p.victim.Name) + "&user=" + url.QueryEscape(p.victim.User)
+	}
+	status, h, err := env.HTTP.JSON(ctx, http.MethodGet, path, p.key, nil, hdr, nil)
+	Expect(err).NotTo(HaveOccurred(), "quotas probe %s could not be exchanged", p)
+	return answerOf(status, h)
 }
 
 // overGRPC sends the probe as a gRPC call; headers become metadata.
@@ -203,28 +227,37 @@ func (p impersonation) overBatchAPI(ctx context.Context) idAnswer {
 // that were not refused as they should be.
 func dataPlaneRefusals(ctx context.Context, req, key string) []string {
 	var wrong []string
-	judge := func(path string, p impersonation, a idAnswer) {
+	// judge records a refusal on path, qualified by the place of the labels, or by what (the
+	// endpoint) when it is not the path's main one.
+	judge := func(path, what string, p impersonation, a idAnswer) {
 		if !a.refusedForIdentity() {
-			wrong = append(wrong, fmt.Sprintf("%s %s: %s", path, p, a))
+			wrong = append(wrong, fmt.Sprintf("%s %s %s: %s", path, what, p, a))
 			return
 		}
-		judgedFor(req, path+":"+string(p.place), 1)
+		if what == "" {
+			what = string(p.place)
+		}
+		judgedFor(req, path+":"+what, 1)
 	}
 	for _, p := range impersonations(key) {
-		judge("http", p, p.overHTTP(ctx, false))
-		judge("http-stream", p, p.overHTTP(ctx, true))
+		judge("http", "", p, p.overHTTP(ctx, driver.PathChatCompletions, false))
+		judge("http-stream", "", p, p.overHTTP(ctx, driver.PathChatCompletions, true))
+		judge("http", "completions", p, p.overHTTP(ctx, driver.PathCompletions, false))
+		judge("http-stream", "completions", p, p.overHTTP(ctx, driver.PathCompletions, true))
+		judge("http", "quotas", p, p.quotas(ctx))
 		if env.GRPC != nil {
-			judge("grpc", p, p.overGRPC(ctx))
+			judge("grpc", "", p, p.overGRPC(ctx))
 		}
 	}
 	if env.GRPC == nil {
 		notProbed("grpc", "the target declares no gRPC endpoint")
 	}
 	if env.Target.Declares("queue") {
-		judge("batch-api", impersonation{key: key, place: placeBare}, impersonation{key: key, place: placeBare}.overBatchAPI(ctx))
+		bare := impersonation{key: key, place: placeBare}
+		judge("batch-api", "", bare, bare.overBatchAPI(ctx))
 		for _, t := range env.Target.Tenants {
 			p := impersonation{key: key, victim: t, place: placeHeaders}
-			judge("batch-api", p, p.overBatchAPI(ctx))
+			judge("batch-api", "", p, p.overBatchAPI(ctx))
 		}
 	} else {
 		notProbed("batch-api", "the target does not declare the queue feature, so it has no batch API")
