@@ -231,7 +231,7 @@ func dataPlaneRefusals(ctx context.Context, req, key string) []string {
 	// endpoint) when it is not the path's main one.
 	judge := func(path, what string, p impersonation, a idAnswer) {
 		if !a.refusedForIdentity() {
-			wrong = append(wrong, fmt.Sprintf("%s %s %s: %s", path, what, p, a))
+			wrong = append(wrong, fmt.Sprintf("%s: %s", strings.Join(strings.Fields(path+" "+what+" "+p.String()), " "), a))
 			return
 		}
 		if what == "" {
