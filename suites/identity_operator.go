@@ -18,8 +18,8 @@ import (
 type operatorEndpoint struct {
 	method, path string
 	body         []byte
-	// read means the operator's call must be served (200); a write must get past the identity
-	// check and be refused for its body or its target instead.
+	// read means the operator's call must be served (200); any other call (a write, or a read of
+	// a document that may not exist) must get past the identity check, whatever it answers then.
 	read bool
 }
 
@@ -29,6 +29,10 @@ func (e operatorEndpoint) String() string { return e.method + " " + e.path }
 // noSuchWorker is a worker id no runtime has: the write probes that name a worker aim at it, so
 // even an operator's call replaces and faults nothing.
 const noSuchWorker = "arcert-identity-no-such-worker"
+
+// controlDocuments are the control plane's documents besides the model's, as the guidance lists
+// them (routing policy, deployment configuration, quotas, rollout state), by the reference's names.
+var controlDocuments = []string{"routing", "deployment", "quotas", "rollout"}
 
 // invalidDigest is a model document no runtime may store: not a pinned content digest.
 const invalidDigest = `{"artifact_digest":"arcert-identity-probe-not-a-digest"}`
@@ -49,6 +53,17 @@ func operatorEndpoints() []operatorEndpoint {
 			operatorEndpoint{method: http.MethodPost, path: doc + "/rollback", body: []byte(`{"revision":0}`)},
 			operatorEndpoint{method: http.MethodPost, path: ctl + "workers/" + noSuchWorker + "/replace", body: []byte(`{}`)},
 		)
+		// Everything under the control prefix is the operator's, by the target's own declaration:
+		// the reference's other documents (routing policy, deployment, quotas, rollout state) too,
+		// read and written, whether or not a document of that name exists yet.
+		for _, bucket := range controlDocuments {
+			d := ctl + bucket + "/" + ops.Model
+			eps = append(eps,
+				operatorEndpoint{method: http.MethodGet, path: d},
+				operatorEndpoint{method: http.MethodGet, path: d + "/history"},
+				operatorEndpoint{method: http.MethodPut, path: d, body: []byte(`{"arcert_identity_probe":"not a field of any document"}`)},
+			)
+		}
 	}
 	if d := env.Target.Devices; d != nil && d.Hook != "" {
 		eps = append(eps, operatorEndpoint{method: http.MethodPost, path: strings.ReplaceAll(d.Hook, "{worker}", noSuchWorker),
@@ -79,7 +94,8 @@ type idCaller struct {
 	path, key string
 }
 
-// nonOperators are every tenant's key, the workload credential and no credential at all.
+// nonOperators are every tenant's key, the workload credential, no credential at all and a key
+// nobody issued.
 func nonOperators() []idCaller {
 	var out []idCaller
 	for _, t := range env.Target.Tenants {
@@ -90,7 +106,7 @@ func nonOperators() []idCaller {
 	} else {
 		notProbed("workload", "the target declares no workload credential")
 	}
-	return append(out, idCaller{path: "no-credential"})
+	return append(out, idCaller{path: "no-credential"}, idCaller{path: "no-credential:unknown key", key: "arcert-identity-not-a-key"})
 }
 
 // operatorRefusals probes every operator endpoint as the operator (the positive control) and
