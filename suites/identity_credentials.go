@@ -79,6 +79,10 @@ var _ = Describe("Every region down: credentials at the provider", Serial, Label
 			return
 		}
 		awaitSteady(ctx)
+		workerLeaks, stop := credentialsAtWorkers(ctx)
+		if stop {
+			return
+		}
 		r := rng(501)
 		sent := map[string]hostedPath{}
 		heal := identityCutRegions()
@@ -123,7 +127,7 @@ var _ = Describe("Every region down: credentials at the provider", Serial, Label
 		for _, what := range slices.Sorted(maps.Keys(leaks)) {
 			found = append(found, fmt.Sprintf("%d %s", leaks[what], what))
 		}
-		failOnAny("a credential other than the runtime's own reached the hosted provider", found)
+		failOnAny("a credential other than the runtime's own reached a worker or the hosted provider", append(workerLeaks, found...))
 		total := 0
 		for hp, n := range reached {
 			total += n
@@ -133,7 +137,6 @@ var _ = Describe("Every region down: credentials at the provider", Serial, Label
 		if env.GRPC == nil {
 			notProbed("grpc", "the target declares no gRPC endpoint")
 		}
-		notProbed("worker", "the contract gives no way to observe what reached a worker (region links have no observe URL), so only the provider's record is read")
 		awaitSteady(ctx)
 		evidence("with every region down, %d of %d requests reached provider %s, none carrying a tenant's, the operator's or the workload credential", total, len(sent), dep.Name)
 	})

@@ -38,9 +38,9 @@ var controlDocuments = []string{"routing", "deployment", "quotas", "rollout"}
 const invalidDigest = `{"artifact_digest":"arcert-identity-probe-not-a-digest"}`
 
 // operatorEndpoints are every operator-only endpoint the contract gives the target: the evidence
-// listing always; the control plane's model document, its history, a rollout (PUT), a rollback
-// and a worker replacement when the target declares operations; the device hook when it declares
-// devices.
+// listing always; the control plane's model document, its history, a rollout (PUT), a rollback,
+// a worker replacement and the record of what reached a worker when the target declares
+// operations; the device hook when it declares devices.
 func operatorEndpoints() []operatorEndpoint {
 	eps := []operatorEndpoint{{method: http.MethodGet, path: operatorListing, read: true}}
 	if ops := env.Target.Operations; ops != nil && ops.Control != "" {
@@ -53,6 +53,9 @@ func operatorEndpoints() []operatorEndpoint {
 			operatorEndpoint{method: http.MethodPost, path: doc + "/rollback", body: []byte(`{"revision":0}`)},
 			operatorEndpoint{method: http.MethodPost, path: ctl + "workers/" + noSuchWorker + "/replace", body: []byte(`{}`)},
 		)
+		if ops.WorkerCredentials != "" {
+			eps = append(eps, operatorEndpoint{method: http.MethodGet, path: strings.ReplaceAll(ops.WorkerCredentials, "{worker}", noSuchWorker)})
+		}
 		// Everything under the control prefix is the operator's, by the target's own declaration:
 		// the reference's other documents (routing policy, deployment, quotas, rollout state) too,
 		// read and written, whether or not a document of that name exists yet.

@@ -154,6 +154,11 @@ type Operations struct {
 	InvalidArtifacts []NamedDigest `yaml:"invalid_artifacts"`
 	// Convergence bounds how long every worker may take to apply a change; default 30s.
 	Convergence time.Duration `yaml:"convergence"`
+	// WorkerCredentials is where the operator reads what reached a worker ({worker} standing for
+	// its id as ARuntime-Served-By names it): the fingerprints (first 16 hex digits of the
+	// SHA-256) of every credential presented to it, so a certification can show that no tenant's
+	// key reaches a worker. Optional.
+	WorkerCredentials string `yaml:"worker_credentials"`
 }
 
 // NamedDigest is an artifact digest with what is wrong with it.

@@ -44,6 +44,9 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	if m, ok := r.model(d.Place.Model); ok {
 		end.artifact = m.ArtifactDigest
 	}
+	if r.workerCall != nil {
+		ctx = r.workerCall(ctx, j.principal.Tenant)
+	}
 	stream, err := w.Client.Generate(ctx, generateRequest(j, d.Place.Model))
 	if err != nil {
 		return r.workerFailure(ctx, w, err, end)

@@ -47,6 +47,9 @@ type Options struct {
 	Batches *batch.Store
 	// ProviderHTTP is the HTTP client hosted providers are called with; nil uses a default one.
 	ProviderHTTP *http.Client
+	// WorkerCall, when set, prepares the context of every generation call to a worker for the
+	// tenant it serves (a negative control's deliberate bug); nil leaves the context as it is.
+	WorkerCall func(ctx context.Context, tenant string) context.Context
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -65,6 +68,8 @@ type Router struct {
 	// over.
 	places *places
 	capMu  sync.Mutex // serialises syncCapacity
+	// workerCall is Options.WorkerCall.
+	workerCall func(ctx context.Context, tenant string) context.Context
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -102,6 +107,7 @@ func New(o Options) (*Router, error) {
 		batches:  o.Batches,
 		places:   newPlaces(o.Config, o.Logger, o.ProviderHTTP),
 	}
+	r.workerCall = o.WorkerCall
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"net/http"
 
 	"google.golang.org/grpc"
@@ -43,6 +44,9 @@ type IdentityDefects struct {
 	// ProviderTransport wraps the transport hosted providers are called over (a careless
 	// outbound proxy between the router and the provider).
 	ProviderTransport func(http.RoundTripper) http.RoundTripper
+	// WorkerCall prepares the context of the router's generation calls to workers for the tenant
+	// served (a careless router adding metadata of its caller's).
+	WorkerCall func(ctx context.Context, tenant string) context.Context
 }
 
 // grpcServerOptions are the router's gRPC server options the defects ask for; none by default.

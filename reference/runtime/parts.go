@@ -98,7 +98,7 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	done := make(chan struct{})
 	rt.workersMu.Lock()
 	rt.topology.Workers[id] = addr
-	h := &workerHandle{stop: cancel, done: done, lis: lis}
+	h := &workerHandle{stop: cancel, done: done, lis: lis, srv: srv}
 	rt.workers[id] = h
 	rt.workersMu.Unlock()
 	if w.Address == "" || strings.HasSuffix(w.Address, ":0") {
@@ -160,7 +160,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	}
 	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: rt.evidence, Batches: batches,
 		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router"),
-		ProviderHTTP: rt.opts.Defects.Identity.providerHTTP()})
+		ProviderHTTP: rt.opts.Defects.Identity.providerHTTP(), WorkerCall: rt.opts.Defects.Identity.WorkerCall})
 	if err != nil {
 		_ = pool.Close()
 		return fmt.Errorf("router: %w", err)
@@ -185,6 +185,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		dir := identity.NewDirectory(cfg)
 		mux.Handle(control.PathPrefix, control.Handler(rt.control, dir))
 		mux.HandleFunc("POST "+control.PathPrefix+"workers/{id}/replace", rt.replaceHandler(dir))
+		mux.HandleFunc("GET "+CredentialsPath, rt.credentialsHandler(dir))
 		mux.Handle("/", handler)
 		handler = mux
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/identity"
 	"github.com/aruntime/arcert/reference/outcomehttp"
+	"github.com/aruntime/arcert/reference/worker"
 )
 
 // workerHandle stops one worker instance and tells when it has stopped.
@@ -20,6 +21,8 @@ type workerHandle struct {
 	// lis is the worker's listener; closing it kills the worker (see KillWorker).
 	lis    net.Listener
 	killed atomic.Bool
+	// srv is the instance, for what it reports about itself (CredentialsSeen).
+	srv *worker.Server
 }
 
 // ErrNoWorker means a replacement named a worker that does not run here.

@@ -17,8 +17,10 @@ func digestToken(token string) [32]byte { return workload.Digest(token) }
 
 // authorize admits a call only if it carries the workload credential. The
 // worker trusts the tenant in a request only because of this check: only a
-// router holds the credential.
+// router holds the credential. Whatever the call presented is logged first
+// (see CredentialsSeen), admitted or not.
 func (s *Server) authorize(ctx context.Context) error {
+	s.seen.record(ctx)
 	return workload.Check(ctx, s.tokenDigest, "worker")
 }
 

@@ -122,6 +122,8 @@ type Server struct {
 	ignoredXIDs []uint64
 	eng         *engine.Engine
 	tiers       *tiers // nil without an L2
+	// seen logs the credentials presented to the worker (see CredentialsSeen).
+	seen credentialLog
 
 	started  atomic.Bool // Run was called once
 	live     atomic.Bool // the engine loop is running

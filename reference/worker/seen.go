@@ -1,0 +1,64 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc/metadata"
+)
+
+// maxSeenCredentials bounds the credential log: a router sends the same few metadata values on
+// every call, so thousands of distinct ones already mean something is wrong, and the log must
+// not grow with traffic.
+const maxSeenCredentials = 4096
+
+// credentialLog keeps the fingerprints of every metadata value the worker was presented (a bearer
+// value without its scheme): an audit can then show which credentials ever reached the worker,
+// and that no tenant's key is among them, without the log holding any secret. A fingerprint is
+// the first 16 hex digits of the value's SHA-256, as the stand-in provider records them.
+type credentialLog struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// record adds the fingerprints of ctx's incoming metadata.
+func (l *credentialLog) record(ctx context.Context) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	for _, vs := range md {
+		for _, v := range vs {
+			if len(l.seen) >= maxSeenCredentials {
+				return
+			}
+			if token, ok := strings.CutPrefix(v, "Bearer "); ok {
+				v = token
+			}
+			sum := sha256.Sum256([]byte(v))
+			l.seen[hex.EncodeToString(sum[:8])] = true
+		}
+	}
+}
+
+// list returns the fingerprints recorded, sorted.
+func (l *credentialLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.seen))
+	for fp := range l.seen {
+		out = append(out, fp)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CredentialsSeen returns the fingerprints of every metadata value presented to the worker since
+// it started, sorted (see credentialLog).
+func (s *Server) CredentialsSeen() []string { return s.seen.list() }
