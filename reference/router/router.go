@@ -44,6 +44,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Batches is the durable batch queue; nil serves no /v1/batches.
 	Batches *batch.Store
+	// QueueWaitUncounted is a deliberate defect for a negative control (runtime.Defects): the
+	// deadline clock starts when a request leaves its class queue, not when it arrives.
+	QueueWaitUncounted bool
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -62,6 +65,8 @@ type Router struct {
 	// over.
 	places *places
 	capMu  sync.Mutex // serialises syncCapacity
+	// queueWaitUncounted is Options.QueueWaitUncounted.
+	queueWaitUncounted bool
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -98,6 +103,8 @@ func New(o Options) (*Router, error) {
 		models:   map[string]config.Model{},
 		batches:  o.Batches,
 		places:   newPlaces(o.Config, o.Logger),
+
+		queueWaitUncounted: o.QueueWaitUncounted,
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m

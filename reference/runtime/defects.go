@@ -1,6 +1,10 @@
 package runtime
 
-import "net/http"
+import (
+	"net/http"
+
+	"google.golang.org/grpc"
+)
 
 // Defects are deliberate bugs, each a few lines a real runtime could ship, that the harness's
 // negative controls (fixtures/negative) switch on to show that certification catches each. They
@@ -35,7 +39,14 @@ type TenancyDefects struct{}
 type IdentityDefects struct{}
 
 // OutcomeDefects break what a client is told about how its request ended.
-type OutcomeDefects struct{}
+type OutcomeDefects struct {
+	// GRPCStream is a careless interceptor in front of the router's gRPC service (the gRPC
+	// counterpart of WrapHTTP).
+	GRPCStream grpc.StreamServerInterceptor
+	// QueueWaitUncounted starts a request's deadline clock when it leaves its class queue, so a
+	// request that queued long times out long after its deadline.
+	QueueWaitUncounted bool
+}
 
 // AdmissionDefects break admission, traffic classes, quotas and declared versions.
 type AdmissionDefects struct{}

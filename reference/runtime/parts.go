@@ -159,7 +159,8 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		}
 	}
 	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: rt.evidence, Batches: batches,
-		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router")})
+		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router"),
+		QueueWaitUncounted: rt.opts.Defects.Outcome.QueueWaitUncounted})
 	if err != nil {
 		_ = pool.Close()
 		return fmt.Errorf("router: %w", err)
@@ -191,7 +192,11 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if rt.opts.Defects.WrapHTTP != nil {
 		handler = rt.opts.Defects.WrapHTTP(handler)
 	}
-	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer()}
+	var grpcOpts []grpc.ServerOption
+	if rt.opts.Defects.Outcome.GRPCStream != nil {
+		grpcOpts = append(grpcOpts, grpc.ChainStreamInterceptor(rt.opts.Defects.Outcome.GRPCStream))
+	}
+	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer(grpcOpts...)}
 	r.RegisterGRPC(f.grpc)
 	rt.front = f
 	rt.topology.HTTP, rt.topology.GRPC = httpLis.Addr().String(), grpcLis.Addr().String()
