@@ -115,7 +115,9 @@ func sendMalformed(ctx context.Context) []outcomeSample {
 		cctx, cancel := context.WithTimeout(ctx, patience(env.Target.TrafficClasses[0].Deadline))
 		started := time.Now()
 		res, err := env.GRPC.Complete(cctx, a.Key, c.req)
-		out = append(out, abandon(grpcSample(c.what, a.Name, res, err), ctx, cctx, started))
+		s := abandon(grpcSample(c.what, a.Name, res, err), ctx, cctx, started)
+		s.deadline = tenantClass(a).Deadline
+		out = append(out, s)
 		cancel()
 	}
 	return out
@@ -124,7 +126,7 @@ func sendMalformed(ctx context.Context) []outcomeSample {
 // rawHTTP posts raw bytes to a completion endpoint and reads the outcome from the response
 // headers, where a request refused before any work states it.
 func rawHTTP(ctx context.Context, what, tenant, endpoint, key string, raw []byte, stream bool, hdr http.Header) outcomeSample {
-	s := outcomeSample{transport: pathHTTP, what: what, tenant: tenant}
+	s := outcomeSample{transport: pathHTTP, what: what, tenant: tenant, deadline: tenantClass(tenantA()).Deadline}
 	if stream {
 		s.transport = pathHTTPStream
 	}

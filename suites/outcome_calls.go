@@ -39,6 +39,22 @@ func (c outcomeCall) credential() string {
 // callOutcome sends c and waits at most wait for its answer; a call the runtime does not answer
 // by then is recorded as abandoned.
 func callOutcome(ctx context.Context, c outcomeCall, wait time.Duration) outcomeSample {
+	s := callOutcomeOnce(ctx, c, wait)
+	s.deadline = classDeadline(c.class, c.tenant)
+	return s
+}
+
+// classDeadline is the deadline of the class a call asks for, else of the tenant's default.
+func classDeadline(class string, t target.Tenant) time.Duration {
+	for _, k := range env.Target.TrafficClasses {
+		if k.Name == class {
+			return k.Deadline
+		}
+	}
+	return tenantClass(t).Deadline
+}
+
+func callOutcomeOnce(ctx context.Context, c outcomeCall, wait time.Duration) outcomeSample {
 	cctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	started := time.Now()

@@ -44,13 +44,16 @@ type outcomeSample struct {
 	code      codes.Code // gRPC status code
 	// started reports a stream whose headers went out served: its status is then 200 whatever
 	// its end, which the final event states.
-	started    bool
-	class      outcome.Class
-	reason     outcome.Reason
-	servedBy   outcome.ServedBy
-	requestID  string
-	tokens     int
-	latency    time.Duration
+	started   bool
+	class     outcome.Class
+	reason    outcome.Reason
+	servedBy  outcome.ServedBy
+	requestID string
+	tokens    int
+	latency   time.Duration
+	// deadline is the deadline of the class the call ran in; zero where none applies (a
+	// discovery read).
+	deadline   time.Duration
 	violations []string
 	// abandoned reports a call the harness gave up on past deadline plus tolerance plus grace;
 	// failed one it could not exchange at all.
@@ -140,6 +143,25 @@ func contractStatus(s outcomeSample) (ok bool, why string) {
 // abandoned); zero or less is in time.
 func lateness(s outcomeSample, deadline time.Duration) time.Duration {
 	return s.latency - deadline - outcomeTolerance
+}
+
+// late reports whether the sample came after its own deadline plus outcomeTolerance, or never.
+func (s outcomeSample) late() bool {
+	return s.deadline > 0 && (s.abandoned || lateness(s, s.deadline) > 0)
+}
+
+// trouble says in a sentence what is wrong with a sample whatever the rule: no answer, an answer
+// that breaks the contract, or one that came too late; "" when none of these.
+func (s outcomeSample) trouble() string {
+	switch {
+	case !s.answered():
+		return s.String()
+	case len(s.violations) > 0 || !s.class.Valid():
+		return s.String()
+	case s.late():
+		return fmt.Sprintf("%s, past its %s deadline plus %s tolerance", s, s.deadline, outcomeTolerance)
+	}
+	return ""
 }
 
 // patience is how long the harness waits for an answer due within deadline.

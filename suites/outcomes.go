@@ -23,15 +23,14 @@ var completionEndpoints = []string{driver.PathChatCompletions, driver.PathComple
 var _ = Describe("Outcomes", func() {
 	It("states exactly one well-formed outcome on every response of every endpoint", Req("OUT-1"), func(ctx SpecContext) {
 		var problems []string
+		n := 0
 		check := func(s outcomeSample, path string) {
-			switch {
-			case !s.answered():
-				problems = append(problems, s.String())
-			case len(s.violations) > 0 || !s.class.Valid():
-				problems = append(problems, s.String())
-			default:
-				judged(path, 1)
+			n++
+			if t := s.trouble(); t != "" {
+				problems = append(problems, t)
+				return
 			}
+			judged(path, 1)
 		}
 		for _, t := range env.Target.Tenants {
 			for i, ep := range completionEndpoints {
@@ -64,11 +63,12 @@ var _ = Describe("Outcomes", func() {
 		for _, g := range discoveryProbes(ctx) {
 			check(g.sample, "endpoint:"+strings.SplitN(g.path, "?", 2)[0])
 		}
-		failOn(problems, "responses")
+		failOn(problems, fmt.Sprintf("%d of %d responses did not state exactly one well-formed outcome, in time", len(problems), n))
 	}, SpecTimeout(specTimeout))
 
 	It("ends every stream, on every endpoint, class and tenant, with a final event that carries usage and the outcome", Req("OUT-3"), func(ctx SpecContext) {
 		var problems []string
+		n := 0
 		for _, t := range env.Target.Tenants {
 			for _, k := range env.Target.TrafficClasses {
 				if !slices.Contains(t.TrafficClasses, k.Name) {
@@ -78,9 +78,13 @@ var _ = Describe("Outcomes", func() {
 					res, err := env.HTTP.Do(ctx, driver.Call{Path: ep, Key: t.Key, Header: classHeader(k.Name),
 						Body: asEndpoint(ep, probe(prompt(rng(43+uint64(i)), 5), 5, true))})
 					s := httpSample("a stream on "+ep+" in class "+k.Name+" as "+t.Name, t.Name, true, res, err)
+					s.deadline = k.Deadline
+					n++
 					switch {
-					case !s.answered() || !s.class.Served() || len(s.violations) > 0:
-						problems = append(problems, s.String())
+					case s.trouble() != "":
+						problems = append(problems, s.trouble())
+					case !s.class.Served():
+						problems = append(problems, "not served: "+s.String())
 					case res.Tokens == 0:
 						problems = append(problems, "no content chunk arrived: "+s.String())
 					case res.Usage.CompletionTokens == 0:
@@ -91,11 +95,12 @@ var _ = Describe("Outcomes", func() {
 				}
 			}
 		}
-		failOn(problems, "streams")
+		failOn(problems, fmt.Sprintf("%d of %d streams did not end with a final event that carries usage and the outcome", len(problems), n))
 	}, SpecTimeout(specTimeout))
 
 	It("names the region and provider that served, within the tenant's allowed regions, on every path", Req("FBK-1"), func(ctx SpecContext) {
 		var problems []string
+		n := 0
 		for _, t := range env.Target.Tenants {
 			for _, tr := range outcomeTransports() {
 				eps := completionEndpoints
@@ -105,6 +110,7 @@ var _ = Describe("Outcomes", func() {
 				for i, ep := range eps {
 					s := callOutcome(ctx, outcomeCall{what: "a completion on " + ep, tenant: t, endpoint: ep, transport: tr,
 						body: probe(prompt(rng(47+uint64(i)), 5), 2, false)}, patience(tenantClass(t).Deadline))
+					n++
 					if why := servedWhereAllowed(s, t); why != "" {
 						problems = append(problems, why)
 						continue
@@ -114,17 +120,19 @@ var _ = Describe("Outcomes", func() {
 				}
 			}
 		}
-		failOn(problems, "served answers")
+		failOn(problems, fmt.Sprintf("%d of %d served answers do not say where they were served, or were served outside the tenant's allowed regions", len(problems), n))
 	}, SpecTimeout(specTimeout))
 })
 
 // servedWhereAllowed says what is wrong with where a served answer says it was served, or "".
 func servedWhereAllowed(s outcomeSample, t target.Tenant) string {
 	switch {
-	case !s.answered() || !s.class.Served():
+	case s.trouble() != "":
+		return s.trouble()
+	case !s.class.Served():
 		return "not served: " + s.String()
 	case s.servedBy.Region == "" || s.servedBy.Provider == "":
-		return fmt.Sprintf("%s names no region or no provider (served-by %q): %s", s.what, s.servedBy.String(), s)
+		return fmt.Sprintf("no region or no provider named (served-by %q): %s", s.servedBy.String(), s)
 	case !slices.Contains(t.DataPolicy.AllowedRegions, s.servedBy.Region):
 		return fmt.Sprintf("tenant %s was served in %s, outside its allowed regions %v: %s", t.Name, s.servedBy.Region, t.DataPolicy.AllowedRegions, s)
 	}

@@ -33,7 +33,6 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 			gateVerdict(run)
 			return
 		}
-		var problems []string
 		classes := map[outcome.Class]map[outcome.Reason]int{}
 		count := func(s outcomeSample) {
 			if classes[s.class] == nil {
@@ -41,17 +40,18 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 			}
 			classes[s.class][s.reason]++
 		}
+		var notRejected, late []string
 		for _, s := range run.malformed {
 			if !s.answered() || s.class != outcome.Rejected {
-				problems = append(problems, "invalid input was not rejected: "+s.String())
+				notRejected = append(notRejected, s.String())
 				continue
 			}
 			count(s)
 			judged("rejected:"+s.transport, 1)
 		}
-		problems = append(problems, lateAnswers(run.flood, run.class.Deadline)...)
 		for _, s := range run.flood {
-			if !s.answered() {
+			if s.late() || !s.answered() {
+				late = append(late, s.trouble())
 				continue
 			}
 			count(s)
@@ -60,33 +60,31 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 			}
 		}
 		evidence("outcomes by class and reason: %s", classCounts(classes))
+		failOn(late, fmt.Sprintf("%d of %d answers to the overload came after the %s deadline plus %s tolerance, or never",
+			len(late), len(run.flood), run.class.Deadline, outcomeTolerance))
+		failOn(notRejected, fmt.Sprintf("%d of %d invalid inputs were not rejected", len(notRejected), len(run.malformed)))
 		if len(classes[outcome.Shed]) == 0 {
-			problems = append(problems, fmt.Sprintf("nothing was shed with %d requests beyond the declared concurrency and queue bound", floodExtra))
+			Fail(fmt.Sprintf("nothing was shed with %d requests beyond the declared concurrency and queue bound (%s)", floodExtra, classCounts(classes)))
 		}
 		if len(classes[outcome.TimedOut]) == 0 {
-			problems = append(problems, "nothing timed out though no request of the flood could finish within its deadline")
+			Fail(fmt.Sprintf("nothing timed out though no request of the overload could finish within its deadline (%s)", classCounts(classes)))
 		}
-		for r := range classes[outcome.Shed] {
-			if classes[outcome.Rejected][r] > 0 || classes[outcome.TimedOut][r] > 0 {
-				problems = append(problems, fmt.Sprintf("reason %s is given to more than one class", r))
-			}
-		}
-		failOn(problems, "refusals")
 	})
 
 	It("answers every reason it can provoke with the contract's status code", Req("OUT-6"), func() {
-		var problems []string
+		var wrong []string
 		seen := map[outcome.Reason]bool{}
+		n := 0
 		for _, s := range run.all() {
-			if !s.answered() || !s.reason.Class().Valid() {
+			if !s.answered() {
 				continue
 			}
 			if _, known := s.reason.Info(); !known {
 				continue // OUT-1 and OUT-9 judge reasons outside the enum
 			}
-			ok, why := contractStatus(s)
-			if !ok {
-				problems = append(problems, why)
+			n++
+			if ok, why := contractStatus(s); !ok {
+				wrong = append(wrong, why)
 			}
 			seen[s.reason] = true
 			tr := pathHTTP
@@ -95,72 +93,65 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 			}
 			judged(tr+":"+string(s.reason), 1)
 		}
+		failOn(wrong, fmt.Sprintf("%d of %d answers carry another status than the contract's table gives their reason", len(wrong), n))
 		var missing []string
 		for _, r := range provokable(run) {
 			if !seen[r] {
 				missing = append(missing, string(r))
 			}
 		}
-		failOn(problems, "answers")
 		if len(missing) > 0 {
 			invalid("these reasons could not be provoked, so their status codes were not judged: %s", strings.Join(missing, ", "))
 		}
 	})
 
 	It("rejects bad input with a reason on every endpoint and transport, and keeps serving", Req("OUT-5"), func() {
-		var problems []string
+		var bad, stopped []string
 		for _, s := range run.malformed {
 			switch {
-			case !s.answered():
-				problems = append(problems, s.String())
-			case s.class != outcome.Rejected || len(s.violations) > 0:
-				problems = append(problems, "bad input not rejected with a reason: "+s.String())
+			case s.trouble() != "":
+				bad = append(bad, s.trouble())
+			case s.class != outcome.Rejected:
+				bad = append(bad, s.String())
 			default:
 				judged(s.transport+":"+endpointName(s.what), 1)
 			}
 		}
 		for _, s := range run.served {
-			if !s.answered() || !s.class.Served() {
-				problems = append(problems, "after bad input the runtime stopped serving: "+s.String())
+			if s.trouble() != "" || !s.class.Served() {
+				stopped = append(stopped, s.String())
 			}
 		}
-		failOn(problems, "bad inputs")
+		failOn(bad, fmt.Sprintf("%d of %d bad inputs were not rejected with a reason of the contract, in time", len(bad), len(run.malformed)))
+		failOn(stopped, "after the bad input the runtime stopped serving")
 	})
 
 	It("states every gRPC refusal in trailers with the contract's code, in time", Req("OUT-9"), func() {
 		if env.GRPC == nil {
 			Fail("the target declares the grpc feature without a gRPC endpoint")
 		}
-		var problems []string
+		var bad []string
+		n := 0
 		for _, s := range run.all() {
 			if s.transport != pathGRPC {
 				continue
 			}
-			switch ok, why := contractStatus(s); {
-			case !s.answered():
-				problems = append(problems, s.String())
-			case len(s.violations) > 0:
-				problems = append(problems, s.String())
-			case !ok:
-				problems = append(problems, why)
-			default:
-				if s.class.Served() {
-					judged("served:"+s.tenant, 1)
-				} else {
-					judged(string(s.class)+":"+string(s.reason), 1)
-				}
+			n++
+			if t := s.trouble(); t != "" {
+				bad = append(bad, t)
+				continue
+			}
+			if ok, why := contractStatus(s); !ok {
+				bad = append(bad, why)
+				continue
+			}
+			if s.class.Served() {
+				judged("served:"+s.tenant, 1)
+			} else {
+				judged(string(s.class)+":"+string(s.reason), 1)
 			}
 		}
-		if run.gate == "" {
-			var flood []outcomeSample
-			for _, s := range run.flood {
-				if s.transport == pathGRPC {
-					flood = append(flood, s)
-				}
-			}
-			problems = append(problems, lateAnswers(flood, run.class.Deadline)...)
-		}
-		failOn(problems, "gRPC calls")
+		failOn(bad, fmt.Sprintf("%d of %d gRPC calls did not end as the contract says", len(bad), n))
 	})
 
 	It("ends a stream cut by its deadline with an error event that carries timed_out", Req("OUT-3"), func() {
@@ -168,18 +159,18 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 			gateVerdict(run)
 			return
 		}
-		var problems []string
+		var bad []string
 		for _, s := range run.flood {
 			if s.transport != pathHTTPStream || !s.answered() || !s.started {
 				continue
 			}
-			if len(s.violations) > 0 || s.class != outcome.TimedOut {
-				problems = append(problems, "a stream cut by its deadline: "+s.String())
+			if s.trouble() != "" || s.class != outcome.TimedOut {
+				bad = append(bad, s.String())
 				continue
 			}
 			judged("timed_out:http-stream", 1)
 		}
-		failOn(problems, "streams")
+		failOn(bad, fmt.Sprintf("%d streams cut by their deadline did not end with an error event that carries timed_out", len(bad)))
 	})
 })
 
@@ -199,21 +190,6 @@ func provokable(run *refusalRun) []outcome.Reason {
 	return rs
 }
 
-// lateAnswers names every sample that arrived after its deadline plus outcomeTolerance, or never.
-func lateAnswers(samples []outcomeSample, deadline time.Duration) []string {
-	var out []string
-	for _, s := range samples {
-		if s.failed != nil {
-			out = append(out, s.String())
-			continue
-		}
-		if late := lateness(s, deadline); late > 0 {
-			out = append(out, fmt.Sprintf("%s, past its %s deadline plus %s tolerance", s, deadline, outcomeTolerance))
-		}
-	}
-	return out
-}
-
 // gateVerdict reports why the flood could not be judged.
 func gateVerdict(run *refusalRun) {
 	if run.inconclusive {
@@ -223,9 +199,9 @@ func gateVerdict(run *refusalRun) {
 	invalid("%s", run.gate)
 }
 
-// failOn fails the spec with one sentence and its first pieces of evidence when problems is not
-// empty.
-func failOn(problems []string, what string) {
+// failOn fails the spec with lead, one sentence, and its first pieces of evidence when problems
+// is not empty; every piece goes to the report's evidence.
+func failOn(problems []string, lead string) {
 	if len(problems) == 0 {
 		return
 	}
@@ -236,7 +212,7 @@ func failOn(problems []string, what string) {
 	for _, p := range problems {
 		evidence("%s", p)
 	}
-	Fail(fmt.Sprintf("%d %s broke the contract: %s", len(problems), what, strings.Join(shown, "; ")))
+	Fail(fmt.Sprintf("%s: %s", lead, strings.Join(shown, "; ")))
 }
 
 // classCounts renders counts by class and reason for people.
