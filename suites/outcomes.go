@@ -1,104 +1,180 @@
 package suites
 
 import (
-	"net/http"
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 
-	"github.com/aruntime/arcert/api/openai"
-	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/target"
 )
 
 // specTimeout bounds a simple spec: a handful of requests.
 const specTimeout = 30 * time.Second
 
+// completionEndpoints are the data-plane endpoints of the contract.
+var completionEndpoints = []string{driver.PathChatCompletions, driver.PathCompletions}
+
 var _ = Describe("Outcomes", func() {
-	It("states exactly one well-formed outcome on every response", Req("OUT-1"), func(ctx SpecContext) {
+	It("states exactly one well-formed outcome on every response of every endpoint", Req("OUT-1"), func(ctx SpecContext) {
+		var problems []string
+		n := 0
+		check := func(s outcomeSample, path string) {
+			n++
+			if t := s.trouble(); t != "" {
+				problems = append(problems, t)
+				return
+			}
+			judged(path, 1)
+		}
+		for _, t := range env.Target.Tenants {
+			for i, ep := range completionEndpoints {
+				for _, tr := range []string{pathHTTP, pathHTTPStream} {
+					s := callOutcome(ctx, outcomeCall{what: "a completion on " + ep, tenant: t, endpoint: ep, transport: tr,
+						body: probe(prompt(rng(41+uint64(i)), 5), 3, false)}, patience(tenantClass(t).Deadline))
+					if s.answered() && !s.class.Served() {
+						problems = append(problems, "a plain request of an unloaded runtime was not served: "+s.String())
+					}
+					check(s, fmt.Sprintf("tenant:%s:%s:%s", t.Name, tr, endpointName(s.what)))
+				}
+			}
+		}
 		a := tenantA()
-		calls := []driver.Call{
-			{Path: driver.PathChatCompletions, Key: a.Key, Body: probe("Name three colours.", 4, false)},
-			{Path: driver.PathChatCompletions, Key: a.Key, Body: probe("Name three rivers.", 4, true)},
-			{Path: driver.PathChatCompletions, Key: a.Key, Body: openai.CompletionRequest{Model: "arcert-no-such-model", Messages: []openai.ChatMessage{{Role: "user", Content: "hi"}}}},
-			{Path: driver.PathChatCompletions, Key: "arcert-not-a-key", Body: probe("hi", 1, false)},
+		refusals := []outcomeCall{
+			{what: "an unknown credential on " + driver.PathChatCompletions, tenant: a, key: "arcert-not-a-key", transport: pathHTTP, body: probe("hi", 1, false)},
+			{what: "no credential on " + driver.PathCompletions, tenant: a, noKey: true, endpoint: driver.PathCompletions, transport: pathHTTPStream, body: probe("hi", 1, false)},
+			{what: "an unknown model on " + driver.PathCompletions, tenant: a, endpoint: driver.PathCompletions, transport: pathHTTP, body: withModel(probe("hi", 1, false), "arcert-no-such-model")},
+			{what: "an unknown model on " + driver.PathChatCompletions, tenant: a, transport: pathHTTPStream, body: withModel(probe("hi", 1, false), "arcert-no-such-model")},
+			{what: "an undeclared traffic class on " + driver.PathCompletions, tenant: a, endpoint: driver.PathCompletions, transport: pathHTTP, class: "arcert-no-such-class", body: probe("hi", 1, false)},
 		}
-		for _, call := range calls {
-			res, err := env.HTTP.Do(ctx, call)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(res.ContractViolations).To(BeEmpty(), "the response breaks the outcome contract: %s", describe(res))
-			Expect(res.Outcome.Valid()).To(BeTrue(), describe(res))
-			evidence("%s %s: %d %s/%s", call.Path, streamWord(call.Body.Stream), res.Status, res.Outcome, res.Reason)
+		for _, c := range refusals {
+			s := callOutcome(ctx, c, patience(tenantClass(a).Deadline))
+			check(s, fmt.Sprintf("refusal:%s:%s:%s", s.reason, s.transport, endpointName(s.what)))
 		}
+		for _, ep := range completionEndpoints {
+			s := rawHTTP(ctx, "malformed JSON on "+ep, a.Name, ep, a.Key, []byte(`{"model": `), false, nil)
+			check(s, fmt.Sprintf("refusal:%s:%s:%s", s.reason, s.transport, endpointName(s.what)))
+		}
+		for _, g := range discoveryProbes(ctx) {
+			check(g.sample, "endpoint:"+strings.SplitN(g.path, "?", 2)[0])
+		}
+		failOn(problems, fmt.Sprintf("%d of %d responses did not state exactly one well-formed outcome, in time", len(problems), n))
 	}, SpecTimeout(specTimeout))
 
-	It("ends every stream with a final event that carries usage and the outcome", Req("OUT-3"), func(ctx SpecContext) {
-		res := send(ctx, tenantA().Key, probe("Count to five.", 5, true), nil)
-		Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
-		Expect(res.ContractViolations).To(BeEmpty(), describe(res))
-		Expect(res.Tokens).To(BeNumerically(">", 0), "no content chunk arrived")
-		Expect(res.Usage.CompletionTokens).To(BeNumerically(">", 0), "the final event carries no usage")
-		evidence("stream of %d chunks ended %s/%s with usage %+v", res.Tokens, res.Outcome, res.Reason, res.Usage)
+	It("ends every stream, on every endpoint, class and tenant, with a final event that carries usage and the outcome", Req("OUT-3"), func(ctx SpecContext) {
+		var problems []string
+		n := 0
+		for _, t := range env.Target.Tenants {
+			for _, k := range env.Target.TrafficClasses {
+				if !slices.Contains(t.TrafficClasses, k.Name) {
+					continue
+				}
+				for i, ep := range completionEndpoints {
+					res, err := env.HTTP.Do(ctx, driver.Call{Path: ep, Key: t.Key, Header: classHeader(k.Name),
+						Body: asEndpoint(ep, probe(prompt(rng(43+uint64(i)), 5), 5, true))})
+					s := httpSample("a stream on "+ep+" in class "+k.Name+" as "+t.Name, t.Name, true, res, err)
+					s.deadline = k.Deadline
+					n++
+					switch {
+					case s.trouble() != "":
+						problems = append(problems, s.trouble())
+					case !s.class.Served():
+						problems = append(problems, "not served: "+s.String())
+					case res.Tokens == 0:
+						problems = append(problems, "no content chunk arrived: "+s.String())
+					case res.Usage.CompletionTokens == 0:
+						problems = append(problems, "the final event carries no usage: "+s.String())
+					default:
+						judged(fmt.Sprintf("%s:%s:%s", endpointName(ep), k.Name, t.Name), 1)
+					}
+				}
+			}
+		}
+		failOn(problems, fmt.Sprintf("%d of %d streams did not end with a final event that carries usage and the outcome", len(problems), n))
 	}, SpecTimeout(specTimeout))
 
-	It("rejects bad input with a reason and keeps serving", Req("OUT-5"), func(ctx SpecContext) {
-		a, m := tenantA(), model()
-		zero, huge := int64(0), int64(m.MaxOutputTokens)*1000
-		long := strings.Repeat("token ", m.ContextLength+1)
-		bad := map[string]openai.CompletionRequest{
-			"unknown model":       {Model: "arcert-no-such-model", Messages: []openai.ChatMessage{{Role: "user", Content: "hi"}}, MaxTokens: ptr(int64(1))},
-			"max_tokens 0":        {Model: m.Name, Messages: []openai.ChatMessage{{Role: "user", Content: "hi"}}, MaxTokens: &zero},
-			"max_tokens huge":     {Model: m.Name, Messages: []openai.ChatMessage{{Role: "user", Content: "hi"}}, MaxTokens: &huge},
-			"prompt over context": {Model: m.Name, Messages: []openai.ChatMessage{{Role: "user", Content: long}}, MaxTokens: ptr(int64(1))},
-			"no messages":         {Model: m.Name, MaxTokens: ptr(int64(1))},
+	It("names the region and provider that served, within the tenant's allowed regions, on every path", Req("FBK-1"), func(ctx SpecContext) {
+		var problems []string
+		n := 0
+		for _, t := range env.Target.Tenants {
+			for _, tr := range outcomeTransports() {
+				eps := completionEndpoints
+				if tr == pathGRPC {
+					eps = []string{"arcert.v1.Inference/Complete"}
+				}
+				for i, ep := range eps {
+					s := callOutcome(ctx, outcomeCall{what: "a completion on " + ep, tenant: t, endpoint: ep, transport: tr,
+						body: probe(prompt(rng(47+uint64(i)), 5), 2, false)}, patience(tenantClass(t).Deadline))
+					n++
+					if why := servedWhereAllowed(s, t); why != "" {
+						problems = append(problems, why)
+						continue
+					}
+					judged(fmt.Sprintf("%s:%s:%s", tr, endpointName(s.what), t.Name), 1)
+					evidence("%s served by %s", s.what, s.servedBy)
+				}
+			}
 		}
-		for name, body := range bad {
-			res := send(ctx, a.Key, body, nil)
-			Expect(res.Outcome).To(Equal(outcome.Rejected), "%s: %s", name, describe(res))
-			Expect(res.Reason).NotTo(BeEmpty(), name)
-			evidence("%s: %d rejected/%s", name, res.Status, res.Reason)
-		}
-		res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: openai.CompletionRequest{Model: m.Name}})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(res.Outcome).To(Equal(outcome.Rejected), "a request without messages or max_tokens: %s", describe(res))
-		unknown := send(ctx, "arcert-not-a-key", probe("hi", 1, false), nil)
-		Expect(unknown.Outcome).To(Equal(outcome.Rejected), "an unknown credential: %s", describe(unknown))
-		after := send(ctx, a.Key, probe("Still serving?", 2, false), nil)
-		Expect(after.Outcome.Served()).To(BeTrue(), "after bad input the runtime stopped serving: %s", describe(after))
-	}, SpecTimeout(specTimeout))
-
-	It("uses the contract's status codes for each class", Req("OUT-6"), func(ctx SpecContext) {
-		a := tenantA()
-		ok := send(ctx, a.Key, probe("hello", 2, false), nil)
-		Expect(ok.Status).To(Equal(http.StatusOK), describe(ok))
-		rej := send(ctx, "arcert-not-a-key", probe("hello", 2, false), nil)
-		Expect(rej.Status).To(BeNumerically(">=", 400))
-		Expect(rej.Status).To(BeNumerically("<", 500), describe(rej))
-		evidence("served %d, rejected %d", ok.Status, rej.Status)
-	}, SpecTimeout(specTimeout))
-
-	It("names the region and provider that served, within the tenant's allowed regions", Req("FBK-1"), func(ctx SpecContext) {
-		for _, t := range env.Target.Tenants[:2] {
-			res := send(ctx, t.Key, probe("Where are you?", 2, false), nil)
-			Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
-			Expect(res.ServedBy.Region).NotTo(BeEmpty(), "ARuntime-Served-By names no region")
-			Expect(res.ServedBy.Provider).NotTo(BeEmpty(), "ARuntime-Served-By names no provider")
-			Expect(slices.Contains(t.DataPolicy.AllowedRegions, res.ServedBy.Region)).To(BeTrue(),
-				"tenant %s was served in %s, outside its allowed regions %v", t.Name, res.ServedBy.Region, t.DataPolicy.AllowedRegions)
-			evidence("tenant %s served by %s", t.Name, res.ServedBy)
-		}
+		failOn(problems, fmt.Sprintf("%d of %d served answers do not say where they were served, or were served outside the tenant's allowed regions", len(problems), n))
 	}, SpecTimeout(specTimeout))
 })
 
-func ptr[T any](v T) *T { return &v }
-
-func streamWord(stream bool) string {
-	if stream {
-		return "streamed"
+// servedWhereAllowed says what is wrong with where a served answer says it was served, or "".
+func servedWhereAllowed(s outcomeSample, t target.Tenant) string {
+	switch {
+	case s.trouble() != "":
+		return s.trouble()
+	case !s.class.Served():
+		return "not served: " + s.String()
+	case s.servedBy.Region == "" || s.servedBy.Provider == "":
+		return fmt.Sprintf("no region or no provider named (served-by %q): %s", s.servedBy.String(), s)
+	case !slices.Contains(t.DataPolicy.AllowedRegions, s.servedBy.Region):
+		return fmt.Sprintf("tenant %s was served in %s, outside its allowed regions %v: %s", t.Name, s.servedBy.Region, t.DataPolicy.AllowedRegions, s)
 	}
-	return "plain"
+	return ""
 }
+
+// discoveryProbe is one answer of a listing or discovery endpoint.
+type discoveryProbe struct {
+	path   string
+	sample outcomeSample
+}
+
+// discoveryProbes reads every listing and discovery endpoint the contract serves, as a tenant and
+// as no one, and the batch lookup when the target runs batches.
+func discoveryProbes(ctx context.Context) []discoveryProbe {
+	a := tenantA()
+	gets := []struct{ path, key string }{
+		{"/v1/models", a.Key},
+		{discovery.PathFeatures, a.Key},
+		{discovery.PathVersions, a.Key},
+		{discovery.PathQuotas, a.Key},
+		{discovery.PathQuotas, "arcert-not-a-key"},
+		{discovery.PathEvidence + "?request_id=arcert-no-such-request", a.Key},
+	}
+	if env.Target.Declares("queue") {
+		gets = append(gets, struct{ path, key string }{"/v1/batches/arcert-no-such-batch", a.Key})
+	}
+	var out []discoveryProbe
+	for _, g := range gets {
+		s := outcomeSample{transport: pathHTTP, what: "GET " + g.path, tenant: a.Name}
+		started := time.Now()
+		status, h, err := env.HTTP.GetJSON(ctx, g.path, g.key, nil)
+		s.latency = time.Since(started)
+		if err != nil {
+			s.failed = err
+		} else {
+			s.status = status
+			s.requestID, s.class, s.reason, s.servedBy, s.violations = headerStatement(h)
+		}
+		out = append(out, discoveryProbe{path: g.path, sample: s})
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -10,8 +10,10 @@ import (
 	"strings"
 )
 
-// Class is the one terminal outcome of a request. The class is the MUST of the contract; the HTTP
-// status and gRPC code that go with it are SHOULDs because engines disagree on 429 versus 503.
+// Class is the one terminal outcome of a request. The class says what happened; the reason says
+// why, and the reason alone fixes the HTTP status and the gRPC code (the table in reason.go,
+// checked by OUT-6): engines disagree on 429 versus 503, so the contract settles it per reason
+// rather than per class.
 type Class string
 
 // The outcome classes of DESIGN.md §1, in the order the contract lists them.
@@ -82,8 +84,8 @@ func SortedReasons() []Reason {
 	return out
 }
 
-// StatusFor is the HTTP status the reference runtime uses for a reason. Unknown reasons map to 500
-// so a programming error is loud rather than silently 200.
+// StatusFor is the HTTP status the contract gives a reason, which every runtime must answer with
+// (OUT-6). Unknown reasons map to 500 so a programming error is loud rather than silently 200.
 func StatusFor(r Reason) int {
 	if d, ok := reasons[r]; ok {
 		return d.HTTPStatus

@@ -58,7 +58,8 @@ const (
 	ReasonClientCancelled Reason = "client_cancelled"
 )
 
-// ReasonInfo is the contract entry of one reason.
+// ReasonInfo is the contract entry of one reason: its class, and the one HTTP status and gRPC code
+// a runtime answers it with (normative: OUT-6 checks every reason it can provoke against them).
 type ReasonInfo struct {
 	Class      Class
 	HTTPStatus int

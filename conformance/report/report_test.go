@@ -29,7 +29,7 @@ func result(r *Report, id string) Requirement {
 
 func TestJudge(t *testing.T) {
 	specs := []SpecRecord{
-		{Name: "a", Requirements: []string{"OUT-1"}, State: SpecPassed},
+		{Name: "a", Requirements: []string{"OUT-1"}, State: SpecPassed, Samples: enough("OUT-1")},
 		{Name: "b", Requirements: []string{"OUT-2"}, State: SpecFailed, Message: "boom"},
 		{Name: "c", Requirements: []string{"TEN-2"}, State: SpecPassed, Verdict: Inconclusive, Message: "control"},
 		{Name: "d", Requirements: []string{"ADM-2"}, State: SpecPassed, Verdict: Invalid, Message: "gate"},
@@ -54,7 +54,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestFocusAndSuccess(t *testing.T) {
-	r := Compute(inputs([]SpecRecord{{Name: "a", Requirements: []string{"OUT-1"}, State: SpecPassed}}, all, "OUT-1"))
+	r := Compute(inputs([]SpecRecord{{Name: "a", Requirements: []string{"OUT-1"}, State: SpecPassed, Samples: enough("OUT-1")}}, all, "OUT-1"))
 	if len(r.Requirements) != 1 || r.Profiles[0].Result != "success" || len(r.MustFailures()) != 0 {
 		t.Fatalf("focused report %+v", r)
 	}
@@ -62,7 +62,7 @@ func TestFocusAndSuccess(t *testing.T) {
 
 func TestWriters(t *testing.T) {
 	r := Compute(inputs([]SpecRecord{
-		{Name: "a", Requirements: []string{"OUT-1"}, State: SpecPassed, Evidence: []string{"ok"}},
+		{Name: "a", Requirements: []string{"OUT-1"}, State: SpecPassed, Evidence: []string{"ok"}, Samples: enough("OUT-1")},
 		{Name: "b", Requirements: []string{"OUT-2"}, State: SpecFailed, Message: "a | b"},
 	}, all, "OUT-1", "OUT-2", "VER-1"))
 	var j bytes.Buffer

@@ -80,13 +80,21 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 	if end.reason != "" {
 		return end
 	}
-	ctx, cancel := context.WithTimeout(ctx, j.class.Deadline)
+	cancel := context.CancelFunc(func() {})
+	if !r.queueWaitUncounted { // the defect leaves the queue wait on no clock
+		ctx, cancel = context.WithTimeout(ctx, j.class.Deadline)
+	}
 	defer cancel()
 	ticket, err := r.adm.Admit(ctx, admission.Request{Tenant: j.principal.Tenant, Class: j.class.Name, Tokens: j.c.PromptTokens + j.c.MaxTokens})
 	if err != nil {
 		return r.admissionEnding(err)
 	}
 	defer ticket.Release()
+	if r.queueWaitUncounted {
+		var run context.CancelFunc
+		ctx, run = context.WithTimeout(ctx, j.class.Deadline)
+		defer run()
+	}
 	r.metrics.queueWait.WithLabelValues(j.class.Name).Observe(ticket.Waited().Seconds())
 
 	affinity := routing.AffinityKey(j.principal.Tenant, j.c.Prompt) // it looks at the prefix only

@@ -50,6 +50,9 @@ type Options struct {
 	// WorkerCall, when set, prepares the context of every generation call to a worker for the
 	// tenant it serves (a negative control's deliberate bug); nil leaves the context as it is.
 	WorkerCall func(ctx context.Context, tenant string) context.Context
+	// QueueWaitUncounted is a deliberate defect for a negative control (runtime.Defects): the
+	// deadline clock starts when a request leaves its class queue, not when it arrives.
+	QueueWaitUncounted bool
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -70,6 +73,8 @@ type Router struct {
 	capMu  sync.Mutex // serialises syncCapacity
 	// workerCall is Options.WorkerCall.
 	workerCall func(ctx context.Context, tenant string) context.Context
+	// queueWaitUncounted is Options.QueueWaitUncounted.
+	queueWaitUncounted bool
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -106,6 +111,8 @@ func New(o Options) (*Router, error) {
 		models:   map[string]config.Model{},
 		batches:  o.Batches,
 		places:   newPlaces(o.Config, o.Logger, o.ProviderHTTP),
+
+		queueWaitUncounted: o.QueueWaitUncounted,
 	}
 	r.workerCall = o.WorkerCall
 	for _, m := range o.Config.Models {

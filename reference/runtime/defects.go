@@ -49,14 +49,6 @@ type IdentityDefects struct {
 	WorkerCall func(ctx context.Context, tenant string) context.Context
 }
 
-// grpcServerOptions are the router's gRPC server options the defects ask for; none by default.
-func (d IdentityDefects) grpcServerOptions() []grpc.ServerOption {
-	if d.GRPCStream == nil {
-		return nil
-	}
-	return []grpc.ServerOption{grpc.StreamInterceptor(d.GRPCStream)}
-}
-
 // providerHTTP is the HTTP client hosted providers are called with: nil (the router's default)
 // unless ProviderTransport wraps the default transport.
 func (d IdentityDefects) providerHTTP() *http.Client {
@@ -67,7 +59,14 @@ func (d IdentityDefects) providerHTTP() *http.Client {
 }
 
 // OutcomeDefects break what a client is told about how its request ended.
-type OutcomeDefects struct{}
+type OutcomeDefects struct {
+	// GRPCStream is a careless interceptor in front of the router's gRPC service (the gRPC
+	// counterpart of WrapHTTP).
+	GRPCStream grpc.StreamServerInterceptor
+	// QueueWaitUncounted starts a request's deadline clock when it leaves its class queue, so a
+	// request that queued long times out long after its deadline.
+	QueueWaitUncounted bool
+}
 
 // AdmissionDefects break admission, traffic classes, quotas and declared versions.
 type AdmissionDefects struct{}

@@ -1,0 +1,77 @@
+package grpcdriver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// UnaryResult is what the driver recorded of one unary call: its code and the outcome its
+// trailers stated. A unary call serves no inference, so no served-by or usage is asked of it.
+type UnaryResult struct {
+	Result
+	// Models is the listing a served ListModels returned.
+	Models []string
+}
+
+// ListModels makes one unary ListModels call as key and records its trailers. The error is non-nil
+// only when no status arrived at all.
+func (c *Client) ListModels(ctx context.Context, key string) (UnaryResult, error) {
+	res := UnaryResult{Result: Result{Start: time.Now()}}
+	var tr metadata.MD
+	out, err := c.client.ListModels(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key), &arcertv1.ListModelsRequest{}, grpc.Trailer(&tr))
+	res.Latency = time.Since(res.Start)
+	res.Code = status.Code(err)
+	if err != nil && tr.Len() == 0 {
+		if _, isStatus := status.FromError(err); !isStatus {
+			return res, fmt.Errorf("%w: %w", ErrTransport, err)
+		}
+	}
+	res.Models = out.GetModels()
+	res.readUnary(tr)
+	return res, nil
+}
+
+// readUnary checks the trailers of a unary call: one request id, a class, a reason of that class,
+// and a status OK exactly when the class is served.
+func (r *Result) readUnary(tr metadata.MD) {
+	violate := func(format string, args ...any) {
+		r.ContractViolations = append(r.ContractViolations, fmt.Sprintf(format, args...))
+	}
+	one := func(key string) string {
+		v := tr.Get(key)
+		if len(v) != 1 {
+			violate("trailer %s has %d values, want 1", key, len(v))
+			return ""
+		}
+		return v[0]
+	}
+	r.RequestID = one(outcome.MetadataRequestID)
+	c, err := outcome.ParseClass(one(outcome.MetadataOutcome))
+	if err != nil {
+		violate("%v", err)
+	}
+	r.Outcome = c
+	reason, err := outcome.ParseReason(one(outcome.MetadataReason))
+	switch {
+	case err != nil:
+		violate("%v", err)
+	case c.Valid() && reason.Class() != c:
+		violate("reason %q belongs to class %q, not %q", reason, reason.Class(), c)
+	}
+	r.Reason = reason
+	switch {
+	case c.Served() && r.Code != codes.OK:
+		violate("served outcome %q with status %s", c, r.Code)
+	case c.Valid() && !c.Served() && r.Code == codes.OK:
+		violate("outcome %q with status OK", c)
+	}
+}
