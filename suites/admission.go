@@ -4,7 +4,6 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/checks"
@@ -104,9 +103,9 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			evidence("%s: peak admitted in flight %d, declared bound %d (concurrency %d + queue %d); %d completed, %d shed, %d timed out, %d rejected; slowest outcome %s against a deadline of %s",
 				k.Name, peak, bound, env.Target.Capacity.Concurrency, k.QueueBound, len(withOutcome(shots, outcome.Completed)), shed,
 				len(withOutcome(shots, outcome.TimedOut)), len(withOutcome(shots, outcome.Rejected)), late.worst.Round(time.Millisecond), k.Deadline)
-			Expect(float64(peak)).To(BeNumerically("<=", boundSlack*float64(bound)+2),
+			mustHold(float64(peak) <= boundSlack*float64(bound)+2,
 				"%s: admitted work in flight reached %d, above the declared bound of %d: the queue is not bounded as declared", k.Name, peak, bound)
-			Expect(late.ok()).To(BeTrue(), "%s: outcomes arrived past the class deadline of %s plus %s: %s", k.Name, k.Deadline, deadlineTolerance, late)
+			mustHold(late.ok(), "%s: outcomes arrived past the class deadline of %s plus %s: %s", k.Name, k.Deadline, deadlineTolerance, late)
 			if shed == 0 {
 				notProbed("class:"+k.Name, "the overload never filled its queue (nothing was shed), so its bound was not reached")
 				continue
@@ -129,7 +128,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			}
 			p99 := checks.Quantile(latencies(shed), 0.99)
 			evidence("%s: %d shed, time-to-shed p50 %s, p99 %s (bound %s)", k.Name, len(shed), checks.Quantile(latencies(shed), 0.5), p99, maxShedP99)
-			Expect(p99).To(BeNumerically("<=", maxShedP99), "excess %s work waited %s (p99) before it was shed, more than %s", k.Name, p99, maxShedP99)
+			mustHold(p99 <= maxShedP99, "excess %s work waited %s (p99) before it was shed, more than %s", k.Name, p99, maxShedP99)
 			judged("class:"+k.Name, len(shed))
 		}
 	})
@@ -155,7 +154,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 		}
 		goodput := float64(len(done)) / last.Sub(first).Seconds()
 		evidence("goodput %.1f req/s over %s, declared capacity %.1f req/s", goodput, last.Sub(first).Round(time.Millisecond), env.Target.Capacity.RequestsPerSecond)
-		Expect(goodput).To(BeNumerically(">=", minGoodputFraction*env.Target.Capacity.RequestsPerSecond),
+		mustHold(goodput >= minGoodputFraction*env.Target.Capacity.RequestsPerSecond,
 			"under overload the runtime completed %.1f requests a second, below %.0f %% of the declared %.1f", goodput, 100*minGoodputFraction, env.Target.Capacity.RequestsPerSecond)
 		for _, k := range classes {
 			judged("class:"+k.Name, len(withOutcome(run.ofClass(k.Name), outcome.Completed)))
@@ -175,7 +174,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 				continue
 			}
 			for _, s := range shed {
-				Expect(s.res.RetryAfter).To(BeNumerically(">", 0), "a shed %s response carried no usable Retry-After: %s", k.Name, describe(s.res))
+				mustHold(s.res.RetryAfter > 0, "a shed %s response carried no usable Retry-After: %s", k.Name, describe(s.res))
 			}
 			evidence("%s: all %d shed responses carried Retry-After", k.Name, len(shed))
 			judged("class:"+k.Name, len(shed))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onsi/ginkgo/v2"
+
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/driver"
@@ -143,4 +145,11 @@ func pastQuota[T any](ctx context.Context, try func() T, refusal func(T) (bool, 
 func sendServable(ctx context.Context, key string, body openai.CompletionRequest, hdr http.Header) driver.Result {
 	return pastQuota(ctx, func() driver.Result { return send(ctx, key, body, hdr) },
 		func(r driver.Result) (bool, time.Duration) { return quotaRefusal(r.Outcome, r.Reason), r.RetryAfter })
+}
+
+// mustHold fails the spec with a sentence for people, without a matcher's dump, when ok is false.
+func mustHold(ok bool, format string, args ...any) {
+	if !ok {
+		ginkgo.Fail(fmt.Sprintf(format, args...), 1)
+	}
 }

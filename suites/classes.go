@@ -5,7 +5,6 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/conformance/checks"
 )
@@ -92,6 +91,7 @@ var _ = Describe("Traffic classes", func() {
 			return
 		}
 		if !ok || len(ttfts) < minProbes || !itlOK {
+			mustHold(failed == 0, "%d of %d %s probes were refused while only the %s class was flooded", failed, len(probes.shots), protected.Name, flooding.Name)
 			invalid("%d served probes are too few to bound a p90", len(ttfts))
 			return
 		}
@@ -99,18 +99,18 @@ var _ = Describe("Traffic classes", func() {
 			invalid("%d served %s requests are too few to bound a p90", len(floodTTFT), flooding.Name)
 			return
 		}
-		Expect(failed).To(BeZero(), "%s probes were refused while only the %s class was flooded", protected.Name, flooding.Name)
-		Expect(bound).To(BeNumerically("<=", protected.TTFT), "%s TTFT p90 (upper bound %s) exceeds the objective %s", protected.Name, bound, protected.TTFT)
-		Expect(itlBound).To(BeNumerically("<=", protected.ITL), "%s inter-token latency p90 (upper bound %s) exceeds the objective %s", protected.Name, itlBound, protected.ITL)
-		Expect(floodBound).To(BeNumerically("<=", flooding.TTFT), "%s work admitted during its flood waited %s (p90 upper bound) for its first token, beyond the objective %s", flooding.Name, floodBound, flooding.TTFT)
+		mustHold(bound <= protected.TTFT, "%s TTFT p90 (upper bound %s) exceeds the objective %s", protected.Name, bound, protected.TTFT)
+		mustHold(itlBound <= protected.ITL, "%s inter-token latency p90 (upper bound %s) exceeds the objective %s", protected.Name, itlBound, protected.ITL)
+		mustHold(floodBound <= flooding.TTFT, "%s work admitted during its flood waited %s (p90 upper bound) for its first token, beyond the objective %s", flooding.Name, floodBound, flooding.TTFT)
 		for _, c := range []struct {
 			shots []shot
 			name  string
 		}{{probes.shots, protected.Name}, {batch.shots, flooding.Name}} {
 			k, _ := declaredIn(t.TrafficClasses, c.name)
 			late := judgeLateness(c.shots, k)
-			Expect(late.ok()).To(BeTrue(), "%s: outcomes arrived past the class deadline of %s plus %s: %s", k.Name, k.Deadline, deadlineTolerance, late)
+			mustHold(late.ok(), "%s: outcomes arrived past the class deadline of %s plus %s: %s", k.Name, k.Deadline, deadlineTolerance, late)
 		}
+		mustHold(failed == 0, "%d of %d %s probes were refused while only the %s class was flooded", failed, len(probes.shots), protected.Name, flooding.Name)
 		judged("class:"+protected.Name, len(ttfts))
 		judged("class:"+flooding.Name, len(floodTTFT))
 	}, SpecTimeout(2*time.Minute))

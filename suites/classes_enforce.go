@@ -66,13 +66,13 @@ func askGRPC(ctx context.Context, a classAsk) classAnswer {
 // evidence record says so: not silently mapped to another), any other is rejected.
 func judgeClassAnswer(ctx context.Context, via string, a classAsk, got classAnswer) {
 	if !a.own {
-		Expect(got.outcome).To(Equal(outcome.Rejected), "%s asking over %s for traffic class %q, which is not one of its own, was answered %s/%s instead of rejected",
+		mustHold(got.outcome == outcome.Rejected, "%s asking over %s for traffic class %q, which is not one of its own, was answered %s/%s instead of rejected",
 			a.tenant.Name, via, a.class, got.outcome, got.reason)
 		return
 	}
-	Expect(got.outcome.Served()).To(BeTrue(), "%s asking over %s for its own traffic class %q was answered %s/%s", a.tenant.Name, via, a.class, got.outcome, got.reason)
+	mustHold(got.outcome.Served(), "%s asking over %s for its own traffic class %q was answered %s/%s", a.tenant.Name, via, a.class, got.outcome, got.reason)
 	recs := evidenceFor(ctx, a.tenant.Key, got.requestID)
-	Expect(recs[0].TrafficClass).To(Equal(a.class), "%s asked over %s for traffic class %q and was served in %q", a.tenant.Name, via, a.class, recs[0].TrafficClass)
+	mustHold(recs[0].TrafficClass == a.class, "%s asked over %s for traffic class %q and was served in %q", a.tenant.Name, via, a.class, recs[0].TrafficClass)
 }
 
 var _ = Describe("Traffic class enforcement", func() {
@@ -104,7 +104,7 @@ var _ = Describe("Traffic class enforcement", func() {
 			}
 			if id, ok := batches[t.Name]; ok {
 				class := batchJobClass(ctx, t, id)
-				Expect(t.TrafficClasses).To(ContainElement(class), "%s's batch job ran in traffic class %q, which is not one of its own %v", t.Name, class, t.TrafficClasses)
+				mustHold(slices.Contains(t.TrafficClasses, class), "%s's batch job ran in traffic class %q, which is not one of its own %v", t.Name, class, t.TrafficClasses)
 				judged("batch-api", 1)
 				n++
 				evidence("%s: batch job ran in %s", t.Name, class)

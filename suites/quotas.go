@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -101,7 +102,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 				invalid("%s's %s run admitted only %d requests in its window", q.tenant.Name, q.unit(), n)
 				return
 			}
-			Expect(math.Abs(rate-q.declared)/q.declared).To(BeNumerically("<=", quotaTolerance),
+			mustHold(math.Abs(rate-q.declared)/q.declared <= quotaTolerance,
 				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance)
 			judged(string(q.kind), n)
 			judged("tenant:"+q.tenant.Name, n)
@@ -114,10 +115,11 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		}
 		for _, q := range runs {
 			refused := q.refusals()
-			Expect(refused).NotTo(BeEmpty(), "nothing of %s's was refused at %dx its declared %s quota", q.tenant.Name, quotaFactor, q.unit())
+			mustHold(len(refused) > 0, "nothing of %s's was refused at %dx its declared %s quota", q.tenant.Name, quotaFactor, q.unit())
 			for _, s := range refused {
-				Expect(s.res.Outcome).To(Equal(outcome.Rejected), "%s over its %s quota was answered %s/%s, not rejected: %s", q.tenant.Name, q.unit(), s.res.Outcome, s.res.Reason, describe(s.res))
-				Expect(s.res.Reason).To(Equal(outcome.ReasonQuotaExceeded), "%s over its %s quota was rejected for %s: %s", q.tenant.Name, q.unit(), s.res.Reason, describe(s.res))
+				mustHold(s.err == nil, "%s's request over its %s quota reached no outcome: %v", q.tenant.Name, q.unit(), s.err)
+				mustHold(s.res.Outcome == outcome.Rejected, "%s over its %s quota was answered %s/%s, not rejected: %s", q.tenant.Name, q.unit(), s.res.Outcome, s.res.Reason, describe(s.res))
+				mustHold(s.res.Reason == outcome.ReasonQuotaExceeded, "%s over its %s quota was rejected for %s: %s", q.tenant.Name, q.unit(), s.res.Reason, describe(s.res))
 			}
 			evidence("%s: %d requests over its %s quota, all rejected/quota_exceeded", q.tenant.Name, len(refused), q.unit())
 			judged(string(q.kind), len(refused))
@@ -131,12 +133,12 @@ var _ = Describe("Quota visibility", func() {
 		for _, t := range env.Target.Tenants {
 			var q discovery.Quotas
 			Expect(getJSON(ctx, discovery.PathQuotas, t.Key, &q)).To(Equal(http.StatusOK), "%s cannot read its quotas", t.Name)
-			Expect(q.Tenant).To(Equal(t.Name), "the quotas endpoint showed %s the quotas of %q", t.Name, q.Tenant)
-			Expect(q.RequestsPerMinute.Limit).To(BeNumerically("==", t.Quota.RequestsPerMinute), "%s is shown %.0f requests a minute; the record declares %d", t.Name, q.RequestsPerMinute.Limit, t.Quota.RequestsPerMinute)
-			Expect(q.TokensPerMinute.Limit).To(BeNumerically("==", t.Quota.TokensPerMinute), "%s is shown %.0f tokens a minute; the record declares %d", t.Name, q.TokensPerMinute.Limit, t.Quota.TokensPerMinute)
-			Expect(q.MaxConcurrency.Limit).To(BeNumerically("==", t.Quota.MaxConcurrency), "%s is shown a concurrency of %.0f; the record declares %d", t.Name, q.MaxConcurrency.Limit, t.Quota.MaxConcurrency)
-			Expect(q.TrafficClasses).To(ConsistOf(t.TrafficClasses), "%s is shown traffic classes %v; the record declares %v", t.Name, q.TrafficClasses, t.TrafficClasses)
-			evidence("%s sees requests/minute %.0f, tokens/minute %.0f, concurrency %.0f, classes %v", q.Tenant, q.RequestsPerMinute.Limit, q.TokensPerMinute.Limit, q.MaxConcurrency.Limit, q.TrafficClasses)
+			mustHold(q.Tenant == t.Name, "the quotas endpoint showed %s the quotas of %q", t.Name, q.Tenant)
+			mustHold(q.RequestsPerMinute.Limit == float64(t.Quota.RequestsPerMinute), "%s is shown %.0f requests a minute; the record declares %d", t.Name, q.RequestsPerMinute.Limit, t.Quota.RequestsPerMinute)
+			mustHold(q.TokensPerMinute.Limit == float64(t.Quota.TokensPerMinute), "%s is shown %.0f tokens a minute; the record declares %d", t.Name, q.TokensPerMinute.Limit, t.Quota.TokensPerMinute)
+			mustHold(q.MaxConcurrency.Limit == float64(t.Quota.MaxConcurrency), "%s is shown a concurrency of %.0f; the record declares %d", t.Name, q.MaxConcurrency.Limit, t.Quota.MaxConcurrency)
+			mustHold(sameSet(q.TrafficClasses, t.TrafficClasses), "%s is shown traffic classes %s; the record declares %s", t.Name, strings.Join(q.TrafficClasses, ", "), strings.Join(t.TrafficClasses, ", "))
+			evidence("%s sees requests/minute %.0f, tokens/minute %.0f, concurrency %.0f, classes %s", q.Tenant, q.RequestsPerMinute.Limit, q.TokensPerMinute.Limit, q.MaxConcurrency.Limit, strings.Join(q.TrafficClasses, ", "))
 			judged("tenant:"+t.Name, 1)
 			judged("quota-requests", 1)
 			judged("quota-tokens", 1)
@@ -159,9 +161,14 @@ func spoofedQuotaRead(ctx SpecContext, t target.Tenant) {
 		if status != http.StatusOK {
 			continue // refusing a request that names another tenant is also keeping quotas private
 		}
-		Expect(q.Tenant).To(Equal(t.Name), "%s naming %s in the query and headers was shown the quotas of %q", t.Name, other.Name, q.Tenant)
-		Expect(q.TokensPerMinute.Limit).To(BeNumerically("==", t.Quota.TokensPerMinute), "%s naming %s was shown another token quota than its own", t.Name, other.Name)
+		mustHold(q.Tenant == t.Name, "%s naming %s in the query and headers was shown the quotas of %q", t.Name, other.Name, q.Tenant)
+		mustHold(q.TokensPerMinute.Limit == float64(t.Quota.TokensPerMinute), "%s naming %s was shown another token quota than its own", t.Name, other.Name)
 		judged("spoof:"+other.Name, 1)
 		return
 	}
+}
+
+// sameSet reports whether a and b hold the same names, in any order.
+func sameSet(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
 }

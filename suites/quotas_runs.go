@@ -147,9 +147,9 @@ func (q *quotaRun) measured() (rate float64, n int) {
 	return spent / (quotaDuration - quotaWarmup).Seconds(), n
 }
 
-// refusals are the run's requests that were not served.
+// refusals are the run's requests that were not served, including any that reached no outcome.
 func (q *quotaRun) refusals() []shot {
-	return q.ledger.filter(func(s shot) bool { return s.err == nil && !s.res.Outcome.Served() })
+	return q.ledger.filter(func(s shot) bool { return s.err != nil || !s.res.Outcome.Served() })
 }
 
 // describeRuns names the runs, for evidence.

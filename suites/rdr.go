@@ -63,10 +63,10 @@ var _ = Describe("Runtime Decision Record", func() {
 			Expect(res.Outcome.Served()).To(BeTrue(), "%s was not served: %s", tn.Name, describe(res))
 			rec := evidenceFor(ctx, tn.Key, res.RequestID)[0]
 			want := (int64(rec.Tokens.Prompt)*m.PromptPricePer1K + int64(rec.Tokens.Completion)*m.CompletionPricePer1K) / 1000
-			Expect(rec.CostMicroUSD).To(BeNumerically("~", want, maxCostRounding),
+			mustHold(rec.CostMicroUSD >= want-maxCostRounding && rec.CostMicroUSD <= want+maxCostRounding,
 				"%s was billed %d micro-USD for %d prompt and %d completion tokens; the record's prices (%d and %d per 1,000) make %d",
 				tn.Name, rec.CostMicroUSD, rec.Tokens.Prompt, rec.Tokens.Completion, m.PromptPricePer1K, m.CompletionPricePer1K, want)
-			Expect(rec.Tokens.Prompt).To(Equal(res.Usage.PromptTokens), "%s's evidence counts %d prompt tokens; the response said %d", tn.Name, rec.Tokens.Prompt, res.Usage.PromptTokens)
+			mustHold(rec.Tokens.Prompt == res.Usage.PromptTokens, "%s's evidence counts %d prompt tokens; the response said %d", tn.Name, rec.Tokens.Prompt, res.Usage.PromptTokens)
 			judged("cost:"+tn.Name, 1)
 			evidence("%s billed %d micro-USD for %d+%d tokens, as the declared prices make", tn.Name, rec.CostMicroUSD, rec.Tokens.Prompt, rec.Tokens.Completion)
 		}
@@ -86,21 +86,21 @@ var _ = Describe("Runtime Decision Record", func() {
 		seen := map[string]bool{}
 		for _, w := range versions.Workers {
 			r, ok := declaredRegion(w.Region)
-			Expect(ok).To(BeTrue(), "worker %s runs in region %q, which the record does not declare", w.Worker, w.Region)
-			Expect(r.Pools).To(ContainElement(w.Pool), "worker %s runs in pool %q, which the record does not declare in %s", w.Worker, w.Pool, w.Region)
-			Expect(l.Execution).To(ContainSubstring(w.Region), "worker %s runs in %s, which the documented execution location does not name", w.Worker, w.Region)
+			mustHold(ok, "worker %s runs in region %q, which the record does not declare", w.Worker, w.Region)
+			mustHold(slices.Contains(r.Pools, w.Pool), "worker %s runs in pool %q, which the record does not declare in %s", w.Worker, w.Pool, w.Region)
+			mustHold(strings.Contains(l.Execution, w.Region), "worker %s runs in %s, which the documented execution location does not name", w.Worker, w.Region)
 			seen[w.Region] = true
 			judged("worker:"+w.Worker, 1)
 		}
 		for _, r := range t.Regions {
-			Expect(seen[r.Name]).To(BeTrue(), "the record declares region %s, where the runtime reports no worker", r.Name)
+			mustHold(seen[r.Name], "the record declares region %s, where the runtime reports no worker", r.Name)
 		}
 		// Data: where each tenant's request was served is a place the data location names.
 		for _, tn := range t.Tenants {
 			res := sendServable(ctx, tn.Key, probe("where is my data? "+tn.Name, 1, false), nil)
 			Expect(res.Outcome.Served()).To(BeTrue(), "%s was not served: %s", tn.Name, describe(res))
 			Expect(res.ServedBy.Region).NotTo(BeEmpty(), "%s's answer does not say where it was served", tn.Name)
-			Expect(l.Data).To(ContainSubstring(res.ServedBy.Region), "%s was served in %s, which the documented data location does not name", tn.Name, res.ServedBy.Region)
+			mustHold(strings.Contains(l.Data, res.ServedBy.Region), "%s was served in %s, which the documented data location does not name", tn.Name, res.ServedBy.Region)
 			judged("tenant:"+tn.Name, 1)
 		}
 		evidence("execution: %d workers in %s, as documented; data: every tenant served where documented", len(versions.Workers), strings.Join(regionNames(), ", "))
