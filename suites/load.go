@@ -17,8 +17,12 @@ import (
 // shot is one request of a load run as the ledger recorded it.
 type shot struct {
 	scheduled time.Time
-	res       driver.Result
-	err       error
+	// class and key are what the request asked for and as whom, so a run that mixes traffic
+	// classes or tenants can be judged per class and per tenant.
+	class string
+	key   string
+	res   driver.Result
+	err   error
 }
 
 // ledger records every request of a load run; checks run over it afterwards.
@@ -53,7 +57,7 @@ func openLoop(ctx context.Context, name string, seed int64, rate float64, d time
 				hdr = http.Header{"Aruntime-Traffic-Class": {rq.class}}
 			}
 			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.key, Body: rq.body, Header: hdr})
-			l.add(shot{scheduled: scheduled, res: res, err: err})
+			l.add(shot{scheduled: scheduled, class: rq.class, key: rq.key, res: res, err: err})
 		})
 	return l
 }
@@ -92,7 +96,12 @@ func latencies(shots []shot) []time.Duration {
 // limit, is what the load meets. ok is false when no set of declared tenants can carry it: the
 // test's validity gate.
 func loadKeys(rate float64, inFlight int) (keys []string, ok bool) {
-	ts := append([]target.Tenant(nil), env.Target.Tenants...)
+	return loadKeysOver(env.Target.Tenants, rate, inFlight)
+}
+
+// loadKeysOver is loadKeys over the tenants tenants only (those that may use a traffic class).
+func loadKeysOver(tenants []target.Tenant, rate float64, inFlight int) (keys []string, ok bool) {
+	ts := append([]target.Tenant(nil), tenants...)
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Quota.RequestsPerMinute > ts[j].Quota.RequestsPerMinute })
 	conc := 0
 	for k, t := range ts {

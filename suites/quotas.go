@@ -3,6 +3,8 @@ package suites
 import (
 	"math"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -11,18 +13,6 @@ import (
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/target"
-)
-
-// The quota run sends the tenant with the smallest request quota quotaFactor times its declared
-// rate for quotaDuration, and measures the served rate after quotaWarmup, once any burst
-// allowance is spent: that steady rate is the quota as enforced.
-const (
-	quotaFactor    = 3
-	quotaDuration  = 6 * time.Second
-	quotaWarmup    = 2 * time.Second
-	quotaTolerance = 0.10
-	// minQuotaSamples is how many served requests in the measured window make the rate meaningful.
-	minQuotaSamples = 20
 )
 
 // smallestQuota is the tenant whose request quota is easiest to reach without overloading the
@@ -37,79 +27,148 @@ func smallestQuota() target.Tenant {
 	return best
 }
 
+// quotaTenants are the tenants in the order their quotas are measured: the smallest token quota
+// first (the quota easiest to spend), then the smallest request quota, then every tenant (the
+// caller skips the ones it has seen).
+func quotaTenants() []target.Tenant {
+	tokens := slices.MinFunc(env.Target.Tenants, func(a, b target.Tenant) int { return a.Quota.TokensPerMinute - b.Quota.TokensPerMinute })
+	return append([]target.Tenant{tokens, smallestQuota()}, env.Target.Tenants...)
+}
+
 var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 	var (
-		run    *ledger
-		tenant target.Tenant
-		gate   string
+		runs  []*quotaRun
+		unmet = map[string]string{} // "tenant:name" → why none of its quotas was measured
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		tenant = smallestQuota()
-		declared := float64(tenant.Quota.RequestsPerMinute) / 60
-		rate := quotaFactor * declared
-		switch {
-		case rate > 0.5*env.Target.Capacity.RequestsPerSecond:
-			gate = "every tenant's request quota is near the runtime's capacity, so the quota cannot be told from load shedding"
-			return
-		case declared*(quotaDuration-quotaWarmup).Seconds() < minQuotaSamples:
-			gate = "the smallest quota is too low to measure in the run's window"
-			return
-		}
-		r := rng(13)
-		run = openLoop(ctx, "quota", env.Seed+3, rate, quotaDuration, func(int) request {
-			return request{key: tenant.Key, body: probe(prompt(r, 4), 1, false)}
-		})
-		evidence("tenant %s, declared %d requests/minute (%.2f/s), offered %.2f/s for %s", tenant.Name, tenant.Quota.RequestsPerMinute, declared, rate, quotaDuration)
-	}, NodeTimeout(quotaDuration+time.Minute))
-
-	It("enforces the declared request quota", Req("QUO-1"), func() {
-		if gate != "" {
-			invalid("%s", gate)
-			return
-		}
-		start := run.shots[0].scheduled
-		for _, s := range run.shots {
-			if s.scheduled.Before(start) {
-				start = s.scheduled
+		seen := map[string]bool{}
+		for _, t := range quotaTenants() {
+			if seen[t.Name] {
+				continue
+			}
+			seen[t.Name] = true
+			var why []string
+			for _, plan := range []func(target.Tenant) (*quotaRun, string){planRequestRun, planTokenRun} {
+				q, reason := plan(t)
+				switch {
+				case q == nil:
+					why = append(why, reason)
+				case len(runs) >= quotaRunBudget:
+					why = append(why, "the quota runs' time budget was spent on other tenants")
+				default:
+					runs = append(runs, q)
+				}
+			}
+			if len(why) == 2 {
+				unmet["tenant:"+t.Name] = why[0] + "; " + why[1]
 			}
 		}
-		window := start.Add(quotaWarmup)
-		served := len(run.filter(func(s shot) bool { return s.err == nil && s.res.Outcome.Served() && !s.res.Start.Before(window) }))
-		measured := float64(served) / (quotaDuration - quotaWarmup).Seconds()
-		declared := float64(tenant.Quota.RequestsPerMinute) / 60
-		evidence("served %.2f requests/s after the first %s, declared %.2f/s", measured, quotaWarmup, declared)
-		Expect(math.Abs(measured-declared)/declared).To(BeNumerically("<=", quotaTolerance),
-			"the enforced rate %.2f/s differs from the declared %.2f/s by more than %.0f %%", measured, declared, 100*quotaTolerance)
+		for i, q := range runs {
+			perWord := 0.0
+			if q.kind == quotaTokens {
+				perWord = tokensPerWord(ctx, q.tenant.Key)
+			}
+			q.execute(ctx, uint64(30+i), perWord)
+		}
+		evidence("quota runs: %s", describeRuns(runs))
+	}, NodeTimeout(quotaRunBudget*quotaDuration+time.Minute))
+
+	// unmeasured names the quota kinds and tenants no run measured, and says whether any ran.
+	unmeasured := func() bool {
+		for p, why := range unmet {
+			notProbed(p, "%s", why)
+		}
+		for _, kind := range []quotaKind{quotaRequests, quotaTokens} {
+			if !slices.ContainsFunc(runs, func(q *quotaRun) bool { return q.kind == kind }) {
+				notProbed(string(kind), "no declared tenant's %s quota can be measured against this runtime's capacity", kind)
+			}
+		}
+		if len(runs) == 0 {
+			invalid("no declared tenant has a quota that can be told from load shedding in a run of %s", quotaDuration)
+			return false
+		}
+		return true
+	}
+
+	It("enforces the declared request and token quotas", Req("QUO-1"), func() {
+		if !unmeasured() {
+			return
+		}
+		for _, q := range runs {
+			rate, n := q.measured()
+			evidence("%s: admitted %.2f %s/s after the first %s (%d requests), declared %.2f/s", q.tenant.Name, rate, q.unit(), quotaWarmup, n, q.declared)
+			if n < minQuotaSamples/2 && rate <= q.declared {
+				invalid("%s's %s run admitted only %d requests in its window", q.tenant.Name, q.unit(), n)
+				return
+			}
+			mustHold(math.Abs(rate-q.declared)/q.declared <= quotaTolerance,
+				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance)
+			judged(string(q.kind), n)
+			judged("tenant:"+q.tenant.Name, n)
+		}
 	})
 
 	It("refuses over-quota work as rejected/quota_exceeded, not as load", Req("QUO-3"), func() {
-		if gate != "" {
-			invalid("%s", gate)
+		if !unmeasured() {
 			return
 		}
-		refused := run.filter(func(s shot) bool { return s.err == nil && !s.res.Outcome.Served() })
-		if len(refused) == 0 {
-			Fail("nothing was refused at " + "3x the declared quota")
+		for _, q := range runs {
+			refused := q.refusals()
+			mustHold(len(refused) > 0, "nothing of %s's was refused at %dx its declared %s quota", q.tenant.Name, quotaFactor, q.unit())
+			for _, s := range refused {
+				mustHold(s.err == nil, "%s's request over its %s quota reached no outcome: %v", q.tenant.Name, q.unit(), s.err)
+				mustHold(s.res.Outcome == outcome.Rejected, "%s over its %s quota was answered %s/%s, not rejected: %s", q.tenant.Name, q.unit(), s.res.Outcome, s.res.Reason, describe(s.res))
+				mustHold(s.res.Reason == outcome.ReasonQuotaExceeded, "%s over its %s quota was rejected for %s: %s", q.tenant.Name, q.unit(), s.res.Reason, describe(s.res))
+			}
+			evidence("%s: %d requests over its %s quota, all rejected/quota_exceeded", q.tenant.Name, len(refused), q.unit())
+			judged(string(q.kind), len(refused))
+			judged("tenant:"+q.tenant.Name, len(refused))
 		}
-		for _, s := range refused {
-			Expect(s.res.Outcome).To(Equal(outcome.Rejected), "over-quota work was not rejected: %s", describe(s.res))
-			Expect(s.res.Reason).To(Equal(outcome.ReasonQuotaExceeded), describe(s.res))
-		}
-		evidence("%d over-quota requests, all rejected/quota_exceeded", len(refused))
 	})
 })
 
 var _ = Describe("Quota visibility", func() {
-	It("shows each tenant its own declared quotas", Req("QUO-2"), func(ctx SpecContext) {
-		for _, t := range env.Target.Tenants[:2] {
+	It("shows each tenant its own declared quotas, and only its own", Req("QUO-2"), func(ctx SpecContext) {
+		for _, t := range env.Target.Tenants {
 			var q discovery.Quotas
-			Expect(getJSON(ctx, discovery.PathQuotas, t.Key, &q)).To(Equal(http.StatusOK))
-			Expect(q.Tenant).To(Equal(t.Name), "the quotas endpoint showed another tenant")
-			Expect(q.RequestsPerMinute.Limit).To(BeNumerically("==", t.Quota.RequestsPerMinute))
-			Expect(q.TokensPerMinute.Limit).To(BeNumerically("==", t.Quota.TokensPerMinute))
-			Expect(q.MaxConcurrency.Limit).To(BeNumerically("==", t.Quota.MaxConcurrency))
-			evidence("%s sees requests/minute %.0f, tokens/minute %.0f, concurrency %.0f", q.Tenant, q.RequestsPerMinute.Limit, q.TokensPerMinute.Limit, q.MaxConcurrency.Limit)
+			Expect(getJSON(ctx, discovery.PathQuotas, t.Key, &q)).To(Equal(http.StatusOK), "%s cannot read its quotas", t.Name)
+			mustHold(q.Tenant == t.Name, "the quotas endpoint showed %s the quotas of %q", t.Name, q.Tenant)
+			mustHold(q.RequestsPerMinute.Limit == float64(t.Quota.RequestsPerMinute), "%s is shown %.0f requests a minute; the record declares %d", t.Name, q.RequestsPerMinute.Limit, t.Quota.RequestsPerMinute)
+			mustHold(q.TokensPerMinute.Limit == float64(t.Quota.TokensPerMinute), "%s is shown %.0f tokens a minute; the record declares %d", t.Name, q.TokensPerMinute.Limit, t.Quota.TokensPerMinute)
+			mustHold(q.MaxConcurrency.Limit == float64(t.Quota.MaxConcurrency), "%s is shown a concurrency of %.0f; the record declares %d", t.Name, q.MaxConcurrency.Limit, t.Quota.MaxConcurrency)
+			mustHold(sameSet(q.TrafficClasses, t.TrafficClasses), "%s is shown traffic classes %s; the record declares %s", t.Name, strings.Join(q.TrafficClasses, ", "), strings.Join(t.TrafficClasses, ", "))
+			evidence("%s sees requests/minute %.0f, tokens/minute %.0f, concurrency %.0f, classes %s", q.Tenant, q.RequestsPerMinute.Limit, q.TokensPerMinute.Limit, q.MaxConcurrency.Limit, strings.Join(q.TrafficClasses, ", "))
+			judged("tenant:"+t.Name, 1)
+			judged("quota-requests", 1)
+			judged("quota-tokens", 1)
+			judged("quota-concurrency", 1)
+			spoofedQuotaRead(ctx, t)
 		}
 	}, SpecTimeout(specTimeout))
 })
+
+// spoofedQuotaRead asks for t's quotas while naming another tenant in a query parameter and in
+// every header a gateway might read it from: the answer must still be t's own.
+func spoofedQuotaRead(ctx SpecContext, t target.Tenant) {
+	for _, other := range env.Target.Tenants {
+		if other.Name == t.Name {
+			continue
+		}
+		var q discovery.Quotas
+		status, _, err := env.HTTP.JSON(ctx, http.MethodGet, discovery.PathQuotas+"?tenant="+other.Name, t.Key, nil, spoofHeaders(other.Name), &q)
+		Expect(err).NotTo(HaveOccurred(), "GET %s", discovery.PathQuotas)
+		if status != http.StatusOK {
+			continue // refusing a request that names another tenant is also keeping quotas private
+		}
+		mustHold(q.Tenant == t.Name, "%s naming %s in the query and headers was shown the quotas of %q", t.Name, other.Name, q.Tenant)
+		mustHold(q.TokensPerMinute.Limit == float64(t.Quota.TokensPerMinute), "%s naming %s was shown another token quota than its own", t.Name, other.Name)
+		judged("spoof:"+other.Name, 1)
+		return
+	}
+}
+
+// sameSet reports whether a and b hold the same names, in any order.
+func sameSet(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
+}

@@ -19,33 +19,53 @@ var _ = Describe("Versions", func() {
 		Expect(versions.Workers).NotTo(BeEmpty(), "no worker reports its versions")
 	}
 
-	It("has every worker report the pinned runtime, policy and artifact versions", Req("VER-1"), func(ctx SpecContext) {
+	It("has the router and every worker report the pinned runtime, policy and artifact versions, for every declared model", Req("VER-1"), func(ctx SpecContext) {
 		load(ctx)
 		pins := env.Target.Pins
+		mustHold(versions.RouterVersion == pins.RuntimeVersion, "the router runs version %q; the record pins %q", versions.RouterVersion, pins.RuntimeVersion)
+		mustHold(versions.PolicyVersion == pins.PolicyVersion, "the router applies policy %q; the record pins %q", versions.PolicyVersion, pins.PolicyVersion)
+		judged("router", 2)
 		want := map[string]string{}
 		for _, m := range env.Target.Models {
 			want[m.Name] = m.ArtifactDigest
 		}
+		servedBy := map[string]int{} // declared model → workers reporting it at its pin
 		for _, w := range versions.Workers {
-			Expect(w.RuntimeVersion).To(Equal(pins.RuntimeVersion), "worker %s runtime version", w.Worker)
-			Expect(w.PolicyVersion).To(Equal(pins.PolicyVersion), "worker %s policy version", w.Worker)
-			Expect(w.Artifacts).NotTo(BeEmpty(), "worker %s reports no artifact", w.Worker)
+			mustHold(w.RuntimeVersion == pins.RuntimeVersion, "worker %s runs version %q; the record pins %q", w.Worker, w.RuntimeVersion, pins.RuntimeVersion)
+			mustHold(w.PolicyVersion == pins.PolicyVersion, "worker %s applies policy %q; the record pins %q", w.Worker, w.PolicyVersion, pins.PolicyVersion)
+			mustHold(len(w.Artifacts) > 0, "worker %s reports no artifact", w.Worker)
 			for _, a := range w.Artifacts {
-				if d, ok := want[a.Model]; ok {
-					Expect(a.Digest).To(Equal(d), "worker %s serves %s at another digest than pinned", w.Worker, a.Model)
-				}
+				d, ok := want[a.Model]
+				mustHold(ok, "worker %s serves model %q, which the record does not pin", w.Worker, a.Model)
+				mustHold(a.Digest == d, "worker %s serves %s at %q; the record pins %s", w.Worker, a.Model, a.Digest, d)
+				servedBy[a.Model]++
 			}
-			evidence("worker %s: runtime %s, policy %s, artifacts %v", w.Worker, w.RuntimeVersion, w.PolicyVersion, w.Artifacts)
+			judged("worker:"+w.Worker, 2+len(w.Artifacts))
+			evidence("worker %s: runtime %s, policy %s, %d artifacts at their pins", w.Worker, w.RuntimeVersion, w.PolicyVersion, len(w.Artifacts))
+		}
+		for _, m := range env.Target.Models {
+			mustHold(servedBy[m.Name] > 0, "no worker reports the declared model %s", m.Name)
+			judged("model:"+m.Name, servedBy[m.Name])
 		}
 	}, SpecTimeout(specTimeout))
 
-	It("reports every artifact by digest, never by tag", Req("VER-2"), func(ctx SpecContext) {
+	It("reports every artifact by digest, never by tag, in versions and in evidence", Req("VER-2"), func(ctx SpecContext) {
 		load(ctx)
 		for _, w := range versions.Workers {
 			for _, a := range w.Artifacts {
-				Expect(a.Digest).To(MatchRegexp(digestPattern.String()), "worker %s reports %s as %q", w.Worker, a.Model, a.Digest)
+				mustHold(digestPattern.MatchString(a.Digest), "worker %s reports %s as %q, not a digest", w.Worker, a.Model, a.Digest)
 			}
+			judged("worker:"+w.Worker, len(w.Artifacts))
 		}
-		evidence("%d workers, every artifact a sha256 digest", len(versions.Workers))
+		// The artifact a request's evidence names is a reported version too: one served request
+		// per tenant, so a record writer that names a tag for some callers is seen.
+		for _, t := range env.Target.Tenants {
+			res := sendServable(ctx, t.Key, probe("which artifact serves me?", 1, false), nil)
+			Expect(res.Outcome.Served()).To(BeTrue(), "%s was not served: %s", t.Name, describe(res))
+			rec := evidenceFor(ctx, t.Key, res.RequestID)[0]
+			mustHold(digestPattern.MatchString(rec.ArtifactDigest), "%s's evidence names the artifact that served it as %q, not a digest", t.Name, rec.ArtifactDigest)
+			judged("evidence:"+t.Name, 1)
+		}
+		evidence("%d workers and %d tenants' evidence: every artifact a sha256 digest", len(versions.Workers), len(env.Target.Tenants))
 	}, SpecTimeout(specTimeout))
 })

@@ -55,6 +55,10 @@ type Model struct {
 	ArtifactDigest  string `yaml:"artifact_digest"`
 	ContextLength   int    `yaml:"context_length"`
 	MaxOutputTokens int    `yaml:"max_output_tokens"`
+	// Prices are the cost assumption the record makes for this model, in micro-USD per 1,000
+	// tokens: the runtime's evidence must bill at them (QUO-4). Zero means not stated.
+	PromptPricePer1K     int64 `yaml:"prompt_price_micro_usd_per_1k"`
+	CompletionPricePer1K int64 `yaml:"completion_price_micro_usd_per_1k"`
 }
 
 // Capacity is what the runtime declares it can serve at once, measured with its probe request.

@@ -1,0 +1,155 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// deadlineTolerance is how late past its traffic class's deadline an outcome may reach the
+// client in a load run: writing the response and the client's own scheduling on a host shared
+// with the runtime. An outcome later than that means the deadline was not enforced: work waited
+// in a queue, or ran, past it (a runtime that does not count queue wait against the deadline
+// answers timed_out long after it).
+const deadlineTolerance = time.Second
+
+// classTenants are the declared tenants that may use traffic class name.
+func classTenants(name string) []target.Tenant {
+	var out []target.Tenant
+	for _, t := range env.Target.Tenants {
+		if slices.Contains(t.TrafficClasses, name) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// ofClass returns the shots of run that asked for class name.
+func (l *ledger) ofClass(name string) []shot {
+	return l.filter(func(s shot) bool { return s.class == name })
+}
+
+// admittedShots are the shots that were admitted: served, or timed out once admitted.
+func admittedShots(shots []shot) []shot {
+	var out []shot
+	for _, s := range shots {
+		if s.err == nil && (s.res.Outcome.Served() || s.res.Outcome == outcome.TimedOut) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// withOutcome returns the shots that ended with class c.
+func withOutcome(shots []shot, c outcome.Class) []shot {
+	var out []shot
+	for _, s := range shots {
+		if s.err == nil && s.res.Outcome == c {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// lateness is the time judgement of a load run: every request must reach an outcome, and reach
+// it within its class's deadline plus deadlineTolerance.
+type lateness struct {
+	judged int
+	// late are the outcomes that came after the deadline and tolerance; lost, the requests that
+	// reached no outcome at all (a transport error, or the run's own context ending).
+	late, lost []shot
+	worst      time.Duration
+}
+
+// judgeLateness checks the shots of one class against that class's deadline.
+func judgeLateness(shots []shot, k target.TrafficClass) lateness {
+	var l lateness
+	for _, s := range shots {
+		l.judged++
+		switch {
+		case s.err != nil || s.res.Outcome == "":
+			l.lost = append(l.lost, s)
+		case s.res.Latency > k.Deadline+deadlineTolerance:
+			l.late = append(l.late, s)
+		}
+		l.worst = max(l.worst, s.res.Latency)
+	}
+	return l
+}
+
+// ok reports whether every outcome came, and came in time.
+func (l lateness) ok() bool { return len(l.late) == 0 && len(l.lost) == 0 }
+
+// String says, for people, what went wrong: how many were late or lost, with the first examples.
+func (l lateness) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d requests ended late and %d reached no outcome (slowest %s)", len(l.late), l.judged, len(l.lost), l.worst.Round(time.Millisecond))
+	for i, s := range l.late {
+		if i == 3 {
+			break
+		}
+		fmt.Fprintf(&b, "; %s/%s after %s", s.res.Outcome, s.res.Reason, s.res.Latency.Round(time.Millisecond))
+	}
+	for i, s := range l.lost {
+		if i == 3 {
+			break
+		}
+		fmt.Fprintf(&b, "; no outcome: %v", s.err)
+	}
+	return b.String()
+}
+
+// quotaRecovery bounds how long a probe waits for its tenant's quota to refill: another spec's
+// quota run may have just spent it, and a probe refused for quota decides nothing about the rule
+// it probes (a class, a price, a version).
+const quotaRecovery = 10 * time.Second
+
+// quotaRefusal reports whether an answer is a refusal for the tenant's own quota or concurrency.
+func quotaRefusal(c outcome.Class, r outcome.Reason) bool {
+	return c == outcome.Rejected && (r == outcome.ReasonQuotaExceeded || r == outcome.ReasonConcurrencyExceeded)
+}
+
+// pastQuota calls try until its answer is not a quota refusal, waiting between tries as long as
+// the answer's Retry-After (a fifth of a second without one), for at most quotaRecovery. It
+// returns the last answer.
+func pastQuota[T any](ctx context.Context, try func() T, refusal func(T) (bool, time.Duration)) T {
+	deadline := time.Now().Add(quotaRecovery)
+	for {
+		got := try()
+		again, wait := refusal(got)
+		if !again || time.Now().After(deadline) {
+			return got
+		}
+		if wait <= 0 || wait > time.Second {
+			wait = 200 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return got
+		case <-time.After(wait):
+		}
+	}
+}
+
+// sendServable is send, retried past a refusal for the tenant's own quota.
+func sendServable(ctx context.Context, key string, body openai.CompletionRequest, hdr http.Header) driver.Result {
+	return pastQuota(ctx, func() driver.Result { return send(ctx, key, body, hdr) },
+		func(r driver.Result) (bool, time.Duration) { return quotaRefusal(r.Outcome, r.Reason), r.RetryAfter })
+}
+
+// mustHold fails the spec with a sentence for people, without a matcher's dump, when ok is false.
+func mustHold(ok bool, format string, args ...any) {
+	if !ok {
+		ginkgo.Fail(fmt.Sprintf(format, args...), 1)
+	}
+}

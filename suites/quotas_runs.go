@@ -1,0 +1,162 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// The quota runs send one tenant quotaFactor times one of its declared quotas for quotaDuration,
+// and measure what was admitted after quotaWarmup, once any burst allowance is spent: that steady
+// rate is the quota as enforced. A request run spends the requests-per-minute quota with small
+// prompts; a token run spends the tokens-per-minute quota with long prompts, so few enough
+// requests are admitted that the request quota never binds (tokenRunRequestShare).
+const (
+	quotaFactor    = 3
+	quotaDuration  = 5500 * time.Millisecond
+	quotaWarmup    = 1500 * time.Millisecond
+	quotaTolerance = 0.10
+	// minQuotaSamples is how many admitted requests in the measured window make a rate meaningful.
+	minQuotaSamples = 20
+	// quotaLoadShare is how much of the declared capacity a quota run may offer, so that the quota,
+	// not load shedding, is what refuses it.
+	quotaLoadShare = 0.5
+	// tokenRunRequestShare is the largest share of its request quota a token run may have
+	// admitted: below it, only the token quota can be what refuses the rest.
+	tokenRunRequestShare = 0.6
+	// tokenRunMaxTokens is each token-run request's output: the quota is spent by the prompt.
+	tokenRunMaxTokens = 1
+	// quotaRunBudget is how many quota runs one certification makes at most; tenants beyond it are
+	// named as not measured.
+	quotaRunBudget = 4
+	// calibrationWords is the prompt that measures how many tokens a word is in the runtime's
+	// own count, so token-run prompts can be sized.
+	calibrationWords = 200
+)
+
+// quotaKind is the quota a run spends.
+type quotaKind string
+
+const (
+	quotaRequests quotaKind = "quota-requests"
+	quotaTokens   quotaKind = "quota-tokens"
+)
+
+// quotaRun is one planned and, once run, recorded quota run.
+type quotaRun struct {
+	tenant target.Tenant
+	kind   quotaKind
+	// declared is the quota per second: requests or tokens.
+	declared float64
+	// offered is the request rate the run sends.
+	offered float64
+	// promptTokens is the token run's planned prompt length (0 for a request run).
+	promptTokens int
+	ledger       *ledger
+	start        time.Time
+}
+
+// unit names what the run's quota counts.
+func (q *quotaRun) unit() string {
+	if q.kind == quotaTokens {
+		return "tokens"
+	}
+	return "requests"
+}
+
+// planRequestRun is the request run of t, or why t's request quota cannot be measured here.
+func planRequestRun(t target.Tenant) (*quotaRun, string) {
+	declared := float64(t.Quota.RequestsPerMinute) / 60
+	q := &quotaRun{tenant: t, kind: quotaRequests, declared: declared, offered: quotaFactor * declared}
+	switch {
+	case q.offered > quotaLoadShare*env.Target.Capacity.RequestsPerSecond:
+		return nil, fmt.Sprintf("its request quota (%.0f/s) is too near the runtime's capacity to be told from load shedding", declared)
+	case declared*(quotaDuration-quotaWarmup).Seconds() < minQuotaSamples:
+		return nil, fmt.Sprintf("its request quota (%.2f/s) is too low to measure in %s", declared, quotaDuration-quotaWarmup)
+	}
+	return q, ""
+}
+
+// planTokenRun is the token run of t, or why t's token quota cannot be measured here: the prompt
+// must be long enough that the request quota never binds, short enough for the model's context
+// and for enough admitted requests in the window, and the load within the runtime's capacity.
+func planTokenRun(t target.Tenant) (*quotaRun, string) {
+	declared := float64(t.Quota.TokensPerMinute) / 60
+	requests := float64(t.Quota.RequestsPerMinute) / 60
+	p := int(math.Ceil(declared / (tokenRunRequestShare * requests)))
+	admitted := declared / float64(p+tokenRunMaxTokens)
+	q := &quotaRun{tenant: t, kind: quotaTokens, declared: declared, promptTokens: p, offered: quotaFactor * admitted}
+	switch {
+	case p+tokenRunMaxTokens > model().ContextLength:
+		return nil, fmt.Sprintf("spending its token quota (%.0f/s) within its request quota needs prompts of %d tokens, beyond the model's context", declared, p)
+	case admitted*(quotaDuration-quotaWarmup).Seconds() < minQuotaSamples:
+		return nil, fmt.Sprintf("its token quota (%.0f/s) admits too few requests of %d tokens to measure in %s", declared, p, quotaDuration-quotaWarmup)
+	case q.offered > quotaLoadShare*env.Target.Capacity.RequestsPerSecond:
+		return nil, fmt.Sprintf("its token quota (%.0f/s) is too near the runtime's capacity to be told from load shedding", declared)
+	}
+	return q, ""
+}
+
+// tokensPerWord asks the runtime how many tokens a seeded word is, as key: a prompt of
+// calibrationWords words, and its usage.
+func tokensPerWord(ctx context.Context, key string) float64 {
+	res := sendServable(ctx, key, probe(prompt(rng(14), calibrationWords), 1, false), nil)
+	Expect(res.Outcome.Served()).To(BeTrue(), "the calibration request of a token run was not served: %s", describe(res))
+	Expect(res.Usage.PromptTokens).To(BeNumerically(">", 0), "a served request reported no prompt tokens, so the token quota cannot be measured")
+	return float64(res.Usage.PromptTokens) / calibrationWords
+}
+
+// execute runs q, sequentially with any other: two runs of one tenant would spend each other's
+// quota. perWord sizes a token run's prompts.
+func (q *quotaRun) execute(ctx context.Context, stream uint64, perWord float64) {
+	r := rng(stream)
+	words := 4
+	maxTokens := 1
+	if q.kind == quotaTokens {
+		words = max(1, int(float64(q.promptTokens)/perWord))
+		maxTokens = tokenRunMaxTokens
+	}
+	q.start = time.Now()
+	q.ledger = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, quotaDuration, func(int) request {
+		return request{key: q.tenant.Key, body: probe(prompt(r, words), maxTokens, false)}
+	})
+}
+
+// measured is the rate the run had admitted after the warmup, in its quota's unit per second,
+// and how many admitted requests it rests on.
+func (q *quotaRun) measured() (rate float64, n int) {
+	window := q.start.Add(quotaWarmup)
+	spent := 0.0
+	for _, s := range q.ledger.shots {
+		if s.err != nil || !s.res.Outcome.Served() || s.res.Start.Before(window) {
+			continue
+		}
+		n++
+		if q.kind == quotaTokens {
+			spent += float64(s.res.Usage.PromptTokens + tokenRunMaxTokens)
+		} else {
+			spent++
+		}
+	}
+	return spent / (quotaDuration - quotaWarmup).Seconds(), n
+}
+
+// refusals are the run's requests that were not served, including any that reached no outcome.
+func (q *quotaRun) refusals() []shot {
+	return q.ledger.filter(func(s shot) bool { return s.err != nil || !s.res.Outcome.Served() })
+}
+
+// describeRuns names the runs, for evidence.
+func describeRuns(runs []*quotaRun) string {
+	var parts []string
+	for _, q := range runs {
+		parts = append(parts, fmt.Sprintf("%s %s at %.2f requests/s against %.0f %s/s", q.tenant.Name, q.unit(), q.offered, q.declared, q.unit()))
+	}
+	return strings.Join(parts, "; ")
+}
