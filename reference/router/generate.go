@@ -48,6 +48,12 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	if err != nil {
 		return r.workerFailure(ctx, w, err, end)
 	}
+	if e, ok := em.(interface{ startsAtPick() bool }); ok && e.startsAtPick() {
+		end.started = true // the GRPCStartsAtPick defect: headers now, so no retry after this
+		if err := em.start(end); err != nil {
+			return clientGone(end), false
+		}
+	}
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {

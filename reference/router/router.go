@@ -44,6 +44,10 @@ type Options struct {
 	Logger   *slog.Logger
 	// Batches is the durable batch queue; nil serves no /v1/batches.
 	Batches *batch.Store
+	// GRPCStartsAtPick is a deliberate defect (runtime.Defects, for negative controls only): the
+	// gRPC door sends its headers as soon as a worker answers the call, and the call then counts
+	// as started, so a worker lost before the first token is not retried elsewhere.
+	GRPCStartsAtPick bool
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -62,6 +66,8 @@ type Router struct {
 	// over.
 	places *places
 	capMu  sync.Mutex // serialises syncCapacity
+	// grpcStartsAtPick is Options.GRPCStartsAtPick.
+	grpcStartsAtPick bool
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -98,6 +104,8 @@ func New(o Options) (*Router, error) {
 		models:   map[string]config.Model{},
 		batches:  o.Batches,
 		places:   newPlaces(o.Config, o.Logger),
+
+		grpcStartsAtPick: o.GRPCStartsAtPick,
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m

@@ -159,7 +159,8 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		}
 	}
 	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: rt.evidence, Batches: batches,
-		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router")})
+		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router"),
+		GRPCStartsAtPick: rt.opts.Defects.Resilience.GRPCStartsAtPick})
 	if err != nil {
 		_ = pool.Close()
 		return fmt.Errorf("router: %w", err)
@@ -191,7 +192,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if rt.opts.Defects.WrapHTTP != nil {
 		handler = rt.opts.Defects.WrapHTTP(handler)
 	}
-	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer()}
+	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer(rt.opts.Defects.Resilience.grpcServerOptions()...)}
 	r.RegisterGRPC(f.grpc)
 	rt.front = f
 	rt.topology.HTTP, rt.topology.GRPC = httpLis.Addr().String(), grpcLis.Addr().String()
