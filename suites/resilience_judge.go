@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/openai"
@@ -54,13 +55,13 @@ func judgeOutage(ctx context.Context, role string, rr runResult, want func(chaos
 	for _, e := range settled {
 		a := want(e)
 		if e.Served() {
-			Expect(a.served).To(BeTrue(), "request #%d of %s over %s was served during the %s outage (%s), where it must be %s",
+			judgeThat(a.served, "request #%d of %s over %s was served during the %s outage (%s), where it must be %s",
 				e.Seq, e.Tenant, e.Path, role, e.ServedBy.String(), a)
 			continue
 		}
-		Expect(slices.Contains(a.reasons, e.Reason)).To(BeTrue(), "request #%d of %s over %s during the %s outage was answered %s/%s, where it must be %s",
+		judgeThat(slices.Contains(a.reasons, e.Reason), "request #%d of %s over %s during the %s outage was answered %s/%s, where it must be %s",
 			e.Seq, e.Tenant, e.Path, role, e.Outcome, e.Reason, a)
-		Expect(e.Latency()).To(BeNumerically("<=", e.Deadline+deadlineGrace), "the refusal of request #%d of %s over %s arrived after %s, past its deadline of %s and the tolerance of %s",
+		judgeThat(e.Latency() <= e.Deadline+deadlineGrace, "the refusal of request #%d of %s over %s arrived after %s, past its deadline of %s and the tolerance of %s",
 			e.Seq, e.Tenant, e.Path, e.Latency().Round(time.Millisecond), e.Deadline, deadlineGrace)
 		refusals = append(refusals, e)
 	}
@@ -87,7 +88,7 @@ func queueDuringOutage(ctx context.Context, t target.Tenant, what string) string
 	idem := fmt.Sprintf("arcert-%s-outage-%s-%d-%d", what, t.Name, env.Seed, time.Now().UnixNano())
 	status, _, err := env.HTTP.PostJSON(ctx, "/v1/batches", t.Key, raw, http.Header{"Idempotency-Key": {idem}}, &b)
 	Expect(err).NotTo(HaveOccurred(), "queueing a batch of %s during the %s outage", t.Name, what)
-	Expect(status).To(Equal(http.StatusOK), "queueing a batch of %s during the %s outage, with the queue up", t.Name, what)
+	judgeThat(status == http.StatusOK, "queueing a batch of %s during the %s outage, with the queue up", t.Name, what)
 	return b.ID
 }
 
@@ -115,7 +116,7 @@ func expectQueuedWithinPolicy(ctx context.Context, t target.Tenant, id string) i
 	Expect(getJSON(ctx, "/v1/batches/"+id, t.Key, &b)).To(Equal(http.StatusOK))
 	for _, o := range b.Output {
 		if o.Response.StatusCode != http.StatusOK {
-			Expect(o.Response.Reason).To(Equal(string(outcome.ReasonPolicyForbidsFallback)),
+			judgeThat(o.Response.Reason == string(outcome.ReasonPolicyForbidsFallback),
 				"job %s of %s's batch %s queued during the outage ended %s/%s", o.CustomID, t.Name, id, o.Response.Outcome, o.Response.Reason)
 			continue
 		}
@@ -123,9 +124,9 @@ func expectQueuedWithinPolicy(ctx context.Context, t target.Tenant, id string) i
 		Expect(json.Unmarshal(o.Response.Body, &body)).To(Succeed(), "job %s of batch %s: its body", o.CustomID, id)
 		Expect(body.Outcome).NotTo(BeNil(), "job %s of batch %s: no aruntime_outcome", o.CustomID, id)
 		sb := body.Outcome.ServedBy
-		Expect(t.DataPolicy.AllowedRegions).To(ContainElement(sb.Region), "job %s of %s's batch %s, queued during the outage, was served in %s, outside its policy", o.CustomID, t.Name, id, sb.Region)
+		judgeThat(slices.Contains(t.DataPolicy.AllowedRegions, sb.Region), "job %s of %s's batch %s, queued during the outage, was served in %s, outside its policy", o.CustomID, t.Name, id, sb.Region)
 		if !t.DataPolicy.HostedFallback {
-			Expect(hostedProviders()).NotTo(ContainElement(sb.Provider), "job %s of %s's batch %s went to hosted provider %s", o.CustomID, t.Name, id, sb.Provider)
+			judgeThat(!slices.Contains(hostedProviders(), sb.Provider), "job %s of %s's batch %s went to hosted provider %s", o.CustomID, t.Name, id, sb.Provider)
 		}
 	}
 	Expect(b.Output).To(HaveLen(regionBatchJobs), "batch %s of %s: results for %d of %d jobs", id, t.Name, len(b.Output), regionBatchJobs)
@@ -134,3 +135,12 @@ func expectQueuedWithinPolicy(ctx context.Context, t target.Tenant, id string) i
 
 // joinComma joins names for messages.
 func joinComma(names []string) string { return strings.Join(names, ", ") }
+
+// judgeThat fails the spec with the sentence when ok is false: a verdict for people, without a
+// matcher's dump of the values.
+func judgeThat(ok bool, format string, args ...any) {
+	GinkgoHelper()
+	if !ok {
+		Fail(fmt.Sprintf(format, args...))
+	}
+}

@@ -69,7 +69,7 @@ func observe(ctx context.Context, p target.Dependency) (providerSeen, bool) {
 	resp, err := http.DefaultClient.Do(req)
 	Expect(err).NotTo(HaveOccurred(), "GET %s", p.Observe)
 	defer func() { _ = resp.Body.Close() }()
-	Expect(resp.StatusCode).To(Equal(http.StatusOK), "GET %s", p.Observe)
+	judgeThat(resp.StatusCode == http.StatusOK, "GET %s", p.Observe)
 	Expect(json.NewDecoder(resp.Body).Decode(&seen)).To(Succeed(), "GET %s", p.Observe)
 	return seen, true
 }
@@ -158,8 +158,8 @@ var _ = Describe("Every region down: hosted fallback", Serial, Ordered, Continue
 		}
 		moved := servedByProvider()
 		for _, e := range moved {
-			Expect(e.Outcome).To(Equal(outcome.Rerouted), "request #%d of %s over %s with every region down: %s/%s", e.Seq, e.Tenant, e.Path, e.Outcome, e.Reason)
-			Expect(e.ServedBy.Provider).To(Equal(dep.Name), "request #%d of %s over %s: ARuntime-Served-By is %q, without the provider that served it", e.Seq, e.Tenant, e.Path, e.ServedBy.String())
+			judgeThat(e.Outcome == outcome.Rerouted, "request #%d of %s over %s with every region down: %s/%s", e.Seq, e.Tenant, e.Path, e.Outcome, e.Reason)
+			judgeThat(e.ServedBy.Provider == dep.Name, "request #%d of %s over %s: ARuntime-Served-By is %q, without the provider that served it", e.Seq, e.Tenant, e.Path, e.ServedBy.String())
 		}
 		for _, t := range hosted {
 			if missing := missingPaths(moved, t); len(missing) > 0 {
@@ -177,7 +177,7 @@ var _ = Describe("Every region down: hosted fallback", Serial, Ordered, Continue
 		}
 		moved := servedByProvider()
 		for _, e := range moved {
-			Expect(e.Served()).To(BeTrue(), "request #%d of %s over %s with every region down: %s/%s", e.Seq, e.Tenant, e.Path, e.Outcome, e.Reason)
+			judgeThat(e.Served(), "request #%d of %s over %s with every region down: %s/%s", e.Seq, e.Tenant, e.Path, e.Outcome, e.Reason)
 			expectReroutedLabel(e, "")
 		}
 		judgedFor("OUT-8", "provider", len(moved))
@@ -191,13 +191,13 @@ var _ = Describe("Every region down: hosted fallback", Serial, Ordered, Continue
 		var refused []chaosledger.Entry
 		for _, e := range viaProvider.settled() {
 			if !isHosted(e.Tenant) {
-				Expect(string(e.Outcome)+"/"+string(e.Reason)).To(Equal("rejected/policy_forbids_fallback"), "request #%d of %s over %s with only the provider left", e.Seq, e.Tenant, e.Path)
+				judgeThat(string(e.Outcome)+"/"+string(e.Reason) == "rejected/policy_forbids_fallback", "request #%d of %s over %s with only the provider left was answered %s/%s, not refused with policy_forbids_fallback", e.Seq, e.Tenant, e.Path, e.Outcome, e.Reason)
 				refused = append(refused, e)
 			}
 		}
 		for _, e := range viaProvider.entries {
 			if !isHosted(e.Tenant) {
-				Expect(hostedProviders()).NotTo(ContainElement(e.ServedBy.Provider), "%s's request #%d over %s went to hosted provider %s", e.Tenant, e.Seq, e.Path, e.ServedBy.Provider)
+				judgeThat(!slices.Contains(hostedProviders(), e.ServedBy.Provider), "%s's request #%d over %s went to hosted provider %s", e.Tenant, e.Seq, e.Path, e.ServedBy.Provider)
 			}
 		}
 		seen, ok := observe(ctx, dep)
@@ -208,10 +208,10 @@ var _ = Describe("Every region down: hosted fallback", Serial, Ordered, Continue
 		}
 		var allowedSeen int
 		for _, rec := range seen.Records {
-			Expect(isHosted(rec.Tenant) || rec.Tenant == "").To(BeTrue(), "the provider received a request labelled %s, whose policy forbids it", rec.Tenant)
+			judgeThat(isHosted(rec.Tenant) || rec.Tenant == "", "the provider received a request labelled %s, whose policy forbids it", rec.Tenant)
 			for _, tok := range rec.Canaries {
 				owner := marks.ownerOf(tok)
-				Expect(owner == "" || isHosted(owner)).To(BeTrue(), "the provider received %s's prompt (canary %s)", owner, tok)
+				judgeThat(owner == "" || isHosted(owner), "the provider received %s's prompt (canary %s)", owner, tok)
 				if owner != "" {
 					allowedSeen++
 				}

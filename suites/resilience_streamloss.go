@@ -3,6 +3,7 @@ package suites
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,9 +90,9 @@ func expectStreamCutFails(ctx context.Context, via, region string, parts []strin
 		invalid("the %s stream had %d of %d tokens when it ended: the loss did not hit it mid-stream (%s)", via, end.tokens, midStreamTokens, end)
 		return false
 	}
-	Expect(end.failedMid).To(BeTrue(), "the %s stream ended without an error after %d tokens when its worker was lost: %s", via, end.tokens, end)
-	Expect(end.class).To(Equal(outcome.Failed), "the %s stream's final outcome after its worker was lost: %s", via, end)
-	Expect(end.violations).To(BeEmpty(), "the %s stream's end broke the contract", via)
+	judgeThat(end.failedMid, "the %s stream ended without an error after %d tokens when its worker was lost: %s", via, end.tokens, end)
+	judgeThat(end.class == outcome.Failed, "the %s stream's final outcome after its worker was lost: %s", via, end)
+	judgeThat(len(end.violations) == 0, "the %s stream's end broke the contract: %s", via, strings.Join(end.violations, "; "))
 	expectRecovery(ctx, runResult{window: chaosledger.Window{End: time.Now()}}, a)
 	judgedFor("OUT-7", via, 1)
 	evidence("a %s stream lost its worker after %d tokens and ended with an error: %s/%s", via, end.tokens, end.class, end.reason)
@@ -151,9 +152,9 @@ func expectUnstartedWorkMoved(ctx context.Context, region, victim string) {
 		if at, ok := firstAt[e.Seq]; ok && at.Before(lost) {
 			continue // it had output: a failure now is a mid-stream one, OUT-7's to judge
 		}
-		Expect(e.Served()).To(BeTrue(), "call #%d of %s over %s had no output when %s was lost, yet it ended %s/%s instead of being served by another worker",
+		judgeThat(e.Served(), "call #%d of %s over %s had no output when %s was lost, yet it ended %s/%s instead of being served by another worker",
 			e.Seq, e.Tenant, e.Path, victim, e.Outcome, e.Reason)
-		Expect(e.ServedBy.Worker).NotTo(Equal(victim), "call #%d over %s was served by %s, which was lost", e.Seq, e.Path, victim)
+		judgeThat(e.ServedBy.Worker != victim, "call #%d over %s was served by %s, which was lost", e.Seq, e.Path, victim)
 		unstarted = append(unstarted, e)
 	}
 	if len(unstarted) < minUnstarted {
