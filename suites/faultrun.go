@@ -54,6 +54,8 @@ type loadReq struct {
 	tenant target.Tenant
 	body   openai.CompletionRequest
 	hdr    http.Header
+	// via is the wire the request goes over (viaHTTP when empty); see resilience_paths.go.
+	via string
 }
 
 // faultRun is steady load with one fault in the middle.
@@ -119,8 +121,7 @@ func (fr faultRun) run(ctx context.Context) runResult {
 			rq := fr.pick(rand.New(rand.NewPCG(uint64(env.Seed), fr.stream<<32|uint64(i))), i)
 			rctx, cancel := context.WithTimeout(ctx, tenantDeadline(rq.tenant)+deadlineGrace+hungMargin)
 			defer cancel()
-			res, err := env.HTTP.Do(rctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.tenant.Key, Body: rq.body, Header: rq.hdr})
-			e := entryOf(rq.tenant, res, err)
+			e := sendVia(rctx, rq)
 			e.Seq = i + 1
 			l.Record(e)
 		})
@@ -245,7 +246,7 @@ func steadyBefore(rr runResult) bool {
 	before := rr.before()
 	served := len(chaosledger.Where(before, chaosledger.Entry.Served))
 	if len(before) < minBefore || float64(served) < steadyServed*float64(len(before)) {
-		invalid("no steady state before the fault: %d requests, %d served (need %d, %.0f%% served): %v", len(before), served, minBefore, 100*steadyServed, chaosledger.Counts(before))
+		invalid("no steady state before the fault: %d requests, %d served (need %d, %.0f%% served): %s", len(before), served, minBefore, 100*steadyServed, countsText(before))
 		return false
 	}
 	return true
@@ -278,7 +279,7 @@ func expectEveryRequestEnded(ctx context.Context, rr runResult) {
 			Expect(r.Resolution).To(Equal(chaosledger.Recovered), "request #%d (%s) is %s after healing (%d records)", r.Entry.Seq, r.Entry.RequestID, r.Resolution, r.Records)
 		}
 	}
-	evidence("%d requests: %v", len(rr.entries), chaosledger.Counts(rr.entries))
+	evidence("%d requests: %s", len(rr.entries), countsText(rr.entries))
 }
 
 // expectRecovery checks that t was served again within the declared recovery time after the

@@ -139,15 +139,15 @@ func contractStatus(s outcomeSample) (ok bool, why string) {
 	return true, ""
 }
 
-// lateness is how far past deadline plus outcomeTolerance the sample's answer arrived (or was
+// sampleLateness is how far past deadline plus outcomeTolerance the sample's answer arrived (or was
 // abandoned); zero or less is in time.
-func lateness(s outcomeSample, deadline time.Duration) time.Duration {
+func sampleLateness(s outcomeSample, deadline time.Duration) time.Duration {
 	return s.latency - deadline - outcomeTolerance
 }
 
 // late reports whether the sample came after its own deadline plus outcomeTolerance, or never.
 func (s outcomeSample) late() bool {
-	return s.deadline > 0 && (s.abandoned || lateness(s, s.deadline) > 0)
+	return s.deadline > 0 && (s.abandoned || sampleLateness(s, s.deadline) > 0)
 }
 
 // trouble says in a sentence what is wrong with a sample whatever the rule: no answer, an answer

@@ -25,7 +25,7 @@ func expectServedByOthers(rr runResult, victim string) bool {
 	}
 	served := chaosledger.Where(settled, chaosledger.Entry.Served)
 	Expect(float64(len(served))).To(BeNumerically(">=", servedAfterLoss*float64(len(settled))),
-		"with %s away, %d of %d requests were served: %v", victim, len(served), len(settled), chaosledger.Counts(settled))
+		"with %s away, %d of %d requests were served: %s", victim, len(served), len(settled), countsText(settled))
 	for _, e := range served {
 		Expect(e.ServedBy.Worker).NotTo(Equal(victim), "request #%d was served by %s while it was away", e.Seq, victim)
 	}
@@ -34,7 +34,7 @@ func expectServedByOthers(rr runResult, victim string) bool {
 }
 
 var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registry", "fault:worker"), func() {
-	It("brings a lost worker back on its pin through a slow registry while the others serve", Req("FLT-1"), func(ctx SpecContext) {
+	It("brings a lost worker back on its pin through a slow registry while the others serve", Req("FLT-2"), func(ctx SpecContext) {
 		if !needLinks(fault.RoleRegistry, "") {
 			return
 		}
@@ -73,6 +73,7 @@ var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registr
 		Eventually(func() string { return instanceOf(ctx, victim, model) }).WithContext(ctx).WithTimeout(convergence).
 			WithPolling(100*time.Millisecond).Should(And(HaveSuffix("@"+pinned(model)), Not(Equal(before))),
 			"%s did not come back as a new instance on the pin %s", victim, pinned(model))
+		judgedFor("FLT-2", "cold-start", len(rr.settled()))
 		evidence("%s came back on %s in %s with every registry exchange %s slower; the others served meanwhile", victim, pinned(model), restarted.Round(time.Millisecond), slowRegistry)
 	}, SpecTimeout(2*time.Minute))
 })
@@ -104,6 +105,7 @@ var _ = Describe("Rollback under a fault", Serial, Label("fault:worker"), func()
 			return
 		}
 		allOn(ctx, model, pinned(model))
+		judgedFor("FLT-2", "rollback", len(rr.settled()))
 		evidence("rolled back from %s to %s while %s was lost; every worker, %s included, converged on %s", rollout, pinned(model), victim, victim, pinned(model))
 	}, SpecTimeout(2*time.Minute))
 })

@@ -8,24 +8,35 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
-// regionPlan is who a primary-region outage is judged on: the primary region, the tenant
-// confined to it (its policy forbids every fallback region and hosted fallback), and the tenant
-// allowed to move to a fallback region.
+// regionPlan is who a primary-region outage is judged on: the primary region, every tenant
+// confined to it (its policy allows no fallback region and no hosted fallback), and every tenant
+// allowed to move to a fallback region. confined and mobile are the first of each.
 type regionPlan struct {
-	primary    target.Region
-	confined   target.Tenant
-	mobile     target.Tenant
-	fallbackTo []string
+	primary     target.Region
+	confined    target.Tenant
+	mobile      target.Tenant
+	confinedAll []target.Tenant
+	mobileAll   []target.Tenant
+	fallbackTo  []string
 }
 
-// planRegions reads the plan off the target: the first region with a fallback chain.
+// tenants are every tenant the plan judges, confined first.
+func (p regionPlan) tenants() []target.Tenant { return slices.Concat(p.confinedAll, p.mobileAll) }
+
+// isConfined reports whether the tenant named name is one the outage must refuse.
+func (p regionPlan) isConfined(name string) bool {
+	return slices.ContainsFunc(p.confinedAll, func(t target.Tenant) bool { return t.Name == name })
+}
+
+// planRegions reads the plan off the target: the first region with a fallback chain, and every
+// tenant served there, sorted into those that may move and those that may not.
 func planRegions() (regionPlan, error) {
 	var p regionPlan
 	for _, r := range env.Target.Regions {
@@ -37,22 +48,29 @@ func planRegions() (regionPlan, error) {
 	if p.primary.Name == "" {
 		return p, fmt.Errorf("%w: no region declares a fallback", errCannotPlan)
 	}
-	var err error
-	p.confined, err = tenantWhere("a tenant confined to "+p.primary.Name, func(t target.Tenant) bool {
-		return slices.Contains(t.DataPolicy.AllowedRegions, p.primary.Name) && !t.DataPolicy.HostedFallback &&
-			!slices.ContainsFunc(p.fallbackTo, func(r string) bool { return slices.Contains(t.DataPolicy.AllowedRegions, r) })
-	})
-	if err != nil {
-		return p, err
+	for _, t := range env.Target.Tenants {
+		if !slices.Contains(t.DataPolicy.AllowedRegions, p.primary.Name) {
+			continue // never served in the primary region, so its outage moves nothing of theirs
+		}
+		movable := slices.ContainsFunc(p.fallbackTo, func(r string) bool { return slices.Contains(t.DataPolicy.AllowedRegions, r) })
+		switch {
+		case movable:
+			p.mobileAll = append(p.mobileAll, t)
+		case !t.DataPolicy.HostedFallback:
+			p.confinedAll = append(p.confinedAll, t)
+		}
 	}
-	p.mobile, err = tenantWhere("a tenant allowed to fall back from "+p.primary.Name, func(t target.Tenant) bool {
-		return slices.Contains(t.DataPolicy.AllowedRegions, p.primary.Name) &&
-			slices.ContainsFunc(p.fallbackTo, func(r string) bool { return slices.Contains(t.DataPolicy.AllowedRegions, r) })
-	})
-	return p, err
+	if len(p.confinedAll) == 0 {
+		return p, fmt.Errorf("%w: no tenant confined to %s", errCannotPlan, p.primary.Name)
+	}
+	if len(p.mobileAll) == 0 {
+		return p, fmt.Errorf("%w: no tenant allowed to fall back from %s", errCannotPlan, p.primary.Name)
+	}
+	p.confined, p.mobile = p.confinedAll[0], p.mobileAll[0]
+	return p, nil
 }
 
-// alternate sends the tenants' requests in turn, each a short seeded probe.
+// alternate sends the tenants' requests in turn, each a short seeded probe over HTTP.
 func alternate(tenants ...target.Tenant) func(r *rand.Rand, i int) loadReq {
 	return func(r *rand.Rand, i int) loadReq {
 		return loadReq{tenant: tenants[i%len(tenants)], body: probe(prompt(r, 6), 4, false)}
@@ -63,11 +81,16 @@ func alternate(tenants ...target.Tenant) func(r *rand.Rand, i int) loadReq {
 // requests after the runtime's detection time, or the fault is not shown to have hit traffic.
 const minSettled = 5
 
+// regionBatchJobs is how many jobs each confined tenant queues during the region outage: queued
+// work is the one path where a refusal is not final, so it is where a policy may be forgotten.
+const regionBatchJobs = 2
+
 var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, Label("fault:region"), func() {
 	var (
 		plan    regionPlan
 		planErr error
 		rr      runResult
+		batches map[string]string // confined tenant → the batch it queued during the outage
 	)
 	BeforeAll(func(ctx SpecContext) {
 		DeferCleanup(noResidue)
@@ -75,72 +98,129 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 			return
 		}
 		if len(env.Chaos.Select(fault.RoleRegion, plan.primary.Name)) == 0 {
-			planErr = fmt.Errorf("the target declares no region dependency %q to cut", plan.primary.Name)
+			planErr = fmt.Errorf("%w: the target declares no region dependency %q to cut", errCannotPlan, plan.primary.Name)
 			return
 		}
-		rr = faultRun{name: "region-outage", stream: 301, pick: alternate(plan.confined, plan.mobile),
-			inject: func(context.Context) func() error {
-				return inject(fault.RoleRegion, plan.primary.Name, fault.Fault{Kind: fault.Down})
+		batches = map[string]string{}
+		rr = faultRun{name: "region-outage", stream: 301, pick: rotate(plan.tenants(), 6, nil),
+			inject: func(ctx context.Context) func() error {
+				heal := inject(fault.RoleRegion, plan.primary.Name, fault.Fault{Kind: fault.Down})
+				// Queued jobs are tried, refused for now and tried again until the region is
+				// back: every try in the outage must keep to the tenant's policy.
+				if env.Target.Declares("queue") {
+					for _, t := range plan.confinedAll {
+						batches[t.Name] = queueDuringOutage(ctx, t, "region")
+					}
+				}
+				return heal
 			},
 		}.run(ctx)
 		expectRecovery(ctx, rr, plan.confined)
 	}, NodeTimeout(time.Minute))
 
-	judged := func() bool { return judgeable(planErr, rr, plan.confined, plan.mobile) }
+	judged := func() bool { return judgeable(planErr, rr, plan.tenants()...) }
 
-	It("ends every request in one outcome and recovers", Req("FLT-1"), func(ctx SpecContext) {
+	It("ends every request in one outcome, refuses by policy in time, and recovers", Req("FLT-1"), func(ctx SpecContext) {
 		if !judged() {
 			return
 		}
-		expectEveryRequestEnded(ctx, rr)
+		judgeOutage(ctx, fault.RoleRegion, rr, func(e chaosledger.Entry) outageAnswer {
+			if plan.isConfined(e.Tenant) {
+				return refuse(outcome.ReasonPolicyForbidsFallback)
+			}
+			return serve()
+		})
 	})
 
-	It("refuses the confined tenant by policy and moves only the allowed one", Req("FBK-2"), func() {
+	It("refuses every confined tenant by policy on every path and moves only the allowed ones", Req("FBK-2"), func(ctx SpecContext) {
 		if !judged() {
 			return
 		}
 		for _, e := range rr.entries {
-			if e.Tenant == plan.confined.Name && e.Served() {
-				Expect(plan.confined.DataPolicy.AllowedRegions).To(ContainElement(e.ServedBy.Region),
-					"%s's request #%d was served in %s, outside its policy", e.Tenant, e.Seq, e.ServedBy.Region)
-				Expect(hostedProviders()).NotTo(ContainElement(e.ServedBy.Provider), "%s's request #%d went to hosted provider %s", e.Tenant, e.Seq, e.ServedBy.Provider)
+			if plan.isConfined(e.Tenant) && e.Served() {
+				t := tenantNamed(e.Tenant)
+				judgeThat(slices.Contains(t.DataPolicy.AllowedRegions, e.ServedBy.Region),
+					"%s's request #%d over %s was served in %s, outside its policy", e.Tenant, e.Seq, e.Path, e.ServedBy.Region)
+				judgeThat(!slices.Contains(hostedProviders(), e.ServedBy.Provider), "%s's request #%d over %s went to hosted provider %s", e.Tenant, e.Seq, e.Path, e.ServedBy.Provider)
 			}
 		}
-		var refused, moved int
+		var refused, moved []chaosledger.Entry
 		for _, e := range rr.settled() {
-			switch e.Tenant {
-			case plan.confined.Name:
-				Expect(e.Outcome).To(Equal(outcome.Rejected), "request #%d of %s during the outage: %s/%s", e.Seq, e.Tenant, e.Outcome, e.Reason)
-				Expect(e.Reason).To(Equal(outcome.ReasonPolicyForbidsFallback), "request #%d of %s", e.Seq, e.Tenant)
-				refused++
-			case plan.mobile.Name:
-				Expect(e.Served()).To(BeTrue(), "request #%d of %s during the outage: %s/%s", e.Seq, e.Tenant, e.Outcome, e.Reason)
-				Expect(plan.mobile.DataPolicy.AllowedRegions).To(ContainElement(e.ServedBy.Region), "request #%d", e.Seq)
-				Expect(e.ServedBy.Region).NotTo(Equal(plan.primary.Name), "request #%d served by the region that is down", e.Seq)
-				moved++
+			if plan.isConfined(e.Tenant) {
+				judgeThat(string(e.Outcome)+"/"+string(e.Reason) == "rejected/policy_forbids_fallback",
+					"request #%d of %s over %s during the %s outage was answered %s/%s, not refused with policy_forbids_fallback", e.Seq, e.Tenant, e.Path, plan.primary.Name, e.Outcome, e.Reason)
+				refused = append(refused, e)
+				continue
+			}
+			judgeThat(e.Served(), "request #%d of %s over %s during the outage: %s/%s", e.Seq, e.Tenant, e.Path, e.Outcome, e.Reason)
+			judgeThat(slices.Contains(tenantNamed(e.Tenant).DataPolicy.AllowedRegions, e.ServedBy.Region), "request #%d of %s over %s was served in %s, outside its policy", e.Seq, e.Tenant, e.Path, e.ServedBy.Region)
+			judgeThat(e.ServedBy.Region != plan.primary.Name, "request #%d of %s over %s served by the region that is down", e.Seq, e.Tenant, e.Path)
+			moved = append(moved, e)
+		}
+		for _, t := range plan.confinedAll {
+			if missing := missingPaths(refused, t); len(missing) > 0 {
+				invalid("the outage met no request of %s over %s", t.Name, joinComma(missing))
+				return
 			}
 		}
-		evidence("%s down: %d requests of %s refused with policy_forbids_fallback, %d of %s served in %v", plan.primary.Name, refused, plan.confined.Name, moved, plan.mobile.Name, plan.fallbackTo)
+		judgedPaths("FBK-2", refused)
+		judgedPaths("FBK-2", moved)
+		msg := fmt.Sprintf("%s down: %d requests of %s refused with policy_forbids_fallback (%s); %d of %s served in %v",
+			plan.primary.Name, len(refused), tenantNames(plan.confinedAll), pathsText(refused), len(moved), tenantNames(plan.mobileAll), plan.fallbackTo)
+		if !env.Target.Declares("queue") {
+			notProbed("batch-api", "the target declares no batch queue")
+			evidence("%s", msg)
+			return
+		}
+		var jobs int
+		for _, t := range plan.confinedAll {
+			jobs += expectQueuedWithinPolicy(ctx, t, batches[t.Name])
+		}
+		judgedFor("FBK-2", "batch-api", jobs)
+		evidence("%s; %d jobs %s queued during the outage were served only where their policies allow", msg, jobs, tenantNames(plan.confinedAll))
 	})
 
-	It("labels the moved work rerouted", Req("OUT-8"), func() {
+	It("labels the moved work rerouted on every path", Req("OUT-8"), func() {
 		if !judged() {
 			return
 		}
-		var rerouted int
+		var moved []chaosledger.Entry
 		for _, e := range rr.entries {
-			if e.Served() && e.ServedBy.Region != "" && e.ServedBy.Region != plan.primary.Name {
-				Expect(e.Outcome).To(Equal(outcome.Rerouted), "request #%d served in %s but labelled %s", e.Seq, e.ServedBy.Region, e.Outcome)
-				rerouted++
-			}
 			if e.Served() && e.ServedBy.Region == plan.primary.Name && !slices.Contains(hostedProviders(), e.ServedBy.Provider) {
-				Expect(e.Outcome).NotTo(Equal(outcome.Rerouted), "request #%d served where asked but labelled rerouted", e.Seq)
+				judgeThat(e.Outcome == outcome.Completed, "request #%d of %s over %s was served where asked (%s) but labelled %s/%s",
+					e.Seq, e.Tenant, e.Path, e.ServedBy.Region, e.Outcome, e.Reason)
 			}
 		}
-		Expect(rerouted).To(BeNumerically(">=", minSettled), "too little work was moved to judge the labels")
-		evidence("%d requests served outside %s, each labelled rerouted with its region in ARuntime-Served-By", rerouted, plan.primary.Name)
+		for _, e := range rr.settled() {
+			if plan.isConfined(e.Tenant) {
+				continue
+			}
+			judgeThat(e.Served(), "request #%d of %s over %s during the outage: %s/%s", e.Seq, e.Tenant, e.Path, e.Outcome, e.Reason)
+			expectReroutedLabel(e, plan.primary.Name)
+			moved = append(moved, e)
+		}
+		for _, t := range plan.mobileAll {
+			if missing := missingPaths(moved, t); len(missing) > 0 {
+				invalid("no request of %s over %s was moved during the outage, so its label there is unjudged", t.Name, joinComma(missing))
+				return
+			}
+		}
+		judgedPaths("OUT-8", moved)
+		notProbed("degraded", "the target declares no fallback model, so nothing of an outage can be served degraded")
+		evidence("%d requests of %s served outside %s during its outage, each labelled rerouted with its region in ARuntime-Served-By (%s)",
+			len(moved), tenantNames(plan.mobileAll), plan.primary.Name, pathsText(moved))
 	})
 })
+
+// expectReroutedLabel checks that a request served away from primary says so: rerouted, with the
+// reason of the move and the place in its served-by statement.
+func expectReroutedLabel(e chaosledger.Entry, primary string) {
+	judgeThat(e.Outcome == outcome.Rerouted, "request #%d of %s over %s was served in %s (provider %s) but labelled %s/%s",
+		e.Seq, e.Tenant, e.Path, e.ServedBy.Region, e.ServedBy.Provider, e.Outcome, e.Reason)
+	judgeThat(slices.Contains([]outcome.Reason{outcome.ReasonRegionFailover, outcome.ReasonPoolFailover, outcome.ReasonProviderFallback}, e.Reason),
+		"request #%d of %s over %s is rerouted for reason %s", e.Seq, e.Tenant, e.Path, e.Reason)
+	judgeThat(e.ServedBy.Region != "" && e.ServedBy.Region != primary, "request #%d of %s over %s: rerouted but served by %q", e.Seq, e.Tenant, e.Path, e.ServedBy.String())
+}
 
 // hostedProviders are the names of the hosted providers the target declares: a request whose
 // ARuntime-Served-By names one of them left the runtime.
@@ -152,4 +232,14 @@ func hostedProviders() []string {
 		}
 	}
 	return out
+}
+
+// tenantNamed is the declared tenant called name.
+func tenantNamed(name string) target.Tenant {
+	for _, t := range env.Target.Tenants {
+		if t.Name == name {
+			return t
+		}
+	}
+	return target.Tenant{Name: name}
 }

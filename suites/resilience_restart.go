@@ -33,7 +33,7 @@ var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence")
 		router := env.Nodes.Parts(routerRole)[0]
 		a := tenantA()
 		awaitSteady(ctx)
-		status, _, jobs := submitJobs(ctx, a, fmt.Sprintf("arcert-crash-%d-%d", env.Seed, time.Now().UnixNano()), queueJobs, queueJobTokens)
+		status, _, _, jobs := submitJobs(ctx, a, fmt.Sprintf("arcert-crash-%d-%d", env.Seed, time.Now().UnixNano()), queueJobs, queueJobTokens)
 		Expect(status).To(Equal(http.StatusOK), "a batch before the crash")
 		heal := inject(fault.RoleEvidence, "", fault.Fault{Kind: fault.Down})
 		r := rng(391)
@@ -57,7 +57,7 @@ var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence")
 		recordWindow(fault.Window{Fault: fault.Fault{Kind: workerKill}, Role: routerRole, Name: router, Start: killed, End: time.Now()})
 		Expect(heal()).To(Succeed())
 		done := awaitBatchWithin(ctx, a.Key, jobs.ID, recoveryTime())
-		expectOnce(ctx, a, done, queueJobs)
+		judgedFor("DUR-3", "redelivery", expectOnce(ctx, a, done, queueJobs))
 		key := env.Target.Operator.Key
 		for _, id := range ids {
 			var recs []discovery.Record
@@ -66,6 +66,7 @@ var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence")
 			Expect(recs).To(HaveLen(1), "request %s has %d evidence records", id, len(recs))
 		}
 		Expect(discovery.VerifyChain(allEvidence(ctx, key))).To(Succeed())
+		judgedFor("DUR-3", "evidence", len(ids))
 		evidence("%s killed with batch %s %s and %d records spooled in an evidence outage; back in %s; every job once, every record once, the chain verifies",
 			router, jobs.ID, now.Status, len(ids), back.Round(time.Millisecond))
 	}, SpecTimeout(2*time.Minute))

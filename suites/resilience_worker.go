@@ -4,19 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"sync"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
-	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
-	chaosledger "github.com/aruntime/arcert/chaos/ledger"
-	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/target"
 )
 
 // workerKill is the fault kind recorded for a killed part.
@@ -128,14 +125,14 @@ func primaryWorkers() (string, []string) {
 }
 
 var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
-	It("leaves every request one outcome and the remaining workers serving", Req("FLT-2"), func(ctx SpecContext) {
+	It("leaves every request one outcome and the remaining workers serving, on every wire", Req("FLT-2"), func(ctx SpecContext) {
 		DeferCleanup(noResidue)
 		region, parts, ok := workersToLose(2, "losing one while another serves")
 		if !ok {
 			return
 		}
 		victim := parts[0]
-		rr := faultRun{name: "worker-loss", stream: 351, pick: alternate(tenantA(), tenantB()),
+		rr := faultRun{name: "worker-loss", stream: 351, pick: rotate([]target.Tenant{tenantA(), tenantB()}, 6, nil),
 			inject: func(ctx context.Context) func() error { return loseWorkers(ctx, region, victim) }}.run(ctx)
 		if !steadyBefore(rr) {
 			return
@@ -144,56 +141,37 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 		if !expectServedByOthers(rr, victim) {
 			return
 		}
+		for p, n := range byPath(rr.settled()) {
+			judgedFor("FLT-2", p, n)
+		}
+		explainPaths(viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream)
 		expectRecovery(ctx, rr, tenantA())
-		evidence("%s lost for %s; the other workers served what came after detection", victim, holdFor())
+		evidence("%s lost for %s; the other workers served what came after detection (%s)", victim, holdFor(), pathsText(rr.settled()))
 	}, SpecTimeout(2*time.Minute))
 
-	It("ends a stream whose worker is lost with a failed outcome", Req("OUT-7"), func(ctx SpecContext) {
+	It("moves the work a lost worker had not started answering", Req("FLT-2"), func(ctx SpecContext) {
+		DeferCleanup(noResidue)
+		region, parts, ok := workersToLose(2, "losing one while another serves")
+		if !ok {
+			return
+		}
+		expectUnstartedWorkMoved(ctx, region, parts[0])
+	}, SpecTimeout(time.Minute))
+
+	It("ends a stream whose worker is lost with a failed outcome, over HTTP and gRPC", Req("OUT-7"), func(ctx SpecContext) {
 		DeferCleanup(noResidue)
 		region, parts, ok := workersToLose(1, "a stream losing its worker")
 		if !ok {
 			return
 		}
-		a := tenantA()
-		r := rand.New(rand.NewPCG(uint64(env.Seed), 361))
-		type ended struct {
-			res driver.Result
-			err error
+		for _, via := range []string{viaHTTPStream, viaGRPCStream} {
+			if !slices.Contains(faultPaths(), via) {
+				explainPaths(via)
+				continue
+			}
+			if !expectStreamCutFails(ctx, via, region, parts) {
+				return
+			}
 		}
-		done := make(chan ended, 1)
-		running := make(chan struct{})
-		var once sync.Once
-		go func() {
-			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: probe(prompt(r, 8), midStreamTokens, true),
-				OnContent: func(n int) {
-					if n >= midStreamAfter {
-						once.Do(func() { close(running) })
-					}
-				}})
-			done <- ended{res, err}
-		}()
-		select { // the loss must meet a stream that is running, not one that has not begun
-		case <-running:
-		case e := <-done:
-			invalid("the stream ended before %d tokens, before its worker could be lost mid-way: %s", midStreamAfter, describe(e.res))
-			return
-		case <-ctx.Done():
-			return
-		}
-		heal := loseWorkers(ctx, region, parts...)
-		var end ended
-		Eventually(done).WithContext(ctx).WithTimeout(tenantDeadline(a)+deadlineGrace).Should(Receive(&end), "the stream did not end after its worker was lost")
-		Expect(heal()).To(Succeed())
-		Expect(end.err).NotTo(HaveOccurred(), "the stream broke without an outcome after its worker was lost (%d tokens): the runtime must end it with an error event", end.res.Tokens)
-		res := end.res
-		if res.Tokens == 0 || res.Tokens >= midStreamTokens {
-			invalid("the stream had %d of %d tokens when it ended: the loss did not hit it mid-stream (%s)", res.Tokens, midStreamTokens, describe(res))
-			return
-		}
-		Expect(res.MidStreamError).To(BeTrue(), "the stream ended without an error event after %d tokens: %s", res.Tokens, describe(res))
-		Expect(res.Outcome).To(Equal(outcome.Failed), "the stream's final outcome: %s", describe(res))
-		Expect(res.ContractViolations).To(BeEmpty())
-		expectRecovery(ctx, runResult{window: chaosledger.Window{End: time.Now()}}, a)
-		evidence("a stream lost its worker after %d tokens and ended with an error event: %s/%s", res.Tokens, res.Outcome, res.Reason)
 	}, SpecTimeout(time.Minute))
 })

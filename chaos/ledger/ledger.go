@@ -19,6 +19,9 @@ type Entry struct {
 	Seq    int    `json:"seq"`
 	Tenant string `json:"tenant"`
 	Class  string `json:"class,omitempty"`
+	// Path is the way the request reached the runtime (http, http-stream, grpc, grpc-stream…), so
+	// a check can judge each wire on its own.
+	Path string `json:"path,omitempty"`
 	// Start and End are when the request was sent and when its last byte (or error) arrived.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`

@@ -63,6 +63,13 @@ type Result struct {
 
 // Complete makes one streaming call as key and records it.
 func (c *Client) Complete(ctx context.Context, key string, req *arcertv1.CompleteRequest) (Result, error) {
+	return c.CompleteWatch(ctx, key, req, nil)
+}
+
+// CompleteWatch is Complete that calls onContent, when set, after each content message with the
+// number received so far, on the reading goroutine: a fault can then be timed to a running stream
+// (as the HTTP driver's Call.OnContent does).
+func (c *Client) CompleteWatch(ctx context.Context, key string, req *arcertv1.CompleteRequest, onContent func(tokens int)) (Result, error) {
 	res := Result{Start: time.Now()}
 	stream, err := c.client.Complete(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key), req)
 	if err != nil {
@@ -92,6 +99,9 @@ func (c *Client) Complete(ctx context.Context, key string, req *arcertv1.Complet
 			last = now
 			res.Tokens++
 			res.Text += msg.GetText()
+			if onContent != nil {
+				onContent(res.Tokens)
+			}
 		}
 		if msg.GetUsage() != nil {
 			res.Usage = msg.GetUsage()

@@ -81,7 +81,7 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 		return end
 	}
 	cancel := context.CancelFunc(func() {})
-	if !r.queueWaitUncounted { // the defect leaves the queue wait on no clock
+	if !r.defects.QueueWaitUncounted { // the defect leaves the queue wait on no clock
 		ctx, cancel = context.WithTimeout(ctx, j.class.Deadline)
 	}
 	defer cancel()
@@ -90,7 +90,7 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 		return r.admissionEnding(err)
 	}
 	defer ticket.Release()
-	if r.queueWaitUncounted {
+	if r.defects.QueueWaitUncounted {
 		var run context.CancelFunc
 		ctx, run = context.WithTimeout(ctx, j.class.Deadline)
 		defer run()

@@ -44,12 +44,18 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	if m, ok := r.model(d.Place.Model); ok {
 		end.artifact = m.ArtifactDigest
 	}
-	if r.workerCall != nil {
-		ctx = r.workerCall(ctx, j.principal.Tenant)
+	if r.defects.WorkerCall != nil {
+		ctx = r.defects.WorkerCall(ctx, j.principal.Tenant)
 	}
 	stream, err := w.Client.Generate(ctx, generateRequest(j, d.Place.Model))
 	if err != nil {
 		return r.workerFailure(ctx, w, err, end)
+	}
+	if e, ok := em.(interface{ startsAtPick() bool }); ok && e.startsAtPick() {
+		end.started = true // the GRPCStartsAtPick defect: headers now, so no retry after this
+		if err := em.start(end); err != nil {
+			return clientGone(end), false
+		}
 	}
 	for {
 		msg, err := stream.Recv()

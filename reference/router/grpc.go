@@ -56,7 +56,7 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	j := job{id: newID("req-"), traceID: newID("")}
 	end := r.admitGRPC(stream.Context(), req, &j)
 	if end.reason == "" {
-		em := &grpcEmitter{stream: stream, id: j.id}
+		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick}
 		end = r.execute(stream.Context(), j, em)
 		if end.class.Served() {
 			end = em.finish(end)
@@ -108,7 +108,12 @@ func (r *Router) admitGRPC(ctx context.Context, req *arcertv1.CompleteRequest, j
 type grpcEmitter struct {
 	stream grpc.ServerStreamingServer[arcertv1.CompleteResponse]
 	id     string
+	// atPick is the GRPCStartsAtPick defect.
+	atPick bool
 }
+
+// startsAtPick reports the GRPCStartsAtPick defect (see generate).
+func (e *grpcEmitter) startsAtPick() bool { return e.atPick }
 
 // start attaches where the request is served to the header, which goes out with the first token
 // rather than in a write of its own.

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -45,14 +44,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Batches is the durable batch queue; nil serves no /v1/batches.
 	Batches *batch.Store
-	// ProviderHTTP is the HTTP client hosted providers are called with; nil uses a default one.
-	ProviderHTTP *http.Client
-	// WorkerCall, when set, prepares the context of every generation call to a worker for the
-	// tenant it serves (a negative control's deliberate bug); nil leaves the context as it is.
-	WorkerCall func(ctx context.Context, tenant string) context.Context
-	// QueueWaitUncounted is a deliberate defect for a negative control (runtime.Defects): the
-	// deadline clock starts when a request leaves its class queue, not when it arrives.
-	QueueWaitUncounted bool
+	// Defects are deliberate bugs for the harness's negative controls; the zero value is the
+	// conformant router.
+	Defects Defects
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -71,10 +65,8 @@ type Router struct {
 	// over.
 	places *places
 	capMu  sync.Mutex // serialises syncCapacity
-	// workerCall is Options.WorkerCall.
-	workerCall func(ctx context.Context, tenant string) context.Context
-	// queueWaitUncounted is Options.QueueWaitUncounted.
-	queueWaitUncounted bool
+	// defects is Options.Defects.
+	defects Defects
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -110,11 +102,9 @@ func New(o Options) (*Router, error) {
 		log:      o.Logger,
 		models:   map[string]config.Model{},
 		batches:  o.Batches,
-		places:   newPlaces(o.Config, o.Logger, o.ProviderHTTP),
-
-		queueWaitUncounted: o.QueueWaitUncounted,
+		places:   newPlaces(o.Config, o.Logger, o.Defects.ProviderHTTP),
+		defects:  o.Defects,
 	}
-	r.workerCall = o.WorkerCall
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m
 	}

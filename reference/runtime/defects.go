@@ -71,8 +71,22 @@ type OutcomeDefects struct {
 // AdmissionDefects break admission, traffic classes, quotas and declared versions.
 type AdmissionDefects struct{}
 
-// ResilienceDefects break rules only a fault reveals.
-type ResilienceDefects struct{}
+// ResilienceDefects break rules only a fault reveals. The gRPC ones live in an interceptor in
+// front of the router's gRPC service (grpcdefects.go), as a careless gateway would.
+type ResilienceDefects struct {
+	// GRPCOutcomeFromStatus writes the arcert-outcome trailer from the call's status code, so
+	// every call that ends OK says completed, rerouted work included.
+	GRPCOutcomeFromStatus bool
+	// GRPCEndsOKAfterOutput closes a gRPC call that fails after it sent output with status OK and
+	// without its outcome trailers, as if a stream that has begun could no longer fail.
+	GRPCEndsOKAfterOutput bool
+	// GRPCUnavailableAsInternal answers every UNAVAILABLE gRPC call (a dependency, region or
+	// worker outage) as INTERNAL with failed/internal.
+	GRPCUnavailableAsInternal bool
+	// GRPCStartsAtPick sends a gRPC call's headers as soon as a worker answers it, and counts the
+	// call as started, so a lost worker's calls without output are not moved elsewhere.
+	GRPCStartsAtPick bool
+}
 
 // OperationsDefects break rollout, artifacts, evidence, batch jobs and devices.
 type OperationsDefects struct{}

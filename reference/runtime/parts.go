@@ -160,8 +160,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	}
 	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: rt.evidence, Batches: batches,
 		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router"),
-		ProviderHTTP: rt.opts.Defects.Identity.providerHTTP(), WorkerCall: rt.opts.Defects.Identity.WorkerCall,
-		QueueWaitUncounted: rt.opts.Defects.Outcome.QueueWaitUncounted})
+		Defects: rt.opts.Defects.router()})
 	if err != nil {
 		_ = pool.Close()
 		return fmt.Errorf("router: %w", err)

@@ -1,0 +1,24 @@
+package router
+
+import (
+	"context"
+	"net/http"
+)
+
+// Defects are deliberate bugs, each a few lines a real router could ship, switched on only by the
+// harness's negative controls (through runtime.Defects) to show that certification catches each.
+// The zero value is the conformant router.
+type Defects struct {
+	// ProviderHTTP is the HTTP client hosted providers are called with (a careless outbound proxy
+	// wraps its transport); nil uses the default one.
+	ProviderHTTP *http.Client
+	// WorkerCall prepares the context of every generation call to a worker for the tenant it
+	// serves (a careless router adding metadata of its caller's); nil leaves the context as it is.
+	WorkerCall func(ctx context.Context, tenant string) context.Context
+	// QueueWaitUncounted starts the deadline clock when a request leaves its class queue, not
+	// when it arrives.
+	QueueWaitUncounted bool
+	// GRPCStartsAtPick sends a gRPC call's headers as soon as a worker answers it, and counts the
+	// call as started, so a worker lost before the first token is not retried elsewhere.
+	GRPCStartsAtPick bool
+}
