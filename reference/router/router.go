@@ -44,6 +44,8 @@ type Options struct {
 	Logger   *slog.Logger
 	// Batches is the durable batch queue; nil serves no /v1/batches.
 	Batches *batch.Store
+	// Operations switches on deliberate bugs for negative controls; zero for a real runtime.
+	Operations OperationsDefects
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -62,6 +64,7 @@ type Router struct {
 	// over.
 	places *places
 	capMu  sync.Mutex // serialises syncCapacity
+	ops    OperationsDefects
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -98,6 +101,7 @@ func New(o Options) (*Router, error) {
 		models:   map[string]config.Model{},
 		batches:  o.Batches,
 		places:   newPlaces(o.Config, o.Logger),
+		ops:      o.Operations,
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m

@@ -79,8 +79,8 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 			return err
 		}
 	}
-	if rt.control != nil && rt.source != nil {
-		if err := rt.startApplier(ctx, srv, w); err != nil {
+	if rt.control != nil && rt.source != nil && !rt.replacedOffControl(w) {
+		if err := rt.startApplier(ctx, srv, w, models); err != nil {
 			return err
 		}
 	}
@@ -158,7 +158,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 			return fmt.Errorf("batch queue: %w", err)
 		}
 	}
-	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: rt.evidence, Batches: batches,
+	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: rt.evidence, Batches: batches, Operations: rt.opts.Defects.Operations.Router,
 		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router")})
 	if err != nil {
 		_ = pool.Close()
