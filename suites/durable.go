@@ -108,25 +108,31 @@ func awaitBatchWithin(ctx context.Context, key, id string, d time.Duration) batc
 }
 
 var _ = Describe("Batch jobs", func() {
-	It("completes each job exactly once, once per idempotency key", Req("BAT-1"), func(ctx SpecContext) {
+	// First delivery, and redelivery after the first delivery was refused (device pressure on
+	// every worker): a result recorded for the wrong attempt shows only on the second.
+	It("completes each job exactly once, once per idempotency key, on first delivery and redelivery", Serial, Req("BAT-1"), func(ctx SpecContext) {
+		DeferCleanup(func(ctx SpecContext) {
+			if env.Target.Devices != nil && env.Target.Devices.Hook != "" {
+				clearDevices(ctx)
+			}
+		})
 		a := tenantA()
 		idem := fmt.Sprintf("arcert-%d-%d", env.Seed, time.Now().UnixNano())
 		status, first := submitBatch(ctx, a.Key, idem, nil, a.Name)
 		Expect(status).To(Equal(http.StatusOK))
 		_, again := submitBatch(ctx, a.Key, idem, nil, a.Name)
-		Expect(again.ID).To(Equal(first.ID), "the same idempotency key queued a second batch")
-		done := awaitBatch(ctx, a.Key, first.ID)
-		Expect(done.Counts.Total).To(Equal(batchJobs))
-		Expect(done.Counts.Completed + done.Counts.Failed).To(Equal(batchJobs))
-		seen := map[string]bool{}
-		for _, o := range done.Output {
-			Expect(seen).NotTo(HaveKey(o.CustomID), "job %s has two results", o.CustomID)
-			seen[o.CustomID] = true
-			Expect(evidenceFor(ctx, a.Key, o.Response.RequestID)).To(HaveLen(1), "job %s", o.CustomID)
+		opsCheck(again.ID == first.ID, "the same idempotency key queued a second batch (%s after %s)", again.ID, first.ID)
+		judged("idempotency", 1)
+		judged("first-delivery", judgeBatchResults(ctx, a, awaitBatch(ctx, a.Key, first.ID), "first delivery"))
+
+		jobs, refused, why := batchRedelivery(ctx, a)
+		if why != "" {
+			notProbed("redelivery", "%s", why)
 		}
-		Expect(seen).To(HaveLen(batchJobs))
-		evidence("batch %s: %d jobs, %d completed, one result and one evidence record each", first.ID, done.Counts.Total, done.Counts.Completed)
-	}, SpecTimeout(2*time.Minute))
+		judged("redelivery", jobs)
+		evidence("batch %s: %d jobs, one result and one matching evidence record each; under device pressure %d first deliveries were refused and all %d jobs completed once on redelivery",
+			first.ID, batchJobs, refused, jobs)
+	}, SpecTimeout(3*time.Minute))
 
 	It("runs queued work as the tenant that submitted it", Req("TEN-5"), func(ctx SpecContext) {
 		a, b := tenantA(), tenantB()
