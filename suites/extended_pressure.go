@@ -2,19 +2,20 @@ package suites
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
-	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/driver"
 )
 
-// pressureProbes is how many requests the spec sends while every device is under pressure: each
-// must be shed with device_pressure, so a runtime that sheds only some of them is caught.
-const pressureProbes = 12
+// pressureProbes is how many requests each tenant sends on each client path while every device
+// is under pressure: each must be shed with device_pressure, so a runtime that sheds only some of
+// them is caught.
+const pressureProbes = 4
 
 // sharedTier is the evidence's cache_tier of prompt tokens served from the shared (L2) tier.
 const sharedTier = "l2"
@@ -26,13 +27,20 @@ func pressureAll(ctx context.Context) map[string]discovery.DeviceEventResult {
 	for _, id := range ids {
 		got[id] = deviceEvent(ctx, id, discovery.DeviceEvent{Kind: discovery.DeviceMemoryPressure})
 	}
-	Eventually(func() []string { return underPressure(ctx) }).WithContext(ctx).WithTimeout(settle()).
-		WithPolling(50*time.Millisecond).Should(ConsistOf(ids), "not every worker reports device pressure")
+	var pressed []string
+	all := opsPoll(ctx, settle(), 50*time.Millisecond, func() bool {
+		pressed = underPressure(ctx)
+		return len(pressed) == len(ids)
+	})
+	opsCheck(all, "within %s of memory pressure on every device, only %d of %d workers report it (%s)", settle(), len(pressed), len(ids), strings.Join(pressed, ", "))
 	return got
 }
 
 var _ = Describe("Device pressure", Serial, func() {
-	It("follows the declared residency policy and sheds with device_pressure", Req("FLT-3"), func(ctx SpecContext) {
+	// Every tenant on every client path: a tenant whose policy allows hosted fallback must be
+	// shed like the others, since pressure passes in seconds and no declared policy moves a
+	// tenant's data to a provider for it.
+	It("follows the declared residency policy and sheds every tenant with device_pressure", Req("FLT-3"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
 		before := send(ctx, tenantA().Key, probe("served before the pressure?", 2, false), nil)
 		Expect(before.Outcome.Served()).To(BeTrue(), "baseline: %s", describe(before))
@@ -51,6 +59,7 @@ var _ = Describe("Device pressure", Serial, func() {
 			if full := l1Before[w.Worker]; full > 0 {
 				Expect(w.L1CapacityBlocks).To(BeNumerically("<", full), "worker %s kept its L1 at %d of %d blocks under pressure", w.Worker, w.L1CapacityBlocks, full)
 			}
+			judged("worker:"+w.Worker, 1)
 			for _, m := range env.Target.Devices.PinnedModels {
 				served := false
 				for _, a := range w.Artifacts {
@@ -63,18 +72,8 @@ var _ = Describe("Device pressure", Serial, func() {
 			Expect(w.Healthy).To(BeTrue(), "worker %s failed instead of applying its residency policy", w.Worker)
 		}
 
-		var shedID string
-		for i := range pressureProbes {
-			res := send(ctx, tenantA().Key, probe("shed under device pressure?", 2, i%2 == 0), nil)
-			Expect(res.ContractViolations).To(BeEmpty(), describe(res))
-			Expect(res.Outcome).To(Equal(outcome.Shed), "probe %d under pressure: %s", i, describe(res))
-			Expect(res.Reason).To(Equal(outcome.ReasonDevicePressure), "probe %d under pressure: %s", i, describe(res))
-			Expect(res.RetryAfter).To(BeNumerically(">", 0), "probe %d shed without Retry-After: %s", i, describe(res))
-			shedID = res.RequestID
-		}
-		recs := evidenceFor(ctx, tenantA().Key, shedID)
-		Expect(recs[0].Reason).To(Equal(outcome.ReasonDevicePressure), "the evidence of a shed request names another reason")
-		evidence("%d of %d probes shed with device_pressure and Retry-After; evidence %s says %s", pressureProbes, pressureProbes, shedID, recs[0].Reason)
+		shed := judgePressureShedding(ctx)
+		evidence("every worker under pressure: %s", shed)
 
 		clearDevices(ctx)
 		Eventually(func() bool {
