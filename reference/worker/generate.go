@@ -98,6 +98,12 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 			continue
 		}
 		if !ev.Done {
+			if ctx.Err() != nil {
+				// Cut (or cancelled) while the step that made this token ran: a token computed on
+				// a device that has since faulted is not sent, so work that had sent nothing when
+				// the fault hit still has sent nothing, and the router can move it elsewhere.
+				return s.failCut(ctx, req, ctx.Err())
+			}
 			if err := stream.Send(&arcertv1.GenerateResponse{Text: ev.Text}); err != nil {
 				return err // the stream's context ends with the handler and aborts the sequence
 			}
