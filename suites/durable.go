@@ -10,31 +10,41 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/conformance/driver"
 )
 
-// evidenceRequests is how many requests the evidence-completeness spec sends and traces.
-const evidenceRequests = 20
-
 var _ = Describe("Evidence", func() {
+	// Concurrent waves on every client path and tenant, refusals and a batch among them, so the
+	// evidence service appends records in groups: a chain written one record at a time never
+	// shows a link computed wrongly inside a group.
 	It("keeps exactly one record per request and a chain that verifies", Req("EVD-1"), func(ctx SpecContext) {
 		Expect(env.Target.Operator).NotTo(BeNil(), "the chain is read through the operator's listing")
-		a := tenantA()
 		r := rng(17)
-		var ids []string
-		for range evidenceRequests {
-			res := send(ctx, a.Key, probe(prompt(r, 6), 2, false), nil)
-			Expect(res.RequestID).NotTo(BeEmpty())
-			ids = append(ids, res.RequestID)
+		a := tenantA()
+		status, sub := submitBatch(ctx, a.Key, fmt.Sprintf("arcert-evd-%d-%d", env.Seed, time.Now().UnixNano()), nil, a.Name)
+		Expect(status).To(Equal(http.StatusOK), "submitting a batch")
+		var sent []evdSent
+		for wave := range evdWaves {
+			sent = append(sent, evidenceBurst(ctx, r, wave)...)
 		}
-		for _, id := range ids {
-			Expect(evidenceFor(ctx, a.Key, id)).To(HaveLen(1), "request %s", id)
+		for _, o := range awaitBatch(ctx, a.Key, sub.ID).Output {
+			sent = append(sent, evdSent{path: opsBatch, tenant: a, id: o.Response.RequestID})
+		}
+		for _, s := range sent {
+			recs := evidenceFor(ctx, s.tenant.Key, s.id)
+			opsCheck(len(recs) == 1, "request %s (%s as %s) has %d evidence records, not one", s.id, s.path, s.tenant.Name, len(recs))
+			opsCheck(recs[0].Tenant == s.tenant.Name, "the evidence of request %s (%s as %s) names tenant %q", s.id, s.path, s.tenant.Name, recs[0].Tenant)
 		}
 		all := allEvidence(ctx, env.Target.Operator.Key)
-		Expect(all).NotTo(BeEmpty())
-		Expect(discovery.VerifyChain(all)).To(Succeed())
-		evidence("%d requests, one record each; the chain of %d records (seq %d..%d) verifies", len(ids), len(all), all[0].Seq, all[len(all)-1].Seq)
+		problem := chainProblem(all)
+		opsCheck(problem == "", "the evidence chain of %d records does not verify after %d concurrent requests: %s", len(all), len(sent), problem)
+		for _, s := range sent {
+			judged(s.path, 1)
+			judged("tenant:"+s.tenant.Name, 1)
+		}
+		judged("concurrent", len(sent))
+		evidence("%d requests in %d concurrent waves and a batch, one record each; the chain of %d records (seq %d..%d) verifies",
+			len(sent), evdWaves, len(all), all[0].Seq, all[len(all)-1].Seq)
 	}, SpecTimeout(2*time.Minute))
 })
 
@@ -98,25 +108,31 @@ func awaitBatchWithin(ctx context.Context, key, id string, d time.Duration) batc
 }
 
 var _ = Describe("Batch jobs", func() {
-	It("completes each job exactly once, once per idempotency key", Req("BAT-1"), func(ctx SpecContext) {
+	// First delivery, and redelivery after the first delivery was refused (device pressure on
+	// every worker): a result recorded for the wrong attempt shows only on the second.
+	It("completes each job exactly once, once per idempotency key, on first delivery and redelivery", Serial, Req("BAT-1"), func(ctx SpecContext) {
+		DeferCleanup(func(ctx SpecContext) {
+			if env.Target.Devices != nil && env.Target.Devices.Hook != "" {
+				clearDevices(ctx)
+			}
+		})
 		a := tenantA()
 		idem := fmt.Sprintf("arcert-%d-%d", env.Seed, time.Now().UnixNano())
 		status, first := submitBatch(ctx, a.Key, idem, nil, a.Name)
 		Expect(status).To(Equal(http.StatusOK))
 		_, again := submitBatch(ctx, a.Key, idem, nil, a.Name)
-		Expect(again.ID).To(Equal(first.ID), "the same idempotency key queued a second batch")
-		done := awaitBatch(ctx, a.Key, first.ID)
-		Expect(done.Counts.Total).To(Equal(batchJobs))
-		Expect(done.Counts.Completed + done.Counts.Failed).To(Equal(batchJobs))
-		seen := map[string]bool{}
-		for _, o := range done.Output {
-			Expect(seen).NotTo(HaveKey(o.CustomID), "job %s has two results", o.CustomID)
-			seen[o.CustomID] = true
-			Expect(evidenceFor(ctx, a.Key, o.Response.RequestID)).To(HaveLen(1), "job %s", o.CustomID)
+		opsCheck(again.ID == first.ID, "the same idempotency key queued a second batch (%s after %s)", again.ID, first.ID)
+		judged("idempotency", 1)
+		judged("first-delivery", judgeBatchResults(ctx, a, awaitBatch(ctx, a.Key, first.ID), "first delivery"))
+
+		jobs, refused, why := batchRedelivery(ctx, a)
+		if why != "" {
+			notProbed("redelivery", "%s", why)
 		}
-		Expect(seen).To(HaveLen(batchJobs))
-		evidence("batch %s: %d jobs, %d completed, one result and one evidence record each", first.ID, done.Counts.Total, done.Counts.Completed)
-	}, SpecTimeout(2*time.Minute))
+		judged("redelivery", jobs)
+		evidence("batch %s: %d jobs, one result and one matching evidence record each; under device pressure %d first deliveries were refused and all %d jobs completed once on redelivery",
+			first.ID, batchJobs, refused, jobs)
+	}, SpecTimeout(3*time.Minute))
 
 	It("runs queued work as the tenant that submitted it", Req("TEN-5"), func(ctx SpecContext) {
 		a, b := tenantA(), tenantB()

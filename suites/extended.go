@@ -65,8 +65,9 @@ func clearDevices(ctx context.Context) {
 	for _, id := range workerIDs(ctx) {
 		deviceEvent(ctx, id, discovery.DeviceEvent{Kind: discovery.DeviceClear})
 	}
-	Eventually(func() []string { return troubled(ctx) }).WithContext(ctx).WithTimeout(settle()).
-		WithPolling(50*time.Millisecond).Should(BeEmpty(), "workers not back to healthy after the device reset")
+	var bad []string
+	ok := opsPoll(ctx, settle(), 50*time.Millisecond, func() bool { bad = troubled(ctx); return len(bad) == 0 })
+	opsCheck(ok, "within %s of the device reset, workers %s are still unhealthy, under pressure or faulted", settle(), strings.Join(bad, ", "))
 }
 
 // troubled lists the workers that are unhealthy, under pressure or faulted, with why.

@@ -4,30 +4,40 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
-	"github.com/aruntime/arcert/conformance/driver"
 )
 
-// Load profile of the XID spec: faultStreams streams of faultTokens tokens are in flight when the
-// XID arrives xidLead after they started (a few decode steps in, so some are mid-stream and
-// some still queued), and afterProbes requests check that new work avoids the drained worker.
+// Load profile of the XID spec. Early streams (faultEarly, on HTTP and gRPC, a few plain HTTP
+// requests among them) of faultTokens tokens run until the HTTP ones have streamed; then late
+// streams with prompts of faultLateWords words arrive, whose prefill takes tens of milliseconds
+// each, and faultLateLead later the XID lands: the victim then holds both work that has streamed
+// and work that has sent nothing yet (queued or in prefill). afterProbes requests check that new
+// work avoids the drained worker.
 const (
-	faultStreams = 12
-	faultTokens  = 48
-	xidLead      = 150 * time.Millisecond
-	afterProbes  = 16
-	faultXID     = 79 // "GPU has fallen off the bus": the device is gone until reset
+	faultEarly     = 8
+	faultEarlyHTTP = 2 // of faultEarly, plain (not streamed) HTTP requests
+	faultLate      = 8
+	faultTokens    = 48
+	faultLateWords = 900 // about 1,500 tokens: under the target's disaggregation threshold
+	faultLateLead  = 60 * time.Millisecond
+	faultStreamed  = 2 * time.Second // bound on the early HTTP streams' first tokens
+	afterProbes    = 16
+	faultXID       = 79 // "GPU has fallen off the bus": the device is gone until reset
 	// cutSkew is how much later than the hook's reply a stream the victim finished before the cut
 	// may still reach us: the two replies travel different connections. A stream the victim kept
 	// serving past the cut runs on for most of its faultTokens, far longer than this.
 	cutSkew = 50 * time.Millisecond
+	// faultDeadlineTolerance is how late after its class deadline an in-flight request's outcome
+	// may arrive: the client's and the runtime's clocks start a connection apart.
+	faultDeadlineTolerance = 250 * time.Millisecond
 )
 
 // victim is a healthy serving worker in tenant A's allowed regions that has a healthy peer there,
@@ -47,7 +57,7 @@ func victim(ctx context.Context) string {
 }
 
 var _ = Describe("Device faults", Serial, func() {
-	It("drain the worker and finish its work elsewhere or as worker_lost", Req("DEV-1"), func(ctx SpecContext) {
+	It("drain the worker, move the work that had sent nothing and end streamed work worker_lost", Req("DEV-1"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
 		id := victim(ctx)
 		if id == "" {
@@ -55,70 +65,150 @@ var _ = Describe("Device faults", Serial, func() {
 			return
 		}
 		r := rng(0xde1)
-		results := make([]driver.Result, faultStreams)
-		errs := make([]error, faultStreams)
-		ended := make([]time.Time, faultStreams)
-		var wg sync.WaitGroup
-		for i := range faultStreams {
-			p := prompt(r, 24)
-			wg.Go(func() {
-				results[i], errs[i] = env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: tenantA().Key, Body: probe(p, faultTokens, true)})
-				ended[i] = time.Now()
-			})
+		var calls []faultCall
+		for i := range faultEarly {
+			path := []string{opsHTTPStream, opsGRPC}[i%2]
+			if i < faultEarlyHTTP {
+				path = opsHTTP
+			}
+			if path == opsGRPC && env.GRPC == nil {
+				path = opsHTTPStream
+			}
+			calls = append(calls, faultCall{path: path, text: prompt(r, 24), tokens: faultTokens})
 		}
-		lead := time.NewTimer(xidLead)
+		for i := range faultLate {
+			path := opsHTTPStream
+			if i%2 == 1 && env.GRPC != nil {
+				path = opsGRPC
+			}
+			calls = append(calls, faultCall{path: path, text: prompt(r, faultLateWords), tokens: faultTokens / 4, late: true})
+		}
+		var streaming atomic.Int32
+		results := make([]faultResult, len(calls))
+		var wg sync.WaitGroup
+		start := func(i int) {
+			wg.Go(func() { results[i] = runFaultCall(ctx, calls[i], func() { streaming.Add(1) }) })
+		}
+		httpStreams := 0
+		for i, c := range calls {
+			if !c.late {
+				start(i)
+				if c.path == opsHTTPStream {
+					httpStreams++
+				}
+			}
+		}
+		opsPoll(ctx, faultStreamed, 5*time.Millisecond, func() bool { return int(streaming.Load()) >= httpStreams })
+		for i, c := range calls {
+			if c.late {
+				start(i)
+			}
+		}
+		lead := time.NewTimer(faultLateLead)
 		select {
 		case <-lead.C:
 		case <-ctx.Done():
 		}
 		after := deviceEvent(ctx, id, discovery.DeviceEvent{Kind: discovery.DeviceXID, XID: faultXID})
 		hookReturned := time.Now()
-		Expect(after.Healthy).To(BeFalse(), "worker %s still reports healthy after xid %d", id, faultXID)
+		opsCheck(!after.Healthy, "worker %s still reports healthy after xid %d", id, faultXID)
 		wg.Wait()
 		if after.CutSequences == 0 {
 			invalid("xid %d on %s cut no running sequence (the hook reports 0): the fault hit no in-flight work", faultXID, id)
 			return
 		}
-
-		served, lost := 0, 0
-		for i, res := range results {
-			Expect(errs[i]).NotTo(HaveOccurred(), "in-flight request %d could not be exchanged", i)
-			Expect(res.Indeterminate).To(BeFalse(), "in-flight request %d has no outcome: %s", i, describe(res))
-			Expect(res.ContractViolations).To(BeEmpty(), "in-flight request %d: %s", i, describe(res))
-			switch {
-			case res.Outcome.Served() && res.ServedBy.Worker == id && ended[i].After(hookReturned.Add(cutSkew)):
-				Fail(fmt.Sprintf("in-flight request %s was served by %s, finishing %s after the fault cut it: %s",
-					res.RequestID, id, ended[i].Sub(hookReturned), describe(res)))
-			case res.Outcome.Served():
-				served++
-			case res.Outcome == outcome.Failed && res.Reason == outcome.ReasonWorkerLost:
-				lost++
-			default:
-				Fail("in-flight request " + res.RequestID + " ended neither served nor worker_lost: " + describe(res))
-			}
+		tally := judgeFaultResults(calls, results, id, hookReturned)
+		unstartedCut := int(after.CutSequences) - tally.lostStreamed - tally.lostPlain
+		if unstartedCut < 1 {
+			invalid("xid %d on %s cut %d sequences, all of which had streamed: no work that had sent nothing was on the worker, so moving it was not probed",
+				faultXID, id, after.CutSequences)
+			return
 		}
-		Eventually(func() bool {
-			for _, w := range versionsNow(ctx) {
-				if w.Worker == id {
-					return !w.Healthy
-				}
-			}
-			return false
-		}).WithContext(ctx).WithTimeout(settle()).WithPolling(50*time.Millisecond).Should(BeTrue(), "worker %s is not reported unhealthy", id)
+		judged("unstarted", unstartedCut)
+		judged("streamed", tally.lostStreamed)
 
+		opsPoll(ctx, settle(), 50*time.Millisecond, func() bool { return !workerHealthy(ctx, id) })
+		opsCheck(!workerHealthy(ctx, id), "worker %s is not reported unhealthy within %s of xid %d", id, settle(), faultXID)
 		for i := range afterProbes {
-			res := send(ctx, tenantA().Key, probe(prompt(r, 8), 2, false), nil)
-			Expect(res.Outcome.Served()).To(BeTrue(), "probe %d after the fault: %s", i, describe(res))
-			Expect(res.ServedBy.Worker).NotTo(Equal(id), "probe %d after the fault was served by the drained worker", i)
+			path := clientPaths()[i%len(clientPaths())]
+			res := runFaultCall(ctx, faultCall{path: path, text: prompt(r, 8), tokens: 2}, nil)
+			opsCheck(res.class.Served(), "%s probe %d after the fault ended %s/%s", path, i, res.class, res.reason)
+			opsCheck(res.worker != id, "%s probe %d after the fault was served by the drained worker %s", path, i, id)
+			judged("new-work", 1)
+			judged(path, 1)
 		}
 		clearDevices(ctx)
 		tries := 0
-		Eventually(func() string {
+		back := opsPoll(ctx, settle(), 20*time.Millisecond, func() bool {
 			tries++
-			return send(ctx, tenantA().Key, probe(prompt(r, 8), 2, false), nil).ServedBy.Worker
-		}).WithContext(ctx).WithTimeout(settle()).WithPolling(20*time.Millisecond).Should(Equal(id),
-			"worker %s served no probe after its device was reset", id)
-		evidence("xid %d on %s cut %d sequences: of %d streams in flight %d were served, %d ended worker_lost; %d new requests all avoided it; after the reset it served probe %d",
-			faultXID, id, after.CutSequences, faultStreams, served, lost, afterProbes, tries)
+			return runFaultCall(ctx, faultCall{path: opsHTTP, text: prompt(r, 8), tokens: 2}, nil).worker == id
+		})
+		opsCheck(back, "worker %s served none of %d probes within %s of its device reset", id, tries, settle())
+		judged("reset", 1)
+		evidence("xid %d on %s cut %d sequences (%d had sent nothing): of %d requests in flight %d were served (%d of them late), %d streamed ones ended worker_lost, %d plain ones worker_lost; %d new requests all avoided it; after the reset it served probe %d",
+			faultXID, id, after.CutSequences, unstartedCut, len(calls), tally.served, tally.lateServed, tally.lostStreamed, tally.lostPlain, afterProbes, tries)
 	}, SpecTimeout(time.Minute))
 })
+
+// workerHealthy reports whether the versions endpoint lists worker id as healthy.
+func workerHealthy(ctx context.Context, id string) bool {
+	for _, w := range versionsNow(ctx) {
+		if w.Worker == id {
+			return w.Healthy
+		}
+	}
+	return false
+}
+
+// firstOutput says when res's first output reached the client, relative to the cut.
+func firstOutput(res faultResult, cut time.Time) string {
+	if res.tokens == 0 {
+		return "no output ever reached the client"
+	}
+	return fmt.Sprintf("its first output came %s after the fault", res.firstAt.Sub(cut).Round(time.Millisecond))
+}
+
+// faultTally counts how the in-flight requests of the XID spec ended.
+type faultTally struct{ served, lateServed, lostStreamed, lostPlain int }
+
+// judgeFaultResults checks every in-flight request: exactly one outcome of the contract, in time;
+// none served by the victim past the cut; a streamed request whose first content had not come by
+// the cut (plus cutSkew) never ended worker_lost (work that had sent nothing must be moved to
+// another worker, and a token computed after the fault is no output), one that had streamed may.
+// It records the samples per client path.
+func judgeFaultResults(calls []faultCall, results []faultResult, victim string, cut time.Time) faultTally {
+	var t faultTally
+	deadline := classDeadline("", tenantA())
+	for i, res := range results {
+		c := calls[i]
+		what := fmt.Sprintf("in-flight %s request %d (%s)", c.path, i, res.id)
+		opsCheck(res.err == nil, "%s could not be exchanged: %v", what, res.err)
+		opsCheck(res.class != "", "%s has no outcome", what)
+		opsCheck(len(res.violations) == 0, "%s broke the contract: %s", what, strings.Join(res.violations, "; "))
+		if deadline > 0 {
+			opsCheck(res.latency <= deadline+faultDeadlineTolerance, "%s ended %s/%s after %s, past its class deadline %s and the %s tolerance",
+				what, res.class, res.reason, res.latency.Round(time.Millisecond), deadline, faultDeadlineTolerance)
+		}
+		streamed := c.path != opsHTTP
+		switch {
+		case res.class.Served() && res.worker == victim && res.ended.After(cut.Add(cutSkew)):
+			Fail(fmt.Sprintf("%s was served by %s, finishing %s after the fault cut it", what, victim, res.ended.Sub(cut).Round(time.Millisecond)))
+		case res.class.Served():
+			t.served++
+			if c.late {
+				t.lateServed++
+			}
+		case res.class == outcome.Failed && res.reason == outcome.ReasonWorkerLost && streamed && (res.tokens == 0 || res.firstAt.After(cut.Add(cutSkew))):
+			Fail(fmt.Sprintf("%s had sent nothing when the fault hit (%s), yet it ended failed/worker_lost instead of being moved to another worker",
+				what, firstOutput(res, cut)))
+		case res.class == outcome.Failed && res.reason == outcome.ReasonWorkerLost && streamed:
+			t.lostStreamed++
+		case res.class == outcome.Failed && res.reason == outcome.ReasonWorkerLost:
+			t.lostPlain++
+		default:
+			Fail(fmt.Sprintf("%s ended %s/%s, neither served nor worker_lost", what, res.class, res.reason))
+		}
+		judged(c.path, 1)
+	}
+	return t
+}

@@ -109,5 +109,8 @@ var _ = Describe("Decode protection", Serial, func() {
 			return
 		}
 		Expect(bound).To(BeNumerically("<=", interactive.ITL), "interactive ITL p99 (95%% upper bound %s) over the objective %s while long prompts prefilled", bound, interactive.ITL)
+		judged("http-stream", asked)
+		judged("class:"+interactive.Name, asked)
+		judged("class:"+other.Name, longServed)
 	}, SpecTimeout(time.Minute))
 })

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -80,72 +82,119 @@ func workerDigests(ctx context.Context, model string) []string {
 	return out
 }
 
-// allOn polls until every worker reports digest for model.
+// allOn polls until every worker reports digest for model, within the declared convergence.
 func allOn(ctx context.Context, model, digest string) {
+	GinkgoHelper()
 	_, _, _, convergence := ops()
-	Eventually(func() []string { return workerDigests(ctx, model) }).WithContext(ctx).
-		WithTimeout(convergence).WithPolling(100*time.Millisecond).
-		Should(HaveEach(HaveSuffix("="+digest)), "workers did not all apply %s within %s", digest, convergence)
+	var got []string
+	ok := opsPoll(ctx, convergence, 100*time.Millisecond, func() bool {
+		got = workerDigests(ctx, model)
+		for _, w := range got {
+			if !strings.HasSuffix(w, "="+digest) {
+				return false
+			}
+		}
+		return len(got) > 0
+	})
+	opsCheck(ok, "workers did not all apply %s within the declared convergence of %s; they report %s", digest, convergence, strings.Join(got, ", "))
 }
 
 var _ = Describe("Rollout and rollback", Ordered, func() {
-	var control, model string
+	var model string
 	BeforeAll(func(ctx SpecContext) {
-		control, model, _, _ = ops()
+		_, model, _, _ = ops()
 		allOn(ctx, model, pinned(model))
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
 	})
 
-	It("converges every worker on a rolled-out digest", Req("VER-3"), func(ctx SpecContext) {
-		start := time.Now()
-		setDigest(ctx, model, env.Target.Operations.RolloutDigest)
-		allOn(ctx, model, env.Target.Operations.RolloutDigest)
-		evidence("every worker applied %s in %s", env.Target.Operations.RolloutDigest, time.Since(start).Round(time.Millisecond))
-		res := send(ctx, tenantA().Key, probe("served by the new version?", 2, false), nil)
-		Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
-	}, SpecTimeout(2*time.Minute))
+	// Two full cycles: a runtime that only gets the first rollout right (a digest it pulled
+	// before taken as applied, say) is caught by the second. After every step every worker must
+	// report the digest and every tenant be served on every client path.
+	It("converges every worker on each rollout and rollback, twice over", Req("VER-3"), func(ctx SpecContext) {
+		rollout, pin := env.Target.Operations.RolloutDigest, pinned(model)
+		r := rng(0x7e3)
+		for cycle := 1; cycle <= rolloutCycles; cycle++ {
+			step := func(stage, digest string, change func()) {
+				start := time.Now()
+				change()
+				allOn(ctx, model, digest)
+				took := time.Since(start).Round(time.Millisecond)
+				for _, w := range workerDigests(ctx, model) {
+					judged("worker:"+strings.SplitN(w, "=", 2)[0], 1)
+				}
+				label := fmt.Sprintf("%s %d", stage, cycle)
+				for _, s := range serveEveryPath(ctx, r, label) {
+					judged(s.path, 1)
+					judged("tenant:"+s.tenant.Name, 1)
+				}
+				judged(stage, 1)
+				if cycle > 1 {
+					judged("repeat", 1)
+				}
+				evidence("%s: every worker applied %s in %s; every tenant served on %s", label, digest, took, strings.Join(clientPaths(), ", "))
+			}
+			step("rollout", rollout, func() { setDigest(ctx, model, rollout) })
+			step("rollback", pin, func() { rollbackTo(ctx, model, pin) })
+		}
+	}, SpecTimeout(3*time.Minute))
+})
 
-	It("rolls back to the earlier revision", Req("VER-3"), func(ctx SpecContext) {
-		var hist struct {
-			Entries []struct {
-				Revision uint64          `json:"revision"`
-				Value    json.RawMessage `json:"value"`
-			} `json:"entries"`
-		}
-		Expect(operator(ctx, http.MethodGet, control+"models/"+model+"/history", nil, &hist)).To(Equal(http.StatusOK))
-		var back uint64
-		for _, e := range hist.Entries {
-			var doc struct {
-				ArtifactDigest string `json:"artifact_digest"`
-			}
-			if json.Unmarshal(e.Value, &doc) == nil && doc.ArtifactDigest == pinned(model) {
-				back = e.Revision
-			}
-		}
-		Expect(back).NotTo(BeZero(), "no revision with the pinned digest in the history")
-		start := time.Now()
-		Expect(operator(ctx, http.MethodPost, control+"models/"+model+"/rollback", map[string]uint64{"revision": back}, nil)).To(Equal(http.StatusOK))
-		allOn(ctx, model, pinned(model))
-		evidence("rollback to revision %d: every worker back on %s in %s", back, pinned(model), time.Since(start).Round(time.Millisecond))
-	}, SpecTimeout(2*time.Minute))
+// rolloutCycles is how many rollout-and-rollback cycles VER-3 runs: the second catches a runtime
+// whose state after the first differs from a fresh one.
+const rolloutCycles = 2
+
+var _ = Describe("Evidence of the serving artifact", func() {
+	It("names the digest the serving worker reports, after a rollout and after a rollback", Req("VER-5"), func(ctx SpecContext) {
+		_, model, _, _ := ops()
+		rollout, pin := env.Target.Operations.RolloutDigest, pinned(model)
+		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pin); allOn(ctx, model, pin) })
+		allOn(ctx, model, pin)
+		r := rng(0x7e5)
+
+		setDigest(ctx, model, rollout)
+		allOn(ctx, model, rollout)
+		out := append(serveEveryPath(ctx, r, "after the rollout"), batchSamples(ctx, "after the rollout")...)
+		after := judgeServedDigests(ctx, "VER-5", "rollout", model, rollout, out)
+
+		back := rollbackTo(ctx, model, pin)
+		allOn(ctx, model, pin)
+		in := append(serveEveryPath(ctx, r, "after the rollback"), batchSamples(ctx, "after the rollback")...)
+		before := judgeServedDigests(ctx, "VER-5", "rollback", model, pin, in)
+		evidence("after the rollout to %s, %d requests served by %s named it; after the rollback to revision %d, %d served by %s named %s",
+			rollout, len(out), strings.Join(after, ", "), back, len(in), strings.Join(before, ", "), pin)
+	}, SpecTimeout(3*time.Minute))
 })
 
 var _ = Describe("Invalid artifacts", func() {
-	It("refuses every invalid artifact with evidence while the old version serves", Req("ART-1"), func(ctx SpecContext) {
+	// Refused from the pinned version and again after a rollout: a runtime that falls back to
+	// its configuration's pin on a refusal looks right only from the pin.
+	It("refuses every invalid artifact with evidence on every worker while the version in service keeps serving", Req("ART-1"), func(ctx SpecContext) {
 		_, model, key, convergence := ops()
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
-		workers := len(workerDigests(ctx, model))
-		for _, bad := range env.Target.Operations.InvalidArtifacts {
-			setDigest(ctx, model, bad.Digest)
-			Eventually(func() int { return refusals(ctx, key, bad.Digest) }).WithContext(ctx).WithTimeout(convergence).
-				WithPolling(100*time.Millisecond).Should(BeNumerically(">=", workers), "%s: not every worker recorded artifact_invalid", bad.Name)
-			Expect(workerDigests(ctx, model)).To(HaveEach(HaveSuffix("="+pinned(model))), "%s: a worker left the pinned version", bad.Name)
-			res := send(ctx, tenantA().Key, probe("still serving?", 2, false), nil)
-			Expect(res.Outcome.Served()).To(BeTrue(), "%s: %s", bad.Name, describe(res))
-			evidence("%s (%s): refused by all %d workers, the pinned version served", bad.Name, bad.Digest, workers)
-			setDigest(ctx, model, pinned(model))
+		workers := workerIDs(ctx)
+		r := rng(0xa71)
+		for _, stage := range []struct{ name, serving string }{{"from-pin", pinned(model)}, {"after-rollout", env.Target.Operations.RolloutDigest}} {
+			setDigest(ctx, model, stage.serving)
+			allOn(ctx, model, stage.serving)
+			for _, bad := range env.Target.Operations.InvalidArtifacts {
+				mark := evidenceTail(ctx, key)
+				setDigest(ctx, model, bad.Digest)
+				var missing []string
+				recorded := opsPoll(ctx, convergence, 100*time.Millisecond, func() bool {
+					got := refusalsSince(ctx, key, bad.Digest, mark)
+					missing = slices.DeleteFunc(slices.Clone(workers), func(w string) bool { return got[w] > 0 })
+					return len(missing) == 0
+				})
+				opsCheck(recorded, "%s (%s): within %s no artifact_invalid evidence from %s", bad.Name, stage.name, convergence, strings.Join(missing, ", "))
+				left := slices.ContainsFunc(workerDigests(ctx, model), func(w string) bool { return !strings.HasSuffix(w, "="+stage.serving) })
+				opsCheck(!left, "%s (%s): a worker left %s, the version it served; workers report %s", bad.Name, stage.name, stage.serving, workersOn(ctx, model))
+				samples := serveEveryPath(ctx, r, bad.Name+" refused")
+				judgeServedDigests(ctx, "ART-1", stage.name, model, stage.serving, samples)
+				judged("artifact:"+bad.Name, 1)
+				evidence("%s (%s), %s: refused by all %d workers; %d requests on every path served by %s", bad.Name, bad.Digest, stage.name, len(workers), len(samples), stage.serving)
+			}
 		}
-	}, SpecTimeout(3*time.Minute))
+	}, SpecTimeout(4*time.Minute))
 })
 
 // refusals counts artifact_invalid evidence records for digest in the operator's listing.
@@ -196,26 +245,35 @@ func instanceOf(ctx context.Context, id, model string) string {
 }
 
 var _ = Describe("Replaced workers", func() {
+	// Every worker in turn, each region and role: a replacement path that differs for a standby
+	// region's worker or a prefill worker is a bug the first worker alone never shows.
 	It("come back as new instances on the control plane's pinned version", Req("VER-4"), func(ctx SpecContext) {
 		control, model, _, convergence := ops()
 		rollout := env.Target.Operations.RolloutDigest
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
 		setDigest(ctx, model, rollout)
 		allOn(ctx, model, rollout)
-		var v discovery.Versions
-		Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
-		Expect(v.Workers).NotTo(BeEmpty())
-		id := v.Workers[0].Worker
-		before := instanceOf(ctx, id, model)
-		Expect(before).NotTo(BeEmpty(), "worker %s is not healthy before the replacement", id)
-		start := time.Now()
-		Expect(operator(ctx, http.MethodPost, control+"workers/"+id+"/replace", nil, nil)).To(Equal(http.StatusOK))
-		Eventually(func() string { return instanceOf(ctx, id, model) }).WithContext(ctx).WithTimeout(convergence).
-			WithPolling(50*time.Millisecond).Should(SatisfyAll(Not(Equal(before)), Not(BeEmpty())), "worker %s did not come back as a new instance", id)
-		after := instanceOf(ctx, id, model)
-		Expect(after).To(HaveSuffix("@"+rollout), "the replaced worker came back on another version than the pinned %s", rollout)
-		res := send(ctx, tenantA().Key, probe("served after the replacement?", 2, false), nil)
-		Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
-		evidence("worker %s replaced (%s -> %s) in %s, back on the pinned %s", id, before, after, time.Since(start).Round(time.Millisecond), rollout)
-	}, SpecTimeout(2*time.Minute))
+		r := rng(0x7e4)
+		for _, w := range versionsNow(ctx) {
+			id := w.Worker
+			before := instanceOf(ctx, id, model)
+			Expect(before).NotTo(BeEmpty(), "worker %s is not healthy before the replacement", id)
+			start := time.Now()
+			Expect(operator(ctx, http.MethodPost, control+"workers/"+id+"/replace", nil, nil)).To(Equal(http.StatusOK), "replacing %s", id)
+			Eventually(func() string { return instanceOf(ctx, id, model) }).WithContext(ctx).WithTimeout(convergence).
+				WithPolling(50*time.Millisecond).Should(SatisfyAll(Not(Equal(before)), Not(BeEmpty())), "worker %s did not come back as a new instance", id)
+			after := instanceOf(ctx, id, model)
+			opsCheck(strings.HasSuffix(after, "@"+rollout), "worker %s (%s) came back as instance %s on another version than the control plane's pin %s", id, w.Region, after, rollout)
+			res := send(ctx, tenantA().Key, probe("served after replacing "+id+"? "+prompt(r, 4), 2, false), nil)
+			Expect(res.Outcome.Served()).To(BeTrue(), "after replacing %s: %s", id, describe(res))
+			judged("worker:"+id, 1)
+			judged("region:"+w.Region, 1)
+			role := w.Role
+			if role == "" {
+				role = "mixed"
+			}
+			judged("role:"+role, 1)
+			evidence("worker %s (%s, %s) replaced (%s -> %s) in %s, back on the pinned %s", id, w.Region, role, before, after, time.Since(start).Round(time.Millisecond), rollout)
+		}
+	}, SpecTimeout(3*time.Minute))
 })

@@ -59,6 +59,7 @@ type Runner struct {
 	concurrency int
 	log         *slog.Logger
 	ackFirst    bool
+	byJob       bool
 }
 
 // AckBeforeRun makes the runner acknowledge each job as it takes it, before running it, and give
@@ -66,6 +67,11 @@ type Runner struct {
 // than redelivered. It exists only for the harness's
 // negative controls (a job lost in a queue outage), which certification must catch.
 func (r *Runner) AckBeforeRun() { r.ackFirst = true }
+
+// NameResultsByJob makes the runner record every result under the job's first request id,
+// whichever delivery served it, so a job redelivered after a refusal points at the refused
+// attempt's evidence. It exists only for the harness's negative controls.
+func (r *Runner) NameResultsByJob() { r.byJob = true }
 
 // NewRunner returns a runner that runs up to concurrency jobs at once.
 func NewRunner(s *Store, exec Exec, concurrency int, log *slog.Logger) *Runner {
@@ -181,6 +187,9 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	stop := heartbeat(msg)
 	resp := r.exec(ctx, p, attemptID(msg, j), j.Body)
 	stop()
+	if r.byJob {
+		resp.RequestID = j.BatchID + "." + j.CustomID
+	}
 	if ctx.Err() != nil {
 		_ = msg.Nak() // shutting down: another runner, or this one after a restart, runs it
 		return

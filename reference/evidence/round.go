@@ -133,6 +133,7 @@ func (s *Service) take(ctx context.Context, chain jetstream.Stream, st *roundSta
 	}
 	t := taken{msg: m, lastWrite: -1}
 	check := mayBeChained(m)
+	messageStart := s.lastHash
 	for _, r := range recs {
 		id := recordID(r)
 		dup := s.recent.has(id)
@@ -147,6 +148,9 @@ func (s *Service) take(ctx context.Context, chain jetstream.Stream, st *roundSta
 			continue
 		}
 		r.Seq, r.PrevHash = s.lastSeq+1, s.lastHash
+		if s.linkToMessageStart {
+			r.PrevHash = messageStart
+		}
 		r.Hash = Hash(r)
 		body, err := json.Marshal(r)
 		if err != nil {

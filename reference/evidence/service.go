@@ -46,6 +46,10 @@ type ServiceOptions struct {
 	RetryInterval time.Duration
 	// Consumer names the durable inbox consumer (DefaultConsumer).
 	Consumer string
+	// LinkToMessageStart is a deliberate bug for the harness's negative controls only: every
+	// record of one inbox message is linked to the tail before the message instead of to the
+	// record before it, which a chain of one record per message never shows.
+	LinkToMessageStart bool
 }
 
 // Service is the evidence role (`aruntime evidence`, also run inside `aruntime up`): the chain's
@@ -75,6 +79,8 @@ type Service struct {
 	recent   recentIDs // ids of the records chained last, owned by Run
 
 	chained, duplicates, refused atomic.Uint64
+
+	linkToMessageStart bool
 }
 
 // NewService returns a Service writing through js. It touches nothing until Run.
@@ -86,7 +92,7 @@ func NewService(js jetstream.JetStream, o ServiceOptions) (*Service, error) {
 		return nil, fmt.Errorf("%w: batch %d", ErrInvalidArgument, o.Batch)
 	}
 	s := &Service{
-		js: js, log: o.Logger, batch: o.Batch, consumer: o.Consumer,
+		js: js, log: o.Logger, batch: o.Batch, consumer: o.Consumer, linkToMessageStart: o.LinkToMessageStart,
 		wait: cmp0(o.FetchWait, DefaultFetchWait), retry: cmp0(o.RetryInterval, DefaultRetryInterval),
 	}
 	if s.log == nil {

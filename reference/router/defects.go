@@ -21,4 +21,6 @@ type Defects struct {
 	// GRPCStartsAtPick sends a gRPC call's headers as soon as a worker answers it, and counts the
 	// call as started, so a worker lost before the first token is not retried elsewhere.
 	GRPCStartsAtPick bool
+	// Operations are the router's bugs of rollout, evidence and devices.
+	Operations OperationsDefects
 }

@@ -80,6 +80,7 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 			end.usage = tokenUsage{Prompt: u.GetPromptTokens(), Completion: u.GetCompletionTokens(), Cached: u.GetCachedTokens()}
 			end.finish = msg.GetFinishReason()
 			end.tier = msg.GetCachedTier()
+			end.artifact = r.servedArtifact(stream, end.artifact)
 			return end, false
 		}
 	}
@@ -114,6 +115,10 @@ func (r *Router) workerFailure(ctx context.Context, w *routing.Worker, err error
 		set(outcome.ReasonContextLengthExceeded, st.Message())
 	case st.Code() == codes.NotFound:
 		set(outcome.ReasonUnknownModel, st.Message())
+	case deviceFault(st) && r.ops.NoDeviceFaultRetry:
+		w.MarkUnhealthy(err)
+		set(outcome.ReasonWorkerLost, "worker "+w.ID+" went away: "+st.Message())
+		return end, false
 	case deviceFault(st) || st.Code() == codes.Unavailable || st.Code() == codes.Unknown || st.Code() == codes.Aborted:
 		w.MarkUnhealthy(err)
 		r.log.Warn("worker failed", "worker", w.ID, "err", err, "mid_stream", end.started)

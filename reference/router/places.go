@@ -66,7 +66,7 @@ func newPlaces(cfg *config.Config, log *slog.Logger, hc *http.Client) *places {
 // for pressure alone, since pressure passes in seconds and hosting moves the tenant's data.
 func (r *Router) plan(j job) (fallback.Decision, ending) {
 	chain, policy := r.places.chains[j.c.Model.Name], r.places.policies[j.principal.Tenant]
-	if d, err := fallback.Plan(chain, policy, r.relieved); err == nil && d.Place.Kind == fallback.KindPool {
+	if d, err := fallback.Plan(chain, policy, r.relieved); err == nil && (d.Place.Kind == fallback.KindPool || r.ops.PressureToProvider) {
 		return d, ending{}
 	}
 	d, err := fallback.Plan(chain, policy, r.healthy)

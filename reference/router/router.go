@@ -67,6 +67,7 @@ type Router struct {
 	capMu  sync.Mutex // serialises syncCapacity
 	// defects is Options.Defects.
 	defects Defects
+	ops     OperationsDefects // Options.Defects.Operations
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -104,6 +105,7 @@ func New(o Options) (*Router, error) {
 		batches:  o.Batches,
 		places:   newPlaces(o.Config, o.Logger, o.Defects.ProviderHTTP),
 		defects:  o.Defects,
+		ops:      o.Defects.Operations,
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m

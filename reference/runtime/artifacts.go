@@ -83,8 +83,8 @@ const applierReadyWait = 30 * time.Second
 // first pass has applied them, so a started (or replaced) worker never serves a version the
 // control plane has moved away from. An artifact it refuses is recorded as an artifact_invalid
 // evidence record, and the worker keeps its version.
-func (rt *Runtime) startApplier(ctx context.Context, srv *worker.Server, w config.Worker) error {
-	ap := control.NewApplier(rt.control, w.ID, srv.Apply, rt.log.With("part", "applier", "worker", w.ID))
+func (rt *Runtime) startApplier(ctx context.Context, srv *worker.Server, w config.Worker, models []config.Model) error {
+	ap := control.NewApplier(rt.control, w.ID, rt.applyFunc(srv, models), rt.log.With("part", "applier", "worker", w.ID))
 	ap.OnRefused = func(model, digest string, err error) {
 		rt.recordRefusal(w, model, digest, err)
 	}

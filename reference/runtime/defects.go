@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"google.golang.org/grpc"
+
+	"github.com/aruntime/arcert/reference/router"
 )
 
 // Defects are deliberate bugs, each a few lines a real runtime could ship, that the harness's
@@ -89,4 +91,23 @@ type ResilienceDefects struct {
 }
 
 // OperationsDefects break rollout, artifacts, evidence, batch jobs and devices.
-type OperationsDefects struct{}
+type OperationsDefects struct {
+	// Router holds the router's deliberate bugs: evidence naming a stale pin, device pressure
+	// sending tenants to a hosted provider, device-fault work never moved to another worker.
+	Router router.OperationsDefects
+	// GroupChainLinks links every record of one inbox message to the chain's tail before the
+	// message, instead of each to the record before it.
+	GroupChainLinks bool
+	// SkipPulledDigests takes a digest a worker pulled for an earlier rollout as applied again
+	// without switching the worker to it.
+	SkipPulledDigests bool
+	// RevertToConfiguredPin makes a worker that refuses an artifact fall back to its
+	// configuration's pin instead of keeping the version it served.
+	RevertToConfiguredPin bool
+	// ReplaceWithoutApplierOffRegion brings a replaced worker outside the primary region back
+	// without following the control plane, on its configuration's pin.
+	ReplaceWithoutApplierOffRegion bool
+	// BatchResultNamesJob records a batch job's result under the job's first request id even
+	// when a later delivery served it.
+	BatchResultNamesJob bool
+}

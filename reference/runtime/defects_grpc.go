@@ -28,5 +28,6 @@ func (d Defects) router() router.Defects {
 		WorkerCall:         d.Identity.WorkerCall,
 		QueueWaitUncounted: d.Outcome.QueueWaitUncounted,
 		GRPCStartsAtPick:   d.Resilience.GRPCStartsAtPick,
+		Operations:         d.Operations.Router,
 	}
 }

@@ -116,6 +116,9 @@ func (rt *Runtime) runBatches(ctx context.Context, store *batch.Store, exec batc
 	if rt.opts.Defects.BatchAckFirst {
 		runner.AckBeforeRun()
 	}
+	if rt.opts.Defects.Operations.BatchResultNamesJob {
+		runner.NameResultsByJob()
+	}
 	rt.goDependent("batch runner", func() error { return runner.Run(ctx) })
 }
 
@@ -149,7 +152,8 @@ func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
 		return fmt.Errorf("evidence: %w", err)
 	}
 	if rt.opts.Evidence || rt.opts.Router && rt.cfg.Durable.NATSURL == "" {
-		svc, err := evidence.NewService(js, evidence.ServiceOptions{Logger: rt.log.With("part", "evidence")})
+		svc, err := evidence.NewService(js, evidence.ServiceOptions{Logger: rt.log.With("part", "evidence"),
+			LinkToMessageStart: rt.opts.Defects.Operations.GroupChainLinks})
 		if err != nil {
 			return fmt.Errorf("evidence: %w", err)
 		}

@@ -79,8 +79,8 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 			return err
 		}
 	}
-	if rt.control != nil && rt.source != nil {
-		if err := rt.startApplier(ctx, srv, w); err != nil {
+	if rt.control != nil && rt.source != nil && !rt.replacedOffControl(w) {
+		if err := rt.startApplier(ctx, srv, w, models); err != nil {
 			return err
 		}
 	}

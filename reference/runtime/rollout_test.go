@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,6 +48,28 @@ func waitDigests(t *testing.T, rt *Runtime, want string) {
 	t.Fatalf("workers did not converge on %s: %+v", want, v.Workers)
 }
 
+// expectServedDigest serves a few requests and checks that each one's evidence names want, the
+// digest every worker reports: the router's configuration still names the pin it started with,
+// so evidence must take the digest from the worker that served.
+func expectServedDigest(t *testing.T, rt *Runtime, want string) {
+	t.Helper()
+	for i := range 4 {
+		r := post(t, rt, "/v1/chat/completions", acmeKey, chat(fmt.Sprintf("which version serves %d?", i), 2), nil)
+		expectOutcome(t, r, http.StatusOK, "completed", "none")
+		id := r.header.Get("X-Request-Id")
+		var recs []discovery.Record
+		deadline := time.Now().Add(10 * time.Second)
+		for len(recs) == 0 && time.Now().Before(deadline) {
+			if recs = evidenceOf(t, rt, acmeKey, id); len(recs) == 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if len(recs) != 1 || recs[0].ArtifactDigest != want {
+			t.Fatalf("request %s: evidence %+v, want one record naming %s", id, recs, want)
+		}
+	}
+}
+
 // TestRolloutRollbackAndInvalidArtifact: a rollout converges on every worker, a rollback restores
 // the old digest, and an invalid artifact is refused with evidence while the old one serves.
 func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
@@ -64,6 +87,7 @@ func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
 	r := put(t, rt, path, map[string]any{"artifact_digest": digestV2, "repo": "models/" + model})
 	expectOutcome(t, r, http.StatusOK, "completed", "none")
 	waitDigests(t, rt, digestV2)
+	expectServedDigest(t, rt, digestV2)
 
 	var hist struct {
 		Entries []struct{ Revision uint64 } `json:"entries"`
@@ -77,6 +101,7 @@ func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+operatorKey)
 	expectOutcome(t, do(t, req), http.StatusOK, "completed", "none")
 	waitDigests(t, rt, digestV1)
+	expectServedDigest(t, rt, digestV1)
 
 	expectOutcome(t, put(t, rt, path, map[string]any{"artifact_digest": digestMalformed, "repo": "models/" + model}), http.StatusOK, "completed", "none")
 	var list discovery.EvidenceList

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -67,5 +69,44 @@ func TestACutCallEndsAsADeviceFaultWhateverItWasDoing(t *testing.T) {
 	}
 	if st := status.Convert(s.failCut(t.Context(), request("acme", "not cut", 1), context.Canceled)); st.Code() != codes.Canceled {
 		t.Errorf("an uncut cancelled call ended %v, want Canceled", st)
+	}
+}
+
+// A call still in prefill when the device faults has sent nothing, and must still have sent
+// nothing when it ends: the token the interrupted step computes is not sent, so the router can
+// move the call to another worker rather than end it mid-stream.
+func TestACallCutInPrefillSendsNoToken(t *testing.T) {
+	o := testOptions("w-cut-prefill")
+	o.Worker.Engine.PrefillPerToken = time.Millisecond // a 200-token prompt prefills for 200 ms
+	s := serve(t, o)
+	type outcome struct {
+		r   result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		r, err := generate(t.Context(), s.client, request("acme", strings.Repeat("word ", 200), 4))
+		done <- outcome{r, err}
+	}()
+	for deadline := time.Now().Add(testTimeout); ; { // until the call is in its prefill step
+		h, err := s.client.Health(authed(t.Context(), testToken), &arcertv1.HealthRequest{})
+		if err == nil && h.GetRunning() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the call never started running: %+v, %v", h, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	resp, err := s.client.DeviceEvent(authed(t.Context(), testToken), &arcertv1.DeviceEventRequest{Kind: "xid", Xid: 79})
+	if err != nil || resp.GetCutSequences() != 1 {
+		t.Fatalf("xid during the prefill: %+v, %v; want one call cut", resp, err)
+	}
+	got := <-done
+	if st := status.Convert(got.err); st.Code() != codes.Unavailable || !hasFaultInfo(st) {
+		t.Fatalf("the cut call ended %v, want Unavailable with a device_fault ErrorInfo", got.err)
+	}
+	if len(got.r.texts) != 0 {
+		t.Fatalf("the cut call sent %d tokens after the fault: %q", len(got.r.texts), got.r.text())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
@@ -69,6 +70,12 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 			len(prompt), maxTokens, m.Name, m.ContextLength)
 	}
 
+	// The response header names the artifact this call runs on, as Versions reports it now:
+	// evidence must name what served, and only the worker knows what it has applied (a router's
+	// configuration still holds the pin it started with).
+	if err := stream.SetHeader(metadata.Pairs(MetadataArtifactDigest, s.appliedDigest(m.Name))); err != nil {
+		s.log.Debug("artifact header not set", "request_id", req.GetRequestId(), "err", err)
+	}
 	salt := s.salt(m.Name, tenant, req.GetClientCacheSalt())
 	var look lookup // L1 only: every cached token is L1's
 	if s.tiers != nil {
@@ -91,6 +98,12 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 			continue
 		}
 		if !ev.Done {
+			if ctx.Err() != nil {
+				// Cut (or cancelled) while the step that made this token ran: a token computed on
+				// a device that has since faulted is not sent, so work that had sent nothing when
+				// the fault hit still has sent nothing, and the router can move it elsewhere.
+				return s.failCut(ctx, req, ctx.Err())
+			}
 			if err := stream.Send(&arcertv1.GenerateResponse{Text: ev.Text}); err != nil {
 				return err // the stream's context ends with the handler and aborts the sequence
 			}
@@ -124,6 +137,11 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 	}
 	return s.failCut(ctx, req, errors.New("engine stream ended without a final event"))
 }
+
+// MetadataArtifactDigest is the Generate response header that names the digest of the artifact
+// the call was served with (reference/router spells the same string; it does not import the
+// worker).
+const MetadataArtifactDigest = "arcert-artifact-digest"
 
 // FinishPrefill is the finish reason of a prefill-only call: the KV went to the shared tier.
 const FinishPrefill = "prefill"
