@@ -44,6 +44,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Batches is the durable batch queue; nil serves no /v1/batches.
 	Batches *batch.Store
+
+	// LabelDefects are the negative controls' deliberate bugs; zero for the conformant router.
+	LabelDefects LabelDefects
 }
 
 // Router serves the data plane and the discovery endpoints of one runtime.
@@ -62,6 +65,9 @@ type Router struct {
 	// over.
 	places *places
 	capMu  sync.Mutex // serialises syncCapacity
+
+	// labelDefects are deliberate bugs switched on by the negative controls only.
+	labelDefects LabelDefects
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -99,6 +105,7 @@ func New(o Options) (*Router, error) {
 		batches:  o.Batches,
 		places:   newPlaces(o.Config, o.Logger),
 	}
+	r.labelDefects = o.LabelDefects
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m
 	}

@@ -159,13 +159,14 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		}
 	}
 	r, err := router.New(router.Options{Config: cfg, Pool: pool, Evidence: rt.evidence, Batches: batches,
-		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router")})
+		Registerer: rt.registry, Gatherer: rt.registry, Logger: rt.log.With("part", "router"),
+		LabelDefects: rt.opts.Defects.Tenancy.Labels})
 	if err != nil {
 		_ = pool.Close()
 		return fmt.Errorf("router: %w", err)
 	}
 	if batches != nil {
-		rt.runBatches(ctx, batches, r.ExecBatchJob)
+		rt.runBatches(ctx, batches, rt.opts.Defects.Tenancy.batchExec(r.ExecBatchJob))
 	}
 	httpLis, err := listen("router http", cfg.Router.HTTPListen)
 	if err != nil {
