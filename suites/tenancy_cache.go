@@ -40,7 +40,7 @@ func cacheCases(r *rand.Rand, vias []string) []cacheCase {
 		b := ts[(i+1)%len(ts)]
 		add(cacheCase{name: "the identical prompt", tenantA: a, tenB: b})
 		for _, l := range tenantLabels(a) {
-			add(cacheCase{name: fmt.Sprintf("%q (%s's label) as cache_salt", l, a.Name), bSalt: l, tenantA: a, tenB: b})
+			add(cacheCase{name: fmt.Sprintf("%s's %s as cache_salt", a.Name, l), bSalt: l.value, tenantA: a, tenB: b})
 		}
 		salt := fmt.Sprintf("arcert-salt-%08x", r.Uint32())
 		add(cacheCase{name: "the same cache_salt " + salt + " as " + a.Name, aSalt: salt, bSalt: salt, tenantA: a, tenB: b})

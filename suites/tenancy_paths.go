@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/aruntime/arcert/api/discovery"
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/target"
@@ -98,12 +100,18 @@ func callGRPC(ctx context.Context, key, content string, maxTokens int, sp labelS
 	return c
 }
 
-// tenantLabels are the labels the target gives tenant t: its name, application and end user, the
-// ones a client could write to pass as t. Empty ones are left out.
-func tenantLabels(t target.Tenant) []string {
-	var out []string
-	for _, l := range []string{t.Name, t.Application, t.User} {
-		if l != "" {
+// tenantLabel is one label the target gives a tenant: its kind ("name", "application", "user")
+// and value.
+type tenantLabel struct{ kind, value string }
+
+func (l tenantLabel) String() string { return fmt.Sprintf("%s %q", l.kind, l.value) }
+
+// tenantLabels are the labels the target gives tenant t, the ones a client could write to pass
+// as t: its name, application and end user. Empty ones are left out.
+func tenantLabels(t target.Tenant) []tenantLabel {
+	var out []tenantLabel
+	for _, l := range []tenantLabel{{"name", t.Name}, {"application", t.Application}, {"user", t.User}} {
+		if l.value != "" {
 			out = append(out, l)
 		}
 	}
@@ -151,4 +159,51 @@ func mustBeServed(c labelCall, format string, args ...any) {
 	if !c.Served {
 		Fail(fmt.Sprintf(format, args...) + " was not served: " + c.desc)
 	}
+}
+
+// evidenceAmong reads request id's evidence as each of keys, once one of them sees any: a record
+// filed under the wrong tenant is seen by that tenant (or the operator) and never by the caller,
+// so waiting for the caller's view alone would wait out evidenceWait and say nothing of where it
+// went. It returns each key's view, read after one of them saw a record; it fails the spec when
+// none did within evidenceWait.
+func evidenceAmong(ctx context.Context, id string, keys ...string) [][]discovery.Record {
+	views := make([][]discovery.Record, len(keys))
+	seen := func() bool {
+		any := false
+		for i, k := range keys {
+			views[i] = evidenceNow(ctx, k, id)
+			any = any || len(views[i]) > 0
+		}
+		return any
+	}
+	if Eventually(seen).WithContext(ctx).WithTimeout(evidenceWait).WithPolling(25 * time.Millisecond).Should(BeTrue()) {
+		seen() // read every view again: the record may have landed between two reads of the last round
+	}
+	return views
+}
+
+// operatorKey is the target's operator credential, "" when it declares none.
+func operatorKey() string {
+	if env.Target.Operator == nil {
+		return ""
+	}
+	return env.Target.Operator.Key
+}
+
+// spoofView is how one request that named another tenant was recorded: as the caller sees it,
+// as the named tenant sees it, and as the operator sees it (nil without an operator).
+type spoofView struct{ own, leaked, op []discovery.Record }
+
+// spoofEvidence reads how caller's request id, which named victim, was recorded.
+func spoofEvidence(ctx context.Context, id string, caller, victim target.Tenant) spoofView {
+	keys := []string{caller.Key, victim.Key}
+	if k := operatorKey(); k != "" {
+		keys = append(keys, k)
+	}
+	views := evidenceAmong(ctx, id, keys...)
+	v := spoofView{own: views[0], leaked: views[1]}
+	if len(views) == 3 {
+		v.op = views[2]
+	}
+	return v
 }

@@ -74,7 +74,7 @@ var _ = Describe("Tenancy of queued work", func() {
 			}
 			for _, o := range done.Output {
 				id := o.Response.RequestID
-				if p := spoofProblem(t, v, evidenceFor(ctx, t.Key, id), evidenceNow(ctx, v.Key, id)); p != "" {
+				if p := spoofProblem(t, v, spoofEvidence(ctx, id, t, v)); p != "" {
 					problems = append(problems, fmt.Sprintf("%s's job %s (request %s, naming %s): %s", t.Name, o.CustomID, id, v.Name, p))
 				}
 				judged("batch-api", 1)

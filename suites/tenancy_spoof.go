@@ -7,37 +7,48 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
-	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
 // spoofPlace is one place a client can write a label, filled with one of the victim's labels.
 type spoofPlace struct {
-	// place names where the label went ("header", "user", "cache_salt", "prompt") and label which.
+	// place names where the label went ("header", "user", "cache_salt", "prompt"), label which.
 	place, label string
 	spoof        labelSpoof
 	text         string
 }
+
+// placeWords says in words where a spoofed label went.
+var placeWords = map[string]string{"header": "in identity headers", "metadata": "in call metadata",
+	"user": "as the body's user", "cache_salt": "as cache_salt", "prompt": "in the prompt text"}
 
 // spoofPlaces are the requests that write victim's labels into every place a client controls:
 // identity-looking headers (call metadata on gRPC) with all of them at once, then each label alone
 // as the body's user, as cache_salt, and all of them in the prompt text.
 func spoofPlaces(victim target.Tenant) []spoofPlace {
 	plain := "say something short"
-	out := []spoofPlace{{place: "header", label: "all labels", spoof: labelSpoof{Header: spoofHeaders(victim)}, text: plain}}
+	every := "every label of " + victim.Name
+	out := []spoofPlace{{place: "header", label: every, spoof: labelSpoof{Header: spoofHeaders(victim)}, text: plain}}
 	for _, l := range tenantLabels(victim) {
-		out = append(out, spoofPlace{place: "user", label: l, spoof: labelSpoof{User: l}, text: plain},
-			spoofPlace{place: "cache_salt", label: l, spoof: labelSpoof{Salt: l}, text: plain})
+		label := victim.Name + "'s " + l.String()
+		out = append(out, spoofPlace{place: "user", label: label, spoof: labelSpoof{User: l.value}, text: plain},
+			spoofPlace{place: "cache_salt", label: label, spoof: labelSpoof{Salt: l.value}, text: plain})
 	}
-	return append(out, spoofPlace{place: "prompt", label: "all labels", text: spoofText(victim)})
+	return append(out, spoofPlace{place: "prompt", label: every, text: spoofText(victim)})
 }
 
 // spoofProblem says how the evidence of caller's request, which carried victim's labels, shows a
 // label changed who the request belongs to or is billed to; "" when it does not. recs is what
-// caller reads of the request, leaked what victim reads of it.
-func spoofProblem(caller, victim target.Tenant, recs, leaked []discovery.Record) string {
-	if len(recs) != 1 {
-		return fmt.Sprintf("%s reads %d evidence records of its own request, not 1: it was recorded under another tenant or not at all", caller.Name, len(recs))
+// caller reads of the request, leaked what victim reads of it, op what the operator reads.
+func spoofProblem(caller, victim target.Tenant, v spoofView) string {
+	recs, leaked, op := v.own, v.leaked, v.op // what caller, victim and operator read
+	switch {
+	case len(recs) == 0 && len(op) > 0:
+		return fmt.Sprintf("recorded as tenant %q, application %q, user %q, cost center %q", op[0].Tenant, op[0].Application, op[0].User, op[0].CostCenter)
+	case len(recs) == 0 && len(leaked) > 0:
+		return "recorded where " + victim.Name + " reads it and " + caller.Name + " does not"
+	case len(recs) != 1:
+		return fmt.Sprintf("%s reads %d evidence records of its own request, not 1", caller.Name, len(recs))
 	}
 	r := recs[0]
 	var wrong []string
@@ -50,13 +61,14 @@ func spoofProblem(caller, victim target.Tenant, recs, leaked []discovery.Record)
 	check("application", r.Application, caller.Application)
 	check("user", r.User, caller.User)
 	check("cost center", r.CostCenter, caller.CostCenter)
+	var out []string
+	if len(wrong) > 0 {
+		out = append(out, "recorded with "+strings.Join(wrong, ", "))
+	}
 	if len(leaked) > 0 {
-		wrong = append(wrong, fmt.Sprintf("%s can read the record", victim.Name))
+		out = append(out, victim.Name+" can read its evidence")
 	}
-	if len(wrong) == 0 {
-		return ""
-	}
-	return "evidence says " + strings.Join(wrong, ", ")
+	return strings.Join(out, ", and ")
 }
 
 // credentialOnly is TEN-1's evidence and billing half: every tenant sends, over every transport,
@@ -75,10 +87,9 @@ func credentialOnly(ctx context.Context, vias []string) int {
 						place = "metadata"
 					}
 					c := callAs(ctx, via, caller, sp.text, 2, sp.spoof)
-					mustBeServed(c, "%s's request over %s naming %s (%s in %s)", caller.Name, via, victim.Name, sp.label, place)
-					recs := evidenceFor(ctx, caller.Key, c.ID)
-					if p := spoofProblem(caller, victim, recs, evidenceNow(ctx, victim.Key, c.ID)); p != "" {
-						problems = append(problems, fmt.Sprintf("%s over %s with %s's %s in %s: %s", caller.Name, via, victim.Name, sp.label, place, p))
+					mustBeServed(c, "%s's request over %s with %s %s", caller.Name, via, sp.label, placeWords[place])
+					if p := spoofProblem(caller, victim, spoofEvidence(ctx, c.ID, caller, victim)); p != "" {
+						problems = append(problems, fmt.Sprintf("%s over %s with %s %s: %s", caller.Name, via, sp.label, placeWords[place], p))
 					}
 					judged(via+":"+place, 1)
 					judged("tenant:"+caller.Name, 1)

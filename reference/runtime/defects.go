@@ -3,6 +3,8 @@ package runtime
 import (
 	"net/http"
 
+	"google.golang.org/grpc"
+
 	"github.com/aruntime/arcert/reference/router"
 )
 
@@ -44,6 +46,9 @@ type TenancyDefects struct {
 	// BatchStickyPrincipal runs every queued job as whoever submitted the first job the runner
 	// ran, as a runner that opens its upstream session once would.
 	BatchStickyPrincipal bool
+	// GRPCGateway intercepts every gRPC stream before the router's service (a careless gateway
+	// in front of it, as WrapHTTP is for HTTP).
+	GRPCGateway grpc.StreamServerInterceptor
 }
 
 // IdentityDefects break the separation of operator, workload and tenant credentials.

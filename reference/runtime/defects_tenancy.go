@@ -4,8 +4,18 @@ import (
 	"context"
 	"sync"
 
+	"google.golang.org/grpc"
+
 	"github.com/aruntime/arcert/reference/batch"
 )
+
+// grpcOptions are the router's gRPC server options: none for the conformant runtime.
+func (d TenancyDefects) grpcOptions() []grpc.ServerOption {
+	if d.GRPCGateway == nil {
+		return nil
+	}
+	return []grpc.ServerOption{grpc.StreamInterceptor(d.GRPCGateway)}
+}
 
 // batchExec is how the batch runner executes a job: exec itself for the conformant runtime, or
 // exec behind the label bugs d switches on.

@@ -192,7 +192,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if rt.opts.Defects.WrapHTTP != nil {
 		handler = rt.opts.Defects.WrapHTTP(handler)
 	}
-	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer()}
+	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer(rt.opts.Defects.Tenancy.grpcOptions()...)}
 	r.RegisterGRPC(f.grpc)
 	rt.front = f
 	rt.topology.HTTP, rt.topology.GRPC = httpLis.Addr().String(), grpcLis.Addr().String()
