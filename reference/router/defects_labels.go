@@ -12,6 +12,19 @@ type LabelDefects struct {
 	// GRPCDropsLabels binds gRPC calls to their tenant alone, so their evidence loses the
 	// application and user of the credential.
 	GRPCDropsLabels bool
+	// QuotaFromUser charges a request to the tenant its body's user names, as a per-user
+	// fairness key would, while evidence still names the caller.
+	QuotaFromUser bool
+}
+
+// quotaTenant is the tenant admission charges j to.
+func (d LabelDefects) quotaTenant(r *Router, j job) string {
+	if d.QuotaFromUser {
+		if _, ok := r.cfg.Tenant(j.c.ClientUser); ok {
+			return j.c.ClientUser
+		}
+	}
+	return j.principal.Tenant
 }
 
 // streamTrace is the trace id an HTTP request's evidence gets.
