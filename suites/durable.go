@@ -133,22 +133,4 @@ var _ = Describe("Batch jobs", func() {
 		evidence("batch %s: %d jobs, one result and one matching evidence record each; under device pressure %d first deliveries were refused and all %d jobs completed once on redelivery",
 			first.ID, batchJobs, refused, jobs)
 	}, SpecTimeout(3*time.Minute))
-
-	It("runs queued work as the tenant that submitted it", Req("TEN-5"), func(ctx SpecContext) {
-		a, b := tenantA(), tenantB()
-		status, sub := submitBatch(ctx, a.Key, fmt.Sprintf("arcert-ten5-%d", time.Now().UnixNano()), spoofHeaders(b.Name), b.Name)
-		Expect(status).To(Equal(http.StatusOK))
-		var other batchObject
-		Expect(getJSON(ctx, "/v1/batches/"+sub.ID, b.Key, &other)).NotTo(Equal(http.StatusOK), "%s can read %s's batch", b.Name, a.Name)
-		done := awaitBatch(ctx, a.Key, sub.ID)
-		for _, o := range done.Output {
-			recs := evidenceFor(ctx, a.Key, o.Response.RequestID)
-			Expect(recs).To(HaveLen(1), "job %s", o.CustomID)
-			Expect(recs[0].Tenant).To(Equal(a.Name), "job %s ran as %s", o.CustomID, recs[0].Tenant)
-			if a.CostCenter != "" {
-				Expect(recs[0].CostCenter).To(Equal(a.CostCenter))
-			}
-		}
-		evidence("batch %s submitted by %s with every label naming %s: all %d jobs ran and were billed as %s", sub.ID, a.Name, b.Name, len(done.Output), a.Name)
-	}, SpecTimeout(2*time.Minute))
 })

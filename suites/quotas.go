@@ -156,7 +156,7 @@ func spoofedQuotaRead(ctx SpecContext, t target.Tenant) {
 			continue
 		}
 		var q discovery.Quotas
-		status, _, err := env.HTTP.JSON(ctx, http.MethodGet, discovery.PathQuotas+"?tenant="+other.Name, t.Key, nil, spoofHeaders(other.Name), &q)
+		status, _, err := env.HTTP.JSON(ctx, http.MethodGet, discovery.PathQuotas+"?tenant="+other.Name, t.Key, nil, spoofHeaders(other), &q)
 		Expect(err).NotTo(HaveOccurred(), "GET %s", discovery.PathQuotas)
 		if status != http.StatusOK {
 			continue // refusing a request that names another tenant is also keeping quotas private

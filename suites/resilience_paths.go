@@ -16,16 +16,6 @@ import (
 	"github.com/aruntime/arcert/conformance/target"
 )
 
-// The wires a fault run sends over. Each is its own code path in a runtime (a JSON body, an SSE
-// stream, gRPC trailers), so a bug in how one of them states an outage hides from a run that
-// sends over another. arcert.v1.Inference has one call, server-streaming: viaGRPC is a short
-// call read as one answer (what a unary client does), viaGRPCStream a call of many messages.
-const (
-	viaHTTP       = "http"
-	viaHTTPStream = "http-stream"
-	viaGRPC       = "grpc"
-	viaGRPCStream = "grpc-stream"
-)
 
 // Output sizes of the fault runs' requests: a plain answer is a short probe, a stream long enough
 // to be many events or messages.

@@ -23,4 +23,6 @@ type Defects struct {
 	GRPCStartsAtPick bool
 	// Operations are the router's bugs of rollout, evidence and devices.
 	Operations OperationsDefects
+	// Labels are the router's label bugs.
+	Labels LabelDefects
 }

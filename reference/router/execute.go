@@ -85,7 +85,7 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 		ctx, cancel = context.WithTimeout(ctx, j.class.Deadline)
 	}
 	defer cancel()
-	ticket, err := r.adm.Admit(ctx, admission.Request{Tenant: j.principal.Tenant, Class: j.class.Name, Tokens: j.c.PromptTokens + j.c.MaxTokens})
+	ticket, err := r.adm.Admit(ctx, admission.Request{Tenant: r.defects.Labels.quotaTenant(r, j), Class: j.class.Name, Tokens: j.c.PromptTokens + j.c.MaxTokens})
 	if err != nil {
 		return r.admissionEnding(err)
 	}

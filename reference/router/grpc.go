@@ -76,7 +76,7 @@ func (r *Router) admitGRPC(ctx context.Context, req *arcertv1.CompleteRequest, j
 	if end.reason != "" {
 		return end
 	}
-	j.principal = p
+	j.principal = r.defects.Labels.grpcPrincipal(p)
 	class, end := r.trafficClass(p, req.GetTrafficClass())
 	j.class = class
 	if end.reason != "" {

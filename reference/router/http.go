@@ -46,6 +46,7 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 		started := time.Now()
 		j := job{id: w.Header().Get(outcome.HeaderRequestID), traceID: traceID(req)}
 		end := r.admitHTTP(w, req, chat, &j)
+		j.traceID = r.defects.Labels.streamTrace(j)
 		if end.reason == "" {
 			em := newHTTPEmitter(w, j, chat)
 			end = r.execute(req.Context(), j, em)

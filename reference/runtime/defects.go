@@ -35,8 +35,22 @@ type Defects struct {
 // The families below are filled by the negative controls of each family; keep each family's
 // defects under its heading.
 
-// TenancyDefects break tenant binding, cache isolation and label propagation.
-type TenancyDefects struct{}
+// TenancyDefects break tenant binding, cache isolation and label propagation. (The prefix-cache
+// salt policy is Defects.WorkerSalt.)
+type TenancyDefects struct {
+	// Labels are the router's label bugs: a streamed request's evidence without its trace id,
+	// gRPC calls bound to their tenant alone.
+	Labels router.LabelDefects
+	// BatchDropsLabels runs each queued job as its tenant alone: the application and user bound
+	// when the batch was submitted are lost on the way through the queue.
+	BatchDropsLabels bool
+	// BatchStickyPrincipal runs every queued job as whoever submitted the first job the runner
+	// ran, as a runner that opens its upstream session once would.
+	BatchStickyPrincipal bool
+	// GRPCGateway intercepts every gRPC stream before the router's service (a careless gateway
+	// in front of it, as WrapHTTP is for HTTP).
+	GRPCGateway grpc.StreamServerInterceptor
+}
 
 // IdentityDefects break the separation of operator, workload and tenant credentials.
 type IdentityDefects struct {

@@ -10,7 +10,7 @@ import (
 // careless interceptor, chained in family order; none for the conformant runtime.
 func (d Defects) grpcServerOptions() []grpc.ServerOption {
 	var streams []grpc.StreamServerInterceptor
-	for _, s := range []grpc.StreamServerInterceptor{d.Identity.GRPCStream, d.Outcome.GRPCStream, d.Resilience.streamInterceptor()} {
+	for _, s := range []grpc.StreamServerInterceptor{d.Tenancy.GRPCGateway, d.Identity.GRPCStream, d.Outcome.GRPCStream, d.Resilience.streamInterceptor()} {
 		if s != nil {
 			streams = append(streams, s)
 		}
@@ -29,5 +29,6 @@ func (d Defects) router() router.Defects {
 		QueueWaitUncounted: d.Outcome.QueueWaitUncounted,
 		GRPCStartsAtPick:   d.Resilience.GRPCStartsAtPick,
 		Operations:         d.Operations.Router,
+		Labels:             d.Tenancy.Labels,
 	}
 }

@@ -166,7 +166,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		return fmt.Errorf("router: %w", err)
 	}
 	if batches != nil {
-		rt.runBatches(ctx, batches, r.ExecBatchJob)
+		rt.runBatches(ctx, batches, rt.opts.Defects.Tenancy.batchExec(r.ExecBatchJob))
 	}
 	httpLis, err := listen("router http", cfg.Router.HTTPListen)
 	if err != nil {

@@ -1,0 +1,109 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// pairedTries bounds how many fresh prompts the paired test tries before it gives up on B reaching
+// the worker that holds A's prefix (a runtime may route tenants apart, by design or by hashing).
+const pairedTries = 8
+
+// cachePromptWords makes a prompt long enough to fill several prefix-cache blocks of any engine.
+const cachePromptWords = 600
+
+// cacheCase is one way B may try to reach A's cached prefix: the cache_salt A warmed it with and
+// the one B sends (either may be empty), over one transport.
+type cacheCase struct {
+	name          string
+	aSalt, bSalt  string
+	via           string
+	tenantA, tenB target.Tenant
+}
+
+// cacheCases are, for each tenant A and the tenant B after it (every tenant is A once), B's
+// identical prompt; B sending each of A's labels as cache_salt; A and B sending the same client
+// salt; and B sending none where A sent one. Transports rotate over the cases so each is probed.
+func cacheCases(r *rand.Rand, vias []string) []cacheCase {
+	ts := env.Target.Tenants
+	var out []cacheCase
+	add := func(c cacheCase) {
+		c.via = vias[len(out)%len(vias)]
+		out = append(out, c)
+	}
+	for i, a := range ts {
+		b := ts[(i+1)%len(ts)]
+		add(cacheCase{name: "the identical prompt", tenantA: a, tenB: b})
+		for _, l := range tenantLabels(a) {
+			add(cacheCase{name: fmt.Sprintf("%s's %s as cache_salt", a.Name, l), bSalt: l.value, tenantA: a, tenB: b})
+		}
+		salt := fmt.Sprintf("arcert-salt-%08x", r.Uint32())
+		add(cacheCase{name: "the same cache_salt " + salt + " as " + a.Name, aSalt: salt, bSalt: salt, tenantA: a, tenB: b})
+		add(cacheCase{name: "no cache_salt where " + a.Name + " sent " + salt, aSalt: salt, tenantA: a, tenB: b})
+	}
+	return out
+}
+
+// paired is one paired probe: A's cached repeat and B's probe of the same prompt.
+type paired struct {
+	control, cross int
+	worker         string
+}
+
+// pairedProbe warms a fresh prompt as A (with A's salt), repeats it as A (the control), and probes
+// it as B (with B's salt, over the case's transport), until B's probe runs on the worker that
+// served A's repeat. A runtime that does not name its workers is taken as one place.
+func pairedProbe(ctx context.Context, r *rand.Rand, c cacheCase) (paired, bool) {
+	var last paired
+	a, b := c.tenantA, c.tenB
+	for range pairedTries {
+		p := prompt(r, cachePromptWords)
+		first := callAs(ctx, viaHTTP, a, p, 1, labelSpoof{Salt: c.aSalt})
+		mustBeServed(first, "%s's first request of the prompt", a.Name)
+		again := callAs(ctx, viaHTTP, a, p, 1, labelSpoof{Salt: c.aSalt})
+		mustBeServed(again, "%s's repeat of the prompt", a.Name)
+		cross := callAs(ctx, c.via, b, p, 1, labelSpoof{Salt: c.bSalt})
+		mustBeServed(cross, "%s's probe of %s's prompt", b.Name, a.Name)
+		last = paired{control: again.Cached, cross: cross.Cached, worker: again.Worker}
+		if last.control == 0 {
+			return last, false
+		}
+		if again.Worker == cross.Worker {
+			return last, true
+		}
+	}
+	return last, false
+}
+
+// cacheIsolated is TEN-2: every case's control must hit and B's probe must miss. It returns
+// INCONCLUSIVE (through inconclusive) at the first case whose control fails, FAILs at the first
+// leak, and records each judged case on its transport and tenant.
+func cacheIsolated(ctx context.Context) {
+	r := rng(2)
+	cases := cacheCases(r, tenancyTransports())
+	for _, c := range cases {
+		what := fmt.Sprintf("%s sending %s over %s", c.tenB.Name, c.name, c.via)
+		probe, ok := pairedProbe(ctx, r, c)
+		switch {
+		case probe.control == 0:
+			inconclusive("positive control failed: %s's own repeat reported no cached tokens, so a miss proves nothing", c.tenantA.Name)
+			return
+		case !ok:
+			inconclusive("in %d tries %s never reached the worker holding %s's prefix, so its miss proves nothing", pairedTries, what, c.tenantA.Name)
+			return
+		}
+		evidence("%s: %s's repeat %d cached tokens on %s; %s got %d cached tokens on the same worker", what, c.tenantA.Name, probe.control, probe.worker, c.tenB.Name, probe.cross)
+		if probe.cross != 0 {
+			Fail(fmt.Sprintf("%s reused %s's cached prefix: %d cached tokens for %s, on %s where %s's own repeat got %d",
+				c.tenB.Name, c.tenantA.Name, probe.cross, what, probe.worker, c.tenantA.Name, probe.control))
+		}
+		judged(c.via, 1)
+		judged("tenant:"+c.tenB.Name+"-probing-"+c.tenantA.Name, 1)
+	}
+	evidence("%d paired cases, every tenant's prefix probed by the next tenant: no cached token crossed", len(cases))
+}

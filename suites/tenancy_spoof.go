@@ -1,0 +1,116 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// spoofPlace is one place a client can write a label, filled with one of the victim's labels.
+type spoofPlace struct {
+	// place names where the label went ("header", "user", "cache_salt", "prompt"), label which.
+	place, label string
+	spoof        labelSpoof
+	text         string
+}
+
+// placeWords says in words where a spoofed label went.
+var placeWords = map[string]string{"header": "in identity headers", "metadata": "in call metadata",
+	"user": "as the body's user", "cache_salt": "as cache_salt", "prompt": "in the prompt text"}
+
+// spoofPlaces are the requests that write victim's labels into every place a client controls:
+// identity-looking headers (call metadata on gRPC) with all of them at once, then each label alone
+// as the body's user, as cache_salt, and all of them in the prompt text.
+func spoofPlaces(victim target.Tenant) []spoofPlace {
+	plain := "say something short"
+	every := "every label of " + victim.Name
+	out := []spoofPlace{{place: "header", label: every, spoof: labelSpoof{Header: spoofHeaders(victim)}, text: plain}}
+	for _, l := range tenantLabels(victim) {
+		label := victim.Name + "'s " + l.String()
+		out = append(out, spoofPlace{place: "user", label: label, spoof: labelSpoof{User: l.value}, text: plain},
+			spoofPlace{place: "cache_salt", label: label, spoof: labelSpoof{Salt: l.value}, text: plain})
+	}
+	return append(out, spoofPlace{place: "prompt", label: every, text: spoofText(victim)})
+}
+
+// spoofProblem says how the evidence of caller's request, which carried victim's labels, shows a
+// label changed who the request belongs to or is billed to; "" when it does not. recs is what
+// caller reads of the request, leaked what victim reads of it, op what the operator reads.
+func spoofProblem(caller, victim target.Tenant, v spoofView) string {
+	recs, leaked, op := v.own, v.leaked, v.op // what caller, victim and operator read
+	switch {
+	case len(recs) == 0 && len(op) > 0:
+		return fmt.Sprintf("recorded as tenant %q, application %q, user %q, cost center %q", op[0].Tenant, op[0].Application, op[0].User, op[0].CostCenter)
+	case len(recs) == 0 && len(leaked) > 0:
+		return "recorded where " + victim.Name + " reads it and " + caller.Name + " does not"
+	case len(recs) != 1:
+		return fmt.Sprintf("%s reads %d evidence records of its own request, not 1", caller.Name, len(recs))
+	}
+	r := recs[0]
+	var wrong []string
+	check := func(what, got, want string) {
+		if want != "" && got != want {
+			wrong = append(wrong, fmt.Sprintf("%s %q instead of %q", what, got, want))
+		}
+	}
+	check("tenant", r.Tenant, caller.Name)
+	check("application", r.Application, caller.Application)
+	check("user", r.User, caller.User)
+	check("cost center", r.CostCenter, caller.CostCenter)
+	var out []string
+	if len(wrong) > 0 {
+		out = append(out, "recorded with "+strings.Join(wrong, ", "))
+	}
+	if len(leaked) > 0 {
+		out = append(out, victim.Name+" can read its evidence")
+	}
+	return strings.Join(out, ", and ")
+}
+
+// credentialOnly is TEN-1's evidence and billing half: every tenant sends, over every transport,
+// requests carrying every label of every other tenant in every place a client can write one, and
+// each request's evidence must name the caller as tenant, application, user and cost center, and
+// stay invisible to the tenant it named. It returns how many requests it judged.
+func credentialOnly(ctx context.Context, vias []string) int {
+	var problems []string
+	n := 0
+	for _, caller := range env.Target.Tenants {
+		for _, victim := range otherTenants(caller) {
+			for _, via := range vias {
+				for _, sp := range spoofPlaces(victim) {
+					place := sp.place
+					if place == "header" && via == viaGRPC {
+						place = "metadata"
+					}
+					c := callAs(ctx, via, caller, sp.text, 2, sp.spoof)
+					mustBeServed(c, "%s's request over %s with %s %s", caller.Name, via, sp.label, placeWords[place])
+					if p := spoofProblem(caller, victim, spoofEvidence(ctx, c.ID, caller, victim)); p != "" {
+						problems = append(problems, fmt.Sprintf("%s over %s with %s %s: %s", caller.Name, via, sp.label, placeWords[place], p))
+					}
+					judged(via+":"+place, 1)
+					judged("tenant:"+caller.Name, 1)
+					n++
+				}
+			}
+		}
+	}
+	evidence("%d requests, each tenant naming each other tenant over %s in headers, user, cache_salt and prompt text: %d changed who was recorded or billed",
+		n, strings.Join(vias, ", "), len(problems))
+	if len(problems) > 0 {
+		Fail(fmt.Sprintf("%d of %d requests carrying another tenant's labels were not recorded as the caller's own: %s",
+			len(problems), n, strings.Join(firstOf(problems, 3), "; ")))
+	}
+	return n
+}
+
+// firstOf returns at most n of xs, noting how many more there were.
+func firstOf(xs []string, n int) []string {
+	if len(xs) <= n {
+		return xs
+	}
+	return append(xs[:n:n], fmt.Sprintf("and %d more", len(xs)-n))
+}
