@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/aruntime/arcert/api/discovery"
@@ -30,8 +31,8 @@ type idAnswer struct {
 }
 
 // refusedForIdentity reports whether the answer is the refusal a credential of the wrong role
-// deserves: rejected as unauthenticated or forbidden, with the status the contract's table gives
-// each reason. A refusal for another reason (quota, invalid input, an unknown class) may be right
+// deserves: rejected as unauthenticated or forbidden, with the HTTP status or gRPC code the
+// contract's table gives each reason. A refusal for another reason (quota, invalid input, an unknown class) may be right
 // for some other request, but it says nothing about whether the credential would have been
 // served, so it does not count.
 func (a idAnswer) refusedForIdentity() bool {
@@ -40,9 +41,9 @@ func (a idAnswer) refusedForIdentity() bool {
 	}
 	switch a.reason {
 	case outcome.ReasonUnauthenticated:
-		return a.status == 0 || a.status == http.StatusUnauthorized
+		return a.status == http.StatusUnauthorized || a.code == codes.Unauthenticated.String()
 	case outcome.ReasonForbidden:
-		return a.status == 0 || a.status == http.StatusForbidden
+		return a.status == http.StatusForbidden || a.code == codes.PermissionDenied.String()
 	}
 	return false
 }
