@@ -60,8 +60,8 @@ func knownCredentials() map[string]string {
 // hostedPath is one transport a hosted request is sent on, with the canary it carries.
 type hostedPath struct{ path, tenant string }
 
-var _ = Describe("Every region down: credentials at the provider", Serial, Label("fault:region"), func() {
-	It("never lets a tenant's credential reach the hosted provider", Req("ID-5"), func(ctx SpecContext) {
+var _ = Describe("Credentials beyond the router: workers, and the provider with every region down", Serial, Label("fault:region"), func() {
+	It("never lets a tenant's credential reach a worker or the hosted provider", Req("ID-5"), func(ctx SpecContext) {
 		DeferCleanup(noResidue)
 		dep, ok := providerDependency()
 		if !ok || dep.Observe == "" {

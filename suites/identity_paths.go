@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/aruntime/arcert/api/discovery"
@@ -30,8 +31,8 @@ type idAnswer struct {
 }
 
 // refusedForIdentity reports whether the answer is the refusal a credential of the wrong role
-// deserves: rejected as unauthenticated or forbidden, with the status the contract's table gives
-// each reason. A refusal for another reason (quota, invalid input, an unknown class) may be right
+// deserves: rejected as unauthenticated or forbidden, with the HTTP status or gRPC code the
+// contract's table gives each reason. A refusal for another reason (quota, invalid input, an unknown class) may be right
 // for some other request, but it says nothing about whether the credential would have been
 // served, so it does not count.
 func (a idAnswer) refusedForIdentity() bool {
@@ -40,9 +41,9 @@ func (a idAnswer) refusedForIdentity() bool {
 	}
 	switch a.reason {
 	case outcome.ReasonUnauthenticated:
-		return a.status == 0 || a.status == http.StatusUnauthorized
+		return a.status == http.StatusUnauthorized || a.code == codes.Unauthenticated.String()
 	case outcome.ReasonForbidden:
-		return a.status == 0 || a.status == http.StatusForbidden
+		return a.status == http.StatusForbidden || a.code == codes.PermissionDenied.String()
 	}
 	return false
 }
@@ -85,10 +86,12 @@ const (
 	placeUser    labelPlace = "user"
 	placeSalt    labelPlace = "cache_salt"
 	placePrompt  labelPlace = "prompt"
+	// placeQuery is the URL's query string (HTTP only).
+	placeQuery labelPlace = "query"
 )
 
 // labelPlaces are the places tried for each tenant, after one bare probe.
-var labelPlaces = []labelPlace{placeHeaders, placeUser, placeSalt, placePrompt}
+var labelPlaces = []labelPlace{placeHeaders, placeUser, placeSalt, placePrompt, placeQuery}
 
 // identityLabelHeaders are the headers a careless gateway or router takes a tenant, application
 // or user from, all naming t.
@@ -96,6 +99,11 @@ func identityLabelHeaders(t target.Tenant) map[string]string {
 	return map[string]string{"X-Tenant-Id": t.Name, "X-Tenant": t.Name, "X-Org-Id": t.Name,
 		"OpenAI-Organization": t.Name, "X-Gateway-Inference-Fairness-Id": t.Name, "X-Aruntime-Tenant": t.Name,
 		"X-Application-Id": t.Application, "X-User-Id": t.User, "X-End-User": t.User}
+}
+
+// labelQuery is a query string naming t, its application and its user.
+func labelQuery(t target.Tenant) string {
+	return "?" + url.Values{"tenant": {t.Name}, "tenant_id": {t.Name}, "application": {t.Application}, "user": {t.User}}.Encode()
 }
 
 // impersonation is one data-plane probe: a credential that is no tenant's, sent with victim's
@@ -156,6 +164,8 @@ func (p impersonation) overHTTP(ctx context.Context, endpoint string, stream boo
 		}
 	case placeSalt:
 		body.CacheSalt = p.victim.Name
+	case placeQuery:
+		endpoint += labelQuery(p.victim)
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: endpoint, Key: p.key, Body: body, Header: hdr})
 	Expect(err).NotTo(HaveOccurred(), "probe %s could not be exchanged", p)
@@ -171,8 +181,8 @@ func (p impersonation) quotas(ctx context.Context) idAnswer {
 		for k, v := range identityLabelHeaders(p.victim) {
 			hdr.Set(k, v)
 		}
-	case placeUser, placeSalt, placePrompt:
-		path += "?tenant=" + url.QueryEscape(p.victim.Name) + "&user=" + url.QueryEscape(p.victim.User)
+	case placeUser, placeSalt, placePrompt, placeQuery:
+		path += labelQuery(p.victim)
 	}
 	status, h, err := env.HTTP.JSON(ctx, http.MethodGet, path, p.key, nil, hdr, nil)
 	Expect(err).NotTo(HaveOccurred(), "quotas probe %s could not be exchanged", p)
@@ -245,7 +255,7 @@ func dataPlaneRefusals(ctx context.Context, req, key string) []string {
 		judge("http", "completions", p, p.overHTTP(ctx, driver.PathCompletions, false))
 		judge("http-stream", "completions", p, p.overHTTP(ctx, driver.PathCompletions, true))
 		judge("http", "quotas", p, p.quotas(ctx))
-		if env.GRPC != nil {
+		if env.GRPC != nil && p.place != placeQuery { // gRPC has no query string
 			judge("grpc", "", p, p.overGRPC(ctx))
 		}
 	}

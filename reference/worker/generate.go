@@ -27,7 +27,9 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 	if err := s.authorize(ctx); err != nil {
 		return err
 	}
-	tenant := req.GetTenant().GetTenant()
+	tc := req.GetTenant()
+	s.seen.recordValues(tc.GetTenant(), tc.GetApplication(), tc.GetUser())
+	tenant := tc.GetTenant()
 	if tenant == "" {
 		return status.Error(codes.InvalidArgument, "tenant context is required")
 	}

@@ -17,7 +17,7 @@ import (
 const maxSeenCredentials = 4096
 
 // credentialLog keeps the fingerprints of every metadata value the worker was presented (a bearer
-// value without its scheme): an audit can then show which credentials ever reached the worker,
+// value without its scheme), and of the tenant context of every generation request: an audit can then show which credentials ever reached the worker,
 // and that no tenant's key is among them, without the log holding any secret. A fingerprint is
 // the first 16 hex digits of the value's SHA-256, as the stand-in provider records them.
 type credentialLog struct {
@@ -38,13 +38,34 @@ func (l *credentialLog) record(ctx context.Context) {
 			if len(l.seen) >= maxSeenCredentials {
 				return
 			}
-			if token, ok := strings.CutPrefix(v, "Bearer "); ok {
-				v = token
-			}
-			sum := sha256.Sum256([]byte(v))
-			l.seen[hex.EncodeToString(sum[:8])] = true
+			l.seen[fingerprintValue(v)] = true
 		}
 	}
+}
+
+// recordValues adds the fingerprints of values, such as the labels of a request's tenant
+// context: a key passed as a label reaches the worker just the same.
+func (l *credentialLog) recordValues(values ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	for _, v := range values {
+		if v != "" && len(l.seen) < maxSeenCredentials {
+			l.seen[fingerprintValue(v)] = true
+		}
+	}
+}
+
+// fingerprintValue is the first 16 hex digits of the SHA-256 of v, a bearer value without its
+// scheme.
+func fingerprintValue(v string) string {
+	if token, ok := strings.CutPrefix(v, "Bearer "); ok {
+		v = token
+	}
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:8])
 }
 
 // list returns the fingerprints recorded, sorted.
@@ -59,6 +80,6 @@ func (l *credentialLog) list() []string {
 	return out
 }
 
-// CredentialsSeen returns the fingerprints of every metadata value presented to the worker since
-// it started, sorted (see credentialLog).
+// CredentialsSeen returns the fingerprints of every metadata value and tenant-context label
+// presented to the worker since it started, sorted (see credentialLog).
 func (s *Server) CredentialsSeen() []string { return s.seen.list() }
