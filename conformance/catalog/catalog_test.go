@@ -71,3 +71,13 @@ func TestGuidanceCopyIsVerbatim(t *testing.T) {
 		t.Fatal("conformance/catalog/guidance.txt differs from shared/guidance: copy it again and re-check the quotes")
 	}
 }
+
+// TestEveryRequirementListsItsPaths: the paths a rule applies to are part of the requirement, so
+// a PASS can say which it judged and the report can refuse one that left a path out.
+func TestEveryRequirementListsItsPaths(t *testing.T) {
+	for _, r := range MustLoad().Requirements {
+		if len(r.Paths) == 0 {
+			t.Errorf("%s lists no paths", r.ID)
+		}
+	}
+}
