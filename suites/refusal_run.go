@@ -19,10 +19,11 @@ import (
 // flood sends at once: the ones that must be shed.
 const floodExtra = 24
 
-// floodSecondWave is when the flood's last floodExtra requests follow the others. Sent all at
-// once, the transport that connects fastest (gRPC's one multiplexed connection) would take every
-// place in the slots and the queue, and only the others would ever be shed.
-const floodSecondWave = 500 * time.Millisecond
+// floodWaveGap separates the flood's three waves: the declared concurrency, then the queue bound,
+// then floodExtra. Sent all at once, the transport that connects fastest (gRPC's one multiplexed
+// connection) would take every slot and queue place, and only the others would ever be shed or
+// time out queued; streams that never start could not show how a stream cut by its deadline ends.
+const floodWaveGap = 300 * time.Millisecond
 
 // quotaRefusalsPerTransport is how many quota refusals the quota burst collects on each
 // transport before it stops: enough that one lucky answer cannot pass for the rule.
@@ -102,13 +103,15 @@ func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
 	}
 	out := make([]outcomeSample, n)
 	var wg sync.WaitGroup
+	slots := env.Target.Capacity.Concurrency
 	for i := range calls {
-		if i == n-floodExtra {
-			// The extra arrive once the rest are running or queued, so that every transport has
-			// some of the work that must be shed.
+		if i == slots || i == n-floodExtra {
+			// Each wave arrives once the one before is running or queued, so that every
+			// transport has work that times out running, work that times out queued, and work
+			// that must be shed.
 			select {
 			case <-ctx.Done():
-			case <-time.After(floodSecondWave):
+			case <-time.After(floodWaveGap):
 			}
 		}
 		wg.Go(func() { out[i] = callOutcome(ctx, calls[i], patience(deadline)) })
