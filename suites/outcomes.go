@@ -99,6 +99,7 @@ var _ = Describe("Outcomes", func() {
 	}, SpecTimeout(specTimeout))
 
 	It("names the region and provider that served, within the tenant's allowed regions, on every path", Req("FBK-1"), func(ctx SpecContext) {
+		noGRPC(pathGRPC)
 		var problems []string
 		n := 0
 		for _, t := range env.Target.Tenants {
@@ -176,5 +177,3 @@ func discoveryProbes(ctx context.Context) []discoveryProbe {
 	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }

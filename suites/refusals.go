@@ -72,6 +72,7 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 	})
 
 	It("answers every reason it can provoke with the contract's status code", Req("OUT-6"), func() {
+		noGRPC(pathGRPC)
 		var wrong []string
 		seen := map[outcome.Reason]bool{}
 		n := 0
@@ -106,6 +107,7 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 	})
 
 	It("rejects bad input with a reason on every endpoint and transport, and keeps serving", Req("OUT-5"), func() {
+		noGRPC(pathGRPC)
 		var bad, stopped []string
 		for _, s := range run.malformed {
 			switch {
