@@ -69,9 +69,9 @@ func provokeRefusals(ctx context.Context) *refusalRun {
 	return run
 }
 
-// overload sends the declared concurrency plus queue bound plus floodExtra requests at once, each
-// too long to finish within the class deadline, spread over the transports: the extra must be
-// shed, the rest must time out, and every answer must arrive within the deadline.
+// overload sends the declared concurrency plus queue bound plus floodExtra requests in three
+// quick waves, each too long to finish within the class deadline, spread over the transports: the
+// extra must be shed, the rest must time out, and every answer must arrive within the deadline.
 func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
 	r.itl = typicalITL(ctx)
 	if r.itl <= 0 {
