@@ -114,6 +114,13 @@ func noGRPC(path string) {
 	}
 }
 
+// noBatches explains, for a target that runs no batch queue, why the batch API was not probed.
+func noBatches() {
+	if !env.Target.Declares("queue") {
+		notProbed(pathBatch, "the target declares no batch queue (feature queue)")
+	}
+}
+
 // outcomeTransports are the transports the target serves completions on: HTTP plain and
 // streamed, and gRPC when it declares an endpoint.
 func outcomeTransports() []string {

@@ -100,6 +100,7 @@ var _ = Describe("Outcomes", func() {
 
 	It("names the region and provider that served, within the tenant's allowed regions, on every path", Req("FBK-1"), func(ctx SpecContext) {
 		noGRPC(pathGRPC)
+		noBatches()
 		var problems []string
 		n := 0
 		for _, t := range env.Target.Tenants {
@@ -117,6 +118,19 @@ var _ = Describe("Outcomes", func() {
 						continue
 					}
 					judged(fmt.Sprintf("%s:%s:%s", tr, endpointName(s.what), t.Name), 1)
+					evidence("%s served by %s", s.what, s.servedBy)
+				}
+			}
+		}
+		if env.Target.Declares("queue") {
+			for _, t := range env.Target.Tenants {
+				for _, s := range batchOutcomes(ctx, t, []batchJob{{what: "a served job of " + t.Name, body: chatJob("Where are you?", 2, nil)}}) {
+					n++
+					if why := servedWhereAllowed(s, t); why != "" {
+						problems = append(problems, why)
+						continue
+					}
+					judged(pathBatch+":"+t.Name, 1)
 					evidence("%s served by %s", s.what, s.servedBy)
 				}
 			}

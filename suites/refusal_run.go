@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,8 @@ type refusalRun struct {
 	// smallest-quota tenant's burst; flood the overload; served a plain call per transport
 	// after all the bad input.
 	malformed, identity, quota, flood, served []outcomeSample
+	// batch is a batch of a served job and bad ones, when the target runs batches.
+	batch []outcomeSample
 	// gate says why the flood could not be made to judge shed and timed_out (empty when it was);
 	// inconclusive when a control failed rather than a validity gate.
 	gate         string
@@ -52,7 +55,7 @@ type refusalRun struct {
 
 // all is every sample of the run.
 func (r *refusalRun) all() []outcomeSample {
-	return slices.Concat(r.malformed, r.identity, r.quota, r.flood, r.served)
+	return slices.Concat(r.malformed, r.identity, r.quota, r.flood, r.served, r.batch)
 }
 
 // provokeRefusals makes the run: bad input, identity refusals, a quota burst, then the flood.
@@ -63,6 +66,15 @@ func provokeRefusals(ctx context.Context) *refusalRun {
 	for i, tr := range outcomeTransports() {
 		run.served = append(run.served, callOutcome(ctx, outcomeCall{what: "a plain request after the bad input", tenant: tenantA(), transport: tr,
 			body: probe(prompt(rng(31+uint64(i)), 6), 2, false)}, patience(run.class.Deadline)))
+	}
+	if env.Target.Declares("queue") {
+		long := strings.Repeat("token ", model().ContextLength+1)
+		run.batch = batchOutcomes(ctx, tenantA(), []batchJob{
+			{what: "a served job", body: chatJob("Say hi.", 2, nil)},
+			{what: "an unknown model", body: chatJob("hi", 1, map[string]any{"model": "arcert-no-such-model"})},
+			{what: "max_tokens 0", body: chatJob("hi", 0, nil)},
+			{what: "a prompt over the context", body: chatJob(long, 1, nil)},
+		})
 	}
 	run.quota, run.quotaGate = quotaBurst(ctx)
 	run.flood = run.overload(ctx)
