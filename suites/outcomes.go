@@ -175,6 +175,10 @@ func discoveryProbes(ctx context.Context) []discoveryProbe {
 	if env.Target.Declares("queue") {
 		gets = append(gets, struct{ path, key string }{"/v1/batches/arcert-no-such-batch", a.Key})
 	}
+	if ops := env.Target.Operations; ops != nil && ops.Control != "" && env.Target.Operator != nil {
+		doc := ops.Control + "models/" + ops.Model
+		gets = append(gets, struct{ path, key string }{doc, env.Target.Operator.Key}, struct{ path, key string }{doc, a.Key})
+	}
 	var out []discoveryProbe
 	for _, g := range gets {
 		s := outcomeSample{transport: pathHTTP, what: "GET " + g.path, tenant: a.Name}
@@ -188,6 +192,9 @@ func discoveryProbes(ctx context.Context) []discoveryProbe {
 			s.requestID, s.class, s.reason, s.servedBy, s.violations = headerStatement(h)
 		}
 		out = append(out, discoveryProbe{path: g.path, sample: s})
+	}
+	if env.Target.Declares("queue") {
+		out = append(out, discoveryProbe{path: "/v1/batches", sample: rawHTTP(ctx, "POST /v1/batches with malformed JSON", a.Name, "/v1/batches", a.Key, []byte(`{"requests": [`), false, nil)})
 	}
 	return out
 }

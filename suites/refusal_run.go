@@ -44,8 +44,9 @@ type refusalRun struct {
 	// smallest-quota tenant's burst; flood the overload; served a plain call per transport
 	// after all the bad input.
 	malformed, identity, quota, flood, served []outcomeSample
-	// batch is a batch of a served job and bad ones, when the target runs batches.
-	batch []outcomeSample
+	// batch is a batch of a served job and bad ones, when the target runs batches; discovery the
+	// listing, discovery, batch and operator endpoints, served and refused.
+	batch, discovery []outcomeSample
 	// gate says why the flood could not be made to judge shed and timed_out (empty when it was);
 	// inconclusive when a control failed rather than a validity gate.
 	gate         string
@@ -55,7 +56,7 @@ type refusalRun struct {
 
 // all is every sample of the run.
 func (r *refusalRun) all() []outcomeSample {
-	return slices.Concat(r.malformed, r.identity, r.quota, r.flood, r.served, r.batch)
+	return slices.Concat(r.malformed, r.identity, r.quota, r.flood, r.served, r.batch, r.discovery)
 }
 
 // provokeRefusals makes the run: bad input, identity refusals, a quota burst, then the flood.
@@ -75,6 +76,9 @@ func provokeRefusals(ctx context.Context) *refusalRun {
 			{what: "max_tokens 0", body: chatJob("hi", 0, nil)},
 			{what: "a prompt over the context", body: chatJob(long, 1, nil)},
 		})
+	}
+	for _, p := range discoveryProbes(ctx) {
+		run.discovery = append(run.discovery, p.sample)
 	}
 	run.quota, run.quotaGate = quotaBurst(ctx)
 	run.flood = run.overload(ctx)
