@@ -107,6 +107,20 @@ func grpcRequest(body openai.CompletionRequest, class string) *arcertv1.Complete
 	return req
 }
 
+// noGRPC explains, for a target without a gRPC endpoint, why path was not probed.
+func noGRPC(path string) {
+	if env.GRPC == nil {
+		notProbed(path, "the target declares no gRPC endpoint")
+	}
+}
+
+// noBatches explains, for a target that runs no batch queue, why the batch API was not probed.
+func noBatches() {
+	if !env.Target.Declares("queue") {
+		notProbed(pathBatch, "the target declares no batch queue (feature queue)")
+	}
+}
+
 // outcomeTransports are the transports the target serves completions on: HTTP plain and
 // streamed, and gRPC when it declares an endpoint.
 func outcomeTransports() []string {

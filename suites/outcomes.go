@@ -99,6 +99,8 @@ var _ = Describe("Outcomes", func() {
 	}, SpecTimeout(specTimeout))
 
 	It("names the region and provider that served, within the tenant's allowed regions, on every path", Req("FBK-1"), func(ctx SpecContext) {
+		noGRPC(pathGRPC)
+		noBatches()
 		var problems []string
 		n := 0
 		for _, t := range env.Target.Tenants {
@@ -116,6 +118,19 @@ var _ = Describe("Outcomes", func() {
 						continue
 					}
 					judged(fmt.Sprintf("%s:%s:%s", tr, endpointName(s.what), t.Name), 1)
+					evidence("%s served by %s", s.what, s.servedBy)
+				}
+			}
+		}
+		if env.Target.Declares("queue") {
+			for _, t := range env.Target.Tenants {
+				for _, s := range batchOutcomes(ctx, t, []batchJob{{what: "a served job of " + t.Name, body: chatJob("Where are you?", 2, nil)}}) {
+					n++
+					if why := servedWhereAllowed(s, t); why != "" {
+						problems = append(problems, why)
+						continue
+					}
+					judged(pathBatch+":"+t.Name, 1)
 					evidence("%s served by %s", s.what, s.servedBy)
 				}
 			}
@@ -160,6 +175,10 @@ func discoveryProbes(ctx context.Context) []discoveryProbe {
 	if env.Target.Declares("queue") {
 		gets = append(gets, struct{ path, key string }{"/v1/batches/arcert-no-such-batch", a.Key})
 	}
+	if ops := env.Target.Operations; ops != nil && ops.Control != "" && env.Target.Operator != nil {
+		doc := ops.Control + "models/" + ops.Model
+		gets = append(gets, struct{ path, key string }{doc, env.Target.Operator.Key}, struct{ path, key string }{doc, a.Key})
+	}
 	var out []discoveryProbe
 	for _, g := range gets {
 		s := outcomeSample{transport: pathHTTP, what: "GET " + g.path, tenant: a.Name}
@@ -174,7 +193,8 @@ func discoveryProbes(ctx context.Context) []discoveryProbe {
 		}
 		out = append(out, discoveryProbe{path: g.path, sample: s})
 	}
+	if env.Target.Declares("queue") {
+		out = append(out, discoveryProbe{path: "/v1/batches", sample: rawHTTP(ctx, "POST /v1/batches with malformed JSON", a.Name, "/v1/batches", a.Key, []byte(`{"requests": [`), false, nil)})
+	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }

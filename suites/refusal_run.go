@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,10 +20,11 @@ import (
 // flood sends at once: the ones that must be shed.
 const floodExtra = 24
 
-// floodSecondWave is when the flood's last floodExtra requests follow the others. Sent all at
-// once, the transport that connects fastest (gRPC's one multiplexed connection) would take every
-// place in the slots and the queue, and only the others would ever be shed.
-const floodSecondWave = 500 * time.Millisecond
+// floodWaveGap separates the flood's three waves: the declared concurrency, then the queue bound,
+// then floodExtra. Sent all at once, the transport that connects fastest (gRPC's one multiplexed
+// connection) would take every slot and queue place, and only the others would ever be shed or
+// time out queued; streams that never start could not show how a stream cut by its deadline ends.
+const floodWaveGap = 300 * time.Millisecond
 
 // quotaRefusalsPerTransport is how many quota refusals the quota burst collects on each
 // transport before it stops: enough that one lucky answer cannot pass for the rule.
@@ -42,6 +44,9 @@ type refusalRun struct {
 	// smallest-quota tenant's burst; flood the overload; served a plain call per transport
 	// after all the bad input.
 	malformed, identity, quota, flood, served []outcomeSample
+	// batch is a batch of a served job and bad ones, when the target runs batches; discovery the
+	// listing, discovery, batch and operator endpoints, served and refused.
+	batch, discovery []outcomeSample
 	// gate says why the flood could not be made to judge shed and timed_out (empty when it was);
 	// inconclusive when a control failed rather than a validity gate.
 	gate         string
@@ -51,7 +56,7 @@ type refusalRun struct {
 
 // all is every sample of the run.
 func (r *refusalRun) all() []outcomeSample {
-	return slices.Concat(r.malformed, r.identity, r.quota, r.flood, r.served)
+	return slices.Concat(r.malformed, r.identity, r.quota, r.flood, r.served, r.batch, r.discovery)
 }
 
 // provokeRefusals makes the run: bad input, identity refusals, a quota burst, then the flood.
@@ -63,14 +68,26 @@ func provokeRefusals(ctx context.Context) *refusalRun {
 		run.served = append(run.served, callOutcome(ctx, outcomeCall{what: "a plain request after the bad input", tenant: tenantA(), transport: tr,
 			body: probe(prompt(rng(31+uint64(i)), 6), 2, false)}, patience(run.class.Deadline)))
 	}
+	if env.Target.Declares("queue") {
+		long := strings.Repeat("token ", model().ContextLength+1)
+		run.batch = batchOutcomes(ctx, tenantA(), []batchJob{
+			{what: "a served job", body: chatJob("Say hi.", 2, nil)},
+			{what: "an unknown model", body: chatJob("hi", 1, map[string]any{"model": "arcert-no-such-model"})},
+			{what: "max_tokens 0", body: chatJob("hi", 0, nil)},
+			{what: "a prompt over the context", body: chatJob(long, 1, nil)},
+		})
+	}
+	for _, p := range discoveryProbes(ctx) {
+		run.discovery = append(run.discovery, p.sample)
+	}
 	run.quota, run.quotaGate = quotaBurst(ctx)
 	run.flood = run.overload(ctx)
 	return run
 }
 
-// overload sends the declared concurrency plus queue bound plus floodExtra requests at once, each
-// too long to finish within the class deadline, spread over the transports: the extra must be
-// shed, the rest must time out, and every answer must arrive within the deadline.
+// overload sends the declared concurrency plus queue bound plus floodExtra requests in three
+// quick waves, each too long to finish within the class deadline, spread over the transports: the
+// extra must be shed, the rest must time out, and every answer must arrive within the deadline.
 func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
 	r.itl = typicalITL(ctx)
 	if r.itl <= 0 {
@@ -102,13 +119,15 @@ func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
 	}
 	out := make([]outcomeSample, n)
 	var wg sync.WaitGroup
+	slots := env.Target.Capacity.Concurrency
 	for i := range calls {
-		if i == n-floodExtra {
-			// The extra arrive once the rest are running or queued, so that every transport has
-			// some of the work that must be shed.
+		if i == slots || i == n-floodExtra {
+			// Each wave arrives once the one before is running or queued, so that every
+			// transport has work that times out running, work that times out queued, and work
+			// that must be shed.
 			select {
 			case <-ctx.Done():
-			case <-time.After(floodSecondWave):
+			case <-time.After(floodWaveGap):
 			}
 		}
 		wg.Go(func() { out[i] = callOutcome(ctx, calls[i], patience(deadline)) })

@@ -72,6 +72,8 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 	})
 
 	It("answers every reason it can provoke with the contract's status code", Req("OUT-6"), func() {
+		noGRPC(pathGRPC)
+		noBatches()
 		var wrong []string
 		seen := map[outcome.Reason]bool{}
 		n := 0
@@ -88,8 +90,8 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 			}
 			seen[s.reason] = true
 			tr := pathHTTP
-			if s.transport == pathGRPC {
-				tr = pathGRPC
+			if s.transport == pathGRPC || s.transport == pathBatch {
+				tr = s.transport
 			}
 			judged(tr+":"+string(s.reason), 1)
 		}
@@ -106,6 +108,7 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 	})
 
 	It("rejects bad input with a reason on every endpoint and transport, and keeps serving", Req("OUT-5"), func() {
+		noGRPC(pathGRPC)
 		var bad, stopped []string
 		for _, s := range run.malformed {
 			switch {
