@@ -79,10 +79,9 @@ var _ = Describe("Evidence service outage", Serial, Label("fault:evidence"), fun
 			if e.RequestID == "" {
 				continue
 			}
-			var recs []discovery.Record
-			Eventually(func() []discovery.Record { recs = evidenceNow(ctx, key, e.RequestID); return recs }).WithContext(ctx).
-				WithTimeout(recoveryTime()).WithPolling(50*time.Millisecond).ShouldNot(BeEmpty(), "request #%d over %s (%s, %s) has no evidence record", e.Seq, e.Path, e.RequestID, e.Outcome)
-			Expect(recs).To(HaveLen(1), "request #%d over %s (%s) has %d evidence records", e.Seq, e.Path, e.RequestID, len(recs))
+			recs := awaitRecords(ctx, key, e.RequestID, recoveryTime())
+			judgeThat(len(recs) == 1, "request #%d over %s (%s, answered %s/%s during or around the evidence outage) has %d evidence records %s after healing, not one",
+				e.Seq, e.Path, e.RequestID, e.Outcome, e.Reason, len(recs), recoveryTime())
 		}
 		all := allEvidence(ctx, key)
 		Expect(discovery.VerifyChain(all)).To(Succeed())

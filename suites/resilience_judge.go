@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
@@ -111,7 +112,7 @@ type jobResults struct {
 // jobs judged.
 func expectQueuedWithinPolicy(ctx context.Context, t target.Tenant, id string) int {
 	Expect(id).NotTo(BeEmpty(), "%s queued no batch during the outage", t.Name)
-	awaitBatchWithin(ctx, t.Key, id, recoveryTime())
+	expectJobsDone(ctx, t, id, "queued during the outage", recoveryTime())
 	var b jobResults
 	Expect(getJSON(ctx, "/v1/batches/"+id, t.Key, &b)).To(Equal(http.StatusOK))
 	for _, o := range b.Output {
@@ -143,4 +144,42 @@ func judgeThat(ok bool, format string, args ...any) {
 	if !ok {
 		Fail(fmt.Sprintf(format, args...))
 	}
+}
+
+// awaitRecords polls the evidence of request id until it has a record or within has passed, and
+// returns what it found then (none when the record never came): a spooled record may reach the
+// chain a moment after healing.
+func awaitRecords(ctx context.Context, key, id string, within time.Duration) []discovery.Record {
+	limit := time.Now().Add(within)
+	for {
+		recs := evidenceNow(ctx, key, id)
+		if len(recs) > 0 || time.Now().After(limit) || !sleepCtx(ctx, 50*time.Millisecond) {
+			return recs
+		}
+	}
+}
+
+// awaitJobs polls t's batch id until it completes or within has passed, and returns it with
+// whether it completed.
+func awaitJobs(ctx context.Context, t target.Tenant, id string, within time.Duration) (batchObject, bool) {
+	limit := time.Now().Add(within)
+	for {
+		var b batchObject
+		status := getJSON(ctx, "/v1/batches/"+id, t.Key, &b)
+		if status == http.StatusOK && b.Status == "completed" {
+			return b, true
+		}
+		if time.Now().After(limit) || !sleepCtx(ctx, 100*time.Millisecond) {
+			return b, false
+		}
+	}
+}
+
+// expectJobsDone is awaitJobs that fails the spec, in a sentence, when the batch did not complete.
+func expectJobsDone(ctx context.Context, t target.Tenant, id, what string, within time.Duration) batchObject {
+	GinkgoHelper()
+	b, ok := awaitJobs(ctx, t, id, within)
+	judgeThat(ok, "batch %s of %s (%s) did not complete within %s of healing: %s with %d of %d jobs done",
+		id, t.Name, what, within, b.Status, b.Counts.Completed+b.Counts.Failed, b.Counts.Total)
+	return b
 }

@@ -46,16 +46,18 @@ func submitJobs(ctx context.Context, t target.Tenant, idem string, n, maxTokens 
 // expectOnce checks that a completed batch has one served result per job and one evidence
 // record each, and returns how many jobs it judged.
 func expectOnce(ctx context.Context, t target.Tenant, b batchObject, jobs int) int {
-	Expect(b.Counts.Total).To(Equal(jobs))
-	Expect(b.Counts.Failed).To(BeZero(), "batch %s: %d jobs ended failed; a fault the runtime recovered from must not fail accepted work", b.ID, b.Counts.Failed)
+	GinkgoHelper()
+	judgeThat(b.Counts.Total == jobs, "batch %s counts %d jobs, not the %d submitted", b.ID, b.Counts.Total, jobs)
+	judgeThat(b.Counts.Failed == 0, "batch %s: %d jobs ended failed; a fault the runtime recovered from must not fail accepted work", b.ID, b.Counts.Failed)
 	seen := map[string]bool{}
 	for _, o := range b.Output {
-		Expect(o.Response.StatusCode).To(Equal(http.StatusOK), "job %s of batch %s", o.CustomID, b.ID)
-		Expect(seen).NotTo(HaveKey(o.CustomID), "job %s of batch %s has two results", o.CustomID, b.ID)
+		judgeThat(o.Response.StatusCode == http.StatusOK, "job %s of batch %s ended with status %d", o.CustomID, b.ID, o.Response.StatusCode)
+		judgeThat(!seen[o.CustomID], "job %s of batch %s has two results", o.CustomID, b.ID)
 		seen[o.CustomID] = true
-		Expect(evidenceFor(ctx, t.Key, o.Response.RequestID)).To(HaveLen(1), "job %s of batch %s", o.CustomID, b.ID)
+		recs := awaitRecords(ctx, t.Key, o.Response.RequestID, evidenceWait)
+		judgeThat(len(recs) == 1, "job %s of batch %s (%s) has %d evidence records, not one", o.CustomID, b.ID, o.Response.RequestID, len(recs))
 	}
-	Expect(seen).To(HaveLen(jobs), "batch %s: results for %d of %d jobs", b.ID, len(seen), jobs)
+	judgeThat(len(seen) == jobs, "batch %s has results for %d of its %d jobs", b.ID, len(seen), jobs)
 	return len(seen)
 }
 
@@ -96,7 +98,7 @@ var _ = Describe("Queue outage", Serial, Label("fault:queue"), func() {
 		}
 		sleepCtx(ctx, queueOutage-took)
 		Expect(heal()).To(Succeed())
-		done := awaitBatchWithin(ctx, a.Key, first.ID, recoveryTime())
+		done := expectJobsDone(ctx, a, first.ID, "running when the queue was cut", recoveryTime())
 		expectOnce(ctx, a, done, queueJobs)
 		judgedFor("DUR-2", "first-delivery", now.Counts.Completed)
 		judgedFor("DUR-2", "redelivery", queueJobs-now.Counts.Completed)
@@ -105,7 +107,7 @@ var _ = Describe("Queue outage", Serial, Label("fault:queue"), func() {
 		msg := fmt.Sprintf("batch %s (%d jobs, %d done) was %s when the queue was cut for %s; it completed with every job once; a batch submitted during the outage was answered %d %s/%s in %s",
 			first.ID, queueJobs, now.Counts.Completed, now.Status, queueOutage, status2, class2, reason, took.Round(time.Millisecond))
 		if status2 == http.StatusOK {
-			n := expectOnce(ctx, a, awaitBatchWithin(ctx, a.Key, during.ID, recoveryTime()), queueJobs/4)
+			n := expectOnce(ctx, a, expectJobsDone(ctx, a, during.ID, "accepted during the outage", recoveryTime()), queueJobs/4)
 			judgedFor("DUR-2", "first-delivery", n)
 			msg += ", and it too completed exactly once"
 		} else {

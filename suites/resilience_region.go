@@ -17,7 +17,8 @@ import (
 
 // regionPlan is who a primary-region outage is judged on: the primary region, every tenant
 // confined to it (its policy allows no fallback region and no hosted fallback), and every tenant
-// allowed to move to a fallback region. confined and mobile are the first of each.
+// allowed to move (to a fallback region, or to a hosted provider). confined and mobile are the
+// first of each.
 type regionPlan struct {
 	primary     target.Region
 	confined    target.Tenant
@@ -54,9 +55,9 @@ func planRegions() (regionPlan, error) {
 		}
 		movable := slices.ContainsFunc(p.fallbackTo, func(r string) bool { return slices.Contains(t.DataPolicy.AllowedRegions, r) })
 		switch {
-		case movable:
-			p.mobileAll = append(p.mobileAll, t)
-		case !t.DataPolicy.HostedFallback:
+		case movable || (t.DataPolicy.HostedFallback && len(hostedProviders()) > 0):
+			p.mobileAll = append(p.mobileAll, t) // to a fallback region, or to the provider
+		default:
 			p.confinedAll = append(p.confinedAll, t)
 		}
 	}

@@ -56,14 +56,12 @@ var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence")
 		back := time.Since(killed)
 		recordWindow(fault.Window{Fault: fault.Fault{Kind: workerKill}, Role: routerRole, Name: router, Start: killed, End: time.Now()})
 		Expect(heal()).To(Succeed())
-		done := awaitBatchWithin(ctx, a.Key, jobs.ID, recoveryTime())
+		done := expectJobsDone(ctx, a, jobs.ID, "running when the router was killed", recoveryTime())
 		judgedFor("DUR-3", "redelivery", expectOnce(ctx, a, done, queueJobs))
 		key := env.Target.Operator.Key
 		for _, id := range ids {
-			var recs []discovery.Record
-			Eventually(func() []discovery.Record { recs = evidenceNow(ctx, key, id); return recs }).WithContext(ctx).
-				WithTimeout(recoveryTime()).WithPolling(50*time.Millisecond).ShouldNot(BeEmpty(), "request %s, answered before the crash, has no evidence record", id)
-			Expect(recs).To(HaveLen(1), "request %s has %d evidence records", id, len(recs))
+			recs := awaitRecords(ctx, key, id, recoveryTime())
+			judgeThat(len(recs) == 1, "request %s, answered before the crash, has %d evidence records %s after the router came back, not one", id, len(recs), recoveryTime())
 		}
 		Expect(discovery.VerifyChain(allEvidence(ctx, key))).To(Succeed())
 		judgedFor("DUR-3", "evidence", len(ids))
