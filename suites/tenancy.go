@@ -16,7 +16,7 @@ import (
 
 var _ = Describe("Tenancy", func() {
 	It("binds the tenant from the credential only", Req("TEN-1"), func(ctx SpecContext) {
-		vias := tenancyTransports()
+		vias := tenancyEndpoints()
 		credentialOnly(ctx, vias)
 		quotaFollowsCredential(ctx, vias)
 	}, SpecTimeout(2*time.Minute))
@@ -38,7 +38,7 @@ var _ = Describe("Tenancy", func() {
 // use, and through the batch API, gets an evidence record naming it, with a trace id of its own (no two requests share one),
 // the tokens its response reported, the class it ran in and a cost billed to its cost center.
 func contextPropagated(ctx context.Context) {
-	vias := tenancyTransports()
+	vias := tenancyEndpoints()
 	traces := map[string]string{}
 	var problems []string
 	n := 0
