@@ -31,7 +31,7 @@ var _ = Describe("Tenancy", func() {
 
 	It("propagates tenant context to evidence, traces and billing", Req("TEN-4"), func(ctx SpecContext) {
 		contextPropagated(ctx)
-	}, SpecTimeout(specTimeout))
+	}, SpecTimeout(2*time.Minute))
 })
 
 // contextPropagated is TEN-4: every tenant, over every transport, in every traffic class it may
