@@ -116,12 +116,12 @@ func judgeQuota(s quotaSample, k quotaKind) bool {
 		s.caller.Name, cDrop, rule(callerShows, fmt.Sprintf("must drop at least %.1f", callerShows)),
 		s.victim.Name, vDrop, rule(victimShows, fmt.Sprintf("must drop less than %.1f", tolerance)))
 	if callerShows >= 1 && cDrop < callerShows {
-		Fail(fmt.Sprintf("over %s, %d requests %s sent naming %s did not spend %s's %s: its remaining dropped %.1f, at least %.1f was due",
-			s.via, s.requests, s.caller.Name, s.victim.Name, s.caller.Name, k.name, cDrop, callerShows))
+		Fail(fmt.Sprintf("over %s, %d requests %s sent naming %s did not spend %s's %s: its remaining went %.1f -> %.1f, a drop of at least %.1f was due",
+			s.via, s.requests, s.caller.Name, s.victim.Name, s.caller.Name, k.name, k.left(s.cBefore), k.left(s.cAfter), callerShows))
 	}
 	if victimShows >= 1 && vDrop >= tolerance {
-		Fail(fmt.Sprintf("over %s, %d requests %s sent naming %s spent %s's %s: its remaining dropped %.1f",
-			s.via, s.requests, s.caller.Name, s.victim.Name, s.victim.Name, k.name, vDrop))
+		Fail(fmt.Sprintf("over %s, %d requests %s sent naming %s spent %s's %s: its remaining went %.1f -> %.1f",
+			s.via, s.requests, s.caller.Name, s.victim.Name, s.victim.Name, k.name, k.left(s.vBefore), k.left(s.vAfter)))
 	}
 	return callerShows >= 1 || victimShows >= 1
 }
