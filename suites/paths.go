@@ -10,4 +10,7 @@ const (
 	viaHTTPStream = "http-stream"
 	viaGRPC       = "grpc"
 	viaGRPCStream = "grpc-stream"
+	// viaCompletions is the legacy POST /v1/completions (a prompt, not messages): a gateway
+	// route of its own in many deployments.
+	viaCompletions = "http-completions"
 )

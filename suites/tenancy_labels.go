@@ -65,7 +65,7 @@ func labelProblem(w labelWant, recs []discovery.Record) string {
 
 var _ = Describe("Tenancy labels", func() {
 	It("keeps the application and user labels on every path", Req("TEN-7"), func(ctx SpecContext) {
-		vias := tenancyTransports()
+		vias := tenancyEndpoints()
 		batches := env.Target.Declares("queue")
 		if !batches {
 			notProbed("batch-api", "the target does not declare the batch queue")

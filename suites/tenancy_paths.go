@@ -14,9 +14,9 @@ import (
 	"github.com/aruntime/arcert/api/discovery"
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
 )
-
 
 // tenancyTransports are the data-plane transports the target offers, in a fixed order; for each
 // one it lacks, the spec records why it was not probed.
@@ -34,6 +34,11 @@ func tenancyTransports() []string {
 	}
 	return vias
 }
+
+// tenancyEndpoints are tenancyTransports plus the legacy completions endpoint, for the specs
+// whose rule holds for every endpoint of the data plane (not the paired cache test: a plain
+// prompt shares no prefix with a chat template's).
+func tenancyEndpoints() []string { return append(tenancyTransports(), viaCompletions) }
 
 // labelSpoof is what a client wrote of its own accord into one request: headers (gRPC metadata on
 // gRPC), the body's user and cache_salt, and the traffic class it asked for. None of it may change
@@ -61,6 +66,10 @@ func callVia(ctx context.Context, via, key, content string, maxTokens int, sp la
 	}
 	body := probe(content, maxTokens, via == viaHTTPStream)
 	body.User, body.CacheSalt = sp.User, sp.Salt
+	path := driver.PathChatCompletions
+	if via == viaCompletions {
+		path, body.Messages, body.Prompt = driver.PathCompletions, nil, &content
+	}
 	hdr := sp.Header.Clone()
 	if sp.Class != "" {
 		if hdr == nil {
@@ -68,7 +77,8 @@ func callVia(ctx context.Context, via, key, content string, maxTokens int, sp la
 		}
 		hdr.Set(outcome.HeaderTrafficClass, sp.Class)
 	}
-	res := send(ctx, key, body, hdr)
+	res, err := env.HTTP.Do(ctx, driver.Call{Path: path, Key: key, Body: body, Header: hdr})
+	Expect(err).NotTo(HaveOccurred(), "request could not be exchanged")
 	return labelCall{ID: res.RequestID, Served: res.Outcome.Served(), Outcome: res.Outcome,
 		Prompt: res.Usage.PromptTokens, Completion: res.Usage.CompletionTokens, Cached: res.Usage.PromptTokensDetails.CachedTokens,
 		Worker: res.ServedBy.Worker, desc: via + " " + describe(res)}

@@ -18,107 +18,141 @@ import (
 // land within a fraction of a second: a small quota's bucket refills slower than they spend it.
 const spoofedSpends = 8
 
-// spoofQuotaTolerance is how many requests' worth of allowance a quota reading may differ by beyond
-// the refill the clock allows: the bucket is read before and after, not at the same instant as
-// the spends.
-const spoofQuotaTolerance = 1.0
+// quotaPadWords pads each spoofed request's prompt so that a burst of them spends enough tokens
+// to show against a small token quota's refill.
+const quotaPadWords = 120
 
-// requestsRemaining reads t's remaining requests of the minute from /v1/aruntime/quotas.
-func requestsRemaining(ctx context.Context, t target.Tenant) float64 {
+// quotaReading is one tenant's remaining allowance, as /v1/aruntime/quotas states it.
+type quotaReading struct{ requests, tokens float64 }
+
+// readQuota reads t's remaining requests and tokens of the minute.
+func readQuota(ctx context.Context, t target.Tenant) quotaReading {
 	var q discovery.Quotas
 	Expect(getJSON(ctx, discovery.PathQuotas, t.Key, &q)).To(Equal(http.StatusOK), "GET quotas as %s", t.Name)
-	return q.RequestsPerMinute.Remaining
+	return quotaReading{requests: q.RequestsPerMinute.Remaining, tokens: q.TokensPerMinute.Remaining}
+}
+
+// quotaSample is one burst of requests the caller sent naming the victim, and the two tenants'
+// allowances read just before and just after it.
+type quotaSample struct {
+	via            string
+	caller, victim target.Tenant
+	// requests were sent; tokens is what their responses reported (prompt plus completion), the
+	// least any token quota can have been charged for them.
+	requests, tokens int
+	took             time.Duration
+	cBefore, cAfter  quotaReading
+	vBefore, vAfter  quotaReading
 }
 
 // spendAsNaming sends spoofedSpends requests over via at once as caller, each with every label of
-// victim in every place, and returns how long the spends and the readings around them took.
-func spendAsNaming(ctx context.Context, via string, caller, victim target.Tenant, read func()) time.Duration {
-	n := min(spoofedSpends, max(caller.Quota.MaxConcurrency, 1))
+// victim in every place and content as its prompt, between two readings of both allowances.
+func spendAsNaming(ctx context.Context, via string, caller, victim target.Tenant, content string) quotaSample {
+	s := quotaSample{via: via, caller: caller, victim: victim, requests: min(spoofedSpends, max(caller.Quota.MaxConcurrency, 1))}
 	// Both buckets full enough for every spend: a charge to either must show as a drop, not as a
 	// refusal.
-	awaitAllowance(ctx, caller, n, reservedTokens(spoofText(victim), 1))
-	awaitAllowance(ctx, victim, n, reservedTokens(spoofText(victim), 1))
+	awaitAllowance(ctx, caller, s.requests, reservedTokens(content, 1))
+	awaitAllowance(ctx, victim, s.requests, reservedTokens(content, 1))
 	start := time.Now()
-	read()
+	s.cBefore, s.vBefore = readQuota(ctx, caller), readQuota(ctx, victim)
 	var wg sync.WaitGroup
-	for range n {
+	var mu sync.Mutex
+	for range s.requests {
 		wg.Go(func() {
 			defer GinkgoRecover()
 			sp := labelSpoof{Header: spoofHeaders(victim), User: victim.Name, Salt: victim.Name}
-			c := callVia(ctx, via, caller.Key, spoofText(victim), 1, sp)
-			mustBeServed(c, "%s's request naming %s", caller.Name, victim.Name)
+			c := callVia(ctx, via, caller.Key, content, 1, sp)
+			mustBeServed(c, "%s's request over %s naming %s", caller.Name, via, victim.Name)
+			mu.Lock()
+			s.tokens += c.Prompt + c.Completion
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	read()
-	return time.Since(start)
+	s.cAfter, s.vAfter = readQuota(ctx, caller), readQuota(ctx, victim)
+	s.took = time.Since(start)
+	return s
+}
+
+// spoofQuotaKind is one of the quotas a spoofed request spends: requests or tokens a minute.
+type spoofQuotaKind struct {
+	path, name string
+	// spent is what the sample spent of it, perMinute a tenant's declared quota, left a reading.
+	spent     func(quotaSample) float64
+	perMinute func(target.Tenant) int
+	left      func(quotaReading) float64
+}
+
+var spoofQuotaKinds = []spoofQuotaKind{
+	{path: "quota-requests", name: "request quota", spent: func(s quotaSample) float64 { return float64(s.requests) },
+		perMinute: func(t target.Tenant) int { return t.Quota.RequestsPerMinute }, left: func(r quotaReading) float64 { return r.requests }},
+	{path: "quota-tokens", name: "token quota", spent: func(s quotaSample) float64 { return float64(s.tokens) },
+		perMinute: func(t target.Tenant) int { return t.Quota.TokensPerMinute }, left: func(r quotaReading) float64 { return r.tokens }},
+}
+
+// judgeQuota judges one kind of quota of a sample: the caller's allowance must have dropped by at
+// least what was spent less what the clock let it refill, and the victim's must not have dropped
+// by one request's worth. A side whose quota is undeclared, or refills faster than the sample
+// could show, is not judged. It returns whether either side was, and says what it saw.
+func judgeQuota(s quotaSample, k spoofQuotaKind) bool {
+	spent := k.spent(s)
+	tolerance := spent / float64(s.requests) // one request's worth: the readings are not instants
+	shows := func(t target.Tenant) float64 {
+		if k.perMinute(t) == 0 {
+			return 0
+		}
+		return spent - float64(k.perMinute(t))/60*s.took.Seconds() - tolerance
+	}
+	callerShows, victimShows := shows(s.caller), shows(s.victim)
+	cDrop, vDrop := k.left(s.cBefore)-k.left(s.cAfter), k.left(s.vBefore)-k.left(s.vAfter)
+	rule := func(least float64, must string) string {
+		if least < 1 {
+			return "not judged: it refills faster than the spends could show"
+		}
+		return must
+	}
+	evidence("%s over %s: %d requests spending %.0f, as %s naming %s, in %s: %s's remaining dropped %.1f (%s), %s's %.1f (%s)",
+		k.name, s.via, s.requests, spent, s.caller.Name, s.victim.Name, s.took.Round(time.Millisecond),
+		s.caller.Name, cDrop, rule(callerShows, fmt.Sprintf("must drop at least %.1f", callerShows)),
+		s.victim.Name, vDrop, rule(victimShows, fmt.Sprintf("must drop less than %.1f", tolerance)))
+	if callerShows >= 1 && cDrop < callerShows {
+		Fail(fmt.Sprintf("over %s, %d requests %s sent naming %s did not spend %s's %s: its remaining went %.1f -> %.1f, a drop of at least %.1f was due",
+			s.via, s.requests, s.caller.Name, s.victim.Name, s.caller.Name, k.name, k.left(s.cBefore), k.left(s.cAfter), callerShows))
+	}
+	if victimShows >= 1 && vDrop >= tolerance {
+		Fail(fmt.Sprintf("over %s, %d requests %s sent naming %s spent %s's %s: its remaining went %.1f -> %.1f",
+			s.via, s.requests, s.caller.Name, s.victim.Name, s.victim.Name, k.name, k.left(s.vBefore), k.left(s.vAfter)))
+	}
+	return callerShows >= 1 || victimShows >= 1
 }
 
 // quotaFollowsCredential is TEN-1's quota half. Over each transport, for each pair of tenants of
 // which one has the smallest request quota, the caller sends requests naming the other in every
-// label, and /v1/aruntime/quotas must show the caller's allowance spent and the named tenant's
-// untouched. A side is judged only when its bucket refills slower than the spends could show
-// (a large quota refills within the spends, and a reading proves nothing). It returns how many
-// pairs it judged.
-func quotaFollowsCredential(ctx context.Context, vias []string) int {
+// label, and /v1/aruntime/quotas must show the caller's request and token allowances spent and
+// the named tenant's untouched. Only what a reading can show is judged (a large quota refills
+// within the spends); a quota kind no sample could show is reported as not probed.
+func quotaFollowsCredential(ctx context.Context, vias []string) {
 	small := smallestQuota()
-	var pairs [][2]target.Tenant
-	for _, o := range otherTenants(small) {
-		pairs = append(pairs, [2]target.Tenant{small, o}, [2]target.Tenant{o, small})
-	}
-	judgedN := 0
+	r := rng(1)
+	judgedKinds := map[string]int{}
 	for _, via := range vias {
-		for _, p := range pairs {
-			caller, victim := p[0], p[1]
-			n := float64(min(spoofedSpends, max(caller.Quota.MaxConcurrency, 1)))
-			var cBefore, vBefore, cAfter, vAfter float64
-			reads := 0
-			took := spendAsNaming(ctx, via, caller, victim, func() {
-				c, v := requestsRemaining(ctx, caller), requestsRemaining(ctx, victim)
-				if reads == 0 {
-					cBefore, vBefore = c, v
-				} else {
-					cAfter, vAfter = c, v
+		for _, o := range otherTenants(small) {
+			for _, p := range [][2]target.Tenant{{small, o}, {o, small}} {
+				s := spendAsNaming(ctx, via, p[0], p[1], spoofText(p[1])+" "+prompt(r, quotaPadWords))
+				for _, k := range spoofQuotaKinds {
+					if judgeQuota(s, k) {
+						judged(k.path+":"+via, 1)
+						judgedKinds[k.path]++
+					}
 				}
-				reads++
-			})
-			refill := func(t target.Tenant) float64 { return float64(t.Quota.RequestsPerMinute) / 60 * took.Seconds() }
-			callerShows := n - refill(caller) - spoofQuotaTolerance // the least drop the caller's bucket must show
-			victimShows := n - refill(victim) - spoofQuotaTolerance
-			shows := func(least float64, judgedAs string) string {
-				if least < 1 {
-					return "refills faster than the spends could show"
-				}
-				return judgedAs
-			}
-			evidence("%s: %d requests as %s naming %s in %s: %s's remaining %.1f -> %.1f (%s), %s's %.1f -> %.1f (%s)",
-				via, int(n), caller.Name, victim.Name, took.Round(time.Millisecond), caller.Name, cBefore, cAfter, shows(callerShows, fmt.Sprintf("must drop by at least %.1f", callerShows)),
-				victim.Name, vBefore, vAfter, shows(victimShows, fmt.Sprintf("must not drop by %.0f or more", spoofQuotaTolerance)))
-			judgedPair := false
-			if callerShows >= 1 {
-				if cBefore-cAfter < callerShows {
-					Fail(fmt.Sprintf("over %s, %d requests %s sent naming %s did not spend %s's request quota: its remaining went %.1f -> %.1f, a drop of at least %.1f was due",
-						via, int(n), caller.Name, victim.Name, caller.Name, cBefore, cAfter, callerShows))
-				}
-				judgedPair = true
-			}
-			if victimShows >= 1 {
-				if vBefore-vAfter >= spoofQuotaTolerance {
-					Fail(fmt.Sprintf("over %s, %d requests %s sent naming %s spent %s's request quota: its remaining went %.1f -> %.1f",
-						via, int(n), caller.Name, victim.Name, victim.Name, vBefore, vAfter))
-				}
-				judgedPair = true
-			}
-			if judgedPair {
-				judged("quota-requests:"+via, 1)
-				judgedN++
 			}
 		}
 	}
-	if judgedN == 0 {
-		notProbed("quota-requests", "no tenant's request quota refills slowly enough for %d requests to show in /v1/aruntime/quotas", spoofedSpends)
+	for _, k := range spoofQuotaKinds {
+		if judgedKinds[k.path] == 0 {
+			notProbed(k.path, "no tenant's quota of this kind refills slowly enough for %d requests to show in /v1/aruntime/quotas", spoofedSpends)
+		}
 	}
-	return judgedN
 }
 
 // allowanceWait bounds how long a tenancy probe waits for its tenant's own quota to refill. The
