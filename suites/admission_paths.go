@@ -133,10 +133,12 @@ func pastQuota[T any](ctx context.Context, try func() T, refusal func(T) (bool, 
 		if wait <= 0 || wait > time.Second {
 			wait = 200 * time.Millisecond
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return got
-		case <-time.After(wait):
+		case <-t.C:
 		}
 	}
 }
