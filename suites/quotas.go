@@ -81,7 +81,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		}
 		for _, kind := range []quotaKind{quotaRequests, quotaTokens} {
 			if !slices.ContainsFunc(runs, func(q *quotaRun) bool { return q.kind == kind }) {
-				notProbed(string(kind), "no declared tenant's %s quota can be measured against this runtime's capacity", kind)
+				notProbed(string(kind), "no declared tenant's %s quota can be measured against this runtime's capacity", (&quotaRun{kind: kind}).unit())
 			}
 		}
 		if len(runs) == 0 {
@@ -98,10 +98,6 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		for _, q := range runs {
 			rate, n := q.measured()
 			evidence("%s: admitted %.2f %s/s after the first %s (%d requests), declared %.2f/s", q.tenant.Name, rate, q.unit(), quotaWarmup, n, q.declared)
-			if n < minQuotaSamples/2 && rate <= q.declared {
-				invalid("%s's %s run admitted only %d requests in its window", q.tenant.Name, q.unit(), n)
-				return
-			}
 			mustHold(math.Abs(rate-q.declared)/q.declared <= quotaTolerance,
 				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance)
 			judged(string(q.kind), n)
