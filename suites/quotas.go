@@ -100,6 +100,9 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			evidence("%s: admitted %.2f %s/s after the first %s (%d requests), declared %.2f/s", q.tenant.Name, rate, q.unit(), quotaWarmup, n, q.declared)
 			mustHold(math.Abs(rate-q.declared)/q.declared <= quotaTolerance,
 				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance)
+			k := slowestClass(q.tenant)
+			late := judgeLateness(q.ledger.shots, k)
+			mustHold(late.ok(), "%s's %s run: outcomes arrived past the deadline of %s plus %s: %s", q.tenant.Name, q.unit(), k.Deadline, deadlineTolerance, late)
 			judged(string(q.kind), n)
 			judged("tenant:"+q.tenant.Name, n)
 		}
