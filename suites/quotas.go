@@ -117,8 +117,8 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			mustHold(len(refused) > 0, "nothing of %s's was refused at %dx its declared %s quota", q.tenant.Name, quotaFactor, q.unit())
 			for _, s := range refused {
 				mustHold(s.err == nil, "%s's request over its %s quota reached no outcome: %v", q.tenant.Name, q.unit(), s.err)
-				mustHold(s.res.Outcome == outcome.Rejected, "%s over its %s quota was answered %s/%s, not rejected: %s", q.tenant.Name, q.unit(), s.res.Outcome, s.res.Reason, describe(s.res))
-				mustHold(s.res.Reason == outcome.ReasonQuotaExceeded, "%s over its %s quota was rejected for %s: %s", q.tenant.Name, q.unit(), s.res.Reason, describe(s.res))
+				mustHold(s.res.Outcome == outcome.Rejected, "%s over its %s quota was answered %s/%s (status %d, request %s), not rejected/quota_exceeded", q.tenant.Name, q.unit(), s.res.Outcome, s.res.Reason, s.res.Status, s.res.RequestID)
+				mustHold(s.res.Reason == outcome.ReasonQuotaExceeded, "%s over its %s quota was rejected for %s (status %d, request %s), not quota_exceeded", q.tenant.Name, q.unit(), s.res.Reason, s.res.Status, s.res.RequestID)
 			}
 			evidence("%s: %d requests over its %s quota, all rejected/quota_exceeded", q.tenant.Name, len(refused), q.unit())
 			judged(string(q.kind), len(refused))
