@@ -34,6 +34,25 @@ func classTenants(name string) []target.Tenant {
 	return out
 }
 
+// slowestClass is the tenant's class with the longest deadline: the bound on any outcome of a
+// request that names no class (the tenant's default class is not part of the record).
+func slowestClass(t target.Tenant) target.TrafficClass {
+	var out target.TrafficClass
+	for _, name := range t.TrafficClasses {
+		if k, ok := declaredIn(env.Target.TrafficClasses, name); ok && k.Deadline > out.Deadline {
+			out = k
+		}
+	}
+	if out.Deadline == 0 { // the record names none of the tenant's classes: any declared one may be its default
+		for _, k := range env.Target.TrafficClasses {
+			if k.Deadline > out.Deadline {
+				out = k
+			}
+		}
+	}
+	return out
+}
+
 // ofClass returns the shots of run that asked for class name.
 func (l *ledger) ofClass(name string) []shot {
 	return l.filter(func(s shot) bool { return s.class == name })
@@ -133,10 +152,12 @@ func pastQuota[T any](ctx context.Context, try func() T, refusal func(T) (bool, 
 		if wait <= 0 || wait > time.Second {
 			wait = 200 * time.Millisecond
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return got
-		case <-time.After(wait):
+		case <-t.C:
 		}
 	}
 }

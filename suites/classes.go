@@ -83,6 +83,7 @@ var _ = Describe("Traffic classes", func() {
 		bound, ok := checks.QuantileUpperBound(ttfts, ttftQuantile, ttftAlpha)
 		itlBound, itlOK := checks.QuantileUpperBound(itls, ttftQuantile, ttftAlpha)
 		floodBound, floodOK := checks.QuantileUpperBound(floodTTFT, ttftQuantile, ttftAlpha)
+		bound, itlBound, floodBound = bound.Round(100*time.Microsecond), itlBound.Round(100*time.Microsecond), floodBound.Round(100*time.Microsecond)
 		evidence("%d %s probes (%d not served) during a %.0f req/s %s flood (peak %d served in flight): TTFT p50 %s, p90 %s, p90 upper bound %s (objective %s); ITL p90 %s, upper bound %s (objective %s)",
 			len(probes.shots), protected.Name, failed, rate, flooding.Name, floodPeak, checks.Quantile(ttfts, 0.5), checks.Quantile(ttfts, ttftQuantile), bound, protected.TTFT,
 			checks.Quantile(itls, ttftQuantile), itlBound, protected.ITL)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/traffic"
 	"github.com/aruntime/arcert/conformance/checks"
 	"github.com/aruntime/arcert/conformance/driver"
@@ -46,15 +47,19 @@ type request struct {
 }
 
 // openLoop sends seeded Poisson arrivals at rate for d, choosing each request with pick, and
-// records every outcome. It returns when every request has ended.
+// records every outcome. It returns when every request has ended. Requests fire on their own
+// goroutines; pick is called under a lock, so it may draw from one seeded generator.
 func openLoop(ctx context.Context, name string, seed int64, rate float64, d time.Duration, pick func(i int) request) *ledger {
 	l := &ledger{}
+	var picking sync.Mutex
 	l.stats = traffic.OpenLoop(ctx, traffic.Profile{Name: name, Rate: rate, Duration: d, Seed: seed},
 		func(ctx context.Context, i int, scheduled time.Time) {
+			picking.Lock()
 			rq := pick(i)
+			picking.Unlock()
 			var hdr http.Header
 			if rq.class != "" {
-				hdr = http.Header{"Aruntime-Traffic-Class": {rq.class}}
+				hdr = http.Header{outcome.HeaderTrafficClass: {rq.class}}
 			}
 			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.key, Body: rq.body, Header: hdr})
 			l.add(shot{scheduled: scheduled, class: rq.class, key: rq.key, res: res, err: err})
