@@ -300,16 +300,6 @@ func needLinks(role, name string) bool {
 // judge: the spec is INCONCLUSIVE.
 var errCannotPlan = errors.New("the target gives this spec nothing to judge")
 
-// tenantWhere returns the first tenant for which keep holds.
-func tenantWhere(what string, keep func(target.Tenant) bool) (target.Tenant, error) {
-	for _, t := range env.Target.Tenants {
-		if keep(t) {
-			return t, nil
-		}
-	}
-	return target.Tenant{}, fmt.Errorf("%w: %s", errCannotPlan, what)
-}
-
 // steadyProbes is how many probes in a row every tenant must have completed for the runtime to be
 // at its steady state.
 const steadyProbes = 3

@@ -16,7 +16,6 @@ import (
 	"github.com/aruntime/arcert/conformance/target"
 )
 
-
 // Output sizes of the fault runs' requests: a plain answer is a short probe, a stream long enough
 // to be many events or messages.
 const (

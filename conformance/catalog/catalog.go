@@ -42,8 +42,9 @@ type Requirement struct {
 	// each path, or says why it could not probe one. A requirement that lists paths is not passed
 	// while one of them is neither probed nor explained (see conformance/report).
 	Paths []string `yaml:"paths,omitempty" json:"paths,omitempty"`
-	// MinSamples is the fewest samples a PASS may rest on, over all paths (default 1): a PASS
-	// from fewer is INVALID.
+	// MinSamples is the fewest samples a PASS may rest on, summed over its paths (default 1): a
+	// PASS from fewer is INVALID. A request counts once on each path it took (its wire and its
+	// tenant, say), so the figure counts path samples, not requests.
 	MinSamples int `yaml:"min_samples,omitempty" json:"min_samples,omitempty"`
 }
 

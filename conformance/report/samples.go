@@ -60,7 +60,9 @@ func pathMatches(judged, c string) bool {
 // describeSamples is the PASS message: how many samples on which paths, and what was not probed.
 func describeSamples(total int, samples map[string]int, unprobed map[string]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "judged %s on %s: ", plural(total, "sample"), plural(len(samples), "path"))
+	// A request counts once on each path it took (its wire and its tenant, say), so the total
+	// counts path samples, not requests; the message says so.
+	fmt.Fprintf(&b, "judged %s on %s (a request counts on each path it took): ", plural(total, "sample"), plural(len(samples), "path"))
 	for i, p := range slices.Sorted(maps.Keys(samples)) {
 		if i > 0 {
 			b.WriteString(", ")

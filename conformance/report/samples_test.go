@@ -23,7 +23,7 @@ func TestAPassMustRestOnSamples(t *testing.T) {
 		{"a path explained", map[string]int{"http": 3, "tenant:acme": 3}, map[string]string{"grpc": "no gRPC endpoint"}, Pass, "not probed: grpc (no gRPC endpoint)"},
 		{"too few", map[string]int{"http": 1, "grpc": 1, "tenant:acme": 1}, nil, Invalid, "only 3 samples judged"},
 		{"an unlisted path", map[string]int{"http": 3, "grpc": 3, "tenant:a": 1, "batch": 2}, nil, Invalid, `path "batch"`},
-		{"enough everywhere", map[string]int{"http": 3, "grpc": 3, "tenant:a": 1, "tenant:b": 1}, nil, Pass, "judged 8 samples on 4 paths: grpc 3, http 3, tenant:a 1, tenant:b 1"},
+		{"enough everywhere", map[string]int{"http": 3, "grpc": 3, "tenant:a": 1, "tenant:b": 1}, nil, Pass, "judged 8 samples on 4 paths (a request counts on each path it took): grpc 3, http 3, tenant:a 1, tenant:b 1"},
 	}
 	for _, c := range cases {
 		got, msg := weigh(q, c.samples, c.unprobed)
