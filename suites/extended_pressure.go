@@ -34,7 +34,7 @@ func pressureAll(ctx context.Context) map[string]discovery.DeviceEventResult {
 		pressed = underPressure(ctx)
 		return len(pressed) == len(ids)
 	})
-	opsCheck(all, "within %s of memory pressure on every device, only %d of %d workers report it (%s)", settle(), len(pressed), len(ids), strings.Join(pressed, ", "))
+	opsCheck(all, "within %s of memory pressure on every device, only %d of %d workers report it%s", settle(), len(pressed), len(ids), namedIn(pressed))
 	return got
 }
 
@@ -133,3 +133,11 @@ var _ = Describe("Device pressure", Serial, func() {
 
 // cachedOf is a served response's cached prompt tokens.
 func cachedOf(r driver.Result) int { return r.Usage.PromptTokensDetails.CachedTokens }
+
+// namedIn is " (a, b)" naming workers, or "" for none.
+func namedIn(workers []string) string {
+	if len(workers) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(workers, ", ") + ")"
+}
