@@ -13,6 +13,7 @@ import (
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/conformance/target"
 )
 
 // Load profile of the XID spec. Early streams (faultEarly, on HTTP and gRPC, a few plain HTTP
@@ -56,11 +57,10 @@ func victim(ctx context.Context) string {
 	return ids[0]
 }
 
-// classDeadline is the deadline of tenant A's default class (its first), 0 when none is declared.
-func classDeadline() time.Duration {
-	a := tenantA()
+// classDeadline is the deadline of t's default class (its first), 0 when none is declared.
+func classDeadline(t target.Tenant) time.Duration {
 	for _, c := range env.Target.TrafficClasses {
-		if len(a.TrafficClasses) > 0 && c.Name == a.TrafficClasses[0] {
+		if len(t.TrafficClasses) > 0 && c.Name == t.TrafficClasses[0] {
 			return c.Deadline
 		}
 	}
@@ -189,7 +189,7 @@ type faultTally struct{ served, lateServed, lostStreamed, lostPlain int }
 // It records the samples per client path.
 func judgeFaultResults(calls []faultCall, results []faultResult, victim string, cut time.Time) faultTally {
 	var t faultTally
-	deadline := classDeadline()
+	deadline := classDeadline(tenantA())
 	for i, res := range results {
 		c := calls[i]
 		what := fmt.Sprintf("in-flight %s request %d (%s)", c.path, i, res.id)

@@ -69,7 +69,8 @@ func judgeDemotedIsolation(ctx context.Context, sets []ten6Set, salt string) int
 			} {
 				cached, served := ten6Send(ctx, b, set.path, pr)
 				opsCheck(served, "%s's %s request with %s after A's prefix was demoted was not served", b.Name, set.path, pr.name)
-				opsCheck(cached == 0, "%s's %s request with %s was served %d cached tokens of %s's demoted prefix", b.Name, set.path, pr.name, cached, a.Name)
+				opsCheck(cached == 0, "%s's %s request with %s was served %d cached tokens of %s's prompt, which only other tenants had sent before",
+					b.Name, set.path, pr.name, cached, a.Name)
 				judged(set.path, 1)
 				judged("tenant:"+b.Name, 1)
 				switch {

@@ -19,6 +19,7 @@ type pressureResult struct {
 	reason     outcome.Reason
 	servedBy   outcome.ServedBy
 	retryAfter bool // HTTP only: gRPC has no Retry-After
+	latency    time.Duration
 	violations []string
 }
 
@@ -28,11 +29,13 @@ func pressureProbe(ctx context.Context, key, path, text string) pressureResult {
 		res, err := env.GRPC.Complete(ctx, key, &arcertv1.CompleteRequest{Model: model().Name,
 			Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 2})
 		opsCheck(err == nil, "a gRPC probe under pressure could not be exchanged: %v", err)
-		return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: true, violations: res.ContractViolations}
+		return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: true,
+			latency: res.Latency, violations: res.ContractViolations}
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: key, Body: probe(text, 2, path == opsHTTPStream)})
 	opsCheck(err == nil, "a %s probe under pressure could not be exchanged: %v", path, err)
-	return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: res.RetryAfter > 0, violations: res.ContractViolations}
+	return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: res.RetryAfter > 0,
+		latency: res.Latency, violations: res.ContractViolations}
 }
 
 // pressureRoundGap spaces the rounds of pressure probes (one per tenant and client path each), so
@@ -44,7 +47,7 @@ const pressureRoundGap = 125 * time.Millisecond
 
 // judgePressureShedding sends pressureProbes requests per tenant and client path, tenants in
 // turn, while every device is under pressure, and requires each to be shed with device_pressure
-// (and Retry-After on HTTP), its evidence saying the same: with every worker under pressure no
+// (and Retry-After on HTTP) within its class deadline, its evidence saying the same: with every worker under pressure no
 // place is relieved, and a hosted provider is no place the pressure policy declares, whatever the
 // tenant's fallback policy allows. It returns a summary for the evidence.
 func judgePressureShedding(ctx context.Context) string {
@@ -67,6 +70,10 @@ func judgePressureShedding(ctx context.Context) string {
 				opsCheck(res.class == outcome.Shed && res.reason == outcome.ReasonDevicePressure,
 					"%s probe as %s under pressure ended %s/%s, not shed/device_pressure", path, t.Name, res.class, res.reason)
 				opsCheck(res.retryAfter, "%s probe as %s was shed under pressure without Retry-After", path, t.Name)
+				if d := classDeadline(t); d > 0 {
+					opsCheck(res.latency <= d+faultDeadlineTolerance, "%s probe as %s was shed under pressure after %s, past its class deadline %s and the %s tolerance",
+						path, t.Name, res.latency.Round(time.Millisecond), d, faultDeadlineTolerance)
+				}
 				judged(path, 1)
 				judged("tenant:"+t.Name, 1)
 				last[t.Name] = res.id

@@ -197,17 +197,6 @@ var _ = Describe("Invalid artifacts", func() {
 	}, SpecTimeout(4*time.Minute))
 })
 
-// refusals counts artifact_invalid evidence records for digest in the operator's listing.
-func refusals(ctx context.Context, key, digest string) int {
-	n := 0
-	for _, r := range allEvidence(ctx, key) {
-		if r.Reason == outcome.ReasonArtifactInvalid && r.ArtifactDigest == digest {
-			n++
-		}
-	}
-	return n
-}
-
 // evidencePage is how many records one operator listing call asks for.
 const evidencePage = 1000
 
