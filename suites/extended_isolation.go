@@ -3,9 +3,11 @@ package suites
 import (
 	"context"
 	"math/rand/v2"
+	"time"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
@@ -88,14 +90,19 @@ func judgeDemotedIsolation(ctx context.Context, sets []ten6Set, salt string) int
 
 // ten6Send sends pr as tenant b on path and returns its cached prompt tokens.
 func ten6Send(ctx context.Context, b target.Tenant, path string, pr ten6Probe) (cached int, served bool) {
-	if path == opsGRPC {
-		res, err := env.GRPC.Complete(ctx, b.Key, &arcertv1.CompleteRequest{Model: model().Name,
-			Messages: []*arcertv1.ChatMessage{{Role: "user", Content: pr.prompt}}, MaxTokens: 1, CacheSalt: pr.salt, User: pr.user})
-		opsCheck(err == nil, "%s's gRPC request could not be exchanged: %v", b.Name, err)
-		return int(res.Usage.GetCachedTokens()), res.Outcome.Served()
-	}
-	body := probe(pr.prompt, 1, false)
-	body.CacheSalt, body.User = pr.salt, pr.user
-	res := send(ctx, b.Key, body, nil)
-	return cachedOf(res), res.Outcome.Served()
+	overQuota(ctx, b, func() (outcome.Reason, time.Duration) {
+		if path == opsGRPC {
+			res, err := env.GRPC.Complete(ctx, b.Key, &arcertv1.CompleteRequest{Model: model().Name,
+				Messages: []*arcertv1.ChatMessage{{Role: "user", Content: pr.prompt}}, MaxTokens: 1, CacheSalt: pr.salt, User: pr.user})
+			opsCheck(err == nil, "%s's gRPC request could not be exchanged: %v", b.Name, err)
+			cached, served = int(res.Usage.GetCachedTokens()), res.Outcome.Served()
+			return res.Reason, 0
+		}
+		body := probe(pr.prompt, 1, false)
+		body.CacheSalt, body.User = pr.salt, pr.user
+		res := send(ctx, b.Key, body, nil)
+		cached, served = cachedOf(res), res.Outcome.Served()
+		return res.Reason, res.RetryAfter
+	})
+	return cached, served
 }

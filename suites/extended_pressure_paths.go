@@ -19,8 +19,10 @@ type pressureResult struct {
 	reason     outcome.Reason
 	servedBy   outcome.ServedBy
 	retryAfter bool // HTTP only: gRPC has no Retry-After
-	latency    time.Duration
-	violations []string
+	// retryAfterD is the Retry-After the answer gave, 0 for none.
+	retryAfterD time.Duration
+	latency     time.Duration
+	violations  []string
 }
 
 // pressureProbe sends one request as key on path while every device is under pressure.
@@ -35,7 +37,7 @@ func pressureProbe(ctx context.Context, key, path, text string) pressureResult {
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: key, Body: probe(text, 2, path == opsHTTPStream)})
 	opsCheck(err == nil, "a %s probe under pressure could not be exchanged: %v", path, err)
 	return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: res.RetryAfter > 0,
-		latency: res.Latency, violations: res.ContractViolations}
+		retryAfterD: res.RetryAfter, latency: res.Latency, violations: res.ContractViolations}
 }
 
 // pressureRoundGap spaces the rounds of pressure probes (one per tenant and client path each), so
@@ -63,7 +65,11 @@ func judgePressureShedding(ctx context.Context) string {
 		for _, path := range clientPaths() {
 			for _, t := range env.Target.Tenants {
 				paces[t.Name](ctx)
-				res := pressureProbe(ctx, t.Key, path, fmt.Sprintf("shed under device pressure? %s %d", t.Name, i))
+				var res pressureResult
+				overQuota(ctx, t, func() (outcome.Reason, time.Duration) {
+					res = pressureProbe(ctx, t.Key, path, fmt.Sprintf("shed under device pressure? %s %d", t.Name, i))
+					return res.reason, res.retryAfterD
+				})
 				opsCheck(len(res.violations) == 0, "%s probe as %s under pressure broke the contract: %s", path, t.Name, strings.Join(res.violations, "; "))
 				opsCheck(!res.class.Served(), "%s probe as %s under pressure on every worker was served (%s/%s by %s) instead of shed with device_pressure",
 					path, t.Name, res.class, res.reason, res.servedBy)
@@ -106,11 +112,11 @@ func quotaPacer(t target.Tenant) func(context.Context) {
 	var last time.Time
 	return func(ctx context.Context) {
 		if wait := time.Until(last.Add(gap)); !last.IsZero() && wait > 0 {
-			t := time.NewTimer(wait)
+			timer := time.NewTimer(wait)
 			select {
-			case <-t.C:
+			case <-timer.C:
 			case <-ctx.Done():
-				t.Stop()
+				timer.Stop()
 			}
 		}
 		last = time.Now()

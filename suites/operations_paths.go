@@ -55,18 +55,21 @@ func serveEveryPath(ctx context.Context, r *rand.Rand, label string) []servedSam
 			for range opsPerPath {
 				text := label + ": " + prompt(r, 8)
 				s := servedSample{path: path, tenant: t}
-				switch path {
-				case opsGRPC:
-					res, err := env.GRPC.Complete(ctx, t.Key, &arcertv1.CompleteRequest{Model: model().Name,
-						Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 2})
-					Expect(err).NotTo(HaveOccurred(), "%s: gRPC call as %s", label, t.Name)
-					Expect(res.Outcome.Served()).To(BeTrue(), "%s: gRPC call as %s ended %s/%s (%s)", label, t.Name, res.Outcome, res.Reason, res.Code)
-					s.id, s.worker = res.RequestID, res.ServedBy.Worker
-				default:
+				var class outcome.Class
+				var reason outcome.Reason
+				overQuota(ctx, t, func() (outcome.Reason, time.Duration) {
+					if path == opsGRPC {
+						res, err := env.GRPC.Complete(ctx, t.Key, &arcertv1.CompleteRequest{Model: model().Name,
+							Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 2})
+						opsCheck(err == nil, "%s: a gRPC call as %s could not be exchanged: %v", label, t.Name, err)
+						s.id, s.worker, class, reason = res.RequestID, res.ServedBy.Worker, res.Outcome, res.Reason
+						return reason, 0
+					}
 					res := send(ctx, t.Key, probe(text, 2, path == opsHTTPStream), nil)
-					Expect(res.Outcome.Served()).To(BeTrue(), "%s: %s request as %s: %s", label, path, t.Name, describe(res))
-					s.id, s.worker = res.RequestID, res.ServedBy.Worker
-				}
+					s.id, s.worker, class, reason = res.RequestID, res.ServedBy.Worker, res.Outcome, res.Reason
+					return reason, res.RetryAfter
+				})
+				opsCheck(class.Served(), "%s: a %s request as %s ended %s/%s", label, path, t.Name, class, reason)
 				Expect(s.id).NotTo(BeEmpty(), "%s: a served %s request without a request id", label, path)
 				out = append(out, s)
 			}
@@ -219,4 +222,37 @@ func opsPoll(ctx context.Context, within, poll time.Duration, cond func() bool) 
 		case <-tick.C:
 		}
 	}
+}
+
+// quotaRetries bounds how often a probe refused for its tenant's own declared quota is sent
+// again. Such a refusal says nothing about the rule being probed (an earlier spec may have spent
+// a small tenant's burst); a runtime that keeps refusing past the waits fails on the answer.
+const quotaRetries = 5
+
+// quotaRetryWait bounds one wait before a probe refused for quota is sent again.
+const quotaRetryWait = 2 * time.Second
+
+// overQuota calls send until its answer is not a refusal for the tenant's quota, at most
+// quotaRetries more times, waiting the answer's Retry-After (or t's pacing gap when it names
+// none) in between. send reports the reason and Retry-After of its answer.
+func overQuota(ctx context.Context, t target.Tenant, send func() (outcome.Reason, time.Duration)) {
+	gap := time.Second
+	if rpm := t.Quota.RequestsPerMinute; rpm > 0 {
+		gap = time.Duration(quotaHeadroomFactor * float64(time.Minute) / float64(rpm))
+	}
+	for range quotaRetries {
+		reason, after := send()
+		if reason != outcome.ReasonQuotaExceeded {
+			return
+		}
+		wait := min(max(after, gap), quotaRetryWait)
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		}
+	}
+	send()
 }
