@@ -61,8 +61,8 @@ func pinned(model string) string {
 // setDigest rolls model to digest through the operator API.
 func setDigest(ctx context.Context, model, digest string) {
 	control, _, _, _ := ops()
-	Expect(operator(ctx, http.MethodPut, control+"models/"+model, map[string]string{"artifact_digest": digest}, nil)).
-		To(Equal(http.StatusOK), "rolling %s to %s", model, digest)
+	status := operator(ctx, http.MethodPut, control+"models/"+model, map[string]string{"artifact_digest": digest}, nil)
+	opsCheck(status == http.StatusOK, "the operator API answered %d to rolling %s to %s", status, model, digest)
 }
 
 // workerDigests is what every worker reports for model.
@@ -246,15 +246,19 @@ var _ = Describe("Replaced workers", func() {
 		for _, w := range versionsNow(ctx) {
 			id := w.Worker
 			before := instanceOf(ctx, id, model)
-			Expect(before).NotTo(BeEmpty(), "worker %s is not healthy before the replacement", id)
+			opsCheck(before != "", "worker %s is not healthy before the replacement", id)
 			start := time.Now()
-			Expect(operator(ctx, http.MethodPost, control+"workers/"+id+"/replace", nil, nil)).To(Equal(http.StatusOK), "replacing %s", id)
-			Eventually(func() string { return instanceOf(ctx, id, model) }).WithContext(ctx).WithTimeout(convergence).
-				WithPolling(50*time.Millisecond).Should(SatisfyAll(Not(Equal(before)), Not(BeEmpty())), "worker %s did not come back as a new instance", id)
-			after := instanceOf(ctx, id, model)
+			status := operator(ctx, http.MethodPost, control+"workers/"+id+"/replace", nil, nil)
+			opsCheck(status == http.StatusOK, "the operator API answered %d to replacing %s", status, id)
+			var after string
+			back := opsPoll(ctx, convergence, 50*time.Millisecond, func() bool {
+				after = instanceOf(ctx, id, model)
+				return after != "" && after != before
+			})
+			opsCheck(back, "worker %s (instance %s) did not come back healthy as a new instance within %s", id, before, convergence)
 			opsCheck(strings.HasSuffix(after, "@"+rollout), "worker %s (%s) came back as instance %s on another version than the control plane's pin %s", id, w.Region, after, rollout)
 			res := send(ctx, tenantA().Key, probe("served after replacing "+id+"? "+prompt(r, 4), 2, false), nil)
-			Expect(res.Outcome.Served()).To(BeTrue(), "after replacing %s: %s", id, describe(res))
+			opsCheck(res.Outcome.Served(), "after replacing %s a request ended %s/%s", id, res.Outcome, res.Reason)
 			judged("worker:"+id, 1)
 			judged("region:"+w.Region, 1)
 			role := w.Role
