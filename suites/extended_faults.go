@@ -3,6 +3,7 @@ package suites
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -82,6 +83,8 @@ var _ = Describe("Device faults", Serial, func() {
 		for round = 1; round <= faultRounds && unstartedCut < 1; round++ {
 			if round > 1 {
 				clearDevices(ctx)
+				back, tries := servedAgainBy(ctx, r, id)
+				opsCheck(back, "worker %s served none of %d probes within %s of its device reset", id, tries, settle())
 			}
 			calls, results, after, hookReturned := xidRound(ctx, r, id)
 			if after.CutSequences == 0 {
@@ -110,17 +113,24 @@ var _ = Describe("Device faults", Serial, func() {
 			judged(path, 1)
 		}
 		clearDevices(ctx)
-		tries := 0
-		back := opsPoll(ctx, settle(), 20*time.Millisecond, func() bool {
-			tries++
-			return runFaultCall(ctx, faultCall{path: opsHTTP, text: prompt(r, 8), tokens: 2}, nil).worker == id
-		})
+		back, tries := servedAgainBy(ctx, r, id)
 		opsCheck(back, "worker %s served none of %d probes within %s of its device reset", id, tries, settle())
 		judged("reset", 1)
 		evidence("in round %d xid %d on %s cut %d sequences (%d had sent nothing): of %d requests in flight %d were served (%d of them late), %d streamed ones ended worker_lost, %d plain ones worker_lost; %d new requests all avoided it; after the reset it served probe %d",
 			round-1, faultXID, id, cut, unstartedCut, faultEarly+faultLate, tally.served, tally.lateServed, tally.lostStreamed, tally.lostPlain, afterProbes, tries)
 	}, SpecTimeout(time.Minute))
 })
+
+// servedAgainBy probes until worker id serves one, within the target's settle bound, and says
+// whether it did and after how many probes.
+func servedAgainBy(ctx context.Context, r *rand.Rand, id string) (bool, int) {
+	tries := 0
+	back := opsPoll(ctx, settle(), 20*time.Millisecond, func() bool {
+		tries++
+		return runFaultCall(ctx, faultCall{path: opsHTTP, text: prompt(r, 8), tokens: 2}, nil).worker == id
+	})
+	return back, tries
+}
 
 // workerHealthy reports whether the versions endpoint lists worker id as healthy.
 func workerHealthy(ctx context.Context, id string) bool {
