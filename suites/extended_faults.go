@@ -74,6 +74,7 @@ var _ = Describe("Device faults", Serial, func() {
 			invalid("tenant A's regions have fewer than two healthy serving workers: a drained worker's work has nowhere to go")
 			return
 		}
+		explainClientPaths(false)
 		r := rng(0xde1)
 		// A round whose fault found only streamed work on the victim (the late requests reached
 		// it after the fault) probed nothing about moving work; it is judged, and run again.

@@ -74,6 +74,7 @@ var _ = Describe("Device pressure", Serial, func() {
 			opsCheck(w.Healthy, "worker %s failed instead of applying its residency policy", w.Worker)
 		}
 
+		explainClientPaths(false)
 		shed := judgePressureShedding(ctx)
 		evidence("every worker under pressure: %s", shed)
 
@@ -89,6 +90,7 @@ var _ = Describe("Device pressure", Serial, func() {
 	// prompt but not for a shared cache_salt leaks only on the paths next to the one probed.
 	It("keeps cache isolation when pressure demotes the L1 to the shared tier", Req("TEN-6"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
+		explainClientPaths(false)
 		a := tenantA()
 		sets := ten6PromptSets(rng(0x7e6))
 		salt := fmt.Sprintf("arcert-ten6-%d", env.Seed)

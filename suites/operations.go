@@ -112,6 +112,7 @@ var _ = Describe("Rollout and rollback", Ordered, func() {
 	// report the digest and every tenant be served on every client path.
 	It("converges every worker on each rollout and rollback, twice over", Req("VER-3"), func(ctx SpecContext) {
 		rollout, pin := env.Target.Operations.RolloutDigest, pinned(model)
+		explainClientPaths(false)
 		r := rng(0x7e3)
 		for cycle := 1; cycle <= rolloutCycles; cycle++ {
 			step := func(stage, digest string, change func()) {
@@ -149,6 +150,7 @@ var _ = Describe("Evidence of the serving artifact", func() {
 		rollout, pin := env.Target.Operations.RolloutDigest, pinned(model)
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pin); allOn(ctx, model, pin) })
 		allOn(ctx, model, pin)
+		explainClientPaths(true)
 		r := rng(0x7e5)
 
 		setDigest(ctx, model, rollout)
@@ -172,6 +174,7 @@ var _ = Describe("Invalid artifacts", func() {
 		_, model, key, convergence := ops()
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
 		workers := workerIDs(ctx)
+		explainClientPaths(false)
 		r := rng(0xa71)
 		for _, stage := range []struct{ name, serving string }{{"from-pin", pinned(model)}, {"after-rollout", env.Target.Operations.RolloutDigest}} {
 			setDigest(ctx, model, stage.serving)

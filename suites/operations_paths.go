@@ -178,6 +178,9 @@ func workersOn(ctx context.Context, model string) string {
 // batchSamples submits one batch as tenant A and returns its served jobs as samples of the
 // batch-api path: a batch job reaches a worker through the queue, not through a client's call.
 func batchSamples(ctx context.Context, label string) []servedSample {
+	if !hasBatchAPI() {
+		return nil
+	}
 	a := tenantA()
 	status, sub := submitBatch(ctx, a.Key, fmt.Sprintf("arcert-ops-%d-%d", env.Seed, time.Now().UnixNano()), nil, a.Name)
 	opsCheck(status == http.StatusOK, "%s: submitting a batch was answered %d", label, status)
@@ -256,3 +259,17 @@ func overQuota(ctx context.Context, t target.Tenant, send func() (outcome.Reason
 	}
 	send()
 }
+
+// explainClientPaths records, for the spec's requirement, why a client path it lists was not
+// probed: the target declares no gRPC endpoint, or (with batch) no batch API.
+func explainClientPaths(batch bool) {
+	if env.GRPC == nil {
+		notProbed(opsGRPC, "the target declares no gRPC endpoint")
+	}
+	if batch && !hasBatchAPI() {
+		notProbed(opsBatch, "the target does not declare the queue feature (no batch API)")
+	}
+}
+
+// hasBatchAPI reports whether the target declares the batch API (the queue feature).
+func hasBatchAPI() bool { return env.Target.Declares("queue") }
