@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -67,7 +68,7 @@ func classDeadline(t target.Tenant) time.Duration {
 }
 
 var _ = Describe("Device faults", Serial, func() {
-	It("drain the worker, move the work that had sent nothing and end streamed work worker_lost", Req("DEV-1"), func(ctx SpecContext) {
+	It("drain the worker on every fault kind, move the work that had sent nothing and end streamed work worker_lost", Req("DEV-1"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
 		id := victim(ctx)
 		if id == "" {
@@ -76,51 +77,98 @@ var _ = Describe("Device faults", Serial, func() {
 		}
 		explainClientPaths(false)
 		r := rng(0xde1)
-		// A round whose fault found only streamed work on the victim (the late requests reached
-		// it after the fault) probed nothing about moving work; it is judged, and run again.
-		var tally faultTally
-		var cut int64
-		unstartedCut, round := 0, 0
-		for round = 1; round <= faultRounds && unstartedCut < 1; round++ {
-			if round > 1 {
+		var told []string
+		for i, f := range deviceFaults {
+			if i > 0 {
 				clearDevices(ctx)
 				back, tries := servedAgainBy(ctx, r, id)
 				opsCheck(back, "worker %s served none of %d probes within %s of its device reset", id, tries, settle())
 			}
-			calls, results, after, hookReturned := xidRound(ctx, r, id)
-			if after.CutSequences == 0 {
-				continue
+			summary, ok := judgeDeviceFault(ctx, r, id, f, i == 0)
+			if !ok {
+				return
 			}
-			tally = judgeFaultResults(calls, results, id, hookReturned)
-			cut = after.CutSequences
-			unstartedCut = int(after.CutSequences) - tally.lostStreamed - tally.lostPlain
-		}
-		if unstartedCut < 1 {
-			invalid("in %d rounds, xid %d on %s never cut work that had sent nothing (the last cut %d sequences, all streamed): moving such work was not probed",
-				faultRounds, faultXID, id, cut)
-			return
-		}
-		judged("unstarted", unstartedCut)
-		judged("streamed", tally.lostStreamed)
-
-		opsPoll(ctx, settle(), 50*time.Millisecond, func() bool { return !workerHealthy(ctx, id) })
-		opsCheck(!workerHealthy(ctx, id), "worker %s is not reported unhealthy within %s of xid %d", id, settle(), faultXID)
-		for i := range afterProbes {
-			path := clientPaths()[i%len(clientPaths())]
-			res := runFaultCall(ctx, faultCall{path: path, text: prompt(r, 8), tokens: 2}, nil)
-			opsCheck(res.class.Served(), "%s probe %d after the fault ended %s/%s", path, i, res.class, res.reason)
-			opsCheck(res.worker != id, "%s probe %d after the fault was served by the drained worker %s", path, i, id)
-			judged("new-work", 1)
-			judged(path, 1)
+			told = append(told, summary)
 		}
 		clearDevices(ctx)
 		back, tries := servedAgainBy(ctx, r, id)
 		opsCheck(back, "worker %s served none of %d probes within %s of its device reset", id, tries, settle())
 		judged("reset", 1)
-		evidence("in round %d xid %d on %s cut %d sequences (%d had sent nothing): of %d requests in flight %d were served (%d of them late), %d streamed ones ended worker_lost, %d plain ones worker_lost; %d new requests all avoided it; after the reset it served probe %d",
-			round-1, faultXID, id, cut, unstartedCut, faultEarly+faultLate, tally.served, tally.lateServed, tally.lostStreamed, tally.lostPlain, afterProbes, tries)
+		evidence("%s; after the reset %s served probe %d", strings.Join(told, "; "), id, tries)
 	}, SpecTimeout(time.Minute))
 })
+
+// deviceFault is one kind of device fault the spec injects: each drains the worker on its own.
+type deviceFault struct {
+	name  string
+	event discovery.DeviceEvent
+}
+
+// deviceFaults are the faults DEV-1 injects, in turn: XID 79 (the GPU fell off the bus), XID 48
+// (a double-bit ECC error reported as an XID) and an uncorrectable ECC event. The first also
+// carries the check that work which had sent nothing is moved.
+var deviceFaults = []deviceFault{
+	{name: "xid-79", event: discovery.DeviceEvent{Kind: discovery.DeviceXID, XID: faultXID}},
+	{name: "xid-48", event: discovery.DeviceEvent{Kind: discovery.DeviceXID, XID: 48}},
+	{name: "ecc", event: discovery.DeviceEvent{Kind: discovery.DeviceECC}},
+}
+
+// judgeDeviceFault injects f on worker id with work in flight and judges it: every in-flight
+// request, the drain and new work avoiding the worker. With moving it also requires that the
+// fault cut work which had sent nothing (trying up to faultRounds rounds, else INVALID, and then
+// ok is false). It returns a summary for the evidence.
+func judgeDeviceFault(ctx context.Context, r *rand.Rand, id string, f deviceFault, moving bool) (summary string, ok bool) {
+	var tally faultTally
+	var cut int64
+	unstartedCut, round := 0, 0
+	// A round whose fault found only streamed work on the victim (the late requests reached it
+	// after the fault) probed nothing about moving work; it is judged, and run again.
+	for round = 1; round <= faultRounds; round++ {
+		if round > 1 {
+			clearDevices(ctx)
+			back, tries := servedAgainBy(ctx, r, id)
+			opsCheck(back, "worker %s served none of %d probes within %s of its device reset", id, tries, settle())
+		}
+		calls, results, after, hookReturned := xidRound(ctx, r, id, f.event)
+		opsCheck(!after.Healthy, "worker %s still reports healthy after %s", id, f.name)
+		if after.CutSequences == 0 {
+			continue
+		}
+		tally = judgeFaultResults(calls, results, id, hookReturned)
+		cut = after.CutSequences
+		unstartedCut = int(after.CutSequences) - tally.lostStreamed - tally.lostPlain
+		if !moving || unstartedCut > 0 {
+			break
+		}
+	}
+	switch {
+	case cut == 0:
+		invalid("in %d rounds, %s on %s cut no running sequence (the hook reports 0): the fault hit no in-flight work", faultRounds, f.name, id)
+		return "", false
+	case moving && unstartedCut < 1:
+		invalid("in %d rounds, %s on %s never cut work that had sent nothing (the last cut %d sequences, all streamed): moving such work was not probed",
+			faultRounds, f.name, id, cut)
+		return "", false
+	}
+	if moving {
+		judged("unstarted", unstartedCut)
+	}
+	judged("streamed", tally.lostStreamed)
+	judged("fault:"+f.name, 1)
+
+	opsPoll(ctx, settle(), 50*time.Millisecond, func() bool { return !workerHealthy(ctx, id) })
+	opsCheck(!workerHealthy(ctx, id), "worker %s is not reported unhealthy within %s of %s", id, settle(), f.name)
+	for i := range afterProbes {
+		path := clientPaths()[i%len(clientPaths())]
+		res := runFaultCall(ctx, faultCall{path: path, text: prompt(r, 8), tokens: 2}, nil)
+		opsCheck(res.class.Served(), "%s probe %d after %s ended %s/%s", path, i, f.name, res.class, res.reason)
+		opsCheck(res.worker != id, "%s probe %d after %s was served by the drained worker %s", path, i, f.name, id)
+		judged("new-work", 1)
+		judged(path, 1)
+	}
+	return fmt.Sprintf("%s on %s (round %d) cut %d sequences (%d had sent nothing): of %d in flight %d were served (%d late), %d streamed and %d plain ended worker_lost; %d new requests avoided it",
+		f.name, id, round, cut, max(unstartedCut, 0), faultEarly+faultLate, tally.served, tally.lateServed, tally.lostStreamed, tally.lostPlain, afterProbes), true
+}
 
 // servedAgainBy probes until worker id serves one, within the target's settle bound, and says
 // whether it did and after how many probes.
