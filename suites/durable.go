@@ -38,16 +38,18 @@ var _ = Describe("Evidence", func() {
 			}
 		}
 		for _, s := range sent {
-			recs := evidenceFor(ctx, s.tenant.Key, s.id)
-			opsCheck(len(recs) == 1, "request %s (%s as %s) has %d evidence records, not one", s.id, s.path, s.tenant.Name, len(recs))
-			opsCheck(recs[0].Tenant == s.tenant.Name, "the evidence of request %s (%s as %s) names tenant %q", s.id, s.path, s.tenant.Name, recs[0].Tenant)
+			recs := evidenceFor(ctx, evdReader(s), s.id)
+			opsCheck(len(recs) == 1, "request %s (%s as %q) has %d evidence records, not one", s.id, s.path, s.tenant.Name, len(recs))
+			opsCheck(recs[0].Tenant == s.tenant.Name, "the evidence of request %s (%s as %q) names tenant %q", s.id, s.path, s.tenant.Name, recs[0].Tenant)
 		}
 		all := allEvidence(ctx, env.Target.Operator.Key)
 		problem := chainProblem(all)
 		opsCheck(problem == "", "the evidence chain of %d records does not verify after %d concurrent requests: %s", len(all), len(sent), problem)
 		for _, s := range sent {
 			judged(s.path, 1)
-			judged("tenant:"+s.tenant.Name, 1)
+			if s.tenant.Name != "" {
+				judged("tenant:"+s.tenant.Name, 1)
+			}
 		}
 		judged("concurrent", len(sent))
 		evidence("%d requests in %d concurrent waves and a batch, one record each; the chain of %d records (seq %d..%d) verifies",
