@@ -98,6 +98,7 @@ var _ = Describe("Device pressure", Serial, func() {
 			send(ctx, a.Key, probe(set.shared, 1, false), nil)
 			send(ctx, a.Key, saltedProbe(set.shared, salt), nil)
 			send(ctx, a.Key, probe(set.userOnly, 1, false), nil)
+			send(ctx, a.Key, probe(set.headerOnly, 1, false), nil)
 		}
 		warm := send(ctx, a.Key, probe(sets[0].shared, 1, false), nil)
 		if cachedOf(warm) == 0 {
