@@ -132,7 +132,17 @@ var _ = Describe("Batch jobs", func() {
 		_, again := submitBatch(ctx, a.Key, idem, nil, a.Name)
 		opsCheck(again.ID == first.ID, "the same idempotency key queued a second batch (%s after %s)", again.ID, first.ID)
 		judged("idempotency", 1)
-		judged("first-delivery", judgeBatchResults(ctx, a, awaitBatch(ctx, a.Key, first.ID), "first delivery"))
+		n := judgeBatchResults(ctx, a, awaitBatch(ctx, a.Key, first.ID), "first delivery")
+		judged("first-delivery", n)
+		judged("tenant:"+a.Name, n)
+		// Keys are the tenant's own: another tenant using the same key gets its own batch.
+		b := tenantB()
+		status, other := submitBatch(ctx, b.Key, idem, nil, b.Name)
+		opsCheck(status == http.StatusOK, "%s's batch under the idempotency key %s already used by %s was answered %d", b.Name, idem, a.Name, status)
+		opsCheck(other.ID != first.ID, "%s's batch under %s's idempotency key was answered with %s's batch %s", b.Name, a.Name, a.Name, first.ID)
+		n = judgeBatchResults(ctx, b, awaitBatch(ctx, b.Key, other.ID), "another tenant's first delivery")
+		judged("first-delivery", n)
+		judged("tenant:"+b.Name, n)
 
 		jobs, refused, why := batchRedelivery(ctx, a)
 		if why != "" {
