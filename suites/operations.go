@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -236,6 +237,22 @@ func instanceOf(ctx context.Context, id, model string) string {
 	return ""
 }
 
+// servingProbes is how many requests VER-4 sends to learn which workers serve tenant A before
+// the replacements: with prompts that differ from the first word, each serving worker gets some.
+const servingProbes = 16
+
+// servingWorkers are the workers that serve tenant A's requests now.
+func servingWorkers(ctx context.Context, r *rand.Rand) map[string]bool {
+	out := map[string]bool{}
+	for range servingProbes {
+		res := send(ctx, tenantA().Key, probe(prompt(r, 8), 2, false), nil)
+		if res.Outcome.Served() && res.ServedBy.Worker != "" {
+			out[res.ServedBy.Worker] = true
+		}
+	}
+	return out
+}
+
 var _ = Describe("Replaced workers", func() {
 	// Every worker in turn, each region and role: a replacement path that differs for a standby
 	// region's worker or a prefill worker is a bug the first worker alone never shows.
@@ -246,6 +263,7 @@ var _ = Describe("Replaced workers", func() {
 		setDigest(ctx, model, rollout)
 		allOn(ctx, model, rollout)
 		r := rng(0x7e4)
+		serving := servingWorkers(ctx, r)
 		for _, w := range versionsNow(ctx) {
 			id := w.Worker
 			before := instanceOf(ctx, id, model)
@@ -262,6 +280,17 @@ var _ = Describe("Replaced workers", func() {
 			opsCheck(strings.HasSuffix(after, "@"+rollout), "worker %s (%s) came back as instance %s on another version than the control plane's pin %s", id, w.Region, after, rollout)
 			res := send(ctx, tenantA().Key, probe("served after replacing "+id+"? "+prompt(r, 4), 2, false), nil)
 			opsCheck(res.Outcome.Served(), "after replacing %s a request ended %s/%s", id, res.Outcome, res.Reason)
+			if serving[id] {
+				// A worker that served before must serve again: a replacement the router never
+				// takes back into rotation is a worker lost, not replaced.
+				tries := 0
+				again := opsPoll(ctx, convergence, 20*time.Millisecond, func() bool {
+					tries++
+					return send(ctx, tenantA().Key, probe(prompt(r, 8), 2, false), nil).ServedBy.Worker == id
+				})
+				opsCheck(again, "replaced worker %s served none of %d requests within %s, though it served before the replacement", id, tries, convergence)
+				judged("serves:"+id, 1)
+			}
 			judged("worker:"+id, 1)
 			judged("region:"+w.Region, 1)
 			role := w.Role
