@@ -2,9 +2,12 @@ package suites
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/aruntime/arcert/api/discovery"
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/driver"
@@ -60,4 +63,58 @@ func runFaultCall(ctx context.Context, c faultCall, onFirst func()) faultResult 
 		out.firstAt = res.Start.Add(res.TTFT)
 	}
 	return out
+}
+
+// xidRound runs one round of the device-fault spec on worker id: early streams until the HTTP
+// ones have streamed, then late long-prompt streams, then the fault ev faultLateLead later. It
+// returns every call with its result, the hook's answer and when it returned.
+func xidRound(ctx context.Context, r *rand.Rand, id string, ev discovery.DeviceEvent) ([]faultCall, []faultResult, discovery.DeviceEventResult, time.Time) {
+	var calls []faultCall
+	for i := range faultEarly {
+		path := []string{opsHTTPStream, opsGRPC}[i%2]
+		if i < faultEarlyHTTP {
+			path = opsHTTP
+		}
+		if path == opsGRPC && env.GRPC == nil {
+			path = opsHTTPStream
+		}
+		calls = append(calls, faultCall{path: path, text: prompt(r, 24), tokens: faultTokens})
+	}
+	for i := range faultLate {
+		path := opsHTTPStream
+		if i%2 == 1 && env.GRPC != nil {
+			path = opsGRPC
+		}
+		calls = append(calls, faultCall{path: path, text: prompt(r, faultLateWords), tokens: faultTokens / 4, late: true})
+	}
+	var streaming atomic.Int32
+	results := make([]faultResult, len(calls))
+	var wg sync.WaitGroup
+	start := func(i int) {
+		wg.Go(func() { results[i] = runFaultCall(ctx, calls[i], func() { streaming.Add(1) }) })
+	}
+	httpStreams := 0
+	for i, c := range calls {
+		if !c.late {
+			start(i)
+			if c.path == opsHTTPStream {
+				httpStreams++
+			}
+		}
+	}
+	opsPoll(ctx, faultStreamed, 5*time.Millisecond, func() bool { return int(streaming.Load()) >= httpStreams })
+	for i, c := range calls {
+		if c.late {
+			start(i)
+		}
+	}
+	lead := time.NewTimer(faultLateLead)
+	select {
+	case <-lead.C:
+	case <-ctx.Done():
+	}
+	after := deviceEvent(ctx, id, ev)
+	hookReturned := time.Now()
+	wg.Wait()
+	return calls, results, after, hookReturned
 }

@@ -3,11 +3,11 @@ package suites
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/openai"
@@ -34,7 +34,7 @@ func pressureAll(ctx context.Context) map[string]discovery.DeviceEventResult {
 		pressed = underPressure(ctx)
 		return len(pressed) == len(ids)
 	})
-	opsCheck(all, "within %s of memory pressure on every device, only %d of %d workers report it (%s)", settle(), len(pressed), len(ids), strings.Join(pressed, ", "))
+	opsCheck(all, "within %s of memory pressure on every device, only %d of %d workers report it%s", settle(), len(pressed), len(ids), namedIn(pressed))
 	return got
 }
 
@@ -45,7 +45,7 @@ var _ = Describe("Device pressure", Serial, func() {
 	It("follows the declared residency policy and sheds every tenant with device_pressure", Req("FLT-3"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
 		before := send(ctx, tenantA().Key, probe("served before the pressure?", 2, false), nil)
-		Expect(before.Outcome.Served()).To(BeTrue(), "baseline: %s", describe(before))
+		opsCheck(before.Outcome.Served(), "before the pressure a request ended %s/%s", before.Outcome, before.Reason)
 		l1Before := map[string]int64{}
 		for _, w := range versionsNow(ctx) {
 			l1Before[w.Worker] = w.L1CapacityBlocks
@@ -59,7 +59,7 @@ var _ = Describe("Device pressure", Serial, func() {
 			// The policy gives up cache before it gives up work: an L1 that kept its size under
 			// pressure was not shrunk (a runtime without an L1 reports 0 and is not judged).
 			if full := l1Before[w.Worker]; full > 0 {
-				Expect(w.L1CapacityBlocks).To(BeNumerically("<", full), "worker %s kept its L1 at %d of %d blocks under pressure", w.Worker, w.L1CapacityBlocks, full)
+				opsCheck(w.L1CapacityBlocks < full, "worker %s kept its L1 at %d of %d blocks under pressure", w.Worker, w.L1CapacityBlocks, full)
 			}
 			judged("worker:"+w.Worker, 1)
 			for _, m := range env.Target.Devices.PinnedModels {
@@ -68,19 +68,21 @@ var _ = Describe("Device pressure", Serial, func() {
 					served = served || a.Model == m
 				}
 				if served {
-					Expect(w.ResidentModels).To(ContainElement(m), "worker %s evicted pinned model %s under pressure", w.Worker, m)
+					opsCheck(slices.Contains(w.ResidentModels, m), "worker %s evicted pinned model %s under pressure", w.Worker, m)
 				}
 			}
-			Expect(w.Healthy).To(BeTrue(), "worker %s failed instead of applying its residency policy", w.Worker)
+			opsCheck(w.Healthy, "worker %s failed instead of applying its residency policy", w.Worker)
 		}
 
+		explainClientPaths(false)
 		shed := judgePressureShedding(ctx)
 		evidence("every worker under pressure: %s", shed)
 
 		clearDevices(ctx)
-		Eventually(func() bool {
+		again := opsPoll(ctx, settle(), 50*time.Millisecond, func() bool {
 			return send(ctx, tenantA().Key, probe("served after the pressure?", 2, false), nil).Outcome.Served()
-		}).WithContext(ctx).WithTimeout(settle()).WithPolling(50*time.Millisecond).Should(BeTrue(), "not served again after the pressure cleared")
+		})
+		opsCheck(again, "no request was served within %s of the pressure clearing", settle())
 	}, SpecTimeout(time.Minute))
 
 	// Every other tenant, on HTTP and gRPC, with every label a client can write (A's name and A's
@@ -88,6 +90,7 @@ var _ = Describe("Device pressure", Serial, func() {
 	// prompt but not for a shared cache_salt leaks only on the paths next to the one probed.
 	It("keeps cache isolation when pressure demotes the L1 to the shared tier", Req("TEN-6"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
+		explainClientPaths(false)
 		a := tenantA()
 		sets := ten6PromptSets(rng(0x7e6))
 		salt := fmt.Sprintf("arcert-ten6-%d", env.Seed)
@@ -95,6 +98,7 @@ var _ = Describe("Device pressure", Serial, func() {
 			send(ctx, a.Key, probe(set.shared, 1, false), nil)
 			send(ctx, a.Key, saltedProbe(set.shared, salt), nil)
 			send(ctx, a.Key, probe(set.userOnly, 1, false), nil)
+			send(ctx, a.Key, probe(set.headerOnly, 1, false), nil)
 		}
 		warm := send(ctx, a.Key, probe(sets[0].shared, 1, false), nil)
 		if cachedOf(warm) == 0 {
@@ -113,7 +117,7 @@ var _ = Describe("Device pressure", Serial, func() {
 				body openai.CompletionRequest
 			}{{"plain", probe(set.shared, 1, false)}, {"with its cache_salt", saltedProbe(set.shared, salt)}} {
 				res := send(ctx, a.Key, own.body, nil)
-				Expect(res.Outcome.Served()).To(BeTrue(), describe(res))
+				opsCheck(res.Outcome.Served(), "A's repeat (%s) after the demotion ended %s/%s", own.name, res.Outcome, res.Reason)
 				tier := ""
 				if recs := evidenceFor(ctx, a.Key, res.RequestID); len(recs) > 0 {
 					tier = recs[0].CacheTier
@@ -133,3 +137,11 @@ var _ = Describe("Device pressure", Serial, func() {
 
 // cachedOf is a served response's cached prompt tokens.
 func cachedOf(r driver.Result) int { return r.Usage.PromptTokensDetails.CachedTokens }
+
+// namedIn is " (a, b)" naming workers, or "" for none.
+func namedIn(workers []string) string {
+	if len(workers) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(workers, ", ") + ")"
+}

@@ -19,7 +19,10 @@ type pressureResult struct {
 	reason     outcome.Reason
 	servedBy   outcome.ServedBy
 	retryAfter bool // HTTP only: gRPC has no Retry-After
-	violations []string
+	// retryAfterD is the Retry-After the answer gave, 0 for none.
+	retryAfterD time.Duration
+	latency     time.Duration
+	violations  []string
 }
 
 // pressureProbe sends one request as key on path while every device is under pressure.
@@ -28,11 +31,13 @@ func pressureProbe(ctx context.Context, key, path, text string) pressureResult {
 		res, err := env.GRPC.Complete(ctx, key, &arcertv1.CompleteRequest{Model: model().Name,
 			Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 2})
 		opsCheck(err == nil, "a gRPC probe under pressure could not be exchanged: %v", err)
-		return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: true, violations: res.ContractViolations}
+		return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: true,
+			latency: res.Latency, violations: res.ContractViolations}
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: key, Body: probe(text, 2, path == opsHTTPStream)})
 	opsCheck(err == nil, "a %s probe under pressure could not be exchanged: %v", path, err)
-	return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: res.RetryAfter > 0, violations: res.ContractViolations}
+	return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: res.RetryAfter > 0,
+		retryAfterD: res.RetryAfter, latency: res.Latency, violations: res.ContractViolations}
 }
 
 // pressureRoundGap spaces the rounds of pressure probes (one per tenant and client path each), so
@@ -44,7 +49,7 @@ const pressureRoundGap = 125 * time.Millisecond
 
 // judgePressureShedding sends pressureProbes requests per tenant and client path, tenants in
 // turn, while every device is under pressure, and requires each to be shed with device_pressure
-// (and Retry-After on HTTP), its evidence saying the same: with every worker under pressure no
+// (and Retry-After on HTTP) within its class deadline, its evidence saying the same: with every worker under pressure no
 // place is relieved, and a hosted provider is no place the pressure policy declares, whatever the
 // tenant's fallback policy allows. It returns a summary for the evidence.
 func judgePressureShedding(ctx context.Context) string {
@@ -60,13 +65,21 @@ func judgePressureShedding(ctx context.Context) string {
 		for _, path := range clientPaths() {
 			for _, t := range env.Target.Tenants {
 				paces[t.Name](ctx)
-				res := pressureProbe(ctx, t.Key, path, fmt.Sprintf("shed under device pressure? %s %d", t.Name, i))
+				var res pressureResult
+				overQuota(ctx, t, func() (outcome.Reason, time.Duration) {
+					res = pressureProbe(ctx, t.Key, path, fmt.Sprintf("shed under device pressure? %s %d", t.Name, i))
+					return res.reason, res.retryAfterD
+				})
 				opsCheck(len(res.violations) == 0, "%s probe as %s under pressure broke the contract: %s", path, t.Name, strings.Join(res.violations, "; "))
 				opsCheck(!res.class.Served(), "%s probe as %s under pressure on every worker was served (%s/%s by %s) instead of shed with device_pressure",
 					path, t.Name, res.class, res.reason, res.servedBy)
 				opsCheck(res.class == outcome.Shed && res.reason == outcome.ReasonDevicePressure,
 					"%s probe as %s under pressure ended %s/%s, not shed/device_pressure", path, t.Name, res.class, res.reason)
 				opsCheck(res.retryAfter, "%s probe as %s was shed under pressure without Retry-After", path, t.Name)
+				if d := classDeadline("", t); d > 0 {
+					opsCheck(res.latency <= d+faultDeadlineTolerance, "%s probe as %s was shed under pressure after %s, past its class deadline %s and the %s tolerance",
+						path, t.Name, res.latency.Round(time.Millisecond), d, faultDeadlineTolerance)
+				}
 				judged(path, 1)
 				judged("tenant:"+t.Name, 1)
 				last[t.Name] = res.id
@@ -99,11 +112,11 @@ func quotaPacer(t target.Tenant) func(context.Context) {
 	var last time.Time
 	return func(ctx context.Context) {
 		if wait := time.Until(last.Add(gap)); !last.IsZero() && wait > 0 {
-			t := time.NewTimer(wait)
+			timer := time.NewTimer(wait)
 			select {
-			case <-t.C:
+			case <-timer.C:
 			case <-ctx.Done():
-				t.Stop()
+				timer.Stop()
 			}
 		}
 		last = time.Now()

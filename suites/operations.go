@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -61,8 +62,8 @@ func pinned(model string) string {
 // setDigest rolls model to digest through the operator API.
 func setDigest(ctx context.Context, model, digest string) {
 	control, _, _, _ := ops()
-	Expect(operator(ctx, http.MethodPut, control+"models/"+model, map[string]string{"artifact_digest": digest}, nil)).
-		To(Equal(http.StatusOK), "rolling %s to %s", model, digest)
+	status := operator(ctx, http.MethodPut, control+"models/"+model, map[string]string{"artifact_digest": digest}, nil)
+	opsCheck(status == http.StatusOK, "the operator API answered %d to rolling %s to %s", status, model, digest)
 }
 
 // workerDigests is what every worker reports for model.
@@ -112,6 +113,7 @@ var _ = Describe("Rollout and rollback", Ordered, func() {
 	// report the digest and every tenant be served on every client path.
 	It("converges every worker on each rollout and rollback, twice over", Req("VER-3"), func(ctx SpecContext) {
 		rollout, pin := env.Target.Operations.RolloutDigest, pinned(model)
+		explainClientPaths(false)
 		r := rng(0x7e3)
 		for cycle := 1; cycle <= rolloutCycles; cycle++ {
 			step := func(stage, digest string, change func()) {
@@ -149,6 +151,7 @@ var _ = Describe("Evidence of the serving artifact", func() {
 		rollout, pin := env.Target.Operations.RolloutDigest, pinned(model)
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pin); allOn(ctx, model, pin) })
 		allOn(ctx, model, pin)
+		explainClientPaths(true)
 		r := rng(0x7e5)
 
 		setDigest(ctx, model, rollout)
@@ -172,6 +175,7 @@ var _ = Describe("Invalid artifacts", func() {
 		_, model, key, convergence := ops()
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
 		workers := workerIDs(ctx)
+		explainClientPaths(false)
 		r := rng(0xa71)
 		for _, stage := range []struct{ name, serving string }{{"from-pin", pinned(model)}, {"after-rollout", env.Target.Operations.RolloutDigest}} {
 			setDigest(ctx, model, stage.serving)
@@ -196,17 +200,6 @@ var _ = Describe("Invalid artifacts", func() {
 		}
 	}, SpecTimeout(4*time.Minute))
 })
-
-// refusals counts artifact_invalid evidence records for digest in the operator's listing.
-func refusals(ctx context.Context, key, digest string) int {
-	n := 0
-	for _, r := range allEvidence(ctx, key) {
-		if r.Reason == outcome.ReasonArtifactInvalid && r.ArtifactDigest == digest {
-			n++
-		}
-	}
-	return n
-}
 
 // evidencePage is how many records one operator listing call asks for.
 const evidencePage = 1000
@@ -244,6 +237,22 @@ func instanceOf(ctx context.Context, id, model string) string {
 	return ""
 }
 
+// servingProbes is how many requests VER-4 sends to learn which workers serve tenant A before
+// the replacements: with prompts that differ from the first word, each serving worker gets some.
+const servingProbes = 16
+
+// servingWorkers are the workers that serve tenant A's requests now.
+func servingWorkers(ctx context.Context, r *rand.Rand) map[string]bool {
+	out := map[string]bool{}
+	for range servingProbes {
+		res := send(ctx, tenantA().Key, probe(prompt(r, 8), 2, false), nil)
+		if res.Outcome.Served() && res.ServedBy.Worker != "" {
+			out[res.ServedBy.Worker] = true
+		}
+	}
+	return out
+}
+
 var _ = Describe("Replaced workers", func() {
 	// Every worker in turn, each region and role: a replacement path that differs for a standby
 	// region's worker or a prefill worker is a bug the first worker alone never shows.
@@ -254,18 +263,34 @@ var _ = Describe("Replaced workers", func() {
 		setDigest(ctx, model, rollout)
 		allOn(ctx, model, rollout)
 		r := rng(0x7e4)
+		serving := servingWorkers(ctx, r)
 		for _, w := range versionsNow(ctx) {
 			id := w.Worker
 			before := instanceOf(ctx, id, model)
-			Expect(before).NotTo(BeEmpty(), "worker %s is not healthy before the replacement", id)
+			opsCheck(before != "", "worker %s is not healthy before the replacement", id)
 			start := time.Now()
-			Expect(operator(ctx, http.MethodPost, control+"workers/"+id+"/replace", nil, nil)).To(Equal(http.StatusOK), "replacing %s", id)
-			Eventually(func() string { return instanceOf(ctx, id, model) }).WithContext(ctx).WithTimeout(convergence).
-				WithPolling(50*time.Millisecond).Should(SatisfyAll(Not(Equal(before)), Not(BeEmpty())), "worker %s did not come back as a new instance", id)
-			after := instanceOf(ctx, id, model)
+			status := operator(ctx, http.MethodPost, control+"workers/"+id+"/replace", nil, nil)
+			opsCheck(status == http.StatusOK, "the operator API answered %d to replacing %s", status, id)
+			var after string
+			back := opsPoll(ctx, convergence, 50*time.Millisecond, func() bool {
+				after = instanceOf(ctx, id, model)
+				return after != "" && after != before
+			})
+			opsCheck(back, "worker %s (instance %s) did not come back healthy as a new instance within %s", id, before, convergence)
 			opsCheck(strings.HasSuffix(after, "@"+rollout), "worker %s (%s) came back as instance %s on another version than the control plane's pin %s", id, w.Region, after, rollout)
 			res := send(ctx, tenantA().Key, probe("served after replacing "+id+"? "+prompt(r, 4), 2, false), nil)
-			Expect(res.Outcome.Served()).To(BeTrue(), "after replacing %s: %s", id, describe(res))
+			opsCheck(res.Outcome.Served(), "after replacing %s a request ended %s/%s", id, res.Outcome, res.Reason)
+			if serving[id] {
+				// A worker that served before must serve again: a replacement the router never
+				// takes back into rotation is a worker lost, not replaced.
+				tries := 0
+				again := opsPoll(ctx, convergence, 20*time.Millisecond, func() bool {
+					tries++
+					return send(ctx, tenantA().Key, probe(prompt(r, 8), 2, false), nil).ServedBy.Worker == id
+				})
+				opsCheck(again, "replaced worker %s served none of %d requests within %s, though it served before the replacement", id, tries, convergence)
+				judged("serves:"+id, 1)
+			}
 			judged("worker:"+id, 1)
 			judged("region:"+w.Region, 1)
 			role := w.Role

@@ -55,19 +55,22 @@ func serveEveryPath(ctx context.Context, r *rand.Rand, label string) []servedSam
 			for range opsPerPath {
 				text := label + ": " + prompt(r, 8)
 				s := servedSample{path: path, tenant: t}
-				switch path {
-				case opsGRPC:
-					res, err := env.GRPC.Complete(ctx, t.Key, &arcertv1.CompleteRequest{Model: model().Name,
-						Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 2})
-					Expect(err).NotTo(HaveOccurred(), "%s: gRPC call as %s", label, t.Name)
-					Expect(res.Outcome.Served()).To(BeTrue(), "%s: gRPC call as %s ended %s/%s (%s)", label, t.Name, res.Outcome, res.Reason, res.Code)
-					s.id, s.worker = res.RequestID, res.ServedBy.Worker
-				default:
+				var class outcome.Class
+				var reason outcome.Reason
+				overQuota(ctx, t, func() (outcome.Reason, time.Duration) {
+					if path == opsGRPC {
+						res, err := env.GRPC.Complete(ctx, t.Key, &arcertv1.CompleteRequest{Model: model().Name,
+							Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 2})
+						opsCheck(err == nil, "%s: a gRPC call as %s could not be exchanged: %v", label, t.Name, err)
+						s.id, s.worker, class, reason = res.RequestID, res.ServedBy.Worker, res.Outcome, res.Reason
+						return reason, 0
+					}
 					res := send(ctx, t.Key, probe(text, 2, path == opsHTTPStream), nil)
-					Expect(res.Outcome.Served()).To(BeTrue(), "%s: %s request as %s: %s", label, path, t.Name, describe(res))
-					s.id, s.worker = res.RequestID, res.ServedBy.Worker
-				}
-				Expect(s.id).NotTo(BeEmpty(), "%s: a served %s request without a request id", label, path)
+					s.id, s.worker, class, reason = res.RequestID, res.ServedBy.Worker, res.Outcome, res.Reason
+					return reason, res.RetryAfter
+				})
+				opsCheck(class.Served(), "%s: a %s request as %s ended %s/%s", label, path, t.Name, class, reason)
+				opsCheck(s.id != "", "%s: a served %s request as %s without a request id", label, path, t.Name)
 				out = append(out, s)
 			}
 		}
@@ -97,7 +100,7 @@ func judgeServedDigests(ctx context.Context, id, stage, model, want string, samp
 	var workers []string
 	for _, s := range samples {
 		recs := evidenceFor(ctx, s.tenant.Key, s.id)
-		Expect(recs).To(HaveLen(1), "%s: request %s (%s as %s) has %d evidence records", stage, s.id, s.path, s.tenant.Name, len(recs))
+		opsCheck(len(recs) == 1, "%s: request %s (%s as %s) has %d evidence records, not one", stage, s.id, s.path, s.tenant.Name, len(recs))
 		rec := recs[0]
 		w := rec.ServedBy.Worker
 		if w == "" {
@@ -175,16 +178,19 @@ func workersOn(ctx context.Context, model string) string {
 // batchSamples submits one batch as tenant A and returns its served jobs as samples of the
 // batch-api path: a batch job reaches a worker through the queue, not through a client's call.
 func batchSamples(ctx context.Context, label string) []servedSample {
+	if !hasBatchAPI() {
+		return nil
+	}
 	a := tenantA()
 	status, sub := submitBatch(ctx, a.Key, fmt.Sprintf("arcert-ops-%d-%d", env.Seed, time.Now().UnixNano()), nil, a.Name)
-	Expect(status).To(Equal(http.StatusOK), "%s: submitting a batch", label)
+	opsCheck(status == http.StatusOK, "%s: submitting a batch was answered %d", label, status)
 	done := awaitBatch(ctx, a.Key, sub.ID)
 	var out []servedSample
 	for _, o := range done.Output {
-		Expect(o.Response.StatusCode).To(Equal(http.StatusOK), "%s: batch job %s ended with status %d", label, o.CustomID, o.Response.StatusCode)
+		opsCheck(o.Response.StatusCode == http.StatusOK, "%s: batch job %s ended with status %d", label, o.CustomID, o.Response.StatusCode)
 		out = append(out, servedSample{path: opsBatch, tenant: a, id: o.Response.RequestID})
 	}
-	Expect(out).NotTo(BeEmpty(), "%s: the batch has no output", label)
+	opsCheck(len(out) > 0, "%s: the batch has no output", label)
 	return out
 }
 
@@ -220,3 +226,50 @@ func opsPoll(ctx context.Context, within, poll time.Duration, cond func() bool) 
 		}
 	}
 }
+
+// quotaRetries bounds how often a probe refused for its tenant's own declared quota is sent
+// again. Such a refusal says nothing about the rule being probed (an earlier spec may have spent
+// a small tenant's burst); a runtime that keeps refusing past the waits fails on the answer.
+const quotaRetries = 5
+
+// quotaRetryWait bounds one wait before a probe refused for quota is sent again.
+const quotaRetryWait = 2 * time.Second
+
+// overQuota calls send until its answer is not a refusal for the tenant's quota, at most
+// quotaRetries more times, waiting the answer's Retry-After (or t's pacing gap when it names
+// none) in between. send reports the reason and Retry-After of its answer.
+func overQuota(ctx context.Context, t target.Tenant, send func() (outcome.Reason, time.Duration)) {
+	gap := time.Second
+	if rpm := t.Quota.RequestsPerMinute; rpm > 0 {
+		gap = time.Duration(quotaHeadroomFactor * float64(time.Minute) / float64(rpm))
+	}
+	for range quotaRetries {
+		reason, after := send()
+		if reason != outcome.ReasonQuotaExceeded {
+			return
+		}
+		wait := min(max(after, gap), quotaRetryWait)
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		}
+	}
+	send()
+}
+
+// explainClientPaths records, for the spec's requirement, why a client path it lists was not
+// probed: the target declares no gRPC endpoint, or (with batch) no batch API.
+func explainClientPaths(batch bool) {
+	if env.GRPC == nil {
+		notProbed(opsGRPC, "the target declares no gRPC endpoint")
+	}
+	if batch && !hasBatchAPI() {
+		notProbed(opsBatch, "the target does not declare the queue feature (no batch API)")
+	}
+}
+
+// hasBatchAPI reports whether the target declares the batch API (the queue feature).
+func hasBatchAPI() bool { return env.Target.Declares("queue") }

@@ -21,6 +21,10 @@ type Options struct {
 	Capacity int
 	// MaxRequests bounds one batch.
 	MaxRequests int
+	// GlobalIdempotencyKeys is a deliberate bug for the harness's negative controls only: an
+	// idempotency key names one batch across all tenants instead of one per tenant, so a second
+	// tenant that happens to use the same key is refused its own batch.
+	GlobalIdempotencyKeys bool
 }
 
 // errCodeStoreFailed is JetStream's error code for a publish refused by a full stream with
@@ -90,7 +94,11 @@ func (s *Store) Submit(ctx context.Context, p Principal, idemKey string, sub Sub
 	}
 	var idem string
 	if idemKey != "" {
-		sum := sha256.Sum256([]byte(p.Tenant + "\x00" + idemKey))
+		scoped := p.Tenant + "\x00" + idemKey
+		if s.opts.GlobalIdempotencyKeys {
+			scoped = idemKey
+		}
+		sum := sha256.Sum256([]byte(scoped))
 		idem = hex.EncodeToString(sum[:])
 		if e, err := s.idem.Get(ctx, idem); err == nil {
 			return s.resume(ctx, p, string(e.Value()), sub)

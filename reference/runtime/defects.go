@@ -124,4 +124,6 @@ type OperationsDefects struct {
 	// BatchResultNamesJob records a batch job's result under the job's first request id even
 	// when a later delivery served it.
 	BatchResultNamesJob bool
+	// BatchIdempotencyGlobal scopes batch idempotency keys to the runtime instead of the tenant.
+	BatchIdempotencyGlobal bool
 }

@@ -77,7 +77,8 @@ func (rt *Runtime) openBatches(startCtx, ctx context.Context) (*batch.Store, err
 	if err != nil {
 		return nil, err
 	}
-	return batch.Open(startCtx, js, batch.Options{Capacity: d.BatchCapacity, MaxRequests: d.BatchMaxRequests})
+	return batch.Open(startCtx, js, batch.Options{Capacity: d.BatchCapacity, MaxRequests: d.BatchMaxRequests,
+		GlobalIdempotencyKeys: rt.opts.Defects.Operations.BatchIdempotencyGlobal})
 }
 
 // linkJetStream returns the JetStream a dependency role (queue, evidence) of the router uses:
