@@ -44,7 +44,7 @@ NEGATIVE := ./fixtures/negative
 unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/fixtures/negative$$')
-	$(GO) test -count=1 -timeout 20m -v $(NEGATIVE)
+	$(GO) test -count=1 -timeout 25m -v $(NEGATIVE)
 
 fuzz:
 	@set -e; for target in $$($(GO) run ./internal/tools/fuzztargets .); do \

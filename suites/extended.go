@@ -70,6 +70,19 @@ func clearDevices(ctx context.Context) {
 	opsCheck(ok, "within %s of the device reset, workers %s are still unhealthy, under pressure or faulted", settle(), strings.Join(bad, ", "))
 }
 
+// devicesSteady is the steady-state hypothesis of a device spec: every worker healthy, with no
+// pressure and no fault, within the declared settle time. A spec that follows another one's fault
+// (a region outage, a worker replaced) waits here for the runtime to recover instead of blaming
+// the device policy for it; if it never does, the spec is INVALID, not failed.
+func devicesSteady(ctx context.Context) bool {
+	var bad []string
+	if opsPoll(ctx, settle(), 50*time.Millisecond, func() bool { bad = troubled(ctx); return len(bad) == 0 }) {
+		return true
+	}
+	invalid("the steady state did not hold before the device event: within %s, workers %s were still unhealthy, under pressure or faulted", settle(), strings.Join(bad, ", "))
+	return false
+}
+
 // troubled lists the workers that are unhealthy, under pressure or faulted, with why.
 func troubled(ctx context.Context) []string {
 	var out []string

