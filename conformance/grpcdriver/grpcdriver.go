@@ -109,15 +109,13 @@ func (c *Client) CompleteWatch(ctx context.Context, key string, req *arcertv1.Co
 	}
 }
 
-// read checks and records the trailer's statement of the outcome.
-func (r *Result) read(tr metadata.MD) {
-	violate := func(format string, args ...any) {
-		r.ContractViolations = append(r.ContractViolations, fmt.Sprintf(format, args...))
-	}
+// readOutcome records the request id, class and reason the trailer states, with every way they
+// break the contract, and returns the class; read and readUnary check what their kind of call adds.
+func (r *Result) readOutcome(tr metadata.MD) outcome.Class {
 	one := func(key string) string {
 		v := tr.Get(key)
 		if len(v) != 1 {
-			violate("trailer %s has %d values, want 1", key, len(v))
+			r.violate("trailer %s has %d values, want 1", key, len(v))
 			return ""
 		}
 		return v[0]
@@ -125,35 +123,46 @@ func (r *Result) read(tr metadata.MD) {
 	r.RequestID = one(outcome.MetadataRequestID)
 	c, err := outcome.ParseClass(one(outcome.MetadataOutcome))
 	if err != nil {
-		violate("%v", err)
+		r.violate("%v", err)
 	}
 	r.Outcome = c
 	reason, err := outcome.ParseReason(one(outcome.MetadataReason))
 	switch {
 	case err != nil:
-		violate("%v", err)
+		r.violate("%v", err)
 	case c.Valid() && reason.Class() != c:
-		violate("reason %q belongs to class %q, not %q", reason, reason.Class(), c)
+		r.violate("reason %q belongs to class %q, not %q", reason, reason.Class(), c)
 	}
 	r.Reason = reason
+	return c
+}
+
+// violate records one way the call broke the contract.
+func (r *Result) violate(format string, args ...any) {
+	r.ContractViolations = append(r.ContractViolations, fmt.Sprintf(format, args...))
+}
+
+// read checks and records the trailer's statement of the outcome of a streamed call.
+func (r *Result) read(tr metadata.MD) {
+	c := r.readOutcome(tr)
 	if v := tr.Get(outcome.MetadataServedBy); len(v) > 0 {
 		sb, err := outcome.ParseServedBy(v[0])
 		if err != nil {
-			violate("%v", err)
+			r.violate("%v", err)
 		}
 		r.ServedBy = sb
 	}
 	if c.Served() {
 		if r.Code != codes.OK {
-			violate("served outcome %q with status %s", c, r.Code)
+			r.violate("served outcome %q with status %s", c, r.Code)
 		}
 		if r.ServedBy.IsZero() {
-			violate("served outcome without %s", outcome.MetadataServedBy)
+			r.violate("served outcome without %s", outcome.MetadataServedBy)
 		}
 		if r.Usage == nil {
-			violate("served stream without a final usage message")
+			r.violate("served stream without a final usage message")
 		}
 	} else if c.Valid() && r.Code == codes.OK {
-		violate("outcome %q with status OK", c)
+		r.violate("outcome %q with status OK", c)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
-	"github.com/aruntime/arcert/api/outcome"
 )
 
 // UnaryResult is what the driver recorded of one unary call: its code and the outcome its
@@ -43,35 +42,11 @@ func (c *Client) ListModels(ctx context.Context, key string) (UnaryResult, error
 // readUnary checks the trailers of a unary call: one request id, a class, a reason of that class,
 // and a status OK exactly when the class is served.
 func (r *Result) readUnary(tr metadata.MD) {
-	violate := func(format string, args ...any) {
-		r.ContractViolations = append(r.ContractViolations, fmt.Sprintf(format, args...))
-	}
-	one := func(key string) string {
-		v := tr.Get(key)
-		if len(v) != 1 {
-			violate("trailer %s has %d values, want 1", key, len(v))
-			return ""
-		}
-		return v[0]
-	}
-	r.RequestID = one(outcome.MetadataRequestID)
-	c, err := outcome.ParseClass(one(outcome.MetadataOutcome))
-	if err != nil {
-		violate("%v", err)
-	}
-	r.Outcome = c
-	reason, err := outcome.ParseReason(one(outcome.MetadataReason))
-	switch {
-	case err != nil:
-		violate("%v", err)
-	case c.Valid() && reason.Class() != c:
-		violate("reason %q belongs to class %q, not %q", reason, reason.Class(), c)
-	}
-	r.Reason = reason
+	c := r.readOutcome(tr)
 	switch {
 	case c.Served() && r.Code != codes.OK:
-		violate("served outcome %q with status %s", c, r.Code)
+		r.violate("served outcome %q with status %s", c, r.Code)
 	case c.Valid() && !c.Served() && r.Code == codes.OK:
-		violate("outcome %q with status OK", c)
+		r.violate("outcome %q with status OK", c)
 	}
 }

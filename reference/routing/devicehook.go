@@ -41,18 +41,10 @@ const maxDeviceEventBytes = 4 << 10
 // this process and in other processes or containers. isOperator authenticates the caller: only
 // the operator may induce device faults.
 func (p *Pool) DeviceHook(dir *identity.Directory) http.HandlerFunc {
-	return func(w http.ResponseWriter, req *http.Request) {
+	return outcomehttp.OperatorOnly(dir, "induce device events", func(w http.ResponseWriter, req *http.Request) {
 		reply := func(code int, reason outcome.Reason, body any) { outcomehttp.Reply(w, code, reason, body) }
 		fail := func(code int, reason outcome.Reason, msg string) {
 			reply(code, reason, map[string]string{"error": msg})
-		}
-		switch who, err := dir.Authenticate(req.Header.Get("Authorization")); {
-		case err != nil:
-			fail(http.StatusUnauthorized, outcome.ReasonUnauthenticated, "operator credential required")
-			return
-		case who.Role != identity.RoleOperator:
-			fail(http.StatusForbidden, outcome.ReasonForbidden, "only the operator may induce device events")
-			return
 		}
 		var ev discovery.DeviceEvent
 		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxDeviceEventBytes))
@@ -95,5 +87,5 @@ func (p *Pool) DeviceHook(dir *identity.Directory) http.HandlerFunc {
 			ResidentModels: d.GetResidentModels(), L1CapacityBlocks: d.GetL1CapacityBlocks(),
 			CutSequences: resp.GetCutSequences(),
 		})
-	}
+	})
 }

@@ -24,17 +24,8 @@ type WorkerCredentials struct {
 
 // credentialsHandler serves GET CredentialsPath for the operator only.
 func (rt *Runtime) credentialsHandler(dir *identity.Directory) http.HandlerFunc {
-	return func(w http.ResponseWriter, req *http.Request) {
+	return outcomehttp.OperatorOnly(dir, "read what reached a worker", func(w http.ResponseWriter, req *http.Request) {
 		reply := func(status int, reason outcome.Reason, body any) { outcomehttp.Reply(w, status, reason, body) }
-		p, err := dir.Authenticate(req.Header.Get("Authorization"))
-		switch {
-		case err != nil:
-			reply(http.StatusUnauthorized, outcome.ReasonUnauthenticated, map[string]string{"error": "operator credential required"})
-			return
-		case p.Role != identity.RoleOperator:
-			reply(http.StatusForbidden, outcome.ReasonForbidden, map[string]string{"error": "only the operator may read what reached a worker"})
-			return
-		}
 		id := req.PathValue("id")
 		rt.workersMu.Lock()
 		h, ok := rt.workers[id]
@@ -44,5 +35,5 @@ func (rt *Runtime) credentialsHandler(dir *identity.Directory) http.HandlerFunc 
 			return
 		}
 		reply(http.StatusOK, outcome.ReasonNone, WorkerCredentials{Worker: id, Credentials: h.srv.CredentialsSeen()})
-	}
+	})
 }

@@ -86,17 +86,8 @@ func (rt *Runtime) WorkerKilled(id string) bool {
 
 // replaceHandler serves POST /v1/control/workers/{id}/replace for the operator only.
 func (rt *Runtime) replaceHandler(dir *identity.Directory) http.HandlerFunc {
-	return func(w http.ResponseWriter, req *http.Request) {
+	return outcomehttp.OperatorOnly(dir, "replace workers", func(w http.ResponseWriter, req *http.Request) {
 		reply := func(status int, reason outcome.Reason, body any) { outcomehttp.Reply(w, status, reason, body) }
-		p, err := dir.Authenticate(req.Header.Get("Authorization"))
-		switch {
-		case err != nil:
-			reply(http.StatusUnauthorized, outcome.ReasonUnauthenticated, map[string]string{"error": "operator credential required"})
-			return
-		case p.Role != identity.RoleOperator:
-			reply(http.StatusForbidden, outcome.ReasonForbidden, map[string]string{"error": "only the operator may replace workers"})
-			return
-		}
 		id := req.PathValue("id")
 		switch err := rt.ReplaceWorker(req.Context(), id); {
 		case errors.Is(err, ErrNoWorker):
@@ -106,5 +97,5 @@ func (rt *Runtime) replaceHandler(dir *identity.Directory) http.HandlerFunc {
 		default:
 			reply(http.StatusOK, outcome.ReasonNone, map[string]string{"worker": id, "status": "replaced"})
 		}
-	}
+	})
 }
