@@ -158,6 +158,9 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 		expectUnstartedWorkMoved(ctx, region, parts[0])
 	}, SpecTimeout(time.Minute))
 
+	// Each wire loses its own worker and waits for it to come back: in containers a restart is a
+	// real `docker restart` the router must see healthy again, so two of them need more than the
+	// minute one worker-loss spec gets.
 	It("ends a stream whose worker is lost with a failed outcome, over HTTP and gRPC", Req("OUT-7"), func(ctx SpecContext) {
 		DeferCleanup(noResidue)
 		region, parts, ok := workersToLose(1, "a stream losing its worker")
@@ -173,5 +176,5 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 				return
 			}
 		}
-	}, SpecTimeout(time.Minute))
+	}, SpecTimeout(streamLossTimeout))
 })
