@@ -221,6 +221,14 @@ type EngineSpec struct {
 	PrefillPerToken   time.Duration `yaml:"prefill_per_token"`
 	DecodeStepBase    time.Duration `yaml:"decode_step_base"`
 	DecodeStepPerSeq  time.Duration `yaml:"decode_step_per_seq"`
+	// PrefillBudgetTokens caps the uncached prompt tokens one engine step prefills (chunked
+	// prefill, as vLLM's max_num_batched_tokens), so a burst of prompts near the context limit
+	// cannot stall the other sequences' steps for its whole prefill. Unset means
+	// DefaultPrefillBudget; 0 turns chunking off (each prompt prefilled in one step).
+	PrefillBudgetTokens *int `yaml:"prefill_budget_tokens"`
+	// PrefillOrder is who gets the budget first: shortest_first (the default: the fewest
+	// prompt tokens left, so a short prompt never waits behind a long prefill) or arrival.
+	PrefillOrder string `yaml:"prefill_order"`
 }
 
 // DialAddress is the address the router dials for w.
