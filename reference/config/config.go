@@ -223,9 +223,11 @@ type EngineSpec struct {
 	DecodeStepPerSeq  time.Duration `yaml:"decode_step_per_seq"`
 	// PrefillBudgetTokens caps the uncached prompt tokens one engine step prefills (chunked
 	// prefill, as vLLM's max_num_batched_tokens), so a burst of prompts near the context limit
-	// cannot stall the other sequences' steps for its whole prefill. Unset means
-	// DefaultPrefillBudget; 0 turns chunking off (each prompt prefilled in one step).
-	PrefillBudgetTokens *int `yaml:"prefill_budget_tokens"`
+	// cannot stall the other sequences' steps for its whole prefill. 0 means
+	// DefaultPrefillBudget.
+	PrefillBudgetTokens int `yaml:"prefill_budget_tokens"`
+	// UnchunkedPrefill turns the budget off: each admitted prompt is prefilled whole in one step.
+	UnchunkedPrefill bool `yaml:"unchunked_prefill"`
 	// PrefillOrder is who gets the budget first: shortest_first (the default: the fewest
 	// prompt tokens left, so a short prompt never waits behind a long prefill) or arrival.
 	PrefillOrder string `yaml:"prefill_order"`

@@ -14,26 +14,25 @@ const (
 )
 
 func (e *EngineSpec) applyPrefillDefaults() {
-	if e.PrefillBudgetTokens == nil {
-		b := DefaultPrefillBudget
-		e.PrefillBudgetTokens = &b
+	if e.PrefillBudgetTokens == 0 {
+		e.PrefillBudgetTokens = DefaultPrefillBudget
 	}
 	if e.PrefillOrder == "" {
 		e.PrefillOrder = PrefillShortestFirst
 	}
 }
 
-// PrefillBudget is the declared budget, 0 (no chunking) when unset.
+// PrefillBudget is the engine's budget per step: 0 (no chunking) when UnchunkedPrefill is set.
 func (e EngineSpec) PrefillBudget() int {
-	if e.PrefillBudgetTokens == nil {
+	if e.UnchunkedPrefill {
 		return 0
 	}
-	return *e.PrefillBudgetTokens
+	return e.PrefillBudgetTokens
 }
 
 func (e EngineSpec) validatePrefill(v *validator, field string) {
-	if e.PrefillBudget() < 0 {
-		v.add(field+".prefill_budget_tokens", "must not be negative (0 turns chunked prefill off)")
+	if e.PrefillBudgetTokens < 0 {
+		v.add(field+".prefill_budget_tokens", "must not be negative (unchunked_prefill: true turns chunking off)")
 	}
 	switch e.PrefillOrder {
 	case "", PrefillShortestFirst, PrefillArrival:
