@@ -14,7 +14,7 @@ import (
 // The long-context run: tenant A sends lcBurstCount bursts of prompts near the model's context
 // limit, one every lcBurstEvery, each burst lcBurstShare of the declared concurrency at once (the
 // tenants that can carry a burst take turns as A), while the other tenants send short streamed
-// probes of the first class at probeRate over HTTP and gRPC. B is judged as ADM-4 judges its
+// probes of the first class at lcProbeRate over HTTP and gRPC. B is judged as ADM-4 judges its
 // protected class: the 95 % upper bound on its p90 TTFT within the class objective, every probe
 // served, every outcome within the class deadline plus deadlineTolerance. How the runtime keeps
 // a long prefill from stalling a short request (chunked prefill, a prefill budget per step,
@@ -35,6 +35,9 @@ const (
 	lcProbeWindow = lcBurstCount*lcBurstEvery - lcProbeLead
 	lcProbeWords  = 8
 	lcProbeTokens = 2
+	// lcProbeRate gives about 58 probes in lcProbeWindow, 29 a path: ADM-4's probeRate would give
+	// 43, and a Poisson count that low leaves a path under lcMinPerPath for some seeds.
+	lcProbeRate = 20.0
 	// lcMinPerPath is the fewest served probes a path needs to count as probed; lcMinOverlap is
 	// the share of probes that must have been in flight together with a served long prompt.
 	lcMinPerPath = 15
@@ -42,6 +45,8 @@ const (
 	// lcMinLongShare is the share of the long prompts that must be served, else the burst did
 	// not really reach the engine.
 	lcMinLongShare = 0.8
+	// lcReportQuantile is reported, not judged: the tail a benchmark compares.
+	lcReportQuantile = 0.99
 )
 
 var _ = Describe("Long-context bursts", Serial, func() {
@@ -56,7 +61,7 @@ var _ = Describe("Long-context bursts", Serial, func() {
 		longTokens := int(lcContextShare * float64(model().ContextLength-lcLongMaxTokens))
 		bursters, probers := lcTenants(class.Name, size, longTokens)
 		if len(bursters) == 0 || len(probers) < 2 {
-			invalid("%d tenants of class %s can carry a burst of %d prompts of %d tokens and %d can carry %.0f probes/s; the check needs one and two", len(bursters), class.Name, size, longTokens, len(probers), probeRate)
+			invalid("%d tenants of class %s can carry a burst of %d prompts of %d tokens and %d can carry %.0f probes/s; the check needs one and two", len(bursters), class.Name, size, longTokens, len(probers), lcProbeRate)
 			return
 		}
 		words := int(float64(longTokens) / tokensPerWord(ctx, bursters[0].Key))
@@ -122,9 +127,9 @@ func lcJudge(l *lcLedger, className string, longTokens int) {
 	}
 	bound, ok := checks.QuantileUpperBound(ttfts, ttftQuantile, ttftAlpha)
 	bound = bound.Round(100 * time.Microsecond)
-	evidence("%d of %d long prompts (%d tokens asked, at least %d needed) served near the context limit; %d %s probes (%d not served, %d over HTTP streams and %d over gRPC served, %d in flight during a long prompt) from tenant pairs (A→B) %s: TTFT p50 %s, p90 %s, p90 upper bound %s (objective %s)",
+	evidence("%d of %d long prompts (%d tokens asked, at least %d needed) served near the context limit; %d %s probes (%d not served, %d over HTTP streams and %d over gRPC served, %d in flight during a long prompt) from tenant pairs (A→B) %s: TTFT p50 %s, p90 %s, p99 %s, p90 upper bound %s (objective %s)",
 		len(longServed), len(l.long), longTokens, minPrompt, len(l.probes), className, failed, perPath[lcPathHTTPStream], perPath[lcPathGRPC], overlapped,
-		lcPairs(pairs), checks.Quantile(ttfts, 0.5), checks.Quantile(ttfts, ttftQuantile), bound, k.TTFT)
+		lcPairs(pairs), checks.Quantile(ttfts, 0.5), checks.Quantile(ttfts, ttftQuantile), checks.Quantile(ttfts, lcReportQuantile), bound, k.TTFT)
 	mustHold(failed == 0, "%d of %d short %s probes were not served while another tenant burst long prompts: %s", failed, len(l.probes), className, strings.Join(refusals, "; "))
 	switch {
 	case float64(len(longServed)) < lcMinLongShare*float64(len(l.long)):

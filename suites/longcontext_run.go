@@ -80,7 +80,7 @@ func lcBursts(ctx context.Context, l *lcLedger, bursters []target.Tenant, class 
 func lcProbes(ctx context.Context, l *lcLedger, probers []target.Tenant, class string, d time.Duration, burster func() string) traffic.Stats {
 	r := rng(0xad8)
 	var picking sync.Mutex
-	return traffic.OpenLoop(ctx, traffic.Profile{Name: "long-context-probes", Rate: probeRate, Duration: d, Seed: env.Seed + 8},
+	return traffic.OpenLoop(ctx, traffic.Profile{Name: "long-context-probes", Rate: lcProbeRate, Duration: d, Seed: env.Seed + 8},
 		func(ctx context.Context, i int, scheduled time.Time) {
 			picking.Lock()
 			a := burster()
@@ -127,7 +127,7 @@ func lcTenants(class string, size, longTokens int) (bursters, probers []target.T
 			float64(t.Quota.TokensPerMinute)/60 >= quotaHeadroom*perSecond*float64(longTokens) {
 			bursters = append(bursters, t)
 		}
-		if float64(t.Quota.RequestsPerMinute)/60 >= quotaHeadroom*probeRate {
+		if float64(t.Quota.RequestsPerMinute)/60 >= quotaHeadroom*lcProbeRate {
 			probers = append(probers, t)
 		}
 	}
