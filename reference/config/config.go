@@ -221,6 +221,16 @@ type EngineSpec struct {
 	PrefillPerToken   time.Duration `yaml:"prefill_per_token"`
 	DecodeStepBase    time.Duration `yaml:"decode_step_base"`
 	DecodeStepPerSeq  time.Duration `yaml:"decode_step_per_seq"`
+	// PrefillBudgetTokens caps the uncached prompt tokens one engine step prefills (chunked
+	// prefill, as vLLM's max_num_batched_tokens), so a burst of prompts near the context limit
+	// cannot stall the other sequences' steps for its whole prefill. 0 means
+	// DefaultPrefillBudget.
+	PrefillBudgetTokens int `yaml:"prefill_budget_tokens"`
+	// UnchunkedPrefill turns the budget off: each admitted prompt is prefilled whole in one step.
+	UnchunkedPrefill bool `yaml:"unchunked_prefill"`
+	// PrefillOrder is who gets the budget first: shortest_first (the default: the fewest
+	// prompt tokens left, so a short prompt never waits behind a long prefill) or arrival.
+	PrefillOrder string `yaml:"prefill_order"`
 }
 
 // DialAddress is the address the router dials for w.

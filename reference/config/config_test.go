@@ -160,3 +160,30 @@ func TestFallbackMustCoverTheModel(t *testing.T) {
 		t.Fatalf("a covering, served fallback refused: %v", errs)
 	}
 }
+
+func TestPrefillBudgetDefaultsAndValidation(t *testing.T) {
+	cfg, err := Parse("dev.yaml", devYAML(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.Workers[0].Engine
+	if w.PrefillBudget() != DefaultPrefillBudget || w.PrefillOrder != PrefillShortestFirst {
+		t.Fatalf("dev worker prefill budget %d order %q, want %d and %s", w.PrefillBudget(), w.PrefillOrder, DefaultPrefillBudget, PrefillShortestFirst)
+	}
+	w.UnchunkedPrefill = true
+	if w.PrefillBudget() != 0 {
+		t.Fatalf("unchunked_prefill gives a budget of %d, want 0", w.PrefillBudget())
+	}
+	var spec EngineSpec
+	spec.applyPrefillDefaults()
+	if spec.PrefillBudgetTokens != DefaultPrefillBudget || spec.PrefillOrder != PrefillShortestFirst {
+		t.Fatalf("defaults %+v, want budget %d and order %s", spec, DefaultPrefillBudget, PrefillShortestFirst)
+	}
+	for _, bad := range []EngineSpec{{PrefillBudgetTokens: -1}, {PrefillOrder: "lifo"}} {
+		v := &validator{}
+		bad.validatePrefill(v, "workers[0].engine")
+		if len(v.errs) == 0 {
+			t.Fatalf("%+v validated without a mistake", bad)
+		}
+	}
+}

@@ -172,5 +172,6 @@ func (c *Config) applyDefaults() {
 			w.Engine.MaxWaiting = 4 * w.Engine.MaxBatch
 		}
 		w.applyDeviceDefaults()
+		w.Engine.applyPrefillDefaults()
 	}
 }

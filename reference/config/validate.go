@@ -253,6 +253,7 @@ func (c *Config) validateWorkers(v *validator, models map[string]Model) {
 		v.positive(f+".engine.max_waiting", int64(e.MaxWaiting))
 		v.positive(f+".engine.block_size", int64(e.BlockSize))
 		v.positive(f+".engine.prefix_cache_blocks", int64(e.PrefixCacheBlocks))
+		e.validatePrefill(v, f+".engine")
 		for name, d := range map[string]int64{"prefill_per_token": int64(e.PrefillPerToken), "decode_step_base": int64(e.DecodeStepBase), "decode_step_per_seq": int64(e.DecodeStepPerSeq)} {
 			if d < 0 {
 				v.add(f+".engine."+name, "must not be negative")

@@ -211,6 +211,8 @@ func New(o Options) (*Server, error) {
 			DecodeStepBase:   es.DecodeStepBase,
 			DecodeStepPerSeq: es.DecodeStepPerSeq,
 		},
+		PrefillBudget:       es.PrefillBudget(),
+		PrefillArrivalOrder: es.PrefillOrder == config.PrefillArrival,
 	}, cache, o.Observer)
 	if err != nil {
 		_ = s.closeDev()

@@ -22,6 +22,16 @@ type Config struct {
 	KVCapacityTokens int // a running sequence reserves len(prompt)+MaxTokens KV tokens
 	BlockSize        int // prefix-cache block size in tokens
 	Cost             CostModel
+	// PrefillBudget caps the uncached prompt tokens one step prefills (chunked prefill, as
+	// vLLM's max_num_batched_tokens): a prompt longer than the budget is prefilled over several
+	// steps, so a burst of long prompts cannot stall the other sequences' next token for the
+	// whole of its prefill. 0 is no cap: every admitted prompt is prefilled in one step.
+	PrefillBudget int
+	// PrefillArrivalOrder shares the budget in admission order, so a short prompt waits until
+	// the long prompts admitted before it are prefilled; by default the sequences with the
+	// fewest prompt tokens left go first, so a short interactive prompt is never queued behind
+	// another's long prefill.
+	PrefillArrivalOrder bool
 }
 
 // validate returns an error wrapping ErrInvalid that names the first bad
@@ -39,6 +49,9 @@ func (c Config) validate() error {
 		if f.v < 1 {
 			return fmt.Errorf("%w: Config.%s is %d, want at least 1", ErrInvalid, f.name, f.v)
 		}
+	}
+	if c.PrefillBudget < 0 {
+		return fmt.Errorf("%w: Config.PrefillBudget is %d, want at least 0", ErrInvalid, c.PrefillBudget)
 	}
 	for _, f := range []struct {
 		name string

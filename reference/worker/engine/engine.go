@@ -109,8 +109,10 @@ type seq struct {
 	base  uint64 // output seed
 	max   int
 	kv    int // KV tokens reserved while running
-	usage Usage
-	state seqState
+	// pending is the prompt tokens still to prefill; the sequence decodes once it is 0.
+	pending int
+	usage   Usage
+	state   seqState
 }
 
 // New validates cfg and returns an engine that is not yet running. cache may

@@ -10,10 +10,13 @@ import (
 type loop struct {
 	e        *Engine
 	running  []*seq
-	admitted []*seq // admitted in the current step, awaiting prefill
-	dropped  []*seq // cancelled sequences taken from Engine.cancelled
-	kvUsed   int
-	steps    uint64
+	admitted []*seq // admitted in the current step, awaiting the prefix-cache lookup
+	// prefilling are the running sequences with prompt tokens left to prefill, in admission order.
+	prefilling []*seq
+	order      []*seq // scratch for chunk's shortest-first order, reused across steps
+	dropped    []*seq // cancelled sequences taken from Engine.cancelled
+	kvUsed     int
+	steps      uint64
 }
 
 // Run is the scheduling loop. It returns ctx.Err() once ctx is done, after
@@ -34,9 +37,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 
 	l := &loop{
-		e:        e,
-		running:  make([]*seq, 0, e.cfg.MaxBatch),
-		admitted: make([]*seq, 0, e.cfg.MaxBatch),
+		e:          e,
+		running:    make([]*seq, 0, e.cfg.MaxBatch),
+		admitted:   make([]*seq, 0, e.cfg.MaxBatch),
+		prefilling: make([]*seq, 0, e.cfg.MaxBatch),
 	}
 	done := ctx.Done()
 	timer := time.NewTimer(time.Hour)
@@ -132,11 +136,11 @@ func (l *loop) sync() int {
 }
 
 // prefill looks the newly admitted sequences up in the prefix cache and
-// returns the prompt tokens that must be computed in this step. At least one
-// prompt token is always prefilled, as a real engine needs the last
+// returns the prompt tokens that must be computed in this step, at most
+// Config.PrefillBudget of them when a budget is set (see chunk.go). At least
+// one prompt token is always prefilled, as a real engine needs the last
 // position's logits.
 func (l *loop) prefill() int {
-	total := 0
 	for _, s := range l.admitted {
 		cached := 0
 		if cache := l.e.cache; cache != nil && len(s.keys) > 0 {
@@ -146,17 +150,21 @@ func (l *loop) prefill() int {
 		}
 		s.keys = nil
 		s.usage.CachedTokens = cached
-		total += s.usage.PromptTokens - cached
+		s.pending = s.usage.PromptTokens - cached
+		l.prefilling = append(l.prefilling, s)
 	}
 	clear(l.admitted)
 	l.admitted = l.admitted[:0]
-	return total
+	return l.chunk()
 }
 
 // decode emits one token for every running sequence and finishes those that
 // reached MaxTokens, freeing their KV.
 func (l *loop) decode() {
 	for _, s := range l.running {
+		if s.pending > 0 {
+			continue // still prefilling: its first token comes after its last chunk
+		}
 		s.ch <- Event{Text: tokenText(s.base, s.usage.CompletionTokens)}
 		s.usage.CompletionTokens++
 		if s.usage.CompletionTokens == s.max {
@@ -195,6 +203,8 @@ func (l *loop) shutdown() {
 	}
 	clear(l.running)
 	l.running = l.running[:0]
+	clear(l.prefilling)
+	l.prefilling = l.prefilling[:0]
 	l.kvUsed = 0
 	e.nWaiting = 0
 	e.cancelled = nil

@@ -1,0 +1,135 @@
+package suites
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/chaos/traffic"
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// Paths of the long-context spec's probes: HTTP streams and gRPC streams.
+const (
+	lcPathHTTPStream = "http-stream"
+	lcPathGRPC       = "grpc"
+)
+
+// lcShot is one request of the long-context run: who sent it on which path, and as what role.
+type lcShot struct {
+	shot
+	path   string
+	tenant string
+	// against is the tenant whose long-prompt burst was running when the probe was sent.
+	against string
+}
+
+// lcLedger records the long-context run's bursts and probes.
+type lcLedger struct {
+	mu     sync.Mutex
+	long   []lcShot
+	probes []lcShot
+}
+
+func (l *lcLedger) add(into *[]lcShot, s lcShot) {
+	l.mu.Lock()
+	*into = append(*into, s)
+	l.mu.Unlock()
+}
+
+// lcBurster is the tenant of burst i: the tenants that can carry a burst take turns, so each is
+// the noisy tenant A once while the others probe.
+func lcBurster(bursters []target.Tenant, i int) target.Tenant { return bursters[i%len(bursters)] }
+
+// lcBursts sends lcBurstCount bursts of size long prompts, one every lcBurstEvery, each as the
+// burster of its turn, and returns when every one has ended. long[i] is the i-th prompt.
+func lcBursts(ctx context.Context, l *lcLedger, bursters []target.Tenant, class string, size int, long []string, current func(i int)) {
+	var wg sync.WaitGroup
+	tick := time.NewTicker(lcBurstEvery)
+	defer tick.Stop()
+	for b := range lcBurstCount {
+		a := lcBurster(bursters, b)
+		current(b)
+		for k := range size {
+			body := probe(long[(b*size+k)%len(long)], lcLongMaxTokens, true)
+			wg.Go(func() {
+				res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: body,
+					Header: http.Header{outcome.HeaderTrafficClass: {class}}})
+				l.add(&l.long, lcShot{shot: shot{class: class, key: a.Key, res: res, err: err}, path: lcPathHTTPStream, tenant: a.Name})
+			})
+		}
+		if b == lcBurstCount-1 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+	}
+	wg.Wait()
+}
+
+// lcProbes sends short interactive probes as a Poisson stream for d, alternating HTTP streams and
+// gRPC streams (HTTP only without a gRPC address), each as a tenant other than the burster of
+// the moment, and returns when every probe has ended.
+func lcProbes(ctx context.Context, l *lcLedger, probers []target.Tenant, class string, d time.Duration, burster func() string) traffic.Stats {
+	r := rng(0xad8)
+	var picking sync.Mutex
+	return traffic.OpenLoop(ctx, traffic.Profile{Name: "long-context-probes", Rate: lcProbeRate, Duration: d, Seed: env.Seed + 8},
+		func(ctx context.Context, i int, scheduled time.Time) {
+			picking.Lock()
+			a := burster()
+			var b target.Tenant
+			for k := range probers {
+				if b = probers[(i+k)%len(probers)]; b.Name != a {
+					break
+				}
+			}
+			text := prompt(r, lcProbeWords)
+			picking.Unlock()
+			s := lcShot{shot: shot{scheduled: scheduled, class: class, key: b.Key}, tenant: b.Name, against: a}
+			if i%2 == 1 && env.GRPC != nil {
+				s.path = lcPathGRPC
+				s.res, s.err = lcGRPC(ctx, b.Key, class, text)
+			} else {
+				s.path = lcPathHTTPStream
+				s.res, s.err = env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: b.Key, Body: probe(text, lcProbeTokens, true),
+					Header: http.Header{outcome.HeaderTrafficClass: {class}}})
+			}
+			l.add(&l.probes, s)
+		})
+}
+
+// lcGRPC sends one gRPC stream and records it as the HTTP driver would, so both paths are judged
+// by the same statistics.
+func lcGRPC(ctx context.Context, key, class, text string) (driver.Result, error) {
+	g, err := env.GRPC.Complete(ctx, key, &arcertv1.CompleteRequest{Model: model().Name,
+		Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: lcProbeTokens, TrafficClass: class})
+	res := driver.Result{Outcome: g.Outcome, Reason: g.Reason, ServedBy: g.ServedBy, RequestID: g.RequestID, Start: g.Start,
+		TTFT: g.TTFT, ITL: g.ITL, Latency: g.Latency, Tokens: g.Tokens, ContractViolations: g.ContractViolations}
+	if u := g.Usage; u != nil {
+		res.Usage = openai.Usage{PromptTokens: int(u.GetPromptTokens()), CompletionTokens: int(u.GetCompletionTokens())}
+	}
+	return res, err
+}
+
+// lcTenants splits the tenants of class into those whose quota carries a burst (as A) and those
+// whose quota carries their share of the probes (as B).
+func lcTenants(class string, size, longTokens int) (bursters, probers []target.Tenant) {
+	for _, t := range classTenants(class) {
+		perSecond := float64(size) / lcBurstEvery.Seconds()
+		if t.Quota.MaxConcurrency >= size && float64(t.Quota.RequestsPerMinute)/60 >= quotaHeadroom*perSecond &&
+			float64(t.Quota.TokensPerMinute)/60 >= quotaHeadroom*perSecond*float64(longTokens) {
+			bursters = append(bursters, t)
+		}
+		if float64(t.Quota.RequestsPerMinute)/60 >= quotaHeadroom*lcProbeRate {
+			probers = append(probers, t)
+		}
+	}
+	return bursters, probers
+}
