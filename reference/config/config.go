@@ -123,6 +123,10 @@ type Tenant struct {
 	TrafficClasses []string `yaml:"traffic_classes"`
 	DefaultClass   string   `yaml:"default_class"`
 	Keys           []APIKey `yaml:"keys"`
+	// Weight is the tenant's share of a traffic class while other tenants wait in it: slots and
+	// queue places are divided among the waiting tenants in proportion to their weights, so one
+	// tenant's flood queues behind itself. Optional; 0 means 1, every tenant equal.
+	Weight int `yaml:"weight"`
 }
 
 // DataPolicy says where a tenant's data may go.

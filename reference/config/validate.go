@@ -148,6 +148,9 @@ func (c *Config) validateTenants(v *validator, classes map[string]bool, claim fu
 		v.positive(f+".quota.requests_per_minute", int64(t.Quota.RequestsPerMinute))
 		v.positive(f+".quota.tokens_per_minute", int64(t.Quota.TokensPerMinute))
 		v.positive(f+".quota.max_concurrency", int64(t.Quota.MaxConcurrency))
+		if t.Weight < 0 {
+			v.add(f+".weight", "weight is %d; leave it out for 1 or give at least 1", t.Weight)
+		}
 		if len(t.DataPolicy.AllowedRegions) == 0 {
 			v.add(f+".data_policy.allowed_regions", "list at least one region the tenant's data may go to")
 		}
