@@ -129,6 +129,9 @@ func (c *Config) validateClasses(v *validator) map[string]bool {
 		seen[k.Name] = true
 		v.positive(f+".queue_capacity", int64(k.QueueCapacity))
 		v.positive(f+".deadline", int64(k.Deadline))
+		if k.WriteTimeout < 0 {
+			v.add(f+".write_timeout", "write_timeout is %s; leave it out for %s or give a positive duration", k.WriteTimeout, DefaultWriteTimeout)
+		}
 	}
 	return seen
 }
