@@ -86,7 +86,6 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	}
 }
 
-
 // workerFailure classifies a failed Generate. Deadline and cancellation come from our own context;
 // everything else is the worker's word, mapped onto the contract.
 func (r *Router) workerFailure(ctx context.Context, w *routing.Worker, err error, end ending) (ending, bool) {
