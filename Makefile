@@ -67,10 +67,12 @@ run: build
 	$(BIN)/aruntime up
 
 ## bench: router overhead against a worker called directly (and nginx's grpc_pass where installed),
-##        then region failover under load (detection, first rerouted success, served share, recovery).
+##        then region failover under load (detection, first rerouted success, served share, recovery),
+##        then the noisy neighbour (a quiet tenant's served share and p99 TTFT, another tenant idle and flooding).
 bench:
 	$(GO) run ./cmd/arbench
 	$(GO) test -run '^$$' -bench RegionFailover -benchtime 1x ./cmd/arcert
+	$(GO) test -run '^$$' -bench NoisyNeighbour -benchtime 1x ./cmd/arcert
 
 ## gpu-check: on a machine with an NVIDIA GPU (and its driver), list the devices through NVML and
 ## serve requests with a worker on device 0 through the NVML backend. Not part of CI.

@@ -56,6 +56,10 @@ const (
 	// ReasonClientCancelled is recorded, never sent: the caller went away before the end, so the
 	// evidence record still ends the request with exactly one outcome.
 	ReasonClientCancelled Reason = "client_cancelled"
+	// ReasonClientTooSlow is recorded, never sent (nobody is reading): the caller read its stream
+	// so slowly that a write waited longer than its class's output write timeout, and the
+	// runtime ended the stream to free the slot it held.
+	ReasonClientTooSlow Reason = "client_too_slow"
 )
 
 // ReasonInfo is the contract entry of one reason: its class, and the one HTTP status and gRPC code
@@ -102,6 +106,7 @@ var reasons = map[Reason]ReasonInfo{
 	ReasonWorkerLost:            {Failed, http.StatusBadGateway, codes.Unavailable, "the worker went away while serving"},
 	ReasonInternal:              {Failed, http.StatusInternalServerError, codes.Internal, "an internal error"},
 	ReasonClientCancelled:       {Failed, 499, codes.Canceled, "the caller went away before the response ended (evidence only)"},
+	ReasonClientTooSlow:         {Failed, 499, codes.ResourceExhausted, "the caller did not read its stream within the class's output write timeout, so the stream was ended to free its slot (evidence only)"},
 }
 
 // Info returns the contract entry of r.

@@ -5,7 +5,8 @@
 // error: an unknown name, a tenant over its concurrency, a tenant over its request or token quota
 // (per-tenant token buckets from golang.org/x/time/rate), a full class queue, a deadline passed
 // in the queue, and draining. Slots are shared by all tenants; when one frees it goes to the
-// waiter of the highest class priority, FIFO within a class. Queues are bounded so that overload
+// waiter of the highest class priority and, within a class, to the tenants waiting in proportion to
+// their weights (fair.go), so one tenant's flood queues behind itself. Queues are bounded so that overload
 // sheds at once with Retry-After instead of growing latency without limit.
 //
 // The Controller starts no goroutines; Admit blocks only the caller, and only until its context
@@ -47,6 +48,7 @@ type Controller struct {
 	inFlight   int
 	arrivals   uint64
 	draining   bool
+	sharedFIFO bool // Config.SharedFIFO
 }
 
 // New validates cfg and returns a Controller. Errors wrap ErrInvalidConfig and name the field.
@@ -59,10 +61,11 @@ func New(cfg Config) (*Controller, error) {
 		window = DefaultBurstWindow
 	}
 	c := &Controller{
-		now:      time.Now,
-		tenants:  make(map[string]*tenant, len(cfg.Tenants)),
-		classes:  make(map[string]*class, len(cfg.Classes)),
-		capacity: cfg.Capacity,
+		now:        time.Now,
+		tenants:    make(map[string]*tenant, len(cfg.Tenants)),
+		classes:    make(map[string]*class, len(cfg.Classes)),
+		capacity:   cfg.Capacity,
+		sharedFIFO: cfg.SharedFIFO,
 	}
 	for _, t := range cfg.Tenants {
 		c.tenants[t.Name] = newTenant(t, window)
@@ -135,9 +138,9 @@ func (c *Controller) admit(ctx context.Context, r Request) (*Ticket, *waiter, er
 	if c.inFlight < c.capacity {
 		return c.grantLocked(t, 0), nil, nil
 	}
-	if k.waiting.Len() >= k.spec.QueueCapacity {
+	if err := c.makeRoomLocked(k, t); err != nil {
 		h.cancel()
-		return nil, nil, fmt.Errorf("%w: class %q holds %d", ErrQueueFull, r.Class, k.spec.QueueCapacity)
+		return nil, nil, err
 	}
 	return nil, c.enqueueLocked(t, k, h), nil
 }

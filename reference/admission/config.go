@@ -28,6 +28,21 @@ type TenantSpec struct {
 	TokensPerMinute   int
 	// MaxConcurrency bounds the tenant's admissions that are running or queued.
 	MaxConcurrency int
+	// Weight is the tenant's share of each class it waits in, relative to the other tenants
+	// waiting there: slots and queue places are divided in proportion to it. Zero means
+	// DefaultWeight.
+	Weight int
+}
+
+// DefaultWeight is a tenant's Weight when it declares none: every tenant equal.
+const DefaultWeight = 1
+
+// weight is Weight with its default applied.
+func (t TenantSpec) weight() int {
+	if t.Weight == 0 {
+		return DefaultWeight
+	}
+	return t.Weight
 }
 
 // Config is everything the controller needs; the router builds it from reference/config.
@@ -43,6 +58,10 @@ type Config struct {
 	// rate*(T+BurstWindow), so even a window of a few tens of seconds already shows the declared
 	// rate within a few percent. Zero means DefaultBurstWindow.
 	BurstWindow time.Duration
+	// SharedFIFO is a deliberate bug for the harness's negative controls: each class queue is
+	// one first-come FIFO shared by all tenants with no per-tenant share, so one tenant can fill
+	// it. The zero value is the fair queue.
+	SharedFIFO bool
 }
 
 // validate returns an error wrapping ErrInvalidConfig that names the first bad field.
@@ -74,6 +93,10 @@ func (c Config) validate() error {
 		field := fmt.Sprintf("Tenants[%d]", i)
 		if err := uniqueName(tenants, field, t.Name); err != nil {
 			return err
+		}
+		if t.Weight < 0 {
+			return fmt.Errorf("%w: %s.Weight is %d, want at least 1 (or 0 for %d)", ErrInvalidConfig,
+				field, t.Weight, DefaultWeight)
 		}
 		for _, f := range []struct {
 			name string

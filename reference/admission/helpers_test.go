@@ -118,7 +118,7 @@ func (h *harness) queue(t *testing.T, ctx context.Context, r Request) <-chan res
 			t.Fatalf("enqueued in %q, want %q", k, r.Class)
 		}
 	case res := <-ch:
-		t.Fatalf("Admit(%+v) returned %+v, want it queued", r, res)
+		t.Fatalf("Admit(%+v) returned %v %v, want it queued", r, res.ticket, res.err)
 	case <-time.After(testTimeout):
 		t.Fatalf("Admit(%+v) was never queued", r)
 	}

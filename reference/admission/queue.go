@@ -5,10 +5,14 @@ import (
 	"time"
 )
 
-// class is one traffic class and its bounded FIFO of waiters, guarded by Controller.mu.
+// class is one traffic class and its bounded queue of waiters, one FIFO per tenant (fair.go),
+// guarded by Controller.mu.
 type class struct {
-	spec    ClassSpec
-	waiting list.List // of *waiter, oldest first
+	spec   ClassSpec
+	flows  []*flow // one per tenant that has queued here, in order of first use
+	queued int     // waiters in every flow
+	// vtime is the class's virtual time: the start tag of the waiter it served last.
+	vtime float64
 }
 
 // waiter is one queued Admit. Exactly one of ticket and err is set, under Controller.mu, before
@@ -17,7 +21,9 @@ type waiter struct {
 	tenant   *tenant
 	class    *class
 	hold     *hold
-	seq      uint64 // arrival order across classes, for equal priorities
+	flow     *flow
+	seq      uint64  // arrival order across classes, for equal priorities
+	start    float64 // virtual start tag in its class (fair.go)
 	enqueued time.Time
 	elem     *list.Element
 	ready    chan struct{}
@@ -62,7 +68,7 @@ func (c *Controller) Snapshot() Snapshot {
 	s := Snapshot{Capacity: c.capacity, InFlight: c.inFlight, Draining: c.draining,
 		Queued: make(map[string]int, len(c.classes))}
 	for name, k := range c.classes {
-		s.Queued[name] = k.waiting.Len()
+		s.Queued[name] = k.queued
 	}
 	return s
 }
@@ -85,32 +91,38 @@ func (c *Controller) Drain() {
 	defer c.mu.Unlock()
 	c.draining = true
 	for _, k := range c.byPriority {
-		for k.waiting.Len() > 0 {
-			w := c.dequeueLocked(k.waiting.Front().Value.(*waiter))
-			w.hold.cancel()
-			w.err = ErrDraining
-			close(w.ready)
+		for _, f := range k.flows {
+			for f.waiting.Len() > 0 {
+				w := c.dequeueLocked(f.waiting.Front().Value.(*waiter))
+				w.hold.cancel()
+				w.err = ErrDraining
+				close(w.ready)
+			}
 		}
 	}
 }
 
-// enqueueLocked appends a waiter for r's tenant to class k.
+// enqueueLocked appends a waiter for tenant t to its flow in class k.
 func (c *Controller) enqueueLocked(t *tenant, k *class, h *hold) *waiter {
 	c.arrivals++
-	w := &waiter{tenant: t, class: k, hold: h, seq: c.arrivals, enqueued: c.now(),
+	f := k.flowOf(t)
+	w := &waiter{tenant: t, class: k, flow: f, hold: h, seq: c.arrivals, enqueued: c.now(),
 		ready: make(chan struct{})}
-	w.elem = k.waiting.PushBack(w)
+	c.stampLocked(k, f, w)
+	w.elem = f.waiting.PushBack(w)
+	k.queued++
 	t.queued++
 	if c.onEnqueue != nil {
-		c.onEnqueue(k.spec.Name, k.waiting.Len())
+		c.onEnqueue(k.spec.Name, k.queued)
 	}
 	return w
 }
 
 // dequeueLocked removes w from its queue and returns it.
 func (c *Controller) dequeueLocked(w *waiter) *waiter {
-	w.class.waiting.Remove(w.elem)
+	w.flow.waiting.Remove(w.elem)
 	w.elem = nil
+	w.class.queued--
 	w.tenant.queued--
 	return w
 }
@@ -133,8 +145,9 @@ func (c *Controller) releaseLocked(t *Ticket) {
 	c.dispatchLocked()
 }
 
-// dispatchLocked hands free slots to waiters: the highest class priority first and, among equal
-// priorities, the earliest arrival, which is FIFO within a class. It runs whenever a slot frees or
+// dispatchLocked hands free slots to waiters: the highest class priority first, within a class
+// the fair queue's next waiter (fair.go), and among classes of equal priority the earlier
+// arrival of their next waiters. It runs whenever a slot frees or
 // capacity grows, so a free slot never coexists with a waiter and a new arrival can never jump
 // the queue.
 func (c *Controller) dispatchLocked() {
@@ -144,6 +157,7 @@ func (c *Controller) dispatchLocked() {
 			return
 		}
 		c.dequeueLocked(w)
+		w.class.vtime = max(w.class.vtime, w.start)
 		w.ticket = c.grantLocked(w.tenant, c.now().Sub(w.enqueued))
 		close(w.ready)
 	}
@@ -153,11 +167,10 @@ func (c *Controller) dispatchLocked() {
 func (c *Controller) nextLocked() *waiter {
 	var best *waiter
 	for _, k := range c.byPriority {
-		front := k.waiting.Front()
-		if front == nil {
+		w := k.front()
+		if w == nil {
 			continue
 		}
-		w := front.Value.(*waiter)
 		if best != nil && best.class.spec.Priority > k.spec.Priority {
 			break // byPriority is sorted, so no later class can win
 		}

@@ -123,6 +123,10 @@ type Tenant struct {
 	TrafficClasses []string `yaml:"traffic_classes"`
 	DefaultClass   string   `yaml:"default_class"`
 	Keys           []APIKey `yaml:"keys"`
+	// Weight is the tenant's share of a traffic class while other tenants wait in it: slots and
+	// queue places are divided among the waiting tenants in proportion to their weights, so one
+	// tenant's flood queues behind itself. Optional; 0 means 1, every tenant equal.
+	Weight int `yaml:"weight"`
 }
 
 // DataPolicy says where a tenant's data may go.
@@ -156,6 +160,23 @@ type TrafficClass struct {
 	Deadline      time.Duration `yaml:"deadline"`
 	TTFTObjective time.Duration `yaml:"ttft_objective"`
 	ITLObjective  time.Duration `yaml:"itl_objective"`
+	// WriteTimeout bounds how long one write of a streamed response may wait for a client that
+	// does not read. Past it the stream ends failed/client_too_slow and its worker slot is freed,
+	// so a slow reader cannot hold a slot until the deadline. Optional; 0 means
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// DefaultWriteTimeout is a class's WriteTimeout when it declares none: a reader that stalls a
+// few seconds is gone for any interactive purpose, and a few seconds ride out a network hiccup.
+const DefaultWriteTimeout = 3 * time.Second
+
+// OutputWriteTimeout is WriteTimeout with its default applied.
+func (k TrafficClass) OutputWriteTimeout() time.Duration {
+	if k.WriteTimeout == 0 {
+		return DefaultWriteTimeout
+	}
+	return k.WriteTimeout
 }
 
 // Model is one servable model and its pinned artifact.

@@ -129,6 +129,9 @@ func (c *Config) validateClasses(v *validator) map[string]bool {
 		seen[k.Name] = true
 		v.positive(f+".queue_capacity", int64(k.QueueCapacity))
 		v.positive(f+".deadline", int64(k.Deadline))
+		if k.WriteTimeout < 0 {
+			v.add(f+".write_timeout", "write_timeout is %s; leave it out for %s or give a positive duration", k.WriteTimeout, DefaultWriteTimeout)
+		}
 	}
 	return seen
 }
@@ -148,6 +151,9 @@ func (c *Config) validateTenants(v *validator, classes map[string]bool, claim fu
 		v.positive(f+".quota.requests_per_minute", int64(t.Quota.RequestsPerMinute))
 		v.positive(f+".quota.tokens_per_minute", int64(t.Quota.TokensPerMinute))
 		v.positive(f+".quota.max_concurrency", int64(t.Quota.MaxConcurrency))
+		if t.Weight < 0 {
+			v.add(f+".weight", "weight is %d; leave it out for 1 or give at least 1", t.Weight)
+		}
 		if len(t.DataPolicy.AllowedRegions) == 0 {
 			v.add(f+".data_policy.allowed_regions", "list at least one region the tenant's data may go to")
 		}

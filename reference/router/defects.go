@@ -21,6 +21,12 @@ type Defects struct {
 	// GRPCStartsAtPick sends a gRPC call's headers as soon as a worker answers it, and counts the
 	// call as started, so a worker lost before the first token is not retried elsewhere.
 	GRPCStartsAtPick bool
+	// SharedFIFOClassQueue makes each class queue one shared first-come FIFO with no
+	// per-tenant share (admission.Config.SharedFIFO).
+	SharedFIFOClassQueue bool
+	// SlowReaderHoldsSlot ignores the classes' output write timeout, so a client that stops
+	// reading holds its slot until the deadline.
+	SlowReaderHoldsSlot bool
 	// Operations are the router's bugs of rollout, evidence and devices.
 	Operations OperationsDefects
 	// Labels are the router's label bugs.

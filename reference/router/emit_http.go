@@ -24,10 +24,16 @@ type httpEmitter struct {
 	started bool
 	// model is the model that serves, which a degraded request's chunks and body name.
 	model string
+	// writeTimeout bounds each event's write (Router.writeTimeout); 0 waits as long as the
+	// client likes.
+	writeTimeout time.Duration
+	// deadlineSet is whether a write deadline was set on the connection, to be cleared at the
+	// end so that a kept-alive connection's next request does not inherit it.
+	deadlineSet bool
 }
 
-func newHTTPEmitter(w http.ResponseWriter, j job, chat bool) *httpEmitter {
-	return &httpEmitter{w: w, rc: http.NewResponseController(w), j: j, chat: chat, created: time.Now().Unix()}
+func newHTTPEmitter(w http.ResponseWriter, j job, chat bool, writeTimeout time.Duration) *httpEmitter {
+	return &httpEmitter{w: w, rc: http.NewResponseController(w), j: j, chat: chat, created: time.Now().Unix(), writeTimeout: writeTimeout}
 }
 
 // The trailers a stream declares, so that clients reading only trailers see the final outcome.
@@ -88,10 +94,14 @@ func (e *httpEmitter) event(v any) error {
 	if err != nil {
 		return err
 	}
-	if _, err := e.w.Write(append(append([]byte("data: "), b...), '\n', '\n')); err != nil {
-		return err
+	if e.writeTimeout > 0 {
+		// A connection that cannot take a deadline (none of net/http's can't) waits as before.
+		e.deadlineSet = e.rc.SetWriteDeadline(time.Now().Add(e.writeTimeout)) == nil
 	}
-	return e.rc.Flush()
+	if _, err := e.w.Write(append(append([]byte("data: "), b...), '\n', '\n')); err != nil {
+		return tooSlow(err)
+	}
+	return tooSlow(e.rc.Flush())
 }
 
 // usage converts the worker's accounting to OpenAI's.
@@ -135,8 +145,11 @@ func (e *httpEmitter) finishPlain(end ending) {
 }
 
 func (e *httpEmitter) finishStream(end ending) {
-	if end.reason == outcome.ReasonClientCancelled {
+	if end.reason == outcome.ReasonClientCancelled || end.reason == outcome.ReasonClientTooSlow {
 		return // nobody is reading
+	}
+	if e.deadlineSet {
+		defer func() { _ = e.rc.SetWriteDeadline(time.Time{}) }()
 	}
 	u := usage(end)
 	if end.class.Served() {

@@ -54,7 +54,7 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	if e, ok := em.(interface{ startsAtPick() bool }); ok && e.startsAtPick() {
 		end.started = true // the GRPCStartsAtPick defect: headers now, so no retry after this
 		if err := em.start(end); err != nil {
-			return clientGone(end), false
+			return clientGone(end, err), false
 		}
 	}
 	for {
@@ -69,11 +69,11 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 			if !end.started {
 				end.started = true
 				if err := em.start(end); err != nil {
-					return clientGone(end), false
+					return clientGone(end, err), false
 				}
 			}
 			if err := em.token(msg.GetText()); err != nil {
-				return clientGone(end), false
+				return clientGone(end, err), false
 			}
 		}
 		if u := msg.GetUsage(); u != nil {
@@ -84,12 +84,6 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 			return end, false
 		}
 	}
-}
-
-// clientGone is the ending of a request whose caller stopped reading.
-func clientGone(end ending) ending {
-	end.class, end.reason, end.message = outcome.Failed, outcome.ReasonClientCancelled, "the caller went away mid-response"
-	return end
 }
 
 // workerFailure classifies a failed Generate. Deadline and cancellation come from our own context;

@@ -56,7 +56,7 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	j := job{id: newID("req-"), traceID: newID("")}
 	end := r.admitGRPC(stream.Context(), req, &j)
 	if end.reason == "" {
-		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick}
+		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, writeTimeout: r.writeTimeout(j)}
 		end = r.execute(stream.Context(), j, em)
 		if end.class.Served() {
 			end = em.finish(end)
@@ -110,6 +110,8 @@ type grpcEmitter struct {
 	id     string
 	// atPick is the GRPCStartsAtPick defect.
 	atPick bool
+	// writeTimeout bounds each Send (Router.writeTimeout); 0 waits as long as the client likes.
+	writeTimeout time.Duration
 }
 
 // startsAtPick reports the GRPCStartsAtPick defect (see generate).
@@ -122,15 +124,15 @@ func (e *grpcEmitter) start(head ending) error {
 }
 
 func (e *grpcEmitter) token(text string) error {
-	return e.stream.Send(&arcertv1.CompleteResponse{RequestId: e.id, Text: text})
+	return sendWithin(e.stream, &arcertv1.CompleteResponse{RequestId: e.id, Text: text}, e.writeTimeout)
 }
 
 // finish sends the last message with usage; if the caller is gone by then, the request ends as
 // client_cancelled rather than completed.
 func (e *grpcEmitter) finish(end ending) ending {
 	u := &arcertv1.Usage{PromptTokens: end.usage.Prompt, CompletionTokens: end.usage.Completion, CachedTokens: end.usage.Cached}
-	if err := e.stream.Send(&arcertv1.CompleteResponse{RequestId: e.id, Usage: u, FinishReason: end.finish}); err != nil {
-		return clientGone(end)
+	if err := sendWithin(e.stream, &arcertv1.CompleteResponse{RequestId: e.id, Usage: u, FinishReason: end.finish}, e.writeTimeout); err != nil {
+		return clientGone(end, err)
 	}
 	return end
 }

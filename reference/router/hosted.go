@@ -51,12 +51,12 @@ func (r *Router) onProvider(ctx context.Context, j job, d fallback.Decision, em 
 	emit := func(text string) error {
 		if !end.started {
 			end.started = true
-			if em.start(end) != nil {
-				return errClientGone
+			if err := em.start(end); err != nil {
+				return errors.Join(errClientGone, err)
 			}
 		}
-		if em.token(text) != nil {
-			return errClientGone
+		if err := em.token(text); err != nil {
+			return errors.Join(errClientGone, err) // errClientTooSlow, if it was, is kept
 		}
 		return nil
 	}
@@ -64,8 +64,10 @@ func (r *Router) onProvider(ctx context.Context, j job, d fallback.Decision, em 
 	if err != nil {
 		return r.providerFailure(ctx, h, err, end)
 	}
-	if !end.started && em.start(end) != nil { // an empty answer still goes out as an answer
-		return clientGone(end), false
+	if !end.started { // an empty answer still goes out as an answer
+		if err := em.start(end); err != nil {
+			return clientGone(end, err), false
+		}
 	}
 	end.started = true
 	end.usage = tokenUsage{Prompt: int64(u.PromptTokens), Completion: int64(u.CompletionTokens), Cached: int64(u.CachedTokens)}
@@ -89,7 +91,7 @@ func (r *Router) providerFailure(ctx context.Context, h *hostedProvider, err err
 	name := h.spec.Name
 	switch {
 	case errors.Is(err, errClientGone):
-		return clientGone(end), false
+		return clientGone(end, err), false
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		set(outcome.ReasonDeadline, "the deadline passed while the hosted provider answered")
 	case errors.Is(ctx.Err(), context.Canceled):

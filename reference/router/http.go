@@ -48,7 +48,7 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 		end := r.admitHTTP(w, req, chat, &j)
 		j.traceID = r.defects.Labels.streamTrace(j)
 		if end.reason == "" {
-			em := newHTTPEmitter(w, j, chat)
+			em := newHTTPEmitter(w, j, chat, r.writeTimeout(j))
 			end = r.execute(req.Context(), j, em)
 			em.finish(end)
 		} else {

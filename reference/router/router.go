@@ -82,7 +82,9 @@ func New(o Options) (*Router, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	adm, err := admission.New(admissionConfig(o.Config))
+	ac := admissionConfig(o.Config)
+	ac.SharedFIFO = o.Defects.SharedFIFOClassQueue
+	adm, err := admission.New(ac)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +134,7 @@ func admissionConfig(cfg *config.Config) admission.Config {
 			RequestsPerMinute: t.Quota.RequestsPerMinute,
 			TokensPerMinute:   t.Quota.TokensPerMinute,
 			MaxConcurrency:    t.Quota.MaxConcurrency,
+			Weight:            t.Weight,
 		})
 	}
 	return ac

@@ -85,7 +85,15 @@ type OutcomeDefects struct {
 }
 
 // AdmissionDefects break admission, traffic classes, quotas and declared versions.
-type AdmissionDefects struct{}
+type AdmissionDefects struct {
+	// SharedFIFOClassQueue makes each class queue one first-come FIFO shared by every tenant,
+	// with no per-tenant share of its bound, so one tenant's flood fills it and the others are
+	// shed queue_full.
+	SharedFIFOClassQueue bool
+	// SlowReaderHoldsSlot drops the per-class output write timeout, so a client that stops
+	// reading its stream holds its worker slot until the deadline.
+	SlowReaderHoldsSlot bool
+}
 
 // ResilienceDefects break rules only a fault reveals. The gRPC ones live in an interceptor in
 // front of the router's gRPC service (grpcdefects.go), as a careless gateway would.

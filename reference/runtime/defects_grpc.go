@@ -24,11 +24,13 @@ func (d Defects) grpcServerOptions() []grpc.ServerOption {
 // router is the part of the defects the router itself renders.
 func (d Defects) router() router.Defects {
 	return router.Defects{
-		ProviderHTTP:       d.Identity.providerHTTP(),
-		WorkerCall:         d.Identity.WorkerCall,
-		QueueWaitUncounted: d.Outcome.QueueWaitUncounted,
-		GRPCStartsAtPick:   d.Resilience.GRPCStartsAtPick,
-		Operations:         d.Operations.Router,
-		Labels:             d.Tenancy.Labels,
+		ProviderHTTP:         d.Identity.providerHTTP(),
+		WorkerCall:           d.Identity.WorkerCall,
+		QueueWaitUncounted:   d.Outcome.QueueWaitUncounted,
+		GRPCStartsAtPick:     d.Resilience.GRPCStartsAtPick,
+		Operations:           d.Operations.Router,
+		Labels:               d.Tenancy.Labels,
+		SharedFIFOClassQueue: d.Admission.SharedFIFOClassQueue,
+		SlowReaderHoldsSlot:  d.Admission.SlowReaderHoldsSlot,
 	}
 }
