@@ -30,5 +30,6 @@ func (d Defects) router() router.Defects {
 		GRPCStartsAtPick:   d.Resilience.GRPCStartsAtPick,
 		Operations:         d.Operations.Router,
 		Labels:             d.Tenancy.Labels,
+		Billing:            d.Billing,
 	}
 }
