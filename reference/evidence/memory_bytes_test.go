@@ -8,7 +8,7 @@ import (
 // TestMemoryBoundedByBytes: past its byte bound the store drops its oldest records, counts them,
 // says from which Seq it still holds the chain, and never holds more than the bound.
 func TestMemoryBoundedByBytes(t *testing.T) {
-	const kept = 10 // records of the same size that fit the bound
+	const kept = 10                                                   // records of the same size that fit the bound
 	stored, err := NewMemory(1).Append(t.Context(), sample("r00000")) // with its chain's hashes
 	if err != nil {
 		t.Fatal(err)
