@@ -24,6 +24,9 @@ type settings struct {
 	maxDuration time.Duration
 	maxTokens   int
 	seed        int64
+	// memoryDuration, when set, runs the memory benchmark alone for that long at memoryRate.
+	memoryDuration time.Duration
+	memoryRate     float64
 }
 
 func main() {
@@ -34,7 +37,16 @@ func main() {
 	flag.DurationVar(&s.maxDuration, "throughput-duration", 3*time.Second, "how long each throughput run lasts")
 	flag.IntVar(&s.maxTokens, "max-tokens", 4, "tokens generated per request")
 	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed")
+	flag.DurationVar(&s.memoryDuration, "memory", 0, "run only the memory benchmark, for this long (make bench: 10m)")
+	flag.Float64Var(&s.memoryRate, "memory-rate", 800, "the memory benchmark's open-loop arrival rate, requests per second")
 	flag.Parse()
+	if s.memoryDuration > 0 {
+		if err := runMemory(context.Background(), s); err != nil {
+			fmt.Fprintln(os.Stderr, "arbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(s); err != nil {
 		fmt.Fprintln(os.Stderr, "arbench:", err)
 		os.Exit(1)
