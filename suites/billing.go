@@ -108,10 +108,9 @@ func billMismatch(s billSample, rec discovery.Record, client billLine) string {
 	}
 	near := func(a, b, d int) bool { return a >= b-d && a <= b+d }
 	switch {
-	case !near(rec.Tokens.Prompt, client.prompt, slack):
-		return fmt.Sprintf("%s billed %d prompt tokens; its client was told %d", who, rec.Tokens.Prompt, client.prompt)
-	case !near(rec.Tokens.Completion, client.completion, slack):
-		return fmt.Sprintf("%s billed %d completion tokens; its client received %d", who, rec.Tokens.Completion, client.completion)
+	case !near(rec.Tokens.Prompt, client.prompt, slack) || !near(rec.Tokens.Completion, client.completion, slack):
+		return fmt.Sprintf("%s was billed %d prompt and %d completion tokens; its client received %d and %d", who,
+			rec.Tokens.Prompt, rec.Tokens.Completion, client.prompt, client.completion)
 	case s.path != pathHTTP && !near(rec.Tokens.Completion, s.chunks, billSlack):
 		return fmt.Sprintf("%s billed %d completion tokens; its client counted %d chunks", who, rec.Tokens.Completion, s.chunks)
 	}
