@@ -1,11 +1,9 @@
 package evidence
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 	"unsafe"
 
@@ -25,8 +23,8 @@ type Memory struct {
 	maxBytes uint64
 
 	mu       sync.Mutex
-	records  []discovery.Record // oldest first, contiguous Seq
-	bytes    uint64             // RecordBytes of the records kept
+	records  ring   // oldest first, contiguous Seq
+	bytes    uint64 // RecordBytes of the records kept
 	lastSeq  uint64
 	lastHash string
 	dropped  uint64
@@ -91,16 +89,14 @@ func (m *Memory) Append(ctx context.Context, r discovery.Record) (discovery.Reco
 	r.Hash = Hash(r)
 	m.lastSeq, m.lastHash = r.Seq, r.Hash
 	size := RecordBytes(r)
-	for len(m.records) > 0 && (len(m.records) == m.max || m.bytes+size > m.maxBytes) {
-		m.bytes -= RecordBytes(m.records[0])
-		m.records[0] = discovery.Record{} // release the dropped record's strings
-		m.records = m.records[1:]
+	for m.records.len() > 0 && (m.records.len() == m.max || m.bytes+size > m.maxBytes) {
+		m.bytes -= RecordBytes(m.records.pop())
 		m.dropped++
 	}
-	m.records = append(m.records, r)
+	m.records.push(r, m.max)
 	m.bytes += size
 	if m.dropped > 0 {
-		m.truncatedBefore = m.records[0].Seq
+		m.truncatedBefore = m.records.at(0).Seq
 	}
 	return r, nil
 }
@@ -114,9 +110,9 @@ func (m *Memory) ByRequestID(ctx context.Context, requestID string) ([]discovery
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []discovery.Record
-	for _, r := range m.records {
-		if r.RequestID == requestID {
-			out = append(out, r)
+	for i := range m.records.len() {
+		if r := m.records.at(i); r.RequestID == requestID {
+			out = append(out, *r)
 		}
 	}
 	if len(out) == 0 {
@@ -136,15 +132,22 @@ func (m *Memory) Since(ctx context.Context, seq uint64, limit int) ([]discovery.
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.records) == 0 || seq >= m.lastSeq {
+	n := m.records.len()
+	if n == 0 || seq >= m.lastSeq {
 		return nil, nil
 	}
-	// When seq is before the oldest kept record this starts at the oldest, and the gap shows.
-	start, _ := slices.BinarySearchFunc(m.records, seq+1, func(r discovery.Record, s uint64) int {
-		return cmp.Compare(r.Seq, s)
-	})
-	end := start + min(limit, len(m.records)-start)
-	return append([]discovery.Record(nil), m.records[start:end]...), nil
+	// Seq is contiguous from the oldest kept record; when seq is before it this starts at the
+	// oldest, and the gap shows.
+	oldest := m.records.at(0).Seq
+	start := 0
+	if seq+1 > oldest {
+		start = int(seq + 1 - oldest)
+	}
+	out := make([]discovery.Record, 0, min(limit, n-start))
+	for i := start; i < n && len(out) < limit; i++ {
+		out = append(out, *m.records.at(i))
+	}
+	return out, nil
 }
 
 // Dropped is how many of the oldest records the bound has dropped since the store was created,
