@@ -160,3 +160,19 @@ func TestFallbackMustCoverTheModel(t *testing.T) {
 		t.Fatalf("a covering, served fallback refused: %v", errs)
 	}
 }
+
+// TestEvidenceMemoryBytes: the in-memory evidence bound defaults to 64 MiB and refuses a bound
+// too small to keep a request's record until its client reads it.
+func TestEvidenceMemoryBytes(t *testing.T) {
+	cfg, err := Parse("dev.yaml", devYAML(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Evidence.MemoryBytes != DefaultEvidenceMemoryBytes {
+		t.Fatalf("evidence.memory_bytes defaults to %d, want %d", cfg.Evidence.MemoryBytes, DefaultEvidenceMemoryBytes)
+	}
+	cfg.Evidence.MemoryBytes = MinEvidenceMemoryBytes - 1
+	if errs := cfg.validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "evidence.memory_bytes") {
+		t.Fatalf("errors %v, want evidence.memory_bytes refused", errs)
+	}
+}
