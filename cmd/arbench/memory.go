@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -45,6 +46,7 @@ type memoryFigures struct {
 // is an upper bound on the runtime's own.
 func runMemory(ctx context.Context, s settings) error {
 	cfg := benchConfig()
+	cfg.Evidence.MemoryBytes = s.memoryEvidenceBytes
 	rt, err := aruntime.Start(ctx, cfg, aruntime.Options{Router: true, Workers: []string{benchWorker}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
@@ -96,6 +98,11 @@ func runMemory(ctx context.Context, s settings) error {
 	f.finalRSS, f.finalHeap = readMemory()
 	f.dropped = scrapeCounter(ctx, "http://"+rt.Topology().HTTP+"/metrics", "aruntime_evidence_dropped_total")
 	printMemory(os.Stdout, f, s)
+	if s.memProfile != "" {
+		if err := writeHeapProfile(s.memProfile); err != nil {
+			return err
+		}
+	}
 	if f.peakRSS >= memoryTargetRSS {
 		return fmt.Errorf("peak RSS %d MiB is over the %d MiB target", f.peakRSS>>20, memoryTargetRSS>>20)
 	}
@@ -153,4 +160,14 @@ func printMemory(w io.Writer, f memoryFigures, s settings) {
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	fmt.Fprintf(w, "| router + worker + load generator, one process | %d | %d | %s ms | %d MiB | %d MiB | %d MiB | %d MiB | %.0f |\n",
 		f.sent, f.failed, ms(f.maxLag), f.peakRSS>>20, f.peakHeap>>20, f.finalRSS>>20, f.finalHeap>>20, f.dropped)
+}
+
+// writeHeapProfile writes the heap profile to path, for `go tool pprof` to say where the memory is.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	return pprof.WriteHeapProfile(f)
 }

@@ -96,7 +96,7 @@ func (m *Memory) Append(ctx context.Context, r discovery.Record) (discovery.Reco
 	m.records.push(r, m.max)
 	m.bytes += size
 	if m.dropped > 0 {
-		m.truncatedBefore = m.records.at(0).Seq
+		m.truncatedBefore = m.records.seqAt(0)
 	}
 	return r, nil
 }
@@ -111,8 +111,8 @@ func (m *Memory) ByRequestID(ctx context.Context, requestID string) ([]discovery
 	defer m.mu.Unlock()
 	var out []discovery.Record
 	for i := range m.records.len() {
-		if r := m.records.at(i); r.RequestID == requestID {
-			out = append(out, *r)
+		if m.records.requestIDAt(i) == requestID {
+			out = append(out, m.records.at(i))
 		}
 	}
 	if len(out) == 0 {
@@ -138,14 +138,14 @@ func (m *Memory) Since(ctx context.Context, seq uint64, limit int) ([]discovery.
 	}
 	// Seq is contiguous from the oldest kept record; when seq is before it this starts at the
 	// oldest, and the gap shows.
-	oldest := m.records.at(0).Seq
+	oldest := m.records.seqAt(0)
 	start := 0
 	if seq+1 > oldest {
 		start = int(seq + 1 - oldest)
 	}
 	out := make([]discovery.Record, 0, min(limit, n-start))
 	for i := start; i < n && len(out) < limit; i++ {
-		out = append(out, *m.records.at(i))
+		out = append(out, m.records.at(i))
 	}
 	return out, nil
 }
