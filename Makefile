@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin
+# MEMORY_BENCH is how long make bench runs the in-memory runtime at 800 req/s (its RSS target).
+MEMORY_BENCH ?= 10m
 TOOLS := $(CURDIR)/bin/tools
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
@@ -68,11 +70,14 @@ run: build
 
 ## bench: router overhead against a worker called directly (and nginx's grpc_pass where installed),
 ##        then region failover under load (detection, first rerouted success, served share, recovery),
-##        then the noisy neighbour (a quiet tenant's served share and p99 TTFT, another tenant idle and flooding).
+##        then the noisy neighbour (a quiet tenant's served share and p99 TTFT, another tenant idle and flooding),
+##        then the in-memory runtime's peak RSS/heap at 800 req/s for MEMORY_BENCH (default 10m;
+##        `make bench MEMORY_BENCH=30s` for a quick check).
 bench:
 	$(GO) run ./cmd/arbench
 	$(GO) test -run '^$$' -bench RegionFailover -benchtime 1x ./cmd/arcert
 	$(GO) test -run '^$$' -bench NoisyNeighbour -benchtime 1x ./cmd/arcert
+	$(GO) run ./cmd/arbench -memory $(MEMORY_BENCH)
 
 ## gpu-check: on a machine with an NVIDIA GPU (and its driver), list the devices through NVML and
 ## serve requests with a worker on device 0 through the NVML backend. Not part of CI.

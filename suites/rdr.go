@@ -29,6 +29,14 @@ const (
 	costMaxTokens   = 16
 )
 
+// declaredCost is what rec's tokens cost at the model's declared prices, and whether rec's billed
+// cost is that, give or take maxCostRounding.
+func declaredCost(rec discovery.Record) (want int64, ok bool) {
+	m := model()
+	want = (int64(rec.Tokens.Prompt)*m.PromptPricePer1K + int64(rec.Tokens.Completion)*m.CompletionPricePer1K) / 1000
+	return want, rec.CostMicroUSD >= want-maxCostRounding && rec.CostMicroUSD <= want+maxCostRounding
+}
+
 var _ = Describe("Runtime Decision Record", func() {
 	It("records capacity, quotas, prices and every placement decision, and bills at the declared prices", Req("QUO-4"), func(ctx SpecContext) {
 		t := env.Target
@@ -64,8 +72,8 @@ var _ = Describe("Runtime Decision Record", func() {
 			res := sendServable(ctx, tn.Key, probe(prompt(r, costPromptWords), costMaxTokens, false), nil)
 			Expect(res.Outcome.Served()).To(BeTrue(), "%s was not served: %s", tn.Name, describe(res))
 			rec := evidenceFor(ctx, tn.Key, res.RequestID)[0]
-			want := (int64(rec.Tokens.Prompt)*m.PromptPricePer1K + int64(rec.Tokens.Completion)*m.CompletionPricePer1K) / 1000
-			mustHold(rec.CostMicroUSD >= want-maxCostRounding && rec.CostMicroUSD <= want+maxCostRounding,
+			want, ok := declaredCost(rec)
+			mustHold(ok,
 				"%s was billed %d micro-USD for %d prompt and %d completion tokens; the record's prices (%d and %d per 1,000) make %d",
 				tn.Name, rec.CostMicroUSD, rec.Tokens.Prompt, rec.Tokens.Completion, m.PromptPricePer1K, m.CompletionPricePer1K, want)
 			mustHold(rec.Tokens.Prompt == res.Usage.PromptTokens, "%s's evidence counts %d prompt tokens; the response said %d", tn.Name, rec.Tokens.Prompt, res.Usage.PromptTokens)

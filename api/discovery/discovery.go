@@ -126,4 +126,8 @@ type Record struct {
 // EvidenceList is the body of GET /v1/aruntime/evidence.
 type EvidenceList struct {
 	Records []Record `json:"records"`
+	// TruncatedBefore, when set, says the store dropped every record before this Seq to stay
+	// within its bound (the runtime's in-memory development mode): evidence older than that is
+	// gone, and the chain a reader sees starts there. A durable store never sets it.
+	TruncatedBefore uint64 `json:"truncated_before,omitempty"`
 }

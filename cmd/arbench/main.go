@@ -24,6 +24,13 @@ type settings struct {
 	maxDuration time.Duration
 	maxTokens   int
 	seed        int64
+	// memoryDuration, when set, runs the memory benchmark alone for that long at memoryRate.
+	memoryDuration time.Duration
+	memoryRate     float64
+	// memoryEvidenceBytes is evidence.memory_bytes for the memory benchmark; 0 is the default.
+	memoryEvidenceBytes uint64
+	// memProfile, when set, is where the memory benchmark writes a heap profile at its end.
+	memProfile string
 }
 
 func main() {
@@ -34,7 +41,18 @@ func main() {
 	flag.DurationVar(&s.maxDuration, "throughput-duration", 3*time.Second, "how long each throughput run lasts")
 	flag.IntVar(&s.maxTokens, "max-tokens", 4, "tokens generated per request")
 	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed")
+	flag.DurationVar(&s.memoryDuration, "memory", 0, "run only the memory benchmark, for this long (make bench: 10m)")
+	flag.Float64Var(&s.memoryRate, "memory-rate", 800, "the memory benchmark's open-loop arrival rate, requests per second")
+	flag.Uint64Var(&s.memoryEvidenceBytes, "memory-evidence-bytes", 0, "evidence.memory_bytes for the memory benchmark (0: the default)")
+	flag.StringVar(&s.memProfile, "memprofile", "", "write the memory benchmark's heap profile here at its end")
 	flag.Parse()
+	if s.memoryDuration > 0 {
+		if err := runMemory(context.Background(), s); err != nil {
+			fmt.Fprintln(os.Stderr, "arbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(s); err != nil {
 		fmt.Fprintln(os.Stderr, "arbench:", err)
 		os.Exit(1)

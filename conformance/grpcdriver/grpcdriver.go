@@ -92,6 +92,7 @@ func (c *Client) CompleteWatch(ctx context.Context, key string, req *arcertv1.Co
 		}
 		if msg.GetText() != "" {
 			if res.Tokens == 0 {
+				res.RequestID = headerRequestID(stream)
 				res.TTFT = now.Sub(res.Start)
 			} else {
 				res.ITL = append(res.ITL, now.Sub(last))
@@ -120,7 +121,9 @@ func (r *Result) readOutcome(tr metadata.MD) outcome.Class {
 		}
 		return v[0]
 	}
-	r.RequestID = one(outcome.MetadataRequestID)
+	if id := one(outcome.MetadataRequestID); id != "" || r.RequestID == "" {
+		r.RequestID = id // the trailer's word; a call the client ended keeps the header's
+	}
 	c, err := outcome.ParseClass(one(outcome.MetadataOutcome))
 	if err != nil {
 		r.violate("%v", err)
@@ -165,4 +168,18 @@ func (r *Result) read(tr metadata.MD) {
 	} else if c.Valid() && r.Code == codes.OK {
 		r.violate("outcome %q with status OK", c)
 	}
+}
+
+// headerRequestID is the request id a stream's header metadata states, once its first message
+// arrived: the only place a call the client ends itself (cancelled, or past its own deadline)
+// learns it, as no trailer follows.
+func headerRequestID(stream grpc.ClientStream) string {
+	md, err := stream.Header()
+	if err != nil {
+		return ""
+	}
+	if v := md.Get(outcome.MetadataRequestID); len(v) == 1 {
+		return v[0]
+	}
+	return ""
 }

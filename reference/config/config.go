@@ -15,6 +15,7 @@ type Config struct {
 	Models         []Model        `yaml:"models"`
 	Workers        []Worker       `yaml:"workers"`
 	Durable        Durable        `yaml:"durable"`
+	Evidence       Evidence       `yaml:"evidence"`
 	Cache          Cache          `yaml:"cache"`
 	Artifacts      Artifacts      `yaml:"artifacts"`
 	// Providers are hosted upstreams the router may fall back to, per the tenant's data policy.
@@ -55,6 +56,15 @@ type Router struct {
 	AffinitySlack int `yaml:"affinity_slack"`
 	// RetryAfter is the Retry-After a shed response advertises.
 	RetryAfter time.Duration `yaml:"retry_after"`
+}
+
+// Evidence configures the evidence store of the runtime without JetStream (the in-memory
+// development mode); the durable mode keeps its records in JetStream and ignores it.
+type Evidence struct {
+	// MemoryBytes bounds the in-memory store: past it the oldest records are dropped, counted in
+	// aruntime_evidence_dropped_total and reported by the evidence endpoint as truncated_before,
+	// so that no one mistakes the development mode for durable evidence.
+	MemoryBytes uint64 `yaml:"memory_bytes"`
 }
 
 // Durable configures the JetStream engine behind the batch queue, evidence and control plane.

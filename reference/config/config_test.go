@@ -161,6 +161,8 @@ func TestFallbackMustCoverTheModel(t *testing.T) {
 	}
 }
 
+// TestPrefillBudgetDefaultsAndValidation: the dev workers chunk prefill by default, shortest
+// first, and a negative budget or an unknown order is refused.
 func TestPrefillBudgetDefaultsAndValidation(t *testing.T) {
 	cfg, err := Parse("dev.yaml", devYAML(t))
 	if err != nil {
@@ -185,5 +187,21 @@ func TestPrefillBudgetDefaultsAndValidation(t *testing.T) {
 		if len(v.errs) == 0 {
 			t.Fatalf("%+v validated without a mistake", bad)
 		}
+	}
+}
+
+// TestEvidenceMemoryBytes: the in-memory evidence bound defaults to 64 MiB and refuses a bound
+// too small to keep a request's record until its client reads it.
+func TestEvidenceMemoryBytes(t *testing.T) {
+	cfg, err := Parse("dev.yaml", devYAML(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Evidence.MemoryBytes != DefaultEvidenceMemoryBytes {
+		t.Fatalf("evidence.memory_bytes defaults to %d, want %d", cfg.Evidence.MemoryBytes, DefaultEvidenceMemoryBytes)
+	}
+	cfg.Evidence.MemoryBytes = MinEvidenceMemoryBytes - 1
+	if errs := cfg.validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "evidence.memory_bytes") {
+		t.Fatalf("errors %v, want evidence.memory_bytes refused", errs)
 	}
 }

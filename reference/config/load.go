@@ -108,6 +108,12 @@ const (
 	DefaultBatchCapacity  = 10000
 	DefaultBatchRequests  = 1000
 	DefaultBatchWorkers   = 8
+	// DefaultEvidenceMemoryBytes keeps about 90,000 records of the in-memory evidence store
+	// (roughly 700 bytes each): a certification run's worth, in a process that stays small.
+	DefaultEvidenceMemoryBytes = 64 << 20
+	// MinEvidenceMemoryBytes is the smallest in-memory evidence bound: room for a few hundred
+	// records, so that a request's record is still there when its client asks for it.
+	MinEvidenceMemoryBytes = 256 << 10
 )
 
 func (c *Config) applyDefaults() {
@@ -129,6 +135,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Artifacts.RepoPrefix == "" {
 		c.Artifacts.RepoPrefix = "models/"
+	}
+	if c.Evidence.MemoryBytes == 0 {
+		c.Evidence.MemoryBytes = DefaultEvidenceMemoryBytes
 	}
 	d := &c.Durable
 	if d.NATSListen == "" {

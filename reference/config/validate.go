@@ -84,6 +84,9 @@ func (c *Config) validate() []*FieldError {
 	}
 	v.addr("durable.nats_listen", c.Durable.NATSListen)
 	v.positive("durable.batch_capacity", int64(c.Durable.BatchCapacity))
+	if c.Evidence.MemoryBytes < MinEvidenceMemoryBytes {
+		v.add("evidence.memory_bytes", "%d is below the smallest bound, %d bytes", c.Evidence.MemoryBytes, MinEvidenceMemoryBytes)
+	}
 	v.positive("durable.batch_max_requests", int64(c.Durable.BatchMaxRequests))
 	v.positive("durable.batch_concurrency", int64(c.Durable.BatchConcurrency))
 	if c.Cache.Listen != "" {

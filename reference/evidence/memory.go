@@ -1,29 +1,35 @@
 package evidence
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
+	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/aruntime/arcert/api/discovery"
 )
 
 // Memory is the in-memory evidence store of the embedded default (`aruntime up`), where nothing
-// needs to survive the process. It is bounded: it keeps the newest maxRecords and drops the
-// oldest beyond that, counting every drop in Dropped so that losing evidence is never silent. The
+// needs to survive the process. It is bounded, by records and by bytes: it keeps the newest
+// records that fit both bounds and drops the oldest beyond them, counting every drop in Dropped
+// and saying from where it still holds the chain in TruncatedBefore, so that losing evidence is
+// never silent and no one mistakes it for durable. The
 // chain continues across drops (the next record still links to the last one written), so a
 // reader sees dropped evidence as a gap before the oldest record kept. It is safe for concurrent
 // use.
 type Memory struct {
-	max int
+	max      int
+	maxBytes uint64
 
 	mu       sync.Mutex
-	records  []discovery.Record // oldest first, contiguous Seq
+	records  ring   // oldest first, contiguous Seq
+	bytes    uint64 // RecordBytes of the records kept
 	lastSeq  uint64
 	lastHash string
 	dropped  uint64
+	// truncatedBefore is the Seq of the oldest record kept once any was dropped; 0 before.
+	truncatedBefore uint64
 }
 
 var (
@@ -34,10 +40,35 @@ var (
 // NewMemory returns an empty store that keeps the newest maxRecords. maxRecords must be at least
 // 1; the configuration validates it, so a smaller value is a programming error and panics.
 func NewMemory(maxRecords int) *Memory {
+	return NewMemoryBounded(maxRecords, math.MaxUint64)
+}
+
+// NewMemoryBounded returns an empty store that keeps the newest records within maxRecords and
+// within maxBytes as RecordBytes counts them (the newest record is kept whatever its size).
+// maxRecords must be at least 1; the configuration validates the bounds, so a smaller value is a
+// programming error and panics.
+func NewMemoryBounded(maxRecords int, maxBytes uint64) *Memory {
 	if maxRecords < 1 {
 		panic(fmt.Sprintf("evidence: NewMemory(%d): maxRecords must be at least 1", maxRecords))
 	}
-	return &Memory{max: maxRecords, lastHash: GenesisHash}
+	return &Memory{max: maxRecords, maxBytes: maxBytes, lastHash: GenesisHash}
+}
+
+// recordOverhead is the memory of a Record beyond its strings' bytes: the struct itself.
+var recordOverhead = uint64(unsafe.Sizeof(discovery.Record{}))
+
+// RecordBytes is what the store counts a record as holding: the struct and every byte of its
+// strings. Strings a record shares with the configuration (tenant, model, ...) are counted too,
+// so the count errs on the side of keeping fewer records than the bound would allow.
+func RecordBytes(r discovery.Record) uint64 {
+	n := recordOverhead
+	for _, s := range []string{r.RequestID, r.Tenant, r.Application, r.User, r.ClientUser, r.TrafficClass,
+		r.Model, r.Deployment, r.ArtifactDigest, r.PolicyVersion, r.ServedBy.Region, r.ServedBy.Pool,
+		r.ServedBy.Provider, r.ServedBy.Deployment, r.ServedBy.Worker, string(r.Outcome), string(r.Reason),
+		r.CacheTier, r.CostCenter, r.TraceID, r.PrevHash, r.Hash} {
+		n += uint64(len(s))
+	}
+	return n
 }
 
 // Append stores r as the next record of the chain; see Sink. The stored Time is r.Time in UTC
@@ -57,12 +88,16 @@ func (m *Memory) Append(ctx context.Context, r discovery.Record) (discovery.Reco
 	r.PrevHash = m.lastHash
 	r.Hash = Hash(r)
 	m.lastSeq, m.lastHash = r.Seq, r.Hash
-	if len(m.records) == m.max {
-		m.records[0] = discovery.Record{} // release the dropped record's strings
-		m.records = m.records[1:]
+	size := RecordBytes(r)
+	for m.records.len() > 0 && (m.records.len() == m.max || m.bytes+size > m.maxBytes) {
+		m.bytes -= RecordBytes(m.records.pop())
 		m.dropped++
 	}
-	m.records = append(m.records, r)
+	m.records.push(r, m.max)
+	m.bytes += size
+	if m.dropped > 0 {
+		m.truncatedBefore = m.records.seqAt(0)
+	}
 	return r, nil
 }
 
@@ -75,9 +110,9 @@ func (m *Memory) ByRequestID(ctx context.Context, requestID string) ([]discovery
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []discovery.Record
-	for _, r := range m.records {
-		if r.RequestID == requestID {
-			out = append(out, r)
+	for i := range m.records.len() {
+		if m.records.requestIDAt(i) == requestID {
+			out = append(out, m.records.at(i))
 		}
 	}
 	if len(out) == 0 {
@@ -97,15 +132,22 @@ func (m *Memory) Since(ctx context.Context, seq uint64, limit int) ([]discovery.
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.records) == 0 || seq >= m.lastSeq {
+	n := m.records.len()
+	if n == 0 || seq >= m.lastSeq {
 		return nil, nil
 	}
-	// When seq is before the oldest kept record this starts at the oldest, and the gap shows.
-	start, _ := slices.BinarySearchFunc(m.records, seq+1, func(r discovery.Record, s uint64) int {
-		return cmp.Compare(r.Seq, s)
-	})
-	end := start + min(limit, len(m.records)-start)
-	return append([]discovery.Record(nil), m.records[start:end]...), nil
+	// Seq is contiguous from the oldest kept record; when seq is before it this starts at the
+	// oldest, and the gap shows.
+	oldest := m.records.seqAt(0)
+	start := 0
+	if seq+1 > oldest {
+		start = int(seq + 1 - oldest)
+	}
+	out := make([]discovery.Record, 0, min(limit, n-start))
+	for i := start; i < n && len(out) < limit; i++ {
+		out = append(out, m.records.at(i))
+	}
+	return out, nil
 }
 
 // Dropped is how many of the oldest records the bound has dropped since the store was created,
@@ -114,4 +156,19 @@ func (m *Memory) Dropped() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.dropped
+}
+
+// TruncatedBefore is the Seq before which the bound dropped every record, 0 when it dropped none:
+// the evidence endpoint reports it, so a reader knows the chain it sees starts there.
+func (m *Memory) TruncatedBefore() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.truncatedBefore
+}
+
+// Bytes is what the records kept hold, as RecordBytes counts them.
+func (m *Memory) Bytes() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bytes
 }

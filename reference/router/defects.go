@@ -31,4 +31,6 @@ type Defects struct {
 	Operations OperationsDefects
 	// Labels are the router's label bugs.
 	Labels LabelDefects
+	// Billing are the router's bugs of what evidence bills.
+	Billing BillingDefects
 }

@@ -129,6 +129,9 @@ func (r *Router) evidenceList(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	out := discovery.EvidenceList{Records: []discovery.Record{}}
+	if t, ok := r.evidence.(truncating); ok {
+		out.TruncatedBefore = t.TruncatedBefore()
+	}
 	for _, rec := range recs {
 		if p.Role == identity.RoleOperator || rec.Tenant == p.Tenant {
 			out.Records = append(out.Records, rec)

@@ -54,6 +54,9 @@ func (e *httpEmitter) start(head ending) error {
 	return nil
 }
 
+// withholds reports a plain body, which goes out only when the request is served.
+func (e *httpEmitter) withholds() bool { return !e.j.c.Stream }
+
 func (e *httpEmitter) token(text string) error {
 	if !e.j.c.Stream {
 		e.text.WriteString(text)

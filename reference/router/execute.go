@@ -43,6 +43,10 @@ type ending struct {
 	tier string
 	// collected is the output of a request run without a client attached (a batch job).
 	collected string
+	// delivered counts the completion tokens the emitter took: what went out before the end.
+	delivered int64
+	// reported is set when the worker or provider finished and counted usage itself.
+	reported bool
 }
 
 // tokenUsage is what a served request consumed, as the worker counted it.
@@ -76,6 +80,13 @@ const maxAttempts = 3
 // left out, and the decision's class (completed, rerouted, degraded) is the one the request ends
 // with when it is served.
 func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
+	end := r.serve(ctx, j, em)
+	end.usage = delivered(j, end, em)
+	return end
+}
+
+// serve is execute up to the usage: the ending as the places it was tried on left it.
+func (r *Router) serve(ctx context.Context, j job, em emitter) ending {
 	_, end := r.plan(j) // refuse what no place may serve before it takes quota or a slot
 	if end.reason != "" {
 		return end

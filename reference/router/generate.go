@@ -75,9 +75,11 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 			if err := em.token(msg.GetText()); err != nil {
 				return clientGone(end, err), false
 			}
+			end.delivered++
 		}
 		if u := msg.GetUsage(); u != nil {
 			end.usage = tokenUsage{Prompt: u.GetPromptTokens(), Completion: u.GetCompletionTokens(), Cached: u.GetCachedTokens()}
+			end.reported = true
 			end.finish = msg.GetFinishReason()
 			end.tier = msg.GetCachedTier()
 			end.artifact = r.servedArtifact(stream, end.artifact)

@@ -58,6 +58,7 @@ func (r *Router) onProvider(ctx context.Context, j job, d fallback.Decision, em 
 		if err := em.token(text); err != nil {
 			return errors.Join(errClientGone, err) // errClientTooSlow, if it was, is kept
 		}
+		end.delivered++
 		return nil
 	}
 	u, err := h.client.Stream(provider.WithTenantLabel(ctx, j.principal.Tenant), j.c.upstream(d.Place.Model), emit)
@@ -71,6 +72,7 @@ func (r *Router) onProvider(ctx context.Context, j job, d fallback.Decision, em 
 	}
 	end.started = true
 	end.usage = tokenUsage{Prompt: int64(u.PromptTokens), Completion: int64(u.CompletionTokens), Cached: int64(u.CachedTokens)}
+	end.reported = true
 	if !u.Reported {
 		end.usage.Prompt = int64(j.c.PromptTokens) // the client counted the pieces, not the prompt
 	}

@@ -24,6 +24,7 @@ func (r *Router) record(j job, end ending, started time.Time) {
 	elapsed := time.Since(started)
 	tenant := j.principal.Tenant
 	r.metrics.observe(tenant, j.class.Name, end, elapsed)
+	u := r.defects.Billing.evidence(j, end)
 	rec := discovery.Record{
 		RequestID:      j.id,
 		Time:           started.UTC(),
@@ -40,12 +41,12 @@ func (r *Router) record(j job, end ending, started time.Time) {
 		Outcome:        end.class,
 		Reason:         end.reason,
 		Tokens: discovery.Tokens{
-			Prompt:     int(end.usage.Prompt),
-			Completion: int(end.usage.Completion),
-			Cached:     int(end.usage.Cached),
+			Prompt:     int(u.Prompt),
+			Completion: int(u.Completion),
+			Cached:     int(u.Cached),
 		},
 		CacheTier:    end.tier,
-		CostMicroUSD: cost(j, end),
+		CostMicroUSD: cost(j, u),
 		CostCenter:   r.costCenter(j.principal),
 		TraceID:      j.traceID,
 		DurationMS:   float64(elapsed.Microseconds()) / 1000,
@@ -72,9 +73,9 @@ func servedModel(j job, end ending) string {
 }
 
 // cost attributes what a request consumed at its model's declared prices, in micro-USD.
-func cost(j job, end ending) int64 {
+func cost(j job, u tokenUsage) int64 {
 	m := j.c.Model
-	return (end.usage.Prompt*m.PromptPricePer1K + end.usage.Completion*m.CompletionPricePer1K) / 1000
+	return (u.Prompt*m.PromptPricePer1K + u.Completion*m.CompletionPricePer1K) / 1000
 }
 
 // costCenter is where a tenant's spending is billed; empty for non-tenants.

@@ -115,6 +115,9 @@ func New(o Options) (*Router, error) {
 	if r.metrics, err = newMetrics(o.Registerer, o.Config, adm); err != nil {
 		return nil, err
 	}
+	if err := registerTruncation(o.Registerer, o.Evidence); err != nil {
+		return nil, err
+	}
 	o.Pool.OnChange(func(int) {
 		r.log.Info("capacity changed", "slots", r.syncCapacity())
 	})

@@ -30,6 +30,8 @@ type Defects struct {
 	Admission  AdmissionDefects
 	Resilience ResilienceDefects
 	Operations OperationsDefects
+	// Billing are the router's bugs of what evidence bills for a request.
+	Billing router.BillingDefects
 }
 
 // The families below are filled by the negative controls of each family; keep each family's

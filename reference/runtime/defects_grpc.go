@@ -32,5 +32,6 @@ func (d Defects) router() router.Defects {
 		Labels:               d.Tenancy.Labels,
 		SharedFIFOClassQueue: d.Admission.SharedFIFOClassQueue,
 		SlowReaderHoldsSlot:  d.Admission.SlowReaderHoldsSlot,
+		Billing:              d.Billing,
 	}
 }

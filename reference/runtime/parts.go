@@ -23,6 +23,15 @@ import (
 // a certification run; the durable JetStream service replaces it.
 const evidenceCapacity = 1 << 20
 
+// evidenceMemoryBytes is the byte bound of the in-memory evidence store: the configuration's, or
+// the default for a configuration built in code rather than parsed (which applies it).
+func evidenceMemoryBytes(cfg *config.Config) uint64 {
+	if cfg.Evidence.MemoryBytes == 0 {
+		return config.DefaultEvidenceMemoryBytes
+	}
+	return cfg.Evidence.MemoryBytes
+}
+
 // startWorker starts worker id on its configured listen address (or, for a replacement, on the
 // address its predecessor had) and records the port it got.
 func (rt *Runtime) startWorker(parent context.Context, id string) error {

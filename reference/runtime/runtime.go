@@ -187,7 +187,7 @@ func (rt *Runtime) startShared(startCtx, ctx context.Context) error {
 	case o.Router:
 		// Without JetStream there is nowhere durable to keep evidence: the in-memory store serves
 		// the endpoint, and says in the topology that it is not durable.
-		rt.evidence = evidence.NewMemory(evidenceCapacity)
+		rt.evidence = evidence.NewMemoryBounded(evidenceCapacity, evidenceMemoryBytes(rt.cfg))
 		rt.topology.Evidence = "in-memory (no --data: not durable)"
 	}
 	return nil

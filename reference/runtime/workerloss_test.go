@@ -113,6 +113,10 @@ func TestWorkerLostMidStream(t *testing.T) {
 	if resp.Trailer.Get("ARuntime-Outcome") != "failed" || resp.Trailer.Get("ARuntime-Outcome-Reason") != "worker_lost" {
 		t.Fatalf("trailer %v", resp.Trailer)
 	}
+	// What went out before the worker was lost is billed: the prompt and at least the first chunk.
+	if rec := recordOf(t, rt, resp.Header.Get("X-Request-Id")); rec.Tokens.Prompt == 0 || rec.Tokens.Completion == 0 {
+		t.Fatalf("a stream cut mid-way by a lost worker billed %d prompt and %d completion tokens", rec.Tokens.Prompt, rec.Tokens.Completion)
+	}
 	next := post(t, rt, "/v1/chat/completions", acmeKey, chat("anyone there?", 1), nil)
 	expectOutcome(t, next, http.StatusServiceUnavailable, "failed", "no_healthy_worker")
 }

@@ -1,0 +1,50 @@
+package router
+
+// BillingDefects are the router's bugs of billing: evidence that bills something other than what
+// the client received.
+type BillingDefects struct {
+	// OnlyCompleted bills nothing for a request that was not served to the end: a stream the
+	// client cut, one whose deadline passed, or one whose worker was lost records 0 tokens and 0
+	// cost however much of it went out.
+	OnlyCompleted bool
+	// RequestedNotDelivered bills an unfinished request as if all the completion tokens it asked
+	// for (max_tokens) had gone out, rather than those that did.
+	RequestedNotDelivered bool
+}
+
+// withholder is an emitter whose output reaches the client only when the request is served (a
+// plain HTTP body); an unserved request's tokens never went out on it.
+type withholder interface{ withholds() bool }
+
+// delivered is the usage of a request as delivered at the moment it ended, whatever the ending;
+// it is what the client is told (when its wire can still tell it) and what evidence bills. A
+// request that ran to the end is billed as its worker or provider counted it. Any other ending
+// (the client went away, the deadline passed, the worker was lost, the client read too slowly,
+// or an ending yet to be named) is billed for its prompt once the prompt was processed, which the
+// first token shows, and for the completion tokens that went out before the end: none when the
+// emitter withholds an unserved request's output, and nothing at all before the first token.
+func delivered(j job, end ending, em emitter) tokenUsage {
+	if end.reported {
+		return end.usage
+	}
+	if !end.started {
+		return tokenUsage{}
+	}
+	u := tokenUsage{Prompt: int64(j.c.PromptTokens), Completion: end.delivered}
+	if w, ok := em.(withholder); ok && w.withholds() && !end.class.Served() {
+		u.Completion = 0
+	}
+	return u
+}
+
+// evidence is the usage evidence bills for a request that ended as end, its usage settled by
+// delivered; the defects bill something else.
+func (d BillingDefects) evidence(j job, end ending) tokenUsage {
+	switch {
+	case d.OnlyCompleted && !end.class.Served():
+		return tokenUsage{}
+	case d.RequestedNotDelivered && !end.reported && end.started:
+		return tokenUsage{Prompt: end.usage.Prompt, Completion: int64(j.c.MaxTokens)}
+	}
+	return end.usage
+}
