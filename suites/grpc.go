@@ -23,7 +23,7 @@ var _ = Describe("gRPC", func() {
 				if !slices.Contains(t.TrafficClasses, k.Name) {
 					continue
 				}
-				s := callOutcome(ctx, outcomeCall{what: "a stream in class " + k.Name + " as " + t.Name, tenant: t, transport: pathGRPC, class: k.Name,
+				s := callServed(ctx, outcomeCall{what: "a stream in class " + k.Name + " as " + t.Name, tenant: t, transport: pathGRPC, class: k.Name,
 					body: probe(prompt(rng(53+uint64(i)), 5), 4, false)}, patience(k.Deadline))
 				n++
 				ok, why := contractStatus(s)

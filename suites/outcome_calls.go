@@ -44,6 +44,29 @@ func callOutcome(ctx context.Context, c outcomeCall, wait time.Duration) outcome
 	return s
 }
 
+// callServed is callOutcome for a call that must be served, sent once the tenant's own quota
+// allows it: an earlier spec may have spent the smallest quota, and a refusal for that would say
+// nothing about the outcome this spec judges.
+func callServed(ctx context.Context, c outcomeCall, wait time.Duration) outcomeSample {
+	awaitAllowance(ctx, c.tenant, 1, servedReservation(c.body))
+	return callOutcome(ctx, c, wait)
+}
+
+// servedReservation over-estimates the tokens body reserves against a quota.
+func servedReservation(body openai.CompletionRequest) int {
+	n := 0
+	if body.MaxTokens != nil {
+		n = int(*body.MaxTokens)
+	}
+	if body.Prompt != nil {
+		n += len(*body.Prompt)
+	}
+	for _, m := range body.Messages {
+		n += len(m.Content)
+	}
+	return n
+}
+
 // classDeadline is the deadline of the class a call asks for, else of the tenant's default.
 func classDeadline(class string, t target.Tenant) time.Duration {
 	for _, k := range env.Target.TrafficClasses {

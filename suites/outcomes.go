@@ -35,7 +35,7 @@ var _ = Describe("Outcomes", func() {
 		for _, t := range env.Target.Tenants {
 			for i, ep := range completionEndpoints {
 				for _, tr := range []string{pathHTTP, pathHTTPStream} {
-					s := callOutcome(ctx, outcomeCall{what: "a completion on " + ep, tenant: t, endpoint: ep, transport: tr,
+					s := callServed(ctx, outcomeCall{what: "a completion on " + ep, tenant: t, endpoint: ep, transport: tr,
 						body: probe(prompt(rng(41+uint64(i)), 5), 3, false)}, patience(tenantClass(t).Deadline))
 					if s.answered() && !s.class.Served() {
 						problems = append(problems, "a plain request of an unloaded runtime was not served: "+s.String())
@@ -75,8 +75,9 @@ var _ = Describe("Outcomes", func() {
 					continue
 				}
 				for i, ep := range completionEndpoints {
-					res, err := env.HTTP.Do(ctx, driver.Call{Path: ep, Key: t.Key, Header: classHeader(k.Name),
-						Body: asEndpoint(ep, probe(prompt(rng(43+uint64(i)), 5), 5, true))})
+					body := asEndpoint(ep, probe(prompt(rng(43+uint64(i)), 5), 5, true))
+					awaitAllowance(ctx, t, 1, servedReservation(body))
+					res, err := env.HTTP.Do(ctx, driver.Call{Path: ep, Key: t.Key, Header: classHeader(k.Name), Body: body})
 					s := httpSample("a stream on "+ep+" in class "+k.Name+" as "+t.Name, t.Name, true, res, err)
 					s.deadline = k.Deadline
 					n++
@@ -110,7 +111,7 @@ var _ = Describe("Outcomes", func() {
 					eps = []string{"arcert.v1.Inference/Complete"}
 				}
 				for i, ep := range eps {
-					s := callOutcome(ctx, outcomeCall{what: "a completion on " + ep, tenant: t, endpoint: ep, transport: tr,
+					s := callServed(ctx, outcomeCall{what: "a completion on " + ep, tenant: t, endpoint: ep, transport: tr,
 						body: probe(prompt(rng(47+uint64(i)), 5), 2, false)}, patience(tenantClass(t).Deadline))
 					n++
 					if why := servedWhereAllowed(s, t); why != "" {

@@ -126,25 +126,32 @@ func judgeQuota(s quotaSample, k spoofQuotaKind) bool {
 	return callerShows >= 1 || victimShows >= 1
 }
 
-// quotaFollowsCredential is TEN-1's quota half. Over each transport, for each pair of tenants of
-// which one has the smallest request quota, the caller sends requests naming the other in every
+// quotaFollowsCredential is TEN-1's quota half. For each pair of tenants of which one has the
+// smallest request quota, in both directions, the caller sends requests naming the other in every
 // label, and /v1/aruntime/quotas must show the caller's request and token allowances spent and
 // the named tenant's untouched. Only what a reading can show is judged (a large quota refills
 // within the spends); a quota kind no sample could show is reported as not probed.
+//
+// Each burst spends the small quota, which must refill before the next, so the bursts take turns
+// over the transports (every transport at least once, every pair and direction at least once)
+// rather than repeating every pair on every transport: the evidence half already sends every
+// label over every transport, and a quota charged to the named tenant shows on any of them.
 func quotaFollowsCredential(ctx context.Context, vias []string) {
 	small := smallestQuota()
 	r := rng(1)
 	judgedKinds := map[string]int{}
-	for _, via := range vias {
-		for _, o := range otherTenants(small) {
-			for _, p := range [][2]target.Tenant{{small, o}, {o, small}} {
-				s := spendAsNaming(ctx, via, p[0], p[1], spoofText(p[1])+" "+prompt(r, quotaPadWords))
-				for _, k := range spoofQuotaKinds {
-					if judgeQuota(s, k) {
-						judged(k.path+":"+via, 1)
-						judgedKinds[k.path]++
-					}
-				}
+	type burst struct{ caller, victim target.Tenant }
+	var bursts []burst
+	for _, o := range otherTenants(small) {
+		bursts = append(bursts, burst{small, o}, burst{o, small})
+	}
+	for i := range max(len(bursts), len(vias)) {
+		b, via := bursts[i%len(bursts)], vias[i%len(vias)]
+		s := spendAsNaming(ctx, via, b.caller, b.victim, spoofText(b.victim)+" "+prompt(r, quotaPadWords))
+		for _, k := range spoofQuotaKinds {
+			if judgeQuota(s, k) {
+				judged(k.path+":"+via, 1)
+				judgedKinds[k.path]++
 			}
 		}
 	}
