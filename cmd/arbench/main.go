@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
 )
 
@@ -59,18 +60,31 @@ func main() {
 	}
 }
 
+// benchShutdown bounds stopping the benchmark's runtime.
+const benchShutdown = 10 * time.Second
+
+// startBench starts the router and the benchmark worker of cfg in this process, quietly, and
+// returns them with the function that stops them.
+func startBench(ctx context.Context, cfg *config.Config) (*runtime.Runtime, func(), error) {
+	rt, err := runtime.Start(ctx, cfg, runtime.Options{Router: true, Workers: []string{benchWorker}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rt, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), benchShutdown)
+		defer cancel()
+		_ = rt.Shutdown(sctx)
+	}, nil
+}
+
 func run(s settings) error {
 	cfg := benchConfig()
 	ctx := context.Background()
-	rt, err := runtime.Start(ctx, cfg, runtime.Options{Router: true, Workers: []string{benchWorker}, Logger: slog.New(slog.DiscardHandler)})
+	rt, shutdown, err := startBench(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = rt.Shutdown(sctx)
-	}()
+	defer shutdown()
 	topo := rt.Topology()
 	targets := []target{
 		workerTarget(topo.Workers[benchWorker], cfg.Router.WorkerToken, s.maxTokens),

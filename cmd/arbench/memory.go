@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"runtime"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/chaos/traffic"
-	aruntime "github.com/aruntime/arcert/reference/runtime"
 )
 
 // The memory benchmark: the in-memory runtime (no --data, evidence in memory, bounded by
@@ -47,15 +45,11 @@ type memoryFigures struct {
 func runMemory(ctx context.Context, s settings) error {
 	cfg := benchConfig()
 	cfg.Evidence.MemoryBytes = s.memoryEvidenceBytes
-	rt, err := aruntime.Start(ctx, cfg, aruntime.Options{Router: true, Workers: []string{benchWorker}, Logger: slog.New(slog.DiscardHandler)})
+	rt, shutdown, err := startBench(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = rt.Shutdown(sctx)
-	}()
+	defer shutdown()
 	t := routerHTTPTarget(rt.Topology().HTTP, benchKey, memoryMaxTokens)
 	defer t.close()
 	fmt.Fprintf(os.Stderr, "arbench: memory: %.0f req/s for %s on the in-memory runtime\n", s.memoryRate, s.memoryDuration)
