@@ -1,5 +1,7 @@
 package router
 
+import "github.com/aruntime/arcert/api/outcome"
+
 // BillingDefects are the router's bugs of billing: evidence that bills something other than what
 // the client received.
 type BillingDefects struct {
@@ -10,6 +12,9 @@ type BillingDefects struct {
 	// RequestedNotDelivered bills an unfinished request as if all the completion tokens it asked
 	// for (max_tokens) had gone out, rather than those that did.
 	RequestedNotDelivered bool
+	// NothingWhenFailedMidway bills 0 tokens and 0 cost for a stream that failed after output went
+	// out (its worker lost), while every ending a client can provoke is billed right.
+	NothingWhenFailedMidway bool
 }
 
 // withholder is an emitter whose output reaches the client only when the request is served (a
@@ -42,6 +47,8 @@ func delivered(j job, end ending, em emitter) tokenUsage {
 func (d BillingDefects) evidence(j job, end ending) tokenUsage {
 	switch {
 	case d.OnlyCompleted && !end.class.Served():
+		return tokenUsage{}
+	case d.NothingWhenFailedMidway && end.class == outcome.Failed && end.started && end.reason != outcome.ReasonClientCancelled:
 		return tokenUsage{}
 	case d.RequestedNotDelivered && !end.reported && end.started:
 		return tokenUsage{Prompt: end.usage.Prompt, Completion: int64(j.c.MaxTokens)}
