@@ -49,7 +49,7 @@ var _ = Describe("Traffic classes", func() {
 		floodDone := make(chan struct{})
 		go func() {
 			defer close(floodDone)
-			batch = openLoop(floodCtx, "batch-flood", env.Seed+1, rate, classDuration+time.Second, func(i int) request {
+			batch = openLoop(floodCtx, "batch-flood", env.Seed+1, rate, floodLead+classDuration, func(i int) request {
 				return request{key: floodKeys[i%len(floodKeys)], class: flooding.Name, body: probe(prompt(r, 8), t.Capacity.ProbeMaxTokens, false)}
 			})
 		}()
@@ -60,8 +60,9 @@ var _ = Describe("Traffic classes", func() {
 		probes := openLoop(ctx, "interactive-probes", env.Seed+2, probeRate, classDuration, func(i int) request {
 			return request{key: probeKeys[i%len(probeKeys)], class: protected.Name, body: probe(prompt(rp, 8), probeTokens, true)}
 		})
-		// The flood runs its course rather than being cut: a request cancelled by the harness would
-		// have no outcome to judge on time.
+		// The flood sends for as long as the probes are sent, and then runs its course rather than
+		// being cut (a request cancelled by the harness would have no outcome to judge on time):
+		// its queued work drains while the last probes are answered.
 		<-floodDone
 
 		var ttfts, itls []time.Duration

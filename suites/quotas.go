@@ -97,7 +97,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		}
 		for _, q := range runs {
 			rate, n := q.measured()
-			evidence("%s: admitted %.2f %s/s after the first %s (%d requests), declared %.2f/s", q.tenant.Name, rate, q.unit(), quotaWarmup, n, q.declared)
+			evidence("%s: admitted %.2f %s/s after the first %s (%d requests), declared %.2f/s", q.tenant.Name, rate, q.unit(), q.warmup, n, q.declared)
 			mustHold(math.Abs(rate-q.declared)/q.declared <= quotaTolerance,
 				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance)
 			k := slowestClass(q.tenant)

@@ -16,11 +16,17 @@ import (
 // and measure what was admitted after quotaWarmup, once any burst allowance is spent: that steady
 // rate is the quota as enforced. A request run spends the requests-per-minute quota with small
 // prompts; a token run spends the tokens-per-minute quota with long prompts, so few enough
-// requests are admitted that the request quota never binds (tokenRunRequestShare).
+// requests are admitted that the request quota never binds (tokenRunRequestShare). A token run
+// is longer than a request run: each of its admitted requests is a few percent of the window's
+// tokens, so the window's edges weigh more.
 const (
 	quotaFactor    = 3
 	quotaDuration  = 5500 * time.Millisecond
 	quotaWarmup    = 1500 * time.Millisecond
+	// requestRunDuration and requestRunWarmup are a request run's: at quotaFactor times the quota,
+	// a burst allowance of up to two seconds' quota is spent within the warmup.
+	requestRunDuration = 4 * time.Second
+	requestRunWarmup   = time.Second
 	quotaTolerance = 0.10
 	// minQuotaSamples is how many admitted requests in the measured window make a rate meaningful.
 	minQuotaSamples = 20
@@ -58,8 +64,10 @@ type quotaRun struct {
 	offered float64
 	// promptTokens is the token run's planned prompt length (0 for a request run).
 	promptTokens int
-	ledger       *ledger
-	start        time.Time
+	// duration is how long the run sends; warmup how much of its start is not measured.
+	duration, warmup time.Duration
+	ledger           *ledger
+	start            time.Time
 }
 
 // unit names what the run's quota counts.
@@ -73,12 +81,13 @@ func (q *quotaRun) unit() string {
 // planRequestRun is the request run of t, or why t's request quota cannot be measured here.
 func planRequestRun(t target.Tenant) (*quotaRun, string) {
 	declared := float64(t.Quota.RequestsPerMinute) / 60
-	q := &quotaRun{tenant: t, kind: quotaRequests, declared: declared, offered: quotaFactor * declared}
+	q := &quotaRun{tenant: t, kind: quotaRequests, declared: declared, offered: quotaFactor * declared,
+		duration: requestRunDuration, warmup: requestRunWarmup}
 	switch {
 	case q.offered > quotaLoadShare*env.Target.Capacity.RequestsPerSecond:
 		return nil, fmt.Sprintf("its request quota (%.0f/s) is too near the runtime's capacity to be told from load shedding", declared)
-	case declared*(quotaDuration-quotaWarmup).Seconds() < minQuotaSamples:
-		return nil, fmt.Sprintf("its request quota (%.2f/s) is too low to measure in %s", declared, quotaDuration-quotaWarmup)
+	case declared*q.window().Seconds() < minQuotaSamples:
+		return nil, fmt.Sprintf("its request quota (%.2f/s) is too low to measure in %s", declared, q.window())
 	}
 	return q, ""
 }
@@ -91,12 +100,13 @@ func planTokenRun(t target.Tenant) (*quotaRun, string) {
 	requests := float64(t.Quota.RequestsPerMinute) / 60
 	p := int(math.Ceil(declared / (tokenRunRequestShare * requests)))
 	admitted := declared / float64(p+tokenRunMaxTokens)
-	q := &quotaRun{tenant: t, kind: quotaTokens, declared: declared, promptTokens: p, offered: quotaFactor * admitted}
+	q := &quotaRun{tenant: t, kind: quotaTokens, declared: declared, promptTokens: p, offered: quotaFactor * admitted,
+		duration: quotaDuration, warmup: quotaWarmup}
 	switch {
 	case p+tokenRunMaxTokens > model().ContextLength:
 		return nil, fmt.Sprintf("spending its token quota (%.0f/s) within its request quota needs prompts of %d tokens, beyond the model's context", declared, p)
-	case admitted*(quotaDuration-quotaWarmup).Seconds() < minQuotaSamples:
-		return nil, fmt.Sprintf("its token quota (%.0f/s) admits too few requests of %d tokens to measure in %s", declared, p, quotaDuration-quotaWarmup)
+	case admitted*q.window().Seconds() < minQuotaSamples:
+		return nil, fmt.Sprintf("its token quota (%.0f/s) admits too few requests of %d tokens to measure in %s", declared, p, q.window())
 	case q.offered > quotaLoadShare*env.Target.Capacity.RequestsPerSecond:
 		return nil, fmt.Sprintf("its token quota (%.0f/s) is too near the runtime's capacity to be told from load shedding", declared)
 	}
@@ -123,7 +133,7 @@ func (q *quotaRun) execute(ctx context.Context, stream uint64, perWord float64) 
 		maxTokens = tokenRunMaxTokens
 	}
 	q.start = time.Now()
-	q.ledger = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, quotaDuration, func(int) request {
+	q.ledger = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, q.duration, func(int) request {
 		return request{key: q.tenant.Key, body: probe(prompt(r, words), maxTokens, false)}
 	})
 }
@@ -131,7 +141,7 @@ func (q *quotaRun) execute(ctx context.Context, stream uint64, perWord float64) 
 // measured is the rate the run had admitted after the warmup, in its quota's unit per second,
 // and how many admitted requests it rests on.
 func (q *quotaRun) measured() (rate float64, n int) {
-	window := q.start.Add(quotaWarmup)
+	window := q.start.Add(q.warmup)
 	spent := 0.0
 	for _, s := range q.ledger.shots {
 		if s.err != nil || !s.res.Outcome.Served() || s.res.Start.Before(window) {
@@ -144,8 +154,11 @@ func (q *quotaRun) measured() (rate float64, n int) {
 			spent++
 		}
 	}
-	return spent / (quotaDuration - quotaWarmup).Seconds(), n
+	return spent / q.window().Seconds(), n
 }
+
+// window is the part of the run that is measured.
+func (q *quotaRun) window() time.Duration { return q.duration - q.warmup }
 
 // refusals are the run's requests that were not served, including any that reached no outcome.
 func (q *quotaRun) refusals() []shot {

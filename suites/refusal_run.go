@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
@@ -80,8 +81,17 @@ func provokeRefusals(ctx context.Context) *refusalRun {
 	for _, p := range discoveryProbes(ctx) {
 		run.discovery = append(run.discovery, p.sample)
 	}
-	run.quota, run.quotaGate = quotaBurst(ctx)
+	var refill func()
+	run.quota, run.quotaGate, refill = quotaBurst(ctx)
+	// The burst's tenant gets its quota back while the flood (of other tenants) runs.
+	refilled := make(chan struct{})
+	go func() {
+		defer close(refilled)
+		defer GinkgoRecover()
+		refill()
+	}()
 	run.flood = run.overload(ctx)
+	<-refilled
 	return run
 }
 
@@ -186,12 +196,13 @@ func sendIdentityRefusals(ctx context.Context) []outcomeSample {
 
 // quotaBurst sends the smallest-quota tenant's requests back to back, rotating the transports,
 // until each transport has seen quotaRefusalsPerTransport quota refusals (or four seconds of its
-// quota plus thirty requests have gone), then waits for the tenant's quota to come back.
-func quotaBurst(ctx context.Context) ([]outcomeSample, string) {
+// quota plus thirty requests have gone). It returns the samples, a gate (why no burst was sent),
+// and a wait for the tenant's quota to come back, which the caller runs beside other work.
+func quotaBurst(ctx context.Context) ([]outcomeSample, string, func()) {
 	t := smallestQuota()
 	perSecond := float64(t.Quota.RequestsPerMinute) / 60
 	if perSecond > 0.5*env.Target.Capacity.RequestsPerSecond {
-		return nil, "every tenant's request quota is near the runtime's capacity, so a quota refusal cannot be provoked apart from load"
+		return nil, "every tenant's request quota is near the runtime's capacity, so a quota refusal cannot be provoked apart from load", func() {}
 	}
 	class := tenantClass(t)
 	before := quotaRemaining(ctx, t)
@@ -210,9 +221,10 @@ func quotaBurst(ctx context.Context) ([]outcomeSample, string) {
 			break
 		}
 	}
-	Eventually(func() float64 { return quotaRemaining(ctx, t) }).WithContext(ctx).WithTimeout(quotaRefill).WithPolling(100*time.Millisecond).
-		Should(BeNumerically(">=", before-1), "tenant %s's request quota did not come back after the burst", t.Name)
-	return out, ""
+	return out, "", func() {
+		Eventually(func() float64 { return quotaRemaining(ctx, t) }).WithContext(ctx).WithTimeout(quotaRefill).WithPolling(100*time.Millisecond).
+			Should(BeNumerically(">=", before-1), "tenant %s's request quota did not come back after the burst", t.Name)
+	}
 }
 
 // quotaRemaining is what the tenant may still spend of its request quota at once.

@@ -54,6 +54,7 @@ type labelCall struct {
 	ID                         string
 	Served                     bool
 	Outcome                    outcome.Class
+	Reason                     outcome.Reason
 	Prompt, Completion, Cached int
 	Worker                     string
 	desc                       string
@@ -79,7 +80,7 @@ func callVia(ctx context.Context, via, key, content string, maxTokens int, sp la
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: path, Key: key, Body: body, Header: hdr})
 	Expect(err).NotTo(HaveOccurred(), "request could not be exchanged")
-	return labelCall{ID: res.RequestID, Served: res.Outcome.Served(), Outcome: res.Outcome,
+	return labelCall{ID: res.RequestID, Served: res.Outcome.Served(), Outcome: res.Outcome, Reason: res.Reason,
 		Prompt: res.Usage.PromptTokens, Completion: res.Usage.CompletionTokens, Cached: res.Usage.PromptTokensDetails.CachedTokens,
 		Worker: res.ServedBy.Worker, desc: via + " " + describe(res)}
 }
@@ -96,7 +97,7 @@ func callGRPC(ctx context.Context, key, content string, maxTokens int, sp labelS
 	res, err := env.GRPC.Complete(ctx, key, &arcertv1.CompleteRequest{Model: model().Name, MaxTokens: int64(maxTokens),
 		Messages: []*arcertv1.ChatMessage{{Role: "user", Content: content}}, User: sp.User, CacheSalt: sp.Salt, TrafficClass: sp.Class})
 	Expect(err).NotTo(HaveOccurred(), "gRPC call could not be exchanged")
-	c := labelCall{ID: res.RequestID, Served: res.Outcome.Served(), Outcome: res.Outcome, Worker: res.ServedBy.Worker,
+	c := labelCall{ID: res.RequestID, Served: res.Outcome.Served(), Outcome: res.Outcome, Reason: res.Reason, Worker: res.ServedBy.Worker,
 		desc: fmt.Sprintf("grpc code %s, outcome %s/%s, request %s, violations %v", res.Code, res.Outcome, res.Reason, res.RequestID, res.ContractViolations)}
 	if u := res.Usage; u != nil {
 		c.Prompt, c.Completion, c.Cached = int(u.GetPromptTokens()), int(u.GetCompletionTokens()), int(u.GetCachedTokens())

@@ -3,16 +3,19 @@ package suites
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
 // spoofPlace is one place a client can write a label, filled with one of the victim's labels.
 type spoofPlace struct {
-	// place names where the label went ("header", "user", "cache_salt", "prompt"), label which.
+	// place names where the label went ("header", "user+cache_salt", "prompt"), label which.
 	place, label string
 	spoof        labelSpoof
 	text         string
@@ -20,19 +23,20 @@ type spoofPlace struct {
 
 // placeWords says in words where a spoofed label went.
 var placeWords = map[string]string{"header": "in identity headers", "metadata": "in call metadata",
-	"user": "as the body's user", "cache_salt": "as cache_salt", "prompt": "in the prompt text"}
+	"user+cache_salt": "as the body's user and cache_salt", "prompt": "in the prompt text"}
 
 // spoofPlaces are the requests that write victim's labels into every place a client controls:
 // identity-looking headers (call metadata on gRPC) with all of them at once, then each label alone
-// as the body's user, as cache_salt, and all of them in the prompt text.
+// as both the body's user and cache_salt (one request: a runtime that takes the tenant from either
+// field records the wrong tenant, and one request per label keeps the smallest quota's share of
+// the spec short), and all of them in the prompt text.
 func spoofPlaces(victim target.Tenant) []spoofPlace {
 	plain := "say something short"
 	every := "every label of " + victim.Name
 	out := []spoofPlace{{place: "header", label: every, spoof: labelSpoof{Header: spoofHeaders(victim)}, text: plain}}
 	for _, l := range tenantLabels(victim) {
 		label := victim.Name + "'s " + l.String()
-		out = append(out, spoofPlace{place: "user", label: label, spoof: labelSpoof{User: l.value}, text: plain},
-			spoofPlace{place: "cache_salt", label: label, spoof: labelSpoof{Salt: l.value}, text: plain})
+		out = append(out, spoofPlace{place: "user+cache_salt", label: label, spoof: labelSpoof{User: l.value, Salt: l.value}, text: plain})
 	}
 	return append(out, spoofPlace{place: "prompt", label: every, text: spoofText(victim)})
 }
@@ -74,33 +78,57 @@ func spoofProblem(caller, victim target.Tenant, v spoofView) string {
 // credentialOnly is TEN-1's evidence and billing half: every tenant sends, over every transport,
 // requests carrying every label of every other tenant in every place a client can write one, and
 // each request's evidence must name the caller as tenant, application, user and cost center, and
-// stay invisible to the tenant it named. It returns how many requests it judged.
+// stay invisible to the tenant it named. Each caller sends its requests in turn, the callers at
+// once: the smallest quota sets the pace, and the others need not wait for it. It returns how many
+// requests it judged.
 func credentialOnly(ctx context.Context, vias []string) int {
-	var problems []string
-	n := 0
+	var (
+		mu       sync.Mutex
+		problems []string
+		paths    = map[string]int{}
+		n        int
+		wg       sync.WaitGroup
+	)
 	for _, caller := range env.Target.Tenants {
-		for _, victim := range otherTenants(caller) {
-			for _, via := range vias {
-				for _, sp := range spoofPlaces(victim) {
-					place := sp.place
-					if place == "header" && via == viaGRPC {
-						place = "metadata"
+		wg.Go(func() {
+			defer GinkgoRecover()
+			for _, victim := range otherTenants(caller) {
+				for _, via := range vias {
+					for _, sp := range spoofPlaces(victim) {
+						place := sp.place
+						if place == "header" && via == viaGRPC {
+							place = "metadata"
+						}
+						c := callAs(ctx, via, caller, sp.text, 2, sp.spoof)
+						if c.Reason == outcome.ReasonQuotaExceeded {
+							// callAs waited for the caller's own allowance: a quota refusal is
+							// the named tenant's quota charged for the caller's request.
+							Fail(fmt.Sprintf("%s's request over %s with %s %s was refused %s although %s's own quota allowed it: the quota of the tenant it named was charged (%s)",
+								caller.Name, via, sp.label, placeWords[place], c.Reason, caller.Name, c.desc))
+						}
+						mustBeServed(c, "%s's request over %s with %s %s", caller.Name, via, sp.label, placeWords[place])
+						p := spoofProblem(caller, victim, spoofEvidence(ctx, c.ID, caller, victim))
+						mu.Lock()
+						if p != "" {
+							problems = append(problems, fmt.Sprintf("%s over %s with %s %s: %s", caller.Name, via, sp.label, placeWords[place], p))
+						}
+						paths[via+":"+place]++
+						paths["tenant:"+caller.Name]++
+						n++
+						mu.Unlock()
 					}
-					c := callAs(ctx, via, caller, sp.text, 2, sp.spoof)
-					mustBeServed(c, "%s's request over %s with %s %s", caller.Name, via, sp.label, placeWords[place])
-					if p := spoofProblem(caller, victim, spoofEvidence(ctx, c.ID, caller, victim)); p != "" {
-						problems = append(problems, fmt.Sprintf("%s over %s with %s %s: %s", caller.Name, via, sp.label, placeWords[place], p))
-					}
-					judged(via+":"+place, 1)
-					judged("tenant:"+caller.Name, 1)
-					n++
 				}
 			}
-		}
+		})
 	}
-	evidence("%d requests, each tenant naming each other tenant over %s in headers, user, cache_salt and prompt text: %d changed who was recorded or billed",
+	wg.Wait()
+	for p, k := range paths {
+		judged(p, k)
+	}
+	evidence("%d requests, each tenant naming each other tenant over %s in headers, user and cache_salt, and prompt text: %d changed who was recorded or billed",
 		n, strings.Join(vias, ", "), len(problems))
 	if len(problems) > 0 {
+		sort.Strings(problems)
 		Fail(fmt.Sprintf("%d of %d requests carrying another tenant's labels were not recorded as the caller's own: %s",
 			len(problems), n, strings.Join(firstOf(problems, 3), "; ")))
 	}
