@@ -20,14 +20,14 @@ import (
 // is longer than a request run: each of its admitted requests is a few percent of the window's
 // tokens, so the window's edges weigh more.
 const (
-	quotaFactor    = 3
-	quotaDuration  = 5500 * time.Millisecond
-	quotaWarmup    = 1500 * time.Millisecond
+	quotaFactor   = 3
+	quotaDuration = 5500 * time.Millisecond
+	quotaWarmup   = 1500 * time.Millisecond
 	// requestRunDuration and requestRunWarmup are a request run's: at quotaFactor times the quota,
 	// a burst allowance of up to two seconds' quota is spent within the warmup.
 	requestRunDuration = 4 * time.Second
 	requestRunWarmup   = time.Second
-	quotaTolerance = 0.10
+	quotaTolerance     = 0.10
 	// minQuotaSamples is how many admitted requests in the measured window make a rate meaningful.
 	minQuotaSamples = 20
 	// quotaLoadShare is how much of the declared capacity a quota run may offer, so that the quota,
