@@ -29,6 +29,18 @@ func jsonRefusal(body []byte, err error) *Refusal {
 	return refuse(outcome.ReasonInvalidRequest, fe.Field, "%s", fe.Error())
 }
 
+// jsonMessage says what is wrong with a body encoding/json could not decode, in JSON's words.
+func jsonMessage(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("body: malformed JSON at byte %d: %v", syn.Offset, syn)
+	}
+	if fe := openai.DescribeJSONError(err); fe != nil {
+		return fe.Error()
+	}
+	return "body: " + err.Error()
+}
+
 // messageError finds the first message of body that does not decode and names it by its index,
 // which encoding/json leaves out of its field paths: `messages[2].content: expected a string`.
 func messageError(body []byte) *openai.FieldError {

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/aruntime/arcert/api/outcome"
@@ -66,5 +67,22 @@ func TestDecodeMessages(t *testing.T) {
 				t.Fatalf("got %s param %q %q\nwant %s param %q %q", ref.Reason, ref.Param, ref.Message, tc.reason, tc.param, tc.message)
 			}
 		})
+	}
+}
+
+// TestJSONMessage: the batch endpoint's decoding errors are in the same words.
+func TestJSONMessage(t *testing.T) {
+	var sub struct {
+		Requests []struct{ CustomID string } `json:"requests"`
+	}
+	for body, want := range map[string]string{
+		`[1]`:              "body: expected a JSON object, got an array",
+		`{"requests":{}}`:  "requests: expected a JSON array, got an object",
+		`{"requests":[1]}`: "requests: expected a JSON object, got a number",
+		`{"requests":`:     "body: malformed JSON at byte 12: unexpected end of JSON input",
+	} {
+		if got := jsonMessage(json.Unmarshal([]byte(body), &sub)); got != want {
+			t.Errorf("%s: got %q, want %q", body, got, want)
+		}
 	}
 }
