@@ -52,7 +52,7 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 			end = r.execute(req.Context(), j, em)
 			em.finish(end)
 		} else {
-			writeRefusal(w, end, "")
+			writeRefusal(w, end, end.param)
 		}
 		// The response is complete (a plain body carries its Content-Length): send it before the
 		// bookkeeping, so evidence and metrics are not on the caller's latency path.
@@ -85,7 +85,7 @@ func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, 
 	j.c = c
 	if ref != nil {
 		e := refused(ref.Reason, ref.Message)
-		e.message = ref.Message
+		e.message, e.param = ref.Message, ref.Param
 		return e
 	}
 	return ending{}

@@ -32,25 +32,26 @@ func TestUnreadableAndUnsupportedRequests(t *testing.T) {
 		status  int
 		reason  string
 		message string
+		param   string
 	}{
 		{"gzip declared", gz.Bytes(), map[string]string{"Content-Encoding": "gzip"}, 415, "unsupported_media_type",
-			`Content-Encoding "gzip" is not supported: send the body uncompressed, as plain JSON`},
+			`Content-Encoding "gzip" is not supported: send the body uncompressed, as plain JSON`, ""},
 		{"gzip undeclared", gz.Bytes(), nil, 415, "unsupported_media_type",
-			"the body is gzip-compressed; this runtime reads plain JSON only (send it uncompressed)"},
+			"the body is gzip-compressed; this runtime reads plain JSON only (send it uncompressed)", ""},
 		{"plain body labelled br", plain, map[string]string{"Content-Encoding": "br"}, 415, "unsupported_media_type",
-			`Content-Encoding "br" is not supported: send the body uncompressed, as plain JSON`},
+			`Content-Encoding "br" is not supported: send the body uncompressed, as plain JSON`, ""},
 		{"tools", withTools, nil, 400, "invalid_request",
-			"tools: tools are not supported by this runtime (it generates text only); send the request without tools"},
+			"tools: tools are not supported by this runtime (it generates text only); send the request without tools", "tools"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := post(t, rt, "/v1/chat/completions", acmeKey, tc.body, tc.hdr)
 			expectOutcome(t, r, tc.status, "rejected", tc.reason)
 			var e struct {
-				Error struct{ Message, Code string } `json:"error"`
+				Error struct{ Message, Code, Param string } `json:"error"`
 			}
-			if err := json.Unmarshal(r.body, &e); err != nil || e.Error.Message != tc.message || e.Error.Code != tc.reason {
-				t.Fatalf("error body %s, want message %q", r.body, tc.message)
+			if err := json.Unmarshal(r.body, &e); err != nil || e.Error.Message != tc.message || e.Error.Code != tc.reason || e.Error.Param != tc.param {
+				t.Fatalf("error body %s, want message %q and param %q", r.body, tc.message, tc.param)
 			}
 			if tc.status == 415 && r.header.Get("Accept-Encoding") == "" && tc.hdr != nil {
 				t.Fatal("a 415 for a content coding without Accept-Encoding (RFC 7694)")
