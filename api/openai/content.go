@@ -30,22 +30,25 @@ func (m *ChatMessage) UnmarshalJSON(data []byte) error {
 	case raw == "" || raw == "null":
 		return nil
 	case raw[0] == '"':
-		return json.Unmarshal(wire.Content, &m.Content)
+		if err := json.Unmarshal(wire.Content, &m.Content); err != nil {
+			return &FieldError{Field: "content", Message: "expected a string"}
+		}
+		return nil
 	case raw[0] == '[':
 		var parts []contentPart
 		if err := json.Unmarshal(wire.Content, &parts); err != nil {
-			return fmt.Errorf("content: %w", err)
+			return &FieldError{Field: "content", Message: "expected a string or an array of {\"type\": \"text\", \"text\": …} parts"}
 		}
 		var b strings.Builder
 		for i, p := range parts {
 			if p.Type != "text" {
-				return fmt.Errorf("content[%d]: part type %q is not supported, only \"text\"", i, p.Type)
+				return &FieldError{Field: fmt.Sprintf("content[%d].type", i), Message: fmt.Sprintf("part type %q is not supported, only \"text\"", p.Type)}
 			}
 			b.WriteString(p.Text)
 		}
 		m.Content = b.String()
 		return nil
 	default:
-		return fmt.Errorf("content: want a string or an array of text parts")
+		return &FieldError{Field: "content", Message: "expected a string or an array of text parts"}
 	}
 }

@@ -3,7 +3,11 @@
 // the router's decoder rejects what it cannot honour rather than ignoring it silently.
 package openai
 
-import "github.com/aruntime/arcert/api/outcome"
+import (
+	"encoding/json"
+
+	"github.com/aruntime/arcert/api/outcome"
+)
 
 // ChatMessage is one message of a chat completion request.
 type ChatMessage struct {
@@ -36,6 +40,13 @@ type CompletionRequest struct {
 	// CacheSalt is vLLM's client-chosen salt. It may narrow cache sharing inside the caller's
 	// tenant; it can never widen it, because the tenant salt comes first.
 	CacheSalt string `json:"cache_salt,omitempty"`
+	// Tools, ToolChoice, Functions and FunctionCall are read only so that a request setting them
+	// is refused: this runtime generates text and calls no tools, and ignoring them would answer
+	// another request than the one sent.
+	Tools        json.RawMessage `json:"tools,omitempty"`
+	ToolChoice   json.RawMessage `json:"tool_choice,omitempty"`
+	Functions    json.RawMessage `json:"functions,omitempty"`
+	FunctionCall json.RawMessage `json:"function_call,omitempty"`
 }
 
 // PromptTokensDetails is usage.prompt_tokens_details.

@@ -26,12 +26,15 @@ const (
 	ReasonPartial          Reason = "partial"
 
 	// Refused for who the caller is or what it sent.
-	ReasonUnauthenticated        Reason = "unauthenticated"
-	ReasonForbidden              Reason = "forbidden"
-	ReasonInvalidRequest         Reason = "invalid_request"
-	ReasonUnknownModel           Reason = "unknown_model"
-	ReasonContextLengthExceeded  Reason = "context_length_exceeded"
-	ReasonBodyTooLarge           Reason = "body_too_large"
+	ReasonUnauthenticated       Reason = "unauthenticated"
+	ReasonForbidden             Reason = "forbidden"
+	ReasonInvalidRequest        Reason = "invalid_request"
+	ReasonUnknownModel          Reason = "unknown_model"
+	ReasonContextLengthExceeded Reason = "context_length_exceeded"
+	ReasonBodyTooLarge          Reason = "body_too_large"
+	// ReasonUnsupportedMediaType is a body the runtime cannot read as sent: compressed
+	// (Content-Encoding, or gzip's magic bytes) rather than plain JSON.
+	ReasonUnsupportedMediaType   Reason = "unsupported_media_type"
 	ReasonQuotaExceeded          Reason = "quota_exceeded"
 	ReasonConcurrencyExceeded    Reason = "concurrency_exceeded"
 	ReasonPolicyForbidsRegion    Reason = "policy_forbids_region"
@@ -87,6 +90,7 @@ var reasons = map[Reason]ReasonInfo{
 	ReasonUnknownModel:           {Rejected, http.StatusBadRequest, codes.InvalidArgument, "the model is not served here"},
 	ReasonContextLengthExceeded:  {Rejected, http.StatusBadRequest, codes.InvalidArgument, "prompt plus max_tokens exceed the model's context"},
 	ReasonBodyTooLarge:           {Rejected, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "the body is over the size limit"},
+	ReasonUnsupportedMediaType:   {Rejected, http.StatusUnsupportedMediaType, codes.InvalidArgument, "the body is compressed or otherwise encoded; send it as plain JSON"},
 	ReasonQuotaExceeded:          {Rejected, http.StatusTooManyRequests, codes.ResourceExhausted, "the tenant's request or token quota is spent"},
 	ReasonConcurrencyExceeded:    {Rejected, http.StatusTooManyRequests, codes.ResourceExhausted, "the tenant has its declared number of requests in flight"},
 	ReasonPolicyForbidsRegion:    {Rejected, http.StatusForbidden, codes.PermissionDenied, "the tenant's data policy forbids every region that could serve"},

@@ -31,7 +31,6 @@ type flags struct {
 	grpc      string
 	listen    string
 	id        string
-	data      string
 	device    string
 }
 
@@ -48,31 +47,35 @@ func rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "text or json")
 	root.PersistentFlags().StringVar(&f.device, "device", "", "override every worker's device.backend: sim, nvml (NVML or fail) or auto (NVML where it loads, else sim)")
 
+	// Each command binds --data to its own variable: pflag writes a flag's default into its
+	// variable when the flag is defined, so one variable shared by up, router and evidence took
+	// the last command's empty default and `aruntime up` ran without JetStream.
+	var upData, routerData, evidenceData string
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Start the whole runtime in one process: every worker of the configuration and the router",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return run(cmd, f, func(cfg *config.Config) runtime.Options {
-				return runtime.Options{Router: true, Workers: workerIDs(cfg), DataDir: f.data, Cache: cfg.Cache.Listen != ""}
+				return runtime.Options{Router: true, Workers: workerIDs(cfg), DataDir: upData, Cache: cfg.Cache.Listen != ""}
 			})
 		},
 	}
 	up.Flags().StringVar(&f.http, "http", "", "override router.http_listen")
 	up.Flags().StringVar(&f.grpc, "grpc", "", "override router.grpc_listen")
-	up.Flags().StringVar(&f.data, "data", "aruntime-data", "directory of the embedded JetStream store (batch queue and other durable state); a restart on the same directory resumes it")
+	up.Flags().StringVar(&upData, "data", "aruntime-data", "directory of the embedded JetStream store (batch queue and other durable state); a restart on the same directory resumes it")
 
 	routerCmd := &cobra.Command{
 		Use:   "router",
 		Short: "Start only the router; it dials the workers at their configured addresses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Router: true, DataDir: f.data} })
+			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Router: true, DataDir: routerData} })
 		},
 	}
 	routerCmd.Flags().StringVar(&f.http, "http", "", "override router.http_listen")
 	routerCmd.Flags().StringVar(&f.grpc, "grpc", "", "override router.grpc_listen")
-	routerCmd.Flags().StringVar(&f.data, "data", "", "embed JetStream with its store here; empty uses durable.nats_url from the configuration, if any")
+	routerCmd.Flags().StringVar(&routerData, "data", "", "embed JetStream with its store here; empty uses durable.nats_url from the configuration, if any")
 
 	workerCmd := &cobra.Command{
 		Use:   "worker",
@@ -116,10 +119,10 @@ func rootCommand() *cobra.Command {
 		Short: "Start the evidence service (the single writer of the hash chain) on the configured JetStream",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Evidence: true, DataDir: f.data} })
+			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Evidence: true, DataDir: evidenceData} })
 		},
 	}
-	evidenceCmd.Flags().StringVar(&f.data, "data", "", "embed JetStream with its store here; empty uses durable.nats_url")
+	evidenceCmd.Flags().StringVar(&evidenceData, "data", "", "embed JetStream with its store here; empty uses durable.nats_url")
 	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, check, artifactCommand(), providerCommand(f))
 	return root
 }

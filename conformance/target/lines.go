@@ -6,12 +6,12 @@ import (
 	"github.com/aruntime/arcert/internal/yamlpos"
 )
 
-// yamlProblem turns the YAML library's "line N: msg" errors into located problems.
-func yamlProblem(name string, err error) error {
-	msgs := yamlpos.Messages(err, "target.")
+// yamlProblem turns the YAML library's errors into located problems, each once.
+func yamlProblem(name string, err error, src yamlpos.Source) error {
+	msgs := yamlpos.Messages(err, src)
 	out := make([]error, 0, len(msgs))
 	for _, m := range msgs {
-		out = append(out, &Problem{File: name, Line: m.Line, Msg: m.Text})
+		out = append(out, &Problem{File: name, Line: m.Line, Field: m.Field, Msg: m.Text})
 	}
 	return errors.Join(out...)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,14 +97,14 @@ func Parse(name string, data []byte) (*Target, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlProblem(name, err)
+		return nil, yamlProblem(name, err, yamlpos.Source{Data: data})
 	}
 	if len(root.Content) == 0 {
 		return nil, &Problem{File: name, Msg: "file is empty"}
 	}
 	var generic any
 	if err := root.Decode(&generic); err != nil {
-		return nil, yamlProblem(name, err)
+		return nil, yamlProblem(name, err, yamlpos.Source{Data: data, Root: &root})
 	}
 	instance, err := toJSON(generic)
 	if err != nil {
@@ -122,7 +123,7 @@ func Parse(name string, data []byte) (*Target, error) {
 	}
 	var t Target
 	if err := root.Decode(&t); err != nil {
-		return nil, yamlProblem(name, err)
+		return nil, yamlProblem(name, err, yamlpos.Source{Data: data, Root: &root, Type: reflect.TypeFor[Target]()})
 	}
 	if probs := t.crossCheck(); len(probs) > 0 {
 		return nil, locate(name, &root, probs)

@@ -3,44 +3,11 @@
 package yamlpos
 
 import (
-	"errors"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
-
-// Message is one mistake the YAML library reported, with its line when it gave one (0 if not).
-type Message struct {
-	Line int
-	Text string
-}
-
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
-// Messages splits the YAML library's error into its messages and their lines. strip is removed
-// from the text (a Go package prefix such as "config." that means nothing to the file's author).
-func Messages(err error, strip string) []Message {
-	var te *yaml.TypeError
-	msgs := []string{err.Error()}
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	out := make([]Message, 0, len(msgs))
-	for _, m := range msgs {
-		msg := Message{Text: strings.TrimPrefix(m, "yaml: ")}
-		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
-			msg.Line, _ = strconv.Atoi(sub[1])
-			msg.Text = sub[2]
-		}
-		if strip != "" {
-			msg.Text = strings.ReplaceAll(msg.Text, strip, "")
-		}
-		out = append(out, msg)
-	}
-	return out
-}
 
 // Line finds the line of a field path such as "tenants[1].keys[0].key" in the YAML tree,
 // falling back to the nearest enclosing node that exists (a missing field is reported at its

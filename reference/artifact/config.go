@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+
+	"github.com/aruntime/arcert/api/openai"
 )
 
 // Config is the model config an artifact carries: what the model is called,
@@ -117,7 +119,7 @@ func fieldError(field, format string, args ...any) error {
 func decodeError(err error) error {
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) && typ.Field != "" {
-		return fieldError(typ.Field, "want %s, got JSON %s", typ.Type, typ.Value)
+		return fieldError(typ.Field, "%s", openai.DescribeJSONError(typ).Message)
 	}
 	// Unknown fields and syntax errors: encoding/json's message names the
 	// field or the offset.

@@ -34,7 +34,7 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"output over context", strings.Replace(goodConfig, "1024", "8192", 1), `"max_output_tokens": 8192 is out of range [1, 4096]`},
 		{"negative kv", strings.Replace(goodConfig, "131072", "-1", 1), `"kv_bytes_per_token"`},
 		{"zero weights", strings.Replace(goodConfig, "2000000000", "0", 1), `"weights_bytes"`},
-		{"string number", strings.Replace(goodConfig, "4096", `"4096"`, 1), `"context_length": want int64`},
+		{"string number", strings.Replace(goodConfig, "4096", `"4096"`, 1), `"context_length": expected an integer, got a string`},
 		{"fraction", strings.Replace(goodConfig, "4096", "4096.5", 1), `"context_length"`},
 		{"trailing data", goodConfig + `{}`, "after its JSON object"},
 		{"not an object", `[1]`, "config"},

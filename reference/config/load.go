@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -57,7 +58,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, err, yamlpos.Source{Data: data})
 	}
 	if len(root.Content) == 0 {
 		return nil, &FieldError{File: name, Msg: "file is empty"}
@@ -66,7 +67,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, err, yamlpos.Source{Data: data, Root: &root, Type: reflect.TypeFor[Config]()})
 	}
 	cfg.Source = name
 	cfg.applyDefaults()
@@ -86,12 +87,12 @@ func Parse(name string, data []byte) (*Config, error) {
 	return &cfg, nil
 }
 
-// yamlError turns the YAML library's "line N: msg" errors into "file:N: msg" ones.
-func yamlError(name string, err error) error {
-	msgs := yamlpos.Messages(err, "config.")
+// yamlError turns the YAML library's errors into "file:N: field: msg" ones, each once.
+func yamlError(name string, err error, src yamlpos.Source) error {
+	msgs := yamlpos.Messages(err, src)
 	out := make([]error, 0, len(msgs))
 	for _, m := range msgs {
-		out = append(out, &FieldError{File: name, Line: m.Line, Msg: m.Text})
+		out = append(out, &FieldError{File: name, Line: m.Line, Field: m.Field, Msg: m.Text})
 	}
 	return errors.Join(out...)
 }

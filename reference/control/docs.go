@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+
+	"github.com/aruntime/arcert/api/openai"
 )
 
 // The documents the control plane keeps, one type per bucket. Each is decoded strictly (unknown
@@ -168,7 +170,8 @@ func fieldError(bucket string, err error) *FieldError {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
-		return &FieldError{Bucket: bucket, Field: typeErr.Field, Problem: fmt.Sprintf("%s where %s was expected", typeErr.Value, typeErr.Type)}
+		// In JSON's words (expected an integer, got a string), never a Go type.
+		return &FieldError{Bucket: bucket, Field: typeErr.Field, Problem: openai.DescribeJSONError(typeErr).Message}
 	case errors.As(err, &syntaxErr):
 		return &FieldError{Bucket: bucket, Problem: fmt.Sprintf("malformed JSON at offset %d: %v", syntaxErr.Offset, err)}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -85,3 +85,25 @@ func TestDecodeAcceptsEveryDocumentType(t *testing.T) {
 		t.Errorf("Decode of an unknown bucket = %v", err)
 	}
 }
+
+// TestDecodeSaysTypesInJSONWords: a value of the wrong type is named in JSON's words, never by a
+// Go type.
+func TestDecodeSaysTypesInJSONWords(t *testing.T) {
+	da := digestOf("a")
+	cases := []struct{ name, bucket, doc, want string }{
+		{"pinned a string", BucketModels, `{"artifact_digest":"` + da + `","repo":"r","pinned":"yes"}`,
+			`control: models document: field "pinned": expected true or false, got a string`},
+		{"weight a string", BucketRollout, `{"from_digest":"` + da + `","to_digest":"` + digestOf("b") + `","weight":"ten","version":"v1"}`,
+			`control: rollout document: field "weight": expected an integer, got a string`},
+		{"an array", BucketModels, `[]`,
+			`control: models document: expected a JSON object, got an array`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Decode(c.bucket, []byte(c.doc))
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("got %v\nwant %s", err, c.want)
+			}
+		})
+	}
+}

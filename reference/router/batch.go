@@ -30,7 +30,7 @@ func (r *Router) submitBatch(w http.ResponseWriter, req *http.Request) {
 	}
 	var sub batch.Submission
 	if err := json.Unmarshal(body, &sub); err != nil {
-		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "malformed batch: "+err.Error()), "")
+		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "malformed batch: "+jsonMessage(err)), "")
 		return
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), queueTimeout)

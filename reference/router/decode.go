@@ -1,8 +1,8 @@
 package router
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -59,30 +59,23 @@ var chatRoles = map[string]bool{"system": true, "developer": true, "user": true,
 // DecodeCompletion parses and validates a request body of POST /v1/chat/completions (chat) or
 // POST /v1/completions. It never panics on any input; every refusal says what is wrong and where.
 func DecodeCompletion(body []byte, chat bool, models func(string) (config.Model, bool)) (Completion, *Refusal) {
+	if bytes.HasPrefix(body, gzipMagic) {
+		// A client that compressed without saying so (or a proxy that dropped Content-Encoding).
+		return Completion{}, refuse(outcome.ReasonUnsupportedMediaType, "", "the body is gzip-compressed; this runtime reads plain JSON only (send it uncompressed)")
+	}
 	if !utf8.Valid(body) {
 		// encoding/json would quietly replace invalid bytes with U+FFFD and bill a different prompt.
 		return Completion{}, refuse(outcome.ReasonInvalidRequest, "", "the body is not valid UTF-8")
 	}
 	var req openai.CompletionRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return Completion{}, jsonRefusal(err)
+		return Completion{}, jsonRefusal(body, err)
 	}
 	return Validate(req, chat, models)
 }
 
-// jsonRefusal turns encoding/json's errors into messages that name the offset or field.
-func jsonRefusal(err error) *Refusal {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return refuse(outcome.ReasonInvalidRequest, "", "malformed JSON at byte %d: %v", syn.Offset, syn)
-	case errors.As(err, &typ):
-		return refuse(outcome.ReasonInvalidRequest, typ.Field, "field %q: want %s, got JSON %s", typ.Field, typ.Type, typ.Value)
-	default:
-		return refuse(outcome.ReasonInvalidRequest, "", "malformed request: %v", err)
-	}
-}
+// gzipMagic starts every gzip stream (RFC 1952); no JSON text can start with it.
+var gzipMagic = []byte{0x1f, 0x8b}
 
 // Validate checks a decoded request against the served models and renders its prompt.
 func Validate(req openai.CompletionRequest, chat bool, models func(string) (config.Model, bool)) (Completion, *Refusal) {
@@ -103,6 +96,9 @@ func Validate(req openai.CompletionRequest, chat bool, models func(string) (conf
 	}
 	if req.N != nil && *req.N != 1 {
 		return c, refuse(outcome.ReasonInvalidRequest, "n", "n is %d; this runtime returns exactly one choice", *req.N)
+	}
+	if r := refuseTools(req); r != nil {
+		return c, r
 	}
 	if r := c.renderPrompt(req, chat); r != nil {
 		return c, r

@@ -27,7 +27,7 @@ func TestDecodeCompletion(t *testing.T) {
 	}{
 		{"chat ok", true, `{"model":"sim","messages":[{"role":"user","content":"hello there"}],"max_tokens":4}`, "", ""},
 		{"content parts", true, `{"model":"sim","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_tokens":4}`, "", ""},
-		{"image part", true, `{"model":"sim","messages":[{"role":"user","content":[{"type":"image_url","text":"x"}]}],"max_tokens":4}`, outcome.ReasonInvalidRequest, ""},
+		{"image part", true, `{"model":"sim","messages":[{"role":"user","content":[{"type":"image_url","text":"x"}]}],"max_tokens":4}`, outcome.ReasonInvalidRequest, "messages[0].content[0].type"},
 		{"completion ok", false, `{"model":"sim","prompt":"once upon","max_tokens":4}`, "", ""},
 		{"malformed json", true, `{"model":"sim",`, outcome.ReasonInvalidRequest, ""},
 		{"trailing garbage", true, `{"model":"sim"} x`, outcome.ReasonInvalidRequest, ""},

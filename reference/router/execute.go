@@ -25,10 +25,12 @@ type emitter interface {
 
 // ending is how one request ended: exactly one class and reason, plus what it consumed.
 type ending struct {
-	class      outcome.Class
-	reason     outcome.Reason
-	servedBy   outcome.ServedBy
-	message    string
+	class    outcome.Class
+	reason   outcome.Reason
+	servedBy outcome.ServedBy
+	message  string
+	// param is the request field a refusal is about, for the OpenAI error body's param.
+	param      string
 	retryAfter time.Duration
 	// started reports that output went out before the end; a failure is then a mid-stream one.
 	started bool

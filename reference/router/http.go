@@ -52,7 +52,7 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 			end = r.execute(req.Context(), j, em)
 			em.finish(end)
 		} else {
-			writeRefusal(w, end, "")
+			writeRefusal(w, end, end.param)
 		}
 		// The response is complete (a plain body carries its Content-Length): send it before the
 		// bookkeeping, so evidence and metrics are not on the caller's latency path.
@@ -85,15 +85,20 @@ func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, 
 	j.c = c
 	if ref != nil {
 		e := refused(ref.Reason, ref.Message)
-		e.message = ref.Message
+		e.message, e.param = ref.Message, ref.Param
 		return e
 	}
 	return ending{}
 }
 
 // readBody reads a request body up to the configured limit; a larger body is refused with
-// body_too_large before it is read whole.
+// body_too_large before it is read whole, and a compressed one with unsupported_media_type
+// before it is read at all (its bytes would otherwise be judged as broken text).
 func (r *Router) readBody(w http.ResponseWriter, req *http.Request) ([]byte, ending) {
+	if enc := strings.TrimSpace(req.Header.Get("Content-Encoding")); enc != "" && !strings.EqualFold(enc, "identity") {
+		w.Header().Set("Accept-Encoding", "identity") // RFC 7694: the codings the server does take
+		return nil, refused(outcome.ReasonUnsupportedMediaType, "Content-Encoding "+quote(enc)+" is not supported: send the body uncompressed, as plain JSON")
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.Router.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	switch {

@@ -1,0 +1,86 @@
+package router
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// jsonRefusal turns encoding/json's errors into messages in JSON's words that name the offset or
+// the field, never a Go type: `max_tokens: expected an integer, got a string`.
+func jsonRefusal(body []byte, err error) *Refusal {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return refuse(outcome.ReasonInvalidRequest, "", "body: malformed JSON at byte %d: %v", syn.Offset, syn)
+	}
+	fe := openai.DescribeJSONError(err)
+	if fe == nil {
+		return refuse(outcome.ReasonInvalidRequest, "", "body: malformed request: %v", err)
+	}
+	if fe.Field == "messages" || strings.HasPrefix(fe.Field, "messages.") || strings.HasPrefix(fe.Field, "content") {
+		if at := messageError(body); at != nil {
+			fe = at
+		}
+	}
+	return refuse(outcome.ReasonInvalidRequest, fe.Field, "%s", fe.Error())
+}
+
+// jsonMessage says what is wrong with a body encoding/json could not decode, in JSON's words.
+func jsonMessage(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("body: malformed JSON at byte %d: %v", syn.Offset, syn)
+	}
+	if fe := openai.DescribeJSONError(err); fe != nil {
+		return fe.Error()
+	}
+	return "body: " + err.Error()
+}
+
+// messageError finds the first message of body that does not decode and names it by its index,
+// which encoding/json leaves out of its field paths: `messages[2].content: expected a string`.
+func messageError(body []byte) *openai.FieldError {
+	var wire struct {
+		Messages []json.RawMessage `json:"messages"`
+	}
+	if json.Unmarshal(body, &wire) != nil {
+		return nil
+	}
+	for i, raw := range wire.Messages {
+		var m openai.ChatMessage
+		err := json.Unmarshal(raw, &m)
+		if err == nil {
+			continue
+		}
+		fe := openai.DescribeJSONError(err)
+		if fe == nil {
+			return nil
+		}
+		field := fmt.Sprintf("messages[%d]", i)
+		if fe.Field != "" {
+			field += "." + fe.Field
+		}
+		return &openai.FieldError{Field: field, Message: fe.Message}
+	}
+	return nil
+}
+
+// toolFields are the request fields of OpenAI's tool and function calling, in the order a refusal
+// names them.
+var toolFields = []string{"tools", "tool_choice", "functions", "function_call"}
+
+// refuseTools refuses a request that asks for tools: the runtime generates text only, and serving
+// the request without them would answer a different request than the one sent.
+func refuseTools(req openai.CompletionRequest) *Refusal {
+	for i, v := range []json.RawMessage{req.Tools, req.ToolChoice, req.Functions, req.FunctionCall} {
+		if len(v) > 0 && string(v) != "null" {
+			f := toolFields[i]
+			return refuse(outcome.ReasonInvalidRequest, f, "%s: tools are not supported by this runtime (it generates text only); send the request without %s", f, f)
+		}
+	}
+	return nil
+}
