@@ -18,7 +18,7 @@ import (
 // class by ADM-1, ADM-2, ADM-3 and OUT-4.
 const (
 	overloadFactor   = 4
-	overloadDuration = 3 * time.Second
+	overloadDuration = 2500 * time.Millisecond
 	// maxShedP99 is ADM-2's bound on time-to-shed.
 	maxShedP99 = 50 * time.Millisecond
 	// minShed is how many shed responses of one class make its time-to-shed percentile meaningful.

@@ -17,8 +17,8 @@ import (
 const (
 	// probeRate gives about 45 probes in classDuration: a p90 upper bound at 95 % needs at least
 	// 29 served, and a Poisson count of 30 expected falls short of that for some seeds.
-	probeRate     = 15.0
-	classDuration = 3 * time.Second
+	probeRate     = 18.0
+	classDuration = 2500 * time.Millisecond
 	minProbes     = 20
 	ttftQuantile  = 0.9
 	ttftAlpha     = 0.05

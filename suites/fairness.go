@@ -25,7 +25,7 @@ import (
 // concurrency is A's flood taking B's capacity. The whole run takes about floodLead +
 // fairDuration + the class's slowest outcome, within the spec's budget of 8 s.
 const (
-	fairDuration = 3 * time.Second
+	fairDuration = 2500 * time.Millisecond
 	// minFairServed is the share of B's probes that must be served.
 	minFairServed = 0.99
 )

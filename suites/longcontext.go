@@ -21,7 +21,7 @@ import (
 // separate prefill workers) is its business.
 const (
 	lcBurstCount = 3
-	lcBurstEvery = time.Second
+	lcBurstEvery = 800 * time.Millisecond
 	lcBurstShare = 0.5
 	// lcContextShare is how much of the context (less the output) a long prompt fills; a served
 	// long prompt counts only if its prompt_tokens reach lcNearShare of the context.
@@ -35,8 +35,8 @@ const (
 	lcProbeWindow = lcBurstCount*lcBurstEvery - lcProbeLead
 	lcProbeWords  = 8
 	lcProbeTokens = 2
-	// lcProbeRate gives about 58 probes in lcProbeWindow, 29 a path: ADM-4's probeRate would give
-	// 43, and a Poisson count that low leaves a path under lcMinPerPath for some seeds.
+	// lcProbeRate gives about 46 probes in lcProbeWindow, 23 a path: ADM-4's probeRate would give
+	// 35, and a Poisson count that low leaves a path under lcMinPerPath for some seeds.
 	lcProbeRate = 20.0
 	// lcMinPerPath is the fewest served probes a path needs to count as probed; lcMinOverlap is
 	// the share of probes that must have been in flight together with a served long prompt.

@@ -72,7 +72,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			q.execute(ctx, uint64(30+i), perWord)
 		}
 		evidence("quota runs: %s", describeRuns(runs))
-	}, NodeTimeout(quotaRunBudget*quotaDuration+time.Minute))
+	}, NodeTimeout(quotaRunBudget*tokenRunDuration+time.Minute))
 
 	// unmeasured names the quota kinds and tenants no run measured, and says whether any ran.
 	unmeasured := func() bool {
@@ -85,7 +85,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			}
 		}
 		if len(runs) == 0 {
-			invalid("no declared tenant has a quota that can be told from load shedding in a run of %s", quotaDuration)
+			invalid("no declared tenant has a quota that can be told from load shedding in a run of %s", tokenRunDuration)
 			return false
 		}
 		return true

@@ -12,21 +12,22 @@ import (
 	"github.com/aruntime/arcert/conformance/target"
 )
 
-// The quota runs send one tenant quotaFactor times one of its declared quotas for quotaDuration,
+// The quota runs send one tenant quotaFactor times one of its declared quotas for the run's duration,
 // and measure what was admitted after quotaWarmup, once any burst allowance is spent: that steady
 // rate is the quota as enforced. A request run spends the requests-per-minute quota with small
 // prompts; a token run spends the tokens-per-minute quota with long prompts, so few enough
-// requests are admitted that the request quota never binds (tokenRunRequestShare). A token run
-// is longer than a request run: each of its admitted requests is a few percent of the window's
-// tokens, so the window's edges weigh more.
+// requests are admitted that the request quota never binds (tokenRunRequestShare). At quotaFactor
+// times the quota, a burst allowance of up to two seconds' quota is spent within a request run's
+// warmup. A token run is longer, and waits longer before it measures: each of its admitted
+// requests is a few percent of the window's tokens, so the window's edges weigh more.
 const (
-	quotaFactor   = 3
-	quotaDuration = 5500 * time.Millisecond
-	quotaWarmup   = 1500 * time.Millisecond
-	// requestRunDuration and requestRunWarmup are a request run's: at quotaFactor times the quota,
-	// a burst allowance of up to two seconds' quota is spent within the warmup.
-	requestRunDuration = 4 * time.Second
+	quotaFactor = 3
+	// requestRunDuration and requestRunWarmup are a request run's; tokenRunDuration and
+	// tokenRunWarmup a token run's.
+	requestRunDuration = 3500 * time.Millisecond
 	requestRunWarmup   = time.Second
+	tokenRunDuration   = 5500 * time.Millisecond
+	tokenRunWarmup     = 1500 * time.Millisecond
 	quotaTolerance     = 0.10
 	// minQuotaSamples is how many admitted requests in the measured window make a rate meaningful.
 	minQuotaSamples = 20
@@ -101,7 +102,7 @@ func planTokenRun(t target.Tenant) (*quotaRun, string) {
 	p := int(math.Ceil(declared / (tokenRunRequestShare * requests)))
 	admitted := declared / float64(p+tokenRunMaxTokens)
 	q := &quotaRun{tenant: t, kind: quotaTokens, declared: declared, promptTokens: p, offered: quotaFactor * admitted,
-		duration: quotaDuration, warmup: quotaWarmup}
+		duration: tokenRunDuration, warmup: tokenRunWarmup}
 	switch {
 	case p+tokenRunMaxTokens > model().ContextLength:
 		return nil, fmt.Sprintf("spending its token quota (%.0f/s) within its request quota needs prompts of %d tokens, beyond the model's context", declared, p)
