@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/admission"
 	"github.com/aruntime/arcert/reference/config"
@@ -59,8 +61,10 @@ func refused(r outcome.Reason, msg string) ending {
 
 // job is one admitted request on its way through execute.
 type job struct {
-	id        string
-	traceID   string
+	id      string
+	traceID string
+	// span is the request's span (aruntime.request): evidence is written under it.
+	span      trace.Span
 	principal identity.Principal
 	class     config.TrafficClass
 	c         Completion
@@ -96,11 +100,16 @@ func (r *Router) serve(ctx context.Context, j job, em emitter) ending {
 		ctx, cancel = context.WithTimeout(ctx, j.class.Deadline)
 	}
 	defer cancel()
-	ticket, err := r.adm.Admit(ctx, admission.Request{Tenant: r.defects.Labels.quotaTenant(r, j), Class: j.class.Name, Tokens: j.c.PromptTokens + j.c.MaxTokens})
+	actx, aspan := tracer.Start(ctx, "aruntime.admission")
+	ticket, err := r.adm.Admit(actx, admission.Request{Tenant: r.defects.Labels.quotaTenant(r, j), Class: j.class.Name, Tokens: j.c.PromptTokens + j.c.MaxTokens})
 	if err != nil {
-		return r.admissionEnding(err)
+		end = r.admissionEnding(err)
+		endAdmission(aspan, end)
+		return end
 	}
 	defer ticket.Release()
+	traceQueueWait(actx, j, ticket.Waited())
+	endAdmission(aspan, ending{})
 	if r.defects.QueueWaitUncounted {
 		var run context.CancelFunc
 		ctx, run = context.WithTimeout(ctx, j.class.Deadline)
@@ -121,11 +130,13 @@ func (r *Router) serve(ctx context.Context, j job, em emitter) ending {
 			return next
 		}
 		var retry bool
+		actx, ended := startAttempt(ctx, attempt, d)
 		if d.Place.Kind == fallback.KindProvider {
-			end, retry = r.onProvider(ctx, j, d, em)
+			end, retry = r.onProvider(actx, j, d, em)
 		} else {
-			end, retry = r.onPool(ctx, j, d, affinity, em)
+			end, retry = r.onPool(actx, j, d, affinity, em)
 		}
+		ended(end)
 		if !retry {
 			return end
 		}
