@@ -64,7 +64,9 @@ type job struct {
 	id      string
 	traceID string
 	// span is the request's span (aruntime.request): evidence is written under it.
-	span      trace.Span
+	span trace.Span
+	// arrived is when the request reached the router, for time to first token.
+	arrived   time.Time
 	principal identity.Principal
 	class     config.TrafficClass
 	c         Completion
@@ -84,8 +86,13 @@ const maxAttempts = 3
 // left out, and the decision's class (completed, rerouted, degraded) is the one the request ends
 // with when it is served.
 func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
-	end := r.serve(ctx, j, em)
+	if j.arrived.IsZero() {
+		j.arrived = time.Now()
+	}
+	te := r.metrics.timed(em, j, j.arrived)
+	end := r.serve(ctx, j, te)
 	end.usage = delivered(j, end, em)
+	te.observe()
 	return end
 }
 

@@ -55,7 +55,7 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	r := s.r
 	md, _ := metadata.FromIncomingContext(stream.Context())
 	ctx, span, _ := startRequest(stream.Context(), mdCarrier(md), "aruntime.request")
-	j := job{id: newID("req-"), traceID: requestTrace(span), span: span}
+	j := job{id: newID("req-"), traceID: requestTrace(span), span: span, arrived: started}
 	var end ending
 	defer func() { endRequest(span, j, end) }()
 	end = r.admitGRPC(ctx, req, &j)

@@ -33,7 +33,8 @@ func (r *Router) Handler() http.Handler {
 		mux.HandleFunc("POST /v1/batches", r.submitBatch)
 		mux.HandleFunc("GET /v1/batches/{id}", r.getBatch)
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(r.gatherer, promhttp.HandlerOpts{}))
+	// OpenMetrics, when a scraper asks for it, is the exposition that carries exemplars.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", r.healthz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "no such endpoint"), "")
@@ -48,7 +49,7 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 		started := time.Now()
 		ctx, span, own := startRequest(req.Context(), propagation.HeaderCarrier(req.Header), "aruntime.request")
 		setTraceResponse(w, span, own)
-		j := job{id: w.Header().Get(outcome.HeaderRequestID), traceID: requestTrace(span), span: span}
+		j := job{id: w.Header().Get(outcome.HeaderRequestID), traceID: requestTrace(span), span: span, arrived: started}
 		defer func() { endRequest(span, j, end) }()
 		end = r.admitHTTP(w, req, chat, &j)
 		j.traceID = r.defects.Labels.streamTrace(j)

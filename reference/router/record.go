@@ -25,7 +25,7 @@ const evidenceTimeout = 2 * time.Second
 func (r *Router) record(j job, end ending, started time.Time) {
 	elapsed := time.Since(started)
 	tenant := j.principal.Tenant
-	r.metrics.observe(tenant, j.class.Name, end, elapsed)
+	r.metrics.observe(tenant, j.class.Name, end, elapsed, exemplar(j))
 	u := r.defects.Billing.evidence(j, end)
 	rec := discovery.Record{
 		RequestID:      j.id,
