@@ -177,9 +177,8 @@ func hasParent(child tracetest.SpanStub, parents []tracetest.SpanStub) bool {
 func attr(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
 }
-

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -108,5 +109,27 @@ func TestEnsureProviderKeepsAnInstalledOne(t *testing.T) {
 	_, span := NewTracer("test").Start(context.Background(), "work")
 	if !span.SpanContext().IsValid() {
 		t.Error("after EnsureProvider a span has no ids")
+	}
+}
+
+func TestChildOfUnsampledSpanIsNotStarted(t *testing.T) {
+	prev := otel.GetTracerProvider()
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample())))
+	tr := NewTracer("test")
+	ctx, root := tr.Start(context.Background(), "root")
+	if !root.SpanContext().IsValid() {
+		t.Fatal("the root span has no ids")
+	}
+	cctx, child := tr.Start(ctx, "child")
+	if child.SpanContext().IsValid() || cctx != ctx {
+		t.Errorf("a child of an unsampled span was started: %v", child.SpanContext())
+	}
+	// A remote parent is the caller's: the router's own span is started under it all the same.
+	rctx := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: root.SpanContext().TraceID(), SpanID: root.SpanContext().SpanID(), Remote: true}))
+	_, own := tr.Start(rctx, "request")
+	if !own.SpanContext().IsValid() || own.SpanContext().SpanID() == root.SpanContext().SpanID() {
+		t.Errorf("under a remote unsampled parent no span of its own was started: %v", own.SpanContext())
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Tracer is one instrumentation scope's tracer of the global provider. Asking the provider for a
@@ -24,8 +25,17 @@ type scoped struct {
 // NewTracer returns the tracer of scope, for example "github.com/aruntime/arcert/reference/router".
 func NewTracer(scope string) *Tracer { return &Tracer{scope: scope} }
 
-// Start starts a span as trace.Tracer.Start does, on the provider installed now.
+// Start starts a span as trace.Tracer.Start does, on the provider installed now. Under a local
+// parent that is neither recorded nor sampled (every span while nothing is exported) it starts
+// nothing and returns ctx and a no-op span: such a child could only be dropped too, and this
+// keeps tracing nearly free when it is off. A root span, or one under a remote parent, is always
+// started, since its ids are the request's trace id and traceresponse.
 func (t *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if p := trace.SpanFromContext(ctx); !p.IsRecording() {
+		if sc := p.SpanContext(); sc.IsValid() && !sc.IsRemote() && !sc.IsSampled() {
+			return ctx, noop.Span{}
+		}
+	}
 	tp := otel.GetTracerProvider()
 	c := t.cur.Load()
 	if c == nil || c.tp != tp {
