@@ -104,17 +104,25 @@ func TestOneTraceAcrossRouterWorkerAndEvidence(t *testing.T) {
 		t.Errorf("evidence %+v: want one record in trace %s", recs, callerTrace)
 	}
 
-	// An all-zero trace id is invalid (W3C): the request starts its own trace and evidence never
-	// stores the zeros.
-	zero := post(t, rt, "/v1/chat/completions", acmeKey, chat("zeros", 2), map[string]string{"traceparent": "00-" + strings.Repeat("0", 32) + "-" + callerSpan + "-01"})
-	expectOutcome(t, zero, http.StatusOK, "completed", "none")
-	zr := strings.Split(zero.header.Get("traceresponse"), "-")
-	if len(zr) != 4 || zr[1] == strings.Repeat("0", 32) || len(zr[1]) != 32 {
-		t.Fatalf("traceresponse %q after an all-zero traceparent: want a new trace", zero.header.Get("traceresponse"))
-	}
-	waitForSpan(t, exp, zr[1], "evidence.record")
-	if recs := evidenceOf(t, rt, acmeKey, zero.header.Get("X-Request-Id")); len(recs) != 1 || recs[0].TraceID != zr[1] {
-		t.Errorf("evidence %+v: want one record in the new trace %s", recs, zr[1])
+	// Invalid trace contexts (W3C): the request starts its own trace, and evidence never stores
+	// the caller's invalid ids.
+	for _, bad := range []string{
+		"00-" + strings.Repeat("0", 32) + "-" + callerSpan + "-01",      // all-zero trace id
+		"00-" + callerTrace + "-" + strings.Repeat("0", 16) + "-01",     // all-zero span id
+		"00-" + callerTrace + "-" + callerSpan,                          // malformed: no flags
+		"00-" + strings.ToUpper(callerTrace) + "-" + callerSpan + "-01", // malformed: upper case
+	} {
+		r := post(t, rt, "/v1/chat/completions", acmeKey, chat("bad context", 2), map[string]string{"traceparent": bad})
+		expectOutcome(t, r, http.StatusOK, "completed", "none")
+		got := strings.Split(r.header.Get("traceresponse"), "-")
+		if len(got) != 4 || len(got[1]) != 32 || got[1] == strings.Repeat("0", 32) || got[1] == callerTrace {
+			t.Errorf("traceparent %q: traceresponse %q, want a trace of the request's own", bad, r.header.Get("traceresponse"))
+			continue
+		}
+		waitForSpan(t, exp, got[1], "evidence.record")
+		if recs := evidenceOf(t, rt, acmeKey, r.header.Get("X-Request-Id")); len(recs) != 1 || recs[0].TraceID != got[1] {
+			t.Errorf("traceparent %q: evidence %+v, want one record in the new trace %s", bad, recs, got[1])
+		}
 	}
 }
 
