@@ -15,6 +15,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -26,6 +27,9 @@ import (
 const (
 	EnvEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	EnvTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	// EnvProtocol and EnvTracesProtocol choose http/protobuf (the default) or grpc.
+	EnvProtocol       = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	EnvTracesProtocol = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
 )
 
 // Propagator is the W3C Trace Context propagator every hop uses: HTTP headers at the front door,
@@ -40,7 +44,8 @@ func Exporting() bool {
 
 // Setup installs the process's TracerProvider and propagator as otel's globals and returns the
 // provider's shutdown, which flushes what is still buffered. With an OTLP endpoint in the
-// environment, spans are batched to it over OTLP/HTTP, sampled as OTEL_TRACES_SAMPLER says
+// environment, spans are batched to it over OTLP (HTTP, or gRPC if OTEL_EXPORTER_OTLP_PROTOCOL
+// says so), sampled as OTEL_TRACES_SAMPLER says
 // (parent-based always-on by default). Without one, nothing is sampled and nothing exported.
 // service names the process's role (service.name, unless OTEL_SERVICE_NAME overrides it).
 func Setup(ctx context.Context, service string) (shutdown func(context.Context) error, err error) {
@@ -52,9 +57,9 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if Exporting() {
-		exp, err := otlptracehttp.New(ctx)
+		exp, err := exporter(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("telemetry: OTLP exporter: %w", err)
+			return nil, err
 		}
 		opts = append(opts, sdktrace.WithBatcher(exp))
 	} else {
@@ -64,6 +69,31 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(Propagator)
 	return tp.Shutdown, nil
+}
+
+// exporter is the OTLP span exporter over the protocol the environment names: http/protobuf
+// (the default) or grpc.
+func exporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	protocol := os.Getenv(EnvTracesProtocol)
+	if protocol == "" {
+		protocol = os.Getenv(EnvProtocol)
+	}
+	var (
+		exp sdktrace.SpanExporter
+		err error
+	)
+	switch protocol {
+	case "", "http/protobuf":
+		exp, err = otlptracehttp.New(ctx)
+	case "grpc":
+		exp, err = otlptracegrpc.New(ctx)
+	default:
+		return nil, fmt.Errorf("telemetry: OTLP protocol %q is not supported: set %s to http/protobuf or grpc", protocol, EnvProtocol)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: OTLP exporter (%s): %w", protocol, err)
+	}
+	return exp, nil
 }
 
 // EnsureProvider installs the non-exporting provider of Setup unless an SDK provider is installed

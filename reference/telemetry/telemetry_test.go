@@ -5,8 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -132,4 +134,30 @@ func TestChildOfUnsampledSpanIsNotStarted(t *testing.T) {
 	if !own.SpanContext().IsValid() || own.SpanContext().SpanID() == root.SpanContext().SpanID() {
 		t.Errorf("under a remote unsampled parent no span of its own was started: %v", own.SpanContext())
 	}
+}
+
+func TestUnsupportedProtocolIsNamed(t *testing.T) {
+	t.Setenv(EnvEndpoint, "http://127.0.0.1:1")
+	t.Setenv(EnvTracesProtocol, "")
+	t.Setenv(EnvProtocol, "http/json")
+	prev := otel.GetTracerProvider()
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	_, err := Setup(context.Background(), "telemetry-test")
+	if err == nil || !strings.Contains(err.Error(), `"http/json"`) || !strings.Contains(err.Error(), EnvProtocol) {
+		t.Errorf("Setup with protocol http/json: %v, want an error naming the protocol and %s", err, EnvProtocol)
+	}
+}
+
+func TestGRPCProtocolSetsUp(t *testing.T) {
+	t.Setenv(EnvEndpoint, "http://127.0.0.1:1")
+	t.Setenv(EnvProtocol, "grpc")
+	prev := otel.GetTracerProvider()
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	shutdown, err := Setup(context.Background(), "telemetry-test")
+	if err != nil {
+		t.Fatalf("Setup with protocol grpc: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = shutdown(ctx) // nothing listens; only the setup is under test
 }
