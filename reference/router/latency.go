@@ -3,6 +3,7 @@ package router
 import (
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,12 +33,18 @@ func withObjectives(base []float64, cfg *config.Config, of func(config.TrafficCl
 }
 
 // exemplar labels a request's observations, so a dashboard can go from a slow bucket to the
-// request's evidence (request_id) and its trace (trace_id). Together they stay well under the
-// 128 characters an exemplar's labels may have.
+// request's evidence (request_id) and its trace (trace_id). An exemplar's labels may hold at most
+// 128 characters (client_golang panics beyond): the trace id is left out when it does not fit,
+// and a request id too long to fit (a batch job's may be) gets no exemplar at all.
 func exemplar(j job) prometheus.Labels {
-	ex := prometheus.Labels{"request_id": j.id}
-	if j.traceID != "" {
-		ex["trace_id"] = j.traceID
+	const requestID, traceID = "request_id", "trace_id"
+	size := utf8.RuneCountInString(requestID) + utf8.RuneCountInString(j.id)
+	if j.id == "" || size > prometheus.ExemplarMaxRunes {
+		return nil
+	}
+	ex := prometheus.Labels{requestID: j.id}
+	if j.traceID != "" && size+len(traceID)+len(j.traceID) <= prometheus.ExemplarMaxRunes {
+		ex[traceID] = j.traceID
 	}
 	return ex
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,24 @@ func TestBucketsIncludeEveryObjective(t *testing.T) {
 		if !seen {
 			t.Errorf("buckets %v lack the objective %v", got, b)
 		}
+	}
+}
+
+func TestExemplarFitsItsLimit(t *testing.T) {
+	trace := strings.Repeat("a", 32)
+	if ex := exemplar(job{id: "req-1", traceID: trace}); ex["request_id"] != "req-1" || ex["trace_id"] != trace {
+		t.Errorf("exemplar %v, want request and trace id", ex)
+	}
+	long := strings.Repeat("b", 100)
+	if ex := exemplar(job{id: long, traceID: trace}); ex["request_id"] != long || ex["trace_id"] != "" {
+		t.Errorf("exemplar %v, want the request id alone when both do not fit", ex)
+	}
+	if ex := exemplar(job{id: strings.Repeat("c", 200)}); ex != nil {
+		t.Errorf("exemplar %v for a request id over the limit, want none", ex)
+	}
+	// Observing with each must not panic.
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "h"})
+	for _, id := range []string{"req-1", long, strings.Repeat("c", 200)} {
+		observeWithExemplar(h, time.Millisecond, exemplar(job{id: id, traceID: trace}))
 	}
 }
