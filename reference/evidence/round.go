@@ -161,7 +161,9 @@ func (s *Service) take(ctx context.Context, chain jetstream.Stream, st *roundSta
 		}
 		w, err := s.js.PublishMsgAsync(&nats.Msg{Subject: chainSubject(r.RequestID), Data: body},
 			jetstream.WithExpectStream(ChainStream), jetstream.WithExpectLastSequence(s.lastSeq))
-		span.SetAttributes(attribute.Int64("aruntime.evidence_seq", int64(r.Seq)))
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Int64("aruntime.evidence_seq", int64(r.Seq)))
+		}
 		span.End()
 		if err != nil {
 			return fmt.Errorf("evidence service: chain seq %d: %w", r.Seq, err)
