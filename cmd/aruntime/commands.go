@@ -20,6 +20,7 @@ import (
 	standin "github.com/aruntime/arcert/fixtures/provider"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
+	"github.com/aruntime/arcert/reference/telemetry"
 )
 
 // flags shared by every role.
@@ -186,6 +187,21 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	shutdownTracing, err := telemetry.Setup(ctx, "aruntime-"+cmd.Name())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flush the spans still buffered, within the same grace as the rest of shutdown.
+		fctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+		defer cancel()
+		if err := shutdownTracing(fctx); err != nil {
+			log.Warn("spans not exported at shutdown", "err", err)
+		}
+	}()
+	if telemetry.Exporting() {
+		log.Info("exporting traces over OTLP", "endpoint", os.Getenv(telemetry.EnvEndpoint)+os.Getenv(telemetry.EnvTracesEndpoint))
+	}
 	rt, err := runtime.Start(ctx, cfg, opts)
 	if err != nil {
 		return err

@@ -39,6 +39,8 @@ var ErrAbandoned = errors.New("evidence: publish abandoned")
 // waiter is one Append waiting for its batch.
 type waiter struct {
 	body  []byte
+	id    string // the record's request id and traceparent, for the inbox message's trace header
+	trace string
 	state int           // queued, sent or abandoned; guarded by batcher.mu
 	sent  chan struct{} // closed once batch is set
 	batch *sentBatch
@@ -102,8 +104,8 @@ type batcher struct {
 // publish sends body in the next batch and returns once JetStream has stored it, or an error
 // (ErrAbandoned on timeout or cancellation) after which the record is certainly not sent later
 // by this batcher, though an earlier send may have been stored with its acknowledgement lost.
-func (b *batcher) publish(ctx context.Context, body []byte, timeout time.Duration) error {
-	w := &waiter{body: body, sent: make(chan struct{})}
+func (b *batcher) publish(ctx context.Context, body []byte, id, traceparent string, timeout time.Duration) error {
+	w := &waiter{body: body, id: id, trace: traceparent, sent: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, w)
 	b.mu.Unlock()
@@ -156,11 +158,17 @@ func (b *batcher) pump() {
 		b.inflight++
 		b.mu.Unlock()
 		bodies := make([][]byte, len(take))
+		var ids, traces []string
 		for i, w := range take {
 			bodies[i] = w.body
+			if w.trace != "" {
+				ids, traces = append(ids, w.id), append(traces, w.trace)
+			}
 		}
 		sb := &sentBatch{done: make(chan struct{})}
-		ack, err := b.js.PublishMsgAsync(inboxMsg(bodies, false))
+		msg := inboxMsg(bodies, false)
+		setTraces(msg, ids, traces)
+		ack, err := b.js.PublishMsgAsync(msg)
 		if err != nil {
 			sb.resolve(err)
 		} else {

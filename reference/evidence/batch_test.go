@@ -66,11 +66,11 @@ func TestBatcherGroupsOverlappingAppends(t *testing.T) {
 	const n = batchMaxInflight + 20
 	errs := make(chan error, n)
 	for i := range batchMaxInflight { // fill the pipe with batches of one
-		go func() { errs <- b.publish(t.Context(), fmt.Appendf(nil, "first-%d", i), testTimeout) }()
+		go func() { errs <- b.publish(t.Context(), fmt.Appendf(nil, "first-%d", i), "", "", testTimeout) }()
 		eventually(t, "a batch to be sent", func() bool { return h.sentCount() == i+1 })
 	}
 	for i := range n - batchMaxInflight {
-		go func() { errs <- b.publish(t.Context(), fmt.Appendf(nil, "queued-%d", i), testTimeout) }()
+		go func() { errs <- b.publish(t.Context(), fmt.Appendf(nil, "queued-%d", i), "", "", testTimeout) }()
 	}
 	eventually(t, "the rest to queue", func() bool {
 		b.mu.Lock()
@@ -98,12 +98,12 @@ func TestBatcherNeverSendsAbandonedRecords(t *testing.T) {
 	b := &batcher{js: h}
 	done := make(chan error, batchMaxInflight)
 	for i := range batchMaxInflight {
-		go func() { done <- b.publish(t.Context(), fmt.Appendf(nil, "held-%d", i), testTimeout) }()
+		go func() { done <- b.publish(t.Context(), fmt.Appendf(nil, "held-%d", i), "", "", testTimeout) }()
 		eventually(t, "a batch to be sent", func() bool { return h.sentCount() == i+1 })
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	if err := b.publish(ctx, []byte("abandoned"), testTimeout); !errors.Is(err, ErrAbandoned) {
+	if err := b.publish(ctx, []byte("abandoned"), "", "", testTimeout); !errors.Is(err, ErrAbandoned) {
 		t.Fatalf("publish with the pipe full = %v, want ErrAbandoned", err)
 	}
 	h.ackAll()
@@ -112,7 +112,7 @@ func TestBatcherNeverSendsAbandonedRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := b.publish(t.Context(), []byte("after"), 50*time.Millisecond); !errors.Is(err, ErrAbandoned) {
+	if err := b.publish(t.Context(), []byte("after"), "", "", 50*time.Millisecond); !errors.Is(err, ErrAbandoned) {
 		t.Fatalf("unacknowledged publish = %v, want ErrAbandoned", err)
 	}
 	for _, m := range h.sent {

@@ -121,8 +121,10 @@ func (c *Client) Append(ctx context.Context, r discovery.Record) (discovery.Reco
 	if len(body) > maxRecordBytes {
 		return discovery.Record{}, fmt.Errorf("%w: request %q: %d bytes, at most %d", ErrInvalidRecord, r.RequestID, len(body), maxRecordBytes)
 	}
+	ctx, span, traceparent := startAppend(ctx, r)
+	defer span.End()
 	if c.spool.end() == 0 && c.js.Conn().IsConnected() {
-		if err = c.batch.publish(ctx, body, c.pubTO); err == nil {
+		if err = c.batch.publish(ctx, body, r.RequestID, traceparent, c.pubTO); err == nil {
 			c.published.Add(1)
 			return r, nil
 		}

@@ -80,6 +80,8 @@ func (m *Memory) Append(ctx context.Context, r discovery.Record) (discovery.Reco
 	if err := validate(r); err != nil {
 		return discovery.Record{}, err
 	}
+	_, span, _ := startAppend(ctx, r)
+	defer span.End()
 	r.Time = r.Time.UTC()
 
 	m.mu.Lock()

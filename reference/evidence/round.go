@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // A round is one fetch from the inbox: each record is chained and its chain write sent as it
@@ -134,6 +135,7 @@ func (s *Service) take(ctx context.Context, chain jetstream.Stream, st *roundSta
 	t := taken{msg: m, lastWrite: -1}
 	check := mayBeChained(m)
 	messageStart := s.lastHash
+	traces := recordTraces(m.Headers())
 	for _, r := range recs {
 		id := recordID(r)
 		dup := s.recent.has(id)
@@ -147,6 +149,7 @@ func (s *Service) take(ctx context.Context, chain jetstream.Stream, st *roundSta
 			s.duplicates.Add(1)
 			continue
 		}
+		span := startRecord(ctx, traces, r)
 		r.Seq, r.PrevHash = s.lastSeq+1, s.lastHash
 		if s.linkToMessageStart {
 			r.PrevHash = messageStart
@@ -158,6 +161,10 @@ func (s *Service) take(ctx context.Context, chain jetstream.Stream, st *roundSta
 		}
 		w, err := s.js.PublishMsgAsync(&nats.Msg{Subject: chainSubject(r.RequestID), Data: body},
 			jetstream.WithExpectStream(ChainStream), jetstream.WithExpectLastSequence(s.lastSeq))
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Int64("aruntime.evidence_seq", int64(r.Seq)))
+		}
+		span.End()
 		if err != nil {
 			return fmt.Errorf("evidence service: chain seq %d: %w", r.Seq, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/admission"
 	"github.com/aruntime/arcert/reference/config"
@@ -61,8 +63,12 @@ func refused(r outcome.Reason, msg string) ending {
 
 // job is one admitted request on its way through execute.
 type job struct {
-	id        string
-	traceID   string
+	id      string
+	traceID string
+	// span is the request's span (aruntime.request): evidence is written under it.
+	span trace.Span
+	// arrived is when the request reached the router, for time to first token.
+	arrived   time.Time
 	principal identity.Principal
 	class     config.TrafficClass
 	c         Completion
@@ -82,8 +88,13 @@ const maxAttempts = 3
 // left out, and the decision's class (completed, rerouted, degraded) is the one the request ends
 // with when it is served.
 func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
-	end := r.serve(ctx, j, em)
+	if j.arrived.IsZero() {
+		j.arrived = time.Now()
+	}
+	te := r.metrics.timed(em, j, j.arrived)
+	end := r.serve(ctx, j, te)
 	end.usage = delivered(j, end, em)
+	te.observe()
 	return end
 }
 
@@ -98,11 +109,16 @@ func (r *Router) serve(ctx context.Context, j job, em emitter) ending {
 		ctx, cancel = context.WithTimeout(ctx, j.class.Deadline)
 	}
 	defer cancel()
-	ticket, err := r.adm.Admit(ctx, admission.Request{Tenant: r.defects.Labels.quotaTenant(r, j), Class: j.class.Name, Tokens: j.c.PromptTokens + j.c.MaxTokens})
+	actx, aspan := tracer.Start(ctx, "aruntime.admission")
+	ticket, err := r.adm.Admit(actx, admission.Request{Tenant: r.defects.Labels.quotaTenant(r, j), Class: j.class.Name, Tokens: j.c.PromptTokens + j.c.MaxTokens})
 	if err != nil {
-		return r.admissionEnding(err)
+		end = r.admissionEnding(err)
+		endAdmission(aspan, end)
+		return end
 	}
 	defer ticket.Release()
+	traceQueueWait(actx, j, ticket.Waited())
+	endAdmission(aspan, ending{})
 	if r.defects.QueueWaitUncounted {
 		var run context.CancelFunc
 		ctx, run = context.WithTimeout(ctx, j.class.Deadline)
@@ -123,11 +139,13 @@ func (r *Router) serve(ctx context.Context, j job, em emitter) ending {
 			return next
 		}
 		var retry bool
+		actx, ended := startAttempt(ctx, attempt, d)
 		if d.Place.Kind == fallback.KindProvider {
-			end, retry = r.onProvider(ctx, j, d, em)
+			end, retry = r.onProvider(actx, j, d, em)
 		} else {
-			end, retry = r.onPool(ctx, j, d, affinity, em)
+			end, retry = r.onPool(actx, j, d, affinity, em)
 		}
+		ended(end)
 		if !retry {
 			return end
 		}

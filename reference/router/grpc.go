@@ -53,11 +53,15 @@ func grpcStatus(end ending) error {
 func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.ServerStreamingServer[arcertv1.CompleteResponse]) error {
 	started := time.Now()
 	r := s.r
-	j := job{id: newID("req-"), traceID: newID("")}
-	end := r.admitGRPC(stream.Context(), req, &j)
+	md, _ := metadata.FromIncomingContext(stream.Context())
+	ctx, span, _ := startRequest(stream.Context(), mdCarrier(md), "aruntime.request")
+	j := job{id: newID("req-"), traceID: requestTrace(span), span: span, arrived: started}
+	var end ending
+	defer func() { endRequest(span, j, end) }()
+	end = r.admitGRPC(ctx, req, &j)
 	if end.reason == "" {
 		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, writeTimeout: r.writeTimeout(j)}
-		end = r.execute(stream.Context(), j, em)
+		end = r.execute(ctx, j, em)
 		if end.class.Served() {
 			end = em.finish(end)
 		}

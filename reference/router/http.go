@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
@@ -32,7 +33,8 @@ func (r *Router) Handler() http.Handler {
 		mux.HandleFunc("POST /v1/batches", r.submitBatch)
 		mux.HandleFunc("GET /v1/batches/{id}", r.getBatch)
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(r.gatherer, promhttp.HandlerOpts{}))
+	// OpenMetrics, when a scraper asks for it, is the exposition that carries exemplars.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", r.healthz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "no such endpoint"), "")
@@ -43,13 +45,17 @@ func (r *Router) Handler() http.Handler {
 // completion serves POST /v1/chat/completions (chat) and POST /v1/completions.
 func (r *Router) completion(chat bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
+		var end ending
 		started := time.Now()
-		j := job{id: w.Header().Get(outcome.HeaderRequestID), traceID: traceID(req)}
-		end := r.admitHTTP(w, req, chat, &j)
+		ctx, span, own := startRequest(req.Context(), propagation.HeaderCarrier(req.Header), "aruntime.request")
+		setTraceResponse(w, span, own)
+		j := job{id: w.Header().Get(outcome.HeaderRequestID), traceID: requestTrace(span), span: span, arrived: started}
+		defer func() { endRequest(span, j, end) }()
+		end = r.admitHTTP(w, req, chat, &j)
 		j.traceID = r.defects.Labels.streamTrace(j)
 		if end.reason == "" {
 			em := newHTTPEmitter(w, j, chat, r.writeTimeout(j))
-			end = r.execute(req.Context(), j, em)
+			end = r.execute(ctx, j, em)
 			em.finish(end)
 		} else {
 			writeRefusal(w, end, end.param)
@@ -142,23 +148,4 @@ func (r *Router) trafficClass(p identity.Principal, asked string) (config.Traffi
 		return class, refused(outcome.ReasonTrafficClassNotAllowed, "traffic class "+quote(name)+" is not one the tenant may use: "+strings.Join(t.TrafficClasses, ", "))
 	}
 	return class, ending{}
-}
-
-// traceID takes the trace id of a W3C traceparent header when there is a valid one, so the
-// runtime's evidence joins the caller's trace; otherwise it starts a new trace.
-func traceID(req *http.Request) string {
-	parts := strings.Split(req.Header.Get("traceparent"), "-")
-	if len(parts) == 4 && len(parts[1]) == 32 && isHex(parts[1]) {
-		return parts[1]
-	}
-	return newID("")
-}
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if !strings.ContainsRune("0123456789abcdef", c) {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/identity"
@@ -23,7 +25,7 @@ const evidenceTimeout = 2 * time.Second
 func (r *Router) record(j job, end ending, started time.Time) {
 	elapsed := time.Since(started)
 	tenant := j.principal.Tenant
-	r.metrics.observe(tenant, j.class.Name, end, elapsed)
+	r.metrics.observe(tenant, j.class.Name, end, elapsed, exemplar(j))
 	u := r.defects.Billing.evidence(j, end)
 	rec := discovery.Record{
 		RequestID:      j.id,
@@ -54,7 +56,11 @@ func (r *Router) record(j job, end ending, started time.Time) {
 	if !end.class.Served() {
 		rec.ServedBy = outcome.ServedBy{}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), evidenceTimeout)
+	ctx := context.Background() // the response is out: the caller's cancellation no longer applies
+	if j.span != nil {
+		ctx = trace.ContextWithSpan(ctx, j.span) // but the evidence write belongs to its trace
+	}
+	ctx, cancel := context.WithTimeout(ctx, evidenceTimeout)
 	defer cancel()
 	if _, err := r.evidence.Append(ctx, rec); err != nil {
 		r.metrics.evidenceErrors.Inc()

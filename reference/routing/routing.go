@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/reference/telemetry"
 )
 
 // Sentinel errors of the pool, matched with errors.Is. ErrUnknownModel and
@@ -129,6 +130,7 @@ func New(o Options) (*Pool, error) {
 		conn, err := grpc.NewClient(e.Address,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithPerRPCCredentials(bearer{token: o.Token}),
+			grpc.WithStatsHandler(telemetry.GRPCClient(arcertv1.Worker_Generate_FullMethodName)),
 			grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
 				BaseDelay: 100 * time.Millisecond, Multiplier: backoff.DefaultConfig.Multiplier,
 				Jitter: backoff.DefaultConfig.Jitter, MaxDelay: reconnectMaxDelay,

@@ -24,6 +24,7 @@ import (
 	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/router"
+	"github.com/aruntime/arcert/reference/telemetry"
 	"github.com/aruntime/arcert/reference/worker"
 )
 
@@ -123,6 +124,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 		return nil, fmt.Errorf("%w: no role to start", ErrConfig)
 	}
 	cfg = cloneWorkers(cfg)
+	telemetry.EnsureProvider() // trace ids for evidence and traceresponse, even if nothing set tracing up
 	runCtx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, workers: map[string]*workerHandle{}, interposed: map[string]string{}, runCtx: runCtx, frontStopped: make(chan struct{}), registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
 		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}

@@ -83,6 +83,8 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 	if s.tiers != nil {
 		look = s.tiers.promote(ctx, tenant, salt, prompt)
 	}
+	phase := startPhases(ctx, req, m.Name)
+	defer phase.end()
 	events, err := s.eng.Submit(ctx, engine.Request{
 		ID:        req.GetRequestId(),
 		Model:     m.Name,
@@ -106,6 +108,7 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 				// the fault hit still has sent nothing, and the router can move it elsewhere.
 				return s.failCut(ctx, req, ctx.Err())
 			}
+			phase.token()
 			if err := stream.Send(&arcertv1.GenerateResponse{Text: ev.Text}); err != nil {
 				return err // the stream's context ends with the handler and aborts the sequence
 			}

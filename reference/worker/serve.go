@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/reference/telemetry"
 )
 
 // Register registers the Worker service on g, for callers that own the
@@ -71,7 +72,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		_ = lis.Close()
 		return ErrRunning
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.StatsHandler(telemetry.GRPCServer(arcertv1.Worker_Generate_FullMethodName)))
 	s.Register(g)
 
 	// The engine outlives ctx on purpose: draining streams still need it.
