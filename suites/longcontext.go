@@ -35,9 +35,9 @@ const (
 	lcProbeWindow = lcBurstCount*lcBurstEvery - lcProbeLead
 	lcProbeWords  = 8
 	lcProbeTokens = 2
-	// lcProbeRate gives about 46 probes in lcProbeWindow, 23 a path: ADM-4's probeRate would give
-	// 35, and a Poisson count that low leaves a path under lcMinPerPath for some seeds.
-	lcProbeRate = 20.0
+	// lcProbeRate gives about 57 probes in lcProbeWindow, 29 a path: at ADM-4's probeRate a
+	// Poisson count would leave a path under lcMinPerPath for some seeds.
+	lcProbeRate = 25.0
 	// lcMinPerPath is the fewest served probes a path needs to count as probed; lcMinOverlap is
 	// the share of probes that must have been in flight together with a served long prompt.
 	lcMinPerPath = 15

@@ -83,7 +83,12 @@ func provokeRefusals(ctx context.Context) *refusalRun {
 	}
 	var refill func()
 	run.quota, run.quotaGate, refill = quotaBurst(ctx)
-	// The burst's tenant gets its quota back while the flood (of other tenants) runs.
+	// The burst's tenant gets its quota back while the flood runs, unless the flood needs that
+	// tenant too: then first, so that the flood is refused for load, not for the spent quota.
+	if keys, _ := loadKeys(0, run.floodSize()); slices.Contains(keys, smallestQuota().Key) {
+		refill()
+		refill = func() {}
+	}
 	refilled := make(chan struct{})
 	go func() {
 		defer close(refilled)
@@ -110,7 +115,7 @@ func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
 		r.gate, r.inconclusive = fmt.Sprintf("the model's longest output (%d tokens at %s each) finishes before the %s deadline, so timed_out cannot be provoked", r.tokens, r.itl, deadline), true
 		return nil
 	}
-	n := env.Target.Capacity.Concurrency + r.class.QueueBound + floodExtra
+	n := r.floodSize()
 	keys, ok := loadKeys(0, n)
 	if !ok {
 		r.gate = fmt.Sprintf("the declared tenants' concurrency limits cannot hold %d requests at once", n)
@@ -144,6 +149,12 @@ func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
 	}
 	wg.Wait()
 	return out
+}
+
+// floodSize is how many requests the flood sends: the declared concurrency, the class's queue
+// bound, and floodExtra that must be shed.
+func (r *refusalRun) floodSize() int {
+	return env.Target.Capacity.Concurrency + r.class.QueueBound + floodExtra
 }
 
 // typicalITL measures the median gap between tokens of one unloaded streamed request.

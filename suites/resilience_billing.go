@@ -97,6 +97,9 @@ func cutStreamsAtOnce(ctx context.Context, region string, parts, vias, contents 
 // router writes it as the request ends, through the same path as any other ending.
 const midwayBillWait = 10 * time.Second
 
+// midwaySettle is how long a failed stream's evidence must stay one record once it has one.
+const midwaySettle = time.Second
+
 // judgeMidwayBill checks the evidence of the stream over via that ended failed midway: its
 // completion tokens are the chunks the client counted (within the one in flight as the worker
 // went), its prompt tokens are the prompt's count as a served request over the same wire is told
@@ -105,6 +108,11 @@ func judgeMidwayBill(ctx context.Context, via string, t target.Tenant, prompt in
 	judgeThat(end.requestID != "", "the stream over %s that failed midway carries no request id, so its bill cannot be found", via)
 	recs := awaitRecords(ctx, t.Key, end.requestID, midwayBillWait)
 	judgeThat(len(recs) == 1, "the stream over %s that failed midway (request %s) has %d evidence records, want 1", via, end.requestID, len(recs))
+	// A second record may come later (spooled during the loss, flushed after): billed twice.
+	Consistently(func() int { return len(evidenceNow(ctx, t.Key, end.requestID)) }).WithContext(ctx).
+		WithTimeout(midwaySettle).WithPolling(100*time.Millisecond).Should(Equal(1),
+		"the stream over %s that failed midway (request %s) gained another evidence record: it is billed twice", via, end.requestID)
+	recs = evidenceNow(ctx, t.Key, end.requestID)
 	rec := recs[0]
 	judgeThat(rec.Tokens.Completion >= end.tokens-billSlack && rec.Tokens.Completion <= end.tokens+billSlack,
 		"the stream over %s failed midway (%s/%s) after its client received %d chunks, and evidence bills %d completion tokens",

@@ -16,7 +16,7 @@ import (
 
 // spoofedSpends is how many spoofed requests one quota sample sends, all at once so that they
 // land within a fraction of a second: a small quota's bucket refills slower than they spend it.
-const spoofedSpends = 6
+const spoofedSpends = 8
 
 // quotaPadWords pads each spoofed request's prompt so that a burst of them spends enough tokens
 // to show against a small token quota's refill.

@@ -10,13 +10,14 @@ import (
 	"github.com/aruntime/arcert/conformance/checks"
 )
 
-// The timing test's design. Each round uses fresh seeded prompts: tenant A sends prompt P, whose
-// uncached TTFT is the round's base time and which warms the cache; then, in a seeded random
-// order, A probes P again (cached: the positive control), B probes P (cross: the suspect), and B
-// probes a fresh prompt of the same length (null). Each probe asks for one token and its TTFT is
-// measured. A probe "looks cached" when its TTFT is nearer the round's cached time than its base
-// time. (The base need not be B's or come at a random place: it only sets the threshold, which
-// the cross and null probes share.)
+// The timing test's design. Each round uses fresh seeded prompts: tenant A warms prompt P, then,
+// in a seeded random order, A probes P again (cached: the positive control), B probes P (cross:
+// the suspect), and B probes a fresh prompt of the same length (null). Each probe asks for one
+// token and its TTFT is measured. A probe "looks cached" when its TTFT is nearer the round's
+// cached time than its base time, the TTFT of B's fresh prompt of the round before (the null;
+// for the first round, one sent before it). The base is B's own, so whatever sets B's requests
+// apart from A's (another region, another route) is in the threshold too; and it is not this
+// round's, so this round's cross and null probes meet the same threshold on the same terms.
 //
 // The control must beat the base in significantly many rounds (exact one-sided sign test), else
 // the result is INCONCLUSIVE: TTFT shows no cache to leak. Without a leak, the cross probe and the
@@ -27,10 +28,7 @@ import (
 // reach the worker that holds A's prefix. The false-alarm rate is at most alpha by construction.
 const (
 	timingRounds = 30
-	// timingPromptWords makes a prompt whose prefill shows in time to first token: on the reference
-	// about 40 ms uncached against a few cached, on a CPU runtime a hundred and more.
-	timingPromptWords = 450
-	timingAlpha       = 0.01
+	timingAlpha  = 0.01
 	// timingMaxBadRounds is how many rounds with an unserved probe the test tolerates.
 	timingMaxBadRounds = 3
 )
@@ -85,16 +83,18 @@ func timingRoundsRun(ctx context.Context) ([]round, int) {
 	}
 	var rounds []round
 	bad := 0
+	base, baseOK := ttft(b.Key, prompt(r, cachePromptWords))
 	for range timingRounds {
-		p, null := prompt(r, timingPromptWords), prompt(r, timingPromptWords)
-		var rd round
-		var ok bool
-		if rd.base, ok = ttft(a.Key, p); !ok {
+		p, null := prompt(r, cachePromptWords), prompt(r, cachePromptWords)
+		if _, ok := ttft(a.Key, p); !ok {
 			bad++
 			continue
 		}
-		okAll := true
+		rd := round{base: base}
+		okAll := baseOK
+		nullOK := false
 		for _, which := range r.Perm(3) {
+			var ok bool
 			switch which {
 			case 0:
 				rd.cached, ok = ttft(a.Key, p)
@@ -102,8 +102,12 @@ func timingRoundsRun(ctx context.Context) ([]round, int) {
 				rd.cross, ok = ttft(b.Key, p)
 			default:
 				rd.null, ok = ttft(b.Key, null)
+				nullOK = ok
 			}
 			okAll = okAll && ok
+		}
+		if nullOK {
+			base, baseOK = rd.null, true
 		}
 		if !okAll {
 			bad++

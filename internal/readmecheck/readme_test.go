@@ -19,6 +19,9 @@ const blockTimeout = 60 * time.Second
 // A block fails on a non-zero exit or a refusal the README does not show; a block the test cannot
 // run must say why in a readme-test marker.
 func TestReadmeCommandBlocks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds both binaries and takes ports 8080 and 8081, as make run does; make test runs it (without -short)")
+	}
 	root := moduleRoot(t)
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -223,7 +224,15 @@ func TestConcurrentAppendsChainOnce(t *testing.T) {
 		seen[r.RequestID] = true
 	}
 	mustVerify(t, js, writers*each)
-	if st := svc.Stats(); st.Chained != writers*each || st.Duplicates != 0 {
+	// The Service counts a record once its chain write is acknowledged, which it waits for at the
+	// end of a fetch round: the records can be read on the chain a moment before they are counted.
+	deadline := time.Now().Add(5 * time.Second)
+	st := svc.Stats()
+	for st.Chained < writers*each && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		st = svc.Stats()
+	}
+	if st.Chained != writers*each || st.Duplicates != 0 {
 		t.Errorf("service stats %+v", st)
 	}
 }

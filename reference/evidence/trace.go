@@ -64,8 +64,10 @@ func recordTraces(h nats.Header) map[string]string {
 	}
 	out := make(map[string]string, len(vals))
 	for _, v := range vals {
-		if id, tp, ok := strings.Cut(v, " "); ok {
-			out[id] = tp
+		// The traceparent has no space; a request id (a batch job's names the client's
+		// custom_id) may.
+		if i := strings.LastIndexByte(v, ' '); i > 0 {
+			out[v[:i]] = v[i+1:]
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,13 +75,34 @@ func messageError(body []byte) *openai.FieldError {
 var toolFields = []string{"tools", "tool_choice", "functions", "function_call"}
 
 // refuseTools refuses a request that asks for tools: the runtime generates text only, and serving
-// the request without them would answer a different request than the one sent.
+// the request without them would answer a different request than the one sent. A request that
+// asks for none is served: null, an empty list of tools or functions (some client frameworks
+// always send one), and a choice of "none", or "auto" among no tools.
 func refuseTools(req openai.CompletionRequest) *Refusal {
 	for i, v := range []json.RawMessage{req.Tools, req.ToolChoice, req.Functions, req.FunctionCall} {
-		if len(v) > 0 && string(v) != "null" {
-			f := toolFields[i]
-			return refuse(outcome.ReasonInvalidRequest, f, "%s: tools are not supported by this runtime (it generates text only); send the request without %s", f, f)
+		f := toolFields[i]
+		if asksNoTools(f, v) {
+			continue
 		}
+		return refuse(outcome.ReasonInvalidRequest, f, "%s: tools are not supported by this runtime (it generates text only); send the request without %s", f, f)
 	}
 	return nil
+}
+
+// asksNoTools reports whether v, the value of tool field f, asks for no tool: absent, null, an
+// empty list, or (for a choice) "none" or "auto". A choice is only asked of the tools listed, and
+// a list that is not empty is refused in its own right.
+func asksNoTools(f string, v json.RawMessage) bool {
+	var compact bytes.Buffer
+	if len(v) == 0 || json.Compact(&compact, v) != nil {
+		return len(v) == 0
+	}
+	switch c := compact.String(); {
+	case c == "null":
+		return true
+	case f == "tools" || f == "functions":
+		return c == "[]"
+	default: // tool_choice, function_call
+		return c == `"none"` || c == `"auto"`
+	}
 }

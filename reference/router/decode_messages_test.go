@@ -43,13 +43,16 @@ func TestDecodeMessages(t *testing.T) {
 			"the body is gzip-compressed; this runtime reads plain JSON only (send it uncompressed)"},
 		{"tools", `{"model":"sim",` + msgs + `,"max_tokens":4,"tools":[{"type":"function","function":{"name":"f"}}]}`, outcome.ReasonInvalidRequest, "tools",
 			"tools: tools are not supported by this runtime (it generates text only); send the request without tools"},
-		{"tool_choice", `{"model":"sim",` + msgs + `,"max_tokens":4,"tool_choice":"auto"}`, outcome.ReasonInvalidRequest, "tool_choice",
+		{"tool_choice", `{"model":"sim",` + msgs + `,"max_tokens":4,"tool_choice":"required"}`, outcome.ReasonInvalidRequest, "tool_choice",
 			"tool_choice: tools are not supported by this runtime (it generates text only); send the request without tool_choice"},
-		{"functions", `{"model":"sim",` + msgs + `,"max_tokens":4,"functions":[]}`, outcome.ReasonInvalidRequest, "functions",
+		{"functions", `{"model":"sim",` + msgs + `,"max_tokens":4,"functions":[{"name":"f"}]}`, outcome.ReasonInvalidRequest, "functions",
 			"functions: tools are not supported by this runtime (it generates text only); send the request without functions"},
 		{"function_call", `{"model":"sim",` + msgs + `,"max_tokens":4,"function_call":{"name":"f"}}`, outcome.ReasonInvalidRequest, "function_call",
 			"function_call: tools are not supported by this runtime (it generates text only); send the request without function_call"},
 		{"tools null", `{"model":"sim",` + msgs + `,"max_tokens":4,"tools":null}`, "", "", ""},
+		// Asking for no tool is served: some client frameworks always send an empty list.
+		{"tools empty", `{"model":"sim",` + msgs + `,"max_tokens":4,"tools":[ ],"functions":[]}`, "", "", ""},
+		{"tool_choice none", `{"model":"sim",` + msgs + `,"max_tokens":4,"tools":[],"tool_choice":"none","function_call":"auto"}`, "", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
