@@ -139,13 +139,3 @@ func (r *Router) evidenceList(w http.ResponseWriter, req *http.Request) {
 	}
 	writeOK(w, out)
 }
-
-// healthz reports whether the router has any worker capacity, for load balancers in front of it.
-func (r *Router) healthz(w http.ResponseWriter, _ *http.Request) {
-	snap := r.adm.Snapshot()
-	if snap.Capacity == 0 {
-		writeRefusal(w, refused(outcome.ReasonNoHealthyWorker, "no healthy worker"), "")
-		return
-	}
-	writeOK(w, map[string]int{"capacity": snap.Capacity, "in_flight": snap.InFlight})
-}

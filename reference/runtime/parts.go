@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/reflection"
 
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/config"
@@ -204,6 +205,8 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	}
 	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer(rt.opts.Defects.grpcServerOptions()...)}
 	r.RegisterGRPC(f.grpc)
+	// Reflection lets grpcurl, grpcui and Postman list and call the services without the proto files.
+	reflection.Register(f.grpc)
 	rt.front = f
 	rt.topology.HTTP, rt.topology.GRPC = httpLis.Addr().String(), grpcLis.Addr().String()
 
