@@ -18,7 +18,8 @@ import (
 )
 
 // Handler is the router's HTTP surface: the OpenAI-compatible data plane, the contract's
-// discovery endpoints, /metrics and /healthz. Every response carries an outcome.
+// discovery endpoints, /metrics and /healthz. Every response carries an outcome; an unknown path
+// is 404 not_found and a known one asked with the wrong method 405 method_not_allowed with Allow.
 func (r *Router) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", r.completion(true))
@@ -34,10 +35,7 @@ func (r *Router) Handler() http.Handler {
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", r.healthz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "no such endpoint"), "")
-	})
-	return outcomehttp.WithOutcome(mux, func() string { return newID("req-") })
+	return outcomehttp.WithOutcome(r.routed(mux), func() string { return newID("req-") })
 }
 
 // completion serves POST /v1/chat/completions (chat) and POST /v1/completions.
