@@ -45,11 +45,16 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 		j := job{id: w.Header().Get(outcome.HeaderRequestID), traceID: traceID(req)}
 		end := r.admitHTTP(w, req, chat, &j)
 		j.traceID = r.defects.Labels.streamTrace(j)
+		// The rate-limit headers are read as the response's headers go out, after admission
+		// spent this request's quota.
+		rateLimit := func() { r.setRateLimit(w.Header(), j.principal.Tenant) }
 		if end.reason == "" {
 			em := newHTTPEmitter(w, j, chat, r.writeTimeout(j))
+			em.beforeHeaders = rateLimit
 			end = r.execute(req.Context(), j, em)
 			em.finish(end)
 		} else {
+			rateLimit()
 			writeRefusal(w, end, "")
 		}
 		// The response is complete (a plain body carries its Content-Length): send it before the
