@@ -9,14 +9,15 @@ import (
 
 // The rate-limit headers of OpenAI's API, which SDKs and gateways already read. Limits are the
 // tenant's declared per-minute quotas; remaining is what it may send now (the token bucket's fill,
-// at most a burst); reset is how long the bucket takes to refill to its burst.
+// at most a burst); reset is how long the bucket takes to refill to its burst. ("tokens" here are
+// model tokens, not credentials, whatever gosec's G101 guesses from the names.)
 const (
 	HeaderLimitRequests     = "x-ratelimit-limit-requests"
 	HeaderRemainingRequests = "x-ratelimit-remaining-requests"
 	HeaderResetRequests     = "x-ratelimit-reset-requests"
-	HeaderLimitTokens       = "x-ratelimit-limit-tokens"
-	HeaderRemainingTokens   = "x-ratelimit-remaining-tokens"
-	HeaderResetTokens       = "x-ratelimit-reset-tokens"
+	HeaderLimitTokens       = "x-ratelimit-limit-tokens"     //nolint:gosec // model tokens
+	HeaderRemainingTokens   = "x-ratelimit-remaining-tokens" //nolint:gosec // model tokens
+	HeaderResetTokens       = "x-ratelimit-reset-tokens"     //nolint:gosec // model tokens
 )
 
 // setRateLimit states tenant's quota as it stands now in h; nothing for a caller with no tenant
