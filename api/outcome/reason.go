@@ -95,7 +95,7 @@ var reasons = map[Reason]ReasonInfo{
 	ReasonPolicyForbidsFallback:  {Rejected, http.StatusForbidden, codes.PermissionDenied, "the only remaining place is one the tenant's policy forbids"},
 	ReasonArtifactInvalid:        {Rejected, http.StatusUnprocessableEntity, codes.FailedPrecondition, "the artifact failed verification"},
 	ReasonTrafficClassNotAllowed: {Rejected, http.StatusForbidden, codes.PermissionDenied, "the credential may not use that traffic class"},
-	ReasonNotFound:               {Rejected, http.StatusNotFound, codes.NotFound, "no such endpoint, or no such batch, document or worker of the caller's"},
+	ReasonNotFound:               {Rejected, http.StatusNotFound, codes.NotFound, "no such endpoint, or nothing the caller may see by that id (a batch, a control document, a worker)"},
 	ReasonMethodNotAllowed:       {Rejected, http.StatusMethodNotAllowed, codes.Unimplemented, "the endpoint does not answer that method; Allow lists those it does"},
 
 	ReasonQueueFull:      {Shed, http.StatusTooManyRequests, codes.Unavailable, "the traffic class's bounded queue is full"},
