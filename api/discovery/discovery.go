@@ -72,10 +72,16 @@ type Versions struct {
 	Workers       []WorkerVersions `json:"workers"`
 }
 
-// Quota is one declared limit with what is left of it now.
+// Quota is one declared limit with what is left of it now. A per-minute quota is a token bucket:
+// Remaining is what the caller may spend at once now, at most Burst (which can be far less than
+// Limit: a minute's quota is not spendable in one second), and ResetSeconds is how long the bucket
+// takes to refill to Burst if the caller spends nothing more. A runtime that states neither
+// leaves them zero.
 type Quota struct {
-	Limit     float64 `json:"limit"`
-	Remaining float64 `json:"remaining"`
+	Limit        float64 `json:"limit"`
+	Remaining    float64 `json:"remaining"`
+	Burst        float64 `json:"burst,omitempty"`
+	ResetSeconds float64 `json:"reset_seconds,omitempty"`
 }
 
 // Quotas is the body of GET /v1/aruntime/quotas: the caller's own quotas only.

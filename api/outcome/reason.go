@@ -41,6 +41,8 @@ const (
 	ReasonPolicyForbidsFallback  Reason = "policy_forbids_fallback"
 	ReasonArtifactInvalid        Reason = "artifact_invalid"
 	ReasonTrafficClassNotAllowed Reason = "traffic_class_not_allowed"
+	ReasonNotFound               Reason = "not_found"
+	ReasonMethodNotAllowed       Reason = "method_not_allowed"
 
 	// Refused for load, before any work.
 	ReasonQueueFull      Reason = "queue_full"
@@ -97,6 +99,8 @@ var reasons = map[Reason]ReasonInfo{
 	ReasonPolicyForbidsFallback:  {Rejected, http.StatusForbidden, codes.PermissionDenied, "the only remaining place is one the tenant's policy forbids"},
 	ReasonArtifactInvalid:        {Rejected, http.StatusUnprocessableEntity, codes.FailedPrecondition, "the artifact failed verification"},
 	ReasonTrafficClassNotAllowed: {Rejected, http.StatusForbidden, codes.PermissionDenied, "the credential may not use that traffic class"},
+	ReasonNotFound:               {Rejected, http.StatusNotFound, codes.NotFound, "no such endpoint, or nothing the caller may see by that id (a batch, a control document, a worker)"},
+	ReasonMethodNotAllowed:       {Rejected, http.StatusMethodNotAllowed, codes.Unimplemented, "the endpoint does not answer that method; Allow lists those it does"},
 
 	ReasonQueueFull:      {Shed, http.StatusTooManyRequests, codes.Unavailable, "the traffic class's bounded queue is full"},
 	ReasonCapacity:       {Shed, http.StatusServiceUnavailable, codes.Unavailable, "no worker capacity to admit the work"},

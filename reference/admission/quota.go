@@ -20,6 +20,15 @@ type QuotaStatus struct {
 	// may spend at once before it is refused.
 	RequestsRemaining float64
 	TokensRemaining   float64
+	// RequestsBurst and TokensBurst are each bucket's size: the most the tenant may spend at once
+	// after a pause, which Remaining never exceeds (a second's worth of the per-minute quota by
+	// default, see Config.BurstWindow).
+	RequestsBurst int
+	TokensBurst   int
+	// RequestsFullIn and TokensFullIn are how long each bucket takes, at the declared rate, to
+	// refill to its burst if the tenant spends nothing more: zero when it is full.
+	RequestsFullIn time.Duration
+	TokensFullIn   time.Duration
 	// InFlight counts the tenant's tickets; Queued its waiters. Both count against
 	// MaxConcurrency.
 	InFlight int
@@ -113,13 +122,27 @@ func (c *Controller) Quota(tenantName string) (QuotaStatus, bool) {
 		return QuotaStatus{}, false
 	}
 	now := c.now()
+	reqs, toks := t.requests.TokensAt(now), t.tokens.TokensAt(now)
 	return QuotaStatus{
 		RequestsPerMinute: t.spec.RequestsPerMinute,
 		TokensPerMinute:   t.spec.TokensPerMinute,
 		MaxConcurrency:    t.spec.MaxConcurrency,
-		RequestsRemaining: t.requests.TokensAt(now),
-		TokensRemaining:   t.tokens.TokensAt(now),
+		RequestsRemaining: reqs,
+		TokensRemaining:   toks,
+		RequestsBurst:     t.requests.Burst(),
+		TokensBurst:       t.tokens.Burst(),
+		RequestsFullIn:    fullIn(t.requests, reqs),
+		TokensFullIn:      fullIn(t.tokens, toks),
 		InFlight:          t.inFlight,
 		Queued:            t.queued,
 	}, true
+}
+
+// fullIn is how long l, holding tokens now, takes to refill to its burst at its rate.
+func fullIn(l *rate.Limiter, tokens float64) time.Duration {
+	missing := float64(l.Burst()) - tokens
+	if missing <= 0 || l.Limit() <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(missing / float64(l.Limit()) * float64(time.Second)))
 }

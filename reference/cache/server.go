@@ -10,6 +10,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
@@ -74,6 +77,12 @@ func (s *Server) Register(g *grpc.Server) { arcertv1.RegisterCacheServer(g, s) }
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	g := grpc.NewServer()
 	s.Register(g)
+	// The standard health service answers probes without the token: SERVING while the cache
+	// serves, NOT_SERVING from the moment it drains.
+	hs := health.NewServer()
+	hs.SetServingStatus(arcertv1.Cache_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(g, hs)
+	reflection.Register(g)
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(lis) }()
 	s.log.Info("cache serving", "addr", lis.Addr().String(), "global_budget_bytes", s.store.budgets.Global)
@@ -86,6 +95,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	hs.Shutdown()
 	stopped := make(chan struct{})
 	go func() {
 		g.GracefulStop()

@@ -170,7 +170,7 @@ func storeError(w http.ResponseWriter, err error) {
 	case errors.As(err, &fe):
 		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, fe.Error(), fe.Field)
 	case errors.Is(err, ErrUnknownBucket), errors.Is(err, ErrNotFound), errors.Is(err, ErrRevisionNotFound):
-		refuse(w, http.StatusNotFound, outcome.ReasonInvalidRequest, err.Error(), "")
+		refuse(w, http.StatusNotFound, outcome.ReasonNotFound, err.Error(), "")
 	case errors.Is(err, ErrInvalidKey):
 		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error(), "key")
 	default:

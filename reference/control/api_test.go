@@ -118,7 +118,7 @@ func TestAPIIsOperatorOnly(t *testing.T) {
 			r.is(t, who.name+" "+call.method+" "+call.path, who.status, who.reason)
 		}
 	}
-	c.do("GET", "/v1/control/models/m", operatorKey, "").is(t, "operator GET after refused PUTs", http.StatusNotFound, outcome.ReasonInvalidRequest)
+	c.do("GET", "/v1/control/models/m", operatorKey, "").is(t, "operator GET after refused PUTs", http.StatusNotFound, outcome.ReasonNotFound)
 }
 
 func TestAPIPutGetHistoryRollback(t *testing.T) {
@@ -166,13 +166,13 @@ func TestAPIRefusesMalformedRequests(t *testing.T) {
 		{"not JSON", "PUT", "/v1/control/quotas/acme", `{`, 400, outcome.ReasonInvalidRequest, ""},
 		{"bad key", "PUT", "/v1/control/models/a*b", modelJSON("a"), 400, outcome.ReasonInvalidRequest, "key"},
 		{"too large", "PUT", "/v1/control/models/m", `{"repo":"` + strings.Repeat("r", maxBodyBytes) + `"}`, 413, outcome.ReasonBodyTooLarge, ""},
-		{"unknown bucket", "GET", "/v1/control/secrets/m", "", 404, outcome.ReasonInvalidRequest, ""},
-		{"missing key", "GET", "/v1/control/models/none", "", 404, outcome.ReasonInvalidRequest, ""},
+		{"unknown bucket", "GET", "/v1/control/secrets/m", "", 404, outcome.ReasonNotFound, ""},
+		{"missing key", "GET", "/v1/control/models/none", "", 404, outcome.ReasonNotFound, ""},
 		{"rollback field", "POST", "/v1/control/models/m/rollback", `{"rev":1}`, 400, outcome.ReasonInvalidRequest, "rev"},
 		{"rollback zero", "POST", "/v1/control/models/m/rollback", `{"revision":0}`, 400, outcome.ReasonInvalidRequest, "revision"},
-		{"rollback gone", "POST", "/v1/control/models/m/rollback", `{"revision":999}`, 404, outcome.ReasonInvalidRequest, ""},
-		{"method", "DELETE", "/v1/control/models/m", "", 405, outcome.ReasonInvalidRequest, ""},
-		{"no endpoint", "GET", "/v1/control/nowhere", "", 404, outcome.ReasonInvalidRequest, ""},
+		{"rollback gone", "POST", "/v1/control/models/m/rollback", `{"revision":999}`, 404, outcome.ReasonNotFound, ""},
+		{"method", "DELETE", "/v1/control/models/m", "", 405, outcome.ReasonMethodNotAllowed, ""},
+		{"no endpoint", "GET", "/v1/control/nowhere", "", 404, outcome.ReasonNotFound, ""},
 	}
 	for _, k := range cases {
 		r := c.do(k.method, k.path, operatorKey, k.body)

@@ -24,20 +24,14 @@ func WithOutcome(next http.Handler, newID func() string) http.Handler {
 	})
 }
 
-// writer fills in an outcome on a response whose handler set none: 5xx is failed/internal, 4xx
-// rejected/invalid_request, anything else completed.
+// writer fills in an outcome on a response whose handler set none: 5xx is failed/internal, 404
+// rejected/not_found, 405 rejected/method_not_allowed, any other 4xx rejected/invalid_request,
+// anything else completed.
 type writer struct{ http.ResponseWriter }
 
 func (o *writer) WriteHeader(code int) {
 	if h := o.Header(); h.Get(outcome.HeaderOutcome) == "" {
-		reason := outcome.ReasonNone
-		switch {
-		case code >= http.StatusInternalServerError:
-			reason = outcome.ReasonInternal
-		case code >= http.StatusBadRequest:
-			reason = outcome.ReasonInvalidRequest
-		}
-		Set(h, reason)
+		Set(h, ReasonOf(code))
 	}
 	o.ResponseWriter.WriteHeader(code)
 }
@@ -52,6 +46,21 @@ func (o *writer) Write(b []byte) (int, error) {
 // Unwrap lets http.MaxBytesReader and http.ResponseController reach the real writer (Flush,
 // trailers).
 func (o *writer) Unwrap() http.ResponseWriter { return o.ResponseWriter }
+
+// ReasonOf is the reason a response of status code states when its handler named none.
+func ReasonOf(code int) outcome.Reason {
+	switch {
+	case code >= http.StatusInternalServerError:
+		return outcome.ReasonInternal
+	case code == http.StatusNotFound:
+		return outcome.ReasonNotFound
+	case code == http.StatusMethodNotAllowed:
+		return outcome.ReasonMethodNotAllowed
+	case code >= http.StatusBadRequest:
+		return outcome.ReasonInvalidRequest
+	}
+	return outcome.ReasonNone
+}
 
 // Set puts reason and its class in the outcome headers.
 func Set(h http.Header, reason outcome.Reason) {

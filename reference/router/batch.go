@@ -66,7 +66,7 @@ func (r *Router) getBatch(w http.ResponseWriter, req *http.Request) {
 	b, err := r.batches.Get(ctx, p.Tenant, req.PathValue("id"))
 	switch {
 	case errors.Is(err, batch.ErrNotFound):
-		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "no such batch"), "id")
+		writeRefusal(w, refused(outcome.ReasonNotFound, "no batch "+quote(req.PathValue("id"))+" of yours"), "id")
 	case err != nil:
 		writeRefusal(w, refused(outcome.ReasonDependencyUnavailable, "the batch queue is unavailable: "+err.Error()), "")
 	default:

@@ -85,10 +85,14 @@ func (r *Router) quotas(w http.ResponseWriter, req *http.Request) {
 	}
 	q, _ := r.adm.Quota(p.Tenant)
 	t, _ := r.cfg.Tenant(p.Tenant)
+	reqs := discovery.Quota{Limit: float64(q.RequestsPerMinute), Remaining: q.RequestsRemaining,
+		Burst: float64(q.RequestsBurst), ResetSeconds: q.RequestsFullIn.Seconds()}
+	toks := discovery.Quota{Limit: float64(q.TokensPerMinute), Remaining: q.TokensRemaining,
+		Burst: float64(q.TokensBurst), ResetSeconds: q.TokensFullIn.Seconds()}
 	writeOK(w, discovery.Quotas{
 		Tenant:            p.Tenant,
-		RequestsPerMinute: discovery.Quota{Limit: float64(q.RequestsPerMinute), Remaining: q.RequestsRemaining},
-		TokensPerMinute:   discovery.Quota{Limit: float64(q.TokensPerMinute), Remaining: q.TokensRemaining},
+		RequestsPerMinute: reqs,
+		TokensPerMinute:   toks,
 		MaxConcurrency:    discovery.Quota{Limit: float64(q.MaxConcurrency), Remaining: float64(q.MaxConcurrency - q.InFlight)},
 		TrafficClasses:    t.TrafficClasses,
 	})
@@ -138,14 +142,4 @@ func (r *Router) evidenceList(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	writeOK(w, out)
-}
-
-// healthz reports whether the router has any worker capacity, for load balancers in front of it.
-func (r *Router) healthz(w http.ResponseWriter, _ *http.Request) {
-	snap := r.adm.Snapshot()
-	if snap.Capacity == 0 {
-		writeRefusal(w, refused(outcome.ReasonNoHealthyWorker, "no healthy worker"), "")
-		return
-	}
-	writeOK(w, map[string]int{"capacity": snap.Capacity, "in_flight": snap.InFlight})
 }

@@ -30,6 +30,9 @@ type httpEmitter struct {
 	// deadlineSet is whether a write deadline was set on the connection, to be cleared at the
 	// end so that a kept-alive connection's next request does not inherit it.
 	deadlineSet bool
+	// beforeHeaders, when set, adds to the headers just before they are sent (the rate-limit
+	// headers, which must show the quota after admission).
+	beforeHeaders func()
 }
 
 func newHTTPEmitter(w http.ResponseWriter, j job, chat bool, writeTimeout time.Duration) *httpEmitter {
@@ -42,6 +45,7 @@ var streamTrailers = strings.Join([]string{outcome.HeaderOutcome, outcome.Header
 func (e *httpEmitter) start(head ending) error {
 	e.started = true
 	e.model = head.model
+	e.headers()
 	if !e.j.c.Stream {
 		return nil
 	}
@@ -52,6 +56,13 @@ func (e *httpEmitter) start(head ending) error {
 	h.Set("Trailer", streamTrailers)
 	e.w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// headers runs beforeHeaders, if any.
+func (e *httpEmitter) headers() {
+	if e.beforeHeaders != nil {
+		e.beforeHeaders()
+	}
 }
 
 // withholds reports a plain body, which goes out only when the request is served.
@@ -118,6 +129,7 @@ func usage(end ending) openai.Usage {
 func (e *httpEmitter) finish(end ending) {
 	switch {
 	case !e.started:
+		e.headers()
 		writeRefusal(e.w, end, "")
 	case !e.j.c.Stream:
 		e.finishPlain(end)

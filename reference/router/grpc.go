@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -21,9 +22,12 @@ type inferenceServer struct {
 	r *Router
 }
 
-// RegisterGRPC registers the Inference service on g.
+// RegisterGRPC registers the Inference service on g, and the standard health service that
+// reports the router's readiness (SERVING while it can take work, NOT_SERVING while it has no
+// capacity or drains).
 func (r *Router) RegisterGRPC(g *grpc.Server) {
 	arcertv1.RegisterInferenceServer(g, &inferenceServer{r: r})
+	healthpb.RegisterHealthServer(g, r.health)
 }
 
 // grpcAuthorization is the authorization metadata of a call.

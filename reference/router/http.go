@@ -19,7 +19,8 @@ import (
 )
 
 // Handler is the router's HTTP surface: the OpenAI-compatible data plane, the contract's
-// discovery endpoints, /metrics and /healthz. Every response carries an outcome.
+// discovery endpoints, /metrics and /healthz. Every response carries an outcome; an unknown path
+// is 404 not_found and a known one asked with the wrong method 405 method_not_allowed with Allow.
 func (r *Router) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", r.completion(true))
@@ -36,10 +37,7 @@ func (r *Router) Handler() http.Handler {
 	// OpenMetrics, when a scraper asks for it, is the exposition that carries exemplars.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", r.healthz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeRefusal(w, refused(outcome.ReasonInvalidRequest, "no such endpoint"), "")
-	})
-	return outcomehttp.WithOutcome(mux, func() string { return newID("req-") })
+	return outcomehttp.WithOutcome(r.routed(mux), func() string { return newID("req-") })
 }
 
 // completion serves POST /v1/chat/completions (chat) and POST /v1/completions.
@@ -53,11 +51,16 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 		defer func() { endRequest(span, j, end) }()
 		end = r.admitHTTP(w, req, chat, &j)
 		j.traceID = r.defects.Labels.streamTrace(j)
+		// The rate-limit headers are read as the response's headers go out, after admission
+		// spent this request's quota.
+		rateLimit := func() { r.setRateLimit(w.Header(), j.principal.Tenant) }
 		if end.reason == "" {
 			em := newHTTPEmitter(w, j, chat, r.writeTimeout(j))
+			em.beforeHeaders = rateLimit
 			end = r.execute(ctx, j, em)
 			em.finish(end)
 		} else {
+			rateLimit()
 			writeRefusal(w, end, end.param)
 		}
 		// The response is complete (a plain body carries its Content-Length): send it before the

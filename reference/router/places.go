@@ -141,5 +141,6 @@ func (r *Router) syncCapacity() int {
 		}
 	}
 	r.adm.SetCapacity(capacity)
+	r.syncHealth()
 	return capacity
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/health"
 
 	"github.com/aruntime/arcert/reference/admission"
 	"github.com/aruntime/arcert/reference/batch"
@@ -68,6 +69,8 @@ type Router struct {
 	// defects is Options.Defects.
 	defects Defects
 	ops     OperationsDefects // Options.Defects.Operations
+	// health is the gRPC health service, kept in step with notReady by syncHealth.
+	health *health.Server
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -108,6 +111,7 @@ func New(o Options) (*Router, error) {
 		places:   newPlaces(o.Config, o.Logger, o.Defects.ProviderHTTP),
 		defects:  o.Defects,
 		ops:      o.Defects.Operations,
+		health:   newHealth(),
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m
@@ -158,6 +162,7 @@ const drainPoll = 20 * time.Millisecond
 // ctx ends first.
 func (r *Router) Drain(ctx context.Context) error {
 	r.adm.Drain()
+	r.syncHealth()
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
 	for r.adm.Snapshot().InFlight > 0 {

@@ -62,7 +62,7 @@ func (p *Pool) DeviceHook(dir *identity.Directory) http.HandlerFunc {
 			}
 		}
 		if target == nil {
-			fail(http.StatusNotFound, outcome.ReasonInvalidRequest, "no worker "+req.PathValue("id"))
+			fail(http.StatusNotFound, outcome.ReasonNotFound, "no worker "+req.PathValue("id"))
 			return
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), deviceHookTimeout)

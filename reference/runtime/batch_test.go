@@ -79,5 +79,6 @@ func TestBatchJobsCompleteAsTheirTenant(t *testing.T) {
 			t.Fatalf("job %s evidence %+v", o.CustomID, recs)
 		}
 	}
-	expectOutcome(t, get(t, rt, "/v1/batches/"+b.ID, globexKey), http.StatusBadRequest, "rejected", "invalid_request")
+	expectOutcome(t, get(t, rt, "/v1/batches/"+b.ID, globexKey), http.StatusNotFound, "rejected", "not_found")
+	expectOutcome(t, get(t, rt, "/v1/batches/no-such-batch", acmeKey), http.StatusNotFound, "rejected", "not_found")
 }

@@ -164,7 +164,7 @@ func TestDiscovery(t *testing.T) {
 	}
 	expectOutcome(t, get(t, rt, "/v1/aruntime/quotas", "dev-operator-key"), http.StatusForbidden, "rejected", "forbidden")
 	expectOutcome(t, get(t, rt, "/v1/aruntime/versions", "dev-worker-token"), http.StatusForbidden, "rejected", "forbidden")
-	expectOutcome(t, get(t, rt, "/v1/no/such/thing", acmeKey), http.StatusBadRequest, "rejected", "invalid_request")
+	expectOutcome(t, get(t, rt, "/v1/no/such/thing", acmeKey), http.StatusNotFound, "rejected", "not_found")
 	expectOutcome(t, post(t, rt, "/v1/chat/completions", acmeKey, chat("count me", 2), nil), http.StatusOK, "completed", "none")
 	// Capacity is the primary region's 2 x 8 slots: worker-c's 8 in us-east are failover
 	// capacity, which admission offers only once eu-west has none, as the router serves eu-west

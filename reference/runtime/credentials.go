@@ -31,7 +31,7 @@ func (rt *Runtime) credentialsHandler(dir *identity.Directory) http.HandlerFunc 
 		h, ok := rt.workers[id]
 		rt.workersMu.Unlock()
 		if !ok || h.srv == nil {
-			reply(http.StatusNotFound, outcome.ReasonInvalidRequest, map[string]string{"error": "no worker " + id + " here"})
+			reply(http.StatusNotFound, outcome.ReasonNotFound, map[string]string{"error": "no worker " + id + " here"})
 			return
 		}
 		reply(http.StatusOK, outcome.ReasonNone, WorkerCredentials{Worker: id, Credentials: h.srv.CredentialsSeen()})

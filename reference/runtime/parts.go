@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/reflection"
 
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/config"
@@ -202,8 +203,10 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if rt.opts.Defects.WrapHTTP != nil {
 		handler = rt.opts.Defects.WrapHTTP(handler)
 	}
-	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}, grpc: grpc.NewServer(rt.opts.Defects.grpcServerOptions()...)}
+	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, Protocols: httpProtocols()}, grpc: grpc.NewServer(rt.opts.Defects.grpcServerOptions()...)}
 	r.RegisterGRPC(f.grpc)
+	// Reflection lets grpcurl, grpcui and Postman list and call the services without the proto files.
+	reflection.Register(f.grpc)
 	rt.front = f
 	rt.topology.HTTP, rt.topology.GRPC = httpLis.Addr().String(), grpcLis.Addr().String()
 
@@ -235,6 +238,15 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// httpProtocols are what the router's plain-text HTTP port speaks: HTTP/1.1, and HTTP/2 with prior
+// knowledge (h2c), which gRPC-minded proxies and clients such as curl --http2-prior-knowledge use.
+func httpProtocols() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &p
 }
 
 // allWorkersWait bounds how long the router waits at start for every configured worker.

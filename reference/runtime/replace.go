@@ -91,7 +91,7 @@ func (rt *Runtime) replaceHandler(dir *identity.Directory) http.HandlerFunc {
 		id := req.PathValue("id")
 		switch err := rt.ReplaceWorker(req.Context(), id); {
 		case errors.Is(err, ErrNoWorker):
-			reply(http.StatusNotFound, outcome.ReasonInvalidRequest, map[string]string{"error": err.Error()})
+			reply(http.StatusNotFound, outcome.ReasonNotFound, map[string]string{"error": err.Error()})
 		case err != nil:
 			reply(http.StatusBadGateway, outcome.ReasonInternal, map[string]string{"error": err.Error()})
 		default:

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/reference/telemetry"
@@ -74,6 +77,12 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	}
 	g := grpc.NewServer(grpc.StatsHandler(telemetry.GRPCServer(arcertv1.Worker_Generate_FullMethodName)))
 	s.Register(g)
+	// The standard health service answers probes (Kubernetes, Envoy, grpcurl) without the
+	// worker's token: SERVING while the worker serves, NOT_SERVING from the moment it drains.
+	hs := health.NewServer()
+	hs.SetServingStatus(arcertv1.Worker_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(g, hs)
+	reflection.Register(g)
 
 	// The engine outlives ctx on purpose: draining streams still need it.
 	engCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
@@ -88,6 +97,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	select {
 	case <-ctx.Done():
 		s.stopping.Store(true)
+		hs.Shutdown()
 		s.gracefulStop(g)
 		err = <-srvDone
 	case err = <-srvDone:
