@@ -13,8 +13,8 @@ import (
 // script, so it opens the same from a CI artefact, an e-mail or a disk years later.
 
 const (
-	plotW, plotH                = 680, 280
-	padL, padR, padT, padB      = 64, 16, 28, 44
+	plotW, plotH                = 680, 300
+	padL, padR, padT, padB      = 64, 16, 50, 44
 	timelineLabel, timelineRowH = 230, 20
 	timelineW                   = 680
 	maxPointsDrawn              = 4000
@@ -87,17 +87,20 @@ func frame(b *strings.Builder, title, xLabel, yLabel string, x, y axis) {
 	fmt.Fprintf(b, `<text transform="translate(14 %d) rotate(-90)" class="label" text-anchor="middle">%s</text>`, (padT+plotH-padB)/2, esc(yLabel))
 }
 
-// legend names the series and the marks, top right.
+// legendY is the baseline of the legend, a row below the title.
+const legendY = 34
+
+// legend names the series and the marks, right-aligned under the title.
 func legend(b *strings.Builder, names []string, marks []Mark) {
 	x := float64(plotW - padR)
 	for i := len(marks) - 1; i >= 0; i-- {
 		label := fmt.Sprintf("%s %s", marks[i].Name, num(marks[i].Value))
 		x -= float64(len(label))*6.2 + 24
-		fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark"/><text x="%.1f" y="%d" class="tick">%s</text>`, x, x+14, padT-6, padT-6, x+18, padT-2, esc(label))
+		fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark"/><text x="%.1f" y="%d" class="tick">%s</text>`, x, x+14, legendY-4, legendY-4, x+18, legendY, esc(label))
 	}
 	for i := len(names) - 1; i >= 0; i-- {
 		x -= float64(len(names[i]))*6.2 + 24
-		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="10" height="10" fill="%s"/><text x="%.1f" y="%d" class="tick">%s</text>`, x, padT-14, palette[i%len(palette)], x+14, padT-5, esc(names[i]))
+		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="10" height="10" fill="%s"/><text x="%.1f" y="%d" class="tick">%s</text>`, x, legendY-9, palette[i%len(palette)], x+14, legendY, esc(names[i]))
 	}
 }
 
@@ -122,6 +125,7 @@ func seriesSVG(p Plot) template.HTML {
 	if math.IsInf(xlo, 0) {
 		xlo, xhi = 0, 1
 	}
+	xlo = math.Min(xlo, 0) // time and rounds count from the start
 	x := axis{xlo, xhi, padL, plotW - padR}
 	y := axis{0, niceMax(yhi), plotH - padB, padT}
 	var b strings.Builder
