@@ -32,6 +32,9 @@ type progress struct {
 	now         func() time.Time
 }
 
+// statusWidth bounds the live status line, in characters.
+const statusWidth = 100
+
 // heartbeat is how often plain output says a long spec is still running.
 const heartbeat = 30 * time.Second
 
@@ -64,7 +67,8 @@ func (p *progress) beat() {
 	switch {
 	case p.running == "":
 	case p.live:
-		fmt.Fprintf(p.out, "\r\033[K%s", p.status())
+		// One line, short enough not to wrap, or the next redraw clears only its last part.
+		fmt.Fprintf(p.out, "\r\033[K%s", clipLine(p.status(), statusWidth))
 	case !p.now().Before(p.nextBeat):
 		fmt.Fprintf(p.out, "  %s still running (%s; run %s)\n", p.running, p.now().Sub(p.since).Round(time.Second), p.now().Sub(p.start).Round(time.Second))
 		p.nextBeat = p.now().Add(heartbeat)

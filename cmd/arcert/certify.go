@@ -52,9 +52,9 @@ func certifyCommand() *cobra.Command {
 report.json, junit.xml, summary.md and report.html (one self-contained page with plots) into
 --out. While it runs it prints a line per spec as it ends ([profile done/total] requirement result
 time), and on a terminal a status line with the running requirement, the elapsed time and what is
-left of each profile. It exits 1 when any MUST requirement of the
-selected profiles does not pass (NOT_SUPPORTED, for a feature the target does not declare, is
-reported but is not a failure).`,
+left of each profile. It exits 1 when any MUST requirement of the selected profiles does not
+pass (NOT_SUPPORTED, for a feature the target does not declare, is reported but is not a
+failure).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return certify(cmd, f) },
 	}
