@@ -6,6 +6,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/report"
 )
 
@@ -82,6 +83,41 @@ func plotTTFT(title string, classes ...ttftOf) {
 	for _, c := range classes {
 		p.Series = append(p.Series, report.PlotSeries{Name: c.class, Values: report.MillisOf(c.ttfts)})
 		p.Marks = append(p.Marks, report.Mark{Name: c.class + " objective", Value: report.Millis(c.objective)})
+	}
+	plot(p)
+}
+
+// plotFaultRun draws a fault run: each request at the time it was sent, by how long it took and
+// how it ended, with the fault's window shaded, so what the fault did is seen at a glance.
+func plotFaultRun(name string, entries []chaosledger.Entry, window chaosledger.Window) {
+	if len(entries) == 0 {
+		return
+	}
+	origin := entries[0].Start
+	for _, e := range entries {
+		if e.Start.Before(origin) {
+			origin = e.Start
+		}
+	}
+	byOutcome := map[string]*report.PlotSeries{}
+	var order []string
+	for _, e := range entries {
+		label := string(e.Outcome) + "/" + string(e.Reason)
+		if e.Outcome == "" {
+			label = "no outcome"
+		}
+		s, ok := byOutcome[label]
+		if !ok {
+			s = &report.PlotSeries{Name: label}
+			byOutcome[label] = s
+			order = append(order, label)
+		}
+		s.Points = append(s.Points, report.Point{X: e.Start.Sub(origin).Seconds(), Y: report.Millis(e.Latency())})
+	}
+	p := report.Plot{Kind: report.Series, Title: name + ": each request by when it was sent and how it ended", X: "s since the run began", Y: "latency (ms)",
+		Bands: []report.Band{{Name: "fault", From: window.Start.Sub(origin).Seconds(), To: window.End.Sub(origin).Seconds()}}}
+	for _, label := range order {
+		p.Series = append(p.Series, *byOutcome[label])
 	}
 	plot(p)
 }

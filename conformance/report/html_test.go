@@ -54,7 +54,9 @@ func sampleReport() *Report {
 			Plots: []Plot{{Kind: Distribution, Title: "TTFT against the objectives", X: "TTFT (ms)", Series: []PlotSeries{{Name: "interactive", Values: ttft(30)}, {Name: "batch", Values: ttft(90)}}, Marks: []Mark{{"interactive objective", 100}, {"batch objective", 400}}}}},
 		{Name: "OUT-7 <stream> & worker", Requirements: []string{"OUT-7"}, State: SpecPassed, Samples: enough("OUT-7"),
 			Evidence: []string{"recovered in 1.2s", "a grpc-stream stream lost its worker after 9 tokens and ended with an error: failed/worker_lost"},
-			Faults:   []FaultWindow{{Role: "worker", Name: "w1", Fault: "kill", Start: t0.Add(3 * time.Second), End: t0.Add(5 * time.Second)}, {Role: "queue", Fault: "partition", Start: t0.Add(4 * time.Second), End: t0.Add(9 * time.Second)}}},
+			Plots: []Plot{{Kind: Series, Title: "worker-loss: each request by when it was sent and how it ended", X: "s since the run began", Y: "latency (ms)",
+				Series: []PlotSeries{{Name: "completed/ok", Points: shed}}, Bands: []Band{{Name: "fault", From: 1, To: 3}}}},
+			Faults: []FaultWindow{{Role: "worker", Name: "w1", Fault: "kill", Start: t0.Add(3 * time.Second), End: t0.Add(5 * time.Second)}, {Role: "queue", Fault: "partition", Start: t0.Add(4 * time.Second), End: t0.Add(9 * time.Second)}}},
 	}
 	in := inputs(specs, func(f string) bool { return f != "versions" })
 	in.Profiles, in.Started = []string{"core", "resilience"}, t0
@@ -169,8 +171,8 @@ func TestHTMLRendersWithoutErrors(t *testing.T) {
 	if len(problems) > 0 {
 		t.Errorf("chromium reported: %s", strings.Join(problems, "; "))
 	}
-	if plots < 6 { // 4 recorded plots, the run's fault timeline and OUT-7's
-		t.Errorf("chromium drew %d plots, want 6", plots)
+	if plots != 7 { // 5 recorded plots, the run's fault timeline and OUT-7's
+		t.Errorf("chromium drew %d plots, want 7", plots)
 	}
 	shot := filepath.Join(artefacts(t), "report-html-sample.png")
 	if err := os.WriteFile(shot, png, 0o600); err != nil {

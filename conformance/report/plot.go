@@ -30,6 +30,15 @@ type Plot struct {
 	// Marks are reference values (a bound, an objective): horizontal lines on a Series plot,
 	// vertical ones on a Distribution.
 	Marks []Mark `json:"marks,omitempty"`
+	// Bands are named stretches of X (a fault window), shaded on a Series plot.
+	Bands []Band `json:"bands,omitempty"`
+}
+
+// Band is a named stretch of a plot's X axis.
+type Band struct {
+	Name string  `json:"name"`
+	From float64 `json:"from"`
+	To   float64 `json:"to"`
 }
 
 // PlotSeries is one named set of points (Series plots) or values (Distribution plots).

@@ -14,7 +14,7 @@ import (
 
 const (
 	plotW, plotH                = 680, 300
-	padL, padR, padT, padB      = 64, 16, 50, 44
+	padL, padR, padT, padB      = 64, 16, 30, 44
 	timelineLabel, timelineRowH = 230, 20
 	timelineW                   = 680
 	maxPointsDrawn              = 4000
@@ -68,8 +68,8 @@ func num(v float64) string {
 }
 
 // frame draws the axes, their ticks and labels, and the title.
-func frame(b *strings.Builder, title, xLabel, yLabel string, x, y axis) {
-	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 %d %d" role="img" aria-label="%s">`, plotW, plotH, esc(title))
+func frame(b *strings.Builder, title, xLabel, yLabel string, x, y axis, legendH int) {
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 %d %d" role="img" aria-label="%s">`, plotW, plotH+legendH, esc(title))
 	fmt.Fprintf(b, `<text x="%d" y="16" class="title">%s</text>`, padL, esc(title))
 	for _, t := range ticks(y.lo, y.hi, 5) {
 		py := y.at(t)
@@ -87,20 +87,46 @@ func frame(b *strings.Builder, title, xLabel, yLabel string, x, y axis) {
 	fmt.Fprintf(b, `<text transform="translate(14 %d) rotate(-90)" class="label" text-anchor="middle">%s</text>`, (padT+plotH-padB)/2, esc(yLabel))
 }
 
-// legendY is the baseline of the legend, a row below the title.
-const legendY = 34
+// legendItem is one entry of a legend: a series (a swatch) or a mark (a dashed line).
+type legendItem struct {
+	label, colour string
+	mark          bool
+	x, y          float64
+}
 
-// legend names the series and the marks, right-aligned under the title.
-func legend(b *strings.Builder, names []string, marks []Mark) {
-	x := float64(plotW - padR)
-	for i := len(marks) - 1; i >= 0; i-- {
-		label := fmt.Sprintf("%s %s", marks[i].Name, num(marks[i].Value))
-		x -= float64(len(label))*6.2 + 24
-		fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark"/><text x="%.1f" y="%d" class="tick">%s</text>`, x, x+14, legendY-4, legendY-4, x+18, legendY, esc(label))
+// layoutLegend places the legend under the plot, left to right, wrapping to as many rows as it
+// needs, and returns the height it takes.
+func layoutLegend(names []string, marks []Mark) ([]legendItem, int) {
+	var items []legendItem
+	x, row := float64(padL), 0
+	add := func(label, colour string, mark bool) {
+		w := float64(len([]rune(label)))*6.2 + 30
+		if x+w > plotW-padR && x > padL {
+			x, row = padL, row+1
+		}
+		items = append(items, legendItem{label: label, colour: colour, mark: mark, x: x, y: float64(plotH + 8 + row*16)})
+		x += w
 	}
-	for i := len(names) - 1; i >= 0; i-- {
-		x -= float64(len(names[i]))*6.2 + 24
-		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="10" height="10" fill="%s"/><text x="%.1f" y="%d" class="tick">%s</text>`, x, legendY-9, palette[i%len(palette)], x+14, legendY, esc(names[i]))
+	for i, n := range names {
+		add(n, palette[i%len(palette)], false)
+	}
+	for _, m := range marks {
+		add(m.Name+" "+num(m.Value), "", true)
+	}
+	if len(items) == 0 {
+		return nil, 0
+	}
+	return items, (row+1)*16 + 8
+}
+
+func drawLegend(b *strings.Builder, items []legendItem) {
+	for _, it := range items {
+		if it.mark {
+			fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="mark"/>`, it.x, it.x+14, it.y-4, it.y-4)
+		} else {
+			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="10" height="10" fill="%s"/>`, it.x+2, it.y-9, it.colour)
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="tick">%s</text>`, it.x+18, it.y, esc(it.label))
 	}
 }
 
@@ -122,20 +148,30 @@ func seriesSVG(p Plot) template.HTML {
 	for _, m := range p.Marks {
 		yhi = math.Max(yhi, m.Value)
 	}
+	for _, band := range p.Bands {
+		xlo, xhi = math.Min(xlo, band.From), math.Max(xhi, band.To)
+	}
 	if math.IsInf(xlo, 0) {
 		xlo, xhi = 0, 1
 	}
 	xlo = math.Min(xlo, 0) // time and rounds count from the start
 	x := axis{xlo, xhi, padL, plotW - padR}
 	y := axis{0, niceMax(yhi), plotH - padB, padT}
+	names := make([]string, len(p.Series))
+	for i, ser := range p.Series {
+		names[i] = ser.Name
+	}
+	legend, legendH := layoutLegend(names, p.Marks)
 	var b strings.Builder
-	frame(&b, p.Title, p.X, p.Y, x, y)
+	frame(&b, p.Title, p.X, p.Y, x, y, legendH)
+	for _, band := range p.Bands {
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" class="band"><title>%s: %s–%s</title></rect><text x="%.1f" y="%d" class="tick">%s</text>`,
+			x.at(band.From), padT, math.Max(1, x.at(band.To)-x.at(band.From)), plotH-padB-padT, esc(band.Name), num(band.From), num(band.To), x.at(band.From)+3, padT+12, esc(band.Name))
+	}
 	for _, m := range p.Marks {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="mark"><title>%s</title></line>`, padL, plotW-padR, y.at(m.Value), y.at(m.Value), esc(m.Name+" "+num(m.Value)))
 	}
-	var names []string
 	for i, s := range p.Series {
-		names = append(names, s.Name)
 		colour := palette[i%len(palette)]
 		pts := thin(s.Points)
 		if s.Steps {
@@ -156,7 +192,7 @@ func seriesSVG(p Plot) template.HTML {
 		}
 		b.WriteString(`</g>`)
 	}
-	legend(&b, names, p.Marks)
+	drawLegend(&b, legend)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // #nosec G203 -- built here, every text escaped
 }
@@ -173,14 +209,17 @@ func distributionSVG(p Plot) template.HTML {
 	}
 	x := axis{0, niceMax(hi), padL, plotW - padR}
 	y := axis{0, 1, plotH - padB, padT}
+	names := make([]string, len(p.Series))
+	for i, ser := range p.Series {
+		names[i] = fmt.Sprintf("%s (%d)", ser.Name, len(ser.Values))
+	}
+	legend, legendH := layoutLegend(names, p.Marks)
 	var b strings.Builder
-	frame(&b, p.Title, p.X, "fraction of samples at or below", x, y)
+	frame(&b, p.Title, p.X, "fraction of samples at or below", x, y, legendH)
 	for _, m := range p.Marks {
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark"><title>%s</title></line>`, x.at(m.Value), x.at(m.Value), padT, plotH-padB, esc(m.Name+" "+num(m.Value)))
 	}
-	var names []string
 	for i, s := range p.Series {
-		names = append(names, fmt.Sprintf("%s (%d)", s.Name, len(s.Values)))
 		vs := slices.Clone(s.Values)
 		slices.Sort(vs)
 		var d strings.Builder
@@ -190,7 +229,7 @@ func distributionSVG(p Plot) template.HTML {
 		}
 		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.8"/>`, d.String(), palette[i%len(palette)])
 	}
-	legend(&b, names, p.Marks)
+	drawLegend(&b, legend)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // #nosec G203 -- built here, every text escaped
 }
