@@ -108,9 +108,10 @@ func (p *progress) ended(s types.SpecReport) {
 	defer p.mu.Unlock()
 	prof := profileOf(s)
 	p.done[prof]++
-	line := fmt.Sprintf("[%s %d/%d] %s %s %s", prof, p.done[prof], p.total[prof], requirementsOf(s), specResult(s), s.RunTime.Round(100*time.Millisecond))
-	if s.State.Is(types.SpecStateFailureStates) {
-		line += ": " + clipLine(s.Failure.Message, 160)
+	result, why := specResult(s)
+	line := fmt.Sprintf("[%s %d/%d] %s %s %s", prof, p.done[prof], p.total[prof], requirementsOf(s), result, s.RunTime.Round(100*time.Millisecond))
+	if why != "" {
+		line += ": " + clipLine(why, 160)
 	}
 	if p.live {
 		fmt.Fprint(p.out, "\r\033[K")
@@ -154,19 +155,19 @@ func profileOf(s types.SpecReport) string {
 	return "?"
 }
 
-// specResult is how the spec ended, in the report's words; the requirement's result, which also
-// weighs the samples every spec judged, is the report's to give.
-func specResult(s types.SpecReport) string {
+// specResult is how the spec ended, in the report's words, and why when it did not pass; the
+// requirement's result, which also weighs the samples every spec judged, is the report's to give.
+func specResult(s types.SpecReport) (string, string) {
 	if s.State.Is(types.SpecStateFailureStates) {
-		return string(report.Fail)
+		return string(report.Fail), s.Failure.Message
 	}
 	for _, e := range s.ReportEntries {
 		if e.Name == entryVerdict {
-			v, _, _ := strings.Cut(e.StringRepresentation(), ":")
-			return v
+			v, why, _ := strings.Cut(e.StringRepresentation(), ": ")
+			return v, why
 		}
 	}
-	return string(report.Pass)
+	return string(report.Pass), ""
 }
 
 func clipLine(s string, n int) string {

@@ -42,11 +42,15 @@ func TestProgressLines(t *testing.T) {
 	failed.Failure.Message = "3 answers came late\nand a dump"
 	p.began(failed)
 	p.ended(failed)
+	gated := spec(types.SpecStatePassed, time.Second, "req:FLT-1", "profile:resilience")
+	gated.ReportEntries = types.ReportEntries{{Name: entryVerdict, Value: types.WrapEntryValue("INVALID: only 3 samples")}}
+	p.began(gated)
+	p.ended(gated)
 	skipped := spec(types.SpecStateSkipped, 0, "req:FLT-1", "profile:resilience")
 	p.began(skipped)
 	p.ended(skipped)
 	p.finish()
-	want := "[core 1/2] TEN-3 PASS 7.9s\n[core 2/2] OUT-2 FAIL 2s: 3 answers came late\n"
+	want := "[core 1/2] TEN-3 PASS 7.9s\n[core 2/2] OUT-2 FAIL 2s: 3 answers came late\n[resilience 1/1] FLT-1 INVALID 1s: only 3 samples\n"
 	if out.String() != want {
 		t.Fatalf("progress:\n%q\nwant\n%q", out.String(), want)
 	}
