@@ -111,8 +111,15 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	}
 	rq.DurationSecs = took.Seconds()
 	rq.Note = firstLine(rq.Message)
-	if rq.Result == Pass && conclusion != "" {
-		rq.Note = firstLine(conclusion)
+	if rq.Result == Pass {
+		// A PASS's message lists every path it judged: too long for a note. The spec's conclusion
+		// says what was found; without one, the count of what was judged says what it rests on.
+		switch {
+		case conclusion != "":
+			rq.Note = firstLine(conclusion)
+		case rq.SamplesJudged() != "":
+			rq.Note = rq.SamplesJudged()
+		}
 	}
 	return rq
 }

@@ -62,8 +62,11 @@ func WriteHTML(w io.Writer, r *Report) error {
 		}
 	}
 	for _, q := range r.Requirements {
-		rv := reqView{Requirement: q, Judged: q.SamplesJudged(), Timeline: FaultTimelineSVG(r, []Requirement{q}),
+		rv := reqView{Requirement: q, Timeline: FaultTimelineSVG(r, []Requirement{q}),
 			Open: q.Result == Fail || q.Result == Invalid || q.Result == Inconclusive || len(q.Plots) > 0 || len(q.Faults) > 0}
+		if s := q.SamplesJudged(); s != q.Note {
+			rv.Judged = s
+		}
 		for _, p := range slices.Sorted(maps.Keys(q.Samples)) {
 			rv.Samples = append(rv.Samples, countLine{p, fmt.Sprint(q.Samples[p])})
 		}

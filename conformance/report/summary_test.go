@@ -103,3 +103,13 @@ func TestJUnitAttributes(t *testing.T) {
 		}
 	}
 }
+
+// TestPassWithoutConclusionNotesWhatItJudged: a PASS whose spec recorded no evidence notes the
+// count of its samples, not the whole list of paths.
+func TestPassWithoutConclusionNotesWhatItJudged(t *testing.T) {
+	r := Compute(inputs([]SpecRecord{{Name: "a", Requirements: []string{"OUT-1"}, State: SpecPassed, Samples: enough("OUT-1")}}, all, "OUT-1"))
+	q := result(r, "OUT-1")
+	if q.Note != q.SamplesJudged() || !strings.HasPrefix(q.Note, "judged ") || strings.Contains(q.Note, ":") {
+		t.Fatalf("note %q", q.Note)
+	}
+}

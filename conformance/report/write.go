@@ -169,7 +169,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	b.WriteString("\n| requirement | level | result | title | note |\n|---|---|---|---|---|\n")
 	for _, q := range r.Requirements {
 		note := q.Note
-		if s := q.SamplesJudged(); q.Result == Pass && s != "" {
+		if s := q.SamplesJudged(); q.Result == Pass && s != "" && s != note {
 			note += " (" + s + ")"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", q.ID, q.Level, q.Result, q.Title, escapeCell(note))
