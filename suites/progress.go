@@ -41,6 +41,11 @@ const heartbeat = 30 * time.Second
 func newProgress(out io.Writer, live bool, profiles []string, total map[string]int) *progress {
 	p := &progress{out: out, live: live, order: profiles, total: total, done: map[string]int{}, now: time.Now, stop: make(chan struct{})}
 	p.start = p.now()
+	var plan []string
+	for _, name := range profiles {
+		plan = append(plan, fmt.Sprintf("%s %d", name, total[name]))
+	}
+	fmt.Fprintf(out, "arcert: specs to run: %s\n", strings.Join(plan, ", "))
 	p.stopped.Add(1)
 	go p.tick()
 	return p

@@ -50,7 +50,7 @@ func TestProgressLines(t *testing.T) {
 	p.began(skipped)
 	p.ended(skipped)
 	p.finish()
-	want := "[core 1/2] TEN-3 PASS 7.9s\n[core 2/2] OUT-2 FAIL 2s: 3 answers came late\n[resilience 1/1] FLT-1 INVALID 1s: only 3 samples\n"
+	want := "arcert: specs to run: core 2, resilience 1\n[core 1/2] TEN-3 PASS 7.9s\n[core 2/2] OUT-2 FAIL 2s: 3 answers came late\n[resilience 1/1] FLT-1 INVALID 1s: only 3 samples\n"
 	if out.String() != want {
 		t.Fatalf("progress:\n%q\nwant\n%q", out.String(), want)
 	}
