@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -61,9 +62,9 @@ func num(v float64) string {
 	case v == math.Trunc(v) && math.Abs(v) < 1e9:
 		return fmt.Sprintf("%.0f", v)
 	case math.Abs(v) >= 10:
-		return fmt.Sprintf("%.1f", v)
+		return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
 	default:
-		return fmt.Sprintf("%.2f", v)
+		return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) // 0.5, not 0.50
 	}
 }
 
