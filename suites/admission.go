@@ -102,6 +102,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			peak := checks.MaxOverlap(intervals(admitted))
 			late := judgeLateness(shots, k)
 			shed := len(withOutcome(shots, outcome.Shed))
+			plotInFlight(k.Name, runOrigin(run.shots), admitted, bound)
 			evidence("%s: peak admitted in flight %d, declared bound %d (concurrency %d + queue %d); %d completed, %d shed, %d timed out, %d rejected; slowest outcome %s against a deadline of %s",
 				k.Name, peak, bound, env.Target.Capacity.Concurrency, k.QueueBound, len(withOutcome(shots, outcome.Completed)), shed,
 				len(withOutcome(shots, outcome.TimedOut)), len(withOutcome(shots, outcome.Rejected)), late.worst.Round(time.Millisecond), k.Deadline)
@@ -130,6 +131,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 				return
 			}
 			p99 := checks.Quantile(latencies(shed), 0.99)
+			plotShed(k.Name, runOrigin(run.shots), shed, maxShedP99)
 			evidence("%s: %d shed, time-to-shed p50 %s, p99 %s (bound %s)", k.Name, len(shed), checks.Quantile(latencies(shed), 0.5), p99, maxShedP99)
 			if p99 > maxShedP99 {
 				slow = append(slow, fmt.Sprintf("%s %s", k.Name, p99.Round(time.Millisecond)))

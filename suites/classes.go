@@ -90,6 +90,7 @@ var _ = Describe("Traffic classes", func() {
 			checks.Quantile(itls, ttftQuantile), itlBound, protected.ITL)
 		evidence("%d %s requests served during the flood: time to first token p90 %s, upper bound %s (objective %s)",
 			len(served), flooding.Name, checks.Quantile(floodTTFT, ttftQuantile), floodBound, flooding.TTFT)
+		plotTTFT("TTFT during the "+flooding.Name+" flood against the objectives", ttftOf{protected.Name, ttfts, protected.TTFT}, ttftOf{flooding.Name, floodTTFT, flooding.TTFT})
 		if floodPeak < t.Capacity.Concurrency/2 {
 			invalid("the %s flood never filled the runtime (peak %d in flight)", flooding.Name, floodPeak)
 			return

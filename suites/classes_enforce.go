@@ -104,7 +104,7 @@ var _ = Describe("Traffic class enforcement", func() {
 			}
 			if id, ok := batches[t.Name]; ok {
 				class := batchJobClass(ctx, t, id)
-				mustHold(slices.Contains(t.TrafficClasses, class), "%s's batch job ran in traffic class %q, which is not one of its own %v", t.Name, class, t.TrafficClasses)
+				mustHold(slices.Contains(t.TrafficClasses, class), "%s's batch job ran in traffic class %q, which is not one of its own (%s)", t.Name, class, listed(t.TrafficClasses))
 				judged("batch-api", 1)
 				n++
 				evidence("%s: batch job ran in %s", t.Name, class)

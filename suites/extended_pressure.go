@@ -56,7 +56,7 @@ var _ = Describe("Device pressure", Serial, func() {
 
 		results := pressureAll(ctx)
 		for id, r := range results {
-			evidence("%s under pressure: %d bytes free, resident %v, L1 %d blocks (%d before)", id, r.Device.MemoryFreeBytes, r.ResidentModels, r.L1CapacityBlocks, l1Before[id])
+			evidence("%s under pressure: %d bytes free, resident %s, L1 %d blocks (%d before)", id, r.Device.MemoryFreeBytes, listed(r.ResidentModels), r.L1CapacityBlocks, l1Before[id])
 		}
 		for _, w := range versionsNow(ctx) {
 			// The policy gives up cache before it gives up work: an L1 that kept its size under

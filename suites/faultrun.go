@@ -137,6 +137,7 @@ func (fr faultRun) run(ctx context.Context) runResult {
 	stats := <-loadDone
 	Expect(stats.Err).NotTo(HaveOccurred(), "load run %s", fr.name)
 	Expect(window.End).NotTo(BeZero(), "the fault of %s never ran its course", fr.name)
+	plotFaultRun(fr.name, l.Entries(), window)
 	return runResult{entries: l.Entries(), window: window}
 }
 

@@ -87,5 +87,13 @@ func prompt(r *rand.Rand, n int) string {
 
 // describe summarises a result for failure messages.
 func describe(r driver.Result) string {
-	return fmt.Sprintf("status %d, outcome %s/%s, request %s, violations %v", r.Status, r.Outcome, r.Reason, r.RequestID, r.ContractViolations)
+	return fmt.Sprintf("status %d, outcome %s/%s, request %s, violations: %s", r.Status, r.Outcome, r.Reason, r.RequestID, listed(r.ContractViolations))
+}
+
+// listed writes names for people: "a, b", or "none" (never Go's "[a b]").
+func listed(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

@@ -121,7 +121,7 @@ var _ = Describe("Registry outage", Serial, Label("fault:registry"), func() {
 			return
 		}
 		if len(held) == 0 || !allSuffixed(held, "="+pinned(model)) {
-			invalid("the workers reported %v before the registry healed: the rollout did not wait on the registry, so the outage did not hit it", held)
+			invalid("the workers reported %s before the registry healed: the rollout did not wait on the registry, so the outage did not hit it", listed(held))
 			return
 		}
 		for _, e := range rr.entries {

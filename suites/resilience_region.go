@@ -166,8 +166,8 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 		}
 		judgedPaths("FBK-2", refused)
 		judgedPaths("FBK-2", moved)
-		msg := fmt.Sprintf("%s down: %d requests of %s refused with policy_forbids_fallback (%s); %d of %s served in %v",
-			plan.primary.Name, len(refused), tenantNames(plan.confinedAll), pathsText(refused), len(moved), tenantNames(plan.mobileAll), plan.fallbackTo)
+		msg := fmt.Sprintf("%s down: %d requests of %s refused with policy_forbids_fallback (%s); %d of %s served in %s",
+			plan.primary.Name, len(refused), tenantNames(plan.confinedAll), pathsText(refused), len(moved), tenantNames(plan.mobileAll), listed(plan.fallbackTo))
 		if !env.Target.Declares("queue") {
 			notProbed("batch-api", "the target declares no batch queue")
 			evidence("%s", msg)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/formatter"
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
@@ -32,7 +33,10 @@ type Options struct {
 	// NoColor turns off terminal colours (for logs and CI).
 	NoColor bool
 	Timeout time.Duration
-	Out     io.Writer
+	// Out receives the progress lines (nil: none); Live redraws a status line on it, for a
+	// terminal. Verbose leaves the output to Ginkgo instead.
+	Out  io.Writer
+	Live bool
 }
 
 // failer is the GinkgoTestingT RunSpecs reports to; the report, not this flag, decides results.
@@ -63,8 +67,33 @@ func Run(o Options) ([]report.SpecRecord, error) {
 	reporterCfg.Verbose = o.Verbose
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	ginkgo.ReportAfterSuite("arcert: collect spec outcomes", func(r ginkgo.Report) { collected = r })
+	if o.Out != nil && !o.Verbose {
+		// The preview walks the tree without running a spec, so each profile's count is known
+		// before the first one starts. It runs on a copy of the suite that keeps top-level
+		// containers only, so the reporting nodes are added after it.
+		p := newProgress(o.Out, o.Live, o.Profiles, specsPerProfile(ginkgo.PreviewSpecs("arcert certification", suiteCfg, reporterCfg)))
+		defer p.finish()
+		collected = types.Report{} // the preview's report says every spec passed: never judge it
+		ginkgo.ReportBeforeEach(p.began)
+		ginkgo.ReportAfterEach(p.ended)
+		// Ginkgo's succinct output is a dot per spec; the progress lines replace it.
+		quiet := formatter.ColorableStdOut
+		formatter.ColorableStdOut = io.Discard
+		defer func() { formatter.ColorableStdOut = quiet }()
+	}
 	ginkgo.RunSpecs(&failer{}, "arcert certification", suiteCfg, reporterCfg)
 	return records(collected), nil
+}
+
+// specsPerProfile counts the specs a preview says will run, by profile.
+func specsPerProfile(r types.Report) map[string]int {
+	out := map[string]int{}
+	for _, s := range r.SpecReports {
+		if counts(s) {
+			out[profileOf(s)]++
+		}
+	}
+	return out
 }
 
 // LabelFilter selects the specs of the given profiles whose features the target declares,
@@ -157,6 +186,11 @@ func records(r types.Report) []report.SpecRecord {
 					rec.Unprobed = map[string]string{}
 				}
 				rec.Unprobed[path] = why
+			case entryPlot:
+				var p report.Plot
+				if json.Unmarshal([]byte(e.StringRepresentation()), &p) == nil {
+					rec.Plots = append(rec.Plots, p)
+				}
 			case entryFault:
 				var w fault.Window
 				if json.Unmarshal([]byte(e.StringRepresentation()), &w) == nil {

@@ -98,7 +98,7 @@ func callGRPC(ctx context.Context, key, content string, maxTokens int, sp labelS
 		Messages: []*arcertv1.ChatMessage{{Role: "user", Content: content}}, User: sp.User, CacheSalt: sp.Salt, TrafficClass: sp.Class})
 	Expect(err).NotTo(HaveOccurred(), "gRPC call could not be exchanged")
 	c := labelCall{ID: res.RequestID, Served: res.Outcome.Served(), Outcome: res.Outcome, Reason: res.Reason, Worker: res.ServedBy.Worker,
-		desc: fmt.Sprintf("grpc code %s, outcome %s/%s, request %s, violations %v", res.Code, res.Outcome, res.Reason, res.RequestID, res.ContractViolations)}
+		desc: fmt.Sprintf("grpc code %s, outcome %s/%s, request %s, violations: %s", res.Code, res.Outcome, res.Reason, res.RequestID, listed(res.ContractViolations))}
 	if u := res.Usage; u != nil {
 		c.Prompt, c.Completion, c.Cached = int(u.GetPromptTokens()), int(u.GetCompletionTokens()), int(u.GetCachedTokens())
 	}

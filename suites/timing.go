@@ -59,6 +59,7 @@ func timingLeakTest(ctx context.Context) {
 	p := checks.SignTestP(crossOnly, discordant)
 	evidence("%d rounds (%d unusable): A's cached probe beat the base in %d (need %d); B's probe of A's prefix looked cached where B's null probe did not in %d rounds, the reverse in %d (one-sided exact sign test p=%.4f, alpha %.2f)",
 		n, bad, control, need, crossOnly, nullOnly, p, timingAlpha)
+	plotRounds(rounds)
 	switch {
 	case bad > timingMaxBadRounds:
 		invalid("%d of %d rounds had a probe that was not served", bad, timingRounds)

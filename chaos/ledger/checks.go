@@ -1,6 +1,9 @@
 package ledger
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Problem is one entry that broke a rule, in plain words.
 type Problem struct {
@@ -24,7 +27,7 @@ func OneTerminalOutcome(entries []Entry) []Problem {
 		case !e.Outcome.Valid():
 			out = append(out, Problem{e.Seq, fmt.Sprintf("outcome %q is not a class of the contract", e.Outcome)})
 		case len(e.Violations) > 0:
-			out = append(out, Problem{e.Seq, fmt.Sprintf("outcome %s/%s with contract violations %v", e.Outcome, e.Reason, e.Violations)})
+			out = append(out, Problem{e.Seq, fmt.Sprintf("outcome %s/%s with contract violations: %s", e.Outcome, e.Reason, strings.Join(e.Violations, "; "))})
 		}
 	}
 	return out

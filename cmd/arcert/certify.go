@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,16 +49,19 @@ func certifyCommand() *cobra.Command {
 		Use:   "certify",
 		Short: "Certify a runtime against the profiles of the requirement catalogue",
 		Long: `certify runs the conformance suites against the runtime a target file describes and writes
-report.json, junit.xml and summary.md into --out. It exits 1 when any MUST requirement of the
-selected profiles does not pass (NOT_SUPPORTED, for a feature the target does not declare, is
-reported but is not a failure).`,
+report.json, junit.xml, summary.md and report.html (one self-contained page with plots) into
+--out. While it runs it prints a line per spec as it ends ([profile done/total] requirement result
+time), and on a terminal a status line with the running requirement, the elapsed time and what is
+left of each profile. It exits 1 when any MUST requirement of the selected profiles does not
+pass (NOT_SUPPORTED, for a feature the target does not declare, is reported but is not a
+failure).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return certify(cmd, f) },
 	}
 	cmd.Flags().StringVar(&f.target, "target", "", "the target file (the runtime's Runtime Decision Record)")
 	cmd.Flags().StringArrayVar(&f.profiles, "profile", nil, "profile to certify (repeatable); default: every implemented profile")
 	cmd.Flags().StringArrayVar(&f.focus, "focus", nil, "run only the specs of this requirement id (repeatable)")
-	cmd.Flags().StringVar(&f.out, "out", "arcert-report", "directory for report.json, junit.xml and summary.md")
+	cmd.Flags().StringVar(&f.out, "out", "arcert-report", "directory for report.json, junit.xml, summary.md and report.html")
 	cmd.Flags().BoolVar(&f.embedded, "embedded", false, "start the embedded reference runtime and certify it with its own target")
 	cmd.Flags().BoolVar(&f.containers, "containers", false, "deploy the reference runtime as one container per role (Docker) and certify it with its own target")
 	cmd.Flags().StringVar(&f.variant, "variant", "", "with --embedded: run this negative control instead of the reference runtime")
@@ -142,8 +146,8 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		chaos = setup
 	}
 	reqs := cat.InProfiles(f.profiles...)
-	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %v, %d requirements, seed %d\n",
-		t.Implementation, t.Endpoints.HTTP, f.profiles, len(reqs), f.seed)
+	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d\n",
+		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed)
 	env := &suites.Env{Target: t, Catalog: cat, HTTP: driver.New(t.Endpoints.HTTP), Seed: f.seed}
 	if chaos != nil {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
@@ -158,6 +162,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	records, err := suites.Run(suites.Options{
 		Env:      env,
 		Profiles: f.profiles, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
+		Out: cmd.OutOrStdout(), Live: isTerminal(os.Stdout) && os.Getenv("CI") == "",
 	})
 	if err != nil {
 		return err
@@ -223,16 +228,24 @@ func loadTarget(f certifyFlags) (*target.Target, error) {
 	return target.Load(f.target)
 }
 
-// printSummary prints the per-profile results and every requirement that did not pass.
+// printSummary prints the per-profile results and every requirement that did not pass, each
+// with the line that decided it.
 func printSummary(w io.Writer, rep *report.Report, dir string) {
 	fmt.Fprintf(w, "\narcert %s: %s in %.1f s\n", rep.HarnessVersion, rep.Implementation, rep.DurationSecs)
 	for _, p := range rep.Profiles {
-		fmt.Fprintf(w, "  profile %-10s %-8s %d/%d requirements pass\n", p.Name, p.Result, p.Pass, p.Total)
+		fmt.Fprintf(w, "  profile %-10s %-8s %s\n", p.Name, p.Result, p.Counted())
 	}
 	for _, q := range rep.Requirements {
 		if q.Result != report.Pass {
-			fmt.Fprintf(w, "  %-6s %-4s %-13s %s: %s\n", q.ID, q.Level, q.Result, q.Title, q.Message)
+			fmt.Fprintf(w, "  %-6s %-6s %-13s %s: %s\n", q.ID, q.Level, q.Result, q.Title, q.Note)
 		}
 	}
-	fmt.Fprintf(w, "  counts: %v\n  report: %s/{%s,%s,%s}\n", rep.Counts, dir, report.JSONFile, report.JUnitFile, report.SummaryFile)
+	var counts []string
+	for _, r := range []report.Result{report.Pass, report.Fail, report.Invalid, report.Inconclusive, report.NotSupported, report.NotRun} {
+		if n := rep.Counts[r]; n > 0 {
+			counts = append(counts, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	fmt.Fprintf(w, "  counts: %s\n  report: %s/{%s,%s,%s,%s}\n", strings.Join(counts, ", "), dir,
+		report.JSONFile, report.JUnitFile, report.SummaryFile, report.HTMLFile)
 }

@@ -138,7 +138,7 @@ func (n embeddedNodes) Residue(context.Context) error {
 		}
 	}
 	if len(killed) > 0 {
-		return fmt.Errorf("%w: workers still killed: %v", fault.ErrResidue, killed)
+		return fmt.Errorf("%w: workers still killed: %s", fault.ErrResidue, strings.Join(killed, ", "))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aruntime/arcert/conformance/catalog"
@@ -35,10 +36,12 @@ func Compute(in Inputs) *Report {
 		Target: in.Target, Seed: in.Seed, Started: in.Started.UTC(), DurationSecs: in.Duration.Seconds(),
 		Counts: map[Result]int{},
 	}
+	seen := map[string]bool{}
 	for _, q := range in.Catalog.InProfiles(in.Profiles...) {
-		if len(in.Focus) > 0 && !slices.Contains(in.Focus, q.ID) {
-			continue
+		if (len(in.Focus) > 0 && !slices.Contains(in.Focus, q.ID)) || seen[q.ID] {
+			continue // one row per requirement, however often it was selected
 		}
+		seen[q.ID] = true
 		rq := judge(q, in.Declares(q.Feature), in.Specs)
 		if why, ok := in.Unsupported[q.Profile]; ok {
 			rq.Result, rq.Message = NotSupported, why
@@ -47,7 +50,9 @@ func Compute(in Inputs) *Report {
 		r.Counts[rq.Result]++
 	}
 	for _, p := range in.Profiles {
-		r.Profiles = append(r.Profiles, profileResult(p, r.Requirements))
+		if !slices.ContainsFunc(r.Profiles, func(x ProfileResult) bool { return x.Name == p }) {
+			r.Profiles = append(r.Profiles, profileResult(p, r.Requirements))
+		}
 	}
 	return r
 }
@@ -58,14 +63,21 @@ func Compute(in Inputs) *Report {
 func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement {
 	rq := Requirement{ID: q.ID, Level: q.Level, Profile: q.Profile, Feature: q.Feature, Title: q.Title, Evidence: []string{}, Specs: []string{}}
 	ran, failed, invalid, inconclusive := 0, false, false, false
+	conclusion := "" // the last line of evidence: specs record their conclusion after what led to it
+	var took time.Duration
 	for _, s := range specs {
 		if !slices.Contains(s.Requirements, q.ID) || s.State == SpecSkipped {
 			continue
 		}
 		ran++
+		took += s.Duration
 		rq.Specs = append(rq.Specs, s.Name)
 		rq.Evidence = append(rq.Evidence, s.Evidence...)
+		if len(s.Evidence) > 0 {
+			conclusion = s.Evidence[len(s.Evidence)-1]
+		}
 		rq.Faults = append(rq.Faults, s.Faults...)
+		rq.Plots = append(rq.Plots, s.Plots...)
 		rq.Samples, rq.Unprobed = mergeCounts(q.ID, rq.Samples, s.Samples), mergeReasons(rq.Unprobed, s.Unprobed)
 		switch {
 		case s.State == SpecFailed:
@@ -97,7 +109,26 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	default:
 		rq.Result, rq.Message = weigh(q, rq.Samples, rq.Unprobed)
 	}
+	rq.DurationSecs = took.Seconds()
+	rq.Note = firstLine(rq.Message)
+	if rq.Result == Pass {
+		// A PASS's message lists every path it judged: too long for a note. The spec's conclusion
+		// says what was found; without one, the count of what was judged says what it rests on.
+		switch {
+		case conclusion != "":
+			rq.Note = firstLine(conclusion)
+		case rq.SamplesJudged() != "":
+			rq.Note = rq.SamplesJudged()
+		}
+	}
 	return rq
+}
+
+// firstLine is s up to its first line break: a note is one line, the full text stays in the
+// message.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
 }
 
 func profileResult(name string, reqs []Requirement) ProfileResult {
@@ -107,17 +138,32 @@ func profileResult(name string, reqs []Requirement) ProfileResult {
 			continue
 		}
 		p.Total++
-		switch {
-		case q.Result == Pass:
+		pass, unsupported := q.Result == Pass, q.Result == NotSupported
+		if pass {
 			p.Pass++
-		case q.Level == catalog.Must && q.Result != NotSupported:
-			p.Result = "failure"
-		case p.Result == "success":
-			p.Result = "partial"
 		}
+		if q.Level == catalog.Must {
+			p.MustTotal++
+			p.MustPass += count(pass)
+			p.MustUnsupported += count(unsupported)
+			if !pass && !unsupported {
+				p.Result = "failure"
+			}
+			continue
+		}
+		p.ShouldTotal++
+		p.ShouldPass += count(pass)
+		p.ShouldUnsupported += count(unsupported)
 	}
 	if p.Total == 0 {
 		p.Result = "not_run" // nothing of the profile was selected: nothing is claimed
 	}
 	return p
+}
+
+func count(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -4,6 +4,7 @@
 package report
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/aruntime/arcert/conformance/catalog"
@@ -49,6 +50,8 @@ type SpecRecord struct {
 	Duration     time.Duration
 	// Faults are the fault windows the spec injected.
 	Faults []FaultWindow
+	// Plots are figures the spec recorded for report.html.
+	Plots []Plot
 	// Samples counts what the spec judged on each path ("http", "grpc-stream", "tenant:acme"…),
 	// for every requirement of the spec, or for one when the key is "ID"+ForRequirement+"path";
 	// Unprobed says, by catalogue path, why the spec could not probe it.
@@ -73,30 +76,61 @@ type FaultWindow struct {
 
 // Requirement is one requirement's entry in the report.
 type Requirement struct {
-	ID       string        `json:"id"`
-	Level    catalog.Level `json:"level"`
-	Profile  string        `json:"profile"`
-	Feature  string        `json:"feature"`
-	Title    string        `json:"title"`
-	Result   Result        `json:"result"`
-	Message  string        `json:"message,omitempty"`
+	ID      string        `json:"id"`
+	Level   catalog.Level `json:"level"`
+	Profile string        `json:"profile"`
+	Feature string        `json:"feature"`
+	Title   string        `json:"title"`
+	Result  Result        `json:"result"`
+	Message string        `json:"message,omitempty"`
+	// Note is the one line that decided the result: the failure or gate message, or for a PASS
+	// the conclusion its specs recorded last. Summaries show it.
+	Note     string        `json:"note,omitempty"`
 	Evidence []string      `json:"evidence"`
 	Specs    []string      `json:"specs"`
 	Faults   []FaultWindow `json:"faults,omitempty"`
+	Plots    []Plot        `json:"plots,omitempty"`
+	// DurationSecs is how long the requirement's specs ran.
+	DurationSecs float64 `json:"duration_seconds"`
 	// Samples counts what the specs judged on each path; Unprobed names the catalogue's paths
 	// they could not probe, with the reason.
 	Samples  map[string]int    `json:"samples,omitempty"`
 	Unprobed map[string]string `json:"unprobed,omitempty"`
 }
 
-// ProfileResult is success when every requirement passed, partial when every MUST passed (or is
-// not supported) but something else did not, failure when a MUST did not pass, and not_run when
-// a focused run selected none of the profile's requirements.
+// ProfileResult is success when every MUST passed (or is not supported: the target does not
+// claim the feature), failure when a MUST did not pass, and not_run when a focused run selected
+// none of the profile's requirements. SHOULDs never turn a profile that passes into anything
+// else: their counts stand beside it.
 type ProfileResult struct {
 	Name   string `json:"name"`
 	Result string `json:"result"`
 	Pass   int    `json:"pass"`
 	Total  int    `json:"total"`
+	// MustPass of MustTotal MUSTs passed, MustUnsupported were not claimed; the same for SHOULDs.
+	MustPass          int `json:"must_pass"`
+	MustTotal         int `json:"must_total"`
+	MustUnsupported   int `json:"must_not_supported"`
+	ShouldPass        int `json:"should_pass"`
+	ShouldTotal       int `json:"should_total"`
+	ShouldUnsupported int `json:"should_not_supported"`
+}
+
+// Counted says how the profile's requirements went, MUSTs and SHOULDs apart:
+// "8/8 MUST, 0/1 SHOULD (1 not supported)".
+func (p ProfileResult) Counted() string {
+	part := func(pass, total, unsupported int, level string) string {
+		s := fmt.Sprintf("%d/%d %s", pass, total, level)
+		if unsupported > 0 {
+			s += fmt.Sprintf(" (%d not supported)", unsupported)
+		}
+		return s
+	}
+	s := part(p.MustPass, p.MustTotal, p.MustUnsupported, "MUST")
+	if p.ShouldTotal > 0 {
+		s += ", " + part(p.ShouldPass, p.ShouldTotal, p.ShouldUnsupported, "SHOULD")
+	}
+	return s
 }
 
 // Target identifies what was certified.

@@ -115,3 +115,16 @@ func mergeReasons(into, from map[string]string) map[string]string {
 	maps.Copy(into, from)
 	return into
 }
+
+// SamplesJudged says briefly what a requirement's PASS rests on: "judged 42 samples on 3 paths";
+// "" when it recorded none.
+func (q Requirement) SamplesJudged() string {
+	total := 0
+	for _, n := range q.Samples {
+		total += n
+	}
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf("judged %s on %s", plural(total, "sample"), plural(len(q.Samples), "path"))
+}

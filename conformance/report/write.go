@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -15,15 +16,16 @@ const (
 	JSONFile    = "report.json"
 	JUnitFile   = "junit.xml"
 	SummaryFile = "summary.md"
+	HTMLFile    = "report.html"
 )
 
-// WriteAll writes report.json, junit.xml and summary.md into dir, creating it.
+// WriteAll writes report.json, junit.xml, summary.md and report.html into dir, creating it.
 func WriteAll(dir string, r *Report) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	for name, write := range map[string]func(io.Writer, *Report) error{
-		JSONFile: WriteJSON, JUnitFile: WriteJUnit, SummaryFile: WriteMarkdown,
+		JSONFile: WriteJSON, JUnitFile: WriteJUnit, SummaryFile: WriteMarkdown, HTMLFile: WriteHTML,
 	} {
 		f, err := os.Create(filepath.Join(dir, name))
 		if err != nil {
@@ -49,30 +51,55 @@ func WriteJSON(w io.Writer, r *Report) error {
 }
 
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     float64      `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName   xml.Name     `xml:"testsuites"`
+	Name      string       `xml:"name,attr"`
+	Tests     int          `xml:"tests,attr"`
+	Failures  int          `xml:"failures,attr"`
+	Errors    int          `xml:"errors,attr"`
+	Skipped   int          `xml:"skipped,attr"`
+	Time      string       `xml:"time,attr"`
+	Timestamp string       `xml:"timestamp,attr"`
+	Suites    []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
 }
 
 type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
+	Error     *junitMessage `xml:"error,omitempty"`
 	Skipped   *junitMessage `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
+
+// junitMessageMax bounds a failure's message attribute, which CI shows on one line; the whole
+// text is the element's body.
+const junitMessageMax = 200
+
+// oneLine is the first line of a result's message, bounded, for a JUnit message attribute.
+func oneLine(res Result, msg string) string {
+	s := string(res)
+	if line := firstLine(msg); line != "" {
+		s += ": " + line
+	}
+	if r := []rune(s); len(r) > junitMessageMax {
+		s = string(r[:junitMessageMax]) + "…"
+	}
+	return s
+}
+
+func seconds(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }
 
 type junitMessage struct {
 	Message string `xml:"message,attr"`
@@ -81,30 +108,40 @@ type junitMessage struct {
 }
 
 // WriteJUnit writes one test case per requirement, one suite per profile: CI shows a failed
-// requirement as a failed test, and NOT_SUPPORTED or NOT_RUN as skipped, never as passed.
+// requirement as a failed test, an INVALID or INCONCLUSIVE one (the check could not be judged) as
+// an error, and NOT_SUPPORTED or NOT_RUN as skipped, never as passed.
 func WriteJUnit(w io.Writer, r *Report) error {
-	all := junitSuites{Name: "arcert " + r.Implementation, Time: r.DurationSecs}
+	stamp := r.Started.UTC().Format("2006-01-02T15:04:05")
+	all := junitSuites{Name: "arcert " + r.Implementation, Time: seconds(r.DurationSecs), Timestamp: stamp}
 	for _, p := range r.Profiles {
-		s := junitSuite{Name: "profile:" + p.Name}
+		s := junitSuite{Name: "profile:" + p.Name, Timestamp: stamp}
+		took := 0.0
 		for _, q := range r.Requirements {
 			if q.Profile != p.Name {
 				continue
 			}
-			c := junitCase{Name: q.ID + " " + q.Title, Classname: "arcert." + p.Name, SystemOut: strings.Join(q.Evidence, "\n")}
+			took += q.DurationSecs
+			c := junitCase{Name: q.ID + " " + q.Title, Classname: "arcert." + p.Name, Time: seconds(q.DurationSecs), SystemOut: strings.Join(q.Evidence, "\n")}
+			m := &junitMessage{Message: oneLine(q.Result, q.Message), Type: string(q.Result), Text: q.Message}
 			switch q.Result {
 			case Pass:
 			case NotSupported, NotRun:
-				c.Skipped = &junitMessage{Message: string(q.Result) + ": " + q.Message}
+				c.Skipped, m.Type, m.Text = m, "", ""
 				s.Skipped++
-			default:
-				c.Failure = &junitMessage{Message: string(q.Result) + ": " + q.Message, Type: string(q.Result), Text: q.Message}
+			case Fail:
+				c.Failure = m
 				s.Failures++
+			default:
+				c.Error = m
+				s.Errors++
 			}
 			s.Tests++
 			s.Cases = append(s.Cases, c)
 		}
+		s.Time = seconds(took)
 		all.Tests += s.Tests
 		all.Failures += s.Failures
+		all.Errors += s.Errors
 		all.Skipped += s.Skipped
 		all.Suites = append(all.Suites, s)
 	}
@@ -127,13 +164,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "Target `%s` (%s), harness %s, seed %d, %s, %.1f s.\n\n", r.Target.Source, r.Target.Digest, r.HarnessVersion, r.Seed, r.Started.Format("2006-01-02 15:04:05 MST"), r.DurationSecs)
 	b.WriteString("| profile | result | passed |\n|---|---|---|\n")
 	for _, p := range r.Profiles {
-		fmt.Fprintf(&b, "| %s | **%s** | %d / %d |\n", p.Name, p.Result, p.Pass, p.Total)
+		fmt.Fprintf(&b, "| %s | **%s** | %s |\n", p.Name, p.Result, p.Counted())
 	}
 	b.WriteString("\n| requirement | level | result | title | note |\n|---|---|---|---|---|\n")
 	for _, q := range r.Requirements {
-		note := q.Message
-		if note == "" && len(q.Evidence) > 0 {
-			note = q.Evidence[0]
+		note := q.Note
+		if s := q.SamplesJudged(); q.Result == Pass && s != "" && s != note {
+			note += " (" + s + ")"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", q.ID, q.Level, q.Result, q.Title, escapeCell(note))
 	}
@@ -149,8 +186,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 func escapeCell(s string) string {
 	s = strings.ReplaceAll(s, "|", "\\|")
 	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	if r := []rune(s); len(r) > 240 {
+		s = string(r[:240]) + "…"
 	}
 	return s
 }

@@ -50,9 +50,10 @@ type buildMessage struct {
 	} `json:"errorDetail"`
 }
 
-// readBuild reads the build stream to its end, since the build finishes only then, and returns
-// the builder's error with the last lines of its output.
-func readBuild(r io.Reader) error {
+// readBuild reads the build stream to its end, since the build finishes only then, prints each
+// build step to log as it starts (a build is otherwise silent for minutes), and returns the
+// builder's error with the last lines of its output.
+func readBuild(r io.Reader, log io.Writer, tag string) error {
 	dec := json.NewDecoder(r)
 	var tail []string
 	for {
@@ -64,6 +65,9 @@ func readBuild(r io.Reader) error {
 			return fmt.Errorf("reading the build output: %w", err)
 		}
 		if s := strings.TrimSpace(m.Stream); s != "" {
+			if strings.HasPrefix(s, "Step ") {
+				fmt.Fprintf(log, "images: %s: %s\n", tag, s)
+			}
 			tail = append(tail, s)
 			if len(tail) > buildTailLines {
 				tail = tail[1:]

@@ -103,6 +103,7 @@ func Build(ctx context.Context, o Options) error {
 func buildOne(ctx context.Context, docker *testcontainers.DockerClient, root, stage string, im image, log io.Writer) error {
 	start := time.Now()
 	bin := filepath.Join(stage, im.binary)
+	fmt.Fprintf(log, "images: compiling %s for %s\n", im.pkg, im.tag)
 	// #nosec G204 -- the go tool with this package's constant arguments and a path under root.
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, im.pkg)
 	cmd.Dir = root
@@ -126,6 +127,7 @@ func buildOne(ctx context.Context, docker *testcontainers.DockerClient, root, st
 		fmt.Fprintf(log, "images: %s up to date (%s)\n", im.tag, time.Since(start).Round(time.Millisecond))
 		return nil
 	}
+	fmt.Fprintf(log, "images: building %s (its binary changed or the image is missing)\n", im.tag)
 	buildCtx, err := contextTar(dockerfile, im.binary, data)
 	if err != nil {
 		return err
@@ -138,7 +140,7 @@ func buildOne(ctx context.Context, docker *testcontainers.DockerClient, root, st
 		return fmt.Errorf("images: building %s: %w", im.tag, err)
 	}
 	defer func() { _ = res.Body.Close() }()
-	if err := readBuild(res.Body); err != nil {
+	if err := readBuild(res.Body, log, im.tag); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrBuild, im.tag, err)
 	}
 	fmt.Fprintf(log, "images: built %s (%s)\n", im.tag, time.Since(start).Round(time.Millisecond))
