@@ -49,6 +49,23 @@ type Interval struct{ Start, End time.Time }
 
 // MaxOverlap is the largest number of intervals in flight at one instant.
 func MaxOverlap(iv []Interval) int {
+	peak := 0
+	for _, c := range InFlight(iv) {
+		peak = max(peak, c.N)
+	}
+	return peak
+}
+
+// Count is how many intervals are in flight from At on, until the next Count.
+type Count struct {
+	At time.Time
+	N  int
+}
+
+// InFlight is the number of intervals in flight over time: one Count at each start and end, in
+// time order. Ends sort before starts at the same instant: a slot freed and retaken is not two
+// at once.
+func InFlight(iv []Interval) []Count {
 	type edge struct {
 		at    time.Time
 		delta int
@@ -57,19 +74,19 @@ func MaxOverlap(iv []Interval) int {
 	for _, i := range iv {
 		edges = append(edges, edge{i.Start, 1}, edge{i.End, -1})
 	}
-	// Ends sort before starts at the same instant: a slot freed and retaken is not two at once.
 	sort.Slice(edges, func(a, b int) bool {
 		if edges[a].at.Equal(edges[b].at) {
 			return edges[a].delta < edges[b].delta
 		}
 		return edges[a].at.Before(edges[b].at)
 	})
-	cur, peak := 0, 0
-	for _, e := range edges {
+	out := make([]Count, len(edges))
+	cur := 0
+	for k, e := range edges {
 		cur += e.delta
-		peak = max(peak, cur)
+		out[k] = Count{At: e.at, N: cur}
 	}
-	return peak
+	return out
 }
 
 // Quantile is the q-quantile (0..1) of ds by the nearest-rank method; 0 for no samples.

@@ -1,8 +1,9 @@
 package report
 
 import (
-	"slices"
 	"time"
+
+	"github.com/aruntime/arcert/conformance/checks"
 )
 
 // PlotKind is how report.html draws a Plot.
@@ -68,26 +69,13 @@ type Span struct{ Start, End time.Time }
 // InFlight is the step series of how many spans were open over time, in seconds from origin:
 // the in-flight count a bound is judged on, as a reader wants to see it.
 func InFlight(name string, origin time.Time, spans []Span) PlotSeries {
-	type edge struct {
-		at    time.Time
-		delta int
+	iv := make([]checks.Interval, len(spans))
+	for i, sp := range spans {
+		iv[i] = checks.Interval{Start: sp.Start, End: sp.End}
 	}
-	edges := make([]edge, 0, 2*len(spans))
-	for _, s := range spans {
-		edges = append(edges, edge{s.Start, 1}, edge{s.End, -1})
-	}
-	// Ends sort before starts at the same instant, as the bound's check counts them.
-	slices.SortFunc(edges, func(a, b edge) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return a.delta - b.delta
-	})
 	out := PlotSeries{Name: name, Steps: true, Points: []Point{{X: 0, Y: 0}}}
-	cur := 0
-	for _, e := range edges {
-		cur += e.delta
-		p := Point{X: e.at.Sub(origin).Seconds(), Y: float64(cur)}
+	for _, c := range checks.InFlight(iv) {
+		p := Point{X: c.At.Sub(origin).Seconds(), Y: float64(c.N)}
 		if last := &out.Points[len(out.Points)-1]; last.X == p.X {
 			last.Y = p.Y
 			continue
