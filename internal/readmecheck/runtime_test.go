@@ -82,7 +82,9 @@ func workspace(t *testing.T, root string) string {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "bin")+string(filepath.Separator), "./cmd/aruntime", "./cmd/arcert")
+	// grpcurl is the module's own tool (go.mod's tool line), built beside them for the gRPC block.
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "bin")+string(filepath.Separator),
+		"./cmd/aruntime", "./cmd/arcert", "github.com/fullstorydev/grpcurl/cmd/grpcurl")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -176,7 +178,8 @@ func runBlock(ctx context.Context, dir, script string) ([]Outcome, string, error
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-c", prelude+script)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &stdout, &stderr
-	cmd.Env = append(os.Environ(), "READMECHECK_DUMPS="+dumps)
+	// The workspace's bin comes first on PATH: grpcurl as the README calls it.
+	cmd.Env = append(os.Environ(), "READMECHECK_DUMPS="+dumps, "PATH="+filepath.Join(dir, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
 	// The block's own children (curl, arcert) die with it when the timeout kills the group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
