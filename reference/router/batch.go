@@ -63,15 +63,22 @@ func (r *Router) getBatch(w http.ResponseWriter, req *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), queueTimeout)
 	defer cancel()
+	started := time.Now()
 	b, err := r.batches.Get(ctx, p.Tenant, req.PathValue("id"))
+	var end ending
 	switch {
 	case errors.Is(err, batch.ErrNotFound):
-		writeRefusal(w, refused(outcome.ReasonNotFound, "no batch "+quote(req.PathValue("id"))+" of yours"), "id")
+		end = refused(outcome.ReasonNotFound, "no batch "+quote(req.PathValue("id"))+" of yours")
+		writeRefusal(w, end, "id")
 	case err != nil:
-		writeRefusal(w, refused(outcome.ReasonDependencyUnavailable, "the batch queue is unavailable: "+err.Error()), "")
+		end = refused(outcome.ReasonDependencyUnavailable, "the batch queue is unavailable: "+err.Error())
+		writeRefusal(w, end, "")
 	default:
 		writeOK(w, b)
+		return
 	}
+	// A refused lookup is counted with the tenant's other outcomes, outside any traffic class.
+	r.metrics.observe(p.Tenant, "", end, time.Since(started), nil)
 }
 
 // ExecBatchJob runs one queued job as the tenant bound when its batch was submitted: decoded,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,4 +82,14 @@ func TestBatchJobsCompleteAsTheirTenant(t *testing.T) {
 	}
 	expectOutcome(t, get(t, rt, "/v1/batches/"+b.ID, globexKey), http.StatusNotFound, "rejected", "not_found")
 	expectOutcome(t, get(t, rt, "/v1/batches/no-such-batch", acmeKey), http.StatusNotFound, "rejected", "not_found")
+	// Both refused lookups are counted, each with its caller.
+	metrics := string(get(t, rt, "/metrics", "").body)
+	for _, series := range []string{
+		`aruntime_requests_total{outcome="rejected",reason="not_found",tenant="acme",traffic_class=""} 1`,
+		`aruntime_requests_total{outcome="rejected",reason="not_found",tenant="globex",traffic_class=""} 1`,
+	} {
+		if !strings.Contains(metrics, series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
 }
