@@ -42,9 +42,13 @@ func receiver(t *testing.T, addr string) (*httptest.Server, *atomic.Int64) {
 }
 
 // traced runs Setup with the environment as the test set it, makes one span and shuts down,
-// which flushes whatever the provider would export.
+// which flushes whatever the provider would export. The protocol and sampler variables are the
+// SDK's defaults, whatever the developer's shell exports.
 func traced(t *testing.T) trace.SpanContext {
 	t.Helper()
+	for _, v := range []string{EnvProtocol, EnvTracesProtocol, "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_SDK_DISABLED"} {
+		t.Setenv(v, "")
+	}
 	prev := otel.GetTracerProvider()
 	t.Cleanup(func() { otel.SetTracerProvider(prev) })
 	shutdown, err := Setup(context.Background(), "telemetry-test")
