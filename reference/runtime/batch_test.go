@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,13 +38,7 @@ func batchBody(n, maxTokens int) map[string]any {
 // one evidence record per job under the submitting tenant; another tenant cannot see it.
 func TestBatchJobsCompleteAsTheirTenant(t *testing.T) {
 	cfg := devConfig(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	rt, err := Start(ctx, cfg, durableOptions(t, cfg, workerIDs(cfg)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	rt := startDurable(t, cfg, 30*time.Second)
 	r := post(t, rt, "/v1/batches", acmeKey, batchBody(6, 3), map[string]string{"Idempotency-Key": "once"})
 	expectOutcome(t, r, http.StatusOK, "completed", "none")
 	var b batchView

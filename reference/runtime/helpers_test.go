@@ -57,6 +57,20 @@ func start(t *testing.T, cfg *config.Config) *Runtime {
 	return rt
 }
 
+// startDurable starts cfg with every worker and JetStream-backed state (batch queue, control
+// plane, evidence), within startWithin, and shuts it down when the test ends.
+func startDurable(t *testing.T, cfg *config.Config, startWithin time.Duration) *Runtime {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startWithin)
+	defer cancel()
+	rt, err := Start(ctx, cfg, durableOptions(t, cfg, workerIDs(cfg)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	return rt
+}
+
 // workerIDs lists every worker of cfg, in every region.
 func workerIDs(cfg *config.Config) []string {
 	var ids []string

@@ -74,13 +74,7 @@ func expectServedDigest(t *testing.T, rt *Runtime, want string) {
 // the old digest, and an invalid artifact is refused with evidence while the old one serves.
 func TestRolloutRollbackAndInvalidArtifact(t *testing.T) {
 	cfg := devConfig(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rt, err := Start(ctx, cfg, durableOptions(t, cfg, workerIDs(cfg)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	rt := startDurable(t, cfg, 60*time.Second)
 	path := "/v1/control/models/" + model
 	waitDigests(t, rt, digestV1)
 

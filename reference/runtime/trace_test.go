@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,13 +35,7 @@ func TestOneTraceAcrossRouterWorkerAndEvidence(t *testing.T) {
 	t.Cleanup(func() { otel.SetTracerProvider(prev) })
 
 	cfg := devConfig(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	rt, err := Start(ctx, cfg, durableOptions(t, cfg, workerIDs(cfg)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	rt := startDurable(t, cfg, 30*time.Second)
 
 	body := chat("trace me", 4)
 	body["stream"] = true
