@@ -220,7 +220,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // entryOf turns a driver result into a ledger entry. A transport error that left no response is
 // indeterminate; so is a result the driver marked so.
 func entryOf(t target.Tenant, res driver.Result, err error) chaosledger.Entry {
-	e := chaosledger.Entry{Tenant: t.Name, Start: res.Start, End: res.Start.Add(res.Latency), Deadline: tenantDeadline(t),
+	e := chaosledger.Entry{Tenant: t.Name, Start: res.Start, End: res.Start.Add(res.Latency), TTFT: res.TTFT, Deadline: tenantDeadline(t),
 		RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
 		Indeterminate: res.Indeterminate || err != nil, Violations: res.ContractViolations, MidStream: res.MidStreamError, Tokens: res.Tokens}
 	if e.Start.IsZero() {

@@ -25,6 +25,9 @@ type Entry struct {
 	// Start and End are when the request was sent and when its last byte (or error) arrived.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// TTFT is the time from Start to the first content (to the whole answer when not streamed);
+	// 0 when nothing was served.
+	TTFT time.Duration `json:"ttft,omitempty"`
 	// Deadline is the request's declared deadline (its traffic class's).
 	Deadline time.Duration `json:"deadline"`
 	// RequestID is the runtime's id for it, empty when no response header arrived.
