@@ -1,0 +1,100 @@
+package page
+
+import (
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/gameday/journal"
+)
+
+func TestAggregatePerSecond(t *testing.T) {
+	dir := t.TempDir()
+	w, err := journal.CreateLedger(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(tenant string, s float64, class outcome.Class, lat time.Duration, indeterminate bool) {
+		e := ledger.Entry{Tenant: tenant, Start: at0(s), End: at0(s).Add(lat), Outcome: class, Indeterminate: indeterminate}
+		if err := w.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("a", 0.1, outcome.Completed, 10*time.Millisecond, false)
+	add("a", 0.5, outcome.Completed, 30*time.Millisecond, false)
+	add("a", 0.9, outcome.Rerouted, 20*time.Millisecond, false)
+	add("a", 0.99, outcome.Failed, time.Second, false)
+	add("a", 2.0, "", 5*time.Second, true)
+	add("b", -0.5, outcome.Shed, time.Millisecond, false)
+	add("b", 0, "bogus", time.Millisecond, false)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Aggregate(t0, filepath.Join(dir, journal.LedgerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Entries != 7 || len(s.Tenants) != 2 || s.Tenants[0].Tenant != "a" || s.Tenants[1].Tenant != "b" {
+		t.Fatalf("Aggregate = %d entries, tenants %+v", s.Entries, s.Tenants)
+	}
+	a, b := s.Tenants[0], s.Tenants[1]
+	if a.From != 0 || len(a.Seconds) != 3 || b.From != -1 || len(b.Seconds) != 2 {
+		t.Fatalf("a spans %d+%d s, b %d+%d s; want 0+3 and -1+2", a.From, len(a.Seconds), b.From, len(b.Seconds))
+	}
+	count := func(sec Second, class string) int { return sec.Counts[slices.Index(Classes[:], class)] }
+	if sec := a.Seconds[0]; sec.N != 4 || count(sec, "completed") != 2 || count(sec, "rerouted") != 1 || count(sec, "failed") != 1 {
+		t.Errorf("a's second 0 = %+v", sec)
+	}
+	if sec := a.Seconds[0]; !near(sec.P50, 20*time.Millisecond) || !near(sec.P99, time.Second) {
+		t.Errorf("a's second 0: p50 %s p99 %s, want about 20ms and 1s", sec.P50, sec.P99)
+	}
+	if sec := a.Seconds[1]; sec.N != 0 || sec.P50 != 0 {
+		t.Errorf("a's empty second 1 = %+v", sec)
+	}
+	if sec := a.Seconds[2]; count(sec, "indeterminate") != 1 || !near(sec.P99, 5*time.Second) {
+		t.Errorf("a's second 2 = %+v", sec)
+	}
+	if count(b.Seconds[0], "shed") != 1 || count(b.Seconds[1], "other") != 1 {
+		t.Errorf("b = %+v", b.Seconds)
+	}
+}
+
+// near is within the histogram's half-bucket error (0.5%).
+func near(got, want time.Duration) bool {
+	return math.Abs(float64(got-want)) <= 0.005*float64(want)
+}
+
+func TestLogHistQuantilesWithinHalfAPercent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	h := logHist{}
+	var all []time.Duration
+	for range 20000 {
+		d := time.Duration(rng.ExpFloat64() * float64(80*time.Millisecond))
+		all = append(all, d)
+		h.record(d)
+	}
+	slices.Sort(all)
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		exact := all[int(math.Ceil(q*float64(len(all))))-1]
+		if got := h.quantile(q, len(all)); !near(got, exact) {
+			t.Errorf("p%g = %s, exact %s", q*100, got, exact)
+		}
+	}
+	if len(h) > 2000 {
+		t.Errorf("the histogram holds %d buckets for %d latencies; it should be bounded by the range", len(h), len(all))
+	}
+	if got := (logHist{}).quantile(0.5, 0); got != 0 {
+		t.Errorf("an empty histogram's p50 = %s", got)
+	}
+}
+
+func TestAggregateReportsABadLedger(t *testing.T) {
+	if _, err := Aggregate(t0, filepath.Join(t.TempDir(), "none.jsonl")); err == nil {
+		t.Error("aggregating a missing ledger succeeded")
+	}
+}
