@@ -43,13 +43,17 @@ type view struct {
 	J                     journal.Journal
 	Title, Banner, Status string
 	Started, Took         string
-	Checks                []checkView
-	Legend                []legendView
-	Panels                []template.HTML
-	Faults                []faultView
-	Rollback              []rollbackView
-	Totals                []totalView
-	Entries               int
+	// The residue and recovery verdicts, NOT_RUN when the run never reached them.
+	ResidueVerdict, ResidueClass   string
+	RecoveryVerdict, RecoveryClass string
+	Recovery, DeclaredRecovery     string
+	Checks                         []checkView
+	Legend                         []legendView
+	Panels                         []template.HTML
+	Faults                         []faultView
+	Rollback                       []rollbackView
+	Totals                         []totalView
+	Entries                        int
 }
 
 type checkView struct{ Name, Phase, Verdict, Class, Message, Samples string }
@@ -87,6 +91,9 @@ func build(j journal.Journal, s Series) view {
 		J: j, Title: "Game day: " + j.Scenario.Name, Banner: banners[j.Status], Status: string(j.Status),
 		Started: j.Start.UTC().Format("2006-01-02 15:04:05 MST"), Took: secs(j.End.Sub(j.Start)), Entries: s.Entries,
 	}
+	v.ResidueVerdict, v.ResidueClass = string(orNotRun(o.Residue.Verdict)), verdictClass(o.Residue.Verdict)
+	v.RecoveryVerdict, v.RecoveryClass = string(orNotRun(o.RecoveryResult.Verdict)), verdictClass(o.RecoveryResult.Verdict)
+	v.Recovery, v.DeclaredRecovery = secs(o.Recovery), secs(j.DeclaredRecovery)
 	if v.Banner == "" {
 		v.Banner = "Status " + string(j.Status) + "."
 	}
@@ -139,6 +146,13 @@ func withTotals(series []TenantSeries, totals []scenario.GroupCounts) []TenantSe
 	}
 	slices.SortStableFunc(out, func(a, b TenantSeries) int { return strings.Compare(a.Tenant, b.Tenant) })
 	return out
+}
+
+func orNotRun(v scenario.Verdict) scenario.Verdict {
+	if v == "" {
+		return journal.NotRun
+	}
+	return v
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }

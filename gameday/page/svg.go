@@ -86,12 +86,12 @@ func panelSVG(j journal.Journal, ts TenantSeries, lo, hi float64) string {
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="faultspan"/><text x="%.1f" y="%d" class="faultlabel">%s</text>`,
 			fx, fx+fw, ly+2, ly+2, fx+2, ly, esc(clip(label, 60)))
 	}
-	for _, p := range o.Phases {
-		px := x.at(sec(p.Start))
-		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="phase"/><text x="%.1f" y="%d" class="phaselabel">%s</text>`,
-			px, px, top, bottom, px+3, bottom-4, esc(p.Name))
-	}
 	drawBars(&b, ts, x, y)
+	for _, p := range o.Phases { // over the bars, so a phase's name is never hidden
+		px := x.at(sec(p.Start))
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="phase"/><text x="%.1f" y="%d" class="phaselabel halo">%s</text>`,
+			px, px, top, bottom, px+3, top+11, esc(p.Name))
+	}
 	drawLatency(&b, ts, x, yl)
 	for _, t := range ticks(x.lo, x.hi, 10) {
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="axis"/><text x="%.1f" y="%d" class="tick" text-anchor="middle">%s</text>`,
@@ -182,7 +182,7 @@ func drawMark(b *strings.Builder, kind string, px float64, top, bottom int, labe
 	if anchor == "start" {
 		dx = 3
 	}
-	fmt.Fprintf(b, `<g data-mark="%s"><title>%s</title><line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark %s"/><text x="%.1f" y="%d" class="marklabel %s" text-anchor="%s">%s</text></g>`,
+	fmt.Fprintf(b, `<g data-mark="%s"><title>%s</title><line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark %s"/><text x="%.1f" y="%d" class="marklabel halo %s" text-anchor="%s">%s</text></g>`,
 		kind, esc(label+": "+tip), px, px, top-4, bottom, kind, px+dx, top+10, kind, anchor, esc(label))
 }
 
