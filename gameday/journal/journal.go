@@ -85,7 +85,8 @@ func HashFile(path string) (File, error) {
 }
 
 // Write writes j as DIR/journal.json, creating DIR. It writes a temporary file and renames it,
-// so a reader never sees half a journal.
+// so a reader never sees half a journal. It does not judge j: an errored day's incomplete
+// journal is kept rather than lost, and Read says what is wrong with it.
 func Write(dir string, j Journal) error {
 	if j.Schema == "" {
 		j.Schema = SchemaVersion

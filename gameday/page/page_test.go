@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/gameday/journal"
 )
 
@@ -119,5 +120,32 @@ func TestWriteNamesABadLedgerLine(t *testing.T) {
 	err = Write(dir, j, path)
 	if err == nil || !regexp.MustCompile(`ledger\.jsonl:\d+: `).MatchString(err.Error()) {
 		t.Errorf("Write on a ledger with a bad line = %v, want FILE:LINE", err)
+	}
+}
+
+func TestPageOfAQuietDay(t *testing.T) {
+	dir := t.TempDir()
+	w, err := journal.CreateLedger(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j := journal.New(scenario.Outcome{Plan: "quiet", Status: scenario.StatusCompleted, Start: t0, End: t0}, "test", journal.File{Name: "quiet"}, journal.File{Name: "embedded"}, 0)
+	if err := Write(dir, j, w.Path()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`class="banner completed"`, "0 requests in the ledger", `<span class="badge not_run">NOT_RUN</span>`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the page of a quiet day lacks %q", want)
+		}
+	}
+	if strings.Contains(string(data), "NaN") || strings.Contains(string(data), "Inf") {
+		t.Error("the page of a quiet day draws NaN or Inf coordinates")
 	}
 }
