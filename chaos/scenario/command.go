@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -12,6 +13,9 @@ import (
 // enough for a kubectl call against a slow API server, short enough that a hung script does not
 // hold the rollback.
 const commandTimeout = 30 * time.Second
+
+// commandWaitDelay is how long a timed-out script's output is waited for after it was killed.
+const commandWaitDelay = time.Second
 
 // outputTail is how much of a failed script's output goes into the record: its last lines say why.
 const outputTail = 2000
@@ -25,7 +29,13 @@ func runCommand(ctx context.Context, script string, timeout time.Duration) error
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	// The plan's author wrote this script to be run; running it is the point of a command fault.
-	out, err := exec.CommandContext(ctx, "sh", "-c", script).CombinedOutput() //nolint:gosec // see above
+	cmd := exec.CommandContext(ctx, "sh", "-c", script) //nolint:gosec // see above
+	// The script's children (a kubectl it started) go with it when it times out: kill the whole
+	// process group, and stop waiting for output a straggler still holds open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = commandWaitDelay
+	out, err := cmd.CombinedOutput()
 	if err == nil {
 		return nil
 	}

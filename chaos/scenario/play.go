@@ -33,28 +33,33 @@ func (r *runner) play(ctx context.Context) {
 	start := r.clock.Now()
 	end := start.Add(r.plan.Duration())
 	events := r.faultSchedule(start, end)
-	injected := make([]chan struct{}, len(r.plan.Faults))
-	for i := range injected {
-		injected[i] = make(chan struct{})
-	}
-	runFault := func(ev faultEvent) {
-		acts.Go(func() {
-			defer func() {
-				if p := recover(); p != nil {
-					r.stop.fire(r.clock.Now(), RulePanic, "fault action panicked: "+panicText(p))
-				}
-			}()
-			if !ev.heal {
-				defer close(injected[ev.idx])
-				if err := r.faults.inject(loadCtx, ev.idx); err != nil {
-					r.stop.fire(r.clock.Now(), RuleError, err.Error())
-				}
-				return
+	// Fault actions run one at a time on their own goroutine, in schedule order, so a slow
+	// injection does not hold the load back and a heal never overtakes its injection. On a virtual
+	// clock play waits for each, so the schedule's time does not run ahead of the faults.
+	queue := make(chan faultEvent, len(events))
+	_, virtual := r.clock.(*VirtualClock)
+	acted := make(chan struct{})
+	acts.Go(func() {
+		for ev := range queue {
+			r.faultAction(ctx, ev)
+			if virtual {
+				acted <- struct{}{}
 			}
-			<-injected[ev.idx]
-			// A heal failure stays registered and is retried in rollback; it is recorded, not fatal.
-			_ = r.faults.heal(context.WithoutCancel(ctx), ev.idx)
-		})
+		}
+	})
+	closed := false
+	closeQueue := func() {
+		if !closed {
+			close(queue)
+			closed = true
+		}
+	}
+	defer closeQueue()
+	runFault := func(ev faultEvent) {
+		queue <- ev
+		if virtual {
+			<-acted
+		}
 	}
 	nextTick := start.Add(tickEvery)
 	phaseStart := start
@@ -126,6 +131,24 @@ func (r *runner) play(ctx context.Context) {
 			runFault(ev)
 		}
 	}
+	closeQueue()
+}
+
+// faultAction injects or heals one fault. A failed injection stops the run (errored); a failed
+// heal stays registered, is retried in rollback and is recorded, but does not stop the run.
+func (r *runner) faultAction(ctx context.Context, ev faultEvent) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.stop.fire(r.clock.Now(), RulePanic, "fault action panicked: "+panicText(p))
+		}
+	}()
+	if !ev.heal {
+		if err := r.faults.inject(r.loadCtx, ev.idx); err != nil {
+			r.stop.fire(r.clock.Now(), RuleError, err.Error())
+		}
+		return
+	}
+	_ = r.faults.heal(context.WithoutCancel(ctx), ev.idx)
 }
 
 // faultSchedule lists every inject and heal of the plan's faults by time; a window passing the
