@@ -106,6 +106,11 @@ func (r *runner) play(ctx context.Context) {
 				runFault(events[0])
 				events = events[1:]
 			case !nextTick.After(now):
+				if virtual {
+					// Virtual seconds pass in microseconds: let the second's requests end, as
+					// they would on the wall clock, before the next second's are sent.
+					reqs.Wait()
+				}
 				r.tick(now)
 				nextTick = nextTick.Add(tickEvery)
 			case next != nil && !next.next.After(now):
