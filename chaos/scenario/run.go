@@ -44,6 +44,9 @@ type runner struct {
 // says how the run ended and Error carries the harness error of an errored or invalid plan; there
 // is no separate error return, so a caller cannot judge a run and forget its rollback.
 //
+// Expectations are judged only on a run that played to the end: an aborted or errored run's
+// phases are cut short, and its Outcome says why (Abort, Error) instead.
+//
 // Cancelling ctx aborts the run (rule "signal"); rollback and the recovery check still run, on a
 // context that keeps ctx's values but not its cancellation.
 func Run(ctx context.Context, plan Plan, env Env) (out Outcome) {

@@ -209,6 +209,11 @@ func TestInvalidPlanNamesEveryMistake(t *testing.T) {
 			t.Errorf("error %q does not name %s", out.Error, want)
 		}
 	}
+	late := faultRunPlan(f, time.Second, time.Second, time.Second, 1)
+	late.Faults[0].At = 3 * time.Second
+	if err := late.Validate(); !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), "faults[0].at: 3s is past the end of the last phase") {
+		t.Fatalf("a fault after the end: %v", err)
+	}
 	if out := Run(context.Background(), faultRunPlan(f, time.Second, time.Second, time.Second, 1), Env{}); out.Status != StatusErrored {
 		t.Fatalf("no Send: status %s", out.Status)
 	}

@@ -69,6 +69,9 @@ func (p Plan) Validate() error {
 	faultNames := map[string]bool{}
 	for i, f := range p.Faults {
 		validateFault(fmt.Sprintf("faults[%d]", i), f, faultNames, bad)
+		if d := p.Duration(); d > 0 && f.At >= d {
+			bad(fmt.Sprintf("faults[%d].at", i), "%s is past the end of the last phase (%s): the fault would never be injected", f.At, d)
+		}
 	}
 	for tenant, b := range p.Abort.ErrorBudget {
 		if b < 0 || b > 1 {
