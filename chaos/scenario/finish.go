@@ -21,9 +21,9 @@ func (r *runner) finish(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 
+	r.faults.markEnded(r.clock.Now())
 	out.Rollback = r.reg.rollback(ctx, r.clock.Now)
 	rolledBack := r.clock.Now()
-	r.faults.markEnded(rolledBack)
 	out.Residue = r.residue(ctx)
 	res := out.Residue
 	r.emit(Event{Kind: EventRolledBack, Result: &res, Message: res.Message})

@@ -125,11 +125,14 @@ func (fs *faults) apply(ctx context.Context, idx int, f Fault) (targets []string
 	return targets, nil
 }
 
-// heal undoes fault idx at the end of its window. An undo that fails stays registered.
+// heal undoes fault idx at the end of its window. The window ends when healing starts, as
+// suites/faultrun.go's did: what a restarting part serves from then on is recovery. An undo that
+// fails stays registered.
 func (fs *faults) heal(ctx context.Context, idx int) error {
 	fs.mu.Lock()
 	undos := fs.undos[idx]
 	fs.undos[idx] = nil
+	fs.recs[idx].End = fs.now()
 	fs.mu.Unlock()
 	var errs []error
 	for i := len(undos) - 1; i >= 0; i-- {
@@ -138,7 +141,6 @@ func (fs *faults) heal(ctx context.Context, idx int) error {
 	err := errors.Join(errs...)
 	fs.mu.Lock()
 	rec := &fs.recs[idx]
-	rec.End = fs.now()
 	if err != nil {
 		rec.Error = joinText(rec.Error, "healing: "+err.Error())
 	}
@@ -161,7 +163,7 @@ func (fs *faults) records() []FaultRecord {
 	return out
 }
 
-// markEnded stamps the end of every injected fault that rollback healed.
+// markEnded stamps the end of every injected fault still in force when rollback started.
 func (fs *faults) markEnded(at time.Time) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

@@ -284,3 +284,38 @@ func TestNothingLostReconcilesIndeterminateRequests(t *testing.T) {
 }
 
 func faultKind(k string) fault.Fault { return fault.Fault{Kind: fault.Kind(k)} }
+
+func TestABrokenInvariantAborts(t *testing.T) {
+	t.Parallel()
+	f := newFake(nil)
+	env := f.env()
+	env.Send = func(ctx context.Context, req Request) ledger.Entry {
+		e := f.send(ctx, req)
+		if req.Seq == 5 {
+			e.Outcome = "" // the runtime stated no outcome
+		}
+		return e
+	}
+	p := Plan{Name: "invariant", Seed: 1, Abort: Abort{OnInvariant: true},
+		Phases: []Phase{{Name: "all", Duration: 10 * time.Second, Load: []Load{{Tenant: "a", Rate: 100}}}}}
+	out := Run(context.Background(), p, env)
+	if out.Status != StatusAborted || out.Abort == nil || out.Abort.Rule != RuleInvariant || out.Abort.Reason != "request #5 of a no outcome stated" {
+		t.Fatalf("status %s, abort %+v", out.Status, out.Abort)
+	}
+	if out.End.Sub(out.Start) > 5*time.Second {
+		t.Fatalf("the invariant abort took %s", out.End.Sub(out.Start))
+	}
+}
+
+func TestCancelledBeforeTheSteadyStateIsAborted(t *testing.T) {
+	t.Parallel()
+	f := newFake(nil)
+	f.down.Store(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	p := faultRunPlan(f, time.Second, time.Second, time.Second, 10)
+	out := Run(ctx, p, f.env())
+	if out.Status != StatusAborted || out.Abort == nil || out.Abort.Rule != RuleSignal || len(out.Faults) != 0 {
+		t.Fatalf("status %s, abort %+v, faults %+v", out.Status, out.Abort, out.Faults)
+	}
+}
