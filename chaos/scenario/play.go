@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -193,13 +194,14 @@ func (r *runner) waitUntil(ctx context.Context, t time.Time) bool {
 	return false
 }
 
-// tick reports the totals and checks the error budgets.
+// tick reports the totals and checks the error budgets, each once its tenant has MinSamples
+// requests (default 10: one early failure is not a budget spent).
 func (r *runner) tick(now time.Time) {
 	r.emit(Event{Kind: EventTick, At: now, Tally: r.rec.total})
 	for _, tenant := range sortedKeys(r.plan.Abort.ErrorBudget) {
 		budget := r.plan.Abort.ErrorBudget[tenant]
 		c := r.rec.total.Of(tenant, "")
-		if c.Requests == 0 || c.Requests < r.plan.Abort.MinSamples {
+		if c.Requests == 0 || c.Requests < cmp.Or(r.plan.Abort.MinSamples, defaultMinSamples) {
 			continue
 		}
 		if unserved := 1 - c.ServedShare(); unserved > budget {
