@@ -14,7 +14,12 @@ import (
 )
 
 // The deployment kills and brings back its own parts with real container faults.
-var _ fault.Nodes = (*Deployment)(nil)
+var (
+	_ fault.Nodes       = (*Deployment)(nil)
+	_ fault.Stopper     = (*Deployment)(nil)
+	_ fault.Pauser      = (*Deployment)(nil)
+	_ fault.Partitioner = (*Deployment)(nil)
+)
 
 var unpauseOptions = client.ContainerUnpauseOptions{}
 

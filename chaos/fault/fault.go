@@ -124,6 +124,9 @@ var (
 	ErrNoLink = errors.New("fault: no such link")
 	// ErrResidue means a fault outlived its window: a proxy left disabled or a toxic left on.
 	ErrResidue = errors.New("fault: residue left")
+	// ErrUnsupported means the deployment cannot cause a node fault of that kind (the embedded
+	// runtime cannot pause a worker).
+	ErrUnsupported = errors.New("fault: not supported by the deployment")
 )
 
 // Window records one fault: what, on which links, and when it held.

@@ -11,7 +11,8 @@ import (
 
 // Request is one request the run asks Env.Send to make.
 type Request struct {
-	// Seq numbers the run's requests from 1 in schedule order.
+	// Seq numbers the run's requests from 1 in schedule order; a steady-state probe sent through
+	// Send has Seq 0 and Phase "steady".
 	Seq    int
 	Tenant string
 	Class  string

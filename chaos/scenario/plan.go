@@ -183,7 +183,7 @@ type Expectation struct {
 // Abort says when to stop early. Abort rules are checked every second of the run.
 type Abort struct {
 	// ErrorBudget is, per tenant, the largest share of its requests that may go unserved since
-	// the run started (after MinSamples of them); going over aborts the run.
+	// the run started (after MinSamples of them, default 10); going over aborts the run.
 	ErrorBudget map[string]float64 `json:"error_budget,omitempty"`
 	MinSamples  int                `json:"min_samples,omitempty"`
 	// Deadline aborts a run still going after this long (phases, waits and all); 0: none.
