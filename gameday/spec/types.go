@@ -24,7 +24,7 @@ type File struct {
 	APIVersion string   `yaml:"apiVersion"`
 	Kind       string   `yaml:"kind"`
 	Metadata   Metadata `yaml:"metadata"`
-	Spec       Scenario     `yaml:"spec"`
+	Spec       Scenario `yaml:"spec"`
 
 	// Source is the name the file was parsed under (its path for Load): errors and relative
 	// target paths are resolved from it.
@@ -44,7 +44,7 @@ type Scenario struct {
 	Target      TargetRef     `yaml:"target"`
 	Seed        int64         `yaml:"seed"`
 	SteadyState SteadyState   `yaml:"steadyState"`
-	Load        []TenantLoad        `yaml:"load"`
+	Load        []TenantLoad  `yaml:"load"`
 	Phases      []Phase       `yaml:"phases"`
 	Faults      []Fault       `yaml:"faults"`
 	Abort       Abort         `yaml:"abort"`
@@ -119,7 +119,7 @@ type TenantLoad struct {
 type Phase struct {
 	Name     string        `yaml:"name"`
 	Duration time.Duration `yaml:"duration"`
-	Load     []TenantLoad        `yaml:"load"`
+	Load     []TenantLoad  `yaml:"load"`
 	Expect   []Expect      `yaml:"expect"`
 }
 
