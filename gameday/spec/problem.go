@@ -83,6 +83,24 @@ func leaves(ve *jsonschema.ValidationError) []*Problem {
 			}
 			return out
 		}
+		switch ve.ErrorKind.(type) {
+		case *kind.MinProperties, *kind.MaxProperties:
+			if field == "spec.target" {
+				return []*Problem{{Field: field, Msg: "give exactly one of file, embedded or containers"}}
+			}
+		}
+		if tk, ok := ve.ErrorKind.(*kind.Type); ok {
+			var want []string
+			for _, w := range tk.Want {
+				want = append(want, typeWords(w))
+			}
+			return []*Problem{{Field: field, Msg: "expected " + strings.Join(want, " or ") + ", got " + typeWords(tk.Got)}}
+		}
+		if pk, ok := ve.ErrorKind.(*kind.Pattern); ok {
+			if what := patternWords(pk.Want); what != "" {
+				return []*Problem{{Field: field, Msg: fmt.Sprintf("expected %s, got %q", what, pk.Got)}}
+			}
+		}
 		return []*Problem{{Field: field, Msg: ve.ErrorKind.LocalizedString(printer)}}
 	}
 	var out []*Problem
@@ -134,4 +152,41 @@ func locate(name string, root *yaml.Node, probs []*Problem) error {
 		errs = append(errs, &Problem{File: name, Msg: fmt.Sprintf("and %d more mistakes", omitted)})
 	}
 	return errors.Join(errs...)
+}
+
+// patternWords says in words what the schema's patterns accept, so a mistake reads "expected a
+// duration such as 500ms", not a regular expression; "" for a pattern it does not know.
+func patternWords(pattern string) string {
+	switch {
+	case strings.Contains(pattern, "(ns|us|"):
+		return "a duration such as 500ms, 15s or 1m30s"
+	case strings.HasPrefix(pattern, "^(one|all|"):
+		return "a mode: one, all, fixed:N (N from 1) or percent:P (P above 0, at most 100)"
+	case strings.HasPrefix(pattern, "^[a-z_]+(/"):
+		return "an outcome: class or class/reason, such as completed or rejected/policy_forbids_fallback"
+	case strings.HasPrefix(pattern, "^[A-Za-z0-9]"):
+		return "a name of letters, digits, '.', '_' and '-', starting with a letter or digit"
+	}
+	return ""
+}
+
+// typeWords names a JSON type as a YAML author knows it.
+func typeWords(t string) string {
+	switch t {
+	case "integer":
+		return "an integer"
+	case "number":
+		return "a number"
+	case "string":
+		return "a string"
+	case "boolean":
+		return "true or false"
+	case "object":
+		return "a mapping"
+	case "array":
+		return "a list"
+	case "null":
+		return "nothing (null)"
+	}
+	return t
 }
