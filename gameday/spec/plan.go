@@ -256,8 +256,14 @@ func (c *compiler) fault(at string, ft Fault) scenario.Fault {
 		out.Command = &scenario.Command{Run: ft.Command.Run, Rollback: ft.Command.Rollback, Timeout: ft.Command.Timeout}
 		return out
 	}
-	sel := *ft.Select
-	mode, _ := ParseMode(sel.Mode) // checked by Parse
+	var sel Selector
+	if ft.Select != nil { // Parse sees to it; a File built by hand may not
+		sel = *ft.Select
+	}
+	mode, err := ParseMode(sel.Mode)
+	if err != nil {
+		c.p.add(at+".select.mode", "%s", err.Error())
+	}
 	out.Select = scenario.Selector{Role: sel.Role, Name: sel.Name, Part: sel.Part, Mode: mode}
 	out.Fault = ft.faultOf()
 	if isLinkKind(fault.Kind(ft.Kind)) {
