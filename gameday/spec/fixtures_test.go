@@ -1,11 +1,13 @@
 package spec
 
 import (
-	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aruntime/arcert/conformance/target"
+	"github.com/aruntime/arcert/fixtures/gamedays"
 )
 
 // fixtures are the shipped scenarios.
@@ -44,9 +46,34 @@ func TestShippedScenariosCompile(t *testing.T) {
 					t.Fatalf("against %s: an empty plan %+v", tg.Source, plan)
 				}
 			}
-			if _, err := os.Stat(path); err != nil {
-				t.Fatal(err)
-			}
 		})
+	}
+}
+
+// TestEmbeddedScenarios: the embedded set is the directory's, and each embedded file parses
+// under the name it is reported by.
+func TestEmbeddedScenarios(t *testing.T) {
+	var want []string
+	for _, p := range fixtures(t) {
+		want = append(want, strings.TrimSuffix(filepath.Base(p), ".yaml"))
+	}
+	if got := gamedays.Names(); !slices.Equal(got, want) {
+		t.Fatalf("embedded %v, directory %v", got, want)
+	}
+	for _, name := range want {
+		path, data, err := gamedays.Read(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Parse(path, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Metadata.Name != name {
+			t.Errorf("%s is called %q inside", path, f.Metadata.Name)
+		}
+	}
+	if _, _, err := gamedays.Read("no-such-day"); err == nil {
+		t.Error("a missing scenario read")
 	}
 }
