@@ -18,7 +18,7 @@ import (
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
-	"github.com/aruntime/arcert/chaos/traffic"
+	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -29,9 +29,6 @@ const (
 	faultLead = 1500 * time.Millisecond
 	faultHold = 3 * time.Second
 	faultTail = 1500 * time.Millisecond
-	// faultRate is the open-loop rate of a fault run: a quarter of the dev runtime's declared
-	// capacity, so what the run sees is the fault, not overload.
-	faultRate = 30.0
 	// minBefore is the validity gate on the steady state: at least this many requests before the
 	// fault, nearly all served, or the run is INVALID.
 	minBefore = 20
@@ -74,12 +71,8 @@ type runResult struct {
 	window  chaosledger.Window
 }
 
-// before, settled and inWindow split the entries around the fault window; settled leaves out
+// settled and inWindow split the entries around the fault window; settled leaves out
 // the runtime's declared detection time, in which any contract outcome is fair.
-func (rr runResult) before() []chaosledger.Entry {
-	// Only requests that ended before the cut: one in flight at the cut is the fault's to judge.
-	return chaosledger.Where(rr.entries, func(e chaosledger.Entry) bool { return e.End.Before(rr.window.Start) })
-}
 func (rr runResult) settled() []chaosledger.Entry {
 	return chaosledger.Started(rr.entries, chaosledger.Window{Start: rr.window.Start.Add(detection()), End: rr.window.End})
 }
@@ -100,45 +93,93 @@ func detection() time.Duration {
 	return defaultDetection
 }
 
-// run sends seeded open-loop load for lead+hold+tail and injects the fault after lead. The load
-// runs in the background and records only; the fault's schedule, and every assertion, runs on
-// the spec's goroutine. Each fault registers its undo as it is injected (see holdFault), so the
-// spec's noResidue cleanup heals it even when an assertion fails midway.
+// run plays the fault run on chaos/scenario: the steady-state hypothesis (every tenant's probes
+// served, several in a row, within the declared recovery time), then seeded open-loop load for
+// lead+hold+tail with the fault in force over the hold. The engine registers the fault's heal the
+// moment it is injected and rolls it back whatever happens (a failed assertion in the custom
+// injection, a cancelled spec), then checks the fault server for residue; the spec's noResidue
+// cleanup checks again. Every assertion on the result runs on the spec's goroutine.
 func (fr faultRun) run(ctx context.Context) runResult {
 	rate := fr.rate
 	if rate == 0 {
-		rate = faultRate
+		rate = faultRate()
 	}
 	hold := holdFor()
-	awaitSteady(ctx)
-	var l chaosledger.Ledger
-	loadDone := make(chan traffic.Stats, 1)
-	go func() {
-		profile := traffic.Profile{Name: fr.name, Rate: rate, Duration: faultLead + hold + faultTail, Seed: env.Seed + int64(fr.stream)}
-		loadDone <- traffic.OpenLoop(ctx, profile, func(ctx context.Context, i int, _ time.Time) {
-			// A generator per request: the same seed gives the same prompt to the same request,
-			// whatever order the arrivals' goroutines run in.
-			rq := fr.pick(rand.New(rand.NewPCG(uint64(env.Seed), fr.stream<<32|uint64(i))), i)
+	// The lead phase carries at least minBefore requests with room to spare, however low the
+	// declared capacity makes the rate.
+	lead := max(faultLead, time.Duration(leadSlack*float64(minBefore)/rate*float64(time.Second)))
+	load := []scenario.Load{{Tenant: rotatedTenants, Rate: rate}}
+	plan := scenario.Plan{
+		Name: fr.name, Seed: env.Seed + int64(fr.stream), Steady: steadyHypothesis(), Recovery: recoveryTime(), KeepEntries: true,
+		Phases: []scenario.Phase{{Name: "lead", Duration: lead, Load: load}, {Name: "fault", Duration: hold, Load: load}, {Name: "tail", Duration: faultTail, Load: load}},
+		Faults: []scenario.Fault{{Name: fr.name, At: lead, For: hold, Custom: func(ctx context.Context) (func() error, error) {
+			// A failed assertion in inject fails the spec and panics; the engine recovers the
+			// panic, rolls back and records the run as errored.
+			return fr.inject(ctx), nil
+		}}},
+	}
+	senv := scenario.Env{Grace: deadlineGrace, Links: env.Chaos, Nodes: env.Nodes, Probe: steadyProbe,
+		Send: func(ctx context.Context, req scenario.Request) chaosledger.Entry {
+			// The request's generator is seeded from the run's seed and its sequence number alone,
+			// so the same seed sends the same prompt as the same request in any goroutine order.
+			rq := fr.pick(req.Rand, req.Seq-1)
 			rctx, cancel := context.WithTimeout(ctx, tenantDeadline(rq.tenant)+deadlineGrace+hungMargin)
 			defer cancel()
-			e := sendVia(rctx, rq)
-			e.Seq = i + 1
-			l.Record(e)
-		})
-	}()
-	var window chaosledger.Window
-	if sleepCtx(ctx, faultLead) {
-		window.Start = time.Now() // a request ending after this may have met the fault
-		heal := fr.inject(ctx)
-		sleepCtx(ctx, hold)
-		window.End = time.Now() // healing starts: what a restart serves from here on is recovery
-		Expect(heal()).To(Succeed(), "healing the fault of %s", fr.name)
+			return sendVia(rctx, rq)
+		}}
+	out := scenario.Run(ctx, plan, senv)
+	Expect(out.SteadyBefore.Result.OK()).To(BeTrue(), "%s: the runtime is not at its steady state before the fault: %s", fr.name, out.SteadyBefore.Result.Message)
+	Expect(out.Error).To(BeEmpty(), "fault run %s", fr.name)
+	Expect(out.Abort).To(BeNil(), "fault run %s stopped early", fr.name)
+	Expect(out.Faults).To(HaveLen(1), "the fault of %s never ran", fr.name)
+	f := out.Faults[0]
+	Expect(f.Error).To(BeEmpty(), "the fault of %s", fr.name)
+	Expect(f.End).NotTo(BeZero(), "the fault of %s never ran its course", fr.name)
+	Expect(out.Residue.OK()).To(BeTrue(), "after %s: %s", fr.name, out.Residue.Message)
+	window := chaosledger.Window{Start: f.Start, End: f.End}
+	plotFaultRun(fr.name, out.Entries, window)
+	return runResult{entries: out.Entries, window: window}
+}
+
+// rotatedTenants names the one load of a fault run: each request's pick says which tenant sends it.
+const rotatedTenants = "rotated"
+
+// leadSlack is how many times minBefore the lead phase is sized to carry.
+const leadSlack = 1.5
+
+// faultShare is the share of the target's declared capacity a fault run offers, and
+// faultRateCeiling what it never exceeds: enough load to judge the fault (30 req/s on the
+// reference's 160), never so much that what the run sees is overload, or the harness's own limits.
+const (
+	faultShare       = 3.0 / 16
+	faultRateCeiling = 60.0
+)
+
+// faultRate is the open-loop rate of a fault run, from the target's declared capacity.
+func faultRate() float64 {
+	return min(faultRateCeiling, faultShare*env.Target.Capacity.RequestsPerSecond)
+}
+
+// steadyHypothesis is the fault runs' steady state: every declared tenant's probes served,
+// steadyProbes in a row, within the declared recovery time (an earlier spec's fault may still
+// be healing).
+func steadyHypothesis() scenario.Steady {
+	st := scenario.Steady{Probes: steadyProbes, Within: recoveryTime()}
+	for _, t := range env.Target.Tenants {
+		st.Tenants = append(st.Tenants, scenario.SteadyTenant{Tenant: t.Name})
 	}
-	stats := <-loadDone
-	Expect(stats.Err).NotTo(HaveOccurred(), "load run %s", fr.name)
-	Expect(window.End).NotTo(BeZero(), "the fault of %s never ran its course", fr.name)
-	plotFaultRun(fr.name, l.Entries(), window)
-	return runResult{entries: l.Entries(), window: window}
+	return st
+}
+
+// steadyProbe is one steady-state probe of the named tenant.
+func steadyProbe(ctx context.Context, tenant, _ string) chaosledger.Entry {
+	for _, t := range env.Target.Tenants {
+		if t.Name == tenant {
+			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe("steady state probe", 2, false)})
+			return entryOf(t, res, err)
+		}
+	}
+	return chaosledger.Entry{Tenant: tenant, Indeterminate: true}
 }
 
 // hungMargin is how far past its deadline and grace a request of a fault run is abandoned: it is
@@ -244,13 +285,20 @@ func tenantDeadline(t target.Tenant) time.Duration {
 // steadyBefore is the validity gate on the lead phase: enough requests, nearly all served. It
 // records INVALID and returns false when the run cannot be judged.
 func steadyBefore(rr runResult) bool {
-	before := rr.before()
-	served := len(chaosledger.Where(before, chaosledger.Entry.Served))
-	if len(before) < minBefore || float64(served) < steadyServed*float64(len(before)) {
-		invalid("no steady state before the fault: %d requests, %d served (need %d, %.0f%% served): %s", len(before), served, minBefore, 100*steadyServed, countsText(before))
-		return false
+	return gate(scenario.SteadyBefore(rr.entries, rr.window.Start, minBefore, steadyServed))
+}
+
+// gate records a gate's verdict when it did not pass, and reports whether the spec can go on.
+func gate(r scenario.Result) bool {
+	switch r.Verdict {
+	case scenario.Pass:
+		return true
+	case scenario.Inconclusive:
+		inconclusive("%s", r.Message)
+	default:
+		invalid("%s", r.Message)
 	}
-	return true
+	return false
 }
 
 // recordWindow puts a fault window in the report.
@@ -305,22 +353,21 @@ var errCannotPlan = errors.New("the target gives this spec nothing to judge")
 // at its steady state.
 const steadyProbes = 3
 
-// awaitSteady is the steady-state hypothesis checked before a fault: every declared tenant's
-// probes complete, several in a row, within the declared recovery time (an earlier spec's fault
-// may still be healing). A runtime that never gets there fails the spec.
+// awaitSteady is the steady-state hypothesis for the specs that break something outside a fault
+// run (a fault run's engine checks it itself): every declared tenant's probes served, several in a
+// row, within the declared recovery time. A runtime that never gets there fails the spec.
 func awaitSteady(ctx context.Context) {
 	for _, t := range env.Target.Tenants {
 		streak := 0
 		Eventually(func() int {
-			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe("steady state probe", 2, false)})
-			if err == nil && res.Outcome == "completed" {
+			if steadyProbe(ctx, t.Name, "").Served() {
 				streak++
 			} else {
 				streak = 0
 			}
 			return streak
 		}).WithContext(ctx).WithTimeout(recoveryTime()).WithPolling(50*time.Millisecond).
-			Should(BeNumerically(">=", steadyProbes), "%s is not at its steady state before the fault", t.Name)
+			Should(BeNumerically(">=", steadyProbes), "%s is not at its steady state", t.Name)
 	}
 }
 
@@ -335,11 +382,9 @@ func judgeable(planErr error, rr runResult, tenants ...target.Tenant) bool {
 	if !steadyBefore(rr) {
 		return false
 	}
+	names := make([]string, 0, len(tenants))
 	for _, t := range tenants {
-		if n := len(chaosledger.Where(rr.settled(), func(e chaosledger.Entry) bool { return e.Tenant == t.Name })); n < minSettled {
-			invalid("only %d requests of %s after detection in the fault window (need %d)", n, t.Name, minSettled)
-			return false
-		}
+		names = append(names, t.Name)
 	}
-	return true
+	return gate(scenario.SettledPerTenant(rr.entries, rr.window, detection(), names, minSettled))
 }

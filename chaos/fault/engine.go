@@ -28,6 +28,9 @@ func New(apiURL string) *Engine {
 	return &Engine{client: toxiclient.NewClient(apiURL), api: apiURL, active: map[*Active]struct{}{}}
 }
 
+// API is the toxiproxy server's API address, for an operator's toxiproxy-cli during a game day.
+func (e *Engine) API() string { return e.api }
+
 // proxyName makes a toxiproxy proxy name from a link's role, name and part.
 func proxyName(role, name, part string) string {
 	n := role + "." + name

@@ -19,6 +19,9 @@ type Entry struct {
 	Seq    int    `json:"seq"`
 	Tenant string `json:"tenant"`
 	Class  string `json:"class,omitempty"`
+	// Phase is the scenario phase the request was scheduled in (game days), so a stored ledger
+	// can be judged again phase by phase.
+	Phase string `json:"phase,omitempty"`
 	// Path is the way the request reached the runtime (http, http-stream, grpc, grpc-stream…), so
 	// a check can judge each wire on its own.
 	Path string `json:"path,omitempty"`

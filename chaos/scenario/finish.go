@@ -89,8 +89,11 @@ func (r *runner) recovery(after steadyCheck) Result {
 // status is how the run ended, as outcome.go defines the statuses, the first that applies:
 // errored, aborted, invalid (no steady state before, or an expectation that cannot be judged),
 // deviated (an expectation, the recovery or the residue failed), completed.
-func (r *runner) status() Status {
-	out := r.out
+func (r *runner) status() Status { return StatusOf(*r.out) }
+
+// StatusOf is the status an outcome's records add up to; a game-day report that re-judged a
+// stored ledger recomputes it with the new verdicts.
+func StatusOf(out Outcome) Status {
 	if out.Error != "" {
 		return StatusErrored
 	}

@@ -53,7 +53,7 @@ func (r *recorder) send(ctx context.Context, send func(context.Context, Request)
 		}()
 		e = send(ctx, req)
 	}()
-	e.Seq = req.Seq
+	e.Seq, e.Phase = req.Seq, req.Phase
 	if e.Tenant == "" {
 		e.Tenant = req.Tenant
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/aruntime/arcert/conformance/report"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
-	"github.com/aruntime/arcert/reference/runtime"
 	"github.com/aruntime/arcert/suites"
 )
 
@@ -83,68 +81,29 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 			}
 		}
 	}
-	var (
-		t     *target.Target
-		chaos *chaosSetup
-		err   error
-	)
-	if f.containers {
-		var stop func()
-		t, chaos, stop, err = certifyContainers(cmd, f)
-		switch {
-		case errors.Is(err, containers.ErrUnavailable):
-			// Without Docker nothing of the deployment can be certified: say so per requirement.
-			fmt.Fprintf(stderr, "arcert: %v: every requirement is reported NOT_SUPPORTED\n", err)
-			unsupported := map[string]string{}
-			for _, p := range f.profiles {
-				unsupported[p] = "no containerized deployment: " + err.Error()
-			}
-			t, err = target.Parse(targets.ContainersName, targets.ContainersYAML)
-			if err != nil {
-				return err
-			}
-			return writeReport(cmd, f, cat, t, nil, time.Now(), unsupported)
-		case err != nil:
-			return err
-		}
-		defer stop()
-	} else if t, err = loadTarget(f); err != nil {
+	wantChaos := slices.Contains(f.profiles, resilienceProfile)
+	choice := runtimeChoice{target: f.target, embedded: f.embedded, containers: f.containers, variant: f.variant}
+	if err := choice.check(); err != nil {
 		return err
 	}
-	wantChaos := slices.Contains(f.profiles, resilienceProfile)
-	switch {
-	case f.containers:
-	case f.embedded:
-		var interpose runtime.Interposer
-		if wantChaos {
-			engine, stopFaults, err := startFaultServer()
-			if err != nil {
-				return err
-			}
-			defer stopFaults()
-			chaos, interpose = &chaosSetup{Engine: engine}, interposer(engine)
+	t, chaos, stop, err := startRuntime(cmd.Context(), stderr, choice, wantChaos)
+	if f.containers && errors.Is(err, containers.ErrUnavailable) {
+		// Without Docker nothing of the deployment can be certified: say so per requirement.
+		fmt.Fprintf(stderr, "arcert: %v: every requirement is reported NOT_SUPPORTED\n", err)
+		unsupported := map[string]string{}
+		for _, p := range f.profiles {
+			unsupported[p] = "no containerized deployment: " + err.Error()
 		}
-		fmt.Fprintf(stderr, "arcert: starting the embedded reference runtime%s\n", variantNote(f.variant))
-		rt, stop, err := startEmbedded(cmd.Context(), f.variant, interpose, slog.New(slog.DiscardHandler))
+		t, err = target.Parse(targets.ContainersName, targets.ContainersYAML)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		topo := rt.Topology()
-		t.Endpoints.HTTP, t.Endpoints.GRPC = "http://"+topo.HTTP, topo.GRPC
-		if chaos != nil {
-			chaos.Nodes = embeddedNodes{rt: rt}
-			t.Dependencies = embeddedDependencies(chaos.Engine, topo)
-			fmt.Fprintf(stderr, "arcert: %d fault proxies stand on the runtime's links\n", len(t.Dependencies))
-		}
-	case wantChaos:
-		setup, stopFaults, err := targetChaos(t, stderr)
-		if err != nil {
-			return err
-		}
-		defer stopFaults()
-		chaos = setup
+		return writeReport(cmd, f, cat, t, nil, time.Now(), unsupported)
 	}
+	if err != nil {
+		return err
+	}
+	defer stop()
 	reqs := cat.InProfiles(f.profiles...)
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d\n",
 		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed)
@@ -188,19 +147,6 @@ func writeReport(cmd *cobra.Command, f certifyFlags, cat *catalog.Catalog, t *ta
 	return nil
 }
 
-// certifyContainers deploys the containerized reference runtime for --containers.
-func certifyContainers(cmd *cobra.Command, f certifyFlags) (*target.Target, *chaosSetup, func(), error) {
-	switch {
-	case f.embedded:
-		return nil, nil, nil, errors.New("--containers and --embedded each start a reference runtime; choose one")
-	case f.target != "":
-		return nil, nil, nil, errors.New("--containers certifies the containerized reference runtime with its own target; drop --target")
-	case f.variant != "":
-		return nil, nil, nil, errors.New("--variant needs --embedded")
-	}
-	return startContainers(cmd.Context(), cmd.ErrOrStderr())
-}
-
 // isTerminal reports whether f is a terminal, where colours help; in logs and CI they are noise.
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
@@ -212,20 +158,6 @@ func variantNote(v string) string {
 		return ""
 	}
 	return " as negative control " + v
-}
-
-func loadTarget(f certifyFlags) (*target.Target, error) {
-	switch {
-	case f.embedded && f.target != "":
-		return nil, errors.New("--embedded certifies the reference runtime with its own target; drop --target")
-	case f.embedded:
-		return target.Parse(targets.ReferenceName, targets.ReferenceYAML)
-	case f.target == "":
-		return nil, errors.New("name a target file with --target FILE, or use --embedded")
-	case f.variant != "":
-		return nil, errors.New("--variant needs --embedded")
-	}
-	return target.Load(f.target)
 }
 
 // printSummary prints the per-profile results and every requirement that did not pass, each

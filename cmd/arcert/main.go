@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -23,6 +24,9 @@ const version = "0.1.0-dev"
 func main() {
 	if err := rootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "arcert:", err)
+		if ee := (*exitError)(nil); errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
 		os.Exit(1)
 	}
 }
@@ -33,7 +37,7 @@ func rootCommand() *cobra.Command {
 		Use: "version", Short: "Print the harness version", Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "arcert", version) },
 	})
-	root.AddCommand(probeCommand(), certifyCommand(), catalogCommand(), targetCommand(), evidenceCommand())
+	root.AddCommand(probeCommand(), certifyCommand(), catalogCommand(), targetCommand(), evidenceCommand(), gamedayCommand())
 	return root
 }
 
