@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -20,9 +21,9 @@ const commandWaitDelay = time.Second
 // outputTail is how much of a failed script's output goes into the record: its last lines say why.
 const outputTail = 2000
 
-// runCommand runs script with `sh -c` within timeout (commandTimeout when 0) and returns an error
-// carrying the script's output when it fails.
-func runCommand(ctx context.Context, script string, timeout time.Duration) error {
+// runCommand runs script with `sh -c` within timeout (commandTimeout when 0), with the process's
+// environment plus extra, and returns an error carrying the script's output when it fails.
+func runCommand(ctx context.Context, script string, timeout time.Duration, extra []string) error {
 	if timeout <= 0 {
 		timeout = commandTimeout
 	}
@@ -32,6 +33,7 @@ func runCommand(ctx context.Context, script string, timeout time.Duration) error
 	cmd := exec.CommandContext(ctx, "sh", "-c", script) //nolint:gosec // see above
 	// The script's children (a kubectl it started) go with it when it times out: kill the whole
 	// process group, and stop waiting for output a straggler still holds open.
+	cmd.Env = append(os.Environ(), extra...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = commandWaitDelay

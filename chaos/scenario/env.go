@@ -58,6 +58,9 @@ type Env struct {
 	Abort <-chan string
 	// Clock is the time source; nil is the real clock. Tests pass a fake one.
 	Clock Clock
+	// CommandEnv is added to the environment of command faults' scripts ("NAME=value"): where the
+	// runtime is and with which credential a script may act on it.
+	CommandEnv []string
 	// Grace is how far past its deadline a request may end before it counts as hung (default 1 s).
 	Grace time.Duration
 }

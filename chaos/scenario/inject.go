@@ -84,10 +84,10 @@ func (fs *faults) apply(ctx context.Context, idx int, f Fault) (targets []string
 		c := f.Command
 		if c.Rollback != "" {
 			fs.register(idx, "rollback command of "+f.Name, func(ctx context.Context) error {
-				return runCommand(ctx, c.Rollback, c.Timeout)
+				return runCommand(ctx, c.Rollback, c.Timeout, fs.env.CommandEnv)
 			})
 		}
-		return nil, runCommand(ctx, c.Run, c.Timeout)
+		return nil, runCommand(ctx, c.Run, c.Timeout, fs.env.CommandEnv)
 	case f.Fault.Kind.IsNode():
 		if fs.env.Nodes == nil {
 			return nil, fmt.Errorf("%w: no nodes in the environment", fault.ErrUnsupported)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aruntime/arcert/chaos/scenario"
+	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/gameday/journal"
 	"github.com/aruntime/arcert/gameday/spec"
 )
@@ -110,6 +111,7 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 	req := newRequester(t, f.grace)
 	env := req.env()
 	env.Sink, env.Observe = lw.Write, w.observe
+	env.CommandEnv = commandEnv(t, chaos)
 	if chaos != nil {
 		env.Links, env.Nodes = chaos.Engine, chaos.Nodes
 	}
@@ -124,6 +126,20 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 		outcome.Status, outcome.Error = scenario.StatusErrored, "writing the ledger: "+err.Error()
 	}
 	return writeGameday(cmd.OutOrStdout(), f.out, file, t, sf, plan, outcome, lw.Count())
+}
+
+// commandEnv is what a command fault's script is told about the runtime: ARCERT_HTTP and
+// ARCERT_GRPC (its endpoints), ARCERT_OPERATOR_KEY (the operator credential the target declares)
+// and ARCERT_TOXIPROXY (the fault server's API), so a script can act on the runtime it breaks.
+func commandEnv(t *target.Target, chaos *chaosSetup) []string {
+	env := []string{"ARCERT_HTTP=" + t.Endpoints.HTTP, "ARCERT_GRPC=" + t.Endpoints.GRPC}
+	if t.Operator != nil {
+		env = append(env, "ARCERT_OPERATOR_KEY="+t.Operator.Key)
+	}
+	if chaos != nil && chaos.Engine != nil {
+		env = append(env, "ARCERT_TOXIPROXY="+chaos.Engine.API())
+	}
+	return env
 }
 
 // scenarioMistakes prints a scenario's mistakes one per line and returns the invalid exit.
