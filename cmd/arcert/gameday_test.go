@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/chaos/scenario"
+	"github.com/aruntime/arcert/gameday/journal"
+)
+
+// syncBuffer is a bytes.Buffer the command writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runGameday runs `arcert gameday run` in this process and returns its error and its output.
+func runGameday(ctx context.Context, stderr *syncBuffer, args ...string) (string, error) {
+	var stdout syncBuffer
+	cmd := rootCommand()
+	cmd.SetArgs(append([]string{"gameday", "run"}, args...))
+	cmd.SetOut(&stdout)
+	cmd.SetErr(stderr)
+	err := cmd.ExecuteContext(ctx)
+	return stdout.String(), err
+}
+
+// exitCode is the exit code main would give err.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return 1
+}
+
+// shipped is the path of a shipped scenario from this package's directory.
+func shipped(name string) string {
+	return filepath.Join("..", "..", "fixtures", "gamedays", name+".yaml")
+}
+
+// TestGamedayRegionEvacuationCompletes is the game day of issue #14's "done when": the shipped
+// region evacuation against the embedded reference completes, with a journal, a streamed ledger
+// holding every request, JUnit with a case per check, a summary and the HTML page.
+func TestGamedayRegionEvacuationCompletes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	var stderr syncBuffer
+	stdout, err := runGameday(ctx, &stderr, shipped("region-evacuation"), "--embedded", "--out", dir)
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr.String())
+	}
+	j, err := journal.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != scenario.StatusCompleted || j.Outcome.Abort != nil || !j.Outcome.Residue.OK() {
+		t.Fatalf("status %s, abort %+v, residue %+v\n%s", j.Status, j.Outcome.Abort, j.Outcome.Residue, stdout)
+	}
+	entries, tenants := 0, map[string]bool{}
+	if err := journal.ReadLedger(filepath.Join(dir, journal.LedgerFile), func(e ledger.Entry) error {
+		entries++
+		tenants[e.Tenant] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, g := range j.Outcome.Totals {
+		total += g.Requests
+	}
+	if entries == 0 || entries != total || len(tenants) != 3 {
+		t.Errorf("ledger holds %d entries of %d tenants; the journal counts %d requests", entries, len(tenants), total)
+	}
+	junit, err := os.ReadFile(filepath.Join(dir, journal.JUnitFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(junit), "<testcase"); n < len(j.Outcome.Expectations) {
+		t.Errorf("junit.xml has %d cases for %d expectations", n, len(j.Outcome.Expectations))
+	}
+	for _, name := range []string{journal.SummaryFile, "report.html"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if !strings.Contains(stderr.String(), "fault eu-west down in force") || !strings.Contains(stderr.String(), "fault eu-west down healed") {
+		t.Errorf("the progress lines do not show the fault:\n%s", stderr.String())
+	}
+	// The stored day judges the same again.
+	var out syncBuffer
+	cmd := rootCommand()
+	cmd.SetArgs([]string{"gameday", "report", dir})
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	if err := cmd.ExecuteContext(ctx); err != nil || strings.Contains(out.String(), "re-judged:") {
+		t.Errorf("gameday report: %v\n%s", err, out.String())
+	}
+}
+
+// TestGamedayOverBudgetAbortsAndRollsBack: a full outage against a 10% error budget aborts the
+// day on the budget rule; rollback heals every fault and the fault server shows no residue.
+func TestGamedayOverBudgetAbortsAndRollsBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	var stderr syncBuffer
+	stdout, err := runGameday(ctx, &stderr, shipped("budget-exceeded"), "--embedded", "--out", dir)
+	if exitCode(err) != exitAborted {
+		t.Fatalf("exit %d (%v), want %d (aborted)\n%s\n%s", exitCode(err), err, exitAborted, stdout, stderr.String())
+	}
+	j := readJournal(t, dir)
+	if j.Status != scenario.StatusAborted || j.Outcome.Abort == nil || j.Outcome.Abort.Rule != scenario.RuleErrorBudget {
+		t.Fatalf("status %s, abort %+v", j.Status, j.Outcome.Abort)
+	}
+	expectRolledBack(t, j, 2)
+}
+
+// TestGamedaySIGINTMidFaultRollsBack: Ctrl-C while the region is cut aborts the day on the signal
+// rule, and the fault is healed with no residue left.
+func TestGamedaySIGINTMidFaultRollsBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := runGameday(ctx, &stderr, shipped("region-evacuation"), "--embedded", "--out", dir)
+		done <- err
+	}()
+	// The command catches SIGINT from the moment it starts the runtime; the fault's progress line
+	// comes long after.
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(stderr.String(), "fault eu-west down in force") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fault never went into force:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := <-done
+	if exitCode(err) != exitAborted {
+		t.Fatalf("exit %d (%v), want %d (aborted)\n%s", exitCode(err), err, exitAborted, stderr.String())
+	}
+	j := readJournal(t, dir)
+	if j.Outcome.Abort == nil || j.Outcome.Abort.Rule != scenario.RuleSignal {
+		t.Fatalf("abort %+v, want rule %s", j.Outcome.Abort, scenario.RuleSignal)
+	}
+	expectRolledBack(t, j, 1)
+}
+
+func readJournal(t *testing.T, dir string) journal.Journal {
+	t.Helper()
+	j, err := journal.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// expectRolledBack checks that rollback healed faults faults without error and that the residue
+// check, which asks the fault server itself, passed.
+func expectRolledBack(t *testing.T, j journal.Journal, faults int) {
+	t.Helper()
+	if len(j.Outcome.Rollback) < faults {
+		t.Errorf("rollback ran %d undos, want at least %d: %+v", len(j.Outcome.Rollback), faults, j.Outcome.Rollback)
+	}
+	for _, r := range j.Outcome.Rollback {
+		if r.Error != "" {
+			t.Errorf("rollback of %s failed: %s", r.What, r.Error)
+		}
+	}
+	if !j.Outcome.Residue.OK() {
+		t.Errorf("residue: %+v", j.Outcome.Residue)
+	}
+	for _, f := range j.Outcome.Faults {
+		if f.End.IsZero() {
+			t.Errorf("fault %s was never healed", f.Name)
+		}
+	}
+}
