@@ -206,3 +206,86 @@ func expectRolledBack(t *testing.T, j journal.Journal, faults int) {
 		}
 	}
 }
+
+// TestGamedayOperatorAbort: `arcert gameday abort DIR` from another terminal stops the day on
+// the operator rule; rollback and the residue check still run.
+func TestGamedayOperatorAbort(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := runGameday(ctx, &stderr, shipped("region-evacuation"), "--embedded", "--out", dir)
+		done <- err
+	}()
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(stderr.String(), "phase steady") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the day never started:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var out syncBuffer
+	cmd := rootCommand()
+	cmd.SetArgs([]string{"gameday", "abort", dir, "--reason", "pager went off"})
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatalf("gameday abort: %v\n%s", err, out.String())
+	}
+	if err := <-done; exitCode(err) != exitAborted {
+		t.Fatalf("exit %d (%v), want %d\n%s", exitCode(err), err, exitAborted, stderr.String())
+	}
+	j := readJournal(t, dir)
+	if j.Outcome.Abort == nil || j.Outcome.Abort.Rule != scenario.RuleOperator || !strings.Contains(j.Outcome.Abort.Reason, "pager went off") {
+		t.Fatalf("abort %+v, want the operator's, with its reason", j.Outcome.Abort)
+	}
+	expectRolledBack(t, j, 0)
+	// The day has ended: a second abort is refused, naming why.
+	cmd = rootCommand()
+	cmd.SetArgs([]string{"gameday", "abort", dir})
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	if err := cmd.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "already ended") {
+		t.Errorf("abort of an ended day: %v", err)
+	}
+}
+
+// TestGamedayValidate: a shipped scenario is valid; a broken one gets every mistake on its own
+// FILE:LINE line and the invalid exit, and nothing is started.
+func TestGamedayValidate(t *testing.T) {
+	run := func(args ...string) (string, error) {
+		var out syncBuffer
+		cmd := rootCommand()
+		cmd.SetArgs(append([]string{"gameday"}, args...))
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		err := cmd.ExecuteContext(context.Background())
+		return out.String(), err
+	}
+	if out, err := run("validate", shipped("region-evacuation")); err != nil || !strings.Contains(out, "valid") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(shipped("region-evacuation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(strings.Replace(string(raw), "duration: 13s", "duration: 13 seconds", 1), "kind: down", "kind: unplug", 1)
+	path := filepath.Join(t.TempDir(), "broken.yaml")
+	if err := os.WriteFile(path, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("validate", path)
+	if exitCode(err) != exitInvalid {
+		t.Fatalf("exit %d (%v), want %d\n%s", exitCode(err), err, exitInvalid, out)
+	}
+	for _, want := range []string{path + ":", "spec.phases[2].duration", "spec.faults[0].kind"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the mistakes do not name %q:\n%s", want, out)
+		}
+	}
+	if out, err := run("run", path, "--out", t.TempDir()); exitCode(err) != exitInvalid || strings.Contains(out, "starting the embedded") {
+		t.Errorf("run of a broken scenario: exit %d (%v)\n%s", exitCode(err), err, out)
+	}
+}
