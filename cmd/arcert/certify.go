@@ -104,6 +104,9 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		return err
 	}
 	defer stop()
+	if err := runPreflight(cmd.Context(), stderr, t); err != nil {
+		return err
+	}
 	reqs := cat.InProfiles(f.profiles...)
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d\n",
 		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed)

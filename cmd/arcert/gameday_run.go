@@ -84,6 +84,9 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 	if err != nil {
 		return scenarioMistakes(stderr, file, err)
 	}
+	if err := runPreflight(ctx, stderr, t); err != nil {
+		return err
+	}
 	if f.seed != 0 {
 		plan.Seed = f.seed
 	}

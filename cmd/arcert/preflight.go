@@ -1,0 +1,25 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/preflight"
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// runPreflight checks that the runtime can be certified at all before any spec runs: one line
+// and exit 2 when it cannot (unreachable, credentials refused, no stream), instead of a run of
+// FAILs that all mean the same thing.
+func runPreflight(ctx context.Context, stderr io.Writer, t *target.Target) error {
+	start := time.Now()
+	steps, err := preflight.Run(ctx, t, driver.New(t.Endpoints.HTTP))
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	fmt.Fprintf(stderr, "arcert: preflight: %d checks passed in %s (reachable, model, credentials, stream)\n", len(steps), since(start))
+	return nil
+}
