@@ -17,6 +17,8 @@ import (
 
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/deploy/images"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // containerName is the Docker name of a part of deployment id.
@@ -36,8 +38,9 @@ func (d *Deployment) request(name, image string, ports []string, waitFor wait.St
 	}
 }
 
-// startToxiproxy starts toxiproxy's server and creates every link's proxy through its API.
-func (d *Deployment) startToxiproxy(ctx context.Context, links []link) error {
+// startToxiproxy starts toxiproxy's server and creates every link's proxy through its API; each
+// link's Dial is where its proxy listens inside the server's container (see proxyLinks).
+func (d *Deployment) startToxiproxy(ctx context.Context, links []link.Link) error {
 	req := d.request(toxiproxyAlias, images.Toxiproxy, []string{toxiproxyAPI},
 		wait.ForHTTP("/version").WithPort(toxiproxyAPI).WithStartupTimeout(StartTimeout))
 	// Info logs every proxy started and every connection's end, without a line per API call, so
@@ -52,7 +55,7 @@ func (d *Deployment) startToxiproxy(ctx context.Context, links []link) error {
 	}
 	d.engine = fault.New("http://" + api)
 	for _, l := range links {
-		if _, err := d.engine.Proxy(l.role, l.name, l.part, l.listen, l.upstream); err != nil {
+		if _, err := d.engine.Proxy(l); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/ledger"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // Request is one request the run asks Env.Send to make.
@@ -27,8 +29,8 @@ type Request struct {
 
 // Links is the part of chaos/fault's Engine a run uses for link faults.
 type Links interface {
-	Select(role, name string) []fault.Link
-	InjectPart(role, name, part string, f fault.Fault) (*fault.Active, error)
+	Select(role link.Role, name string) []fault.Link
+	InjectPart(role link.Role, name, part string, f fault.Fault) (*fault.Active, error)
 	HealAll() error
 	Residue() error
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/chaos/fault"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // faults puts a plan's faults in force and heals them, recording each in a FaultRecord and
@@ -116,7 +118,7 @@ func (fs *faults) apply(ctx context.Context, idx int, f Fault) (targets []string
 	}
 	for _, l := range links {
 		targets = append(targets, l.String())
-		a, err := fs.env.Links.InjectPart(f.Select.Role, l.name, l.part, f.Fault)
+		a, err := fs.env.Links.InjectPart(link.Role(f.Select.Role), l.name, l.part, f.Fault)
 		if err != nil {
 			return targets, err
 		}

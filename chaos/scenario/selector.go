@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/aruntime/arcert/chaos/fault"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // selectorStream keeps the seeded picks of selectors apart from the arrivals and the requests'
@@ -103,7 +105,7 @@ func (l linkTarget) String() string {
 func selectLinks(links Links, s Selector, seed int64, idx int) ([]linkTarget, error) {
 	var ids []string
 	byID := map[string]linkTarget{}
-	for _, l := range links.Select(s.Role, s.Name) {
+	for _, l := range links.Select(link.Role(s.Role), s.Name) {
 		if s.Part != "" && l.Part != s.Part {
 			continue
 		}

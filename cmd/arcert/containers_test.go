@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/chaos/containers"
-	"github.com/aruntime/arcert/chaos/fault"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // TestStartContainersGivesAServingTarget checks what `certify --containers` gets: the containers
@@ -51,7 +52,7 @@ func TestStartContainersGivesAServingTarget(t *testing.T) {
 		t.Fatalf("outcome %q (%s), want completed", got, resp.Status)
 	}
 	for _, dep := range tgt.Dependencies {
-		if dep.Role != fault.RoleProvider {
+		if dep.Role != link.RoleProvider {
 			continue
 		}
 		resp, err := http.Get(dep.Observe)

@@ -16,6 +16,8 @@ import (
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
 	"github.com/aruntime/arcert/reference/runtime"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // The failover benchmark's schedule: steady load, the primary region's pool cut, healed, and
@@ -96,7 +98,7 @@ func measureFailover(b *testing.B) failoverFigures {
 	go func() { // the fault's schedule, and the router's view of the region's health
 		defer close(done)
 		time.Sleep(failoverLead)
-		a, err := engine.Inject(fault.RoleRegion, primary.Name, fault.Fault{Kind: fault.Down})
+		a, err := engine.Inject(link.RoleRegion, primary.Name, fault.Fault{Kind: fault.Down})
 		if err != nil {
 			b.Error(err)
 			return

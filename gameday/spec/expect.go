@@ -5,9 +5,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/target"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // expect resolves one expectation of a phase.
@@ -34,7 +35,7 @@ func (c *compiler) forbidden(at string, tn *target.Tenant, pk PolicyKept) []stri
 		regions = append(regions, r.Name)
 	}
 	for _, d := range c.t.Dependencies {
-		if d.Role == fault.RoleProvider && !slices.Contains(providers, d.Name) {
+		if d.Role == link.RoleProvider && !slices.Contains(providers, d.Name) {
 			providers = append(providers, d.Name)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // fault resolves one fault: its selector against the target's declared links (link kinds) or
@@ -38,7 +40,7 @@ func (c *compiler) fault(at string, ft Fault) scenario.Fault {
 func (c *compiler) links(at string, sel Selector) {
 	var names, parts []string
 	for _, d := range c.t.Dependencies {
-		if d.Role != sel.Role {
+		if d.Role != link.Role(sel.Role) {
 			continue
 		}
 		if !slices.Contains(names, d.Name) {
@@ -66,7 +68,7 @@ func (c *compiler) parts(at string, sel Selector) {
 	}
 	var workers []string
 	for _, d := range c.t.Dependencies {
-		if d.Role == fault.RoleRegion && d.Part != "" {
+		if d.Role == link.RoleRegion && d.Part != "" {
 			workers = append(workers, d.Part)
 		}
 	}

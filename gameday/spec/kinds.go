@@ -8,6 +8,8 @@ import (
 
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // Node fault kinds, as chaos/fault names them: the part itself is taken away rather than the
@@ -35,7 +37,15 @@ var linkKinds = map[fault.Kind][]string{
 var nodeKinds = []fault.Kind{KindKill, KindStop, KindPause, KindPartition}
 
 // LinkRoles are the dependency roles a link fault may select, as target files declare them.
-var LinkRoles = []string{fault.RoleProvider, fault.RoleRegion, fault.RoleRegistry, fault.RoleQueue, fault.RoleCache, fault.RoleEvidence}
+var LinkRoles = linkRoles()
+
+func linkRoles() []string {
+	var out []string
+	for _, r := range link.Roles() {
+		out = append(out, string(r))
+	}
+	return out
+}
 
 // NodeRoles are the runtime's own parts a node fault may select (chaos/containers' roles; the
 // embedded runtime has workers).

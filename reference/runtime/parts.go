@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/control"
@@ -143,7 +144,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		if strings.HasSuffix(addr, ":0") {
 			return fmt.Errorf("%w: worker %s has no address the router can dial (listen %s); give it an address, or run it in this process", ErrConfig, w.ID, addr)
 		}
-		dial, err := rt.interpose(startCtx, Link{Role: "region", Name: w.Region, Part: w.ID, Upstream: addr})
+		dial, err := rt.interpose(startCtx, Link{Role: link.RoleRegion, Name: w.Region, Part: w.ID, Upstream: addr})
 		if err != nil {
 			return fmt.Errorf("router: %w", err)
 		}
