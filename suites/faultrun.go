@@ -15,14 +15,13 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // Timings of a fault run, named so no bare durations hide in the specs. A run is steady load for

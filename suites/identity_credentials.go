@@ -17,10 +17,9 @@ import (
 	. "github.com/onsi/gomega"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // credentialProbes is how many requests ID-5 sends per hosted tenant on each transport once the

@@ -8,10 +8,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // slowRegistry is the latency a cold start meets on every registry exchange: slow, not down.

@@ -10,11 +10,10 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // linkOutage runs steady load over the first two tenants with role's links down in the middle.

@@ -13,13 +13,12 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // outageAnswer is what a request may be answered during an outage: served, or refused with one of

@@ -15,12 +15,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // canaries plants a seeded canary token in every prompt and remembers whose it was, so what

@@ -10,12 +10,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // Sizes of the queue-outage batches: enough jobs of enough tokens that the first batch is still

@@ -9,12 +9,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // regionPlan is who a primary-region outage is judged on: the primary region, every tenant

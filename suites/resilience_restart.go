@@ -9,9 +9,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
-	"github.com/aruntime/arcert/chaos/fault"
-
 	"github.com/aruntime/arcert/api/link"
+	"github.com/aruntime/arcert/chaos/fault"
 )
 
 // spooledRequests is how many requests the router-crash spec has answered while the evidence

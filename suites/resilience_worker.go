@@ -12,10 +12,9 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // workerKill is the fault kind recorded for a killed part.

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/containers"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/deploy/images"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // testTimeout bounds the whole test: image build (cached after the first), deploy, faults, close.

@@ -15,10 +15,9 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/deploy/images"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // containerName is the Docker name of a part of deployment id.

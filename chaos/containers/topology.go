@@ -7,11 +7,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/aruntime/arcert/api/link"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	"github.com/aruntime/arcert/fixtures/targets"
 	"github.com/aruntime/arcert/reference/config"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // Network aliases and ports inside the deployment's network. fixtures/config/containers.yaml and

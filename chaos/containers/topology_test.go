@@ -4,9 +4,8 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/aruntime/arcert/reference/config"
-
 	"github.com/aruntime/arcert/api/link"
+	"github.com/aruntime/arcert/reference/config"
 )
 
 // TestConfigDialsTheTargetsProxies keeps fixtures/config/containers.yaml and the dependencies of

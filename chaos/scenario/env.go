@@ -5,10 +5,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/ledger"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // Request is one request the run asks Env.Send to make.

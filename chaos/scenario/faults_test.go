@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aruntime/arcert/chaos/fault"
-
 	"github.com/aruntime/arcert/api/link"
+	"github.com/aruntime/arcert/chaos/fault"
 )
 
 func TestModesPickSeededAndReproducibly(t *testing.T) {

@@ -7,9 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aruntime/arcert/chaos/fault"
-
 	"github.com/aruntime/arcert/api/link"
+	"github.com/aruntime/arcert/chaos/fault"
 )
 
 // faults puts a plan's faults in force and heals them, recording each in a FaultRecord and

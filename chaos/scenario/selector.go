@@ -6,9 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/aruntime/arcert/chaos/fault"
-
 	"github.com/aruntime/arcert/api/link"
+	"github.com/aruntime/arcert/chaos/fault"
 )
 
 // selectorStream keeps the seeded picks of selectors apart from the arrivals and the requests'

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/reference/runtime"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // chaosSetup is what a run can break: the proxies on the runtime's dependency links and, where

@@ -7,12 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/containers"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/deploy/images"
 	"github.com/aruntime/arcert/fixtures/targets"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // containersCloseTimeout bounds removing the deployment's containers and network.

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aruntime/arcert/chaos/containers"
-
 	"github.com/aruntime/arcert/api/link"
+	"github.com/aruntime/arcert/chaos/containers"
 )
 
 // TestStartContainersGivesAServingTarget checks what `certify --containers` gets: the containers

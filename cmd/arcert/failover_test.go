@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
@@ -16,8 +17,6 @@ import (
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
 	"github.com/aruntime/arcert/reference/runtime"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // The failover benchmark's schedule: steady load, the primary region's pool cut, healed, and

@@ -5,10 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/target"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // expect resolves one expectation of a phase.

@@ -4,10 +4,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // fault resolves one fault: its selector against the target's declared links (link kinds) or

@@ -6,10 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
-
-	"github.com/aruntime/arcert/api/link"
 )
 
 // Node fault kinds, as chaos/fault names them: the part itself is taken away rather than the
@@ -36,9 +35,11 @@ var linkKinds = map[fault.Kind][]string{
 // nodeKinds take no parameters.
 var nodeKinds = []fault.Kind{KindKill, KindStop, KindPause, KindPartition}
 
-// LinkRoles are the dependency roles a link fault may select, as target files declare them.
+// LinkRoles are the dependency roles a link fault may select, as target files declare them:
+// link.Roles, as strings because a selector's role may also name a part (NodeRoles).
 var LinkRoles = linkRoles()
 
+// linkRoles spells link.Roles as the strings a selector carries.
 func linkRoles() []string {
 	var out []string
 	for _, r := range link.Roles() {

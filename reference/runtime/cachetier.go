@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"slices"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/cache"
 	"github.com/aruntime/arcert/reference/config"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // startCache serves the shared L2 tier on its configured listen address and records the address

@@ -7,14 +7,13 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
-
 	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/jetstream"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 )
 
 // durable is the JetStream engine this process uses: embedded (with its store under the data

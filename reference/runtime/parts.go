@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/reflection"
-
 	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/config"
@@ -19,6 +16,8 @@ import (
 	"github.com/aruntime/arcert/reference/router"
 	"github.com/aruntime/arcert/reference/routing"
 	"github.com/aruntime/arcert/reference/worker"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/reflection"
 )
 
 // evidenceCapacity bounds the in-memory evidence store of this stage: enough for every request of

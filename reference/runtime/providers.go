@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-
 	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/config"
 )
