@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
@@ -312,7 +313,7 @@ func recordWindow(w fault.Window) {
 
 // inject puts f on role (and name) and returns what heals it, which also records the fault's
 // window in the report.
-func inject(role, name string, f fault.Fault) func() error {
+func inject(role link.Role, name string, f fault.Fault) func() error {
 	a, err := env.Chaos.Inject(role, name, f)
 	Expect(err).NotTo(HaveOccurred(), "injecting %s on %s %s", f, role, name)
 	return holdFault(func() error {
@@ -337,7 +338,7 @@ func noResidue(ctx context.Context) {
 
 // needLinks marks the spec INCONCLUSIVE when the target declares no link of role: there is
 // nothing to cut. It reports whether the spec can go on.
-func needLinks(role, name string) bool {
+func needLinks(role link.Role, name string) bool {
 	if len(env.Chaos.Select(role, name)) == 0 {
 		inconclusive("the target declares no %s dependency %q to cut", role, name)
 		return false

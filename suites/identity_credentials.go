@@ -17,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -74,7 +75,7 @@ var _ = Describe("Credentials beyond the router: workers, and the provider with 
 				hosted = append(hosted, t)
 			}
 		}
-		if len(hosted) == 0 || !needLinks(fault.RoleRegion, "") {
+		if len(hosted) == 0 || !needLinks(link.RoleRegion, "") {
 			inconclusive("the target declares no tenant allowed hosted fallback, or no region link to cut")
 			return
 		}
@@ -146,8 +147,8 @@ var _ = Describe("Credentials beyond the router: workers, and the provider with 
 func identityCutRegions() func() error {
 	var heals []func() error
 	for _, r := range env.Target.Regions {
-		if len(env.Chaos.Select(fault.RoleRegion, r.Name)) > 0 {
-			heals = append(heals, inject(fault.RoleRegion, r.Name, fault.Fault{Kind: fault.Down}))
+		if len(env.Chaos.Select(link.RoleRegion, r.Name)) > 0 {
+			heals = append(heals, inject(link.RoleRegion, r.Name, fault.Fault{Kind: fault.Down}))
 		}
 	}
 	return func() error {

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 )
@@ -35,7 +36,7 @@ func expectServedByOthers(rr runResult, victim string) bool {
 
 var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registry", "fault:worker"), func() {
 	It("brings a lost worker back on its pin through a slow registry while the others serve", Req("FLT-2"), func(ctx SpecContext) {
-		if !needLinks(fault.RoleRegistry, "") {
+		if !needLinks(link.RoleRegistry, "") {
 			return
 		}
 		_, model, _, convergence := ops()
@@ -50,7 +51,7 @@ var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registr
 		var restarted time.Duration
 		rr := faultRun{name: "cold-start-slow-registry", stream: 371, pick: alternate(tenantA(), tenantB()),
 			inject: func(ctx context.Context) func() error {
-				slow := inject(fault.RoleRegistry, "", fault.Fault{Kind: fault.Latency, Latency: slowRegistry})
+				slow := inject(link.RoleRegistry, "", fault.Fault{Kind: fault.Latency, Latency: slowRegistry})
 				back := loseWorkers(ctx, region, victim)
 				return func() error {
 					start := time.Now()

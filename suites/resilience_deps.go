@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/target"
@@ -21,12 +22,12 @@ import (
 // live connections over the link when it was cut: the fault hit it. Without that proof the run
 // is INVALID. It returns the run and whether it can be judged.
 // Every request after detection must be served: want says so for FLT-1's judgement.
-func linkOutage(ctx context.Context, role string, stream uint64, pick func(r *rand.Rand, i int) loadReq) (runResult, bool) {
+func linkOutage(ctx context.Context, role link.Role, stream uint64, pick func(r *rand.Rand, i int) loadReq) (runResult, bool) {
 	if !needLinks(role, "") {
 		return runResult{}, false
 	}
 	var before, cut int64
-	rr := faultRun{name: role + "-outage", stream: stream, pick: pick,
+	rr := faultRun{name: string(role) + "-outage", stream: stream, pick: pick,
 		inject: func(ctx context.Context) func() error {
 			before = linkBytes(ctx, role)
 			heal := inject(role, "", fault.Fault{Kind: fault.Down})
@@ -46,7 +47,7 @@ func linkOutage(ctx context.Context, role string, stream uint64, pick func(r *ra
 }
 
 // linkBytes is what the fault server has counted over role's links so far.
-func linkBytes(ctx context.Context, role string) int64 {
+func linkBytes(ctx context.Context, role link.Role) int64 {
 	n, err := env.Chaos.Bytes(ctx, role, "")
 	Expect(err).NotTo(HaveOccurred(), "reading the %s link's byte count", role)
 	return n
@@ -57,7 +58,7 @@ var _ = Describe("Cache tier outage", Serial, Label("fault:cache"), func() {
 		DeferCleanup(noResidue)
 		// Prompts of many cache blocks: a prompt shorter than one block never asks the shared tier.
 		// Every request after detection must be served (judgeOutage): the tier is an optimisation.
-		linkOutage(ctx, fault.RoleCache, 321, rotate([]target.Tenant{tenantA(), tenantB()}, outagePromptWords, nil))
+		linkOutage(ctx, link.RoleCache, 321, rotate([]target.Tenant{tenantA(), tenantB()}, outagePromptWords, nil))
 	}, SpecTimeout(time.Minute))
 })
 
@@ -65,7 +66,7 @@ var _ = Describe("Evidence service outage", Serial, Label("fault:evidence"), fun
 	It("serves through the outage and loses no evidence record", Req("FLT-1", "DUR-1"), func(ctx SpecContext) {
 		Expect(env.Target.Operator).NotTo(BeNil(), "the chain is read through the operator's listing")
 		DeferCleanup(noResidue)
-		rr, ok := linkOutage(ctx, fault.RoleEvidence, 331, rotate([]target.Tenant{tenantA(), tenantB()}, 6, nil))
+		rr, ok := linkOutage(ctx, link.RoleEvidence, 331, rotate([]target.Tenant{tenantA(), tenantB()}, 6, nil))
 		if !ok {
 			return
 		}
@@ -102,7 +103,7 @@ var _ = Describe("Evidence service outage", Serial, Label("fault:evidence"), fun
 
 var _ = Describe("Registry outage", Serial, Label("fault:registry"), func() {
 	It("keeps serving the applied version and converges after healing", Req("FLT-1"), func(ctx SpecContext) {
-		if !needLinks(fault.RoleRegistry, "") {
+		if !needLinks(link.RoleRegistry, "") {
 			return
 		}
 		_, model, _, convergence := ops()
@@ -113,7 +114,7 @@ var _ = Describe("Registry outage", Serial, Label("fault:registry"), func() {
 		var held []string // what the workers report just before healing
 		rr := faultRun{name: "registry-outage", stream: 341, pick: rotate([]target.Tenant{tenantA(), tenantB()}, 6, nil),
 			inject: func(ctx context.Context) func() error {
-				heal := inject(fault.RoleRegistry, "", fault.Fault{Kind: fault.Down})
+				heal := inject(link.RoleRegistry, "", fault.Fault{Kind: fault.Down})
 				setDigest(ctx, model, rollout)
 				return func() error { held = workerDigests(ctx, model); return heal() }
 			}}.run(ctx)
@@ -127,7 +128,7 @@ var _ = Describe("Registry outage", Serial, Label("fault:registry"), func() {
 		for _, e := range rr.entries {
 			Expect(e.Served()).To(BeTrue(), "request #%d over %s during the registry outage: %s/%s", e.Seq, e.Path, e.Outcome, e.Reason)
 		}
-		judgeOutage(ctx, fault.RoleRegistry, rr, func(chaosledger.Entry) outageAnswer { return serve() })
+		judgeOutage(ctx, link.RoleRegistry, rr, func(chaosledger.Entry) outageAnswer { return serve() })
 		start := time.Now()
 		allOn(ctx, model, rollout)
 		evidence("a rollout to %s asked for during the registry outage converged %s after healing (declared convergence %s)", rollout, time.Since(start).Round(time.Millisecond), convergence)

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
@@ -49,7 +50,7 @@ func (a outageAnswer) String() string {
 // tolerance), the indeterminate ones are recovered; and every request started after the
 // runtime's detection time was answered as want says, a refusal also within its deadline plus
 // deadlineGrace. It records the samples judged per role, wire and refusal.
-func judgeOutage(ctx context.Context, role string, rr runResult, want func(chaosledger.Entry) outageAnswer) {
+func judgeOutage(ctx context.Context, role link.Role, rr runResult, want func(chaosledger.Entry) outageAnswer) {
 	expectEveryRequestEnded(ctx, rr)
 	settled := rr.settled()
 	var refusals []chaosledger.Entry
@@ -66,7 +67,7 @@ func judgeOutage(ctx context.Context, role string, rr runResult, want func(chaos
 			e.Seq, e.Tenant, e.Path, e.Latency().Round(time.Millisecond), e.Deadline, deadlineGrace)
 		refusals = append(refusals, e)
 	}
-	judgedFor("FLT-1", role, len(settled))
+	judgedFor("FLT-1", string(role), len(settled))
 	judgedFor("FLT-1", "refusal", len(refusals))
 	for p, n := range byPath(settled) {
 		judgedFor("FLT-1", p, n)

@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
@@ -77,7 +78,7 @@ func observe(ctx context.Context, p target.Dependency) (providerSeen, bool) {
 // providerDependency is the first provider the target declares.
 func providerDependency() (target.Dependency, bool) {
 	for _, d := range env.Target.Dependencies {
-		if d.Role == fault.RoleProvider {
+		if d.Role == link.RoleProvider {
 			return d, true
 		}
 	}
@@ -88,8 +89,8 @@ func providerDependency() (target.Dependency, bool) {
 func cutAllRegions() func() error {
 	var heals []func() error
 	for _, r := range env.Target.Regions {
-		if len(env.Chaos.Select(fault.RoleRegion, r.Name)) > 0 {
-			heals = append(heals, inject(fault.RoleRegion, r.Name, fault.Fault{Kind: fault.Down}))
+		if len(env.Chaos.Select(link.RoleRegion, r.Name)) > 0 {
+			heals = append(heals, inject(link.RoleRegion, r.Name, fault.Fault{Kind: fault.Down}))
 		}
 	}
 	return func() error {
@@ -114,7 +115,7 @@ var _ = Describe("Every region down: hosted fallback", Serial, Ordered, Continue
 	BeforeAll(func() {
 		DeferCleanup(noResidue)
 		var ok bool
-		if dep, ok = providerDependency(); !ok || len(env.Chaos.Select(fault.RoleProvider, "")) == 0 {
+		if dep, ok = providerDependency(); !ok || len(env.Chaos.Select(link.RoleProvider, "")) == 0 {
 			planErr = fmt.Errorf("%w: the target declares no provider dependency to fall back to", errCannotPlan)
 			return
 		}
@@ -150,7 +151,7 @@ var _ = Describe("Every region down: hosted fallback", Serial, Ordered, Continue
 			providerDown = faultRun{name: "all-regions-and-provider-down", stream: 312, pick: pick,
 				inject: func(context.Context) func() error {
 					regions := cutAllRegions()
-					prov := inject(fault.RoleProvider, "", fault.Fault{Kind: fault.Down})
+					prov := inject(link.RoleProvider, "", fault.Fault{Kind: fault.Down})
 					return func() error { return errors.Join(prov(), regions()) }
 				}}.run(ctx)
 			expectRecovery(ctx, providerDown, hosted[0])
@@ -245,7 +246,7 @@ var _ = Describe("Every region down: hosted fallback", Serial, Ordered, Continue
 		if !judged(runDown(ctx)) {
 			return
 		}
-		judgeOutage(ctx, fault.RoleProvider, providerDown, func(e chaosledger.Entry) outageAnswer {
+		judgeOutage(ctx, link.RoleProvider, providerDown, func(e chaosledger.Entry) outageAnswer {
 			if isHosted(e.Tenant) {
 				return refuse(outcome.ReasonDependencyUnavailable, outcome.ReasonNoHealthyWorker)
 			}

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/driver"
@@ -68,7 +69,7 @@ var queueAnswers = []outcome.Reason{outcome.ReasonDependencyUnavailable, outcome
 
 var _ = Describe("Queue outage", Serial, Label("fault:queue"), func() {
 	It("answers in time while the queue is away and completes every accepted job exactly once", Req("DUR-2", "FLT-1"), func(ctx SpecContext) {
-		if !needLinks(fault.RoleQueue, "") {
+		if !needLinks(link.RoleQueue, "") {
 			return
 		}
 		DeferCleanup(noResidue)
@@ -87,7 +88,7 @@ var _ = Describe("Queue outage", Serial, Label("fault:queue"), func() {
 			invalid("batch %s completed before the queue was cut: the outage could not hit it", first.ID)
 			return
 		}
-		heal := inject(fault.RoleQueue, "", fault.Fault{Kind: fault.Down})
+		heal := inject(link.RoleQueue, "", fault.Fault{Kind: fault.Down})
 		cut := time.Now()
 		status2, class2, reason, during := submitJobs(ctx, a, run+"-during", queueJobs/4, 4)
 		took := time.Since(cut)
@@ -103,7 +104,7 @@ var _ = Describe("Queue outage", Serial, Label("fault:queue"), func() {
 		judgedFor("DUR-2", "first-delivery", now.Counts.Completed)
 		judgedFor("DUR-2", "redelivery", queueJobs-now.Counts.Completed)
 		judgedFor("DUR-2", "refusal", 1)
-		judgedFor("FLT-1", fault.RoleQueue, 1)
+		judgedFor("FLT-1", string(link.RoleQueue), 1)
 		msg := fmt.Sprintf("batch %s (%d jobs, %d done) was %s when the queue was cut for %s; it completed with every job once; a batch submitted during the outage was answered %d %s/%s in %s",
 			first.ID, queueJobs, now.Counts.Completed, now.Status, queueOutage, status2, class2, reason, took.Round(time.Millisecond))
 		if status2 == http.StatusOK {

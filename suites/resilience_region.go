@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
@@ -98,14 +99,14 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 		if plan, planErr = planRegions(); planErr != nil {
 			return
 		}
-		if len(env.Chaos.Select(fault.RoleRegion, plan.primary.Name)) == 0 {
+		if len(env.Chaos.Select(link.RoleRegion, plan.primary.Name)) == 0 {
 			planErr = fmt.Errorf("%w: the target declares no region dependency %q to cut", errCannotPlan, plan.primary.Name)
 			return
 		}
 		batches = map[string]string{}
 		rr = faultRun{name: "region-outage", stream: 301, pick: rotate(plan.tenants(), 6, nil),
 			inject: func(ctx context.Context) func() error {
-				heal := inject(fault.RoleRegion, plan.primary.Name, fault.Fault{Kind: fault.Down})
+				heal := inject(link.RoleRegion, plan.primary.Name, fault.Fault{Kind: fault.Down})
 				// Queued jobs are tried, refused for now and tried again until the region is
 				// back: every try in the outage must keep to the tenant's policy.
 				if env.Target.Declares("queue") {
@@ -125,7 +126,7 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 		if !judged() {
 			return
 		}
-		judgeOutage(ctx, fault.RoleRegion, rr, func(e chaosledger.Entry) outageAnswer {
+		judgeOutage(ctx, link.RoleRegion, rr, func(e chaosledger.Entry) outageAnswer {
 			if plan.isConfined(e.Tenant) {
 				return refuse(outcome.ReasonPolicyForbidsFallback)
 			}
@@ -228,7 +229,7 @@ func expectReroutedLabel(e chaosledger.Entry, primary string) {
 func hostedProviders() []string {
 	var out []string
 	for _, d := range env.Target.Dependencies {
-		if d.Role == fault.RoleProvider {
+		if d.Role == link.RoleProvider {
 			out = append(out, d.Name)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 )
 
@@ -25,7 +26,7 @@ var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence")
 			inconclusive("the harness controls no router part of this runtime to crash")
 			return
 		}
-		if !needLinks(fault.RoleEvidence, "") {
+		if !needLinks(link.RoleEvidence, "") {
 			return
 		}
 		Expect(env.Target.Operator).NotTo(BeNil(), "the chain is read through the operator's listing")
@@ -35,7 +36,7 @@ var _ = Describe("Router crash", Serial, Label("fault:router", "fault:evidence")
 		awaitSteady(ctx)
 		status, _, _, jobs := submitJobs(ctx, a, fmt.Sprintf("arcert-crash-%d-%d", env.Seed, time.Now().UnixNano()), queueJobs, queueJobTokens)
 		Expect(status).To(Equal(http.StatusOK), "a batch before the crash")
-		heal := inject(fault.RoleEvidence, "", fault.Fault{Kind: fault.Down})
+		heal := inject(link.RoleEvidence, "", fault.Fault{Kind: fault.Down})
 		r := rng(391)
 		var ids []string
 		for range spooledRequests {

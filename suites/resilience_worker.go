@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -65,7 +66,7 @@ func loseWorkers(ctx context.Context, region string, parts ...string) func() err
 
 // injectPart cuts the link to one worker of region and returns what heals it.
 func injectPart(region, part string) func() error {
-	a, err := env.Chaos.InjectPart(fault.RoleRegion, region, part, fault.Fault{Kind: fault.Down})
+	a, err := env.Chaos.InjectPart(link.RoleRegion, region, part, fault.Fault{Kind: fault.Down})
 	Expect(err).NotTo(HaveOccurred(), "cutting worker %s off", part)
 	return holdFault(func() error {
 		if err := a.Heal(); err != nil {
@@ -111,12 +112,12 @@ func primaryWorkers() (string, []string) {
 	// ARuntime-Served-By, which is how their loss is judged.
 	declared := map[string]bool{}
 	for _, d := range env.Target.Dependencies {
-		if d.Role == fault.RoleRegion && d.Name == region && d.Part != "" {
+		if d.Role == link.RoleRegion && d.Name == region && d.Part != "" {
 			declared[d.Part] = true
 		}
 	}
 	var parts []string
-	for _, l := range env.Chaos.Select(fault.RoleRegion, region) {
+	for _, l := range env.Chaos.Select(link.RoleRegion, region) {
 		if declared[l.Part] && !prefill[l.Part] {
 			parts = append(parts, l.Part)
 		}

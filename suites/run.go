@@ -194,7 +194,7 @@ func records(r types.Report) []report.SpecRecord {
 			case entryFault:
 				var w fault.Window
 				if json.Unmarshal([]byte(e.StringRepresentation()), &w) == nil {
-					rec.Faults = append(rec.Faults, report.FaultWindow{Role: w.Role, Name: w.Name, Part: w.Part, Fault: w.Fault.String(), Start: w.Start, End: w.End})
+					rec.Faults = append(rec.Faults, report.FaultWindow{Role: string(w.Role), Name: w.Name, Part: w.Part, Fault: w.Fault.String(), Start: w.Start, End: w.End})
 				}
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/containers"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/deploy/images"
@@ -119,7 +120,7 @@ func TestDeployServesAndSurvivesContainerFaults(t *testing.T) {
 
 	// A link fault bites: with both eu-west links down, acme (eu-west only) is no longer served,
 	// which shows the router reaches its workers through the toxiproxy container.
-	down, err := d.Engine().Inject(fault.RoleRegion, "eu-west", fault.Fault{Kind: fault.Down})
+	down, err := d.Engine().Inject(link.RoleRegion, "eu-west", fault.Fault{Kind: fault.Down})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestDeployServesAndSurvivesContainerFaults(t *testing.T) {
 	}
 	// The proxies count what they carried (toxiproxy runs with -proxy-metrics). Toxiproxy adds a
 	// connection's bytes when the connection ends, which the fault did to the router's.
-	if n, err := d.Engine().Bytes(ctx, fault.RoleRegion, "eu-west"); err != nil || n == 0 {
+	if n, err := d.Engine().Bytes(ctx, link.RoleRegion, "eu-west"); err != nil || n == 0 {
 		t.Fatalf("bytes through eu-west: %d, %v", n, err)
 	}
 	servedInARow(t, ctx, d.HTTPURL(), 3, 15*time.Second)

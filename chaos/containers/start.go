@@ -15,6 +15,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/deploy/images"
 )
@@ -36,8 +37,9 @@ func (d *Deployment) request(name, image string, ports []string, waitFor wait.St
 	}
 }
 
-// startToxiproxy starts toxiproxy's server and creates every link's proxy through its API.
-func (d *Deployment) startToxiproxy(ctx context.Context, links []link) error {
+// startToxiproxy starts toxiproxy's server and creates every link's proxy through its API; each
+// link's Dial is where its proxy listens inside the server's container (see proxyLinks).
+func (d *Deployment) startToxiproxy(ctx context.Context, links []link.Link) error {
 	req := d.request(toxiproxyAlias, images.Toxiproxy, []string{toxiproxyAPI},
 		wait.ForHTTP("/version").WithPort(toxiproxyAPI).WithStartupTimeout(StartTimeout))
 	// Info logs every proxy started and every connection's end, without a line per API call, so
@@ -52,7 +54,7 @@ func (d *Deployment) startToxiproxy(ctx context.Context, links []link) error {
 	}
 	d.engine = fault.New("http://" + api)
 	for _, l := range links {
-		if _, err := d.engine.Proxy(l.role, l.name, l.part, l.listen, l.upstream); err != nil {
+		if _, err := d.engine.Proxy(l); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/aruntime/arcert/chaos/fault"
+	"github.com/aruntime/arcert/api/link"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	"github.com/aruntime/arcert/fixtures/targets"
 	"github.com/aruntime/arcert/reference/config"
@@ -128,24 +128,18 @@ func setScalar(doc *yaml.Node, tag, value string, path ...string) error {
 	return nil
 }
 
-// link is one proxy to create: a dependency of the containers target.
-type link struct {
-	role, name, part string
-	listen, upstream string
-}
-
-// targetLinks reads the dependencies of the embedded containers target: each dials
-// toxiproxy:PORT and reaches ALIAS:PORT. A region link's part is its worker (the upstream's alias).
-func targetLinks() ([]link, error) {
+// targetLinks reads the dependencies of the embedded containers target, each a proxy to create:
+// the parts dial toxiproxy:PORT, so the proxy listens on 0.0.0.0:PORT in its container (the Dial
+// of the returned link, which Engine.Proxy listens on) and reaches ALIAS:PORT. A region link's
+// part is its worker (the upstream's alias).
+func targetLinks() ([]link.Link, error) {
 	var t struct {
-		Dependencies []struct {
-			Role, Name, Dial, Upstream string
-		} `yaml:"dependencies"`
+		Dependencies []link.Link `yaml:"dependencies"`
 	}
 	if err := yaml.Unmarshal(targets.ContainersYAML, &t); err != nil {
 		return nil, fmt.Errorf("containers: %s: %w", targets.ContainersName, err)
 	}
-	var out []link
+	var out []link.Link
 	for _, d := range t.Dependencies {
 		host, port, err := net.SplitHostPort(d.Dial)
 		if err != nil || host != toxiproxyAlias {
@@ -155,9 +149,9 @@ func targetLinks() ([]link, error) {
 		if err != nil {
 			return nil, fmt.Errorf("containers: %s: dependency %s %s: upstream %q: %w", targets.ContainersName, d.Role, d.Name, d.Upstream, err)
 		}
-		l := link{role: d.Role, name: d.Name, listen: "0.0.0.0:" + port, upstream: d.Upstream}
-		if d.Role == fault.RoleRegion {
-			l.part = up
+		l := link.Link{Role: d.Role, Name: d.Name, Dial: "0.0.0.0:" + port, Upstream: d.Upstream}
+		if d.Role == link.RoleRegion {
+			l.Part = up
 		}
 		out = append(out, l)
 	}

@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/aruntime/arcert/chaos/fault"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/config"
 )
 
@@ -22,7 +22,7 @@ func TestConfigDialsTheTargetsProxies(t *testing.T) {
 	}
 	dial := map[string]string{} // role/name/part → toxiproxy:PORT
 	for _, l := range links {
-		dial[l.role+"/"+l.name+"/"+l.part] = toxiproxyAlias + l.listen[len("0.0.0.0"):]
+		dial[string(l.Role)+"/"+l.Name+"/"+l.Part] = toxiproxyAlias + l.Dial[len("0.0.0.0"):]
 	}
 	host := func(raw string) string {
 		u, err := url.Parse(raw)
@@ -32,15 +32,15 @@ func TestConfigDialsTheTargetsProxies(t *testing.T) {
 		return u.Host
 	}
 	want := map[string]string{
-		fault.RoleCache + "/l2/":           cfg.Cache.Address,
-		fault.RoleQueue + "/jetstream/":    host(cfg.Durable.QueueURL),
-		fault.RoleEvidence + "/jetstream/": host(cfg.Durable.EvidenceURL),
+		string(link.RoleCache) + "/l2/":           cfg.Cache.Address,
+		string(link.RoleQueue) + "/jetstream/":    host(cfg.Durable.QueueURL),
+		string(link.RoleEvidence) + "/jetstream/": host(cfg.Durable.EvidenceURL),
 	}
 	for _, p := range cfg.Providers {
-		want[fault.RoleProvider+"/"+p.Name+"/"] = host(p.BaseURL)
+		want[string(link.RoleProvider)+"/"+p.Name+"/"] = host(p.BaseURL)
 	}
 	for _, w := range cfg.Workers {
-		want[fault.RoleRegion+"/"+w.Region+"/"+w.ID] = w.Address
+		want[string(link.RoleRegion)+"/"+w.Region+"/"+w.ID] = w.Address
 	}
 	for key, got := range want {
 		if dial[key] != got {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // Engine drives one toxiproxy server through its client: it makes the proxies, injects faults,
@@ -32,24 +34,26 @@ func New(apiURL string) *Engine {
 func (e *Engine) API() string { return e.api }
 
 // proxyName makes a toxiproxy proxy name from a link's role, name and part.
-func proxyName(role, name, part string) string {
-	n := role + "." + name
+func proxyName(role link.Role, name, part string) string {
+	n := string(role) + "." + name
 	if part != "" {
 		n += "." + part
 	}
 	return strings.NewReplacer("/", "_", ":", "_", " ", "_").Replace(n)
 }
 
-// Proxy puts a proxy on a link: it listens on listen (host:0 picks a free port) and forwards to
-// upstream. part tells apart several links of one role and name (each worker of a region). It
-// returns the link with the address the proxy really listens on.
-func (e *Engine) Proxy(role, name, part, listen, upstream string) (Link, error) {
-	pname := proxyName(role, name, part)
-	p, err := e.client.CreateProxy(pname, listen, upstream)
+// Proxy puts a proxy on a link: it listens on the link's Dial (host:0 picks a free port) and
+// forwards to its Upstream. Part tells apart several links of one role and name (each worker of a
+// region), so each gets its own proxy. It returns the link with Dial the address the proxy really
+// listens on: the one the runtime must dial.
+func (e *Engine) Proxy(at link.Link) (Link, error) {
+	pname := proxyName(at.Role, at.Name, at.Part)
+	p, err := e.client.CreateProxy(pname, at.Dial, at.Upstream)
 	if err != nil {
-		return Link{}, fmt.Errorf("fault: proxy %s → %s: %w", pname, upstream, err)
+		return Link{}, fmt.Errorf("fault: proxy %s → %s: %w", pname, at.Upstream, err)
 	}
-	l := Link{Role: role, Name: name, Part: part, Proxy: pname, Listen: p.Listen, Upstream: upstream}
+	at.Dial = p.Listen
+	l := Link{Link: at, Proxy: pname}
 	e.mu.Lock()
 	e.links = append(e.links, l)
 	e.mu.Unlock()
@@ -64,7 +68,7 @@ func (e *Engine) Links() []Link {
 }
 
 // Select returns the links of a role, of one name when name is not empty.
-func (e *Engine) Select(role, name string) []Link {
+func (e *Engine) Select(role link.Role, name string) []Link {
 	var out []Link
 	for _, l := range e.Links() {
 		if l.Role == role && (name == "" || l.Name == name) {
@@ -86,13 +90,13 @@ type Active struct {
 }
 
 // Inject puts f on every link of role (and name, when not empty) and returns it in force.
-func (e *Engine) Inject(role, name string, f Fault) (*Active, error) {
+func (e *Engine) Inject(role link.Role, name string, f Fault) (*Active, error) {
 	return e.InjectPart(role, name, "", f)
 }
 
 // InjectPart puts f on the links of role and name that lead to part (all of them when part is
 // empty): one worker of a region, say.
-func (e *Engine) InjectPart(role, name, part string, f Fault) (*Active, error) {
+func (e *Engine) InjectPart(role link.Role, name, part string, f Fault) (*Active, error) {
 	var links []Link
 	for _, l := range e.Select(role, name) {
 		if part == "" || l.Part == part {

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // echo serves a line-echo upstream on loopback for the proxies to front.
@@ -80,31 +82,31 @@ func roundTrip(addr string, deadline time.Duration) (time.Duration, error) {
 
 func TestDownRefusesAndHealRestores(t *testing.T) {
 	e := newEngine(t)
-	l, err := e.Proxy(RoleCache, "l2", "", "127.0.0.1:0", echo(t))
+	l, err := e.Proxy(link.Link{Role: link.RoleCache, Name: "l2", Dial: "127.0.0.1:0", Upstream: echo(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := e.Bytes(context.Background(), RoleCache, ""); err != nil || n != 0 {
+	if n, err := e.Bytes(context.Background(), link.RoleCache, ""); err != nil || n != 0 {
 		t.Fatalf("bytes before any traffic: %d, %v", n, err)
 	}
-	if _, err := roundTrip(l.Listen, time.Second); err != nil {
+	if _, err := roundTrip(l.Dial, time.Second); err != nil {
 		t.Fatalf("before the fault: %v", err)
 	}
 	// The counters are updated as data leaves the link, a moment after the echo arrives.
 	var n int64
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if n, err = e.Bytes(context.Background(), RoleCache, "l2"); err != nil || n >= int64(len("ping\n")) {
+		if n, err = e.Bytes(context.Background(), link.RoleCache, "l2"); err != nil || n >= int64(len("ping\n")) {
 			break
 		}
 	}
 	if err != nil || n < int64(len("ping\n")) {
 		t.Fatalf("bytes after one echo: %d, %v; want at least %d", n, err, len("ping\n"))
 	}
-	a, err := e.Inject(RoleCache, "", Fault{Kind: Down})
+	a, err := e.Inject(link.RoleCache, "", Fault{Kind: Down})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := roundTrip(l.Listen, time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+	if _, err := roundTrip(l.Dial, time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("down proxy: want connection refused, got %v", err)
 	}
 	if err := e.Residue(); !errors.Is(err, ErrResidue) {
@@ -113,7 +115,7 @@ func TestDownRefusesAndHealRestores(t *testing.T) {
 	if err := a.Heal(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := roundTrip(l.Listen, time.Second); err != nil {
+	if _, err := roundTrip(l.Dial, time.Second); err != nil {
 		t.Fatalf("after healing: %v", err)
 	}
 	if err := e.Residue(); err != nil {
@@ -130,30 +132,30 @@ func TestToxicsApplyToEveryLinkOfARoleAndHealAllRemovesThem(t *testing.T) {
 	up := echo(t)
 	var links []Link
 	for _, part := range []string{"worker-a", "worker-b"} {
-		l, err := e.Proxy(RoleRegion, "eu-west", part, "127.0.0.1:0", up)
+		l, err := e.Proxy(link.Link{Role: link.RoleRegion, Name: "eu-west", Part: part, Dial: "127.0.0.1:0", Upstream: up})
 		if err != nil {
 			t.Fatal(err)
 		}
 		links = append(links, l)
 	}
-	other, err := e.Proxy(RoleRegion, "us-east", "worker-c", "127.0.0.1:0", up)
+	other, err := e.Proxy(link.Link{Role: link.RoleRegion, Name: "us-east", Part: "worker-c", Dial: "127.0.0.1:0", Upstream: up})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const delay = 150 * time.Millisecond
-	if _, err := e.Inject(RoleRegion, "eu-west", Fault{Kind: Latency, Latency: delay}); err != nil {
+	if _, err := e.Inject(link.RoleRegion, "eu-west", Fault{Kind: Latency, Latency: delay}); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range links {
-		d, err := roundTrip(l.Listen, 5*time.Second)
+		d, err := roundTrip(l.Dial, 5*time.Second)
 		if err != nil || d < delay {
 			t.Fatalf("%s under latency: took %v, err %v; want at least %v", l.Proxy, d, err, delay)
 		}
 	}
-	if d, err := roundTrip(other.Listen, 5*time.Second); err != nil || d >= delay {
+	if d, err := roundTrip(other.Dial, 5*time.Second); err != nil || d >= delay {
 		t.Fatalf("us-east is not in the fault: took %v, err %v", d, err)
 	}
-	if _, err := e.Inject(RoleRegion, "us-east", Fault{Kind: ResetPeer}); err != nil {
+	if _, err := e.Inject(link.RoleRegion, "us-east", Fault{Kind: ResetPeer}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Residue(); err == nil {
@@ -165,23 +167,23 @@ func TestToxicsApplyToEveryLinkOfARoleAndHealAllRemovesThem(t *testing.T) {
 	if err := e.Residue(); err != nil {
 		t.Fatalf("after HealAll: %v", err)
 	}
-	if _, err := roundTrip(other.Listen, time.Second); err != nil {
+	if _, err := roundTrip(other.Dial, time.Second); err != nil {
 		t.Fatalf("us-east after HealAll: %v", err)
 	}
 }
 
 func TestInvalidFaultsAreRefused(t *testing.T) {
 	e := newEngine(t)
-	if _, err := e.Proxy(RoleQueue, "jetstream", "", "127.0.0.1:0", echo(t)); err != nil {
+	if _, err := e.Proxy(link.Link{Role: link.RoleQueue, Name: "jetstream", Dial: "127.0.0.1:0", Upstream: echo(t)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Inject(RoleQueue, "", Fault{Kind: Latency}); !errors.Is(err, ErrFault) {
+	if _, err := e.Inject(link.RoleQueue, "", Fault{Kind: Latency}); !errors.Is(err, ErrFault) {
 		t.Fatalf("latency without a duration: want ErrFault, got %v", err)
 	}
-	if _, err := e.Inject(RoleEvidence, "", Fault{Kind: Down}); !errors.Is(err, ErrNoLink) {
+	if _, err := e.Inject(link.RoleEvidence, "", Fault{Kind: Down}); !errors.Is(err, ErrNoLink) {
 		t.Fatalf("undeclared role: want ErrNoLink, got %v", err)
 	}
-	if _, err := e.Inject(RoleQueue, "", Fault{Kind: "meteor"}); !errors.Is(err, ErrFault) {
+	if _, err := e.Inject(link.RoleQueue, "", Fault{Kind: "meteor"}); !errors.Is(err, ErrFault) {
 		t.Fatalf("unknown kind: want ErrFault, got %v", err)
 	}
 	if err := e.Residue(); err != nil {

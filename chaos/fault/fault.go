@@ -9,29 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
-// Roles of the dependency links, as the target file's dependencies name them.
-const (
-	RoleProvider = "provider"
-	RoleRegion   = "region"
-	RoleRegistry = "registry"
-	RoleQueue    = "queue"
-	RoleCache    = "cache"
-	RoleEvidence = "evidence"
-)
-
-// Link is one dependency link with a proxy on it: the runtime dials Listen, the proxy forwards
-// to Upstream. Several links may share a role and name (every worker of a region is one link of
-// role region, name eu-west, each with its own proxy).
+// Link is one dependency link with a proxy on it: the runtime dials Dial, where the proxy
+// listens, and the proxy forwards to Upstream. Several links may share a role and name (every
+// worker of a region is one link of role region, name eu-west, each with its own proxy). The
+// roles are link.Role's.
 type Link struct {
-	Role string `json:"role"`
-	Name string `json:"name"`
-	// Part tells apart links of one role and name (the worker behind a region's link).
-	Part     string `json:"part,omitempty"`
-	Proxy    string `json:"proxy"`
-	Listen   string `json:"listen"`
-	Upstream string `json:"upstream"`
+	link.Link
+	// Proxy is the toxiproxy proxy's name, role.name[.part].
+	Proxy string `json:"proxy"`
 }
 
 // Kind names a fault.
@@ -132,7 +121,7 @@ var (
 // Window records one fault: what, on which links, and when it held.
 type Window struct {
 	Fault Fault     `json:"fault"`
-	Role  string    `json:"role"`
+	Role  link.Role `json:"role"`
 	Name  string    `json:"name,omitempty"`
 	Part  string    `json:"part,omitempty"`
 	Links []string  `json:"proxies"`

@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // metricReceived is toxiproxy's per-proxy byte counter (its --proxy-metrics), labelled by proxy.
@@ -22,7 +24,7 @@ const metricsTimeout = 5 * time.Second
 // used the link: a spec reads Bytes before and after its steady-state load, and a link that
 // carried nothing makes the run INVALID. The server must count bytes (StartServer does; a
 // toxiproxy server in a container needs --proxy-metrics).
-func (e *Engine) Bytes(ctx context.Context, role, name string) (int64, error) {
+func (e *Engine) Bytes(ctx context.Context, role link.Role, name string) (int64, error) {
 	want := map[string]bool{}
 	for _, l := range e.Select(role, name) {
 		want[l.Proxy] = true

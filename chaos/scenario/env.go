@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/ledger"
 )
@@ -27,8 +28,8 @@ type Request struct {
 
 // Links is the part of chaos/fault's Engine a run uses for link faults.
 type Links interface {
-	Select(role, name string) []fault.Link
-	InjectPart(role, name, part string, f fault.Fault) (*fault.Active, error)
+	Select(role link.Role, name string) []fault.Link
+	InjectPart(role link.Role, name, part string, f fault.Fault) (*fault.Active, error)
 	HealAll() error
 	Residue() error
 }

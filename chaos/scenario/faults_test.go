@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 )
 
@@ -137,7 +138,7 @@ func TestLinkFaultsGoOnTheSelectedLinksAndLeaveNoResidue(t *testing.T) {
 	})
 	eng := fault.New(srv.URL())
 	for _, part := range []string{"w1", "w2", "w3"} {
-		if _, err := eng.Proxy(fault.RoleRegion, "eu-west", part, "127.0.0.1:0", "127.0.0.1:9"); err != nil {
+		if _, err := eng.Proxy(link.Link{Role: link.RoleRegion, Name: "eu-west", Part: part, Dial: "127.0.0.1:0", Upstream: "127.0.0.1:9"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -148,7 +149,7 @@ func TestLinkFaultsGoOnTheSelectedLinksAndLeaveNoResidue(t *testing.T) {
 	p := Plan{Name: "latency", Seed: 5, Phases: []Phase{{Name: "all", Duration: 5 * time.Second}},
 		Faults: []Fault{
 			{Name: "slow two", At: time.Second, For: 2 * time.Second, Fault: fault.Fault{Kind: fault.Latency, Latency: 100 * time.Millisecond},
-				Select: Selector{Role: fault.RoleRegion, Name: "eu-west", Mode: Mode{Kind: Percent, Percent: 60}}},
+				Select: Selector{Role: string(link.RoleRegion), Name: "eu-west", Mode: Mode{Kind: Percent, Percent: 60}}},
 			{Name: "look", At: 1500 * time.Millisecond, For: time.Second, Custom: func(context.Context) (func() error, error) {
 				during = eng.Residue()
 				return nil, nil

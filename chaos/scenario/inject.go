@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 )
 
@@ -116,7 +117,7 @@ func (fs *faults) apply(ctx context.Context, idx int, f Fault) (targets []string
 	}
 	for _, l := range links {
 		targets = append(targets, l.String())
-		a, err := fs.env.Links.InjectPart(f.Select.Role, l.name, l.part, f.Fault)
+		a, err := fs.env.Links.InjectPart(link.Role(f.Select.Role), l.name, l.part, f.Fault)
 		if err != nil {
 			return targets, err
 		}

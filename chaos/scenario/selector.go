@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 )
 
@@ -103,7 +104,7 @@ func (l linkTarget) String() string {
 func selectLinks(links Links, s Selector, seed int64, idx int) ([]linkTarget, error) {
 	var ids []string
 	byID := map[string]linkTarget{}
-	for _, l := range links.Select(s.Role, s.Name) {
+	for _, l := range links.Select(link.Role(s.Role), s.Name) {
 		if s.Part != "" && l.Part != s.Part {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/reference/runtime"
@@ -44,11 +45,12 @@ func startFaultServer() (*fault.Engine, func(), error) {
 // interposer stands a proxy of e on every link the embedded runtime dials, on a free loopback port.
 func interposer(e *fault.Engine) runtime.Interposer {
 	return func(_ context.Context, l runtime.Link) (string, error) {
-		link, err := e.Proxy(l.Role, l.Name, l.Part, "127.0.0.1:0", l.Upstream)
+		l.Dial = "127.0.0.1:0"
+		proxied, err := e.Proxy(l)
 		if err != nil {
 			return "", err
 		}
-		return link.Listen, nil
+		return proxied.Dial, nil
 	}
 }
 
@@ -57,8 +59,8 @@ func interposer(e *fault.Engine) runtime.Interposer {
 func embeddedDependencies(e *fault.Engine, topo runtime.Topology) []target.Dependency {
 	var deps []target.Dependency
 	for _, l := range e.Links() {
-		d := target.Dependency{Role: l.Role, Name: l.Name, Part: l.Part, Dial: l.Listen, Upstream: l.Upstream}
-		if url, ok := topo.Providers[l.Name]; ok && l.Role == fault.RoleProvider {
+		d := target.Dependency{Link: l.Link}
+		if url, ok := topo.Providers[l.Name]; ok && l.Role == link.RoleProvider {
 			d.Observe = strings.TrimSuffix(url, "/") + "/v1/provider/seen"
 		}
 		deps = append(deps, d)
@@ -84,11 +86,11 @@ func targetChaos(t *target.Target, stderr io.Writer) (*chaosSetup, func(), error
 			stop()
 			return nil, nil, fmt.Errorf("%w: dependencies[%d] (%s %s) dial %q is not host:port", errDial, i, d.Role, d.Name, d.Dial)
 		}
-		part := d.Part
-		if part == "" {
-			part = fmt.Sprint(i) // proxy names must differ; no worker is named, so none is judged
+		l := d.Link
+		if l.Part == "" {
+			l.Part = fmt.Sprint(i) // proxy names must differ; no worker is named, so none is judged
 		}
-		if _, err := e.Proxy(d.Role, d.Name, part, d.Dial, d.Upstream); err != nil {
+		if _, err := e.Proxy(l); err != nil {
 			stop()
 			return nil, nil, err
 		}

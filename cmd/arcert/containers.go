@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/containers"
-	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/deploy/images"
 	"github.com/aruntime/arcert/fixtures/targets"
@@ -49,7 +49,7 @@ func startContainers(ctx context.Context, stderr io.Writer) (t *target.Target, s
 		n, since(start), len(d.Engine().Links()), d.HTTPURL())
 	t.Endpoints.HTTP, t.Endpoints.GRPC = d.HTTPURL(), d.GRPCAddr()
 	for i, dep := range t.Dependencies {
-		if dep.Role == fault.RoleProvider {
+		if dep.Role == link.RoleProvider {
 			if t.Dependencies[i].Observe, err = d.ObserveURL(ctx); err != nil {
 				_ = d.Close(context.WithoutCancel(ctx))
 				return nil, nil, nil, err

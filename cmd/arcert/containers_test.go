@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/containers"
-	"github.com/aruntime/arcert/chaos/fault"
 )
 
 // TestStartContainersGivesAServingTarget checks what `certify --containers` gets: the containers
@@ -51,7 +51,7 @@ func TestStartContainersGivesAServingTarget(t *testing.T) {
 		t.Fatalf("outcome %q (%s), want completed", got, resp.Status)
 	}
 	for _, dep := range tgt.Dependencies {
-		if dep.Role != fault.RoleProvider {
+		if dep.Role != link.RoleProvider {
 			continue
 		}
 		resp, err := http.Get(dep.Observe)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
@@ -96,7 +97,7 @@ func measureFailover(b *testing.B) failoverFigures {
 	go func() { // the fault's schedule, and the router's view of the region's health
 		defer close(done)
 		time.Sleep(failoverLead)
-		a, err := engine.Inject(fault.RoleRegion, primary.Name, fault.Fault{Kind: fault.Down})
+		a, err := engine.Inject(link.RoleRegion, primary.Name, fault.Fault{Kind: fault.Down})
 		if err != nil {
 			b.Error(err)
 			return

@@ -5,7 +5,11 @@
 // Certification checks that the runtime behaves as its own record declares.
 package target
 
-import "time"
+import (
+	"time"
+
+	"github.com/aruntime/arcert/api/link"
+)
 
 // APIVersion is the target-file format this package reads.
 const APIVersion = "arcert.dev/v1"
@@ -118,16 +122,12 @@ type Region struct {
 	FallbackTo []string `yaml:"fallback_to"`
 }
 
-// Dependency is one dependency role: the address the runtime dials and the real upstream, so the
-// harness can stand a proxy between them.
+// Dependency is one dependency link as the target file declares it: the address the runtime
+// dials and the real upstream, so the harness can stand a proxy between them. Its role, name,
+// part, dial and upstream are the link.Link every other stage uses (a region link without a part
+// names no worker, so worker loss cannot be judged on it).
 type Dependency struct {
-	Role     string `yaml:"role"`
-	Name     string `yaml:"name"`
-	Dial     string `yaml:"dial"`
-	Upstream string `yaml:"upstream"`
-	// Part, for a region, is the worker behind this link as ARuntime-Served-By names it, so worker
-	// loss can be judged (its requests must go elsewhere); without it those specs cannot run.
-	Part string `yaml:"part"`
+	link.Link `yaml:",inline"`
 	// Observe, for a provider, is a URL the harness may GET to learn what reached the provider
 	// (the stand-in's /v1/provider/seen): the proof that a tenant's data never left.
 	Observe string `yaml:"observe"`

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aruntime/arcert/chaos/fault"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -34,7 +34,7 @@ func (c *compiler) forbidden(at string, tn *target.Tenant, pk PolicyKept) []stri
 		regions = append(regions, r.Name)
 	}
 	for _, d := range c.t.Dependencies {
-		if d.Role == fault.RoleProvider && !slices.Contains(providers, d.Name) {
+		if d.Role == link.RoleProvider && !slices.Contains(providers, d.Name) {
 			providers = append(providers, d.Name)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
 )
@@ -38,7 +39,7 @@ func (c *compiler) fault(at string, ft Fault) scenario.Fault {
 func (c *compiler) links(at string, sel Selector) {
 	var names, parts []string
 	for _, d := range c.t.Dependencies {
-		if d.Role != sel.Role {
+		if d.Role != link.Role(sel.Role) {
 			continue
 		}
 		if !slices.Contains(names, d.Name) {
@@ -66,7 +67,7 @@ func (c *compiler) parts(at string, sel Selector) {
 	}
 	var workers []string
 	for _, d := range c.t.Dependencies {
-		if d.Role == fault.RoleRegion && d.Part != "" {
+		if d.Role == link.RoleRegion && d.Part != "" {
 			workers = append(workers, d.Part)
 		}
 	}

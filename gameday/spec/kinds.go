@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
 )
@@ -34,8 +35,18 @@ var linkKinds = map[fault.Kind][]string{
 // nodeKinds take no parameters.
 var nodeKinds = []fault.Kind{KindKill, KindStop, KindPause, KindPartition}
 
-// LinkRoles are the dependency roles a link fault may select, as target files declare them.
-var LinkRoles = []string{fault.RoleProvider, fault.RoleRegion, fault.RoleRegistry, fault.RoleQueue, fault.RoleCache, fault.RoleEvidence}
+// LinkRoles are the dependency roles a link fault may select, as target files declare them:
+// link.Roles, as strings because a selector's role may also name a part (NodeRoles).
+var LinkRoles = linkRoles()
+
+// linkRoles spells link.Roles as the strings a selector carries.
+func linkRoles() []string {
+	var out []string
+	for _, r := range link.Roles() {
+		out = append(out, string(r))
+	}
+	return out
+}
 
 // NodeRoles are the runtime's own parts a node fault may select (chaos/containers' roles; the
 // embedded runtime has workers).

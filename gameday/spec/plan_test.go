@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/target"
@@ -77,7 +78,7 @@ func TestPlanOfRegionEvacuation(t *testing.T) {
 		t.Fatalf("faults %+v", plan.Faults)
 	}
 	ft := plan.Faults[0]
-	want := scenario.Selector{Role: fault.RoleRegion, Name: "eu-west", Mode: scenario.Mode{Kind: scenario.All}}
+	want := scenario.Selector{Role: string(link.RoleRegion), Name: "eu-west", Mode: scenario.Mode{Kind: scenario.All}}
 	if ft.Select != want || ft.Fault.Kind != fault.Down || ft.At != 10*time.Second || ft.For != 15*time.Second {
 		t.Errorf("fault %+v", ft)
 	}

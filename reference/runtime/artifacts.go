@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/artifact"
 	"github.com/aruntime/arcert/reference/config"
@@ -49,7 +50,7 @@ func (rt *Runtime) artifactSource(ctx context.Context) (worker.ArtifactSource, e
 	if a.Registry == "" {
 		return nil, nil
 	}
-	dial, err := rt.interpose(ctx, Link{Role: "registry", Name: "oci", Upstream: a.Registry})
+	dial, err := rt.interpose(ctx, Link{Role: link.RoleRegistry, Name: "oci", Upstream: a.Registry})
 	if err != nil {
 		return nil, err
 	}

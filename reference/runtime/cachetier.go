@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"slices"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/cache"
 	"github.com/aruntime/arcert/reference/config"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // startCache serves the shared L2 tier on its configured listen address and records the address
@@ -49,7 +49,7 @@ func (rt *Runtime) l2For(ctx context.Context, w config.Worker, models []config.M
 	for _, m := range models {
 		kv = max(kv, m.KVBytesPerToken)
 	}
-	addr, err := rt.interpose(ctx, Link{Role: "cache", Name: "l2", Upstream: addr})
+	addr, err := rt.interpose(ctx, Link{Role: link.RoleCache, Name: "l2", Upstream: addr})
 	if err != nil {
 		return nil, err
 	}

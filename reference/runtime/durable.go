@@ -7,13 +7,13 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
-
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/jetstream"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 )
 
 // durable is the JetStream engine this process uses: embedded (with its store under the data
@@ -73,7 +73,7 @@ func (rt *Runtime) startDurable(ctx context.Context) error {
 // openBatches opens the batch queue.
 func (rt *Runtime) openBatches(startCtx, ctx context.Context) (*batch.Store, error) {
 	d := rt.cfg.Durable
-	js, err := rt.linkJetStream(startCtx, ctx, "queue", d.QueueURL)
+	js, err := rt.linkJetStream(startCtx, ctx, link.RoleQueue, d.QueueURL)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (rt *Runtime) openBatches(startCtx, ctx context.Context) (*batch.Store, err
 // its own connection when the configuration names another URL for it or a fault proxy stands on
 // it, so that link can be cut alone; otherwise the shared connection. An own connection closes
 // after every part that uses JetStream has stopped.
-func (rt *Runtime) linkJetStream(startCtx, ctx context.Context, role, configured string) (natsjs.JetStream, error) {
+func (rt *Runtime) linkJetStream(startCtx, ctx context.Context, role link.Role, configured string) (natsjs.JetStream, error) {
 	url := rt.durable.url
 	if configured != "" {
 		url = configured
@@ -97,12 +97,12 @@ func (rt *Runtime) linkJetStream(startCtx, ctx context.Context, role, configured
 	if url == rt.durable.url {
 		return rt.durable.js, nil
 	}
-	nc, js, err := jetstream.Connect(url, "aruntime-"+role)
+	nc, js, err := jetstream.Connect(url, "aruntime-"+string(role))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", role, err)
 	}
 	rt.topology.Dials["router"] = append(rt.topology.Dials["router"], url)
-	rt.goPart(role+" link", func() error {
+	rt.goPart(string(role)+" link", func() error {
 		<-ctx.Done()
 		rt.partsDone.Wait()
 		nc.Close()
@@ -170,7 +170,7 @@ func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
 		return fmt.Errorf("%w: a router writing durable evidence needs --data for its evidence spool", ErrConfig)
 	}
 	spool := filepath.Join(rt.opts.DataDir, "evidence.spool")
-	cjs, err := rt.linkJetStream(startCtx, ctx, "evidence", rt.cfg.Durable.EvidenceURL)
+	cjs, err := rt.linkJetStream(startCtx, ctx, link.RoleEvidence, rt.cfg.Durable.EvidenceURL)
 	if err != nil {
 		return err
 	}

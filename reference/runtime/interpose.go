@@ -5,19 +5,16 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/aruntime/arcert/api/link"
 )
 
 // Link is one dependency link of the runtime: a part of it dialing another (a region's worker,
-// the hosted provider, the registry, the batch queue, the cache tier, the evidence service).
-// Roles and names are those of the target file's dependencies.
-type Link struct {
-	Role string
-	Name string
-	// Part tells apart links of one role and name (each worker of a region).
-	Part string
-	// Upstream is the host:port the link reaches.
-	Upstream string
-}
+// the hosted provider, the registry, the batch queue, the cache tier, the evidence service). It
+// is the link type the target file and the harness use, so roles and names agree with the
+// target file's dependencies. The runtime fills in Role, Name, Part and Upstream; Dial is what
+// the Interposer returns.
+type Link = link.Link
 
 // Interposer returns the host:port a part should dial instead of a link's upstream: a fault
 // proxy in front of it. The harness passes one for the embedded runtime so that every link can
@@ -30,7 +27,7 @@ func (rt *Runtime) interpose(ctx context.Context, l Link) (string, error) {
 	if rt.opts.Interpose == nil {
 		return l.Upstream, nil
 	}
-	key := l.Role + "\x00" + l.Name + "\x00" + l.Part + "\x00" + l.Upstream
+	key := string(l.Role) + "\x00" + l.Name + "\x00" + l.Part + "\x00" + l.Upstream
 	rt.workersMu.Lock()
 	defer rt.workersMu.Unlock()
 	if d, ok := rt.interposed[key]; ok {
@@ -46,7 +43,7 @@ func (rt *Runtime) interpose(ctx context.Context, l Link) (string, error) {
 
 // interposeURL interposes on the host of a URL (http://host:port/..., nats://host:port) and
 // returns the URL with the host replaced.
-func (rt *Runtime) interposeURL(ctx context.Context, role, name, raw string) (string, error) {
+func (rt *Runtime) interposeURL(ctx context.Context, role link.Role, name, raw string) (string, error) {
 	if rt.opts.Interpose == nil {
 		return raw, nil
 	}

@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/reflection"
-
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/batch"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/control"
@@ -18,6 +16,8 @@ import (
 	"github.com/aruntime/arcert/reference/router"
 	"github.com/aruntime/arcert/reference/routing"
 	"github.com/aruntime/arcert/reference/worker"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/reflection"
 )
 
 // evidenceCapacity bounds the in-memory evidence store of this stage: enough for every request of
@@ -143,7 +143,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		if strings.HasSuffix(addr, ":0") {
 			return fmt.Errorf("%w: worker %s has no address the router can dial (listen %s); give it an address, or run it in this process", ErrConfig, w.ID, addr)
 		}
-		dial, err := rt.interpose(startCtx, Link{Role: "region", Name: w.Region, Part: w.ID, Upstream: addr})
+		dial, err := rt.interpose(startCtx, Link{Role: link.RoleRegion, Name: w.Region, Part: w.ID, Upstream: addr})
 		if err != nil {
 			return fmt.Errorf("router: %w", err)
 		}

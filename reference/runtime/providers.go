@@ -3,7 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
-
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/config"
 )
 
@@ -29,7 +29,7 @@ func (rt *Runtime) startProviders(startCtx, ctx context.Context) error {
 				return stop()
 			})
 		}
-		dial, err := rt.interposeURL(startCtx, "provider", p.Name, rt.cfg.Providers[i].BaseURL)
+		dial, err := rt.interposeURL(startCtx, link.RoleProvider, p.Name, rt.cfg.Providers[i].BaseURL)
 		if err != nil {
 			return fmt.Errorf("provider %s: %w", p.Name, err)
 		}
