@@ -2,7 +2,6 @@ package suites
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/openai"
@@ -42,9 +40,6 @@ const (
 	defaultRecovery  = 15 * time.Second
 	defaultDetection = 2 * time.Second
 )
-
-// entryFault is the report entry through which a spec records a fault window.
-const entryFault = "arcert.fault"
 
 // loadReq is one request of a fault run.
 type loadReq struct {
@@ -303,15 +298,6 @@ func gate(r scenario.Result) bool {
 		invalid("%s", r.Message)
 	}
 	return false
-}
-
-// recordWindow puts a fault window in the report.
-func recordWindow(w fault.Window) {
-	raw, err := json.Marshal(w)
-	if err != nil {
-		raw = []byte(fmt.Sprintf(`{"role":%q,"name":%q}`, w.Role, w.Name)) // a Window always marshals
-	}
-	AddReportEntry(entryFault, string(raw), ReportEntryVisibilityNever)
 }
 
 // inject puts f on role (and name) and returns what heals it, which also records the fault's

@@ -1,27 +1,11 @@
 package suites
 
 import (
-	"encoding/json"
 	"time"
-
-	"github.com/onsi/ginkgo/v2"
 
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/report"
 )
-
-// entryPlot carries a report.Plot, JSON-encoded, from a spec to report.html. A plot holds the
-// numbers a check judged, so a reader sees what the evidence line summarises.
-const entryPlot = "arcert.plot"
-
-// plot records p for report.html. It is never printed: the page draws it.
-func plot(p report.Plot) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return // a plot is for people; one that cannot be encoded must not fail a check
-	}
-	ginkgo.AddReportEntry(entryPlot, string(b), ginkgo.ReportEntryVisibilityNever)
-}
 
 // plotRounds draws TEN-3's rounds: each probe's TTFT by round, so a leak shows as B's probe of
 // A's prefix sitting with A's cached probe rather than with B's own uncached ones.
