@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/aruntime/arcert/api/outcome"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/checks"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -34,7 +35,7 @@ const (
 
 var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() {
 	var (
-		run      *ledger
+		run      *loadRun
 		gate     string // why the run is not valid, "" when it is
 		classes  []target.TrafficClass
 		rate     float64
@@ -96,13 +97,13 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 		}
 		unloaded()
 		for _, k := range classes {
-			shots := run.ofClass(k.Name)
-			admitted := admittedShots(shots)
+			shots := ofClass(run.entries, k.Name)
+			admitted := admittedOf(shots)
 			bound := env.Target.Capacity.Concurrency + k.QueueBound
 			peak := checks.MaxOverlap(intervals(admitted))
 			late := judgeLateness(shots, k)
 			shed := len(withOutcome(shots, outcome.Shed))
-			plotInFlight(k.Name, runOrigin(run.shots), admitted, bound)
+			plotInFlight(k.Name, runOrigin(run.entries), admitted, bound)
 			evidence("%s: peak admitted in flight %d, declared bound %d (concurrency %d + queue %d); %d completed, %d shed, %d timed out, %d rejected; slowest outcome %s against a deadline of %s",
 				k.Name, peak, bound, env.Target.Capacity.Concurrency, k.QueueBound, len(withOutcome(shots, outcome.Completed)), shed,
 				len(withOutcome(shots, outcome.TimedOut)), len(withOutcome(shots, outcome.Rejected)), late.worst.Round(time.Millisecond), k.Deadline)
@@ -125,13 +126,13 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 		unloaded()
 		var slow []string // every class over the bound, judged before any verdict
 		for _, k := range classes {
-			shed := withOutcome(run.ofClass(k.Name), outcome.Shed)
+			shed := withOutcome(ofClass(run.entries, k.Name), outcome.Shed)
 			if len(shed) < minShed {
 				invalid("only %d %s responses were shed at %dx capacity; at least %d are needed to judge a p99", len(shed), k.Name, overloadFactor, minShed)
 				return
 			}
 			p99 := checks.Quantile(latencies(shed), 0.99)
-			plotShed(k.Name, runOrigin(run.shots), shed, maxShedP99)
+			plotShed(k.Name, runOrigin(run.entries), shed, maxShedP99)
 			evidence("%s: %d shed, time-to-shed p50 %s, p99 %s (bound %s)", k.Name, len(shed), checks.Quantile(latencies(shed), 0.5), p99, maxShedP99)
 			if p99 > maxShedP99 {
 				slow = append(slow, fmt.Sprintf("%s %s", k.Name, p99.Round(time.Millisecond)))
@@ -147,17 +148,17 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			return
 		}
 		unloaded()
-		done := run.filter(func(s shot) bool { return s.err == nil && s.res.Outcome.Served() })
+		done := chaosledger.Where(run.entries, servedOK)
 		if len(done) == 0 {
 			Fail("nothing was served under overload")
 		}
-		first, last := done[0].res.Start, done[0].res.Start
-		for _, s := range done {
-			if end := s.res.Start.Add(s.res.Latency); end.After(last) {
-				last = end
+		first, last := done[0].Start, done[0].Start
+		for _, e := range done {
+			if e.End.After(last) {
+				last = e.End
 			}
-			if s.res.Start.Before(first) {
-				first = s.res.Start
+			if e.Start.Before(first) {
+				first = e.Start
 			}
 		}
 		goodput := float64(len(done)) / last.Sub(first).Seconds()
@@ -165,7 +166,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 		mustHold(goodput >= minGoodputFraction*env.Target.Capacity.RequestsPerSecond,
 			"under overload the runtime completed %.1f requests a second, below %.0f %% of the declared %.1f", goodput, 100*minGoodputFraction, env.Target.Capacity.RequestsPerSecond)
 		for _, k := range classes {
-			judged("class:"+k.Name, len(withOutcome(run.ofClass(k.Name), outcome.Completed)))
+			judged("class:"+k.Name, len(withOutcome(ofClass(run.entries, k.Name), outcome.Completed)))
 		}
 	})
 
@@ -176,13 +177,13 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 		}
 		unloaded()
 		for _, k := range classes {
-			shed := withOutcome(run.ofClass(k.Name), outcome.Shed)
+			shed := withOutcome(ofClass(run.entries, k.Name), outcome.Shed)
 			if len(shed) == 0 {
 				notProbed("class:"+k.Name, "nothing of this class was shed at %dx capacity", overloadFactor)
 				continue
 			}
-			for _, s := range shed {
-				mustHold(s.res.RetryAfter > 0, "a shed %s response carried no usable Retry-After: %s", k.Name, describe(s.res))
+			for _, e := range shed {
+				mustHold(e.RetryAfter > 0, "a shed %s response carried no usable Retry-After: %s", k.Name, describeEntry(e))
 			}
 			evidence("%s: all %d shed responses carried Retry-After", k.Name, len(shed))
 			judged("class:"+k.Name, len(shed))

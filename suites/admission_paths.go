@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -53,31 +55,21 @@ func slowestClass(t target.Tenant) target.TrafficClass {
 	return out
 }
 
-// ofClass returns the shots of run that asked for class name.
-func (l *ledger) ofClass(name string) []shot {
-	return l.filter(func(s shot) bool { return s.class == name })
+// ofClass returns the entries of a run that asked for class name.
+func ofClass(entries []chaosledger.Entry, name string) []chaosledger.Entry {
+	return chaosledger.Where(entries, func(e chaosledger.Entry) bool { return e.Class == name })
 }
 
-// admittedShots are the shots that were admitted: served, or timed out once admitted.
-func admittedShots(shots []shot) []shot {
-	var out []shot
-	for _, s := range shots {
-		if s.err == nil && (s.res.Outcome.Served() || s.res.Outcome == outcome.TimedOut) {
-			out = append(out, s)
-		}
-	}
-	return out
+// admittedOf are the entries that were admitted: served, or timed out once admitted.
+func admittedOf(entries []chaosledger.Entry) []chaosledger.Entry {
+	return chaosledger.Where(entries, func(e chaosledger.Entry) bool {
+		return answered(e) && (e.Outcome.Served() || e.Outcome == outcome.TimedOut)
+	})
 }
 
-// withOutcome returns the shots that ended with class c.
-func withOutcome(shots []shot, c outcome.Class) []shot {
-	var out []shot
-	for _, s := range shots {
-		if s.err == nil && s.res.Outcome == c {
-			out = append(out, s)
-		}
-	}
-	return out
+// withOutcome returns the entries that ended with class c.
+func withOutcome(entries []chaosledger.Entry, c outcome.Class) []chaosledger.Entry {
+	return chaosledger.Where(entries, func(e chaosledger.Entry) bool { return answered(e) && e.Outcome == c })
 }
 
 // lateness is the time judgement of a load run: every request must reach an outcome, and reach
@@ -86,22 +78,22 @@ type lateness struct {
 	judged int
 	// late are the outcomes that came after the deadline and tolerance; lost, the requests that
 	// reached no outcome at all (a transport error, or the run's own context ending).
-	late, lost []shot
+	late, lost []chaosledger.Entry
 	worst      time.Duration
 }
 
-// judgeLateness checks the shots of one class against that class's deadline.
-func judgeLateness(shots []shot, k target.TrafficClass) lateness {
+// judgeLateness checks the entries of one class against that class's deadline.
+func judgeLateness(entries []chaosledger.Entry, k target.TrafficClass) lateness {
 	var l lateness
-	for _, s := range shots {
+	for _, e := range entries {
 		l.judged++
 		switch {
-		case s.err != nil || s.res.Outcome == "":
-			l.lost = append(l.lost, s)
-		case s.res.Latency > k.Deadline+deadlineTolerance:
-			l.late = append(l.late, s)
+		case !answered(e) || e.Outcome == "":
+			l.lost = append(l.lost, e)
+		case e.Latency() > k.Deadline+deadlineTolerance:
+			l.late = append(l.late, e)
 		}
-		l.worst = max(l.worst, s.res.Latency)
+		l.worst = max(l.worst, e.Latency())
 	}
 	return l
 }
@@ -113,17 +105,17 @@ func (l lateness) ok() bool { return len(l.late) == 0 && len(l.lost) == 0 }
 func (l lateness) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d of %d requests ended late and %d reached no outcome (slowest %s)", len(l.late), l.judged, len(l.lost), l.worst.Round(time.Millisecond))
-	for i, s := range l.late {
+	for i, e := range l.late {
 		if i == 3 {
 			break
 		}
-		fmt.Fprintf(&b, "; %s/%s after %s", s.res.Outcome, s.res.Reason, s.res.Latency.Round(time.Millisecond))
+		fmt.Fprintf(&b, "; %s/%s after %s", e.Outcome, e.Reason, e.Latency().Round(time.Millisecond))
 	}
-	for i, s := range l.lost {
+	for i, e := range l.lost {
 		if i == 3 {
 			break
 		}
-		fmt.Fprintf(&b, "; no outcome: %v", s.err)
+		fmt.Fprintf(&b, "; no outcome: %s", cmp.Or(e.Error, "none stated"))
 	}
 	return b.String()
 }

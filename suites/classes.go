@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/checks"
 )
 
@@ -45,7 +46,7 @@ var _ = Describe("Traffic classes", func() {
 		floodCtx, stopFlood := context.WithCancel(ctx)
 		defer stopFlood()
 		r := rng(11)
-		var batch *ledger
+		var batch *loadRun
 		floodDone := make(chan struct{})
 		go func() {
 			defer close(floodDone)
@@ -67,26 +68,26 @@ var _ = Describe("Traffic classes", func() {
 
 		var ttfts, itls []time.Duration
 		failed := 0
-		for _, s := range probes.shots {
-			if s.err != nil || !s.res.Outcome.Served() {
+		for _, e := range probes.entries {
+			if !servedOK(e) {
 				failed++
 				continue
 			}
-			ttfts = append(ttfts, s.res.TTFT)
-			itls = append(itls, s.res.ITL...)
+			ttfts = append(ttfts, e.TTFT)
+			itls = append(itls, e.ITL...)
 		}
-		served := batch.filter(func(s shot) bool { return s.err == nil && s.res.Outcome.Served() })
+		served := chaosledger.Where(batch.entries, servedOK)
 		floodPeak := checks.MaxOverlap(intervals(served))
 		var floodTTFT []time.Duration
-		for _, s := range served {
-			floodTTFT = append(floodTTFT, s.res.TTFT)
+		for _, e := range served {
+			floodTTFT = append(floodTTFT, e.TTFT)
 		}
 		bound, ok := checks.QuantileUpperBound(ttfts, ttftQuantile, ttftAlpha)
 		itlBound, itlOK := checks.QuantileUpperBound(itls, ttftQuantile, ttftAlpha)
 		floodBound, floodOK := checks.QuantileUpperBound(floodTTFT, ttftQuantile, ttftAlpha)
 		bound, itlBound, floodBound = bound.Round(100*time.Microsecond), itlBound.Round(100*time.Microsecond), floodBound.Round(100*time.Microsecond)
 		evidence("%d %s probes (%d not served) during a %.0f req/s %s flood (peak %d served in flight): TTFT p50 %s, p90 %s, p90 upper bound %s (objective %s); ITL p90 %s, upper bound %s (objective %s)",
-			len(probes.shots), protected.Name, failed, rate, flooding.Name, floodPeak, checks.Quantile(ttfts, 0.5), checks.Quantile(ttfts, ttftQuantile), bound, protected.TTFT,
+			len(probes.entries), protected.Name, failed, rate, flooding.Name, floodPeak, checks.Quantile(ttfts, 0.5), checks.Quantile(ttfts, ttftQuantile), bound, protected.TTFT,
 			checks.Quantile(itls, ttftQuantile), itlBound, protected.ITL)
 		evidence("%d %s requests served during the flood: time to first token p90 %s, upper bound %s (objective %s)",
 			len(served), flooding.Name, checks.Quantile(floodTTFT, ttftQuantile), floodBound, flooding.TTFT)
@@ -96,7 +97,7 @@ var _ = Describe("Traffic classes", func() {
 			return
 		}
 		if !ok || len(ttfts) < minProbes || !itlOK {
-			mustHold(failed == 0, "%d of %d %s probes were refused while only the %s class was flooded", failed, len(probes.shots), protected.Name, flooding.Name)
+			mustHold(failed == 0, "%d of %d %s probes were refused while only the %s class was flooded", failed, len(probes.entries), protected.Name, flooding.Name)
 			invalid("%d served probes are too few to bound a p90", len(ttfts))
 			return
 		}
@@ -108,14 +109,14 @@ var _ = Describe("Traffic classes", func() {
 		mustHold(itlBound <= protected.ITL, "%s inter-token latency p90 (upper bound %s) exceeds the objective %s", protected.Name, itlBound, protected.ITL)
 		mustHold(floodBound <= flooding.TTFT, "%s work admitted during its flood waited %s (p90 upper bound) for its first token, beyond the objective %s", flooding.Name, floodBound, flooding.TTFT)
 		for _, c := range []struct {
-			shots []shot
-			name  string
-		}{{probes.shots, protected.Name}, {batch.shots, flooding.Name}} {
+			entries []chaosledger.Entry
+			name    string
+		}{{probes.entries, protected.Name}, {batch.entries, flooding.Name}} {
 			k, _ := declaredIn(t.TrafficClasses, c.name)
-			late := judgeLateness(c.shots, k)
+			late := judgeLateness(c.entries, k)
 			mustHold(late.ok(), "%s: outcomes arrived past the class deadline of %s plus %s: %s", k.Name, k.Deadline, deadlineTolerance, late)
 		}
-		mustHold(failed == 0, "%d of %d %s probes were refused while only the %s class was flooded", failed, len(probes.shots), protected.Name, flooding.Name)
+		mustHold(failed == 0, "%d of %d %s probes were refused while only the %s class was flooded", failed, len(probes.entries), protected.Name, flooding.Name)
 		judged("class:"+protected.Name, len(ttfts))
 		judged("class:"+flooding.Name, len(floodTTFT))
 	}, SpecTimeout(2*time.Minute))

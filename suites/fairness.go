@@ -12,6 +12,7 @@ import (
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/outcome"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/traffic"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
@@ -30,16 +31,6 @@ const (
 	minFairServed = 0.99
 )
 
-// fairSample is one of B's probes on either transport.
-type fairSample struct {
-	path    string // "http" or "grpc"
-	outcome outcome.Class
-	reason  outcome.Reason
-	ttft    time.Duration
-	latency time.Duration
-	err     error
-}
-
 var _ = Describe("Tenant isolation", func() {
 	It("keeps a quiet tenant served and within its objective while another floods its class", Req("ADM-7"), func(ctx SpecContext) {
 		t := env.Target
@@ -54,7 +45,7 @@ var _ = Describe("Tenant isolation", func() {
 			notProbed("grpc", "the target declares no gRPC endpoint")
 		}
 		floodDone := make(chan struct{})
-		var flood *ledger
+		var flood *loadRun
 		rf := rng(31)
 		go func() {
 			defer close(floodDone)
@@ -89,12 +80,10 @@ func noisyPair(ts []target.Tenant, rate float64, inFlight int) (a, b target.Tena
 }
 
 // quietProbes sends B's Poisson probes at probeRate for d, even ones over HTTP and odd ones over
-// gRPC (all HTTP without a gRPC endpoint), each a short stream, and returns every sample.
-func quietProbes(ctx context.Context, b target.Tenant, k target.TrafficClass, d time.Duration) []fairSample {
-	var (
-		mu  sync.Mutex
-		out []fairSample
-	)
+// gRPC (all HTTP without a gRPC endpoint), each a short stream, and returns every probe's
+// entry, its Path viaHTTP or viaGRPC as the catalogue names ADM-7's paths.
+func quietProbes(ctx context.Context, b target.Tenant, k target.TrafficClass, d time.Duration) []chaosledger.Entry {
+	var l chaosledger.Ledger
 	rp := rng(32)
 	var picking sync.Mutex
 	traffic.OpenLoop(ctx, traffic.Profile{Name: "quiet-probes", Rate: probeRate, Duration: d, Seed: env.Seed + 32},
@@ -102,19 +91,20 @@ func quietProbes(ctx context.Context, b target.Tenant, k target.TrafficClass, d 
 			picking.Lock()
 			text := prompt(rp, 8)
 			picking.Unlock()
-			var s fairSample
+			var e chaosledger.Entry
 			if i%2 == 1 && env.GRPC != nil {
 				res, err := env.GRPC.Complete(ctx, b.Key, &arcertv1.CompleteRequest{Model: model().Name,
 					Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: probeTokens, TrafficClass: k.Name})
-				s = fairSample{path: "grpc", outcome: res.Outcome, reason: res.Reason, ttft: res.TTFT, latency: res.Latency, err: err}
+				e = entryOfGRPC(b, res, err)
+				e.TTFT, e.Path = res.TTFT, viaGRPC
 			} else {
 				res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: b.Key,
 					Body: probe(text, probeTokens, true), Header: http.Header{outcome.HeaderTrafficClass: {k.Name}}})
-				s = fairSample{path: "http", outcome: res.Outcome, reason: res.Reason, ttft: res.TTFT, latency: res.Latency, err: err}
+				e = entryOf(b, res, err)
+				e.Path = viaHTTP
 			}
-			mu.Lock()
-			out = append(out, s)
-			mu.Unlock()
+			e.Seq, e.Class = i+1, k.Name
+			l.Record(e)
 		})
-	return out
+	return l.Entries()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/api/outcome"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/checks"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -15,45 +16,45 @@ import (
 // (A shed for a full queue or capacity, and A's served work at least half the declared
 // concurrency at once, as ADM-4 asks of its flood), and every one of its outcomes must arrive in
 // time. It reports false, having said why, when the run proves nothing.
-func judgeNoisyFlood(t *target.Target, k target.TrafficClass, a target.Tenant, flood *ledger) bool {
-	served := flood.filter(func(s shot) bool { return s.err == nil && s.res.Outcome.Served() })
-	full := flood.filter(func(s shot) bool {
-		return s.res.Outcome == outcome.Shed && (s.res.Reason == outcome.ReasonQueueFull || s.res.Reason == outcome.ReasonCapacity)
+func judgeNoisyFlood(t *target.Target, k target.TrafficClass, a target.Tenant, flood *loadRun) bool {
+	served := chaosledger.Where(flood.entries, servedOK)
+	full := chaosledger.Where(flood.entries, func(e chaosledger.Entry) bool {
+		return e.Outcome == outcome.Shed && (e.Reason == outcome.ReasonQueueFull || e.Reason == outcome.ReasonCapacity)
 	})
 	peak := checks.MaxOverlap(intervals(served))
 	evidence("%s flooded %s with %d requests in %s: %d served (peak %d in flight, declared concurrency %d), %d shed for a full queue or capacity",
-		a.Name, k.Name, len(flood.shots), flood.stats.Elapsed.Round(time.Millisecond), len(served), peak, t.Capacity.Concurrency, len(full))
+		a.Name, k.Name, len(flood.entries), flood.stats.Elapsed.Round(time.Millisecond), len(served), peak, t.Capacity.Concurrency, len(full))
 	if peak < t.Capacity.Concurrency/2 || len(full) == 0 {
 		invalid("%s's flood never filled the runtime (peak %d in flight, %d shed for a full queue)", a.Name, peak, len(full))
 		return false
 	}
-	late := judgeLateness(flood.shots, k)
+	late := judgeLateness(flood.entries, k)
 	mustHold(late.ok(), "%s's flood: outcomes arrived past the class deadline of %s plus %s: %s", a.Name, k.Deadline, deadlineTolerance, late)
 	return true
 }
 
 // judgeQuietTenant is ADM-7's verdict on tenant B's probes.
-func judgeQuietTenant(k target.TrafficClass, a, b target.Tenant, samples []fairSample) {
+func judgeQuietTenant(k target.TrafficClass, a, b target.Tenant, samples []chaosledger.Entry) {
 	var ttfts []time.Duration
 	perPath := map[string]int{}
 	refusals := map[string]int{} // B's refusals not for its own quota, by outcome/reason
 	quota, late, lost := 0, 0, 0
 	for _, s := range samples {
 		switch {
-		case s.err != nil || s.outcome == "":
+		case !answered(s) || s.Outcome == "":
 			lost++
 			continue
-		case s.latency > k.Deadline+deadlineTolerance:
+		case s.Latency() > k.Deadline+deadlineTolerance:
 			late++
 		}
 		switch {
-		case s.outcome.Served():
-			ttfts = append(ttfts, s.ttft)
-			perPath[s.path]++
-		case quotaRefusal(s.outcome, s.reason):
+		case s.Outcome.Served():
+			ttfts = append(ttfts, s.TTFT)
+			perPath[s.Path]++
+		case quotaRefusal(s.Outcome, s.Reason):
 			quota++
 		default:
-			refusals[fmt.Sprintf("%s/%s over %s", s.outcome, s.reason, s.path)]++
+			refusals[fmt.Sprintf("%s/%s over %s", s.Outcome, s.Reason, s.Path)]++
 		}
 	}
 	bound, ok := checks.QuantileUpperBound(ttfts, ttftQuantile, ttftAlpha)

@@ -2,7 +2,6 @@ package suites
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/link"
@@ -43,9 +41,6 @@ const (
 	defaultRecovery  = 15 * time.Second
 	defaultDetection = 2 * time.Second
 )
-
-// entryFault is the report entry through which a spec records a fault window.
-const entryFault = "arcert.fault"
 
 // loadReq is one request of a fault run.
 type loadReq struct {
@@ -259,12 +254,16 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// entryOf turns a driver result into a ledger entry. A transport error that left no response is
-// indeterminate; so is a result the driver marked so.
+// entryOf turns a driver result into a ledger entry, the one record of every run's requests. A
+// transport error that left no response is indeterminate; so is a result the driver marked so.
 func entryOf(t target.Tenant, res driver.Result, err error) chaosledger.Entry {
-	e := chaosledger.Entry{Tenant: t.Name, Start: res.Start, End: res.Start.Add(res.Latency), TTFT: res.TTFT, Deadline: tenantDeadline(t),
+	e := chaosledger.Entry{Tenant: t.Name, Start: res.Start, End: res.Start.Add(res.Latency), TTFT: res.TTFT, ITL: res.ITL, Deadline: tenantDeadline(t),
+		Status: res.Status, RetryAfter: res.RetryAfter, PromptTokens: res.Usage.PromptTokens,
 		RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
 		Indeterminate: res.Indeterminate || err != nil, Violations: res.ContractViolations, MidStream: res.MidStreamError, Tokens: res.Tokens}
+	if err != nil {
+		e.Error = errorWords(err)
+	}
 	if e.Start.IsZero() {
 		e.Start, e.End = time.Now(), time.Now()
 	}
@@ -300,15 +299,6 @@ func gate(r scenario.Result) bool {
 		invalid("%s", r.Message)
 	}
 	return false
-}
-
-// recordWindow puts a fault window in the report.
-func recordWindow(w fault.Window) {
-	raw, err := json.Marshal(w)
-	if err != nil {
-		raw = []byte(fmt.Sprintf(`{"role":%q,"name":%q}`, w.Role, w.Name)) // a Window always marshals
-	}
-	AddReportEntry(entryFault, string(raw), ReportEntryVisibilityNever)
 }
 
 // inject puts f on role (and name) and returns what heals it, which also records the fault's

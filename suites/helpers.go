@@ -12,6 +12,7 @@ import (
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/openai"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -88,6 +89,11 @@ func prompt(r *rand.Rand, n int) string {
 // describe summarises a result for failure messages.
 func describe(r driver.Result) string {
 	return fmt.Sprintf("status %d, outcome %s/%s, request %s, violations: %s", r.Status, r.Outcome, r.Reason, r.RequestID, listed(r.ContractViolations))
+}
+
+// describeEntry is describe for a request a run recorded.
+func describeEntry(e chaosledger.Entry) string {
+	return fmt.Sprintf("status %d, outcome %s/%s, request %s, violations: %s", e.Status, e.Outcome, e.Reason, e.RequestID, listed(e.Violations))
 }
 
 // listed writes names for people: "a, b", or "none" (never Go's "[a b]").

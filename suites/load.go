@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"sort"
@@ -9,34 +10,18 @@ import (
 
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/traffic"
 	"github.com/aruntime/arcert/conformance/checks"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
-// shot is one request of a load run as the ledger recorded it.
-type shot struct {
-	scheduled time.Time
-	// class and key are what the request asked for and as whom, so a run that mixes traffic
-	// classes or tenants can be judged per class and per tenant.
-	class string
-	key   string
-	res   driver.Result
-	err   error
-}
-
-// ledger records every request of a load run; checks run over it afterwards.
-type ledger struct {
-	mu    sync.Mutex
-	shots []shot
-	stats traffic.Stats
-}
-
-func (l *ledger) add(s shot) {
-	l.mu.Lock()
-	l.shots = append(l.shots, s)
-	l.mu.Unlock()
+// loadRun is what a load run leaves: every request as a chaos/ledger entry, the record a fault
+// run and a game day keep too, ordered by start, and what the generator did.
+type loadRun struct {
+	entries []chaosledger.Entry
+	stats   traffic.Stats
 }
 
 // request is what a load run sends: who, in which class, what.
@@ -49,10 +34,10 @@ type request struct {
 // openLoop sends seeded Poisson arrivals at rate for d, choosing each request with pick, and
 // records every outcome. It returns when every request has ended. Requests fire on their own
 // goroutines; pick is called under a lock, so it may draw from one seeded generator.
-func openLoop(ctx context.Context, name string, seed int64, rate float64, d time.Duration, pick func(i int) request) *ledger {
-	l := &ledger{}
+func openLoop(ctx context.Context, name string, seed int64, rate float64, d time.Duration, pick func(i int) request) *loadRun {
+	var l chaosledger.Ledger
 	var picking sync.Mutex
-	l.stats = traffic.OpenLoop(ctx, traffic.Profile{Name: name, Rate: rate, Duration: d, Seed: seed},
+	stats := traffic.OpenLoop(ctx, traffic.Profile{Name: name, Rate: rate, Duration: d, Seed: seed},
 		func(ctx context.Context, i int, scheduled time.Time) {
 			picking.Lock()
 			rq := pick(i)
@@ -62,36 +47,63 @@ func openLoop(ctx context.Context, name string, seed int64, rate float64, d time
 				hdr = http.Header{outcome.HeaderTrafficClass: {rq.class}}
 			}
 			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.key, Body: rq.body, Header: hdr})
-			l.add(shot{scheduled: scheduled, class: rq.class, key: rq.key, res: res, err: err})
+			e := loadEntry(tenantOfKey(rq.key), rq.class, res, err)
+			e.Seq, e.Scheduled, e.Path = i+1, scheduled, viaHTTP
+			if rq.body.Stream {
+				e.Path = viaHTTPStream
+			}
+			l.Record(e)
 		})
-	return l
+	return &loadRun{entries: l.Entries(), stats: stats}
 }
 
-// filter returns the shots for which keep is true.
-func (l *ledger) filter(keep func(shot) bool) []shot {
-	var out []shot
-	for _, s := range l.shots {
-		if keep(s) {
-			out = append(out, s)
+// loadEntry records a request of a Core load run: the entry a fault run records (entryOf), in
+// the class it asked for, judged against that class's deadline when the target declares one.
+func loadEntry(t target.Tenant, class string, res driver.Result, err error) chaosledger.Entry {
+	e := entryOf(t, res, err)
+	e.Class = class
+	if k, ok := declaredIn(env.Target.TrafficClasses, class); ok && k.Deadline > 0 {
+		e.Deadline = k.Deadline
+	}
+	return e
+}
+
+// tenantOfKey is the declared tenant whose key is key; a key no tenant holds (a spec's own bad
+// key) is recorded under no name.
+func tenantOfKey(key string) target.Tenant {
+	for _, t := range env.Target.Tenants {
+		if t.Key == key {
+			return t
 		}
 	}
-	return out
+	return target.Tenant{Key: key}
 }
 
-// intervals are the client-side lifetimes of shots.
-func intervals(shots []shot) []checks.Interval {
-	out := make([]checks.Interval, 0, len(shots))
-	for _, s := range shots {
-		out = append(out, checks.Interval{Start: s.res.Start, End: s.res.Start.Add(s.res.Latency)})
+// errorWords is err as a ledger entry states it: never empty, since an entry with no Error is
+// one whose outcome reached the client.
+func errorWords(err error) string { return cmp.Or(err.Error(), "an error without words") }
+
+// answered reports whether a request reached an outcome the client could read: no transport
+// error, no cancelled run.
+func answered(e chaosledger.Entry) bool { return e.Error == "" }
+
+// servedOK reports whether a request was answered and served.
+func servedOK(e chaosledger.Entry) bool { return answered(e) && e.Outcome.Served() }
+
+// intervals are the client-side lifetimes of entries.
+func intervals(entries []chaosledger.Entry) []checks.Interval {
+	out := make([]checks.Interval, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, checks.Interval{Start: e.Start, End: e.End})
 	}
 	return out
 }
 
-// latencies are the shots' total latencies.
-func latencies(shots []shot) []time.Duration {
-	out := make([]time.Duration, 0, len(shots))
-	for _, s := range shots {
-		out = append(out, s.res.Latency)
+// latencies are the entries' total latencies.
+func latencies(entries []chaosledger.Entry) []time.Duration {
+	out := make([]time.Duration, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, e.Latency())
 	}
 	return out
 }

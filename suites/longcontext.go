@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/checks"
 )
 
@@ -94,60 +96,49 @@ var _ = Describe("Long-context bursts", Serial, func() {
 // TTFT bound, refusals and lateness.
 func lcJudge(l *lcLedger, className string, longTokens int) {
 	k, _ := declaredIn(env.Target.TrafficClasses, className)
-	var longServed []lcShot
+	long, probes := l.long.Entries(), l.probes.Entries()
 	minPrompt := int(lcNearShare * float64(model().ContextLength))
-	for _, s := range l.long {
-		if s.err == nil && s.res.Outcome.Served() && s.res.Usage.PromptTokens >= minPrompt {
-			longServed = append(longServed, s)
-		}
-	}
-	var longIv []checks.Interval
-	for _, s := range longServed {
-		longIv = append(longIv, checks.Interval{Start: s.res.Start, End: s.res.Start.Add(s.res.Latency)})
-	}
+	longServed := chaosledger.Where(long, func(e chaosledger.Entry) bool { return servedOK(e) && e.PromptTokens >= minPrompt })
+	longIv := intervals(longServed)
 	var ttfts []time.Duration
 	perPath := map[string]int{}
 	pairs := map[string]bool{}
 	failed, overlapped := 0, 0
 	var refusals []string
-	for _, s := range l.probes {
-		if lcOverlaps(s.res.Start, s.res.Start.Add(s.res.Latency), longIv) {
+	for _, e := range probes {
+		if lcOverlaps(e.Start, e.End, longIv) {
 			overlapped++
 		}
-		if s.err != nil || !s.res.Outcome.Served() {
+		if !servedOK(e) {
 			failed++
 			if len(refusals) < 3 {
-				refusals = append(refusals, lcDescribe(s))
+				refusals = append(refusals, lcDescribe(e))
 			}
 			continue
 		}
-		ttfts = append(ttfts, s.res.TTFT)
-		perPath[s.path]++
-		pairs[s.against+"→"+s.tenant] = true
+		ttfts = append(ttfts, e.TTFT)
+		perPath[e.Path]++
+		pairs[l.burster(e.Seq)+"→"+e.Tenant] = true
 	}
 	bound, ok := checks.QuantileUpperBound(ttfts, ttftQuantile, ttftAlpha)
 	bound = bound.Round(100 * time.Microsecond)
 	evidence("%d of %d long prompts (%d tokens asked, at least %d needed) served near the context limit; %d %s probes (%d not served, %d over HTTP streams and %d over gRPC served, %d in flight during a long prompt) from tenant pairs (A→B) %s: TTFT p50 %s, p90 %s, p99 %s, p90 upper bound %s (objective %s)",
-		len(longServed), len(l.long), longTokens, minPrompt, len(l.probes), className, failed, perPath[lcPathHTTPStream], perPath[lcPathGRPC], overlapped,
+		len(longServed), len(long), longTokens, minPrompt, len(probes), className, failed, perPath[lcPathHTTPStream], perPath[lcPathGRPC], overlapped,
 		lcPairs(pairs), checks.Quantile(ttfts, 0.5), checks.Quantile(ttfts, ttftQuantile), checks.Quantile(ttfts, lcReportQuantile), bound, k.TTFT)
-	mustHold(failed == 0, "%d of %d short %s probes were not served while another tenant burst long prompts: %s", failed, len(l.probes), className, strings.Join(refusals, "; "))
+	mustHold(failed == 0, "%d of %d short %s probes were not served while another tenant burst long prompts: %s", failed, len(probes), className, strings.Join(refusals, "; "))
 	switch {
-	case float64(len(longServed)) < lcMinLongShare*float64(len(l.long)):
-		invalid("only %d of %d long prompts were served with at least %d prompt tokens: the burst never really reached the engine", len(longServed), len(l.long), minPrompt)
+	case float64(len(longServed)) < lcMinLongShare*float64(len(long)):
+		invalid("only %d of %d long prompts were served with at least %d prompt tokens: the burst never really reached the engine", len(longServed), len(long), minPrompt)
 		return
-	case float64(overlapped) < lcMinOverlap*float64(len(l.probes)):
-		invalid("only %d of %d probes were in flight while a long prompt was", overlapped, len(l.probes))
+	case float64(overlapped) < lcMinOverlap*float64(len(probes)):
+		invalid("only %d of %d probes were in flight while a long prompt was", overlapped, len(probes))
 		return
 	case !ok || len(ttfts) < minProbes:
 		invalid("%d served probes are too few to bound a p90", len(ttfts))
 		return
 	}
 	mustHold(bound <= k.TTFT, "short %s requests waited %s (p90 upper bound) for their first token while another tenant burst prompts near the context limit, beyond the objective %s", className, bound, k.TTFT)
-	var all []shot
-	for _, s := range append(l.probes, l.long...) {
-		all = append(all, s.shot)
-	}
-	late := judgeLateness(all, k)
+	late := judgeLateness(slices.Concat(probes, long), k)
 	mustHold(late.ok(), "%s: outcomes arrived past the class deadline of %s plus %s: %s", k.Name, k.Deadline, deadlineTolerance, late)
 	for _, p := range []string{lcPathHTTPStream, lcPathGRPC} {
 		switch {
@@ -182,9 +173,9 @@ func lcPairs(pairs map[string]bool) string {
 }
 
 // lcDescribe says how a probe ended, for people.
-func lcDescribe(s lcShot) string {
-	if s.err != nil {
-		return s.path + " probe of " + s.tenant + ": " + s.err.Error()
+func lcDescribe(e chaosledger.Entry) string {
+	if !answered(e) {
+		return e.Path + " probe of " + e.Tenant + ": " + e.Error
 	}
-	return s.path + " probe of " + s.tenant + " ended " + string(s.res.Outcome) + "/" + string(s.res.Reason)
+	return e.Path + " probe of " + e.Tenant + " ended " + string(e.Outcome) + "/" + string(e.Reason)
 }

@@ -9,6 +9,7 @@ import (
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/traffic"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
@@ -20,26 +21,31 @@ const (
 	lcPathGRPC       = "grpc"
 )
 
-// lcShot is one request of the long-context run: who sent it on which path, and as what role.
-type lcShot struct {
-	shot
-	path   string
-	tenant string
-	// against is the tenant whose long-prompt burst was running when the probe was sent.
-	against string
-}
-
-// lcLedger records the long-context run's bursts and probes.
+// lcLedger records the long-context run's bursts and probes, each in its own ledger, and which
+// tenant's burst was running when each probe was sent.
 type lcLedger struct {
-	mu     sync.Mutex
-	long   []lcShot
-	probes []lcShot
+	long, probes chaosledger.Ledger
+	mu           sync.Mutex
+	// against maps a probe's Seq to the tenant whose long-prompt burst was running when it was sent.
+	against map[int]string
 }
 
-func (l *lcLedger) add(into *[]lcShot, s lcShot) {
+// probe records a probe sent while against's burst ran.
+func (l *lcLedger) probe(e chaosledger.Entry, against string) {
 	l.mu.Lock()
-	*into = append(*into, s)
+	if l.against == nil {
+		l.against = map[int]string{}
+	}
+	l.against[e.Seq] = against
 	l.mu.Unlock()
+	l.probes.Record(e)
+}
+
+// burster is the tenant whose burst ran when probe seq was sent.
+func (l *lcLedger) burster(seq int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.against[seq]
 }
 
 // lcBurster is the tenant of burst i: the tenants that can carry a burst take turns, so each is
@@ -60,7 +66,9 @@ func lcBursts(ctx context.Context, l *lcLedger, bursters []target.Tenant, class 
 			wg.Go(func() {
 				res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: body,
 					Header: http.Header{outcome.HeaderTrafficClass: {class}}})
-				l.add(&l.long, lcShot{shot: shot{class: class, key: a.Key, res: res, err: err}, path: lcPathHTTPStream, tenant: a.Name})
+				e := loadEntry(a, class, res, err)
+				e.Path = lcPathHTTPStream
+				l.long.Record(e)
 			})
 		}
 		if b == lcBurstCount-1 {
@@ -92,16 +100,21 @@ func lcProbes(ctx context.Context, l *lcLedger, probers []target.Tenant, class s
 			}
 			text := prompt(r, lcProbeWords)
 			picking.Unlock()
-			s := lcShot{shot: shot{scheduled: scheduled, class: class, key: b.Key}, tenant: b.Name, against: a}
+			var (
+				res  driver.Result
+				err  error
+				path = lcPathHTTPStream
+			)
 			if i%2 == 1 && env.GRPC != nil {
-				s.path = lcPathGRPC
-				s.res, s.err = lcGRPC(ctx, b.Key, class, text)
+				path = lcPathGRPC
+				res, err = lcGRPC(ctx, b.Key, class, text)
 			} else {
-				s.path = lcPathHTTPStream
-				s.res, s.err = env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: b.Key, Body: probe(text, lcProbeTokens, true),
+				res, err = env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: b.Key, Body: probe(text, lcProbeTokens, true),
 					Header: http.Header{outcome.HeaderTrafficClass: {class}}})
 			}
-			l.add(&l.probes, s)
+			e := loadEntry(b, class, res, err)
+			e.Seq, e.Scheduled, e.Path = i+1, scheduled, path
+			l.probe(e, a)
 		})
 }
 

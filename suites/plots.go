@@ -1,27 +1,11 @@
 package suites
 
 import (
-	"encoding/json"
 	"time"
-
-	"github.com/onsi/ginkgo/v2"
 
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/report"
 )
-
-// entryPlot carries a report.Plot, JSON-encoded, from a spec to report.html. A plot holds the
-// numbers a check judged, so a reader sees what the evidence line summarises.
-const entryPlot = "arcert.plot"
-
-// plot records p for report.html. It is never printed: the page draws it.
-func plot(p report.Plot) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return // a plot is for people; one that cannot be encoded must not fail a check
-	}
-	ginkgo.AddReportEntry(entryPlot, string(b), ginkgo.ReportEntryVisibilityNever)
-}
 
 // plotRounds draws TEN-3's rounds: each probe's TTFT by round, so a leak shows as B's probe of
 // A's prefix sitting with A's cached probe rather than with B's own uncached ones.
@@ -40,31 +24,31 @@ func plotRounds(rounds []round) {
 }
 
 // runOrigin is when a load run's first request was scheduled: its plots count seconds from it.
-func runOrigin(shots []shot) time.Time {
+func runOrigin(entries []chaosledger.Entry) time.Time {
 	var first time.Time
-	for _, s := range shots {
-		if first.IsZero() || s.scheduled.Before(first) {
-			first = s.scheduled
+	for _, e := range entries {
+		if first.IsZero() || e.Scheduled.Before(first) {
+			first = e.Scheduled
 		}
 	}
 	return first
 }
 
 // plotInFlight draws a class's admitted work in flight over the overload run against its bound.
-func plotInFlight(class string, origin time.Time, admitted []shot, bound int) {
+func plotInFlight(class string, origin time.Time, admitted []chaosledger.Entry, bound int) {
 	spans := make([]report.Span, 0, len(admitted))
-	for _, s := range admitted {
-		spans = append(spans, report.Span{Start: s.res.Start, End: s.res.Start.Add(s.res.Latency)})
+	for _, e := range admitted {
+		spans = append(spans, report.Span{Start: e.Start, End: e.End})
 	}
 	plot(report.Plot{Kind: report.Series, Title: class + ": admitted work in flight during the overload", X: "s since the overload began", Y: "requests in flight",
 		Series: []report.PlotSeries{report.InFlight("admitted in flight", origin, spans)}, Marks: []report.Mark{{Name: "declared bound", Value: float64(bound)}}})
 }
 
 // plotShed draws how long each shed request of a class waited for its answer, over the run.
-func plotShed(class string, origin time.Time, shed []shot, bound time.Duration) {
+func plotShed(class string, origin time.Time, shed []chaosledger.Entry, bound time.Duration) {
 	s := report.PlotSeries{Name: "shed"}
-	for _, sh := range shed {
-		s.Points = append(s.Points, report.Point{X: sh.res.Start.Sub(origin).Seconds(), Y: report.Millis(sh.res.Latency)})
+	for _, e := range shed {
+		s.Points = append(s.Points, report.Point{X: e.Start.Sub(origin).Seconds(), Y: report.Millis(e.Latency())})
 	}
 	plot(report.Plot{Kind: report.Series, Title: class + ": time to shed during the overload", X: "s since the overload began", Y: "time to shed (ms)",
 		Series: []report.PlotSeries{s}, Marks: []report.Mark{{Name: "p99 bound", Value: report.Millis(bound)}}})

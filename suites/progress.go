@@ -167,9 +167,8 @@ func specResult(s types.SpecReport) (string, string) {
 		return string(report.Fail), s.Failure.Message
 	}
 	for _, e := range s.ReportEntries {
-		if e.Name == entryVerdict {
-			v, why, _ := strings.Cut(e.StringRepresentation(), ": ")
-			return v, why
+		if v, ok := e.Value.GetRawValue().(verdict); ok {
+			return string(v.Verdict), v.Message
 		}
 	}
 	return string(report.Pass), ""

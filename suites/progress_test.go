@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/aruntime/arcert/conformance/report"
 )
 
 // lockedBuffer is written by the progress ticker and read by the test.
@@ -43,7 +45,7 @@ func TestProgressLines(t *testing.T) {
 	p.began(failed)
 	p.ended(failed)
 	gated := spec(types.SpecStatePassed, time.Second, "req:FLT-1", "profile:resilience")
-	gated.ReportEntries = types.ReportEntries{{Name: entryVerdict, Value: types.WrapEntryValue("INVALID: only 3 samples")}}
+	gated.ReportEntries = types.ReportEntries{{Name: entryVerdict, Value: types.WrapEntryValue(verdict{report.Invalid, "only 3 samples"})}}
 	p.began(gated)
 	p.ended(gated)
 	skipped := spec(types.SpecStateSkipped, 0, "req:FLT-1", "profile:resilience")

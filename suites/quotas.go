@@ -101,7 +101,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			mustHold(math.Abs(rate-q.declared)/q.declared <= quotaTolerance,
 				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance)
 			k := slowestClass(q.tenant)
-			late := judgeLateness(q.ledger.shots, k)
+			late := judgeLateness(q.run.entries, k)
 			mustHold(late.ok(), "%s's %s run: outcomes arrived past the deadline of %s plus %s: %s", q.tenant.Name, q.unit(), k.Deadline, deadlineTolerance, late)
 			judged(string(q.kind), n)
 			judged("tenant:"+q.tenant.Name, n)
@@ -115,10 +115,10 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		for _, q := range runs {
 			refused := q.refusals()
 			mustHold(len(refused) > 0, "nothing of %s's was refused at %dx its declared %s quota", q.tenant.Name, quotaFactor, q.unit())
-			for _, s := range refused {
-				mustHold(s.err == nil, "%s's request over its %s quota reached no outcome: %v", q.tenant.Name, q.unit(), s.err)
-				mustHold(s.res.Outcome == outcome.Rejected, "%s over its %s quota was answered %s/%s (status %d, request %s), not rejected/quota_exceeded", q.tenant.Name, q.unit(), s.res.Outcome, s.res.Reason, s.res.Status, s.res.RequestID)
-				mustHold(s.res.Reason == outcome.ReasonQuotaExceeded, "%s over its %s quota was rejected for %s (status %d, request %s), not quota_exceeded", q.tenant.Name, q.unit(), s.res.Reason, s.res.Status, s.res.RequestID)
+			for _, e := range refused {
+				mustHold(answered(e), "%s's request over its %s quota reached no outcome: %s", q.tenant.Name, q.unit(), e.Error)
+				mustHold(e.Outcome == outcome.Rejected, "%s over its %s quota was answered %s/%s (status %d, request %s), not rejected/quota_exceeded", q.tenant.Name, q.unit(), e.Outcome, e.Reason, e.Status, e.RequestID)
+				mustHold(e.Reason == outcome.ReasonQuotaExceeded, "%s over its %s quota was rejected for %s (status %d, request %s), not quota_exceeded", q.tenant.Name, q.unit(), e.Reason, e.Status, e.RequestID)
 			}
 			evidence("%s: %d requests over its %s quota, all rejected/quota_exceeded", q.tenant.Name, len(refused), q.unit())
 			judged(string(q.kind), len(refused))

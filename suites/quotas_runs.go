@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
@@ -67,7 +68,7 @@ type quotaRun struct {
 	promptTokens int
 	// duration is how long the run sends; warmup how much of its start is not measured.
 	duration, warmup time.Duration
-	ledger           *ledger
+	run              *loadRun
 	start            time.Time
 }
 
@@ -134,7 +135,7 @@ func (q *quotaRun) execute(ctx context.Context, stream uint64, perWord float64) 
 		maxTokens = tokenRunMaxTokens
 	}
 	q.start = time.Now()
-	q.ledger = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, q.duration, func(int) request {
+	q.run = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, q.duration, func(int) request {
 		return request{key: q.tenant.Key, body: probe(prompt(r, words), maxTokens, false)}
 	})
 }
@@ -144,13 +145,13 @@ func (q *quotaRun) execute(ctx context.Context, stream uint64, perWord float64) 
 func (q *quotaRun) measured() (rate float64, n int) {
 	window := q.start.Add(q.warmup)
 	spent := 0.0
-	for _, s := range q.ledger.shots {
-		if s.err != nil || !s.res.Outcome.Served() || s.res.Start.Before(window) {
+	for _, e := range q.run.entries {
+		if !servedOK(e) || e.Start.Before(window) {
 			continue
 		}
 		n++
 		if q.kind == quotaTokens {
-			spent += float64(s.res.Usage.PromptTokens + tokenRunMaxTokens)
+			spent += float64(e.PromptTokens + tokenRunMaxTokens)
 		} else {
 			spent++
 		}
@@ -162,8 +163,8 @@ func (q *quotaRun) measured() (rate float64, n int) {
 func (q *quotaRun) window() time.Duration { return q.duration - q.warmup }
 
 // refusals are the run's requests that were not served, including any that reached no outcome.
-func (q *quotaRun) refusals() []shot {
-	return q.ledger.filter(func(s shot) bool { return s.err != nil || !s.res.Outcome.Served() })
+func (q *quotaRun) refusals() []chaosledger.Entry {
+	return chaosledger.Where(q.run.entries, func(e chaosledger.Entry) bool { return !servedOK(e) })
 }
 
 // describeRuns names the runs, for evidence.

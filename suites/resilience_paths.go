@@ -106,6 +106,9 @@ func entryOfGRPC(t target.Tenant, res grpcdriver.Result, err error) chaosledger.
 	e := chaosledger.Entry{Tenant: t.Name, Start: res.Start, End: res.Start.Add(res.Latency), Deadline: tenantDeadline(t),
 		RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
 		Indeterminate: err != nil, Violations: res.ContractViolations, MidStream: res.Tokens > 0 && res.Code != codes.OK, Tokens: res.Tokens}
+	if err != nil {
+		e.Error = errorWords(err)
+	}
 	return e
 }
 

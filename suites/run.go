@@ -5,11 +5,9 @@
 package suites
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
-	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/report"
 )
@@ -82,7 +79,7 @@ func Run(o Options) ([]report.SpecRecord, error) {
 		defer func() { formatter.ColorableStdOut = quiet }()
 	}
 	ginkgo.RunSpecs(&failer{}, "arcert certification", suiteCfg, reporterCfg)
-	return records(collected), nil
+	return records(collected)
 }
 
 // specsPerProfile counts the specs a preview says will run, by profile.
@@ -143,7 +140,7 @@ func LabelFilter(c *catalog.Catalog, profiles []string, declares func(string) bo
 }
 
 // records converts Ginkgo's spec reports into the report package's plain records.
-func records(r types.Report) []report.SpecRecord {
+func records(r types.Report) ([]report.SpecRecord, error) {
 	var out []report.SpecRecord
 	for _, s := range r.SpecReports {
 		if s.LeafNodeType != types.NodeTypeIt {
@@ -164,41 +161,46 @@ func records(r types.Report) []report.SpecRecord {
 			rec.State = report.SpecFailed
 			rec.Message = s.Failure.Message
 		}
-		for _, e := range s.ReportEntries {
-			switch e.Name {
-			case entryVerdict:
-				v, msg, _ := strings.Cut(e.StringRepresentation(), ": ")
-				if rec.State == report.SpecPassed {
-					rec.Verdict, rec.Message = report.Result(v), msg
-				}
-			case entryEvidence:
-				rec.Evidence = append(rec.Evidence, e.StringRepresentation())
-			case entrySamples:
-				path, count, _ := strings.Cut(e.StringRepresentation(), "\t")
-				n, _ := strconv.Atoi(count)
-				if rec.Samples == nil {
-					rec.Samples = map[string]int{}
-				}
-				rec.Samples[path] += n
-			case entryUnprobed:
-				path, why, _ := strings.Cut(e.StringRepresentation(), "\t")
-				if rec.Unprobed == nil {
-					rec.Unprobed = map[string]string{}
-				}
-				rec.Unprobed[path] = why
-			case entryPlot:
-				var p report.Plot
-				if json.Unmarshal([]byte(e.StringRepresentation()), &p) == nil {
-					rec.Plots = append(rec.Plots, p)
-				}
-			case entryFault:
-				var w fault.Window
-				if json.Unmarshal([]byte(e.StringRepresentation()), &w) == nil {
-					rec.Faults = append(rec.Faults, report.FaultWindow{Role: string(w.Role), Name: w.Name, Part: w.Part, Fault: w.Fault.String(), Start: w.Start, End: w.End})
-				}
-			}
+		if err := readEntries(&rec, s); err != nil {
+			return nil, err
 		}
 		out = append(out, rec)
 	}
-	return out
+	return out, nil
+}
+
+// readEntries adds what the spec recorded through report entries to rec. Run runs every spec in
+// this process, so each entry still holds the value the spec gave it; one that does not (a
+// report rebuilt from JSON, a parallel run) is refused rather than read as no verdict, which
+// would turn an INVALID run into a PASS.
+func readEntries(rec *report.SpecRecord, s types.SpecReport) error {
+	for _, e := range s.ReportEntries {
+		switch v := e.Value.GetRawValue().(type) {
+		case verdict:
+			if rec.State == report.SpecPassed {
+				rec.Verdict, rec.Message = v.Verdict, v.Message
+			}
+		case evidenceLine:
+			rec.Evidence = append(rec.Evidence, string(v))
+		case samples:
+			if rec.Samples == nil {
+				rec.Samples = map[string]int{}
+			}
+			rec.Samples[v.Path] += v.N
+		case unprobed:
+			if rec.Unprobed == nil {
+				rec.Unprobed = map[string]string{}
+			}
+			rec.Unprobed[v.Path] = v.Why
+		case plotted:
+			rec.Plots = append(rec.Plots, v.Plot)
+		case faultHeld:
+			rec.Faults = append(rec.Faults, report.FaultWindow{Role: string(v.Role), Name: v.Name, Part: v.Part, Fault: v.Fault.String(), Start: v.Start, End: v.End})
+		default:
+			if strings.HasPrefix(e.Name, "arcert.") {
+				return fmt.Errorf("suites: spec %q: report entry %s holds a %T, not the value the spec recorded", s.FullText(), e.Name, v)
+			}
+		}
+	}
+	return nil
 }

@@ -1,5 +1,5 @@
-// Package ledger records every request of a fault run and judges the record afterwards, as pure
-// functions: each request must end in exactly one terminal outcome of the contract, none may
+// Package ledger records every request of a run (a Core load run, a fault run, a game day, the
+// failover benchmark) as one record type, and judges the record afterwards, as pure functions: each request must end in exactly one terminal outcome of the contract, none may
 // outlive its deadline, and a request whose answer was lost in transit (indeterminate) is resolved
 // after healing against the runtime's own durable evidence as recovered, lost or duplicated, the
 // way Jepsen and etcd's robustness tests resolve theirs.
@@ -25,12 +25,27 @@ type Entry struct {
 	// Path is the way the request reached the runtime (http, http-stream, grpc, grpc-stream…), so
 	// a check can judge each wire on its own.
 	Path string `json:"path,omitempty"`
+	// Scheduled is when an open-loop generator meant to send the request (zero when it was not
+	// scheduled): a load run's plots count time from its first scheduled arrival, which a late
+	// generator does not move.
+	Scheduled time.Time `json:"scheduled,omitzero"`
 	// Start and End are when the request was sent and when its last byte (or error) arrived.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	// TTFT is the time from Start to the first content (to the whole answer when not streamed);
 	// 0 when nothing was served.
 	TTFT time.Duration `json:"ttft,omitempty"`
+	// ITL holds the gaps between consecutive content chunks, for checks of an inter-token
+	// latency objective; recorded by the runs that judge one.
+	ITL []time.Duration `json:"itl,omitempty"`
+	// Status is the HTTP status of the response; 0 over gRPC or when no response arrived.
+	Status int `json:"status,omitempty"`
+	// RetryAfter is the response's Retry-After, which a shed or refused client must be given;
+	// 0 when absent.
+	RetryAfter time.Duration `json:"retry_after,omitempty"`
+	// PromptTokens is the prompt's length as the runtime's usage stated it (0 when it stated
+	// none), so a run can tell a prompt near the context limit and a token quota can be measured.
+	PromptTokens int `json:"prompt_tokens,omitempty"`
 	// Deadline is the request's declared deadline (its traffic class's).
 	Deadline time.Duration `json:"deadline"`
 	// RequestID is the runtime's id for it, empty when no response header arrived.
@@ -40,6 +55,9 @@ type Entry struct {
 	ServedBy  outcome.ServedBy `json:"served_by"`
 	// Indeterminate means the exchange broke after the request may have reached the runtime.
 	Indeterminate bool `json:"indeterminate,omitempty"`
+	// Error is the client's error, in words, when the exchange failed (a transport error, the
+	// run's own context ending): no outcome reached the client. Empty when one did.
+	Error string `json:"error,omitempty"`
 	// Violations are the contract breaches the driver saw in the response.
 	Violations []string `json:"violations,omitempty"`
 	// MidStream reports a stream that ended with an error event after content.

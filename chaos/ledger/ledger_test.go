@@ -1,6 +1,9 @@
 package ledger
 
 import (
+	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +64,33 @@ func TestWindowsAndDeadlines(t *testing.T) {
 	}
 	if c := Counts(all); c["completed/"] != 1 || c["timed_out/"] != 1 {
 		t.Fatalf("counts: %v", c)
+	}
+}
+
+// TestCoreFieldsStayOutOfGameDayLines: a game day streams every request to ledger.jsonl, so the
+// fields only Core load runs fill must cost nothing when empty, and survive a round trip when set.
+func TestCoreFieldsStayOutOfGameDayLines(t *testing.T) {
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	plain, err := json.Marshal(Entry{Seq: 1, Tenant: "a", Start: at, End: at.Add(time.Second), Outcome: outcome.Completed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{"scheduled", "itl", "status", "retry_after", "prompt_tokens", "error"} {
+		if strings.Contains(string(plain), `"`+field+`"`) {
+			t.Errorf("an entry without %s writes it: %s", field, plain)
+		}
+	}
+	core := Entry{Seq: 2, Tenant: "a", Scheduled: at, Start: at, End: at.Add(time.Second), ITL: []time.Duration{time.Millisecond},
+		Status: 429, RetryAfter: 2 * time.Second, PromptTokens: 7, Error: "connection reset", Outcome: outcome.Shed}
+	raw, err := json.Marshal(core)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Entry
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, core) {
+		t.Fatalf("round trip:\n%+v\nwant\n%+v", back, core)
 	}
 }

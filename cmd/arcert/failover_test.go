@@ -12,6 +12,7 @@ import (
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
+	"github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/traffic"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
@@ -53,11 +54,6 @@ type failoverFigures struct {
 	servedPct                         float64
 }
 
-type failoverShot struct {
-	start, end time.Time
-	res        driver.Result
-}
-
 func measureFailover(b *testing.B) failoverFigures {
 	b.Helper()
 	ctx := context.Background()
@@ -87,11 +83,11 @@ func measureFailover(b *testing.B) failoverFigures {
 	body := openai.CompletionRequest{Model: t.Models[0].Name, MaxTokens: &mt, Messages: []openai.ChatMessage{{Role: "user", Content: "failover benchmark"}}}
 
 	var (
-		mu    sync.Mutex
-		shots []failoverShot
-		cut   time.Time
-		heal  time.Time
-		down  time.Time
+		mu   sync.Mutex
+		rec  ledger.Ledger
+		cut  time.Time
+		heal time.Time
+		down time.Time
 	)
 	done := make(chan struct{})
 	go func() { // the fault's schedule, and the router's view of the region's health
@@ -119,15 +115,16 @@ func measureFailover(b *testing.B) failoverFigures {
 	}()
 	b.ResetTimer()
 	stats := traffic.OpenLoop(ctx, traffic.Profile{Name: "failover", Rate: failoverRate, Duration: failoverLead + failoverHold + failoverTail, Seed: 1},
-		func(ctx context.Context, _ int, _ time.Time) {
+		func(ctx context.Context, i int, scheduled time.Time) {
 			start := time.Now()
 			res, err := client.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: mobile.Key, Body: body})
+			e := ledger.Entry{Seq: i + 1, Tenant: mobile.Name, Path: "http", Scheduled: scheduled, Start: start, End: time.Now(), TTFT: res.TTFT,
+				Status: res.Status, RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
+				Indeterminate: res.Indeterminate || err != nil, Violations: res.ContractViolations, Tokens: res.Tokens}
 			if err != nil {
-				res.Outcome = ""
+				e.Outcome, e.Error = "", err.Error()
 			}
-			mu.Lock()
-			shots = append(shots, failoverShot{start: start, end: time.Now(), res: res})
-			mu.Unlock()
+			rec.Record(e)
 		})
 	<-done
 	b.StopTimer()
@@ -141,21 +138,21 @@ func measureFailover(b *testing.B) failoverFigures {
 	if !down.IsZero() {
 		f.detection = down.Sub(cut)
 	}
-	for _, s := range shots {
+	for _, e := range rec.Entries() {
 		switch {
-		case s.start.Before(cut) || !s.start.Before(heal):
+		case e.Start.Before(cut) || !e.Start.Before(heal):
 		default:
 			f.inWindow++
-			if s.res.Outcome == outcome.Completed || s.res.Outcome == outcome.Rerouted {
+			if e.Outcome == outcome.Completed || e.Outcome == outcome.Rerouted {
 				f.served++
 			}
 		}
-		if s.res.Outcome == outcome.Rerouted && s.end.After(cut) && (f.firstReroute == 0 || s.end.Sub(cut) < f.firstReroute) {
-			f.firstReroute = s.end.Sub(cut)
+		if e.Outcome == outcome.Rerouted && e.End.After(cut) && (f.firstReroute == 0 || e.End.Sub(cut) < f.firstReroute) {
+			f.firstReroute = e.End.Sub(cut)
 		}
-		if !s.start.Before(heal) && s.res.Outcome == outcome.Completed && s.res.ServedBy.Region == primary.Name &&
-			(f.recovery == 0 || s.end.Sub(heal) < f.recovery) {
-			f.recovery = s.end.Sub(heal)
+		if !e.Start.Before(heal) && e.Outcome == outcome.Completed && e.ServedBy.Region == primary.Name &&
+			(f.recovery == 0 || e.End.Sub(heal) < f.recovery) {
+			f.recovery = e.End.Sub(heal)
 		}
 	}
 	if f.inWindow > 0 {
