@@ -15,6 +15,7 @@ import (
 
 	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/api/openai"
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/scenario"
@@ -100,10 +101,13 @@ func (fr faultRun) run(ctx context.Context) runResult {
 	if rate == 0 {
 		rate = faultRate()
 	}
-	hold := holdFor()
-	// The lead phase carries at least minBefore requests with room to spare, however low the
-	// declared capacity makes the rate.
-	lead := max(faultLead, time.Duration(leadSlack*float64(minBefore)/rate*float64(time.Second)))
+	Expect(rate).To(BeNumerically(">", 0), "the target declares no capacity.requests_per_second to size the fault run %s from", fr.name)
+	// The lead phase carries at least minBefore requests with room to spare, and the hold, past the
+	// runtime's detection time, minSettled requests of every tenant, however low the declared
+	// capacity makes the rate.
+	perSecond := func(n float64) time.Duration { return time.Duration(leadSlack * n / rate * float64(time.Second)) }
+	lead := max(faultLead, perSecond(minBefore))
+	hold := max(holdFor(), detection()+perSecond(float64(minSettled*len(env.Target.Tenants))))
 	load := []scenario.Load{{Tenant: rotatedTenants, Rate: rate}}
 	plan := scenario.Plan{
 		Name: fr.name, Seed: env.Seed + int64(fr.stream), Steady: steadyHypothesis(), Recovery: recoveryTime(), KeepEntries: true,
@@ -140,7 +144,7 @@ func (fr faultRun) run(ctx context.Context) runResult {
 // rotatedTenants names the one load of a fault run: each request's pick says which tenant sends it.
 const rotatedTenants = "rotated"
 
-// leadSlack is how many times minBefore the lead phase is sized to carry.
+// leadSlack is how many times the requests its gate needs a phase is sized to carry.
 const leadSlack = 1.5
 
 // faultShare is the share of the target's declared capacity a fault run offers, and
@@ -167,12 +171,18 @@ func steadyHypothesis() scenario.Steady {
 	return st
 }
 
-// steadyProbe is one steady-state probe of the named tenant.
+// steadyProbe is one steady-state probe of the named tenant. Only a completed probe counts as
+// served: a runtime still rerouting or degrading after an earlier spec's fault is not steady.
 func steadyProbe(ctx context.Context, tenant, _ string) chaosledger.Entry {
 	for _, t := range env.Target.Tenants {
 		if t.Name == tenant {
 			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe("steady state probe", 2, false)})
-			return entryOf(t, res, err)
+			e := entryOf(t, res, err)
+			if e.Outcome != outcome.Completed {
+				// The engine counts served probes; a rerouted or degraded answer must not count.
+				e.Outcome, e.Reason = outcome.Failed, outcome.Reason("not_steady_"+string(res.Outcome))
+			}
+			return e
 		}
 	}
 	return chaosledger.Entry{Tenant: tenant, Indeterminate: true}

@@ -17,6 +17,7 @@ import (
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/gameday/journal"
+	"github.com/aruntime/arcert/gameday/page"
 	"github.com/aruntime/arcert/gameday/spec"
 )
 
@@ -75,6 +76,10 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 	// second one kills the process at once (stop restores the default handling).
 	ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
+	go func() {
+		<-ctx.Done()
+		stopSignals() // from here a second signal gets Go's default handling: the process ends
+	}()
 	t, chaos, stopRuntime, err := startRuntime(ctx, stderr, choiceOf(choice), true)
 	if err != nil {
 		return err
@@ -128,7 +133,7 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 	if err := lw.Close(); err != nil && outcome.Error == "" {
 		outcome.Status, outcome.Error = scenario.StatusErrored, "writing the ledger: "+err.Error()
 	}
-	return writeGameday(cmd.OutOrStdout(), f.out, file, t, sf, plan, outcome, lw.Count())
+	return writeGameday(cmd.OutOrStdout(), f.out, file, t, choice, plan, outcome, lw.Count())
 }
 
 // commandEnv is what a command fault's script is told about the runtime: ARCERT_HTTP and
@@ -159,13 +164,14 @@ func scenarioMistakes(w io.Writer, file string, err error) error {
 	return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %d mistakes; nothing was started or broken", file, len(errs))}
 }
 
-// prepareOut creates the output directory and removes what an earlier day left there that would
-// confuse this one: its journal (abort refuses an ended day) and an abort request.
+// prepareOut creates the output directory and removes what an earlier day left there: an abort
+// request, and its outputs, so a day that stops early (preflight, a runtime that will not start)
+// never leaves an earlier day's green junit.xml for a pipeline to read.
 func prepareOut(dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	for _, name := range []string{abortFile, journal.JournalFile} {
+	for _, name := range []string{abortFile, journal.JournalFile, journal.LedgerFile, journal.SummaryFile, journal.JUnitFile, page.File} {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}

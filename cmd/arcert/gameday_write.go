@@ -19,15 +19,15 @@ import (
 
 // writeGameday writes the day's journal, summary, JUnit and page, prints how it ended, and turns
 // its status into the command's exit.
-func writeGameday(w io.Writer, dir, file string, t *target.Target, sf *spec.File, plan scenario.Plan, o scenario.Outcome, requests int) error {
+func writeGameday(w io.Writer, dir, file string, t *target.Target, choice spec.TargetChoice, plan scenario.Plan, o scenario.Outcome, requests int) error {
 	scen, err := journal.HashFile(file)
 	if err != nil {
 		return err
 	}
 	scen.Name = plan.Name
 	tf := journal.File{Name: t.Implementation}
-	if c := sf.TargetChoice(); c.Kind == spec.TargetFile && c.Path != "" {
-		if h, err := journal.HashFile(c.Path); err == nil {
+	if choice.Kind == spec.TargetFile && choice.Path != "" {
+		if h, err := journal.HashFile(choice.Path); err == nil {
 			tf.Path, tf.SHA256 = h.Path, h.SHA256
 		}
 	}
