@@ -48,6 +48,9 @@ type Client struct {
 	base string
 	hc   *http.Client
 	key  string
+	// infer and rules are WithInferredOutcomes.
+	infer bool
+	rules []Rule
 }
 
 // Option configures a Client at construction.
