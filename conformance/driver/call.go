@@ -126,7 +126,7 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	r := recorder{res: &res, onContent: call.OnContent, infer: c.infer, rules: c.rules, holdContract: c.infer}
+	r := recorder{res: &res, onContent: call.OnContent, infer: c.infer, rules: c.rules}
 	r.readHeader(resp)
 	if isEventStream(resp.Header) {
 		err = r.readStream(resp)

@@ -32,12 +32,11 @@ type recorder struct {
 	streamed bool
 	// onContent is Call.OnContent.
 	onContent func(tokens int)
-	// infer and rules are the Client's WithInferredOutcomes; holdContract, held and facts serve
-	// the inference (inferresult.go).
+	// infer and rules are the Client's WithInferredOutcomes; contractOnly (the indexes of
+	// violations only the contract makes) and facts serve the inference (inferresult.go).
 	infer        bool
 	rules        []Rule
-	holdContract bool
-	held         []string
+	contractOnly []int
 	facts        responseFacts
 }
 
@@ -71,11 +70,10 @@ func (r *recorder) finish(resp *http.Response) {
 		r.trailer = statementFromHeader(resp.Trailer, "trailer", false, r.violate)
 	}
 	if r.infer && !r.stated() {
-		r.inferOutcome() // what the contract would have said is judged once, elsewhere
+		r.withdrawContract() // what the contract would have said is judged once, elsewhere
+		r.inferOutcome()
 		return
 	}
-	r.holdContract = false
-	r.res.ContractViolations = append(r.res.ContractViolations, r.held...)
 	var order []statement
 	if r.streamed {
 		if !r.final.present {

@@ -45,7 +45,7 @@ func FuzzInfer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, streamed bool, body []byte) {
 		status = 100 + (max(status, -status)%500+500)%500 // 100..599
 		res := Result{Start: time.Now()}
-		r := recorder{res: &res, infer: true, holdContract: true,
+		r := recorder{res: &res, infer: true,
 			rules: []Rule{{Status: 503, Code: "x", Class: outcome.Shed, Reason: outcome.ReasonDraining}}}
 		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))}
 		r.readHeader(resp)

@@ -156,3 +156,32 @@ func TestInferOptionChangesNothingForAStatedRuntime(t *testing.T) {
 		t.Errorf("without the option a third-party runtime must be judged on the contract: %+v", res)
 	}
 }
+
+// TestInferKeepsProtocolViolations: inferring withdraws only the contract's missing words; a
+// response that breaks the OpenAI protocol itself is still listed.
+func TestInferKeepsProtocolViolations(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stream bool
+		h      http.HandlerFunc
+		want   string
+	}{
+		{"malformed 200", false, respond(200, `{"choices":[`), "200 body is not a completion"},
+		{"no [DONE]", true, sseRuntime(false, chunk("a", `"stop"`)), "stream ended without data: [DONE]"},
+		{"event not JSON", true, sseRuntime(false, "{oops", "[DONE]"), "stream event is not JSON"},
+		{"plain answer to a stream", true, respond(200, ollamaCompletion), "not text/event-stream"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := serve(t, tc.h, WithInferredOutcomes()).Do(t.Context(), chatCall(tc.stream))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Inferred || !containsViolation(res.ContractViolations, tc.want) {
+				t.Errorf("inferred %v, violations %q lack %q", res.Inferred, res.ContractViolations, tc.want)
+			}
+			if containsViolation(res.ContractViolations, "ARuntime-Outcome") || containsViolation(res.ContractViolations, "X-Request-Id") {
+				t.Errorf("contract words listed: %q", res.ContractViolations)
+			}
+		})
+	}
+}

@@ -23,14 +23,31 @@ type responseFacts struct {
 }
 
 // contract records a violation that only the outcome contract makes one: a missing
-// ARuntime-Outcome, X-Request-Id or aruntime_outcome. While outcomes may be inferred it is held
-// back until finish knows whether the response stated an outcome at all.
+// ARuntime-Outcome, X-Request-Id or aruntime_outcome. While outcomes may be inferred it is
+// remembered, so that finish can withdraw it if the response stated no outcome at all.
 func (r *recorder) contract(format string, args ...any) {
-	if r.holdContract {
-		r.held = append(r.held, fmt.Sprintf(format, args...))
-		return
+	if r.infer {
+		r.contractOnly = append(r.contractOnly, len(r.res.ContractViolations))
 	}
 	r.violate(format, args...)
+}
+
+// withdrawContract removes the violations contract recorded: for a runtime that does not speak
+// the contract they are one finding, reported once by the outcome requirements, not per response.
+func (r *recorder) withdrawContract() {
+	if len(r.contractOnly) == 0 {
+		return
+	}
+	kept := r.res.ContractViolations[:0]
+	next := 0
+	for i, v := range r.res.ContractViolations {
+		if next < len(r.contractOnly) && r.contractOnly[next] == i {
+			next++
+			continue
+		}
+		kept = append(kept, v)
+	}
+	r.res.ContractViolations = kept
 }
 
 // stated reports whether any part of the response stated an outcome of the contract.
