@@ -55,7 +55,7 @@ type knownError struct {
 }
 
 // knownCodes are error codes (OpenAI's error.code) peers document; knownTypes are error types
-// (error.type, TGI's error_type). Keys are lower case.
+// (error.type, TGI's error_type), spelt as the peer spells them; they match without regard to case.
 var (
 	knownCodes = map[string]knownError{
 		"context_length_exceeded": {outcome.Rejected, outcome.ReasonContextLengthExceeded, "OpenAI"},
@@ -74,7 +74,7 @@ var (
 		"unavailable_error": {outcome.Failed, outcome.ReasonNoHealthyWorker, "llama.cpp"},
 		// On an inference endpoint, which exists, what is not found is the model.
 		"not_found_error": {outcome.Rejected, outcome.ReasonUnknownModel, "Ollama, llama.cpp"},
-		"notfounderror":   {outcome.Rejected, outcome.ReasonUnknownModel, "vLLM"},
+		"NotFoundError":   {outcome.Rejected, outcome.ReasonUnknownModel, "vLLM"},
 	}
 )
 
@@ -103,7 +103,7 @@ func inferError(rules []Rule, status int, e errorInfo, hasBody bool) inferred {
 		key   string
 		what  string
 	}{{knownCodes, e.Code, "code"}, {knownTypes, e.Type, "type"}} {
-		if ke, ok := k.table[strings.ToLower(k.key)]; ok {
+		if ke, ok := lookup(k.table, k.key); ok {
 			reason := ke.reason
 			if ke.class == outcome.Shed {
 				reason = outcome.ReasonCapacity
@@ -183,4 +183,17 @@ func describe(status int, e errorInfo, hasBody bool) string {
 		parts = append(parts, fmt.Sprintf("message %q", m))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// lookup finds key in a table of documented errors, without regard to case.
+func lookup(table map[string]knownError, key string) (knownError, bool) {
+	if key == "" {
+		return knownError{}, false
+	}
+	for k, ke := range table {
+		if strings.EqualFold(k, key) {
+			return ke, true
+		}
+	}
+	return knownError{}, false
 }

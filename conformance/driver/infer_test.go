@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,5 +161,27 @@ func TestInferredEvidence(t *testing.T) {
 	if res, _ = c.Do(t.Context(), chatCall(false)); !strings.HasSuffix(res.InferredFrom, "the target's map, rule 2") ||
 		res.Reason != outcome.ReasonDraining {
 		t.Errorf("rule 2 should decide: %s/%s from %q", res.Outcome, res.Reason, res.InferredFrom)
+	}
+}
+
+// TestInferenceTable lists every documented code and type and every status the defaults name,
+// each with a class and a reason of that class.
+func TestInferenceTable(t *testing.T) {
+	table := InferenceTable()
+	for k := range knownCodes {
+		if !strings.Contains(table, "error code `"+k+"`") {
+			t.Errorf("code %s missing", k)
+		}
+	}
+	for k := range knownTypes {
+		if !strings.Contains(table, "error type `"+k+"`") {
+			t.Errorf("type %s missing", k)
+		}
+	}
+	for _, s := range tableStatuses {
+		c, r := byStatus(s, true)
+		if r.Class() != c || !strings.Contains(table, fmt.Sprintf("| status %d | %s/%s", s, c, r)) {
+			t.Errorf("status %d: %s/%s", s, c, r)
+		}
 	}
 }
