@@ -185,3 +185,22 @@ func TestInferKeepsProtocolViolations(t *testing.T) {
 		})
 	}
 }
+
+// TestInferStatedStreamCutAfterFinishReason: for a runtime that states its outcomes, a stream
+// cut after a finish_reason but before the final outcome event stays Indeterminate with the
+// option, as without it.
+func TestInferStatedStreamCutAfterFinishReason(t *testing.T) {
+	h := func(w http.ResponseWriter, _ *http.Request) {
+		startStream(w, outcome.Completed, outcome.ReasonNone)
+		sse(w, chunk("a", `"stop"`))
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	}
+	for _, opts := range [][]Option{nil, {WithInferredOutcomes()}} {
+		res, err := serve(t, h, opts...).Do(t.Context(), chatCall(true))
+		if !errors.Is(err, ErrTransport) || !res.Indeterminate || res.Inferred {
+			t.Errorf("options %d: err %v result %+v", len(opts), err, res)
+		}
+	}
+}

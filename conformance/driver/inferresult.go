@@ -55,6 +55,12 @@ func (r *recorder) stated() bool {
 	return r.header.present || r.trailer.present || r.body.present || r.final.present
 }
 
+// inferredEnd reports that a stream whose outcome is being inferred has reached its end: a
+// finish_reason arrived, so a connection cut afterwards changes nothing.
+func (r *recorder) inferredEnd() bool {
+	return r.infer && !r.stated() && r.facts.finishReason != ""
+}
+
 // inferOutcome settles the outcome of a response that stated none, from what it did send.
 // Served means a complete, well-formed response: a refusal, an empty or malformed body or a stream
 // that stopped before its end is not served, whatever its status.

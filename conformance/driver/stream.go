@@ -57,8 +57,9 @@ func (r *recorder) readStream(resp *http.Response) error {
 	case errors.Is(err, bufio.ErrTooLong):
 		r.violate("stream event over %d bytes", maxEventBytes)
 		return nil
-	case err != nil && !r.final.present && (!r.infer || r.facts.finishReason == ""):
-		// Once a stated final event or an inferred finish_reason arrived, the end is known.
+	case err != nil && !r.final.present && !r.inferredEnd():
+		// Once a stated final event, or for an inferred outcome a finish_reason, arrived, the
+		// end is known.
 		return err
 	case err != nil:
 		return nil
