@@ -84,6 +84,11 @@ type Result struct {
 	Indeterminate bool
 	// ContractViolations lists, in plain words, every way the response broke the contract.
 	ContractViolations []string
+	// Inferred reports an outcome the runtime did not state but the driver inferred
+	// (WithInferredOutcomes), from what InferredFrom says in plain words. Reason is then the
+	// closest of the contract's reasons, and ServedBy is empty.
+	Inferred     bool
+	InferredFrom string
 }
 
 // Do sends one Call and records the response, plain or streamed (decided by the response's
@@ -121,7 +126,7 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	r := recorder{res: &res, onContent: call.OnContent}
+	r := recorder{res: &res, onContent: call.OnContent, infer: c.infer, rules: c.rules}
 	r.readHeader(resp)
 	if isEventStream(resp.Header) {
 		err = r.readStream(resp)
@@ -157,14 +162,17 @@ func (r *recorder) readPlain(resp *http.Response) error {
 	r.res.TTFT = time.Since(r.res.Start)
 	if len(body) > maxBodyBytes {
 		r.violate("body is over %d bytes", maxBodyBytes)
+		r.facts.plainProblem = fmt.Sprintf("the body is over %d bytes", maxBodyBytes)
 		return nil
 	}
 	if resp.StatusCode/100 == 2 {
 		var cr openai.CompletionResponse
 		if err := json.Unmarshal(body, &cr); err != nil {
 			r.violate("%d body is not a completion: %v", resp.StatusCode, err)
+			r.facts.plainProblem = fmt.Sprintf("the body is not a completion: %v", err)
 			return nil
 		}
+		r.facts.plainProblem, r.facts.finishReason = completeness(cr)
 		r.res.Usage = cr.Usage
 		if len(cr.Choices) > 0 {
 			switch ch := cr.Choices[0]; {
@@ -182,16 +190,37 @@ func (r *recorder) readPlain(resp *http.Response) error {
 		}
 		return nil
 	}
+	if r.infer {
+		r.facts.errInfo, r.facts.hasErrInfo = parseErrorBody(body)
+	}
 	var eb openai.ErrorBody
 	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == (openai.ErrorDetail{}) {
-		r.violate("%d body is not an OpenAI error body", resp.StatusCode)
+		if r.facts.hasErrInfo { // a peer's shape (TGI's, vLLM's numeric code): not our contract's
+			e := r.facts.errInfo
+			r.res.Error = &openai.ErrorDetail{Message: e.Message, Type: e.Type, Code: e.Code}
+		}
+		r.contract("%d body is not an OpenAI error body", resp.StatusCode)
 		return nil
 	}
 	r.res.Error = &eb.Error
 	if eb.Outcome == nil {
-		r.violate("error body has no aruntime_outcome")
+		r.contract("error body has no aruntime_outcome")
 		return nil
 	}
 	r.body = statementFromBody(eb.Outcome, "error body", r.violate)
 	return nil
+}
+
+// completeness says why a 2xx completion is not complete and well formed ("" when it is) and
+// gives choice 0's finish_reason: a choice with a message or text and a finish_reason.
+func completeness(cr openai.CompletionResponse) (problem, finish string) {
+	switch {
+	case len(cr.Choices) == 0:
+		return "the completion has no choices", ""
+	case cr.Choices[0].Message == nil && cr.Choices[0].Text == nil:
+		return "choice 0 has neither a message nor a text", ""
+	case cr.Choices[0].FinishReason == "":
+		return "choice 0 has no finish_reason", ""
+	}
+	return "", cr.Choices[0].FinishReason
 }

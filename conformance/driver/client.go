@@ -2,7 +2,9 @@
 // chaos traffic reach a runtime over HTTP. It measures what the objectives are stated in (TTFT,
 // ITL, total latency), reads the outcome contract from headers, trailers, bodies and the final SSE
 // event, and records contract violations as data rather than failing, so that validation can run
-// afterwards as pure functions over the recorded results.
+// afterwards as pure functions over the recorded results. For a runtime that does not speak the
+// contract (WithInferredOutcomes) it infers each outcome from plain OpenAI-compatible responses
+// instead, and marks it inferred.
 package driver
 
 import (
@@ -48,6 +50,9 @@ type Client struct {
 	base string
 	hc   *http.Client
 	key  string
+	// infer and rules are WithInferredOutcomes.
+	infer bool
+	rules []Rule
 }
 
 // Option configures a Client at construction.

@@ -32,6 +32,12 @@ type recorder struct {
 	streamed bool
 	// onContent is Call.OnContent.
 	onContent func(tokens int)
+	// infer and rules are the Client's WithInferredOutcomes; contractOnly (the indexes of
+	// violations only the contract makes) and facts serve the inference (inferresult.go).
+	infer        bool
+	rules        []Rule
+	contractOnly []int
+	facts        responseFacts
 }
 
 // violate records one contract violation.
@@ -44,9 +50,9 @@ func (r *recorder) readHeader(resp *http.Response) {
 	r.res.Status = resp.StatusCode
 	r.res.RequestID = resp.Header.Get(outcome.HeaderRequestID)
 	if r.res.RequestID == "" {
-		r.violate("missing %s header", outcome.HeaderRequestID)
+		r.contract("missing %s header", outcome.HeaderRequestID)
 	}
-	r.header = statementFromHeader(resp.Header, "header", true, r.violate)
+	r.header = statementFromHeader(resp.Header, "header", true, r.contract)
 	r.res.HeaderOutcome = r.header.class
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		d, ok := parseRetryAfter(v, time.Now())
@@ -62,6 +68,11 @@ func (r *recorder) readHeader(resp *http.Response) {
 func (r *recorder) finish(resp *http.Response) {
 	if resp.Trailer.Get(outcome.HeaderOutcome) != "" {
 		r.trailer = statementFromHeader(resp.Trailer, "trailer", false, r.violate)
+	}
+	if r.infer && !r.stated() {
+		r.withdrawContract() // what the contract would have said is judged once, elsewhere
+		r.inferOutcome()
+		return
 	}
 	var order []statement
 	if r.streamed {

@@ -57,7 +57,9 @@ func (r *recorder) readStream(resp *http.Response) error {
 	case errors.Is(err, bufio.ErrTooLong):
 		r.violate("stream event over %d bytes", maxEventBytes)
 		return nil
-	case err != nil && !r.final.present:
+	case err != nil && !r.final.present && !r.inferredEnd():
+		// Once a stated final event, or for an inferred outcome a finish_reason, arrived, the
+		// end is known.
 		return err
 	case err != nil:
 		return nil
@@ -74,11 +76,20 @@ func (r *recorder) readStream(resp *http.Response) error {
 // dispatch records one data payload received at at and reports whether it was [DONE].
 func (r *recorder) dispatch(st *streamState, payload string, at time.Time) bool {
 	if payload == "[DONE]" {
+		r.facts.sawDone = true
 		return true
 	}
 	var ev event
 	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+		if e, ok := r.peerError(payload); ok {
+			// A peer's error event (TGI's string error, vLLM's numeric code).
+			r.res.MidStreamError = true
+			r.res.Error = &openai.ErrorDetail{Message: e.Message, Type: e.Type, Code: e.Code}
+			r.facts.errInfo, r.facts.hasErrInfo, r.facts.streamErr = e, true, true
+			return false
+		}
 		r.violate("stream event is not JSON: %v", err)
+		r.facts.badEvents++
 		return false
 	}
 	if ev.Usage != nil {
@@ -87,8 +98,10 @@ func (r *recorder) dispatch(st *streamState, payload string, at time.Time) bool 
 	if ev.Error != nil {
 		r.res.MidStreamError = true
 		r.res.Error = ev.Error
+		r.facts.errInfo = errorFromDetail(*ev.Error)
+		r.facts.hasErrInfo, r.facts.streamErr = true, true
 		if ev.Outcome == nil {
-			r.violate("mid-stream error event without aruntime_outcome")
+			r.contract("mid-stream error event without aruntime_outcome")
 			return false
 		}
 		r.setFinal(statementFromBody(ev.Outcome, "stream error event", r.violate))
@@ -97,9 +110,15 @@ func (r *recorder) dispatch(st *streamState, payload string, at time.Time) bool 
 		}
 		return false
 	}
+	if len(ev.Choices) > 0 {
+		r.facts.choiceEvents++
+	}
 	for _, ch := range ev.Choices {
 		if ch.Index != 0 {
 			continue
+		}
+		if ch.FinishReason != nil && *ch.FinishReason != "" {
+			r.facts.finishReason = *ch.FinishReason
 		}
 		var s string
 		switch {
@@ -149,4 +168,12 @@ func (r *recorder) setFinal(s statement) {
 		r.violate("more than one outcome event in the stream")
 	}
 	r.final = s
+}
+
+// peerError reads, when outcomes are inferred, an event that is not our chunk as a peer's error.
+func (r *recorder) peerError(payload string) (errorInfo, bool) {
+	if !r.infer {
+		return errorInfo{}, false
+	}
+	return parseErrorBody([]byte(payload))
 }

@@ -60,5 +60,6 @@ func (t *Target) crossCheck() []*Problem {
 	if len(t.Models) > 0 && t.Capacity.ProbeMaxTokens > t.Models[0].MaxOutputTokens {
 		add("capacity.probe_max_tokens", "%d is more than model %s produces", t.Capacity.ProbeMaxTokens, t.Models[0].Name)
 	}
+	probs = append(probs, t.checkContract()...)
 	return probs
 }

@@ -21,6 +21,7 @@ type Target struct {
 	Implementation string         `yaml:"implementation"`
 	Endpoints      Endpoints      `yaml:"endpoints"`
 	Features       []string       `yaml:"features"`
+	Contract       Contract       `yaml:"contract"`
 	Pins           Pins           `yaml:"pins"`
 	Models         []Model        `yaml:"models"`
 	Capacity       Capacity       `yaml:"capacity"`

@@ -97,3 +97,58 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestContractSection: the outcome contract defaults to stated, the example infers, and a mapping
+// with an outcome the contract does not have is refused at its line.
+func TestContractSection(t *testing.T) {
+	ref, err := Parse("ref.yaml", reference(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.OutcomesInferred() || ref.Contract.Outcomes != "" {
+		t.Fatalf("the reference states its outcomes; got %+v", ref.Contract)
+	}
+	ex, err := Load("../../fixtures/targets/example-openai-compatible.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ex.OutcomesInferred() || len(ex.Contract.Map) != 1 {
+		t.Fatalf("the example infers with one rule; got %+v", ex.Contract)
+	}
+	if c, r, err := ex.Contract.Map[0].ClassReason(); err != nil || c != "shed" || r != "capacity" {
+		t.Fatalf("rule 0 = %s/%s, %v", c, r, err)
+	}
+	base := string(reference(t))
+	at := strings.Index(base, "features:")
+	line := strings.Count(base[:at], "\n") + 2 // the map's first rule, on the line after contract:
+	for _, tc := range []struct{ name, contract, want string }{
+		{"unknown class", "contract: {outcomes: inferred, map: [\n  {status: 503, outcome: busy/capacity}]}\n",
+			`contract.map[0].outcome: unknown class "busy"`},
+		{"unknown reason", "contract: {outcomes: inferred, map: [\n  {status: 503, outcome: shed/busy}]}\n",
+			`contract.map[0].outcome: unknown reason "busy"; the reasons of shed are capacity, device_pressure, draining, queue_full`},
+		{"reason of another class", "contract: {outcomes: inferred, map: [\n  {code: x, outcome: shed/internal}]}\n",
+			`contract.map[0].outcome: reason "internal" belongs to class "failed", not "shed"`},
+		{"served class", "contract: {outcomes: inferred, map: [\n  {code: x, outcome: completed/none}]}\n",
+			`contract.map[0].outcome: class "completed" is served`},
+		{"map without inferring", "contract: {map: [\n  {code: x, outcome: shed/capacity}]}\n",
+			`contract.map: a map applies only when contract.outcomes is inferred`},
+		{"nothing to match", "contract: {outcomes: inferred, map: [\n  {outcome: shed/capacity}]}\n",
+			`contract.map[0]: give status, type or code`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			broken := base[:at] + tc.contract + base[at:]
+			_, err := Parse("ref.yaml", []byte(broken))
+			if err == nil || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("accepted or wrong error: %v", err)
+			}
+			wantLine := line
+			if strings.HasPrefix(tc.want, "contract.map:") {
+				wantLine = line - 1 // the map itself, on contract's own line
+			}
+			want := "ref.yaml:" + strconv.Itoa(wantLine) + ": " + tc.want
+			if !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %q does not contain %q", err, want)
+			}
+		})
+	}
+}
