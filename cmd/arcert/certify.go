@@ -13,7 +13,6 @@ import (
 
 	"github.com/aruntime/arcert/chaos/containers"
 	"github.com/aruntime/arcert/conformance/catalog"
-	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/grpcdriver"
 	"github.com/aruntime/arcert/conformance/report"
 	"github.com/aruntime/arcert/conformance/target"
@@ -110,7 +109,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	reqs := cat.InProfiles(f.profiles...)
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d\n",
 		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed)
-	env := &suites.Env{Target: t, Catalog: cat, HTTP: driver.New(t.Endpoints.HTTP), Seed: f.seed}
+	env := &suites.Env{Target: t, Catalog: cat, HTTP: httpClient(t), Seed: f.seed}
 	if chaos != nil {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
 	}
