@@ -23,6 +23,7 @@ func (r *runner) finish(ctx context.Context) {
 
 	r.faults.markEnded(r.clock.Now())
 	out.Rollback = r.reg.rollback(ctx, r.clock.Now)
+	r.faults.rolledBack(out.Rollback)
 	rolledBack := r.clock.Now()
 	out.Residue = r.residue(ctx)
 	res := out.Residue

@@ -69,7 +69,7 @@ func (r *recorder) add(e ledger.Entry, phase int) {
 	r.phases[phase].Add(e)
 	r.mu.Lock()
 	if r.sink != nil && r.sinkErr == nil {
-		if err := r.sink(e); err != nil {
+		if err := safeSink(r.sink, e); err != nil {
 			r.sinkErr = err
 			r.mu.Unlock()
 			r.stop.fire(r.now(), RuleError, fmt.Sprintf("the sink refused request #%d: %v", e.Seq, err))
@@ -89,6 +89,17 @@ func (r *recorder) add(e ledger.Entry, phase int) {
 			r.stop.fire(r.now(), RuleInvariant, fmt.Sprintf("request #%d of %s %s", e.Seq, e.Tenant, why))
 		}
 	}
+}
+
+// safeSink hands e to sink, turning a panic into an error: a broken sink errors the run, it must
+// not kill the process while faults are in force.
+func safeSink(sink func(ledger.Entry) error, e ledger.Entry) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panicked: %s", panicText(p))
+		}
+	}()
+	return sink(e)
 }
 
 // brokenInvariant says which ledger invariant e breaks, empty when none.
