@@ -44,7 +44,7 @@ type Env struct {
 	// Links injects link faults (toxiproxy); Nodes node faults (kill, stop, pause).
 	Links Links
 	Nodes fault.Nodes
-	// Records counts the runtime's evidence records of a request id, to resolve indeterminate
+	// Records counts the runtime's evidence records of a request id, to reconcile a phase's
 	// requests (Expectation.NothingLost); nil leaves them unresolved and such expectations
 	// INCONCLUSIVE.
 	Records func(ctx context.Context, requestID string) (int, error)
