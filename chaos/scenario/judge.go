@@ -46,6 +46,12 @@ func Judge(ctx context.Context, e Expectation, c Counts, reconcile []ledger.Entr
 		return Result{Verdict: Invalid, Message: fmt.Sprintf("only %d requests of %s (need %d)", c.Requests, who, minN)}
 	}
 	var fails []string
+	if c.Broken > 0 {
+		fails = append(fails, fmt.Sprintf("%d broke the ledger's invariants (%s)", c.Broken, c.BrokenExample))
+	}
+	if c.Hung > 0 {
+		fails = append(fails, fmt.Sprintf("%d hung past their deadline (%s)", c.Hung, c.HungExample))
+	}
 	if e.MinServed > 0 && c.ServedShare() < e.MinServed {
 		fails = append(fails, fmt.Sprintf("served %.1f%% (%d of %d), need %.1f%%", 100*c.ServedShare(), c.Served, c.Requests, 100*e.MinServed))
 	}
@@ -67,15 +73,18 @@ func Judge(ctx context.Context, e Expectation, c Counts, reconcile []ledger.Entr
 	inconclusive := ""
 	if e.NothingLost {
 		f, inc := nothingLost(ctx, reconcile, records)
-		if inc == invalidNoIDs {
-			return Result{Verdict: Invalid, Message: fmt.Sprintf("%s: none of %d requests carries a request id to look up in the evidence", who, c.Requests)}
-		}
 		fails = append(fails, f...)
 		inconclusive = inc
 	}
+	// A bound on the served requests (p90 TTFT, forbidden servers) says nothing of too few of them.
+	servedBound := e.MaxP90TTFT > 0 || len(e.Forbidden) > 0
 	switch {
 	case len(fails) > 0:
 		return Result{Verdict: Fail, Message: fmt.Sprintf("%s: %s", who, strings.Join(fails, "; "))}
+	case inconclusive == invalidNoIDs:
+		return Result{Verdict: Invalid, Message: fmt.Sprintf("%s: none of %d requests carries a request id to look up in the evidence", who, c.Requests)}
+	case servedBound && c.Served < minN:
+		return Result{Verdict: Invalid, Message: fmt.Sprintf("only %d of %d requests of %s served (need %d to judge the served ones)", c.Served, c.Requests, who, minN)}
 	case inconclusive != "":
 		return Result{Verdict: Inconclusive, Message: fmt.Sprintf("%s: %s", who, inconclusive)}
 	}

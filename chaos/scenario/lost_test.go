@@ -71,3 +71,36 @@ func TestARunReconcilesOnlyThePhasesThatAskForIt(t *testing.T) {
 		t.Fatalf("lookups %v; want none in plain and one per request (%d) in judged", looked, out.Expectations[1].Samples)
 	}
 }
+
+func TestJudgeDoesNotPassOnNothingServedOrBrokenRequests(t *testing.T) {
+	ctx := context.Background()
+	refused := Counts{Requests: 20, Outcomes: map[string]int{"failed/dependency_unavailable": 20}}
+	for _, e := range []Expectation{{MaxP90TTFT: time.Second}, {Forbidden: []string{"us-east"}}} {
+		if r := Judge(ctx, e, refused, nil, nil); r.Verdict != Invalid || !strings.Contains(r.Message, "only 0 of 20 requests of every tenant served") {
+			t.Fatalf("%+v on nothing served: %+v", e, r)
+		}
+	}
+	// A share that is not met is a FAIL however few were served.
+	if r := Judge(ctx, Expectation{MinServed: 0.5, MaxP90TTFT: time.Second}, refused, nil, nil); r.Verdict != Fail {
+		t.Fatalf("min served and p90 on nothing served: %+v", r)
+	}
+	broken := Counts{Requests: 20, Served: 20, Broken: 2, BrokenExample: "request #4: no outcome stated", Outcomes: map[string]int{"completed/": 20}}
+	if r := Judge(ctx, Expectation{MinServed: 0.5}, broken, nil, nil); r.Verdict != Fail || !strings.Contains(r.Message, "2 broke the ledger's invariants (request #4: no outcome stated)") {
+		t.Fatalf("broken: %+v", r)
+	}
+	hung := Counts{Requests: 20, Served: 20, Hung: 1, HungExample: "request #9 took 5s against a deadline of 1s", Outcomes: map[string]int{"completed/": 20}}
+	if r := Judge(ctx, Expectation{Allowed: []string{"completed", "indeterminate"}}, hung, nil, nil); r.Verdict != Fail || !strings.Contains(r.Message, "1 hung past their deadline (request #9 took 5s") {
+		t.Fatalf("hung: %+v", r)
+	}
+}
+
+func TestTallyNamesABrokenAndAHungRequest(t *testing.T) {
+	tl := NewTally(time.Second)
+	at := time.Unix(0, 0)
+	tl.Add(ledger.Entry{Seq: 1, Tenant: "a", Start: at, End: at.Add(5 * time.Second), Deadline: time.Second, Outcome: outcome.Completed})
+	tl.Add(ledger.Entry{Seq: 2, Tenant: "b", Start: at, End: at})
+	c := tl.Of("", "")
+	if c.Hung != 1 || c.Broken != 1 || !strings.Contains(c.HungExample, "request #1 took 5s") || !strings.HasPrefix(c.BrokenExample, "request #2: ") {
+		t.Fatalf("%+v", c)
+	}
+}
