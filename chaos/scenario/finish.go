@@ -88,8 +88,9 @@ func (r *runner) recovery(after steadyCheck) Result {
 }
 
 // status is how the run ended, as outcome.go defines the statuses, the first that applies:
-// errored, aborted, invalid (no steady state before, or an expectation that cannot be judged),
-// deviated (an expectation, the recovery or the residue failed), completed.
+// errored, aborted, invalid (no steady state before), deviated (the residue, the recovery or an
+// expectation failed), invalid (an expectation that cannot be judged), completed. An errored or
+// aborted run may still have left residue: Outcome.ResidueLeft says so.
 func (r *runner) status() Status { return StatusOf(*r.out) }
 
 // StatusOf is the status an outcome's records add up to; a game-day report that re-judged a
@@ -107,17 +108,22 @@ func StatusOf(out Outcome) Status {
 	if !out.Residue.OK() {
 		return StatusDeviated // nothing says more about a run than what it left broken
 	}
-	deviated := !out.RecoveryResult.OK()
+	// A failed expectation beats one that could not be judged: what was judged deviated, and an
+	// invalid neighbour must not hide it.
+	deviated, invalid := !out.RecoveryResult.OK(), false
 	for _, e := range out.Expectations {
 		switch e.Result.Verdict {
 		case Invalid, Inconclusive:
-			return StatusInvalid
+			invalid = true
 		case Fail:
 			deviated = true
 		}
 	}
-	if deviated {
+	switch {
+	case deviated:
 		return StatusDeviated
+	case invalid:
+		return StatusInvalid
 	}
 	return StatusCompleted
 }

@@ -55,6 +55,11 @@ type Outcome struct {
 	Entries []ledger.Entry `json:"-"`
 }
 
+// ResidueLeft reports whether rollback left something broken, whatever the status: an aborted or
+// errored day reports its abort or error as its status, and residue only here and in Residue. A
+// caller should exit differently (and louder) on it: the target needs a person.
+func (o Outcome) ResidueLeft() bool { return o.Residue.Verdict == Fail }
+
 // SteadyRecord is one steady-state check: per tenant, its probes and the result.
 type SteadyRecord struct {
 	Start   time.Time     `json:"start"`

@@ -32,9 +32,9 @@ var tmpl = template.Must(template.New("page").Parse(pageTemplate))
 
 // banners say in a sentence what each status means to the people who ran the day.
 var banners = map[scenario.Status]string{
-	scenario.StatusCompleted: "Completed: the runtime behaved as hypothesised, put back cleanly and recovered in time.",
+	scenario.StatusCompleted: "Completed: the runtime behaved as hypothesised and recovered in time.",
 	scenario.StatusDeviated:  "Deviated: the day ran to the end, but the runtime did not behave as hypothesised.",
-	scenario.StatusAborted:   "Aborted: an abort rule stopped the day early; everything was rolled back.",
+	scenario.StatusAborted:   "Aborted: an abort rule stopped the day early.",
 	scenario.StatusInvalid:   "Invalid: the day could not be judged.",
 	scenario.StatusErrored:   "Errored: the harness itself failed.",
 }
@@ -97,6 +97,8 @@ func build(j journal.Journal, s Series) view {
 	if v.Banner == "" {
 		v.Banner = "Status " + string(j.Status) + "."
 	}
+	// Whether rollback was clean is read from the residue check alone, whatever the status.
+	v.Banner += " " + journal.RolledBack(o)
 	for _, c := range journal.Checks(j) {
 		cv := checkView{Name: c.Name, Phase: c.Phase, Verdict: string(c.Result.Verdict), Class: verdictClass(c.Result.Verdict), Message: c.Result.Message}
 		if c.Kind == journal.KindExpectation {
