@@ -53,7 +53,7 @@ type view struct {
 	Faults                         []faultView
 	Rollback                       []rollbackView
 	Totals                         []totalView
-	Entries                        int
+	Entries, Dropped               int
 }
 
 type checkView struct{ Name, Phase, Verdict, Class, Message, Samples string }
@@ -67,7 +67,7 @@ type totalView struct {
 
 // Write writes DIR/report.html for j, reading the ledger at ledgerPath once.
 func Write(dir string, j journal.Journal, ledgerPath string) error {
-	s, err := Aggregate(j.Start, ledgerPath)
+	s, err := Aggregate(j.Start, j.End, ledgerPath)
 	if err != nil {
 		return fmt.Errorf("page: %w", err)
 	}
@@ -89,7 +89,7 @@ func build(j journal.Journal, s Series) view {
 	o := j.Outcome
 	v := view{
 		J: j, Title: "Game day: " + j.Scenario.Name, Banner: banners[j.Status], Status: string(j.Status),
-		Started: j.Start.UTC().Format("2006-01-02 15:04:05 MST"), Took: secs(j.End.Sub(j.Start)), Entries: s.Entries,
+		Started: j.Start.UTC().Format("2006-01-02 15:04:05 MST"), Took: secs(j.End.Sub(j.Start)), Entries: s.Entries, Dropped: s.Dropped,
 	}
 	v.ResidueVerdict, v.ResidueClass = string(orNotRun(o.Residue.Verdict)), verdictClass(o.Residue.Verdict)
 	v.RecoveryVerdict, v.RecoveryClass = string(orNotRun(o.RecoveryResult.Verdict)), verdictClass(o.RecoveryResult.Verdict)
