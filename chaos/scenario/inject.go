@@ -53,7 +53,9 @@ func (fs *faults) inject(ctx context.Context, idx int) error {
 	f := fs.plan.Faults[idx]
 	kind, detail := kindOf(f)
 	fs.mu.Lock()
-	fs.recs[idx] = FaultRecord{Name: f.Name, Kind: kind, Detail: detail, Role: f.Select.Role, Start: fs.now()}
+	if fs.recs[idx].Start.IsZero() { // else timedOut got there first
+		fs.recs[idx] = FaultRecord{Name: f.Name, Kind: kind, Detail: detail, Role: f.Select.Role, Start: fs.now()}
+	}
 	fs.mu.Unlock()
 	targets, err := fs.apply(ctx, idx, f)
 	if err != nil {
@@ -80,6 +82,11 @@ func (fs *faults) inject(ctx context.Context, idx int) error {
 func (fs *faults) timedOut(idx int, msg string) {
 	fs.mu.Lock()
 	rec := &fs.recs[idx]
+	if rec.Start.IsZero() { // the injection never got as far as starting its record
+		f := fs.plan.Faults[idx]
+		kind, detail := kindOf(f)
+		*rec = FaultRecord{Name: f.Name, Kind: kind, Detail: detail, Role: f.Select.Role, Start: fs.now()}
+	}
 	rec.Error = joinText(rec.Error, msg)
 	late := fs.reported[idx]
 	fs.reported[idx] = true

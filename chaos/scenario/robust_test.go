@@ -138,8 +138,7 @@ func TestEventsSayWhetherFaultsWentInAndCameOut(t *testing.T) {
 	failing := Fault{Name: "failing heal", At: 0, For: 200 * time.Millisecond, Custom: func(context.Context) (func() error, error) {
 		return func() error { return errors.New("proxy gone") }, nil
 	}}
-	out := Run(context.Background(), onePhase("events", time.Second, failing, f.downFault("held", 100*time.Millisecond, time.Minute)), env)
-	_ = out
+	Run(context.Background(), onePhase("events", time.Second, failing, f.downFault("held", 100*time.Millisecond, time.Minute)), env)
 	var heals []string
 	for _, e := range ev.all {
 		switch e.Kind {
