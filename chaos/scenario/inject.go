@@ -27,6 +27,8 @@ type faults struct {
 	// fault, so a rollback undo is reported as that fault's heal.
 	reported []bool
 	owner    map[string]int
+	// watch hears of every heal that put a fault back whole, to measure recovery from it.
+	watch *healWatch
 }
 
 func newFaults(plan Plan, env Env, reg *registry, now func() time.Time, emit func(Event)) *faults {
@@ -233,6 +235,9 @@ func (fs *faults) heal(ctx context.Context, idx int) error {
 		errs = append(errs, undos[i](ctx))
 	}
 	err := errors.Join(errs...)
+	if err == nil && len(undos) > 0 && fs.watch != nil {
+		fs.watch.healed(fs.now())
+	}
 	fs.mu.Lock()
 	rec := &fs.recs[idx]
 	if err != nil {

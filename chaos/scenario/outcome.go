@@ -34,7 +34,10 @@ type Outcome struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
 	// SteadyBefore and SteadyAfter are the steady-state checks before the first phase and after
-	// rollback; Recovery is how long after rollback the steady state took to come back.
+	// rollback. Recovery is how long the steady state took to come back after the last fault was
+	// put back: when rollback undid nothing, from the last heal of the play until every
+	// steady-state tenant's requests sent after it were served Probes in a row (if they were); else
+	// from the end of rollback until the check after it passed.
 	SteadyBefore SteadyRecord  `json:"steady_before"`
 	SteadyAfter  SteadyRecord  `json:"steady_after"`
 	Recovery     time.Duration `json:"recovery"`

@@ -21,6 +21,7 @@ type recorder struct {
 	stop   *stopper
 	now    func() time.Time
 	invar  bool
+	watch  *healWatch
 	total  *Tally
 	phases []*Tally
 
@@ -86,6 +87,9 @@ func (r *recorder) send(ctx context.Context, send func(context.Context, Request)
 func (r *recorder) add(e ledger.Entry, phase int) {
 	r.total.Add(e)
 	r.phases[phase].Add(e)
+	if r.watch != nil {
+		r.watch.add(e)
+	}
 	r.mu.Lock()
 	if r.sink != nil && r.sinkErr == nil {
 		if err := safeSink(r.sink, e); err != nil {

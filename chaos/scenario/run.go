@@ -33,6 +33,7 @@ type runner struct {
 	reg            *registry
 	faults         *faults
 	rec            *recorder
+	watch          *healWatch
 	loadCtx        context.Context
 	// deadline is when the Deadline abort rule fires (farFuture when none).
 	deadline time.Time
@@ -78,6 +79,9 @@ func Run(ctx context.Context, plan Plan, env Env) (out Outcome) {
 	r.stop = newStopper(cancel, r.emit)
 	r.faults = newFaults(plan, env, r.reg, clock.Now, r.emit)
 	r.rec = newRecorder(plan, env, r.grace, r.stop, clock.Now, r.emit)
+	r.watch = newHealWatch(plan.Steady)
+	r.rec.watch = r.watch
+	r.faults.watch = r.watch
 	defer func() {
 		if p := recover(); p != nil {
 			// fire emits an event; whatever it does, finish (rollback) must still run.

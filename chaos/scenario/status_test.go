@@ -1,6 +1,15 @@
 package scenario
 
-import "testing"
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/chaos/ledger"
+)
 
 func TestAFailedExpectationBeatsAnInvalidOneAndResidueIsNeverHidden(t *testing.T) {
 	pass := Result{Verdict: Pass}
@@ -17,5 +26,39 @@ func TestAFailedExpectationBeatsAnInvalidOneAndResidueIsNeverHidden(t *testing.T
 	out.Residue = Result{Verdict: Fail, Message: "residue after rollback: heal cut failed"}
 	if s := StatusOf(out); s != StatusAborted || !out.ResidueLeft() {
 		t.Fatalf("aborted with residue: %s, residue left %v", s, out.ResidueLeft())
+	}
+}
+
+func TestRecoveryCountsFromTheLastHealWhenRollbackHadNothingToDo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		slow     time.Duration // how long the runtime keeps failing after the heal
+		min, max time.Duration
+		ok       bool
+	}{{1500 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond, false}, {0, 0, 500 * time.Millisecond, true}} {
+		clock := NewVirtualClock(t0)
+		f := newFake(clock)
+		var healedAt atomic.Int64
+		cut := f.downFault("cut", time.Second, time.Second)
+		inject := cut.Custom
+		cut.Custom = func(ctx context.Context) (func() error, error) {
+			heal, err := inject(ctx)
+			return func() error { healedAt.Store(clock.Now().UnixNano()); return heal() }, err
+		}
+		env := f.env()
+		env.Send = func(ctx context.Context, req Request) ledger.Entry {
+			e := f.send(ctx, req)
+			if h := healedAt.Load(); h != 0 && clock.Now().Before(time.Unix(0, h).Add(tc.slow)) {
+				e.Outcome, e.Reason, e.TTFT, e.ServedBy = outcome.Failed, outcome.ReasonDependencyUnavailable, 0, outcome.ServedBy{}
+			}
+			return e
+		}
+		p := Plan{Name: "recovery", Seed: 1, Steady: steadyOf("a"), Recovery: time.Second, Faults: []Fault{cut},
+			Phases: []Phase{{Name: "all", Duration: 5 * time.Second, Load: []Load{{Tenant: "a", Rate: 20}}}}}
+		out := Run(context.Background(), p, env)
+		if len(out.Rollback) != 0 || out.Recovery < tc.min || out.Recovery > tc.max || out.RecoveryResult.OK() != tc.ok ||
+			!strings.Contains(out.RecoveryResult.Message, "after the last fault was healed") {
+			t.Fatalf("slow %s: rollback %+v, recovery %s, %+v", tc.slow, out.Rollback, out.Recovery, out.RecoveryResult)
+		}
 	}
 }
