@@ -44,7 +44,7 @@ type Env struct {
 	// Links injects link faults (toxiproxy); Nodes node faults (kill, stop, pause).
 	Links Links
 	Nodes fault.Nodes
-	// Records counts the runtime's evidence records of a request id, to resolve indeterminate
+	// Records counts the runtime's evidence records of a request id, to reconcile a phase's
 	// requests (Expectation.NothingLost); nil leaves them unresolved and such expectations
 	// INCONCLUSIVE.
 	Records func(ctx context.Context, requestID string) (int, error)
@@ -62,6 +62,10 @@ type Env struct {
 	// CommandEnv is added to the environment of command faults' scripts ("NAME=value"): where the
 	// runtime is and with which credential a script may act on it.
 	CommandEnv []string
+	// FaultTimeout bounds each fault action: an injection, and each undo of a heal or of rollback
+	// (default 2 min; a command fault's own longer Timeout wins). An action that does not return
+	// in time is recorded as failed, its undo stays registered (residue) and the run moves on.
+	FaultTimeout time.Duration
 	// Grace is how far past its deadline a request may end before it counts as hung (default 1 s).
 	Grace time.Duration
 }

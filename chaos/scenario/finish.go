@@ -23,6 +23,7 @@ func (r *runner) finish(ctx context.Context) {
 
 	r.faults.markEnded(r.clock.Now())
 	out.Rollback = r.reg.rollback(ctx, r.clock.Now)
+	r.faults.rolledBack(out.Rollback)
 	rolledBack := r.clock.Now()
 	out.Residue = r.residue(ctx)
 	res := out.Residue
@@ -43,6 +44,12 @@ func (r *runner) finish(ctx context.Context) {
 		out.SteadyAfter = after.rec
 		out.Recovery = after.reached.Sub(rolledBack)
 		out.RecoveryResult = r.recovery(after)
+		// When rollback had nothing left to undo, the last fault was put back during the play:
+		// recovery counts from that heal, on the play's own requests, when they show it.
+		if _, took, ok := r.watch.recovered(); ok && len(out.Rollback) == 0 && after.rec.Result.OK() {
+			out.Recovery = took
+			out.RecoveryResult = r.recoveryFromHeal(took)
+		}
 		if out.Abort == nil {
 			out.Expectations = r.judge(ctx)
 		}
@@ -74,6 +81,15 @@ func (r *runner) residue(ctx context.Context) Result {
 	return Result{Verdict: Pass, Message: fmt.Sprintf("no residue: %d undo(s) ran, nothing left broken", len(r.out.Rollback))}
 }
 
+// recoveryFromHeal judges a recovery measured from the last heal of the play.
+func (r *runner) recoveryFromHeal(took time.Duration) Result {
+	rec := took.Round(time.Millisecond)
+	if r.plan.Recovery > 0 && took > r.plan.Recovery {
+		return Result{Verdict: Fail, Message: fmt.Sprintf("every tenant was served %d requests in a row %s after the last fault was healed, beyond the declared recovery of %s", r.plan.Steady.Probes, rec, r.plan.Recovery)}
+	}
+	return Result{Verdict: Pass, Message: fmt.Sprintf("every tenant was served %d requests in a row %s after the last fault was healed", r.plan.Steady.Probes, rec)}
+}
+
 // recovery judges the steady state after rollback against the declared recovery time.
 func (r *runner) recovery(after steadyCheck) Result {
 	rec := r.out.Recovery.Round(time.Millisecond)
@@ -87,8 +103,9 @@ func (r *runner) recovery(after steadyCheck) Result {
 }
 
 // status is how the run ended, as outcome.go defines the statuses, the first that applies:
-// errored, aborted, invalid (no steady state before, or an expectation that cannot be judged),
-// deviated (an expectation, the recovery or the residue failed), completed.
+// errored, aborted, invalid (no steady state before), deviated (the residue, the recovery or an
+// expectation failed), invalid (an expectation that cannot be judged), completed. An errored or
+// aborted run may still have left residue: Outcome.ResidueLeft says so.
 func (r *runner) status() Status { return StatusOf(*r.out) }
 
 // StatusOf is the status an outcome's records add up to; a game-day report that re-judged a
@@ -106,17 +123,22 @@ func StatusOf(out Outcome) Status {
 	if !out.Residue.OK() {
 		return StatusDeviated // nothing says more about a run than what it left broken
 	}
-	deviated := !out.RecoveryResult.OK()
+	// A failed expectation beats one that could not be judged: what was judged deviated, and an
+	// invalid neighbour must not hide it.
+	deviated, invalid := !out.RecoveryResult.OK(), false
 	for _, e := range out.Expectations {
 		switch e.Result.Verdict {
 		case Invalid, Inconclusive:
-			return StatusInvalid
+			invalid = true
 		case Fail:
 			deviated = true
 		}
 	}
-	if deviated {
+	switch {
+	case deviated:
 		return StatusDeviated
+	case invalid:
+		return StatusInvalid
 	}
 	return StatusCompleted
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,11 +23,18 @@ type faults struct {
 	mu    sync.Mutex
 	recs  []FaultRecord
 	undos [][]func(context.Context) error
+	// reported says whose injected event was emitted; owner maps an undo's description to its
+	// fault, so a rollback undo is reported as that fault's heal.
+	reported []bool
+	owner    map[string]int
+	// watch hears of every heal that put a fault back whole, to measure recovery from it.
+	watch *healWatch
 }
 
 func newFaults(plan Plan, env Env, reg *registry, now func() time.Time, emit func(Event)) *faults {
 	return &faults{plan: plan, env: env, reg: reg, now: now, emit: emit,
-		recs: make([]FaultRecord, len(plan.Faults)), undos: make([][]func(context.Context) error, len(plan.Faults))}
+		recs: make([]FaultRecord, len(plan.Faults)), undos: make([][]func(context.Context) error, len(plan.Faults)),
+		reported: make([]bool, len(plan.Faults)), owner: map[string]int{}}
 }
 
 // kindOf names what a fault is, for its record.
@@ -41,30 +49,117 @@ func kindOf(f Fault) (kind, detail string) {
 }
 
 // inject puts fault idx in force. Whatever it managed to break before an error stays registered
-// for rollback.
+// for rollback. Its record exists from the start, so a heal or a rollback that comes while it is
+// still running (it hung) finds it; the injected event is emitted once, here or by timedOut.
 func (fs *faults) inject(ctx context.Context, idx int) error {
 	f := fs.plan.Faults[idx]
 	kind, detail := kindOf(f)
-	rec := FaultRecord{Name: f.Name, Kind: kind, Detail: detail, Role: f.Select.Role, Start: fs.now()}
+	fs.mu.Lock()
+	if fs.recs[idx].Start.IsZero() { // else timedOut got there first
+		fs.recs[idx] = FaultRecord{Name: f.Name, Kind: kind, Detail: detail, Role: f.Select.Role, Start: fs.now()}
+	}
+	fs.mu.Unlock()
 	targets, err := fs.apply(ctx, idx, f)
-	rec.Targets = targets
 	if err != nil {
 		err = fmt.Errorf("injecting fault %s: %w", f.Name, err)
-		rec.Error = err.Error()
 	}
 	fs.mu.Lock()
-	fs.recs[idx] = rec
+	rec := &fs.recs[idx]
+	rec.Targets = targets
+	if err != nil {
+		rec.Error = joinText(rec.Error, err.Error())
+	}
+	late := fs.reported[idx]
+	fs.reported[idx] = true
+	cp := *rec
 	fs.mu.Unlock()
-	fs.emit(Event{Kind: EventInjected, Fault: &rec, Message: rec.Error})
+	if !late {
+		fs.emit(Event{Kind: EventInjected, Fault: &cp, Message: cp.Error, Result: actionResult(err, "in force", cp)})
+	}
 	return err
+}
+
+// timedOut records that fault idx's injection did not return in time: the fault failed to go
+// into force as far as the run knows (whatever it registers later is rolled back).
+func (fs *faults) timedOut(idx int, msg string) {
+	fs.mu.Lock()
+	rec := &fs.recs[idx]
+	if rec.Start.IsZero() { // the injection never got as far as starting its record
+		f := fs.plan.Faults[idx]
+		kind, detail := kindOf(f)
+		*rec = FaultRecord{Name: f.Name, Kind: kind, Detail: detail, Role: f.Select.Role, Start: fs.now()}
+	}
+	rec.Error = joinText(rec.Error, msg)
+	late := fs.reported[idx]
+	fs.reported[idx] = true
+	cp := *rec
+	fs.mu.Unlock()
+	if !late {
+		fs.emit(Event{Kind: EventInjected, Fault: &cp, Message: cp.Error, Result: &Result{Verdict: Fail, Message: msg}})
+	}
+}
+
+// actionResult is the Result of an injected or healed event: FAIL with the error, or PASS.
+func actionResult(err error, done string, rec FaultRecord) *Result {
+	if err != nil {
+		return &Result{Verdict: Fail, Message: err.Error()}
+	}
+	msg := fmt.Sprintf("%s %s", rec.Name, done)
+	if len(rec.Targets) > 0 {
+		msg += fmt.Sprintf(" on %d target(s)", len(rec.Targets))
+	}
+	return &Result{Verdict: Pass, Message: msg}
 }
 
 // register adds an undo to the registry and to fault idx's own list.
 func (fs *faults) register(idx int, what string, undo func(context.Context) error) {
-	rel := fs.reg.add(what, undo)
+	fs.registerWithin(idx, what, 0, undo)
+}
+
+// registerWithin is register for an undo with its own, longer, bound (see registry.addWithin).
+func (fs *faults) registerWithin(idx int, what string, within time.Duration, undo func(context.Context) error) {
+	rel := fs.reg.addWithin(what, within, undo)
 	fs.mu.Lock()
 	fs.undos[idx] = append(fs.undos[idx], rel)
+	fs.owner[what] = idx
 	fs.mu.Unlock()
+}
+
+// rolledBack reports every fault whose undos ran in rollback as healed (EventHealed, its Result
+// FAIL when an undo failed), so a watcher sees faults put back at the end of the day too.
+func (fs *faults) rolledBack(entries []RollbackEntry) {
+	var order []int
+	errs := map[int][]string{}
+	seen := map[int]bool{}
+	fs.mu.Lock()
+	for _, e := range entries {
+		idx, ok := fs.owner[e.What]
+		if !ok {
+			continue
+		}
+		if !seen[idx] {
+			seen[idx] = true
+			order = append(order, idx)
+		}
+		if e.Error != "" {
+			errs[idx] = append(errs[idx], e.Error)
+		}
+	}
+	recs := make([]FaultRecord, len(order))
+	for i, idx := range order {
+		if len(errs[idx]) > 0 {
+			fs.recs[idx].Error = joinText(fs.recs[idx].Error, "rolling back: "+strings.Join(errs[idx], "; "))
+		}
+		recs[i] = fs.recs[idx]
+	}
+	fs.mu.Unlock()
+	for i, idx := range order {
+		var err error
+		if len(errs[idx]) > 0 {
+			err = errors.New("rolling back " + recs[i].Name + ": " + strings.Join(errs[idx], "; "))
+		}
+		fs.emit(Event{Kind: EventHealed, Fault: &recs[i], Message: recs[i].Error, Result: actionResult(err, "healed in rollback", recs[i])})
+	}
 }
 
 // apply does the injection proper and returns the targets it acted on.
@@ -84,7 +179,7 @@ func (fs *faults) apply(ctx context.Context, idx int, f Fault) (targets []string
 	case f.Command != nil:
 		c := f.Command
 		if c.Rollback != "" {
-			fs.register(idx, "rollback command of "+f.Name, func(ctx context.Context) error {
+			fs.registerWithin(idx, "rollback command of "+f.Name, commandBound(*c), func(ctx context.Context) error {
 				return runCommand(ctx, c.Rollback, c.Timeout, fs.env.CommandEnv)
 			})
 		}
@@ -140,6 +235,9 @@ func (fs *faults) heal(ctx context.Context, idx int) error {
 		errs = append(errs, undos[i](ctx))
 	}
 	err := errors.Join(errs...)
+	if err == nil && len(undos) > 0 && fs.watch != nil {
+		fs.watch.healed(fs.now())
+	}
 	fs.mu.Lock()
 	rec := &fs.recs[idx]
 	if err != nil {
@@ -147,7 +245,7 @@ func (fs *faults) heal(ctx context.Context, idx int) error {
 	}
 	cp := *rec
 	fs.mu.Unlock()
-	fs.emit(Event{Kind: EventHealed, Fault: &cp, Message: cp.Error})
+	fs.emit(Event{Kind: EventHealed, Fault: &cp, Message: cp.Error, Result: actionResult(err, "healed", cp)})
 	return err
 }
 

@@ -21,24 +21,22 @@ func (r *runner) judge(ctx context.Context) []ExpectRecord {
 	for i, ph := range r.plan.Phases {
 		for _, e := range ph.Expect {
 			c := r.rec.phases[i].Of(e.Tenant, e.Class)
-			var indet []ledger.Entry
-			for _, x := range r.rec.indeterminate(i) {
-				if (e.Tenant == "" || x.Tenant == e.Tenant) && (e.Class == "" || x.Class == e.Class) {
-					indet = append(indet, x)
-				}
+			var recon []ledger.Entry
+			if e.NothingLost {
+				recon = r.rec.toReconcile(i, e.Tenant, e.Class)
 			}
 			out = append(out, ExpectRecord{Phase: ph.Name, Expectation: e, Samples: c.Requests,
-				Result: Judge(ctx, e, c, indet, r.env.Records)})
+				Result: Judge(ctx, e, c, recon, r.env.Records)})
 		}
 	}
 	return out
 }
 
-// Judge judges one expectation on the counts of the requests it covers and their indeterminate
-// entries; records resolves those against the runtime's evidence (nil leaves a NothingLost
-// expectation INCONCLUSIVE). It is pure but for records, so a game-day report can re-judge a
-// stored ledger.
-func Judge(ctx context.Context, e Expectation, c Counts, indeterminate []ledger.Entry, records func(context.Context, string) (int, error)) Result {
+// Judge judges one expectation on the counts of the requests it covers and, for NothingLost, the
+// entries to reconcile: every one of them with a request id, and the indeterminate ones. records
+// resolves those against the runtime's evidence (nil leaves a NothingLost expectation
+// INCONCLUSIVE). It is pure but for records, so a game-day report can re-judge a stored ledger.
+func Judge(ctx context.Context, e Expectation, c Counts, reconcile []ledger.Entry, records func(context.Context, string) (int, error)) Result {
 	who := cmp.Or(e.Tenant, "every tenant")
 	if e.Class != "" {
 		who += " in " + e.Class
@@ -48,6 +46,12 @@ func Judge(ctx context.Context, e Expectation, c Counts, indeterminate []ledger.
 		return Result{Verdict: Invalid, Message: fmt.Sprintf("only %d requests of %s (need %d)", c.Requests, who, minN)}
 	}
 	var fails []string
+	if c.Broken > 0 {
+		fails = append(fails, fmt.Sprintf("%d broke the ledger's invariants (%s)", c.Broken, c.BrokenExample))
+	}
+	if c.Hung > 0 {
+		fails = append(fails, fmt.Sprintf("%d hung past their deadline (%s)", c.Hung, c.HungExample))
+	}
 	if e.MinServed > 0 && c.ServedShare() < e.MinServed {
 		fails = append(fails, fmt.Sprintf("served %.1f%% (%d of %d), need %.1f%%", 100*c.ServedShare(), c.Served, c.Requests, 100*e.MinServed))
 	}
@@ -68,13 +72,19 @@ func Judge(ctx context.Context, e Expectation, c Counts, indeterminate []ledger.
 	}
 	inconclusive := ""
 	if e.NothingLost {
-		f, inc := nothingLost(ctx, indeterminate, records)
+		f, inc := nothingLost(ctx, reconcile, records)
 		fails = append(fails, f...)
 		inconclusive = inc
 	}
+	// A bound on the served requests (p90 TTFT, forbidden servers) says nothing of too few of them.
+	servedBound := e.MaxP90TTFT > 0 || len(e.Forbidden) > 0
 	switch {
 	case len(fails) > 0:
 		return Result{Verdict: Fail, Message: fmt.Sprintf("%s: %s", who, strings.Join(fails, "; "))}
+	case inconclusive == invalidNoIDs:
+		return Result{Verdict: Invalid, Message: fmt.Sprintf("%s: none of %d requests carries a request id to look up in the evidence", who, c.Requests)}
+	case servedBound && c.Served < minN:
+		return Result{Verdict: Invalid, Message: fmt.Sprintf("only %d of %d requests of %s served (need %d to judge the served ones)", c.Served, c.Requests, who, minN)}
 	case inconclusive != "":
 		return Result{Verdict: Inconclusive, Message: fmt.Sprintf("%s: %s", who, inconclusive)}
 	}
@@ -104,34 +114,62 @@ func forbiddenIn(forbidden []string, servedBy string) string {
 	return ""
 }
 
-// nothingLost resolves the indeterminate entries against the evidence: lost or duplicated ones
-// fail; without evidence, or with entries that carry no request id, it cannot be judged.
-func nothingLost(ctx context.Context, indeterminate []ledger.Entry, records func(context.Context, string) (int, error)) (fails []string, inconclusive string) {
+// invalidNoIDs is what nothingLost says when there was nothing to reconcile.
+const invalidNoIDs = "no request ids"
+
+// nothingLost reconciles every entry against the evidence, as the certified evidence-outage spec
+// (suites/resilience_deps.go) does: each request the runtime gave an id, answered (served or
+// refused: the reference records a refusal too) or indeterminate, must have exactly one evidence
+// record; none is lost, more than one duplicated. Reconciling only the indeterminate ones would
+// pass a runtime that drops every record while answering every request. Indeterminate entries
+// without an id cannot be judged (inconclusive); with no id at all there is nothing to judge.
+func nothingLost(ctx context.Context, entries []ledger.Entry, records func(context.Context, string) (int, error)) (fails []string, inconclusive string) {
 	if records == nil {
-		return nil, fmt.Sprintf("%d indeterminate requests and no evidence records to reconcile them against", len(indeterminate))
+		return nil, fmt.Sprintf("%d requests to reconcile and no evidence records to reconcile them against", len(entries))
 	}
-	var lookupErr error
-	resolved := ledger.Reconcile(indeterminate, func(id string) int {
-		n, err := records(ctx, id)
-		if err != nil && lookupErr == nil {
-			lookupErr = fmt.Errorf("looking up %s: %w", id, err)
+	var lost, dup, unresolvable []string
+	looked := 0
+	for _, x := range entries {
+		if x.RequestID == "" {
+			if x.Indeterminate {
+				unresolvable = append(unresolvable, fmt.Sprintf("#%d", x.Seq))
+			}
+			continue
 		}
-		return n
-	})
-	if lookupErr != nil {
-		return nil, lookupErr.Error()
-	}
-	by := map[ledger.Resolution][]string{}
-	for _, x := range resolved {
-		by[x.Resolution] = append(by[x.Resolution], fmt.Sprintf("#%d", x.Entry.Seq))
-	}
-	for _, res := range []ledger.Resolution{ledger.Lost, ledger.Duplicated} {
-		if ids := by[res]; len(ids) > 0 {
-			fails = append(fails, fmt.Sprintf("%d %s (%s)", len(ids), res, strings.Join(ids, ", ")))
+		n, err := records(ctx, x.RequestID)
+		if err != nil {
+			return nil, fmt.Sprintf("looking up %s: %v", x.RequestID, err)
+		}
+		looked++
+		switch {
+		case n == 0:
+			lost = append(lost, fmt.Sprintf("#%d", x.Seq))
+		case n > 1:
+			dup = append(dup, fmt.Sprintf("#%d", x.Seq))
 		}
 	}
-	if ids := by[ledger.Unresolvable]; len(ids) > 0 {
-		inconclusive = fmt.Sprintf("%d indeterminate requests carry no request id to look up (%s)", len(ids), strings.Join(ids, ", "))
+	if looked == 0 && len(unresolvable) == 0 {
+		return nil, invalidNoIDs
+	}
+	if len(lost) > 0 {
+		fails = append(fails, fmt.Sprintf("%d %s (%s)", len(lost), ledger.Lost, idList(lost)))
+	}
+	if len(dup) > 0 {
+		fails = append(fails, fmt.Sprintf("%d %s (%s)", len(dup), ledger.Duplicated, idList(dup)))
+	}
+	if len(unresolvable) > 0 {
+		inconclusive = fmt.Sprintf("%d indeterminate requests carry no request id to look up (%s)", len(unresolvable), idList(unresolvable))
 	}
 	return fails, inconclusive
+}
+
+// idListMax is how many request numbers a message names before it says how many more.
+const idListMax = 20
+
+// idList joins request numbers, the first idListMax of them.
+func idList(ids []string) string {
+	if len(ids) <= idListMax {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:idListMax], ", "), len(ids)-idListMax)
 }

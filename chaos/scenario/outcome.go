@@ -34,7 +34,10 @@ type Outcome struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
 	// SteadyBefore and SteadyAfter are the steady-state checks before the first phase and after
-	// rollback; Recovery is how long after rollback the steady state took to come back.
+	// rollback. Recovery is how long the steady state took to come back after the last fault was
+	// put back: when rollback undid nothing, from the last heal of the play until every
+	// steady-state tenant's requests sent after it were served Probes in a row (if they were); else
+	// from the end of rollback until the check after it passed.
 	SteadyBefore SteadyRecord  `json:"steady_before"`
 	SteadyAfter  SteadyRecord  `json:"steady_after"`
 	Recovery     time.Duration `json:"recovery"`
@@ -54,6 +57,11 @@ type Outcome struct {
 	// Entries are every request's entry when the plan asked to keep them (Plan.KeepEntries).
 	Entries []ledger.Entry `json:"-"`
 }
+
+// ResidueLeft reports whether rollback left something broken, whatever the status: an aborted or
+// errored day reports its abort or error as its status, and residue only here and in Residue. A
+// caller should exit differently (and louder) on it: the target needs a person.
+func (o Outcome) ResidueLeft() bool { return o.Residue.Verdict == Fail }
 
 // SteadyRecord is one steady-state check: per tenant, its probes and the result.
 type SteadyRecord struct {

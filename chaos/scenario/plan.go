@@ -171,8 +171,9 @@ type Expectation struct {
 	// Forbidden lists served_by values (regions, providers) that must never serve these requests:
 	// the policy kept through a fallback.
 	Forbidden []string `json:"forbidden,omitempty"`
-	// NothingLost resolves every indeterminate request against the runtime's evidence (Env.Records):
-	// any lost or duplicated fails.
+	// NothingLost reconciles every request with a request id (served, refused or indeterminate)
+	// against the runtime's evidence (Env.Records): each must have exactly one record; any lost or
+	// duplicated fails, and no request id at all is INVALID.
 	NothingLost bool `json:"nothing_lost,omitempty"`
 	// MaxP90TTFT bounds the served requests' p90 time to first token; 0 does not judge it.
 	MaxP90TTFT time.Duration `json:"max_p90_ttft,omitempty"`

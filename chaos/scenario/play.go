@@ -12,6 +12,12 @@ import (
 // resolution an operator watching a game day needs.
 const tickEvery = time.Second
 
+// faultActionTimeout bounds one fault action (an injection, one undo of a heal or of rollback)
+// when Env.FaultTimeout is 0: long enough for a container to restart, short enough that one
+// hung action (a toxiproxy call, a custom heal ignoring its context) cannot hold the run and every
+// later fault. A command fault's script is bounded by its own Timeout when that is longer.
+const faultActionTimeout = 2 * time.Minute
+
 // faultEvent is one scheduled fault action: inject (heal false) or heal fault idx at at.
 type faultEvent struct {
 	at   time.Time
@@ -141,20 +147,56 @@ func (r *runner) play(ctx context.Context) {
 }
 
 // faultAction injects or heals one fault. A failed injection stops the run (errored); a failed
-// heal stays registered, is retried in rollback and is recorded, but does not stop the run.
+// heal stays registered, is retried in rollback and is recorded, but does not stop the run. Both
+// are bounded: an injection that does not return within its timeout is recorded as failed (what
+// it registers later is still rolled back) and play moves on; a heal's undos are bounded one by
+// one by the registry. An injection still queued when the run stopped is skipped.
 func (r *runner) faultAction(ctx context.Context, ev faultEvent) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.stop.fire(r.clock.Now(), RulePanic, "fault action panicked: "+panicText(p))
 		}
 	}()
-	if !ev.heal {
-		if err := r.faults.inject(r.loadCtx, ev.idx); err != nil {
-			r.stop.fire(r.clock.Now(), RuleError, err.Error())
-		}
+	if ev.heal {
+		_ = r.faults.heal(context.WithoutCancel(ctx), ev.idx)
 		return
 	}
-	_ = r.faults.heal(context.WithoutCancel(ctx), ev.idx)
+	if r.stop.stopped() {
+		return
+	}
+	f := r.plan.Faults[ev.idx]
+	timeout := cmp.Or(r.env.FaultTimeout, faultActionTimeout)
+	if f.Command != nil {
+		timeout = max(timeout, commandBound(*f.Command))
+	}
+	done := make(chan error, 1)
+	actx, cancel := context.WithTimeout(r.loadCtx, timeout)
+	go func() {
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				done <- fmt.Errorf("injecting fault %s panicked: %s", f.Name, panicText(p))
+			}
+		}()
+		done <- r.faults.inject(actx, ev.idx)
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			r.stop.fire(r.clock.Now(), RuleError, err.Error())
+		}
+	case <-timer.C:
+		msg := fmt.Sprintf("injecting fault %s did not return within %s", f.Name, timeout)
+		r.faults.timedOut(ev.idx, msg)
+		r.stop.fire(r.clock.Now(), RuleError, msg)
+	}
+}
+
+// commandBound is how long a command fault's script may take, killing and all.
+func commandBound(c Command) time.Duration {
+	return cmp.Or(c.Timeout, commandTimeout) + commandWaitDelay + time.Second
 }
 
 // faultSchedule lists every inject and heal of the plan's faults by time; a window passing the

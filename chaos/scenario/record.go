@@ -10,8 +10,9 @@ import (
 )
 
 // recorder takes every ended request: it counts it in the run's and its phase's tallies, streams
-// it to the sink, keeps it when the plan asks, and remembers the indeterminate ones (they are few)
-// for the nothing-lost expectations. Memory stays flat when entries are not kept.
+// it to the sink, keeps it when the plan asks, and, in a phase with a nothing-lost expectation,
+// remembers each request's id (not its entry) to reconcile against the evidence. Memory stays flat
+// when entries are not kept but for those ids.
 type recorder struct {
 	keep   bool
 	grace  time.Duration
@@ -20,21 +21,40 @@ type recorder struct {
 	stop   *stopper
 	now    func() time.Time
 	invar  bool
+	watch  *healWatch
 	total  *Tally
 	phases []*Tally
 
-	mu       sync.Mutex
-	sinkErr  error
-	entries  []ledger.Entry
-	indeterm [][]ledger.Entry // per phase
+	mu      sync.Mutex
+	sinkErr error
+	entries []ledger.Entry
+	// wantIDs says which phases have a nothing-lost expectation; ids holds their requests' ids.
+	wantIDs []bool
+	ids     [][]idRef
+}
+
+// idRef is what reconciling a request against the evidence needs of its entry.
+type idRef struct {
+	seq           int
+	tenant, class string
+	id            string
+	indeterminate bool
+}
+
+// entry is the ledger entry Judge reconciles.
+func (x idRef) entry() ledger.Entry {
+	return ledger.Entry{Seq: x.seq, Tenant: x.tenant, Class: x.class, RequestID: x.id, Indeterminate: x.indeterminate}
 }
 
 func newRecorder(plan Plan, env Env, grace time.Duration, stop *stopper, now func() time.Time, emit func(Event)) *recorder {
 	r := &recorder{keep: plan.KeepEntries, grace: grace, sink: env.Sink, emit: emit, stop: stop, now: now,
 		invar: plan.Abort.OnInvariant, total: NewTally(grace),
-		phases: make([]*Tally, len(plan.Phases)), indeterm: make([][]ledger.Entry, len(plan.Phases))}
-	for i := range r.phases {
+		phases: make([]*Tally, len(plan.Phases)), wantIDs: make([]bool, len(plan.Phases)), ids: make([][]idRef, len(plan.Phases))}
+	for i, ph := range plan.Phases {
 		r.phases[i] = NewTally(grace)
+		for _, e := range ph.Expect {
+			r.wantIDs[i] = r.wantIDs[i] || e.NothingLost
+		}
 	}
 	return r
 }
@@ -67,9 +87,12 @@ func (r *recorder) send(ctx context.Context, send func(context.Context, Request)
 func (r *recorder) add(e ledger.Entry, phase int) {
 	r.total.Add(e)
 	r.phases[phase].Add(e)
+	if r.watch != nil {
+		r.watch.add(e)
+	}
 	r.mu.Lock()
 	if r.sink != nil && r.sinkErr == nil {
-		if err := r.sink(e); err != nil {
+		if err := safeSink(r.sink, e); err != nil {
 			r.sinkErr = err
 			r.mu.Unlock()
 			r.stop.fire(r.now(), RuleError, fmt.Sprintf("the sink refused request #%d: %v", e.Seq, err))
@@ -79,8 +102,8 @@ func (r *recorder) add(e ledger.Entry, phase int) {
 	if r.keep {
 		r.entries = append(r.entries, e)
 	}
-	if e.Indeterminate {
-		r.indeterm[phase] = append(r.indeterm[phase], e)
+	if r.wantIDs[phase] && (e.RequestID != "" || e.Indeterminate) {
+		r.ids[phase] = append(r.ids[phase], idRef{seq: e.Seq, tenant: e.Tenant, class: e.Class, id: e.RequestID, indeterminate: e.Indeterminate})
 	}
 	r.mu.Unlock()
 	r.emit(Event{Kind: EventEntry, At: e.End, Entry: &e})
@@ -89,6 +112,17 @@ func (r *recorder) add(e ledger.Entry, phase int) {
 			r.stop.fire(r.now(), RuleInvariant, fmt.Sprintf("request #%d of %s %s", e.Seq, e.Tenant, why))
 		}
 	}
+}
+
+// safeSink hands e to sink, turning a panic into an error: a broken sink errors the run, it must
+// not kill the process while faults are in force.
+func safeSink(sink func(ledger.Entry) error, e ledger.Entry) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panicked: %s", panicText(p))
+		}
+	}()
+	return sink(e)
 }
 
 // brokenInvariant says which ledger invariant e breaks, empty when none.
@@ -102,11 +136,18 @@ func brokenInvariant(e ledger.Entry, grace time.Duration) string {
 	return ""
 }
 
-// indeterminate returns phase's indeterminate entries.
-func (r *recorder) indeterminate(phase int) []ledger.Entry {
+// toReconcile returns phase's entries to reconcile of tenant in class (every tenant or class when
+// empty): those with a request id and the indeterminate ones, with nothing but what Judge needs.
+func (r *recorder) toReconcile(phase int, tenant, class string) []ledger.Entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]ledger.Entry(nil), r.indeterm[phase]...)
+	var out []ledger.Entry
+	for _, x := range r.ids[phase] {
+		if (tenant == "" || x.tenant == tenant) && (class == "" || x.class == class) {
+			out = append(out, x.entry())
+		}
+	}
+	return out
 }
 
 // kept returns the kept entries, ordered by Seq.

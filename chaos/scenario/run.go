@@ -3,6 +3,7 @@ package scenario
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -20,16 +21,20 @@ var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // runner is one run in progress.
 type runner struct {
-	plan    Plan
-	env     Env
-	clock   Clock
-	grace   time.Duration
-	emitMu  sync.Mutex
-	stop    *stopper
-	reg     *registry
-	faults  *faults
-	rec     *recorder
-	loadCtx context.Context
+	plan   Plan
+	env    Env
+	clock  Clock
+	grace  time.Duration
+	emitMu sync.Mutex
+	// observerBroken is set once Observe panicked: later events are dropped, so the panic is
+	// reported once and cannot recur in rollback.
+	observerBroken bool
+	stop           *stopper
+	reg            *registry
+	faults         *faults
+	rec            *recorder
+	watch          *healWatch
+	loadCtx        context.Context
 	// deadline is when the Deadline abort rule fires (farFuture when none).
 	deadline time.Time
 	seq      int
@@ -63,7 +68,7 @@ func Run(ctx context.Context, plan Plan, env Env) (out Outcome) {
 		out.Status, out.Error, out.End = StatusInvalid, err.Error(), clock.Now()
 		return out
 	}
-	r := &runner{plan: plan, env: env, clock: clock, grace: cmp.Or(env.Grace, defaultGrace), reg: &registry{}, out: &out,
+	r := &runner{plan: plan, env: env, clock: clock, grace: cmp.Or(env.Grace, defaultGrace), reg: &registry{timeout: env.FaultTimeout}, out: &out,
 		deadline: farFuture}
 	if plan.Abort.Deadline > 0 {
 		r.deadline = out.Start.Add(plan.Abort.Deadline)
@@ -74,9 +79,16 @@ func Run(ctx context.Context, plan Plan, env Env) (out Outcome) {
 	r.stop = newStopper(cancel, r.emit)
 	r.faults = newFaults(plan, env, r.reg, clock.Now, r.emit)
 	r.rec = newRecorder(plan, env, r.grace, r.stop, clock.Now, r.emit)
+	r.watch = newHealWatch(plan.Steady)
+	r.rec.watch = r.watch
+	r.faults.watch = r.watch
 	defer func() {
 		if p := recover(); p != nil {
-			r.stop.fire(clock.Now(), RulePanic, "the run panicked: "+panicText(p))
+			// fire emits an event; whatever it does, finish (rollback) must still run.
+			func() {
+				defer func() { _ = recover() }()
+				r.stop.fire(clock.Now(), RulePanic, "the run panicked: "+panicText(p))
+			}()
 		}
 		r.finish(ctx)
 	}()
@@ -92,7 +104,9 @@ func Run(ctx context.Context, plan Plan, env Env) (out Outcome) {
 	return out
 }
 
-// emit hands e to the environment's observer, one event at a time.
+// emit hands e to the environment's observer, one event at a time. A panicking observer must not
+// take the process (and the faults still in force) down with it: the first panic errors the run
+// (rule error) and the observer gets no more events.
 func (r *runner) emit(e Event) {
 	if r.env.Observe == nil {
 		return
@@ -101,8 +115,22 @@ func (r *runner) emit(e Event) {
 		e.At = r.clock.Now()
 	}
 	r.emitMu.Lock()
-	defer r.emitMu.Unlock()
-	r.env.Observe(e)
+	if r.observerBroken {
+		r.emitMu.Unlock()
+		return
+	}
+	var panicked any
+	func() {
+		defer func() { panicked = recover() }()
+		r.env.Observe(e)
+	}()
+	if panicked != nil {
+		r.observerBroken = true
+	}
+	r.emitMu.Unlock()
+	if panicked != nil {
+		r.stop.fire(r.clock.Now(), RuleError, fmt.Sprintf("the observer panicked on a %s event: %s", e.Kind, panicText(panicked)))
+	}
 }
 
 // phaseStarted records and announces the start of phase i.

@@ -197,13 +197,13 @@ func TestNoSteadyStateIsInvalidAndInjectsNothing(t *testing.T) {
 func TestInvalidPlanNamesEveryMistake(t *testing.T) {
 	t.Parallel()
 	f := newFake(nil)
-	p := Plan{Name: "bad", Phases: []Phase{{Name: "x", Load: []Load{{Rate: -1}}, Expect: []Expectation{{Allowed: []string{"served"}}}}},
+	p := Plan{Name: "bad", Phases: []Phase{{Name: "x", Load: []Load{{Rate: -1}, {Tenant: "a", Rate: 1e9}}, Expect: []Expectation{{Allowed: []string{"served"}}}}},
 		Faults: []Fault{{Name: "f", For: time.Second, Fault: faultKind("latency")}, {Name: "f", For: time.Second, Command: &Command{}}}}
 	out := Run(context.Background(), p, f.env())
 	if out.Status != StatusInvalid {
 		t.Fatalf("status %s", out.Status)
 	}
-	for _, want := range []string{"phases[0].duration", "phases[0].load[0].tenant", "phases[0].load[0].rate", `"served" is not an outcome class`,
+	for _, want := range []string{"phases[0].duration", "phases[0].load[0].tenant", "phases[0].load[0].rate: must be within 0 and 10000", "phases[0].load[1].rate: must be within 0 and 10000 requests per second, got 1e+09", `"served" is not an outcome class`,
 		"faults[0].select.role", `fault "f" is named twice`, "faults[1].command.run"} {
 		if !strings.Contains(out.Error, want) {
 			t.Errorf("error %q does not name %s", out.Error, want)

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ type Counts struct {
 	// Broken counts determinate requests breaking a ledger invariant: no outcome, an outcome
 	// outside the contract, or contract violations.
 	Broken int `json:"broken"`
+	// HungExample and BrokenExample describe one hung and one broken request, for messages.
+	HungExample   string `json:"hung_example,omitempty"`
+	BrokenExample string `json:"broken_example,omitempty"`
 	// Outcomes counts requests by "class/reason" ("indeterminate" for the indeterminate ones).
 	Outcomes map[string]int `json:"outcomes"`
 	// ServedBy counts served requests by who served them (outcome.ServedBy's String()).
@@ -81,8 +85,11 @@ func (t *Tally) Add(e ledger.Entry) {
 		g.c.Outcomes["indeterminate"]++
 	default:
 		g.c.Outcomes[string(e.Outcome)+"/"+string(e.Reason)]++
-		if len(ledger.OneTerminalOutcome([]ledger.Entry{e})) > 0 {
+		if ps := ledger.OneTerminalOutcome([]ledger.Entry{e}); len(ps) > 0 {
 			g.c.Broken++
+			if g.c.BrokenExample == "" {
+				g.c.BrokenExample = fmt.Sprintf("request #%d: %s", e.Seq, ps[0].Detail)
+			}
 		}
 	}
 	if e.Served() {
@@ -92,6 +99,9 @@ func (t *Tally) Add(e ledger.Entry) {
 	}
 	if e.Deadline > 0 && e.Latency() > e.Deadline+t.grace {
 		g.c.Hung++
+		if g.c.HungExample == "" {
+			g.c.HungExample = fmt.Sprintf("request #%d took %s against a deadline of %s", e.Seq, e.Latency().Round(time.Millisecond), e.Deadline)
+		}
 	}
 }
 
@@ -137,6 +147,8 @@ func (t *Tally) Of(tenant, class string) Counts {
 		out.Indeterminate += g.c.Indeterminate
 		out.Hung += g.c.Hung
 		out.Broken += g.c.Broken
+		out.HungExample = firstOf(out.HungExample, g.c.HungExample)
+		out.BrokenExample = firstOf(out.BrokenExample, g.c.BrokenExample)
 		for o, n := range g.c.Outcomes {
 			out.Outcomes[o] += n
 		}
@@ -149,4 +161,16 @@ func (t *Tally) Of(tenant, class string) Counts {
 		out.P50TTFT, out.P90TTFT, out.P99TTFT = ttft.Quantile(0.5), ttft.Quantile(0.9), ttft.Quantile(0.99)
 	}
 	return out
+}
+
+// firstOf is the smaller of two non-empty examples (so Of's merge does not depend on map order),
+// or the non-empty one.
+func firstOf(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "" || a < b:
+		return a
+	}
+	return b
 }

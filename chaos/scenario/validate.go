@@ -8,6 +8,11 @@ import (
 	"github.com/aruntime/arcert/api/outcome"
 )
 
+// MaxRate bounds one load's rate, in requests per second: the engine starts a goroutine per
+// request and keeps it until the request ends, so 10,000 a second with 10 s latencies is already
+// 100,000 goroutines; a typo of 1e9 would take the harness down before the runtime.
+const MaxRate = 10000.0
+
 // ErrPlan marks a plan that cannot be run as written; the message names every field at fault.
 var ErrPlan = errors.New("scenario: invalid plan")
 
@@ -39,8 +44,8 @@ func (p Plan) Validate() error {
 			if l.Tenant == "" {
 				bad(lf+".tenant", "a load needs a tenant")
 			}
-			if l.Rate < 0 {
-				bad(lf+".rate", "must not be negative, got %g", l.Rate)
+			if l.Rate < 0 || l.Rate > MaxRate {
+				bad(lf+".rate", "must be within 0 and %g requests per second, got %g", MaxRate, l.Rate)
 			}
 			if l.Ramp < 0 || l.Ramp > ph.Duration {
 				bad(lf+".ramp", "must be within the phase's %s, got %s", ph.Duration, l.Ramp)

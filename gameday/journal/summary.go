@@ -24,6 +24,9 @@ func WriteSummary(w io.Writer, j Journal) error {
 	if o.Error != "" {
 		fmt.Fprintf(&b, "The harness failed: %s\n\n", cell(o.Error))
 	}
+	if o.ResidueLeft() {
+		fmt.Fprintf(&b, "**%s**\n\n", cell(RolledBack(o)))
+	}
 
 	b.WriteString("## Verdicts\n\n| check | phase | result | samples | why |\n|---|---|---|---|---|\n")
 	for _, c := range Checks(j) {
@@ -131,4 +134,16 @@ func cell(s string) string {
 		s = string(r[:240]) + "…"
 	}
 	return s
+}
+
+// RolledBack says in a sentence what rollback left, from Outcome.Residue alone: a day's status
+// names its abort or error first, and must never be read as a clean rollback when it was not.
+func RolledBack(o scenario.Outcome) string {
+	switch {
+	case o.ResidueLeft():
+		return "Rollback left residue, the target is not as it was: " + o.Residue.Message
+	case o.Residue.OK():
+		return "Everything was rolled back."
+	}
+	return "The residue was not checked."
 }

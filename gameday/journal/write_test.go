@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aruntime/arcert/chaos/scenario"
 )
 
 func TestChecksListEveryVerdict(t *testing.T) {
@@ -100,5 +102,18 @@ func TestWriteAll(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+func TestSummarySaysWhenRollbackLeftResidue(t *testing.T) {
+	j := sampleJournal()
+	j.Status = scenario.StatusAborted
+	j.Outcome.Residue = scenario.Result{Verdict: scenario.Fail, Message: "residue after rollback: heal cut failed"}
+	var b strings.Builder
+	if err := WriteSummary(&b, j); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "**Rollback left residue, the target is not as it was: residue after rollback: heal cut failed**") {
+		t.Fatalf("summary:\n%s", b.String())
 	}
 }

@@ -32,9 +32,9 @@ var tmpl = template.Must(template.New("page").Parse(pageTemplate))
 
 // banners say in a sentence what each status means to the people who ran the day.
 var banners = map[scenario.Status]string{
-	scenario.StatusCompleted: "Completed: the runtime behaved as hypothesised, put back cleanly and recovered in time.",
+	scenario.StatusCompleted: "Completed: the runtime behaved as hypothesised and recovered in time.",
 	scenario.StatusDeviated:  "Deviated: the day ran to the end, but the runtime did not behave as hypothesised.",
-	scenario.StatusAborted:   "Aborted: an abort rule stopped the day early; everything was rolled back.",
+	scenario.StatusAborted:   "Aborted: an abort rule stopped the day early.",
 	scenario.StatusInvalid:   "Invalid: the day could not be judged.",
 	scenario.StatusErrored:   "Errored: the harness itself failed.",
 }
@@ -53,7 +53,7 @@ type view struct {
 	Faults                         []faultView
 	Rollback                       []rollbackView
 	Totals                         []totalView
-	Entries                        int
+	Entries, Dropped               int
 }
 
 type checkView struct{ Name, Phase, Verdict, Class, Message, Samples string }
@@ -67,7 +67,7 @@ type totalView struct {
 
 // Write writes DIR/report.html for j, reading the ledger at ledgerPath once.
 func Write(dir string, j journal.Journal, ledgerPath string) error {
-	s, err := Aggregate(j.Start, ledgerPath)
+	s, err := Aggregate(j.Start, j.End, ledgerPath)
 	if err != nil {
 		return fmt.Errorf("page: %w", err)
 	}
@@ -89,7 +89,7 @@ func build(j journal.Journal, s Series) view {
 	o := j.Outcome
 	v := view{
 		J: j, Title: "Game day: " + j.Scenario.Name, Banner: banners[j.Status], Status: string(j.Status),
-		Started: j.Start.UTC().Format("2006-01-02 15:04:05 MST"), Took: secs(j.End.Sub(j.Start)), Entries: s.Entries,
+		Started: j.Start.UTC().Format("2006-01-02 15:04:05 MST"), Took: secs(j.End.Sub(j.Start)), Entries: s.Entries, Dropped: s.Dropped,
 	}
 	v.ResidueVerdict, v.ResidueClass = string(orNotRun(o.Residue.Verdict)), verdictClass(o.Residue.Verdict)
 	v.RecoveryVerdict, v.RecoveryClass = string(orNotRun(o.RecoveryResult.Verdict)), verdictClass(o.RecoveryResult.Verdict)
@@ -97,6 +97,8 @@ func build(j journal.Journal, s Series) view {
 	if v.Banner == "" {
 		v.Banner = "Status " + string(j.Status) + "."
 	}
+	// Whether rollback was clean is read from the residue check alone, whatever the status.
+	v.Banner += " " + journal.RolledBack(o)
 	for _, c := range journal.Checks(j) {
 		cv := checkView{Name: c.Name, Phase: c.Phase, Verdict: string(c.Result.Verdict), Class: verdictClass(c.Result.Verdict), Message: c.Result.Message}
 		if c.Kind == journal.KindExpectation {

@@ -149,3 +149,17 @@ func TestPageOfAQuietDay(t *testing.T) {
 		t.Error("the page of a quiet day draws NaN or Inf coordinates")
 	}
 }
+
+func TestTheBannerNeverClaimsACleanRollbackThatWasNot(t *testing.T) {
+	j := journal.Journal{Status: scenario.StatusAborted}
+	j.Outcome.Abort = &scenario.AbortRecord{Rule: scenario.RuleOperator, Reason: "enough"}
+	j.Outcome.Residue = scenario.Result{Verdict: scenario.Fail, Message: "residue after rollback: heal cut failed"}
+	b := build(j, Series{}).Banner
+	if !strings.Contains(b, "Rollback left residue") || !strings.Contains(b, "heal cut failed") || strings.Contains(b, "everything was rolled back") || strings.Contains(b, "Everything was rolled back") {
+		t.Fatalf("aborted with residue: %q", b)
+	}
+	j.Outcome.Residue = scenario.Result{Verdict: scenario.Pass, Message: "no residue"}
+	if b := build(j, Series{}).Banner; !strings.Contains(b, "Everything was rolled back.") {
+		t.Fatalf("aborted, clean: %q", b)
+	}
+}

@@ -51,9 +51,20 @@ type TenantSeries struct {
 type Series struct {
 	Origin  time.Time
 	Tenants []TenantSeries
-	// Entries is how many ledger entries went in.
+	// Entries is how many ledger entries went in; Dropped how many were left out for starting
+	// outside the run's window (a clock that jumped, a ledger of another day appended).
 	Entries int
+	Dropped int
 }
+
+// seriesSlack is how far before the run's start or after its end an entry may start and still be
+// drawn: requests in flight at either edge, and clock skew between the harness's goroutines.
+const seriesSlack = time.Minute
+
+// maxSeriesSeconds bounds a tenant's series however far apart its entries' starts are: a day
+// (gameday/spec caps a day's phases at 24 h) plus the slack at both ends. A series is dense, so
+// entries years apart must not size it.
+const maxSeriesSeconds = 24*60*60 + 2*60
 
 // cell is one tenant's second while the ledger is read.
 type cell struct {
@@ -62,13 +73,25 @@ type cell struct {
 }
 
 // Aggregate reads the ledger at ledgerPath once and builds every tenant's per-second series,
-// each request in the second it started, counted from origin (the run's start). Memory grows
+// each request in the second it started, counted from origin (the run's start). Entries that
+// started more than seriesSlack before origin or after end (the run's end; zero when unknown) are
+// counted in Dropped and left out, and no series spans more than maxSeriesSeconds. Memory grows
 // with seconds × tenants, never with requests: a second keeps counts and a sparse histogram.
-func Aggregate(origin time.Time, ledgerPath string) (Series, error) {
+func Aggregate(origin, end time.Time, ledgerPath string) (Series, error) {
 	cells := map[string]map[int]*cell{}
 	out := Series{Origin: origin}
+	lo := -int(seriesSlack / time.Second)
+	hi := maxSeriesSeconds + lo - 1
+	if !end.IsZero() && end.After(origin) {
+		hi = min(hi, int(math.Ceil(end.Add(seriesSlack).Sub(origin).Seconds())))
+	}
 	err := journal.ReadLedger(ledgerPath, func(e ledger.Entry) error {
-		sec := int(math.Floor(e.Start.Sub(origin).Seconds()))
+		off := e.Start.Sub(origin).Seconds()
+		if off < float64(lo) || off >= float64(hi+1) {
+			out.Dropped++
+			return nil
+		}
+		sec := int(math.Floor(off))
 		byTenant := cells[e.Tenant]
 		if byTenant == nil {
 			byTenant = map[int]*cell{}

@@ -36,7 +36,7 @@ func TestAggregatePerSecond(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Aggregate(t0, filepath.Join(dir, journal.LedgerFile))
+	s, err := Aggregate(t0, time.Time{}, filepath.Join(dir, journal.LedgerFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestLogHistQuantilesWithinHalfAPercent(t *testing.T) {
 }
 
 func TestAggregateReportsABadLedger(t *testing.T) {
-	if _, err := Aggregate(t0, filepath.Join(t.TempDir(), "none.jsonl")); err == nil {
+	if _, err := Aggregate(t0, time.Time{}, filepath.Join(t.TempDir(), "none.jsonl")); err == nil {
 		t.Error("aggregating a missing ledger succeeded")
 	}
 }
@@ -125,14 +125,14 @@ func BenchmarkAggregate(b *testing.B) {
 	b.ReportAllocs()
 	var s Series
 	for b.Loop() {
-		if s, err = Aggregate(t0, path); err != nil {
+		if s, err = Aggregate(t0, time.Time{}, path); err != nil {
 			b.Fatal(err)
 		}
 	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	s, err = Aggregate(t0, path)
+	s, err = Aggregate(t0, time.Time{}, path)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	if err != nil || s.Entries != 120000 {
@@ -140,4 +140,39 @@ func BenchmarkAggregate(b *testing.B) {
 	}
 	b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "retained-B")
 	runtime.KeepAlive(s)
+}
+
+func TestAggregateLeavesOutEntriesFarOutsideTheRun(t *testing.T) {
+	dir := t.TempDir()
+	w, err := journal.CreateLedger(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One request in the run, one two days later and one a day before: a clock that jumped. (Years
+	// apart, a dense series would take the machine's memory; days make the point without.)
+	for i, off := range []time.Duration{time.Second, 48 * time.Hour, -24 * time.Hour} {
+		e := ledger.Entry{Seq: i + 1, Tenant: "a", Start: t0.Add(off), End: t0.Add(off + time.Millisecond), Outcome: outcome.Completed}
+		if err := w.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, journal.LedgerFile)
+	s, err := Aggregate(t0, t0.Add(time.Minute), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Entries != 1 || s.Dropped != 2 || len(s.Tenants) != 1 || len(s.Tenants[0].Seconds) != 1 {
+		t.Fatalf("entries %d, dropped %d, tenants %+v", s.Entries, s.Dropped, len(s.Tenants))
+	}
+	// Without a known end, no series is longer than a day and its slack.
+	s, err = Aggregate(t0, time.Time{}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Dropped != 2 || len(s.Tenants[0].Seconds) > maxSeriesSeconds {
+		t.Fatalf("no end: dropped %d, %d seconds", s.Dropped, len(s.Tenants[0].Seconds))
+	}
 }

@@ -4,10 +4,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
+	"github.com/aruntime/arcert/chaos/scenario"
 )
+
+// MaxDuration bounds a game day's phases in total: a day. Longer is a soak test, not a game day,
+// and the sum of durations must not overflow (two 2,000,000 h phases summed to a negative total
+// that skipped every check against it).
+const MaxDuration = 24 * time.Hour
+
+// MaxRate bounds one load's rate, in requests per second: the engine's own bound (see
+// scenario.MaxRate), checked here so the file's line is named.
+const MaxRate = scenario.MaxRate
 
 // problems collects mistakes by field path; lines are found when they are located.
 type problems []*Problem
@@ -51,7 +62,16 @@ func (f *File) check() []*Problem {
 			p.checkExpect(fmt.Sprintf("%s.expect[%d]", at, j), e, names)
 		}
 	}
-	total := s.Duration()
+	var total time.Duration
+	for i, ph := range s.Phases {
+		if ph.Duration > 0 && total <= MaxDuration {
+			total += min(ph.Duration, MaxDuration+1)
+		}
+		if total > MaxDuration {
+			p.add(fmt.Sprintf("spec.phases[%d].duration", i), "the phases last more than %s in total: a game day is at most a day", MaxDuration)
+			break
+		}
+	}
 	faults := map[string]bool{}
 	for i, ft := range s.Faults {
 		at := fmt.Sprintf("spec.faults[%d]", i)
@@ -63,7 +83,9 @@ func (f *File) check() []*Problem {
 		if ft.For <= 0 {
 			p.add(at+".for", "must be longer than 0s")
 		}
-		if end := ft.At + ft.For; total > 0 && end > total {
+		if ft.At > MaxDuration || ft.For > MaxDuration {
+			p.add(at, "at and for must each be at most %s", MaxDuration)
+		} else if end := ft.At + ft.For; total > 0 && end > total {
 			p.add(at+".for", "the fault holds until %s, past the end of the phases at %s", end, total)
 		}
 	}
@@ -91,6 +113,9 @@ func (p *problems) checkLoad(at string, loads []TenantLoad) {
 			p.add(f, "give rate or capacityShare, not both")
 		case l.Rate == nil && l.CapacityShare == nil:
 			p.add(f, "give rate (requests per second) or capacityShare (of the target's declared capacity)")
+		}
+		if l.Rate != nil && *l.Rate > MaxRate {
+			p.add(f+".rate", "%g requests per second is more than one load may ask for (%g)", *l.Rate, MaxRate)
 		}
 		if k := l.Tenant + "/" + l.Class; seen[k] {
 			p.add(f, "tenant %s%s has load twice in this list", l.Tenant, inClass(l.Class))
@@ -133,8 +158,12 @@ func (e Expect) name() string {
 	return who + inClass(e.Class)
 }
 
-// checkOutcome returns what is wrong with an allowed outcome ("class" or "class/reason"), or "".
+// checkOutcome returns what is wrong with an allowed outcome ("class", "class/reason" or
+// "indeterminate": a request with no outcome the runtime stated, which the engine judges), or "".
 func checkOutcome(s string) string {
+	if s == "indeterminate" {
+		return ""
+	}
 	class, reason, hasReason := strings.Cut(s, "/")
 	if !outcome.Class(class).Valid() {
 		return fmt.Sprintf("%q is not an outcome class (completed, rerouted, degraded, rejected, shed, timed_out, failed)", class)

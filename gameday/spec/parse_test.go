@@ -53,6 +53,8 @@ func TestMistakesNameLineAndField(t *testing.T) {
 		{"deadline too short", "deadline: 2m", "deadline: 20s", "spec.abort.deadline: 20s is shorter than the phases' 35s", ""},
 		{"two targets", "target: {embedded: true}", "target: {embedded: true, containers: true}", "spec.target: give exactly one of file, embedded or containers", ""},
 		{"command and kind", "kind: down", "kind: down\n      command: {run: 'true', rollback: 'true'}", "spec.faults[0].command: a command fault runs the user's script and takes no kind or select", "command: {run"},
+		{"phases longer than a day", "duration: 13s", "duration: 2000000h", "spec.phases[2].duration: the phases last more than 24h0m0s in total", ""},
+		{"rate beyond the harness", "capacityShare: 0.05, ramp", "rate: 1e9, ramp", "spec.load[0].rate: 1e+09 requests per second is more than one load may ask for (10000)", ""},
 		{"node kind on a link", "kind: down", "kind: kill", "spec.faults[0].select.role: kill is a node fault; role region is a dependency link", "select: {role: region"},
 	}
 	for _, tc := range tests {
@@ -85,6 +87,23 @@ func TestMistakesNameLineAndField(t *testing.T) {
 
 // TestEveryMistakeAtOnce: independent mistakes the schema accepts are all reported in one pass,
 // in line order.
+func TestIndeterminateMayBeAllowed(t *testing.T) {
+	base := evacuation(t)
+	ok := strings.Replace(base, "{tenant: acme, minServed: 0.95}", "{tenant: acme, minServed: 0.95, allowed: [completed, indeterminate]}", 1)
+	if _, err := Parse("gd.yaml", []byte(ok)); err != nil {
+		t.Fatalf("allowed: [indeterminate]: %v", err)
+	}
+}
+
+func TestTwoHugePhasesDoNotOverflowPastTheChecks(t *testing.T) {
+	base := evacuation(t)
+	huge := strings.Replace(strings.Replace(base, "duration: 13s", "duration: 2000000h", 1), "duration: 10s", "duration: 2000000h", 1)
+	_, err := Parse("gd.yaml", []byte(huge))
+	if err == nil || !strings.Contains(err.Error(), "the phases last more than 24h0m0s in total") {
+		t.Fatalf("two 2,000,000 h phases: %v", err)
+	}
+}
+
 func TestEveryMistakeAtOnce(t *testing.T) {
 	broken := strings.NewReplacer(
 		"for: 15s", "for: 45s",

@@ -178,6 +178,10 @@ func (c *compiler) load(at string, loads []TenantLoad) []scenario.Load {
 				continue
 			}
 			rate = *l.CapacityShare * c.t.Capacity.RequestsPerSecond
+			if rate > MaxRate {
+				c.p.add(f+".capacityShare", "%g of %s's capacity is %g requests per second, more than one load may ask for (%g)", *l.CapacityShare, c.t.Source, rate, MaxRate)
+				continue
+			}
 		}
 		out = append(out, scenario.Load{Tenant: l.Tenant, Class: l.Class, Rate: rate, Ramp: l.Ramp})
 	}
@@ -195,7 +199,7 @@ func (c *compiler) defaultLoad() []scenario.Load {
 	for _, tn := range c.t.Tenants {
 		n += max(len(tn.TrafficClasses), 1)
 	}
-	each := DefaultLoadShare * c.t.Capacity.RequestsPerSecond / float64(max(n, 1))
+	each := min(DefaultLoadShare*c.t.Capacity.RequestsPerSecond/float64(max(n, 1)), MaxRate)
 	var out []scenario.Load
 	for _, tn := range c.t.Tenants {
 		rate := each
