@@ -19,6 +19,7 @@ const (
 	exitDeviated = 1 // an expectation, the residue check or the recovery failed; or the harness errored
 	exitInvalid  = 2 // the scenario is wrong, or the day could not be judged (no steady state)
 	exitAborted  = 3 // an abort rule fired (error budget, deadline, invariant, operator, signal)
+	exitResidue  = 4 // rollback left something broken: look now, whatever else happened
 )
 
 // exitError carries an exit code out of a command; main prints it and exits with its code.

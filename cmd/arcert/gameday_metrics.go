@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,14 +51,14 @@ func (m *gamedayMetrics) observe(ev scenario.Event) {
 			if e.Indeterminate {
 				class, reason = "indeterminate", ""
 			}
-			m.requests.WithLabelValues(e.Tenant, e.Class, class, reason).Inc()
+			m.requests.WithLabelValues(validLabel(e.Tenant), validLabel(e.Class), validLabel(class), validLabel(reason)).Inc()
 		}
 	case scenario.EventInjected:
-		if f := ev.Fault; f != nil {
+		if f := ev.Fault; f != nil && (ev.Result == nil || ev.Result.OK()) {
 			m.faults.WithLabelValues(f.Name, f.Kind).Set(1)
 		}
 	case scenario.EventHealed:
-		if f := ev.Fault; f != nil {
+		if f := ev.Fault; f != nil && (ev.Result == nil || ev.Result.OK()) {
 			m.faults.WithLabelValues(f.Name, f.Kind).Set(0)
 		}
 	case scenario.EventPhase:
@@ -65,6 +66,10 @@ func (m *gamedayMetrics) observe(ev scenario.Event) {
 		m.phase.WithLabelValues(ev.Phase).Set(1)
 	}
 }
+
+// validLabel makes a value safe as a label: the runtime chose the reason, and a label that is not
+// UTF-8 would make the client library panic.
+func validLabel(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // serve listens on addr and serves /metrics until ctx ends; it returns the address it listens on.
 func (m *gamedayMetrics) serve(ctx context.Context, addr string, stderr io.Writer) (string, error) {

@@ -36,7 +36,7 @@ func gamedayRunCommand() *cobra.Command {
 		Short: "Run the game day a scenario file describes and write its journal, ledger, summary, JUnit and report.html",
 		Long: "Runs a game day. Whatever happens (success, a failed expectation, an abort rule, Ctrl-C, a panic),\n" +
 			"every fault is rolled back, the residue is checked, and the steady state is checked again.\n" +
-			"Exit codes: 0 completed, 1 deviated or errored, 2 invalid, 3 aborted.",
+			"Exit codes: 0 completed, 1 deviated or errored, 2 invalid, 3 aborted, 4 rollback left residue.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return gamedayRun(cmd, args[0], f) },
 	}

@@ -53,6 +53,10 @@ func (wt *watcher) observe(ev scenario.Event) {
 		wt.line(ev.At, "phase %s", ev.Phase)
 	case scenario.EventInjected:
 		if f := ev.Fault; f != nil {
+			if ev.Result != nil && !ev.Result.OK() {
+				wt.line(ev.At, "fault %s could not be injected: %s", f.Name, ev.Result.Message)
+				break
+			}
 			wt.inForce[f.Name] = f.Kind
 			wt.line(ev.At, "fault %s in force: %s on %s", f.Name, faultText(*f), strings.Join(f.Targets, ", "))
 		}

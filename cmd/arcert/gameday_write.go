@@ -65,6 +65,9 @@ func printGameday(w io.Writer, j journal.Journal, requests int, dir string) {
 
 // statusExit maps a day's status to the command's exit.
 func statusExit(o scenario.Outcome) error {
+	if o.ResidueLeft() {
+		return &exitError{code: exitResidue, err: fmt.Errorf("rollback left residue, something the day broke is still broken: %s", o.Residue.Message)}
+	}
 	switch o.Status {
 	case scenario.StatusCompleted:
 		return nil
