@@ -43,9 +43,9 @@ type Env struct {
 	// Links injects link faults (toxiproxy); Nodes node faults (kill, stop, pause).
 	Links Links
 	Nodes fault.Nodes
-	// Records counts the runtime's evidence records of a request id, to resolve indeterminate
-	// requests (Expectation.NothingLost); nil leaves them unresolved and such expectations
-	// INCONCLUSIVE.
+	// Records counts the runtime's evidence records of a request id, to audit the requests of a
+	// phase with a nothing-lost expectation (Expectation.NothingLost); nil leaves such
+	// expectations INCONCLUSIVE.
 	Records func(ctx context.Context, requestID string) (int, error)
 	// Sink receives every entry as it ends (the game day's ledger.jsonl); an error from it aborts
 	// the run (the record would be incomplete). Nil keeps nothing but tallies (and Entries when

@@ -44,7 +44,7 @@ func (r *runner) finish(ctx context.Context) {
 		out.Recovery = after.reached.Sub(rolledBack)
 		out.RecoveryResult = r.recovery(after)
 		if out.Abort == nil {
-			out.Expectations = r.judge(ctx)
+			out.Expectations = r.judge(ctx, rolledBack.Add(r.plan.Recovery))
 		}
 	}
 	out.End = r.clock.Now()

@@ -171,8 +171,11 @@ type Expectation struct {
 	// Forbidden lists served_by values (regions, providers) that must never serve these requests:
 	// the policy kept through a fallback.
 	Forbidden []string `json:"forbidden,omitempty"`
-	// NothingLost resolves every indeterminate request against the runtime's evidence (Env.Records):
-	// any lost or duplicated fails.
+	// NothingLost audits the requests against the runtime's evidence (Env.Records): every served
+	// request must have exactly one record, and every indeterminate one resolves as recovered (one
+	// record); any lost or duplicated fails. A record spooled during an outage may arrive up to the
+	// declared recovery time after rollback. The served requests' ids are held until the end of the
+	// run (about a hundred bytes each), so it costs memory in proportion to the phase's requests.
 	NothingLost bool `json:"nothing_lost,omitempty"`
 	// MaxP90TTFT bounds the served requests' p90 time to first token; 0 does not judge it.
 	MaxP90TTFT time.Duration `json:"max_p90_ttft,omitempty"`

@@ -10,8 +10,10 @@ import (
 )
 
 // recorder takes every ended request: it counts it in the run's and its phase's tallies, streams
-// it to the sink, keeps it when the plan asks, and remembers the indeterminate ones (they are few)
-// for the nothing-lost expectations. Memory stays flat when entries are not kept.
+// it to the sink, keeps it when the plan asks, and remembers what the nothing-lost expectations
+// reconcile against the evidence: the indeterminate requests (they are few) and, in a phase with a
+// nothing-lost expectation, the served ones, each cut down to its id and labels (about a hundred
+// bytes a request). Memory stays flat when entries are not kept and no phase audits.
 type recorder struct {
 	keep   bool
 	grace  time.Duration
@@ -23,18 +25,27 @@ type recorder struct {
 	total  *Tally
 	phases []*Tally
 
-	mu       sync.Mutex
-	sinkErr  error
-	entries  []ledger.Entry
-	indeterm [][]ledger.Entry // per phase
+	// audited says, per phase, whether a nothing-lost expectation audits its served requests.
+	audited []bool
+
+	mu      sync.Mutex
+	sinkErr error
+	entries []ledger.Entry
+	// audit holds, per phase, the entries to reconcile: indeterminate ones, and served ones where
+	// the phase is audited.
+	audit [][]ledger.Entry
 }
 
 func newRecorder(plan Plan, env Env, grace time.Duration, stop *stopper, now func() time.Time, emit func(Event)) *recorder {
 	r := &recorder{keep: plan.KeepEntries, grace: grace, sink: env.Sink, emit: emit, stop: stop, now: now,
 		invar: plan.Abort.OnInvariant, total: NewTally(grace),
-		phases: make([]*Tally, len(plan.Phases)), indeterm: make([][]ledger.Entry, len(plan.Phases))}
-	for i := range r.phases {
+		phases: make([]*Tally, len(plan.Phases)), audit: make([][]ledger.Entry, len(plan.Phases)),
+		audited: make([]bool, len(plan.Phases))}
+	for i, ph := range plan.Phases {
 		r.phases[i] = NewTally(grace)
+		for _, e := range ph.Expect {
+			r.audited[i] = r.audited[i] || e.NothingLost
+		}
 	}
 	return r
 }
@@ -79,8 +90,8 @@ func (r *recorder) add(e ledger.Entry, phase int) {
 	if r.keep {
 		r.entries = append(r.entries, e)
 	}
-	if e.Indeterminate {
-		r.indeterm[phase] = append(r.indeterm[phase], e)
+	if e.Indeterminate || (r.audited[phase] && e.Served() && e.RequestID != "") {
+		r.audit[phase] = append(r.audit[phase], auditEntry(e))
 	}
 	r.mu.Unlock()
 	r.emit(Event{Kind: EventEntry, At: e.End, Entry: &e})
@@ -102,11 +113,18 @@ func brokenInvariant(e ledger.Entry, grace time.Duration) string {
 	return ""
 }
 
-// indeterminate returns phase's indeterminate entries.
-func (r *recorder) indeterminate(phase int) []ledger.Entry {
+// auditEntry is what reconciling e needs: who sent it, its id, and how it ended.
+func auditEntry(e ledger.Entry) ledger.Entry {
+	return ledger.Entry{Seq: e.Seq, Tenant: e.Tenant, Class: e.Class, RequestID: e.RequestID,
+		Indeterminate: e.Indeterminate, Outcome: e.Outcome, Reason: e.Reason}
+}
+
+// auditedEntries returns phase's entries to reconcile: its indeterminate ones, and its served ones when
+// a nothing-lost expectation audits the phase.
+func (r *recorder) auditedEntries(phase int) []ledger.Entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]ledger.Entry(nil), r.indeterm[phase]...)
+	return append([]ledger.Entry(nil), r.audit[phase]...)
 }
 
 // kept returns the kept entries, ordered by Seq.

@@ -133,10 +133,12 @@ type Expect struct {
 	Allowed   []string `yaml:"allowed"`
 	// PolicyKept forbids served_by regions and providers: listed, or (true) every region and
 	// hosted provider the tenant's data policy in the target forbids.
-	PolicyKept  *PolicyKept `yaml:"policyKept"`
-	NothingLost bool        `yaml:"nothingLost"`
-	P90TTFT     TTFT        `yaml:"p90TTFT"`
-	MinSamples  int         `yaml:"minSamples"`
+	PolicyKept *PolicyKept `yaml:"policyKept"`
+	// NothingLost audits the phase against the runtime's evidence: every served request, and every
+	// indeterminate one, must have exactly one record (scenario.Expectation.NothingLost).
+	NothingLost bool `yaml:"nothingLost"`
+	P90TTFT     TTFT `yaml:"p90TTFT"`
+	MinSamples  int  `yaml:"minSamples"`
 }
 
 // PolicyKept is `true` (FromPolicy: derive from the tenant's data policy) or
