@@ -51,7 +51,7 @@ func (r *runner) finish(ctx context.Context) {
 			out.RecoveryResult = r.recoveryFromHeal(took)
 		}
 		if out.Abort == nil {
-			out.Expectations = r.judge(ctx)
+			out.Expectations = r.judge(ctx, rolledBack.Add(r.plan.Recovery))
 		}
 	}
 	out.End = r.clock.Now()

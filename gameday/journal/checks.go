@@ -103,9 +103,12 @@ func ExpectationName(e scenario.Expectation) string {
 	return who
 }
 
-// On says what a fault went on: its targets, else its role.
+// On says what a fault went on: its targets, else its role; a command fault goes on whatever its
+// script acts on, which only the script knows.
 func On(f scenario.FaultRecord) string {
 	switch {
+	case len(f.Targets) == 0 && f.Kind == "command":
+		return "what its command acts on"
 	case len(f.Targets) > 0:
 		s := f.Targets[0]
 		for _, t := range f.Targets[1:] {

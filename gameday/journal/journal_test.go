@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aruntime/arcert/chaos/scenario"
 )
 
 func TestJournalRoundTrip(t *testing.T) {
@@ -84,5 +86,20 @@ func TestReadNamesWhatIsWrong(t *testing.T) {
 	}
 	if _, err := Read(t.TempDir()); err == nil || !strings.Contains(err.Error(), JournalFile) {
 		t.Errorf("reading a directory with no journal: %v", err)
+	}
+}
+
+func TestOnNamesWhatAFaultWentOn(t *testing.T) {
+	for _, tc := range []struct {
+		f    scenario.FaultRecord
+		want string
+	}{
+		{scenario.FaultRecord{Kind: "down", Role: "region", Targets: []string{"eu-west/worker-a", "eu-west/worker-b"}}, "eu-west/worker-a, eu-west/worker-b"},
+		{scenario.FaultRecord{Kind: "down", Role: "cache"}, "cache"},
+		{scenario.FaultRecord{Kind: "command"}, "what its command acts on"},
+	} {
+		if got := On(tc.f); got != tc.want {
+			t.Errorf("On(%+v) = %q, want %q", tc.f, got, tc.want)
+		}
 	}
 }

@@ -53,6 +53,13 @@ func (f *File) Plan(t *target.Target) (scenario.Plan, error) {
 			out.Load = c.load(at+".load", ph.Load)
 		case s.Load != nil:
 			out.Load = c.load("spec.load", s.Load)
+			if i > 0 {
+				// The day's load ramps once, at the start of the day; the phases after the first
+				// carry it on at full rate, or each would start with a dip in load.
+				for k := range out.Load {
+					out.Load[k].Ramp = 0
+				}
+			}
 		default:
 			out.Load = c.defaultLoad()
 		}

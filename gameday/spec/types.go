@@ -107,11 +107,13 @@ func (t TTFT) IsZero() bool { return t == TTFT{} }
 // TenantLoad is open-loop load of one tenant in one traffic class: an absolute Rate in requests per
 // second, or a CapacityShare of the target's declared capacity.requests_per_second.
 type TenantLoad struct {
-	Tenant        string        `yaml:"tenant"`
-	Class         string        `yaml:"class"`
-	Rate          *float64      `yaml:"rate"`
-	CapacityShare *float64      `yaml:"capacityShare"`
-	Ramp          time.Duration `yaml:"ramp"`
+	Tenant        string   `yaml:"tenant"`
+	Class         string   `yaml:"class"`
+	Rate          *float64 `yaml:"rate"`
+	CapacityShare *float64 `yaml:"capacityShare"`
+	// Ramp raises the rate linearly from 0 over this long: once, at the start of the day, for
+	// spec.load; at the start of its phase for a phase's own load.
+	Ramp time.Duration `yaml:"ramp"`
 }
 
 // Phase is a stretch of the day with its load (spec.load unless it says otherwise) and what it
@@ -133,10 +135,12 @@ type Expect struct {
 	Allowed   []string `yaml:"allowed"`
 	// PolicyKept forbids served_by regions and providers: listed, or (true) every region and
 	// hosted provider the tenant's data policy in the target forbids.
-	PolicyKept  *PolicyKept `yaml:"policyKept"`
-	NothingLost bool        `yaml:"nothingLost"`
-	P90TTFT     TTFT        `yaml:"p90TTFT"`
-	MinSamples  int         `yaml:"minSamples"`
+	PolicyKept *PolicyKept `yaml:"policyKept"`
+	// NothingLost audits the phase against the runtime's evidence: every served request, and every
+	// indeterminate one, must have exactly one record (scenario.Expectation.NothingLost).
+	NothingLost bool `yaml:"nothingLost"`
+	P90TTFT     TTFT `yaml:"p90TTFT"`
+	MinSamples  int  `yaml:"minSamples"`
 }
 
 // PolicyKept is `true` (FromPolicy: derive from the tenant's data policy) or
