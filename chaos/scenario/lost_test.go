@@ -75,10 +75,13 @@ func TestARunReconcilesOnlyThePhasesThatAskForIt(t *testing.T) {
 func TestJudgeDoesNotPassOnNothingServedOrBrokenRequests(t *testing.T) {
 	ctx := context.Background()
 	refused := Counts{Requests: 20, Outcomes: map[string]int{"failed/dependency_unavailable": 20}}
-	for _, e := range []Expectation{{MaxP90TTFT: time.Second}, {Forbidden: []string{"us-east"}}} {
-		if r := Judge(ctx, e, refused, nil, nil); r.Verdict != Invalid || !strings.Contains(r.Message, "only 0 of 20 requests of every tenant served") {
-			t.Fatalf("%+v on nothing served: %+v", e, r)
-		}
+	if r := Judge(ctx, Expectation{MaxP90TTFT: time.Second}, refused, nil, nil); r.Verdict != Invalid || !strings.Contains(r.Message, "only 0 of 20 requests of every tenant served") {
+		t.Fatalf("p90 TTFT on nothing served: %+v", r)
+	}
+	// A policy is kept by refusals too: nothing went where it must not, and the PASS says that
+	// nothing was served.
+	if r := Judge(ctx, Expectation{Forbidden: []string{"us-east"}}, refused, nil, nil); r.Verdict != Pass || !strings.Contains(r.Message, "0 served") {
+		t.Fatalf("forbidden servers on nothing served: %+v", r)
 	}
 	// A share that is not met is a FAIL however few were served.
 	if r := Judge(ctx, Expectation{MinServed: 0.5, MaxP90TTFT: time.Second}, refused, nil, nil); r.Verdict != Fail {

@@ -44,6 +44,8 @@ func gamedayRunCommand() *cobra.Command {
 	cmd.Flags().StringVar(&f.out, "out", "arcert-gameday", "directory for journal.json, ledger.jsonl, summary.md, junit.xml and report.html")
 	cmd.Flags().Int64Var(&f.seed, "seed", 0, "seed for arrivals, selector picks and prompts (default: the scenario's)")
 	cmd.Flags().StringVar(&f.metricsListen, "metrics-listen", "", "serve the day's Prometheus metrics on this address (e.g. 127.0.0.1:9464)")
+	cmd.Flags().StringVar(&f.choice.variant, "variant", "", "with --embedded: run the day against this negative control instead of the reference runtime")
+	_ = cmd.Flags().MarkHidden("variant")
 	cmd.Flags().DurationVar(&f.grace, "grace", time.Second, "how far past its deadline a request may end before it counts as hung")
 	return cmd
 }
@@ -80,7 +82,9 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 		<-ctx.Done()
 		stopSignals() // from here a second signal gets Go's default handling: the process ends
 	}()
-	t, chaos, stopRuntime, err := startRuntime(ctx, stderr, choiceOf(choice), true)
+	rc := choiceOf(choice)
+	rc.variant = f.choice.variant
+	t, chaos, stopRuntime, err := startRuntime(ctx, stderr, rc, true)
 	if err != nil {
 		return err
 	}

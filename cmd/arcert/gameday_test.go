@@ -289,3 +289,40 @@ func TestGamedayValidate(t *testing.T) {
 		t.Errorf("run of a broken scenario: exit %d (%v)\n%s", exitCode(err), err, out)
 	}
 }
+
+// TestGamedayAuditCatchesLostEvidence is the game day's negative control: the evidence-outage day
+// against a runtime that drops the evidence of requests served while the evidence service is away
+// (the evidence-dropped-in-outage control) must deviate on its nothing-lost audit, while the
+// same day against the reference completes: the audit fails when it should and only then.
+func TestGamedayAuditCatchesLostEvidence(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	for _, variant := range []string{"", "evidence-dropped-in-outage"} {
+		dir := t.TempDir()
+		var stderr syncBuffer
+		args := []string{shipped("evidence-outage-then-audit"), "--embedded", "--out", dir}
+		if variant != "" {
+			args = append(args, "--variant", variant)
+		}
+		stdout, err := runGameday(ctx, &stderr, args...)
+		j := readJournal(t, dir)
+		if variant == "" {
+			if err != nil || j.Status != scenario.StatusCompleted {
+				t.Fatalf("the reference: %v, status %s\n%s", err, j.Status, stdout)
+			}
+			continue
+		}
+		if exitCode(err) != exitDeviated || j.Status != scenario.StatusDeviated {
+			t.Fatalf("%s: exit %d (%v), status %s, want deviated\n%s", variant, exitCode(err), err, j.Status, stdout)
+		}
+		lost := false
+		for _, e := range j.Outcome.Expectations {
+			if e.Expectation.NothingLost && e.Result.Verdict == scenario.Fail && strings.Contains(e.Result.Message, "lost") {
+				lost = true
+			}
+		}
+		if !lost {
+			t.Errorf("%s: no nothing-lost expectation failed on lost records:\n%s", variant, stdout)
+		}
+	}
+}
