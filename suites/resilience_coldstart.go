@@ -11,6 +11,7 @@ import (
 	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/chaos/fault"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/chaos/scenario"
 )
 
 // slowRegistry is the latency a cold start meets on every registry exchange: slow, not down.
@@ -26,7 +27,7 @@ func expectServedByOthers(rr runResult, victim string) bool {
 	}
 	served := chaosledger.Where(settled, chaosledger.Entry.Served)
 	Expect(float64(len(served))).To(BeNumerically(">=", servedAfterLoss*float64(len(settled))),
-		"with %s away, %d of %d requests were served: %s", victim, len(served), len(settled), countsText(settled))
+		"with %s away, %d of %d requests were served: %s", victim, len(served), len(settled), scenario.CountsText(settled))
 	for _, e := range served {
 		Expect(e.ServedBy.Worker).NotTo(Equal(victim), "request #%d was served by %s while it was away", e.Seq, victim)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aruntime/arcert/api/outcome"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -39,7 +40,7 @@ func expectEveryRequestEnded(ctx context.Context, rr runResult) {
 			Expect(r.Resolution).To(Equal(chaosledger.Recovered), "request #%d (%s) is %s after healing (%d records)", r.Entry.Seq, r.Entry.RequestID, r.Resolution, r.Records)
 		}
 	}
-	evidence("%d requests: %s", len(rr.entries), countsText(rr.entries))
+	evidence("%d requests: %s", len(rr.entries), scenario.CountsText(rr.entries))
 }
 
 // expectRecovery checks that t was served again within the declared recovery time after the

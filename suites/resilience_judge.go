@@ -17,6 +17,7 @@ import (
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -73,7 +74,7 @@ func judgeOutage(ctx context.Context, role link.Role, rr runResult, want func(ch
 		judgedFor("FLT-1", p, n)
 	}
 	evidence("%s outage: %d requests after detection (%s): %s; %d refusals, each within its deadline plus %s",
-		role, len(settled), pathsText(settled), countsText(settled), len(refusals), deadlineGrace)
+		role, len(settled), pathsText(settled), scenario.CountsText(settled), len(refusals), deadlineGrace)
 }
 
 // queueDuringOutage queues a small batch for t while a fault is in force and returns its id.

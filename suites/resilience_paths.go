@@ -153,19 +153,6 @@ func missingPaths(entries []chaosledger.Entry, t target.Tenant) []string {
 	return out
 }
 
-// countsText tallies entries by outcome and reason for people: "completed/none 40, rejected/… 12".
-func countsText(entries []chaosledger.Entry) string {
-	c := chaosledger.Counts(entries)
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(c)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
 // pathsText is byPath for people: "http 12, grpc 11".
 func pathsText(entries []chaosledger.Entry) string {
 	c := byPath(entries)
