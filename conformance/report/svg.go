@@ -6,8 +6,9 @@ import (
 	"html/template"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/aruntime/arcert/internal/svgaxis"
 )
 
 // The plots are SVG drawn here, inline in report.html: the page fetches nothing and needs no
@@ -26,61 +27,19 @@ var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#
 
 func esc(s string) string { return html.EscapeString(s) }
 
-// axis maps data values onto pixels.
-type axis struct{ lo, hi, from, to float64 }
-
-func (a axis) at(v float64) float64 {
-	if a.hi == a.lo {
-		return a.from
-	}
-	return a.from + (v-a.lo)/(a.hi-a.lo)*(a.to-a.from)
-}
-
-// ticks are about n round values covering [lo, hi].
-func ticks(lo, hi float64, n int) []float64 {
-	if hi <= lo {
-		return []float64{lo}
-	}
-	raw := (hi - lo) / float64(n)
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*mag >= raw {
-			step = m * mag
-			break
-		}
-	}
-	var out []float64
-	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		out = append(out, v)
-	}
-	return out
-}
-
-func num(v float64) string {
-	switch {
-	case v == math.Trunc(v) && math.Abs(v) < 1e9:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 10:
-		return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
-	default:
-		return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) // 0.5, not 0.50
-	}
-}
-
 // frame draws the axes, their ticks and labels, and the title.
-func frame(b *strings.Builder, title, xLabel, yLabel string, x, y axis, legendH int) {
+func frame(b *strings.Builder, title, xLabel, yLabel string, x, y svgaxis.Axis, legendH int) {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 %d %d" role="img" aria-label="%s">`, plotW, plotH+legendH, esc(title))
 	fmt.Fprintf(b, `<text x="%d" y="16" class="title">%s</text>`, padL, esc(title))
-	for _, t := range ticks(y.lo, y.hi, 5) {
-		py := y.at(t)
+	for _, t := range svgaxis.Ticks(y.Lo, y.Hi, 5) {
+		py := y.At(t)
 		fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/><text x="%d" y="%.1f" class="tick" text-anchor="end">%s</text>`,
-			padL, plotW-padR, py, py, padL-6, py+4, num(t))
+			padL, plotW-padR, py, py, padL-6, py+4, svgaxis.Num(t))
 	}
-	for _, t := range ticks(x.lo, x.hi, 8) {
-		px := x.at(t)
+	for _, t := range svgaxis.Ticks(x.Lo, x.Hi, 8) {
+		px := x.At(t)
 		fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="axis"/><text x="%.1f" y="%d" class="tick" text-anchor="middle">%s</text>`,
-			px, px, plotH-padB, plotH-padB+4, px, plotH-padB+16, num(t))
+			px, px, plotH-padB, plotH-padB+4, px, plotH-padB+16, svgaxis.Num(t))
 	}
 	fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="axis"/>`, padL, plotW-padR, plotH-padB, plotH-padB)
 	fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="axis"/>`, padL, padL, padT, plotH-padB)
@@ -112,7 +71,7 @@ func layoutLegend(names []string, marks []Mark) ([]legendItem, int) {
 		add(n, palette[i%len(palette)], false)
 	}
 	for _, m := range marks {
-		add(m.Name+" "+num(m.Value), "", true)
+		add(m.Name+" "+svgaxis.Num(m.Value), "", true)
 	}
 	if len(items) == 0 {
 		return nil, 0
@@ -156,8 +115,8 @@ func seriesSVG(p Plot) template.HTML {
 		xlo, xhi = 0, 1
 	}
 	xlo = math.Min(xlo, 0) // time and rounds count from the start
-	x := axis{xlo, xhi, padL, plotW - padR}
-	y := axis{0, niceMax(yhi), plotH - padB, padT}
+	x := svgaxis.Axis{Lo: xlo, Hi: xhi, From: padL, To: plotW - padR}
+	y := svgaxis.Axis{Lo: 0, Hi: svgaxis.NiceMax(yhi), From: plotH - padB, To: padT}
 	names := make([]string, len(p.Series))
 	for i, ser := range p.Series {
 		names[i] = ser.Name
@@ -167,10 +126,10 @@ func seriesSVG(p Plot) template.HTML {
 	frame(&b, p.Title, p.X, p.Y, x, y, legendH)
 	for _, band := range p.Bands {
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" class="band"><title>%s: %s–%s</title></rect><text x="%.1f" y="%d" class="tick">%s</text>`,
-			x.at(band.From), padT, math.Max(1, x.at(band.To)-x.at(band.From)), plotH-padB-padT, esc(band.Name), num(band.From), num(band.To), x.at(band.From)+3, padT+12, esc(band.Name))
+			x.At(band.From), padT, math.Max(1, x.At(band.To)-x.At(band.From)), plotH-padB-padT, esc(band.Name), svgaxis.Num(band.From), svgaxis.Num(band.To), x.At(band.From)+3, padT+12, esc(band.Name))
 	}
 	for _, m := range p.Marks {
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="mark"><title>%s</title></line>`, padL, plotW-padR, y.at(m.Value), y.at(m.Value), esc(m.Name+" "+num(m.Value)))
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="mark"><title>%s</title></line>`, padL, plotW-padR, y.At(m.Value), y.At(m.Value), esc(m.Name+" "+svgaxis.Num(m.Value)))
 	}
 	for i, s := range p.Series {
 		colour := palette[i%len(palette)]
@@ -179,17 +138,17 @@ func seriesSVG(p Plot) template.HTML {
 			var d strings.Builder
 			for j, pt := range pts {
 				if j == 0 {
-					fmt.Fprintf(&d, "M%.1f %.1f", x.at(pt.X), y.at(pt.Y))
+					fmt.Fprintf(&d, "M%.1f %.1f", x.At(pt.X), y.At(pt.Y))
 					continue
 				}
-				fmt.Fprintf(&d, "H%.1f V%.1f", x.at(pt.X), y.at(pt.Y))
+				fmt.Fprintf(&d, "H%.1f V%.1f", x.At(pt.X), y.At(pt.Y))
 			}
 			fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.5"/>`, d.String(), colour)
 			continue
 		}
 		fmt.Fprintf(&b, `<g fill="%s" fill-opacity="0.75">`, colour)
 		for _, pt := range pts {
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="2.5"/>`, x.at(pt.X), y.at(pt.Y))
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="2.5"/>`, x.At(pt.X), y.At(pt.Y))
 		}
 		b.WriteString(`</g>`)
 	}
@@ -208,8 +167,8 @@ func distributionSVG(p Plot) template.HTML {
 	for _, m := range p.Marks {
 		hi = math.Max(hi, m.Value)
 	}
-	x := axis{0, niceMax(hi), padL, plotW - padR}
-	y := axis{0, 1, plotH - padB, padT}
+	x := svgaxis.Axis{Lo: 0, Hi: svgaxis.NiceMax(hi), From: padL, To: plotW - padR}
+	y := svgaxis.Axis{Lo: 0, Hi: 1, From: plotH - padB, To: padT}
 	names := make([]string, len(p.Series))
 	for i, ser := range p.Series {
 		names[i] = fmt.Sprintf("%s (%d)", ser.Name, len(ser.Values))
@@ -218,30 +177,21 @@ func distributionSVG(p Plot) template.HTML {
 	var b strings.Builder
 	frame(&b, p.Title, p.X, "fraction of samples at or below", x, y, legendH)
 	for _, m := range p.Marks {
-		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark"><title>%s</title></line>`, x.at(m.Value), x.at(m.Value), padT, plotH-padB, esc(m.Name+" "+num(m.Value)))
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark"><title>%s</title></line>`, x.At(m.Value), x.At(m.Value), padT, plotH-padB, esc(m.Name+" "+svgaxis.Num(m.Value)))
 	}
 	for i, s := range p.Series {
 		vs := slices.Clone(s.Values)
 		slices.Sort(vs)
 		var d strings.Builder
-		fmt.Fprintf(&d, "M%.1f %.1f", x.at(0), y.at(0))
+		fmt.Fprintf(&d, "M%.1f %.1f", x.At(0), y.At(0))
 		for j, v := range vs {
-			fmt.Fprintf(&d, "H%.1f V%.1f", x.at(v), y.at(float64(j+1)/float64(len(vs))))
+			fmt.Fprintf(&d, "H%.1f V%.1f", x.At(v), y.At(float64(j+1)/float64(len(vs))))
 		}
 		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.8"/>`, d.String(), palette[i%len(palette)])
 	}
 	drawLegend(&b, legend)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // #nosec G203 -- built here, every text escaped
-}
-
-// niceMax is a round upper end for an axis that holds v.
-func niceMax(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	t := ticks(0, v*1.05, 5)
-	return math.Max(t[len(t)-1], v*1.05)
 }
 
 // thin keeps at most maxPointsDrawn points, evenly, so a long run's page stays light.
@@ -281,22 +231,22 @@ func FaultTimelineSVG(r *Report, reqs []Requirement) template.HTML {
 		hi = lo + 1
 	}
 	pad := (hi - lo) * 0.02
-	x := axis{math.Max(0, lo-pad), hi + pad, timelineLabel, timelineW - padR}
+	x := svgaxis.Axis{Lo: math.Max(0, lo-pad), Hi: hi + pad, From: timelineLabel, To: timelineW - padR}
 	height := padT + len(rows)*timelineRowH + 36
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 %d %d" role="img" aria-label="fault windows">`, timelineW, height)
 	fmt.Fprintf(&b, `<text x="4" y="16" class="title">Fault windows (s since the run began)</text>`)
 	bottom := padT + len(rows)*timelineRowH
-	for _, t := range ticks(x.lo, x.hi, 8) {
-		px := x.at(t)
-		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="grid"/><text x="%.1f" y="%d" class="tick" text-anchor="middle">%s</text>`, px, px, padT, bottom, px, bottom+16, num(t))
+	for _, t := range svgaxis.Ticks(x.Lo, x.Hi, 8) {
+		px := x.At(t)
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="grid"/><text x="%.1f" y="%d" class="tick" text-anchor="middle">%s</text>`, px, px, padT, bottom, px, bottom+16, svgaxis.Num(t))
 	}
 	for i, row := range rows {
 		top := padT + i*timelineRowH
-		w := math.Max(2, x.at(row.end)-x.at(row.start))
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick" text-anchor="end">%s</text>`, timelineLabel-6, top+14, esc(clip(row.label, 36)))
+		w := math.Max(2, x.At(row.end)-x.At(row.start))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick" text-anchor="end">%s</text>`, timelineLabel-6, top+14, esc(svgaxis.Clip(row.label, 36)))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" rx="2" fill="%s"><title>%s: %.2f–%.2f s</title></rect>`,
-			x.at(row.start), top+3, w, timelineRowH-6, palette[1], esc(row.label), row.start, row.end)
+			x.At(row.start), top+3, w, timelineRowH-6, palette[1], esc(row.label), row.start, row.end)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // #nosec G203 -- built here, every text escaped
@@ -310,11 +260,4 @@ func faultOn(f FaultWindow) string {
 		}
 	}
 	return on
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

@@ -2,17 +2,19 @@ package page
 
 import (
 	"fmt"
+	"html"
 	"math"
 	"strings"
 	"time"
 
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/gameday/journal"
+	"github.com/aruntime/arcert/internal/svgaxis"
 )
 
-// A tenant's timeline is one SVG: its requests per second stacked by outcome class (left axis),
-// their p50 and p99 latency (right axis), the fault windows shaded and labelled above, the phases,
-// the steady-state probes under the time axis, and the abort and rollback marks. The elements a
+// A tenant's timeline is one SVG: its requests per second stacked by outcome class (left svgaxis.Axis),
+// their p50 and p99 latency (right svgaxis.Axis), the fault windows shaded and labelled above, the phases,
+// the steady-state probes under the time svgaxis.Axis, and the abort and rollback marks. The elements a
 // test or a reader's tooling looks for carry data attributes: data-series on the panel (the
 // tenant), data-fault on each shaded window, data-latency on each line, data-mark on the marks.
 
@@ -50,25 +52,25 @@ func panelSVG(j journal.Journal, ts TenantSeries, lo, hi float64) string {
 	rows := min(len(o.Faults), maxFaultRows)
 	top := 26 + rows*faultRowH + 6
 	bottom := top + panelPlotH
-	x := axis{lo, hi, panelPadL, panelW - panelPadR}
+	x := svgaxis.Axis{Lo: lo, Hi: hi, From: panelPadL, To: panelW - panelPadR}
 	peak, slow := 0.0, 0.0
 	for _, s := range ts.Seconds {
 		peak, slow = math.Max(peak, float64(s.N)), math.Max(slow, ms(s.P99))
 	}
-	y := axis{0, niceMax(peak), float64(bottom), float64(top)}
-	yl := axis{0, niceMax(slow), float64(bottom), float64(top)}
+	y := svgaxis.Axis{Lo: 0, Hi: svgaxis.NiceMax(peak), From: float64(bottom), To: float64(top)}
+	yl := svgaxis.Axis{Lo: 0, Hi: svgaxis.NiceMax(slow), From: float64(bottom), To: float64(top)}
 	sec := func(t time.Time) float64 { return t.Sub(j.Start).Seconds() }
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" data-series="%s" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
 		esc(ts.Tenant), panelW, bottom+panelPadB, esc("timeline of tenant "+ts.Tenant))
 	fmt.Fprintf(&b, `<text x="4" y="16" class="title">tenant %s</text>`, esc(ts.Tenant))
-	for _, t := range ticks(y.lo, y.hi, 5) {
+	for _, t := range svgaxis.Ticks(y.Lo, y.Hi, 5) {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/><text x="%d" y="%.1f" class="tick" text-anchor="end">%s</text>`,
-			panelPadL, panelW-panelPadR, y.at(t), y.at(t), panelPadL-6, y.at(t)+4, num(t))
+			panelPadL, panelW-panelPadR, y.At(t), y.At(t), panelPadL-6, y.At(t)+4, svgaxis.Num(t))
 	}
-	for _, t := range ticks(yl.lo, yl.hi, 5) {
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" class="tick">%s</text>`, panelW-panelPadR+6, yl.at(t)+4, num(t))
+	for _, t := range svgaxis.Ticks(yl.Lo, yl.Hi, 5) {
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" class="tick">%s</text>`, panelW-panelPadR+6, yl.At(t)+4, svgaxis.Num(t))
 	}
 	fmt.Fprintf(&b, `<text transform="translate(14 %d) rotate(-90)" class="label" text-anchor="middle">requests/s by outcome</text>`, (top+bottom)/2)
 	fmt.Fprintf(&b, `<text transform="translate(%d %d) rotate(90)" class="label" text-anchor="middle">latency (ms)</text>`, panelW-8, (top+bottom)/2)
@@ -78,24 +80,24 @@ func panelSVG(j journal.Journal, ts TenantSeries, lo, hi float64) string {
 		if end.IsZero() {
 			end = j.End
 		}
-		fx, fw := x.at(sec(f.Start)), math.Max(2, x.at(sec(end))-x.at(sec(f.Start)))
+		fx, fw := x.At(sec(f.Start)), math.Max(2, x.At(sec(end))-x.At(sec(f.Start)))
 		label := fmt.Sprintf("%s · %s · %s", f.Name, f.Kind, journal.On(f))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" class="fault" data-fault="%s"><title>%s: %.1f–%.1f s%s</title></rect>`,
 			fx, top, fw, panelPlotH, esc(f.Name), esc(label+" "+f.Detail), sec(f.Start), sec(end), esc(errNote(f.Error)))
 		ly := 26 + (i%maxFaultRows)*faultRowH + 8
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="faultspan"/><text x="%.1f" y="%d" class="faultlabel">%s</text>`,
-			fx, fx+fw, ly+2, ly+2, fx+2, ly, esc(clip(label, 60)))
+			fx, fx+fw, ly+2, ly+2, fx+2, ly, esc(svgaxis.Clip(label, 60)))
 	}
 	drawBars(&b, ts, x, y)
 	for _, p := range o.Phases { // over the bars, so a phase's name is never hidden
-		px := x.at(sec(p.Start))
+		px := x.At(sec(p.Start))
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="phase"/><text x="%.1f" y="%d" class="phaselabel halo">%s</text>`,
 			px, px, top, bottom, px+3, top+11, esc(p.Name))
 	}
 	drawLatency(&b, ts, x, yl)
-	for _, t := range ticks(x.lo, x.hi, 10) {
+	for _, t := range svgaxis.Ticks(x.Lo, x.Hi, 10) {
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="axis"/><text x="%.1f" y="%d" class="tick" text-anchor="middle">%s</text>`,
-			x.at(t), x.at(t), bottom, bottom+4, x.at(t), bottom+28, num(t))
+			x.At(t), x.At(t), bottom, bottom+4, x.At(t), bottom+28, svgaxis.Num(t))
 	}
 	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="axis"/>`, panelPadL, panelW-panelPadR, bottom, bottom)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" class="label" text-anchor="middle">s since the run began</text>`, (panelPadL+panelW-panelPadR)/2, bottom+40)
@@ -106,19 +108,19 @@ func panelSVG(j journal.Journal, ts TenantSeries, lo, hi float64) string {
 		if p.rec.Start.IsZero() {
 			continue
 		}
-		px, pw := x.at(sec(p.rec.Start)), math.Max(3, x.at(sec(p.rec.End))-x.at(sec(p.rec.Start)))
+		px, pw := x.At(sec(p.rec.Start)), math.Max(3, x.At(sec(p.rec.End))-x.At(sec(p.rec.Start)))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="6" rx="2" class="probe %s" data-probe="%s"><title>steady state %s: %s %s</title></rect>`,
 			px, bottom+7, pw, verdictClass(p.rec.Result.Verdict), p.name, p.name, p.rec.Result.Verdict, esc(p.rec.Result.Message))
 	}
 	if a := o.Abort; a != nil {
-		drawMark(&b, "abort", x.at(sec(a.At)), top, bottom, "abort: "+a.Rule, "end", a.Reason)
+		drawMark(&b, "abort", x.At(sec(a.At)), top, bottom, "abort: "+a.Rule, "end", a.Reason)
 	}
 	if len(o.Rollback) > 0 {
 		what := make([]string, len(o.Rollback))
 		for i, r := range o.Rollback {
 			what[i] = r.What + errNote(r.Error)
 		}
-		drawMark(&b, "rollback", x.at(sec(o.Rollback[0].At)), top, bottom, "rollback", "start", strings.Join(what, "; "))
+		drawMark(&b, "rollback", x.At(sec(o.Rollback[0].At)), top, bottom, "rollback", "start", strings.Join(what, "; "))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
@@ -126,26 +128,26 @@ func panelSVG(j journal.Journal, ts TenantSeries, lo, hi float64) string {
 
 // drawBars stacks each second's outcome classes, with the second's counts and latencies as its
 // tooltip.
-func drawBars(b *strings.Builder, ts TenantSeries, x, y axis) {
+func drawBars(b *strings.Builder, ts TenantSeries, x, y svgaxis.Axis) {
 	for i, s := range ts.Seconds {
 		if s.N == 0 {
 			continue
 		}
 		at := float64(ts.From + i)
-		bx, bw := x.at(at), math.Max(1, x.at(at+1)-x.at(at)-1)
+		bx, bw := x.At(at), math.Max(1, x.At(at+1)-x.At(at)-1)
 		var tip []string
 		for c, n := range s.Counts {
 			if n > 0 {
 				tip = append(tip, fmt.Sprintf("%s %d", Classes[c], n))
 			}
 		}
-		fmt.Fprintf(b, `<g class="bar"><title>%s s: %s; p50 %s ms, p99 %s ms</title>`, num(at), strings.Join(tip, ", "), num(ms(s.P50)), num(ms(s.P99)))
+		fmt.Fprintf(b, `<g class="bar"><title>%s s: %s; p50 %s ms, p99 %s ms</title>`, svgaxis.Num(at), strings.Join(tip, ", "), svgaxis.Num(ms(s.P50)), svgaxis.Num(ms(s.P99)))
 		stacked := 0
 		for c, n := range s.Counts {
 			if n == 0 {
 				continue
 			}
-			y0, y1 := y.at(float64(stacked)), y.at(float64(stacked+n))
+			y0, y1 := y.At(float64(stacked)), y.At(float64(stacked+n))
 			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`, bx, y1, bw, y0-y1, classColours[c])
 			stacked += n
 		}
@@ -155,7 +157,7 @@ func drawBars(b *strings.Builder, ts TenantSeries, x, y axis) {
 
 // drawLatency draws the p50 and p99 lines over the seconds that had requests, broken where a
 // second had none.
-func drawLatency(b *strings.Builder, ts TenantSeries, x, y axis) {
+func drawLatency(b *strings.Builder, ts TenantSeries, x, y svgaxis.Axis) {
 	for _, q := range []struct {
 		name string
 		of   func(Second) time.Duration
@@ -167,7 +169,7 @@ func drawLatency(b *strings.Builder, ts TenantSeries, x, y axis) {
 				pen = "M"
 				continue
 			}
-			fmt.Fprintf(&d, "%s%.1f %.1f", pen, x.at(float64(ts.From+i)+0.5), y.at(ms(q.of(s))))
+			fmt.Fprintf(&d, "%s%.1f %.1f", pen, x.At(float64(ts.From+i)+0.5), y.At(ms(q.of(s))))
 			pen = "L"
 		}
 		if d.Len() > 0 {
@@ -185,6 +187,8 @@ func drawMark(b *strings.Builder, kind string, px float64, top, bottom int, labe
 	fmt.Fprintf(b, `<g data-mark="%s"><title>%s</title><line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="mark %s"/><text x="%.1f" y="%d" class="marklabel halo %s" text-anchor="%s">%s</text></g>`,
 		kind, esc(label+": "+tip), px, px, top-4, bottom, kind, px+dx, top+10, kind, anchor, esc(label))
 }
+
+func esc(s string) string { return html.EscapeString(s) }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
