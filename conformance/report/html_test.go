@@ -2,15 +2,12 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
+	"github.com/aruntime/arcert/internal/browsercheck"
 )
 
 // sampleReport is a run of core and resilience with every kind of plot and a fault window.
@@ -63,92 +60,8 @@ func sampleReport() *Report {
 	return Compute(in)
 }
 
-// chromium is the headless browser the page is checked in. Outside CI a machine without one
-// skips; in CI (CI set) its absence fails, since .ci/run installs it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no chromium on PATH, and CI is set: .ci/run installs it (apt-get install chromium)")
-	}
-	t.Skip("no chromium on PATH: report.html is not checked in a browser (apt-get install chromium)")
-	return ""
-}
-
-// endMarker is the console message the check writes last: messages come in order, so every
-// message of the page is read before it.
-const endMarker = "arcert: browser check done"
-
-// inBrowser opens file in headless chromium and returns what the console and the browser's log
-// reported as errors or warnings, how many plots the page drew, and a full-page PNG screenshot.
-func inBrowser(t *testing.T, file string) (problems []string, plots int, png []byte) {
-	t.Helper()
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	messages := chromedp.Console(bctx)
-	read := make(chan []string, 1)
-	go func() {
-		var out []string
-		for m, err := range messages {
-			switch {
-			case err != nil:
-				out = append(out, "reading the console: "+err.Error())
-			case m.Type == chromedp.ConsoleInfo && m.Text == endMarker:
-			case m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException():
-				out = append(out, m.String())
-				continue
-			default:
-				continue
-			}
-			break
-		}
-		read <- out
-	}()
-	// No timeout on the context of the first Run: it would end the browser (chromedp.NewContext).
-	timer := time.AfterFunc(90*time.Second, cancelBrowser)
-	defer timer.Stop()
-	loaded := `new Promise(r => document.readyState === "complete" ? r(true) : addEventListener("load", () => r(true)))`
-	if err := chromedp.Do(bctx, chromedp.Navigate("file://"+abs), chromedp.WaitReady("body")); err != nil {
-		t.Fatalf("opening %s in chromium: %v", file, err)
-	}
-	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](loaded, chromedp.EvalAwaitPromise)); err != nil {
-		t.Fatalf("waiting for %s to load: %v", file, err)
-	}
-	if plots, err = chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("svg.plot").length`)); err != nil {
-		t.Fatalf("counting the plots of %s: %v", file, err)
-	}
-	if png, err = chromedp.Run(bctx, chromedp.FullScreenshot(100)); err != nil {
-		t.Fatalf("taking a screenshot of %s: %v", file, err)
-	}
-	if _, err := chromedp.Run(bctx, chromedp.Evaluate[any](`console.info("`+endMarker+`")`)); err != nil {
-		t.Fatalf("ending the check of %s: %v", file, err)
-	}
-	return <-read, plots, png
-}
-
-// artefacts is where screenshots are kept: $ARCERT_ARTEFACTS, else a directory under the
-// system's temporary one that outlives the test.
-func artefacts(t *testing.T) string {
-	dir := os.Getenv("ARCERT_ARTEFACTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "arcert-artefacts")
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+// plotsDrawn counts the plots the browser drew.
+const plotsDrawn = `document.querySelectorAll("svg.plot").length`
 
 func TestHTMLRendersWithoutErrors(t *testing.T) {
 	dir := t.TempDir()
@@ -167,48 +80,14 @@ func TestHTMLRendersWithoutErrors(t *testing.T) {
 	if bytes.Contains(page, []byte("<script")) || bytes.Contains(page, []byte("http://")) && !bytes.Contains(page, []byte(`xmlns="http://www.w3.org/2000/svg"`)) {
 		t.Error("report.html holds a script or fetches something")
 	}
-	problems, plots, png := inBrowser(t, filepath.Join(dir, HTMLFile))
-	if len(problems) > 0 {
-		t.Errorf("chromium reported: %s", strings.Join(problems, "; "))
-	}
-	if plots != 7 { // 5 recorded plots, the run's fault timeline and OUT-7's
+	shot := filepath.Join(browsercheck.Artefacts(t), "report-html-sample.png")
+	if plots := browsercheck.Check[int](t, filepath.Join(dir, HTMLFile), plotsDrawn, shot); plots != 7 { // 5 recorded plots, the run's fault timeline and OUT-7's
 		t.Errorf("chromium drew %d plots, want 7", plots)
-	}
-	shot := filepath.Join(artefacts(t), "report-html-sample.png")
-	if err := os.WriteFile(shot, png, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", shot)
-}
-
-// TestBrowserCheckSeesErrors proves the check can fail: a page that fetches something breaks
-// its own content security policy, and chromium says so.
-func TestBrowserCheckSeesErrors(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "bad.html")
-	bad := `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'"></head>` +
-		`<body><img src="http://127.0.0.1:9/x.png"></body></html>`
-	if err := os.WriteFile(file, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if problems, _, _ := inBrowser(t, file); len(problems) == 0 {
-		t.Fatal("a page that breaks its content security policy passed the browser check")
 	}
 }
 
 // TestRecordedReportInBrowser checks the report.html of a real run when ARCERT_REPORT_DIR names
 // its directory (certify --out), and keeps the screenshot beside it.
 func TestRecordedReportInBrowser(t *testing.T) {
-	dir := os.Getenv("ARCERT_REPORT_DIR")
-	if dir == "" {
-		t.Skip("ARCERT_REPORT_DIR is not set: no recorded run to check")
-	}
-	problems, plots, png := inBrowser(t, filepath.Join(dir, HTMLFile))
-	if len(problems) > 0 {
-		t.Errorf("chromium reported: %s", strings.Join(problems, "; "))
-	}
-	shot := filepath.Join(dir, "report.png")
-	if err := os.WriteFile(shot, png, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d plots; screenshot: %s", plots, shot)
+	t.Logf("%d plots", browsercheck.CheckRecorded[int](t, "ARCERT_REPORT_DIR", HTMLFile, plotsDrawn))
 }
