@@ -2,13 +2,13 @@ package report
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"github.com/aruntime/arcert/internal/junit"
 )
 
 // Files written into the output directory.
@@ -50,111 +50,46 @@ func WriteJSON(w io.Writer, r *Report) error {
 	return enc.Encode(r)
 }
 
-type junitSuites struct {
-	XMLName   xml.Name     `xml:"testsuites"`
-	Name      string       `xml:"name,attr"`
-	Tests     int          `xml:"tests,attr"`
-	Failures  int          `xml:"failures,attr"`
-	Errors    int          `xml:"errors,attr"`
-	Skipped   int          `xml:"skipped,attr"`
-	Time      string       `xml:"time,attr"`
-	Timestamp string       `xml:"timestamp,attr"`
-	Suites    []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Cases     []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Error     *junitMessage `xml:"error,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-// junitMessageMax bounds a failure's message attribute, which CI shows on one line; the whole
-// text is the element's body.
-const junitMessageMax = 200
-
-// oneLine is the first line of a result's message, bounded, for a JUnit message attribute.
-func oneLine(res Result, msg string) string {
-	s := string(res)
-	if line := firstLine(msg); line != "" {
-		s += ": " + line
-	}
-	if r := []rune(s); len(r) > junitMessageMax {
-		s = string(r[:junitMessageMax]) + "…"
-	}
-	return s
-}
-
-func seconds(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes one test case per requirement, one suite per profile: CI shows a failed
 // requirement as a failed test, an INVALID or INCONCLUSIVE one (the check could not be judged) as
 // an error, and NOT_SUPPORTED or NOT_RUN as skipped, never as passed.
 func WriteJUnit(w io.Writer, r *Report) error {
 	stamp := r.Started.UTC().Format("2006-01-02T15:04:05")
-	all := junitSuites{Name: "arcert " + r.Implementation, Time: seconds(r.DurationSecs), Timestamp: stamp}
+	all := junit.Suites{Name: "arcert " + r.Implementation, Time: junit.Seconds(r.DurationSecs), Timestamp: stamp}
 	for _, p := range r.Profiles {
-		s := junitSuite{Name: "profile:" + p.Name, Timestamp: stamp}
+		s := junit.Suite{Name: "profile:" + p.Name, Timestamp: stamp}
 		took := 0.0
 		for _, q := range r.Requirements {
 			if q.Profile != p.Name {
 				continue
 			}
 			took += q.DurationSecs
-			c := junitCase{Name: q.ID + " " + q.Title, Classname: "arcert." + p.Name, Time: seconds(q.DurationSecs), SystemOut: strings.Join(q.Evidence, "\n")}
-			m := &junitMessage{Message: oneLine(q.Result, q.Message), Type: string(q.Result), Text: q.Message}
-			switch q.Result {
-			case Pass:
-			case NotSupported, NotRun:
-				c.Skipped, m.Type, m.Text = m, "", ""
-				s.Skipped++
-			case Fail:
-				c.Failure = m
-				s.Failures++
-			default:
-				c.Error = m
-				s.Errors++
-			}
-			s.Tests++
-			s.Cases = append(s.Cases, c)
+			c := junit.Case{Name: q.ID + " " + q.Title, Classname: "arcert." + p.Name, Time: junit.Seconds(q.DurationSecs), SystemOut: strings.Join(q.Evidence, "\n")}
+			m := junit.Message{Message: junit.OneLine(string(q.Result), firstLine(q.Message)), Type: string(q.Result), Text: q.Message}
+			s.Add(c, outcome(q.Result), m)
 		}
-		s.Time = seconds(took)
+		s.Time = junit.Seconds(took)
 		all.Tests += s.Tests
 		all.Failures += s.Failures
 		all.Errors += s.Errors
 		all.Skipped += s.Skipped
 		all.Suites = append(all.Suites, s)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
+	return junit.Write(w, all)
+}
+
+// outcome is a requirement's result in JUnit's terms.
+func outcome(res Result) junit.Outcome {
+	switch res {
+	case Pass:
+		return junit.Passed
+	case NotSupported, NotRun:
+		return junit.Skipped
+	case Fail:
+		return junit.Failed
+	default:
+		return junit.Errored
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(all); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
 }
 
 // WriteMarkdown writes the summary a person reads first.

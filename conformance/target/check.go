@@ -1,13 +1,17 @@
 package target
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/aruntime/arcert/internal/yamlschema"
+)
 
 // crossCheck enforces what the schema cannot say: references between sections resolve, and
 // credentials are distinct identities.
-func (t *Target) crossCheck() []*Problem {
-	var probs []*Problem
+func (t *Target) crossCheck() []*yamlschema.Problem {
+	var probs []*yamlschema.Problem
 	add := func(field, format string, args ...any) {
-		probs = append(probs, &Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
+		probs = append(probs, &yamlschema.Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	classes := map[string]bool{}
 	for i, c := range t.TrafficClasses {

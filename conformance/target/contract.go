@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/internal/yamlschema"
 )
 
 // How a runtime states the outcome of a request (Contract.Outcomes).
@@ -69,19 +70,19 @@ func (r OutcomeRule) ClassReason() (outcome.Class, outcome.Reason, error) {
 
 // checkContract validates the contract section: a map only where outcomes are inferred, and every
 // rule's outcome a class and reason of the contract.
-func (t *Target) checkContract() []*Problem {
-	var probs []*Problem
+func (t *Target) checkContract() []*yamlschema.Problem {
+	var probs []*yamlschema.Problem
 	if len(t.Contract.Map) > 0 && !t.OutcomesInferred() {
-		probs = append(probs, &Problem{Field: "contract.map",
+		probs = append(probs, &yamlschema.Problem{Field: "contract.map",
 			Msg: "a map applies only when contract.outcomes is inferred: a runtime that states its outcomes is read, not mapped"})
 	}
 	for i, r := range t.Contract.Map {
 		if r.Status == 0 && r.Type == "" && r.Code == "" {
-			probs = append(probs, &Problem{Field: fmt.Sprintf("contract.map[%d]", i),
+			probs = append(probs, &yamlschema.Problem{Field: fmt.Sprintf("contract.map[%d]", i),
 				Msg: "give status, type or code: a rule that matches every error would map every refusal alike"})
 		}
 		if _, _, err := r.ClassReason(); err != nil {
-			probs = append(probs, &Problem{Field: fmt.Sprintf("contract.map[%d].outcome", i), Msg: err.Error()})
+			probs = append(probs, &yamlschema.Problem{Field: fmt.Sprintf("contract.map[%d].outcome", i), Msg: err.Error()})
 		}
 	}
 	return probs

@@ -9,6 +9,7 @@ import (
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
 	"github.com/aruntime/arcert/chaos/scenario"
+	"github.com/aruntime/arcert/internal/yamlschema"
 )
 
 // MaxDuration bounds a game day's phases in total: a day. Longer is a soak test, not a game day,
@@ -21,15 +22,15 @@ const MaxDuration = 24 * time.Hour
 const MaxRate = scenario.MaxRate
 
 // problems collects mistakes by field path; lines are found when they are located.
-type problems []*Problem
+type problems []*yamlschema.Problem
 
 func (p *problems) add(field, format string, args ...any) {
-	*p = append(*p, &Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
+	*p = append(*p, &yamlschema.Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
 // check enforces what the schema cannot say about a file on its own; what needs the target
 // (tenants, classes, declared links) is Plan's.
-func (f *File) check() []*Problem {
+func (f *File) check() []*yamlschema.Problem {
 	var p problems
 	s := f.Spec
 	p.checkLoad("spec.load", s.Load)

@@ -3,17 +3,10 @@ package spec
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"reflect"
-	"sync"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"go.yaml.in/yaml/v3"
-
-	"github.com/aruntime/arcert/internal/yamlpos"
+	"github.com/aruntime/arcert/internal/yamlschema"
 )
 
 //go:embed schema.json
@@ -26,27 +19,15 @@ func Schema() []byte { return bytes.Clone(schemaJSON) }
 // maxFileBytes bounds a scenario file; a real one is a few kilobytes.
 const maxFileBytes = 1 << 20
 
-var (
-	compileOnce sync.Once
-	compiled    *jsonschema.Schema
-	compileErr  error
-)
-
-func schema() (*jsonschema.Schema, error) {
-	compileOnce.Do(func() {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
-		if err != nil {
-			compileErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		if err := c.AddResource("gameday.json", doc); err != nil {
-			compileErr = err
-			return
-		}
-		compiled, compileErr = c.Compile("gameday.json")
-	})
-	return compiled, compileErr
+// scenarioFormat reads scenario files, as conformance/target reads target files (see
+// internal/yamlschema).
+var scenarioFormat = &yamlschema.Format{
+	Resource: "gameday.json",
+	Schema:   schemaJSON,
+	Noun:     "a scenario",
+	MaxBytes: maxFileBytes,
+	Unknown:  "unknown field (misspelt, or not part of " + APIVersion + " " + Kind + ")",
+	Say:      schemaWords,
 }
 
 // Load reads and checks the scenario file at path.
@@ -63,51 +44,17 @@ func Load(path string) (*File, error) {
 // Every mistake is reported, each as a *Problem (FILE:LINE: field: message), joined in line
 // order; Problems lists them.
 func Parse(name string, data []byte) (*File, error) {
-	if len(data) > maxFileBytes {
-		return nil, &Problem{File: name, Msg: fmt.Sprintf("file is %d bytes, more than the %d a scenario may be", len(data), maxFileBytes)}
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlProblem(name, err, yamlpos.Source{Data: data})
-	}
-	if len(root.Content) == 0 {
-		return nil, &Problem{File: name, Msg: "file is empty"}
-	}
-	var generic any
-	if err := root.Decode(&generic); err != nil {
-		return nil, yamlProblem(name, err, yamlpos.Source{Data: data, Root: &root})
-	}
-	instance, err := toJSON(generic)
-	if err != nil {
-		return nil, &Problem{File: name, Msg: err.Error()}
-	}
-	sch, err := schema()
+	f := &File{Source: name}
+	root, probs, err := scenarioFormat.Decode(name, data, f)
 	if err != nil {
 		return nil, fmt.Errorf("gameday: schema: %w", err)
 	}
-	if err := sch.Validate(instance); err != nil {
-		var ve *jsonschema.ValidationError
-		if errors.As(err, &ve) {
-			return nil, locate(name, &root, leaves(ve))
-		}
-		return nil, &Problem{File: name, Msg: err.Error()}
+	if len(probs) > 0 {
+		return nil, yamlschema.Join(probs, own)
 	}
-	f := &File{Source: name, root: &root}
-	if err := root.Decode(f); err != nil {
-		return nil, yamlProblem(name, err, yamlpos.Source{Data: data, Root: &root, Type: reflect.TypeFor[File]()})
-	}
+	f.root = root
 	if probs := f.check(); len(probs) > 0 {
-		return nil, locate(name, &root, probs)
+		return nil, locate(name, root, probs)
 	}
 	return f, nil
-}
-
-// toJSON turns YAML's decoded values into what a JSON decoder would have produced, so the schema
-// sees numbers and maps as JSON has them.
-func toJSON(v any) (any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("not representable as JSON: %w", err)
-	}
-	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
 }
