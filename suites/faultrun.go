@@ -112,9 +112,11 @@ func (fr faultRun) run(ctx context.Context) runResult {
 	plan := scenario.Plan{
 		Name: fr.name, Seed: env.Seed + int64(fr.stream), Steady: steadyHypothesis(), Recovery: recoveryTime(), KeepEntries: true,
 		Phases: []scenario.Phase{{Name: "lead", Duration: lead, Load: load}, {Name: "fault", Duration: hold, Load: load}, {Name: "tail", Duration: faultTail, Load: load}},
-		Faults: []scenario.Fault{{Name: fr.name, At: lead, For: hold, Custom: func(ctx context.Context) (func() error, error) {
-			// A failed assertion in inject fails the spec and panics; the engine recovers the
-			// panic, rolls back and records the run as errored.
+		Faults: []scenario.Fault{{Name: fr.name, At: lead, For: hold, Custom: func(context.Context) (func() error, error) {
+			// The spec's context, not the engine's: the engine bounds the injection with a context
+			// it cancels once the injection returns, and the heal inject returns reads the link
+			// again later. A failed assertion in inject fails the spec and panics; the engine
+			// recovers the panic, rolls back and records the run as errored.
 			return fr.inject(ctx), nil
 		}}},
 	}

@@ -98,7 +98,9 @@ type Fault struct {
 	// Command, when set, replaces Fault: a user's script and the script that undoes it.
 	Command *Command `json:"command,omitempty"`
 	// Custom, when set, replaces both: it injects and returns what heals (the specs' faults that
-	// measure the link as they cut it). Its heal is registered for rollback like any other.
+	// measure the link as they cut it). Its heal is registered for rollback like any other. The
+	// context it gets bounds the injection only and ends when Custom returns: a heal that needs
+	// one must bring its own.
 	Custom func(ctx context.Context) (heal func() error, err error) `json:"-"`
 }
 
