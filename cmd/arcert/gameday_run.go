@@ -67,7 +67,8 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	if _, err := sf.Plan(declared); err != nil {
+	declaredPlan, err := sf.Plan(declared)
+	if err != nil {
 		return scenarioMistakes(stderr, file, err)
 	}
 	if err := prepareOut(f.out); err != nil {
@@ -84,7 +85,7 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 	}()
 	rc := choiceOf(choice)
 	rc.variant = f.choice.variant
-	t, chaos, stopRuntime, err := startRuntime(ctx, stderr, rc, true)
+	t, chaos, stopRuntime, err := startRuntime(ctx, stderr, rc, needsFaultServer(declaredPlan))
 	if err != nil {
 		return err
 	}
@@ -138,6 +139,17 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 		outcome.Status, outcome.Error = scenario.StatusErrored, "writing the ledger: "+err.Error()
 	}
 	return writeGameday(cmd.OutOrStdout(), f.out, file, t, choice, plan, outcome, lw.Count())
+}
+
+// needsFaultServer reports whether a plan has a link or node fault: a day of command faults only
+// runs against a remote target that declares no dependency links.
+func needsFaultServer(p scenario.Plan) bool {
+	for _, f := range p.Faults {
+		if f.Command == nil && f.Custom == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // commandEnv is what a command fault's script is told about the runtime: ARCERT_HTTP and
