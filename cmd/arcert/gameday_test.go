@@ -148,20 +148,9 @@ func TestGamedaySIGINTMidFaultRollsBack(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		_, err := runGameday(ctx, &stderr, shipped("region-evacuation"), "--embedded", "--out", dir)
-		done <- err
-	}()
 	// The command catches SIGINT from the moment it starts the runtime; the fault's progress line
 	// comes long after.
-	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(stderr.String(), "fault eu-west down in force") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the fault never went into force:\n%s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	done := startGamedayUntil(ctx, t, &stderr, dir, "fault eu-west down in force")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +163,25 @@ func TestGamedaySIGINTMidFaultRollsBack(t *testing.T) {
 		t.Fatalf("abort %+v, want rule %s", j.Outcome.Abort, scenario.RuleSignal)
 	}
 	expectRolledBack(t, j, 1)
+}
+
+// startGamedayUntil starts the region evacuation in the background and returns, with the channel
+// its error will come on, once its progress lines say line.
+func startGamedayUntil(ctx context.Context, t *testing.T, stderr *syncBuffer, dir, line string) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := runGameday(ctx, stderr, shipped("region-evacuation"), "--embedded", "--out", dir)
+		done <- err
+	}()
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(stderr.String(), line) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the day never got to %q:\n%s", line, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return done
 }
 
 func readJournal(t *testing.T, dir string) journal.Journal {
@@ -214,18 +222,7 @@ func TestGamedayOperatorAbort(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		_, err := runGameday(ctx, &stderr, shipped("region-evacuation"), "--embedded", "--out", dir)
-		done <- err
-	}()
-	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(stderr.String(), "phase steady") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the day never started:\n%s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	done := startGamedayUntil(ctx, t, &stderr, dir, "phase steady")
 	var out syncBuffer
 	cmd := rootCommand()
 	cmd.SetArgs([]string{"gameday", "abort", dir, "--reason", "pager went off"})
