@@ -166,25 +166,20 @@ func faultRate() float64 {
 // steadyProbes in a row, within the declared recovery time (an earlier spec's fault may still
 // be healing).
 func steadyHypothesis() scenario.Steady {
-	st := scenario.Steady{Probes: steadyProbes, Within: recoveryTime()}
+	// Only completed probes count: a runtime still rerouting after an earlier spec's fault is not steady.
+	st := scenario.Steady{Probes: steadyProbes, Within: recoveryTime(), CompletedOnly: true}
 	for _, t := range env.Target.Tenants {
 		st.Tenants = append(st.Tenants, scenario.SteadyTenant{Tenant: t.Name})
 	}
 	return st
 }
 
-// steadyProbe is one steady-state probe of the named tenant. Only a completed probe counts as
-// served: a runtime still rerouting or degrading after an earlier spec's fault is not steady.
+// steadyProbe is one steady-state probe of the named tenant.
 func steadyProbe(ctx context.Context, tenant, _ string) chaosledger.Entry {
 	for _, t := range env.Target.Tenants {
 		if t.Name == tenant {
 			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe("steady state probe", 2, false)})
-			e := entryOf(t, res, err)
-			if e.Outcome != outcome.Completed {
-				// The engine counts served probes; a rerouted or degraded answer must not count.
-				e.Outcome, e.Reason = outcome.Failed, outcome.Reason("not_steady_"+string(res.Outcome))
-			}
-			return e
+			return entryOf(t, res, err)
 		}
 	}
 	return chaosledger.Entry{Tenant: tenant, Indeterminate: true}
@@ -363,7 +358,7 @@ func awaitSteady(ctx context.Context) {
 	for _, t := range env.Target.Tenants {
 		streak := 0
 		Eventually(func() int {
-			if steadyProbe(ctx, t.Name, "").Served() {
+			if steadyProbe(ctx, t.Name, "").Outcome == outcome.Completed {
 				streak++
 			} else {
 				streak = 0

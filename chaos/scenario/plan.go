@@ -14,7 +14,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
+	"github.com/aruntime/arcert/chaos/ledger"
 )
 
 // Verdict is the judgement of a gate, an expectation or a whole run.
@@ -147,6 +149,18 @@ type Steady struct {
 	Tenants []SteadyTenant `json:"tenants"`
 	Probes  int            `json:"probes"`
 	Within  time.Duration  `json:"within"`
+	// CompletedOnly counts only completed probes: a runtime still rerouting or degrading after an
+	// earlier fault is not at its steady state (the Resilience specs ask this; a game day counts
+	// every served probe).
+	CompletedOnly bool `json:"completed_only,omitempty"`
+}
+
+// counts reports whether probe e counts towards the steady state.
+func (s Steady) counts(e ledger.Entry) bool {
+	if s.CompletedOnly {
+		return e.Outcome == outcome.Completed
+	}
+	return e.Served()
 }
 
 // SteadyTenant is one tenant's steady-state tolerances.

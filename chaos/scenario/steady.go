@@ -39,7 +39,7 @@ func (r *runner) steady(ctx context.Context, budget time.Duration, tolerances bo
 			n++
 			e := r.probe(ctx, t, n)
 			tally.Add(e)
-			if e.Served() {
+			if st.counts(e) {
 				streak++
 				continue
 			}
