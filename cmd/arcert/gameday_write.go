@@ -101,7 +101,8 @@ func invalidText(o scenario.Outcome) string {
 }
 
 func gamedayReportCommand() *cobra.Command {
-	return &cobra.Command{
+	grace := time.Second
+	cmd := &cobra.Command{
 		Use:   "report DIR",
 		Short: "Re-judge a stored game day from its journal and ledger, and rebuild its summary, JUnit and report.html",
 		Args:  cobra.ExactArgs(1),
@@ -111,7 +112,7 @@ func gamedayReportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			changed, n, err := rejudge(cmd.Context(), &j, filepath.Join(dir, journal.LedgerFile))
+			changed, n, err := rejudge(cmd.Context(), &j, filepath.Join(dir, journal.LedgerFile), grace)
 			if err != nil {
 				return err
 			}
@@ -128,16 +129,20 @@ func gamedayReportCommand() *cobra.Command {
 			return nil
 		},
 	}
+	// A request past its deadline plus grace is hung, which fails an expectation: re-judge with the
+	// grace the day ran with.
+	cmd.Flags().DurationVar(&grace, "grace", grace, "the --grace the day ran with")
+	return cmd
 }
 
 // rejudge judges every expectation of j again on the stored ledger (the entries of its phase) and
 // returns what changed. A nothing-lost expectation keeps its verdict: resolving indeterminate
 // requests needs the runtime's evidence, which only the run could read.
-func rejudge(ctx context.Context, j *journal.Journal, ledgerPath string) (changed []string, requests int, err error) {
+func rejudge(ctx context.Context, j *journal.Journal, ledgerPath string, grace time.Duration) (changed []string, requests int, err error) {
 	phases := map[string]*scenario.Tally{}
 	indet := map[string][]ledger.Entry{}
 	for _, p := range j.Outcome.Phases {
-		phases[p.Name] = scenario.NewTally(time.Second)
+		phases[p.Name] = scenario.NewTally(grace)
 	}
 	err = journal.ReadLedger(ledgerPath, func(e ledger.Entry) error {
 		requests++
