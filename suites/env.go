@@ -22,6 +22,10 @@ type Env struct {
 	GRPC *grpcdriver.Client
 	// Seed fixes every random choice of a run (prompts, arrival schedules, spec order).
 	Seed int64
+	// Nonce is mixed into every prompt so that no two runs send the same prompt, even with one
+	// seed (a rerun against a warm cache would otherwise find its "fresh" prompts cached). Empty
+	// only in tests that want the seed alone to fix the prompts.
+	Nonce string
 	// Chaos drives the fault proxies on the runtime's dependency links; nil when the run cannot
 	// inject faults (the Resilience profile then does not run).
 	Chaos *fault.Engine

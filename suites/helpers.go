@@ -2,7 +2,9 @@ package suites
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -73,17 +75,33 @@ var words = strings.Fields(`alpha bravo charlie delta echo foxtrot golf hotel in
 mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu amber
 basalt cobalt dune ember fjord glacier harbor island jungle kelp lagoon mesa nebula orchard prairie`)
 
-// prompt returns n seeded words: the same seed gives the same prompt, so a run is reproducible,
-// and different streams give prompts no earlier request has put in any cache.
+// prompt returns n words: a first word that mixes the run's nonce with a draw of the seeded
+// stream, then seeded words. The seed fixes the schedule and the structure, so a run is
+// reproducible; the nonce makes every run's prompts its own, so a rerun with the same seed against
+// a warm cache finds none of them cached; and because the mix is the first word of each prompt,
+// no two prompts share a prefix (a nonce as a shared prefix would itself be a cached prefix).
 func prompt(r *rand.Rand, n int) string {
+	if n <= 0 {
+		return ""
+	}
 	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
+	b.WriteString(promptTag(r.Uint64()))
+	for range n - 1 {
+		b.WriteByte(' ')
 		b.WriteString(words[r.IntN(len(words))])
 	}
 	return b.String()
+}
+
+// promptTag is a prompt's first word: the run's nonce hashed with one draw of the seeded stream.
+func promptTag(draw uint64) string {
+	nonce := ""
+	if env != nil {
+		nonce = env.Nonce
+	}
+	h := fnv.New64a()
+	_, _ = h.Write(binary.LittleEndian.AppendUint64([]byte(nonce), draw)) // a hash.Hash never returns an error
+	return fmt.Sprintf("q%012x", h.Sum64()&(1<<48-1))
 }
 
 // describe summarises a result for failure messages.

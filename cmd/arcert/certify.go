@@ -1,6 +1,8 @@
 package main
 
 import (
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +31,7 @@ type certifyFlags struct {
 	containers bool
 	variant    string
 	seed       int64
+	nonce      string
 	verbose    bool
 	noColor    bool
 	timeout    time.Duration
@@ -63,6 +66,7 @@ failure).`,
 	cmd.Flags().BoolVar(&f.containers, "containers", false, "deploy the reference runtime as one container per role (Docker) and certify it with its own target")
 	cmd.Flags().StringVar(&f.variant, "variant", "", "with --embedded: run this negative control instead of the reference runtime")
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed for prompts, arrival schedules and spec order")
+	cmd.Flags().StringVar(&f.nonce, "nonce", "", "mixed into every prompt so no run resends another's (default: random; give a report's nonce to resend its exact prompts)")
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print every spec as it runs")
 	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "no terminal colours")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 15*time.Minute, "give up on the whole run after this long")
@@ -107,9 +111,12 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		return err
 	}
 	reqs := cat.InProfiles(f.profiles...)
-	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d\n",
-		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed)
-	env := &suites.Env{Target: t, Catalog: cat, HTTP: httpClient(t), Seed: f.seed}
+	if f.nonce == "" {
+		f.nonce = newNonce()
+	}
+	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d, nonce %s\n",
+		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed, f.nonce)
+	env := &suites.Env{Target: t, Catalog: cat, HTTP: httpClient(t), Seed: f.seed, Nonce: f.nonce}
 	if chaos != nil {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
 	}
@@ -137,7 +144,7 @@ func writeReport(cmd *cobra.Command, f certifyFlags, cat *catalog.Catalog, t *ta
 	rep := report.Compute(report.Inputs{
 		Catalog: cat, Profiles: f.profiles, Focus: f.focus, Declares: t.Declares, Specs: records,
 		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest},
-		Seed: f.seed, Started: started, Duration: time.Since(started), Unsupported: unsupported,
+		Seed: f.seed, Nonce: f.nonce, Started: started, Duration: time.Since(started), Unsupported: unsupported,
 	})
 	if err := report.WriteAll(f.out, rep); err != nil {
 		return err
@@ -182,4 +189,11 @@ func printSummary(w io.Writer, rep *report.Report, dir string) {
 	}
 	fmt.Fprintf(w, "  counts: %s\n  report: %s/{%s,%s,%s,%s}\n", strings.Join(counts, ", "), dir,
 		report.JSONFile, report.JUnitFile, report.SummaryFile, report.HTMLFile)
+}
+
+// newNonce is a run's own random word for its prompts (Env.Nonce).
+func newNonce() string {
+	var b [6]byte
+	_, _ = cryptorand.Read(b[:]) // crypto/rand.Read never fails on Linux; a zero nonce is still a valid one
+	return hex.EncodeToString(b[:])
 }

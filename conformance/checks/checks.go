@@ -37,6 +37,26 @@ func SignTestThreshold(n int, alpha float64) int {
 	return n + 1
 }
 
+// SignTestPower is the probability that a sign test over n rounds, needing need agreeing rounds,
+// reaches its threshold when each round agrees with probability q: the power of the test against
+// an effect of that size. A PASS from a test that could not have seen the effect it looks for is
+// no evidence, so a caller checks the power at the effect its positive control showed.
+func SignTestPower(n int, q float64, need int) float64 {
+	switch {
+	case need <= 0:
+		return 1
+	case need > n || q <= 0:
+		return 0
+	case q >= 1:
+		return 1
+	}
+	p := 0.0
+	for k := need; k <= n; k++ {
+		p += math.Exp(lchoose(n, k) + float64(k)*math.Log(q) + float64(n-k)*math.Log1p(-q))
+	}
+	return math.Min(p, 1)
+}
+
 func lchoose(n, k int) float64 {
 	a, _ := math.Lgamma(float64(n + 1))
 	b, _ := math.Lgamma(float64(k + 1))

@@ -52,3 +52,21 @@ func TestQuantiles(t *testing.T) {
 		t.Fatal("10 samples cannot bound a p99 at 99 % confidence")
 	}
 }
+
+func TestSignTestPower(t *testing.T) {
+	// A fair coin reaching the 1% threshold of 30 rounds is the test's own false-alarm rate.
+	need := SignTestThreshold(30, 0.01)
+	if p := SignTestPower(30, 0.5, need); math.Abs(p-SignTestP(need, 30)) > 1e-12 {
+		t.Fatalf("power at q=0.5 = %g, want the test's alpha %g", p, SignTestP(need, 30))
+	}
+	// An effect seen in 9 rounds of 10 is found almost surely; one in 3 of 4 often is not.
+	if p := SignTestPower(30, 0.9, need); p < 0.97 {
+		t.Fatalf("power at q=0.9 = %g", p)
+	}
+	if p := SignTestPower(30, 0.75, need); p > 0.7 {
+		t.Fatalf("power at q=0.75 = %g, want a weak test", p)
+	}
+	if SignTestPower(30, 1, need) != 1 || SignTestPower(30, 0, need) != 0 || SignTestPower(5, 1, 6) != 0 {
+		t.Fatal("edge cases")
+	}
+}

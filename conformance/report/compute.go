@@ -22,8 +22,10 @@ type Inputs struct {
 	HarnessVersion string
 	Target         Target
 	Seed           int64
-	Started        time.Time
-	Duration       time.Duration
+	// Nonce is the word mixed into every prompt of the run; with Seed it resends the same prompts.
+	Nonce    string
+	Started  time.Time
+	Duration time.Duration
 	// Unsupported names profiles the run could not exercise at all, with the reason (no Docker
 	// engine for a containerized deployment, say): their requirements are NOT_SUPPORTED.
 	Unsupported map[string]string
@@ -33,7 +35,7 @@ type Inputs struct {
 func Compute(in Inputs) *Report {
 	r := &Report{
 		SchemaVersion: SchemaVersion, Implementation: in.Implementation, HarnessVersion: in.HarnessVersion,
-		Target: in.Target, Seed: in.Seed, Started: in.Started.UTC(), DurationSecs: in.Duration.Seconds(),
+		Target: in.Target, Seed: in.Seed, Nonce: in.Nonce, Started: in.Started.UTC(), DurationSecs: in.Duration.Seconds(),
 		Counts: map[Result]int{},
 	}
 	seen := map[string]bool{}

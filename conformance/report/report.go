@@ -146,6 +146,7 @@ type Report struct {
 	HarnessVersion string          `json:"harness_version"`
 	Target         Target          `json:"target"`
 	Seed           int64           `json:"seed"`
+	Nonce          string          `json:"nonce,omitempty"`
 	Started        time.Time       `json:"started"`
 	DurationSecs   float64         `json:"duration_seconds"`
 	Profiles       []ProfileResult `json:"profiles"`

@@ -1,0 +1,84 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/aruntime/arcert/conformance/report"
+)
+
+// timingLeakTest is TEN-3: it runs the rounds, then records judgeTiming's verdict.
+func timingLeakTest(ctx context.Context) {
+	rounds, unusable := timingRoundsRun(ctx)
+	v := judgeTiming(rounds, unusable)
+	evidence("%s", v.Evidence)
+	plotRounds(rounds)
+	switch v.Result {
+	case report.Invalid:
+		invalid("%s", v.Message)
+	case report.Inconclusive:
+		inconclusive("%s", v.Message)
+	case report.Fail:
+		Fail(v.Message)
+	case report.Pass:
+		judged("http-stream:rounds", len(rounds))
+	default:
+		Fail(fmt.Sprintf("harness bug: TEN-3 judged %s", v.Result))
+	}
+}
+
+// Which probe a trial ends with (see the design at judgeTiming).
+const (
+	trialControl = iota
+	trialCross
+	trialNull
+	trialBase
+	trialsPerRound
+)
+
+// timingRoundsRun runs the rounds and returns the usable ones (every warm-up and probe served
+// with a token) and how many were not.
+func timingRoundsRun(ctx context.Context) ([]round, int) {
+	a, b := tenantA(), tenantB()
+	r := rng(3)
+	ttft := func(key, p string) (float64, bool) {
+		res := send(ctx, key, probe(p, 1, true), nil)
+		return res.TTFT.Seconds(), res.Outcome.Served() && res.Tokens > 0
+	}
+	var rounds []round
+	unusable := 0
+	for range timingRounds {
+		var rd round
+		ok := true
+		for _, trial := range r.Perm(trialsPerRound) {
+			// Every prompt is drawn before the warm-up, so the schedule is the seed's alone.
+			warm, fresh := prompt(r, cachePromptWords), prompt(r, cachePromptWords)
+			_, warmed := ttft(a.Key, warm)
+			var t float64
+			var served bool
+			switch trial {
+			case trialControl:
+				t, served = ttft(a.Key, warm)
+				rd.cached = t
+			case trialCross:
+				t, served = ttft(b.Key, warm)
+				rd.cross = t
+			case trialNull:
+				t, served = ttft(b.Key, fresh)
+				rd.null = t
+			default:
+				t, served = ttft(b.Key, fresh)
+				rd.base = t
+			}
+			ok = ok && warmed && served
+		}
+		if !ok {
+			unusable++
+			continue
+		}
+		rounds = append(rounds, rd)
+	}
+	return rounds, unusable
+}

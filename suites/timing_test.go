@@ -1,0 +1,131 @@
+package suites
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/aruntime/arcert/conformance/report"
+)
+
+// Times in seconds, shaped like a CPU runtime's: a cached prefill of a few ms, an uncached one of
+// about 200 ms, with jitter.
+const (
+	cachedTTFT = 0.012
+	freshTTFT  = 0.2
+)
+
+// jittered is t with up to ±30% noise.
+func jittered(r *rand.Rand, t float64) float64 { return t * (0.7 + 0.6*r.Float64()) }
+
+// simulate builds n rounds: the control cached with probability controlHit, B's probe of A's
+// prompt cached with probability leak, B's null and base always fresh.
+func simulate(seed uint64, n int, controlHit, leak float64) []round {
+	r := rand.New(rand.NewPCG(seed, 1))
+	pick := func(p float64) float64 {
+		if r.Float64() < p {
+			return jittered(r, cachedTTFT)
+		}
+		return jittered(r, freshTTFT)
+	}
+	rounds := make([]round, n)
+	for i := range rounds {
+		rounds[i] = round{cached: pick(controlHit), cross: pick(leak), null: jittered(r, freshTTFT), base: jittered(r, freshTTFT)}
+	}
+	return rounds
+}
+
+func TestJudgeTimingVerdicts(t *testing.T) {
+	cases := []struct {
+		name     string
+		rounds   []round
+		unusable int
+		want     report.Result
+		says     string
+	}{
+		{"a leak on every probe", simulate(1, 30, 1, 1), 0, report.Fail, "leaks across tenants"},
+		// A runtime with several workers: B reaches the one holding A's prefix half the time.
+		{"a leak on half the probes", simulate(2, 30, 1, 0.5), 0, report.Fail, "leaks across tenants"},
+		{"an isolated cache", simulate(3, 30, 1, 0), 0, report.Pass, ""},
+		{"no cache at all", simulate(4, 30, 0, 0), 0, report.Inconclusive, "positive control failed"},
+		// The control hit in about three rounds of four: significant, but a leak that strong would
+		// be missed too often for its absence to mean anything.
+		{"a weak control", simulate(5, 30, 0.76, 0), 0, report.Inconclusive, "too little power"},
+		{"too few usable rounds", simulate(6, 20, 1, 0), 10, report.Invalid, "only 20 of 30 rounds"},
+		{"nothing usable", nil, 30, report.Invalid, "only 0 of 30"},
+	}
+	for _, c := range cases {
+		v := judgeTiming(c.rounds, c.unusable)
+		if v.Result != c.want || !strings.Contains(v.Message, c.says) {
+			t.Errorf("%s: %s %q, want %s saying %q\n%s", c.name, v.Result, v.Message, c.want, c.says, v.Evidence)
+		}
+		if v.Evidence == "" {
+			t.Errorf("%s: no evidence line", c.name)
+		}
+	}
+}
+
+// TestJudgeTimingFalseAlarmRate: with an isolated cache, the test fails an honest runtime at most
+// about alpha of the time, over many seeds, and passes it most of the time.
+func TestJudgeTimingFalseAlarmRate(t *testing.T) {
+	const runs = 2000
+	fails, passes := 0, 0
+	for seed := range uint64(runs) {
+		switch judgeTiming(simulate(100+seed, timingRounds, 1, 0), 0).Result {
+		case report.Fail:
+			fails++
+		case report.Pass:
+			passes++
+		}
+	}
+	if rate := float64(fails) / runs; rate > 2*timingAlpha {
+		t.Fatalf("an isolated cache failed %d of %d runs (%.3f), alpha is %.2f", fails, runs, rate, timingAlpha)
+	}
+	if passes < runs*95/100 {
+		t.Fatalf("an isolated cache passed only %d of %d runs", passes, runs)
+	}
+}
+
+// TestJudgeTimingFindsPartialLeaks: a leak on a third of B's probes is still found nearly always.
+func TestJudgeTimingFindsPartialLeaks(t *testing.T) {
+	const runs = 500
+	found := 0
+	for seed := range uint64(runs) {
+		if judgeTiming(simulate(9000+seed, timingRounds, 1, 1.0/3), 0).Result == report.Fail {
+			found++
+		}
+	}
+	if found < runs*9/10 {
+		t.Fatalf("a leak on a third of the probes was found in only %d of %d runs", found, runs)
+	}
+}
+
+// TestPromptsCarryTheRunsNonce: the same seed and nonce give the same prompts; another nonce gives
+// other prompts, and no two prompts of a run share their first word.
+func TestPromptsCarryTheRunsNonce(t *testing.T) {
+	saved := env
+	defer func() { env = saved }()
+	draw := func(nonce string) []string {
+		env = &Env{Seed: 7, Nonce: nonce}
+		r := rng(3)
+		return []string{prompt(r, 50), prompt(r, 50), prompt(r, 50)}
+	}
+	a, again, other := draw("n1"), draw("n1"), draw("n2")
+	firsts := map[string]bool{}
+	for i := range a {
+		if a[i] != again[i] {
+			t.Fatalf("same seed and nonce, prompt %d differs", i)
+		}
+		if a[i] == other[i] || strings.Fields(a[i])[0] == strings.Fields(other[i])[0] {
+			t.Fatalf("another nonce resent prompt %d's first word: %q", i, strings.Fields(a[i])[0])
+		}
+		if n := len(strings.Fields(a[i])); n != 50 {
+			t.Fatalf("prompt %d has %d words", i, n)
+		}
+		first := strings.Fields(a[i])[0]
+		if firsts[first] {
+			t.Fatalf("two prompts of one run start with %q", first)
+		}
+		firsts[first] = true
+	}
+}
