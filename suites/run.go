@@ -159,7 +159,7 @@ func records(r types.Report) ([]report.SpecRecord, error) {
 			rec.State = report.SpecSkipped
 		default:
 			rec.State = report.SpecFailed
-			rec.Message = s.Failure.Message
+			rec.Message, rec.Location = s.Failure.Message, s.Failure.Location.String()
 		}
 		if err := readEntries(&rec, s); err != nil {
 			return nil, err

@@ -142,7 +142,14 @@ func writeReport(cmd *cobra.Command, f certifyFlags, cat *catalog.Catalog, t *ta
 	if err := report.WriteAll(f.out, rep); err != nil {
 		return err
 	}
+	failures, err := report.WriteFailureLog(f.out, records)
+	if err != nil {
+		return err
+	}
 	printSummary(cmd.OutOrStdout(), rep, f.out)
+	if failures != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "  failures: %s (every failed check in full, with where it failed)\n", failures)
+	}
 	if fails := rep.MustFailures(); len(fails) > 0 {
 		return fmt.Errorf("%d %w (see %s)", len(fails), errMustFailed, f.out)
 	}
@@ -172,6 +179,9 @@ func printSummary(w io.Writer, rep *report.Report, dir string) {
 	for _, q := range rep.Requirements {
 		if q.Result != report.Pass {
 			fmt.Fprintf(w, "  %-6s %-6s %-13s %s: %s\n", q.ID, q.Level, q.Result, q.Title, q.Note)
+			if last := lastEvidence(q); last != "" {
+				fmt.Fprintf(w, "         evidence: %s\n", last)
+			}
 		}
 	}
 	var counts []string
@@ -182,4 +192,17 @@ func printSummary(w io.Writer, rep *report.Report, dir string) {
 	}
 	fmt.Fprintf(w, "  counts: %s\n  report: %s/{%s,%s,%s,%s}\n", strings.Join(counts, ", "), dir,
 		report.JSONFile, report.JUnitFile, report.SummaryFile, report.HTMLFile)
+}
+
+// lastEvidence is the line a failed, invalid or inconclusive requirement's specs recorded last
+// (their conclusion), shown under its note; a pass or an unsupported requirement has none to show.
+func lastEvidence(q report.Requirement) string {
+	if q.Result == report.Pass || q.Result == report.NotSupported || q.Result == report.NotRun || len(q.Evidence) == 0 {
+		return ""
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(q.Evidence[len(q.Evidence)-1]), "\n")
+	if line == q.Note {
+		return ""
+	}
+	return line
 }

@@ -65,6 +65,7 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	ran, failed, invalid, inconclusive := 0, false, false, false
 	conclusion := "" // the last line of evidence: specs record their conclusion after what led to it
 	var took time.Duration
+	failNote := "" // a failure's note is one sentence for people; its message keeps the whole text
 	for _, s := range specs {
 		if !slices.Contains(s.Requirements, q.ID) || s.State == SpecSkipped {
 			continue
@@ -82,7 +83,7 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 		switch {
 		case s.State == SpecFailed:
 			failed = true
-			rq.Message = s.Message
+			rq.Message, failNote = s.Message, Condense(s.Message, s.Location)
 		case s.Verdict == Invalid:
 			invalid = true
 			if !failed {
@@ -111,6 +112,9 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	}
 	rq.DurationSecs = took.Seconds()
 	rq.Note = firstLine(rq.Message)
+	if rq.Result == Fail {
+		rq.Note = failNote
+	}
 	if rq.Result == Pass {
 		// A PASS's message lists every path it judged: too long for a note. The spec's conclusion
 		// says what was found; without one, the count of what was judged says what it rests on.
