@@ -25,7 +25,10 @@ type Options struct {
 	Env      *Env
 	Profiles []string
 	// Focus, when set, runs only the specs of these requirement ids.
-	Focus   []string
+	Focus []string
+	// Exclude names requirements whose specs must not run: the target declares their feature
+	// but not a field their judgement needs (conformance/plan), so they are NOT_SUPPORTED.
+	Exclude []string
 	Verbose bool
 	// NoColor turns off terminal colours (for logs and CI).
 	NoColor bool
@@ -54,6 +57,9 @@ func Run(o Options) ([]report.SpecRecord, error) {
 	filter, err := LabelFilter(o.Env.Catalog, o.Profiles, o.Env.Target.Declares, o.Focus)
 	if err != nil {
 		return nil, err
+	}
+	if len(o.Exclude) > 0 {
+		filter += " && !(req:" + strings.Join(o.Exclude, " || req:") + ")"
 	}
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
 	suiteCfg.LabelFilter = filter

@@ -14,6 +14,7 @@ import (
 	"github.com/aruntime/arcert/chaos/containers"
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/grpcdriver"
+	"github.com/aruntime/arcert/conformance/plan"
 	"github.com/aruntime/arcert/conformance/report"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
@@ -122,7 +123,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	started := time.Now()
 	records, err := suites.Run(suites.Options{
 		Env:      env,
-		Profiles: f.profiles, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
+		Profiles: f.profiles, Focus: f.focus, Exclude: excludedIDs(cat, t), Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
 		Out: cmd.OutOrStdout(), Live: isTerminal(os.Stdout) && os.Getenv("CI") == "",
 	})
 	if err != nil {
@@ -138,6 +139,7 @@ func writeReport(cmd *cobra.Command, f certifyFlags, cat *catalog.Catalog, t *ta
 		Catalog: cat, Profiles: f.profiles, Focus: f.focus, Declares: t.Declares, Specs: records,
 		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest},
 		Seed: f.seed, Started: started, Duration: time.Since(started), Unsupported: unsupported,
+		Excluded: plan.Excluded(cat, t),
 	})
 	if err := report.WriteAll(f.out, rep); err != nil {
 		return err
@@ -205,4 +207,15 @@ func lastEvidence(q report.Requirement) string {
 		return ""
 	}
 	return line
+}
+
+// excludedIDs are the requirements whose specs certify does not run: their feature is declared,
+// but not a field their judgement needs (conformance/plan), so the report says NOT_SUPPORTED.
+func excludedIDs(cat *catalog.Catalog, t *target.Target) []string {
+	var ids []string
+	for id := range plan.Excluded(cat, t) {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -27,6 +27,9 @@ type Inputs struct {
 	// Unsupported names profiles the run could not exercise at all, with the reason (no Docker
 	// engine for a containerized deployment, say): their requirements are NOT_SUPPORTED.
 	Unsupported map[string]string
+	// Excluded names requirements, by id, whose feature the target declares but whose judgement
+	// needs a field it leaves out (conformance/plan): NOT_SUPPORTED, with that reason.
+	Excluded map[string]string
 }
 
 // Compute judges every requirement of the selected profiles from the spec records.
@@ -45,6 +48,9 @@ func Compute(in Inputs) *Report {
 		rq := judge(q, in.Declares(q.Feature), in.Specs)
 		if why, ok := in.Unsupported[q.Profile]; ok {
 			rq.Result, rq.Message = NotSupported, why
+		}
+		if why, ok := in.Excluded[q.ID]; ok && rq.Result == NotRun {
+			rq.Result, rq.Message, rq.Note = NotSupported, why, why
 		}
 		r.Requirements = append(r.Requirements, rq)
 		r.Counts[rq.Result]++
