@@ -1,7 +1,10 @@
 package suites
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/aruntime/arcert/conformance/plan"
 )
@@ -30,5 +33,28 @@ func TestPlanMirrorsTheSuitesGates(t *testing.T) {
 		if pair[0] != pair[1] {
 			t.Errorf("%s: the suites use %v, conformance/plan %v", name, pair[0], pair[1])
 		}
+	}
+}
+
+// TestExcludedRequirementsDoNotRun: a requirement the plan excludes runs no spec, and the others
+// of its profile still do.
+func TestExcludedRequirementsDoNotRun(t *testing.T) {
+	filter := excluding("(profile:core)", []string{"QUO-1", "ADM-7"})
+	lf, err := types.ParseLabelFilter(filter)
+	if err != nil {
+		t.Fatalf("%s: %v", filter, err)
+	}
+	for labels, want := range map[string]bool{
+		"req:QUO-1,profile:core": false,
+		"req:ADM-7,profile:core": false,
+		"req:QUO-2,profile:core": true,
+		"req:QUO-1,profile:ops":  false,
+	} {
+		if got := lf(strings.Split(labels, ",")); got != want {
+			t.Errorf("%s under %q: runs %v, want %v", labels, filter, got, want)
+		}
+	}
+	if excluding("x", nil) != "x" {
+		t.Error("no exclusion changed the filter")
 	}
 }

@@ -58,9 +58,7 @@ func Run(o Options) ([]report.SpecRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(o.Exclude) > 0 {
-		filter += " && !(req:" + strings.Join(o.Exclude, " || req:") + ")"
-	}
+	filter = excluding(filter, o.Exclude)
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
 	suiteCfg.LabelFilter = filter
 	suiteCfg.RandomSeed = o.Env.Seed
@@ -143,6 +141,14 @@ func LabelFilter(c *catalog.Catalog, profiles []string, declares func(string) bo
 		parts = append(parts, "("+strings.Join(reqs, " || ")+")")
 	}
 	return strings.Join(parts, " && "), nil
+}
+
+// excluding narrows filter so that no spec of the requirements ids runs.
+func excluding(filter string, ids []string) string {
+	if len(ids) == 0 {
+		return filter
+	}
+	return filter + " && !(req:" + strings.Join(ids, " || req:") + ")"
 }
 
 // records converts Ginkgo's spec reports into the report package's plain records.

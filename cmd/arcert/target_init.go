@@ -124,10 +124,10 @@ func initTarget(f *runtimeFacts, keys []string, now time.Time) string {
 	w("  requests_per_second: %.0f   # TODO: one completion of 8 tokens took %s; sustained rate of such requests", rps, f.Latency.Round(time.Millisecond))
 	w("  probe_max_tokens: 8")
 	w("traffic_classes:   # a runtime without classes has one; deadline and objectives are optional")
-	w("  - {name: default, queue_bound: 0}   # TODO: how many requests wait beyond concurrency before it sheds")
+	w("  - {name: default, queue_bound: 0}   # TODO: a class name the runtime accepts (any, if it has no classes); queue_bound: how many wait beyond concurrency before it sheds")
 	w("tenants:   # quotas and data_policy are optional: without them the quota and region requirements are NOT_SUPPORTED")
 	for i, k := range tenantKeys(f, keys) {
-		w("  - name: tenant-%c", 'a'+i)
+		w("  - name: tenant-%c   # TODO: the name the runtime records this caller by, if it records any (TEN-1 compares them)", 'a'+i)
 		w("    key: %s", k)
 		w("    traffic_classes: [default]")
 	}

@@ -113,3 +113,21 @@ func TestFailedRequirementNoteIsOneSentenceAndTheLogHasTheDump(t *testing.T) {
 		t.Errorf("a run without failures wrote %s", p)
 	}
 }
+
+// A requirement the plan excluded (feature declared, a field its judgement needs left out) is
+// NOT_SUPPORTED with the plan's reason, not NOT_RUN; one whose spec ran keeps its result.
+func TestExcludedRequirementIsNotSupportedWithTheReason(t *testing.T) {
+	in := inputs([]SpecRecord{{Name: "q2", Requirements: []string{"QUO-2"}, State: SpecFailed, Message: "boom"}}, all, "QUO-1", "QUO-2")
+	in.Excluded = map[string]string{"QUO-1": "tenant a states no full quota", "QUO-2": "tenant a states no full quota"}
+	r := Compute(in)
+	q1 := result(r, "QUO-1")
+	if q1.Result != NotSupported || q1.Note != "tenant a states no full quota" {
+		t.Errorf("QUO-1: %s: %q", q1.Result, q1.Note)
+	}
+	if q2 := result(r, "QUO-2"); q2.Result != Fail {
+		t.Errorf("QUO-2 ran and failed, but is %s", q2.Result)
+	}
+	if r.Counts[NotSupported] != 1 || r.Counts[Fail] != 1 {
+		t.Errorf("counts %v", r.Counts)
+	}
+}
