@@ -143,6 +143,20 @@ func LabelFilter(c *catalog.Catalog, profiles []string, declares func(string) bo
 	return strings.Join(parts, " && "), nil
 }
 
+// failureText is a failed spec's whole message; a panic, a harness bug rather than a finding
+// about the runtime, says so first.
+func failureText(f types.Failure) string {
+	if f.ForwardedPanic != "" {
+		return "the check panicked, a harness bug: " + firstLineOf(f.ForwardedPanic) + "\n" + f.Message
+	}
+	return f.Message
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
 // excluding narrows filter so that no spec of the requirements ids runs.
 func excluding(filter string, ids []string) string {
 	if len(ids) == 0 {
@@ -171,7 +185,7 @@ func records(r types.Report) ([]report.SpecRecord, error) {
 			rec.State = report.SpecSkipped
 		default:
 			rec.State = report.SpecFailed
-			rec.Message, rec.Location = s.Failure.Message, s.Failure.Location.String()
+			rec.Message, rec.Location = failureText(s.Failure), s.Failure.Location.String()
 		}
 		if err := readEntries(&rec, s); err != nil {
 			return nil, err

@@ -16,7 +16,11 @@ const FailuresFile = "failures.log"
 
 // dumpStarts are the lines Gomega opens its formatted failure with; everything before the first
 // of them is the assertion's own description, written for people.
-var dumpStarts = []string{"Expected", "Unexpected error:", "Timed out after", "Told to stop trying", "Failed after"}
+var dumpStarts = []string{"Expected", "Unexpected error:", "Told to stop trying", "Failed after"}
+
+// timedOut is the line Eventually's failure opens with, before the description: kept as a
+// clause of the sentence.
+var timedOut = regexp.MustCompile(`^Timed out after ([0-9.]+s)\.$`)
 
 // typed is Gomega's annotation of a formatted value: "<*net.OpError | 0xc000…>: " or "<int>: ".
 var typed = regexp.MustCompile(`^<[^>]*>:?\s*`)
@@ -27,6 +31,10 @@ var typed = regexp.MustCompile(`^<[^>]*>:?\s*`)
 // returns Go syntax from the dump; the dump itself belongs in FailuresFile.
 func Condense(msg, location string) string {
 	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	after := ""
+	if m := timedOut.FindStringSubmatch(strings.TrimSpace(lines[0])); m != nil {
+		after, lines = " (gave up after "+m[1]+")", lines[1:]
+	}
 	cut := len(lines)
 	for i, l := range lines {
 		if startsDump(strings.TrimSpace(l)) {
@@ -37,15 +45,22 @@ func Condense(msg, location string) string {
 	desc := firstLine(strings.Join(lines[:cut], "\n"))
 	cause := dumpCause(lines[cut:])
 	switch {
-	case desc != "" && cause != "" && strings.HasPrefix(lines[cut], "Unexpected error"):
-		return desc + ": " + cause
+	case desc != "" && cause != "" && isError(lines[cut]):
+		return desc + ": " + cause + after
 	case desc != "":
-		return desc
+		return desc + after
 	case cause != "":
-		return "the check at " + shortLocation(location) + " failed: " + cause
+		return "the check at " + shortLocation(location) + " failed: " + cause + after
 	default:
-		return "the check at " + shortLocation(location) + " failed"
+		return "the check at " + shortLocation(location) + " failed" + after
 	}
+}
+
+// isError reports whether a dump opens with an error the assertion did not expect: its text is
+// the evidence, worth keeping beside the description.
+func isError(head string) bool {
+	head = strings.TrimSpace(head)
+	return strings.HasPrefix(head, "Unexpected error") || strings.HasPrefix(head, "Expected success, but got an error")
 }
 
 func startsDump(line string) bool {
@@ -65,7 +80,7 @@ func dumpCause(lines []string) string {
 	}
 	head := strings.TrimSpace(lines[0])
 	switch {
-	case strings.HasPrefix(head, "Unexpected error"):
+	case isError(head):
 		if len(lines) > 2 && typed.MatchString(strings.TrimSpace(lines[1])) {
 			if text := strings.TrimSpace(lines[2]); plain(text) {
 				return text
@@ -87,8 +102,6 @@ func dumpCause(lines []string) string {
 			out += " " + want
 		}
 		return out
-	case strings.HasPrefix(head, "Timed out after"):
-		return strings.TrimSuffix(strings.ToLower(head[:1])+head[1:], ".")
 	}
 	return ""
 }

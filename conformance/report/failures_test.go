@@ -5,8 +5,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onsi/gomega"
 )
@@ -129,5 +131,26 @@ func TestExcludedRequirementIsNotSupportedWithTheReason(t *testing.T) {
 	}
 	if r.Counts[NotSupported] != 1 || r.Counts[Fail] != 1 {
 		t.Errorf("counts %v", r.Counts)
+	}
+}
+
+func TestCondenseEventually(t *testing.T) {
+	msg := gomegaFailure(t, func() {
+		gomega.Eventually(func() int { return 1 }).WithTimeout(30*time.Millisecond).WithPolling(5*time.Millisecond).
+			Should(gomega.Equal(2), "the runtime recovers within %s", "30ms")
+	})
+	got := Condense(msg, "/src/suites/resilience_region.go:9")
+	assertPlain(t, got)
+	if !regexp.MustCompile(`^the runtime recovers within 30ms \(gave up after 0\.0[0-9]+s\)$`).MatchString(got) {
+		t.Errorf("Condense = %q", got)
+	}
+	msg = gomegaFailure(t, func() {
+		gomega.Eventually(func() error { return errors.New("dial tcp 127.0.0.1:1: connect: connection refused") }).
+			WithTimeout(30 * time.Millisecond).WithPolling(5 * time.Millisecond).Should(gomega.Succeed())
+	})
+	got = Condense(msg, "/src/suites/resilience_region.go:9")
+	assertPlain(t, got)
+	if !strings.HasPrefix(got, "the check at suites/resilience_region.go:9 failed: dial tcp 127.0.0.1:1: connect: connection refused (gave up after") {
+		t.Errorf("Condense = %q", got)
 	}
 }

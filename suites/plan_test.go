@@ -7,6 +7,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/aruntime/arcert/conformance/plan"
+	"github.com/aruntime/arcert/conformance/report"
 )
 
 // TestPlanMirrorsTheSuitesGates: conformance/plan states the suites' validity gates over the
@@ -56,5 +57,18 @@ func TestExcludedRequirementsDoNotRun(t *testing.T) {
 	}
 	if excluding("x", nil) != "x" {
 		t.Error("no exclusion changed the filter")
+	}
+}
+
+// TestPanicIsNamedAHarnessBug: a spec that panicked is reported as the harness's fault, in one
+// sentence, with the panic's own first line.
+func TestPanicIsNamedAHarnessBug(t *testing.T) {
+	f := types.Failure{Message: "Test Panicked", ForwardedPanic: "runtime error: index out of range [1] with length 1\ngoroutine 7"}
+	got := report.Condense(failureText(f), "/x/suites/helpers.go:25")
+	if got != "the check panicked, a harness bug: runtime error: index out of range [1] with length 1" {
+		t.Errorf("note %q", got)
+	}
+	if failureText(types.Failure{Message: "plain"}) != "plain" {
+		t.Error("a failure without a panic changed")
 	}
 }
