@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aruntime/arcert/conformance/target"
@@ -50,6 +51,7 @@ var gates = map[string]gate{
 	"DOC-1": locationsGate,
 	"ID-1":  operatorGate, "ID-3": operatorGate,
 	"ID-2":  workloadGate,
+	"OUT-2": refusalGate, "OUT-3": streamCutGate, "OUT-6": statusGate,
 	"OUT-5": outputGate,
 	"OUT-9": grpcGate,
 }
@@ -250,6 +252,41 @@ func workloadGate(t *target.Target) (Status, string) {
 		return Unjudgeable, "needs the workload credential (workload.key)"
 	}
 	return Runs, ""
+}
+
+// refusalGate: OUT-2 floods the first class with work that cannot finish within its deadline;
+// without a stated deadline the runtime has none to time work out at (suites' refusal run).
+func refusalGate(t *target.Target) (Status, string) {
+	if k := t.TrafficClasses[0]; !k.DeadlineStated() {
+		return NotSupported, fmt.Sprintf("class %s states no deadline, so timed-out work cannot be provoked or told from shed work", k.Name)
+	}
+	return Runs, ""
+}
+
+func streamCutGate(t *target.Target) (Status, string) {
+	if k := t.TrafficClasses[0]; !k.DeadlineStated() {
+		return Runs, fmt.Sprintf("a stream cut by its deadline is not probed: class %s states no deadline", k.Name)
+	}
+	return Runs, ""
+}
+
+// statusGate names the reasons OUT-6's refusal run cannot provoke with these declarations: their
+// status codes are judged only if the runtime answers with them anyway.
+func statusGate(t *target.Target) (Status, string) {
+	var unprovoked []string
+	if k := t.TrafficClasses[0]; !k.DeadlineStated() {
+		unprovoked = append(unprovoked, "queue_full and deadline (class "+k.Name+" states no deadline)")
+	}
+	for _, tn := range t.Tenants {
+		if tn.Quota.RequestsPerMinute == 0 {
+			unprovoked = append(unprovoked, "quota_exceeded (tenant "+tn.Name+" states no request quota)")
+			break
+		}
+	}
+	if len(unprovoked) == 0 {
+		return Runs, ""
+	}
+	return Runs, "not provoked: " + strings.Join(unprovoked, "; ")
 }
 
 func outputGate(t *target.Target) (Status, string) {

@@ -100,6 +100,8 @@ func TestPlainRuntimeConsequences(t *testing.T) {
 		why    string
 	}{
 		"OUT-1": {Runs, ""},
+		"OUT-2": {NotSupported, "class default states no deadline"},
+		"OUT-3": {Runs, "a stream cut by its deadline is not probed"},
 		"QUO-1": {NotSupported, "tenant a states no full quota"},
 		"QUO-2": {NotSupported, "tenant a states no full quota"},
 		"VER-1": {NotSupported, "pins.runtime_version and pins.policy_version"},
@@ -122,7 +124,7 @@ func TestPlainRuntimeConsequences(t *testing.T) {
 		}
 	}
 	ex := Excluded(catalog.MustLoad(), tg)
-	for _, id := range []string{"QUO-1", "QUO-2", "QUO-3", "VER-1", "VER-2", "ADM-7", "ADM-8", "OUT-8"} {
+	for _, id := range []string{"OUT-2", "QUO-1", "QUO-2", "QUO-3", "VER-1", "VER-2", "ADM-7", "ADM-8", "OUT-8"} {
 		if ex[id] == "" {
 			t.Errorf("%s is not excluded from the run", id)
 		}
