@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -90,6 +91,13 @@ func TestFailedRequirementNoteIsOneSentenceAndTheLogHasTheDump(t *testing.T) {
 	assertPlain(t, q.Note)
 	if !strings.Contains(q.Note, "suites/outcomes.go:40") || !strings.Contains(q.Note, "connection refused") {
 		t.Errorf("note %q does not name the check and the error", q.Note)
+	}
+	var x bytes.Buffer
+	if err := WriteJUnit(&x, &Report{Profiles: []ProfileResult{{Name: "core"}}, Requirements: []Requirement{q}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`message="([^"]*)"`).FindStringSubmatch(x.String()); m == nil || strings.Contains(m[1], "Unexpected error") || !strings.Contains(m[1], "connection refused") {
+		t.Errorf("JUnit failure message %q, want the note", m)
 	}
 	dir := t.TempDir()
 	path, werr := WriteFailureLog(dir, []SpecRecord{spec, {Name: "passed", State: SpecPassed}})
