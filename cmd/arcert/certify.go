@@ -110,6 +110,10 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	reqs := cat.InProfiles(f.profiles...)
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d\n",
 		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed)
+	if ex := excludedIDs(cat, t); len(ex) > 0 {
+		fmt.Fprintf(stderr, "arcert: %d requirements are NOT_SUPPORTED with these declarations (%s); `arcert target validate` says why\n",
+			len(ex), strings.Join(ex, ", "))
+	}
 	env := &suites.Env{Target: t, Catalog: cat, HTTP: httpClient(t), Seed: f.seed}
 	if chaos != nil {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
