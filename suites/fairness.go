@@ -68,13 +68,13 @@ var _ = Describe("Tenant isolation", func() {
 // tenant B whose quota carries probeRate with headroom.
 func noisyPair(ts []target.Tenant, rate float64, inFlight int) (a, b target.Tenant, ok bool) {
 	ts = slices.Clone(ts)
-	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Quota.RequestsPerMinute > ts[j].Quota.RequestsPerMinute })
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Quota.Requests() > ts[j].Quota.Requests() })
 	if len(ts) < 2 {
 		return a, b, false
 	}
 	a, b = ts[0], ts[1]
 	carries := func(t target.Tenant, rate float64, conc int) bool {
-		return float64(t.Quota.RequestsPerMinute)/60 >= quotaHeadroom*rate && t.Quota.MaxConcurrency >= conc
+		return float64(t.Quota.Requests())/60 >= quotaHeadroom*rate && t.Quota.Concurrency() >= conc
 	}
 	return a, b, carries(a, rate, inFlight) && carries(b, probeRate, 1)
 }

@@ -119,15 +119,15 @@ func loadKeys(rate float64, inFlight int) (keys []string, ok bool) {
 // loadKeysOver is loadKeys over the tenants tenants only (those that may use a traffic class).
 func loadKeysOver(tenants []target.Tenant, rate float64, inFlight int) (keys []string, ok bool) {
 	ts := append([]target.Tenant(nil), tenants...)
-	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Quota.RequestsPerMinute > ts[j].Quota.RequestsPerMinute })
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Quota.Requests() > ts[j].Quota.Requests() })
 	conc := 0
 	for k, t := range ts {
 		// With k+1 tenants sharing the load equally, the smallest quota among them (this one's,
 		// as they are sorted) must carry its share; their concurrency limits, the whole.
 		keys = append(keys, t.Key)
-		conc += t.Quota.MaxConcurrency
+		conc += t.Quota.Concurrency()
 		share := rate / float64(k+1)
-		if float64(t.Quota.RequestsPerMinute)/60 >= quotaHeadroom*share && conc >= inFlight {
+		if float64(t.Quota.Requests())/60 >= quotaHeadroom*share && conc >= inFlight {
 			return keys, true
 		}
 	}

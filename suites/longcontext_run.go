@@ -136,11 +136,11 @@ func lcGRPC(ctx context.Context, key, class, text string) (driver.Result, error)
 func lcTenants(class string, size, longTokens int) (bursters, probers []target.Tenant) {
 	for _, t := range classTenants(class) {
 		perSecond := float64(size) / lcBurstEvery.Seconds()
-		if t.Quota.MaxConcurrency >= size && float64(t.Quota.RequestsPerMinute)/60 >= quotaHeadroom*perSecond &&
-			float64(t.Quota.TokensPerMinute)/60 >= quotaHeadroom*perSecond*float64(longTokens) {
+		if t.Quota.Concurrency() >= size && float64(t.Quota.Requests())/60 >= quotaHeadroom*perSecond &&
+			float64(t.Quota.Tokens())/60 >= quotaHeadroom*perSecond*float64(longTokens) {
 			bursters = append(bursters, t)
 		}
-		if float64(t.Quota.RequestsPerMinute)/60 >= quotaHeadroom*lcProbeRate {
+		if float64(t.Quota.Requests())/60 >= quotaHeadroom*lcProbeRate {
 			probers = append(probers, t)
 		}
 	}

@@ -149,7 +149,7 @@ func servedWhereAllowed(s outcomeSample, t target.Tenant) string {
 		return "not served: " + s.String()
 	case s.servedBy.Region == "" || s.servedBy.Provider == "":
 		return fmt.Sprintf("no region or no provider named (served-by %q): %s", s.servedBy.String(), s)
-	case !slices.Contains(t.DataPolicy.AllowedRegions, s.servedBy.Region):
+	case !t.DataPolicy.Allows(s.servedBy.Region):
 		return fmt.Sprintf("tenant %s was served in %s, outside its allowed regions (%s): %s", t.Name, s.servedBy.Region, listed(t.DataPolicy.AllowedRegions), s)
 	}
 	return ""

@@ -164,7 +164,7 @@ func profileOf(s types.SpecReport) string {
 // requirement's result, which also weighs the samples every spec judged, is the report's to give.
 func specResult(s types.SpecReport) (string, string) {
 	if s.State.Is(types.SpecStateFailureStates) {
-		return string(report.Fail), s.Failure.Message
+		return string(report.Fail), report.Condense(failureText(s.Failure), s.Failure.Location.String())
 	}
 	for _, e := range s.ReportEntries {
 		if v, ok := e.Value.GetRawValue().(verdict); ok {

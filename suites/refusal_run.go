@@ -52,7 +52,10 @@ type refusalRun struct {
 	// inconclusive when a control failed rather than a validity gate.
 	gate         string
 	inconclusive bool
-	quotaGate    string
+	// noDeadline: the class states no deadline, so the runtime has none to time work out at and
+	// the flood is not sent (gate says so); what needs a deadline is NOT_SUPPORTED or unprobed.
+	noDeadline bool
+	quotaGate  string
 }
 
 // all is every sample of the run.
@@ -104,6 +107,10 @@ func provokeRefusals(ctx context.Context) *refusalRun {
 // quick waves, each too long to finish within the class deadline, spread over the transports: the
 // extra must be shed, the rest must time out, and every answer must arrive within the deadline.
 func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
+	if !r.class.DeadlineStated() {
+		r.gate, r.noDeadline = fmt.Sprintf("class %s states no deadline, so the runtime has none to time work out at", r.class.Name), true
+		return nil
+	}
 	r.itl = typicalITL(ctx)
 	if r.itl <= 0 {
 		r.gate, r.inconclusive = "could not measure inter-token latency, so no request can be sized to outlast the deadline", true
@@ -211,6 +218,9 @@ func sendIdentityRefusals(ctx context.Context) []outcomeSample {
 // and a wait for the tenant's quota to come back, which the caller runs beside other work.
 func quotaBurst(ctx context.Context) ([]outcomeSample, string, func()) {
 	t := smallestQuota()
+	if t.Quota.RequestsPerMinute <= 0 {
+		return nil, "tenant " + t.Name + " states no request quota, so there is none to exceed", func() {}
+	}
 	perSecond := float64(t.Quota.RequestsPerMinute) / 60
 	if perSecond > 0.5*env.Target.Capacity.RequestsPerSecond {
 		return nil, "every tenant's request quota is near the runtime's capacity, so a quota refusal cannot be provoked apart from load", func() {}

@@ -25,7 +25,10 @@ type Options struct {
 	Env      *Env
 	Profiles []string
 	// Focus, when set, runs only the specs of these requirement ids.
-	Focus   []string
+	Focus []string
+	// Exclude names requirements whose specs must not run: the target declares their feature
+	// but not a field their judgement needs (conformance/plan), so they are NOT_SUPPORTED.
+	Exclude []string
 	Verbose bool
 	// NoColor turns off terminal colours (for logs and CI).
 	NoColor bool
@@ -55,6 +58,7 @@ func Run(o Options) ([]report.SpecRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	filter = excluding(filter, o.Exclude)
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
 	suiteCfg.LabelFilter = filter
 	suiteCfg.RandomSeed = o.Env.Seed
@@ -139,6 +143,28 @@ func LabelFilter(c *catalog.Catalog, profiles []string, declares func(string) bo
 	return strings.Join(parts, " && "), nil
 }
 
+// failureText is a failed spec's whole message; a panic, a harness bug rather than a finding
+// about the runtime, says so first.
+func failureText(f types.Failure) string {
+	if f.ForwardedPanic != "" {
+		return "the check panicked, a harness bug: " + firstLineOf(f.ForwardedPanic) + "\n" + f.Message
+	}
+	return f.Message
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// excluding narrows filter so that no spec of the requirements ids runs.
+func excluding(filter string, ids []string) string {
+	if len(ids) == 0 {
+		return filter
+	}
+	return filter + " && !(req:" + strings.Join(ids, " || req:") + ")"
+}
+
 // records converts Ginkgo's spec reports into the report package's plain records.
 func records(r types.Report) ([]report.SpecRecord, error) {
 	var out []report.SpecRecord
@@ -159,7 +185,7 @@ func records(r types.Report) ([]report.SpecRecord, error) {
 			rec.State = report.SpecSkipped
 		default:
 			rec.State = report.SpecFailed
-			rec.Message = s.Failure.Message
+			rec.Message, rec.Location = failureText(s.Failure), s.Failure.Location.String()
 		}
 		if err := readEntries(&rec, s); err != nil {
 			return nil, err

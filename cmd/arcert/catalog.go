@@ -55,20 +55,7 @@ func catalogCommand() *cobra.Command {
 
 func targetCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "target", Short: "Work with target files (Runtime Decision Records)"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "validate FILE",
-		Short: "Validate a target file; every mistake is printed as FILE:LINE: field: message",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := target.Load(args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid %s for %s (%d tenants, %d traffic classes, features %v)\n",
-				t.Source, target.APIVersion, t.Implementation, len(t.Tenants), len(t.TrafficClasses), t.Features)
-			return nil
-		},
-	}, &cobra.Command{
+	cmd.AddCommand(targetValidateCommand(), targetInitCommand(), &cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of target files",
 		Args:  cobra.NoArgs,

@@ -16,6 +16,7 @@ import (
 	"github.com/aruntime/arcert/chaos/containers"
 	"github.com/aruntime/arcert/conformance/catalog"
 	"github.com/aruntime/arcert/conformance/grpcdriver"
+	"github.com/aruntime/arcert/conformance/plan"
 	"github.com/aruntime/arcert/conformance/report"
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
@@ -116,6 +117,10 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	}
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d, nonce %s\n",
 		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed, f.nonce)
+	if ex := excludedIDs(cat, t); len(ex) > 0 {
+		fmt.Fprintf(stderr, "arcert: %d requirements are NOT_SUPPORTED with these declarations (%s); `arcert target validate` says why\n",
+			len(ex), strings.Join(ex, ", "))
+	}
 	env := &suites.Env{Target: t, Catalog: cat, HTTP: httpClient(t), Seed: f.seed, Nonce: f.nonce}
 	if chaos != nil {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
@@ -129,7 +134,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	started := time.Now()
 	records, err := suites.Run(suites.Options{
 		Env:      env,
-		Profiles: f.profiles, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
+		Profiles: f.profiles, Focus: f.focus, Exclude: excludedIDs(cat, t), Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
 		Out: cmd.OutOrStdout(), Live: isTerminal(os.Stdout) && os.Getenv("CI") == "",
 	})
 	if err != nil {
@@ -145,11 +150,19 @@ func writeReport(cmd *cobra.Command, f certifyFlags, cat *catalog.Catalog, t *ta
 		Catalog: cat, Profiles: f.profiles, Focus: f.focus, Declares: t.Declares, Specs: records,
 		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest},
 		Seed: f.seed, Nonce: f.nonce, Started: started, Duration: time.Since(started), Unsupported: unsupported,
+		Excluded: plan.Excluded(cat, t),
 	})
 	if err := report.WriteAll(f.out, rep); err != nil {
 		return err
 	}
+	failures, err := report.WriteFailureLog(f.out, records)
+	if err != nil {
+		return err
+	}
 	printSummary(cmd.OutOrStdout(), rep, f.out)
+	if failures != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "  failures: %s (every failed check in full, with where it failed)\n", failures)
+	}
 	if fails := rep.MustFailures(); len(fails) > 0 {
 		return fmt.Errorf("%d %w (see %s)", len(fails), errMustFailed, f.out)
 	}
@@ -179,6 +192,9 @@ func printSummary(w io.Writer, rep *report.Report, dir string) {
 	for _, q := range rep.Requirements {
 		if q.Result != report.Pass {
 			fmt.Fprintf(w, "  %-6s %-6s %-13s %s: %s\n", q.ID, q.Level, q.Result, q.Title, q.Note)
+			if last := lastEvidence(q); last != "" {
+				fmt.Fprintf(w, "         evidence: %s\n", last)
+			}
 		}
 	}
 	var counts []string
@@ -196,4 +212,28 @@ func newNonce() string {
 	var b [6]byte
 	_, _ = cryptorand.Read(b[:]) // crypto/rand.Read never fails on Linux; a zero nonce is still a valid one
 	return hex.EncodeToString(b[:])
+}
+
+// lastEvidence is the line a failed, invalid or inconclusive requirement's specs recorded last
+// (their conclusion), shown under its note; a pass or an unsupported requirement has none to show.
+func lastEvidence(q report.Requirement) string {
+	if q.Result == report.Pass || q.Result == report.NotSupported || q.Result == report.NotRun || len(q.Evidence) == 0 {
+		return ""
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(q.Evidence[len(q.Evidence)-1]), "\n")
+	if line == q.Note {
+		return ""
+	}
+	return line
+}
+
+// excludedIDs are the requirements whose specs certify does not run: their feature is declared,
+// but not a field their judgement needs (conformance/plan), so the report says NOT_SUPPORTED.
+func excludedIDs(cat *catalog.Catalog, t *target.Target) []string {
+	var ids []string
+	for id := range plan.Excluded(cat, t) {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -29,6 +29,9 @@ type Inputs struct {
 	// Unsupported names profiles the run could not exercise at all, with the reason (no Docker
 	// engine for a containerized deployment, say): their requirements are NOT_SUPPORTED.
 	Unsupported map[string]string
+	// Excluded names requirements, by id, whose feature the target declares but whose judgement
+	// needs a field it leaves out (conformance/plan): NOT_SUPPORTED, with that reason.
+	Excluded map[string]string
 }
 
 // Compute judges every requirement of the selected profiles from the spec records.
@@ -47,6 +50,9 @@ func Compute(in Inputs) *Report {
 		rq := judge(q, in.Declares(q.Feature), in.Specs)
 		if why, ok := in.Unsupported[q.Profile]; ok {
 			rq.Result, rq.Message = NotSupported, why
+		}
+		if why, ok := in.Excluded[q.ID]; ok && rq.Result == NotRun {
+			rq.Result, rq.Message, rq.Note = NotSupported, why, why
 		}
 		r.Requirements = append(r.Requirements, rq)
 		r.Counts[rq.Result]++
@@ -67,6 +73,7 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	ran, failed, invalid, inconclusive := 0, false, false, false
 	conclusion := "" // the last line of evidence: specs record their conclusion after what led to it
 	var took time.Duration
+	failNote := "" // a failure's note is one sentence for people; its message keeps the whole text
 	for _, s := range specs {
 		if !slices.Contains(s.Requirements, q.ID) || s.State == SpecSkipped {
 			continue
@@ -84,7 +91,7 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 		switch {
 		case s.State == SpecFailed:
 			failed = true
-			rq.Message = s.Message
+			rq.Message, failNote = s.Message, Condense(s.Message, s.Location)
 		case s.Verdict == Invalid:
 			invalid = true
 			if !failed {
@@ -113,6 +120,9 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	}
 	rq.DurationSecs = took.Seconds()
 	rq.Note = firstLine(rq.Message)
+	if rq.Result == Fail {
+		rq.Note = failNote
+	}
 	if rq.Result == Pass {
 		// A PASS's message lists every path it judged: too long for a note. The spec's conclusion
 		// says what was found; without one, the count of what was judged says what it rests on.

@@ -46,8 +46,11 @@ type SpecRecord struct {
 	State        SpecState
 	Verdict      Result // "" unless the spec declared INCONCLUSIVE or INVALID
 	Message      string
-	Evidence     []string
-	Duration     time.Duration
+	// Location is where a failed spec's assertion failed (file:line), for FailuresFile and for
+	// naming the check when its message is only a dump.
+	Location string
+	Evidence []string
+	Duration time.Duration
 	// Faults are the fault windows the spec injected.
 	Faults []FaultWindow
 	// Plots are figures the spec recorded for report.html.

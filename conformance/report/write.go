@@ -65,7 +65,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			}
 			took += q.DurationSecs
 			c := junit.Case{Name: q.ID + " " + q.Title, Classname: "arcert." + p.Name, Time: junit.Seconds(q.DurationSecs), SystemOut: strings.Join(q.Evidence, "\n")}
-			m := junit.Message{Message: junit.OneLine(string(q.Result), firstLine(q.Message)), Type: string(q.Result), Text: q.Message}
+			m := junit.Message{Message: junit.OneLine(string(q.Result), q.Note), Type: string(q.Result), Text: q.Message}
 			s.Add(c, outcome(q.Result), m)
 		}
 		s.Time = junit.Seconds(took)

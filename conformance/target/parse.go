@@ -64,6 +64,7 @@ func Parse(name string, data []byte) (*Target, error) {
 	if len(probs) > 0 {
 		return nil, yamlschema.Join(probs, own)
 	}
+	t.fillDefaults()
 	if probs := t.crossCheck(); len(probs) > 0 {
 		return nil, yamlschema.Join(yamlschema.Locate(name, root, probs), own)
 	}

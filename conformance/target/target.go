@@ -64,6 +64,9 @@ type Model struct {
 	// tokens: the runtime's evidence must bill at them (QUO-4). Zero means not stated.
 	PromptPricePer1K     int64 `yaml:"prompt_price_micro_usd_per_1k"`
 	CompletionPricePer1K int64 `yaml:"completion_price_micro_usd_per_1k"`
+
+	// maxOutputDefaulted is set when the record states no output limit (see fillDefaults).
+	maxOutputDefaulted bool
 }
 
 // Capacity is what the runtime declares it can serve at once, measured with its probe request.
@@ -83,6 +86,9 @@ type TrafficClass struct {
 	Deadline   time.Duration `yaml:"deadline"`
 	TTFT       time.Duration `yaml:"ttft_objective"`
 	ITL        time.Duration `yaml:"itl_objective"`
+
+	// deadlineDefaulted is set when the record states no deadline (see fillDefaults).
+	deadlineDefaulted bool
 }
 
 // Tenant is one tenant with a credential the harness may use.
