@@ -109,6 +109,9 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	default:
 		rq.Result, rq.Message = weigh(q, rq.Samples, rq.Unprobed)
 	}
+	if rq.Result == Pass {
+		rq.Basis = basisOf(rq.Samples)
+	}
 	rq.DurationSecs = took.Seconds()
 	rq.Note = firstLine(rq.Message)
 	if rq.Result == Pass {
