@@ -65,7 +65,11 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	ran, failed, invalid, inconclusive := 0, false, false, false
 	conclusion := "" // the last line of evidence: specs record their conclusion after what led to it
 	var took time.Duration
+	skipped := "" // why a selected spec of the requirement did not run, when Ginkgo said
 	for _, s := range specs {
+		if s.State == SpecSkipped && s.Message != "" && slices.Contains(s.Requirements, q.ID) {
+			skipped = s.Message
+		}
 		if !slices.Contains(s.Requirements, q.ID) || s.State == SpecSkipped {
 			continue
 		}
@@ -98,6 +102,8 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	switch {
 	case !declared:
 		rq.Result, rq.Message = NotSupported, "the target does not declare feature "+q.Feature
+	case ran == 0 && skipped != "":
+		rq.Result, rq.Message = NotRun, "its spec was selected but did not run: "+skipped
 	case ran == 0:
 		rq.Result, rq.Message = NotRun, "no spec for this requirement was selected"
 	case failed:

@@ -103,3 +103,13 @@ func TestSamplesForOneRequirement(t *testing.T) {
 		t.Errorf("B-1: %v", got)
 	}
 }
+
+// TestSkippedSpecSaysWhy: a spec skipped because the setup it shares failed leaves its
+// requirement NOT_RUN with Ginkgo's reason, not "never selected".
+func TestSkippedSpecSaysWhy(t *testing.T) {
+	rep := Compute(Inputs{Catalog: catalog.MustLoad(), Profiles: []string{"core"}, Focus: []string{"QUO-3"}, Declares: func(string) bool { return true },
+		Specs: []SpecRecord{{Name: "quota refusals", Requirements: []string{"QUO-3"}, State: SpecSkipped, Message: "an earlier spec in an ordered container failed"}}})
+	if q := rep.Requirements[0]; q.Result != NotRun || !strings.Contains(q.Message, "did not run: an earlier spec") {
+		t.Errorf("QUO-3: %s %q", q.Result, q.Message)
+	}
+}
