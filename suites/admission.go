@@ -113,7 +113,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			late := judgeLateness(shots, k)
 			shed := len(withOutcome(shots, outcome.Shed))
 			completed := len(withOutcome(shots, outcome.Completed))
-			plotInFlight(k.Name, runOrigin(run.entries), admitted, bound)
+			plotInFlight(k.Name, runOrigin(run.entries), asWindows(admitted, wire), bound)
 			evidence("%s: peak admitted in flight %d (counted from each request's last byte sent to its answer: the first byte of a plain answer, the last of a stream; %d counted from the harness's send to the last byte read), declared bound %d (concurrency %d + queue %d); %d sent: %d completed, %d shed, %d timed out, %d rejected, %d other; slowest outcome %s against a deadline of %s",
 				k.Name, peak, sendWindowPeak(admitted), bound, env.Target.Capacity.Concurrency, k.QueueBound, len(shots), completed, shed,
 				len(withOutcome(shots, outcome.TimedOut)), len(withOutcome(shots, outcome.Rejected)), len(shots)-len(admitted)-shed-len(withOutcome(shots, outcome.Rejected)),

@@ -125,3 +125,16 @@ func sendWindowPeak(admitted []chaosledger.Entry) int {
 	}
 	return checks.MaxOverlap(ivs)
 }
+
+// asWindows are the admitted entries placeable in time, each spanning its admitted window, so the
+// plot draws what ADM-1 counted.
+func asWindows(admitted []chaosledger.Entry, wire map[int]wireTimes) []chaosledger.Entry {
+	out := make([]chaosledger.Entry, 0, len(admitted))
+	for _, e := range admitted {
+		if iv, ok := admittedWindow(e, wire[e.Seq]); ok {
+			e.Start, e.End = iv.Start, iv.End
+			out = append(out, e)
+		}
+	}
+	return out
+}
