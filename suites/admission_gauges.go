@@ -51,7 +51,7 @@ func (g gaugeReading) read() bool { return g.set.runtime != "" && g.samples > 0 
 // String says what was read, for the evidence line.
 func (g gaugeReading) String() string {
 	if !g.read() {
-		return "the runtime's own count was not read (" + g.why + "): the count above is the client's alone"
+		return "the runtime's own count was not read (" + g.why + "): the in-flight counts are the client's alone"
 	}
 	return fmt.Sprintf("the runtime's own gauges (%s, %s) peaked at %.0f over %d samples every %s",
 		g.set.runtime, strings.Join(g.set.names, " + "), g.peak, g.samples, gaugeEvery)
