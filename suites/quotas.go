@@ -12,6 +12,8 @@ import (
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
@@ -98,6 +100,11 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		for _, q := range runs {
 			rate, n := q.measured()
 			evidence("%s: admitted %.2f %s/s after the first %s (%d requests), declared %.2f/s", q.tenant.Name, rate, q.unit(), q.warmup, n, q.declared)
+			if n == 0 && !slices.ContainsFunc(q.run.entries, func(e chaosledger.Entry) bool { return quotaRefusal(e.Outcome, e.Reason) }) {
+				// Nothing served and nothing refused for quota: the run says nothing of the quota.
+				invalid("%s's %s run served nothing and refused nothing for quota (%s): its quota cannot be measured", q.tenant.Name, q.unit(), scenario.CountsText(q.run.entries))
+				return
+			}
 			mustHold(math.Abs(rate-q.declared)/q.declared <= quotaTolerance,
 				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance)
 			k := slowestClass(q.tenant)

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/conformance/report"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
@@ -58,7 +59,7 @@ var _ = Describe("Runtime Decision Record", func() {
 			Expect(d.Assumption).NotTo(BeEmpty(), "the %s decision states no assumption", name)
 			Expect(d.TradeOff).NotTo(BeEmpty(), "the %s decision states no trade-off", name)
 		}
-		judged("declaration", 6)
+		judged(report.DeclarationPath, 6)
 		notProbed("capacity", "checked from the declaration here; ADM-1 to ADM-3 hold the runtime to it under load")
 		notProbed("placement", "the six decisions' constraints, assumptions and trade-offs are checked from the declaration")
 		evidence("checked from the declaration: capacity %d concurrent, %.0f req/s; quotas of %d tenants; six placement decisions", t.Capacity.Concurrency, t.Capacity.RequestsPerSecond, len(t.Tenants))
@@ -86,7 +87,7 @@ var _ = Describe("Runtime Decision Record", func() {
 		t := env.Target
 		l := t.Locations
 		Expect([]string{l.Control, l.Execution, l.Data, l.Evidence}).NotTo(ContainElement(BeEmpty()), "a location is not documented")
-		judged("declaration", 4)
+		judged(report.DeclarationPath, 4)
 		notProbed("control", "checked from the declaration: the contract has no way for a runtime to report where its control plane runs")
 		notProbed("evidence", "checked from the declaration: the contract has no way for a runtime to report where its evidence is kept")
 		evidence("checked from the declaration: control: %s; evidence: %s", l.Control, l.Evidence)

@@ -183,6 +183,9 @@ func records(r types.Report) ([]report.SpecRecord, error) {
 			rec.State = report.SpecPassed
 		case s.State.Is(types.SpecStateSkipped | types.SpecStatePending):
 			rec.State = report.SpecSkipped
+			// A spec of an ordered container whose setup failed is skipped with Ginkgo's reason:
+			// kept, so the report does not say it was never selected.
+			rec.Message = s.Failure.Message
 		default:
 			rec.State = report.SpecFailed
 			rec.Message, rec.Location = failureText(s.Failure), s.Failure.Location.String()

@@ -190,11 +190,14 @@ func printSummary(w io.Writer, rep *report.Report, dir string) {
 		fmt.Fprintf(w, "  profile %-10s %-8s %s\n", p.Name, p.Result, p.Counted())
 	}
 	for _, q := range rep.Requirements {
-		if q.Result != report.Pass {
+		switch {
+		case q.Result != report.Pass:
 			fmt.Fprintf(w, "  %-6s %-6s %-13s %s: %s\n", q.ID, q.Level, q.Result, q.Title, q.Note)
 			if last := lastEvidence(q); last != "" {
 				fmt.Fprintf(w, "         evidence: %s\n", last)
 			}
+		case q.BasisLabel() != "": // a PASS not wholly measured says so
+			fmt.Fprintf(w, "  %-6s %-6s %-13s %s: %s\n", q.ID, q.Level, q.Result, q.Title, q.BasisLabel())
 		}
 	}
 	var counts []string

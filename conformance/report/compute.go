@@ -74,7 +74,11 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	conclusion := "" // the last line of evidence: specs record their conclusion after what led to it
 	var took time.Duration
 	failNote := "" // a failure's note is one sentence for people; its message keeps the whole text
+	skipped := "" // why a selected spec of the requirement did not run, when Ginkgo said
 	for _, s := range specs {
+		if s.State == SpecSkipped && s.Message != "" && slices.Contains(s.Requirements, q.ID) {
+			skipped = s.Message
+		}
 		if !slices.Contains(s.Requirements, q.ID) || s.State == SpecSkipped {
 			continue
 		}
@@ -107,6 +111,8 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	switch {
 	case !declared:
 		rq.Result, rq.Message = NotSupported, "the target does not declare feature "+q.Feature
+	case ran == 0 && skipped != "":
+		rq.Result, rq.Message = NotRun, "its spec was selected but did not run: "+skipped
 	case ran == 0:
 		rq.Result, rq.Message = NotRun, "no spec for this requirement was selected"
 	case failed:
@@ -117,6 +123,9 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 		rq.Result = Inconclusive
 	default:
 		rq.Result, rq.Message = weigh(q, rq.Samples, rq.Unprobed)
+	}
+	if rq.Result == Pass {
+		rq.Basis = basisOf(rq.Samples)
 	}
 	rq.DurationSecs = took.Seconds()
 	rq.Note = firstLine(rq.Message)

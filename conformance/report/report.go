@@ -99,6 +99,9 @@ type Requirement struct {
 	// they could not probe, with the reason.
 	Samples  map[string]int    `json:"samples,omitempty"`
 	Unprobed map[string]string `json:"unprobed,omitempty"`
+	// Basis says what a PASS rests on: measured on the runtime, read from the target file
+	// (declaration), or both. Empty for any other result.
+	Basis Basis `json:"basis,omitempty"`
 }
 
 // ProfileResult is success when every MUST passed (or is not supported: the target does not

@@ -31,8 +31,65 @@ func TestAPassMustRestOnSamples(t *testing.T) {
 			t.Errorf("%s: %s %q, want %s containing %q", c.name, got, msg, c.want, c.says)
 		}
 	}
-	if got, _ := weigh(catalog.Requirement{ID: "Y-1"}, nil, nil); got != Pass {
-		t.Errorf("a requirement that lists no paths and recorded none: %s", got)
+}
+
+// TestNoPassFromNothing: specs that all passed but judged nothing make no PASS, whether the
+// catalogue lists no path, or every path was explained away; the message names the harness.
+func TestNoPassFromNothing(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		q        catalog.Requirement
+		unprobed map[string]string
+	}{
+		{"no path listed, none recorded", catalog.Requirement{ID: "Y-1"}, nil},
+		{"every path explained away", catalog.Requirement{ID: "Y-2", Paths: []string{"class"}}, map[string]string{"class": "nothing was shed"}},
+		{"a zero count", catalog.Requirement{ID: "Y-3", Paths: []string{"class"}}, map[string]string{"class": "nothing was shed"}},
+	} {
+		samples := map[string]int(nil)
+		if c.q.ID == "Y-3" {
+			samples = map[string]int{"class:interactive": 0}
+		}
+		got, msg := weigh(c.q, samples, c.unprobed)
+		if got != Invalid || !strings.Contains(msg, "harness defect") {
+			t.Errorf("%s: %s %q, want INVALID naming a harness defect", c.name, got, msg)
+		}
+	}
+	// Through Compute: a spec that passed and recorded nothing leaves its requirement INVALID.
+	c := catalog.MustLoad()
+	rep := Compute(Inputs{Catalog: c, Profiles: []string{"core"}, Focus: []string{"ADM-1"}, Declares: func(string) bool { return true },
+		Specs: []SpecRecord{{Name: "passes without looking", Requirements: []string{"ADM-1"}, State: SpecPassed}}})
+	if q := rep.Requirements[0]; q.Result != Invalid || q.Basis != "" {
+		t.Errorf("ADM-1 passed with no sample: %s (basis %q): %s", q.Result, q.Basis, q.Message)
+	}
+}
+
+// TestBasisOfAPass: a PASS says whether it was measured, read from the target file, or both.
+func TestBasisOfAPass(t *testing.T) {
+	q := catalog.Requirement{ID: "Z-1", Paths: []string{DeclarationPath, "worker"}, MinSamples: 2}
+	for _, c := range []struct {
+		samples map[string]int
+		want    Basis
+		label   string
+	}{
+		{map[string]int{DeclarationPath: 4, "worker:w1": 1}, MeasuredAndDeclared, "partly checked from the declaration"},
+		{map[string]int{DeclarationPath: 4}, Declared, "checked from the declaration only"},
+		{map[string]int{"worker:w1": 2}, Measured, ""},
+	} {
+		unprobed := map[string]string{}
+		if c.samples["worker:w1"] == 0 {
+			unprobed["worker"] = "the contract has no way to report it"
+		}
+		if c.samples[DeclarationPath] == 0 {
+			unprobed[DeclarationPath] = "the record states nothing of it"
+		}
+		rep := Compute(Inputs{Catalog: &catalog.Catalog{Profiles: []catalog.Profile{{Name: "p", Status: "implemented"}},
+			Requirements: []catalog.Requirement{{ID: q.ID, Level: catalog.Must, Profile: "p", Feature: "f", Paths: q.Paths, MinSamples: q.MinSamples}}},
+			Profiles: []string{"p"}, Declares: func(string) bool { return true },
+			Specs: []SpecRecord{{Name: "s", Requirements: []string{q.ID}, State: SpecPassed, Samples: c.samples, Unprobed: unprobed}}})
+		got := rep.Requirements[0]
+		if got.Result != Pass || got.Basis != c.want || !strings.Contains(got.BasisLabel(), c.label) || (c.label == "") != (got.BasisLabel() == "") {
+			t.Errorf("%v: %s basis %q label %q, want PASS %q %q", c.samples, got.Result, got.Basis, got.BasisLabel(), c.want, c.label)
+		}
 	}
 }
 
@@ -44,5 +101,15 @@ func TestSamplesForOneRequirement(t *testing.T) {
 	}
 	if got := mergeCounts("B-1", nil, from); got["http"] != 2 || got["grpc"] != 0 {
 		t.Errorf("B-1: %v", got)
+	}
+}
+
+// TestSkippedSpecSaysWhy: a spec skipped because the setup it shares failed leaves its
+// requirement NOT_RUN with Ginkgo's reason, not "never selected".
+func TestSkippedSpecSaysWhy(t *testing.T) {
+	rep := Compute(Inputs{Catalog: catalog.MustLoad(), Profiles: []string{"core"}, Focus: []string{"QUO-3"}, Declares: func(string) bool { return true },
+		Specs: []SpecRecord{{Name: "quota refusals", Requirements: []string{"QUO-3"}, State: SpecSkipped, Message: "an earlier spec in an ordered container failed"}}})
+	if q := rep.Requirements[0]; q.Result != NotRun || !strings.Contains(q.Message, "did not run: an earlier spec") {
+		t.Errorf("QUO-3: %s %q", q.Result, q.Message)
 	}
 }

@@ -64,7 +64,12 @@ func WriteJUnit(w io.Writer, r *Report) error {
 				continue
 			}
 			took += q.DurationSecs
-			c := junit.Case{Name: q.ID + " " + q.Title, Classname: "arcert." + p.Name, Time: junit.Seconds(q.DurationSecs), SystemOut: strings.Join(q.Evidence, "\n")}
+			out := q.Evidence
+			if l := q.BasisLabel(); l != "" {
+				// JUnit has no field for it: the first line of the case's output says what the PASS rests on.
+				out = append([]string{"basis: " + string(q.Basis) + " (" + l + ")"}, out...)
+			}
+			c := junit.Case{Name: q.ID + " " + q.Title, Classname: "arcert." + p.Name, Time: junit.Seconds(q.DurationSecs), SystemOut: strings.Join(out, "\n")}
 			m := junit.Message{Message: junit.OneLine(string(q.Result), q.Note), Type: string(q.Result), Text: q.Message}
 			s.Add(c, outcome(q.Result), m)
 		}
@@ -106,6 +111,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		note := q.Note
 		if s := q.SamplesJudged(); q.Result == Pass && s != "" && s != note {
 			note += " (" + s + ")"
+		}
+		if l := q.BasisLabel(); l != "" {
+			note = "**" + l + "**: " + note
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", q.ID, q.Level, q.Result, q.Title, escapeCell(note))
 	}

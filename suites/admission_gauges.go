@@ -1,0 +1,138 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	prommodel "github.com/prometheus/common/model"
+)
+
+// ADM-1's cross-check against the runtime's own count. Many runtimes publish, at /metrics on their
+// API port, gauges of the requests they hold: running plus waiting is their admitted work in
+// flight. While the overload runs the harness samples them; a client-side peak over the bound that
+// the runtime's own gauges never came near is not read as an excess (a slow client path looks like
+// a deep queue), and the evidence says which count was used. Gauges are sampled, so a short peak
+// between two samples is missed: they can clear a client count, never convict on their own.
+
+// gaugeSet is one runtime's gauges whose sum is its admitted work in flight.
+type gaugeSet struct {
+	runtime string
+	names   []string
+}
+
+// knownGauges are the sets the harness knows, by the runtimes that publish them.
+var knownGauges = []gaugeSet{
+	{"ARuntime", []string{"aruntime_in_flight", "aruntime_queue_depth"}},
+	{"vLLM", []string{"vllm:num_requests_running", "vllm:num_requests_waiting"}},
+	{"SGLang", []string{"sglang:num_running_reqs", "sglang:num_queue_reqs"}},
+	{"llama.cpp", []string{"llamacpp:requests_processing", "llamacpp:requests_deferred"}},
+	{"TGI", []string{"tgi_batch_current_size", "tgi_queue_size"}},
+}
+
+// gaugeEvery is how often the gauges are sampled during the overload.
+const gaugeEvery = 50 * time.Millisecond
+
+// gaugeReading is what the sampling found: the set read, the peak of its sum and how many samples
+// were taken; set.runtime is "" when no known gauge was published.
+type gaugeReading struct {
+	set     gaugeSet
+	peak    float64
+	samples int
+	why     string // why no gauge was read, for the evidence
+}
+
+// read reports whether the runtime's gauges were read at all.
+func (g gaugeReading) read() bool { return g.set.runtime != "" && g.samples > 0 }
+
+// String says what was read, for the evidence line.
+func (g gaugeReading) String() string {
+	if !g.read() {
+		return "the runtime's own count was not read (" + g.why + "): the in-flight counts are the client's alone"
+	}
+	return fmt.Sprintf("the runtime's own gauges (%s, %s) peaked at %.0f over %d samples every %s",
+		g.set.runtime, strings.Join(g.set.names, " + "), g.peak, g.samples, gaugeEvery)
+}
+
+// watchGauges samples the runtime's /metrics until ctx ends, then returns what it read.
+func watchGauges(ctx context.Context) <-chan gaugeReading {
+	out := make(chan gaugeReading, 1)
+	go func() {
+		g := gaugeReading{why: "the runtime publishes none of the gauges the harness knows at /metrics"}
+		t := time.NewTicker(gaugeEvery)
+		defer t.Stop()
+		for {
+			if set, sum, why := scrapeGauges(ctx); why == "" {
+				if g.set.runtime == "" {
+					g.set = set
+				}
+				g.peak = max(g.peak, sum)
+				g.samples++
+			} else if g.samples == 0 {
+				g.why = why
+			}
+			select {
+			case <-ctx.Done():
+				out <- g
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
+// scrapeGauges reads /metrics once and sums the first known set it finds; why says what went
+// wrong, "" when a set was read.
+func scrapeGauges(ctx context.Context) (gaugeSet, float64, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(env.Target.Endpoints.HTTP, "/")+"/metrics", nil)
+	if err != nil {
+		return gaugeSet{}, 0, err.Error()
+	}
+	req.Header.Set("Accept", "text/plain; version=0.0.4")
+	if op := env.Target.Operator; op != nil && op.Key != "" {
+		req.Header.Set("Authorization", "Bearer "+op.Key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return gaugeSet{}, 0, "GET /metrics failed"
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return gaugeSet{}, 0, fmt.Sprintf("GET /metrics answered %d", resp.StatusCode)
+	}
+	p := expfmt.NewTextParser(prommodel.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return gaugeSet{}, 0, "GET /metrics is not the Prometheus text format"
+	}
+	for _, set := range knownGauges {
+		sum, found := 0.0, 0
+		for _, name := range set.names {
+			f, ok := fams[name]
+			if !ok {
+				continue
+			}
+			found++
+			for _, m := range f.GetMetric() {
+				sum += m.GetGauge().GetValue()
+			}
+		}
+		if found == len(set.names) {
+			return set, sum, ""
+		}
+	}
+	return gaugeSet{}, 0, "the runtime publishes none of the gauges the harness knows at /metrics"
+}
+
+// gaugesRun runs f while sampling the gauges, and returns what they read.
+func gaugesRun(ctx context.Context, f func()) gaugeReading {
+	gctx, stop := context.WithCancel(ctx)
+	read := watchGauges(gctx)
+	f()
+	stop()
+	return <-read
+}
