@@ -74,7 +74,7 @@ func judge(q catalog.Requirement, declared bool, specs []SpecRecord) Requirement
 	conclusion := "" // the last line of evidence: specs record their conclusion after what led to it
 	var took time.Duration
 	failNote := "" // a failure's note is one sentence for people; its message keeps the whole text
-	skipped := "" // why a selected spec of the requirement did not run, when Ginkgo said
+	skipped := ""  // why a selected spec of the requirement did not run, when Ginkgo said
 	for _, s := range specs {
 		if s.State == SpecSkipped && s.Message != "" && slices.Contains(s.Requirements, q.ID) {
 			skipped = s.Message
