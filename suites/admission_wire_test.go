@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,13 +65,15 @@ func TestAdmittedWindow(t *testing.T) {
 // TestGaugesAreReadAndSummed: a runtime publishing vLLM's gauges is read as running plus waiting;
 // one publishing none is said to, so the evidence names the client's count as the only one.
 func TestGaugesAreReadAndSummed(t *testing.T) {
-	body := "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=\"m\"} 8\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"m\"} 16\n"
+	// A scrape cancelled when its run ends may still be in the handler: the body is read atomically.
+	var body atomic.Value
+	body.Store("# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=\"m\"} 8\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"m\"} 16\n")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/metrics" {
 			http.NotFound(w, r)
 			return
 		}
-		_, _ = fmt.Fprint(w, body)
+		_, _ = fmt.Fprint(w, body.Load())
 	}))
 	defer srv.Close()
 	defer func(old *Env) { env = old }(env)
@@ -83,7 +86,7 @@ func TestGaugesAreReadAndSummed(t *testing.T) {
 	if !g.read() || g.peak != 24 {
 		t.Errorf("sampled %+v, want a peak of 24", g)
 	}
-	body = "# TYPE other gauge\nother 3\n"
+	body.Store("# TYPE other gauge\nother 3\n")
 	if g := gaugesRun(context.Background(), func() {}); g.read() || g.String() == "" {
 		t.Errorf("a runtime without known gauges was read: %s", g)
 	}
