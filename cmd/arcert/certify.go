@@ -108,6 +108,9 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		return err
 	}
 	defer stop()
+	if err := featureConflicts(stderr, t); err != nil {
+		return err
+	}
 	if err := runPreflight(cmd.Context(), stderr, t); err != nil {
 		return err
 	}

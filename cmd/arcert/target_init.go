@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
@@ -189,8 +190,10 @@ func initFeatures(f *runtimeFacts, keys []string) (features, left []string) {
 		left = append(left, "streaming: not declared, its stream did not work ("+f.StreamWhy+")")
 	}
 	switch {
+	case f.UnknownRefused && len(keys) >= 2 && f.Evidence:
+		features = append(features, "tenant-binding", "evidence")
 	case f.UnknownRefused && len(keys) >= 2:
-		features = append(features, "tenant-binding")
+		left = append(left, "tenant-binding: not declared, the runtime has no evidence endpoint ("+discovery.PathEvidence+") in which TEN-1 could see who a request was bound to")
 	case f.UnknownRefused:
 		left = append(left, "tenant-binding: TODO, declare it once a second tenant's key replaces the TODO below")
 	default:

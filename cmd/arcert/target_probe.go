@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
 )
 
@@ -41,6 +42,9 @@ type runtimeFacts struct {
 	// UnknownRefused: a key the runtime was never given was refused (401/403), with its status.
 	UnknownRefused bool
 	UnknownStatus  int
+	// Evidence: the runtime answers the evidence endpoint (discovery.PathEvidence) with a list,
+	// the only place the harness can see who a request was bound to (TEN-1, ID-1, ADM-5).
+	Evidence bool
 }
 
 type probedModel struct {
@@ -99,6 +103,9 @@ func probeRuntime(ctx context.Context, hc *http.Client, url, key string) (*runti
 		f.UnknownStatus = status
 		f.UnknownRefused = status == http.StatusUnauthorized || status == http.StatusForbidden
 	}
+	status, _, body, err = probeCall(ctx, hc, http.MethodGet, f.URL+discovery.PathEvidence+"?request_id=arcert-init-probe", key, nil)
+	var records discovery.EvidenceList
+	f.Evidence = err == nil && status == http.StatusOK && json.Unmarshal(body, &records) == nil
 	return f, nil
 }
 

@@ -40,8 +40,8 @@ func TestTargetValidateSaysWhatEachRequirementWillBe(t *testing.T) {
 	}
 	for _, re := range []string{
 		`valid arcert.dev/v1 for my-gateway\+vllm`,
-		`(?m)^profile core: \d+ runs, \d+ NOT_SUPPORTED, \d+ unjudgeable$`,
-		`(?m)^  ADM-1 +MUST +unjudgeable +no class's tenants carry the overload: their max_concurrency must sum`,
+		`(?m)^profile core: \d+ runs, \d+ NOT_SUPPORTED$`,
+		`(?m)^  OUT-9 +MUST +NOT_SUPPORTED +feature grpc is not declared$`,
 		`(?m)^  VER-1 +MUST +NOT_SUPPORTED +feature versions is not declared$`,
 		`(?m)^  runs: OUT-1 `,
 		`(?m)^profile extended: `,
@@ -167,8 +167,10 @@ func TestTargetInitPlainRuntimeAcceptingAnyKey(t *testing.T) {
 func TestTargetInitPlainRuntimeBindingKeys(t *testing.T) {
 	srv := openAICompatible(t, []string{"key-a", "key-b"}, true, true)
 	tg, text, _ := initAndValidate(t, srv.URL, "key-a", "key-b")
-	if !tg.Declares("tenant-binding") || !tg.Declares("prefix-cache") {
-		t.Errorf("features %v: want tenant-binding (an unknown key was refused) and prefix-cache (cached_tokens reported)", tg.Features)
+	// Keys bind callers, but without an evidence endpoint nothing shows who a request was bound
+	// to: tenant binding is left out, and the target says why.
+	if tg.Declares("tenant-binding") || !tg.Declares("prefix-cache") || !strings.Contains(text, "no evidence endpoint") {
+		t.Errorf("features %v: want prefix-cache (cached_tokens reported) and no tenant-binding (no evidence endpoint)\n%s", tg.Features, text)
 	}
 	if tg.Tenants[0].Key != "key-a" || tg.Tenants[1].Key != "key-b" {
 		t.Errorf("tenant keys %s, %s", tg.Tenants[0].Key, tg.Tenants[1].Key)
@@ -201,7 +203,7 @@ func TestTargetInitEmbeddedReference(t *testing.T) {
 	}
 	defer stop()
 	tg, text, _ := initAndValidate(t, "http://"+rt.Topology().HTTP, "dev-acme-key", "dev-globex-key")
-	if tg.OutcomesInferred() || !tg.Declares("streaming") || !tg.Declares("tenant-binding") {
+	if tg.OutcomesInferred() || !tg.Declares("streaming") || !tg.Declares("tenant-binding") || !tg.Declares("evidence") {
 		t.Errorf("the reference: inferred %v, features %v; want outcomes stated (%s), streaming, tenant-binding\n%s",
 			tg.OutcomesInferred(), tg.Features, outcome.HeaderOutcome, text)
 	}

@@ -29,12 +29,28 @@ operator key…), each with the reason.`,
 			if err != nil {
 				return err
 			}
+			if err := featureConflicts(cmd.ErrOrStderr(), t); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: valid %s for %s (%d tenants, %d traffic classes, features %v)\n",
 				t.Source, target.APIVersion, t.Implementation, len(t.Tenants), len(t.TrafficClasses), t.Features)
 			return printPlan(out, catalog.MustLoad(), t, profiles)
 		},
 	}, &profiles)
+}
+
+// featureConflicts prints, as FILE: message, each declared feature that cannot be judged with
+// the rest of the declaration (plan.Conflicts), and returns an exit-2 error when there is one.
+func featureConflicts(w io.Writer, t *target.Target) error {
+	conflicts := plan.Conflicts(catalog.MustLoad(), t)
+	for _, c := range conflicts {
+		fmt.Fprintf(w, "%s: %s\n", t.Source, c)
+	}
+	if len(conflicts) > 0 {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %d features cannot be judged with these declarations", t.Source, len(conflicts))}
+	}
+	return nil
 }
 
 func withProfiles(cmd *cobra.Command, profiles *[]string) *cobra.Command {

@@ -46,6 +46,11 @@ type Requirement struct {
 	// PASS from fewer is INVALID. A request counts once on each path it took (its wire and its
 	// tenant, say), so the figure counts path samples, not requests.
 	MinSamples int `yaml:"min_samples,omitempty" json:"min_samples,omitempty"`
+	// JudgedWith are the other features the judgement reads through (TEN-1 sees who a request
+	// was bound to only in its evidence record). A target that declares Feature but not these
+	// cannot have the requirement judged: the plan says NOT_SUPPORTED and `target validate`
+	// rejects the combination, so a verdict is never about a missing endpoint.
+	JudgedWith []string `yaml:"judged_with,omitempty" json:"judged_with,omitempty"`
 }
 
 // Needs returns the fewest samples a PASS of r may rest on.

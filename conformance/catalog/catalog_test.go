@@ -39,6 +39,17 @@ func TestCatalogIsWellFormed(t *testing.T) {
 	if len(c.Requirements) < 30 {
 		t.Errorf("only %d requirements", len(c.Requirements))
 	}
+	features := map[string]bool{}
+	for _, r := range c.Requirements {
+		features[r.Feature] = true
+	}
+	for _, r := range c.Requirements {
+		for _, f := range r.JudgedWith {
+			if !features[f] || f == r.Feature {
+				t.Errorf("%s: judged_with %q is not another requirement's feature", r.ID, f)
+			}
+		}
+	}
 }
 
 // TestEveryGuidanceStatementIsCovered: each line of the four certified sections is the source of

@@ -68,6 +68,10 @@ func itemOf(q catalog.Requirement, t *target.Target) Item {
 		it.Status, it.Why = NotSupported, "feature "+q.Feature+" is not declared"
 		return it
 	}
+	if why := judgedWithGap(q, t); why != "" {
+		it.Status, it.Why = NotSupported, why
+		return it
+	}
 	if why := featureGap(q.Feature, t); why != "" {
 		it.Status, it.Why = NotSupported, why
 		return it
@@ -78,6 +82,36 @@ func itemOf(q catalog.Requirement, t *target.Target) Item {
 		}
 	}
 	return it
+}
+
+// judgedWithGap names the feature q's judgement reads through that t does not declare, or "".
+func judgedWithGap(q catalog.Requirement, t *target.Target) string {
+	for _, f := range q.JudgedWith {
+		if !t.Declares(f) {
+			return fmt.Sprintf("judging it reads the runtime's %s, and feature %s is not declared", f, f)
+		}
+	}
+	return ""
+}
+
+// Conflicts are the declared features that cannot be judged with the rest of the declaration: a
+// requirement of a declared feature whose judgement reads through an undeclared one. `target
+// validate` and certify refuse such a target, so a user decides (declare the other feature, or
+// drop this one and accept NOT_SUPPORTED) rather than reading a verdict about a missing endpoint.
+func Conflicts(c *catalog.Catalog, t *target.Target) []string {
+	var out []string
+	for _, q := range c.Requirements {
+		if !t.Declares(q.Feature) {
+			continue
+		}
+		for _, f := range q.JudgedWith {
+			if !t.Declares(f) {
+				out = append(out, fmt.Sprintf("features: %s is declared, but %s (%s) is judged through the runtime's %s: declare %s too, or leave %s out (%s is then NOT_SUPPORTED)",
+					q.Feature, q.ID, q.Title, f, f, q.Feature, q.ID))
+			}
+		}
+	}
+	return out
 }
 
 // featureGap says which field a declared feature needs that the target leaves out, or "".

@@ -64,22 +64,22 @@ func TestReferenceTargetRunsEveryDeclaredRequirement(t *testing.T) {
 	}
 }
 
-// The shipped example's tenants cannot carry the admission overload: say so before any request,
-// with the coupling spelled out.
+// The shipped example carries every core requirement; with the load-test tenant's quota cut to
+// a gateway's everyday one, its tenants cannot carry the admission overload: the plan says so
+// before any request, with the coupling spelled out.
 func TestExampleTargetNamesTheAdmissionCoupling(t *testing.T) {
 	tg, err := target.Load("../../fixtures/targets/example-openai-compatible.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	adm := byID(Of(catalog.MustLoad(), tg))["ADM-1"]
-	if adm.Status != Unjudgeable || !strings.Contains(adm.Why, "max_concurrency must sum to at least concurrency + queue bounds (1216)") {
-		t.Errorf("ADM-1: %s: %s", adm.Status, adm.Why)
+	if adm := byID(Of(catalog.MustLoad(), tg))["ADM-1"]; adm.Status != Runs {
+		t.Errorf("the example's ADM-1: %s: %s", adm.Status, adm.Why)
 	}
-	// Raising the tenants' quotas to carry the load makes it runnable: the gate is the quotas.
-	big := strings.ReplaceAll(string(mustRead(t)), "quota: {requests_per_minute: 600, tokens_per_minute: 400000, max_concurrency: 16}",
-		"quota: {requests_per_minute: 60000, tokens_per_minute: 4000000, max_concurrency: 1216}")
-	if adm := byID(Of(catalog.MustLoad(), parse(t, "big", []byte(big))))["ADM-1"]; adm.Status != Runs {
-		t.Errorf("with quotas that carry the load, ADM-1: %s: %s", adm.Status, adm.Why)
+	small := strings.ReplaceAll(string(mustRead(t)), "quota: {requests_per_minute: 20000, tokens_per_minute: 60000000, max_concurrency: 1300}",
+		"quota: {requests_per_minute: 600, tokens_per_minute: 400000, max_concurrency: 16}")
+	adm := byID(Of(catalog.MustLoad(), parse(t, "small", []byte(small))))["ADM-1"]
+	if adm.Status != Unjudgeable || !strings.Contains(adm.Why, "max_concurrency must sum to at least concurrency + queue bounds (1216)") {
+		t.Errorf("with everyday quotas, ADM-1: %s: %s", adm.Status, adm.Why)
 	}
 }
 
@@ -110,7 +110,8 @@ func TestPlainRuntimeConsequences(t *testing.T) {
 		"ADM-4": {Unjudgeable, "needs two traffic classes"},
 		"ADM-7": {NotSupported, "class default states no ttft_objective"},
 		"ADM-8": {NotSupported, "class default states no ttft_objective"},
-		"ID-1":  {Unjudgeable, "operator.key"},
+		"ID-1":  {NotSupported, "reads the runtime's evidence"},
+		"TEN-1": {NotSupported, "reads the runtime's evidence"},
 		"ID-2":  {Unjudgeable, "workload.key"},
 		"QUO-4": {FailsAsDeclared, "tenant a states no request or token quota"},
 		"DOC-1": {FailsAsDeclared, "no locations section"},
@@ -129,7 +130,7 @@ func TestPlainRuntimeConsequences(t *testing.T) {
 			t.Errorf("%s is not excluded from the run", id)
 		}
 	}
-	for _, id := range []string{"TEN-2", "ID-1", "ADM-1", "QUO-4"} {
+	for _, id := range []string{"TEN-2", "ID-2", "ADM-1", "QUO-4"} {
 		if _, ok := ex[id]; ok {
 			t.Errorf("%s is excluded, but its feature is undeclared or its specs judge it", id)
 		}
@@ -147,5 +148,33 @@ func TestQuotaNearCapacityIsUnjudgeable(t *testing.T) {
 	q := byID(Of(catalog.MustLoad(), tg))["QUO-1"]
 	if q.Status != Unjudgeable || !strings.Contains(q.Why, "too near the declared capacity") {
 		t.Errorf("QUO-1: %s: %s", q.Status, q.Why)
+	}
+}
+
+// A requirement judged through a feature the target does not declare is NOT_SUPPORTED with that
+// reason, and the combination is a conflict validate and certify refuse; declaring the other
+// feature resolves both.
+func TestJudgedWithAnUndeclaredFeature(t *testing.T) {
+	c := catalog.MustLoad()
+	tg := parse(t, "plain.yaml", []byte(plainRuntime))
+	ten1 := byID(Of(c, tg))["TEN-1"]
+	if ten1.Status != NotSupported || !strings.Contains(ten1.Why, "evidence") {
+		t.Fatalf("TEN-1 without evidence: %s (%s)", ten1.Status, ten1.Why)
+	}
+	if _, ok := Excluded(c, tg)["TEN-1"]; !ok {
+		t.Error("TEN-1 is not excluded from the run")
+	}
+	conflicts := strings.Join(Conflicts(c, tg), "\n")
+	for _, want := range []string{"tenant-binding is declared, but TEN-1", "identity is declared, but ID-1", "traffic-classes is declared, but ADM-5"} {
+		if !strings.Contains(conflicts, want) {
+			t.Errorf("conflicts lack %q:\n%s", want, conflicts)
+		}
+	}
+	tg.Features = append(tg.Features, "evidence")
+	if got := Conflicts(c, tg); len(got) != 0 {
+		t.Errorf("with evidence declared: %v", got)
+	}
+	if st := byID(Of(c, tg))["TEN-1"].Status; st == NotSupported {
+		t.Errorf("TEN-1 with evidence declared is still %s", st)
 	}
 }
