@@ -15,7 +15,8 @@ version="${OLLAMA_VERSION:-v0.17.4}"
 bin="${OLLAMA_BIN:-${ARCERT_CACHE:-$HOME/.cache/arcert}/ollama-${version}/bin/ollama}"
 run="${OLLAMA_RUN:-${TMPDIR:-/tmp}/arcert-ollama}"
 mode=one-slot gateway=0 model="" name="${OLLAMA_MODEL_NAME:-arcert-tiny}"
-ollama_addr=127.0.0.1:11434 gateway_addr=127.0.0.1:11480
+# The targets in fixtures/targets name these addresses; override only for a side experiment.
+ollama_addr="${OLLAMA_ADDR:-127.0.0.1:11434}" gateway_addr="${OLLAMA_GATEWAY_ADDR:-127.0.0.1:11480}"
 key_a="${OLLAMA_GATEWAY_KEY_A:-arcert-ollama-tenant-a}"
 key_b="${OLLAMA_GATEWAY_KEY_B:-arcert-ollama-tenant-b}"
 
@@ -40,7 +41,7 @@ port_free() { ! (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
 # wait_http polls url until it answers 200, for at most $2 seconds.
 wait_http() {
 	local url="$1" deadline=$((SECONDS + $2))
-	until curl -fsS -o /dev/null --max-time 2 "$url"; do
+	until curl -fs -o /dev/null --max-time 2 "$url" 2>/dev/null; do
 		((SECONDS < deadline)) || return 1
 		sleep 0.2
 	done
@@ -66,10 +67,14 @@ echo "ollama serve ($mode) pid $(cat "$run/ollama.pid"), log $run/ollama.log"
 fail() { echo "start.sh: $*" >&2; tail -n 20 "$run/ollama.log" >&2 || true; "$here/stop.sh" --run "$run" >&2 || true; exit 1; }
 wait_http "http://$ollama_addr/api/version" 60 || fail "ollama did not answer on $ollama_addr within 60s"
 
+# One compute thread by default: on two shared cores ggml's second thread spin-waits for the first
+# whenever another process holds a core, and 32 tokens took 0.9-3.9 s with two threads against
+# 25 ms with one (this 0.85 M-parameter model gains nothing from a second thread).
 cat >"$run/Modelfile" <<MF
 FROM $model
 TEMPLATE "{{ .Prompt }}"
 PARAMETER num_ctx 2048
+PARAMETER num_thread ${OLLAMA_NUM_THREAD:-1}
 MF
 OLLAMA_HOST="$ollama_addr" HOME="$run" "$bin" create "$name" -f "$run/Modelfile" >"$run/create.log" 2>&1 ||
 	fail "ollama create $name failed: $(tail -n 3 "$run/create.log")"

@@ -137,3 +137,24 @@ func TestWriteRefusesMismatchedTensor(t *testing.T) {
 		t.Fatalf("got %v, want an error naming tensor x", err)
 	}
 }
+
+// TestOutputFavoursVisibleText: every embedding carries the constant dimension 0, and only the
+// output rows of control, unknown and byte tokens read it negatively, so a sampled token is
+// ordinary text (a one-token stream then always delivers content).
+func TestOutputFavoursVisibleText(t *testing.T) {
+	f := TinyLlama(1, testWords).Build()
+	tokens, _, types := Vocabulary(testWords)
+	byName := map[string]Tensor{}
+	for _, tn := range f.Tensors {
+		byName[tn.Name] = tn
+	}
+	embd, out := byName["token_embd.weight"], byName["output.weight"]
+	for tok := range tokens {
+		if embd.Data[tok*128] != 1 {
+			t.Fatalf("token %q: embedding dimension 0 is %v, want 1", tokens[tok], embd.Data[tok*128])
+		}
+		if neg := out.Data[tok*128] == -1; neg != (types[tok] != tokenNormal) {
+			t.Fatalf("token %q of type %d: output dimension 0 is %v", tokens[tok], types[tok], out.Data[tok*128])
+		}
+	}
+}

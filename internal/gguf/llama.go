@@ -97,6 +97,7 @@ func Vocabulary(words []string) ([]string, []float32, []int32) {
 
 // Build returns the model as a GGUF file: llama metadata, the vocabulary, and weights drawn
 // from a PCG seeded with c.Seed (normal, σ 0.02; norms 1), so a seed always gives the same bytes.
+// Tensor data is laid out as ggml reads it: row r of a {n, m} tensor is Data[r*n:(r+1)*n].
 func (c LlamaConfig) Build() *File {
 	tokens, scores, types := Vocabulary(c.Words)
 	nv, ne, nf := uint64(len(tokens)), uint64(c.Embedding), uint64(c.FeedForward)
@@ -147,7 +148,22 @@ func (c LlamaConfig) Build() *File {
 	add := func(name string, data []float32, dims ...uint64) {
 		f.Tensors = append(f.Tensors, Tensor{Name: name, Dims: dims, Data: data})
 	}
-	add("token_embd.weight", normal(ne, nv), ne, nv)
+	// Dimension 0 of every embedding is 1, far above the noise, so after RMS norm it dominates
+	// the hidden state; the output rows of control, unknown and byte tokens read it negatively.
+	// A random model would otherwise often pick them: end-of-sequence at once, or half a UTF-8
+	// character, and a one-token answer would carry no visible text. Ordinary pieces are sampled
+	// among themselves, and every answer runs to max_tokens.
+	embd := normal(ne, nv)
+	for tok := range nv {
+		embd[tok*ne] = 1
+	}
+	out := normal(ne, nv)
+	for tok, ty := range types {
+		if ty != tokenNormal {
+			out[uint64(tok)*ne] = -1
+		}
+	}
+	add("token_embd.weight", embd, ne, nv)
 	for l := range c.Layers {
 		p := fmt.Sprintf("blk.%d.", l)
 		add(p+"attn_norm.weight", ones(ne), ne)
@@ -161,6 +177,6 @@ func (c LlamaConfig) Build() *File {
 		add(p+"ffn_down.weight", normal(nf, ne), nf, ne)
 	}
 	add("output_norm.weight", ones(ne), ne)
-	add("output.weight", normal(ne, nv), ne, nv)
+	add("output.weight", out, ne, nv)
 	return f
 }

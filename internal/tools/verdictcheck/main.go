@@ -2,16 +2,19 @@
 // verdicts a correct harness must reach about a runtime whose behaviour is known (Ollama: a
 // prompt cache shared by every caller), as a declarative file lists them; and that no
 // requirement passes on zero judged samples. It prints each report as a table and exits 1 when
-// an expectation is not met, 2 when a file cannot be read.
+// an expectation is not met (a configuration without a report meets none), 2 when a file
+// cannot be read.
 //
 //	go run ./internal/tools/verdictcheck -expect deploy/ollama/expect.yaml -dir REPORTS
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +52,13 @@ func check(w io.Writer, e *Expectations, dir string) ([]string, error) {
 	var unmet []string
 	for _, c := range e.Configurations {
 		r, err := readReport(filepath.Join(dir, c.Report))
+		if errors.Is(err, fs.ErrNotExist) {
+			// The run wrote no report (arcert stopped at preflight, or crashed): every expectation
+			// of the configuration is unmet, and the others are still checked.
+			fmt.Fprintf(w, "\n%s: no report at %s\n", c.Name, c.Report)
+			unmet = append(unmet, fmt.Sprintf("%s: no report, so none of its %d expectations can be met", c.Name, len(c.Requirements)))
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}

@@ -115,16 +115,29 @@ func TestBadExpectationsAreRefused(t *testing.T) {
 	}
 }
 
-// TestUnreadableReportIsAnError: a missing or foreign report stops the check rather than
-// counting as met.
-func TestUnreadableReportIsAnError(t *testing.T) {
+// TestMissingReportIsUnmet: a configuration whose run wrote no report meets none of its
+// expectations, and the other configurations are still checked.
+func TestMissingReportIsUnmet(t *testing.T) {
 	dir := t.TempDir()
 	e, err := loadExpectations(write(t, dir, "expect.yaml", expectYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := check(&bytes.Buffer{}, e, dir); err == nil {
-		t.Fatal("a missing report was not an error")
+	write(t, dir, "one/report.json", reportJSON([3]string{"TEN-3", "PASS", `"round":3`}))
+	unmet, err := check(&bytes.Buffer{}, e, dir)
+	want := "multi: no report, so none of its 1 expectations can be met\none: TEN-3 is PASS, expected not PASS (shared one-slot cache)"
+	if err != nil || strings.Join(unmet, "\n") != want {
+		t.Fatalf("err %v, unmet:\n%s\nwant:\n%s", err, strings.Join(unmet, "\n"), want)
+	}
+}
+
+// TestForeignReportIsAnError: a report of another schema stops the check rather than being
+// read as if it were one.
+func TestForeignReportIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	e, err := loadExpectations(write(t, dir, "expect.yaml", expectYAML))
+	if err != nil {
+		t.Fatal(err)
 	}
 	write(t, dir, "multi/report.json", `{"schema_version":"other/v9"}`)
 	if _, err := check(&bytes.Buffer{}, e, dir); err == nil || !strings.Contains(err.Error(), "other/v9") {
