@@ -19,7 +19,8 @@ run="$(mktemp -d "${TMPDIR:-/tmp}/arcert-ollama.XXXXXX")"
 mkdir -p "$out"
 : >"$out/timings.txt"
 
-trap '"$here/stop.sh" --run "$run" >/dev/null 2>&1 || true' EXIT
+# Whatever happens, nothing started here outlives the script; the logs were copied to OUT.
+trap '"$here/stop.sh" --run "$run" >/dev/null 2>&1 || true; rm -rf "$run"' EXIT
 trap 'exit 130' INT TERM
 
 # step NAME CMD... runs a step and records its wall time.
