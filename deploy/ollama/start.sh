@@ -38,11 +38,13 @@ model="$(cd "$(dirname "$model")" && pwd)/$(basename "$model")"
 # port_free fails when something already answers on host:port, so a stale server is never
 # certified in place of the one this script starts.
 port_free() { ! (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-# wait_http polls url until it answers 200, for at most $2 seconds.
+# wait_http polls url until it answers 200, for at most $2 seconds, giving up at once if the
+# process $3 (when given) has exited.
 wait_http() {
-	local url="$1" deadline=$((SECONDS + $2))
+	local url="$1" deadline=$((SECONDS + $2)) pid="${3:-}"
 	until curl -fs -o /dev/null --max-time 2 "$url" 2>/dev/null; do
 		((SECONDS < deadline)) || return 1
+		[[ -z "$pid" ]] || kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.2
 	done
 }
@@ -65,7 +67,7 @@ env OLLAMA_HOST="$ollama_addr" OLLAMA_MODELS="$run/models" OLLAMA_KEEP_ALIVE=-1 
 echo $! >"$run/ollama.pid"
 echo "ollama serve ($mode) pid $(cat "$run/ollama.pid"), log $run/ollama.log"
 fail() { echo "start.sh: $*" >&2; tail -n 20 "$run/ollama.log" >&2 || true; "$here/stop.sh" --run "$run" >&2 || true; exit 1; }
-wait_http "http://$ollama_addr/api/version" 60 || fail "ollama did not answer on $ollama_addr within 60s"
+wait_http "http://$ollama_addr/api/version" 60 "$(cat "$run/ollama.pid")" || fail "ollama did not answer on $ollama_addr within 60s, or exited"
 
 # One compute thread by default: on two shared cores ggml's second thread spin-waits for the first
 # whenever another process holds a core, and 32 tokens took 0.9-3.9 s with two threads against
@@ -94,6 +96,6 @@ if ((gateway)); then
 		fail "the gateway config does not load: $(cat "$run/nginx/test.log")"
 	setsid nginx -c "$run/nginx/gateway.conf" -p "$run/nginx" >"$run/nginx/stdout.log" 2>&1 &
 	echo $! >"$run/gateway.pid"
-	wait_http "http://$gateway_addr/healthz" 20 || fail "the gateway did not answer on $gateway_addr within 20s"
+	wait_http "http://$gateway_addr/healthz" 20 "$(cat "$run/gateway.pid")" || fail "the gateway did not answer on $gateway_addr within 20s, or exited"
 	echo "gateway pid $(cat "$run/gateway.pid") on $gateway_addr (tenant-a, tenant-b)"
 fi
