@@ -110,3 +110,12 @@ $(TOOLS)/golangci-lint:
 
 clean:
 	rm -rf $(BIN)
+
+## certify-ollama: certify a real third-party runtime. Build Ollama v0.17.4 from its Go module
+## (cached under ARCERT_CACHE), generate the tiny seeded model, certify Ollama behind the key
+## gateway (multi-slot and one-slot prompt cache) and directly, then check the verdicts a correct
+## harness must reach (deploy/ollama/expect.yaml). Reports land in $(OLLAMA_REPORT).
+OLLAMA_REPORT ?= arcert-ollama-report
+.PHONY: certify-ollama
+certify-ollama: build
+	deploy/ollama/certify.sh $(OLLAMA_REPORT)
