@@ -51,6 +51,11 @@ type Requirement struct {
 	// cannot have the requirement judged: the plan says NOT_SUPPORTED and `target validate`
 	// rejects the combination, so a verdict is never about a missing endpoint.
 	JudgedWith []string `yaml:"judged_with,omitempty" json:"judged_with,omitempty"`
+	// Contract marks a requirement about what only the stated outcome contract carries (the
+	// outcome at a stream's end, the status table, where work was served). Against a runtime
+	// whose outcomes are inferred it is NOT_SUPPORTED: the missing contract is OUT-1's one finding,
+	// not a failure repeated in every requirement that reads it.
+	Contract bool `yaml:"contract,omitempty" json:"contract,omitempty"`
 }
 
 // Needs returns the fewest samples a PASS of r may rest on.

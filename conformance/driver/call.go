@@ -32,6 +32,10 @@ type Call struct {
 	Key string
 	// Body is sent as JSON; Body.Stream asks for SSE.
 	Body openai.CompletionRequest
+	// Raw, when set, is sent as the body instead of Body (malformed input on purpose); Stream then
+	// says whether to ask for SSE. The response is read and its outcome inferred as for Body.
+	Raw    []byte
+	Stream bool
 	// Header holds extra request headers. They replace the driver's own headers of the same name,
 	// so a test can also send a wrong Authorization on purpose.
 	Header http.Header
@@ -99,6 +103,9 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 	body, err := json.Marshal(call.Body)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: encode %s body: %w", ErrRequest, call.Path, err)
+	}
+	if call.Raw != nil {
+		body, call.Body.Stream = call.Raw, call.Stream
 	}
 	var wrote atomic.Bool
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -184,4 +185,22 @@ func TestInferenceTable(t *testing.T) {
 			t.Errorf("status %d: %s/%s", s, c, r)
 		}
 	}
+}
+
+// TestRawBodyIsSentAndInferred: a malformed body sent on purpose (Call.Raw) reaches the runtime
+// as written, and its refusal is inferred like any other.
+func TestRawBodyIsSentAndInferred(t *testing.T) {
+	var got []byte
+	c := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		respond(400, oai("invalid character", "invalid_request_error", "null"))(w, r)
+	}, WithInferredOutcomes())
+	res, err := c.Do(t.Context(), Call{Path: PathChatCompletions, Key: "k", Raw: []byte(`{"model": `)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != `{"model": ` {
+		t.Errorf("the runtime received %q", got)
+	}
+	checkInferred(t, res, want{outcome.Rejected, outcome.ReasonInvalidRequest})
 }

@@ -68,6 +68,10 @@ func itemOf(q catalog.Requirement, t *target.Target) Item {
 		it.Status, it.Why = NotSupported, "feature "+q.Feature+" is not declared"
 		return it
 	}
+	if q.Contract && t.OutcomesInferred() {
+		it.Status, it.Why = NotSupported, "a contract requirement: it judges what only the stated outcome contract carries, and this runtime's outcomes are inferred (contract.outcomes); the missing contract is OUT-1's finding"
+		return it
+	}
 	if why := judgedWithGap(q, t); why != "" {
 		it.Status, it.Why = NotSupported, why
 		return it

@@ -101,7 +101,8 @@ func TestPlainRuntimeConsequences(t *testing.T) {
 	}{
 		"OUT-1": {Runs, ""},
 		"OUT-2": {NotSupported, "class default states no deadline"},
-		"OUT-3": {Runs, "a stream cut by its deadline is not probed"},
+		"OUT-3": {NotSupported, "a contract requirement"},
+		"FBK-1": {NotSupported, "a contract requirement"},
 		"QUO-1": {NotSupported, "tenant a states no full quota"},
 		"QUO-2": {NotSupported, "tenant a states no full quota"},
 		"VER-1": {NotSupported, "pins.runtime_version and pins.policy_version"},

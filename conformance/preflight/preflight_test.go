@@ -76,8 +76,9 @@ func (f fakeRuntime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func testTarget(url string) *target.Target {
 	return &target.Target{Endpoints: target.Endpoints{HTTP: url},
-		Models:  []target.Model{{Name: "tiny"}},
-		Tenants: []target.Tenant{{Name: "a", Key: "key-a"}, {Name: "b", Key: "key-b"}}}
+		Models:   []target.Model{{Name: "tiny"}},
+		Tenants:  []target.Tenant{{Name: "a", Key: "key-a"}, {Name: "b", Key: "key-b"}},
+		Features: []string{"tenant-binding"}}
 }
 
 func TestPreflight(t *testing.T) {
@@ -109,6 +110,19 @@ func TestPreflight(t *testing.T) {
 				t.Fatalf("got %v, want an ErrPreflight saying %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestPreflightAnyKeyWithoutTenantBinding: a runtime that serves any key is not refused when the
+// target claims no tenant binding (Ollama certified directly): the claim is what is checked.
+func TestPreflightAnyKeyWithoutTenantBinding(t *testing.T) {
+	rt := fakeRuntime{keys: map[string]bool{"key-a": true, "key-b": true}, models: []string{"tiny"}, anyKey: true}
+	srv := httptest.NewServer(rt)
+	defer srv.Close()
+	tg := testTarget(srv.URL)
+	tg.Features = nil
+	if _, err := Run(context.Background(), tg, driver.New(srv.URL)); err != nil {
+		t.Fatalf("refused a runtime that claims no tenant binding: %v", err)
 	}
 }
 
