@@ -59,6 +59,18 @@ func malformedCases() []malformedCase {
 	}
 }
 
+// rejectWait bounds how long the harness waits for bad input to be refused. A refusal comes
+// before any work, so it needs no class deadline; a runtime still busy with bad input after this
+// long has taken it as work (Ollama, given no max_tokens, generates until it is stopped), which
+// is not a rejection, and waiting out a long or unstated deadline per case would prove nothing more.
+const rejectWait = 10 * time.Second
+
+// rejectPatience is how long one bad input may take to be refused: the class's patience, at most
+// rejectWait.
+func rejectPatience() time.Duration {
+	return min(patience(env.Target.TrafficClasses[0].Deadline), rejectWait)
+}
+
 // sendMalformed sends every malformed case on each of its endpoints, plain and streamed, over
 // HTTP, and the bad inputs a CompleteRequest can carry over gRPC.
 func sendMalformed(ctx context.Context) []outcomeSample {
@@ -112,7 +124,7 @@ func sendMalformed(ctx context.Context) []outcomeSample {
 		{"an unknown role", &arcertv1.CompleteRequest{Model: m.Name, Messages: []*arcertv1.ChatMessage{{Role: "wizard", Content: "hi"}}, MaxTokens: 1}},
 	}
 	for _, c := range grpcCases {
-		cctx, cancel := context.WithTimeout(ctx, patience(env.Target.TrafficClasses[0].Deadline))
+		cctx, cancel := context.WithTimeout(ctx, rejectPatience())
 		started := time.Now()
 		res, err := env.GRPC.Complete(cctx, a.Key, c.req)
 		s := abandon(grpcSample(c.what, a.Name, res, err), ctx, cctx, started)
@@ -130,7 +142,7 @@ func rawHTTP(ctx context.Context, what, tenant, endpoint, key string, raw []byte
 	if stream {
 		s.transport = pathHTTPStream
 	}
-	cctx, cancel := context.WithTimeout(ctx, patience(env.Target.TrafficClasses[0].Deadline))
+	cctx, cancel := context.WithTimeout(ctx, rejectPatience())
 	defer cancel()
 	started := time.Now()
 	if env.Target.OutcomesInferred() {
