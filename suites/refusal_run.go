@@ -56,6 +56,8 @@ type refusalRun struct {
 	// the flood is not sent (gate says so); what needs a deadline is NOT_SUPPORTED or unprobed.
 	noDeadline bool
 	quotaGate  string
+	// malformedCut says why some bad inputs were not sent (the runtime took the first as work).
+	malformedCut string
 }
 
 // all is every sample of the run.
@@ -66,7 +68,7 @@ func (r *refusalRun) all() []outcomeSample {
 // provokeRefusals makes the run: bad input, identity refusals, a quota burst, then the flood.
 func provokeRefusals(ctx context.Context) *refusalRun {
 	run := &refusalRun{class: env.Target.TrafficClasses[0]}
-	run.malformed = sendMalformed(ctx)
+	run.malformed, run.malformedCut = sendMalformed(ctx)
 	run.identity = sendIdentityRefusals(ctx)
 	for i, tr := range outcomeTransports() {
 		run.served = append(run.served, callOutcome(ctx, outcomeCall{what: "a plain request after the bad input", tenant: tenantA(), transport: tr,

@@ -125,6 +125,9 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 				stopped = append(stopped, s.String())
 			}
 		}
+		if run.malformedCut != "" {
+			evidence("%s", run.malformedCut)
+		}
 		failOn(bad, fmt.Sprintf("%d of %d bad inputs were not rejected with a reason of the contract, in time", len(bad), len(run.malformed)))
 		failOn(stopped, "after the bad input the runtime stopped serving")
 	})
