@@ -21,6 +21,7 @@ func timingLeakTest(ctx context.Context) {
 	case report.Inconclusive:
 		inconclusive("%s", v.Message)
 	case report.Fail:
+		judged("http-stream:rounds", len(rounds))
 		Fail(v.Message)
 	case report.Pass:
 		judged("http-stream:rounds", len(rounds))
