@@ -78,18 +78,28 @@ failure).`,
 func certify(cmd *cobra.Command, f certifyFlags) error {
 	stderr := cmd.ErrOrStderr()
 	cat := catalog.MustLoad()
-	if len(f.profiles) == 0 {
+	defaulted := len(f.profiles) == 0
+	if defaulted {
 		for _, p := range cat.Profiles {
 			if p.Implemented() {
 				f.profiles = append(f.profiles, p.Name)
 			}
 		}
 	}
-	wantChaos := slices.Contains(f.profiles, resilienceProfile)
 	choice := runtimeChoice{target: f.target, embedded: f.embedded, containers: f.containers, variant: f.variant}
 	if err := choice.check(); err != nil {
 		return err
 	}
+	// Every profile by default; but a target with no dependency links gives the Resilience
+	// profile nothing to cut. Asked for by name, that is an error; by default, the profile is
+	// reported NOT_SUPPORTED with the reason and the others run.
+	runProfiles, unsupported := f.profiles, map[string]string(nil)
+	if defaulted && f.target != "" && slices.Contains(f.profiles, resilienceProfile) && !targetHasDependencies(f.target) {
+		runProfiles = slices.DeleteFunc(slices.Clone(f.profiles), func(p string) bool { return p == resilienceProfile })
+		unsupported = map[string]string{resilienceProfile: "the target declares no dependencies, so no fault can be injected on a link (see the dependencies section of the target example)"}
+		fmt.Fprintf(stderr, "arcert: the target declares no dependencies: the %s profile is reported NOT_SUPPORTED\n", resilienceProfile)
+	}
+	wantChaos := slices.Contains(runProfiles, resilienceProfile)
 	t, chaos, stop, err := startRuntime(cmd.Context(), stderr, choice, wantChaos)
 	if f.containers && errors.Is(err, containers.ErrUnavailable) {
 		// Without Docker nothing of the deployment can be certified: say so per requirement.
@@ -114,12 +124,12 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	if err := runPreflight(cmd.Context(), stderr, t); err != nil {
 		return err
 	}
-	reqs := cat.InProfiles(f.profiles...)
+	reqs := cat.InProfiles(runProfiles...)
 	if f.nonce == "" {
 		f.nonce = newNonce()
 	}
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d, nonce %s\n",
-		t.Implementation, t.Endpoints.HTTP, strings.Join(f.profiles, ", "), len(reqs), f.seed, f.nonce)
+		t.Implementation, t.Endpoints.HTTP, strings.Join(runProfiles, ", "), len(reqs), f.seed, f.nonce)
 	if ex := excludedIDs(cat, t); len(ex) > 0 {
 		fmt.Fprintf(stderr, "arcert: %d requirements are NOT_SUPPORTED with these declarations (%s); `arcert target validate` says why\n",
 			len(ex), strings.Join(ex, ", "))
@@ -137,13 +147,20 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	started := time.Now()
 	records, err := suites.Run(suites.Options{
 		Env:      env,
-		Profiles: f.profiles, Focus: f.focus, Exclude: excludedIDs(cat, t), Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
+		Profiles: runProfiles, Focus: f.focus, Exclude: excludedIDs(cat, t), Verbose: f.verbose, NoColor: f.noColor || !isTerminal(os.Stdout), Timeout: f.timeout,
 		Out: cmd.OutOrStdout(), Live: isTerminal(os.Stdout) && os.Getenv("CI") == "",
 	})
 	if err != nil {
 		return err
 	}
-	return writeReport(cmd, f, cat, t, records, started, nil)
+	return writeReport(cmd, f, cat, t, records, started, unsupported)
+}
+
+// targetHasDependencies reports whether the target file declares a dependency link; a file that
+// does not load says yes, so that loading it reports the mistake where it belongs.
+func targetHasDependencies(file string) bool {
+	t, err := target.Load(file)
+	return err != nil || len(t.Dependencies) > 0
 }
 
 // writeReport judges the spec records, writes the report and prints its summary; it fails when

@@ -49,14 +49,17 @@ func startRuntime(ctx context.Context, stderr io.Writer, c runtimeChoice, wantCh
 		return startContainers(ctx, stderr)
 	}
 	var stops []func()
-	stop = func() {
+	// undo is kept apart from the named result: an error return sets stop to nil, and the
+	// deferred cleanup must still run what was started.
+	undo := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 	}
+	stop = undo
 	defer func() {
 		if err != nil {
-			stop()
+			undo()
 		}
 	}()
 	if !c.embedded {
