@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -209,5 +210,38 @@ func TestTargetInitEmbeddedReference(t *testing.T) {
 	}
 	if tg.Models[0].Name != "arcert-sim-small" {
 		t.Errorf("model %s", tg.Models[0].Name)
+	}
+}
+
+// A target file that does not load is an error naming it, not a panic in the cleanup of what
+// certify had started.
+func TestCertifyUnloadableTargetIsAnError(t *testing.T) {
+	_, err := runArcert(t, "certify", "--target", filepath.Join(t.TempDir(), "missing.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("got %v, want an error naming the file", err)
+	}
+}
+
+// With every profile by default, a target without dependency links does not stop certify: the
+// Resilience profile is NOT_SUPPORTED and the run goes on (here to the preflight, which finds
+// nothing listening).
+func TestCertifyWithoutDependenciesSkipsResilience(t *testing.T) {
+	data, err := os.ReadFile("../../fixtures/targets/ollama-direct.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	_ = ln.Close()
+	file := filepath.Join(t.TempDir(), "t.yaml")
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(data), "http://127.0.0.1:11434", dead)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runArcert(t, "certify", "--target", file)
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the runtime at "+dead) {
+		t.Fatalf("got %v, want the preflight's refusal (the run got past the missing dependencies)", err)
 	}
 }
