@@ -97,7 +97,6 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	if defaulted && f.target != "" && slices.Contains(f.profiles, resilienceProfile) && !targetHasDependencies(f.target) {
 		runProfiles = slices.DeleteFunc(slices.Clone(f.profiles), func(p string) bool { return p == resilienceProfile })
 		unsupported = map[string]string{resilienceProfile: "the target declares no dependencies, so no fault can be injected on a link (see the dependencies section of the target example)"}
-		fmt.Fprintf(stderr, "arcert: the target declares no dependencies: the %s profile is reported NOT_SUPPORTED\n", resilienceProfile)
 	}
 	wantChaos := slices.Contains(runProfiles, resilienceProfile)
 	t, chaos, stop, err := startRuntime(cmd.Context(), stderr, choice, wantChaos)
@@ -123,6 +122,9 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	}
 	if err := runPreflight(cmd.Context(), stderr, t); err != nil {
 		return err
+	}
+	if why, ok := unsupported[resilienceProfile]; ok {
+		fmt.Fprintf(stderr, "arcert: the %s profile is reported NOT_SUPPORTED: %s\n", resilienceProfile, why)
 	}
 	reqs := cat.InProfiles(runProfiles...)
 	if f.nonce == "" {
