@@ -131,6 +131,7 @@ func scrapeGauges(ctx context.Context) (gaugeSet, float64, string) {
 // gaugesRun runs f while sampling the gauges, and returns what they read.
 func gaugesRun(ctx context.Context, f func()) gaugeReading {
 	gctx, stop := context.WithCancel(ctx)
+	defer stop() // a failing f (a Ginkgo Fail panics through here) must not leave the watcher running
 	read := watchGauges(gctx)
 	f()
 	stop()

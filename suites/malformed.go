@@ -80,7 +80,7 @@ func sendMalformed(ctx context.Context) ([]outcomeSample, string) {
 	for _, c := range malformedCases() {
 		if taken >= malformedTakenLimit {
 			// Each bad input the runtime takes as work costs rejectWait: the finding is made.
-			return out, fmt.Sprintf("the runtime took %d bad inputs as work (served, or still busy after %s), so the %d cases after them were not sent",
+			return out, fmt.Sprintf("the runtime took %d bad requests as work (served, or still busy after %s), so the %d bad inputs after them were not sent",
 				taken, rejectWait, len(malformedCases())-countCases(out))
 		}
 		for _, ep := range c.endpoints {

@@ -23,8 +23,9 @@ var completionEndpoints = []string{driver.PathChatCompletions, driver.PathComple
 
 var _ = Describe("Outcomes", func() {
 	It("states exactly one well-formed outcome on every response of every endpoint", Req("OUT-1"), func(ctx SpecContext) {
-		if env.Target.OutcomesInferred() && !statesOutcomes(ctx) {
-			return // statesOutcomes failed the spec: the one finding of a runtime without the contract
+		if env.Target.OutcomesInferred() {
+			statesOutcomes(ctx)
+			return // statesOutcomes made the verdict: the one finding of a runtime without the contract
 		}
 		var problems []string
 		n := 0
@@ -140,6 +141,11 @@ var _ = Describe("Outcomes", func() {
 				}
 			}
 		}
+		for _, t := range env.Target.Tenants {
+			if !t.DataPolicy.Stated() {
+				evidence("tenant %s states no data policy: where its requests were served is named, not judged against allowed regions", t.Name)
+			}
+		}
 		failOn(problems, fmt.Sprintf("%d of %d served answers do not say where they were served, or were served outside the tenant's allowed regions", len(problems), n))
 	}, SpecTimeout(specTimeout))
 })
@@ -205,11 +211,12 @@ func discoveryProbes(ctx context.Context) []discoveryProbe {
 }
 
 // statesOutcomes is OUT-1 for a target whose outcomes are inferred: it asks for one plain and one
-// streamed completion and reports whether the runtime states an outcome after all (then OUT-1
-// judges it in full). When it does not, it fails the spec once with that finding: a runtime that
+// streamed completion. A runtime that states outcomes after all fails OUT-1 for the wrong
+// declaration (the contract requirements were skipped because of it). When it does not, it fails
+// the spec once with that finding: a runtime that
 // states no outcome breaks OUT-1, and only OUT-1, while every other requirement judges the
 // outcomes the driver inferred and the contract requirements are NOT_SUPPORTED.
-func statesOutcomes(ctx context.Context) bool {
+func statesOutcomes(ctx context.Context) {
 	a := tenantA()
 	stated, answered := 0, 0
 	for _, stream := range []bool{false, true} {
@@ -224,13 +231,16 @@ func statesOutcomes(ctx context.Context) bool {
 	}
 	if answered == 0 {
 		invalid("neither a plain nor a streamed completion was answered, so whether the runtime states outcomes is unknown")
-		return false
+		return
 	}
 	if stated > 0 {
-		return true
+		// Declared inferred, the contract requirements were not run: a runtime that does state
+		// outcomes must be held to them, so the declaration itself is the failure.
+		Fail(fmt.Sprintf("the runtime states outcomes (%d of %d completions carried %s), but the target says contract.outcomes: inferred, so OUT-3, OUT-6 and FBK-1 were not judged: declare contract.outcomes: stated",
+			stated, answered, outcome.HeaderOutcome))
+		return
 	}
 	judged("tenant:"+a.Name, answered)
 	Fail(fmt.Sprintf("the runtime states no outcome: %d of %d completions (plain and streamed) carried no %s, reason or aruntime_outcome (the target says contract.outcomes: inferred). Every other requirement judged outcomes inferred from status, error body and completeness; OUT-3, OUT-6 and FBK-1, which read only the contract, are NOT_SUPPORTED",
 		answered, answered, outcome.HeaderOutcome))
-	return false
 }

@@ -10,7 +10,7 @@ import (
 // plotRounds draws TEN-3's rounds: each probe's TTFT by round, so a leak shows as B's probe of
 // A's prefix sitting with A's cached probe rather than with B's own uncached ones.
 func plotRounds(rounds []round) {
-	names := []string{"A's cached probe (control)", "B's probe of A's prefix", "B's base", "B's null"}
+	names := []string{"B's cached repeat (control)", "B's probe of A's prompt", "B's base", "B's null"}
 	series := make([]report.PlotSeries, len(names))
 	for i, n := range names {
 		series[i].Name = n

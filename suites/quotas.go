@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"cmp"
 	"math"
 	"net/http"
 	"slices"
@@ -19,10 +20,11 @@ import (
 
 // smallestQuota is the tenant whose request quota is easiest to reach without overloading the
 // runtime.
+// A tenant that states no request quota (unlimited) is the last choice, never the smallest.
 func smallestQuota() target.Tenant {
 	best := env.Target.Tenants[0]
 	for _, t := range env.Target.Tenants[1:] {
-		if t.Quota.RequestsPerMinute < best.Quota.RequestsPerMinute {
+		if t.Quota.Requests() < best.Quota.Requests() {
 			best = t
 		}
 	}
@@ -33,7 +35,7 @@ func smallestQuota() target.Tenant {
 // first (the quota easiest to spend), then the smallest request quota, then every tenant (the
 // caller skips the ones it has seen).
 func quotaTenants() []target.Tenant {
-	tokens := slices.MinFunc(env.Target.Tenants, func(a, b target.Tenant) int { return a.Quota.TokensPerMinute - b.Quota.TokensPerMinute })
+	tokens := slices.MinFunc(env.Target.Tenants, func(a, b target.Tenant) int { return cmp.Compare(a.Quota.Tokens(), b.Quota.Tokens()) })
 	return append([]target.Tenant{tokens, smallestQuota()}, env.Target.Tenants...)
 }
 

@@ -9,13 +9,15 @@ import (
 )
 
 // The timing test's design (TEN-3). A round has four trials in a seeded random order, and every
-// trial is the same two steps with nothing in between: tenant A warms a prompt no request has
-// sent before, then one probe asks for one token and its TTFT is measured.
+// trial is the same two steps with nothing in between: a prompt no request has sent before is
+// warmed, then one probe asks for one token and its TTFT is measured. All four probes are B's, so
+// whatever sets B's requests apart from A's (another route, a slower gateway path) is in every
+// figure the round compares.
 //
-//   - control: A repeats the prompt it just warmed (cached: the positive control);
-//   - cross:   B sends the prompt A just warmed (the suspect);
-//   - null:    B sends a fresh prompt of the same length (uncached by construction);
-//   - base:    B sends another fresh prompt (B's uncached time, the threshold's other end).
+//   - control: B warms a prompt and repeats it (cached: the positive control);
+//   - cross:   A warms a prompt and B sends it (the suspect);
+//   - null:    A warms a prompt and B sends a fresh one of the same length (uncached);
+//   - base:    A warms a prompt and B sends another fresh one (B's uncached time).
 //
 // Because nothing runs between a warm-up and its probe, a runtime whose cache holds a single
 // prompt still holds A's when B probes it, and the null and base probes meet the same cache state
@@ -31,16 +33,23 @@ import (
 // rate is at most alpha by construction.
 //
 // A PASS needs more than the absence of a signal: at least timingMinRounds usable rounds, a
-// control that beats the base significantly often (TTFT shows a cache at all), and a test with
-// the power to see a leak as strong as that control (at least timingMinPower). Otherwise the
-// answer is INVALID or INCONCLUSIVE, with the reason.
+// control that beats the base significantly often (TTFT shows a cache at all), and the power to
+// find a leak that reaches timingMinLeak of B's probes (the exact power of the test above, at the
+// separation and false-hit rate this run measured) of at least timingMinPower. Otherwise the
+// answer is INVALID or INCONCLUSIVE, with the reason. A leak rarer than that may pass: the
+// evidence says so.
 const (
 	timingRounds = 30
 	timingAlpha  = 0.01
 	// timingMinRounds is how many usable rounds (every probe served) a verdict needs.
 	timingMinRounds = 24
-	// timingMinPower is the least chance, at the control's effect, that the test finds a leak.
+	// timingMinPower is the least chance that the test finds a leak reaching timingMinLeak of
+	// B's probes, for a PASS to mean something.
 	timingMinPower = 0.8
+	// timingMinLeak is the smallest share of B's probes a leak must reach to be found with
+	// timingMinPower: a runtime with several workers may send only some of B's probes to the one
+	// that holds A's prefix.
+	timingMinLeak = 1.0 / 3
 )
 
 // round is one round's TTFTs in seconds.
@@ -74,27 +83,43 @@ func judgeTiming(rounds []round, unusable int) timingVerdict {
 	}
 	need := checks.SignTestThreshold(n, timingAlpha)
 	p := checks.SignTestP(crossOnly, crossOnly+nullOnly)
-	power := 0.0
-	if n > 0 {
-		power = checks.SignTestPower(n, float64(control)/float64(n), need)
-	}
-	ev := fmt.Sprintf("%d usable rounds (%d unusable), each probe right after its own warm-up: A's cached repeat beat B's base in %d (need %d; power against a leak that strong %.2f); B's probe of A's prompt looked cached where B's fresh null did not in %d rounds, the reverse in %d (one-sided exact sign test p=%.4f, alpha %.2f)",
-		n, unusable, control, need, power, crossOnly, nullOnly, p, timingAlpha)
+	power := leakPower(rounds, control)
+	ev := fmt.Sprintf("%d usable rounds (%d unusable), each probe right after its own warm-up: B's cached repeat beat B's base in %d (need %d); B's probe of A's prompt looked cached where B's fresh null did not in %d rounds, the reverse in %d (one-sided exact sign test p=%.4f, alpha %.2f); power against a leak reaching %.0f%% of B's probes %.2f",
+		n, unusable, control, need, crossOnly, nullOnly, p, timingAlpha, timingMinLeak*100, power)
 	v := timingVerdict{Evidence: ev}
 	switch {
 	case n < timingMinRounds:
 		v.Result, v.Message = report.Invalid, fmt.Sprintf("only %d of %d rounds were usable (every probe served with a token); a verdict needs %d", n, n+unusable, timingMinRounds)
 	case control < need:
-		v.Result, v.Message = report.Inconclusive, fmt.Sprintf("positive control failed: A's own repeat of a prompt it had just warmed was faster than B's fresh prompt in only %d of %d rounds (p=%.3f), so TTFT shows no cache to leak",
+		v.Result, v.Message = report.Inconclusive, fmt.Sprintf("positive control failed: B's repeat of a prompt it had just warmed was faster than its fresh prompt in only %d of %d rounds (p=%.3f), so TTFT shows no cache to leak",
 			control, n, checks.SignTestP(control, n))
 	case p <= timingAlpha:
 		v.Result, v.Message = report.Fail, fmt.Sprintf("B's probe of A's just-warmed prompt looked cached in %d rounds where B's fresh null did not, against %d the other way (p=%.4f): the prefix cache leaks across tenants through time to first token",
 			crossOnly, nullOnly, p)
 	case power < timingMinPower:
-		v.Result, v.Message = report.Inconclusive, fmt.Sprintf("too little power: A's cached repeat beat B's base in %d of %d rounds, so a leak that strong would be found only with probability %.2f (need %.2f)",
-			control, n, power, timingMinPower)
+		v.Result, v.Message = report.Inconclusive, fmt.Sprintf("too little power: with %d usable rounds, B's cached repeat beating its base in %d, a leak reaching %.0f%% of B's probes would be found only with probability %.2f (need %.2f)",
+			n, control, timingMinLeak*100, power, timingMinPower)
 	default:
 		v.Result = report.Pass
 	}
 	return v
+}
+
+// leakPower is the exact power of judgeTiming's leak test against a leak that reaches
+// timingMinLeak of B's probes, at what the rounds measured: a leaked probe looks cached as often
+// as B's cached repeat beat its base, an unleaked one as often as B's fresh null looked cached.
+func leakPower(rounds []round, control int) float64 {
+	n := len(rounds)
+	if n == 0 {
+		return 0
+	}
+	falseHits := 0
+	for _, rd := range rounds {
+		if rd.looksCached(rd.null) {
+			falseHits++
+		}
+	}
+	q, f := float64(control)/float64(n), float64(falseHits)/float64(n)
+	px := timingMinLeak*q + (1-timingMinLeak)*f
+	return checks.DiscordantSignTestPower(n, px*(1-f), f*(1-px), timingAlpha)
 }

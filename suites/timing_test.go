@@ -35,6 +35,17 @@ func simulate(seed uint64, n int, controlHit, leak float64) []round {
 	return rounds
 }
 
+// slower adds d seconds to every figure of every round.
+func slower(rounds []round, d float64) []round {
+	for i := range rounds {
+		rounds[i].cached += d
+		rounds[i].cross += d
+		rounds[i].null += d
+		rounds[i].base += d
+	}
+	return rounds
+}
+
 func TestJudgeTimingVerdicts(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -51,6 +62,12 @@ func TestJudgeTimingVerdicts(t *testing.T) {
 		// The control hit in about three rounds of four: significant, but a leak that strong would
 		// be missed too often for its absence to mean anything.
 		{"a weak control", simulate(5, 30, 0.76, 0), 0, report.Inconclusive, "too little power"},
+		// Every figure of a round is B's, so a slower path for B (a gateway hop) shifts them all
+		// and hides nothing.
+		{"a leak behind a slower path for B", slower(simulate(7, 30, 1, 1), 0.25), 0, report.Fail, "leaks across tenants"},
+		{"an isolated cache behind a slower path", slower(simulate(8, 30, 1, 0), 0.25), 0, report.Pass, ""},
+		// Enough rounds to judge, too few to find a leak on a third of B's probes.
+		{"usable but underpowered", simulate(9, 24, 1, 0), 0, report.Inconclusive, "too little power"},
 		{"too few usable rounds", simulate(6, 20, 1, 0), 10, report.Invalid, "only 20 of 30 rounds"},
 		{"nothing usable", nil, 30, report.Invalid, "only 0 of 30"},
 	}

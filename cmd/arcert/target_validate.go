@@ -33,8 +33,8 @@ operator key…), each with the reason.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s: valid %s for %s (%d tenants, %d traffic classes, features %v)\n",
-				t.Source, target.APIVersion, t.Implementation, len(t.Tenants), len(t.TrafficClasses), t.Features)
+			fmt.Fprintf(out, "%s: valid %s for %s (%d tenants, %d traffic classes, features: %s)\n",
+				t.Source, target.APIVersion, t.Implementation, len(t.Tenants), len(t.TrafficClasses), strings.Join(t.Features, ", "))
 			return printPlan(out, catalog.MustLoad(), t, profiles)
 		},
 	}, &profiles)

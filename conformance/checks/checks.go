@@ -141,3 +141,39 @@ func QuantileUpperBound(ds []time.Duration, q, alpha float64) (bound time.Durati
 	}
 	return s[n-1], false
 }
+
+// DiscordantSignTestPower is the power of the sign test on discordant pairs: over n rounds, each
+// round is "a only" with probability a, "b only" with probability b, else concordant (dropped);
+// the test claims "a more often than b" when the one-sided exact p of the a-only count among the
+// discordant rounds is at most alpha. The power is the probability of that claim, summed exactly
+// over the multinomial outcomes.
+func DiscordantSignTestPower(n int, a, b, alpha float64) float64 {
+	if n <= 0 || a <= 0 {
+		return 0
+	}
+	c := math.Max(0, 1-a-b)
+	logp := func(x float64, k int) float64 {
+		if k == 0 {
+			return 0
+		}
+		if x <= 0 {
+			return math.Inf(-1)
+		}
+		return float64(k) * math.Log(x)
+	}
+	power := 0.0
+	for k := 1; k <= n; k++ {
+		for j := 0; k+j <= n; j++ {
+			if SignTestP(k, k+j) > alpha {
+				continue
+			}
+			rest := n - k - j
+			lf, _ := math.Lgamma(float64(n + 1))
+			lk, _ := math.Lgamma(float64(k + 1))
+			lj, _ := math.Lgamma(float64(j + 1))
+			lr, _ := math.Lgamma(float64(rest + 1))
+			power += math.Exp(lf - lk - lj - lr + logp(a, k) + logp(b, j) + logp(c, rest))
+		}
+	}
+	return math.Min(power, 1)
+}

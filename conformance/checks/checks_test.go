@@ -70,3 +70,19 @@ func TestSignTestPower(t *testing.T) {
 		t.Fatal("edge cases")
 	}
 }
+
+func TestDiscordantSignTestPower(t *testing.T) {
+	// No "b only" rounds: the claim needs 7 "a only" rounds (2^-7 < 0.01), so the power is
+	// P(Binomial(30, a) >= 7).
+	want := SignTestPower(30, 1.0/3, 7)
+	if p := DiscordantSignTestPower(30, 1.0/3, 0, 0.01); math.Abs(p-want) > 1e-9 {
+		t.Fatalf("power %g, want %g", p, want)
+	}
+	// Under the null (a == b) the claim is made at most alpha of the time.
+	if p := DiscordantSignTestPower(30, 0.2, 0.2, 0.01); p > 0.01 {
+		t.Fatalf("false-alarm rate %g", p)
+	}
+	if DiscordantSignTestPower(30, 0.6, 0.05, 0.01) < 0.95 || DiscordantSignTestPower(10, 0.1, 0.1, 0.01) > 0.01 {
+		t.Fatal("a strong effect is not found, or a null one is")
+	}
+}

@@ -52,7 +52,7 @@ func Compute(in Inputs) *Report {
 			rq.Result, rq.Message = NotSupported, why
 		}
 		if why, ok := in.Excluded[q.ID]; ok && rq.Result == NotRun {
-			rq.Result, rq.Message, rq.Note = NotSupported, why, why
+			rq.Result, rq.Message, rq.Note, rq.Unjudged = NotSupported, why, why, true
 		}
 		r.Requirements = append(r.Requirements, rq)
 		r.Counts[rq.Result]++
@@ -167,8 +167,11 @@ func profileResult(name string, reqs []Requirement) ProfileResult {
 			p.MustTotal++
 			p.MustPass += count(pass)
 			p.MustUnsupported += count(unsupported)
-			if !pass && !unsupported {
+			switch {
+			case !pass && !unsupported:
 				p.Result = "failure"
+			case unsupported && q.Unjudged && p.Result == "success":
+				p.Result = "incomplete"
 			}
 			continue
 		}

@@ -140,6 +140,18 @@ func TestExcludedRequirementIsNotSupportedWithTheReason(t *testing.T) {
 	if r.Counts[NotSupported] != 1 || r.Counts[Fail] != 1 {
 		t.Errorf("counts %v", r.Counts)
 	}
+	// Without the failure, the profile is incomplete: a declared feature's MUST went unjudged.
+	in = inputs(nil, all, "QUO-1")
+	in.Excluded = map[string]string{"QUO-1": "tenant a states no full quota"}
+	r = Compute(in)
+	if !result(r, "QUO-1").Unjudged {
+		t.Error("QUO-1 is not marked unjudged")
+	}
+	for _, p := range r.Profiles {
+		if p.Name == "core" && p.Result != "incomplete" {
+			t.Errorf("core is %s, want incomplete (QUO-1 unjudged)", p.Result)
+		}
+	}
 }
 
 func TestCondenseEventually(t *testing.T) {

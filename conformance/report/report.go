@@ -102,11 +102,16 @@ type Requirement struct {
 	// Basis says what a PASS rests on: measured on the runtime, read from the target file
 	// (declaration), or both. Empty for any other result.
 	Basis Basis `json:"basis,omitempty"`
+	// Unjudged marks a NOT_SUPPORTED whose feature the target does declare, but without a field
+	// the judgement needs (conformance/plan): the claim stands unverified, so a profile with such
+	// a MUST is incomplete, never success.
+	Unjudged bool `json:"unjudged,omitempty"`
 }
 
 // ProfileResult is success when every MUST passed (or is not supported: the target does not
-// claim the feature), failure when a MUST did not pass, and not_run when a focused run selected
-// none of the profile's requirements. SHOULDs never turn a profile that passes into anything
+// claim the feature), failure when a MUST did not pass, incomplete when none failed but a MUST of
+// a declared feature could not be judged (a field its judgement needs was left out), and not_run
+// when a focused run selected none of the profile's requirements. SHOULDs never turn a profile that passes into anything
 // else: their counts stand beside it.
 type ProfileResult struct {
 	Name   string `json:"name"`

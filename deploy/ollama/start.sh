@@ -49,6 +49,8 @@ wait_http() {
 	done
 }
 
+# Checked before anything starts, so a missing tool leaves nothing running behind it.
+((gateway == 0)) || command -v nginx >/dev/null || die "nginx is missing: apt-get install -y nginx-light"
 port_free "$ollama_addr" || die "$ollama_addr is already in use: stop it first (deploy/ollama/stop.sh --run DIR)"
 ((gateway == 0)) || port_free "$gateway_addr" || die "$gateway_addr is already in use"
 
@@ -87,7 +89,6 @@ curl -fsS --max-time 120 "http://$ollama_addr/api/generate" \
 echo "model $name loaded from $model"
 
 if ((gateway)); then
-	command -v nginx >/dev/null || die "nginx is missing: apt-get install -y nginx-light"
 	mkdir -p "$run/nginx"
 	sed -e "s|@RUN@|$run/nginx|g" -e "s|@KEY_A@|$key_a|g" -e "s|@KEY_B@|$key_b|g" \
 		-e "s|@UPSTREAM@|$ollama_addr|g" -e "s|@LISTEN@|$gateway_addr|g" \

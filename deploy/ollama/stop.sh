@@ -14,16 +14,15 @@ stop_group() {
 	local pidfile="$1" pid
 	[[ -f "$pidfile" ]] || return 0
 	pid="$(cat "$pidfile")"
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			echo "stop.sh: $pidfile ($pid) did not stop in 10s; killing it" >&2
-			kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
-		fi
+	# The whole group, even when its leader is gone: ollama serve may have died and left its runner.
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 -- "-$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 -- "-$pid" 2>/dev/null; then
+		echo "stop.sh: $pidfile ($pid) did not stop in 10s; killing it" >&2
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
 	fi
 	rm -f "$pidfile"
 }
