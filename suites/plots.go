@@ -8,7 +8,7 @@ import (
 )
 
 // plotRounds draws TEN-3's rounds: each probe's TTFT by round, so a leak shows as B's probe of
-// A's prefix sitting with A's cached probe rather than with B's own uncached ones.
+// A's prompt sitting with B's cached repeat rather than with B's uncached ones.
 func plotRounds(rounds []round) {
 	names := []string{"B's cached repeat (control)", "B's probe of A's prompt", "B's base", "B's null"}
 	series := make([]report.PlotSeries, len(names))
