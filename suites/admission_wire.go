@@ -2,16 +2,13 @@ package suites
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptrace"
 	"sync"
 	"time"
 
-	"github.com/aruntime/arcert/api/outcome"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/traffic"
 	"github.com/aruntime/arcert/conformance/checks"
-	"github.com/aruntime/arcert/conformance/driver"
 )
 
 // What ADM-1 counts as admitted work in flight, seen from the client. The runtime's own window
@@ -37,7 +34,8 @@ type wireTimes struct {
 	wrote, firstByte time.Time
 }
 
-// tracedOpenLoop is openLoop that also records, for every request by its Seq, its wire times.
+// tracedOpenLoop is openLoop that also records, for every request by its Seq, its wire times
+// (kept apart so the untraced load runs pay no trace hooks).
 func tracedOpenLoop(ctx context.Context, name string, seed int64, rate float64, d time.Duration, pick func(i int) request) (*loadRun, map[int]wireTimes) {
 	var (
 		l       chaosledger.Ledger
@@ -50,10 +48,6 @@ func tracedOpenLoop(ctx context.Context, name string, seed int64, rate float64, 
 			picking.Lock()
 			rq := pick(i)
 			picking.Unlock()
-			var hdr http.Header
-			if rq.class != "" {
-				hdr = http.Header{outcome.HeaderTrafficClass: {rq.class}}
-			}
 			var w wireTimes
 			var wmu sync.Mutex // the trace hooks run on the transport's goroutines
 			// The driver's own trace is added after this one; httptrace calls both.
@@ -61,12 +55,7 @@ func tracedOpenLoop(ctx context.Context, name string, seed int64, rate float64, 
 				WroteRequest:         func(httptrace.WroteRequestInfo) { wmu.Lock(); w.wrote = time.Now(); wmu.Unlock() },
 				GotFirstResponseByte: func() { wmu.Lock(); w.firstByte = time.Now(); wmu.Unlock() },
 			})
-			res, err := env.HTTP.Do(tctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.key, Body: rq.body, Header: hdr})
-			e := loadEntry(tenantOfKey(rq.key), rq.class, res, err)
-			e.Seq, e.Scheduled, e.Path = i+1, scheduled, viaHTTP
-			if rq.body.Stream {
-				e.Path = viaHTTPStream
-			}
+			e := sendLoad(tctx, i, scheduled, rq)
 			l.Record(e)
 			wmu.Lock()
 			mu.Lock()

@@ -42,19 +42,24 @@ func openLoop(ctx context.Context, name string, seed int64, rate float64, d time
 			picking.Lock()
 			rq := pick(i)
 			picking.Unlock()
-			var hdr http.Header
-			if rq.class != "" {
-				hdr = http.Header{outcome.HeaderTrafficClass: {rq.class}}
-			}
-			res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.key, Body: rq.body, Header: hdr})
-			e := loadEntry(tenantOfKey(rq.key), rq.class, res, err)
-			e.Seq, e.Scheduled, e.Path = i+1, scheduled, viaHTTP
-			if rq.body.Stream {
-				e.Path = viaHTTPStream
-			}
-			l.Record(e)
+			l.Record(sendLoad(ctx, i, scheduled, rq))
 		})
 	return &loadRun{entries: l.Entries(), stats: stats}
+}
+
+// sendLoad sends request i of a load run, scheduled at scheduled, and returns its entry.
+func sendLoad(ctx context.Context, i int, scheduled time.Time, rq request) chaosledger.Entry {
+	var hdr http.Header
+	if rq.class != "" {
+		hdr = http.Header{outcome.HeaderTrafficClass: {rq.class}}
+	}
+	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.key, Body: rq.body, Header: hdr})
+	e := loadEntry(tenantOfKey(rq.key), rq.class, res, err)
+	e.Seq, e.Scheduled, e.Path = i+1, scheduled, viaHTTP
+	if rq.body.Stream {
+		e.Path = viaHTTPStream
+	}
+	return e
 }
 
 // loadEntry records a request of a Core load run: the entry a fault run records (entryOf), in
