@@ -6,7 +6,9 @@
 // (per-tenant token buckets from golang.org/x/time/rate), a full class queue, a deadline passed
 // in the queue, and draining. Slots are shared by all tenants; when one frees it goes to the
 // waiter of the highest class priority and, within a class, to the tenants waiting in proportion to
-// their weights (fair.go), so one tenant's flood queues behind itself. Queues are bounded so that overload
+// their weights (fair.go), so one tenant's flood queues behind itself; while other tenants are
+// active, a tenant over its share leaves free the slots they lack to theirs (headroom.go), so a
+// quiet tenant does not wait for the flood's sequences to end. Queues are bounded so that overload
 // sheds at once with Retry-After instead of growing latency without limit.
 //
 // The Controller starts no goroutines; Admit blocks only the caller, and only until its context
@@ -42,6 +44,7 @@ type Controller struct {
 
 	mu         sync.Mutex
 	tenants    map[string]*tenant
+	tenantList []*tenant // the same tenants in configuration order, for headroom.go's scans
 	classes    map[string]*class
 	byPriority []*class // highest priority first, config order among equals
 	capacity   int
@@ -49,6 +52,8 @@ type Controller struct {
 	arrivals   uint64
 	draining   bool
 	sharedFIFO bool // Config.SharedFIFO
+	// activeWindow is Config.ActiveWindow with its default applied (headroom.go).
+	activeWindow time.Duration
 }
 
 // New validates cfg and returns a Controller. Errors wrap ErrInvalidConfig and name the field.
@@ -61,14 +66,17 @@ func New(cfg Config) (*Controller, error) {
 		window = DefaultBurstWindow
 	}
 	c := &Controller{
-		now:        time.Now,
-		tenants:    make(map[string]*tenant, len(cfg.Tenants)),
-		classes:    make(map[string]*class, len(cfg.Classes)),
-		capacity:   cfg.Capacity,
-		sharedFIFO: cfg.SharedFIFO,
+		now:          time.Now,
+		tenants:      make(map[string]*tenant, len(cfg.Tenants)),
+		classes:      make(map[string]*class, len(cfg.Classes)),
+		capacity:     cfg.Capacity,
+		sharedFIFO:   cfg.SharedFIFO,
+		activeWindow: cmp.Or(cfg.ActiveWindow, DefaultActiveWindow),
 	}
 	for _, t := range cfg.Tenants {
-		c.tenants[t.Name] = newTenant(t, window)
+		nt := newTenant(t, window)
+		c.tenants[t.Name] = nt
+		c.tenantList = append(c.tenantList, nt)
 	}
 	for _, k := range cfg.Classes {
 		cl := &class{spec: k}
@@ -133,9 +141,13 @@ func (c *Controller) admit(ctx context.Context, r Request) (*Ticket, *waiter, er
 	if err != nil {
 		return nil, nil, err
 	}
-	// A free slot means every queue is empty (dispatchLocked hands slots out the moment they
-	// free), so taking it cannot overtake a waiter of any priority.
-	if c.inFlight < c.capacity {
+	// The tenant is active (headroom.go) once it asks for work within its limits; requests
+	// refused for its own limits hold nothing back from the others.
+	t.lastSeen = c.now()
+	// After dispatching, every waiter left may not take a free slot (headroom.go), so a free
+	// slot this tenant may take cannot overtake a waiter of any priority.
+	c.dispatchLocked()
+	if c.mayTakeLocked(t) {
 		return c.grantLocked(t, 0), nil, nil
 	}
 	if err := c.makeRoomLocked(k, t); err != nil {

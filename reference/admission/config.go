@@ -58,6 +58,10 @@ type Config struct {
 	// rate*(T+BurstWindow), so even a window of a few tens of seconds already shows the declared
 	// rate within a few percent. Zero means DefaultBurstWindow.
 	BurstWindow time.Duration
+	// ActiveWindow is how long after its last request a tenant still counts as active, so that
+	// slots are held back for it while it is below its share (headroom.go). Zero means
+	// DefaultActiveWindow.
+	ActiveWindow time.Duration
 	// SharedFIFO is a deliberate bug for the harness's negative controls: each class queue is
 	// one first-come FIFO shared by all tenants with no per-tenant share, so one tenant can fill
 	// it. The zero value is the fair queue.
@@ -74,6 +78,9 @@ func (c Config) validate() error {
 	}
 	if c.Capacity < 0 {
 		return fmt.Errorf("%w: Capacity is %d, want at least 0", ErrInvalidConfig, c.Capacity)
+	}
+	if c.ActiveWindow < 0 {
+		return fmt.Errorf("%w: ActiveWindow is %v, want at least 0", ErrInvalidConfig, c.ActiveWindow)
 	}
 	if c.BurstWindow < 0 {
 		return fmt.Errorf("%w: BurstWindow is %v, want at least 0", ErrInvalidConfig, c.BurstWindow)

@@ -112,13 +112,13 @@ func (c *Controller) stampLocked(k *class, f *flow, w *waiter) {
 	f.finish = w.start + 1/f.weight()
 }
 
-// front is the waiter class k serves next: the smallest start tag among its flows' oldest
-// waiters, the earlier arrival on a tie; nil if the class is empty.
-func (k *class) front() *waiter {
+// front is the waiter class k serves next: the smallest start tag among the oldest waiters of
+// the flows whose tenant may take a slot, the earlier arrival on a tie; nil if there is none.
+func (k *class) front(mayTake func(*tenant) bool) *waiter {
 	var best *waiter
 	for _, f := range k.flows {
 		e := f.waiting.Front()
-		if e == nil {
+		if e == nil || !mayTake(f.tenant) {
 			continue
 		}
 		w := e.Value.(*waiter)

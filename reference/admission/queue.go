@@ -145,11 +145,11 @@ func (c *Controller) releaseLocked(t *Ticket) {
 	c.dispatchLocked()
 }
 
-// dispatchLocked hands free slots to waiters: the highest class priority first, within a class
-// the fair queue's next waiter (fair.go), and among classes of equal priority the earlier
-// arrival of their next waiters. It runs whenever a slot frees or
-// capacity grows, so a free slot never coexists with a waiter and a new arrival can never jump
-// the queue.
+// dispatchLocked hands free slots to waiters whose tenant may take one (headroom.go): the
+// highest class priority first, within a class the fair queue's next such waiter (fair.go), and
+// among classes of equal priority the earlier arrival of their next waiters. It runs whenever a
+// slot frees, capacity grows or a request arrives, so a free slot coexists only with waiters
+// held back for quieter tenants, and a new arrival can never jump the queue.
 func (c *Controller) dispatchLocked() {
 	for c.inFlight < c.capacity {
 		w := c.nextLocked()
@@ -167,7 +167,7 @@ func (c *Controller) dispatchLocked() {
 func (c *Controller) nextLocked() *waiter {
 	var best *waiter
 	for _, k := range c.byPriority {
-		w := k.front()
+		w := k.front(c.mayTakeLocked)
 		if w == nil {
 			continue
 		}

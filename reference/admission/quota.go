@@ -43,6 +43,7 @@ type tenant struct {
 	tokens   *rate.Limiter // TokensPerMinute
 	inFlight int           // tickets held
 	queued   int           // waiters in a class queue
+	lastSeen time.Time     // its last request's arrival, for headroom.go's activity
 }
 
 func newTenant(spec TenantSpec, window time.Duration) *tenant {

@@ -62,7 +62,8 @@ func (l *Lease) Done() {
 // outstanding worker, but when affinity is non-zero it prefers the
 // rendezvous-hash winner for affinity among the healthy workers as long as
 // that winner's outstanding is within AffinitySlack of the least: prefix
-// cache hits are worth a little queueing, not unbounded hot-spotting. The
+// cache hits are worth a little queueing, not unbounded hot-spotting, and
+// not a wait for a batch slot while another worker has one free. The
 // rendezvous hash moves only the keys of a worker that leaves or joins.
 // Ties between equally loaded workers rotate.
 func (p *Pool) Pick(model string, affinity uint64) (*Lease, error) {
@@ -109,7 +110,7 @@ func (p *Pool) PickWhere(model string, affinity uint64, keep func(*Worker) bool)
 		return nil, fmt.Errorf("%w: %q", ErrNoWorker, model)
 	}
 	chosen := least
-	if affine != nil && affine.outstanding.Load() <= leastOut+p.slack {
+	if affine != nil && affine.outstanding.Load() <= leastOut+p.slack && (!affine.batchFull() || least.batchFull()) {
 		chosen = affine
 	}
 	chosen.outstanding.Add(1)

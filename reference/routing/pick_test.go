@@ -211,3 +211,40 @@ func TestServes(t *testing.T) {
 		t.Fatal("pool with every worker unhealthy still serves")
 	}
 }
+
+// TestPickAffinityGivesWayToAFreeBatchSlot: within the slack, affinity still gives way when its
+// worker's batch is full and another worker has a free slot, since the wait for a sequence to
+// finish costs more than a prefix-cache miss; when every batch is full, affinity holds.
+func TestPickAffinityGivesWayToAFreeBatchSlot(t *testing.T) {
+	const slack = 8 // larger than the batch (4), so only the batch rule moves the key
+	p := offlinePool(t, slack, "a", "b")
+	key := AffinityKey("acme", "a shared system prompt")
+	first, _ := p.Pick("m", key)
+	home := first.Worker
+	for range 3 { // home's batch of 4 is now full
+		if l, _ := p.Pick("m", key); l.Worker != home {
+			t.Fatalf("went to %s with home's batch not yet full", l.Worker.ID)
+		}
+	}
+	l, _ := p.Pick("m", key)
+	if l.Worker == home {
+		t.Fatalf("home's batch is full (%d of 4) and the other worker idle, yet home was chosen", home.Outstanding()-1)
+	}
+	for range 3 { // now the other worker's batch is full too
+		if _, err := p.Pick("m", AffinityKey("acme", "elsewhere")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var other *Worker
+	for _, w := range p.Workers() {
+		if w != home && w.ID != "other" {
+			other = w
+		}
+	}
+	if other.Outstanding() < 4 {
+		t.Fatalf("setup: other worker has %d, want a full batch", other.Outstanding())
+	}
+	if l, _ := p.Pick("m", key); l.Worker != home {
+		t.Errorf("every batch full, and the key left home for %s", l.Worker.ID)
+	}
+}

@@ -42,6 +42,13 @@ func (w *Worker) Healthy() bool { return w.healthy.Load() }
 // Outstanding is the number of requests leased to the worker and not done.
 func (w *Worker) Outstanding() int { return int(w.outstanding.Load()) }
 
+// batchFull reports whether the worker already has as many requests as its batch holds, so that
+// one more would wait for a sequence to finish; false while its batch size is unknown.
+func (w *Worker) batchFull() bool {
+	n := w.Health().GetMaxBatch()
+	return n > 0 && w.outstanding.Load() >= int64(n)
+}
+
 // Health returns the worker's last successful Health answer, or nil before
 // the first one.
 func (w *Worker) Health() *arcertv1.HealthResponse { return w.last.Load() }
