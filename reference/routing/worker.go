@@ -46,7 +46,7 @@ func (w *Worker) Outstanding() int { return int(w.outstanding.Load()) }
 // one more would wait for a sequence to finish; false while its batch size is unknown.
 func (w *Worker) batchFull() bool {
 	n := w.Health().GetMaxBatch()
-	return n > 0 && w.outstanding.Load() >= int64(n)
+	return n > 0 && w.outstanding.Load() >= n
 }
 
 // Health returns the worker's last successful Health answer, or nil before
