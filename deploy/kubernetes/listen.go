@@ -35,32 +35,47 @@ func parseWithEnv(name string, data []byte, env map[string]string) (*config.Conf
 	if err := yaml.Unmarshal(data, &keys); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	var names []string
+	for _, p := range keys.Providers {
+		if p.KeyEnv != "" {
+			names = append(names, p.KeyEnv)
+		}
+	}
+	var cfg *config.Config
+	err := withEnv(names, env, func() error {
+		var err error
+		cfg, err = config.Parse(name, data)
+		return err
+	})
+	return cfg, err
+}
+
+// withEnv runs fn with each of names set in the process environment to its value in env, or unset
+// when env has none, and restores the environment after.
+func withEnv(names []string, env map[string]string, fn func() error) error {
 	envMu.Lock()
 	defer envMu.Unlock()
-	for _, p := range keys.Providers {
-		if p.KeyEnv == "" {
-			continue
-		}
-		old, had := os.LookupEnv(p.KeyEnv)
-		v, ok := env[p.KeyEnv]
+	for _, n := range names {
+		old, had := os.LookupEnv(n)
+		v, ok := env[n]
 		var err error
 		if ok {
-			err = os.Setenv(p.KeyEnv, v)
+			err = os.Setenv(n, v)
 		} else {
-			err = os.Unsetenv(p.KeyEnv)
+			err = os.Unsetenv(n)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer func() {
 			if had {
-				_ = os.Setenv(p.KeyEnv, old)
+				_ = os.Setenv(n, old)
 			} else {
-				_ = os.Unsetenv(p.KeyEnv)
+				_ = os.Unsetenv(n)
 			}
 		}()
 	}
-	return config.Parse(name, data)
+	return fn()
 }
 
 // checkListens checks that the ports p declares are exactly the ports its role listens on.

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"errors"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -76,3 +77,17 @@ func probePort(p *corev1.Probe) (intstr.IntOrString, bool) {
 
 // errEmptySelector: an apps/v1 workload must select its pods by at least one label.
 var errEmptySelector = errors.New("empty selector")
+
+// problems collects what a check finds, each prefixed with where it was found.
+type problems struct {
+	where string
+	errs  []error
+}
+
+// addf records one problem; go vet checks its format as Printf's.
+func (p *problems) addf(format string, a ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s: %w", p.where, fmt.Errorf(format, a...)))
+}
+
+// err joins what was found; nil when nothing was.
+func (p *problems) err() error { return errors.Join(p.errs...) }

@@ -27,6 +27,8 @@ type pod struct {
 	role string            // the aruntime subcommand
 	args map[string]string // its --flag value pairs
 	cfg  *config.Config
+	// from is the kind of object the configuration file comes from: Secret or ConfigMap.
+	from string
 }
 
 func (p pod) String() string {
@@ -39,6 +41,18 @@ func (p pod) String() string {
 // listens on; every address it dials reaches, through a Service of the overlay, a port a pod
 // declares; and the configurations of one namespace agree except where a role's must differ.
 func (m *Manifests) CheckRuntime() error {
+	pods, errs := m.aruntimePods()
+	for _, p := range pods {
+		for _, err := range append(m.checkListens(p), m.checkDials(p)...) {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", m.Dir, p, err))
+		}
+	}
+	errs = append(errs, agree(m.Dir, pods))
+	return errors.Join(errs...)
+}
+
+// aruntimePods lists the containers of the aruntime image with the configuration each runs.
+func (m *Manifests) aruntimePods() ([]pod, []error) {
 	var errs []error
 	var pods []pod
 	for _, w := range m.workloads() {
@@ -55,13 +69,7 @@ func (m *Manifests) CheckRuntime() error {
 			pods = append(pods, p)
 		}
 	}
-	for _, p := range pods {
-		for _, err := range append(m.checkListens(p), m.checkDials(p)...) {
-			errs = append(errs, fmt.Errorf("%s: %s: %w", m.Dir, p, err))
-		}
-	}
-	errs = append(errs, agree(m.Dir, pods))
-	return errors.Join(errs...)
+	return pods, errs
 }
 
 // loadPod reads the container's arguments and parses the configuration file --config names from
@@ -82,7 +90,7 @@ func (m *Manifests) loadPod(w workload, c *corev1.Container) (pod, error) {
 	if file == "" {
 		return p, errors.New("no --config: the runtime would run its embedded dev configuration")
 	}
-	data, err := m.mounted(w, c, file)
+	data, from, err := m.mounted(w, c, file)
 	if err != nil {
 		return p, err
 	}
@@ -90,13 +98,14 @@ func (m *Manifests) loadPod(w workload, c *corev1.Container) (pod, error) {
 	if err != nil {
 		return p, err
 	}
+	p.from = from
 	p.cfg, err = parseWithEnv(file, data, env)
 	return p, err
 }
 
 // mounted returns the content of file in container c: the key of the Secret or ConfigMap volume
-// mounted on its directory.
-func (m *Manifests) mounted(w workload, c *corev1.Container, file string) ([]byte, error) {
+// mounted on its directory, and which of the two it is.
+func (m *Manifests) mounted(w workload, c *corev1.Container, file string) ([]byte, string, error) {
 	dir, base := path.Split(file)
 	for _, vm := range c.VolumeMounts {
 		if path.Clean(vm.MountPath) != path.Clean(dir) || vm.SubPath != "" {
@@ -109,22 +118,24 @@ func (m *Manifests) mounted(w workload, c *corev1.Container, file string) ([]byt
 			switch {
 			case v.Secret != nil:
 				if s := m.secret(w.namespace, v.Secret.SecretName); s != nil {
-					return pick(s.Data, v.Secret.Items, base, "Secret "+s.Name)
+					data, err := pick(s.Data, v.Secret.Items, base, "Secret "+s.Name)
+					return data, "Secret", err
 				}
-				return nil, fmt.Errorf("--config %s: no Secret %s", file, v.Secret.SecretName)
+				return nil, "", fmt.Errorf("%s: no Secret %s", file, v.Secret.SecretName)
 			case v.ConfigMap != nil:
 				if cm := m.configMap(w.namespace, v.ConfigMap.Name); cm != nil {
-					data := map[string][]byte{}
+					keys := map[string][]byte{}
 					for k, s := range cm.Data {
-						data[k] = []byte(s)
+						keys[k] = []byte(s)
 					}
-					return pick(data, v.ConfigMap.Items, base, "ConfigMap "+cm.Name)
+					data, err := pick(keys, v.ConfigMap.Items, base, "ConfigMap "+cm.Name)
+					return data, "ConfigMap", err
 				}
-				return nil, fmt.Errorf("--config %s: no ConfigMap %s", file, v.ConfigMap.Name)
+				return nil, "", fmt.Errorf("%s: no ConfigMap %s", file, v.ConfigMap.Name)
 			}
 		}
 	}
-	return nil, fmt.Errorf("--config %s: no Secret or ConfigMap volume is mounted on %s", file, dir)
+	return nil, "", fmt.Errorf("%s: no Secret or ConfigMap volume is mounted on %s", file, dir)
 }
 
 // pick returns the key of data that appears in a volume as the file base.

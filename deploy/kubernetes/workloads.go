@@ -137,9 +137,9 @@ func (m *Manifests) dial(namespace, host string, port int32) (workload, int32, e
 				return w, n, nil
 			}
 		}
-		return workload{}, 0, fmt.Errorf("Service %s port %d targets %s, which no pod it selects declares", svcName, port, sp.TargetPort.String())
+		return workload{}, 0, fmt.Errorf("service %s port %d targets %s, which no pod it selects declares", svcName, port, sp.TargetPort.String())
 	}
-	return workload{}, 0, fmt.Errorf("Service %s has no port %d", svcName, port)
+	return workload{}, 0, fmt.Errorf("service %s has no port %d", svcName, port)
 }
 
 // podOf reports whether pod is the name of one of w's pods (a StatefulSet's NAME-ORDINAL).
