@@ -16,7 +16,7 @@ func TestBrokenManifestsFail(t *testing.T) {
 		{"Service selecting nothing", dev, []edit{{"base/cache.yaml", "spec:\n  selector:\n    app.kubernetes.io/component: cache", "spec:\n  selector:\n    app.kubernetes.io/component: cash"}}, "Service cache: its selector"},
 		{"targetPort no pod declares", dev, []edit{{"base/router.yaml", "targetPort: grpc", "targetPort: grpcs"}}, "targetPort grpcs is not a port of Deployment router"},
 		{"missing Secret", dev, []edit{{"base/router.yaml", "name: aruntime-provider", "name: aruntime-providers"}}, "no Secret aruntime-providers"},
-		{"missing Secret key", dev, []edit{{"base/worker.yaml", "key: key", "key: token"}}, `Secret aruntime-provider-fd7m4mtft8 has no key "token"`},
+		{"missing Secret key", dev, []edit{{"base/worker.yaml", "key: key", "key: token"}}, `has no key "token"`},
 		{"missing configuration file", dev, []edit{{"base/cache.yaml", "path: aruntime.yaml", "path: runtime.yaml"}}, "does not project a file aruntime.yaml"},
 		{"probe on an undeclared port", dev, []edit{{"base/cache.yaml", "tcpSocket:\n              port: cache", "tcpSocket:\n              port: 7001"}}, "readinessProbe port 7001 is not a port of the container"},
 		{"no memory limit", dev, []edit{{"base/cache.yaml", "cpu: \"2\"\n              memory: 10Gi", "cpu: \"2\""}}, "container cache: no memory limit"},

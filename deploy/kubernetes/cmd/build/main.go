@@ -1,11 +1,13 @@
 // Command build prints an overlay of deploy/kubernetes as `kubectl kustomize OVERLAY` would, for
 // machines without kubectl, after checking it as the package's test does: a manifest that would
-// not decode, or that references a missing Secret or port, is reported instead of printed.
+// not decode, or that references a missing Secret or port, is reported instead of printed; an
+// overlay called production must also keep the production promises (Manifests.CheckProduction).
 package main
 
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/aruntime/arcert/deploy/kubernetes"
 )
@@ -19,6 +21,9 @@ func main() {
 	m, err := kubernetes.Load(dir)
 	if err == nil {
 		err = m.Check()
+	}
+	if err == nil && filepath.Base(filepath.Clean(dir)) == "production" {
+		err = m.CheckProduction()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
