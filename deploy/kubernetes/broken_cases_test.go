@@ -28,6 +28,10 @@ func TestBrokenManifestsFail(t *testing.T) {
 			{"overlays/dev/aruntime.yaml", "address: worker-0.worker:9000", "address: worker-1.worker:9000"},
 			{"overlays/dev/durable.yaml", "address: worker-0.worker:9000", "address: worker-1.worker:9000"},
 		}, `dials "worker-1.worker:9000"`},
+		{"config dials a misspelt headless Service", dev, []edit{
+			{"overlays/dev/aruntime.yaml", "address: worker-0.worker:9000", "address: worker-0.workers:9000"},
+			{"overlays/dev/durable.yaml", "address: worker-0.worker:9000", "address: worker-0.workers:9000"},
+		}, `no Service "workers"`},
 		{"config dials no Service", dev, []edit{
 			{"overlays/dev/aruntime.yaml", "address: cache:7000", "address: l2:7000"},
 			{"overlays/dev/durable.yaml", "address: cache:7000", "address: l2:7000"},

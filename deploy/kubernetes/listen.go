@@ -3,9 +3,11 @@ package kubernetes
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -207,8 +209,10 @@ func (m *Manifests) checkDials(p pod) []error {
 			errs = append(errs, fmt.Errorf("dials %q: %w", d, err))
 			continue
 		}
-		if i := lastDot(host); i >= 0 && m.service(p.w.namespace, host[i+1:]) == nil {
-			continue // outside the overlay: a hosted provider, a registry of the operator's
+		if strings.Count(host, ".") > 1 || net.ParseIP(host) != nil {
+			// Outside the overlay: a hosted provider, a registry of the operator's. SERVICE and
+			// POD.SERVICE are the overlay's own names, so a typo in one is reported, not skipped.
+			continue
 		}
 		if _, _, err := m.dial(p.w.namespace, host, port); err != nil {
 			errs = append(errs, fmt.Errorf("dials %q: %w", d, err))
