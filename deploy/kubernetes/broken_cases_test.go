@@ -57,6 +57,7 @@ func TestBrokenProductionFails(t *testing.T) {
 		{"NATS server names alike", prod, []edit{{"overlays/production/nats.conf", "server_name: $POD_NAME", "server_name: nats"}}, "JetStream clustering needs each node named apart"},
 		{"NATS unknown setting", prod, []edit{{"overlays/production/nats.conf", "lame_duck_duration", "lame_duck_durration"}}, "lame_duck_durration"},
 		{"NATS store on no volume", prod, []edit{{"overlays/production/nats.conf", "store_dir: /data/jetstream", "store_dir: /tmp/jetstream"}}, "is on no persistent volume claim"},
+		{"NATS PDB below quorum", prod, []edit{{"overlays/production/disruption.yaml", "name: nats\nspec:\n  maxUnavailable: 1", "name: nats\nspec:\n  maxUnavailable: 2"}}, "PodDisruptionBudget nats lets a drain take the JetStream quorum (2 of 3)"},
 		{"router without a PDB", prod, []edit{{"overlays/production/disruption.yaml", "name: router\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/component: router", "name: router\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/component: cache"}}, "Deployment router: 2 replicas but no PodDisruptionBudget"},
 		{"router without preStop", prod, []edit{{"base/router.yaml", "          lifecycle:\n            preStop:\n              sleep:\n                seconds: 5\n", ""}}, "no preStop sleep"},
 		{"router ready on another path", prod, []edit{{"base/router.yaml", "path: /healthz", "path: /metrics"}}, "readiness is not an HTTP GET of /healthz"},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // natsImage is the repository of the nats-server image (deploy/images).
@@ -40,6 +41,23 @@ func (m *Manifests) checkNATS() error {
 	}
 	if !m.budgeted(w) {
 		pr.addf("no PodDisruptionBudget selects its pods")
+	}
+	for _, b := range m.PodDisruptionBudgets {
+		if b.Namespace != w.namespace || !selects(b.Spec.Selector, w.template.Labels) {
+			continue
+		}
+		quorum := w.replicas/2 + 1
+		ok := false
+		switch minA, maxU := b.Spec.MinAvailable, b.Spec.MaxUnavailable; {
+		case minA != nil && minA.Type == intstr.Int:
+			ok = minA.IntVal >= quorum
+		case maxU != nil && maxU.Type == intstr.Int:
+			ok = maxU.IntVal <= w.replicas-quorum
+		}
+		if !ok {
+			pr.addf("PodDisruptionBudget %s lets a drain take the JetStream quorum (%d of %d): want minAvailable %d or maxUnavailable %d, as numbers",
+				b.Name, quorum, w.replicas, quorum, w.replicas-quorum)
+		}
 	}
 	aff := w.template.Spec.Affinity
 	if aff == nil || aff.PodAntiAffinity == nil || !slices.ContainsFunc(aff.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution, func(t corev1.PodAffinityTerm) bool {
