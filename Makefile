@@ -17,7 +17,7 @@ GOLANGCI_LINT_VERSION := v2.6.2
 FUZZTIME ?= 5s
 FUZZMINIMIZETIME ?= 1s
 
-.PHONY: all build test unit fuzz lint run bench generate tools clean check-config certify gpu-check images test-images
+.PHONY: all build test unit fuzz lint run bench generate tools clean check-config certify gpu-check images test-images k8s-manifests
 
 all: build
 
@@ -84,6 +84,12 @@ bench:
 ## serve requests with a worker on device 0 through the NVML backend. Not part of CI.
 gpu-check:
 	CGO_ENABLED=1 $(GO) test -tags gpu -count=1 -v -run '^TestGPUCheck$$' ./reference/worker/
+
+## k8s-manifests: check and print a Kubernetes overlay of deploy/kubernetes (OVERLAY=dev or
+## production; default dev) as `kubectl kustomize` would, through the kustomize Go API.
+OVERLAY ?= dev
+k8s-manifests:
+	@$(GO) run ./deploy/kubernetes/cmd/build deploy/kubernetes/overlays/$(OVERLAY)
 
 ## check-config: validate the dev configuration (or CONFIG=path).
 check-config: build
