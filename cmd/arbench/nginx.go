@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -57,15 +57,18 @@ func nginxTarget(workerAddr, token string, maxTokens int) (target, func(), error
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, workerAddr, addr)), 0o600); err != nil {
 		return target{}, nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-c", conf, "-p", dir)
+	cmd := exec.Command(bin, "-c", conf, "-p", dir)
+	// nginx forks its worker processes, which outlive a master killed with SIGKILL (as
+	// exec.CommandContext would kill it). So nginx runs in a process group of its own and is
+	// stopped as a group: SIGQUIT (graceful) to every member, then SIGKILL to whatever is left.
+	// Pdeathsig stops the master, which stops its workers, if arbench itself dies first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
-		cancel()
 		return target{}, nil, err
 	}
+	pgid := cmd.Process.Pid
 	stop := func() {
-		cancel()
-		_ = cmd.Wait()
+		stopGroup(pgid, cmd)
 		_ = os.RemoveAll(dir)
 	}
 	deadline := time.Now().Add(nginxStartTimeout)
@@ -87,3 +90,30 @@ func nginxTarget(workerAddr, token string, maxTokens int) (target, func(), error
 	t.close = nil
 	return t, func() { inner(); stop() }, nil
 }
+
+// nginxStopTimeout bounds a graceful stop before the group is killed.
+const nginxStopTimeout = 3 * time.Second
+
+// stopGroup stops every process of group pgid (nginx's master, which leads it, and its workers)
+// and reaps the master: SIGQUIT, then SIGKILL after nginxStopTimeout. It returns once no process
+// of the group is left, or after a second wait for the kill.
+func stopGroup(pgid int, master *exec.Cmd) {
+	_ = syscall.Kill(-pgid, syscall.SIGQUIT)
+	done := make(chan struct{})
+	go func() { _ = master.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(nginxStopTimeout):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-done
+	}
+	for deadline := time.Now().Add(nginxStopTimeout); groupAlive(pgid) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // workers exit just after their master
+	}
+	if groupAlive(pgid) {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+}
+
+// groupAlive reports whether any process of group pgid still exists.
+func groupAlive(pgid int) bool { return syscall.Kill(-pgid, 0) == nil }
