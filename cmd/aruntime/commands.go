@@ -33,6 +33,7 @@ type flags struct {
 	listen    string
 	id        string
 	device    string
+	pprof     string
 }
 
 func rootCommand() *cobra.Command {
@@ -46,6 +47,7 @@ func rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&f.config, "config", "", "runtime configuration (YAML); default: the embedded fixtures/config/dev.yaml")
 	root.PersistentFlags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "text or json")
+	root.PersistentFlags().StringVar(&f.pprof, "pprof-listen", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	root.PersistentFlags().StringVar(&f.device, "device", "", "override every worker's device.backend: sim, nvml (NVML or fail) or auto (NVML where it loads, else sim)")
 
 	// Each command binds --data to its own variable: pflag writes a flag's default into its
@@ -201,6 +203,9 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 	}()
 	if telemetry.Exporting() {
 		log.Info("exporting traces over OTLP", "endpoint", os.Getenv(telemetry.EnvEndpoint)+os.Getenv(telemetry.EnvTracesEndpoint))
+	}
+	if _, err := startPprof(ctx, f.pprof, log); err != nil {
+		return err
 	}
 	rt, err := runtime.Start(ctx, cfg, opts)
 	if err != nil {
