@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	arjs "github.com/aruntime/arcert/reference/jetstream"
 )
 
 // Options size the queue.
@@ -69,7 +71,7 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 		name string
 		kv   *jetstream.KeyValue
 	}{{BatchesBucket, &s.batches}, {ResultsBucket, &s.results}, {IdemBucket, &s.idem}} {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b.name, Storage: jetstream.FileStorage, Replicas: max(o.Replicas, 1)})
+		kv, err := arjs.OpenKeyValue(ctx, js, jetstream.KeyValueConfig{Bucket: b.name, Storage: jetstream.FileStorage, Replicas: max(o.Replicas, 1)})
 		if err != nil {
 			return nil, fmt.Errorf("batch: bucket %s: %w", b.name, err)
 		}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	arjs "github.com/aruntime/arcert/reference/jetstream"
 )
 
 // The buckets of the control plane, as callers name them.
@@ -84,7 +86,7 @@ type Store struct {
 func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
 	s := &Store{kv: make(map[string]jetstream.KeyValue, len(Buckets)), nc: js.Conn()}
 	for _, b := range Buckets {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		kv, err := arjs.OpenKeyValue(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      streamPrefix + b,
 			Description: "aruntime control plane: " + b,
 			History:     historyDepth,

@@ -58,6 +58,11 @@ func TestReplicatedOnACluster(t *testing.T) {
 		if info.Config.Replicas != 3 || info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
 			t.Errorf("stream %s: %d replicas configured, cluster %+v; want 3 (a leader and 2 peers)", name, info.Config.Replicas, info.Cluster)
 		}
+		// A direct get may be answered by a follower behind the leader: a read right after a
+		// write could miss it.
+		if info.Config.AllowDirect {
+			t.Errorf("stream %s allows direct gets on 3 replicas; reads must go to the leader", name)
+		}
 	}
 	if err := names.Err(); err != nil {
 		t.Fatal(err)
