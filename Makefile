@@ -117,6 +117,19 @@ $(TOOLS)/golangci-lint:
 clean:
 	rm -rf $(BIN)
 
+## deploy: the reference deployment (deploy/compose): a three-node JetStream cluster, two routers,
+## the evidence service, the registry, the L2 cache, workers in two regions and the stand-in
+## provider, toxiproxy on every link, built FROM scratch here. Waits until every service is
+## healthy (ARCERT_DEPLOY_TIMEOUT seconds, default 240); on failure names the unhealthy services
+## and removes everything. Certify it with `bin/arcert certify --target deploy/compose/target.yaml`.
+## deploy-down: remove it with its volumes.
+.PHONY: deploy deploy-down
+deploy: images
+	deploy/compose/deploy.sh up
+
+deploy-down:
+	deploy/compose/deploy.sh down
+
 ## certify-ollama: certify a real third-party runtime. Build Ollama v0.17.4 from its Go module
 ## (cached under ARCERT_CACHE), generate the tiny seeded model, certify Ollama behind the key
 ## gateway (multi-slot and one-slot prompt cache) and directly, then check the verdicts a correct

@@ -126,7 +126,7 @@ func rootCommand() *cobra.Command {
 		},
 	}
 	evidenceCmd.Flags().StringVar(&evidenceData, "data", "", "embed JetStream with its store here; empty uses durable.nats_url")
-	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, check, artifactCommand(), providerCommand(f))
+	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, check, artifactCommand(), providerCommand(f), registryCommand(f), healthCommand())
 	return root
 }
 

@@ -31,6 +31,9 @@ const (
 	Aruntime = "arcert/aruntime:dev"
 	// Toxiproxy is toxiproxy's own server at the version go.mod pins.
 	Toxiproxy = "arcert/toxiproxy:2.12.0"
+	// NATS is the real nats-server at the version go.mod pins (cmd/natsd), for the reference
+	// deployment's three-node JetStream cluster (deploy/compose).
+	NATS = "arcert/nats:2.15.2"
 )
 
 // contentLabel is the image label holding the SHA-256 of its Dockerfile and binary, so an image
@@ -40,7 +43,7 @@ const contentLabel = "dev.arcert.content.sha256"
 // modulePath identifies the arcert source tree when looking for it upwards from a directory.
 const modulePath = "module github.com/aruntime/arcert\n"
 
-//go:embed aruntime.Dockerfile toxiproxy.Dockerfile
+//go:embed aruntime.Dockerfile toxiproxy.Dockerfile nats.Dockerfile
 var dockerfiles embed.FS
 
 // image is one image: the Go package its binary is built from and its Dockerfile.
@@ -51,6 +54,7 @@ type image struct {
 var all = []image{
 	{tag: Aruntime, pkg: "./cmd/aruntime", binary: "aruntime", dockerfile: "aruntime.Dockerfile"},
 	{tag: Toxiproxy, pkg: "github.com/Shopify/toxiproxy/v2/cmd/server", binary: "toxiproxy", dockerfile: "toxiproxy.Dockerfile"},
+	{tag: NATS, pkg: "./cmd/natsd", binary: "natsd", dockerfile: "nats.Dockerfile"},
 }
 
 // Options say where the source is and where progress goes.

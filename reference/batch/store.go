@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	arjs "github.com/aruntime/arcert/reference/jetstream"
 )
 
 // Options size the queue.
@@ -25,6 +27,9 @@ type Options struct {
 	// idempotency key names one batch across all tenants instead of one per tenant, so a second
 	// tenant that happens to use the same key is refused its own batch.
 	GlobalIdempotencyKeys bool
+	// Replicas is how many servers keep the jobs stream and each bucket (durable.replicas;
+	// below 1 means 1).
+	Replicas int
 }
 
 // errCodeStoreFailed is JetStream's error code for a publish refused by a full stream with
@@ -56,6 +61,7 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: JobsStream, Subjects: []string{jobsSubject}, Retention: jetstream.WorkQueuePolicy,
 		Storage: jetstream.FileStorage, MaxMsgs: int64(o.Capacity), Discard: jetstream.DiscardNew, Duplicates: dedupeWindow,
+		Replicas: max(o.Replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("batch: jobs stream: %w", err)
@@ -65,7 +71,7 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 		name string
 		kv   *jetstream.KeyValue
 	}{{BatchesBucket, &s.batches}, {ResultsBucket, &s.results}, {IdemBucket, &s.idem}} {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b.name, Storage: jetstream.FileStorage})
+		kv, err := arjs.OpenKeyValue(ctx, js, jetstream.KeyValueConfig{Bucket: b.name, Storage: jetstream.FileStorage, Replicas: max(o.Replicas, 1)})
 		if err != nil {
 			return nil, fmt.Errorf("batch: bucket %s: %w", b.name, err)
 		}

@@ -84,6 +84,11 @@ type Durable struct {
 	BatchMaxRequests int `yaml:"batch_max_requests"`
 	// BatchConcurrency is how many queued jobs the router runs at once.
 	BatchConcurrency int `yaml:"batch_concurrency"`
+	// Replicas is how many JetStream servers keep each stream and key-value bucket the runtime
+	// creates (batch queue, evidence, control plane): 1 (the default) for the embedded server,
+	// 3 on a three-node cluster, where a write is acknowledged once a quorum (2 of 3) stored it,
+	// so the loss of one server loses nothing acknowledged. At most 5, JetStream's limit.
+	Replicas int `yaml:"replicas"`
 }
 
 // Cache configures the shared L2 cache tier behind the workers' L1 prefix caches.

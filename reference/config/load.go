@@ -109,6 +109,8 @@ const (
 	DefaultBatchCapacity  = 10000
 	DefaultBatchRequests  = 1000
 	DefaultBatchWorkers   = 8
+	// MaxReplicas is JetStream's own limit on a stream's replicas.
+	MaxReplicas = 5
 	// DefaultEvidenceMemoryBytes keeps about 90,000 records of the in-memory evidence store
 	// (roughly 700 bytes each): a certification run's worth, in a process that stays small.
 	DefaultEvidenceMemoryBytes = 64 << 20
@@ -152,6 +154,9 @@ func (c *Config) applyDefaults() {
 	}
 	if d.BatchConcurrency == 0 {
 		d.BatchConcurrency = DefaultBatchWorkers
+	}
+	if d.Replicas == 0 {
+		d.Replicas = 1
 	}
 	if c.Runtime.Deployment == "" {
 		c.Runtime.Deployment = "default"

@@ -89,6 +89,11 @@ func (c *Config) validate() []*FieldError {
 	}
 	v.positive("durable.batch_max_requests", int64(c.Durable.BatchMaxRequests))
 	v.positive("durable.batch_concurrency", int64(c.Durable.BatchConcurrency))
+	if r := c.Durable.Replicas; r < 1 || r > MaxReplicas {
+		v.add("durable.replicas", "%d is outside 1..%d (JetStream keeps a stream on at most %d servers)", r, MaxReplicas, MaxReplicas)
+	} else if r > 1 && c.Durable.NATSURL == "" {
+		v.add("durable.replicas", "%d replicas need a cluster at durable.nats_url: the embedded server is a single node", r)
+	}
 	if c.Cache.Listen != "" {
 		v.addr("cache.listen", c.Cache.Listen)
 		if c.Cache.GlobalBytes == 0 || c.Cache.TenantBytes == 0 {

@@ -53,7 +53,7 @@ func newEnv(t *testing.T) *testEnv {
 	t.Cleanup(nc.Close)
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
-	if e.store, err = Open(ctx, js); err != nil {
+	if e.store, err = Open(ctx, js, 1); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -17,6 +17,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	arjs "github.com/aruntime/arcert/reference/jetstream"
 )
 
 // The buckets of the control plane, as callers name them.
@@ -78,15 +80,18 @@ type Store struct {
 }
 
 // Open creates (or adopts, with the same settings) every bucket on js. Buckets use file storage,
-// so the control plane's state survives a restart of the JetStream server.
-func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
+// so the control plane's state survives a restart of the JetStream server, and are kept on
+// replicas servers (durable.replicas; below 1 means 1), so it survives the loss of a minority
+// of a cluster too.
+func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
 	s := &Store{kv: make(map[string]jetstream.KeyValue, len(Buckets)), nc: js.Conn()}
 	for _, b := range Buckets {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		kv, err := arjs.OpenKeyValue(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      streamPrefix + b,
 			Description: "aruntime control plane: " + b,
 			History:     historyDepth,
 			Storage:     jetstream.FileStorage,
+			Replicas:    max(replicas, 1),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("control: open bucket %s: %w", b, err)

@@ -22,7 +22,7 @@ const benchAppenders = 128
 func BenchmarkDurableAppend(b *testing.B) {
 	n := startNode(b)
 	js := n.connect("bench-client")
-	if err := EnsureStreams(testCtx(b), js); err != nil {
+	if err := EnsureStreams(testCtx(b), js, 1); err != nil {
 		b.Fatal(err)
 	}
 	svc, _ := runService(b, n.connect("bench-service"), ServiceOptions{})

@@ -42,6 +42,9 @@ type ClientOptions struct {
 	// controls (evidence dropped during an outage), which certification must catch; nothing
 	// else may set it.
 	DropUnavailable bool
+	// Replicas is how many servers keep each evidence stream, when replaying creates them
+	// (durable.replicas; below 1 means 1). It must match the Service's.
+	Replicas int
 }
 
 // Client is how routers and workers write and read durable evidence. It implements Sink and
@@ -59,6 +62,8 @@ type Client struct {
 	replay time.Duration
 	kick   chan struct{} // a record was spooled: Run should look soon
 	batch  *batcher
+	// replicas is the evidence streams' replica count, should replaying create them.
+	replicas int
 
 	chainMu sync.Mutex
 	chain   jetstream.Stream // looked up on first read, since the stream may not exist at start
@@ -85,7 +90,7 @@ func NewClient(js jetstream.JetStream, o ClientOptions) (*Client, error) {
 	c := &Client{
 		js: js, spool: sp, log: o.Logger,
 		pubTO: cmp0(o.PublishTimeout, DefaultPublishTimeout), replay: cmp0(o.ReplayInterval, DefaultReplayInterval),
-		kick: make(chan struct{}, 1), batch: &batcher{js: js}, dropUnavailable: o.DropUnavailable,
+		kick: make(chan struct{}, 1), batch: &batcher{js: js}, dropUnavailable: o.DropUnavailable, replicas: o.Replicas,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -65,7 +65,7 @@ func (c *Client) drain(ctx context.Context, st *replayState) error {
 	if st.line == 0 {
 		st.line = 1
 	}
-	if err := EnsureStreams(ctx, c.js); err != nil {
+	if err := EnsureStreams(ctx, c.js, c.replicas); err != nil {
 		return err
 	}
 	for {

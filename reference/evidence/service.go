@@ -50,6 +50,8 @@ type ServiceOptions struct {
 	// record of one inbox message is linked to the tail before the message instead of to the
 	// record before it, which a chain of one record per message never shows.
 	LinkToMessageStart bool
+	// Replicas is how many servers keep each evidence stream (durable.replicas; below 1 means 1).
+	Replicas int
 }
 
 // Service is the evidence role (`aruntime evidence`, also run inside `aruntime up`): the chain's
@@ -73,6 +75,7 @@ type Service struct {
 	wait     time.Duration
 	retry    time.Duration
 	consumer string
+	replicas int
 
 	lastSeq  uint64 // the chain's tail, owned by Run
 	lastHash string
@@ -92,7 +95,7 @@ func NewService(js jetstream.JetStream, o ServiceOptions) (*Service, error) {
 		return nil, fmt.Errorf("%w: batch %d", ErrInvalidArgument, o.Batch)
 	}
 	s := &Service{
-		js: js, log: o.Logger, batch: o.Batch, consumer: o.Consumer, linkToMessageStart: o.LinkToMessageStart,
+		js: js, log: o.Logger, batch: o.Batch, consumer: o.Consumer, replicas: o.Replicas, linkToMessageStart: o.LinkToMessageStart,
 		wait: cmp0(o.FetchWait, DefaultFetchWait), retry: cmp0(o.RetryInterval, DefaultRetryInterval),
 	}
 	if s.log == nil {
@@ -134,7 +137,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 // runOnce sets up, finds the chain's tail and chains rounds until something fails.
 func (s *Service) runOnce(ctx context.Context) error {
-	if err := EnsureStreams(ctx, s.js); err != nil {
+	if err := EnsureStreams(ctx, s.js, s.replicas); err != nil {
 		return err
 	}
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, InboxStream, jetstream.ConsumerConfig{

@@ -33,7 +33,7 @@ func appendAll(t *testing.T, c *Client, prefix string, n int) {
 func TestAppendedRecordsAreChainedInOrder(t *testing.T) {
 	n := startNode(t)
 	js := n.connect("test")
-	if err := EnsureStreams(testCtx(t), js); err != nil {
+	if err := EnsureStreams(testCtx(t), js, 1); err != nil {
 		t.Fatal(err)
 	}
 	runService(t, n.connect("service"), ServiceOptions{})
@@ -160,7 +160,7 @@ func TestDuplicatesAreChainedOnce(t *testing.T) {
 func TestServiceRefusesInvalidInboxMessage(t *testing.T) {
 	n := startNode(t)
 	js := n.connect("test")
-	if err := EnsureStreams(testCtx(t), js); err != nil {
+	if err := EnsureStreams(testCtx(t), js, 1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := js.Publish(testCtx(t), InboxSubject, []byte("not json")); err != nil {

@@ -44,8 +44,10 @@ const inboxDedupeWindow = 2 * time.Minute
 // be chained, so the Service looks before chaining it.
 const replayHeader = "Arcert-Evidence-Replay"
 
-// streamConfigs are the two streams as EnsureStreams declares them.
-func streamConfigs() []jetstream.StreamConfig {
+// streamConfigs are the two streams as EnsureStreams declares them, each kept on replicas
+// servers (below 1 means 1).
+func streamConfigs(replicas int) []jetstream.StreamConfig {
+	replicas = max(replicas, 1)
 	return []jetstream.StreamConfig{
 		{
 			Name:        InboxStream,
@@ -54,6 +56,7 @@ func streamConfigs() []jetstream.StreamConfig {
 			Retention:   jetstream.WorkQueuePolicy,
 			Storage:     jetstream.FileStorage,
 			Duplicates:  inboxDedupeWindow,
+			Replicas:    replicas,
 		},
 		{
 			Name:        ChainStream,
@@ -67,19 +70,22 @@ func streamConfigs() []jetstream.StreamConfig {
 			// Service's duplicate check and a tenant reading its evidence right after the
 			// response must both see the latest records.
 			AllowDirect: false,
+			Replicas:    replicas,
 		},
 	}
 }
 
-// EnsureStreams creates both evidence streams or brings them to the declared configuration. Every
-// role calls it at start, so whichever starts first creates them; calling it again is harmless.
-// An existing stream keeps its replica count and placement, which belong to the deployment (three
-// replicas on a cluster, one embedded), not to this code. A stream already as declared is left
+// EnsureStreams creates both evidence streams, kept on replicas servers (durable.replicas: three
+// on a cluster, one embedded), or brings them to the declared configuration, replica count
+// included, so raising durable.replicas scales existing streams. Every role calls it at start
+// with the same configuration, so whichever starts first creates them; calling it again is
+// harmless. An existing stream keeps its placement, which belongs to the deployment. A stream
+// already as declared is left
 // alone: besides sparing the API, nats-server 2.15.2 races (by its own race detector) a stream
 // update against a consumer being created on the same stream, which every role's start would
 // otherwise provoke.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
-	for _, cfg := range streamConfigs() {
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	for _, cfg := range streamConfigs(replicas) {
 		st, err := js.Stream(ctx, cfg.Name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			_, err = js.CreateStream(ctx, cfg)
@@ -88,7 +94,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 			}
 		} else if err == nil {
 			if cur := st.CachedInfo().Config; !declared(cur, cfg) {
-				cfg.Replicas, cfg.Placement = cur.Replicas, cur.Placement
+				cfg.Placement = cur.Placement
 				_, err = js.UpdateStream(ctx, cfg)
 			}
 		}
@@ -105,7 +111,7 @@ func declared(cur, want jetstream.StreamConfig) bool {
 	return slices.Equal(cur.Subjects, want.Subjects) && cur.Description == want.Description &&
 		cur.Retention == want.Retention && cur.Storage == want.Storage &&
 		(want.Duplicates == 0 || cur.Duplicates == want.Duplicates) && cur.DenyDelete == want.DenyDelete &&
-		cur.DenyPurge == want.DenyPurge && cur.AllowDirect == want.AllowDirect
+		cur.DenyPurge == want.DenyPurge && cur.AllowDirect == want.AllowDirect && cur.Replicas == want.Replicas
 }
 
 // subjectToken is a request id as one subject token. Ids made of letters, digits, '-' and '_'

@@ -56,7 +56,7 @@ func TestVerifyStreamFindsTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := startNode(t)
 			js := n.connect("test")
-			if err := EnsureStreams(testCtx(t), js); err != nil {
+			if err := EnsureStreams(testCtx(t), js, 1); err != nil {
 				t.Fatal(err)
 			}
 			good := chain(3)
@@ -86,7 +86,7 @@ func TestVerifyStreamFindsGapsAndUnlinkedStart(t *testing.T) {
 	n := startNode(t)
 	js := n.connect("test")
 	ctx := testCtx(t)
-	cfg := streamConfigs()[1]
+	cfg := streamConfigs(1)[1]
 	cfg.DenyDelete, cfg.DenyPurge = false, false
 	st, err := js.CreateStream(ctx, cfg)
 	if err != nil {
@@ -126,11 +126,11 @@ func TestChainStreamIsAppendOnly(t *testing.T) {
 	js := n.connect("test")
 	ctx := testCtx(t)
 	for range 2 { // a second call, from another role, is harmless
-		if err := EnsureStreams(ctx, js); err != nil {
+		if err := EnsureStreams(ctx, js, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, want := range streamConfigs() { // so later calls leave the streams alone
+	for _, want := range streamConfigs(1) { // so later calls leave the streams alone
 		st, err := js.Stream(ctx, want.Name)
 		if err != nil {
 			t.Fatal(err)
@@ -150,7 +150,7 @@ func TestChainStreamIsAppendOnly(t *testing.T) {
 	if err := st.Purge(ctx); err == nil {
 		t.Error("purging the chain succeeded")
 	}
-	cfg := streamConfigs()[1]
+	cfg := streamConfigs(1)[1]
 	cfg.DenyDelete = false
 	if _, err := js.UpdateStream(ctx, cfg); err == nil {
 		t.Error("the chain stream was allowed to start accepting deletes")
@@ -161,7 +161,7 @@ func TestChainStreamIsAppendOnly(t *testing.T) {
 func TestVerifyEmptyChain(t *testing.T) {
 	n := startNode(t)
 	js := n.connect("test")
-	if err := EnsureStreams(testCtx(t), js); err != nil {
+	if err := EnsureStreams(testCtx(t), js, 1); err != nil {
 		t.Fatal(err)
 	}
 	rep := mustVerify(t, js, 0)

@@ -77,8 +77,13 @@ func (rt *Runtime) openBatches(startCtx, ctx context.Context) (*batch.Store, err
 	if err != nil {
 		return nil, err
 	}
-	return batch.Open(startCtx, js, batch.Options{Capacity: d.BatchCapacity, MaxRequests: d.BatchMaxRequests,
-		GlobalIdempotencyKeys: rt.opts.Defects.Operations.BatchIdempotencyGlobal})
+	var store *batch.Store
+	err = withClusterPatience(startCtx, rt.log, "the batch queue", func(ctx context.Context) (err error) {
+		store, err = batch.Open(ctx, js, batch.Options{Capacity: d.BatchCapacity, MaxRequests: d.BatchMaxRequests,
+			GlobalIdempotencyKeys: rt.opts.Defects.Operations.BatchIdempotencyGlobal, Replicas: d.Replicas})
+		return err
+	})
+	return store, err
 }
 
 // linkJetStream returns the JetStream a dependency role (queue, evidence) of the router uses:
@@ -127,7 +132,11 @@ func (rt *Runtime) runBatches(ctx context.Context, store *batch.Store, exec batc
 // first start, so a fresh data directory begins at the configuration's pins and a restarted one
 // keeps whatever operators have rolled out since.
 func (rt *Runtime) openControl(ctx context.Context) (*control.Store, error) {
-	store, err := control.Open(ctx, rt.durable.js)
+	var store *control.Store
+	err := withClusterPatience(ctx, rt.log, "the control plane", func(ctx context.Context) (err error) {
+		store, err = control.Open(ctx, rt.durable.js, rt.cfg.Durable.Replicas)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("control plane: %w", err)
 	}
@@ -149,12 +158,14 @@ func (rt *Runtime) openControl(ctx context.Context) (*control.Store, error) {
 // the router an evidence client that spools under the data directory while JetStream is away.
 func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
 	js := rt.durable.js
-	if err := evidence.EnsureStreams(startCtx, js); err != nil {
+	if err := withClusterPatience(startCtx, rt.log, "the evidence streams", func(ctx context.Context) error {
+		return evidence.EnsureStreams(ctx, js, rt.cfg.Durable.Replicas)
+	}); err != nil {
 		return fmt.Errorf("evidence: %w", err)
 	}
 	if rt.opts.Evidence || rt.opts.Router && rt.cfg.Durable.NATSURL == "" {
 		svc, err := evidence.NewService(js, evidence.ServiceOptions{Logger: rt.log.With("part", "evidence"),
-			LinkToMessageStart: rt.opts.Defects.Operations.GroupChainLinks})
+			LinkToMessageStart: rt.opts.Defects.Operations.GroupChainLinks, Replicas: rt.cfg.Durable.Replicas})
 		if err != nil {
 			return fmt.Errorf("evidence: %w", err)
 		}
@@ -174,7 +185,7 @@ func (rt *Runtime) startEvidence(startCtx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := evidence.NewClient(cjs, evidence.ClientOptions{SpoolPath: spool, Logger: rt.log.With("part", "evidence-client"), DropUnavailable: rt.opts.Defects.LossyEvidence})
+	client, err := evidence.NewClient(cjs, evidence.ClientOptions{SpoolPath: spool, Logger: rt.log.With("part", "evidence-client"), DropUnavailable: rt.opts.Defects.LossyEvidence, Replicas: rt.cfg.Durable.Replicas})
 	if err != nil {
 		return fmt.Errorf("evidence: %w", err)
 	}

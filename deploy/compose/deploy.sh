@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# deploy.sh up|down: bring the reference deployment (docker-compose.yaml) up and wait until every
+# service is healthy (or, for the two without a health check, toxiproxy and evidence, running),
+# or remove it with its volumes. `make deploy` and `make deploy-down` run it; the images must
+# exist (`make images`).
+#
+# A deployment that does not come up within ARCERT_DEPLOY_TIMEOUT seconds (default 240), or
+# whose services crash-loop (restarted 3 times), or whose `docker-compose up` fails, is reported
+# service by service with each unhealthy one's last log lines, and then removed entirely:
+# containers, networks and volumes. A failed deploy leaves nothing behind.
+#
+# Environment: ARCERT_DEPLOY_PROJECT (Compose project, default arcert-deploy), ARCERT_CONFIG
+# (the runtime configuration every role runs, default ./aruntime.yaml), and the published host
+# ports of docker-compose.yaml (ARCERT_HTTP_PORT, ...).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+project=${ARCERT_DEPLOY_PROJECT:-arcert-deploy}
+timeout_s=${ARCERT_DEPLOY_TIMEOUT:-240}
+compose=(docker-compose -p "$project" -f "$here/docker-compose.yaml")
+# A crash loop: a service restarted this many times is not going to come up.
+max_restarts=3
+
+down() {
+	"${compose[@]}" down --volumes --remove-orphans --timeout 5
+}
+
+# status prints one line per container of the project: service, state, health, restarts.
+status() {
+	local ids
+	ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
+	[[ -z $ids ]] && return 0
+	# shellcheck disable=SC2086 # ids are one per word
+	docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}' $ids
+}
+
+# fail reports why the deployment is not up, names every service that is not, with its last log
+# lines, removes everything and exits 1.
+fail() {
+	echo "deploy: FAILED: $1" >&2
+	local svc state health restarts
+	while read -r svc state health restarts; do
+		if [[ $state == running && ($health == healthy || $health == none) ]]; then
+			continue
+		fi
+		echo "deploy: service $svc is $state (health: $health, restarts: $restarts); its last lines:" >&2
+		"${compose[@]}" logs --no-color --tail 15 "$svc" 2>&1 | sed 's/^/    /' >&2 || true
+	done < <(status)
+	echo "deploy: removing project $project (containers, networks, volumes)" >&2
+	down >&2 || true
+	exit 1
+}
+
+up() {
+	cd "$here"
+	local services want start up_pid up_rc=running
+	mapfile -t services < <("${compose[@]}" config --services)
+	want=${#services[@]}
+	start=$SECONDS
+	# Compose starts services in the order their health-gated depends_on allows and blocks while
+	# it waits; it runs in the background so a crash loop is seen at once, not after its wait.
+	"${compose[@]}" up -d --no-build &
+	up_pid=$!
+	trap 'kill "$up_pid" 2>/dev/null || true; fail "interrupted"' INT TERM
+	while :; do
+		if [[ $up_rc == running ]] && ! kill -0 "$up_pid" 2>/dev/null; then
+			up_rc=0
+			wait "$up_pid" || up_rc=$?
+			[[ $up_rc == 0 ]] || fail "docker-compose up exited with status $up_rc"
+		fi
+		local ready=0 svc state health restarts
+		while read -r svc state health restarts; do
+			if ((restarts >= max_restarts)); then
+				kill "$up_pid" 2>/dev/null || true
+				fail "service $svc restarted $restarts times (a crash loop)"
+			fi
+			if [[ $state == running && ($health == healthy || $health == none) ]]; then
+				ready=$((ready + 1))
+			fi
+		done < <(status)
+		if [[ $up_rc == 0 ]] && ((ready == want)); then
+			echo "deploy: project $project is up: $want services healthy or running in $((SECONDS - start))s"
+			return 0
+		fi
+		if ((SECONDS - start >= timeout_s)); then
+			kill "$up_pid" 2>/dev/null || true
+			fail "not up after ${timeout_s}s ($ready of $want services healthy or running)"
+		fi
+		sleep 1
+	done
+}
+
+case ${1:-} in
+up) up ;;
+down) down ;;
+*)
+	echo "usage: $0 up|down" >&2
+	exit 2
+	;;
+esac
