@@ -176,6 +176,19 @@ func evidenceOf(t *testing.T, rt *Runtime, key, id string) []discovery.Record {
 	return list.Records
 }
 
+// awaitEvidence is evidenceOf once request id's record is there, or after 10 s: with JetStream,
+// the evidence service chains a record moments after the router's append is acknowledged, so a
+// read right after the response may not find it yet.
+func awaitEvidence(t *testing.T, rt *Runtime, key, id string) []discovery.Record {
+	t.Helper()
+	recs := evidenceOf(t, rt, key, id)
+	for end := time.Now().Add(10 * time.Second); len(recs) == 0 && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+		recs = evidenceOf(t, rt, key, id)
+	}
+	return recs
+}
+
 // usageOf decodes the usage of a non-streamed completion body.
 func usageOf(t *testing.T, body []byte) (prompt, cached int) {
 	t.Helper()

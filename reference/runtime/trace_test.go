@@ -93,7 +93,7 @@ func TestOneTraceAcrossRouterWorkerAndEvidence(t *testing.T) {
 	if got := attr(byName["evidence.record"], "aruntime.request_id"); got != id {
 		t.Errorf("evidence.record request id %q, want %q", got, id)
 	}
-	if recs := evidenceOf(t, rt, acmeKey, id); len(recs) != 1 || recs[0].TraceID != callerTrace {
+	if recs := awaitEvidence(t, rt, acmeKey, id); len(recs) != 1 || recs[0].TraceID != callerTrace {
 		t.Errorf("evidence %+v: want one record in trace %s", recs, callerTrace)
 	}
 
