@@ -113,7 +113,7 @@ func TestOneTraceAcrossRouterWorkerAndEvidence(t *testing.T) {
 			continue
 		}
 		waitForSpan(t, exp, got[1], "evidence.record")
-		if recs := evidenceOf(t, rt, acmeKey, r.header.Get("X-Request-Id")); len(recs) != 1 || recs[0].TraceID != got[1] {
+		if recs := awaitEvidence(t, rt, acmeKey, r.header.Get("X-Request-Id")); len(recs) != 1 || recs[0].TraceID != got[1] {
 			t.Errorf("traceparent %q: evidence %+v, want one record in the new trace %s", bad, recs, got[1])
 		}
 	}
