@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 )
 
 // Sentinel errors of the driver. Every error Do and GetJSON return wraps exactly one of them, so a
@@ -44,11 +45,12 @@ const (
 	maxEventBytes = 4 << 20
 )
 
-// Client talks to one runtime's HTTP data plane and discovery endpoints. It is safe for concurrent
-// use; one Client per target keeps connections warm across the whole certification run.
+// Client talks to one runtime's HTTP data plane and discovery endpoints, at one router or spread
+// over several (WithMoreEndpoints). It is safe for concurrent use; one Client per target keeps
+// connections warm across the whole certification run.
 type Client struct {
-	base string
-	hc   *http.Client
+	routes spread
+	hc     *http.Client
 	key  string
 	// infer and rules are WithInferredOutcomes.
 	infer bool
@@ -69,7 +71,7 @@ func WithAPIKey(key string) Option { return func(c *Client) { c.key = key } }
 // New returns a Client for the runtime at baseURL (scheme and host, e.g. "http://127.0.0.1:8080").
 // A malformed baseURL is reported by the first call, wrapped in ErrRequest.
 func New(baseURL string, opts ...Option) *Client {
-	c := &Client{base: strings.TrimRight(baseURL, "/")}
+	c := &Client{routes: spread{bases: []string{strings.TrimRight(baseURL, "/")}, next: new(atomic.Uint64)}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -123,7 +125,7 @@ func (c *Client) JSON(ctx context.Context, method, path, key string, body []byte
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.routes.primary()+path, rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrRequest, method, path, err)
 	}
