@@ -131,7 +131,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		f.nonce = newNonce()
 	}
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d, nonce %s\n",
-		t.Implementation, t.Endpoints.HTTP, strings.Join(runProfiles, ", "), len(reqs), f.seed, f.nonce)
+		t.Implementation, routersWord(t), strings.Join(runProfiles, ", "), len(reqs), f.seed, f.nonce)
 	if ex := excludedIDs(cat, t); len(ex) > 0 {
 		fmt.Fprintf(stderr, "arcert: %d requirements are NOT_SUPPORTED with these declarations (%s); `arcert target validate` says why\n",
 			len(ex), strings.Join(ex, ", "))
@@ -141,7 +141,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
 	}
 	if t.Endpoints.GRPC != "" {
-		if env.GRPC, err = grpcdriver.New(t.Endpoints.GRPC); err != nil {
+		if env.GRPC, err = grpcdriver.New(t.Endpoints.GRPC, t.Endpoints.GRPCs()[1:]...); err != nil {
 			return err
 		}
 		defer func() { _ = env.GRPC.Close() }()
