@@ -51,7 +51,7 @@ const (
 type Client struct {
 	routes spread
 	hc     *http.Client
-	key  string
+	key    string
 	// infer and rules are WithInferredOutcomes.
 	infer bool
 	rules []Rule
