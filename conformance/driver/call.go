@@ -115,7 +115,7 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
 	req, err := http.NewRequestWithContext(tctx, http.MethodPost, base+call.Path, bytes.NewReader(body))
 	if err != nil {
-		return Result{Endpoint: base}, fmt.Errorf("%w: post %s at %s: %w", ErrRequest, call.Path, base, err)
+		return Result{Endpoint: base}, fmt.Errorf("%w: post %s%s: %w", ErrRequest, call.Path, c.at(base), err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -133,7 +133,7 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 		res.Latency = time.Since(res.Start)
 		// Once headers were handed to the connection the runtime may have acted on them.
 		res.Indeterminate = wrote.Load()
-		return res, fmt.Errorf("%w: post %s at %s: %w", ErrTransport, call.Path, base, err)
+		return res, fmt.Errorf("%w: post %s%s: %w", ErrTransport, call.Path, c.at(base), err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 
@@ -152,7 +152,7 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 	if err != nil {
 		res.Indeterminate = true
 		res.Outcome, res.Reason, res.ServedBy = "", "", outcome.ServedBy{}
-		return res, fmt.Errorf("%w: read %s response: %w", ErrTransport, call.Path, err)
+		return res, fmt.Errorf("%w: read %s response%s: %w", ErrTransport, call.Path, c.at(base), err)
 	}
 	r.finish(resp)
 	return res, nil

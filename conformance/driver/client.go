@@ -125,9 +125,10 @@ func (c *Client) JSON(ctx context.Context, method, path, key string, body []byte
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.routes.primary()+path, rd)
+	base := c.routes.forPath(path)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrRequest, method, path, err)
+		return 0, nil, fmt.Errorf("%w: %s %s%s: %w", ErrRequest, method, path, c.at(base), err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -139,18 +140,18 @@ func (c *Client) JSON(ctx context.Context, method, path, key string, body []byte
 	c.authorize(req, key)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrTransport, method, path, err)
+		return 0, nil, fmt.Errorf("%w: %s %s%s: %w", ErrTransport, method, path, c.at(base), err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
-		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s: %w", ErrTransport, method, path, err)
+		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s%s: %w", ErrTransport, method, path, c.at(base), err)
 	}
 	if resp.StatusCode/100 != 2 || out == nil {
 		return resp.StatusCode, resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s: %w", ErrDecode, method, path, err)
+		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s%s: %w", ErrDecode, method, path, c.at(base), err)
 	}
 	return resp.StatusCode, resp.Header, nil
 }

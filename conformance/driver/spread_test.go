@@ -13,12 +13,13 @@ import (
 )
 
 // router is a fake router that refuses every call (the cheapest complete answer of the contract)
-// and counts the calls that reached it.
-func router(t *testing.T) (*httptest.Server, *atomic.Int64) {
+// and counts the calls that reached it, and apart the model listings.
+func router(t *testing.T) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
 	t.Helper()
-	var n atomic.Int64
+	var n, models atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v1/models" {
+			models.Add(1)
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"data":[]}`))
 			return
@@ -27,14 +28,15 @@ func router(t *testing.T) (*httptest.Server, *atomic.Int64) {
 		errorBody(w, http.StatusServiceUnavailable, outcome.Shed, outcome.ReasonCapacity)
 	}))
 	t.Cleanup(srv.Close)
-	return srv, &n
+	return srv, &n, &models
 }
 
 // TestSpreadTakesTurns: calls from many goroutines at once split evenly over two routers, and
-// each Result names the router its call reached; JSON exchanges stay on the primary.
+// each Result names the router its call reached; a JSON exchange takes a turn when it posts to a
+// completions path, and stays on the primary otherwise.
 func TestSpreadTakesTurns(t *testing.T) {
-	a, na := router(t)
-	b, nb := router(t)
+	a, na, ma := router(t)
+	b, nb, mb := router(t)
 	c := New(a.URL, WithMoreEndpoints(b.URL+"/"))
 	if got := c.Endpoints(); len(got) != 2 || got[0] != a.URL || got[1] != b.URL {
 		t.Fatalf("Endpoints() = %v", got)
@@ -65,17 +67,21 @@ func TestSpreadTakesTurns(t *testing.T) {
 		if _, _, err := c.GetJSON(context.Background(), "/v1/models", "", nil); err != nil {
 			t.Fatal(err)
 		}
+		if _, _, err := c.PostJSON(context.Background(), PathCompletions+"?x=1", "", []byte("{"), nil, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if na.Load() != calls/2 || nb.Load() != calls/2 {
-		t.Errorf("JSON exchanges were counted as calls: %d and %d", na.Load(), nb.Load())
+	if na.Load() != calls/2+2 || nb.Load() != calls/2+2 || ma.Load() != 4 || mb.Load() != 0 {
+		t.Errorf("after 4 listings and 4 raw posts the routers saw %d and %d posts, %d and %d listings; want %d each, and 4 listings at the primary",
+			na.Load(), nb.Load(), ma.Load(), mb.Load(), calls/2+2)
 	}
 }
 
 // TestAtPinsOneRouter: a Client pinned to one router sends every call there, and a transport
 // error names the router that failed.
 func TestAtPinsOneRouter(t *testing.T) {
-	a, na := router(t)
-	b, _ := router(t)
+	a, na, _ := router(t)
+	b, _, _ := router(t)
 	b.Close()
 	c := New(a.URL, WithMoreEndpoints(b.URL))
 	for range 3 {
