@@ -16,8 +16,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aruntime/arcert/conformance/report"
+	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
 )
 
@@ -94,5 +96,27 @@ func TestCertifySpreadsOverEveryRouter(t *testing.T) {
 	}
 	if want := "load spread round-robin over 2 routers: " + a.URL + ", " + b.URL; !strings.Contains(string(summary), want) {
 		t.Errorf("summary.md lacks %q", want)
+	}
+}
+
+// TestGamedayLedgerNamesEachRouter: a game day's requests take the routers in turn, and each
+// ledger entry names the one it was sent to.
+func TestGamedayLedgerNamesEachRouter(t *testing.T) {
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "busy", http.StatusServiceUnavailable) })
+	a, b := httptest.NewServer(refuse), httptest.NewServer(refuse)
+	defer a.Close()
+	defer b.Close()
+	tg, err := target.Parse(targets.ReferenceName, targets.ReferenceYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Endpoints = target.Endpoints{HTTP: a.URL, More: []target.Router{{HTTP: b.URL}}}
+	r := newRequester(tg, time.Second)
+	var got []string
+	for seq := range 4 {
+		got = append(got, r.do(context.Background(), tg.Tenants[0].Name, "", "hello", seq).Endpoint)
+	}
+	if want := []string{a.URL, b.URL, a.URL, b.URL}; !slices.Equal(got, want) {
+		t.Errorf("ledger endpoints %v, want %v", got, want)
 	}
 }
