@@ -94,7 +94,7 @@ func watchGauges(ctx context.Context) <-chan gaugeReading {
 func scrapeGauges(ctx context.Context) (gaugeSet, float64, string) {
 	var first gaugeSet
 	total := 0.0
-	bases := env.Target.Endpoints.HTTPs()
+	bases := env.Target.Endpoints.HTTPURLs()
 	for _, base := range bases {
 		set, sum, why := scrapeRouter(ctx, base)
 		if why != "" {

@@ -141,7 +141,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
 	}
 	if t.Endpoints.GRPC != "" {
-		if env.GRPC, err = grpcdriver.New(t.Endpoints.GRPC, t.Endpoints.GRPCs()[1:]...); err != nil {
+		if env.GRPC, err = grpcdriver.New(t.Endpoints.GRPC, t.Endpoints.GRPCAddrs()[1:]...); err != nil {
 			return err
 		}
 		defer func() { _ = env.GRPC.Close() }()
@@ -269,5 +269,5 @@ func reached(t *target.Target, records []report.SpecRecord) []string {
 	if len(records) == 0 {
 		return nil
 	}
-	return t.Endpoints.HTTPs()
+	return t.Endpoints.HTTPURLs()
 }

@@ -13,7 +13,7 @@ import (
 // body, finish_reason, [DONE]), with its own mapping rules first; every such result is marked
 // inferred.
 func httpClient(t *target.Target) *driver.Client {
-	opts := []driver.Option{driver.WithMoreEndpoints(t.Endpoints.HTTPs()[1:]...)}
+	opts := []driver.Option{driver.WithMoreEndpoints(t.Endpoints.HTTPURLs()[1:]...)}
 	if !t.OutcomesInferred() {
 		return driver.New(t.Endpoints.HTTP, opts...)
 	}

@@ -20,7 +20,7 @@ func runPreflight(ctx context.Context, stderr io.Writer, t *target.Target) error
 		return &exitError{code: exitInvalid, err: err}
 	}
 	routers := ""
-	if n := len(t.Endpoints.HTTPs()); n > 1 {
+	if n := len(t.Endpoints.HTTPURLs()); n > 1 {
 		routers = fmt.Sprintf(" on each of %d routers", n)
 	}
 	fmt.Fprintf(stderr, "arcert: preflight: %d checks passed in %s (reachable, model, credentials, stream%s)\n", len(steps), since(start), routers)

@@ -34,7 +34,7 @@ operator key…), each with the reason.`,
 			}
 			out := cmd.OutOrStdout()
 			routers := ""
-			if n := len(t.Endpoints.HTTPs()); n > 1 {
+			if n := len(t.Endpoints.HTTPURLs()); n > 1 {
 				routers = fmt.Sprintf(", %d routers taking requests in turn", n)
 			}
 			fmt.Fprintf(out, "%s: valid %s for %s (%d tenants, %d traffic classes%s, features: %s)\n",

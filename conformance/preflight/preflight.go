@@ -60,7 +60,7 @@ func Run(ctx context.Context, t *target.Target, c *driver.Client) ([]Step, error
 		return nil, fmt.Errorf("%w: the target declares no tenants or no models", ErrPreflight)
 	}
 	routes := c.Endpoints()
-	if err := step("reachable", func(ctx context.Context) error { return reachableAll(ctx, routes, t.Endpoints.GRPCs()) }); err != nil {
+	if err := step("reachable", func(ctx context.Context) error { return reachableAll(ctx, routes, t.Endpoints.GRPCAddrs()) }); err != nil {
 		return steps, err
 	}
 	for i := range routes {

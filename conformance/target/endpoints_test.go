@@ -25,11 +25,11 @@ func TestFurtherRoutersParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := tg.Endpoints.HTTPs(), []string{"http://127.0.0.1:8080", "http://10.0.0.2:8080", "http://127.0.0.1:8080"}; !slices.Equal(got, want) {
-		t.Errorf("HTTPs() = %v, want %v", got, want)
+	if got, want := tg.Endpoints.HTTPURLs(), []string{"http://127.0.0.1:8080", "http://10.0.0.2:8080", "http://127.0.0.1:8080"}; !slices.Equal(got, want) {
+		t.Errorf("HTTPURLs() = %v, want %v", got, want)
 	}
-	if got, want := tg.Endpoints.GRPCs(), []string{"127.0.0.1:8081", "10.0.0.2:8081", "127.0.0.1:8081"}; !slices.Equal(got, want) {
-		t.Errorf("GRPCs() = %v, want %v", got, want)
+	if got, want := tg.Endpoints.GRPCAddrs(), []string{"127.0.0.1:8081", "10.0.0.2:8081", "127.0.0.1:8081"}; !slices.Equal(got, want) {
+		t.Errorf("GRPCAddrs() = %v, want %v", got, want)
 	}
 }
 

@@ -60,8 +60,8 @@ type Router struct {
 	GRPC string `yaml:"grpc"`
 }
 
-// HTTPs lists the HTTP base URL of every router, the primary first.
-func (e Endpoints) HTTPs() []string {
+// HTTPURLs lists the HTTP base URL of every router, the primary first.
+func (e Endpoints) HTTPURLs() []string {
 	out := []string{e.HTTP}
 	for _, r := range e.More {
 		out = append(out, r.HTTP)
@@ -69,9 +69,9 @@ func (e Endpoints) HTTPs() []string {
 	return out
 }
 
-// GRPCs lists the gRPC address of every router, the primary first; nil when the runtime gives
+// GRPCAddrs lists the gRPC address of every router, the primary first; nil when the runtime gives
 // none.
-func (e Endpoints) GRPCs() []string {
+func (e Endpoints) GRPCAddrs() []string {
 	if e.GRPC == "" {
 		return nil
 	}
