@@ -14,7 +14,7 @@ import (
 // batch submitted then polled, a rollout converging) must not mistake two routers for two states.
 
 // spread is the routers of one Client and the counter that takes turns between them. next is a
-// pointer so that a Client pinned to one router (At) shares nothing it would race on.
+// pointer so that At may copy a Client (an atomic must not be copied) and give the copy its own.
 type spread struct {
 	bases []string
 	next  *atomic.Uint64
