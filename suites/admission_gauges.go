@@ -85,10 +85,35 @@ func watchGauges(ctx context.Context) <-chan gaugeReading {
 	return out
 }
 
-// scrapeGauges reads /metrics once and sums the first known set it finds; why says what went
-// wrong, "" when a set was read.
+// scrapeGauges reads /metrics of every router the target lists once and sums the first known set
+// each publishes; why says what went wrong, "" when a set was read from every router. It sums
+// over the routers, not the primary alone, because the load is spread over all of them and each
+// router publishes the work it admitted itself (ARuntime's aruntime_in_flight is one router's
+// slots): the primary's gauges alone would undercount the runtime's admitted work by the others'
+// share. A sample missing a router is no reading at all, as a partial sum would undercount too.
 func scrapeGauges(ctx context.Context) (gaugeSet, float64, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(env.Target.Endpoints.HTTP, "/")+"/metrics", nil)
+	var first gaugeSet
+	total := 0.0
+	bases := env.Target.Endpoints.HTTPURLs()
+	for _, base := range bases {
+		set, sum, why := scrapeRouter(ctx, base)
+		if why != "" {
+			if len(bases) > 1 {
+				why += " at " + base
+			}
+			return gaugeSet{}, 0, why
+		}
+		if first.runtime == "" {
+			first = set
+		}
+		total += sum
+	}
+	return first, total, ""
+}
+
+// scrapeRouter reads one router's /metrics and sums the first known set it finds.
+func scrapeRouter(ctx context.Context, base string) (gaugeSet, float64, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/metrics", nil)
 	if err != nil {
 		return gaugeSet{}, 0, err.Error()
 	}

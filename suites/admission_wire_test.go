@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,6 +87,16 @@ func TestGaugesAreReadAndSummed(t *testing.T) {
 	if !g.read() || g.peak != 24 {
 		t.Errorf("sampled %+v, want a peak of 24", g)
 	}
+	// The same router listed twice is two routers' worth of admitted work; a dead one is no reading.
+	env.Target.Endpoints.More = []target.Router{{HTTP: srv.URL}}
+	if _, sum, why := scrapeGauges(context.Background()); why != "" || sum != 48 {
+		t.Errorf("two routers read %v (%s), want 48, their sum", sum, why)
+	}
+	env.Target.Endpoints.More = []target.Router{{HTTP: "http://127.0.0.1:1"}}
+	if _, _, why := scrapeGauges(context.Background()); !strings.Contains(why, "at http://127.0.0.1:1") {
+		t.Errorf("a dead second router: %q, want it named", why)
+	}
+	env.Target.Endpoints.More = nil
 	body.Store("# TYPE other gauge\nother 3\n")
 	if g := gaugesRun(context.Background(), func() {}); g.read() || g.String() == "" {
 		t.Errorf("a runtime without known gauges was read: %s", g)

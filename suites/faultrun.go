@@ -264,7 +264,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // entryOf turns a driver result into a ledger entry, the one record of every run's requests. A
 // transport error that left no response is indeterminate; so is a result the driver marked so.
 func entryOf(t target.Tenant, res driver.Result, err error) chaosledger.Entry {
-	e := chaosledger.Entry{Tenant: t.Name, Start: res.Start, End: res.Start.Add(res.Latency), TTFT: res.TTFT, ITL: res.ITL, Deadline: tenantDeadline(t),
+	e := chaosledger.Entry{Tenant: t.Name, Endpoint: res.Endpoint, Start: res.Start, End: res.Start.Add(res.Latency), TTFT: res.TTFT, ITL: res.ITL, Deadline: tenantDeadline(t),
 		Status: res.Status, RetryAfter: res.RetryAfter, PromptTokens: res.Usage.PromptTokens,
 		RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
 		Indeterminate: res.Indeterminate || err != nil, Violations: res.ContractViolations, MidStream: res.MidStreamError, Tokens: res.Tokens}

@@ -103,7 +103,7 @@ func sendVia(ctx context.Context, rq loadReq) chaosledger.Entry {
 // entryOfGRPC is entryOf for a gRPC call: a call that broke before any status is indeterminate,
 // one that failed after content is a mid-stream failure.
 func entryOfGRPC(t target.Tenant, res grpcdriver.Result, err error) chaosledger.Entry {
-	e := chaosledger.Entry{Tenant: t.Name, Start: res.Start, End: res.Start.Add(res.Latency), Deadline: tenantDeadline(t),
+	e := chaosledger.Entry{Tenant: t.Name, Endpoint: res.Endpoint, Start: res.Start, End: res.Start.Add(res.Latency), Deadline: tenantDeadline(t),
 		RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
 		Indeterminate: err != nil, Violations: res.ContractViolations, MidStream: res.Tokens > 0 && res.Code != codes.OK, Tokens: res.Tokens}
 	if err != nil {

@@ -25,6 +25,10 @@ type Entry struct {
 	// Path is the way the request reached the runtime (http, http-stream, grpc, grpc-stream…), so
 	// a check can judge each wire on its own.
 	Path string `json:"path,omitempty"`
+	// Endpoint is the router the request was sent to (an HTTP base URL or a gRPC address), so a
+	// run spread over several routers can be judged router by router; empty in ledgers written
+	// before targets could list several.
+	Endpoint string `json:"endpoint,omitempty"`
 	// Scheduled is when an open-loop generator meant to send the request (zero when it was not
 	// scheduled): a load run's plots count time from its first scheduled arrival, which a late
 	// generator does not move.

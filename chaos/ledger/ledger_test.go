@@ -94,3 +94,28 @@ func TestCoreFieldsStayOutOfGameDayLines(t *testing.T) {
 		t.Fatalf("round trip:\n%+v\nwant\n%+v", back, core)
 	}
 }
+
+// TestEndpointRoundTrips: the router an entry names survives a round trip under "endpoint", and
+// an entry that names none (a ledger of one router, written before) writes no such field.
+func TestEndpointRoundTrips(t *testing.T) {
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	e := Entry{Seq: 3, Tenant: "a", Endpoint: "http://10.0.0.2:8080", Start: at, End: at.Add(time.Second), Outcome: outcome.Completed}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"endpoint":"http://10.0.0.2:8080"`) {
+		t.Errorf("no endpoint field in %s", raw)
+	}
+	var back Entry
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, e) {
+		t.Fatalf("round trip:\n%+v\nwant\n%+v", back, e)
+	}
+	e.Endpoint = ""
+	if raw, _ = json.Marshal(e); strings.Contains(string(raw), `"endpoint"`) {
+		t.Errorf("an entry without an endpoint writes one: %s", raw)
+	}
+}

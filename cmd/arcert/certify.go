@@ -131,7 +131,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		f.nonce = newNonce()
 	}
 	fmt.Fprintf(stderr, "arcert: certifying %s at %s: profiles %s, %d requirements, seed %d, nonce %s\n",
-		t.Implementation, t.Endpoints.HTTP, strings.Join(runProfiles, ", "), len(reqs), f.seed, f.nonce)
+		t.Implementation, routersWord(t), strings.Join(runProfiles, ", "), len(reqs), f.seed, f.nonce)
 	if ex := excludedIDs(cat, t); len(ex) > 0 {
 		fmt.Fprintf(stderr, "arcert: %d requirements are NOT_SUPPORTED with these declarations (%s); `arcert target validate` says why\n",
 			len(ex), strings.Join(ex, ", "))
@@ -141,7 +141,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
 	}
 	if t.Endpoints.GRPC != "" {
-		if env.GRPC, err = grpcdriver.New(t.Endpoints.GRPC); err != nil {
+		if env.GRPC, err = grpcdriver.New(t.Endpoints.GRPC, t.Endpoints.GRPCAddrs()[1:]...); err != nil {
 			return err
 		}
 		defer func() { _ = env.GRPC.Close() }()
@@ -170,7 +170,7 @@ func targetHasDependencies(file string) bool {
 func writeReport(cmd *cobra.Command, f certifyFlags, cat *catalog.Catalog, t *target.Target, records []report.SpecRecord, started time.Time, unsupported map[string]string) error {
 	rep := report.Compute(report.Inputs{
 		Catalog: cat, Profiles: f.profiles, Focus: f.focus, Declares: t.Declares, Specs: records,
-		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest},
+		Implementation: t.Implementation, HarnessVersion: version, Target: report.Target{Source: t.Source, Digest: t.Digest, Endpoints: reached(t, records)},
 		Seed: f.seed, Nonce: f.nonce, Started: started, Duration: time.Since(started), Unsupported: unsupported,
 		Excluded: plan.Excluded(cat, t),
 	})
@@ -261,4 +261,13 @@ func excludedIDs(cat *catalog.Catalog, t *target.Target) []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// reached is the routers the load was spread over, for the report: every one the target lists,
+// or none when no spec ran (a deployment that never came up).
+func reached(t *target.Target, records []report.SpecRecord) []string {
+	if len(records) == 0 {
+		return nil
+	}
+	return t.Endpoints.HTTPURLs()
 }

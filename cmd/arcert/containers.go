@@ -47,7 +47,9 @@ func startContainers(ctx context.Context, stderr io.Writer) (t *target.Target, s
 	}
 	fmt.Fprintf(stderr, "arcert: %d containers and toxiproxy up (%s), %d links proxied; router at %s\n",
 		n, since(start), len(d.Engine().Links()), d.HTTPURL())
-	t.Endpoints.HTTP, t.Endpoints.GRPC = d.HTTPURL(), d.GRPCAddr()
+	// The deployment runs one router, published on these host ports: a further router the
+	// fixture listed would name an address nothing listens on, so there are none.
+	t.Endpoints.HTTP, t.Endpoints.GRPC, t.Endpoints.More = d.HTTPURL(), d.GRPCAddr(), nil
 	for i, dep := range t.Dependencies {
 		if dep.Role == link.RoleProvider {
 			if t.Dependencies[i].Observe, err = d.ObserveURL(ctx); err != nil {

@@ -118,7 +118,7 @@ func gamedayRun(cmd *cobra.Command, file string, f gamedayRunFlags) error {
 		fmt.Fprintf(stderr, "arcert: toxiproxy API at %s (toxiproxy-cli -h %s list)\n", chaos.Engine.API(), chaos.Engine.API())
 	}
 	fmt.Fprintf(stderr, "arcert: game day %q against %s at %s: %d phases over %s, %d fault(s), seed %d; abort with Ctrl-C or `arcert gameday abort %s`\n",
-		plan.Name, t.Implementation, t.Endpoints.HTTP, len(plan.Phases), plan.Duration(), len(plan.Faults), plan.Seed, f.out)
+		plan.Name, t.Implementation, routersWord(t), len(plan.Phases), plan.Duration(), len(plan.Faults), plan.Seed, f.out)
 
 	w := newWatcher(stderr, isTerminal(os.Stderr) && os.Getenv("CI") == "", plan, metrics)
 	req := newRequester(t, f.grace)

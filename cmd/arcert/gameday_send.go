@@ -94,7 +94,7 @@ func (r *requester) do(ctx context.Context, tenant, class, prompt string, seq in
 	}
 	start := time.Now()
 	res, err := r.http.Do(rctx, call)
-	e := ledger.Entry{Seq: seq, Tenant: tenant, Class: class, Path: "http-stream", Start: res.Start, End: res.Start.Add(res.Latency),
+	e := ledger.Entry{Seq: seq, Tenant: tenant, Class: class, Path: "http-stream", Endpoint: res.Endpoint, Start: res.Start, End: res.Start.Add(res.Latency),
 		TTFT: res.TTFT, Deadline: deadline, RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
 		Indeterminate: res.Indeterminate || err != nil, Violations: res.ContractViolations, MidStream: res.MidStreamError, Tokens: res.Tokens}
 	if e.Start.IsZero() {

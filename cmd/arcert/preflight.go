@@ -19,6 +19,10 @@ func runPreflight(ctx context.Context, stderr io.Writer, t *target.Target) error
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	fmt.Fprintf(stderr, "arcert: preflight: %d checks passed in %s (reachable, model, credentials, stream)\n", len(steps), since(start))
+	routers := ""
+	if n := len(t.Endpoints.HTTPURLs()); n > 1 {
+		routers = fmt.Sprintf(" on each of %d routers", n)
+	}
+	fmt.Fprintf(stderr, "arcert: preflight: %d checks passed in %s (reachable, model, credentials, stream%s)\n", len(steps), since(start), routers)
 	return nil
 }

@@ -94,6 +94,7 @@ func initTarget(f *runtimeFacts, keys []string, now time.Time) string {
 	w("endpoints:")
 	w("  http: %s", f.URL)
 	w("  # grpc: host:port   # TODO: only if the runtime serves arcert.v1.Inference")
+	w("  # more: [{http: http://host2:port}]   # TODO: further routers, if it runs several: requests take turns")
 	features, left := initFeatures(f, keys)
 	w("features: [%s]", strings.Join(features, ", "))
 	for _, l := range left {

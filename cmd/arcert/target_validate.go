@@ -33,8 +33,12 @@ operator key…), each with the reason.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s: valid %s for %s (%d tenants, %d traffic classes, features: %s)\n",
-				t.Source, target.APIVersion, t.Implementation, len(t.Tenants), len(t.TrafficClasses), strings.Join(t.Features, ", "))
+			routers := ""
+			if n := len(t.Endpoints.HTTPURLs()); n > 1 {
+				routers = fmt.Sprintf(", %d routers taking requests in turn", n)
+			}
+			fmt.Fprintf(out, "%s: valid %s for %s (%d tenants, %d traffic classes%s, features: %s)\n",
+				t.Source, target.APIVersion, t.Implementation, len(t.Tenants), len(t.TrafficClasses), routers, strings.Join(t.Features, ", "))
 			return printPlan(out, catalog.MustLoad(), t, profiles)
 		},
 	}, &profiles)

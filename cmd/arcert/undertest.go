@@ -95,7 +95,8 @@ func startRuntime(ctx context.Context, stderr io.Writer, c runtimeChoice, wantCh
 	}
 	stops = append(stops, stopRuntime)
 	topo := rt.Topology()
-	t.Endpoints.HTTP, t.Endpoints.GRPC = "http://"+topo.HTTP, topo.GRPC
+	// The embedded runtime has one router, on the ports it really got: no further ones.
+	t.Endpoints.HTTP, t.Endpoints.GRPC, t.Endpoints.More = "http://"+topo.HTTP, topo.GRPC, nil
 	if chaos != nil {
 		chaos.Nodes = embeddedNodes{rt: rt}
 		t.Dependencies = embeddedDependencies(chaos.Engine, topo)

@@ -93,6 +93,9 @@ type Result struct {
 	// closest of the contract's reasons, and ServedBy is empty.
 	Inferred     bool
 	InferredFrom string
+	// Endpoint is the base URL of the router the call was sent to: one of the Client's
+	// Endpoints, taken in turn.
+	Endpoint string
 }
 
 // Do sends one Call and records the response, plain or streamed (decided by the response's
@@ -100,18 +103,19 @@ type Result struct {
 // is non-nil only when the driver could not build the call (ErrRequest) or the exchange broke
 // (ErrTransport); a response that breaks the contract is a Result with ContractViolations.
 func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
+	base := c.routes.pick()
 	body, err := json.Marshal(call.Body)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: encode %s body: %w", ErrRequest, call.Path, err)
+		return Result{Endpoint: base}, fmt.Errorf("%w: encode %s body: %w", ErrRequest, call.Path, err)
 	}
 	if call.Raw != nil {
 		body, call.Body.Stream = call.Raw, call.Stream
 	}
 	var wrote atomic.Bool
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
-	req, err := http.NewRequestWithContext(tctx, http.MethodPost, c.base+call.Path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(tctx, http.MethodPost, base+call.Path, bytes.NewReader(body))
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: post %s: %w", ErrRequest, call.Path, err)
+		return Result{Endpoint: base}, fmt.Errorf("%w: post %s%s: %w", ErrRequest, call.Path, c.at(base), err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -123,13 +127,13 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 		req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
 	}
 
-	res := Result{Start: time.Now()}
+	res := Result{Start: time.Now(), Endpoint: base}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		res.Latency = time.Since(res.Start)
 		// Once headers were handed to the connection the runtime may have acted on them.
 		res.Indeterminate = wrote.Load()
-		return res, fmt.Errorf("%w: post %s: %w", ErrTransport, call.Path, err)
+		return res, fmt.Errorf("%w: post %s%s: %w", ErrTransport, call.Path, c.at(base), err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 
@@ -148,7 +152,7 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 	if err != nil {
 		res.Indeterminate = true
 		res.Outcome, res.Reason, res.ServedBy = "", "", outcome.ServedBy{}
-		return res, fmt.Errorf("%w: read %s response: %w", ErrTransport, call.Path, err)
+		return res, fmt.Errorf("%w: read %s response%s: %w", ErrTransport, call.Path, c.at(base), err)
 	}
 	r.finish(resp)
 	return res, nil

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 )
 
 // Sentinel errors of the driver. Every error Do and GetJSON return wraps exactly one of them, so a
@@ -44,12 +45,13 @@ const (
 	maxEventBytes = 4 << 20
 )
 
-// Client talks to one runtime's HTTP data plane and discovery endpoints. It is safe for concurrent
-// use; one Client per target keeps connections warm across the whole certification run.
+// Client talks to one runtime's HTTP data plane and discovery endpoints, at one router or spread
+// over several (WithMoreEndpoints). It is safe for concurrent use; one Client per target keeps
+// connections warm across the whole certification run.
 type Client struct {
-	base string
-	hc   *http.Client
-	key  string
+	routes spread
+	hc     *http.Client
+	key    string
 	// infer and rules are WithInferredOutcomes.
 	infer bool
 	rules []Rule
@@ -69,7 +71,7 @@ func WithAPIKey(key string) Option { return func(c *Client) { c.key = key } }
 // New returns a Client for the runtime at baseURL (scheme and host, e.g. "http://127.0.0.1:8080").
 // A malformed baseURL is reported by the first call, wrapped in ErrRequest.
 func New(baseURL string, opts ...Option) *Client {
-	c := &Client{base: strings.TrimRight(baseURL, "/")}
+	c := &Client{routes: spread{bases: []string{strings.TrimRight(baseURL, "/")}, next: new(atomic.Uint64)}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -123,9 +125,10 @@ func (c *Client) JSON(ctx context.Context, method, path, key string, body []byte
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	base := c.routes.forPath(path)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrRequest, method, path, err)
+		return 0, nil, fmt.Errorf("%w: %s %s%s: %w", ErrRequest, method, path, c.at(base), err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -137,18 +140,18 @@ func (c *Client) JSON(ctx context.Context, method, path, key string, body []byte
 	c.authorize(req, key)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrTransport, method, path, err)
+		return 0, nil, fmt.Errorf("%w: %s %s%s: %w", ErrTransport, method, path, c.at(base), err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
-		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s: %w", ErrTransport, method, path, err)
+		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s%s: %w", ErrTransport, method, path, c.at(base), err)
 	}
 	if resp.StatusCode/100 != 2 || out == nil {
 		return resp.StatusCode, resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s: %w", ErrDecode, method, path, err)
+		return resp.StatusCode, resp.Header, fmt.Errorf("%w: %s %s%s: %w", ErrDecode, method, path, c.at(base), err)
 	}
 	return resp.StatusCode, resp.Header, nil
 }

@@ -104,9 +104,9 @@ func TestInferCutStreamIsIndeterminate(t *testing.T) {
 	}
 }
 
-// comparable strips what differs between two runs of the same exchange: timings.
+// comparable strips what differs between two runs of the same exchange: timings and the URL.
 func comparable(r Result) Result {
-	r.Start, r.TTFT, r.Latency, r.ITL = time.Time{}, 0, 0, nil
+	r.Start, r.TTFT, r.Latency, r.ITL, r.Endpoint = time.Time{}, 0, 0, nil, ""
 	return r
 }
 

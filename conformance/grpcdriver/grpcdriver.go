@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -24,24 +25,51 @@ import (
 // ErrTransport marks a call whose exchange broke before any status arrived.
 var ErrTransport = errors.New("grpcdriver: transport")
 
-// Client calls one runtime's Inference service.
+// Client calls one runtime's Inference service, at one router or spread round-robin over several
+// (New's further addresses), as the HTTP driver does: each Result names the router of its call.
 type Client struct {
+	routes []route
+	next   atomic.Uint64
+}
+
+// route is one router's connection.
+type route struct {
+	addr   string
 	conn   *grpc.ClientConn
 	client arcertv1.InferenceClient
 }
 
-// New connects (lazily, as grpc.NewClient does) to addr over plaintext: the harness talks to
-// loopback or to a test network it made.
-func New(addr string) (*Client, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, fmt.Errorf("grpcdriver: %w", err)
+// New connects (lazily, as grpc.NewClient does) to addr and to every further router in more, over
+// plaintext: the harness talks to loopback or to a test network it made. Calls take the routers
+// in turn, addr first; an address may repeat, each listing taking its own turn.
+func New(addr string, more ...string) (*Client, error) {
+	c := &Client{}
+	for _, a := range append([]string{addr}, more...) {
+		conn, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("grpcdriver: %s: %w", a, err)
+		}
+		c.routes = append(c.routes, route{addr: a, conn: conn, client: arcertv1.NewInferenceClient(conn)})
 	}
-	return &Client{conn: conn, client: arcertv1.NewInferenceClient(conn)}, nil
+	return c, nil
 }
 
-// Close releases the connection.
-func (c *Client) Close() error { return c.conn.Close() }
+// Close releases every router's connection.
+func (c *Client) Close() error {
+	var errs []error
+	for _, r := range c.routes {
+		errs = append(errs, r.conn.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// pick is the router of the next call; one atomic increment, so it is safe for concurrent use
+// and N calls over k routers split N/k each.
+func (c *Client) pick() route {
+	n := c.next.Add(1) - 1
+	return c.routes[n%uint64(len(c.routes))]
+}
 
 // Result is what the driver recorded of one call.
 type Result struct {
@@ -59,6 +87,8 @@ type Result struct {
 	Latency   time.Duration
 	// ContractViolations lists, in plain words, every way the call broke the contract.
 	ContractViolations []string
+	// Endpoint is the address of the router the call was sent to.
+	Endpoint string
 }
 
 // Complete makes one streaming call as key and records it.
@@ -70,10 +100,11 @@ func (c *Client) Complete(ctx context.Context, key string, req *arcertv1.Complet
 // number received so far, on the reading goroutine: a fault can then be timed to a running stream
 // (as the HTTP driver's Call.OnContent does).
 func (c *Client) CompleteWatch(ctx context.Context, key string, req *arcertv1.CompleteRequest, onContent func(tokens int)) (Result, error) {
-	res := Result{Start: time.Now()}
-	stream, err := c.client.Complete(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key), req)
+	r := c.pick()
+	res := Result{Start: time.Now(), Endpoint: r.addr}
+	stream, err := r.client.Complete(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key), req)
 	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrTransport, err)
+		return res, fmt.Errorf("%w: %s: %w", ErrTransport, res.Endpoint, err)
 	}
 	last := res.Start
 	for {
@@ -85,7 +116,7 @@ func (c *Client) CompleteWatch(ctx context.Context, key string, req *arcertv1.Co
 				res.Code = status.Code(err)
 			}
 			if res.Code == codes.Unavailable && stream.Trailer().Len() == 0 {
-				return res, fmt.Errorf("%w: %w", ErrTransport, err)
+				return res, fmt.Errorf("%w: %s: %w", ErrTransport, res.Endpoint, err)
 			}
 			res.read(stream.Trailer())
 			return res, nil

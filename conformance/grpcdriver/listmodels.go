@@ -24,14 +24,15 @@ type UnaryResult struct {
 // ListModels makes one unary ListModels call as key and records its trailers. The error is non-nil
 // only when no status arrived at all.
 func (c *Client) ListModels(ctx context.Context, key string) (UnaryResult, error) {
-	res := UnaryResult{Result: Result{Start: time.Now()}}
+	r := c.pick()
+	res := UnaryResult{Result: Result{Start: time.Now(), Endpoint: r.addr}}
 	var tr metadata.MD
-	out, err := c.client.ListModels(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key), &arcertv1.ListModelsRequest{}, grpc.Trailer(&tr))
+	out, err := r.client.ListModels(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key), &arcertv1.ListModelsRequest{}, grpc.Trailer(&tr))
 	res.Latency = time.Since(res.Start)
 	res.Code = status.Code(err)
 	if err != nil && tr.Len() == 0 {
 		if _, isStatus := status.FromError(err); !isStatus {
-			return res, fmt.Errorf("%w: %w", ErrTransport, err)
+			return res, fmt.Errorf("%w: %s: %w", ErrTransport, res.Endpoint, err)
 		}
 	}
 	res.Models = out.GetModels()

@@ -41,7 +41,9 @@ type Step struct {
 
 // Run makes the checks in order and stops at the first that fails, with an error wrapping
 // ErrPreflight whose message is one sentence naming what is wrong and where. It returns the
-// steps that passed.
+// steps that passed. A target that lists several routers (endpoints.more) has every one checked:
+// each HTTP and gRPC endpoint must accept a connection, then each router in turn must pass the
+// request checks, as the certification will spread its load over all of them.
 func Run(ctx context.Context, t *target.Target, c *driver.Client) ([]Step, error) {
 	var steps []Step
 	step := func(name string, check func(context.Context) error) error {
@@ -57,42 +59,87 @@ func Run(ctx context.Context, t *target.Target, c *driver.Client) ([]Step, error
 	if len(t.Tenants) == 0 || len(t.Models) == 0 {
 		return nil, fmt.Errorf("%w: the target declares no tenants or no models", ErrPreflight)
 	}
-	checks := []struct {
-		name  string
-		check func(context.Context) error
-	}{
-		{"reachable", func(ctx context.Context) error { return reachable(ctx, t.Endpoints.HTTP) }},
-		{"model listed", func(ctx context.Context) error { return modelListed(ctx, c, t) }},
-		{"tenant credentials accepted", func(ctx context.Context) error { return tenantsServed(ctx, c, t) }},
-		{"a made-up credential refused", func(ctx context.Context) error { return madeUpRefused(ctx, c, t) }},
-		{"a stream served", func(ctx context.Context) error { return streamServed(ctx, c, t) }},
+	routes := c.Endpoints()
+	if err := step("reachable", func(ctx context.Context) error { return reachableAll(ctx, routes, t.Endpoints.GRPCAddrs()) }); err != nil {
+		return steps, err
 	}
-	for _, ch := range checks {
-		if err := step(ch.name, ch.check); err != nil {
-			return steps, err
+	for i := range routes {
+		rc, name, where := c.At(i), "", func(err error) error { return err }
+		if len(routes) > 1 {
+			name = " at " + field(i, "http")
+			where = func(err error) error {
+				if err == nil {
+					return nil
+				}
+				return fmt.Errorf("the router at %s (%s): %w", routes[i], field(i, "http"), err)
+			}
+		}
+		checks := []struct {
+			name  string
+			check func(context.Context) error
+		}{
+			{"model listed", func(ctx context.Context) error { return modelListed(ctx, rc, t) }},
+			{"tenant credentials accepted", func(ctx context.Context) error { return tenantsServed(ctx, rc, t) }},
+			{"a made-up credential refused", func(ctx context.Context) error { return madeUpRefused(ctx, rc, t) }},
+			{"a stream served", func(ctx context.Context) error { return streamServed(ctx, rc, t) }},
+		}
+		for _, ch := range checks {
+			if err := step(ch.name+name, func(ctx context.Context) error { return where(ch.check(ctx)) }); err != nil {
+				return steps, err
+			}
 		}
 	}
 	return steps, nil
 }
 
-// reachable dials the HTTP endpoint's host and port.
-func reachable(ctx context.Context, base string) error {
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("the endpoint %q is not a URL", base)
+// field is the target-file field of router i's endpoint of kind (http or grpc): the primary's
+// endpoints.KIND, a further router's endpoints.more[i-1].KIND.
+func field(i int, kind string) string {
+	if i == 0 {
+		return "endpoints." + kind
 	}
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
+	return fmt.Sprintf("endpoints.more[%d].%s", i-1, kind)
+}
+
+// reachableAll dials every router's HTTP endpoint, then every gRPC address; a further router is
+// named with its field, so a dead second router is told from a dead primary.
+func reachableAll(ctx context.Context, bases, grpcs []string) error {
+	label := func(i int, kind string) string {
+		if i == 0 {
+			return ""
+		}
+		return " (" + field(i, kind) + ")"
+	}
+	for i, base := range bases {
+		u, err := url.Parse(base)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("the endpoint %q%s is not a URL", base, label(i, "http"))
+		}
+		port := u.Port()
+		if port == "" {
+			port = "80"
+			if u.Scheme == "https" {
+				port = "443"
+			}
+		}
+		if err := dial(ctx, net.JoinHostPort(u.Hostname(), port)); err != nil {
+			return fmt.Errorf("cannot reach the runtime at %s%s: %s", base, label(i, "http"), plain(err))
 		}
 	}
-	host := net.JoinHostPort(u.Hostname(), port)
+	for i, addr := range grpcs {
+		if err := dial(ctx, addr); err != nil {
+			return fmt.Errorf("cannot reach the runtime's gRPC endpoint at %s (%s): %s", addr, field(i, "grpc"), plain(err))
+		}
+	}
+	return nil
+}
+
+// dial opens and closes one TCP connection to host:port, within dialTimeout.
+func dial(ctx context.Context, hostport string) error {
 	d := net.Dialer{Timeout: dialTimeout}
-	conn, err := d.DialContext(ctx, "tcp", host)
+	conn, err := d.DialContext(ctx, "tcp", hostport)
 	if err != nil {
-		return fmt.Errorf("cannot reach the runtime at %s: %s", base, plain(err))
+		return err
 	}
 	return conn.Close()
 }

@@ -5,6 +5,7 @@ package report
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aruntime/arcert/conformance/catalog"
@@ -148,6 +149,21 @@ func (p ProfileResult) Counted() string {
 type Target struct {
 	Source string `json:"source"`
 	Digest string `json:"digest"`
+	// Endpoints are the HTTP base URLs of the routers the load was spread over round-robin, the
+	// primary first; empty when no run reached the runtime.
+	Endpoints []string `json:"endpoints,omitempty"`
+}
+
+// Spread says where the load went, for a report's header: the one router, or how many it was
+// spread over and which; "" when no endpoint is recorded.
+func (t Target) Spread() string {
+	switch len(t.Endpoints) {
+	case 0:
+		return ""
+	case 1:
+		return "runtime reached at " + t.Endpoints[0]
+	}
+	return fmt.Sprintf("load spread round-robin over %d routers: %s", len(t.Endpoints), strings.Join(t.Endpoints, ", "))
 }
 
 // Report is the whole certification report.

@@ -113,3 +113,30 @@ func TestPassWithoutConclusionNotesWhatItJudged(t *testing.T) {
 		t.Fatalf("note %q", q.Note)
 	}
 }
+
+// TestSummarySaysWhereTheLoadWent: report.json lists every router and summary.md says how many
+// the load was spread over; a run of one router names it, and a report of no run says nothing.
+func TestSummarySaysWhereTheLoadWent(t *testing.T) {
+	in := inputs(nil, all)
+	in.Target.Endpoints = []string{"http://10.0.0.1:8080", "http://10.0.0.2:8080"}
+	r := Compute(in)
+	var m, j bytes.Buffer
+	if err := WriteMarkdown(&m, r); err != nil {
+		t.Fatal(err)
+	}
+	if want := "The load spread round-robin over 2 routers: http://10.0.0.1:8080, http://10.0.0.2:8080."; !strings.Contains(m.String(), want) {
+		t.Errorf("summary.md lacks %q:\n%s", want, m.String())
+	}
+	if err := WriteJSON(&j, r); err != nil {
+		t.Fatal(err)
+	}
+	if want := `"endpoints": [`; !strings.Contains(j.String(), want) {
+		t.Errorf("report.json lacks %q", want)
+	}
+	if got := (Target{Endpoints: []string{"http://a:1"}}).Spread(); got != "runtime reached at http://a:1" {
+		t.Errorf("one router: %q", got)
+	}
+	if got := (Target{}).Spread(); got != "" {
+		t.Errorf("no router: %q", got)
+	}
+}

@@ -102,6 +102,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# arcert certification: %s\n\n", r.Implementation)
 	fmt.Fprintf(&b, "Target `%s` (%s), harness %s, seed %d, nonce %s, %s, %.1f s.\n\n", r.Target.Source, r.Target.Digest, r.HarnessVersion, r.Seed, r.Nonce, r.Started.Format("2006-01-02 15:04:05 MST"), r.DurationSecs)
+	if s := r.Target.Spread(); s != "" {
+		fmt.Fprintf(&b, "The %s.\n\n", s)
+	}
 	b.WriteString("| profile | result | passed |\n|---|---|---|\n")
 	for _, p := range r.Profiles {
 		fmt.Fprintf(&b, "| %s | **%s** | %s |\n", p.Name, p.Result, p.Counted())

@@ -61,6 +61,15 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 	if t.Declares("grpc") && t.Endpoints.GRPC == "" {
 		add("endpoints.grpc", "the target declares feature grpc but gives no gRPC endpoint")
 	}
+	for i, r := range t.Endpoints.More {
+		f := fmt.Sprintf("endpoints.more[%d].grpc", i)
+		switch {
+		case t.Declares("grpc") && r.GRPC == "":
+			add(f, "the target declares feature grpc but this router gives no gRPC endpoint; every router listed must serve both wires")
+		case t.Endpoints.GRPC == "" && r.GRPC != "":
+			add(f, "the primary router gives no gRPC endpoint (endpoints.grpc), so no further router may: gRPC requests are spread over the same routers as HTTP ones")
+		}
+	}
 	if len(t.Models) > 0 && t.Capacity.ProbeMaxTokens > t.Models[0].MaxOutputTokens {
 		add("capacity.probe_max_tokens", "%d is more than model %s produces", t.Capacity.ProbeMaxTokens, t.Models[0].Name)
 	}

@@ -42,10 +42,44 @@ type Target struct {
 	Digest string `yaml:"-"`
 }
 
-// Endpoints are where the harness reaches the runtime.
+// Endpoints are where the harness reaches the runtime: HTTP and GRPC are its primary router,
+// More the further routers of a deployment that runs several. The harness spreads its requests
+// round-robin over every router listed, so a multi-router deployment is certified as its users,
+// behind a load balancer, see it; each ledger entry names the router that served it.
 type Endpoints struct {
 	HTTP string `yaml:"http"`
 	GRPC string `yaml:"grpc"`
+	// More lists further routers of the same runtime; each gives a gRPC address exactly when the
+	// primary does (crossCheck), so every wire is spread over the same routers.
+	More []Router `yaml:"more"`
+}
+
+// Router is one further router: its HTTP base URL and, when the runtime serves gRPC, its address.
+type Router struct {
+	HTTP string `yaml:"http"`
+	GRPC string `yaml:"grpc"`
+}
+
+// HTTPURLs lists the HTTP base URL of every router, the primary first.
+func (e Endpoints) HTTPURLs() []string {
+	out := []string{e.HTTP}
+	for _, r := range e.More {
+		out = append(out, r.HTTP)
+	}
+	return out
+}
+
+// GRPCAddrs lists the gRPC address of every router, the primary first; nil when the runtime gives
+// none.
+func (e Endpoints) GRPCAddrs() []string {
+	if e.GRPC == "" {
+		return nil
+	}
+	out := []string{e.GRPC}
+	for _, r := range e.More {
+		out = append(out, r.GRPC)
+	}
+	return out
 }
 
 // Pins are the versions every worker must report.
