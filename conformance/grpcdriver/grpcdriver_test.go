@@ -2,7 +2,6 @@ package grpcdriver
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -40,15 +39,7 @@ func (f *fake) Complete(_ *arcertv1.CompleteRequest, s grpc.ServerStreamingServe
 
 func serve(t *testing.T, f *fake) *Client {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer()
-	arcertv1.RegisterInferenceServer(g, f)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	c, err := New(lis.Addr().String())
+	c, err := New(listenInference(t, f))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package grpcdriver
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -31,15 +30,7 @@ func (f *unaryFake) ListModels(ctx context.Context, _ *arcertv1.ListModelsReques
 
 func listModels(t *testing.T, f *unaryFake) UnaryResult {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer()
-	arcertv1.RegisterInferenceServer(g, f)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	c, err := New(lis.Addr().String())
+	c, err := New(listenInference(t, f))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,15 +23,16 @@ func (c *counted) Complete(req *arcertv1.CompleteRequest, s grpc.ServerStreaming
 	return c.fake.Complete(req, s)
 }
 
-// listen serves a counted fake router and returns its address.
-func listen(t *testing.T, f *counted) string {
+// listenInference serves srv as a router on a loopback port until the test ends and returns its
+// address.
+func listenInference(t *testing.T, srv arcertv1.InferenceServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := grpc.NewServer()
-	arcertv1.RegisterInferenceServer(g, f)
+	arcertv1.RegisterInferenceServer(g, srv)
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)
 	return lis.Addr().String()
@@ -42,7 +43,7 @@ func listen(t *testing.T, f *counted) string {
 func TestSpreadTakesTurns(t *testing.T) {
 	good := metadata.Pairs("arcert-outcome", "completed", "arcert-outcome-reason", "none", "x-request-id", "r1", "arcert-served-by", "region=eu; provider=p")
 	fa, fb := &counted{fake: &fake{trailer: good, tokens: 1}}, &counted{fake: &fake{trailer: good, tokens: 1}}
-	a, b := listen(t, fa), listen(t, fb)
+	a, b := listenInference(t, fa), listenInference(t, fb)
 	c, err := New(a, b)
 	if err != nil {
 		t.Fatal(err)
