@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	arjs "github.com/aruntime/arcert/reference/jetstream"
 )
 
 // benchAppenders is how many goroutines append at once. A router serves many requests at a time
@@ -16,11 +18,20 @@ const benchAppenders = 128
 // BenchmarkDurableAppend measures sustained durable throughput end to end, on file storage:
 // Client.Append to the inbox, each acknowledged by JetStream before it returns, then the Service
 // chaining every record into the chain stream. records/s counts from the first Append to the
-// last record chained; appends/s only to the last Append returning. For the figure:
+// last record chained; appends/s only to the last Append returning. It runs twice: with
+// nats-server's default file-store sync (in the background, every two minutes) and with
+// sync_always (an fsync per write before the acknowledgement), so what "durable" costs is a
+// figure. For the figures:
 //
 //	go test -run '^$' -bench DurableAppend -benchtime 50000x ./reference/evidence/
 func BenchmarkDurableAppend(b *testing.B) {
-	n := startNode(b)
+	b.Run("sync=interval", func(b *testing.B) { benchDurableAppend(b) })
+	b.Run("sync=always", func(b *testing.B) { benchDurableAppend(b, arjs.SyncAlways()) })
+}
+
+// benchDurableAppend is one BenchmarkDurableAppend run on a server started with options.
+func benchDurableAppend(b *testing.B, options ...arjs.Option) {
+	n := startNode(b, options...)
 	js := n.connect("bench-client")
 	if err := EnsureStreams(testCtx(b), js, 1); err != nil {
 		b.Fatal(err)

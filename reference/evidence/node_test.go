@@ -30,12 +30,14 @@ type node struct {
 	dir    string
 	listen string
 	srv    *arjs.Server
+	// options are the embedded server's (e.g. arjs.SyncAlways), kept for its restarts.
+	options []arjs.Option
 }
 
 // startNode starts a server on a fresh directory and a free port, stopped at cleanup.
-func startNode(t testing.TB) *node {
+func startNode(t testing.TB, options ...arjs.Option) *node {
 	t.Helper()
-	n := &node{t: t, dir: t.TempDir(), listen: "127.0.0.1:0"}
+	n := &node{t: t, dir: t.TempDir(), listen: "127.0.0.1:0", options: options}
 	n.start()
 	u, err := url.Parse(n.srv.URL())
 	if err != nil {
@@ -48,7 +50,7 @@ func startNode(t testing.TB) *node {
 
 func (n *node) start() {
 	n.t.Helper()
-	srv, err := arjs.Start(n.listen, n.dir, nil)
+	srv, err := arjs.Start(n.listen, n.dir, nil, n.options...)
 	if err != nil {
 		n.t.Fatal(err)
 	}
