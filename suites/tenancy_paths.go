@@ -47,6 +47,10 @@ type labelSpoof struct {
 	Header     http.Header
 	User, Salt string
 	Class      string
+	// Primary sends the call to the target's first router only, whatever the spread: for
+	// spends judged by quota readings, which are that router's (a runtime may keep a quota
+	// bucket per router, and a spend on another would not show in them).
+	Primary bool
 }
 
 // labelCall is one tenancy probe's answer, the same for every transport.
@@ -78,7 +82,11 @@ func callVia(ctx context.Context, via, key, content string, maxTokens int, sp la
 		}
 		hdr.Set(outcome.HeaderTrafficClass, sp.Class)
 	}
-	res, err := env.HTTP.Do(ctx, driver.Call{Path: path, Key: key, Body: body, Header: hdr})
+	client := env.HTTP
+	if sp.Primary {
+		client = client.At(0)
+	}
+	res, err := client.Do(ctx, driver.Call{Path: path, Key: key, Body: body, Header: hdr})
 	Expect(err).NotTo(HaveOccurred(), "request could not be exchanged")
 	return labelCall{ID: res.RequestID, Served: res.Outcome.Served(), Outcome: res.Outcome, Reason: res.Reason,
 		Prompt: res.Usage.PromptTokens, Completion: res.Usage.CompletionTokens, Cached: res.Usage.PromptTokensDetails.CachedTokens,
@@ -94,7 +102,11 @@ func callGRPC(ctx context.Context, key, content string, maxTokens int, sp labelS
 	if len(md) > 0 {
 		ctx = metadata.NewOutgoingContext(ctx, md)
 	}
-	res, err := env.GRPC.Complete(ctx, key, &arcertv1.CompleteRequest{Model: model().Name, MaxTokens: int64(maxTokens),
+	client := env.GRPC
+	if sp.Primary {
+		client = client.Primary()
+	}
+	res, err := client.Complete(ctx, key, &arcertv1.CompleteRequest{Model: model().Name, MaxTokens: int64(maxTokens),
 		Messages: []*arcertv1.ChatMessage{{Role: "user", Content: content}}, User: sp.User, CacheSalt: sp.Salt, TrafficClass: sp.Class})
 	Expect(err).NotTo(HaveOccurred(), "gRPC call could not be exchanged")
 	c := labelCall{ID: res.RequestID, Served: res.Outcome.Served(), Outcome: res.Outcome, Reason: res.Reason, Worker: res.ServedBy.Worker,

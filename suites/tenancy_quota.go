@@ -60,7 +60,7 @@ func spendAsNaming(ctx context.Context, via string, caller, victim target.Tenant
 	for range s.requests {
 		wg.Go(func() {
 			defer GinkgoRecover()
-			sp := labelSpoof{Header: spoofHeaders(victim), User: victim.Name, Salt: victim.Name}
+			sp := labelSpoof{Header: spoofHeaders(victim), User: victim.Name, Salt: victim.Name, Primary: true}
 			c := callVia(ctx, via, caller.Key, content, 1, sp)
 			mustBeServed(c, "%s's request over %s naming %s", caller.Name, via, victim.Name)
 			mu.Lock()

@@ -64,6 +64,13 @@ func (c *Client) Close() error {
 	return errors.Join(errs...)
 }
 
+// Primary returns a Client for the first router alone, sharing this one's connection: for a
+// check whose readings are that router's own (a runtime may keep per-router state, such as
+// quota buckets). Close the original, not this one.
+func (c *Client) Primary() *Client {
+	return &Client{routes: c.routes[:1]}
+}
+
 // pick is the router of the next call; one atomic increment, so it is safe for concurrent use
 // and N calls over k routers split N/k each.
 func (c *Client) pick() route {

@@ -66,6 +66,8 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 		switch {
 		case t.Declares("grpc") && r.GRPC == "":
 			add(f, "the target declares feature grpc but this router gives no gRPC endpoint; every router listed must serve both wires")
+		case t.Endpoints.GRPC != "" && r.GRPC == "":
+			add(f, "the primary router gives a gRPC endpoint (endpoints.grpc), so every further router must: gRPC requests are spread over the same routers as HTTP ones")
 		case t.Endpoints.GRPC == "" && r.GRPC != "":
 			add(f, "the primary router gives no gRPC endpoint (endpoints.grpc), so no further router may: gRPC requests are spread over the same routers as HTTP ones")
 		}

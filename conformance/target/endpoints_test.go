@@ -70,3 +70,19 @@ func TestFurtherRouterGRPCWithoutPrimary(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestFurtherRouterWithoutGRPCBesideAGRPCPrimary: with the primary giving a gRPC endpoint, a
+// further router must give one too, even where feature grpc is not declared: the gRPC driver
+// spreads over the same routers, and an empty address would reach nothing.
+func TestFurtherRouterWithoutGRPCBesideAGRPCPrimary(t *testing.T) {
+	base := string(reference(t))
+	b := strings.Replace(base, "  grpc: 127.0.0.1:8081\n", "  grpc: 127.0.0.1:8081\n  more:\n    - {http: http://10.0.0.2:8080}\n", 1)
+	b = strings.Replace(b, "streaming, grpc,", "streaming,", 1)
+	if b == base || !strings.Contains(b, "streaming,") {
+		t.Fatal("the reference target changed shape")
+	}
+	_, err := Parse("ref.yaml", []byte(b))
+	if err == nil || !strings.Contains(err.Error(), "endpoints.more[0].grpc: the primary router gives a gRPC endpoint") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -6,13 +6,16 @@
 // (per-tenant token buckets from golang.org/x/time/rate), a full class queue, a deadline passed
 // in the queue, and draining. Slots are shared by all tenants; when one frees it goes to the
 // waiter of the highest class priority and, within a class, to the tenants waiting in proportion to
-// their weights (fair.go), so one tenant's flood queues behind itself; while other tenants are
-// active, a tenant over its share leaves free the slots they lack to theirs (headroom.go), so a
-// quiet tenant does not wait for the flood's sequences to end. Queues are bounded so that overload
+// their weights (fair.go), so one tenant's flood queues behind itself. One exception to the
+// priorities: while other tenants are active, a tenant over its share leaves free the slots they
+// lack to theirs (headroom.go), so a quiet tenant does not wait for the flood's sequences to end,
+// and a quiet tenant's request of a lower class may take such a slot while the flood's waiters of
+// a higher class stay queued. Queues are bounded so that overload
 // sheds at once with Retry-After instead of growing latency without limit.
 //
-// The Controller starts no goroutines; Admit blocks only the caller, and only until its context
-// ends, its slot is granted or Drain is called.
+// The Controller starts no goroutines of its own but one timer's, which hands out slots held back
+// for a tenant when its activity window lapses (headroom.go); Admit blocks only the caller, and
+// only until its context ends, its slot is granted or Drain is called.
 package admission
 
 import (
@@ -54,6 +57,10 @@ type Controller struct {
 	sharedFIFO bool // Config.SharedFIFO
 	// activeWindow is Config.ActiveWindow with its default applied (headroom.go).
 	activeWindow time.Duration
+	// lapse, when set, dispatches at lapseAt, when a tenant's activity window ends while slots
+	// are held back for it (armLapseLocked).
+	lapse   *time.Timer
+	lapseAt time.Time
 }
 
 // New validates cfg and returns a Controller. Errors wrap ErrInvalidConfig and name the field.
@@ -145,7 +152,7 @@ func (c *Controller) admit(ctx context.Context, r Request) (*Ticket, *waiter, er
 	// refused for its own limits hold nothing back from the others.
 	t.lastSeen = c.now()
 	// After dispatching, every waiter left may not take a free slot (headroom.go), so a free
-	// slot this tenant may take cannot overtake a waiter of any priority.
+	// slot this tenant may take overtakes only waiters held back from it, of any priority.
 	c.dispatchLocked()
 	if c.mayTakeLocked(t) {
 		return c.grantLocked(t, 0), nil, nil
@@ -154,7 +161,9 @@ func (c *Controller) admit(ctx context.Context, r Request) (*Ticket, *waiter, er
 		h.cancel()
 		return nil, nil, err
 	}
-	return nil, c.enqueueLocked(t, k, h), nil
+	w := c.enqueueLocked(t, k, h)
+	c.armLapseLocked() // the new waiter may be held back from a free slot (headroom.go)
+	return nil, w, nil
 }
 
 // abandon settles a waiter whose ctx ended. The slot may have been granted, or the waiter

@@ -22,7 +22,9 @@ import (
 //
 // A tenant is active while it holds a slot, waits in a queue, or asked for admission within
 // ActiveWindow. Holding back is safe from stalls: a tenant denied a free slot is over its share,
-// so it holds slots, and each release dispatches again with the activity of that moment.
+// so it holds slots, and each release dispatches again with the activity of that moment; and
+// when a tenant's window lapses with nothing else happening, a timer dispatches then
+// (armLapseLocked). A tenant is held back no more than its own concurrency lets it use.
 
 // DefaultActiveWindow is Config.ActiveWindow when it is zero: a tenant that asked within the last
 // second is still there, even between two of its requests.
@@ -62,8 +64,53 @@ func (c *Controller) mayTakeLocked(t *tenant) bool {
 	held := 0
 	for _, u := range c.tenantList {
 		if u != t && c.activeLocked(u, now) {
-			held += max(0, int(math.Ceil(share(u)))-u.inFlight)
+			// What u lacks to its share, but no more than its own concurrency lets it use.
+			held += max(0, min(int(math.Ceil(share(u)))-u.inFlight, u.spec.MaxConcurrency-u.outstanding()))
 		}
 	}
 	return free > min(held, c.capacity/headroomFraction)
+}
+
+// armLapseLocked makes sure slots held back for a tenant that is active only because it asked
+// recently are handed out when its window lapses, though nothing else happens then: while a
+// waiter is held back from a free slot, a timer dispatches again at the earliest such lapse.
+// Without it, a flood's waiter could time out in its queue beside idle slots kept for a tenant
+// that has left.
+func (c *Controller) armLapseLocked() {
+	if c.inFlight >= c.capacity || c.sharedFIFO || !c.anyWaiterLocked() {
+		return
+	}
+	now := c.now()
+	var first time.Time
+	for _, u := range c.tenantList {
+		if u.inFlight > 0 || u.queued > 0 || u.lastSeen.IsZero() {
+			continue // active by its work (a release or grant dispatches), or never seen
+		}
+		if end := u.lastSeen.Add(c.activeWindow); end.After(now) && (first.IsZero() || end.Before(first)) {
+			first = end
+		}
+	}
+	if first.IsZero() || (c.lapse != nil && !c.lapseAt.After(first)) {
+		return
+	}
+	if c.lapse != nil {
+		c.lapse.Stop()
+	}
+	c.lapseAt = first
+	c.lapse = time.AfterFunc(first.Sub(now), func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.lapse = nil
+		c.dispatchLocked()
+	})
+}
+
+// anyWaiterLocked reports whether any class has a waiter.
+func (c *Controller) anyWaiterLocked() bool {
+	for _, k := range c.byPriority {
+		if k.queued > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -107,3 +107,54 @@ func TestSharedFIFOHasNoHeadroom(t *testing.T) {
 	h.clock.advance(time.Millisecond)
 	h.queue(t, bounded(t), of(globex))
 }
+
+// TestHeldSlotsAreHandedOutWhenTheWindowLapses: slots held for a tenant that only asked
+// recently go to the flood's waiter once that tenant's window ends, though nothing else happens
+// then (no release, no arrival). Real time, with a short window.
+func TestHeldSlotsAreHandedOutWhenTheWindowLapses(t *testing.T) {
+	cfg := headroomConfig()
+	cfg.ActiveWindow = 50 * time.Millisecond
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Drain)
+	ctx := bounded(t)
+	for range 6 {
+		if _, err := c.Admit(ctx, of(acme)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := c.Admit(ctx, of(globex))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Release() // globex is active for 50 ms more, and two slots are held for it
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := c.Admit(ctx, of(acme))
+		waiting <- err
+	}()
+	select {
+	case err := <-waiting:
+		if err != nil {
+			t.Fatal(err)
+		}
+		// It may have arrived after the window already lapsed: then nothing was held.
+	case <-time.After(testTimeout):
+		t.Fatalf("acme's waiter was never granted one of the two free slots after globex's window lapsed: %+v", c.Snapshot())
+	}
+}
+
+// TestHeadroomIsNoMoreThanTheQuietTenantMayUse: a quiet tenant at its own concurrency limit gets
+// no slot held back, since it could not take one.
+func TestHeadroomIsNoMoreThanTheQuietTenantMayUse(t *testing.T) {
+	cfg := headroomConfig()
+	cfg.Tenants[1].MaxConcurrency = 1
+	h := newHarness(t, cfg)
+	h.admit(t, of(globex)) // globex holds its one allowed slot
+	h.fill(t, acme, 7)     // and acme may take every other one
+	if got := h.c.Snapshot(); got.InFlight != 8 {
+		t.Fatalf("in flight %d, want 8: nothing held for a tenant at its concurrency", got.InFlight)
+	}
+}

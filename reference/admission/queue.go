@@ -161,6 +161,7 @@ func (c *Controller) dispatchLocked() {
 		w.ticket = c.grantLocked(w.tenant, c.now().Sub(w.enqueued))
 		close(w.ready)
 	}
+	c.armLapseLocked()
 }
 
 // nextLocked is the waiter that the next free slot goes to, or nil.
