@@ -61,8 +61,8 @@ func nginxTarget(workerAddr, token string, maxTokens int) (target, func(), error
 	// nginx forks its worker processes, which outlive a master killed with SIGKILL (as
 	// exec.CommandContext would kill it). So nginx runs in a process group of its own and is
 	// stopped as a group: SIGQUIT (graceful) to every member, then SIGKILL to whatever is left.
-	// Pdeathsig stops the master, which stops its workers, if arbench itself dies first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// On Linux, the master is also told to stop (and stops its workers) if arbench dies first.
+	cmd.SysProcAttr = groupProcAttr()
 	if err := cmd.Start(); err != nil {
 		return target{}, nil, err
 	}
@@ -79,8 +79,8 @@ func nginxTarget(workerAddr, token string, maxTokens int) (target, func(), error
 			break
 		}
 		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log")) // before stop removes dir
 			stop()
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			return target{}, nil, fmt.Errorf("nginx did not listen on %s: %s", addr, log)
 		}
 		time.Sleep(20 * time.Millisecond)

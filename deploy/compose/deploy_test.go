@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,6 +85,12 @@ func TestFailedDeployLeavesNothing(t *testing.T) {
 	// #nosec G204 -- this package's own script
 	up := exec.CommandContext(ctx, script, "up")
 	up.Env = env
+	// The script runs docker-compose in the background; on a timeout the whole process group
+	// is killed (not the shell alone, whose children would hold the output pipe open), and
+	// WaitDelay bounds the wait for the pipe after that.
+	up.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	up.Cancel = func() error { return syscall.Kill(-up.Process.Pid, syscall.SIGKILL) }
+	up.WaitDelay = 10 * time.Second
 	out, err := up.CombinedOutput()
 	took := time.Since(start)
 	if err == nil {
