@@ -72,6 +72,10 @@ func TestBrokenProductionFails(t *testing.T) {
 		}, "comes from a ConfigMap, not a Secret"},
 		{"cache reaches workers", prod, []edit{{"overlays/production/network.yaml", "app.kubernetes.io/component: router", "app.kubernetes.io/component: cache"}}, "its podSelector matches Deployment cache"},
 		{"any namespace reaches workers", prod, []edit{{"overlays/production/network.yaml", "        - podSelector:", "        - namespaceSelector: {}\n        - podSelector:"}}, "a peer that is not a podSelector"},
+		{"an allow-all policy over every pod", prod, []edit{
+			{"overlays/production/allow-all.yaml", "", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-all\nspec:\n  podSelector: {}\n  ingress:\n    - {}\n"},
+			{"overlays/production/kustomization.yaml", "  - network.yaml\n", "  - network.yaml\n  - allow-all.yaml\n"},
+		}, "NetworkPolicy allow-all lets more than routers reach"},
 		{"workers not isolated", prod, []edit{{"overlays/production/network.yaml", "policyTypes: [Ingress]", "policyTypes: [Egress]"}}, "no NetworkPolicy isolates its pods"},
 	})
 }

@@ -142,8 +142,10 @@ func (m *Manifests) natsSet() *appsv1.StatefulSet {
 	return nil
 }
 
-// selects reports whether sel is a non-empty selector matching podLabels.
+// selects reports whether sel matches podLabels as Kubernetes reads it: an empty selector ({})
+// matches every pod (a NetworkPolicy or PodDisruptionBudget over the whole namespace), a nil one
+// none.
 func selects(sel *metav1.LabelSelector, podLabels map[string]string) bool {
 	s, err := metav1.LabelSelectorAsSelector(sel)
-	return err == nil && !s.Empty() && s.Matches(labels.Set(podLabels))
+	return err == nil && s.Matches(labels.Set(podLabels))
 }

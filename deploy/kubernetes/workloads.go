@@ -73,7 +73,7 @@ func (m *Manifests) matching(namespace string, sel *metav1.LabelSelector) ([]wor
 	}
 	var out []workload
 	for _, w := range m.workloads() {
-		if w.namespace == namespace && !s.Empty() && s.Matches(labels.Set(w.template.Labels)) {
+		if w.namespace == namespace && s.Matches(labels.Set(w.template.Labels)) { // {} matches all, nil none
 			out = append(out, w)
 		}
 	}

@@ -162,13 +162,16 @@ func TestBatchIsBounded(t *testing.T) {
 			t.Fatal(final.Err)
 		}
 	}
-	if m, steps := obs.get(); m != 4 || steps != 10 {
-		t.Fatalf("max batch %d over %d steps, want 4 over 10", m, steps)
-	}
+	// The last step's observer runs after that step's events are sent, so wait for the engine to
+	// be idle before reading what the observer saw.
 	eventually(t, "idle stats", func() bool {
 		s := e.Stats()
 		return s.Running == 0 && s.Waiting == 0 && s.KVUsedTokens == 0 && s.Steps == 10
 	})
+	eventually(t, "the observer to see the last step", func() bool { _, steps := obs.get(); return steps == 10 })
+	if m, steps := obs.get(); m != 4 || steps != 10 {
+		t.Fatalf("max batch %d over %d steps, want 4 over 10", m, steps)
+	}
 }
 
 func TestKVCapacityLimitsAdmission(t *testing.T) {
