@@ -15,6 +15,13 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# A relative ARCERT_CONFIG means the caller's directory, not this one (Compose would resolve it
+# against docker-compose.yaml's and, finding nothing, mount an empty directory in its place).
+if [[ -n "${ARCERT_CONFIG:-}" ]]; then
+	[[ -f "$ARCERT_CONFIG" ]] || { echo "deploy: ARCERT_CONFIG=$ARCERT_CONFIG is not a file" >&2; exit 2; }
+	ARCERT_CONFIG=$(cd "$(dirname "$ARCERT_CONFIG")" && pwd)/$(basename "$ARCERT_CONFIG")
+	export ARCERT_CONFIG
+fi
 project=${ARCERT_DEPLOY_PROJECT:-arcert-deploy}
 timeout_s=${ARCERT_DEPLOY_TIMEOUT:-240}
 compose=(docker-compose -p "$project" -f "$here/docker-compose.yaml")
