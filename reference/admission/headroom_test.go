@@ -112,8 +112,9 @@ func TestSharedFIFOHasNoHeadroom(t *testing.T) {
 // recently go to the flood's waiter once that tenant's window ends, though nothing else happens
 // then (no release, no arrival). Real time, with a short window.
 func TestHeldSlotsAreHandedOutWhenTheWindowLapses(t *testing.T) {
+	const window = 300 * time.Millisecond
 	cfg := headroomConfig()
-	cfg.ActiveWindow = 50 * time.Millisecond
+	cfg.ActiveWindow = window
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -125,22 +126,32 @@ func TestHeldSlotsAreHandedOutWhenTheWindowLapses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	lapses := time.Now().Add(window) // globex's window ends no earlier: it asks after this
 	g, err := c.Admit(ctx, of(globex))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.Release() // globex is active for 50 ms more, and two slots are held for it
+	g.Release() // globex stays active for the window, and two slots are held for it
 	waiting := make(chan error, 1)
 	go func() {
 		_, err := c.Admit(ctx, of(acme))
 		waiting <- err
 	}()
+	// The waiter must be held back first, or the test would not be about the lapse.
+	for c.Snapshot().Queued[interactive] != 1 {
+		if time.Now().After(lapses) {
+			t.Fatalf("acme's request was not queued within the %s window: %+v", window, c.Snapshot())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	select {
 	case err := <-waiting:
 		if err != nil {
 			t.Fatal(err)
 		}
-		// It may have arrived after the window already lapsed: then nothing was held.
+		if early := time.Until(lapses); early > 0 {
+			t.Fatalf("acme's waiter took a held slot %s before globex's window lapsed", early)
+		}
 	case <-time.After(testTimeout):
 		t.Fatalf("acme's waiter was never granted one of the two free slots after globex's window lapsed: %+v", c.Snapshot())
 	}
