@@ -56,6 +56,10 @@ type Router struct {
 	AffinitySlack int `yaml:"affinity_slack"`
 	// RetryAfter is the Retry-After a shed response advertises.
 	RetryAfter time.Duration `yaml:"retry_after"`
+	// MaxConnections bounds the HTTP connections the router holds open; past it a new
+	// connection's request is answered 503 shed/capacity at once instead of waiting in the
+	// accept backlog until its client gives up (reference/connlimit).
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Evidence configures the evidence store of the runtime without JetStream (the in-memory

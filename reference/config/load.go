@@ -104,6 +104,9 @@ const (
 	DefaultHealthInterval = 500 * time.Millisecond
 	DefaultAffinitySlack  = 4
 	DefaultRetryAfter     = time.Second
+	// DefaultMaxConnections holds about 10,000 idle keep-alive connections (a few tens of KiB
+	// each) before new ones are shed: far beyond what the reference's capacity serves at once.
+	DefaultMaxConnections = 10000
 	DefaultUtilization    = 0.9
 	DefaultNATSListen     = "127.0.0.1:0"
 	DefaultBatchCapacity  = 10000
@@ -135,6 +138,9 @@ func (c *Config) applyDefaults() {
 	}
 	if r.RetryAfter == 0 {
 		r.RetryAfter = DefaultRetryAfter
+	}
+	if r.MaxConnections == 0 {
+		r.MaxConnections = DefaultMaxConnections
 	}
 	if c.Artifacts.RepoPrefix == "" {
 		c.Artifacts.RepoPrefix = "models/"

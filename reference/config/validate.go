@@ -61,6 +61,9 @@ func (c *Config) validate() []*FieldError {
 	v.addr("router.http_listen", c.Router.HTTPListen)
 	v.addr("router.grpc_listen", c.Router.GRPCListen)
 	v.positive("router.max_body_bytes", c.Router.MaxBodyBytes)
+	if c.Router.MaxConnections < 0 {
+		v.add("router.max_connections", "must not be negative (0 means the default, 10000)")
+	}
 	if c.Router.AffinitySlack < 0 {
 		v.add("router.affinity_slack", "must not be negative")
 	}

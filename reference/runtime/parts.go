@@ -183,6 +183,13 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		_ = pool.Close()
 		return err
 	}
+	limited, err := limitConnections(rt.registry, httpLis, cfg.Router)
+	if err != nil {
+		_ = httpLis.Close()
+		_ = pool.Close()
+		return err
+	}
+	httpLis = limited
 	grpcLis, err := listen("router grpc", cfg.Router.GRPCListen)
 	if err != nil {
 		_ = httpLis.Close()
