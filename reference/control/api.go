@@ -95,7 +95,7 @@ func operatorOnly(dir *identity.Directory, anyApproves bool, next http.Handler) 
 		case err != nil:
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			refuse(w, http.StatusUnauthorized, outcome.ReasonUnauthenticated, "an operator credential is required", "")
-		case p.Role != identity.RoleOperator && !(anyApproves && isApproval(req)):
+		case p.Role != identity.RoleOperator && (!anyApproves || !isApproval(req)):
 			refuse(w, http.StatusForbidden, outcome.ReasonForbidden, "only the operator identity may call the control API", "")
 		default:
 			next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), principalKey{}, p)))
