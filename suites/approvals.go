@@ -49,9 +49,13 @@ func propose(ctx context.Context, model, digest string) heldRollout {
 	return h
 }
 
-// approveAs calls the approval endpoint of rollout id with key; out is filled on a 2xx answer.
+// approveAs calls the approval endpoint of rollout id with key; out, if not nil, is filled on a
+// 2xx answer.
 func approveAs(ctx context.Context, id, key string, out *heldRollout) (int, outcome.Reason) {
 	control, _, _, _ := ops()
+	if out == nil {
+		out = &heldRollout{}
+	}
 	status, hdr, err := env.HTTP.JSON(ctx, http.MethodPost, control+"rollouts/"+id+"/approvals", key, []byte("{}"), nil, out)
 	Expect(err).NotTo(HaveOccurred(), "approving rollout %s", id)
 	return status, outcome.Reason(hdr.Get(outcome.HeaderReason))
