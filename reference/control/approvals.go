@@ -84,6 +84,9 @@ type ApprovalDefects struct {
 	AnyRoleApproves bool
 	// CountRepeats counts every approval, so one operator approving twice meets a rule of two.
 	CountRepeats bool
+	// NoEvidence leaves approvals out of the evidence chain (the runtime reads it; the API
+	// still reports each to OnApproval).
+	NoEvidence bool
 }
 
 // Hold records doc, a move of bucket/key to a protected digest, as a rollout pending required

@@ -36,7 +36,7 @@ func (rt *Runtime) recordApproval(ctx context.Context, ev control.ApprovalEvent)
 		what += fmt.Sprintf("; applied as revision %d", r.AppliedRevision)
 	}
 	rt.log.Info("rollout approval", "rollout", r.ID, "by", ev.By, "approvals", len(r.Approvals), "required", r.Required, "applied", ev.Applied)
-	if rt.evidence == nil {
+	if rt.evidence == nil || rt.opts.Defects.Operations.Approvals.NoEvidence {
 		return
 	}
 	rec := discovery.Record{
