@@ -4,7 +4,8 @@
 // at and rolled back to; a rollback writes the old value as a new revision, so the history an
 // auditor reads is append-only. Operators change documents through an HTTP API only the operator
 // identity may call; workers watch the buckets, apply what concerns them and report what they
-// applied.
+// applied. A move to a protected pin is held in the approvals bucket until enough distinct
+// operators approve it (approvals.go).
 package control
 
 import (
