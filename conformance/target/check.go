@@ -47,6 +47,11 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 	if t.Workload != nil {
 		claim("workload.key", t.Workload.Key)
 	}
+	if t.Operations != nil && t.Operations.Protected != nil {
+		for i, k := range t.Operations.Protected.Operators {
+			claim(fmt.Sprintf("operations.protected.operators[%d]", i), k)
+		}
+	}
 	for i, m := range t.Models {
 		if m.MaxOutputTokens > m.ContextLength {
 			add(fmt.Sprintf("models[%d].max_output_tokens", i), "%d is more than the context length %d", m.MaxOutputTokens, m.ContextLength)
@@ -55,6 +60,7 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 	if (t.Declares("rollout") || t.Declares("artifacts")) && t.Operations == nil {
 		add("operations", "features rollout and artifacts need the operations section: how to drive the control plane")
 	}
+	probs = append(probs, t.checkProtected()...)
 	if (t.Declares("device-pressure") || t.Declares("device-faults")) && (t.Devices == nil || t.Operator == nil) {
 		add("devices", "features device-pressure and device-faults need the devices section (the device hook) and the operator credential")
 	}
@@ -76,5 +82,26 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 		add("capacity.probe_max_tokens", "%d is more than model %s produces", t.Capacity.ProbeMaxTokens, t.Models[0].Name)
 	}
 	probs = append(probs, t.checkContract()...)
+	return probs
+}
+
+// checkProtected: feature approvals needs a protected pin that differs from the pins the other
+// operations specs roll to, and enough distinct operator credentials to approve it.
+func (t *Target) checkProtected() []*yamlschema.Problem {
+	o := t.Operations
+	if !t.Declares("approvals") {
+		return nil
+	}
+	if o == nil || o.Protected == nil || t.Operator == nil {
+		return []*yamlschema.Problem{{Field: "operations.protected", Msg: "feature approvals needs operations.protected (the protected pin) and the operator credential"}}
+	}
+	var probs []*yamlschema.Problem
+	if o.Protected.Digest == o.RolloutDigest {
+		probs = append(probs, &yamlschema.Problem{Field: "operations.protected.digest", Msg: "equals operations.rollout_digest, which the rollout specs roll to without approval"})
+	}
+	if n := len(t.Approvers()); n < o.Protected.Approvals {
+		probs = append(probs, &yamlschema.Problem{Field: "operations.protected.operators",
+			Msg: fmt.Sprintf("%d operator credentials (operator.key and these) for %d approvals: the rule could never be met", n, o.Protected.Approvals)})
+	}
 	return probs
 }

@@ -15,6 +15,7 @@ import (
 var fixtureDigests = map[string]string{
 	modelfixtures.ValidV1:         "sha256:5091e56fb855981ee4a3455a13225801ca016d78b01a53ba83f399fa0e4f7a1d",
 	modelfixtures.ValidV2:         "sha256:65daaa4f13b5701cb3a0e6efd7cde6c5c8841464c76bdd8ba6a5ab804b935ce2",
+	modelfixtures.ValidV3:         "sha256:88432126c777d547654cc190fda0d5f9123a891c38699ed96a34808c5dfe708d",
 	modelfixtures.MalformedConfig: "sha256:8e16bbf8544b5f60034b22ada7a78db281b106bd04f9cde8994ccd88812031ba",
 	modelfixtures.Unsigned:        "sha256:b17f7db6fb3851eb7b30380a498c82b16ad3956c121454873bcce3accd29c951",
 	modelfixtures.WronglySigned:   "sha256:7e56e348a8d6a57871596e9ff3b4f787179a0319f27842416f481c32ea7e808d",

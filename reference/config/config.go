@@ -212,6 +212,18 @@ type Model struct {
 	// Fallback names a model served instead when no place the tenant allows can serve this one:
 	// the last resort, answered as degraded/fallback_model. Only one step is taken.
 	Fallback string `yaml:"fallback"`
+	// ProtectedPins are digests of this model that a rollout may reach only once enough distinct
+	// operators have approved it: the versions whose release is a decision, not a deploy step.
+	ProtectedPins []ProtectedPin `yaml:"protected_pins"`
+}
+
+// ProtectedPin is one digest a rollout may not reach without Approvals distinct operators'
+// approval, so that no single credential (nor a tenant's or a workload's) can release it.
+type ProtectedPin struct {
+	Digest string `yaml:"digest"`
+	// Approvals is how many distinct operators must approve; at least 1, at most the operators
+	// declared, so the rule can always be met.
+	Approvals int `yaml:"approvals"`
 }
 
 // Worker is one GPU worker: where it listens, which pool it belongs to, its device and engine.

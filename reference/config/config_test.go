@@ -60,6 +60,9 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"provider named like the runtime", "name: hosted-stand-in", "name: aruntime", "providers[0].name"},
 		{"provider model undeclared", "models: [arcert-sim-small]\n    max_concurrency", "models: [gpt-5]\n    max_concurrency", "providers[0].models[0]"},
 		{"fallback undeclared", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-tiny\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: model \"arcert-sim-tiny\" is not declared"},
+		{"protected pin not a digest", "{digest: \"sha256:88432126", "{digest: v3, approvals: 1}\n      - {digest: \"sha256:88432126", "models[0].protected_pins[0].digest: \"v3\" is not a pinned digest"},
+		{"protected pin without approvals", "5dfe708d\", approvals: 2}", "5dfe708d\", approvals: 0}", "models[0].protected_pins[0].approvals: 0 must be at least 1"},
+		{"protected pin beyond the operators", "5dfe708d\", approvals: 2}", "5dfe708d\", approvals: 3}", "models[0].protected_pins[0].approvals: 3 approvals, but only 2 operators are declared"},
 		{"fallback to itself", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-small\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: a model cannot be its own fallback"},
 	}
 	for _, tc := range tests {

@@ -220,8 +220,31 @@ func (c *Config) validateModels(v *validator) map[string]Model {
 		if m.KVBytesPerToken == 0 {
 			v.add(f+".kv_bytes_per_token", "must be greater than zero")
 		}
+		c.validateProtectedPins(v, f, m)
 	}
 	return models
+}
+
+// validateProtectedPins refuses a protected pin that is not a digest, is listed twice, or asks
+// for more approvals than there are operators to give them (a rollout no one could release).
+func (c *Config) validateProtectedPins(v *validator, f string, m Model) {
+	seen := map[string]bool{}
+	for j, p := range m.ProtectedPins {
+		pf := fmt.Sprintf("%s.protected_pins[%d]", f, j)
+		if !digestPattern.MatchString(p.Digest) {
+			v.add(pf+".digest", "%q is not a pinned digest (sha256: and 64 hex digits)", p.Digest)
+		}
+		if seen[p.Digest] {
+			v.add(pf+".digest", "%q is listed twice", p.Digest)
+		}
+		seen[p.Digest] = true
+		switch {
+		case p.Approvals < 1:
+			v.add(pf+".approvals", "%d must be at least 1", p.Approvals)
+		case p.Approvals > len(c.Operators):
+			v.add(pf+".approvals", "%d approvals, but only %d operators are declared, so no rollout to it could be approved", p.Approvals, len(c.Operators))
+		}
+	}
 }
 
 func (c *Config) validateWorkers(v *validator, models map[string]Model) {

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,37 +52,61 @@ type HistoryResponse struct {
 //	PUT  /v1/control/{bucket}/{key}           store a new revision (JSON body)
 //	GET  /v1/control/{bucket}/{key}/history   every kept revision
 //	POST /v1/control/{bucket}/{key}/rollback  {"revision": N} becomes current again
+//	GET  /v1/control/rollouts/{id}            a rollout held for approval (see approvals_api.go)
+//	POST /v1/control/rollouts/{id}/approvals  the calling operator approves it
 //
+// A PUT or rollback that moves a model to one of opts.Protection's digests is not applied: it is
+// held and answered 202 with the held rollout, until enough distinct operators approve it.
 // Every response carries X-Request-Id, ARuntime-Outcome and ARuntime-Outcome-Reason.
-func Handler(store *Store, dir *identity.Directory) http.Handler {
-	a := &api{store: store}
+func Handler(store *Store, dir *identity.Directory, opts Options) http.Handler {
+	a := &api{store: store, opts: opts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathPrefix+"{bucket}/{key}", a.get)
 	mux.HandleFunc("PUT "+PathPrefix+"{bucket}/{key}", a.put)
 	mux.HandleFunc("GET "+PathPrefix+"{bucket}/{key}/history", a.history)
 	mux.HandleFunc("POST "+PathPrefix+"{bucket}/{key}/rollback", a.rollback)
+	mux.HandleFunc("GET "+PathPrefix+"rollouts/{id}", a.heldRollout)
+	mux.HandleFunc("POST "+PathPrefix+approvalsPattern, a.approve)
 	// No catch-all: the mux's own 404 and 405 (with Allow) get their outcome from withOutcome.
-	return withOutcome(operatorOnly(dir, mux))
+	return withOutcome(operatorOnly(dir, opts.Defects.AnyRoleApproves, mux))
 }
 
+// Options are the Handler's optional parts.
+type Options struct {
+	// Protection lists the protected pins; nil protects nothing.
+	Protection Protection
+	// OnApproval, when set, is told of every approval counted and every held rollout applied, so
+	// the runtime can append them to the evidence chain.
+	OnApproval func(ctx context.Context, ev ApprovalEvent)
+	// Defects are the negative controls' approval bugs; zero in a real runtime.
+	Defects ApprovalDefects
+}
+
+// principalKey carries the authenticated principal to the handlers.
+type principalKey struct{}
+
 // operatorOnly lets only operator principals through, before any routing, so that what the API
-// holds cannot even be probed with another credential.
-func operatorOnly(dir *identity.Directory, next http.Handler) http.Handler {
+// holds cannot even be probed with another credential. anyApproves is the tenant-can-approve
+// negative control: every known credential reaches the approvals endpoint.
+func operatorOnly(dir *identity.Directory, anyApproves bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		p, err := dir.Authenticate(req.Header.Get("Authorization"))
 		switch {
 		case err != nil:
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			refuse(w, http.StatusUnauthorized, outcome.ReasonUnauthenticated, "an operator credential is required", "")
-		case p.Role != identity.RoleOperator:
+		case p.Role != identity.RoleOperator && (!anyApproves || !isApproval(req)):
 			refuse(w, http.StatusForbidden, outcome.ReasonForbidden, "only the operator identity may call the control API", "")
 		default:
-			next.ServeHTTP(w, req)
+			next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), principalKey{}, p)))
 		}
 	})
 }
 
-type api struct{ store *Store }
+type api struct {
+	store *Store
+	opts  Options
+}
 
 func (a *api) get(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := withTimeout(req)
@@ -102,6 +127,9 @@ func (a *api) put(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := withTimeout(req)
 	defer cancel()
 	bucket, key := req.PathValue("bucket"), req.PathValue("key")
+	if a.held(ctx, w, req, bucket, key, body) {
+		return
+	}
 	rev, err := a.store.Put(ctx, bucket, key, json.RawMessage(body))
 	if err != nil {
 		storeError(w, err)
@@ -139,6 +167,10 @@ func (a *api) rollback(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := withTimeout(req)
 	defer cancel()
 	bucket, key := req.PathValue("bucket"), req.PathValue("key")
+	// Rolling back to a revision that named a protected digest releases it as much as a PUT.
+	if old, err := a.store.revision(ctx, bucket, key, rb.Revision); err == nil && a.held(ctx, w, req, bucket, key, old) {
+		return
+	}
 	rev, err := a.store.Rollback(ctx, bucket, key, rb.Revision)
 	if err != nil {
 		storeError(w, err)
@@ -169,7 +201,9 @@ func storeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &fe):
 		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, fe.Error(), fe.Field)
-	case errors.Is(err, ErrUnknownBucket), errors.Is(err, ErrNotFound), errors.Is(err, ErrRevisionNotFound):
+	case errors.Is(err, ErrApprovalsReadOnly):
+		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error()+": POST "+PathPrefix+approvalsPattern, "bucket")
+	case errors.Is(err, ErrUnknownBucket), errors.Is(err, ErrNotFound), errors.Is(err, ErrRevisionNotFound), errors.Is(err, ErrRolloutNotFound):
 		refuse(w, http.StatusNotFound, outcome.ReasonNotFound, err.Error(), "")
 	case errors.Is(err, ErrInvalidKey):
 		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error(), "key")

@@ -35,7 +35,7 @@ func newAPI(t *testing.T) *apiClient {
 		Tenants:   []config.Tenant{{Name: "acme", Keys: []config.APIKey{{Key: tenantKey, Application: "app", User: "u"}}}},
 		Router:    config.Router{WorkerToken: workerKey},
 	})
-	srv := httptest.NewServer(Handler(e.store, dir))
+	srv := httptest.NewServer(Handler(e.store, dir, Options{}))
 	t.Cleanup(srv.Close)
 	return &apiClient{t: t, url: srv.URL, env: e}
 }

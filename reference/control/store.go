@@ -4,7 +4,8 @@
 // at and rolled back to; a rollback writes the old value as a new revision, so the history an
 // auditor reads is append-only. Operators change documents through an HTTP API only the operator
 // identity may call; workers watch the buckets, apply what concerns them and report what they
-// applied.
+// applied. A move to a protected pin is held in the approvals bucket until enough distinct
+// operators approve it (approvals.go).
 package control
 
 import (
@@ -30,8 +31,9 @@ const (
 	BucketRollout    = "rollout"
 )
 
-// Buckets lists every bucket Open creates.
-var Buckets = []string{BucketModels, BucketRouting, BucketDeployment, BucketQuotas, BucketRollout}
+// Buckets lists every bucket Open creates: the five documents and the approvals of rollouts to
+// protected pins, so durable.replicas reaches every one of them.
+var Buckets = []string{BucketModels, BucketRouting, BucketDeployment, BucketQuotas, BucketRollout, BucketApprovals}
 
 // streamPrefix keeps the control plane's JetStream buckets apart from the queue's and evidence's
 // streams that share the same server.
@@ -121,6 +123,9 @@ func (s *Store) Put(ctx context.Context, bucket, key string, doc any) (uint64, e
 	if err != nil {
 		return 0, err
 	}
+	if bucket == BucketApprovals {
+		return 0, ErrApprovalsReadOnly // an approval written by hand would bypass Approve's counting
+	}
 	raw, err := canonical(bucket, doc)
 	if err != nil {
 		return 0, err
@@ -184,6 +189,19 @@ func (s *Store) Rollback(ctx context.Context, bucket, key string, revision uint6
 		return 0, fmt.Errorf("control: rollback %s/%s: %w", bucket, key, err)
 	}
 	return s.Put(ctx, bucket, key, json.RawMessage(e.Value()))
+}
+
+// revision returns the value the key had at revision, for a rollback to look at before it acts.
+func (s *Store) revision(ctx context.Context, bucket, key string, revision uint64) (json.RawMessage, error) {
+	kv, err := s.bucket(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	e, err := kv.GetRevision(ctx, key, revision)
+	if err != nil {
+		return nil, fmt.Errorf("control: revision %s/%s@%d: %w", bucket, key, revision, err)
+	}
+	return json.RawMessage(e.Value()), nil
 }
 
 // entryOf converts a JetStream entry.

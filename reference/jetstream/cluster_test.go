@@ -47,9 +47,11 @@ func TestReplicatedOnACluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := js.StreamNames(ctx)
-	n := 0
+	n, approvals := 0, false
 	for name := range names.Name() {
 		n++
+		// The held rollouts' bucket: approval state must outlive a node like every other state.
+		approvals = approvals || name == "KV_aruntime_control_"+control.BucketApprovals
 		st, err := js.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +69,11 @@ func TestReplicatedOnACluster(t *testing.T) {
 	if err := names.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// control's buckets, batch's jobs stream and three buckets, evidence's two streams.
+	if !approvals {
+		t.Errorf("no stream of the control plane's %s bucket on the cluster", control.BucketApprovals)
+	}
+	// control's buckets (approvals among them), batch's jobs stream and three buckets, evidence's
+	// two streams.
 	if want := len(control.Buckets) + 4 + 2; n != want {
 		t.Fatalf("%d streams on the cluster, want %d", n, want)
 	}

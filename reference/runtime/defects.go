@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/aruntime/arcert/reference/control"
 	"github.com/aruntime/arcert/reference/router"
 )
 
@@ -136,4 +137,6 @@ type OperationsDefects struct {
 	BatchResultNamesJob bool
 	// BatchIdempotencyGlobal scopes batch idempotency keys to the runtime instead of the tenant.
 	BatchIdempotencyGlobal bool
+	// Approvals break the approval of rollouts to protected pins.
+	Approvals control.ApprovalDefects
 }

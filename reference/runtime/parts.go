@@ -200,7 +200,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if rt.control != nil {
 		mux := http.NewServeMux()
 		dir := identity.NewDirectory(cfg)
-		mux.Handle(control.PathPrefix, control.Handler(rt.control, dir))
+		mux.Handle(control.PathPrefix, control.Handler(rt.control, dir, rt.controlOptions()))
 		mux.HandleFunc("POST "+control.PathPrefix+"workers/{id}/replace", rt.replaceHandler(dir))
 		mux.HandleFunc("GET "+CredentialsPath, rt.credentialsHandler(dir))
 		mux.Handle("/", handler)

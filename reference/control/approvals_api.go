@@ -1,0 +1,119 @@
+package control
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/identity"
+)
+
+// approvalsPattern is the approval endpoint under PathPrefix.
+const approvalsPattern = "rollouts/{id}/approvals"
+
+// ApprovalEvent is one step of a held rollout the evidence chain records: an approval counted
+// (Applied false) or the approval that released it (Applied true).
+type ApprovalEvent struct {
+	Rollout HeldRollout
+	// By names who approved: the operator's name.
+	By      string
+	Applied bool
+}
+
+// isApproval reports whether req is a call of the approval endpoint.
+func isApproval(req *http.Request) bool {
+	rest, ok := strings.CutPrefix(req.URL.Path, PathPrefix+"rollouts/")
+	return ok && req.Method == http.MethodPost && strings.HasSuffix(rest, "/approvals")
+}
+
+// movesTo is the digest a document moves its model to: a model document's artifact, a rollout's
+// new digest while any weight goes to it; empty for other buckets and for what does not decode
+// (Put refuses that with the field named).
+func movesTo(bucket string, raw []byte) string {
+	doc, err := Decode(bucket, raw)
+	if err != nil {
+		return ""
+	}
+	switch d := doc.(type) {
+	case ModelDoc:
+		return d.ArtifactDigest
+	case RolloutDoc:
+		if d.Weight > 0 {
+			return d.ToDigest
+		}
+	}
+	return ""
+}
+
+// held holds a document that moves key to a protected digest it is not on yet, answering 202
+// with the held rollout; it reports whether it answered.
+func (a *api) held(ctx context.Context, w http.ResponseWriter, req *http.Request, bucket, key string, body []byte) bool {
+	if a.opts.Defects.ApplyAtOnce {
+		return false
+	}
+	digest := movesTo(bucket, body)
+	required := a.opts.Protection.Required(key, digest)
+	if required == 0 {
+		return false
+	}
+	if cur, err := a.store.Get(ctx, BucketModels, key); err == nil && movesTo(BucketModels, cur.Value) == digest {
+		return false // already there: nothing is released
+	}
+	r, err := a.store.Hold(ctx, bucket, key, digest, body, required, principalOf(req).Operator)
+	if err != nil {
+		storeError(w, err)
+		return true
+	}
+	w.Header().Set("Location", PathPrefix+"rollouts/"+r.ID)
+	setOutcome(w.Header(), outcome.ReasonNone)
+	writeJSON(w, http.StatusAccepted, r)
+	return true
+}
+
+// heldRollout answers GET rollouts/{id}.
+func (a *api) heldRollout(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := withTimeout(req)
+	defer cancel()
+	r, err := a.store.HeldRollout(ctx, req.PathValue("id"))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	ok(w, r)
+}
+
+// approve answers POST rollouts/{id}/approvals: the caller's approval, counted once per
+// operator, and the rollout applied once enough have approved. The body is ignored.
+func (a *api) approve(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := withTimeout(req)
+	defer cancel()
+	by := approverName(principalOf(req))
+	r, added, applied, err := a.store.Approve(ctx, req.PathValue("id"), by, a.opts.Defects.CountRepeats)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	if a.opts.OnApproval != nil && added {
+		a.opts.OnApproval(ctx, ApprovalEvent{Rollout: r, By: by, Applied: applied})
+	}
+	ok(w, r)
+}
+
+// principalOf is the principal operatorOnly authenticated.
+func principalOf(req *http.Request) identity.Principal {
+	p, _ := req.Context().Value(principalKey{}).(identity.Principal)
+	return p
+}
+
+// approverName is what an approval records: the operator's name; under the tenant-can-approve
+// negative control, a tenant's or the workload's role and name.
+func approverName(p identity.Principal) string {
+	switch p.Role {
+	case identity.RoleOperator:
+		return p.Operator
+	case identity.RoleTenant:
+		return "tenant:" + p.Tenant + "/" + p.User
+	}
+	return string(p.Role)
+}
