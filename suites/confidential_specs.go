@@ -17,6 +17,10 @@ var ccFaults = []struct{ kind, path, says string }{
 	{kind: "attestation_forged", path: "forged", says: "an attestation signed with another key"},
 }
 
+// ccPressureRounds is how many rounds of requests (one per client path) CC-2 sends while the
+// attested workers are under pressure, pressureRoundGap apart: about a second.
+const ccPressureRounds = 8
+
 var _ = Describe("Confidential compute", Serial, func() {
 	It("serves a confidential tenant only on attested workers and names the attestation in evidence", Req("CC-1"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
@@ -91,15 +95,23 @@ var _ = Describe("Confidential compute", Serial, func() {
 			return len(pressed) >= len(attested)
 		})
 		opsCheck(all, "within %s of memory pressure on %s only %s report it", settle(), listed(attested), listed(pressed))
+		// Rounds spaced like FLT-3's, so they span several health polls of a router that learns
+		// of pressure by polling: a move made only once the router knows is caught.
 		shed := 0
-		for _, wire := range clientPaths() {
-			for i := range ccRefusedPerPath {
+		round := time.NewTicker(pressureRoundGap)
+		defer round.Stop()
+		for i := range ccPressureRounds {
+			for _, wire := range clientPaths() {
 				res := ccProbe(ctx, wire, fmt.Sprintf("moved under pressure? %d", i))
 				opsCheck(!res.class.Served(), "%s request %s of the confidential tenant was served by %s while every attested worker (%s) is under device pressure: it was moved off attested capacity",
 					wire, res.id, res.servedBy, listed(attested))
 				judged(wire, 1)
 				judged("device-pressure", 1)
 				shed++
+			}
+			select {
+			case <-round.C:
+			case <-ctx.Done():
 			}
 		}
 		clearDevices(ctx)

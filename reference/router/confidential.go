@@ -18,6 +18,9 @@ type ConfidentialDefects struct {
 	// FallbackIgnoresAttestation keeps a confidential tenant on attested workers while one is up,
 	// but once none is, plans it like any other tenant: failover moves it to unattested capacity.
 	FallbackIgnoresAttestation bool
+	// PressureIgnoresAttestation lets device pressure on the attested workers of the chosen pool
+	// send a confidential tenant to a relieved worker of that pool, attested or not.
+	PressureIgnoresAttestation bool
 }
 
 // planConfidential is plan for a tenant whose policy requires confidential compute: only a pool
@@ -50,6 +53,9 @@ func (r *Router) planConfidential(j job) (fallback.Decision, ending) {
 // attestedOnly reports whether j may run only on attested workers of the place d chose.
 func (r *Router) attestedOnly(j job, d fallback.Decision) bool {
 	if !r.places.confidential[j.principal.Tenant] {
+		return false
+	}
+	if r.defects.Confidential.PressureIgnoresAttestation && !r.attestedRelieved(d.Place) {
 		return false
 	}
 	return !r.defects.Confidential.FallbackIgnoresAttestation || r.attestedUp(d.Place)
