@@ -11,10 +11,12 @@ import (
 )
 
 // ccFaults are the attestation faults CC-1 shows on the attested workers, each with the path it
-// is judged on: a report replayed from long ago and one signed with a key nobody declared.
+// is judged on: a report replayed from long ago, one signed with a key nobody declared, and one
+// measuring a runtime version other than the pinned one.
 var ccFaults = []struct{ kind, path, says string }{
-	{kind: "attestation_stale", path: "stale", says: "a stale attestation"},
-	{kind: "attestation_forged", path: "forged", says: "an attestation signed with another key"},
+	{kind: discovery.DeviceAttestationStale, path: "stale", says: "a stale attestation"},
+	{kind: discovery.DeviceAttestationForged, path: "forged", says: "an attestation signed with another key"},
+	{kind: discovery.DeviceAttestationUnpinned, path: "unpinned", says: "an attestation measuring another runtime version"},
 }
 
 // ccPressureRounds is how many rounds of requests (one per client path) CC-2 sends while the
@@ -55,7 +57,7 @@ var _ = Describe("Confidential compute", Serial, func() {
 			clearDevices(ctx)
 			ccServedAgain(ctx, f.says)
 		}
-		evidence("%d requests of %s served only on attested %s, each evidence record naming an attestation the harness verified; %d refused with policy_forbids_fallback while the attested workers showed a stale or foreign-signed report",
+		evidence("%d requests of %s served only on attested %s, each evidence record naming an attestation the harness verified; %d refused with policy_forbids_fallback while the attested workers showed a stale, foreign-signed or unpinned report",
 			served, ccTenant().Name, listed(attested), refused)
 	}, SpecTimeout(2*time.Minute))
 

@@ -23,12 +23,17 @@ type Attester interface {
 }
 
 // Attestation faults the simulated device can be told to show, so a harness can check that a
-// router refuses what it should: a report replayed from long ago, and one signed with a key the
-// router never declared.
+// router refuses what it should: a report replayed from long ago, one signed with a key the
+// router never declared, and one measuring a runtime version other than the one pinned.
 const (
-	AttestStale  = "attestation_stale"
-	AttestForged = "attestation_forged"
+	AttestStale    = "attestation_stale"
+	AttestForged   = "attestation_forged"
+	AttestUnpinned = "attestation_unpinned"
 )
+
+// unpinnedSuffix marks the runtime version an unpinned report measures: what a device running a
+// modified runtime would attest.
+const unpinnedSuffix = "+unpinned"
 
 // staleAge is how old the simulated device's replayed report is: far beyond any sane maximum age.
 const staleAge = time.Hour
@@ -40,6 +45,8 @@ type simAttest struct {
 	key    ed25519.PrivateKey // nil: not in confidential-computing mode
 	stale  *attest.Signed     // the report a stale device keeps presenting
 	forged bool
+	// unpinned makes reports measure another runtime version.
+	unpinned bool
 }
 
 // Confidential puts the simulated device in confidential-computing mode, signing its reports
@@ -62,6 +69,9 @@ func (s *Sim) Attest(worker, runtimeVersion string) (attest.Signed, error) {
 	if a.stale != nil {
 		return *a.stale, nil
 	}
+	if a.unpinned {
+		runtimeVersion += unpinnedSuffix
+	}
 	r := attest.Report{Worker: worker, Device: s.uuid, CCMode: attest.ModeOn, RuntimeVersion: runtimeVersion,
 		IssuedAt: time.Now().UTC(), Nonce: nonce(), Simulated: true}
 	key := a.key
@@ -71,7 +81,8 @@ func (s *Sim) Attest(worker, runtimeVersion string) (attest.Signed, error) {
 	return attest.Sign(r, key)
 }
 
-// AttestFault shows one of the attestation faults (AttestStale, AttestForged) until ClearAttest.
+// AttestFault shows one of the attestation faults (AttestStale, AttestForged, AttestUnpinned)
+// until ClearAttest.
 func (s *Sim) AttestFault(kind, worker, runtimeVersion string) error {
 	a := &s.att
 	a.mu.Lock()
@@ -90,8 +101,10 @@ func (s *Sim) AttestFault(kind, worker, runtimeVersion string) error {
 		a.stale = &signed
 	case AttestForged:
 		a.forged = true
+	case AttestUnpinned:
+		a.unpinned = true
 	default:
-		return fmt.Errorf("device: attestation fault %q; want %s or %s", kind, AttestStale, AttestForged)
+		return fmt.Errorf("device: attestation fault %q; want %s, %s or %s", kind, AttestStale, AttestForged, AttestUnpinned)
 	}
 	return nil
 }
@@ -100,7 +113,7 @@ func (s *Sim) AttestFault(kind, worker, runtimeVersion string) error {
 func (s *Sim) ClearAttest() {
 	s.att.mu.Lock()
 	defer s.att.mu.Unlock()
-	s.att.stale, s.att.forged = nil, false
+	s.att.stale, s.att.forged, s.att.unpinned = nil, false, false
 }
 
 func nonce() string {

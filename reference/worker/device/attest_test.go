@@ -30,7 +30,7 @@ func TestSimAttestsOnlyInCCModeAndShowsItsFaults(t *testing.T) {
 	if err := verify(); err != nil {
 		t.Fatalf("fresh report: %v", err)
 	}
-	for kind, want := range map[string]error{AttestStale: attest.ErrStale, AttestForged: attest.ErrSignature} {
+	for kind, want := range map[string]error{AttestStale: attest.ErrStale, AttestForged: attest.ErrSignature, AttestUnpinned: attest.ErrVersion} {
 		if err := s.AttestFault(kind, "w", "1.0"); err != nil {
 			t.Fatal(err)
 		}
