@@ -48,8 +48,8 @@ func (c *Config) validateAttestation(v *validator) {
 	}
 	for i, w := range c.Workers {
 		need = need || w.Device.Confidential
-		if w.Device.Confidential && w.Device.Backend != DeviceSim {
-			v.add(fmt.Sprintf("workers[%d].device.confidential", i), "only the simulated device is put in confidential-computing mode by configuration; an NVML device reports its own mode")
+		if w.Device.Confidential && w.Device.Backend == DeviceNVML {
+			v.add(fmt.Sprintf("workers[%d].device.confidential", i), "only the simulated device is put in confidential-computing mode by configuration (backend sim, or auto where it falls back to sim); an NVML device reports its own mode")
 		}
 	}
 	if !need {
