@@ -3,6 +3,7 @@ package suites
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -31,6 +32,8 @@ var _ = Describe("Confidential compute", Serial, func() {
 			return
 		}
 		served := ccServedOnAttested(ctx, attested, "before the faults")
+		leaks := ccNoLeak(ctx, attested)
+		opsCheck(len(leaks) == 0, "the confidential tenant's data reached unattested capacity: %s", strings.Join(leaks, "; "))
 		refused := 0
 		for _, f := range ccFaults {
 			ccFaultAll(ctx, attested, discovery.DeviceEvent{Kind: f.kind})

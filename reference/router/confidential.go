@@ -21,6 +21,9 @@ type ConfidentialDefects struct {
 	// PressureIgnoresAttestation lets device pressure on the attested workers of the chosen pool
 	// send a confidential tenant to a relieved worker of that pool, attested or not.
 	PressureIgnoresAttestation bool
+	// PrefillAnywhere prefills a confidential tenant's long prompts on the (unattested) prefill
+	// workers like anyone else's, though it is served on an attested worker.
+	PrefillAnywhere bool
 }
 
 // planConfidential is plan for a tenant whose policy requires confidential compute: only a pool

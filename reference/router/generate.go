@@ -31,7 +31,7 @@ func (r *Router) onPool(ctx context.Context, j job, d fallback.Decision, affinit
 	defer lease.Done()
 	// A prefill worker would hold the prompt too: a confidential tenant's is prefilled on the
 	// attested worker that serves it.
-	if n := r.cfg.Disaggregation.PrefillMinTokens; n > 0 && j.c.PromptTokens >= n && !attested {
+	if n := r.cfg.Disaggregation.PrefillMinTokens; n > 0 && j.c.PromptTokens >= n && (!attested || r.defects.Confidential.PrefillAnywhere) {
 		r.prefill(ctx, j, d, affinity)
 	}
 	return r.generate(ctx, j, d, lease.Worker, em)
