@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/aruntime/arcert/api/discovery"
@@ -85,7 +86,7 @@ func (r *Router) attestedRelieved(p fallback.Place) bool {
 func (r *Router) unattested(model string) string {
 	var parts []string
 	for _, w := range r.pool.Workers() {
-		if !w.Serving() || !strings.Contains(","+strings.Join(w.Models, ",")+",", ","+model+",") {
+		if !w.Serving() || !slices.Contains(w.Models, model) {
 			continue
 		}
 		_, _, err := w.Attestation()

@@ -50,7 +50,12 @@ func (l lax) Verify(worker string, s attest.Signed, now time.Time) (attest.Verif
 		return pol.Verify(worker, s, now)
 	}
 	v := attest.Verified{Report: r, Digest: s.Digest()}
-	if r.Worker != worker || r.CCMode != attest.ModeOn || r.RuntimeVersion != pol.RuntimeVersion {
+	switch {
+	case r.Worker != worker:
+		return attest.Verified{}, attest.ErrWorker
+	case r.CCMode != attest.ModeOn:
+		return attest.Verified{}, attest.ErrNotConfidential
+	case r.RuntimeVersion != pol.RuntimeVersion:
 		return attest.Verified{}, attest.ErrVersion
 	}
 	return v, pol.Fresh(v, now)
