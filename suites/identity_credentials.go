@@ -49,6 +49,11 @@ func knownCredentials() map[string]string {
 	for _, t := range env.Target.Tenants {
 		out[credentialFingerprint(t.Key)] = "tenant " + t.Name + "'s key"
 	}
+	if cc := env.Target.Confidential; cc != nil {
+		for _, t := range cc.Tenants { // declared apart, but as much a tenant's secret
+			out[credentialFingerprint(t.Key)] = "confidential tenant " + t.Name + "'s key"
+		}
+	}
 	if op := env.Target.Operator; op != nil {
 		out[credentialFingerprint(op.Key)] = "the operator's key"
 	}

@@ -12,6 +12,13 @@ const (
 	DeviceXID            = "xid"             // an XID critical error, XID set
 	DeviceECC            = "ecc"             // an uncorrectable ECC error
 	DeviceClear          = "clear"           // the pressure released and the device reset
+
+	// Attestation faults, for a runtime that declares confidential-compute: until clear, the
+	// worker presents a report issued long ago, one signed with an undeclared key, or one
+	// measuring a runtime version other than the pinned one.
+	DeviceAttestationStale    = "attestation_stale"
+	DeviceAttestationForged   = "attestation_forged"
+	DeviceAttestationUnpinned = "attestation_unpinned"
 )
 
 // DeviceEvent is the body of a device hook call.

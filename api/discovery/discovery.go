@@ -63,6 +63,9 @@ type WorkerVersions struct {
 	// L1CapacityBlocks is the worker's L1 prefix-cache capacity now, so a harness can see it
 	// shrink under device pressure as the residency policy declares; 0 without an L1.
 	L1CapacityBlocks int64 `json:"l1_capacity_blocks,omitempty"`
+	// Attestation is the worker's confidential-computing attestation as the router last verified
+	// it; absent from a runtime that does not attest.
+	Attestation *Attestation `json:"attestation,omitempty"`
 }
 
 // Versions is the body of GET /v1/aruntime/versions.
@@ -103,16 +106,19 @@ type Tokens struct {
 // Record is one evidence record: who asked, what served it, under which versions, how it ended
 // and what it cost. Records are hash-chained: Hash covers every other field including PrevHash.
 type Record struct {
-	Seq            uint64           `json:"seq"`
-	RequestID      string           `json:"request_id"`
-	Time           time.Time        `json:"time"`
-	Tenant         string           `json:"tenant"`
-	Application    string           `json:"application"`
-	User           string           `json:"user"`
-	ClientUser     string           `json:"client_user,omitempty"`
-	TrafficClass   string           `json:"traffic_class"`
-	Model          string           `json:"model"`
-	Deployment     string           `json:"deployment"`
+	Seq          uint64    `json:"seq"`
+	RequestID    string    `json:"request_id"`
+	Time         time.Time `json:"time"`
+	Tenant       string    `json:"tenant"`
+	Application  string    `json:"application"`
+	User         string    `json:"user"`
+	ClientUser   string    `json:"client_user,omitempty"`
+	TrafficClass string    `json:"traffic_class"`
+	Model        string    `json:"model"`
+	Deployment   string    `json:"deployment"`
+	// Attestation is the digest of the attestation of the worker that served a request of a
+	// tenant requiring confidential compute (the digest the versions listing gives that worker).
+	Attestation    string           `json:"attestation,omitempty"`
 	ArtifactDigest string           `json:"artifact_digest"`
 	PolicyVersion  string           `json:"policy_version"`
 	ServedBy       outcome.ServedBy `json:"served_by"`

@@ -1,6 +1,8 @@
 package target
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 
 	"github.com/aruntime/arcert/internal/yamlschema"
@@ -63,6 +65,20 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 	probs = append(probs, t.checkProtected()...)
 	if (t.Declares("device-pressure") || t.Declares("device-faults")) && (t.Devices == nil || t.Operator == nil) {
 		add("devices", "features device-pressure and device-faults need the devices section (the device hook) and the operator credential")
+	}
+	if t.Declares("confidential-compute") && (t.Confidential == nil || t.Devices == nil || t.Operator == nil) {
+		add("confidential", "feature confidential-compute needs the confidential section, the devices section (the device hook turns attestations stale or forged) and the operator credential")
+	}
+	if t.Confidential != nil {
+		if k, err := base64.StdEncoding.DecodeString(t.Confidential.PublicKey); err != nil || len(k) != ed25519.PublicKeySize {
+			add("confidential.public_key", "want a base64 ed25519 public key (%d bytes)", ed25519.PublicKeySize)
+		}
+		for i, ct := range t.Confidential.Tenants {
+			claim(fmt.Sprintf("confidential.tenants[%d].key", i), ct.Key)
+			if !ct.DataPolicy.ConfidentialCompute {
+				add(fmt.Sprintf("confidential.tenants[%d].data_policy.confidential_compute", i), "a tenant declared confidential must say so in its data policy")
+			}
+		}
 	}
 	if t.Declares("grpc") && t.Endpoints.GRPC == "" {
 		add("endpoints.grpc", "the target declares feature grpc but gives no gRPC endpoint")

@@ -36,6 +36,7 @@ type Target struct {
 	Devices        *Devices       `yaml:"devices"`
 	Resilience     *Resilience    `yaml:"resilience"`
 	Placement      Placement      `yaml:"placement"`
+	Confidential   *Confidential  `yaml:"confidential"`
 
 	// Source is the file the target came from; Digest the SHA-256 of its bytes, for reports.
 	Source string `yaml:"-"`
@@ -142,6 +143,21 @@ type DataPolicy struct {
 	AllowedRegions   []string `yaml:"allowed_regions"`
 	HostedFallback   bool     `yaml:"hosted_fallback"`
 	EvidenceRequired bool     `yaml:"evidence_required"`
+	// ConfidentialCompute: the tenant may be served only on attested workers.
+	ConfidentialCompute bool `yaml:"confidential_compute"`
+}
+
+// Confidential declares confidential compute (feature confidential-compute). Its tenants are kept
+// out of Target.Tenants on purpose: requirements about every tenant move tenants between regions
+// and providers, which a confidential tenant must never be, so they are certified by the CC
+// requirements alone.
+type Confidential struct {
+	Tenants []Tenant `yaml:"tenants"`
+	// PublicKey is the base64 ed25519 key the workers' attestations are signed with; the harness
+	// verifies every attestation an evidence record names with it.
+	PublicKey string `yaml:"public_key"`
+	// MaxAge is how old an attestation may be when the router trusts it.
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // Quota is a tenant's declared allowance.

@@ -24,6 +24,8 @@ type Config struct {
 	Features []string `yaml:"features"`
 	// Disaggregation sends long prompts through the prefill workers (role prefill) first.
 	Disaggregation Disaggregation `yaml:"disaggregation"`
+	// Attestation is what a worker must present before a confidential tenant is routed to it.
+	Attestation Attestation `yaml:"attestation"`
 
 	// Source is the file the configuration came from, for messages.
 	Source string `yaml:"-"`
@@ -153,6 +155,9 @@ type DataPolicy struct {
 	AllowedRegions   []string `yaml:"allowed_regions"`
 	HostedFallback   bool     `yaml:"hosted_fallback"`
 	EvidenceRequired bool     `yaml:"evidence_required"`
+	// ConfidentialCompute keeps the tenant on attested workers only: never an unattested worker,
+	// region or hosted provider, not even in failover; refused (policy_forbids_fallback) instead.
+	ConfidentialCompute bool `yaml:"confidential_compute"`
 }
 
 // Quota is a tenant's declared allowance; the router enforces exactly this.
@@ -262,6 +267,9 @@ type DeviceSpec struct {
 	// IgnoredXIDs are XIDs that do not drain the worker; nil means DefaultIgnoredXIDs and an
 	// empty list drains on every XID.
 	IgnoredXIDs []uint64 `yaml:"ignored_xids"`
+	// Confidential puts the simulated device in confidential-computing mode: it attests with the
+	// TEST-ONLY key (see Attestation).
+	Confidential bool `yaml:"confidential"`
 }
 
 // EngineSpec is the executor's batching limits and cost model.

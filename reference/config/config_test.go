@@ -22,8 +22,14 @@ func TestDevConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Tenants) != 3 || len(cfg.Workers) != 4 || len(cfg.Providers) != 1 {
-		t.Fatalf("dev config has %d tenants, %d workers and %d providers, want 3, 4 (one a prefill worker) and 1", len(cfg.Tenants), len(cfg.Workers), len(cfg.Providers))
+	if len(cfg.Tenants) != 4 || len(cfg.Workers) != 4 || len(cfg.Providers) != 1 {
+		t.Fatalf("dev config has %d tenants, %d workers and %d providers, want 4 (one confidential), 4 (one a prefill worker) and 1", len(cfg.Tenants), len(cfg.Workers), len(cfg.Providers))
+	}
+	if a, b := cfg.Workers[0].Device, cfg.Workers[1].Device; a.Confidential || !b.Confidential || a.Name != b.Name || a.Pressure != b.Pressure {
+		t.Fatalf("worker-b's device %+v, want worker-a's %+v merged in and only worker-b confidential", b, a)
+	}
+	if !cfg.Tenants[3].DataPolicy.ConfidentialCompute {
+		t.Fatalf("tenant %s does not require confidential compute", cfg.Tenants[3].Name)
 	}
 	for _, w := range cfg.Workers[1:] {
 		if w.Engine != cfg.Workers[0].Engine {

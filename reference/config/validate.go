@@ -118,6 +118,7 @@ func (c *Config) validate() []*FieldError {
 	c.validateWorkers(v, models)
 	c.validateProviders(v, models, claim)
 	c.validateFallbacks(v, models)
+	c.validateAttestation(v)
 	for i, f := range c.Features {
 		if f == "" {
 			v.add(fmt.Sprintf("features[%d]", i), "is empty")

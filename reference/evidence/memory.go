@@ -63,7 +63,7 @@ var recordOverhead = uint64(unsafe.Sizeof(discovery.Record{}))
 func RecordBytes(r discovery.Record) uint64 {
 	n := recordOverhead
 	for _, s := range []string{r.RequestID, r.Tenant, r.Application, r.User, r.ClientUser, r.TrafficClass,
-		r.Model, r.Deployment, r.ArtifactDigest, r.PolicyVersion, r.ServedBy.Region, r.ServedBy.Pool,
+		r.Model, r.Deployment, r.Attestation, r.ArtifactDigest, r.PolicyVersion, r.ServedBy.Region, r.ServedBy.Pool,
 		r.ServedBy.Provider, r.ServedBy.Deployment, r.ServedBy.Worker, string(r.Outcome), string(r.Reason),
 		r.CacheTier, r.CostCenter, r.TraceID, r.PrevHash, r.Hash} {
 		n += uint64(len(s))

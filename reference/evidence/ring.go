@@ -43,6 +43,7 @@ type packed struct {
 	labels                         *labelsRef
 	requestID, clientUser, traceID string
 	prevHash, hash                 string
+	attestation                    string // changes with every attestation, so not a shared label
 	tokens                         discovery.Tokens
 	costMicroUSD                   int64
 	durationMS                     float64
@@ -104,14 +105,14 @@ func (r *ring) pack(rec discovery.Record) packed {
 	}
 	ref.refs++
 	return packed{seq: rec.Seq, unixNano: rec.Time.UnixNano(), labels: ref, requestID: rec.RequestID, clientUser: rec.ClientUser,
-		traceID: rec.TraceID, prevHash: rec.PrevHash, hash: rec.Hash, tokens: rec.Tokens, costMicroUSD: rec.CostMicroUSD, durationMS: rec.DurationMS}
+		traceID: rec.TraceID, prevHash: rec.PrevHash, hash: rec.Hash, attestation: rec.Attestation, tokens: rec.Tokens, costMicroUSD: rec.CostMicroUSD, durationMS: rec.DurationMS}
 }
 
 func (p *packed) record() discovery.Record {
 	l := p.labels
 	return discovery.Record{Seq: p.seq, RequestID: p.requestID, Time: time.Unix(0, p.unixNano).UTC(), Tenant: l.tenant,
 		Application: l.application, User: l.user, ClientUser: p.clientUser, TrafficClass: l.trafficClass, Model: l.model,
-		Deployment: l.deployment, ArtifactDigest: l.artifactDigest, PolicyVersion: l.policyVersion, ServedBy: l.servedBy,
+		Deployment: l.deployment, Attestation: p.attestation, ArtifactDigest: l.artifactDigest, PolicyVersion: l.policyVersion, ServedBy: l.servedBy,
 		Outcome: l.outcome, Reason: l.reason, Tokens: p.tokens, CacheTier: l.cacheTier, CostMicroUSD: p.costMicroUSD,
 		CostCenter: l.costCenter, TraceID: p.traceID, DurationMS: p.durationMS, PrevHash: p.prevHash, Hash: p.hash}
 }

@@ -33,4 +33,6 @@ type Defects struct {
 	Labels LabelDefects
 	// Billing are the router's bugs of what evidence bills.
 	Billing BillingDefects
+	// Confidential are the router's bugs of confidential compute.
+	Confidential ConfidentialDefects
 }

@@ -72,6 +72,9 @@ func (r *Router) versions(w http.ResponseWriter, req *http.Request) {
 					MemoryFreeBytes: d.GetMemoryFreeBytes(), Pressure: d.GetPressure(), Fault: d.GetFault()})
 			}
 		}
+		if r.pool.Attests() {
+			v.Attestation = workerAttestation(wv.Worker)
+		}
 		out.Workers = append(out.Workers, v)
 	}
 	writeOK(w, out)

@@ -45,6 +45,9 @@ type ending struct {
 	artifact string
 	// tier is the cache tier that served the cached prompt tokens.
 	tier string
+	// attestation is the digest of the attestation of the worker that served a confidential
+	// tenant's request, for evidence.
+	attestation string
 	// collected is the output of a request run without a client attached (a batch job).
 	collected string
 	// delivered counts the completion tokens the emitter took: what went out before the end.

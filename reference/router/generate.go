@@ -20,16 +20,18 @@ import (
 // never move a tenant's data where its policy was not asked about. retry reports a failure before
 // any output, after which the request is planned again.
 func (r *Router) onPool(ctx context.Context, j job, d fallback.Decision, affinity uint64, em emitter) (ending, bool) {
-	place := d.Place
+	place, attested := d.Place, r.attestedOnly(j, d)
 	lease, err := r.pool.PickWhere(place.Model, affinity, func(w *routing.Worker) bool {
-		return w.Region == place.Region && w.Pool == place.Pool
+		return w.Region == place.Region && w.Pool == place.Pool && (!attested || w.Attested())
 	})
 	if err != nil {
 		// The place went down between the plan and the pick; the next plan leaves it out.
 		return refused(outcome.ReasonNoHealthyWorker, "no healthy worker left in "+place.String()), true
 	}
 	defer lease.Done()
-	if n := r.cfg.Disaggregation.PrefillMinTokens; n > 0 && j.c.PromptTokens >= n {
+	// A prefill worker would hold the prompt too: a confidential tenant's is prefilled on the
+	// attested worker that serves it.
+	if n := r.cfg.Disaggregation.PrefillMinTokens; n > 0 && j.c.PromptTokens >= n && (!attested || r.defects.Confidential.PrefillAnywhere) {
 		r.prefill(ctx, j, d, affinity)
 	}
 	return r.generate(ctx, j, d, lease.Worker, em)
@@ -41,6 +43,11 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	end.class, end.reason = d.Class, d.Reason
 	end.servedBy = outcome.ServedBy{Region: w.Region, Pool: w.Pool, Provider: config.LocalProvider, Deployment: r.cfg.Runtime.Deployment, Worker: w.ID}
 	end.model = d.Place.Model
+	if r.places.confidential[j.principal.Tenant] {
+		if v, _, err := w.Attestation(); err == nil {
+			end.attestation = v.Digest // the attestation the worker was trusted on, for evidence
+		}
+	}
 	if m, ok := r.model(d.Place.Model); ok {
 		end.artifact = m.ArtifactDigest
 	}

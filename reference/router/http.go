@@ -30,6 +30,7 @@ func (r *Router) Handler() http.Handler {
 	mux.HandleFunc("GET "+discovery.PathVersions, r.versions)
 	mux.HandleFunc("GET "+discovery.PathQuotas, r.quotas)
 	mux.HandleFunc("GET "+discovery.PathEvidence, r.evidenceList)
+	mux.HandleFunc("GET "+discovery.PathAttestations+"/{digest}", r.attestationByDigest)
 	if r.batches != nil {
 		mux.HandleFunc("POST /v1/batches", r.submitBatch)
 		mux.HandleFunc("GET /v1/batches/{id}", r.getBatch)

@@ -19,6 +19,8 @@ type places struct {
 	chains    map[string][]fallback.Place
 	policies  map[string]fallback.Policy
 	providers map[string]*hostedProvider
+	// confidential are the tenants whose data policy requires confidential compute.
+	confidential map[string]bool
 }
 
 // newPlaces derives the chains, policies and provider clients of cfg. A provider whose base_url
@@ -26,7 +28,7 @@ type places struct {
 // warning, so the runtime serves without hosted fallback rather than failing to start. hc is the
 // providers' HTTP client (nil: a default one).
 func newPlaces(cfg *config.Config, log *slog.Logger, hc *http.Client) *places {
-	ps := &places{chains: map[string][]fallback.Place{}, policies: map[string]fallback.Policy{}, providers: map[string]*hostedProvider{}}
+	ps := &places{chains: map[string][]fallback.Place{}, policies: map[string]fallback.Policy{}, providers: map[string]*hostedProvider{}, confidential: map[string]bool{}}
 	topo := fallback.Topology{PrimaryRegion: cfg.Runtime.Region, FallbackModels: map[string]string{}}
 	for _, w := range cfg.Workers {
 		if w.Role == config.RolePrefill {
@@ -52,6 +54,7 @@ func newPlaces(cfg *config.Config, log *slog.Logger, hc *http.Client) *places {
 	}
 	for _, t := range cfg.Tenants {
 		ps.policies[t.Name] = fallback.Policy{AllowedRegions: t.DataPolicy.AllowedRegions, HostedFallback: t.DataPolicy.HostedFallback}
+		ps.confidential[t.Name] = t.DataPolicy.ConfidentialCompute
 	}
 	return ps
 }
@@ -65,23 +68,36 @@ func newPlaces(cfg *config.Config, log *slog.Logger, hc *http.Client) *places {
 // worker and is shed with device_pressure, the honest answer; a hosted provider is never chosen
 // for pressure alone, since pressure passes in seconds and hosting moves the tenant's data.
 func (r *Router) plan(j job) (fallback.Decision, ending) {
+	if r.places.confidential[j.principal.Tenant] {
+		return r.planConfidential(j)
+	}
+	return r.planAny(j)
+}
+
+// planAny is plan for a tenant that does not require confidential compute.
+func (r *Router) planAny(j job) (fallback.Decision, ending) {
 	chain, policy := r.places.chains[j.c.Model.Name], r.places.policies[j.principal.Tenant]
 	if d, err := fallback.Plan(chain, policy, r.relieved); err == nil && (d.Place.Kind == fallback.KindPool || r.ops.PressureToProvider) {
 		return d, ending{}
 	}
 	d, err := fallback.Plan(chain, policy, r.healthy)
+	return d, r.planEnding(j, err)
+}
+
+// planEnding is the refusal a failed plan implies, or the zero ending when err is nil.
+func (r *Router) planEnding(j job, err error) ending {
 	switch {
 	case err == nil:
-		return d, ending{}
+		return ending{}
 	case errors.Is(err, fallback.ErrPolicyForbidsRegion):
-		return d, refused(outcome.ReasonPolicyForbidsRegion, err.Error())
+		return refused(outcome.ReasonPolicyForbidsRegion, err.Error())
 	case errors.Is(err, fallback.ErrPolicyForbidsFallback):
-		return d, refused(outcome.ReasonPolicyForbidsFallback, err.Error())
+		return refused(outcome.ReasonPolicyForbidsFallback, err.Error())
 	case errors.Is(err, fallback.ErrNoPlace):
-		return d, refused(outcome.ReasonNoHealthyWorker, "no healthy place serves model "+j.c.Model.Name+": "+err.Error())
+		return refused(outcome.ReasonNoHealthyWorker, "no healthy place serves model "+j.c.Model.Name+": "+err.Error())
 	default:
 		r.log.Error("fallback chain cannot be planned", "model", j.c.Model.Name, "err", err)
-		return d, refused(outcome.ReasonInternal, "routing: "+err.Error())
+		return refused(outcome.ReasonInternal, "routing: "+err.Error())
 	}
 }
 

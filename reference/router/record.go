@@ -38,6 +38,7 @@ func (r *Router) record(j job, end ending, started time.Time) {
 		Model:          servedModel(j, end),
 		Deployment:     r.cfg.Runtime.Deployment,
 		ArtifactDigest: end.artifact,
+		Attestation:    end.attestation,
 		PolicyVersion:  r.cfg.Runtime.PolicyVersion,
 		ServedBy:       end.servedBy,
 		Outcome:        end.class,

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 )
 
@@ -61,8 +64,12 @@ func (p *Pool) watch(ctx context.Context, w *Worker) {
 	for {
 		marks := w.marks.Load()
 		cctx, cancel := context.WithTimeout(ctx, max(p.interval, minHealthTimeout))
-		resp, err := w.Client.Health(cctx, &arcertv1.HealthRequest{})
+		var md metadata.MD
+		resp, err := w.Client.Health(cctx, &arcertv1.HealthRequest{}, grpc.Header(&md))
 		cancel()
+		if err == nil {
+			w.observeAttestation(md)
+		}
 		if ctx.Err() != nil {
 			return // shutting down: a cancelled poll says nothing about the worker
 		}

@@ -73,6 +73,9 @@ type Options struct {
 	// worker may have than the least loaded one before load wins.
 	AffinitySlack int
 	Logger        *slog.Logger // nil means slog.Default()
+	// Attestation verifies what workers present on every health poll; nil attests no worker, so
+	// a confidential tenant is served nowhere.
+	Attestation Verifier
 }
 
 // Pool is the set of workers a router routes to. It is safe for concurrent
@@ -84,6 +87,7 @@ type Pool struct {
 	interval time.Duration
 	slack    int64
 	log      *slog.Logger
+	verifier Verifier
 
 	mu   sync.Mutex // makes Pick's choice and its increment one step
 	next int        // rotates where Pick starts, so ties are spread
@@ -111,6 +115,7 @@ func New(o Options) (*Pool, error) {
 		interval: o.HealthInterval,
 		slack:    int64(o.AffinitySlack),
 		log:      o.Logger,
+		verifier: o.Attestation,
 		changed:  make(chan struct{}),
 		kick:     make(chan struct{}, 1),
 	}

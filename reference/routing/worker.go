@@ -33,6 +33,8 @@ type Worker struct {
 	marks       atomic.Uint64 // MarkUnhealthy calls, so a poll begun before one cannot undo it
 	last        atomic.Pointer[arcertv1.HealthResponse]
 	err         atomic.Pointer[error]
+	att         atomic.Pointer[attestation]
+	recent      attestRing
 }
 
 // Healthy reports whether the worker is in rotation: its last Health said

@@ -33,6 +33,8 @@ type Defects struct {
 	Operations OperationsDefects
 	// Billing are the router's bugs of what evidence bills for a request.
 	Billing router.BillingDefects
+	// Confidential are the bugs of attestation and of confidential tenants' fallback.
+	Confidential ConfidentialDefects
 }
 
 // The families below are filled by the negative controls of each family; keep each family's

@@ -150,8 +150,12 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		eps = append(eps, routing.Endpoint{ID: w.ID, Address: dial, Region: w.Region, Pool: w.Pool, Models: w.Models, Role: w.Role})
 		rt.topology.Dials["router"] = append(rt.topology.Dials["router"], dial)
 	}
+	verifier, err := rt.opts.Defects.Confidential.verifier(cfg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	pool, err := routing.New(routing.Options{Endpoints: eps, Token: cfg.Router.WorkerToken, HealthInterval: cfg.Router.HealthInterval,
-		AffinitySlack: cfg.Router.AffinitySlack, Logger: rt.log.With("part", "routing")})
+		AffinitySlack: cfg.Router.AffinitySlack, Logger: rt.log.With("part", "routing"), Attestation: verifier})
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}

@@ -179,12 +179,17 @@ func (s *Server) DeviceEvent(ctx context.Context, req *arcertv1.DeviceEventReque
 		case <-ctx.Done():
 		}
 		t.Stop()
+	case device.AttestStale, device.AttestForged, device.AttestUnpinned:
+		if err := s.attestFault(req.GetKind()); err != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "worker %s: %v", s.id, err)
+		}
 	case "clear":
+		_ = s.attestFault("")
 		inj.SimulateFree(0, false)
 		s.inflight.clear()
 		s.res.check()
 	default:
-		return nil, status.Errorf(codes.InvalidArgument, "device event kind %q; want memory_pressure, xid, ecc or clear", req.GetKind())
+		return nil, status.Errorf(codes.InvalidArgument, "device event kind %q; want memory_pressure, xid, ecc, attestation_stale, attestation_forged, attestation_unpinned or clear", req.GetKind())
 	}
 	fault, _ := s.inflight.faulted()
 	return &arcertv1.DeviceEventResponse{Worker: s.id, Healthy: fault == "" && s.live.Load(), Device: s.res.status(fault),

@@ -14,6 +14,7 @@ func (s *Server) Health(ctx context.Context, _ *arcertv1.HealthRequest) (*arcert
 	if err := s.authorize(ctx); err != nil {
 		return nil, err
 	}
+	s.presentAttestation(ctx)
 	st := s.eng.Stats()
 	fault, _ := s.inflight.faulted()
 	resp := &arcertv1.HealthResponse{

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/reference/attest"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/worker/device"
 	"github.com/aruntime/arcert/reference/worker/engine"
@@ -170,6 +171,9 @@ func New(o Options) (*Server, error) {
 		if s.dev, s.closeDev, err = device.Open(spec.Backend, index, spec.Name, spec.MemoryBytes, s.log); err != nil {
 			return nil, fmt.Errorf("%w: device %d (%s backend): %w", ErrOptions, index, spec.Backend, err)
 		}
+	}
+	if sim, ok := s.dev.(*device.Sim); ok && spec.Confidential {
+		sim.Confidential(attest.TestOnlyKey())
 	}
 	s.role, s.metrics, s.poll = o.Worker.Role, o.DeviceMetrics, o.Worker.Device.Pressure.PollInterval
 	if s.ignoredXIDs = o.Worker.Device.IgnoredXIDs; s.ignoredXIDs == nil {

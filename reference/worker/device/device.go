@@ -59,11 +59,13 @@ type Sim struct {
 	used     uint64 // reserved by this worker
 	external uint64 // held by "another process": what simulated pressure takes
 	events   eventQueue
+	att      simAttest
 }
 
 var (
 	_ Device   = (*Sim)(nil)
 	_ Injector = (*Sim)(nil)
+	_ Attester = (*Sim)(nil)
 )
 
 // NewSim returns a simulated device. Its UUID is derived from index only, so

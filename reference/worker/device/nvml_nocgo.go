@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/aruntime/arcert/reference/attest"
 )
 
 // NVML is unavailable in a binary built without cgo (the container images):
@@ -45,3 +47,8 @@ func (*NVML) Close() error { return nil }
 
 // WatchEvents implements EventSource.
 func (*NVML) WatchEvents(ctx context.Context, _ func(Event)) error { <-ctx.Done(); return ctx.Err() }
+
+// Attest reports ErrNotAttested: this binary was built without cgo.
+func (*NVML) Attest(string, string) (attest.Signed, error) {
+	return attest.Signed{}, fmt.Errorf("%w: built without cgo", ErrNotAttested)
+}
