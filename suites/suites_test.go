@@ -13,8 +13,9 @@ import (
 )
 
 // TestEveryMustHasASpec walks the spec tree without running it (a Ginkgo dry run) and fails when
-// a MUST requirement of an implemented profile has no spec labelled req:<ID>, or a spec names a
-// requirement the catalogue does not have.
+// a MUST requirement of an implemented profile has no spec labelled req:<ID>, a spec names a
+// requirement the catalogue does not have, or a line of a certified guidance section is answered
+// by no requirement with a spec.
 func TestEveryMustHasASpec(t *testing.T) {
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	var rep types.Report
@@ -57,6 +58,29 @@ func TestEveryMustHasASpec(t *testing.T) {
 	if len(labelled) < 20 {
 		t.Errorf("only %d requirements have specs", len(labelled))
 	}
+	for _, section := range catalog.CertifiedSections {
+		for _, n := range catalog.SectionLines(section) {
+			if !lineHasASpec(c, labelled, n) {
+				line, _ := catalog.GuidanceLine(n)
+				t.Errorf("guidance line %d (%s) is answered by no requirement with a spec: %q", n, section, line)
+			}
+		}
+	}
+}
+
+// lineHasASpec reports whether a requirement that traces to guidance line n has a spec.
+func lineHasASpec(c *catalog.Catalog, labelled map[string]int, n int) bool {
+	for _, r := range c.Requirements {
+		if labelled[r.ID] == 0 {
+			continue
+		}
+		for _, tr := range r.Traces() {
+			if tr.Line == n {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func TestLabelFilter(t *testing.T) {

@@ -34,6 +34,9 @@ type Requirement struct {
 	// Line is the line of the guidance the requirement comes from; Quote its words there.
 	Line  int    `yaml:"line" json:"guidance_line"`
 	Quote string `yaml:"quote" json:"guidance_quote"`
+	// Also are further guidance lines the requirement's spec tests, where one check answers more
+	// than one line (worker loss survived is what the "Model-serving clusters" pattern asks too).
+	Also []Trace `yaml:"also,omitempty" json:"also_traces,omitempty"`
 	Title string `yaml:"title" json:"title"`
 	Check string `yaml:"check" json:"check"`
 	// Paths are the ways a client can reach the rule (a transport, class, tenant, operator
@@ -56,6 +59,17 @@ type Requirement struct {
 	// whose outcomes are inferred it is NOT_SUPPORTED: the missing contract is OUT-1's one finding,
 	// not a failure repeated in every requirement that reads it.
 	Contract bool `yaml:"contract,omitempty" json:"contract,omitempty"`
+}
+
+// Trace is a guidance line and the words of it a requirement answers.
+type Trace struct {
+	Line  int    `yaml:"line" json:"guidance_line"`
+	Quote string `yaml:"quote" json:"guidance_quote"`
+}
+
+// Traces are every guidance line r answers: its own, then the ones under Also.
+func (r Requirement) Traces() []Trace {
+	return append([]Trace{{Line: r.Line, Quote: r.Quote}}, r.Also...)
 }
 
 // Needs returns the fewest samples a PASS of r may rest on.
@@ -157,4 +171,30 @@ func GuidanceLine(n int) (string, bool) {
 		return "", false
 	}
 	return lines[n-1], true
+}
+
+// headings are the guidance's section headings, each on a line of its own.
+var headings = []string{"Key takeaways", "Patterns", "Placement decision", "Failure and fallback",
+	"Implementation checklist", "Control and tenancy boundaries", "Overload and multi-tenant failure"}
+
+// CertifiedSections are the guidance sections whose every line must be answered by a requirement
+// with a spec: what a runtime does. The key takeaways and the placement questions are recorded in
+// the target file (QUO-4, DOC-1) rather than each tested.
+var CertifiedSections = []string{"Patterns", "Failure and fallback", "Implementation checklist",
+	"Control and tenancy boundaries", "Overload and multi-tenant failure"}
+
+// SectionLines returns the numbers (1-based) of the non-empty lines under heading, up to the next
+// heading; none when the guidance has no such heading.
+func SectionLines(heading string) []int {
+	var out []int
+	in := false
+	for i, line := range strings.Split(Guidance, "\n") {
+		switch {
+		case slices.Contains(headings, line):
+			in = line == heading
+		case in && strings.TrimSpace(line) != "":
+			out = append(out, i+1)
+		}
+	}
+	return out
 }
