@@ -97,6 +97,9 @@ func startRuntime(ctx context.Context, stderr io.Writer, c runtimeChoice, wantCh
 	topo := rt.Topology()
 	// The embedded runtime has one router, on the ports it really got: no further ones.
 	t.Endpoints.HTTP, t.Endpoints.GRPC, t.Endpoints.More = "http://"+topo.HTTP, topo.GRPC, nil
+	if t.Tools != nil {
+		t.Tools.Adapter, t.Tools.Observe = topo.ToolAdapter, topo.ToolServerSeen
+	}
 	if chaos != nil {
 		chaos.Nodes = embeddedNodes{rt: rt}
 		t.Dependencies = embeddedDependencies(chaos.Engine, topo)

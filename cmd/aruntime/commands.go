@@ -18,6 +18,7 @@ import (
 	"github.com/aruntime/arcert/fixtures/artifacts/seeding"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	standin "github.com/aruntime/arcert/fixtures/provider"
+	"github.com/aruntime/arcert/fixtures/toolserver"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
 	"github.com/aruntime/arcert/reference/telemetry"
@@ -185,6 +186,7 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 	}
 	if opts.Router {
 		opts.StartProvider = standin.ForConfig
+		opts.StartToolServer = toolserver.ForConfig
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -24,6 +24,8 @@ type Config struct {
 	Features []string `yaml:"features"`
 	// Disaggregation sends long prompts through the prefill workers (role prefill) first.
 	Disaggregation Disaggregation `yaml:"disaggregation"`
+	// Tools are the runtime-side tools the router has the tool adapter execute (tools.go).
+	Tools Tools `yaml:"tools"`
 
 	// Source is the file the configuration came from, for messages.
 	Source string `yaml:"-"`
@@ -146,6 +148,9 @@ type Tenant struct {
 	// queue places are divided among the waiting tenants in proportion to their weights, so one
 	// tenant's flood queues behind itself. Optional; 0 means 1, every tenant equal.
 	Weight int `yaml:"weight"`
+	// Tools are the runtime-side tools (tools.served) the tenant's requests may have executed;
+	// naming another is refused with tool_not_allowed.
+	Tools []string `yaml:"tools"`
 }
 
 // DataPolicy says where a tenant's data may go.

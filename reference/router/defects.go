@@ -33,4 +33,6 @@ type Defects struct {
 	Labels LabelDefects
 	// Billing are the router's bugs of what evidence bills.
 	Billing BillingDefects
+	// Tools are the router's bugs of tool calling.
+	Tools ToolDefects
 }

@@ -32,6 +32,8 @@ type Defects struct {
 	Operations OperationsDefects
 	// Billing are the router's bugs of what evidence bills for a request.
 	Billing router.BillingDefects
+	// Tools are the bugs of tool calling (tools.go).
+	Tools ToolDefects
 }
 
 // The families below are filled by the negative controls of each family; keep each family's

@@ -50,5 +50,6 @@ func (d Defects) router() router.Defects {
 		SharedFIFOClassQueue: d.Admission.SharedFIFOClassQueue,
 		SlowReaderHoldsSlot:  d.Admission.SlowReaderHoldsSlot,
 		Billing:              d.Billing,
+		Tools:                d.Tools.Router,
 	}
 }

@@ -53,6 +53,10 @@ type Options struct {
 	// which reference/ may not import. Nil leaves such providers out: the router then serves
 	// without hosted fallback.
 	StartProvider func(ctx context.Context, p config.Provider) (baseURL string, stop func() error, err error)
+	// StartToolServer starts the stand-in tool server when tools.server_url is `embedded` and
+	// returns its MCP endpoint, the URL of its record and how to stop it; `aruntime up` passes
+	// fixtures/toolserver's. Nil leaves runtime-side tools unavailable (tool_unavailable).
+	StartToolServer func(ctx context.Context, t config.Tools) (mcpURL, seenURL string, stop func() error, err error)
 	// Interpose, when set, is asked for the address to dial for every dependency link, so the
 	// harness can stand a fault proxy on each (see Link).
 	Interpose Interposer
@@ -107,6 +111,11 @@ type Topology struct {
 	Workers  map[string]string `json:"workers"`
 	// Providers maps each hosted provider the router may fall back to to its base URL.
 	Providers map[string]string `json:"providers,omitempty"`
+	// ToolAdapter is the tool adapter's base URL; ToolServer the tool server's MCP endpoint and
+	// ToolServerSeen where the stand-in shows who called it.
+	ToolAdapter    string `json:"tool_adapter,omitempty"`
+	ToolServer     string `json:"tool_server,omitempty"`
+	ToolServerSeen string `json:"tool_server_seen,omitempty"`
 	// Dials maps each part to the addresses it dials.
 	Dials map[string][]string `json:"dials"`
 }
