@@ -25,6 +25,9 @@ type Defects struct {
 	TenantKey bool
 	// DropContext passes only the tenant to the tool server, losing application and user.
 	DropContext bool
+	// AnyCaller lets any credential the runtime knows (a tenant's, the operator's) call the
+	// adapter, not only the router's workload credential.
+	AnyCaller bool
 }
 
 // Server is the adapter's HTTP side.
@@ -59,7 +62,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		reply(http.StatusUnauthorized, outcome.ReasonUnauthenticated, "only the router's workload credential may call the tool adapter")
 		return
-	case p.Role != identity.RoleWorker:
+	case p.Role != identity.RoleWorker && !s.defects.AnyCaller:
 		reply(http.StatusForbidden, outcome.ReasonForbidden, "a "+string(p.Role)+" credential may not call the tool adapter")
 		return
 	}
