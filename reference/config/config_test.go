@@ -60,6 +60,10 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"provider named like the runtime", "name: hosted-stand-in", "name: aruntime", "providers[0].name"},
 		{"provider model undeclared", "models: [arcert-sim-small]\n    max_concurrency", "models: [gpt-5]\n    max_concurrency", "providers[0].models[0]"},
 		{"fallback undeclared", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-tiny\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: model \"arcert-sim-tiny\" is not declared"},
+		{"tool adapter with a tenant's key", "adapter_key: dev-tool-adapter-key", "adapter_key: dev-acme-key", "tools.adapter_key: this credential is already used at tenants[0].keys[0].key"},
+		{"tool adapter with the operator's key", "adapter_key: dev-tool-adapter-key", "adapter_key: dev-operator-key", "tools.adapter_key: this credential is already used at operators[0].key"},
+		{"tenant tool not served", "tools: [lookup_order]      #", "tools: [send_email]      #", `tenants[0].tools[0]: tool "send_email" is not one of tools.served`},
+		{"tools without a server", "server_url: embedded", "server_url: \"\"", "tools.server_url"},
 		{"fallback to itself", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-small\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: a model cannot be its own fallback"},
 	}
 	for _, tc := range tests {

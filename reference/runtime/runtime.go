@@ -45,6 +45,9 @@ type Options struct {
 	Evidence bool
 	// Cache serves the shared L2 tier here (cache.listen of the configuration).
 	Cache bool
+	// Tools runs the tool adapter here on tools.adapter_listen, without a router (`aruntime
+	// tools`); the router of another process dials it at tools.adapter_url.
+	Tools bool
 	// DataDir holds the embedded JetStream store (batch queue, evidence, control plane). Empty
 	// runs without durable parts unless the configuration names an external NATS.
 	DataDir string
@@ -129,7 +132,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if !o.Router && len(o.Workers) == 0 && !o.Cache && !o.Evidence {
+	if !o.Router && len(o.Workers) == 0 && !o.Cache && !o.Evidence && !o.Tools {
 		return nil, fmt.Errorf("%w: no role to start", ErrConfig)
 	}
 	cfg = cloneWorkers(cfg)
@@ -150,6 +153,11 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	}
 	if o.Router {
 		if err := rt.startRouter(ctx, runCtx); err != nil {
+			rt.abort()
+			return nil, err
+		}
+	} else if o.Tools {
+		if err := rt.startTools(ctx, runCtx); err != nil {
 			rt.abort()
 			return nil, err
 		}

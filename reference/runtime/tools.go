@@ -51,13 +51,17 @@ func (rt *Runtime) startTools(startCtx, ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tool adapter: %w", err)
 	}
-	if t.AdapterURL == "" && t.AdapterListen != "" {
+	// With a router here, the adapter runs here unless adapter_url names one elsewhere; in
+	// `aruntime tools` (no router) it always runs, on adapter_listen.
+	if t.AdapterListen != "" && (t.AdapterURL == "" || !rt.opts.Router) {
 		lis, err := listen("tool adapter", t.AdapterListen)
 		if err != nil {
 			return err
 		}
 		srv := &http.Server{Handler: tooladapter.NewServer(rt.cfg, dial, rt.opts.Defects.Tools.Adapter).Handler(), ReadHeaderTimeout: readHeaderTimeout}
-		t.AdapterURL = "http://" + lis.Addr().String()
+		if t.AdapterURL == "" {
+			t.AdapterURL = "http://" + lis.Addr().String()
+		}
 		rt.goPart("tool adapter", func() error {
 			go func() {
 				<-ctx.Done()
