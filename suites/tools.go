@@ -69,6 +69,7 @@ var _ = Describe("Tools", func() {
 					problems = append(problems, fmt.Sprintf("request %s: the tool call carried tenant %q application %q user %q, want %q %q %q", c.id, rec.Tenant, rec.Application, rec.User, t.Name, t.Application, t.User))
 				}
 			}
+			problems = append(problems, toolInEvidence(ctx, t.Key, c.id, runtimeToolOf(t), "runtime")...)
 			judged(c.path, 1)
 			judged("tenant:"+c.tenant, 1)
 		}
@@ -172,8 +173,24 @@ func passThrough(ctx context.Context, draw uint64) []string {
 		named := slices.ContainsFunc(res.ToolCalls, func(c openai.ToolCall) bool { return c.Function.Name == name })
 		if !res.Outcome.Served() || res.FinishReason != openai.FinishToolCalls || !named {
 			problems = append(problems, fmt.Sprintf("client-side tool %s (stream %v): finish_reason %q, %d tool calls, %s; want finish_reason tool_calls and a call of it", name, stream, res.FinishReason, len(res.ToolCalls), describe(res)))
+		} else {
+			problems = append(problems, toolInEvidence(ctx, tenantA().Key, res.RequestID, name, "client")...)
 		}
 		judged("passthrough", 1)
 	}
 	return problems
+}
+
+// toolInEvidence checks that the evidence record of request id, as its tenant reads it, lists
+// the call of tool on side: the billing and audit record of a request names the tools it used.
+func toolInEvidence(ctx context.Context, key, id, tool, side string) []string {
+	for _, rec := range evidenceFor(ctx, key, id) {
+		for _, c := range rec.ToolCalls {
+			if c.Name == tool && c.Side == side {
+				return nil
+			}
+		}
+		return []string{fmt.Sprintf("request %s: its evidence record lists tool calls %+v, not the %s-side call of %s", id, rec.ToolCalls, side, tool)}
+	}
+	return nil
 }

@@ -20,6 +20,8 @@ type ToolDefects struct {
 	// FallbackDirect, when the tool adapter cannot execute a call, calls the tool server
 	// directly (its upstream address, past the cut link) with the operator's key.
 	FallbackDirect bool
+	// Unrecorded leaves tool calls out of the evidence record.
+	Unrecorded bool
 }
 
 // toolRun is a request's tool call as the simulated model decided it, and what became of it. It

@@ -97,7 +97,9 @@ func (r *Router) serve(ctx context.Context, j job, em emitter) ending {
 		return end
 	}
 	end := r.serveRequest(ctx, j, em)
-	end.tools = toolEvidence(j)
+	if !r.defects.Tools.Unrecorded {
+		end.tools = toolEvidence(j)
+	}
 	return end
 }
 
