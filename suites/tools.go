@@ -184,13 +184,11 @@ func passThrough(ctx context.Context, draw uint64) []string {
 // toolInEvidence checks that the evidence record of request id, as its tenant reads it, lists
 // the call of tool on side: the billing and audit record of a request names the tools it used.
 func toolInEvidence(ctx context.Context, key, id, tool, side string) []string {
-	for _, rec := range evidenceFor(ctx, key, id) {
-		for _, c := range rec.ToolCalls {
-			if c.Name == tool && c.Side == side {
-				return nil
-			}
+	recs := evidenceFor(ctx, key, id)
+	for _, c := range recs[0].ToolCalls {
+		if c.Name == tool && c.Side == side {
+			return nil
 		}
-		return []string{fmt.Sprintf("request %s: its evidence record lists tool calls %+v, not the %s-side call of %s", id, rec.ToolCalls, side, tool)}
 	}
-	return nil
+	return []string{fmt.Sprintf("request %s: its evidence record lists tool calls %+v, not the %s-side call of %s", id, recs[0].ToolCalls, side, tool)}
 }
