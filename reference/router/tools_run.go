@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
@@ -28,6 +30,12 @@ func (r *Router) runTool(ctx context.Context, j *job) ending {
 		User: j.principal.User, Tool: run.call.Function.Name, Arguments: args}
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.Tools.Timeout())
 	defer cancel()
+	// The tool call is a span of the request's trace, with the tenant it acted for.
+	cctx, span := tracer.Start(cctx, "aruntime.tool")
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrTool.String(req.Tool), attrTenant.String(req.Tenant), attrRequestID.String(req.RequestID))
+	}
 	var res tooladapter.CallResult
 	err := fmt.Errorf("%w: no tool adapter is configured", tooladapter.ErrUnavailable)
 	if r.tools != nil {
@@ -37,6 +45,11 @@ func (r *Router) runTool(ctx context.Context, j *job) ending {
 		res, err = tooladapter.CallMCP(cctx, r.cfg.Tools.ServerURL, r.cfg.Operators[0].Key, req, nil)
 	}
 	ev := discovery.ToolCall{ID: run.call.ID, Name: run.call.Function.Name, Side: toolSideRuntime, Outcome: toolCallOK}
+	defer func() {
+		if span.IsRecording() {
+			span.SetAttributes(attrToolOutcome.String(ev.Outcome))
+		}
+	}()
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		ev.Outcome = toolCallUnavailable
@@ -129,3 +142,9 @@ func indexed(calls []openai.ToolCall) []openai.ToolCall {
 	}
 	return out
 }
+
+// The attributes of an aruntime.tool span.
+var (
+	attrTool        = attribute.Key("aruntime.tool")
+	attrToolOutcome = attribute.Key("aruntime.tool_outcome")
+)
