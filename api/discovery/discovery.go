@@ -131,8 +131,10 @@ type Record struct {
 	CostCenter   string  `json:"cost_center"`
 	TraceID      string  `json:"trace_id"`
 	DurationMS   float64 `json:"duration_ms"`
-	PrevHash     string  `json:"prev_hash"`
-	Hash         string  `json:"hash"`
+	// ToolCalls are the tool calls the request made (tools.go); empty for a request without.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	PrevHash  string     `json:"prev_hash"`
+	Hash      string     `json:"hash"`
 }
 
 // EvidenceList is the body of GET /v1/aruntime/evidence.

@@ -26,9 +26,11 @@ const (
 	RoleCache Role = "cache"
 	// RoleEvidence is the durable evidence service.
 	RoleEvidence Role = "evidence"
+	// RoleTool is the tool adapter's link to the tool server it executes runtime-side tools on.
+	RoleTool Role = "tool"
 )
 
-var roles = []Role{RoleProvider, RoleRegion, RoleRegistry, RoleQueue, RoleCache, RoleEvidence}
+var roles = []Role{RoleProvider, RoleRegion, RoleRegistry, RoleQueue, RoleCache, RoleEvidence, RoleTool}
 
 // Roles returns every role, in the order the target file's schema lists them.
 func Roles() []Role { return slices.Clone(roles) }

@@ -17,13 +17,15 @@ type contentPart struct {
 // some SDKs send), joining the parts. Any other part type is an error that names it.
 func (m *ChatMessage) UnmarshalJSON(data []byte) error {
 	var wire struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
+		Role       string          `json:"role"`
+		Content    json.RawMessage `json:"content"`
+		ToolCalls  []ToolCall      `json:"tool_calls"`
+		ToolCallID string          `json:"tool_call_id"`
 	}
 	if err := json.Unmarshal(data, &wire); err != nil {
 		return err
 	}
-	m.Role = wire.Role
+	m.Role, m.ToolCalls, m.ToolCallID = wire.Role, wire.ToolCalls, wire.ToolCallID
 	m.Content = ""
 	raw := strings.TrimSpace(string(wire.Content))
 	switch {

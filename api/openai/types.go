@@ -13,6 +13,10 @@ import (
 type ChatMessage struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// ToolCalls are the calls an assistant message asks the client to execute (tools.go).
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolCallID names the call a tool message answers.
+	ToolCallID string `json:"tool_call_id,omitempty"`
 }
 
 // StreamOptions mirrors OpenAI's stream_options.
@@ -40,9 +44,10 @@ type CompletionRequest struct {
 	// CacheSalt is vLLM's client-chosen salt. It may narrow cache sharing inside the caller's
 	// tenant; it can never widen it, because the tenant salt comes first.
 	CacheSalt string `json:"cache_salt,omitempty"`
-	// Tools, ToolChoice, Functions and FunctionCall are read only so that a request setting them
-	// is refused: this runtime generates text and calls no tools, and ignoring them would answer
-	// another request than the one sent.
+	// Tools and ToolChoice are OpenAI's tools (tools.go): a runtime-side tool is executed by the
+	// runtime, any other function tool goes back to the client as tool_calls. Functions and
+	// FunctionCall (the deprecated form) are read only so that a request setting them is refused
+	// rather than answered as if they were not there.
 	Tools        json.RawMessage `json:"tools,omitempty"`
 	ToolChoice   json.RawMessage `json:"tool_choice,omitempty"`
 	Functions    json.RawMessage `json:"functions,omitempty"`
@@ -90,8 +95,9 @@ type CompletionResponse struct {
 
 // Delta is the incremental content of a streamed chat chunk.
 type Delta struct {
-	Role    string `json:"role,omitempty"`
-	Content string `json:"content,omitempty"`
+	Role      string     `json:"role,omitempty"`
+	Content   string     `json:"content,omitempty"`
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 }
 
 // ChunkChoice is one choice of a streamed chunk. Delta is set for chat, Text for completions.

@@ -43,6 +43,8 @@ const (
 	ReasonTrafficClassNotAllowed Reason = "traffic_class_not_allowed"
 	ReasonNotFound               Reason = "not_found"
 	ReasonMethodNotAllowed       Reason = "method_not_allowed"
+	// ReasonToolNotAllowed is a request naming a runtime-side tool its tenant may not use.
+	ReasonToolNotAllowed Reason = "tool_not_allowed"
 
 	// Refused for load, before any work.
 	ReasonQueueFull      Reason = "queue_full"
@@ -58,6 +60,9 @@ const (
 	ReasonNoHealthyWorker       Reason = "no_healthy_worker"
 	ReasonWorkerLost            Reason = "worker_lost"
 	ReasonInternal              Reason = "internal"
+	// ReasonToolUnavailable is a request that needs a runtime-side tool while the tool adapter or
+	// the tool server behind it cannot be reached; it is never answered by a broader route.
+	ReasonToolUnavailable Reason = "tool_unavailable"
 	// ReasonClientCancelled is recorded, never sent: the caller went away before the end, so the
 	// evidence record still ends the request with exactly one outcome.
 	ReasonClientCancelled Reason = "client_cancelled"
@@ -101,6 +106,7 @@ var reasons = map[Reason]ReasonInfo{
 	ReasonTrafficClassNotAllowed: {Rejected, http.StatusForbidden, codes.PermissionDenied, "the credential may not use that traffic class"},
 	ReasonNotFound:               {Rejected, http.StatusNotFound, codes.NotFound, "no such endpoint, or nothing the caller may see by that id (a batch, a control document, a worker)"},
 	ReasonMethodNotAllowed:       {Rejected, http.StatusMethodNotAllowed, codes.Unimplemented, "the endpoint does not answer that method; Allow lists those it does"},
+	ReasonToolNotAllowed:         {Rejected, http.StatusForbidden, codes.PermissionDenied, "the request names a runtime-side tool the tenant may not use"},
 
 	ReasonQueueFull:      {Shed, http.StatusTooManyRequests, codes.Unavailable, "the traffic class's bounded queue is full"},
 	ReasonCapacity:       {Shed, http.StatusServiceUnavailable, codes.Unavailable, "no worker capacity to admit the work"},
@@ -113,6 +119,7 @@ var reasons = map[Reason]ReasonInfo{
 	ReasonNoHealthyWorker:       {Failed, http.StatusServiceUnavailable, codes.Unavailable, "no healthy worker serves the model"},
 	ReasonWorkerLost:            {Failed, http.StatusBadGateway, codes.Unavailable, "the worker went away while serving"},
 	ReasonInternal:              {Failed, http.StatusInternalServerError, codes.Internal, "an internal error"},
+	ReasonToolUnavailable:       {Failed, http.StatusBadGateway, codes.Unavailable, "a runtime-side tool the request needs is unreachable (tool adapter or tool server)"},
 	ReasonClientCancelled:       {Failed, 499, codes.Canceled, "the caller went away before the response ended (evidence only)"},
 	ReasonClientTooSlow:         {Failed, 499, codes.ResourceExhausted, "the caller did not read its stream within the class's output write timeout, so the stream was ended to free its slot (evidence only)"},
 }

@@ -63,6 +63,9 @@ func embeddedDependencies(e *fault.Engine, topo runtime.Topology) []target.Depen
 		if url, ok := topo.Providers[l.Name]; ok && l.Role == link.RoleProvider {
 			d.Observe = strings.TrimSuffix(url, "/") + "/v1/provider/seen"
 		}
+		if l.Role == link.RoleTool {
+			d.Observe = topo.ToolServerSeen
+		}
 		deps = append(deps, d)
 	}
 	return deps

@@ -12,6 +12,7 @@ import (
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	"github.com/aruntime/arcert/fixtures/negative"
 	standin "github.com/aruntime/arcert/fixtures/provider"
+	"github.com/aruntime/arcert/fixtures/toolserver"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
 )
@@ -34,7 +35,7 @@ func startEmbedded(ctx context.Context, variant string, interpose runtime.Interp
 		return nil, nil, err
 	}
 	cfg.Router.HTTPListen, cfg.Router.GRPCListen = "127.0.0.1:0", "127.0.0.1:0"
-	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != "", DataDir: dataDir, StartProvider: standin.ForConfig, Interpose: interpose}
+	opts := runtime.Options{Router: true, Logger: log, Cache: cfg.Cache.Listen != "", DataDir: dataDir, StartProvider: standin.ForConfig, StartToolServer: toolserver.ForConfig, Interpose: interpose}
 	for _, w := range cfg.Workers {
 		opts.Workers = append(opts.Workers, w.ID)
 	}

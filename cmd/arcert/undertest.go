@@ -10,6 +10,7 @@ import (
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
 	"github.com/aruntime/arcert/reference/runtime"
+	"github.com/aruntime/arcert/reference/tooladapter"
 )
 
 // runtimeChoice is which runtime a command works against: a target file's, the embedded
@@ -97,6 +98,9 @@ func startRuntime(ctx context.Context, stderr io.Writer, c runtimeChoice, wantCh
 	topo := rt.Topology()
 	// The embedded runtime has one router, on the ports it really got: no further ones.
 	t.Endpoints.HTTP, t.Endpoints.GRPC, t.Endpoints.More = "http://"+topo.HTTP, topo.GRPC, nil
+	if t.Tools != nil {
+		t.Tools.Adapter, t.Tools.Observe = topo.ToolAdapter+tooladapter.CallPath, topo.ToolServerSeen
+	}
 	if chaos != nil {
 		chaos.Nodes = embeddedNodes{rt: rt}
 		t.Dependencies = embeddedDependencies(chaos.Engine, topo)

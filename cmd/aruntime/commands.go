@@ -18,6 +18,7 @@ import (
 	"github.com/aruntime/arcert/fixtures/artifacts/seeding"
 	devconfig "github.com/aruntime/arcert/fixtures/config"
 	standin "github.com/aruntime/arcert/fixtures/provider"
+	"github.com/aruntime/arcert/fixtures/toolserver"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/runtime"
 	"github.com/aruntime/arcert/reference/telemetry"
@@ -126,7 +127,15 @@ func rootCommand() *cobra.Command {
 		},
 	}
 	evidenceCmd.Flags().StringVar(&evidenceData, "data", "", "embed JetStream with its store here; empty uses durable.nats_url")
-	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, check, artifactCommand(), providerCommand(f), registryCommand(f), healthCommand())
+	toolsCmd := &cobra.Command{
+		Use:   "tools",
+		Short: "Start only the tool adapter (tools.adapter_listen); routers elsewhere dial it at tools.adapter_url",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Tools: true} })
+		},
+	}
+	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, toolsCmd, check, artifactCommand(), providerCommand(f), registryCommand(f), healthCommand())
 	return root
 }
 
@@ -185,6 +194,9 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 	}
 	if opts.Router {
 		opts.StartProvider = standin.ForConfig
+	}
+	if opts.Router || opts.Tools {
+		opts.StartToolServer = toolserver.ForConfig
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var idPattern = regexp.MustCompile(`^[A-Z]{2,3}-[0-9]+$`)
+var idPattern = regexp.MustCompile(`^[A-Z]{2,4}-[0-9]+$`)
 
 // TestCatalogIsWellFormed: unique ids, known levels and profiles, and every quote really is on
 // the guidance line it names.

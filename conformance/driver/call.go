@@ -96,6 +96,11 @@ type Result struct {
 	// Endpoint is the base URL of the router the call was sent to: one of the Client's
 	// Endpoints, taken in turn.
 	Endpoint string
+	// FinishReason is choice 0's finish_reason, of the body or the stream.
+	FinishReason string
+	// ToolCalls are the tool calls choice 0 hands the client: the message's, or every streamed
+	// delta's in order.
+	ToolCalls []openai.ToolCall
 }
 
 // Do sends one Call and records the response, plain or streamed (decided by the response's
@@ -184,11 +189,11 @@ func (r *recorder) readPlain(resp *http.Response) error {
 			return nil
 		}
 		r.facts.plainProblem, r.facts.finishReason = completeness(cr)
-		r.res.Usage = cr.Usage
+		r.res.Usage, r.res.FinishReason = cr.Usage, r.facts.finishReason
 		if len(cr.Choices) > 0 {
 			switch ch := cr.Choices[0]; {
 			case ch.Message != nil:
-				r.res.Text = ch.Message.Content
+				r.res.Text, r.res.ToolCalls = ch.Message.Content, ch.Message.ToolCalls
 			case ch.Text != nil:
 				r.res.Text = *ch.Text
 			}

@@ -119,6 +119,10 @@ func (r *recorder) dispatch(st *streamState, payload string, at time.Time) bool 
 		}
 		if ch.FinishReason != nil && *ch.FinishReason != "" {
 			r.facts.finishReason = *ch.FinishReason
+			r.res.FinishReason = *ch.FinishReason
+		}
+		if ch.Delta != nil {
+			r.res.ToolCalls = append(r.res.ToolCalls, ch.Delta.ToolCalls...)
 		}
 		var s string
 		switch {

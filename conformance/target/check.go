@@ -98,7 +98,8 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 		add("capacity.probe_max_tokens", "%d is more than model %s produces", t.Capacity.ProbeMaxTokens, t.Models[0].Name)
 	}
 	probs = append(probs, t.checkContract()...)
-	return probs
+	tools := t.checkTools(claim) // claim may add to probs itself: call it first
+	return append(probs, tools...)
 }
 
 // checkProtected: feature approvals needs a protected pin that differs from the pins the other

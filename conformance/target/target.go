@@ -34,6 +34,7 @@ type Target struct {
 	Locations      Locations      `yaml:"locations"`
 	Operations     *Operations    `yaml:"operations"`
 	Devices        *Devices       `yaml:"devices"`
+	Tools          *Tools         `yaml:"tools"`
 	Resilience     *Resilience    `yaml:"resilience"`
 	Placement      Placement      `yaml:"placement"`
 	Confidential   *Confidential  `yaml:"confidential"`
@@ -136,6 +137,8 @@ type Tenant struct {
 	DataPolicy     DataPolicy `yaml:"data_policy"`
 	Quota          Quota      `yaml:"quota"`
 	TrafficClasses []string   `yaml:"traffic_classes"`
+	// Tools are the runtime-side tools (Target.Tools) the tenant may use.
+	Tools []string `yaml:"tools"`
 }
 
 // DataPolicy says where a tenant's data may go.

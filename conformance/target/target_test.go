@@ -41,6 +41,8 @@ func TestProblemsNameLineAndField(t *testing.T) {
 		{"unknown feature", "features: [outcomes,", "features: [outcomez,", "features[0]"},
 		{"shared key", "key: dev-globex-key", "key: dev-acme-key", "tenants[1].key"},
 		{"undeclared class", "traffic_classes: [interactive]\noperator", "traffic_classes: [interactive, bulk]\noperator", "tenants[2].traffic_classes[1]"},
+		{"tenant tool undeclared", "tools: [lookup_order]\n  - name: globex", "tools: [send_email]\n  - name: globex", "tenants[0].tools[0]"},
+		{"adapter with a tenant's key", "adapter_credential: dev-tool-adapter-key", "adapter_credential: dev-acme-key", "tools.adapter_credential"},
 		{"short trade-off", "trade_off: No cross-tenant", "trade_off: no\n    x_trade_off: No cross-tenant", "placement.multi_tenancy"},
 	}
 	for _, tc := range tests {

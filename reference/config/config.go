@@ -26,6 +26,8 @@ type Config struct {
 	Disaggregation Disaggregation `yaml:"disaggregation"`
 	// Attestation is what a worker must present before a confidential tenant is routed to it.
 	Attestation Attestation `yaml:"attestation"`
+	// Tools are the runtime-side tools the router has the tool adapter execute (tools.go).
+	Tools Tools `yaml:"tools"`
 
 	// Source is the file the configuration came from, for messages.
 	Source string `yaml:"-"`
@@ -148,6 +150,9 @@ type Tenant struct {
 	// queue places are divided among the waiting tenants in proportion to their weights, so one
 	// tenant's flood queues behind itself. Optional; 0 means 1, every tenant equal.
 	Weight int `yaml:"weight"`
+	// Tools are the runtime-side tools (tools.served) the tenant's requests may have executed;
+	// naming another is refused with tool_not_allowed.
+	Tools []string `yaml:"tools"`
 }
 
 // DataPolicy says where a tenant's data may go.

@@ -117,6 +117,7 @@ func (c *Config) validate() []*FieldError {
 	models := c.validateModels(v)
 	c.validateWorkers(v, models)
 	c.validateProviders(v, models, claim)
+	c.validateTools(v, claim)
 	c.validateFallbacks(v, models)
 	c.validateAttestation(v)
 	for i, f := range c.Features {

@@ -120,7 +120,7 @@ func batchResponse(j job, end ending) batch.Response {
 	var body any = errorBody(end, "")
 	if end.class.Served() {
 		body = openai.CompletionResponse{ID: j.id, Object: "chat.completion", Created: time.Now().Unix(), Model: j.c.Model.Name,
-			Choices: []openai.Choice{{Message: &openai.ChatMessage{Role: "assistant", Content: end.collected}, FinishReason: end.finish}},
+			Choices: []openai.Choice{{Message: &openai.ChatMessage{Role: "assistant", Content: end.collected, ToolCalls: end.toolCalls}, FinishReason: end.finish}},
 			Usage:   usage(end), Outcome: wireOutcome(end)}
 	}
 	resp.Body, _ = json.Marshal(body)

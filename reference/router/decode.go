@@ -31,6 +31,10 @@ type Completion struct {
 	ClientUser string
 	// CacheSalt is the client's salt; the worker mixes it in after the tenant's own salt.
 	CacheSalt string
+	// Tools are the function tools a chat offers its model; ToolChoice is tool_choice: empty,
+	// none, auto, required, or the name of one of Tools (tools_decode.go).
+	Tools      []openai.Tool
+	ToolChoice string
 }
 
 // Refusal is a request refused before any work, with the reason of the closed enum and a message
@@ -98,6 +102,9 @@ func Validate(req openai.CompletionRequest, chat bool, models func(string) (conf
 		return c, refuse(outcome.ReasonInvalidRequest, "n", "n is %d; this runtime returns exactly one choice", *req.N)
 	}
 	if r := refuseTools(req); r != nil {
+		return c, r
+	}
+	if r := c.decodeTools(req); r != nil {
 		return c, r
 	}
 	if r := c.renderPrompt(req, chat); r != nil {

@@ -72,19 +72,19 @@ func messageError(body []byte) *openai.FieldError {
 
 // toolFields are the request fields of OpenAI's tool and function calling, in the order a refusal
 // names them.
-var toolFields = []string{"tools", "tool_choice", "functions", "function_call"}
+var toolFields = []string{"functions", "function_call"}
 
-// refuseTools refuses a request that asks for tools: the runtime generates text only, and serving
-// the request without them would answer a different request than the one sent. A request that
-// asks for none is served: null, an empty list of tools or functions (some client frameworks
-// always send one), and a choice of "none", or "auto" among no tools.
+// refuseTools refuses a request that uses the deprecated functions API (tools and tool_choice are
+// served, tools_decode.go): serving the request without them would answer a different request
+// than the one sent. A request that asks for none is served: null, an empty list (some client
+// frameworks always send one), and a call of "none" or "auto".
 func refuseTools(req openai.CompletionRequest) *Refusal {
-	for i, v := range []json.RawMessage{req.Tools, req.ToolChoice, req.Functions, req.FunctionCall} {
+	for i, v := range []json.RawMessage{req.Functions, req.FunctionCall} {
 		f := toolFields[i]
 		if asksNoTools(f, v) {
 			continue
 		}
-		return refuse(outcome.ReasonInvalidRequest, f, "%s: tools are not supported by this runtime (it generates text only); send the request without %s", f, f)
+		return refuse(outcome.ReasonInvalidRequest, f, "%s: the deprecated functions API is not supported by this runtime; send tools and tool_choice instead of %s", f, f)
 	}
 	return nil
 }

@@ -35,4 +35,6 @@ type Defects struct {
 	Billing BillingDefects
 	// Confidential are the router's bugs of confidential compute.
 	Confidential ConfidentialDefects
+	// Tools are the router's bugs of tool calling.
+	Tools ToolDefects
 }

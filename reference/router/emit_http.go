@@ -148,7 +148,7 @@ func (e *httpEmitter) finishPlain(end ending) {
 	obj := "text_completion"
 	if e.chat {
 		obj = "chat.completion"
-		choice.Message = &openai.ChatMessage{Role: "assistant", Content: text}
+		choice.Message = &openai.ChatMessage{Role: "assistant", Content: text, ToolCalls: end.toolCalls}
 	} else {
 		choice.Text = &text
 	}
@@ -169,6 +169,9 @@ func (e *httpEmitter) finishStream(end ending) {
 	u := usage(end)
 	if end.class.Served() {
 		reason := end.finish
+		if len(end.toolCalls) > 0 && e.chat {
+			_ = e.event(e.chunk([]openai.ChunkChoice{{Delta: &openai.Delta{Role: "assistant", ToolCalls: indexed(end.toolCalls)}}}))
+		}
 		_ = e.event(e.chunk([]openai.ChunkChoice{e.finishChoice(reason)}))
 		final := e.chunk([]openai.ChunkChoice{})
 		final.Usage, final.Outcome = &u, wireOutcome(end)

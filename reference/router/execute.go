@@ -2,7 +2,10 @@ package router
 
 import (
 	"context"
+
 	"errors"
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/openai"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -54,6 +57,10 @@ type ending struct {
 	delivered int64
 	// reported is set when the worker or provider finished and counted usage itself.
 	reported bool
+	// toolCalls are the client-side tool calls the response hands to the caller.
+	toolCalls []openai.ToolCall
+	// tools are the evidence of the request's tool calls.
+	tools []discovery.ToolCall
 }
 
 // tokenUsage is what a served request consumed, as the worker counted it.
@@ -75,6 +82,8 @@ type job struct {
 	principal identity.Principal
 	class     config.TrafficClass
 	c         Completion
+	// tool is the request's tool call, planned by planTool; nil for none.
+	tool *toolRun
 }
 
 // maxAttempts bounds how many places one request may be tried on. A retry happens only when a
@@ -101,8 +110,8 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 	return end
 }
 
-// serve is execute up to the usage: the ending as the places it was tried on left it.
-func (r *Router) serve(ctx context.Context, j job, em emitter) ending {
+// serveRequest is serve past the tool plan: the ending as the places it was tried on left it.
+func (r *Router) serveRequest(ctx context.Context, j job, em emitter) ending {
 	_, end := r.plan(j) // refuse what no place may serve before it takes quota or a slot
 	if end.reason != "" {
 		return end
@@ -128,6 +137,9 @@ func (r *Router) serve(ctx context.Context, j job, em emitter) ending {
 		defer run()
 	}
 	r.metrics.queueWait.WithLabelValues(j.class.Name).Observe(ticket.Waited().Seconds())
+	if end, done := r.toolStep(ctx, &j, em); done {
+		return end
+	}
 
 	affinity := routing.AffinityKey(j.principal.Tenant, j.c.Prompt) // it looks at the prefix only
 	for attempt := range maxAttempts {

@@ -53,6 +53,7 @@ func (r *Router) record(j job, end ending, started time.Time) {
 		CostCenter:   r.costCenter(j.principal),
 		TraceID:      j.traceID,
 		DurationMS:   float64(elapsed.Microseconds()) / 1000,
+		ToolCalls:    end.tools,
 	}
 	if !end.class.Served() {
 		rec.ServedBy = outcome.ServedBy{}

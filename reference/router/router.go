@@ -24,6 +24,7 @@ import (
 	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/identity"
 	"github.com/aruntime/arcert/reference/routing"
+	"github.com/aruntime/arcert/reference/tooladapter"
 )
 
 // EvidenceStore is what the router needs of the evidence service: it writes one record per
@@ -71,6 +72,8 @@ type Router struct {
 	ops     OperationsDefects // Options.Defects.Operations
 	// health is the gRPC health service, kept in step with notReady by syncHealth.
 	health *health.Server
+	// tools is the tool adapter's client; nil when the runtime serves no runtime-side tool.
+	tools *tooladapter.Client
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -115,6 +118,9 @@ func New(o Options) (*Router, error) {
 	}
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m
+	}
+	if t := o.Config.Tools; t.Enabled() && t.AdapterURL != "" {
+		r.tools = tooladapter.NewClient(t.AdapterURL, o.Config.Router.WorkerToken)
 	}
 	if r.metrics, err = newMetrics(o.Registerer, o.Config, adm); err != nil {
 		return nil, err

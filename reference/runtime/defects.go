@@ -35,6 +35,8 @@ type Defects struct {
 	Billing router.BillingDefects
 	// Confidential are the bugs of attestation and of confidential tenants' fallback.
 	Confidential ConfidentialDefects
+	// Tools are the bugs of tool calling (tools.go).
+	Tools ToolDefects
 }
 
 // The families below are filled by the negative controls of each family; keep each family's

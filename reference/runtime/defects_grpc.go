@@ -51,5 +51,6 @@ func (d Defects) router() router.Defects {
 		SlowReaderHoldsSlot:  d.Admission.SlowReaderHoldsSlot,
 		Billing:              d.Billing,
 		Confidential:         d.Confidential.Router,
+		Tools:                d.Tools.Router,
 	}
 }

@@ -24,7 +24,7 @@ func TestUnreadableAndUnsupportedRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	withTools := chat("hi", 4)
-	withTools["tools"] = []map[string]any{{"type": "function", "function": map[string]any{"name": "lookup"}}}
+	withTools["tools"] = []map[string]any{{"type": "retrieval"}}
 	tests := []struct {
 		name    string
 		body    any
@@ -41,7 +41,7 @@ func TestUnreadableAndUnsupportedRequests(t *testing.T) {
 		{"plain body labelled br", plain, map[string]string{"Content-Encoding": "br"}, 415, "unsupported_media_type",
 			`Content-Encoding "br" is not supported: send the body uncompressed, as plain JSON`, ""},
 		{"tools", withTools, nil, 400, "invalid_request",
-			"tools: tools are not supported by this runtime (it generates text only); send the request without tools", "tools"},
+			`tools[0].type is "retrieval"; only function tools exist`, "tools[0].type"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -163,6 +163,10 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		_ = pool.Close()
 		return err
 	}
+	if err := rt.startTools(startCtx, ctx); err != nil {
+		_ = pool.Close()
+		return err
+	}
 	// The router serves /v1/batches from the store, and the store's jobs run through the router:
 	// the store opens first, the runner starts once the router exists.
 	var batches *batch.Store

@@ -45,6 +45,9 @@ type Options struct {
 	Evidence bool
 	// Cache serves the shared L2 tier here (cache.listen of the configuration).
 	Cache bool
+	// Tools runs the tool adapter here on tools.adapter_listen, without a router (`aruntime
+	// tools`); the router of another process dials it at tools.adapter_url.
+	Tools bool
 	// DataDir holds the embedded JetStream store (batch queue, evidence, control plane). Empty
 	// runs without durable parts unless the configuration names an external NATS.
 	DataDir string
@@ -53,6 +56,10 @@ type Options struct {
 	// which reference/ may not import. Nil leaves such providers out: the router then serves
 	// without hosted fallback.
 	StartProvider func(ctx context.Context, p config.Provider) (baseURL string, stop func() error, err error)
+	// StartToolServer starts the stand-in tool server when tools.server_url is `embedded` and
+	// returns its MCP endpoint, the URL of its record and how to stop it; `aruntime up` passes
+	// fixtures/toolserver's. Nil leaves runtime-side tools unavailable (tool_unavailable).
+	StartToolServer func(ctx context.Context, t config.Tools) (mcpURL, seenURL string, stop func() error, err error)
 	// Interpose, when set, is asked for the address to dial for every dependency link, so the
 	// harness can stand a fault proxy on each (see Link).
 	Interpose Interposer
@@ -107,6 +114,11 @@ type Topology struct {
 	Workers  map[string]string `json:"workers"`
 	// Providers maps each hosted provider the router may fall back to to its base URL.
 	Providers map[string]string `json:"providers,omitempty"`
+	// ToolAdapter is the tool adapter's base URL; ToolServer the tool server's MCP endpoint and
+	// ToolServerSeen where the stand-in shows who called it.
+	ToolAdapter    string `json:"tool_adapter,omitempty"`
+	ToolServer     string `json:"tool_server,omitempty"`
+	ToolServerSeen string `json:"tool_server_seen,omitempty"`
 	// Dials maps each part to the addresses it dials.
 	Dials map[string][]string `json:"dials"`
 }
@@ -120,7 +132,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if !o.Router && len(o.Workers) == 0 && !o.Cache && !o.Evidence {
+	if !o.Router && len(o.Workers) == 0 && !o.Cache && !o.Evidence && !o.Tools {
 		return nil, fmt.Errorf("%w: no role to start", ErrConfig)
 	}
 	cfg = cloneWorkers(cfg)
@@ -141,6 +153,11 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	}
 	if o.Router {
 		if err := rt.startRouter(ctx, runCtx); err != nil {
+			rt.abort()
+			return nil, err
+		}
+	} else if o.Tools {
+		if err := rt.startTools(ctx, runCtx); err != nil {
 			rt.abort()
 			return nil, err
 		}
