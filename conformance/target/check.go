@@ -84,24 +84,3 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 	probs = append(probs, t.checkContract()...)
 	return probs
 }
-
-// checkProtected: feature approvals needs a protected pin that differs from the pins the other
-// operations specs roll to, and enough distinct operator credentials to approve it.
-func (t *Target) checkProtected() []*yamlschema.Problem {
-	o := t.Operations
-	if !t.Declares("approvals") {
-		return nil
-	}
-	if o == nil || o.Protected == nil || t.Operator == nil {
-		return []*yamlschema.Problem{{Field: "operations.protected", Msg: "feature approvals needs operations.protected (the protected pin) and the operator credential"}}
-	}
-	var probs []*yamlschema.Problem
-	if o.Protected.Digest == o.RolloutDigest {
-		probs = append(probs, &yamlschema.Problem{Field: "operations.protected.digest", Msg: "equals operations.rollout_digest, which the rollout specs roll to without approval"})
-	}
-	if n := len(t.Approvers()); n < o.Protected.Approvals {
-		probs = append(probs, &yamlschema.Problem{Field: "operations.protected.operators",
-			Msg: fmt.Sprintf("%d operator credentials (operator.key and these) for %d approvals: the rule could never be met", n, o.Protected.Approvals)})
-	}
-	return probs
-}

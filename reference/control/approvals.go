@@ -80,6 +80,9 @@ func (p Protection) Required(model, digest string) int { return p[model][digest]
 type ApprovalDefects struct {
 	// ApplyAtOnce writes a rollout to a protected pin at once, as if nothing were protected.
 	ApplyAtOnce bool
+	// HoldOnlyPuts holds only a PUT of the model document: a rollback to a protected revision
+	// or a rollout document with weight to a protected digest goes straight through.
+	HoldOnlyPuts bool
 	// AnyRoleApproves lets a tenant's or a workload's credential approve, and counts it.
 	AnyRoleApproves bool
 	// CountRepeats counts every approval, so one operator approving twice meets a rule of two.
