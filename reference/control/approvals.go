@@ -24,6 +24,11 @@ const BucketApprovals = "approvals"
 const (
 	// StatePending is a rollout held until enough distinct operators approve it.
 	StatePending = "pending_approval"
+	// StateApplying is a rollout that has its approvals and whose document is being written:
+	// the one approval whose compare-and-set moved it here writes the document, so two racing
+	// final approvals cannot both write it. A record left here by a crash is finished by the next
+	// approval, read, or start-up (FinishApplying).
+	StateApplying = "applying"
 	// StateApplied is a rollout whose document has been written to its bucket.
 	StateApplied = "applied"
 )
@@ -60,6 +65,9 @@ type HeldRollout struct {
 	ProposedBy string          `json:"proposed_by"`
 	Approvals  []Approval      `json:"approvals"`
 	State      string          `json:"state"`
+	// BaseRevision is the revision of Bucket/Key (0: none) when the rollout went applying: the
+	// document is written only over it, so a second writer finds it written instead.
+	BaseRevision uint64 `json:"base_revision,omitempty"`
 	// AppliedRevision is the revision of Bucket/Key the approved document became.
 	AppliedRevision uint64 `json:"applied_revision,omitempty"`
 }
@@ -118,48 +126,55 @@ func (s *Store) Hold(ctx context.Context, bucket, key, digest string, doc json.R
 	return r, nil
 }
 
-// HeldRollout returns the current record of the rollout id.
+// HeldRollout returns the current record of the rollout id, finishing it first if a crash left
+// it applying.
 func (s *Store) HeldRollout(ctx context.Context, id string) (HeldRollout, error) {
-	r, _, err := s.readHeld(ctx, id)
+	r, rev, err := s.readHeld(ctx, id)
+	if err == nil && r.State == StateApplying {
+		return s.finish(ctx, r, rev)
+	}
 	return r, err
 }
 
 // Approve records operator's approval of the rollout id and, once Required distinct operators
 // have approved, writes its document. An operator who already approved is not counted again;
-// approving an applied rollout changes nothing. added says whether this call added an approval,
-// applied whether it wrote the document.
+// approving an applying or applied rollout adds nothing. added says whether this call added an
+// approval, applied whether this call's approval released the document.
 func (s *Store) Approve(ctx context.Context, id, operator string, countRepeats bool) (r HeldRollout, added, applied bool, err error) {
 	for range approveAttempts {
 		r, rev, err := s.readHeld(ctx, id)
 		if err != nil {
 			return HeldRollout{}, false, false, err
 		}
-		if r.State == StateApplied {
+		switch r.State {
+		case StateApplied:
+			return r, false, false, nil
+		case StateApplying: // another approval released it: see it through, in case its writer died
+			r, err = s.finish(ctx, r, rev)
+			return r, false, false, err
+		}
+		if !countRepeats && r.approvedBy(operator) {
 			return r, false, false, nil
 		}
-		added = countRepeats || !r.approvedBy(operator)
-		if added {
-			r.Approvals = append(r.Approvals, Approval{Operator: operator, At: time.Now().UTC()})
-		}
+		r.Approvals = append(r.Approvals, Approval{Operator: operator, At: time.Now().UTC()})
 		if len(r.Approvals) >= r.Required {
-			// Written before the record says applied: a crash in between leaves a record with
-			// enough approvals still pending, and the next approval call writes it again.
-			if r.AppliedRevision, err = s.Put(ctx, r.Bucket, r.Key, r.Document); err != nil {
+			if r.BaseRevision, err = s.currentRevision(ctx, r.Bucket, r.Key); err != nil {
 				return HeldRollout{}, false, false, err
 			}
-			r.State, applied = StateApplied, true
+			r.State = StateApplying
 		}
-		if !added && !applied {
-			return r, false, false, nil
-		}
-		err = s.updateHeld(ctx, r, rev)
+		rev, err = s.updateHeld(ctx, r, rev)
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			continue // another approval landed first: count again from what it wrote
 		}
 		if err != nil {
 			return HeldRollout{}, false, false, err
 		}
-		return r, added, applied, nil
+		if r.State == StateApplying {
+			r, err = s.finish(ctx, r, rev)
+			return r, true, err == nil, err
+		}
+		return r, true, false, nil
 	}
 	return HeldRollout{}, false, false, fmt.Errorf("control: approve %s: %d concurrent approvals in a row", id, approveAttempts)
 }
@@ -184,16 +199,18 @@ func (s *Store) readHeld(ctx context.Context, id string) (HeldRollout, uint64, e
 	return r, e.Revision(), nil
 }
 
-// updateHeld writes r as the next revision of its record, if the record is still at rev.
-func (s *Store) updateHeld(ctx context.Context, r HeldRollout, rev uint64) error {
+// updateHeld writes r as the next revision of its record, if the record is still at rev, and
+// returns the revision written.
+func (s *Store) updateHeld(ctx context.Context, r HeldRollout, rev uint64) (uint64, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("control: approve %s: %w", r.ID, err)
+		return 0, fmt.Errorf("control: approve %s: %w", r.ID, err)
 	}
-	if _, err := s.kv[BucketApprovals].Update(ctx, r.ID, b, rev); err != nil {
-		return fmt.Errorf("control: approve %s: %w", r.ID, err)
+	next, err := s.kv[BucketApprovals].Update(ctx, r.ID, b, rev)
+	if err != nil {
+		return 0, fmt.Errorf("control: approve %s: %w", r.ID, err)
 	}
-	return nil
+	return next, nil
 }
 
 // newRolloutID is a random id that is one NATS subject token.
