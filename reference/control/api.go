@@ -205,6 +205,8 @@ func storeError(w http.ResponseWriter, err error) {
 		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error()+": POST "+PathPrefix+approvalsPattern, "bucket")
 	case errors.Is(err, ErrUnknownBucket), errors.Is(err, ErrNotFound), errors.Is(err, ErrRevisionNotFound), errors.Is(err, ErrRolloutNotFound):
 		refuse(w, http.StatusNotFound, outcome.ReasonNotFound, err.Error(), "")
+	case errors.Is(err, ErrInvalidRolloutID):
+		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error(), "id")
 	case errors.Is(err, ErrInvalidKey):
 		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error(), "key")
 	default:

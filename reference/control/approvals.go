@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 
@@ -41,6 +42,8 @@ const approveAttempts = 8
 var (
 	// ErrRolloutNotFound means no held rollout has the id.
 	ErrRolloutNotFound = errors.New("control: rollout not found")
+	// ErrInvalidRolloutID means an id that cannot be a rollout's: not "ro-" and 16 hex digits.
+	ErrInvalidRolloutID = errors.New("control: invalid rollout id")
 	// ErrApprovalsReadOnly means a caller tried to write the approvals bucket directly.
 	ErrApprovalsReadOnly = errors.New("control: the approvals bucket is written only by approving a rollout")
 )
@@ -181,10 +184,10 @@ func (s *Store) Approve(ctx context.Context, id, operator string, countRepeats b
 
 // readHeld reads the rollout id's record and its revision.
 func (s *Store) readHeld(ctx context.Context, id string) (HeldRollout, uint64, error) {
-	kv, err := s.bucket(BucketApprovals, id)
-	if err != nil {
-		return HeldRollout{}, 0, fmt.Errorf("%w: %q", ErrRolloutNotFound, id)
+	if !rolloutIDPattern.MatchString(id) {
+		return HeldRollout{}, 0, fmt.Errorf("%w: %q is not \"ro-\" and 16 hex digits", ErrInvalidRolloutID, id)
 	}
+	kv := s.kv[BucketApprovals]
 	e, err := kv.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return HeldRollout{}, 0, fmt.Errorf("%w: %q", ErrRolloutNotFound, id)
@@ -212,6 +215,9 @@ func (s *Store) updateHeld(ctx context.Context, r HeldRollout, rev uint64) (uint
 	}
 	return next, nil
 }
+
+// rolloutIDPattern is the form newRolloutID gives every id.
+var rolloutIDPattern = regexp.MustCompile(`^ro-[0-9a-f]{16}$`)
 
 // newRolloutID is a random id that is one NATS subject token.
 func newRolloutID() (string, error) {

@@ -1,7 +1,9 @@
 package control
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -84,8 +86,16 @@ func (a *api) heldRollout(w http.ResponseWriter, req *http.Request) {
 }
 
 // approve answers POST rollouts/{id}/approvals: the caller's approval, counted once per
-// operator, and the rollout applied once enough have approved. The body is ignored.
+// operator, and the rollout applied once enough have approved. The body is empty or {}.
 func (a *api) approve(w http.ResponseWriter, req *http.Request) {
+	body, good := readBody(w, req)
+	if !good {
+		return
+	}
+	if msg, field := approvalBodyProblem(body); msg != "" {
+		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, msg, field)
+		return
+	}
 	ctx, cancel := withTimeout(req)
 	defer cancel()
 	by := approverName(principalOf(req))
@@ -98,6 +108,28 @@ func (a *api) approve(w http.ResponseWriter, req *http.Request) {
 		a.opts.OnApproval(ctx, ApprovalEvent{Rollout: r, By: by, Applied: applied})
 	}
 	ok(w, r)
+}
+
+// approvalBodyProblem says what is wrong with an approval's body, and in which field, or "" if
+// nothing: an approval carries nothing but the caller's word, so a body that says more
+// ({"approve": false}) or is not JSON is refused rather than counted as a yes.
+func approvalBodyProblem(body []byte) (msg, field string) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return "", ""
+	}
+	const want = "the body of an approval is empty or {}"
+	if trimmed[0] != '{' {
+		return fmt.Sprintf("%s, not %.40q", want, trimmed), ""
+	}
+	if err := decodeStrict(trimmed, &struct{}{}); err != nil {
+		fe := fieldError("approval", err)
+		if fe.Field != "" {
+			return fmt.Sprintf("%s: field %q is not part of it", want, fe.Field), fe.Field
+		}
+		return want + ": " + fe.Problem, ""
+	}
+	return "", ""
 }
 
 // principalOf is the principal operatorOnly authenticated.

@@ -87,19 +87,19 @@ func TestFinishApplyingCompletesWhatACrashLeft(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	leave("ro-unwritten", base)
+	leave("ro-00000000000000a1", base)
 	if n, err := e.store.FinishApplying(e.ctx()); err != nil || n != 1 {
 		t.Fatalf("FinishApplying finished %d (%v), want 1", n, err)
 	}
-	got, err := e.store.HeldRollout(e.ctx(), "ro-unwritten")
+	got, err := e.store.HeldRollout(e.ctx(), "ro-00000000000000a1")
 	if err != nil || got.State != StateApplied || got.AppliedRevision != base+1 || currentDigest(t, e.store) != digestOf("v3") {
 		t.Fatalf("after FinishApplying: %s at revision %d (%v), m on %s; want applied at %d on v3", got.State, got.AppliedRevision, err, currentDigest(t, e.store), base+1)
 	}
-	leave("ro-written", base) // as if it crashed after writing revision base+1
+	leave("ro-00000000000000a2", base) // as if it crashed after writing revision base+1
 	if n, err := e.store.FinishApplying(e.ctx()); err != nil || n != 1 {
 		t.Fatalf("FinishApplying finished %d (%v), want 1", n, err)
 	}
-	got, _ = e.store.HeldRollout(e.ctx(), "ro-written")
+	got, _ = e.store.HeldRollout(e.ctx(), "ro-00000000000000a2")
 	hist, _ := e.store.History(e.ctx(), BucketModels, "m")
 	if got.State != StateApplied || got.AppliedRevision != base+1 || len(hist) != 2 {
 		t.Fatalf("a record left applying after its write: %s at revision %d, m has %d revisions; want applied at %d, no new write", got.State, got.AppliedRevision, len(hist), base+1)
