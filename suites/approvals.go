@@ -72,12 +72,23 @@ func proposeCanary(ctx context.Context, model, pin, digest string) heldRollout {
 	return requireHeld(fmt.Sprintf("a rollout document with weight %d to the protected pin %s", canaryWeight, digest), status, h)
 }
 
+// withdrawAtEnd withdraws the held rollout id when the spec ends (DELETE {control}rollouts/{id}),
+// so no half-approved rollout outlives the spec that made it. It is best effort: withdrawal is
+// optional in the contract, and a rollout the spec applied cannot be withdrawn.
+func withdrawAtEnd(id string) {
+	control, _, key, _ := ops()
+	DeferCleanup(func(ctx SpecContext) {
+		_, _, _ = env.HTTP.JSON(ctx, http.MethodDelete, control+"rollouts/"+id, key, nil, nil, nil)
+	})
+}
+
 // requireHeld checks the answer to what, a change that would release the protected pin: 202 with
 // a fresh held rollout, pending and approved by nobody yet.
 func requireHeld(what string, status int, h heldRollout) heldRollout {
 	GinkgoHelper()
 	opsCheck(status == http.StatusAccepted, "the operator API answered %d to %s, not 202 (held for approval)", status, what)
 	opsCheck(h.ID != "" && h.State == statePending, "%s was answered 202 with id %q and state %q, not pending_approval", what, h.ID, h.State)
+	withdrawAtEnd(h.ID)
 	opsCheck(h.Approvals != nil && len(h.Approvals) == 0, "%s was answered %s; a fresh proposal has no approvals yet (\"approvals\": [])", what, describeHeld(h))
 	return h
 }

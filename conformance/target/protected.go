@@ -18,6 +18,8 @@ import (
 // an operator's. Each approval counted is appended to the evidence chain as a record with no
 // tenant, the model, Digest as artifact_digest and the approving operator as user; further such
 // records (the release, say) are allowed if they too name an operator, never one naming nobody.
+// Optional: DELETE {Control}rollouts/{id} withdraws a pending rollout; the specs call it at their
+// end on each rollout they proposed and did not apply, ignoring the answer.
 type ProtectedPin struct {
 	// Digest is a valid artifact of the model other than its pin, the rollout digest and every
 	// invalid artifact.

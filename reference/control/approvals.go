@@ -32,6 +32,9 @@ const (
 	StateApplying = "applying"
 	// StateApplied is a rollout whose document has been written to its bucket.
 	StateApplied = "applied"
+	// StateWithdrawn is a pending rollout an operator withdrew: it is never applied and takes no
+	// more approvals.
+	StateWithdrawn = "withdrawn"
 )
 
 // approveAttempts bounds the compare-and-set retries of one approval when other operators'
@@ -44,6 +47,9 @@ var (
 	ErrRolloutNotFound = errors.New("control: rollout not found")
 	// ErrInvalidRolloutID means an id that cannot be a rollout's: not "ro-" and 16 hex digits.
 	ErrInvalidRolloutID = errors.New("control: invalid rollout id")
+	// ErrRolloutNotPending means an approval of a withdrawn rollout, or a withdrawal of one that
+	// is applying or applied.
+	ErrRolloutNotPending = errors.New("control: rollout is not pending approval")
 	// ErrApprovalsReadOnly means a caller tried to write the approvals bucket directly.
 	ErrApprovalsReadOnly = errors.New("control: the approvals bucket is written only by approving a rollout")
 )
@@ -73,6 +79,8 @@ type HeldRollout struct {
 	BaseRevision uint64 `json:"base_revision,omitempty"`
 	// AppliedRevision is the revision of Bucket/Key the approved document became.
 	AppliedRevision uint64 `json:"applied_revision,omitempty"`
+	// WithdrawnBy names the operator who withdrew the rollout.
+	WithdrawnBy string `json:"withdrawn_by,omitempty"`
 }
 
 // approvedBy reports whether operator has already approved r.
@@ -155,6 +163,8 @@ func (s *Store) Approve(ctx context.Context, id, operator string, countRepeats b
 		case StateApplying: // another approval released it: see it through, in case its writer died
 			r, err = s.finish(ctx, r, rev)
 			return r, false, false, err
+		case StateWithdrawn:
+			return r, false, false, fmt.Errorf("%w: %s was withdrawn by %s", ErrRolloutNotPending, id, r.WithdrawnBy)
 		}
 		if !countRepeats && r.approvedBy(operator) {
 			return r, false, false, nil
@@ -180,6 +190,34 @@ func (s *Store) Approve(ctx context.Context, id, operator string, countRepeats b
 		return r, true, false, nil
 	}
 	return HeldRollout{}, false, false, fmt.Errorf("control: approve %s: %d concurrent approvals in a row", id, approveAttempts)
+}
+
+// Withdraw withdraws the pending rollout id as operator: it is kept, as a withdrawn revision of
+// its record, and never applied. Withdrawing a withdrawn rollout changes nothing; one that is
+// applying or applied is refused, since its document is or is being written.
+func (s *Store) Withdraw(ctx context.Context, id, operator string) (HeldRollout, error) {
+	for range approveAttempts {
+		r, rev, err := s.readHeld(ctx, id)
+		if err != nil {
+			return HeldRollout{}, err
+		}
+		switch r.State {
+		case StateWithdrawn:
+			return r, nil
+		case StateApplying, StateApplied:
+			return HeldRollout{}, fmt.Errorf("%w: %s is %s, too late to withdraw", ErrRolloutNotPending, id, r.State)
+		}
+		r.State, r.WithdrawnBy = StateWithdrawn, operator
+		_, err = s.updateHeld(ctx, r, rev)
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			continue // an approval landed first: look again
+		}
+		if err != nil {
+			return HeldRollout{}, err
+		}
+		return r, nil
+	}
+	return HeldRollout{}, fmt.Errorf("control: withdraw %s: %d concurrent approvals in a row", id, approveAttempts)
 }
 
 // readHeld reads the rollout id's record and its revision.

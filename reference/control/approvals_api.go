@@ -132,6 +132,18 @@ func approvalBodyProblem(body []byte) (msg, field string) {
 	return "", ""
 }
 
+// withdraw answers DELETE rollouts/{id}: the calling operator withdraws a pending rollout.
+func (a *api) withdraw(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := withTimeout(req)
+	defer cancel()
+	r, err := a.store.Withdraw(ctx, req.PathValue("id"), principalOf(req).Operator)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	ok(w, r)
+}
+
 // principalOf is the principal operatorOnly authenticated.
 func principalOf(req *http.Request) identity.Principal {
 	p, _ := req.Context().Value(principalKey{}).(identity.Principal)

@@ -111,3 +111,34 @@ func TestAlreadyOnTheProtectedPinIsNotHeld(t *testing.T) {
 		t.Fatalf("a PUT of the protected digest m is already on answered %d %s, want 200", r.status, r.body)
 	}
 }
+
+// TestWithdrawnRolloutIsNeverApplied: an operator withdraws a half-approved rollout; the last
+// approval is then refused 409 and moves nothing; withdrawing again changes nothing; a tenant
+// cannot withdraw; an applied rollout cannot be withdrawn.
+func TestWithdrawnRolloutIsNeverApplied(t *testing.T) {
+	e := newEnv(t)
+	a := newApprovalsAPI(t, e, e.store, ApprovalDefects{})
+	id := proposeV3(t, e, a)
+	path := "/v1/control/rollouts/" + id
+	a.do(http.MethodPost, path+"/approvals", operatorKey, "")
+	if r := a.do(http.MethodDelete, path, tenantKey, ""); r.status != http.StatusForbidden {
+		t.Fatalf("a tenant's withdrawal answered %d, want 403", r.status)
+	}
+	for i := range 2 {
+		if got := held(t, a.do(http.MethodDelete, path, secondOperatorKey, "")); got.State != StateWithdrawn || got.WithdrawnBy != "ops-2" || len(got.Approvals) != 1 {
+			t.Fatalf("withdrawal %d: %s by %q with %d approvals, want withdrawn by ops-2 keeping its approval", i+1, got.State, got.WithdrawnBy, len(got.Approvals))
+		}
+	}
+	if r := a.do(http.MethodPost, path+"/approvals", secondOperatorKey, ""); r.status != http.StatusConflict || !strings.Contains(r.problem.Error.Message, "withdrawn") {
+		t.Fatalf("approving a withdrawn rollout answered %d %s, want 409 saying it was withdrawn", r.status, r.body)
+	}
+	if got := currentDigest(t, e.store); got != digestOf("v1") {
+		t.Fatalf("after the withdrawal m is on %s, want v1", got)
+	}
+	applied := proposeV3(t, e, a)
+	a.do(http.MethodPost, "/v1/control/rollouts/"+applied+"/approvals", operatorKey, "")
+	a.do(http.MethodPost, "/v1/control/rollouts/"+applied+"/approvals", secondOperatorKey, "")
+	if r := a.do(http.MethodDelete, "/v1/control/rollouts/"+applied, operatorKey, ""); r.status != http.StatusConflict {
+		t.Fatalf("withdrawing an applied rollout answered %d %s, want 409", r.status, r.body)
+	}
+}
