@@ -30,6 +30,25 @@ func separateRollouts(ctx context.Context, model string, pp target.ProtectedPin,
 	judged("separate-rollouts", 1)
 }
 
+// sameOperatorKey has the target's second key of operator.key's operator approve h, which that
+// operator has already approved: refused or answered, it must not count. A runtime that counts
+// credentials rather than operators releases the rollout here.
+func sameOperatorKey(ctx context.Context, pp target.ProtectedPin, h heldRollout) {
+	GinkgoHelper()
+	if pp.SameOperatorKey == "" {
+		notProbed("same-operator-key", "the target declares no operations.protected.same_operator_key (a second key of operator.key's operator)")
+		return
+	}
+	var got heldRollout
+	status, reason := approveAs(ctx, h.ID, pp.SameOperatorKey, &got)
+	opsCheck(status/100 == 4 || status == http.StatusOK && got.State == statePending && len(got.Approvals) == pp.Approvals-1,
+		"a second key of operator 1 approving rollout %s was answered %d (%s) with %s; want a refusal, or 200 still pending_approval with %d approvals", h.ID, status, reason, describeHeld(got), pp.Approvals-1)
+	a := heldState(ctx, h.ID)
+	opsCheck(a.State == statePending && len(a.Approvals) == pp.Approvals-1,
+		"after a second key of operator 1 approved, rollout %s is %s; want pending_approval with %d approvals: one operator, one approval", h.ID, describeHeld(a), pp.Approvals-1)
+	judged("same-operator-key", 1)
+}
+
 // heldOtherWays moves model back to pin (no approval needed) and then tries the two other ways
 // to the protected digest: a rollback to the latest revision that names it and a rollout
 // document sending canaryWeight percent of workers to it. Each must be held, and no worker may

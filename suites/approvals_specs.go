@@ -43,10 +43,12 @@ var _ = Describe("Approval of protected rollouts", func() {
 			opsCheck(status == http.StatusOK && got.State == statePending && len(got.Approvals) == pp.Approvals-1,
 				"operator %d approving again was answered %d (%s) with %s; want 200, still pending_approval with %d approvals", pp.Approvals-1, status, reason, describeHeld(got), pp.Approvals-1)
 			n += stillOnPin(ctx, r, "APR-1", "repeat-approval", model, pin)
+			sameOperatorKey(ctx, pp, h)
 			separateRollouts(ctx, model, pp, h)
 		} else {
 			notProbed("one-approval", "the protected pin needs one approval, so there is no partial approval to hold")
 			notProbed("repeat-approval", "the protected pin needs one approval, so an operator approving again releases nothing")
+			notProbed("same-operator-key", "the protected pin needs one approval, so a second key of one operator has no approval to double")
 			notProbed("separate-rollouts", "the protected pin needs one approval, so no approval is short of releasing a rollout")
 		}
 		neverLeaves(ctx, "before the last approval", model, pin)

@@ -51,6 +51,9 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 		for i, k := range t.Operations.Protected.Operators {
 			claim(fmt.Sprintf("operations.protected.operators[%d]", i), k)
 		}
+		if k := t.Operations.Protected.SameOperatorKey; k != "" {
+			claim("operations.protected.same_operator_key", k)
+		}
 	}
 	for i, m := range t.Models {
 		if m.MaxOutputTokens > m.ContextLength {

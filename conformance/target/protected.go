@@ -30,6 +30,9 @@ type ProtectedPin struct {
 	// Operators are further operator credentials, each a distinct operator: with operator.key
 	// they must number at least Approvals.
 	Operators []string `yaml:"operators"`
+	// SameOperatorKey is a second credential of operator.key's operator (optional): APR-1 has it
+	// approve after that operator did and requires the approval not to count.
+	SameOperatorKey string `yaml:"same_operator_key"`
 }
 
 // Approvers is every operator credential the target gives, operator.key first.

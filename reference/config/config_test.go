@@ -62,6 +62,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"fallback undeclared", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-tiny\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: model \"arcert-sim-tiny\" is not declared"},
 		{"protected pin not a digest", "{digest: \"sha256:88432126", "{digest: v3, approvals: 1}\n      - {digest: \"sha256:88432126", "models[0].protected_pins[0].digest: \"v3\" is not a pinned digest"},
 		{"protected pin without approvals", "5dfe708d\", approvals: 2}", "5dfe708d\", approvals: 0}", "models[0].protected_pins[0].approvals: 0 must be at least 1"},
+		{"operator's further key reused", "more_keys: [dev-operator-alt-key]", "more_keys: [dev-worker-token]", "operators[0].more_keys[0]: this credential is already used at router.worker_token"},
 		{"operator named twice", "name: release-manager", "name: platform-ops", "operators[1].name: operator \"platform-ops\" is already declared at operators[0]"},
 		{"protected pin beyond the operators", "5dfe708d\", approvals: 2}", "5dfe708d\", approvals: 3}", "models[0].protected_pins[0].approvals: 3 approvals, but only 2 operators are declared"},
 		{"fallback to itself", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-small\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: a model cannot be its own fallback"},

@@ -16,6 +16,9 @@ func (c *Config) validateOperators(v *validator, claim func(field, key string)) 
 			names[o.Name] = f
 		}
 		claim(f+".key", o.Key)
+		for j, k := range o.MoreKeys {
+			claim(fmt.Sprintf("%s.more_keys[%d]", f, j), k)
+		}
 	}
 }
 

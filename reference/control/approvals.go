@@ -99,6 +99,9 @@ func (p Protection) Required(model, digest string) int { return p[model][digest]
 type ApprovalDefects struct {
 	// ApplyAtOnce writes a rollout to a protected pin at once, as if nothing were protected.
 	ApplyAtOnce bool
+	// CountByKey tells approvers apart by credential, not operator, so one operator's two keys
+	// meet a rule of two.
+	CountByKey bool
 	// HoldOnlyPuts holds only a PUT of the model document: a rollback to a protected revision
 	// or a rollout document with weight to a protected digest goes straight through.
 	HoldOnlyPuts bool

@@ -3,6 +3,8 @@ package control
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -99,6 +101,10 @@ func (a *api) approve(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := withTimeout(req)
 	defer cancel()
 	by := approverName(principalOf(req))
+	if a.opts.Defects.CountByKey {
+		sum := sha256.Sum256([]byte(req.Header.Get("Authorization")))
+		by += " key " + hex.EncodeToString(sum[:4])
+	}
 	r, added, applied, err := a.store.Approve(ctx, req.PathValue("id"), by, a.opts.Defects.CountRepeats)
 	if err != nil {
 		storeError(w, err)
