@@ -102,6 +102,9 @@ type ApprovalDefects struct {
 	// CountByKey tells approvers apart by credential, not operator, so one operator's two keys
 	// meet a rule of two.
 	CountByKey bool
+	// CanaryNotHeld holds model documents and rollbacks but writes a rollout document (a canary)
+	// to a protected digest at once.
+	CanaryNotHeld bool
 	// HoldOnlyPuts holds only a PUT of the model document: a rollback to a protected revision
 	// or a rollout document with weight to a protected digest goes straight through.
 	HoldOnlyPuts bool

@@ -53,7 +53,8 @@ func movesTo(bucket string, raw []byte) string {
 // held holds a document that moves key to a protected digest it is not on yet, answering 202
 // with the held rollout; it reports whether it answered.
 func (a *api) held(ctx context.Context, w http.ResponseWriter, req *http.Request, bucket, key string, body []byte) bool {
-	if a.opts.Defects.ApplyAtOnce || a.opts.Defects.HoldOnlyPuts && (req.Method != http.MethodPut || bucket != BucketModels) {
+	d := a.opts.Defects
+	if d.ApplyAtOnce || d.HoldOnlyPuts && (req.Method != http.MethodPut || bucket != BucketModels) || d.CanaryNotHeld && bucket == BucketRollout {
 		return false
 	}
 	digest := movesTo(bucket, body)
