@@ -3,8 +3,10 @@ package suites
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,8 +46,50 @@ func propose(ctx context.Context, model, digest string) heldRollout {
 	control, _, _, _ := ops()
 	var h heldRollout
 	status := operator(ctx, http.MethodPut, control+"models/"+model, map[string]string{"artifact_digest": digest}, &h)
-	opsCheck(status == http.StatusAccepted, "the operator API answered %d to a rollout to the protected pin %s, not 202 (held for approval)", status, digest)
-	opsCheck(h.ID != "" && h.State == statePending, "the rollout to the protected pin was answered 202 with id %q and state %q, not pending_approval", h.ID, h.State)
+	return requireHeld("a rollout to the protected pin "+digest, status, h)
+}
+
+// proposeRollback rolls model back to revision, whose document names the protected digest, and
+// requires it to be held: a rollback releases a version as much as a PUT does.
+func proposeRollback(ctx context.Context, model string, revision uint64) heldRollout {
+	control, _, _, _ := ops()
+	var h heldRollout
+	status := operator(ctx, http.MethodPost, control+"models/"+model+"/rollback", map[string]uint64{"revision": revision}, &h)
+	return requireHeld(fmt.Sprintf("a rollback to revision %d, which names the protected pin", revision), status, h)
+}
+
+// canaryWeight is the share of workers the held canary would move: enough that a runtime which
+// applies it moves some of them.
+const canaryWeight = 50
+
+// proposeCanary writes a rollout document sending canaryWeight percent of workers from pin to the
+// protected digest, and requires it to be held.
+func proposeCanary(ctx context.Context, model, pin, digest string) heldRollout {
+	control, _, _, _ := ops()
+	var h heldRollout
+	doc := map[string]any{"from_digest": pin, "to_digest": digest, "weight": canaryWeight, "version": "arcert-apr-canary"}
+	status := operator(ctx, http.MethodPut, control+"rollout/"+model, doc, &h)
+	return requireHeld(fmt.Sprintf("a rollout document with weight %d to the protected pin %s", canaryWeight, digest), status, h)
+}
+
+// withdrawAtEnd withdraws the held rollout id when the spec ends (DELETE {control}rollouts/{id}),
+// so no half-approved rollout outlives the spec that made it. It is best effort: withdrawal is
+// optional in the contract, and a rollout the spec applied cannot be withdrawn.
+func withdrawAtEnd(id string) {
+	control, _, key, _ := ops()
+	DeferCleanup(func(ctx SpecContext) {
+		_, _, _ = env.HTTP.JSON(ctx, http.MethodDelete, control+"rollouts/"+id, key, nil, nil, nil)
+	})
+}
+
+// requireHeld checks the answer to what, a change that would release the protected pin: 202 with
+// a fresh held rollout, pending and approved by nobody yet.
+func requireHeld(what string, status int, h heldRollout) heldRollout {
+	GinkgoHelper()
+	opsCheck(status == http.StatusAccepted, "the operator API answered %d to %s, not 202 (held for approval)", status, what)
+	opsCheck(h.ID != "" && h.State == statePending, "%s was answered 202 with id %q and state %q, not pending_approval", what, h.ID, h.State)
+	withdrawAtEnd(h.ID)
+	opsCheck(h.Approvals != nil && len(h.Approvals) == 0, "%s was answered %s; a fresh proposal has no approvals yet (\"approvals\": [])", what, describeHeld(h))
 	return h
 }
 
@@ -101,17 +145,23 @@ func neverLeaves(ctx context.Context, stage, model, pin string) {
 	opsCheck(!left, "%s: within the declared convergence of %s a worker left the pin %s though the rollout was not approved: %s", stage, convergence, pin, strings.Join(got, ", "))
 }
 
-// approvalRecordsSince are the operator-visible evidence records after seq that name model and
-// digest with no tenant: the records of approvals, not of requests.
-func approvalRecordsSince(ctx context.Context, seq uint64, model, digest string) int {
+// approvalRecordsSince reads the operator-visible evidence records after seq that name model and
+// digest with no tenant (the records of approvals, not of requests): the distinct users they
+// name, and how many name no user at all (an approval by nobody).
+func approvalRecordsSince(ctx context.Context, seq uint64, model, digest string) (users []string, nameless int) {
 	_, _, key, _ := ops()
-	n := 0
 	for _, r := range allEvidence(ctx, key) {
-		if r.Seq > seq && r.Tenant == "" && r.Model == model && r.ArtifactDigest == digest {
-			n++
+		if r.Seq <= seq || r.Tenant != "" || r.Model != model || r.ArtifactDigest != digest {
+			continue
+		}
+		switch {
+		case r.User == "":
+			nameless++
+		case !slices.Contains(users, r.User):
+			users = append(users, r.User)
 		}
 	}
-	return n
+	return users, nameless
 }
 
 // describeHeld is a held rollout for messages.

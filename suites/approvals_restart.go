@@ -3,6 +3,7 @@ package suites
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -20,8 +21,14 @@ var _ = Describe("Router crash with a held rollout", Serial, Label("fault:router
 			inconclusive("the harness controls no router part of this runtime to crash")
 			return
 		}
-		DeferCleanup(noResidue)
 		model, pp := protectedPin()
+		if pp.Approvals < 2 {
+			// One short of a rule of one is no approval at all: a runtime that keeps approvals
+			// only in memory would have nothing to lose in the crash.
+			inconclusive("the protected pin needs %d approval, so the held rollout has no approval for the crash to lose; APR-3 needs a rule of 2 or more", pp.Approvals)
+			return
+		}
+		DeferCleanup(noResidue)
 		pin, approvers := pinned(model), env.Target.Approvers()
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pin); allOn(ctx, model, pin) })
 		awaitSteady(ctx)
@@ -34,6 +41,9 @@ var _ = Describe("Router crash with a held rollout", Serial, Label("fault:router
 		}
 		before := heldState(ctx, h.ID)
 		opsCheck(before.State == statePending && len(before.Approvals) == pp.Approvals-1, "before the crash rollout %s is %s; want pending_approval with %d approvals", h.ID, describeHeld(before), pp.Approvals-1)
+		for _, w := range workerDigests(ctx, model) {
+			opsCheck(strings.HasSuffix(w, "="+pin), "before the crash, with rollout %s one approval short, a worker left the pin %s: %s", h.ID, pin, workersOn(ctx, model))
+		}
 		judgedFor("APR-3", "before-crash", 1)
 
 		router := env.Nodes.Parts(routerRole)[0]

@@ -13,7 +13,10 @@ import (
 var _ = Describe("Approval of protected rollouts", func() {
 	// Held after the proposal, after one short of the required approvals, and after the last of
 	// those operators approves again: a runtime that counts approvals rather than operators, or
-	// applies first and asks later, leaves the pin at one of these steps.
+	// applies first and asks later, leaves the pin at one of these steps. A second proposal of
+	// the same change, approved by the operator the first still lacks, must not lend that approval
+	// to the first; and a rollback to the protected revision or a canary to the protected digest
+	// must be held as the PUT was.
 	It("holds a rollout to a protected pin until the required distinct operators approve it", Req("APR-1"), func(ctx SpecContext) {
 		model, pp := protectedPin()
 		pin, approvers := pinned(model), env.Target.Approvers()
@@ -40,9 +43,13 @@ var _ = Describe("Approval of protected rollouts", func() {
 			opsCheck(status == http.StatusOK && got.State == statePending && len(got.Approvals) == pp.Approvals-1,
 				"operator %d approving again was answered %d (%s) with %s; want 200, still pending_approval with %d approvals", pp.Approvals-1, status, reason, describeHeld(got), pp.Approvals-1)
 			n += stillOnPin(ctx, r, "APR-1", "repeat-approval", model, pin)
+			sameOperatorKey(ctx, pp, h)
+			separateRollouts(ctx, model, pp, h)
 		} else {
 			notProbed("one-approval", "the protected pin needs one approval, so there is no partial approval to hold")
 			notProbed("repeat-approval", "the protected pin needs one approval, so an operator approving again releases nothing")
+			notProbed("same-operator-key", "the protected pin needs one approval, so a second key of one operator has no approval to double")
+			notProbed("separate-rollouts", "the protected pin needs one approval, so no approval is short of releasing a rollout")
 		}
 		neverLeaves(ctx, "before the last approval", model, pin)
 
@@ -53,15 +60,19 @@ var _ = Describe("Approval of protected rollouts", func() {
 		samples := serveEveryPath(ctx, r, "approved")
 		served := judgeServedDigests(ctx, "APR-1", "approved", model, pp.Digest, samples)
 
-		records := 0
+		var users []string
+		nameless := 0
 		opsPoll(ctx, convergence, 100*time.Millisecond, func() bool {
-			records = approvalRecordsSince(ctx, mark, model, pp.Digest)
-			return records >= pp.Approvals
+			users, nameless = approvalRecordsSince(ctx, mark, model, pp.Digest)
+			return len(users) >= pp.Approvals
 		})
-		opsCheck(records == pp.Approvals, "the evidence chain holds %d records of approvals of %s (no tenant, that model and digest) since the proposal; want one per approval counted, %d", records, pp.Digest, pp.Approvals)
-		evidence("rollout %s to %s held through %d requests on every path at the pin %s (proposed, one short of %d approvals, that operator again) and %s with no worker leaving the pin; applied on the approval of %d distinct operators, then %d requests served by %s on it; %d approval records in evidence",
-			h.ID, pp.Digest, n, pin, pp.Approvals, convergence, pp.Approvals, len(samples), strings.Join(served, ", "), records)
-	}, SpecTimeout(4*time.Minute))
+		opsCheck(len(users) == pp.Approvals && nameless == 0, "the evidence chain names %d distinct approvers (%s) of %s in records with no tenant, that model and digest since the proposal, and %d such records name no user; want the %d operators who approved, each named",
+			len(users), strings.Join(users, ", "), pp.Digest, nameless, pp.Approvals)
+
+		back := heldOtherWays(ctx, model, pin, pp.Digest)
+		evidence("rollout %s to %s held through %d requests on every path at the pin %s (proposed, one short of %d approvals, that operator again) and %s with no worker leaving the pin; applied on the approval of %d distinct operators (%s in evidence), then %d requests served by %s on it; %s",
+			h.ID, pp.Digest, n, pin, pp.Approvals, convergence, pp.Approvals, strings.Join(users, ", "), len(samples), strings.Join(served, ", "), back)
+	}, SpecTimeout(5*time.Minute))
 
 	// Every tenant's key and the workload credential, before any operator approved: then one
 	// short of the rule, so a counted tenant approval would release the rollout.

@@ -128,6 +128,15 @@ func judgeServedDigests(ctx context.Context, id, stage, model, want string, samp
 // that pinned digest, and returns that revision.
 func rollbackTo(ctx context.Context, model, digest string) uint64 {
 	control, _, _, _ := ops()
+	back := latestRevision(ctx, model, digest)
+	Expect(operator(ctx, http.MethodPost, control+"models/"+model+"/rollback", map[string]uint64{"revision": back}, nil)).
+		To(Equal(http.StatusOK), "rolling %s back to revision %d", model, back)
+	return back
+}
+
+// latestRevision is the latest revision in model's history whose document names digest.
+func latestRevision(ctx context.Context, model, digest string) uint64 {
+	control, _, _, _ := ops()
 	var hist struct {
 		Entries []struct {
 			Revision uint64          `json:"revision"`
@@ -145,8 +154,6 @@ func rollbackTo(ctx context.Context, model, digest string) uint64 {
 		}
 	}
 	Expect(back).NotTo(BeZero(), "no revision with %s in the history of %s", digest, model)
-	Expect(operator(ctx, http.MethodPost, control+"models/"+model+"/rollback", map[string]uint64{"revision": back}, nil)).
-		To(Equal(http.StatusOK), "rolling %s back to revision %d", model, back)
 	return back
 }
 

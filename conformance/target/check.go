@@ -53,6 +53,9 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 		for i, k := range t.Operations.Protected.Operators {
 			claim(fmt.Sprintf("operations.protected.operators[%d]", i), k)
 		}
+		if k := t.Operations.Protected.SameOperatorKey; k != "" {
+			claim("operations.protected.same_operator_key", k)
+		}
 	}
 	for i, m := range t.Models {
 		if m.MaxOutputTokens > m.ContextLength {
@@ -100,25 +103,4 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 	probs = append(probs, t.checkContract()...)
 	tools := t.checkTools(claim) // claim may add to probs itself: call it first
 	return append(probs, tools...)
-}
-
-// checkProtected: feature approvals needs a protected pin that differs from the pins the other
-// operations specs roll to, and enough distinct operator credentials to approve it.
-func (t *Target) checkProtected() []*yamlschema.Problem {
-	o := t.Operations
-	if !t.Declares("approvals") {
-		return nil
-	}
-	if o == nil || o.Protected == nil || t.Operator == nil {
-		return []*yamlschema.Problem{{Field: "operations.protected", Msg: "feature approvals needs operations.protected (the protected pin) and the operator credential"}}
-	}
-	var probs []*yamlschema.Problem
-	if o.Protected.Digest == o.RolloutDigest {
-		probs = append(probs, &yamlschema.Problem{Field: "operations.protected.digest", Msg: "equals operations.rollout_digest, which the rollout specs roll to without approval"})
-	}
-	if n := len(t.Approvers()); n < o.Protected.Approvals {
-		probs = append(probs, &yamlschema.Problem{Field: "operations.protected.operators",
-			Msg: fmt.Sprintf("%d operator credentials (operator.key and these) for %d approvals: the rule could never be met", n, o.Protected.Approvals)})
-	}
-	return probs
 }

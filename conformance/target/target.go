@@ -228,33 +228,6 @@ type Operations struct {
 	Protected *ProtectedPin `yaml:"protected"`
 }
 
-// ProtectedPin is a digest of the operations model that a rollout may reach only once Approvals
-// distinct operators approved it (arcert operator contract v1): PUT {Control}models/{model}
-// {"artifact_digest": Digest} is answered 202 with {"id", "state": "pending_approval",
-// "required", "approvals": [...]}, POST {Control}rollouts/{id}/approvals approves it as the
-// caller, answered 200 with the same body ("state": "applied" once enough have approved) or 403
-// for a credential that is not an operator's.
-type ProtectedPin struct {
-	// Digest is a valid artifact of the model other than its pin and the rollout digest.
-	Digest    string `yaml:"digest"`
-	Approvals int    `yaml:"approvals"`
-	// Operators are further operator credentials, each a distinct operator: with operator.key
-	// they must number at least Approvals.
-	Operators []string `yaml:"operators"`
-}
-
-// Approvers is every operator credential the target gives, operator.key first.
-func (t *Target) Approvers() []string {
-	var out []string
-	if t.Operator != nil {
-		out = append(out, t.Operator.Key)
-	}
-	if t.Operations != nil && t.Operations.Protected != nil {
-		out = append(out, t.Operations.Protected.Operators...)
-	}
-	return out
-}
-
 // NamedDigest is an artifact digest with what is wrong with it.
 type NamedDigest struct {
 	Name   string `yaml:"name"`

@@ -134,6 +134,9 @@ type Artifacts struct {
 type Operator struct {
 	Name string `yaml:"name"`
 	Key  string `yaml:"key"`
+	// MoreKeys are further credentials of the same operator (a key being rotated in, a second
+	// tool): each authenticates as Name, so its approval of a protected rollout is Name's.
+	MoreKeys []string `yaml:"more_keys"`
 }
 
 // Tenant is one customer of the shared runtime.

@@ -68,6 +68,8 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"fallback undeclared", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-tiny\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: model \"arcert-sim-tiny\" is not declared"},
 		{"protected pin not a digest", "{digest: \"sha256:88432126", "{digest: v3, approvals: 1}\n      - {digest: \"sha256:88432126", "models[0].protected_pins[0].digest: \"v3\" is not a pinned digest"},
 		{"protected pin without approvals", "5dfe708d\", approvals: 2}", "5dfe708d\", approvals: 0}", "models[0].protected_pins[0].approvals: 0 must be at least 1"},
+		{"operator's further key reused", "more_keys: [dev-operator-alt-key]", "more_keys: [dev-worker-token]", "operators[0].more_keys[0]: this credential is already used at router.worker_token"},
+		{"operator named twice", "name: release-manager", "name: platform-ops", "operators[1].name: operator \"platform-ops\" is already declared at operators[0]"},
 		{"protected pin beyond the operators", "5dfe708d\", approvals: 2}", "5dfe708d\", approvals: 3}", "models[0].protected_pins[0].approvals: 3 approvals, but only 2 operators are declared"},
 		{"tool adapter with a tenant's key", "adapter_key: dev-tool-adapter-key", "adapter_key: dev-acme-key", "tools.adapter_key: this credential is already used at tenants[0].keys[0].key"},
 		{"tool adapter with the operator's key", "adapter_key: dev-tool-adapter-key", "adapter_key: dev-operator-key", "tools.adapter_key: this credential is already used at operators[0].key"},

@@ -80,11 +80,7 @@ func (c *Config) validate() []*FieldError {
 		keys[key] = field
 	}
 	claim("router.worker_token", c.Router.WorkerToken)
-	for i, o := range c.Operators {
-		f := fmt.Sprintf("operators[%d]", i)
-		v.name(f+".name", o.Name)
-		claim(f+".key", o.Key)
-	}
+	c.validateOperators(v, claim)
 	v.addr("durable.nats_listen", c.Durable.NATSListen)
 	v.positive("durable.batch_capacity", int64(c.Durable.BatchCapacity))
 	if c.Evidence.MemoryBytes < MinEvidenceMemoryBytes {
@@ -225,28 +221,6 @@ func (c *Config) validateModels(v *validator) map[string]Model {
 		c.validateProtectedPins(v, f, m)
 	}
 	return models
-}
-
-// validateProtectedPins refuses a protected pin that is not a digest, is listed twice, or asks
-// for more approvals than there are operators to give them (a rollout no one could release).
-func (c *Config) validateProtectedPins(v *validator, f string, m Model) {
-	seen := map[string]bool{}
-	for j, p := range m.ProtectedPins {
-		pf := fmt.Sprintf("%s.protected_pins[%d]", f, j)
-		if !digestPattern.MatchString(p.Digest) {
-			v.add(pf+".digest", "%q is not a pinned digest (sha256: and 64 hex digits)", p.Digest)
-		}
-		if seen[p.Digest] {
-			v.add(pf+".digest", "%q is listed twice", p.Digest)
-		}
-		seen[p.Digest] = true
-		switch {
-		case p.Approvals < 1:
-			v.add(pf+".approvals", "%d must be at least 1", p.Approvals)
-		case p.Approvals > len(c.Operators):
-			v.add(pf+".approvals", "%d approvals, but only %d operators are declared, so no rollout to it could be approved", p.Approvals, len(c.Operators))
-		}
-	}
 }
 
 func (c *Config) validateWorkers(v *validator, models map[string]Model) {

@@ -54,6 +54,7 @@ type HistoryResponse struct {
 //	POST /v1/control/{bucket}/{key}/rollback  {"revision": N} becomes current again
 //	GET  /v1/control/rollouts/{id}            a rollout held for approval (see approvals_api.go)
 //	POST /v1/control/rollouts/{id}/approvals  the calling operator approves it
+//	DELETE /v1/control/rollouts/{id}          the calling operator withdraws it while pending
 //
 // A PUT or rollback that moves a model to one of opts.Protection's digests is not applied: it is
 // held and answered 202 with the held rollout, until enough distinct operators approve it.
@@ -67,6 +68,7 @@ func Handler(store *Store, dir *identity.Directory, opts Options) http.Handler {
 	mux.HandleFunc("POST "+PathPrefix+"{bucket}/{key}/rollback", a.rollback)
 	mux.HandleFunc("GET "+PathPrefix+"rollouts/{id}", a.heldRollout)
 	mux.HandleFunc("POST "+PathPrefix+approvalsPattern, a.approve)
+	mux.HandleFunc("DELETE "+PathPrefix+"rollouts/{id}", a.withdraw)
 	// No catch-all: the mux's own 404 and 405 (with Allow) get their outcome from withOutcome.
 	return withOutcome(operatorOnly(dir, opts.Defects.AnyRoleApproves, mux))
 }
@@ -205,6 +207,10 @@ func storeError(w http.ResponseWriter, err error) {
 		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error()+": POST "+PathPrefix+approvalsPattern, "bucket")
 	case errors.Is(err, ErrUnknownBucket), errors.Is(err, ErrNotFound), errors.Is(err, ErrRevisionNotFound), errors.Is(err, ErrRolloutNotFound):
 		refuse(w, http.StatusNotFound, outcome.ReasonNotFound, err.Error(), "")
+	case errors.Is(err, ErrRolloutNotPending):
+		refuse(w, http.StatusConflict, outcome.ReasonInvalidRequest, err.Error(), "id")
+	case errors.Is(err, ErrInvalidRolloutID):
+		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error(), "id")
 	case errors.Is(err, ErrInvalidKey):
 		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, err.Error(), "key")
 	default:

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 
@@ -24,8 +25,16 @@ const BucketApprovals = "approvals"
 const (
 	// StatePending is a rollout held until enough distinct operators approve it.
 	StatePending = "pending_approval"
+	// StateApplying is a rollout that has its approvals and whose document is being written:
+	// the one approval whose compare-and-set moved it here writes the document, so two racing
+	// final approvals cannot both write it. A record left here by a crash is finished by the next
+	// approval, read, or start-up (FinishApplying).
+	StateApplying = "applying"
 	// StateApplied is a rollout whose document has been written to its bucket.
 	StateApplied = "applied"
+	// StateWithdrawn is a pending rollout an operator withdrew: it is never applied and takes no
+	// more approvals.
+	StateWithdrawn = "withdrawn"
 )
 
 // approveAttempts bounds the compare-and-set retries of one approval when other operators'
@@ -36,6 +45,11 @@ const approveAttempts = 8
 var (
 	// ErrRolloutNotFound means no held rollout has the id.
 	ErrRolloutNotFound = errors.New("control: rollout not found")
+	// ErrInvalidRolloutID means an id that cannot be a rollout's: not "ro-" and 16 hex digits.
+	ErrInvalidRolloutID = errors.New("control: invalid rollout id")
+	// ErrRolloutNotPending means an approval of a withdrawn rollout, or a withdrawal of one that
+	// is applying or applied.
+	ErrRolloutNotPending = errors.New("control: rollout is not pending approval")
 	// ErrApprovalsReadOnly means a caller tried to write the approvals bucket directly.
 	ErrApprovalsReadOnly = errors.New("control: the approvals bucket is written only by approving a rollout")
 )
@@ -60,8 +74,13 @@ type HeldRollout struct {
 	ProposedBy string          `json:"proposed_by"`
 	Approvals  []Approval      `json:"approvals"`
 	State      string          `json:"state"`
+	// BaseRevision is the revision of Bucket/Key (0: none) when the rollout went applying: the
+	// document is written only over it, so a second writer finds it written instead.
+	BaseRevision uint64 `json:"base_revision,omitempty"`
 	// AppliedRevision is the revision of Bucket/Key the approved document became.
 	AppliedRevision uint64 `json:"applied_revision,omitempty"`
+	// WithdrawnBy names the operator who withdrew the rollout.
+	WithdrawnBy string `json:"withdrawn_by,omitempty"`
 }
 
 // approvedBy reports whether operator has already approved r.
@@ -80,6 +99,15 @@ func (p Protection) Required(model, digest string) int { return p[model][digest]
 type ApprovalDefects struct {
 	// ApplyAtOnce writes a rollout to a protected pin at once, as if nothing were protected.
 	ApplyAtOnce bool
+	// CountByKey tells approvers apart by credential, not operator, so one operator's two keys
+	// meet a rule of two.
+	CountByKey bool
+	// CanaryNotHeld holds model documents and rollbacks but writes a rollout document (a canary)
+	// to a protected digest at once.
+	CanaryNotHeld bool
+	// HoldOnlyPuts holds only a PUT of the model document: a rollback to a protected revision
+	// or a rollout document with weight to a protected digest goes straight through.
+	HoldOnlyPuts bool
 	// AnyRoleApproves lets a tenant's or a workload's credential approve, and counts it.
 	AnyRoleApproves bool
 	// CountRepeats counts every approval, so one operator approving twice meets a rule of two.
@@ -115,58 +143,95 @@ func (s *Store) Hold(ctx context.Context, bucket, key, digest string, doc json.R
 	return r, nil
 }
 
-// HeldRollout returns the current record of the rollout id.
+// HeldRollout returns the current record of the rollout id, finishing it first if a crash left
+// it applying.
 func (s *Store) HeldRollout(ctx context.Context, id string) (HeldRollout, error) {
-	r, _, err := s.readHeld(ctx, id)
+	r, rev, err := s.readHeld(ctx, id)
+	if err == nil && r.State == StateApplying {
+		return s.finish(ctx, r, rev)
+	}
 	return r, err
 }
 
 // Approve records operator's approval of the rollout id and, once Required distinct operators
 // have approved, writes its document. An operator who already approved is not counted again;
-// approving an applied rollout changes nothing. added says whether this call added an approval,
-// applied whether it wrote the document.
+// approving an applying or applied rollout adds nothing. added says whether this call added an
+// approval, applied whether this call's approval released the document.
 func (s *Store) Approve(ctx context.Context, id, operator string, countRepeats bool) (r HeldRollout, added, applied bool, err error) {
 	for range approveAttempts {
 		r, rev, err := s.readHeld(ctx, id)
 		if err != nil {
 			return HeldRollout{}, false, false, err
 		}
-		if r.State == StateApplied {
+		switch r.State {
+		case StateApplied:
+			return r, false, false, nil
+		case StateApplying: // another approval released it: see it through, in case its writer died
+			r, err = s.finish(ctx, r, rev)
+			return r, false, false, err
+		case StateWithdrawn:
+			return r, false, false, fmt.Errorf("%w: %s was withdrawn by %s", ErrRolloutNotPending, id, r.WithdrawnBy)
+		}
+		if !countRepeats && r.approvedBy(operator) {
 			return r, false, false, nil
 		}
-		added = countRepeats || !r.approvedBy(operator)
-		if added {
-			r.Approvals = append(r.Approvals, Approval{Operator: operator, At: time.Now().UTC()})
-		}
+		r.Approvals = append(r.Approvals, Approval{Operator: operator, At: time.Now().UTC()})
 		if len(r.Approvals) >= r.Required {
-			// Written before the record says applied: a crash in between leaves a record with
-			// enough approvals still pending, and the next approval call writes it again.
-			if r.AppliedRevision, err = s.Put(ctx, r.Bucket, r.Key, r.Document); err != nil {
+			if r.BaseRevision, err = s.currentRevision(ctx, r.Bucket, r.Key); err != nil {
 				return HeldRollout{}, false, false, err
 			}
-			r.State, applied = StateApplied, true
+			r.State = StateApplying
 		}
-		if !added && !applied {
-			return r, false, false, nil
-		}
-		err = s.updateHeld(ctx, r, rev)
+		rev, err = s.updateHeld(ctx, r, rev)
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			continue // another approval landed first: count again from what it wrote
 		}
 		if err != nil {
 			return HeldRollout{}, false, false, err
 		}
-		return r, added, applied, nil
+		if r.State == StateApplying {
+			r, err = s.finish(ctx, r, rev)
+			return r, true, err == nil, err
+		}
+		return r, true, false, nil
 	}
 	return HeldRollout{}, false, false, fmt.Errorf("control: approve %s: %d concurrent approvals in a row", id, approveAttempts)
 }
 
+// Withdraw withdraws the pending rollout id as operator: it is kept, as a withdrawn revision of
+// its record, and never applied. Withdrawing a withdrawn rollout changes nothing; one that is
+// applying or applied is refused, since its document is or is being written.
+func (s *Store) Withdraw(ctx context.Context, id, operator string) (HeldRollout, error) {
+	for range approveAttempts {
+		r, rev, err := s.readHeld(ctx, id)
+		if err != nil {
+			return HeldRollout{}, err
+		}
+		switch r.State {
+		case StateWithdrawn:
+			return r, nil
+		case StateApplying, StateApplied:
+			return HeldRollout{}, fmt.Errorf("%w: %s is %s, too late to withdraw", ErrRolloutNotPending, id, r.State)
+		}
+		r.State, r.WithdrawnBy = StateWithdrawn, operator
+		_, err = s.updateHeld(ctx, r, rev)
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			continue // an approval landed first: look again
+		}
+		if err != nil {
+			return HeldRollout{}, err
+		}
+		return r, nil
+	}
+	return HeldRollout{}, fmt.Errorf("control: withdraw %s: %d concurrent approvals in a row", id, approveAttempts)
+}
+
 // readHeld reads the rollout id's record and its revision.
 func (s *Store) readHeld(ctx context.Context, id string) (HeldRollout, uint64, error) {
-	kv, err := s.bucket(BucketApprovals, id)
-	if err != nil {
-		return HeldRollout{}, 0, fmt.Errorf("%w: %q", ErrRolloutNotFound, id)
+	if !rolloutIDPattern.MatchString(id) {
+		return HeldRollout{}, 0, fmt.Errorf("%w: %q is not \"ro-\" and 16 hex digits", ErrInvalidRolloutID, id)
 	}
+	kv := s.kv[BucketApprovals]
 	e, err := kv.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return HeldRollout{}, 0, fmt.Errorf("%w: %q", ErrRolloutNotFound, id)
@@ -181,17 +246,22 @@ func (s *Store) readHeld(ctx context.Context, id string) (HeldRollout, uint64, e
 	return r, e.Revision(), nil
 }
 
-// updateHeld writes r as the next revision of its record, if the record is still at rev.
-func (s *Store) updateHeld(ctx context.Context, r HeldRollout, rev uint64) error {
+// updateHeld writes r as the next revision of its record, if the record is still at rev, and
+// returns the revision written.
+func (s *Store) updateHeld(ctx context.Context, r HeldRollout, rev uint64) (uint64, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("control: approve %s: %w", r.ID, err)
+		return 0, fmt.Errorf("control: approve %s: %w", r.ID, err)
 	}
-	if _, err := s.kv[BucketApprovals].Update(ctx, r.ID, b, rev); err != nil {
-		return fmt.Errorf("control: approve %s: %w", r.ID, err)
+	next, err := s.kv[BucketApprovals].Update(ctx, r.ID, b, rev)
+	if err != nil {
+		return 0, fmt.Errorf("control: approve %s: %w", r.ID, err)
 	}
-	return nil
+	return next, nil
 }
+
+// rolloutIDPattern is the form newRolloutID gives every id.
+var rolloutIDPattern = regexp.MustCompile(`^ro-[0-9a-f]{16}$`)
 
 // newRolloutID is a random id that is one NATS subject token.
 func newRolloutID() (string, error) {

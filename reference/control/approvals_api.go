@@ -1,7 +1,11 @@
 package control
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -49,7 +53,8 @@ func movesTo(bucket string, raw []byte) string {
 // held holds a document that moves key to a protected digest it is not on yet, answering 202
 // with the held rollout; it reports whether it answered.
 func (a *api) held(ctx context.Context, w http.ResponseWriter, req *http.Request, bucket, key string, body []byte) bool {
-	if a.opts.Defects.ApplyAtOnce {
+	d := a.opts.Defects
+	if d.ApplyAtOnce || d.HoldOnlyPuts && (req.Method != http.MethodPut || bucket != BucketModels) || d.CanaryNotHeld && bucket == BucketRollout {
 		return false
 	}
 	digest := movesTo(bucket, body)
@@ -84,11 +89,23 @@ func (a *api) heldRollout(w http.ResponseWriter, req *http.Request) {
 }
 
 // approve answers POST rollouts/{id}/approvals: the caller's approval, counted once per
-// operator, and the rollout applied once enough have approved. The body is ignored.
+// operator, and the rollout applied once enough have approved. The body is empty or {}.
 func (a *api) approve(w http.ResponseWriter, req *http.Request) {
+	body, good := readBody(w, req)
+	if !good {
+		return
+	}
+	if msg, field := approvalBodyProblem(body); msg != "" {
+		refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, msg, field)
+		return
+	}
 	ctx, cancel := withTimeout(req)
 	defer cancel()
 	by := approverName(principalOf(req))
+	if a.opts.Defects.CountByKey {
+		sum := sha256.Sum256([]byte(req.Header.Get("Authorization")))
+		by += " key " + hex.EncodeToString(sum[:4])
+	}
 	r, added, applied, err := a.store.Approve(ctx, req.PathValue("id"), by, a.opts.Defects.CountRepeats)
 	if err != nil {
 		storeError(w, err)
@@ -96,6 +113,40 @@ func (a *api) approve(w http.ResponseWriter, req *http.Request) {
 	}
 	if a.opts.OnApproval != nil && added {
 		a.opts.OnApproval(ctx, ApprovalEvent{Rollout: r, By: by, Applied: applied})
+	}
+	ok(w, r)
+}
+
+// approvalBodyProblem says what is wrong with an approval's body, and in which field, or "" if
+// nothing: an approval carries nothing but the caller's word, so a body that says more
+// ({"approve": false}) or is not JSON is refused rather than counted as a yes.
+func approvalBodyProblem(body []byte) (msg, field string) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return "", ""
+	}
+	const want = "the body of an approval is empty or {}"
+	if trimmed[0] != '{' {
+		return fmt.Sprintf("%s, not %.40q", want, trimmed), ""
+	}
+	if err := decodeStrict(trimmed, &struct{}{}); err != nil {
+		fe := fieldError("approval", err)
+		if fe.Field != "" {
+			return fmt.Sprintf("%s: field %q is not part of it", want, fe.Field), fe.Field
+		}
+		return want + ": " + fe.Problem, ""
+	}
+	return "", ""
+}
+
+// withdraw answers DELETE rollouts/{id}: the calling operator withdraws a pending rollout.
+func (a *api) withdraw(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := withTimeout(req)
+	defer cancel()
+	r, err := a.store.Withdraw(ctx, req.PathValue("id"), principalOf(req).Operator)
+	if err != nil {
+		storeError(w, err)
+		return
 	}
 	ok(w, r)
 }

@@ -94,8 +94,8 @@ func TestProtectedRolloutWaitsForTwoDistinctOperators(t *testing.T) {
 		t.Fatalf("evidence events %+v, want ops's approval then ops-2's applying one", a.events)
 	}
 	hist, err := e.store.History(e.ctx(), BucketApprovals, h.ID)
-	if err != nil || len(hist) != 3 { // held, ops approved, ops-2 approved and applied
-		t.Fatalf("approvals history %d revisions (%v), want 3", len(hist), err)
+	if err != nil || len(hist) != 4 { // held, ops approved, ops-2 approved (applying), applied
+		t.Fatalf("approvals history %d revisions (%v), want 4", len(hist), err)
 	}
 	if r := a.do(http.MethodPut, "/v1/control/approvals/"+h.ID, operatorKey, `{}`); r.status != http.StatusBadRequest {
 		t.Fatalf("writing the approvals bucket directly answered %d, want 400", r.status)

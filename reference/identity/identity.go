@@ -66,7 +66,9 @@ func NewDirectory(cfg *config.Config) *Directory {
 		}
 	}
 	for _, o := range cfg.Operators {
-		d.byKey[sha256.Sum256([]byte(o.Key))] = Principal{Role: RoleOperator, Operator: o.Name}
+		for _, k := range append([]string{o.Key}, o.MoreKeys...) {
+			d.byKey[sha256.Sum256([]byte(k))] = Principal{Role: RoleOperator, Operator: o.Name}
+		}
 	}
 	if cfg.Router.WorkerToken != "" {
 		d.byKey[sha256.Sum256([]byte(cfg.Router.WorkerToken))] = Principal{Role: RoleWorker}

@@ -10,7 +10,7 @@ import (
 func testConfig() *config.Config {
 	return &config.Config{
 		Router:    config.Router{WorkerToken: "worker-secret-1"},
-		Operators: []config.Operator{{Name: "ops", Key: "operator-key-1"}},
+		Operators: []config.Operator{{Name: "ops", Key: "operator-key-1", MoreKeys: []string{"operator-key-2"}}},
 		Tenants: []config.Tenant{
 			{Name: "acme", Keys: []config.APIKey{{Key: "dev-acme-key", Application: "chat", User: "alice"}}},
 			{Name: "globex", Keys: []config.APIKey{{Key: "dev-globex-key", Application: "search", User: "bob"}}},
@@ -30,6 +30,7 @@ func TestAuthenticate(t *testing.T) {
 		{"other tenant", "Bearer dev-globex-key", Principal{Role: RoleTenant, Tenant: "globex", Application: "search", User: "bob"}, nil},
 		{"scheme case-insensitive", "bearer dev-acme-key", Principal{Role: RoleTenant, Tenant: "acme", Application: "chat", User: "alice"}, nil},
 		{"operator", "Bearer operator-key-1", Principal{Role: RoleOperator, Operator: "ops"}, nil},
+		{"operator's further key is the same operator", "Bearer operator-key-2", Principal{Role: RoleOperator, Operator: "ops"}, nil},
 		{"worker", "Bearer worker-secret-1", Principal{Role: RoleWorker}, nil},
 		{"missing", "", Principal{}, ErrMissingCredential},
 		{"basic scheme", "Basic dev-acme-key", Principal{}, ErrMissingCredential},

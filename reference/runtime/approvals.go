@@ -25,6 +25,10 @@ func (rt *Runtime) controlOptions() control.Options {
 	return control.Options{Protection: p, OnApproval: rt.recordApproval, Defects: rt.opts.Defects.Operations.Approvals}
 }
 
+// approvalEvidenceTimeout bounds the append of one approval's evidence record, which runs on
+// after the approving request's context ends.
+const approvalEvidenceTimeout = 10 * time.Second
+
 // recordApproval appends one approval of a held rollout, or its release, to the evidence chain:
 // the operator's name as the user, the protected digest as the artifact, and how many of how many
 // approvals stood, so an auditor reads who released a protected version and on whose word.
@@ -44,6 +48,10 @@ func (rt *Runtime) recordApproval(ctx context.Context, ev control.ApprovalEvent)
 		Model: r.Key, Deployment: rt.cfg.Runtime.Deployment, ArtifactDigest: r.Digest, PolicyVersion: rt.cfg.Runtime.PolicyVersion,
 		Outcome: outcome.Completed, Reason: outcome.ReasonNone,
 	}
+	// The approval is already counted in the bucket: a client that hangs up now must not leave
+	// it without its record, so the append outlives the request (bounded on its own).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), approvalEvidenceTimeout)
+	defer cancel()
 	if _, err := rt.evidence.Append(ctx, rec); err != nil {
 		rt.log.Error("evidence of a rollout approval not written", "rollout", r.ID, "err", err)
 	}

@@ -1,12 +1,14 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/reference/control"
 )
 
 // heldWindow is how long a held rollout is watched for a worker leaving the pin: an applied
@@ -47,6 +49,16 @@ func TestProtectedPinWaitsForBothOperators(t *testing.T) {
 		if len(recs) != 1 || recs[0].User != who || recs[0].ArtifactDigest != digestV3 || recs[0].Tenant != "" {
 			t.Fatalf("evidence of approval %s: %+v, want one record by %s naming %s", n, recs, who, digestV3)
 		}
+	}
+	// An approval whose request ended (the client hung up after the bucket counted it) is still
+	// in evidence.
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	late := control.HeldRollout{ID: "ro-hung-up", Bucket: "models", Key: model, Digest: digestV3, Required: 2,
+		Approvals: []control.Approval{{Operator: "platform-ops"}}}
+	rt.recordApproval(gone, control.ApprovalEvent{Rollout: late, By: "platform-ops"})
+	if recs := awaitEvidence(t, rt, operatorKey, "approval-ro-hung-up-1"); len(recs) != 1 {
+		t.Fatalf("evidence of an approval whose request was cancelled: %+v, want its record", recs)
 	}
 }
 

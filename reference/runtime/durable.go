@@ -151,6 +151,12 @@ func (rt *Runtime) openControl(ctx context.Context) (*control.Store, error) {
 			return nil, fmt.Errorf("control plane: seeding %s: %w", m.Name, err)
 		}
 	}
+	// A crash between a rollout's last approval and its document leaves it applying: finish it.
+	if n, err := store.FinishApplying(ctx); err != nil {
+		return nil, fmt.Errorf("control plane: %w", err)
+	} else if n > 0 {
+		rt.log.Info("finished held rollouts a crash left applying", "rollouts", n)
+	}
 	return store, nil
 }
 
