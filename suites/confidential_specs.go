@@ -93,6 +93,9 @@ var _ = Describe("Confidential compute", Serial, func() {
 		clearDevices(ctx)
 		ccServedAgain(ctx, "the device fault")
 
+		// A prompt warmed in the attested worker's L1 before the pressure: the pressure shrinks that
+		// L1, and its evicted blocks must not go to (or come back from) the unattested shared tier.
+		warmText, warmCached := ccWarm(ctx)
 		ccFaultAll(ctx, attested, discovery.DeviceEvent{Kind: discovery.DeviceMemoryPressure})
 		var pressed []string
 		all := opsPoll(ctx, settle(), 50*time.Millisecond, func() bool {
@@ -123,5 +126,6 @@ var _ = Describe("Confidential compute", Serial, func() {
 		ccServedAgain(ctx, "the device pressure")
 		evidence("%s: %d requests refused with policy_forbids_fallback while XID 79 drained %s and %s was served; %d shed or refused, none served elsewhere, under pressure on %s",
 			ccTenant().Name, faulted, listed(attested), tenantA().Name, shed, listed(attested))
+		ccJudgeDemotion(ctx, warmText, warmCached)
 	}, SpecTimeout(2*time.Minute))
 })

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
@@ -53,6 +54,10 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	}
 	if r.defects.WorkerCall != nil {
 		ctx = r.defects.WorkerCall(ctx, j.principal.Tenant)
+	}
+	if r.places.confidential[j.principal.Tenant] && !r.defects.Confidential.BlocksDemoted {
+		// The worker keeps a confidential tenant's KV out of the shared (unattested) cache tier.
+		ctx = metadata.AppendToOutgoingContext(ctx, metadataConfidential, "true")
 	}
 	stream, err := w.Client.Generate(ctx, generateRequest(j, d.Place.Model))
 	if err != nil {
@@ -141,6 +146,10 @@ func midStream(end ending) ending {
 	}
 	return end
 }
+
+// metadataConfidential marks a Generate call of a confidential tenant (reference/worker spells
+// the same string: MetadataConfidential).
+const metadataConfidential = "arcert-confidential"
 
 // generateRequest is what a worker is asked for j on model: the tenant bound at admission, never
 // anything the client claimed, travels with it.
