@@ -155,7 +155,8 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	pool, err := routing.New(routing.Options{Endpoints: eps, Token: cfg.Router.WorkerToken, HealthInterval: cfg.Router.HealthInterval,
-		AffinitySlack: cfg.Router.AffinitySlack, Logger: rt.log.With("part", "routing"), Attestation: verifier})
+		AffinitySlack: cfg.Router.AffinitySlack, Logger: rt.log.With("part", "routing"), Attestation: verifier,
+		KeepsVerdict: rt.opts.Defects.Confidential.KeepsVerdict})
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}

@@ -125,6 +125,9 @@ type Server struct {
 	tiers       *tiers // nil without an L2
 	// seen logs the credentials presented to the worker (see CredentialsSeen).
 	seen credentialLog
+	// replayed is the attestation text an attestation_replayed event told the worker to present
+	// as its own until clear (another worker's: the harness checks the router refuses it).
+	replayed atomic.Pointer[string]
 
 	started  atomic.Bool // Run was called once
 	live     atomic.Bool // the engine loop is running
