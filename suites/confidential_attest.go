@@ -19,7 +19,8 @@ import (
 const ccDomain = "arcert attestation v1\n"
 
 // ccClockSkew is how far ahead of the harness's clock a report may be dated: the harness and a
-// deployed runtime do not share a clock, and a second is far more than NTP leaves between them.
+// deployed runtime do not share a clock, and a second is far more than NTP leaves between them
+// (the reference's router allows the same: attest.MaxClockSkew).
 const ccClockSkew = time.Second
 
 // ccReport is an attestation report as the contract describes it.

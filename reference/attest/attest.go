@@ -161,11 +161,20 @@ func (p Policy) CheckSignature(s Signed) error {
 	return nil
 }
 
-// Fresh reports ErrStale when v is older than MaxAge at now, or issued more than MaxAge ahead of
-// now (a clock that far off cannot date anything).
+// MaxClockSkew is how far ahead of the verifier's clock a report may be dated: the device's and
+// the router's clocks differ by far less under NTP. It is small and fixed rather than MaxAge, which
+// would let a report dated ahead live up to twice MaxAge; the harness allows the same second
+// (suites' ccClockSkew).
+const MaxClockSkew = time.Second
+
+// Fresh reports ErrStale when v is older than MaxAge at now, or dated more than MaxClockSkew
+// ahead of now.
 func (p Policy) Fresh(v Verified, now time.Time) error {
-	if age := now.Sub(v.IssuedAt); age > p.MaxAge || -age > p.MaxAge {
+	switch age := now.Sub(v.IssuedAt); {
+	case age > p.MaxAge:
 		return fmt.Errorf("%w: issued %s, %s old, max age %s", ErrStale, v.IssuedAt.UTC().Format(time.RFC3339), age.Round(time.Millisecond), p.MaxAge)
+	case -age > MaxClockSkew:
+		return fmt.Errorf("%w: dated %s, %s ahead of now, beyond the %s clock skew allowed", ErrStale, v.IssuedAt.UTC().Format(time.RFC3339), (-age).Round(time.Millisecond), MaxClockSkew)
 	}
 	return nil
 }

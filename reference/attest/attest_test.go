@@ -27,6 +27,8 @@ func TestVerifyRefusesEachDefect(t *testing.T) {
 		{name: "good"},
 		{name: "stale", edit: func(r *Report) { r.IssuedAt = now.Add(-time.Minute) }, want: ErrStale},
 		{name: "future", edit: func(r *Report) { r.IssuedAt = now.Add(time.Minute) }, want: ErrStale},
+		{name: "dated ahead within max age", edit: func(r *Report) { r.IssuedAt = now.Add(2 * time.Second) }, want: ErrStale},
+		{name: "skew", edit: func(r *Report) { r.IssuedAt = now.Add(MaxClockSkew / 2) }},
 		{name: "foreign key", key: ForeignTestKey, want: ErrSignature},
 		{name: "other version", edit: func(r *Report) { r.RuntimeVersion = "0.9" }, want: ErrVersion},
 		{name: "mode off", edit: func(r *Report) { r.CCMode = "off" }, want: ErrNotConfidential},
