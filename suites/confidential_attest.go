@@ -95,13 +95,16 @@ func ccListing(ctx context.Context) map[string]discovery.WorkerVersions {
 	return out
 }
 
-// ccAttested lists the serving workers the listing shows attested and healthy, and those it
-// does not.
+// ccAttested lists the serving workers the listing shows attested and healthy, and the healthy
+// ones it does not show attested: the unattested capacity a confidential tenant could be moved
+// to (an unhealthy worker is capacity for nobody).
 func ccAttested(ctx context.Context) (attested, not []string) {
 	for id, w := range ccListing(ctx) {
-		if w.Healthy && w.Attestation != nil && w.Attestation.Attested {
+		switch {
+		case !w.Healthy:
+		case w.Attestation != nil && w.Attestation.Attested:
 			attested = append(attested, id)
-		} else {
+		default:
 			not = append(not, id)
 		}
 	}
