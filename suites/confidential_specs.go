@@ -101,7 +101,7 @@ var _ = Describe("Confidential compute", Serial, func() {
 
 		// A prompt warmed in the attested worker's L1 before the pressure: the pressure shrinks that
 		// L1, and its evicted blocks must not go to (or come back from) the unattested shared tier.
-		warmText, warmCached := ccWarm(ctx)
+		warmed := ccWarm(ctx)
 		ccFaultAll(ctx, attested, discovery.DeviceEvent{Kind: discovery.DeviceMemoryPressure})
 		var pressed []string
 		all := opsPoll(ctx, settle(), 50*time.Millisecond, func() bool {
@@ -132,6 +132,6 @@ var _ = Describe("Confidential compute", Serial, func() {
 		ccServedAgain(ctx, "the device pressure")
 		evidence("%s: %d requests refused with policy_forbids_fallback while XID 79 drained %s and %s was served; %d shed or refused, none served elsewhere, under pressure on %s",
 			ccTenant().Name, faulted, listed(attested), tenantA().Name, shed, listed(attested))
-		ccJudgeDemotion(ctx, warmText, warmCached)
+		ccJudgeDemotion(ctx, warmed)
 	}, SpecTimeout(2*time.Minute))
 })

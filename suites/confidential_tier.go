@@ -6,9 +6,19 @@ import (
 	"github.com/aruntime/arcert/conformance/driver"
 )
 
-// ccWarmShare is the share of the context, in words, of CC-2's warmed prompt: many cache blocks,
-// so device pressure that shrinks the attested worker's L1 evicts some of them.
-const ccWarmShare = 0.25
+// ccWarmShare is the share of the context, in words, of CC-2's warmed prompts: many cache blocks,
+// so device pressure that shrinks the attested worker's L1 evicts some of them; ccWarmPrompts of
+// them, so a runtime that demotes only some evicted blocks is caught.
+const (
+	ccWarmShare   = 0.2
+	ccWarmPrompts = 3
+)
+
+// ccWarmed is a prompt CC-2 warmed before the pressure, and its repeat's cached tokens then.
+type ccWarmed struct {
+	text   string
+	cached int
+}
 
 // ccCachedRepeat sends text as the confidential tenant and returns its cached prompt tokens and
 // the tier its evidence says they came from.
@@ -22,33 +32,43 @@ func ccCachedRepeat(ctx context.Context, text string) (cached int, tier string) 
 	return cachedOf(res), tier
 }
 
-// ccWarm sends a long prompt of the confidential tenant twice, so its KV sits in the attested
-// worker's L1, and returns the prompt and the repeat's cached tokens (0: nothing was cached, and
-// nothing can show where the blocks went under pressure).
-func ccWarm(ctx context.Context) (string, int) {
-	text := prompt(rng(0xcc2), int(float64(model().ContextLength)*ccWarmShare))
-	ccCachedRepeat(ctx, text)
-	cached, _ := ccCachedRepeat(ctx, text)
-	return text, cached
+// ccWarm sends ccWarmPrompts long prompts of the confidential tenant twice each, so their KV sits
+// in the attested worker's L1, and returns them with the repeats' cached tokens (0: nothing was
+// cached, and nothing can show where its blocks went under pressure).
+func ccWarm(ctx context.Context) []ccWarmed {
+	r := rng(0xcc2)
+	var out []ccWarmed
+	for range ccWarmPrompts {
+		text := prompt(r, int(float64(model().ContextLength)*ccWarmShare))
+		ccCachedRepeat(ctx, text)
+		cached, _ := ccCachedRepeat(ctx, text)
+		out = append(out, ccWarmed{text: text, cached: cached})
+	}
+	return out
 }
 
-// ccJudgeDemotion repeats the prompt ccWarm warmed, after pressure shrank the attested workers'
-// L1: none of its cached tokens may come from the shared tier (cache_tier l2), which attests
-// nothing. The positive control is that the warm repeat had cached tokens and the pressure took
-// some from L1 (the repeat has fewer cached tokens, or reads them from l2): an L1 that kept the
-// whole prefix could not show where evicted blocks go.
-func ccJudgeDemotion(ctx context.Context, text string, warmCached int) {
-	if warmCached == 0 {
-		notProbed("shared-tier", "the confidential tenant's warmed repeat showed no cached tokens: nothing could be demoted")
+// ccJudgeDemotion repeats the prompts ccWarm warmed, after pressure shrank the attested workers'
+// L1: none of their cached tokens may come from the shared tier (cache_tier l2), which attests
+// nothing. The positive control, per prompt, is that its warm repeat had cached tokens and the
+// pressure took some from L1 (the repeat has fewer cached tokens, or reads them from l2): an L1
+// that kept the whole prefix could not show where evicted blocks go.
+func ccJudgeDemotion(ctx context.Context, warmed []ccWarmed) {
+	n := 0
+	for i, w := range warmed {
+		if w.cached == 0 {
+			continue
+		}
+		cached, tier := ccCachedRepeat(ctx, w.text)
+		opsCheck(tier != sharedTier, "after device pressure on the attested workers, %d of the cached tokens of the confidential tenant's warmed prompt %d came from the shared tier (cache_tier %q): its KV blocks left attested capacity",
+			cached, i, tier)
+		if cached < w.cached {
+			judged("shared-tier", 1)
+			n++
+		}
+	}
+	if n == 0 {
+		notProbed("shared-tier", "no warmed prompt of the confidential tenant lost cached tokens to the pressure (or none had any): nothing shows where evicted blocks go")
 		return
 	}
-	cached, tier := ccCachedRepeat(ctx, text)
-	opsCheck(tier != sharedTier, "after device pressure on the attested workers, %d of the confidential tenant's cached prompt tokens came from the shared tier (cache_tier %q): its KV blocks left attested capacity",
-		cached, tier)
-	if cached >= warmCached {
-		notProbed("shared-tier", "after the pressure the confidential tenant's repeat still had %d of %d cached tokens from %q: the L1 kept the prefix, so nothing shows where evicted blocks go", cached, warmCached, tier)
-		return
-	}
-	judged("shared-tier", 1)
-	evidence("the confidential tenant's warmed prompt (%d cached tokens) had %d after pressure evicted it from L1, none from the shared tier", warmCached, cached)
+	evidence("%d of %d warmed prompts of the confidential tenant lost cached tokens from L1 to the pressure, none read any from the shared tier", n, len(warmed))
 }
