@@ -59,6 +59,8 @@ func ccServedOnAttested(ctx context.Context, attested []string, phase string) in
 				path, res.id, res.servedBy, listed(attested))
 			rec := evidenceFor(ctx, ccTenant().Key, res.id)[0]
 			opsCheck(rec.Attestation != "", "the evidence of %s request %s of the confidential tenant names no attestation", path, res.id)
+			opsCheck(rec.ServedBy.Worker == res.servedBy.Worker, "the evidence of %s request %s says worker %q served it, the response says %q: the attestation it names cannot be matched to what served",
+				path, res.id, rec.ServedBy.Worker, res.servedBy.Worker)
 			a, ok := resolved[rec.Attestation]
 			if !ok {
 				a = ccResolve(ctx, rec.Attestation)
@@ -76,24 +78,24 @@ func ccServedOnAttested(ctx context.Context, attested []string, phase string) in
 }
 
 // ccRefusedEverywhere sends ccRefusedPerPath requests per client path and requires each to be
-// refused with policy_forbids_fallback and served nowhere; its last evidence record must say so.
+// refused with policy_forbids_fallback and served nowhere; each one's evidence record must say so.
 func ccRefusedEverywhere(ctx context.Context, fault, path string) int {
-	n, last := 0, ""
+	n := 0
 	for _, wire := range clientPaths() {
 		for i := range ccRefusedPerPath {
 			res := ccProbe(ctx, wire, fmt.Sprintf("refused after %s? %d", fault, i))
 			opsCheck(len(res.violations) == 0, "%s request of the confidential tenant broke the contract: %s", wire, strings.Join(res.violations, "; "))
 			opsCheck(!res.class.Served(), "%s request %s of the confidential tenant was served (%s/%s by %s) after %s: no attested worker is left", wire, res.id, res.class, res.reason, res.servedBy, fault)
 			opsCheck(res.reason == outcome.ReasonPolicyForbidsFallback, "%s request %s of the confidential tenant after %s ended %s/%s, not policy_forbids_fallback", wire, res.id, fault, res.class, res.reason)
+			rec := evidenceFor(ctx, ccTenant().Key, res.id)[0]
+			opsCheck(rec.Reason == outcome.ReasonPolicyForbidsFallback && rec.ServedBy == (outcome.ServedBy{}) && rec.Attestation == "",
+				"the evidence of refused %s request %s names %s, served by %+v, attestation %q", wire, res.id, rec.Reason, rec.ServedBy, rec.Attestation)
 			judged(wire, 1)
 			judged(path, 1)
-			last = res.id
+			judged("evidence", 1)
 			n++
 		}
 	}
-	rec := evidenceFor(ctx, ccTenant().Key, last)[0]
-	opsCheck(rec.Reason == outcome.ReasonPolicyForbidsFallback && rec.ServedBy == (outcome.ServedBy{}) && rec.Attestation == "",
-		"the evidence of refused request %s names %s, served by %+v, attestation %q", last, rec.Reason, rec.ServedBy, rec.Attestation)
 	return n
 }
 

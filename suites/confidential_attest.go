@@ -19,7 +19,8 @@ import (
 const ccDomain = "arcert attestation v1\n"
 
 // ccClockSkew is how far ahead of the harness's clock a report may be dated: the harness and a
-// deployed runtime do not share a clock, and a second is far more than NTP leaves between them.
+// deployed runtime do not share a clock, and a second is far more than NTP leaves between them
+// (the reference's router allows the same: attest.MaxClockSkew).
 const ccClockSkew = time.Second
 
 // ccReport is an attestation report as the contract describes it.
@@ -94,13 +95,16 @@ func ccListing(ctx context.Context) map[string]discovery.WorkerVersions {
 	return out
 }
 
-// ccAttested lists the serving workers the listing shows attested and healthy, and those it
-// does not.
+// ccAttested lists the serving workers the listing shows attested and healthy, and the healthy
+// ones it does not show attested: the unattested capacity a confidential tenant could be moved
+// to (an unhealthy worker is capacity for nobody).
 func ccAttested(ctx context.Context) (attested, not []string) {
 	for id, w := range ccListing(ctx) {
-		if w.Healthy && w.Attestation != nil && w.Attestation.Attested {
+		switch {
+		case !w.Healthy:
+		case w.Attestation != nil && w.Attestation.Attested:
 			attested = append(attested, id)
-		} else {
+		default:
 			not = append(not, id)
 		}
 	}

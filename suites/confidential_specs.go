@@ -12,12 +12,15 @@ import (
 )
 
 // ccFaults are the attestation faults CC-1 shows on the attested workers, each with the path it
-// is judged on: a report replayed from long ago, one signed with a key nobody declared, and one
-// measuring a runtime version other than the pinned one.
+// is judged on: a report replayed from long ago, one signed with a key nobody declared, one
+// measuring a runtime version other than the pinned one, no report at all (a router that keeps
+// its last verdict when nothing comes is caught), and a correctly signed report whose mode is off.
 var ccFaults = []struct{ kind, path, says string }{
 	{kind: discovery.DeviceAttestationStale, path: "stale", says: "a stale attestation"},
 	{kind: discovery.DeviceAttestationForged, path: "forged", says: "an attestation signed with another key"},
 	{kind: discovery.DeviceAttestationUnpinned, path: "unpinned", says: "an attestation measuring another runtime version"},
+	{kind: discovery.DeviceAttestationWithdrawn, path: "withdrawn", says: "no attestation at all"},
+	{kind: discovery.DeviceAttestationModeOff, path: "mode-off", says: "an attestation with confidential-computing mode off"},
 }
 
 // ccPressureRounds is how many rounds of requests (one per client path) CC-2 sends while the
@@ -39,8 +42,10 @@ var _ = Describe("Confidential compute", Serial, func() {
 			ccFaultAll(ctx, attested, discovery.DeviceEvent{Kind: f.kind})
 			// The positive control, read from the listing rather than trusted from it: once every
 			// faulted worker presents what the harness itself refuses, the router has seen it too.
+			// A router may go on showing the last report it verified (a withdrawn one) until it
+			// is older than max_age: the wait allows that.
 			var still []string
-			shown := opsPoll(ctx, settle(), 50*time.Millisecond, func() bool {
+			shown := opsPoll(ctx, ccFaultWait(), 50*time.Millisecond, func() bool {
 				still = nil
 				listing := ccListing(ctx)
 				for _, id := range attested {
@@ -53,15 +58,16 @@ var _ = Describe("Confidential compute", Serial, func() {
 				return len(still) == 0
 			})
 			if !shown {
-				inconclusive("within %s of showing %s, workers %s still present an attestation the harness verifies: the fault did nothing to refuse", settle(), f.says, listed(still))
+				inconclusive("within %s of showing %s, workers %s still present an attestation the harness verifies: the fault did nothing to refuse", ccFaultWait(), f.says, listed(still))
 				return
 			}
 			refused += ccRefusedEverywhere(ctx, f.says+" on "+listed(attested), f.path)
 			clearDevices(ctx)
 			ccServedAgain(ctx, f.says)
 		}
-		evidence("%d requests of %s served only on attested %s, each evidence record naming an attestation the harness verified; %d refused with policy_forbids_fallback while the attested workers showed a stale, foreign-signed or unpinned report",
-			served, ccTenant().Name, listed(attested), refused)
+		replayed := ccReplayRefused(ctx, attested)
+		evidence("%d requests of %s served only on attested %s, each evidence record naming an attestation the harness verified; %d refused with policy_forbids_fallback while the attested workers showed a stale, foreign-signed, unpinned, mode-off or no report; %d served only on attested workers while the others replayed %s's report",
+			served, ccTenant().Name, listed(attested), refused, replayed, attested[0])
 	}, SpecTimeout(2*time.Minute))
 
 	It("refuses a confidential tenant rather than move it off attested capacity", Req("CC-2"), func(ctx SpecContext) {
@@ -93,6 +99,9 @@ var _ = Describe("Confidential compute", Serial, func() {
 		clearDevices(ctx)
 		ccServedAgain(ctx, "the device fault")
 
+		// A prompt warmed in the attested worker's L1 before the pressure: the pressure shrinks that
+		// L1, and its evicted blocks must not go to (or come back from) the unattested shared tier.
+		warmed := ccWarm(ctx)
 		ccFaultAll(ctx, attested, discovery.DeviceEvent{Kind: discovery.DeviceMemoryPressure})
 		var pressed []string
 		all := opsPoll(ctx, settle(), 50*time.Millisecond, func() bool {
@@ -123,5 +132,6 @@ var _ = Describe("Confidential compute", Serial, func() {
 		ccServedAgain(ctx, "the device pressure")
 		evidence("%s: %d requests refused with policy_forbids_fallback while XID 79 drained %s and %s was served; %d shed or refused, none served elsewhere, under pressure on %s",
 			ccTenant().Name, faulted, listed(attested), tenantA().Name, shed, listed(attested))
+		ccJudgeDemotion(ctx, warmed)
 	}, SpecTimeout(2*time.Minute))
 })

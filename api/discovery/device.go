@@ -15,10 +15,15 @@ const (
 
 	// Attestation faults, for a runtime that declares confidential-compute: until clear, the
 	// worker presents a report issued long ago, one signed with an undeclared key, or one
-	// measuring a runtime version other than the pinned one.
-	DeviceAttestationStale    = "attestation_stale"
-	DeviceAttestationForged   = "attestation_forged"
-	DeviceAttestationUnpinned = "attestation_unpinned"
+	// measuring a runtime version other than the pinned one; presents no report at all; presents
+	// a correctly signed report saying confidential-computing mode is off; or (sent to a worker
+	// that does not attest, with Attestation set) presents another worker's report as its own.
+	DeviceAttestationStale     = "attestation_stale"
+	DeviceAttestationForged    = "attestation_forged"
+	DeviceAttestationUnpinned  = "attestation_unpinned"
+	DeviceAttestationWithdrawn = "attestation_withdrawn"
+	DeviceAttestationModeOff   = "attestation_mode_off"
+	DeviceAttestationReplayed  = "attestation_replayed"
 )
 
 // DeviceEvent is the body of a device hook call.
@@ -26,6 +31,9 @@ type DeviceEvent struct {
 	Kind      string `json:"kind"`
 	FreeBytes uint64 `json:"free_bytes,omitempty"`
 	XID       uint64 `json:"xid,omitempty"`
+	// Attestation is, for attestation_replayed, the attestation text (as the versions listing
+	// shows another worker presenting it) the worker is to present as its own.
+	Attestation string `json:"attestation,omitempty"`
 }
 
 // DeviceEventResult answers a device hook call: the worker's state after the event.

@@ -58,6 +58,9 @@ type Report struct {
 type Signed struct {
 	Report    []byte `json:"report"`
 	Signature []byte `json:"signature"`
+	// presented is the text Decode read, when it read one: the digest is taken over it, so it
+	// names exactly what the worker presented (and the harness hashes), not a re-encoding.
+	presented string
 }
 
 // domain prefixes what a signature covers, so a signature made for anything else (an artifact,
@@ -89,13 +92,19 @@ func Decode(v string) (Signed, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Signed{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
+	s.presented = v
 	return s, nil
 }
 
-// Digest names s: "sha256:" and the hex SHA-256 of its encoded form, so anyone holding what the
-// worker presented (the versions listing gives it) can recompute it.
+// Digest names s: "sha256:" and the hex SHA-256 of the text presented (as Decode read it; of its
+// Encode when s was never decoded), so anyone holding what the worker presented (the versions
+// listing gives it) recomputes it byte for byte.
 func (s Signed) Digest() string {
-	sum := sha256.Sum256([]byte(s.Encode()))
+	text := s.presented
+	if text == "" {
+		text = s.Encode()
+	}
+	sum := sha256.Sum256([]byte(text))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
@@ -125,8 +134,8 @@ type Policy struct {
 
 // Verify checks s as worker's attestation at now: signature, worker, mode, version, freshness.
 func (p Policy) Verify(worker string, s Signed, now time.Time) (Verified, error) {
-	if len(p.Key) != ed25519.PublicKeySize || !ed25519.Verify(p.Key, append([]byte(domain), s.Report...), s.Signature) {
-		return Verified{}, ErrSignature
+	if err := p.CheckSignature(s); err != nil {
+		return Verified{}, err
 	}
 	r, err := s.Parse()
 	if err != nil {
@@ -144,11 +153,28 @@ func (p Policy) Verify(worker string, s Signed, now time.Time) (Verified, error)
 	return v, p.Fresh(v, now)
 }
 
-// Fresh reports ErrStale when v is older than MaxAge at now, or issued more than MaxAge ahead of
-// now (a clock that far off cannot date anything).
+// CheckSignature reports ErrSignature unless s's signature verifies with the policy's key.
+func (p Policy) CheckSignature(s Signed) error {
+	if len(p.Key) != ed25519.PublicKeySize || !ed25519.Verify(p.Key, append([]byte(domain), s.Report...), s.Signature) {
+		return ErrSignature
+	}
+	return nil
+}
+
+// MaxClockSkew is how far ahead of the verifier's clock a report may be dated: the device's and
+// the router's clocks differ by far less under NTP. It is small and fixed rather than MaxAge, which
+// would let a report dated ahead live up to twice MaxAge; the harness allows the same second
+// (suites' ccClockSkew).
+const MaxClockSkew = time.Second
+
+// Fresh reports ErrStale when v is older than MaxAge at now, or dated more than MaxClockSkew
+// ahead of now.
 func (p Policy) Fresh(v Verified, now time.Time) error {
-	if age := now.Sub(v.IssuedAt); age > p.MaxAge || -age > p.MaxAge {
+	switch age := now.Sub(v.IssuedAt); {
+	case age > p.MaxAge:
 		return fmt.Errorf("%w: issued %s, %s old, max age %s", ErrStale, v.IssuedAt.UTC().Format(time.RFC3339), age.Round(time.Millisecond), p.MaxAge)
+	case -age > MaxClockSkew:
+		return fmt.Errorf("%w: dated %s, %s ahead of now, beyond the %s clock skew allowed", ErrStale, v.IssuedAt.UTC().Format(time.RFC3339), (-age).Round(time.Millisecond), MaxClockSkew)
 	}
 	return nil
 }

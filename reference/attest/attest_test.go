@@ -2,6 +2,10 @@ package attest
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -23,6 +27,8 @@ func TestVerifyRefusesEachDefect(t *testing.T) {
 		{name: "good"},
 		{name: "stale", edit: func(r *Report) { r.IssuedAt = now.Add(-time.Minute) }, want: ErrStale},
 		{name: "future", edit: func(r *Report) { r.IssuedAt = now.Add(time.Minute) }, want: ErrStale},
+		{name: "dated ahead within max age", edit: func(r *Report) { r.IssuedAt = now.Add(2 * time.Second) }, want: ErrStale},
+		{name: "skew", edit: func(r *Report) { r.IssuedAt = now.Add(MaxClockSkew / 2) }},
 		{name: "foreign key", key: ForeignTestKey, want: ErrSignature},
 		{name: "other version", edit: func(r *Report) { r.RuntimeVersion = "0.9" }, want: ErrVersion},
 		{name: "mode off", edit: func(r *Report) { r.CCMode = "off" }, want: ErrNotConfidential},
@@ -70,5 +76,25 @@ func TestTamperedReportFailsSignature(t *testing.T) {
 	s.Report[len(s.Report)-2] ^= 1
 	if _, err := (Policy{Key: TestOnlyKey().Public().(ed25519.PublicKey)}).Verify("w", s, time.Now()); !errors.Is(err, ErrSignature) {
 		t.Fatalf("tampered report: %v", err)
+	}
+}
+
+// TestDigestIsOfThePresentedText checks a decoded attestation's digest is the SHA-256 of the text
+// as presented, not of a re-encoding: the same JSON with other spacing gets its own digest, the
+// one the harness (which hashes what the listing shows) computes.
+func TestDigestIsOfThePresentedText(t *testing.T) {
+	s, err := Sign(Report{Worker: "w", CCMode: ModeOn}, TestOnlyKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(s)
+	text := base64.StdEncoding.EncodeToString(append([]byte(" "), b...)) // valid JSON, not Encode's bytes
+	d, err := Decode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(text))
+	if want := "sha256:" + hex.EncodeToString(sum[:]); d.Digest() != want {
+		t.Errorf("digest %s, want %s (of the presented text)", d.Digest(), want)
 	}
 }

@@ -25,6 +25,10 @@ type ConfidentialDefects struct {
 	// PrefillAnywhere prefills a confidential tenant's long prompts on the (unattested) prefill
 	// workers like anyone else's, though it is served on an attested worker.
 	PrefillAnywhere bool
+	// BlocksDemoted does not mark a confidential tenant's calls as such to the worker, so the
+	// attested worker demotes its evicted KV blocks to the shared, unattested cache tier (and
+	// promotes them back) like everyone's.
+	BlocksDemoted bool
 }
 
 // planConfidential is plan for a tenant whose policy requires confidential compute: only a pool

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
@@ -29,30 +30,44 @@ func (r *Router) onPool(ctx context.Context, j job, d fallback.Decision, affinit
 		return refused(outcome.ReasonNoHealthyWorker, "no healthy worker left in "+place.String()), true
 	}
 	defer lease.Done()
+	// The attestation the pick trusted, read once: evidence names it, and a worker whose report
+	// lapsed since the pick's filter is not served on without one (the request is planned again).
+	digest := ""
+	if r.places.confidential[j.principal.Tenant] {
+		v, _, err := lease.Worker.Attestation()
+		switch {
+		case err == nil:
+			digest = v.Digest
+		case attested:
+			return refused(outcome.ReasonNoHealthyWorker, "the attestation of worker "+lease.Worker.ID+" lapsed at the pick: "+err.Error()), true
+		}
+	}
 	// A prefill worker would hold the prompt too: a confidential tenant's is prefilled on the
 	// attested worker that serves it.
 	if n := r.cfg.Disaggregation.PrefillMinTokens; n > 0 && j.c.PromptTokens >= n && (!attested || r.defects.Confidential.PrefillAnywhere) {
 		r.prefill(ctx, j, d, affinity)
 	}
-	return r.generate(ctx, j, d, lease.Worker, em)
+	return r.generate(ctx, j, d, lease.Worker, digest, em)
 }
 
-// generate runs the request on worker w as decided by d, whose model may be the declared fallback.
-// retry reports a worker failure before any output, after which another place may be tried.
-func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *routing.Worker, em emitter) (end ending, retry bool) {
+// generate runs the request on worker w as decided by d, whose model may be the declared fallback;
+// attestation is the digest of the attestation w was trusted on at the pick ("" for a tenant that
+// needs none). retry reports a worker failure before any output, after which another place may be
+// tried.
+func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *routing.Worker, attestation string, em emitter) (end ending, retry bool) {
 	end.class, end.reason = d.Class, d.Reason
 	end.servedBy = outcome.ServedBy{Region: w.Region, Pool: w.Pool, Provider: config.LocalProvider, Deployment: r.cfg.Runtime.Deployment, Worker: w.ID}
 	end.model = d.Place.Model
-	if r.places.confidential[j.principal.Tenant] {
-		if v, _, err := w.Attestation(); err == nil {
-			end.attestation = v.Digest // the attestation the worker was trusted on, for evidence
-		}
-	}
+	end.attestation = attestation
 	if m, ok := r.model(d.Place.Model); ok {
 		end.artifact = m.ArtifactDigest
 	}
 	if r.defects.WorkerCall != nil {
 		ctx = r.defects.WorkerCall(ctx, j.principal.Tenant)
+	}
+	if r.places.confidential[j.principal.Tenant] && !r.defects.Confidential.BlocksDemoted {
+		// The worker keeps a confidential tenant's KV out of the shared (unattested) cache tier.
+		ctx = metadata.AppendToOutgoingContext(ctx, metadataConfidential, "true")
 	}
 	stream, err := w.Client.Generate(ctx, generateRequest(j, d.Place.Model))
 	if err != nil {
@@ -141,6 +156,10 @@ func midStream(end ending) ending {
 	}
 	return end
 }
+
+// metadataConfidential marks a Generate call of a confidential tenant (reference/worker spells
+// the same string: MetadataConfidential).
+const metadataConfidential = "arcert-confidential"
 
 // generateRequest is what a worker is asked for j on model: the tenant bound at admission, never
 // anything the client claimed, travels with it.

@@ -34,6 +34,7 @@ type attestation struct {
 	raw      string // as presented, for the versions listing
 	verified attest.Verified
 	err      error
+	kept     bool // the KeepsVerdict defect kept it when nothing was presented: never rechecked
 }
 
 // observeAttestation verifies the attestation header of one Health answer and keeps the result.
@@ -48,6 +49,10 @@ func (w *Worker) observeAttestation(md metadata.MD) {
 		a.err = fmt.Errorf("worker presents no attestation: %s", reasons[0])
 	default:
 		a.err = errors.New("worker presents no attestation")
+	}
+	if prev := w.att.Load(); w.pool.keeps && len(raws) == 0 && prev != nil && prev.err == nil {
+		w.att.Store(&attestation{raw: prev.raw, verified: prev.verified, kept: true})
+		return
 	}
 	if a.err == nil {
 		w.remember(a)
@@ -77,6 +82,8 @@ func (w *Worker) Attestation() (v attest.Verified, raw string, err error) {
 		return attest.Verified{}, "", errors.New("worker has presented no attestation yet")
 	case a.err != nil:
 		return attest.Verified{}, a.raw, a.err
+	case a.kept:
+		return a.verified, a.raw, nil
 	}
 	return a.verified, a.raw, w.pool.verifier.Fresh(a.verified, time.Now())
 }

@@ -3,9 +3,12 @@ package routing
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"net"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/metadata"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/reference/attest"
@@ -53,7 +56,16 @@ func TestOnlyAVerifiedFreshAttestationCounts(t *testing.T) {
 	if id, got, ok := p.LookupAttestation(v.Digest); !ok || id != "cc" || got != raw {
 		t.Fatalf("LookupAttestation(%s) = %q, %q, %v", v.Digest, id, got, ok)
 	}
-	for _, kind := range []string{"attestation_stale", "attestation_forged"} {
+	// A worker replaying another's report is not attested: the report names the other worker.
+	replay := metadata.AppendToOutgoingContext(context.Background(), MetadataReplayAttestation, raw)
+	if _, err := plain.Client.DeviceEvent(replay, &arcertv1.DeviceEventRequest{Kind: "attestation_replayed"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the plain worker presenting cc's report", func() bool { _, got, _ := plain.Attestation(); return got == raw })
+	if _, _, err := plain.Attestation(); !errors.Is(err, attest.ErrWorker) || plain.Attested() {
+		t.Fatalf("a worker replaying another's report: %v, attested %v; want ErrWorker", err, plain.Attested())
+	}
+	for _, kind := range []string{"attestation_stale", "attestation_forged", "attestation_withdrawn", "attestation_mode_off"} {
 		if _, err := cc.Client.DeviceEvent(context.Background(), &arcertv1.DeviceEventRequest{Kind: kind}); err != nil {
 			t.Fatal(err)
 		}

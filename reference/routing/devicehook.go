@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/aruntime/arcert/api/discovery"
@@ -32,8 +33,13 @@ func WithDeviceHook(next http.Handler, pool *Pool, dir *identity.Directory) http
 // worker to see it through its device's event path.
 const deviceHookTimeout = 5 * time.Second
 
-// maxDeviceEventBytes bounds a device hook body; a real one is a few dozen bytes.
+// maxDeviceEventBytes bounds a device hook body; a real one is a few dozen bytes, or about a
+// kilobyte with the attestation of attestation_replayed.
 const maxDeviceEventBytes = 4 << 10
+
+// MetadataReplayAttestation is the DeviceEvent request header carrying the attestation text of an
+// attestation_replayed event (reference/worker spells the same string).
+const MetadataReplayAttestation = "arcert-replay-attestation"
 
 // DeviceHook serves the operator's device hook, POST .../workers/{id}/device with a
 // discovery.DeviceEvent body, by forwarding the event to worker id over its gRPC link with the
@@ -67,6 +73,10 @@ func (p *Pool) DeviceHook(dir *identity.Directory) http.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), deviceHookTimeout)
 		defer cancel()
+		if ev.Attestation != "" {
+			// The worker protocol's DeviceEventRequest has no field for it: it travels as a header.
+			ctx = metadata.AppendToOutgoingContext(ctx, MetadataReplayAttestation, ev.Attestation)
+		}
 		resp, err := target.Client.DeviceEvent(ctx, &arcertv1.DeviceEventRequest{Kind: ev.Kind, FreeBytes: ev.FreeBytes, Xid: ev.XID})
 		switch st := status.Convert(err); {
 		case err == nil:

@@ -76,6 +76,10 @@ type Options struct {
 	// Attestation verifies what workers present on every health poll; nil attests no worker, so
 	// a confidential tenant is served nowhere.
 	Attestation Verifier
+	// KeepsVerdict is a defect, set only by the negative controls (fixtures/negative): a worker
+	// that presents no attestation keeps its last verdict, and a kept verdict's age is never
+	// rechecked.
+	KeepsVerdict bool
 }
 
 // Pool is the set of workers a router routes to. It is safe for concurrent
@@ -88,6 +92,7 @@ type Pool struct {
 	slack    int64
 	log      *slog.Logger
 	verifier Verifier
+	keeps    bool // Options.KeepsVerdict
 
 	mu   sync.Mutex // makes Pick's choice and its increment one step
 	next int        // rotates where Pick starts, so ties are spread
@@ -116,6 +121,7 @@ func New(o Options) (*Pool, error) {
 		slack:    int64(o.AffinitySlack),
 		log:      o.Logger,
 		verifier: o.Attestation,
+		keeps:    o.KeepsVerdict,
 		changed:  make(chan struct{}),
 		kick:     make(chan struct{}, 1),
 	}

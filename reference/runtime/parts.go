@@ -154,8 +154,12 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if cfg.Attestation.InsecureTestKey {
+		rt.log.Warn("attestation trusts the public TEST-ONLY key (attestation.insecure_test_key): anyone can sign a report it verifies; never use it in production")
+	}
 	pool, err := routing.New(routing.Options{Endpoints: eps, Token: cfg.Router.WorkerToken, HealthInterval: cfg.Router.HealthInterval,
-		AffinitySlack: cfg.Router.AffinitySlack, Logger: rt.log.With("part", "routing"), Attestation: verifier})
+		AffinitySlack: cfg.Router.AffinitySlack, Logger: rt.log.With("part", "routing"), Attestation: verifier,
+		KeepsVerdict: rt.opts.Defects.Confidential.KeepsVerdict})
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}

@@ -22,6 +22,11 @@ const (
 // device that can attest, else the reason it cannot. The router verifies it on every poll.
 func (s *Server) presentAttestation(ctx context.Context) {
 	md := metadata.MD{}
+	if r := s.replayed.Load(); r != nil {
+		md.Set(MetadataAttestation, *r)
+		_ = grpc.SetHeader(ctx, md)
+		return
+	}
 	if a, ok := s.dev.(device.Attester); ok {
 		if signed, err := a.Attest(s.id, s.runtime.Version); err == nil {
 			md.Set(MetadataAttestation, signed.Encode())
@@ -53,4 +58,23 @@ func (s *Server) attestFault(kind string) error {
 		return nil
 	}
 	return f.AttestFault(kind, s.id, s.runtime.Version)
+}
+
+// attestReplayed is the device event that makes the worker present another worker's attestation
+// text, carried in the metadataReplayAttestation header of the DeviceEvent call.
+const (
+	attestReplayed            = "attestation_replayed"
+	metadataReplayAttestation = "arcert-replay-attestation" // reference/routing spells the same string
+)
+
+// replayAttestation makes the worker present the attestation text the event carries, whatever its
+// device: a worker that does not attest claiming an attested worker's report.
+func (s *Server) replayAttestation(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	v := md.Get(metadataReplayAttestation)
+	if len(v) != 1 || v[0] == "" {
+		return fmt.Errorf("attestation_replayed needs the attestation text to present (the event's attestation field)")
+	}
+	s.replayed.Store(&v[0])
+	return nil
 }

@@ -179,17 +179,22 @@ func (s *Server) DeviceEvent(ctx context.Context, req *arcertv1.DeviceEventReque
 		case <-ctx.Done():
 		}
 		t.Stop()
-	case device.AttestStale, device.AttestForged, device.AttestUnpinned:
+	case device.AttestStale, device.AttestForged, device.AttestUnpinned, device.AttestWithdrawn, device.AttestModeOff:
 		if err := s.attestFault(req.GetKind()); err != nil {
 			return nil, status.Errorf(codes.FailedPrecondition, "worker %s: %v", s.id, err)
 		}
+	case attestReplayed:
+		if err := s.replayAttestation(ctx); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "worker %s: %v", s.id, err)
+		}
 	case "clear":
 		_ = s.attestFault("")
+		s.replayed.Store(nil)
 		inj.SimulateFree(0, false)
 		s.inflight.clear()
 		s.res.check()
 	default:
-		return nil, status.Errorf(codes.InvalidArgument, "device event kind %q; want memory_pressure, xid, ecc, attestation_stale, attestation_forged, attestation_unpinned or clear", req.GetKind())
+		return nil, status.Errorf(codes.InvalidArgument, "device event kind %q; want memory_pressure, xid, ecc, attestation_stale, attestation_forged, attestation_unpinned, attestation_withdrawn, attestation_mode_off, attestation_replayed or clear", req.GetKind())
 	}
 	fault, _ := s.inflight.faulted()
 	return &arcertv1.DeviceEventResponse{Worker: s.id, Healthy: fault == "" && s.live.Load(), Device: s.res.status(fault),

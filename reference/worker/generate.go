@@ -80,6 +80,9 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 	}
 	salt := s.salt(m.Name, tenant, req.GetClientCacheSalt())
 	var look lookup // L1 only: every cached token is L1's
+	if s.tiers != nil && confidentialCall(ctx) {
+		s.tiers.markConfidential(tenant) // before Submit, so no block of this request is demoted
+	}
 	if s.tiers != nil {
 		look = s.tiers.promote(ctx, tenant, salt, prompt)
 	}
@@ -147,6 +150,19 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 // the call was served with (reference/router spells the same string; it does not import the
 // worker).
 const MetadataArtifactDigest = "arcert-artifact-digest"
+
+// MetadataConfidential is the Generate request header by which the router marks a request of a
+// tenant whose policy requires confidential compute ("true"): the worker then keeps the tenant's
+// KV blocks out of the shared cache tier, which runs unattested (reference/router spells the same
+// string).
+const MetadataConfidential = "arcert-confidential"
+
+// confidentialCall reports whether the router marked this call confidential.
+func confidentialCall(ctx context.Context) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	v := md.Get(MetadataConfidential)
+	return len(v) > 0 && v[0] == "true"
+}
 
 // FinishPrefill is the finish reason of a prefill-only call: the KV went to the shared tier.
 const FinishPrefill = "prefill"

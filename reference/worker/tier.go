@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,7 +50,7 @@ const (
 // named otherwise; all zero without one.
 type TierStats struct {
 	Demoted       uint64 // evicted from L1 and stored in L2
-	DemoteDropped uint64 // evicted from L1 and lost: the queue was full or the block had no tenant
+	DemoteDropped uint64 // evicted from L1 and lost: the queue was full, the block had no tenant or its tenant is confidential
 	DemoteFailed  uint64 // evicted from L1 and lost: Put to L2 failed
 	Promoted      uint64 // found in L2 and inserted back into L1 for a request
 	LookupFailed  uint64 // requests whose L2 lookup failed or timed out, served as an L2 miss
@@ -64,6 +65,10 @@ type tiers struct {
 	timeout   time.Duration
 	queue     chan demotion
 	log       *slog.Logger
+	// confidential are the tenants the router marked confidential (MetadataConfidential): their
+	// blocks stay in this attested worker's L1 and never reach the shared tier, which attests
+	// nothing. A mark is kept for the worker's life: a tenant's policy does not change under it.
+	confidential sync.Map
 
 	demoted, dropped, failed, promoted, lookupFailed, exported atomic.Uint64
 }
@@ -96,8 +101,8 @@ func newTiers(o Options, l1 *prefixcache.Cache, log *slog.Logger) (*tiers, error
 // evicted is the L1's eviction hook. It runs under the L1's lock, often on
 // the engine loop, so it only queues, and drops when the queue is full.
 func (t *tiers) evicted(tenant string, k prefixcache.Key) {
-	if tenant == "" {
-		t.dropped.Add(1) // no scope to demote it into
+	if tenant == "" || t.isConfidential(tenant) {
+		t.dropped.Add(1) // no scope to demote it into, or a scope the shared tier may not hold
 		return
 	}
 	select {
@@ -105,6 +110,15 @@ func (t *tiers) evicted(tenant string, k prefixcache.Key) {
 	default:
 		t.dropped.Add(1)
 	}
+}
+
+// markConfidential records that tenant's data may not leave this worker for the shared tier.
+func (t *tiers) markConfidential(tenant string) { t.confidential.Store(tenant, true) }
+
+// isConfidential reports whether tenant was marked confidential.
+func (t *tiers) isConfidential(tenant string) bool {
+	_, ok := t.confidential.Load(tenant)
+	return ok
 }
 
 // demote sends queued demotions to L2 in batches until ctx ends; what is
@@ -163,7 +177,8 @@ type lookup struct {
 }
 
 // promote runs on the request's goroutine, never the engine loop: it peeks
-// at L1 and, on a miss, asks L2 for the blocks after L1's and inserts those
+// at L1 and, on a miss (never for a confidential tenant, whose blocks the
+// shared tier must not hold or hand back), asks L2 for the blocks after L1's and inserts those
 // L2 holds into L1, where the engine's admission Match then finds them. A
 // failed lookup is a miss: the cache tier is never a reason to fail a
 // request. It hashes the prompt once more than the engine will; the engine
@@ -171,7 +186,7 @@ type lookup struct {
 func (t *tiers) promote(ctx context.Context, tenant string, salt []byte, prompt []tokenizer.Token) lookup {
 	keys := prefixcache.BlockKeys(salt, prompt, t.blockSize)
 	l := lookup{l1: t.l1.Peek(keys), blockSize: t.blockSize}
-	if l.l1 == len(keys) {
+	if l.l1 == len(keys) || t.isConfidential(tenant) {
 		return l
 	}
 	lctx, cancel := context.WithTimeout(ctx, t.timeout)
@@ -226,7 +241,7 @@ func (s *Server) TierStats() TierStats { return s.tiers.stats() }
 // blocks stored; a failure stores none and the decode worker prefills the prompt itself.
 func (t *tiers) export(ctx context.Context, tenant string, salt []byte, prompt []tokenizer.Token) int {
 	keys := prefixcache.BlockKeys(salt, prompt, t.blockSize)
-	if len(keys) == 0 {
+	if len(keys) == 0 || t.isConfidential(tenant) {
 		return 0
 	}
 	pctx, cancel := context.WithTimeout(ctx, t.timeout)

@@ -125,6 +125,9 @@ type Server struct {
 	tiers       *tiers // nil without an L2
 	// seen logs the credentials presented to the worker (see CredentialsSeen).
 	seen credentialLog
+	// replayed is the attestation text an attestation_replayed event told the worker to present
+	// as its own until clear (another worker's: the harness checks the router refuses it).
+	replayed atomic.Pointer[string]
 
 	started  atomic.Bool // Run was called once
 	live     atomic.Bool // the engine loop is running
@@ -172,8 +175,13 @@ func New(o Options) (*Server, error) {
 			return nil, fmt.Errorf("%w: device %d (%s backend): %w", ErrOptions, index, spec.Backend, err)
 		}
 	}
-	if sim, ok := s.dev.(*device.Sim); ok && spec.Confidential {
+	// Only a device configured as sim is put in CC mode: one that auto fell back to (aruntime
+	// --device auto overrides the validated backend) attests nothing, so a host without NVML never
+	// turns into attested capacity signing with the public TEST-ONLY key.
+	if sim, ok := s.dev.(*device.Sim); ok && spec.Confidential && (spec.Backend == config.DeviceSim || spec.Backend == "") {
 		sim.Confidential(attest.TestOnlyKey())
+	} else if spec.Confidential {
+		s.log.Warn("device.confidential is ignored: only a device with backend sim is put in confidential-computing mode", "worker", o.Worker.ID, "backend", spec.Backend)
 	}
 	s.role, s.metrics, s.poll = o.Worker.Role, o.DeviceMetrics, o.Worker.Device.Pressure.PollInterval
 	if s.ignoredXIDs = o.Worker.Device.IgnoredXIDs; s.ignoredXIDs == nil {

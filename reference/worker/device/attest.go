@@ -26,9 +26,11 @@ type Attester interface {
 // router refuses what it should: a report replayed from long ago, one signed with a key the
 // router never declared, and one measuring a runtime version other than the one pinned.
 const (
-	AttestStale    = "attestation_stale"
-	AttestForged   = "attestation_forged"
-	AttestUnpinned = "attestation_unpinned"
+	AttestStale     = "attestation_stale"
+	AttestForged    = "attestation_forged"
+	AttestUnpinned  = "attestation_unpinned"
+	AttestWithdrawn = "attestation_withdrawn" // the device presents no report at all
+	AttestModeOff   = "attestation_mode_off"  // a correctly signed report with the mode off
 )
 
 // unpinnedSuffix marks the runtime version an unpinned report measures: what a device running a
@@ -47,6 +49,8 @@ type simAttest struct {
 	forged bool
 	// unpinned makes reports measure another runtime version.
 	unpinned bool
+	// withdrawn presents nothing; modeOff signs reports saying the mode is off.
+	withdrawn, modeOff bool
 }
 
 // Confidential puts the simulated device in confidential-computing mode, signing its reports
@@ -66,6 +70,9 @@ func (s *Sim) Attest(worker, runtimeVersion string) (attest.Signed, error) {
 	if a.key == nil {
 		return attest.Signed{}, fmt.Errorf("%w: simulated device %s is not in confidential-computing mode", ErrNotAttested, s.uuid)
 	}
+	if a.withdrawn {
+		return attest.Signed{}, fmt.Errorf("%w: simulated device %s withdrew its attestation", ErrNotAttested, s.uuid)
+	}
 	if a.stale != nil {
 		return *a.stale, nil
 	}
@@ -74,6 +81,9 @@ func (s *Sim) Attest(worker, runtimeVersion string) (attest.Signed, error) {
 	}
 	r := attest.Report{Worker: worker, Device: s.uuid, CCMode: attest.ModeOn, RuntimeVersion: runtimeVersion,
 		IssuedAt: time.Now().UTC(), Nonce: nonce(), Simulated: true}
+	if a.modeOff {
+		r.CCMode = "off"
+	}
 	key := a.key
 	if a.forged {
 		key = attest.ForeignTestKey()
@@ -81,8 +91,8 @@ func (s *Sim) Attest(worker, runtimeVersion string) (attest.Signed, error) {
 	return attest.Sign(r, key)
 }
 
-// AttestFault shows one of the attestation faults (AttestStale, AttestForged, AttestUnpinned)
-// until ClearAttest.
+// AttestFault shows one of the attestation faults (AttestStale, AttestForged, AttestUnpinned,
+// AttestWithdrawn, AttestModeOff) until ClearAttest.
 func (s *Sim) AttestFault(kind, worker, runtimeVersion string) error {
 	a := &s.att
 	a.mu.Lock()
@@ -103,8 +113,12 @@ func (s *Sim) AttestFault(kind, worker, runtimeVersion string) error {
 		a.forged = true
 	case AttestUnpinned:
 		a.unpinned = true
+	case AttestWithdrawn:
+		a.withdrawn = true
+	case AttestModeOff:
+		a.modeOff = true
 	default:
-		return fmt.Errorf("device: attestation fault %q; want %s, %s or %s", kind, AttestStale, AttestForged, AttestUnpinned)
+		return fmt.Errorf("device: attestation fault %q; want %s, %s, %s, %s or %s", kind, AttestStale, AttestForged, AttestUnpinned, AttestWithdrawn, AttestModeOff)
 	}
 	return nil
 }
@@ -113,7 +127,7 @@ func (s *Sim) AttestFault(kind, worker, runtimeVersion string) error {
 func (s *Sim) ClearAttest() {
 	s.att.mu.Lock()
 	defer s.att.mu.Unlock()
-	s.att.stale, s.att.forged, s.att.unpinned = nil, false, false
+	s.att.stale, s.att.forged, s.att.unpinned, s.att.withdrawn, s.att.modeOff = nil, false, false, false, false
 }
 
 func nonce() string {

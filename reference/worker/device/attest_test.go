@@ -30,7 +30,7 @@ func TestSimAttestsOnlyInCCModeAndShowsItsFaults(t *testing.T) {
 	if err := verify(); err != nil {
 		t.Fatalf("fresh report: %v", err)
 	}
-	for kind, want := range map[string]error{AttestStale: attest.ErrStale, AttestForged: attest.ErrSignature, AttestUnpinned: attest.ErrVersion} {
+	for kind, want := range map[string]error{AttestStale: attest.ErrStale, AttestForged: attest.ErrSignature, AttestUnpinned: attest.ErrVersion, AttestModeOff: attest.ErrNotConfidential} {
 		if err := s.AttestFault(kind, "w", "1.0"); err != nil {
 			t.Fatal(err)
 		}
@@ -41,5 +41,22 @@ func TestSimAttestsOnlyInCCModeAndShowsItsFaults(t *testing.T) {
 		if err := verify(); err != nil {
 			t.Errorf("after clearing %s: %v", kind, err)
 		}
+	}
+}
+
+// TestSimWithdrawnPresentsNothing checks attestation_withdrawn stops the device presenting any
+// report until cleared.
+func TestSimWithdrawnPresentsNothing(t *testing.T) {
+	s := NewSim(0, "sim", 1<<30)
+	s.Confidential(attest.TestOnlyKey())
+	if err := s.AttestFault(AttestWithdrawn, "w", "1.0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Attest("w", "1.0"); !errors.Is(err, ErrNotAttested) {
+		t.Fatalf("withdrawn device attested: %v", err)
+	}
+	s.ClearAttest()
+	if _, err := s.Attest("w", "1.0"); err != nil {
+		t.Fatalf("after clearing: %v", err)
 	}
 }
