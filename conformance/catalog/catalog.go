@@ -36,9 +36,9 @@ type Requirement struct {
 	Quote string `yaml:"quote" json:"guidance_quote"`
 	// Also are further guidance lines the requirement's spec tests, where one check answers more
 	// than one line (worker loss survived is what the "Model-serving clusters" pattern asks too).
-	Also []Trace `yaml:"also,omitempty" json:"also_traces,omitempty"`
-	Title string `yaml:"title" json:"title"`
-	Check string `yaml:"check" json:"check"`
+	Also  []Trace `yaml:"also,omitempty" json:"also_traces,omitempty"`
+	Title string  `yaml:"title" json:"title"`
+	Check string  `yaml:"check" json:"check"`
 	// Paths are the ways a client can reach the rule (a transport, class, tenant, operator
 	// endpoint, request field, quota kind, the refusal as well as the success): a bug on the path
 	// next to the one probed is still a bug, so each spec records how many samples it judged on
