@@ -100,6 +100,15 @@ var _ = Describe("Tools", func() {
 			notProbed("tenant", "the target declares no tools.adapter_credential")
 			notProbed("operator", "the target declares no tools.adapter_credential")
 		}
+		// Every caller but the router is refused at the adapter, even asking, in the name of a
+		// tenant that may use it, for that tenant's own tool: a refusal then is the adapter's
+		// judgement of the caller, not of the tenant's permission.
+		users := toolUsers()
+		if len(users) == 0 {
+			inconclusive("no tenant may use a runtime-side tool (tenants[].tools), so no call to the adapter could be allowed")
+			return
+		}
+		user := users[0]
 		callers := map[string]string{}
 		for _, t := range env.Target.Tenants {
 			callers["tenant "+t.Name] = t.Key
@@ -107,14 +116,23 @@ var _ = Describe("Tools", func() {
 		if op := env.Target.Operator; op != nil {
 			callers["the operator"] = op.Key
 		}
+		if wl := env.Target.Workload; wl != nil && wl.Key != "" {
+			callers["the workload credential"] = wl.Key
+		} else {
+			notProbed("workload", "the target declares no workload credential (workload.key)")
+		}
 		refused := map[string]bool{}
 		for _, who := range slices.Sorted(maps.Keys(callers)) {
 			id := "arcert-tool2-" + strings.ReplaceAll(who, " ", "-")
 			refused[id] = true
-			if st := callAdapter(ctx, callers[who], tenantA(), tl.Runtime[0], id); st != http.StatusUnauthorized && st != http.StatusForbidden {
-				problems = append(problems, fmt.Sprintf("%s calling the tool adapter directly got %d, want 401 or 403", who, st))
+			if st := callAdapter(ctx, callers[who], user, runtimeToolOf(user), id); st != http.StatusUnauthorized && st != http.StatusForbidden {
+				problems = append(problems, fmt.Sprintf("%s calling the tool adapter directly for tenant %s's tool %s got %d, want 401 or 403", who, user.Name, runtimeToolOf(user), st))
 			}
-			judged("adapter", 1)
+			if who == "the workload credential" {
+				judged("workload", 1)
+			} else {
+				judged("adapter", 1)
+			}
 		}
 		problems = append(problems, notAllowed(ctx, refused)...)
 		for _, rec := range toolRecords(ctx) {

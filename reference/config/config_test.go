@@ -71,6 +71,8 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"protected pin beyond the operators", "5dfe708d\", approvals: 2}", "5dfe708d\", approvals: 3}", "models[0].protected_pins[0].approvals: 3 approvals, but only 2 operators are declared"},
 		{"tool adapter with a tenant's key", "adapter_key: dev-tool-adapter-key", "adapter_key: dev-acme-key", "tools.adapter_key: this credential is already used at tenants[0].keys[0].key"},
 		{"tool adapter with the operator's key", "adapter_key: dev-tool-adapter-key", "adapter_key: dev-operator-key", "tools.adapter_key: this credential is already used at operators[0].key"},
+		{"tool router key is the worker token", "router_key: dev-tool-router-key", "router_key: dev-worker-token", "tools.router_key: this credential is already used at router.worker_token"},
+		{"tool router key missing", "router_key: dev-tool-router-key", "router_key: \"\"", "tools.router_key: give the router's own credential"},
 		{"tenant tool not served", "tools: [lookup_order]      #", "tools: [send_email]      #", `tenants[0].tools[0]: tool "send_email" is not one of tools.served`},
 		{"tools without a server", "server_url: embedded", "server_url: \"\"", "tools.server_url"},
 		{"fallback to itself", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-small\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: a model cannot be its own fallback"},

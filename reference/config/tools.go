@@ -9,7 +9,8 @@ import (
 // Tools configures runtime-side tools: tools the runtime itself executes for a chat request that
 // names them, through the tool adapter (reference/tooladapter), a separate service with its own
 // workload credential that speaks the Model Context Protocol to the tool server. The router asks
-// the adapter with the router's worker_token and the tenant's context (tenant, application,
+// the adapter with RouterKey, a credential only the router holds (not router.worker_token, which
+// every worker and the cache tier hold too), and the tenant's context (tenant, application,
 // user, request id), never with the tenant's key; the adapter asks the tool server with
 // AdapterKey, which no tenant or operator holds. Which tenant may use which tool is
 // tenants[].tools. Empty (no Served tool) turns runtime-side tools off: any function tool then
@@ -24,6 +25,10 @@ type Tools struct {
 	// AdapterKey is the adapter's own credential at the tool server. It is never a tenant's or
 	// an operator's key: the configuration refuses one used anywhere else.
 	AdapterKey string `yaml:"adapter_key"`
+	// RouterKey is the router's own credential at the adapter, the only one the adapter accepts.
+	// It is none of the other keys of the configuration (workers hold router.worker_token, so
+	// that one would let any worker run tools in any tenant's name).
+	RouterKey string `yaml:"router_key"`
 	// ServerURL is the tool server's MCP endpoint (streamable HTTP), or EmbeddedBaseURL for the
 	// stand-in of fixtures/toolserver that `aruntime up` starts.
 	ServerURL string `yaml:"server_url"`
@@ -68,6 +73,10 @@ func (c *Config) validateTools(v *validator, claim func(field, key string)) {
 		return
 	}
 	claim("tools.adapter_key", t.AdapterKey)
+	if t.RouterKey == "" {
+		v.add("tools.router_key", "give the router's own credential at the tool adapter")
+	}
+	claim("tools.router_key", t.RouterKey)
 	if t.AdapterURL == "" && t.AdapterListen == "" {
 		v.add("tools", "give adapter_listen (the adapter runs with the router) or adapter_url (it runs elsewhere)")
 	}

@@ -9,17 +9,17 @@ import (
 	"strings"
 )
 
-// Client is the router's side of the adapter: it calls CallPath with the router's workload
-// credential, never a tenant's.
+// Client is the router's side of the adapter: it calls CallPath with the router's own key
+// (tools.router_key), never a tenant's.
 type Client struct {
 	base  string
 	token string
 	http  *http.Client
 }
 
-// NewClient calls the adapter at base (its root URL) with the router's worker token.
-func NewClient(base, workerToken string) *Client {
-	return &Client{base: strings.TrimSuffix(base, "/"), token: workerToken, http: &http.Client{}}
+// NewClient calls the adapter at base (its root URL) with routerKey.
+func NewClient(base, routerKey string) *Client {
+	return &Client{base: strings.TrimSuffix(base, "/"), token: routerKey, http: &http.Client{}}
 }
 
 // Call executes req through the adapter. An adapter that cannot be reached, or answers that the

@@ -1,7 +1,7 @@
 // Package tooladapter is the tool adapter role of the reference runtime: a separate service that
 // executes runtime-side tools for the router. It is its own identity. The router calls it with
-// the router's workload credential (router.worker_token) and the tenant context bound at
-// admission; the adapter calls the tool server over the Model Context Protocol with its own
+// a key only the router holds (tools.router_key; not router.worker_token, which every worker
+// holds) and the tenant context bound at admission; the adapter calls the tool server over the Model Context Protocol with its own
 // credential (tools.adapter_key), passing the tenant context in the call's _meta. No tenant's key
 // ever reaches it or leaves it, a tenant key cannot call it, and its own key is no identity at
 // the router, so it can act neither as a tenant nor as an operator.
