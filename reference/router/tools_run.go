@@ -13,6 +13,7 @@ import (
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/fallback"
+	"github.com/aruntime/arcert/reference/tokenizer"
 	"github.com/aruntime/arcert/reference/tooladapter"
 )
 
@@ -80,6 +81,13 @@ func (r *Router) runTool(ctx context.Context, j *job) ending {
 	result := openai.ChatMessage{Role: "tool", ToolCallID: run.call.ID, Content: res.Text}
 	j.c.Messages = append(append(j.c.Messages, call), result)
 	j.c.Prompt += "assistant: call " + run.call.Function.Name + run.call.Function.Arguments + "\ntool: " + res.Text + "\n"
+	// The prompt generation reads, bills and records now holds the result: count it again, and
+	// refuse a result that leaves no room for the output the request asked for.
+	j.c.PromptTokens = tokenizer.Count(j.c.Prompt)
+	if m := j.c.Model; m.ContextLength > 0 && j.c.PromptTokens+j.c.MaxTokens > m.ContextLength {
+		return refused(outcome.ReasonContextLengthExceeded, fmt.Sprintf("the result of the tool %s makes the prompt %d tokens; with max_tokens %d it no longer fits model %q's context of %d",
+			ev.Name, j.c.PromptTokens, j.c.MaxTokens, m.Name, m.ContextLength))
+	}
 	return ending{}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -47,8 +48,11 @@ func (c *Client) Call(ctx context.Context, req CallRequest) (CallResult, error) 
 	case resp.StatusCode != http.StatusOK:
 		return CallResult{}, fmt.Errorf("%w: adapter answered %s", ErrRefused, resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBytes)).Decode(&res); err != nil {
 		return CallResult{}, fmt.Errorf("%w: reading the adapter's answer: %w", ErrUnavailable, err)
+	}
+	if len(res.Text) > MaxResultBytes {
+		return CallResult{}, fmt.Errorf("%w: %w: %d bytes, at most %d", ErrUnavailable, ErrTooLarge, len(res.Text), MaxResultBytes)
 	}
 	return res, nil
 }

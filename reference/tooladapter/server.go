@@ -93,7 +93,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	res, err := CallMCP(ctx, s.endpoint, s.key(req.Tenant), req, s.meta(req))
 	if err != nil {
 		reason := outcome.ReasonToolUnavailable
-		if !errors.Is(err, ErrUnavailable) {
+		if !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrTooLarge) {
 			reason = outcome.ReasonInternal
 		}
 		reply(http.StatusBadGateway, reason, err.Error())

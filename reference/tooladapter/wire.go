@@ -30,6 +30,19 @@ type CallRequest struct {
 	Arguments   map[string]any `json:"arguments"`
 }
 
+// MaxResultBytes bounds a tool's answer as the router takes it (the result text): a tool result
+// goes into the prompt, so an unbounded one would be an unbounded prompt the tenant never sent.
+// The adapter reads at most maxResponseBytes of the tool server's answer and the router at most
+// that of the adapter's; a longer result fails the call (ErrUnavailable).
+const MaxResultBytes = 32 << 10
+
+// maxResponseBytes bounds one HTTP answer carrying a result: MaxResultBytes of text, escaped, in
+// an envelope.
+const maxResponseBytes = 3*MaxResultBytes + 4<<10
+
+// ErrTooLarge means the tool's result was longer than MaxResultBytes.
+var ErrTooLarge = errors.New("tooladapter: tool result too large")
+
 // CallResult is the tool's answer as text; IsError is the tool's own error, which the model reads
 // like any result.
 type CallResult struct {
