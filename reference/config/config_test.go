@@ -73,6 +73,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"tool adapter with the operator's key", "adapter_key: dev-tool-adapter-key", "adapter_key: dev-operator-key", "tools.adapter_key: this credential is already used at operators[0].key"},
 		{"tool router key is the worker token", "router_key: dev-tool-router-key", "router_key: dev-worker-token", "tools.router_key: this credential is already used at router.worker_token"},
 		{"tool router key missing", "router_key: dev-tool-router-key", "router_key: \"\"", "tools.router_key: give the router's own credential"},
+		{"tool call beyond a class deadline", "call_timeout: 2s", "call_timeout: 1h", "tools.call_timeout: 1h0m0s is not within the deadline of class"},
 		{"tenant tool not served", "tools: [lookup_order]      #", "tools: [send_email]      #", `tenants[0].tools[0]: tool "send_email" is not one of tools.served`},
 		{"tools without a server", "server_url: embedded", "server_url: \"\"", "tools.server_url"},
 		{"fallback to itself", "prompt_price_micro_usd_per_1k: 150", "fallback: arcert-sim-small\n    prompt_price_micro_usd_per_1k: 150", "models[0].fallback: a model cannot be its own fallback"},

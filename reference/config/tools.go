@@ -33,7 +33,8 @@ type Tools struct {
 	// stand-in of fixtures/toolserver that `aruntime up` starts.
 	ServerURL string `yaml:"server_url"`
 	// CallTimeout bounds one tool call end to end (router to adapter to tool server and back);
-	// 0 means DefaultToolCallTimeout. A request's class deadline bounds it too.
+	// 0 means DefaultToolCallTimeout. It must be shorter than every class deadline a tenant with
+	// tools may use, so an unreachable tool ends tool_unavailable, not deadline.
 	CallTimeout time.Duration `yaml:"call_timeout"`
 }
 
@@ -96,4 +97,29 @@ func (c *Config) validateTools(v *validator, claim func(field, key string)) {
 			}
 		}
 	}
+	if tenant, class, deadline := c.shortestToolDeadline(); deadline > 0 && t.Timeout() >= deadline {
+		v.add("tools.call_timeout", "%s is not within the deadline of class %s (%s), which tenant %s's tool requests may have: an unreachable tool would end them deadline, not tool_unavailable", t.Timeout(), class, deadline, tenant)
+	}
+}
+
+// shortestToolDeadline is the shortest class deadline a tenant with tools may send a request
+// under (all classes when it lists none), with that tenant and class; 0 when none has a deadline.
+func (c *Config) shortestToolDeadline() (tenant, class string, deadline time.Duration) {
+	for _, tn := range c.Tenants {
+		if len(tn.Tools) == 0 {
+			continue
+		}
+		names := tn.TrafficClasses
+		if len(names) == 0 {
+			for _, k := range c.TrafficClasses {
+				names = append(names, k.Name)
+			}
+		}
+		for _, name := range names {
+			if k, ok := c.Class(name); ok && k.Deadline > 0 && (deadline == 0 || k.Deadline < deadline) {
+				tenant, class, deadline = tn.Name, k.Name, k.Deadline
+			}
+		}
+	}
+	return tenant, class, deadline
 }
