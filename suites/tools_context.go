@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 
+	. "github.com/onsi/ginkgo/v2"
+
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
@@ -57,6 +59,7 @@ func sendToolProbes(ctx context.Context, prompts func() string) []toolSent {
 				none := body
 				none.ToolChoice = json.RawMessage(`"none"`)
 				wg.Go(func() {
+					defer GinkgoRecover() // send fails the spec on a transport error
 					s := toolSent{tenant: t.Name, path: path, tool: send(ctx, t.Key, body, hdr)}
 					s.none = send(ctx, t.Key, none, hdr)
 					mu.Lock()
