@@ -59,6 +59,18 @@ func (c *Config) TenantMayUse(tenant, tool string) bool {
 	return ok && slices.Contains(t.Tools, tool) && slices.Contains(c.Tools.Served, tool)
 }
 
+// ToolAdapterView is the part of c a tool adapter running alone (`aruntime tools`) needs: the
+// tools section and which tenant may use which tool, without any tenant's, operator's or
+// worker's key, so a compromised adapter process holds no credential but its own and the
+// router's key to it. Every caller but the router is then an unknown credential to it.
+func (c *Config) ToolAdapterView() *Config {
+	v := &Config{Tools: c.Tools}
+	for _, t := range c.Tenants {
+		v.Tenants = append(v.Tenants, Tenant{Name: t.Name, Tools: slices.Clone(t.Tools)})
+	}
+	return v
+}
+
 // validateTools checks the tools section and every tenant's tools against it.
 func (c *Config) validateTools(v *validator, claim func(field, key string)) {
 	t := c.Tools

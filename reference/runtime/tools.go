@@ -61,7 +61,13 @@ func (rt *Runtime) startTools(startCtx, ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: tooladapter.NewServer(rt.cfg, dial, rt.opts.Defects.Tools.Adapter).Handler(), ReadHeaderTimeout: readHeaderTimeout}
+		// Alone (`aruntime tools`), the adapter holds only what it needs of the configuration:
+		// no tenant's, operator's or worker's key.
+		view := rt.cfg
+		if !rt.opts.Router {
+			view = rt.cfg.ToolAdapterView()
+		}
+		srv := &http.Server{Handler: tooladapter.NewServer(view, dial, rt.opts.Defects.Tools.Adapter).Handler(), ReadHeaderTimeout: readHeaderTimeout}
 		if t.AdapterURL == "" {
 			t.AdapterURL = "http://" + lis.Addr().String()
 		}

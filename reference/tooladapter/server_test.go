@@ -105,6 +105,28 @@ func TestUnreachableToolServerIsUnavailable(t *testing.T) {
 	}
 }
 
+// TestTheAdapterAloneHoldsNoOtherKey: with the configuration a lone adapter gets, it still serves
+// the router and a tenant's allowed tool, and every other credential is unknown (401) to it.
+func TestTheAdapterAloneHoldsNoOtherKey(t *testing.T) {
+	cfg := testConfig()
+	view := cfg.ToolAdapterView()
+	if len(view.Operators) != 0 || view.Router.WorkerToken != "" || len(view.Tenants[0].Keys) != 0 || view.Tools.RouterKey != cfg.Tools.RouterKey {
+		t.Fatalf("view %+v keeps keys it does not need, or lost the router's", view)
+	}
+	ts, ad := start(t, view, tooladapter.Defects{})
+	if _, err := tooladapter.NewClient(ad.URL, cfg.Tools.RouterKey).Call(context.Background(), call("acme")); err != nil {
+		t.Fatalf("router's call: %v", err)
+	}
+	for _, key := range []string{"acme-key-1234", "router-workload-token"} {
+		if _, err := tooladapter.NewClient(ad.URL, key).Call(context.Background(), call("acme")); !errors.Is(err, tooladapter.ErrRefused) {
+			t.Errorf("caller %q: err %v, want ErrRefused", key, err)
+		}
+	}
+	if n := len(ts.Seen()); n != 1 {
+		t.Fatalf("the tool server saw %d calls, want the router's one", n)
+	}
+}
+
 // TestTheStandInRecordsAWrongKey: a call with another credential than the adapter's is refused
 // and recorded with that credential's fingerprint, which is how a leaked key is seen.
 func TestTheStandInRecordsAWrongKey(t *testing.T) {
