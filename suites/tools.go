@@ -140,7 +140,7 @@ var _ = Describe("Tools", func() {
 				problems = append(problems, fmt.Sprintf("a refused call reached the tool server: request %s, tool %s, tenant %s", rec.RequestID, rec.Tool, rec.Tenant))
 			}
 		}
-		evidence("tool adapter separation: %d problems", len(problems))
+		evidence("tool adapter separation: %d direct callers (tenants, operator, workload) refused at the adapter for tenant %s's tool %s, the adapter's credential tried on the data and operator planes, %d problems", len(callers), user.Name, runtimeToolOf(user), len(problems))
 		Expect(problems).To(BeEmpty(), strings.Join(problems, "\n"))
 	})
 })
