@@ -36,7 +36,7 @@ func malformedCases() []malformedCase {
 	onChat := []string{driver.PathChatCompletions}
 	onLegacy := []string{driver.PathCompletions}
 	long := strings.Repeat("token ", m.ContextLength+1)
-	return []malformedCase{
+	cases := []malformedCase{
 		{what: "malformed JSON", raw: `{"model": "` + m.Name + `", "max_tokens": 1,`, endpoints: both},
 		{what: "a JSON array for a body", raw: `[1, 2, 3]`, endpoints: both},
 		{what: "an empty body", raw: ``, endpoints: both},
@@ -57,6 +57,13 @@ func malformedCases() []malformedCase {
 		{what: "a blank prompt", fields: map[string]any{"model": m.Name, "max_tokens": 1, "prompt": "   "}, endpoints: onLegacy},
 		{what: "a body over the size limit", raw: `{"model": "` + m.Name + `", "max_tokens": 1, "prompt": "` + strings.Repeat("a", oversizeBody) + `"}`, endpoints: onLegacy},
 	}
+	if env.Target.Declares("tools") {
+		fn := func(f map[string]any) []any { return []any{map[string]any{"type": "function", "function": f}} }
+		cases = append(cases,
+			malformedCase{what: "a tool name with a space", fields: map[string]any{"model": m.Name, "max_tokens": 1, "messages": chat, "tools": fn(map[string]any{"name": "look up"})}, endpoints: onChat},
+			malformedCase{what: "tool parameters that are not an object", fields: map[string]any{"model": m.Name, "max_tokens": 1, "messages": chat, "tools": fn(map[string]any{"name": "f", "parameters": "any"})}, endpoints: onChat})
+	}
+	return cases
 }
 
 // rejectWait bounds how long the harness waits for bad input to be refused. A refusal comes

@@ -25,57 +25,52 @@ var _ = Describe("Tools", func() {
 			return
 		}
 		r := rng(0x7001)
-		type sent struct{ tenant, path, id string }
-		var calls []sent
-		var problems []string
-		for _, t := range env.Target.Tenants {
-			tool := runtimeToolOf(t)
-			if tool == "" {
-				continue
-			}
-			for _, path := range []string{"http", "http-stream"} {
-				for range toolProbes {
-					res := send(ctx, t.Key, toolProbe(fmt.Sprintf("where is order %d?", r.IntN(1e6)), path == "http-stream", tool), nil)
-					if !res.Outcome.Served() || res.RequestID == "" {
-						problems = append(problems, fmt.Sprintf("tenant %s's %s request naming %s was not served: %s", t.Name, path, tool, describe(res)))
-						continue
-					}
-					calls = append(calls, sent{t.Name, path, res.RequestID})
-				}
-			}
-		}
-		if len(calls) == 0 && len(problems) == 0 {
+		sent := sendToolProbes(ctx, func() string { return fmt.Sprintf("where is order %d?", r.IntN(1e6)) })
+		if len(sent) == 0 {
 			inconclusive("no tenant may use a runtime-side tool (tenants[].tools)")
 			return
 		}
+		var problems []string
 		recs, known := toolRecords(ctx), knownCredentials()
-		// Any key of the target's that ever reached the tool server is a leak, whether or not
-		// the server accepted it or could tie it to a request.
+		// Any key of the target's that ever reached the tool server, as a header, in _meta or in
+		// the arguments, is a leak, whether or not the server accepted it or could tie it to a
+		// request.
 		for _, fp := range presented(recs) {
 			if who, ok := known[fp]; ok {
 				problems = append(problems, fmt.Sprintf("the tool server was presented %s", who))
 			}
 		}
 		byID := recordsFor(recs)
-		for _, c := range calls {
+		judgedCalls := 0
+		for _, c := range sent {
 			t := tenantNamed(c.tenant)
-			recs := byID[c.id]
-			if len(recs) == 0 {
-				problems = append(problems, fmt.Sprintf("request %s (tenant %s, %s) was served but the tool server recorded no call for it: the tool was not called", c.id, c.tenant, c.path))
+			problems = append(problems, judgeNone(c, byID)...)
+			judged("tool-choice-none", 1)
+			if !c.tool.Outcome.Served() || c.tool.RequestID == "" {
+				problems = append(problems, fmt.Sprintf("tenant %s's %s request naming %s was not served: %s", t.Name, c.path, runtimeToolOf(t), describe(c.tool)))
 				continue
 			}
+			id := c.tool.RequestID
+			recs := byID[id]
+			if len(recs) == 0 {
+				problems = append(problems, fmt.Sprintf("request %s (tenant %s, %s) was served but the tool server recorded no call for it: the tool was not called", id, c.tenant, c.path))
+				continue
+			}
+			spoofed, _ := spoofedUser(t)
 			for _, rec := range recs {
 				if rec.Tenant != t.Name || rec.Application != t.Application || rec.User != t.User {
-					problems = append(problems, fmt.Sprintf("request %s: the tool call carried tenant %q application %q user %q, want %q %q %q", c.id, rec.Tenant, rec.Application, rec.User, t.Name, t.Application, t.User))
+					problems = append(problems, fmt.Sprintf("request %s (sent with user %q and a header naming another tenant): the tool call carried tenant %q application %q user %q, want %q %q %q", id, spoofed, rec.Tenant, rec.Application, rec.User, t.Name, t.Application, t.User))
 				}
 			}
-			problems = append(problems, toolInEvidence(ctx, t.Key, c.id, runtimeToolOf(t), "runtime")...)
+			problems = append(problems, judgeResultUsed(c)...)
+			problems = append(problems, toolInEvidence(ctx, t.Key, id, runtimeToolOf(t), "runtime")...)
+			judgedCalls++
 			judged(c.path, 1)
 			judged("tenant:"+c.tenant, 1)
 		}
 		notProbed("grpc", "the gRPC front door (arcert.v1 CompleteRequest) has no tools field, so no tool can be asked for on it")
 		problems = append(problems, passThrough(ctx, r.Uint64())...)
-		evidence("%d tool requests judged against the tool server's record, %d problems", len(calls), len(problems))
+		evidence("%d tool requests, sent at once by every tool-using tenant with a spoofed user and tenant header, judged against the tool server's record and their tool_choice none twins (%d), %d problems", judgedCalls, len(sent), len(problems))
 		Expect(problems).To(BeEmpty(), strings.Join(problems, "\n"))
 	})
 
@@ -105,6 +100,15 @@ var _ = Describe("Tools", func() {
 			notProbed("tenant", "the target declares no tools.adapter_credential")
 			notProbed("operator", "the target declares no tools.adapter_credential")
 		}
+		// Every caller but the router is refused at the adapter, even asking, in the name of a
+		// tenant that may use it, for that tenant's own tool: a refusal then is the adapter's
+		// judgement of the caller, not of the tenant's permission.
+		users := toolUsers()
+		if len(users) == 0 {
+			inconclusive("no tenant may use a runtime-side tool (tenants[].tools), so no call to the adapter could be allowed")
+			return
+		}
+		user := users[0]
 		callers := map[string]string{}
 		for _, t := range env.Target.Tenants {
 			callers["tenant "+t.Name] = t.Key
@@ -112,14 +116,23 @@ var _ = Describe("Tools", func() {
 		if op := env.Target.Operator; op != nil {
 			callers["the operator"] = op.Key
 		}
+		if wl := env.Target.Workload; wl != nil && wl.Key != "" {
+			callers["the workload credential"] = wl.Key
+		} else {
+			notProbed("workload", "the target declares no workload credential (workload.key)")
+		}
 		refused := map[string]bool{}
 		for _, who := range slices.Sorted(maps.Keys(callers)) {
 			id := "arcert-tool2-" + strings.ReplaceAll(who, " ", "-")
 			refused[id] = true
-			if st := callAdapter(ctx, callers[who], tenantA(), tl.Runtime[0], id); st != http.StatusUnauthorized && st != http.StatusForbidden {
-				problems = append(problems, fmt.Sprintf("%s calling the tool adapter directly got %d, want 401 or 403", who, st))
+			if st := callAdapter(ctx, callers[who], user, runtimeToolOf(user), id); st != http.StatusUnauthorized && st != http.StatusForbidden {
+				problems = append(problems, fmt.Sprintf("%s calling the tool adapter directly for tenant %s's tool %s got %d, want 401 or 403", who, user.Name, runtimeToolOf(user), st))
 			}
-			judged("adapter", 1)
+			if who == "the workload credential" {
+				judged("workload", 1)
+			} else {
+				judged("adapter", 1)
+			}
 		}
 		problems = append(problems, notAllowed(ctx, refused)...)
 		for _, rec := range toolRecords(ctx) {
@@ -127,7 +140,7 @@ var _ = Describe("Tools", func() {
 				problems = append(problems, fmt.Sprintf("a refused call reached the tool server: request %s, tool %s, tenant %s", rec.RequestID, rec.Tool, rec.Tenant))
 			}
 		}
-		evidence("tool adapter separation: %d problems", len(problems))
+		evidence("tool adapter separation: %d direct callers (tenants, operator, workload) refused at the adapter for tenant %s's tool %s, the adapter's credential tried on the data and operator planes, %d problems", len(callers), user.Name, runtimeToolOf(user), len(problems))
 		Expect(problems).To(BeEmpty(), strings.Join(problems, "\n"))
 	})
 })
@@ -151,7 +164,9 @@ func notAllowed(ctx context.Context, refused map[string]bool) []string {
 		var problems []string
 		for _, stream := range []bool{false, true} {
 			res := send(ctx, t.Key, toolProbe("may I use this tool?", stream, env.Target.Tools.Runtime[0]), nil)
-			refused[res.RequestID] = true
+			if res.RequestID != "" {
+				refused[res.RequestID] = true
+			}
 			if res.Outcome != outcome.Rejected || res.Reason != outcome.ReasonToolNotAllowed {
 				problems = append(problems, fmt.Sprintf("tenant %s, which may use no runtime-side tool, naming %s: %s, want rejected/tool_not_allowed", t.Name, env.Target.Tools.Runtime[0], describe(res)))
 			}
@@ -174,6 +189,7 @@ func passThrough(ctx context.Context, draw uint64) []string {
 		if !res.Outcome.Served() || res.FinishReason != openai.FinishToolCalls || !named {
 			problems = append(problems, fmt.Sprintf("client-side tool %s (stream %v): finish_reason %q, %d tool calls, %s; want finish_reason tool_calls and a call of it", name, stream, res.FinishReason, len(res.ToolCalls), describe(res)))
 		} else {
+			problems = append(problems, judgeCallShape(res, stream)...)
 			problems = append(problems, toolInEvidence(ctx, tenantA().Key, res.RequestID, name, "client")...)
 		}
 		judged("passthrough", 1)

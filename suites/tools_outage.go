@@ -70,11 +70,22 @@ var _ = Describe("Tool link outage", Serial, Label("fault:tool"), func() {
 		for _, fp := range presented(toolRecords(ctx)) {
 			seenBefore[fp] = true
 		}
+		// Both links a tool call crosses are cut in turn: the adapter's to the tool server
+		// (tool) and, when declared, the router's to the adapter (tool_adapter), each first
+		// refusing, then holding every byte.
+		roles := []link.Role{link.RoleTool}
+		if len(env.Chaos.Select(link.RoleToolAdapter, "")) > 0 {
+			roles = append(roles, link.RoleToolAdapter)
+		} else {
+			notProbed("tool_adapter", "the target declares no tool_adapter dependency (the router's link to the tool adapter), so only the adapter's link to the tool server was cut")
+		}
 		var problems []string
-		for _, f := range toolOutages {
-			heal := inject(link.RoleTool, "", f)
-			problems = append(problems, toolOutagePhase(ctx, f, users)...)
-			Expect(heal()).To(Succeed())
+		for _, role := range roles {
+			for _, f := range toolOutages {
+				heal := inject(role, "", f)
+				problems = append(problems, toolOutagePhase(ctx, role, f, users)...)
+				Expect(heal()).To(Succeed())
+			}
 		}
 		for _, fp := range presented(toolRecords(ctx)) {
 			if who, ok := known[fp]; ok && !seenBefore[fp] {
@@ -84,14 +95,14 @@ var _ = Describe("Tool link outage", Serial, Label("fault:tool"), func() {
 		Eventually(func() bool {
 			return send(ctx, users[0].Key, toolProbe("is the tool back?", false, runtimeToolOf(users[0])), nil).Outcome.Served()
 		}).WithContext(ctx).WithTimeout(recoveryTime()).WithPolling(250*time.Millisecond).Should(BeTrue(), "a tool request is served again within %s of the link healing", recoveryTime())
-		evidence("%d tenants' tool requests judged through %d phases of the tool link outage, %d problems", len(users), len(toolOutages), len(problems))
+		evidence("%d tenants' tool requests judged through %d phases (down, blackhole) on each of the links %v, %d problems", len(users), len(toolOutages), roles, len(problems))
 		Expect(problems).To(BeEmpty(), strings.Join(problems, "\n"))
 	}, SpecTimeout(3*time.Minute))
 })
 
 // toolOutagePhase sends, at once, every tool tenant's tool requests and one request without
 // tools on each HTTP path while the tool link suffers f, and says what broke the rule.
-func toolOutagePhase(ctx context.Context, f fault.Fault, users []target.Tenant) []string {
+func toolOutagePhase(ctx context.Context, role link.Role, f fault.Fault, users []target.Tenant) []string {
 	var (
 		mu       sync.Mutex
 		problems []string
@@ -100,7 +111,7 @@ func toolOutagePhase(ctx context.Context, f fault.Fault, users []target.Tenant) 
 	report := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		problems = append(problems, fmt.Sprintf("%s: ", f)+fmt.Sprintf(format, args...))
+		problems = append(problems, fmt.Sprintf("%s on link %s: ", f, role)+fmt.Sprintf(format, args...))
 	}
 	for _, t := range users {
 		deadline := classDeadlineOf(t)
@@ -130,5 +141,8 @@ func toolOutagePhase(ctx context.Context, f fault.Fault, users []target.Tenant) 
 		judged(path, len(users)*toolOutageProbes)
 	}
 	judged("no-tool", 2*len(users))
+	if role == link.RoleToolAdapter {
+		judged("tool_adapter", len(users)*toolOutageProbes*2)
+	}
 	return problems
 }

@@ -19,6 +19,7 @@ type toolRecord struct {
 	Authorized        bool     `json:"authorized"`
 	Credential        string   `json:"credential"`
 	HeaderCredentials []string `json:"header_credentials"`
+	ValueCredentials  []string `json:"value_credentials"`
 	Tenant            string   `json:"tenant"`
 	Application       string   `json:"application"`
 	User              string   `json:"user"`
@@ -60,6 +61,9 @@ func runtimeToolOf(t target.Tenant) string {
 // toolProbe is a chat request offering the function tools names.
 func toolProbe(content string, stream bool, names ...string) openai.CompletionRequest {
 	body := probe(content, 4, stream)
+	if stream {
+		body.StreamOptions = &openai.StreamOptions{IncludeUsage: true} // TOOL-1 reads the prompt's count
+	}
 	tools := make([]openai.Tool, 0, len(names))
 	for _, n := range names {
 		tools = append(tools, openai.Tool{Type: "function", Function: openai.ToolFunction{Name: n,
@@ -97,11 +101,12 @@ func recordsFor(recs []toolRecord) map[string][]toolRecord {
 	return out
 }
 
-// presented are the distinct credential fingerprints the tool server was ever presented.
+// presented are the distinct fingerprints the tool server was ever presented: the bearer
+// token, every header value, every string of a call's _meta and arguments.
 func presented(recs []toolRecord) []string {
 	var out []string
 	for _, r := range recs {
-		for _, fp := range append([]string{r.Credential}, r.HeaderCredentials...) {
+		for _, fp := range append(append([]string{r.Credential}, r.HeaderCredentials...), r.ValueCredentials...) {
 			if fp != "" && !slices.Contains(out, fp) {
 				out = append(out, fp)
 			}

@@ -28,9 +28,12 @@ const (
 	RoleEvidence Role = "evidence"
 	// RoleTool is the tool adapter's link to the tool server it executes runtime-side tools on.
 	RoleTool Role = "tool"
+	// RoleToolAdapter is the router's link to the tool adapter: cut, a tool call fails before it
+	// reaches the adapter, where a cut tool link fails it after.
+	RoleToolAdapter Role = "tool_adapter"
 )
 
-var roles = []Role{RoleProvider, RoleRegion, RoleRegistry, RoleQueue, RoleCache, RoleEvidence, RoleTool}
+var roles = []Role{RoleProvider, RoleRegion, RoleRegistry, RoleQueue, RoleCache, RoleEvidence, RoleTool, RoleToolAdapter}
 
 // Roles returns every role, in the order the target file's schema lists them.
 func Roles() []Role { return slices.Clone(roles) }

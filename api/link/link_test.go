@@ -12,8 +12,8 @@ func TestRolesAreValidAndDistinct(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if len(seen) != 7 {
-		t.Fatalf("want 7 roles, got %d", len(seen))
+	if len(seen) != 8 {
+		t.Fatalf("want 8 roles, got %d", len(seen))
 	}
 	if Role("worker").Valid() {
 		t.Fatal(`"worker" is a node role, not a link role`)

@@ -14,7 +14,8 @@ type Tools struct {
 	// Runtime are the runtime-side tools, by name.
 	Runtime []string `yaml:"runtime"`
 	// Adapter is the tool adapter's call endpoint (the reference's POST /v1/tools/call), which
-	// TOOL-2 calls directly with a tenant's key and the operator's: both must be refused.
+	// TOOL-2 calls directly with every tenant's key, the operator's and the workload credential:
+	// all must be refused.
 	Adapter string `yaml:"adapter"`
 	// AdapterCredential is the adapter's own credential, which TOOL-2 presents to the router as
 	// a tenant and as an operator; empty leaves that half not probed.

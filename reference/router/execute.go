@@ -2,14 +2,13 @@ package router
 
 import (
 	"context"
-
 	"errors"
-	"github.com/aruntime/arcert/api/discovery"
-	"github.com/aruntime/arcert/api/openai"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/admission"
 	"github.com/aruntime/arcert/reference/config"

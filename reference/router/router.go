@@ -120,7 +120,7 @@ func New(o Options) (*Router, error) {
 		r.models[m.Name] = m
 	}
 	if t := o.Config.Tools; t.Enabled() && t.AdapterURL != "" {
-		r.tools = tooladapter.NewClient(t.AdapterURL, o.Config.Router.WorkerToken)
+		r.tools = tooladapter.NewClient(t.AdapterURL, t.RouterKey)
 	}
 	if r.metrics, err = newMetrics(o.Registerer, o.Config, adm); err != nil {
 		return nil, err

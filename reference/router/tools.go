@@ -22,6 +22,12 @@ type ToolDefects struct {
 	FallbackDirect bool
 	// Unrecorded leaves tool calls out of the evidence record.
 	Unrecorded bool
+	// ClientUser fills the tool context's user from the body's `user` label, which the client
+	// chooses, instead of the user bound to the key at admission.
+	ClientUser bool
+	// DiscardResult calls the tool but generates as if it had not: its result is never appended
+	// to the conversation.
+	DiscardResult bool
 }
 
 // toolRun is a request's tool call as the simulated model decided it, and what became of it. It

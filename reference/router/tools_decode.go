@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
@@ -35,6 +36,10 @@ func (c *Completion) decodeTools(req openai.CompletionRequest) *Refusal {
 				return refuse(outcome.ReasonInvalidRequest, fmt.Sprintf("tools[%d].type", i), "tools[%d].type is %q; only function tools exist", i, t.Type)
 			case t.Function.Name == "":
 				return refuse(outcome.ReasonInvalidRequest, fmt.Sprintf("tools[%d].function.name", i), "tools[%d].function.name is required", i)
+			case !toolName.MatchString(t.Function.Name):
+				return refuse(outcome.ReasonInvalidRequest, fmt.Sprintf("tools[%d].function.name", i), "tools[%d].function.name %q must be 1 to 64 letters, digits, _ or -", i, t.Function.Name)
+			case !isObjectOrAbsent(t.Function.Parameters):
+				return refuse(outcome.ReasonInvalidRequest, fmt.Sprintf("tools[%d].function.parameters", i), "tools[%d].function.parameters must be a JSON Schema object", i)
 			case seen[t.Function.Name]:
 				return refuse(outcome.ReasonInvalidRequest, fmt.Sprintf("tools[%d].function.name", i), "tool %q is listed twice", t.Function.Name)
 			}
@@ -42,6 +47,19 @@ func (c *Completion) decodeTools(req openai.CompletionRequest) *Refusal {
 		}
 	}
 	return c.decodeToolChoice(req.ToolChoice)
+}
+
+// toolName is OpenAI's rule for a function's name. A name is echoed back in tool_calls, logged,
+// traced and listed in evidence, so nothing else (no spaces, no control characters) gets in.
+var toolName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// isObjectOrAbsent reports whether a decoded parameters value is a JSON object or not given.
+func isObjectOrAbsent(v any) bool {
+	if v == nil {
+		return true
+	}
+	_, ok := v.(map[string]any)
+	return ok
 }
 
 // decodeToolChoice reads tool_choice: a string, or {"type":"function","function":{"name":N}}

@@ -13,6 +13,7 @@ import (
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/fallback"
+	"github.com/aruntime/arcert/reference/tokenizer"
 	"github.com/aruntime/arcert/reference/tooladapter"
 )
 
@@ -28,6 +29,9 @@ func (r *Router) runTool(ctx context.Context, j *job) ending {
 	_ = json.Unmarshal([]byte(run.call.Function.Arguments), &args) // toolArguments made them
 	req := tooladapter.CallRequest{RequestID: j.id, Tenant: j.principal.Tenant, Application: j.principal.Application,
 		User: j.principal.User, Tool: run.call.Function.Name, Arguments: args}
+	if r.defects.Tools.ClientUser && j.c.ClientUser != "" {
+		req.User = j.c.ClientUser
+	}
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.Tools.Timeout())
 	defer cancel()
 	// The tool call is a span of the request's trace, with the tenant it acted for.
@@ -62,16 +66,28 @@ func (r *Router) runTool(ctx context.Context, j *job) ending {
 	case err != nil:
 		ev.Outcome = toolCallUnavailable
 		run.calls = append(run.calls, ev)
+		// The detail (the adapter's address, a dial error) is the operator's, in the log; the
+		// tenant learns which tool failed and how the request ended.
 		r.log.Warn("tool call failed", "request_id", j.id, "tool", ev.Name, "err", err)
-		return refused(outcome.ReasonToolUnavailable, "the tool "+ev.Name+" is unavailable: "+err.Error())
+		return refused(outcome.ReasonToolUnavailable, "the tool "+ev.Name+" is unavailable")
 	case res.IsError:
 		ev.Outcome = toolCallError // the model reads the tool's error like any result
 	}
 	run.calls = append(run.calls, ev)
+	if r.defects.Tools.DiscardResult {
+		return ending{}
+	}
 	call := openai.ChatMessage{Role: "assistant", ToolCalls: []openai.ToolCall{run.call}}
 	result := openai.ChatMessage{Role: "tool", ToolCallID: run.call.ID, Content: res.Text}
 	j.c.Messages = append(append(j.c.Messages, call), result)
 	j.c.Prompt += "assistant: call " + run.call.Function.Name + run.call.Function.Arguments + "\ntool: " + res.Text + "\n"
+	// The prompt generation reads, bills and records now holds the result: count it again, and
+	// refuse a result that leaves no room for the output the request asked for.
+	j.c.PromptTokens = tokenizer.Count(j.c.Prompt)
+	if m := j.c.Model; m.ContextLength > 0 && j.c.PromptTokens+j.c.MaxTokens > m.ContextLength {
+		return refused(outcome.ReasonContextLengthExceeded, fmt.Sprintf("the result of the tool %s makes the prompt %d tokens; with max_tokens %d it no longer fits model %q's context of %d",
+			ev.Name, j.c.PromptTokens, j.c.MaxTokens, m.Name, m.ContextLength))
+	}
 	return ending{}
 }
 

@@ -21,6 +21,9 @@ type ToolDefects struct {
 // toolLinkName names the tool link (role tool) in the topology and the target file.
 const toolLinkName = "toolserver"
 
+// toolAdapterLinkName names the router's link to the tool adapter (role tool_adapter).
+const toolAdapterLinkName = "tooladapter"
+
 // startTools readies runtime-side tools before the router is assembled: it starts the stand-in
 // tool server when the configuration says embedded, stands the interposer on the adapter's link
 // to it (role tool, so the harness can cut it), and runs the tool adapter here when
@@ -58,7 +61,13 @@ func (rt *Runtime) startTools(startCtx, ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: tooladapter.NewServer(rt.cfg, dial, rt.opts.Defects.Tools.Adapter).Handler(), ReadHeaderTimeout: readHeaderTimeout}
+		// Alone (`aruntime tools`), the adapter holds only what it needs of the configuration:
+		// no tenant's, operator's or worker's key.
+		view := rt.cfg
+		if !rt.opts.Router {
+			view = rt.cfg.ToolAdapterView()
+		}
+		srv := &http.Server{Handler: tooladapter.NewServer(view, dial, rt.opts.Defects.Tools.Adapter).Handler(), ReadHeaderTimeout: readHeaderTimeout}
 		if t.AdapterURL == "" {
 			t.AdapterURL = "http://" + lis.Addr().String()
 		}
@@ -75,6 +84,15 @@ func (rt *Runtime) startTools(startCtx, ctx context.Context) error {
 		rt.topology.Dials["tool adapter"] = append(rt.topology.Dials["tool adapter"], dial)
 	}
 	rt.topology.ToolAdapter = t.AdapterURL
+	if rt.opts.Router && t.AdapterURL != "" {
+		// The router dials the adapter through the tool_adapter link (the topology keeps the
+		// adapter's own address, which TOOL-2 calls directly).
+		via, err := rt.interposeURL(startCtx, link.RoleToolAdapter, toolAdapterLinkName, t.AdapterURL)
+		if err != nil {
+			return fmt.Errorf("tool adapter link: %w", err)
+		}
+		t.AdapterURL = via
+	}
 	rt.log.Info("tool adapter", "url", t.AdapterURL, "tool_server", t.ServerURL, "dial", dial)
 	return nil
 }

@@ -5,21 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 )
 
-// Client is the router's side of the adapter: it calls CallPath with the router's workload
-// credential, never a tenant's.
+// Client is the router's side of the adapter: it calls CallPath with the router's own key
+// (tools.router_key), never a tenant's.
 type Client struct {
 	base  string
 	token string
 	http  *http.Client
 }
 
-// NewClient calls the adapter at base (its root URL) with the router's worker token.
-func NewClient(base, workerToken string) *Client {
-	return &Client{base: strings.TrimSuffix(base, "/"), token: workerToken, http: &http.Client{}}
+// NewClient calls the adapter at base (its root URL) with routerKey.
+func NewClient(base, routerKey string) *Client {
+	return &Client{base: strings.TrimSuffix(base, "/"), token: routerKey, http: &http.Client{}}
 }
 
 // Call executes req through the adapter. An adapter that cannot be reached, or answers that the
@@ -47,8 +48,11 @@ func (c *Client) Call(ctx context.Context, req CallRequest) (CallResult, error) 
 	case resp.StatusCode != http.StatusOK:
 		return CallResult{}, fmt.Errorf("%w: adapter answered %s", ErrRefused, resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBytes)).Decode(&res); err != nil {
 		return CallResult{}, fmt.Errorf("%w: reading the adapter's answer: %w", ErrUnavailable, err)
+	}
+	if len(res.Text) > MaxResultBytes {
+		return CallResult{}, fmt.Errorf("%w: %w: %d bytes, at most %d", ErrUnavailable, ErrTooLarge, len(res.Text), MaxResultBytes)
 	}
 	return res, nil
 }

@@ -3,6 +3,7 @@ package tooladapter
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -18,7 +19,19 @@ type bearer struct {
 func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.key)
-	return b.next.RoundTrip(r)
+	resp, err := b.next.RoundTrip(r)
+	if err == nil {
+		// A tool server's answer is read to at most maxResponseBytes: a longer one is cut and
+		// fails to decode, rather than filling the adapter's memory.
+		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxResponseBytes), Closer: resp.Body}
+	}
+	return resp, err
+}
+
+// limitedBody is a response body read through a limit and closed as the original.
+type limitedBody struct {
+	io.Reader
+	io.Closer
 }
 
 // CallMCP calls tool on the MCP server at endpoint with key as the credential and the tenant
@@ -47,6 +60,9 @@ func CallMCP(ctx context.Context, endpoint, key string, req CallRequest, meta mc
 		if t, ok := c.(*mcp.TextContent); ok {
 			b.WriteString(t.Text)
 		}
+	}
+	if b.Len() > MaxResultBytes {
+		return CallResult{}, fmt.Errorf("%w: %s answered %d bytes, at most %d", ErrTooLarge, req.Tool, b.Len(), MaxResultBytes)
 	}
 	return CallResult{Text: b.String(), IsError: res.IsError}, nil
 }

@@ -2,11 +2,13 @@ package tooladapter
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/config"
@@ -26,8 +28,11 @@ type Defects struct {
 	// DropContext passes only the tenant to the tool server, losing application and user.
 	DropContext bool
 	// AnyCaller lets any credential the runtime knows (a tenant's, the operator's) call the
-	// adapter, not only the router's workload credential.
+	// adapter, not only the router's key.
 	AnyCaller bool
+	// AcceptWorkload lets the workload credential (router.worker_token, which every worker and
+	// the cache tier hold) call the adapter as well as the router's key.
+	AcceptWorkload bool
 }
 
 // Server is the adapter's HTTP side.
@@ -44,9 +49,11 @@ func NewServer(cfg *config.Config, endpoint string, d Defects) *Server {
 	return &Server{cfg: cfg, ids: identity.NewDirectory(cfg), endpoint: endpoint, defects: d}
 }
 
-// Handler serves CallPath. Only the router's workload credential may call it: a tenant's key is
-// forbidden (a tenant reaches tools only through a request the router admitted), an operator's
-// too, and anything else is unauthenticated.
+// Handler serves CallPath. Only the router's key (tools.router_key) may call it: the adapter
+// believes the tenant context in the body, so whoever may call it may act for any tenant. A
+// tenant's key is forbidden (a tenant reaches tools only through a request the router
+// admitted), an operator's and the workload credential too, and anything else is
+// unauthenticated.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+CallPath, s.call)
@@ -57,13 +64,12 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	reply := func(status int, reason outcome.Reason, msg string) {
 		outcomehttp.Reply(w, status, reason, map[string]string{"error": msg})
 	}
-	p, err := s.ids.Authenticate(r.Header.Get("Authorization"))
-	switch {
-	case err != nil:
-		reply(http.StatusUnauthorized, outcome.ReasonUnauthenticated, "only the router's workload credential may call the tool adapter")
-		return
-	case p.Role != identity.RoleWorker && !s.defects.AnyCaller:
-		reply(http.StatusForbidden, outcome.ReasonForbidden, "a "+string(p.Role)+" credential may not call the tool adapter")
+	if status, msg := s.authorize(r.Header.Get("Authorization")); status != 0 {
+		reason := outcome.ReasonForbidden
+		if status == http.StatusUnauthorized {
+			reason = outcome.ReasonUnauthenticated
+		}
+		reply(status, reason, msg)
 		return
 	}
 	var req CallRequest
@@ -87,13 +93,30 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	res, err := CallMCP(ctx, s.endpoint, s.key(req.Tenant), req, s.meta(req))
 	if err != nil {
 		reason := outcome.ReasonToolUnavailable
-		if !errors.Is(err, ErrUnavailable) {
+		if !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrTooLarge) {
 			reason = outcome.ReasonInternal
 		}
 		reply(http.StatusBadGateway, reason, err.Error())
 		return
 	}
 	outcomehttp.Reply(w, http.StatusOK, outcome.ReasonNone, res)
+}
+
+// authorize admits the router's key; it answers 403 for a credential the runtime knows as
+// another identity and 401 for anything else (0 when admitted).
+func (s *Server) authorize(header string) (int, string) {
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if ok && s.cfg.Tools.RouterKey != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Tools.RouterKey)) == 1 {
+		return 0, ""
+	}
+	p, err := s.ids.Authenticate(header)
+	switch {
+	case err != nil:
+		return http.StatusUnauthorized, "only the router's key may call the tool adapter"
+	case s.defects.AnyCaller, s.defects.AcceptWorkload && p.Role == identity.RoleWorker:
+		return 0, ""
+	}
+	return http.StatusForbidden, "a " + string(p.Role) + " credential may not call the tool adapter"
 }
 
 // key is the credential presented to the tool server: always the adapter's own.

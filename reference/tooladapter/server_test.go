@@ -21,7 +21,7 @@ func testConfig() *config.Config {
 			{Name: "acme", Tools: []string{toolserver.ToolLookupOrder}, Keys: []config.APIKey{{Key: "acme-key-1234", Application: "acme-chat", User: "alice"}}},
 			{Name: "initech", Keys: []config.APIKey{{Key: "initech-key-1234", Application: "reports", User: "peter"}}},
 		},
-		Tools: config.Tools{Served: []string{toolserver.ToolLookupOrder}, AdapterKey: "adapter-own-key"},
+		Tools: config.Tools{Served: []string{toolserver.ToolLookupOrder}, AdapterKey: "adapter-own-key", RouterKey: "router-own-key"},
 	}
 }
 
@@ -43,13 +43,13 @@ func call(tenant string) tooladapter.CallRequest {
 		Tool: toolserver.ToolLookupOrder, Arguments: map[string]any{"order_id": "ord-7"}}
 }
 
-// TestOnlyTheRouterMayCallTheAdapter: the workload credential is served and reaches the tool with
-// the adapter's own key and the tenant context; a tenant's key, the operator's and an unknown one
-// are refused before any tool call.
+// TestOnlyTheRouterMayCallTheAdapter: the router's key is served and reaches the tool with the
+// adapter's own key and the tenant context; a tenant's key, the operator's, the workload
+// credential every worker holds and an unknown one are refused before any tool call.
 func TestOnlyTheRouterMayCallTheAdapter(t *testing.T) {
 	cfg := testConfig()
 	ts, ad := start(t, cfg, tooladapter.Defects{})
-	for _, key := range []string{"acme-key-1234", "operator-key-123", "not-a-key-at-all"} {
+	for _, key := range []string{"acme-key-1234", "operator-key-123", "router-workload-token", "not-a-key-at-all"} {
 		_, err := tooladapter.NewClient(ad.URL, key).Call(context.Background(), call("acme"))
 		if !errors.Is(err, tooladapter.ErrRefused) {
 			t.Errorf("caller %q: err %v, want ErrRefused", key, err)
@@ -58,7 +58,7 @@ func TestOnlyTheRouterMayCallTheAdapter(t *testing.T) {
 	if n := len(ts.Seen()); n != 0 {
 		t.Fatalf("refused callers reached the tool server %d times", n)
 	}
-	res, err := tooladapter.NewClient(ad.URL, cfg.Router.WorkerToken).Call(context.Background(), call("acme"))
+	res, err := tooladapter.NewClient(ad.URL, cfg.Tools.RouterKey).Call(context.Background(), call("acme"))
 	if err != nil || res.Text == "" {
 		t.Fatalf("router's call: %+v, %v", res, err)
 	}
@@ -79,7 +79,7 @@ func TestOnlyTheRouterMayCallTheAdapter(t *testing.T) {
 func TestTenantMayUseOnlyItsTools(t *testing.T) {
 	cfg := testConfig()
 	ts, ad := start(t, cfg, tooladapter.Defects{})
-	_, err := tooladapter.NewClient(ad.URL, cfg.Router.WorkerToken).Call(context.Background(), call("initech"))
+	_, err := tooladapter.NewClient(ad.URL, cfg.Tools.RouterKey).Call(context.Background(), call("initech"))
 	if !errors.Is(err, tooladapter.ErrRefused) || len(ts.Seen()) != 0 {
 		t.Fatalf("initech's call: err %v, %d calls reached the server; want refused and none", err, len(ts.Seen()))
 	}
@@ -97,11 +97,33 @@ func TestUnreachableToolServerIsUnavailable(t *testing.T) {
 	_ = lis.Close()
 	ad := httptest.NewServer(tooladapter.NewServer(cfg, dead, tooladapter.Defects{}).Handler())
 	defer ad.Close()
-	if _, err := tooladapter.NewClient(ad.URL, cfg.Router.WorkerToken).Call(context.Background(), call("acme")); !errors.Is(err, tooladapter.ErrUnavailable) {
+	if _, err := tooladapter.NewClient(ad.URL, cfg.Tools.RouterKey).Call(context.Background(), call("acme")); !errors.Is(err, tooladapter.ErrUnavailable) {
 		t.Fatalf("closed tool server: err %v, want ErrUnavailable", err)
 	}
-	if _, err := tooladapter.NewClient("http://"+lis.Addr().String(), cfg.Router.WorkerToken).Call(context.Background(), call("acme")); !errors.Is(err, tooladapter.ErrUnavailable) {
+	if _, err := tooladapter.NewClient("http://"+lis.Addr().String(), cfg.Tools.RouterKey).Call(context.Background(), call("acme")); !errors.Is(err, tooladapter.ErrUnavailable) {
 		t.Fatalf("no adapter: err %v, want ErrUnavailable", err)
+	}
+}
+
+// TestTheAdapterAloneHoldsNoOtherKey: with the configuration a lone adapter gets, it still serves
+// the router and a tenant's allowed tool, and every other credential is unknown (401) to it.
+func TestTheAdapterAloneHoldsNoOtherKey(t *testing.T) {
+	cfg := testConfig()
+	view := cfg.ToolAdapterView()
+	if len(view.Operators) != 0 || view.Router.WorkerToken != "" || len(view.Tenants[0].Keys) != 0 || view.Tools.RouterKey != cfg.Tools.RouterKey {
+		t.Fatalf("view %+v keeps keys it does not need, or lost the router's", view)
+	}
+	ts, ad := start(t, view, tooladapter.Defects{})
+	if _, err := tooladapter.NewClient(ad.URL, cfg.Tools.RouterKey).Call(context.Background(), call("acme")); err != nil {
+		t.Fatalf("router's call: %v", err)
+	}
+	for _, key := range []string{"acme-key-1234", "router-workload-token"} {
+		if _, err := tooladapter.NewClient(ad.URL, key).Call(context.Background(), call("acme")); !errors.Is(err, tooladapter.ErrRefused) {
+			t.Errorf("caller %q: err %v, want ErrRefused", key, err)
+		}
+	}
+	if n := len(ts.Seen()); n != 1 {
+		t.Fatalf("the tool server saw %d calls, want the router's one", n)
 	}
 }
 
