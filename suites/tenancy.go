@@ -28,7 +28,7 @@ var _ = Describe("Tenancy", func() {
 		cacheIsolated(ctx)
 	}, SpecTimeout(2*time.Minute))
 
-	// 240 sequential requests of 200-word prompts: 6-7 s on the reference, about a minute on a CPU
+	// 240 sequential requests of 200-word prompts: 6-7 s on the reference, 14-22 s on a CPU
 	// runtime such as Ollama with a tiny model; the bound leaves room for a slower one.
 	It("leaks no cached prefix through time to first token", Req("TEN-3"), func(ctx SpecContext) {
 		timingLeakTest(ctx)

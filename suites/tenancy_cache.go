@@ -15,9 +15,10 @@ import (
 const pairedTries = 8
 
 // cachePromptWords makes a prompt long enough to fill many prefix-cache blocks of any engine
-// (about 350 tokens on the reference, 22 blocks of 16), and whose prefill shows in time to first
-// token (TEN-3): about 18 ms uncached on the reference against a few cached, hundreds on a CPU
-// runtime. No longer: TEN-3 sends 240 of them one after another.
+// (about 350 tokens on the reference, 21 blocks of 16; about 260 BPE tokens elsewhere, 16 blocks
+// of 16 or 8 of 32), and whose prefill shows in time to first token (TEN-3): about 18 ms uncached
+// on the reference against a few cached, about 60 ms on Ollama's tiny CPU model. No longer: TEN-3
+// sends 240 of them one after another.
 const cachePromptWords = 200
 
 // cacheCase is one way B may try to reach A's cached prefix: the cache_salt A warmed it with and

@@ -78,7 +78,7 @@ func spoofProblem(caller, victim target.Tenant, v spoofView) string {
 // credentialOnly is TEN-1's evidence and billing half: every tenant sends, over every transport,
 // requests carrying every label of every other tenant in every place a client can write one (a
 // caller whose small quota would pace the spec names its victims in turns over the transports, see
-// spoofShare), and
+// spoofPaced and spoofTurn), and
 // each request's evidence must name the caller as tenant, application, user and cost center, and
 // stay invisible to the tenant it named. Each caller sends its requests in turn, the callers at
 // once: the smallest quota sets the pace, and the others need not wait for it. It returns how many
@@ -92,18 +92,21 @@ func credentialOnly(ctx context.Context, vias []string) int {
 		wg       sync.WaitGroup
 	)
 	var paced []string
-	for _, caller := range env.Target.Tenants {
-		victims := otherTenants(caller)
-		share := spoofShare(caller, len(victims), len(vias))
-		if share > 1 {
+	tenants := env.Target.Tenants
+	for ci, caller := range tenants {
+		isPaced := spoofPaced(caller, len(tenants)-1, len(vias))
+		if isPaced {
 			paced = append(paced, caller.Name)
 		}
 		wg.Go(func() {
 			defer GinkgoRecover()
-			for vi, victim := range victims {
+			for vi, victim := range tenants {
+				if vi == ci {
+					continue
+				}
 				for j, via := range vias {
-					if (vi+j)%share != 0 {
-						continue // another victim takes this transport (spoofShare)
+					if isPaced && !spoofTurn(len(tenants), ci, vi, j) {
+						continue // another caller names this victim over this transport
 					}
 					for _, sp := range spoofPlaces(victim) {
 						place := sp.place
@@ -140,7 +143,7 @@ func credentialOnly(ctx context.Context, vias []string) int {
 	evidence("%d requests, each tenant naming each other tenant over %s in headers, user and cache_salt, and prompt text: %d changed who was recorded or billed",
 		n, strings.Join(vias, ", "), len(problems))
 	if len(paced) > 0 {
-		evidence("%s: the request quota would take seconds to carry every victim on every transport, so the victims take turns over the transports (every transport and every victim still probed in every place)",
+		evidence("%s: the request quota would take seconds to carry every victim on every transport, so each names each victim over its turn of the transports; every victim is named over every transport in every place by some caller",
 			strings.Join(paced, ", "))
 	}
 	if len(problems) > 0 {
@@ -151,19 +154,24 @@ func credentialOnly(ctx context.Context, vias []string) int {
 	return n
 }
 
-// spoofShare is how many victims share each transport in caller's part of credentialOnly: 1 (every
-// victim over every transport) unless the caller's request quota would take more than a second
-// to carry that grid, the quota then setting the pace of the whole spec. A paced caller's victims
-// take turns over the transports, as many as it takes to cover every transport with each victim
-// named over at least one, so the grid shrinks by that share and nothing goes unprobed: the
-// unpaced callers still send every label over every transport.
-func spoofShare(caller target.Tenant, victims, vias int) int {
+// spoofPaced reports whether caller's request quota would take more than a second to carry its
+// whole grid (every victim over every transport in every place), so that it would set the pace of
+// the whole spec. A paced caller names each victim over the transports spoofTurn gives it; an
+// unpaced caller sends the whole grid.
+func spoofPaced(caller target.Tenant, victims, vias int) bool {
 	perSecond := caller.Quota.Requests() / 60
 	grid := victims * vias * (2 + len(tenantLabels(caller)))
-	if victims < 2 || perSecond >= grid {
-		return 1
-	}
-	return min(victims, vias)
+	return victims >= 2 && perSecond < grid
+}
+
+// spoofTurn reports whether caller names victim over transport via when callers are paced: each
+// (victim, transport) pair has one designated caller, never the victim itself, and the designated
+// callers of a victim rotate over the transports. Every pair is then named by its designated
+// caller, paced or not (an unpaced caller names every pair), and a paced caller names each of its
+// victims over at least one transport whenever there are as many transports as other tenants.
+// Indices are those of the target's tenants.
+func spoofTurn(tenants, caller, victim, via int) bool {
+	return (victim+1+via%(tenants-1))%tenants == caller
 }
 
 // firstOf returns at most n of xs, noting how many more there were.

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,14 @@ const refuseTimeout = time.Second
 // a reset, not the 503). A larger body is cut off after the answer.
 const drainLimit = 64 << 10
 
+// headerLimit bounds what is read of a refused request's line and headers: enough for any
+// request the router serves, and no more buffered for a client the router already refuses.
+const headerLimit = 16 << 10
+
+// maxRefusing bounds the refused connections answered at once. Past it a refused connection is
+// closed without an answer: the refusals must not cost more than the work they protect.
+const maxRefusing = 256
+
 // Listener is a net.Listener that holds at most Max connections open at once.
 type Listener struct {
 	net.Listener
@@ -40,11 +49,12 @@ type Listener struct {
 	retryAfter time.Duration
 	open       atomic.Int64
 	refused    atomic.Uint64
+	refusing   chan struct{} // one token per refusal being answered (maxRefusing)
 }
 
 // New bounds l to max open connections (max > 0); retryAfter is what a refused request is told.
 func New(l net.Listener, max int, retryAfter time.Duration) *Listener {
-	return &Listener{Listener: l, max: int64(max), retryAfter: retryAfter}
+	return &Listener{Listener: l, max: int64(max), retryAfter: retryAfter, refusing: make(chan struct{}, maxRefusing)}
 }
 
 // Accept returns the next connection within the bound, answering every one past it as shed.
@@ -59,7 +69,15 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		l.open.Add(-1)
 		l.refused.Add(1)
-		go l.refuse(c)
+		select {
+		case l.refusing <- struct{}{}:
+			go func() {
+				defer func() { <-l.refusing }()
+				l.refuse(c)
+			}()
+		default:
+			_ = c.Close() // maxRefusing are being answered already
+		}
 	}
 }
 
@@ -70,15 +88,20 @@ func (l *Listener) Open() int64 { return l.open.Load() }
 func (l *Listener) Refused() uint64 { return l.refused.Load() }
 
 // refuse reads c's first request (within refuseTimeout), answers it 503 shed/capacity with
-// Retry-After and Connection: close, and closes c.
+// Retry-After and Connection: close, and closes c. An HTTP/2 client with prior knowledge (the
+// router also speaks h2c) is closed without an answer: an HTTP/1 response would read to it as a
+// protocol error, and the closed connection tells it as much, that nothing ran.
 func (l *Listener) refuse(c net.Conn) {
 	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(refuseTimeout))
-	req, err := http.ReadRequest(bufio.NewReader(c))
-	if err != nil {
-		return // not HTTP/1 or nothing sent in time: there is no request to answer
+	req, err := http.ReadRequest(bufio.NewReader(io.LimitReader(c, headerLimit)))
+	if err != nil || req.Method == "PRI" {
+		return // not HTTP/1, too large or nothing sent in time: there is no request to answer
 	}
-	_, _ = io.CopyN(io.Discard, req.Body, drainLimit)
+	if !strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
+		// A client waiting for 100 Continue sends no body: it reads the answer at once.
+		_, _ = io.CopyN(io.Discard, req.Body, drainLimit)
+	}
 	res := shedResponse(l.retryAfter)
 	defer func() { _ = res.Body.Close() }()
 	_ = res.Write(c)
@@ -114,4 +137,14 @@ type conn struct {
 func (c *conn) Close() error {
 	c.once.Do(func() { c.l.open.Add(-1) })
 	return c.Conn.Close()
+}
+
+// CloseWrite half-closes the connection where the underlying one can, as net/http does before
+// its delayed close of a connection whose request body it did not read (a 413 from
+// MaxBytesReader): the client then reads the answer instead of a reset.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

@@ -150,3 +150,103 @@ func TestCloseGivesThePlaceBackOnce(t *testing.T) {
 		t.Errorf("open %d after two closes of one of two connections, want 1", l.Open())
 	}
 }
+
+// TestExpectContinueIsAnsweredAtOnce: a refused client that waits for 100 Continue before its
+// body gets the 503 without waiting out the refusal's deadline.
+func TestExpectContinueIsAnsweredAtOnce(t *testing.T) {
+	l, url := serve(t, 1)
+	hold(t, l, url, 1)
+	c, err := net.Dial("tcp", strings.TrimPrefix(strings.Split(url, "/v1")[0], "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_, _ = io.WriteString(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(3 * refuseTimeout))
+	line := make([]byte, 12)
+	if _, err := io.ReadFull(c, line); err != nil || string(line) != "HTTP/1.1 503" {
+		t.Fatalf("read %q, %v; want a 503", line, err)
+	}
+	if took := time.Since(start); took >= refuseTimeout {
+		t.Errorf("the 503 came after %s: the refusal waited for a body the client holds back", took)
+	}
+}
+
+// TestPriorKnowledgeHTTP2IsClosed: an HTTP/2 client with prior knowledge past the bound is closed
+// without an HTTP/1 answer, which it would read as a protocol error.
+func TestPriorKnowledgeHTTP2IsClosed(t *testing.T) {
+	l, url := serve(t, 1)
+	hold(t, l, url, 1)
+	c, err := net.Dial("tcp", strings.TrimPrefix(strings.Split(url, "/v1")[0], "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(3 * refuseTimeout))
+	if n, err := c.Read(make([]byte, 64)); !errors.Is(err, io.EOF) {
+		t.Errorf("read %d bytes, %v; want the connection closed without an answer", n, err)
+	}
+}
+
+// TestRefusalsAreBounded: past maxRefusing refusals in progress, a further refused connection is
+// closed at once instead of getting a goroutine of its own.
+func TestRefusalsAreBounded(t *testing.T) {
+	l, url := serve(t, 1)
+	hold(t, l, url, 1)
+	host := strings.TrimPrefix(strings.Split(url, "/v1")[0], "http://")
+	for range maxRefusing {
+		c, err := net.Dial("tcp", host) // silent: each holds a refuser for refuseTimeout
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	waitFor(t, "every refuser to be busy", func() bool { return len(l.refusing) == maxRefusing })
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(3 * refuseTimeout))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("%v; want the connection closed", err)
+	}
+	if took := time.Since(start); took >= refuseTimeout/2 {
+		t.Errorf("closed after %s; past maxRefusing it must be closed at once", took)
+	}
+}
+
+// TestCloseWriteReachesTheSocket: the wrapper passes a half-close through, as net/http needs to
+// let a client read a 413 before the connection closes.
+func TestCloseWriteReachesTheSocket(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	l := New(raw, 1, time.Second)
+	d, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	accepted, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer accepted.Close()
+	cw, ok := accepted.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("the accepted connection has no CloseWrite")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := d.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("%v; want EOF from the half-close", err)
+	}
+}

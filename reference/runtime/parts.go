@@ -222,7 +222,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if rt.opts.Defects.WrapHTTP != nil {
 		handler = rt.opts.Defects.WrapHTTP(handler)
 	}
-	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, Protocols: httpProtocols()}, grpc: grpc.NewServer(rt.opts.Defects.grpcServerOptions()...)}
+	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, Protocols: httpProtocols()}, grpc: grpc.NewServer(rt.opts.Defects.grpcServerOptions()...)}
 	r.RegisterGRPC(f.grpc)
 	// Reflection lets grpcurl, grpcui and Postman list and call the services without the proto files.
 	reflection.Register(f.grpc)
@@ -273,6 +273,10 @@ const allWorkersWait = 5 * time.Second
 
 // readHeaderTimeout bounds a client that opens a connection and never finishes its headers.
 const readHeaderTimeout = 10 * time.Second
+
+// idleTimeout closes a kept-alive connection that sends nothing for this long, so idle clients
+// cannot hold the router's connection places (router.max_connections) for ever.
+const idleTimeout = 2 * time.Minute
 
 // drain sheds new work while running work finishes.
 func (f *front) drain(ctx context.Context) error { return f.router.Drain(ctx) }
