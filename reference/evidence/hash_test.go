@@ -21,6 +21,7 @@ func sample(id string) discovery.Record {
 		ServedBy: outcome.ServedBy{Region: "eu", Pool: "a", Provider: "self", Deployment: "d", Worker: "w1"},
 		Outcome:  outcome.Completed, Reason: "none", Tokens: discovery.Tokens{Prompt: 10, Completion: 5, Cached: 2},
 		CostMicroUSD: 42, CostCenter: "cc", TraceID: "t", DurationMS: 1.5,
+		ToolCalls: []discovery.ToolCall{{ID: "call-1", Name: "lookup_order", Side: "runtime", Outcome: "ok"}},
 	}
 }
 
@@ -48,6 +49,17 @@ func change(t *testing.T, v reflect.Value) {
 		v.SetUint(v.Uint() + 1)
 	case reflect.Float64:
 		v.SetFloat(v.Float() + 1)
+	case reflect.Slice:
+		if v.Len() == 0 {
+			t.Fatalf("the sample leaves a %v empty; give it an element", v.Type())
+		}
+		// A copy, so the change never reaches the sample's backing array.
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		for i := range c.Len() {
+			change(t, c.Index(i))
+		}
+		v.Set(c)
 	case reflect.Struct:
 		if tm, ok := v.Addr().Interface().(*time.Time); ok {
 			*tm = tm.Add(time.Nanosecond)

@@ -57,8 +57,8 @@ func NewMemoryBounded(maxRecords int, maxBytes uint64) *Memory {
 // recordOverhead is the memory of a Record beyond its strings' bytes: the struct itself.
 var recordOverhead = uint64(unsafe.Sizeof(discovery.Record{}))
 
-// RecordBytes is what the store counts a record as holding: the struct and every byte of its
-// strings. Strings a record shares with the configuration (tenant, model, ...) are counted too,
+// RecordBytes is what the store counts a record as holding: the struct, every byte of its
+// strings and its tool calls. Strings a record shares with the configuration (tenant, model, ...) are counted too,
 // so the count errs on the side of keeping fewer records than the bound would allow.
 func RecordBytes(r discovery.Record) uint64 {
 	n := recordOverhead
@@ -67,6 +67,9 @@ func RecordBytes(r discovery.Record) uint64 {
 		r.ServedBy.Provider, r.ServedBy.Deployment, r.ServedBy.Worker, string(r.Outcome), string(r.Reason),
 		r.CacheTier, r.CostCenter, r.TraceID, r.PrevHash, r.Hash} {
 		n += uint64(len(s))
+	}
+	for _, c := range r.ToolCalls {
+		n += uint64(unsafe.Sizeof(c)) + uint64(len(c.ID)+len(c.Name)+len(c.Side)+len(c.Outcome))
 	}
 	return n
 }

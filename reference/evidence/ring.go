@@ -44,6 +44,7 @@ type packed struct {
 	requestID, clientUser, traceID string
 	prevHash, hash                 string
 	attestation                    string // changes with every attestation, so not a shared label
+	toolCalls                      []discovery.ToolCall
 	tokens                         discovery.Tokens
 	costMicroUSD                   int64
 	durationMS                     float64
@@ -105,7 +106,7 @@ func (r *ring) pack(rec discovery.Record) packed {
 	}
 	ref.refs++
 	return packed{seq: rec.Seq, unixNano: rec.Time.UnixNano(), labels: ref, requestID: rec.RequestID, clientUser: rec.ClientUser,
-		traceID: rec.TraceID, prevHash: rec.PrevHash, hash: rec.Hash, attestation: rec.Attestation, tokens: rec.Tokens, costMicroUSD: rec.CostMicroUSD, durationMS: rec.DurationMS}
+		traceID: rec.TraceID, prevHash: rec.PrevHash, hash: rec.Hash, attestation: rec.Attestation, toolCalls: rec.ToolCalls, tokens: rec.Tokens, costMicroUSD: rec.CostMicroUSD, durationMS: rec.DurationMS}
 }
 
 func (p *packed) record() discovery.Record {
@@ -114,5 +115,6 @@ func (p *packed) record() discovery.Record {
 		Application: l.application, User: l.user, ClientUser: p.clientUser, TrafficClass: l.trafficClass, Model: l.model,
 		Deployment: l.deployment, Attestation: p.attestation, ArtifactDigest: l.artifactDigest, PolicyVersion: l.policyVersion, ServedBy: l.servedBy,
 		Outcome: l.outcome, Reason: l.reason, Tokens: p.tokens, CacheTier: l.cacheTier, CostMicroUSD: p.costMicroUSD,
-		CostCenter: l.costCenter, TraceID: p.traceID, DurationMS: p.durationMS, PrevHash: p.prevHash, Hash: p.hash}
+		CostCenter: l.costCenter, TraceID: p.traceID, DurationMS: p.durationMS, ToolCalls: p.toolCalls,
+		PrevHash: p.prevHash, Hash: p.hash}
 }
