@@ -62,7 +62,8 @@ type declaredTenant struct {
 // queued, it only grants and queues less until enough has ended. Each token bucket's burst is
 // split, and its rate in proportion to the burst part it keeps, so that the rates too sum to the
 // declared one and a router whose burst part is 0 (fewer tokens than routers) refuses rather
-// than holding a rate it can never spend.
+// than holding a rate it can never spend. A request needing more tokens than this router's part
+// of the token burst is refused for quota here, as one beyond the whole burst is anywhere.
 func (c *Controller) SetShare(s Share) error {
 	if s.Of < 1 || s.Index < 0 || s.Index >= s.Of {
 		return fmt.Errorf("%w: share %d of %d, want 0 <= index < routers", ErrInvalidConfig, s.Index, s.Of)
