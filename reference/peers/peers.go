@@ -10,7 +10,10 @@
 //
 // A key is the router's id and a random suffix chosen at each start, so two routers given the
 // same id still count as two, and a restarted router is counted twice until its old key expires:
-// both errors make the shares smaller, never larger.
+// both errors make the shares smaller, never larger. A router that joins waits a refresh and a
+// half before it serves, so the others have shrunk before it admits anything. While two routers'
+// views differ (at most one refresh, when a router joins or leaves), their indices may too, and
+// a remainder unit of a limit that does not divide evenly may count in both.
 //
 // When NATS cannot be reached, a router keeps the share it last saw (Synced false) rather than
 // falling back to the whole limit. The whole limit would be the available choice, but every

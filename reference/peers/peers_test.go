@@ -115,17 +115,22 @@ func TestTwoRoutersSplitTheLimits(t *testing.T) {
 }
 
 // TestConcurrencySumNeverExceedsDeclared: with a quota no load reaches, 400 concurrent requests
-// through two routers hold at most the declared 80 slots together, and more than one router's
-// half, so both routers admit.
+// through two routers hold at most 40 slots in each router and the declared 80 together, and
+// more than one router's half, so both routers admit at once.
 func TestConcurrencySumNeverExceedsDeclared(t *testing.T) {
 	cfg := declared()
 	cfg.Tenants[0].RequestsPerMinute = 6_000_000
 	url := startNATS(t).URL()
 	a, b := join(t, url, "router-a", cfg), join(t, url, "router-b", cfg)
 	eventually(t, ttl+margin, "both routers see two", func() bool { return a.m.View().Of == 2 && b.m.View().Of == 2 })
-	peak := load(t, []*router{a, b}, 400)
+	peak, each := load(t, []*router{a, b}, 400)
 	if peak > 80 {
 		t.Fatalf("%d slots held through both routers at once, declared 80", peak)
+	}
+	for i, p := range each {
+		if p > 40 {
+			t.Errorf("router %d held %d slots at once, its half is 40", i, p)
+		}
 	}
 	if peak <= 40 {
 		t.Fatalf("peak %d slots: both routers should have held theirs at once", peak)
@@ -133,14 +138,16 @@ func TestConcurrencySumNeverExceedsDeclared(t *testing.T) {
 }
 
 // load sends n concurrent requests round-robin through routers, each holding its slot a few
-// milliseconds, and returns the most slots held at once.
-func load(t *testing.T, routers []*router, n int) int {
+// milliseconds, and returns the most slots held at once in all and in each router.
+func load(t *testing.T, routers []*router, n int) (int, []int) {
 	t.Helper()
 	var mu sync.Mutex
 	inFlight, peak := 0, 0
+	each, eachPeak := make([]int, len(routers)), make([]int, len(routers))
 	var wg sync.WaitGroup
 	for i := range n {
-		r := routers[i%len(routers)]
+		ri := i % len(routers)
+		r := routers[ri]
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -151,17 +158,19 @@ func load(t *testing.T, routers []*router, n int) int {
 			}
 			mu.Lock()
 			inFlight++
-			peak = max(peak, inFlight)
+			each[ri]++
+			peak, eachPeak[ri] = max(peak, inFlight), max(eachPeak[ri], each[ri])
 			mu.Unlock()
 			time.Sleep(time.Duration(20+i%7) * time.Millisecond)
 			mu.Lock()
 			inFlight--
+			each[ri]--
 			mu.Unlock()
 			tk.Release()
 		})
 	}
 	wg.Wait()
-	return peak
+	return peak, eachPeak
 }
 
 // TestQuotaSumWithinDeclared: a tenant of 10 requests a second (burst 10) hammering both routers
