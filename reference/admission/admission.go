@@ -61,6 +61,8 @@ type Controller struct {
 	// are held back for it (armLapseLocked).
 	lapse   *time.Timer
 	lapseAt time.Time
+	// share, once SetShare is called, is this router's part of the declared limits (share.go).
+	share *shared
 }
 
 // New validates cfg and returns a Controller. Errors wrap ErrInvalidConfig and name the field.

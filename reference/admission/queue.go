@@ -75,11 +75,12 @@ func (c *Controller) Snapshot() Snapshot {
 
 // SetCapacity sets the number of concurrent slots. Growing hands the new slots to waiters at
 // once; shrinking never revokes a granted ticket, it only stops granting until enough are
-// released. Negative n is treated as 0.
+// released. Negative n is treated as 0. Under a Share (share.go), n is the declared capacity and
+// the controller enforces its part of it.
 func (c *Controller) SetCapacity(n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.capacity = max(0, n)
+	c.setCapacityLocked(max(0, n))
 	c.dispatchLocked()
 }
 

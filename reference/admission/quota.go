@@ -127,7 +127,7 @@ func (c *Controller) Quota(tenantName string) (QuotaStatus, bool) {
 	return QuotaStatus{
 		RequestsPerMinute: t.spec.RequestsPerMinute,
 		TokensPerMinute:   t.spec.TokensPerMinute,
-		MaxConcurrency:    t.spec.MaxConcurrency,
+		MaxConcurrency:    c.declaredConcurrencyLocked(t),
 		RequestsRemaining: reqs,
 		TokensRemaining:   toks,
 		RequestsBurst:     t.requests.Burst(),

@@ -64,7 +64,22 @@ type Router struct {
 	// connection's request is answered 503 shed/capacity at once instead of waiting in the
 	// accept backlog until its client gives up (reference/connlimit).
 	MaxConnections int `yaml:"max_connections"`
+	// Limits is how a router enforces the declared limits (admission slots, class queue
+	// bounds, tenant concurrency and quotas) when several routers serve one runtime: LimitsLocal
+	// (the default) enforces all of each in every router, right when there is one; LimitsSplit
+	// divides each among the routers alive, learned over durable.nats_url (reference/peers), so
+	// that together they admit what was declared and not that times the routers.
+	Limits string `yaml:"limits"`
+	// ID names this router among its peers under split limits, in logs and the peers bucket;
+	// empty uses the host name.
+	ID string `yaml:"id"`
 }
+
+// The values of router.limits.
+const (
+	LimitsLocal = "local"
+	LimitsSplit = "split"
+)
 
 // Evidence configures the evidence store of the runtime without JetStream (the in-memory
 // development mode); the durable mode keeps its records in JetStream and ignores it.

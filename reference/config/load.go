@@ -142,6 +142,9 @@ func (c *Config) applyDefaults() {
 	if r.MaxConnections == 0 {
 		r.MaxConnections = DefaultMaxConnections
 	}
+	if r.Limits == "" {
+		r.Limits = LimitsLocal
+	}
 	if c.Artifacts.RepoPrefix == "" {
 		c.Artifacts.RepoPrefix = "models/"
 	}

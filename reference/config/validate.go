@@ -80,6 +80,7 @@ func (c *Config) validate() []*FieldError {
 		keys[key] = field
 	}
 	claim("router.worker_token", c.Router.WorkerToken)
+	c.validateRouterLimits(v)
 	c.validateOperators(v, claim)
 	v.addr("durable.nats_listen", c.Durable.NATSListen)
 	v.positive("durable.batch_capacity", int64(c.Durable.BatchCapacity))

@@ -30,8 +30,10 @@ func (r *Router) healthz(w http.ResponseWriter, _ *http.Request) {
 		writeRefusal(w, end, "")
 		return
 	}
-	snap := r.adm.Snapshot()
-	writeOK(w, map[string]int{"capacity": snap.Capacity, "in_flight": snap.InFlight})
+	snap, share := r.adm.Snapshot(), r.adm.ShareStatus()
+	// capacity is this router's part of declared_capacity when the routers split the limits.
+	writeOK(w, map[string]int{"capacity": snap.Capacity, "in_flight": snap.InFlight,
+		"declared_capacity": share.DeclaredCapacity, "routers": share.Of})
 }
 
 // syncHealth publishes the router's readiness on the gRPC health service, for the whole server

@@ -187,6 +187,10 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		_ = pool.Close()
 		return fmt.Errorf("router: %w", err)
 	}
+	if err := rt.startPeers(startCtx, r); err != nil {
+		_ = pool.Close()
+		return err
+	}
 	if batches != nil {
 		rt.runBatches(ctx, batches, rt.opts.Defects.Tenancy.batchExec(r.ExecBatchJob))
 	}
