@@ -28,9 +28,9 @@ func (o Observation) Idle() bool { return o.Waiting == 0 && o.Running == 0 && o.
 
 // Policy is the declared behaviour (config.Autoscale's numbers).
 type Policy struct {
-	Min, Max                   int
+	Min, Max                    int
 	ScaleOutAfter, ScaleInAfter time.Duration
-	Cooldown                   time.Duration
+	Cooldown                    time.Duration
 }
 
 // State is what Decide remembers between observations. The zero value is a fresh group.
