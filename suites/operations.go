@@ -72,18 +72,23 @@ func workerDigests(ctx context.Context, model string) []string {
 	Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
 	var out []string
 	for _, w := range v.Workers {
-		d := ""
+		d, other := "", false
 		for _, a := range w.Artifacts {
 			if a.Model == model {
 				d = a.Digest
+			} else {
+				other = true
 			}
+		}
+		if d == "" && other {
+			continue // the worker serves other models only (an autoscaled group's, say): not one to converge
 		}
 		out = append(out, w.Worker+"="+d)
 	}
 	return out
 }
 
-// allOn polls until every worker reports digest for model, within the declared convergence.
+// allOn polls until every worker serving model reports digest for it, within the declared convergence.
 func allOn(ctx context.Context, model, digest string) {
 	GinkgoHelper()
 	_, _, _, convergence := ops()
