@@ -107,7 +107,7 @@ func primaryWorkers() (string, []string) {
 		for _, w := range v.Workers {
 			// A worker that reports its artifacts and none of the probed model (an autoscaled
 			// group's own model, say) serves none of the probes either: left out too.
-			prefill[w.Worker] = w.Role == "prefill" || (len(w.Artifacts) > 0 && !slices.ContainsFunc(w.Artifacts, func(a discovery.Artifact) bool { return a.Model == model().Name }))
+			prefill[w.Worker] = w.Role == "prefill" || servesOthersOnly(w, model().Name)
 		}
 	}
 	// Only workers the target names behind a link: a client sees workers by these names in
