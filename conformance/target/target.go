@@ -248,12 +248,12 @@ type AutoscalingDecision struct {
 
 // Placement answers the guidance's six placement questions.
 type Placement struct {
-	CapacityAndQuota         Decision `yaml:"capacity_and_quota"`
-	FabricTopology           Decision `yaml:"fabric_topology"`
-	MultiTenancy             Decision `yaml:"multi_tenancy"`
+	CapacityAndQuota         Decision            `yaml:"capacity_and_quota"`
+	FabricTopology           Decision            `yaml:"fabric_topology"`
+	MultiTenancy             Decision            `yaml:"multi_tenancy"`
 	AutoscalingLag           AutoscalingDecision `yaml:"autoscaling_lag"`
-	CostAttribution          Decision `yaml:"cost_attribution"`
-	ProviderAndRegionFailure Decision `yaml:"provider_and_region_failure"`
+	CostAttribution          Decision            `yaml:"cost_attribution"`
+	ProviderAndRegionFailure Decision            `yaml:"provider_and_region_failure"`
 }
 
 // Declares reports whether the target declares feature.
