@@ -18,15 +18,9 @@ import (
 type AutoscaleDefects struct {
 	// Never runs no autoscaler: the group stays at its template worker whatever waits.
 	Never bool
-	// QueuesPastDeadline gives the group's workers an unbounded waiting queue, so work beyond
-	// their slots waits until its deadline passes instead of being shed while capacity is added.
-	QueuesPastDeadline bool
 	// WarmUpFactor multiplies an added worker's load time (0 and 1 leave it as configured).
 	WarmUpFactor int
 }
-
-// unboundedWaiting is the waiting queue QueuesPastDeadline gives the group's workers.
-const unboundedWaiting = 1 << 16
 
 // scaleGroup is the autoscaled worker group of an embedded runtime: the template worker and the
 // instances the controller added, newest last.

@@ -136,13 +136,6 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 		return nil, fmt.Errorf("%w: no role to start", ErrConfig)
 	}
 	cfg = cloneWorkers(cfg)
-	if a := cfg.Autoscale; a.Enabled() && o.Defects.Autoscale.QueuesPastDeadline {
-		for i := range cfg.Workers {
-			if cfg.Workers[i].ID == a.Worker {
-				cfg.Workers[i].Engine.MaxWaiting = unboundedWaiting
-			}
-		}
-	}
 	telemetry.EnsureProvider() // trace ids for evidence and traceresponse, even if nothing set tracing up
 	runCtx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, workers: map[string]*workerHandle{}, interposed: map[string]string{}, runCtx: runCtx, frontStopped: make(chan struct{}), registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
