@@ -16,7 +16,7 @@ type Autoscale struct {
 	Worker     string `yaml:"worker"`
 	MinWorkers int    `yaml:"min_workers"`
 	MaxWorkers int    `yaml:"max_workers"`
-	// ScaleOutAfter is how long pressure (work waiting on every instance) must last before one
+	// ScaleOutAfter is how long pressure (work waiting on the group) must last before one
 	// worker is added; ScaleInAfter how long the group must idle before one is removed.
 	ScaleOutAfter time.Duration `yaml:"scale_out_after"`
 	ScaleInAfter  time.Duration `yaml:"scale_in_after"`
