@@ -72,6 +72,9 @@ func workerDigests(ctx context.Context, model string) []string {
 	Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
 	var out []string
 	for _, w := range v.Workers {
+		if servesOthersOnly(w, model) {
+			continue // an autoscaled group's worker, say: not one to converge on model's pin
+		}
 		d := ""
 		for _, a := range w.Artifacts {
 			if a.Model == model {
@@ -83,7 +86,14 @@ func workerDigests(ctx context.Context, model string) []string {
 	return out
 }
 
-// allOn polls until every worker reports digest for model, within the declared convergence.
+// servesOthersOnly reports whether w reports artifacts and none of model: a worker of another
+// model (an autoscaled group's), which model's rollouts do not concern. A worker reporting no
+// artifact at all is not excused: that is a worker that lost its pin.
+func servesOthersOnly(w discovery.WorkerVersions, model string) bool {
+	return len(w.Artifacts) > 0 && !slices.ContainsFunc(w.Artifacts, func(a discovery.Artifact) bool { return a.Model == model })
+}
+
+// allOn polls until every worker serving model reports digest for it, within the declared convergence.
 func allOn(ctx context.Context, model, digest string) {
 	GinkgoHelper()
 	_, _, _, convergence := ops()
@@ -266,6 +276,9 @@ var _ = Describe("Replaced workers", func() {
 		serving := servingWorkers(ctx, r)
 		for _, w := range versionsNow(ctx) {
 			id := w.Worker
+			if servesOthersOnly(w, model) {
+				continue // not a worker of the operations model: its pin is not the one rolled out
+			}
 			before := instanceOf(ctx, id, model)
 			opsCheck(before != "", "worker %s is not healthy before the replacement", id)
 			start := time.Now()

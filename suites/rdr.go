@@ -53,7 +53,7 @@ var _ = Describe("Runtime Decision Record", func() {
 		p := t.Placement
 		for name, d := range map[string]target.Decision{
 			"capacity and quota": p.CapacityAndQuota, "fabric topology": p.FabricTopology, "multi-tenancy": p.MultiTenancy,
-			"autoscaling lag": p.AutoscalingLag, "cost attribution": p.CostAttribution, "provider and region failure": p.ProviderAndRegionFailure,
+			"autoscaling lag": p.AutoscalingLag.Decision, "cost attribution": p.CostAttribution, "provider and region failure": p.ProviderAndRegionFailure,
 		} {
 			Expect(d.Constraint).NotTo(BeEmpty(), "the %s decision states no constraint", name)
 			Expect(d.Assumption).NotTo(BeEmpty(), "the %s decision states no assumption", name)

@@ -105,7 +105,9 @@ func primaryWorkers() (string, []string) {
 	prefill := map[string]bool{}
 	if err == nil && status == http.StatusOK {
 		for _, w := range v.Workers {
-			prefill[w.Worker] = w.Role == "prefill"
+			// A worker that reports its artifacts and none of the probed model (an autoscaled
+			// group's own model, say) serves none of the probes either: left out too.
+			prefill[w.Worker] = w.Role == "prefill" || servesOthersOnly(w, model().Name)
 		}
 	}
 	// Only workers the target names behind a link: a client sees workers by these names in

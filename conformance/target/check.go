@@ -101,6 +101,7 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 		add("capacity.probe_max_tokens", "%d is more than model %s produces", t.Capacity.ProbeMaxTokens, t.Models[0].Name)
 	}
 	probs = append(probs, t.checkContract()...)
+	probs = append(probs, t.checkAutoscaling()...)
 	tools := t.checkTools(claim) // claim may add to probs itself: call it first
 	return append(probs, tools...)
 }

@@ -236,14 +236,24 @@ type Decision struct {
 	TradeOff   string `yaml:"trade_off"`
 }
 
+// AutoscalingDecision is the autoscaling lag decision, and with feature autoscaling the lag as a
+// number SCL-1 holds the runtime to: the seconds from a load step past the model's capacity to
+// the first capacity added for it.
+type AutoscalingDecision struct {
+	Decision        `yaml:",inline"`
+	ExpectedSeconds float64 `yaml:"expected_seconds"`
+	Model           string  `yaml:"model"`
+	Class           string  `yaml:"class"`
+}
+
 // Placement answers the guidance's six placement questions.
 type Placement struct {
-	CapacityAndQuota         Decision `yaml:"capacity_and_quota"`
-	FabricTopology           Decision `yaml:"fabric_topology"`
-	MultiTenancy             Decision `yaml:"multi_tenancy"`
-	AutoscalingLag           Decision `yaml:"autoscaling_lag"`
-	CostAttribution          Decision `yaml:"cost_attribution"`
-	ProviderAndRegionFailure Decision `yaml:"provider_and_region_failure"`
+	CapacityAndQuota         Decision            `yaml:"capacity_and_quota"`
+	FabricTopology           Decision            `yaml:"fabric_topology"`
+	MultiTenancy             Decision            `yaml:"multi_tenancy"`
+	AutoscalingLag           AutoscalingDecision `yaml:"autoscaling_lag"`
+	CostAttribution          Decision            `yaml:"cost_attribution"`
+	ProviderAndRegionFailure Decision            `yaml:"provider_and_region_failure"`
 }
 
 // Declares reports whether the target declares feature.

@@ -28,6 +28,8 @@ type Config struct {
 	Attestation Attestation `yaml:"attestation"`
 	// Tools are the runtime-side tools the router has the tool adapter execute (tools.go).
 	Tools Tools `yaml:"tools"`
+	// Autoscale is the autoscaled worker group (autoscale.go); zero runs none.
+	Autoscale Autoscale `yaml:"autoscale"`
 
 	// Source is the file the configuration came from, for messages.
 	Source string `yaml:"-"`

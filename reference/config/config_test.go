@@ -22,8 +22,8 @@ func TestDevConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Tenants) != 4 || len(cfg.Workers) != 4 || len(cfg.Providers) != 1 {
-		t.Fatalf("dev config has %d tenants, %d workers and %d providers, want 4 (one confidential), 4 (one a prefill worker) and 1", len(cfg.Tenants), len(cfg.Workers), len(cfg.Providers))
+	if len(cfg.Tenants) != 4 || len(cfg.Workers) != 5 || len(cfg.Providers) != 1 {
+		t.Fatalf("dev config has %d tenants, %d workers and %d providers, want 4 (one confidential), 5 (one a prefill worker, one autoscaled) and 1", len(cfg.Tenants), len(cfg.Workers), len(cfg.Providers))
 	}
 	if a, b := cfg.Workers[0].Device, cfg.Workers[1].Device; a.Confidential || !b.Confidential || a.Name != b.Name || a.Pressure != b.Pressure {
 		t.Fatalf("worker-b's device %+v, want worker-a's %+v merged in and only worker-b confidential", b, a)
@@ -31,7 +31,7 @@ func TestDevConfigLoads(t *testing.T) {
 	if !cfg.Tenants[3].DataPolicy.ConfidentialCompute {
 		t.Fatalf("tenant %s does not require confidential compute", cfg.Tenants[3].Name)
 	}
-	for _, w := range cfg.Workers[1:] {
+	for _, w := range cfg.Workers[1:4] { // worker-s, the autoscaled group's, has its own small engine
 		if w.Engine != cfg.Workers[0].Engine {
 			t.Fatalf("the YAML anchor did not give %s the engine of %s", w.ID, cfg.Workers[0].ID)
 		}
@@ -170,7 +170,8 @@ func TestFallbackMustCoverTheModel(t *testing.T) {
 	if errs := cfg.validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), want) {
 		t.Fatalf("errors %v, want one containing %q", errs, want)
 	}
-	cfg.Models[1].ContextLength, cfg.Models[1].MaxOutputTokens = small.ContextLength, small.MaxOutputTokens
+	last := len(cfg.Models) - 1
+	cfg.Models[last].ContextLength, cfg.Models[last].MaxOutputTokens = small.ContextLength, small.MaxOutputTokens
 	if errs := cfg.validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "no worker or provider serves") {
 		t.Fatalf("errors %v, want the unserved fallback refused", errs)
 	}
@@ -222,5 +223,29 @@ func TestEvidenceMemoryBytes(t *testing.T) {
 	cfg.Evidence.MemoryBytes = MinEvidenceMemoryBytes - 1
 	if errs := cfg.validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "evidence.memory_bytes") {
 		t.Fatalf("errors %v, want evidence.memory_bytes refused", errs)
+	}
+}
+
+// TestAutoscaleRefusesWhatCannotScale: every mistake in the autoscale section is named, with the
+// line of the section in the file.
+func TestAutoscaleRefusesWhatCannotScale(t *testing.T) {
+	for name, tc := range map[string]struct{ from, to, want string }{
+		"unknown worker":   {"worker: worker-s", "worker: worker-z", `autoscale.worker: worker "worker-z" is not declared`},
+		"shared model":     {"worker: worker-s", "worker: worker-a", "also serves a model of worker-a"},
+		"max below min":    {"max_workers: 3", "max_workers: 0", "autoscale.max_workers: 0 is below min_workers 1"},
+		"no min":           {"min_workers: 1", "min_workers: 0", "autoscale.min_workers: must be at least 1"},
+		"no persistence":   {"scale_out_after: 1500ms", "scale_out_after: 0s", "autoscale.scale_out_after: must be greater than zero"},
+		"negative warm-up": {"load_per_gb: 1s", "load_per_gb: -1s", "autoscale.load_per_gb: must not be negative"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := string(devYAML(t))
+			if !strings.Contains(src, "  "+tc.from+"\n") {
+				t.Fatalf("dev.yaml has no %q", tc.from)
+			}
+			_, err := Parse("dev.yaml", []byte(strings.Replace(src, "  "+tc.from+"\n", "  "+tc.to+"\n", 1)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -167,6 +167,9 @@ func (c *Config) applyDefaults() {
 	if d.Replicas == 0 {
 		d.Replicas = 1
 	}
+	if a := &c.Autoscale; a.Enabled() && a.Interval == 0 {
+		a.Interval = r.HealthInterval
+	}
 	if c.Runtime.Deployment == "" {
 		c.Runtime.Deployment = "default"
 	}

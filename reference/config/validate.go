@@ -117,6 +117,7 @@ func (c *Config) validate() []*FieldError {
 	c.validateTools(v, claim)
 	c.validateFallbacks(v, models)
 	c.validateAttestation(v)
+	c.validateAutoscale(v)
 	for i, f := range c.Features {
 		if f == "" {
 			v.add(fmt.Sprintf("features[%d]", i), "is empty")

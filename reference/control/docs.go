@@ -66,6 +66,20 @@ type RolloutDoc struct {
 	Version string `json:"version"`
 }
 
+// AutoscaleDoc is one decision of the autoscaler about its group, keyed by the group's template
+// worker: how many workers it wants, what it did and why, on what it observed.
+type AutoscaleDoc struct {
+	Model   string `json:"model"`
+	Workers int    `json:"workers"`
+	// Action is "scale_out", "scale_in" or "hold" (the first document of a group).
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+	// Observed is what the decision saw: work waiting and running on the group, and its slots.
+	Waiting  int `json:"waiting"`
+	Running  int `json:"running"`
+	Capacity int `json:"capacity"`
+}
+
 // maxWeight is the weight at which every worker takes a rollout's new digest.
 const maxWeight = 100
 
@@ -104,6 +118,8 @@ func newDoc(bucket string) (any, error) {
 		return &QuotaDoc{}, nil
 	case BucketRollout:
 		return &RolloutDoc{}, nil
+	case BucketAutoscale:
+		return &AutoscaleDoc{}, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownBucket, bucket)
 }

@@ -29,11 +29,14 @@ const (
 	BucketDeployment = "deployment"
 	BucketQuotas     = "quotas"
 	BucketRollout    = "rollout"
+	// BucketAutoscale keeps the autoscaler's decisions, keyed by the group's template worker:
+	// each revision is one decision, so the history is the group's scaling record.
+	BucketAutoscale = "autoscale"
 )
 
-// Buckets lists every bucket Open creates: the five documents and the approvals of rollouts to
+// Buckets lists every bucket Open creates: the six documents and the approvals of rollouts to
 // protected pins, so durable.replicas reaches every one of them.
-var Buckets = []string{BucketModels, BucketRouting, BucketDeployment, BucketQuotas, BucketRollout, BucketApprovals}
+var Buckets = []string{BucketModels, BucketRouting, BucketDeployment, BucketQuotas, BucketRollout, BucketAutoscale, BucketApprovals}
 
 // streamPrefix keeps the control plane's JetStream buckets apart from the queue's and evidence's
 // streams that share the same server.

@@ -84,6 +84,22 @@ func validate(bucket string, doc any) error {
 			c.fail("weight", "%d is outside 0..%d", d.Weight, maxWeight)
 		}
 		c.name("version", d.Version)
+	case *AutoscaleDoc:
+		c.name("model", d.Model)
+		c.positive("workers", d.Workers)
+		switch d.Action {
+		case "scale_out", "scale_in", "hold":
+		default:
+			c.fail("action", "%q is not scale_out, scale_in or hold", d.Action)
+		}
+		for _, f := range []struct {
+			name string
+			v    int
+		}{{"waiting", d.Waiting}, {"running", d.Running}, {"capacity", d.Capacity}} {
+			if f.v < 0 {
+				c.fail(f.name, "%d must not be negative", f.v)
+			}
+		}
 	}
 	if c.err != nil {
 		return c.err

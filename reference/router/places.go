@@ -136,7 +136,8 @@ func (r *Router) syncCapacity() int {
 	defer r.capMu.Unlock()
 	primary, all := 0, 0
 	for _, w := range r.pool.Workers() {
-		if !w.Healthy() || !w.Serving() {
+		// An autoscaled group's slots are its own engines', not admission's (config.Autoscale).
+		if !w.Healthy() || !w.Serving() || w.Elastic {
 			continue
 		}
 		n := int(w.Health().GetMaxBatch())

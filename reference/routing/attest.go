@@ -117,7 +117,7 @@ func (w *Worker) remember(a *attestation) {
 // verified under digest within the last recentAttestations polls of each worker; ok is false when
 // it verified none such. It lets anyone holding an evidence record check the attestation it names.
 func (p *Pool) LookupAttestation(digest string) (worker, raw string, ok bool) {
-	for _, w := range p.workers {
+	for _, w := range p.set.Load().workers {
 		w.recent.mu.Lock()
 		for _, a := range w.recent.ring {
 			if a != nil && a.verified.Digest == digest {

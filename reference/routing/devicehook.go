@@ -62,7 +62,7 @@ func (p *Pool) DeviceHook(dir *identity.Directory) http.HandlerFunc {
 			return
 		}
 		var target *Worker
-		for _, wk := range p.workers {
+		for _, wk := range p.set.Load().workers {
 			if wk.ID == req.PathValue("id") {
 				target = wk
 			}

@@ -3,7 +3,6 @@ package routing
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -26,11 +25,13 @@ func (p *Pool) Run(ctx context.Context) {
 		p.log.Error("routing: Pool.Run called more than once")
 		return
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for _, w := range p.workers {
-		wg.Go(func() { p.watch(ctx, w) })
+	p.setMu.Lock()
+	p.runCtx = ctx
+	for _, w := range p.set.Load().workers {
+		p.startWatch(ctx, w)
 	}
+	p.setMu.Unlock()
+	defer p.watchers.Wait()
 	notified := 0
 	for {
 		select {
@@ -55,6 +56,22 @@ const (
 	unhealthyAfter   = 3
 	minHealthTimeout = 500 * time.Millisecond
 )
+
+// startWatch polls w until ctx ends or w is removed; the caller holds setMu.
+func (p *Pool) startWatch(ctx context.Context, w *Worker) {
+	wctx, cancel := context.WithCancel(ctx)
+	p.watchers.Go(func() {
+		defer cancel()
+		go func() {
+			select {
+			case <-w.stop:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+		p.watch(wctx, w)
+	})
+}
 
 // watch polls one worker until ctx ends.
 func (p *Pool) watch(ctx context.Context, w *Worker) {
@@ -90,11 +107,12 @@ func (p *Pool) watch(ctx context.Context, w *Worker) {
 }
 
 // Capacity is the sum of max_batch over healthy workers, from their last
-// Health: how many sequences the pool can run at once right now.
+// Health: how many sequences the pool can run at once right now. Elastic
+// workers are left out: their group's capacity is their own engines'.
 func (p *Pool) Capacity() int {
 	n := 0
-	for _, w := range p.workers {
-		if w.Healthy() && w.Serving() {
+	for _, w := range p.set.Load().workers {
+		if w.Healthy() && w.Serving() && !w.Elastic {
 			n += int(w.Health().GetMaxBatch())
 		}
 	}
@@ -104,8 +122,8 @@ func (p *Pool) Capacity() int {
 // WaitHealthy blocks until at least n workers are healthy or ctx ends, for
 // startup ordering. It wakes on health changes rather than sleeping.
 func (p *Pool) WaitHealthy(ctx context.Context, n int) error {
-	if n > len(p.workers) {
-		return fmt.Errorf("%w: want %d healthy of %d workers", ErrNoWorker, n, len(p.workers))
+	if all := len(p.set.Load().workers); n > all {
+		return fmt.Errorf("%w: want %d healthy of %d workers", ErrNoWorker, n, all)
 	}
 	for {
 		p.changeMu.Lock()
@@ -125,7 +143,7 @@ func (p *Pool) WaitHealthy(ctx context.Context, n int) error {
 
 func (p *Pool) healthyCount() int {
 	n := 0
-	for _, w := range p.workers {
+	for _, w := range p.set.Load().workers {
 		if w.Healthy() {
 			n++
 		}

@@ -76,11 +76,14 @@ func (p *Pool) Pick(model string, affinity uint64) (*Lease, error) {
 // the worker, but never one outside that place. ErrNoWorker then means no
 // accepted worker is healthy, whatever the others are.
 func (p *Pool) PickWhere(model string, affinity uint64, keep func(*Worker) bool) (*Lease, error) {
-	ws := p.byModel[model]
+	// The set is loaded under p.mu, so that Remove's barrier on p.mu sees every lease taken on
+	// a worker it removed (see Remove).
+	p.mu.Lock()
+	ws := p.set.Load().byModel[model]
 	if len(ws) == 0 {
+		p.mu.Unlock()
 		return nil, fmt.Errorf("%w: %q", ErrUnknownModel, model)
 	}
-	p.mu.Lock()
 	start := p.next % len(ws)
 	p.next = (p.next + 1) % (math.MaxInt / 2) // stays non-negative
 	// A worker under device pressure sheds new work, so it is picked only when every accepted
@@ -135,7 +138,7 @@ func (p *Pool) Serves(model string) bool { return p.ServesWhere(model, nil) }
 // ServesWhere is Serves among the workers keep accepts (nil accepts every worker): whether one
 // place, such as a region's pool, can serve model now.
 func (p *Pool) ServesWhere(model string, keep func(*Worker) bool) bool {
-	for _, w := range p.byModel[model] {
+	for _, w := range p.set.Load().byModel[model] {
 		if w.Healthy() && (keep == nil || keep(w)) {
 			return true
 		}

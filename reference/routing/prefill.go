@@ -22,7 +22,7 @@ var ErrNoPrefill = errors.New("routing: no healthy prefill worker")
 // are picked by load and the prompt's affinity, inside the region the plan chose, so the
 // tenant's data stays where its policy allows. It returns the prefill worker's id.
 func (p *Pool) PrefillFor(ctx context.Context, region string, affinity uint64, req *arcertv1.GenerateRequest) (string, error) {
-	ws := p.prefill[req.GetModel()]
+	ws := p.set.Load().prefill[req.GetModel()]
 	var chosen *Worker
 	for _, w := range ws {
 		if w.Healthy() && w.Region == region && !w.UnderPressure() && (chosen == nil || w.Outstanding() < chosen.Outstanding() ||

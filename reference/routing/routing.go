@@ -10,6 +10,7 @@
 package routing
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -58,6 +59,10 @@ type Endpoint struct {
 	// Role is "" (mixed), "decode" or "prefill": prefill workers are never picked to serve a
 	// request, only to prefill one for a decode worker (PrefillFor).
 	Role string
+	// Elastic marks a worker of an autoscaled group: it serves, but its slots are not the
+	// router's admission capacity (Capacity leaves them out), so scaling the group moves no
+	// other model's capacity.
+	Elastic bool
 }
 
 // Options configures a Pool.
@@ -83,11 +88,13 @@ type Options struct {
 }
 
 // Pool is the set of workers a router routes to. It is safe for concurrent
-// use; Pick is on every request's path and holds one mutex briefly.
+// use; Pick is on every request's path and holds one mutex briefly. The set
+// itself is copy-on-write behind an atomic pointer, so an autoscaler may Add
+// and Remove workers while requests are picked, without a lock on the read.
 type Pool struct {
-	workers  []*Worker
-	byModel  map[string][]*Worker
-	prefill  map[string][]*Worker // prefill workers by model
+	set      atomic.Pointer[members]
+	setMu    sync.Mutex // serialises Add and Remove: each copies the set it replaces
+	token    string
 	interval time.Duration
 	slack    int64
 	log      *slog.Logger
@@ -99,6 +106,10 @@ type Pool struct {
 
 	running  atomic.Bool
 	onChange func(capacity int) // set before Run, called only by Run
+	// runCtx and watchers let Add start a poller for a worker added while Run runs; guarded by
+	// setMu.
+	runCtx   context.Context
+	watchers sync.WaitGroup
 
 	changeMu sync.Mutex
 	changed  chan struct{} // closed and replaced on every health change
@@ -115,8 +126,7 @@ func New(o Options) (*Pool, error) {
 		return nil, fmt.Errorf("%w: HealthInterval %v and AffinitySlack %d must not be negative", ErrOptions, o.HealthInterval, o.AffinitySlack)
 	}
 	p := &Pool{
-		byModel:  make(map[string][]*Worker),
-		prefill:  make(map[string][]*Worker),
+		token:    o.Token,
 		interval: o.HealthInterval,
 		slack:    int64(o.AffinitySlack),
 		log:      o.Logger,
@@ -125,56 +135,58 @@ func New(o Options) (*Pool, error) {
 		changed:  make(chan struct{}),
 		kick:     make(chan struct{}, 1),
 	}
+	p.set.Store(&members{})
 	if p.interval == 0 {
 		p.interval = DefaultHealthInterval
 	}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	ids := make(map[string]bool, len(o.Endpoints))
+	set := &members{}
 	for _, e := range o.Endpoints {
-		if e.ID == "" || e.Address == "" || len(e.Models) == 0 || ids[e.ID] {
-			_ = p.Close()
-			return nil, fmt.Errorf("%w: endpoint %q at %q with models %v: want a unique id, an address and models", ErrOptions, e.ID, e.Address, e.Models)
-		}
-		ids[e.ID] = true
-		conn, err := grpc.NewClient(e.Address,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithPerRPCCredentials(bearer{token: o.Token}),
-			grpc.WithStatsHandler(telemetry.GRPCClient(arcertv1.Worker_Generate_FullMethodName)),
-			grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
-				BaseDelay: 100 * time.Millisecond, Multiplier: backoff.DefaultConfig.Multiplier,
-				Jitter: backoff.DefaultConfig.Jitter, MaxDelay: reconnectMaxDelay,
-			}}))
+		w, err := p.newWorker(set, e)
 		if err != nil {
+			p.set.Store(set)
 			_ = p.Close()
-			return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
+			return nil, err
 		}
-		w := &Worker{
-			ID: e.ID, Region: e.Region, Pool: e.Pool, Address: e.Address, Role: e.Role,
-			Models: append([]string(nil), e.Models...),
-			Client: arcertv1.NewWorkerClient(conn),
-			conn:   conn, pool: p, idHash: hashID(e.ID),
-		}
-		p.workers = append(p.workers, w)
-		for _, m := range e.Models {
-			if w.Role == RolePrefill {
-				p.prefill[m] = append(p.prefill[m], w)
-				continue
-			}
-			p.byModel[m] = append(p.byModel[m], w)
-		}
+		set = set.with(w)
 	}
+	p.set.Store(set)
 	return p, nil
 }
 
+// newWorker builds the client of endpoint e, which must not clash with a worker of set.
+func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
+	if e.ID == "" || e.Address == "" || len(e.Models) == 0 || set.has(e.ID) {
+		return nil, fmt.Errorf("%w: endpoint %q at %q with models %v: want a unique id, an address and models", ErrOptions, e.ID, e.Address, e.Models)
+	}
+	conn, err := grpc.NewClient(e.Address,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(bearer{token: p.token}),
+		grpc.WithStatsHandler(telemetry.GRPCClient(arcertv1.Worker_Generate_FullMethodName)),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
+			BaseDelay: 100 * time.Millisecond, Multiplier: backoff.DefaultConfig.Multiplier,
+			Jitter: backoff.DefaultConfig.Jitter, MaxDelay: reconnectMaxDelay,
+		}}))
+	if err != nil {
+		return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
+	}
+	return &Worker{
+		ID: e.ID, Region: e.Region, Pool: e.Pool, Address: e.Address, Role: e.Role, Elastic: e.Elastic,
+		Models: append([]string(nil), e.Models...),
+		Client: arcertv1.NewWorkerClient(conn),
+		conn:   conn, pool: p, idHash: hashID(e.ID), stop: make(chan struct{}),
+	}, nil
+}
+
 // Workers returns every worker, healthy or not, in configuration order.
-func (p *Pool) Workers() []*Worker { return append([]*Worker(nil), p.workers...) }
+func (p *Pool) Workers() []*Worker { return append([]*Worker(nil), p.set.Load().workers...) }
 
 // Close closes every worker connection; in-flight calls fail.
 func (p *Pool) Close() error {
 	var errs []error
-	for _, w := range p.workers {
+	for _, w := range p.set.Load().workers {
 		if err := w.conn.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("routing: close %s: %w", w.ID, err))
 		}

@@ -19,9 +19,10 @@ type WorkerVersion struct {
 // does not answer is reported with its error rather than left out, so the
 // harness sees it. Results are in configuration order.
 func (p *Pool) Versions(ctx context.Context) []WorkerVersion {
-	out := make([]WorkerVersion, len(p.workers))
+	ws := p.set.Load().workers
+	out := make([]WorkerVersion, len(ws))
 	var wg sync.WaitGroup
-	for i, w := range p.workers {
+	for i, w := range ws {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, VersionsTimeout)
 			defer cancel()

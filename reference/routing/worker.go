@@ -21,12 +21,15 @@ type Worker struct {
 	Models                    []string
 	// Role is the worker's role: "" (mixed), "decode" or RolePrefill.
 	Role string
+	// Elastic marks a worker of an autoscaled group (Endpoint.Elastic).
+	Elastic bool
 	// Client calls the worker with the worker credential attached.
 	Client arcertv1.WorkerClient
 
 	conn   *grpc.ClientConn
 	pool   *Pool
 	idHash uint64
+	stop   chan struct{} // closed by Remove: the worker's poller ends
 
 	healthy     atomic.Bool
 	outstanding atomic.Int64

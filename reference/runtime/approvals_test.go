@@ -70,7 +70,7 @@ func stayOn(t *testing.T, rt *Runtime, want string, window time.Duration) {
 		mustJSON(t, get(t, rt, "/v1/aruntime/versions", acmeKey), &v)
 		for _, w := range v.Workers {
 			for _, a := range w.Artifacts {
-				if a.Digest != want {
+				if a.Model == model && a.Digest != want {
 					t.Fatalf("worker %s left %s for %s while the rollout was held", w.Worker, want, a.Digest)
 				}
 			}

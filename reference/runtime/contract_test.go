@@ -154,8 +154,8 @@ func TestDiscovery(t *testing.T) {
 	}
 	var v discovery.Versions
 	mustJSON(t, get(t, rt, "/v1/aruntime/versions", acmeKey), &v)
-	if len(v.Workers) != 4 {
-		t.Fatalf("%d workers reported, want 4 (two in eu-west, one in us-east, eu-west's prefill worker)", len(v.Workers))
+	if len(v.Workers) != 5 {
+		t.Fatalf("%d workers reported, want 5 (two in eu-west, one in us-east, eu-west's prefill worker, the autoscaled group's first)", len(v.Workers))
 	}
 	for _, w := range v.Workers {
 		if !w.Healthy || w.RuntimeVersion == "" || len(w.Artifacts) != 1 || !strings.HasPrefix(w.Artifacts[0].Digest, "sha256:") || len(w.Devices) != 1 {
@@ -180,8 +180,8 @@ func TestDiscovery(t *testing.T) {
 		Data []struct{ ID string } `json:"data"`
 	}
 	mustJSON(t, get(t, rt, "/v1/models", acmeKey), &models)
-	if len(models.Data) != 1 || models.Data[0].ID != model {
-		t.Fatalf("models %+v", models)
+	if len(models.Data) != 2 || models.Data[0].ID != model || models.Data[1].ID != scaleModel {
+		t.Fatalf("models %+v, want %s and the autoscaled %s", models, model, scaleModel)
 	}
 }
 

@@ -37,6 +37,8 @@ type Defects struct {
 	Confidential ConfidentialDefects
 	// Tools are the bugs of tool calling (tools.go).
 	Tools ToolDefects
+	// Autoscale are the autoscaler's bugs (autoscale.go).
+	Autoscale AutoscaleDefects
 }
 
 // The families below are filled by the negative controls of each family; keep each family's

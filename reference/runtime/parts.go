@@ -36,13 +36,6 @@ func evidenceMemoryBytes(cfg *config.Config) uint64 {
 // startWorker starts worker id on its configured listen address (or, for a replacement, on the
 // address its predecessor had) and records the port it got.
 func (rt *Runtime) startWorker(parent context.Context, id string) error {
-	ctx, cancel := context.WithCancel(parent)
-	started := false
-	defer func() {
-		if !started {
-			cancel()
-		}
-	}()
 	idx := -1
 	for i, w := range rt.cfg.Workers {
 		if w.ID == id {
@@ -52,7 +45,23 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	if idx < 0 {
 		return fmt.Errorf("%w: no worker %q in %s", ErrConfig, id, rt.cfg.Source)
 	}
-	w := rt.cfg.Workers[idx]
+	_, err := rt.startWorkerAs(parent, rt.cfg.Workers[idx], idx, 0)
+	return err
+}
+
+// startWorkerAs starts worker w, the configuration's idx-th (or, with idx beyond the configured
+// workers, an instance the autoscaler added), and returns the address it listens on. warm is a
+// load time it pays after pulling its pinned artifacts and before it listens, as a new
+// instance loading its weights does.
+func (rt *Runtime) startWorkerAs(parent context.Context, w config.Worker, idx int, warm time.Duration) (string, error) {
+	id := w.ID
+	ctx, cancel := context.WithCancel(parent)
+	started := false
+	defer func() {
+		if !started {
+			cancel()
+		}
+	}()
 	var models []config.Model
 	for _, name := range w.Models {
 		m, _ := rt.cfg.Model(name)
@@ -60,15 +69,15 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	}
 	l2, err := rt.l2For(ctx, w, models)
 	if err != nil {
-		return fmt.Errorf("worker %s: %w", id, err)
+		return "", fmt.Errorf("worker %s: %w", id, err)
 	}
 	obs, err := worker.NewStepMetrics(rt.registry, id)
 	if err != nil {
-		return fmt.Errorf("worker %s: %w", id, err)
+		return "", fmt.Errorf("worker %s: %w", id, err)
 	}
 	devMetrics, err := worker.NewDeviceMetrics(rt.registry, id)
 	if err != nil {
-		return fmt.Errorf("worker %s: %w", id, err)
+		return "", fmt.Errorf("worker %s: %w", id, err)
 	}
 	wo := worker.Options{DeviceMetrics: devMetrics,
 		Worker: w, Models: models, Runtime: rt.cfg.Runtime, Token: rt.cfg.Router.WorkerToken, Index: idx,
@@ -82,16 +91,19 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	}
 	srv, err := worker.New(wo)
 	if err != nil {
-		return fmt.Errorf("worker %s: %w", id, err)
+		return "", fmt.Errorf("worker %s: %w", id, err)
 	}
 	if rt.source != nil {
 		if err := verifyPins(ctx, srv, w, models); err != nil {
-			return err
+			return "", err
 		}
+	}
+	if err := sleepCtx(ctx, warm); err != nil {
+		return "", fmt.Errorf("worker %s: loading its models: %w", id, err)
 	}
 	if rt.control != nil && rt.source != nil && !rt.replacedOffControl(w) {
 		if err := rt.startApplier(ctx, srv, w, models); err != nil {
-			return err
+			return "", err
 		}
 	}
 	at := w.Listen
@@ -102,7 +114,7 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	rt.workersMu.Unlock()
 	lis, err := listen("worker "+id, at)
 	if err != nil {
-		return err
+		return "", err
 	}
 	addr := lis.Addr().String()
 	done := make(chan struct{})
@@ -111,7 +123,7 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 	h := &workerHandle{stop: cancel, done: done, lis: lis, srv: srv}
 	rt.workers[id] = h
 	rt.workersMu.Unlock()
-	if w.Address == "" || strings.HasSuffix(w.Address, ":0") {
+	if idx < len(rt.cfg.Workers) && (w.Address == "" || strings.HasSuffix(w.Address, ":0")) {
 		rt.cfg.Workers[idx].Address = addr
 	}
 	started = true
@@ -124,12 +136,28 @@ func (rt *Runtime) startWorker(parent context.Context, id string) error {
 		return err
 	})
 	rt.log.Info("worker listening", "worker", id, "addr", addr, "region", w.Region, "pool", w.Pool)
-	return nil
+	return addr, nil
+}
+
+// sleepCtx waits d, or less if ctx ends first (then it returns ctx's error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // front is the router role: its pool of workers and its two front doors.
 type front struct {
 	router *router.Router
+	pool   *routing.Pool
 	http   *http.Server
 	grpc   *grpc.Server
 }
@@ -147,7 +175,8 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("router: %w", err)
 		}
-		eps = append(eps, routing.Endpoint{ID: w.ID, Address: dial, Region: w.Region, Pool: w.Pool, Models: w.Models, Role: w.Role})
+		eps = append(eps, routing.Endpoint{ID: w.ID, Address: dial, Region: w.Region, Pool: w.Pool, Models: w.Models, Role: w.Role,
+			Elastic: cfg.Autoscale.Enabled() && w.ID == cfg.Autoscale.Worker})
 		rt.topology.Dials["router"] = append(rt.topology.Dials["router"], dial)
 	}
 	verifier, err := rt.opts.Defects.Confidential.verifier(cfg)
@@ -226,7 +255,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if rt.opts.Defects.WrapHTTP != nil {
 		handler = rt.opts.Defects.WrapHTTP(handler)
 	}
-	f := &front{router: r, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, Protocols: httpProtocols()}, grpc: grpc.NewServer(rt.opts.Defects.grpcServerOptions()...)}
+	f := &front{router: r, pool: pool, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, Protocols: httpProtocols()}, grpc: grpc.NewServer(rt.opts.Defects.grpcServerOptions()...)}
 	r.RegisterGRPC(f.grpc)
 	// Reflection lets grpcurl, grpcui and Postman list and call the services without the proto files.
 	reflection.Register(f.grpc)
@@ -234,6 +263,9 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	rt.topology.HTTP, rt.topology.GRPC = httpLis.Addr().String(), grpcLis.Addr().String()
 
 	rt.goPart("routing", func() error { pool.Run(ctx); return pool.Close() })
+	if err := rt.startAutoscaler(ctx, pool); err != nil {
+		return err
+	}
 	rt.goPart("router http", func() error { return f.http.Serve(httpLis) })
 	rt.goPart("router grpc", func() error { return f.grpc.Serve(grpcLis) })
 	// The front doors stop before anything they write to: JetStream waits for this part, and the

@@ -1,0 +1,110 @@
+// Package autoscale is the reference runtime's autoscaler: it adds a worker to a group while work
+// for the group's model waits persistently, and removes one once the group has idled, within
+// declared bounds. Decide is the whole policy, pure and table-tested; Controller runs it on a
+// ticker against a group it can observe and resize, and records every decision.
+package autoscale
+
+import (
+	"fmt"
+	"time"
+)
+
+// Observation is the group's load at one instant, as its workers last reported it.
+type Observation struct {
+	At time.Time
+	// Workers is how many instances the group has, warm or warming.
+	Workers int
+	// Waiting is the work queued on the group's workers; Running the work they run; Capacity
+	// their batch slots; Refused the capacity refusals counted since the previous observation.
+	Waiting, Running, Capacity, Refused int
+}
+
+// Pressured reports whether work for the group waits or was refused for capacity: what, if it
+// persists, asks for another worker.
+func (o Observation) Pressured() bool { return o.Waiting > 0 || o.Refused > 0 }
+
+// Idle reports whether the group runs nothing and nothing waits.
+func (o Observation) Idle() bool { return o.Waiting == 0 && o.Running == 0 && o.Refused == 0 }
+
+// Policy is the declared behaviour (config.Autoscale's numbers).
+type Policy struct {
+	Min, Max                    int
+	ScaleOutAfter, ScaleInAfter time.Duration
+	Cooldown                    time.Duration
+}
+
+// State is what Decide remembers between observations. The zero value is a fresh group.
+type State struct {
+	// PressuredSince and IdleSince are when the current run of pressure or idleness began;
+	// zero when none runs.
+	PressuredSince, IdleSince time.Time
+	// LastDecision is when the group was last resized.
+	LastDecision time.Time
+}
+
+// Action is what a decision does.
+type Action string
+
+// The actions; their strings are the control plane's AutoscaleDoc.Action.
+const (
+	Hold     Action = "hold"
+	ScaleOut Action = "scale_out"
+	ScaleIn  Action = "scale_in"
+)
+
+// Decision is Decide's answer: the action, the workers wanted after it, and why.
+type Decision struct {
+	Action Action
+	Want   int
+	Reason string
+}
+
+// Decide is the policy: scale out by one when pressure has lasted ScaleOutAfter, scale in by one
+// when idleness has lasted ScaleInAfter, never outside Min..Max, never twice within Cooldown. A
+// resize restarts both runs, so the next decision judges the resized group.
+func Decide(o Observation, p Policy, s State) (Decision, State) {
+	switch {
+	case o.Pressured():
+		s.IdleSince = time.Time{}
+		if s.PressuredSince.IsZero() {
+			s.PressuredSince = o.At
+		}
+	case o.Idle():
+		s.PressuredSince = time.Time{}
+		if s.IdleSince.IsZero() {
+			s.IdleSince = o.At
+		}
+	default:
+		s.PressuredSince, s.IdleSince = time.Time{}, time.Time{}
+	}
+	hold := Decision{Action: Hold, Want: clamp(o.Workers, p)}
+	if hold.Want != o.Workers {
+		hold.Reason = fmt.Sprintf("%d workers is outside %d..%d", o.Workers, p.Min, p.Max)
+		hold.Action = ScaleOut
+		if hold.Want < o.Workers {
+			hold.Action = ScaleIn
+		}
+		return hold, resized(s, o.At)
+	}
+	if !s.LastDecision.IsZero() && o.At.Sub(s.LastDecision) < p.Cooldown {
+		return hold, s
+	}
+	switch {
+	case !s.PressuredSince.IsZero() && o.At.Sub(s.PressuredSince) >= p.ScaleOutAfter && o.Workers < p.Max:
+		d := Decision{Action: ScaleOut, Want: o.Workers + 1,
+			Reason: fmt.Sprintf("%d waiting and %d refused on %d slots for %s", o.Waiting, o.Refused, o.Capacity, o.At.Sub(s.PressuredSince).Round(time.Millisecond))}
+		return d, resized(s, o.At)
+	case !s.IdleSince.IsZero() && o.At.Sub(s.IdleSince) >= p.ScaleInAfter && o.Workers > p.Min:
+		d := Decision{Action: ScaleIn, Want: o.Workers - 1,
+			Reason: fmt.Sprintf("idle for %s", o.At.Sub(s.IdleSince).Round(time.Millisecond))}
+		return d, resized(s, o.At)
+	}
+	return hold, s
+}
+
+// resized is s after a resize at t.
+func resized(s State, t time.Time) State {
+	return State{LastDecision: t}
+}
+
+func clamp(n int, p Policy) int { return min(max(n, p.Min), p.Max) }
