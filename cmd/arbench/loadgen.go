@@ -41,7 +41,7 @@ type outcome int
 const (
 	served    outcome = iota // answered in full, successfully
 	shed                     // refused for capacity: HTTP 429/503, gRPC RESOURCE_EXHAUSTED/UNAVAILABLE with a status
-	connError                // the connection failed: refused, reset, or timed out before any answer
+	connError                // unanswered: the connection failed (refused, reset) or the 10 s deadline passed
 	failed                   // anything else: an unexpected status, a broken body
 )
 
@@ -166,7 +166,9 @@ func classifyErr(err error) outcome {
 		switch s.Code() {
 		case codes.ResourceExhausted:
 			return shed
-		case codes.Unavailable, codes.DeadlineExceeded:
+		case codes.DeadlineExceeded:
+			return connError // the load generator's own deadline: unanswered, not refused
+		case codes.Unavailable:
 			// gRPC says Unavailable both for a refused request and for a broken connection; a
 			// router's refusal names its outcome in the message, a transport failure does not.
 			if s.Message() != "" && !isTransportMessage(s.Message()) {

@@ -99,7 +99,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()*1000) }
 // printReport prints the table, then the targets with whether this run met them.
 func printReport(w io.Writer, s settings, res map[runKey][]runOut, paths []benchPath) {
 	fmt.Fprintf(w, "%d repeats of %s per path and rate, interleaved; p50/p99 are medians over repeats (latency from the scheduled send), counts are summed.\n\n", s.repeats, s.duration)
-	fmt.Fprintln(w, "| rate/s | path | p50 ms | p99 ms | worst p99 ms | p99 ÷ nginx | served | shed | conn errors | other errors | loadgen CPU |")
+	fmt.Fprintln(w, "| rate/s | path | p50 ms | p99 ms | worst p99 ms | p99 ÷ nginx | served | shed | unanswered | other errors | loadgen CPU |")
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	rates := slices.Clone(s.rates)
 	if s.overloadRate > 0 {
