@@ -68,7 +68,10 @@ certify: build
 run: build
 	$(BIN)/aruntime up
 
-## bench: router overhead against a worker called directly (and nginx's grpc_pass where installed),
+## bench: router overhead measured from a separate load-generator process (open loop, 1k/5k/10k/s,
+##        interleaved, 3 repeats) against a worker called directly and nginx (grpc_pass to the worker,
+##        proxy_pass to a trivial Go backend) where installed, with p99 ratios to nginx; then
+##        20k/s offered to the router (served or shed, nothing unanswered),
 ##        then region failover under load (detection, first rerouted success, served share, recovery),
 ##        then the noisy neighbour (a quiet tenant's served share and p99 TTFT, another tenant idle and flooding),
 ##        then the in-memory runtime's peak RSS/heap at 800 req/s for MEMORY_BENCH (default 10m;

@@ -23,6 +23,8 @@ func benchConfig() *config.Config {
 			HTTPListen: "127.0.0.1:0", GRPCListen: "127.0.0.1:0", MaxBodyBytes: 1 << 20,
 			DrainTimeout: time.Second, HealthInterval: 100 * time.Millisecond, AffinitySlack: 4,
 			RetryAfter: time.Second, WorkerToken: "bench-worker-token",
+			// The default bound (the configuration is built here, so defaults are not applied).
+			MaxConnections: config.DefaultMaxConnections,
 		},
 		TrafficClasses: []config.TrafficClass{{Name: "interactive", Priority: 1, QueueCapacity: 8192, Deadline: 30 * time.Second}},
 		Tenants: []config.Tenant{{

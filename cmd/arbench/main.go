@@ -1,8 +1,10 @@
-// Command arbench measures what the reference router costs: the same open-loop load sent straight
-// to one worker and through the router (its gRPC and its OpenAI HTTP front doors), and through
-// nginx's grpc_pass to the same worker where nginx is installed, with the executor's cost set to
-// zero so that only the hop is measured. It prints p50/p99 latency at the fixed rate and the
-// highest throughput each path sustains, as a Markdown table.
+// Command arbench measures what the reference router costs, as a user would: from a separate
+// process (`arbench loadgen`, started once per run), the same open-loop load is sent straight to
+// one worker, through the router's gRPC and OpenAI HTTP front doors, and through nginx (grpc_pass
+// to the same worker, proxy_pass to a trivial Go backend) where nginx is installed, with the
+// executor's cost set to zero so that only the hop is measured. Rates 1k, 5k and 10k/s run
+// interleaved and repeated, then 20k/s is offered to the router; it prints p50/p99 latency, every
+// request's outcome and the ratio to nginx as a Markdown table, and whether the targets were met.
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aruntime/arcert/reference/config"
@@ -19,12 +22,16 @@ import (
 
 // settings are the benchmark's knobs; the defaults are the figures the README quotes.
 type settings struct {
-	rate        float64
-	duration    time.Duration
-	concurrency int
-	maxDuration time.Duration
-	maxTokens   int
-	seed        int64
+	rates        []float64
+	overloadRate float64
+	repeats      int
+	duration     time.Duration
+	maxTokens    int
+	seed         int64
+	// profileDir, when set, receives CPU and allocation profiles of the process hosting the
+	// router, taken in the first repeat for the router's doors at profileRates.
+	profileDir   string
+	profileRates map[float64]bool
 	// memoryDuration, when set, runs the memory benchmark alone for that long at memoryRate.
 	memoryDuration time.Duration
 	memoryRate     float64
@@ -35,13 +42,22 @@ type settings struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "loadgen" {
+		if err := runLoadgen(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "arbench loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	s := settings{}
-	flag.Float64Var(&s.rate, "rate", 1000, "open-loop arrival rate, requests per second")
+	rates := flag.String("rates", "1000,5000,10000", "open-loop arrival rates, requests per second, comma-separated")
+	flag.Float64Var(&s.overloadRate, "overload-rate", 20000, "rate offered to the router's doors after each repeat (0: none)")
+	flag.IntVar(&s.repeats, "repeats", 3, "how many times every path runs at every rate")
 	flag.DurationVar(&s.duration, "duration", 5*time.Second, "how long each open-loop run lasts")
-	flag.IntVar(&s.concurrency, "concurrency", 64, "closed-loop clients for the throughput run")
-	flag.DurationVar(&s.maxDuration, "throughput-duration", 3*time.Second, "how long each throughput run lasts")
 	flag.IntVar(&s.maxTokens, "max-tokens", 4, "tokens generated per request")
-	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed")
+	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed (repeat r uses seed+r)")
+	flag.StringVar(&s.profileDir, "profile-dir", "", "write CPU and allocation profiles of the router's process here")
+	profileRates := flag.String("profile-rates", "5000,10000", "rates at which -profile-dir profiles the router's doors")
 	flag.DurationVar(&s.memoryDuration, "memory", 0, "run only the memory benchmark, for this long (make bench: 10m)")
 	flag.Float64Var(&s.memoryRate, "memory-rate", 800, "the memory benchmark's open-loop arrival rate, requests per second")
 	flag.Uint64Var(&s.memoryEvidenceBytes, "memory-evidence-bytes", 0, "evidence.memory_bytes for the memory benchmark (0: the default)")
@@ -54,7 +70,23 @@ func main() {
 		}
 		return
 	}
-	if err := run(s); err != nil {
+	var err error
+	if s.rates, err = parseRates(*rates); err == nil {
+		var pr []float64
+		if pr, err = parseRates(*profileRates); err == nil {
+			s.profileRates = map[float64]bool{}
+			for _, r := range pr {
+				s.profileRates[r] = true
+			}
+		}
+	}
+	if err == nil && s.repeats < 1 {
+		err = fmt.Errorf("-repeats %d: want at least 1", s.repeats)
+	}
+	if err == nil {
+		err = run(s)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "arbench:", err)
 		os.Exit(1)
 	}
@@ -86,33 +118,35 @@ func run(s settings) error {
 	}
 	defer shutdown()
 	topo := rt.Topology()
-	targets := []target{
-		workerTarget(topo.Workers[benchWorker], cfg.Router.WorkerToken, s.maxTokens),
-		routerGRPCTarget(topo.GRPC, benchKey, s.maxTokens),
-		routerHTTPTarget(topo.HTTP, benchKey, s.maxTokens),
+	workerAddr := topo.Workers[benchWorker]
+	token := cfg.Router.WorkerToken
+	paths := []benchPath{
+		{name: pathWorker, kind: kindWorker, addr: workerAddr, secret: token},
+		{name: pathRouterGRPC, kind: kindRouter, addr: topo.GRPC, secret: benchKey, profile: "router-grpc"},
+		{name: pathRouterHTTP, kind: kindHTTP, addr: topo.HTTP, secret: benchKey, profile: "router-http"},
 	}
-	if nt, stop, err := nginxTarget(topo.Workers[benchWorker], cfg.Router.WorkerToken, s.maxTokens); err != nil {
-		fmt.Fprintf(os.Stderr, "arbench: nginx row skipped: %v\n", err)
+	router := []benchPath{paths[2], paths[1]}
+	backend, stopBackend, err := startBackend()
+	if err != nil {
+		return err
+	}
+	defer stopBackend()
+	if ng, stop, err := startNginx(workerAddr, backend); err != nil {
+		fmt.Fprintf(os.Stderr, "arbench: nginx rows skipped: %v\n", err)
 	} else {
 		defer stop()
-		targets = append(targets, nt)
+		paths = append(paths,
+			benchPath{name: pathNginxGRPC, kind: kindWorker, addr: ng.grpc, secret: token},
+			benchPath{name: pathNginxHTTP, kind: kindHTTP, addr: ng.http, secret: benchKey})
 	}
-	fmt.Fprintf(os.Stderr, "arbench: %d paths, %.0f req/s for %s each, then %d closed-loop clients for %s\n",
-		len(targets), s.rate, s.duration, s.concurrency, s.maxDuration)
-	// Every path's latency is measured before any throughput run, so that no path's latency is
-	// measured in the wake (garbage, evidence records, warm connections) of another's flood.
-	rows := make([]row, len(targets))
-	for i, t := range targets {
-		if t.close != nil {
-			defer t.close()
-		}
-		fmt.Fprintf(os.Stderr, "arbench: latency at %.0f req/s: %s\n", s.rate, t.name)
-		rows[i] = measureLatency(ctx, t, s)
+	fmt.Fprintf(os.Stderr, "arbench: %d paths at %v req/s, %s each, %d repeats, then %.0f req/s offered to the router\n",
+		len(paths), s.rates, s.duration, s.repeats, s.overloadRate)
+	res, err := runPaths(ctx, s, paths, router)
+	if err != nil {
+		return err
 	}
-	for i, t := range targets {
-		fmt.Fprintf(os.Stderr, "arbench: throughput with %d clients: %s\n", s.concurrency, t.name)
-		measureThroughput(ctx, t, s, &rows[i])
-	}
-	printTable(os.Stdout, rows, s)
+	order := []string{pathWorker, pathNginxGRPC, pathRouterGRPC, pathNginxHTTP, pathRouterHTTP}
+	slices.SortFunc(paths, func(a, b benchPath) int { return slices.Index(order, a.name) - slices.Index(order, b.name) })
+	printReport(os.Stdout, s, res, paths)
 	return nil
 }

@@ -11,13 +11,15 @@ import (
 	"time"
 )
 
-// nginxConf proxies gRPC to the worker with keep-alive upstream connections, the configuration a
+// nginxConf is one nginx (one worker process, as the router is one process) with two servers:
+// proxy_pass to the trivial Go backend (against the router's OpenAI HTTP door) and grpc_pass to
+// the worker (against its gRPC door). Both keep upstream connections alive, the configuration a
 // careful operator would use, so the comparison is against nginx at its best.
 const nginxConf = `daemon off;
 worker_processes 1;
 error_log %[1]s/error.log warn;
 pid %[1]s/nginx.pid;
-events { worker_connections 4096; }
+events { worker_connections 8192; }
 http {
   access_log off;
   client_body_temp_path %[1]s/body;
@@ -25,10 +27,16 @@ http {
   fastcgi_temp_path %[1]s/fastcgi;
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
+  keepalive_requests 1000000;
   upstream worker { server %[2]s; keepalive 256; }
+  upstream backend { server %[4]s; keepalive 256; keepalive_requests 1000000; }
   server {
     listen %[3]s http2;
     location / { grpc_pass grpc://worker; }
+  }
+  server {
+    listen %[5]s;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
 `
@@ -36,26 +44,48 @@ http {
 // nginxStartTimeout bounds waiting for nginx to accept connections.
 const nginxStartTimeout = 5 * time.Second
 
-// nginxTarget starts nginx (if installed) in front of the worker and returns a worker-like target
-// through it, plus a function that stops nginx.
-func nginxTarget(workerAddr, token string, maxTokens int) (target, func(), error) {
+// nginxAddrs are the two front doors of the nginx arbench starts.
+type nginxAddrs struct {
+	grpc string // grpc_pass to the worker
+	http string // proxy_pass to the backend
+}
+
+// freeAddr returns a loopback address nobody listens on (nginx binds it next; a clash fails
+// nginx's start, loudly).
+func freeAddr() (string, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := lis.Addr().String()
+	_ = lis.Close()
+	return addr, nil
+}
+
+// startNginx starts nginx (if installed) in front of the worker and the backend and returns its
+// addresses, plus a function that stops nginx and every process it forked.
+func startNginx(workerAddr, backendAddr string) (nginxAddrs, func(), error) {
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
-		return target{}, nil, errors.New("nginx is not installed")
+		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
+			return nginxAddrs{}, nil, errors.New("nginx is not installed")
+		}
+		bin = "/usr/sbin/nginx" // Debian's, when /usr/sbin is not on PATH
 	}
 	dir, err := os.MkdirTemp("", "arbench-nginx-")
 	if err != nil {
-		return target{}, nil, err
+		return nginxAddrs{}, nil, err
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return target{}, nil, err
+	var addrs nginxAddrs
+	if addrs.grpc, err = freeAddr(); err != nil {
+		return nginxAddrs{}, nil, err
 	}
-	addr := lis.Addr().String()
-	_ = lis.Close() // nginx binds it next; a clash fails the start below, loudly
+	if addrs.http, err = freeAddr(); err != nil {
+		return nginxAddrs{}, nil, err
+	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, workerAddr, addr)), 0o600); err != nil {
-		return target{}, nil, err
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, workerAddr, addrs.grpc, backendAddr, addrs.http)), 0o600); err != nil {
+		return nginxAddrs{}, nil, err
 	}
 	cmd := exec.Command(bin, "-c", conf, "-p", dir)
 	// nginx forks its worker processes, which outlive a master killed with SIGKILL (as
@@ -64,31 +94,36 @@ func nginxTarget(workerAddr, token string, maxTokens int) (target, func(), error
 	// On Linux, the master is also told to stop (and stops its workers) if arbench dies first.
 	cmd.SysProcAttr = groupProcAttr()
 	if err := cmd.Start(); err != nil {
-		return target{}, nil, err
+		return nginxAddrs{}, nil, err
 	}
 	pgid := cmd.Process.Pid
 	stop := func() {
 		stopGroup(pgid, cmd)
 		_ = os.RemoveAll(dir)
 	}
-	deadline := time.Now().Add(nginxStartTimeout)
+	for _, addr := range []string{addrs.grpc, addrs.http} {
+		if err := waitListening(addr, nginxStartTimeout); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log")) // before stop removes dir
+			stop()
+			return nginxAddrs{}, nil, fmt.Errorf("nginx did not listen on %s: %s", addr, log)
+		}
+	}
+	return addrs, stop, nil
+}
+
+// waitListening waits until addr accepts a TCP connection, or timeout.
+func waitListening(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
 		if err == nil {
-			_ = c.Close()
-			break
+			return c.Close()
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log")) // before stop removes dir
-			stop()
-			return target{}, nil, fmt.Errorf("nginx did not listen on %s: %s", addr, log)
+			return err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t := workerLike("nginx grpc_pass, to worker", addr, token, maxTokens)
-	inner := t.close
-	t.close = nil
-	return t, func() { inner(); stop() }, nil
 }
 
 // nginxStopTimeout bounds a graceful stop before the group is killed.

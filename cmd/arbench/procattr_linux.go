@@ -8,3 +8,9 @@ import "syscall"
 func groupProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }
+
+// childProcAttr makes a load generator child die with arbench (SIGKILL on arbench's death), so
+// an interrupted benchmark leaves no load generator running.
+func childProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

@@ -11,8 +11,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-
-	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 )
 
 // target is one path a request can take; call sends one request and returns when its response
@@ -44,46 +42,6 @@ func drain[T any](recv func() (T, error)) error {
 			return err
 		}
 	}
-}
-
-// workerTarget calls the worker's Generate directly, as the router would.
-func workerTarget(addr, token string, maxTokens int) target {
-	return workerLike("worker, gRPC direct", addr, token, maxTokens)
-}
-
-func workerLike(name, addr, token string, maxTokens int) target {
-	conn, err := dial(addr)
-	if err != nil {
-		return target{name: name, call: func(context.Context) error { return err }}
-	}
-	client := arcertv1.NewWorkerClient(conn)
-	req := &arcertv1.GenerateRequest{Tenant: &arcertv1.TenantContext{Tenant: "bench", Application: "arbench", User: "arbench"},
-		Model: benchModel, Prompt: benchPrompt, MaxTokens: int64(maxTokens), TrafficClass: "interactive"}
-	return target{name: name, close: func() { _ = conn.Close() }, call: func(ctx context.Context) error {
-		stream, err := client.Generate(bearer(ctx, token), req)
-		if err != nil {
-			return err
-		}
-		return drain(stream.Recv)
-	}}
-}
-
-// routerGRPCTarget calls the router's Inference.Complete.
-func routerGRPCTarget(addr, key string, maxTokens int) target {
-	name := "router, gRPC"
-	conn, err := dial(addr)
-	if err != nil {
-		return target{name: name, call: func(context.Context) error { return err }}
-	}
-	client := arcertv1.NewInferenceClient(conn)
-	req := &arcertv1.CompleteRequest{Model: benchModel, Messages: []*arcertv1.ChatMessage{{Role: "user", Content: benchPrompt}}, MaxTokens: int64(maxTokens)}
-	return target{name: name, close: func() { _ = conn.Close() }, call: func(ctx context.Context) error {
-		stream, err := client.Complete(bearer(ctx, key), req)
-		if err != nil {
-			return err
-		}
-		return drain(stream.Recv)
-	}}
 }
 
 // routerHTTPTarget posts a non-streamed chat completion to the router's OpenAI front door.

@@ -24,20 +24,43 @@ func WithOutcome(next http.Handler, newID func() string) http.Handler {
 	})
 }
 
+// Canonical forms of the outcome headers. http.Header's Get and Set canonicalise their key on
+// every call, and the contract's spellings ("ARuntime-Outcome") are not canonical ("Aruntime-
+// Outcome"), so every call allocated a new key: a dozen allocations per response on the router's
+// hot path. Indexing the map with the canonical key is what Get and Set do after canonicalising,
+// so the headers on the wire are the same.
+var (
+	KeyOutcome  = http.CanonicalHeaderKey(outcome.HeaderOutcome)
+	KeyReason   = http.CanonicalHeaderKey(outcome.HeaderReason)
+	KeyServedBy = http.CanonicalHeaderKey(outcome.HeaderServedBy)
+)
+
+// SetKey is h.Set(key, v) for a key already in canonical form (http.CanonicalHeaderKey's), without
+// canonicalising it again.
+func SetKey(h http.Header, key, v string) { h[key] = []string{v} }
+
+// GetKey is h.Get(key) for a key already in canonical form.
+func GetKey(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // writer fills in an outcome on a response whose handler set none: 5xx is failed/internal, 404
 // rejected/not_found, 405 rejected/method_not_allowed, any other 4xx rejected/invalid_request,
 // anything else completed.
 type writer struct{ http.ResponseWriter }
 
 func (o *writer) WriteHeader(code int) {
-	if h := o.Header(); h.Get(outcome.HeaderOutcome) == "" {
+	if h := o.Header(); GetKey(h, KeyOutcome) == "" {
 		Set(h, ReasonOf(code))
 	}
 	o.ResponseWriter.WriteHeader(code)
 }
 
 func (o *writer) Write(b []byte) (int, error) {
-	if o.Header().Get(outcome.HeaderOutcome) == "" {
+	if GetKey(o.Header(), KeyOutcome) == "" {
 		o.WriteHeader(http.StatusOK)
 	}
 	return o.ResponseWriter.Write(b)
@@ -64,8 +87,8 @@ func ReasonOf(code int) outcome.Reason {
 
 // Set puts reason and its class in the outcome headers.
 func Set(h http.Header, reason outcome.Reason) {
-	h.Set(outcome.HeaderOutcome, string(reason.Class()))
-	h.Set(outcome.HeaderReason, string(reason))
+	SetKey(h, KeyOutcome, string(reason.Class()))
+	SetKey(h, KeyReason, string(reason))
 }
 
 // NewID returns prefix and 32 random hex digits: a request id that ties a call to the logs.

@@ -64,11 +64,12 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	defer func() { endRequest(span, j, end) }()
 	end = r.admitGRPC(ctx, req, &j)
 	if end.reason == "" {
-		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, writeTimeout: r.writeTimeout(j)}
+		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
 		end = r.execute(ctx, j, em)
 		if end.class.Served() {
 			end = em.finish(end)
 		}
+		em.sender.close()
 	}
 	stream.SetTrailer(trailer(j.id, end))
 	r.record(j, end, started)
@@ -118,8 +119,8 @@ type grpcEmitter struct {
 	id     string
 	// atPick is the GRPCStartsAtPick defect.
 	atPick bool
-	// writeTimeout bounds each Send (Router.writeTimeout); 0 waits as long as the client likes.
-	writeTimeout time.Duration
+	// sender bounds each Send by Router.writeTimeout (0 waits as long as the client likes).
+	sender streamSender
 }
 
 // startsAtPick reports the GRPCStartsAtPick defect (see generate).
@@ -132,14 +133,14 @@ func (e *grpcEmitter) start(head ending) error {
 }
 
 func (e *grpcEmitter) token(text string) error {
-	return sendWithin(e.stream, &arcertv1.CompleteResponse{RequestId: e.id, Text: text}, e.writeTimeout)
+	return e.sender.send(&arcertv1.CompleteResponse{RequestId: e.id, Text: text})
 }
 
 // finish sends the last message with usage; if the caller is gone by then, the request ends as
 // client_cancelled rather than completed.
 func (e *grpcEmitter) finish(end ending) ending {
 	u := &arcertv1.Usage{PromptTokens: end.usage.Prompt, CompletionTokens: end.usage.Completion, CachedTokens: end.usage.Cached}
-	if err := sendWithin(e.stream, &arcertv1.CompleteResponse{RequestId: e.id, Usage: u, FinishReason: end.finish}, e.writeTimeout); err != nil {
+	if err := e.sender.send(&arcertv1.CompleteResponse{RequestId: e.id, Usage: u, FinishReason: end.finish}); err != nil {
 		return clientGone(end, err)
 	}
 	return end

@@ -71,6 +71,10 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 	}
 }
 
+// keyTrafficClass is the canonical key of the traffic class header: Get would canonicalise the
+// contract's spelling, allocating, on every request.
+var keyTrafficClass = http.CanonicalHeaderKey(outcome.HeaderTrafficClass)
+
 // admitHTTP authenticates, reads and validates a completion request, filling j. It returns a
 // refusal ending, or the zero ending when the request may go on.
 func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, j *job) ending {
@@ -82,7 +86,7 @@ func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, 
 		return end
 	}
 	j.principal = p
-	class, end := r.trafficClass(p, req.Header.Get(outcome.HeaderTrafficClass))
+	class, end := r.trafficClass(p, outcomehttp.GetKey(req.Header, keyTrafficClass))
 	j.class = class
 	if end.reason != "" {
 		return end

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/aruntime/arcert/reference/outcomehttp"
 )
 
 // The rate-limit headers of OpenAI's API, which SDKs and gateways already read. Limits are the
@@ -20,6 +22,17 @@ const (
 	HeaderResetTokens       = "x-ratelimit-reset-tokens"     //nolint:gosec // model tokens
 )
 
+// The rate-limit headers' canonical keys: OpenAI spells them in lower case, which http.Header.Set
+// would canonicalise (allocating) on every response; the wire shows the canonical form either way.
+var (
+	keyLimitRequests     = http.CanonicalHeaderKey(HeaderLimitRequests)
+	keyRemainingRequests = http.CanonicalHeaderKey(HeaderRemainingRequests)
+	keyResetRequests     = http.CanonicalHeaderKey(HeaderResetRequests)
+	keyLimitTokens       = http.CanonicalHeaderKey(HeaderLimitTokens)
+	keyRemainingTokens   = http.CanonicalHeaderKey(HeaderRemainingTokens)
+	keyResetTokens       = http.CanonicalHeaderKey(HeaderResetTokens)
+)
+
 // setRateLimit states tenant's quota as it stands now in h; nothing for a caller with no tenant
 // (refused before its credential was known).
 func (r *Router) setRateLimit(h http.Header, tenant string) {
@@ -27,12 +40,12 @@ func (r *Router) setRateLimit(h http.Header, tenant string) {
 	if !ok {
 		return
 	}
-	h.Set(HeaderLimitRequests, strconv.Itoa(q.RequestsPerMinute))
-	h.Set(HeaderRemainingRequests, whole(q.RequestsRemaining))
-	h.Set(HeaderResetRequests, resetIn(q.RequestsFullIn))
-	h.Set(HeaderLimitTokens, strconv.Itoa(q.TokensPerMinute))
-	h.Set(HeaderRemainingTokens, whole(q.TokensRemaining))
-	h.Set(HeaderResetTokens, resetIn(q.TokensFullIn))
+	outcomehttp.SetKey(h, keyLimitRequests, strconv.Itoa(q.RequestsPerMinute))
+	outcomehttp.SetKey(h, keyRemainingRequests, whole(q.RequestsRemaining))
+	outcomehttp.SetKey(h, keyResetRequests, resetIn(q.RequestsFullIn))
+	outcomehttp.SetKey(h, keyLimitTokens, strconv.Itoa(q.TokensPerMinute))
+	outcomehttp.SetKey(h, keyRemainingTokens, whole(q.TokensRemaining))
+	outcomehttp.SetKey(h, keyResetTokens, resetIn(q.TokensFullIn))
 }
 
 // whole is what may be spent of a bucket's fill: its whole units, never negative.

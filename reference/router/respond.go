@@ -1,22 +1,25 @@
 package router
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/reference/outcomehttp"
 )
 
 // setOutcome writes the contract's outcome headers (or trailers, when h is a trailer map).
 func setOutcome(h http.Header, class outcome.Class, reason outcome.Reason, sb outcome.ServedBy) {
-	h.Set(outcome.HeaderOutcome, string(class))
-	h.Set(outcome.HeaderReason, string(reason))
+	outcomehttp.SetKey(h, outcomehttp.KeyOutcome, string(class))
+	outcomehttp.SetKey(h, outcomehttp.KeyReason, string(reason))
 	if !sb.IsZero() {
-		h.Set(outcome.HeaderServedBy, sb.String())
+		outcomehttp.SetKey(h, outcomehttp.KeyServedBy, sb.String())
 	}
 }
 
@@ -68,15 +71,33 @@ func retryAfterSeconds(d time.Duration) string {
 // when the body ends, not when the handler does (evidence and metrics come after it). The wire
 // types always encode; a failure would be a programming error, answered as an internal one.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"response encoding failed","type":"server_error","code":"internal"}}`)
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer putJSONBuffer(buf)
+	buf.Reset()
+	// Encode writes what Marshal returns plus a newline, escaping alike, into a reused buffer:
+	// every completion's body is encoded here, and Marshal's result was a fresh allocation each.
+	var b []byte
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"response encoding failed","type":"server_error","code":"internal"}}`+"\n")
+	} else {
+		b = buf.Bytes()
 	}
-	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// jsonBuffers are writeJSON's reusable buffers; one larger than maxPooledJSON (a long completion)
+// is left to the collector rather than kept.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledJSON = 64 << 10
+
+func putJSONBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledJSON {
+		jsonBuffers.Put(b)
+	}
 }
 
 // writeOK answers a discovery or listing request.

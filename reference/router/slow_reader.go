@@ -38,23 +38,60 @@ func tooSlow(err error) error {
 	return err
 }
 
-// sendWithin sends m on stream, giving up after d (never when d is 0). gRPC has no write deadline:
-// Send blocks on flow control while the client does not read. On a timeout the Send left behind
-// returns when the handler returns and the call's context ends, which is what follows at once,
-// since the request then ends client_too_slow and nothing more is sent on the stream.
-func sendWithin(stream grpc.ServerStreamingServer[arcertv1.CompleteResponse], m *arcertv1.CompleteResponse, d time.Duration) error {
-	if d <= 0 {
-		return stream.Send(m)
+// streamSender sends one stream's messages, each within d (never bounded when d is 0). gRPC has
+// no write deadline: Send blocks on flow control while the client does not read. So the messages
+// go out on a goroutine of the sender's own, started at the first message and reused for every
+// later one with one timer: a goroutine, a channel and a timer per message (per token) were a
+// good share of the gRPC door's cost. Once a send has timed out, that goroutine is stuck in Send
+// and every later send fails at once; the stuck Send returns when the handler returns and the
+// call's context ends, which is what follows, since the request then ends client_too_slow and
+// nothing more is sent on the stream. close must be called when the handler is done with the
+// stream, so the goroutine ends.
+type streamSender struct {
+	stream grpc.ServerStreamingServer[arcertv1.CompleteResponse]
+	d      time.Duration
+	out    chan *arcertv1.CompleteResponse
+	sent   chan error
+	timer  *time.Timer
+	stuck  bool
+}
+
+// send sends m within s.d. Only one goroutine (the handler's) may call send and close.
+func (s *streamSender) send(m *arcertv1.CompleteResponse) error {
+	if s.d <= 0 {
+		return s.stream.Send(m)
 	}
-	sent := make(chan error, 1)
-	go func() { sent <- stream.Send(m) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case err := <-sent:
-		return err
-	case <-t.C:
+	if s.stuck {
 		return errClientTooSlow
+	}
+	if s.out == nil {
+		s.out, s.sent = make(chan *arcertv1.CompleteResponse), make(chan error, 1)
+		go func(out <-chan *arcertv1.CompleteResponse, sent chan<- error) {
+			for m := range out {
+				sent <- s.stream.Send(m)
+			}
+		}(s.out, s.sent)
+		s.timer = time.NewTimer(s.d)
+	} else {
+		s.timer.Reset(s.d) // Go 1.23+ timers: no stale tick survives Reset
+	}
+	s.out <- m
+	select {
+	case err := <-s.sent:
+		s.timer.Stop()
+		return err
+	case <-s.timer.C:
+		s.stuck = true
+		return errClientTooSlow
+	}
+}
+
+// close ends the sender's goroutine (at once, or when a stuck Send returns).
+func (s *streamSender) close() {
+	if s.out != nil {
+		close(s.out)
+		s.out = nil
+		s.stuck = true
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/aruntime/arcert/reference/fallback"
+	"github.com/aruntime/arcert/reference/outcomehttp"
 	"github.com/aruntime/arcert/reference/telemetry"
 )
 
@@ -53,6 +54,10 @@ func requestTrace(span trace.Span) string {
 	return newID("")
 }
 
+// keyTraceResponse is the canonical key of the traceresponse header (Set would canonicalise
+// the lower-case name, allocating, on every response).
+var keyTraceResponse = http.CanonicalHeaderKey("traceresponse")
+
 // setTraceResponse sends the W3C Trace Context Level 2 traceresponse header: the trace the
 // request ran in and the router's span of it, so a caller that sent no traceparent (or an invalid
 // one) can still find the request's trace.
@@ -61,7 +66,7 @@ func setTraceResponse(w http.ResponseWriter, span trace.Span, own bool) {
 		return
 	}
 	if v := telemetry.TraceResponse(span.SpanContext()); v != "" {
-		w.Header().Set("traceresponse", v)
+		outcomehttp.SetKey(w.Header(), keyTraceResponse, v)
 	}
 }
 
