@@ -19,7 +19,8 @@
 // falling back to the whole limit. The whole limit would be the available choice, but every
 // router cut off at once would then admit N times the declared limit, which is what splitting
 // exists to prevent; keeping the last share admits at most what the routers admitted together
-// before the outage. The cost is documented: a router cut from NATS while still serving keeps its
+// before the outage. The bucket is kept in memory: once every NATS node has restarted it is gone,
+// and the first router to find it missing after a failed refresh recreates it. The cost is documented: a router cut from NATS while still serving keeps its
 // part while the others, no longer seeing its key, take it back, so for that while the runtime
 // may admit up to the declared limit plus that router's part.
 package peers
@@ -126,14 +127,10 @@ func Join(ctx context.Context, o Options) (*Membership, error) {
 	m := &Membership{o: o, key: o.ID + "." + hex.EncodeToString(suffix), interval: o.TTL / refreshesPerTTL,
 		peers:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers", Help: "Routers alive as this router last saw them; it enforces 1/N of each declared limit (router.limits: split)."}),
 		synced: prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers_synced", Help: "1 when the last presence refresh reached NATS, 0 while the router keeps its last share."})}
-	kv, err := jetstream.OpenKeyValue(ctx, o.JetStream, natsjs.KeyValueConfig{Bucket: Bucket, TTL: o.TTL,
-		Storage: natsjs.MemoryStorage, Replicas: max(1, o.Replicas), History: 1,
-		Description: "routers alive: each rewrites its key every TTL/5 and splits the declared limits among them"})
-	if err != nil {
-		return nil, fmt.Errorf("peers: bucket %s: %w", Bucket, err)
+	if err := m.open(ctx); err != nil {
+		return nil, err
 	}
-	m.kv = kv
-	if _, err := kv.Put(ctx, m.key, []byte(o.ID)); err != nil {
+	if _, err := m.kv.Put(ctx, m.key, []byte(o.ID)); err != nil {
 		return nil, fmt.Errorf("peers: announcing %s: %w", m.key, err)
 	}
 	select {
@@ -189,6 +186,9 @@ func (m *Membership) Run(ctx context.Context) error {
 				return m.leave()
 			}
 			m.keep(err)
+			rctx, cancel := context.WithTimeout(ctx, m.interval)
+			m.reopenIfGone(rctx)
+			cancel()
 			continue
 		}
 		m.publish(v, false)
@@ -206,9 +206,39 @@ func (m *Membership) leave() error {
 	return nil
 }
 
+// open creates the bucket, or binds to it when it exists.
+func (m *Membership) open(ctx context.Context) error {
+	kv, err := jetstream.OpenKeyValue(ctx, m.o.JetStream, natsjs.KeyValueConfig{Bucket: Bucket, TTL: m.o.TTL,
+		Storage: natsjs.MemoryStorage, Replicas: max(1, m.o.Replicas), History: 1,
+		Description: "routers alive: each rewrites its key every TTL/5 and splits the declared limits among them"})
+	if err != nil {
+		return fmt.Errorf("peers: bucket %s: %w", Bucket, err)
+	}
+	m.kv = kv
+	return nil
+}
+
+// reopenIfGone recreates the bucket when NATS answers that it does not exist. The bucket is kept
+// in memory, so it is gone once every NATS node has restarted, and nothing but a router recreates
+// it: without this every router would stay unsynced on its last share for good, and a router
+// started later would find an empty bucket. It is asked after a failed refresh, on a context of
+// its own, since a write to a missing stream fails only when the refresh's context ends (the
+// client retries the write while no stream answers).
+func (m *Membership) reopenIfGone(ctx context.Context) {
+	_, err := m.o.JetStream.KeyValue(ctx, Bucket)
+	if !errors.Is(err, natsjs.ErrBucketNotFound) && !errors.Is(err, natsjs.ErrStreamNotFound) {
+		return
+	}
+	m.o.Logger.Warn("routers' presence bucket gone (every NATS node restarted?): recreating it", "bucket", Bucket)
+	if err := m.open(ctx); err != nil {
+		m.o.Logger.Warn("recreating the routers' presence bucket", "err", err)
+	}
+}
+
 // refresh rewrites this router's key and lists the routers alive.
 func (m *Membership) refresh(ctx context.Context) (View, error) {
-	if _, err := m.kv.Put(ctx, m.key, []byte(m.o.ID)); err != nil {
+	_, err := m.kv.Put(ctx, m.key, []byte(m.o.ID))
+	if err != nil {
 		return View{}, fmt.Errorf("peers: announcing %s: %w", m.key, err)
 	}
 	lister, err := m.kv.ListKeys(ctx)

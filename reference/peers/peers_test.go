@@ -2,6 +2,7 @@ package peers_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -275,4 +276,68 @@ func TestJoinRejectsBadOptions(t *testing.T) {
 			t.Errorf("Join(id %q, ttl %v) accepted", o.ID, o.TTL)
 		}
 	}
+}
+
+// restartableNATS runs an embedded JetStream server whose restart listens on the same address
+// and store directory, as a NATS node that restarts in place.
+type restartableNATS struct {
+	t    *testing.T
+	addr string
+	dir  string
+	s    *jetstream.Server
+}
+
+func startRestartableNATS(t *testing.T) *restartableNATS {
+	t.Helper()
+	n := &restartableNATS{t: t, addr: "127.0.0.1:0", dir: t.TempDir()}
+	n.start()
+	n.addr = strings.TrimPrefix(n.s.URL(), "nats://")
+	t.Cleanup(func() { n.s.Shutdown() })
+	return n
+}
+
+func (n *restartableNATS) start() {
+	n.t.Helper()
+	s, err := jetstream.Start(n.addr, n.dir, nil)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.s = s
+}
+
+// restart stops the server, losing the memory-stored presence bucket, and starts it again.
+func (n *restartableNATS) restart() {
+	n.t.Helper()
+	n.s.Shutdown()
+	n.start()
+}
+
+// TestNATSRestartResyncs: when every NATS node restarts, the in-memory presence bucket is gone;
+// the routers recreate it and see each other again, rather than staying unsynced on their last
+// share forever, invisible to any router started later.
+func TestNATSRestartResyncs(t *testing.T) {
+	n := startRestartableNATS(t)
+	a, b := join(t, n.s.URL(), "router-a", declared()), join(t, n.s.URL(), "router-b", declared())
+	eventually(t, ttl+margin, "both routers see two", func() bool { return a.m.View().Of == 2 && b.m.View().Of == 2 })
+	n.restart()
+	nc, js, err := jetstream.Connect(n.s.URL(), "observer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// The bucket holding both keys again is what a router started now would find.
+	eventually(t, 2*ttl+margin, "the presence bucket back, holding both routers' keys", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		kv, err := js.KeyValue(ctx, peers.Bucket)
+		if err != nil {
+			return false
+		}
+		keys, err := kv.Keys(ctx)
+		return err == nil && len(keys) == 2
+	})
+	eventually(t, ttl+margin, "both routers synced again, seeing two", func() bool {
+		va, vb := a.m.View(), b.m.View()
+		return va.Synced && vb.Synced && va.Of == 2 && vb.Of == 2
+	})
 }
