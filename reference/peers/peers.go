@@ -19,7 +19,8 @@
 // falling back to the whole limit. The whole limit would be the available choice, but every
 // router cut off at once would then admit N times the declared limit, which is what splitting
 // exists to prevent; keeping the last share admits at most what the routers admitted together
-// before the outage. The bucket is kept in memory: once every NATS node has restarted it is gone,
+// before the outage. Back from an outage, a router does not grow for a TTL, so that routers that
+// reconnect later, their keys expired meanwhile, are listed again before it takes their part. The bucket is kept in memory: once every NATS node has restarted it is gone,
 // and the first router to find it missing after a failed refresh recreates it. The cost is documented: a router cut from NATS while still serving keeps its
 // part while the others, no longer seeing its key, take it back, so for that while the runtime
 // may admit up to the declared limit plus that router's part.
@@ -98,6 +99,9 @@ type Membership struct {
 
 	mu   sync.Mutex
 	view View
+	// holdUntil, set when a refresh succeeds after a failed one, is until when the router does
+	// not grow its share: see Run. Only Run's goroutine uses it.
+	holdUntil time.Time
 
 	peers, synced prometheus.Gauge
 }
@@ -185,14 +189,39 @@ func (m *Membership) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return m.leave()
 			}
+			m.holdUntil = time.Time{}
 			m.keep(err)
 			rctx, cancel := context.WithTimeout(ctx, m.interval)
 			m.reopenIfGone(rctx)
 			cancel()
 			continue
 		}
-		m.publish(v, false)
+		m.publish(m.holdGrowth(v), false)
 	}
+}
+
+// holdGrowth returns the view to enforce after a successful refresh listing v. Back from an
+// outage, a router may list only the routers that reconnected before it: the others' keys have
+// expired, or were lost with the in-memory bucket, while those routers keep serving on their
+// last share and announce themselves again only once they reconnect. Growing at once would let
+// the runtime admit that router's part twice (80 here and 40 there of a declared 80), so for a
+// TTL after the first successful refresh the router shrinks when it must but does not grow,
+// keeping the share it had. The cost: a router that did leave during the outage has its part
+// returned a TTL later.
+func (m *Membership) holdGrowth(v View) View {
+	cur := m.View()
+	if !cur.Synced && m.holdUntil.IsZero() {
+		m.holdUntil = time.Now().Add(m.o.TTL)
+	}
+	if v.Of >= cur.Of || !time.Now().Before(m.holdUntil) {
+		return v
+	}
+	if !cur.Synced {
+		m.o.Logger.Info("routers reachable again, fewer than before: keeping this router's share for a TTL while the others reconnect",
+			"routers", cur.Of, "listed", v.Of, "peers", v.Peers)
+	}
+	cur.Synced = true
+	return cur
 }
 
 // leave deletes this router's key, on a context of its own since the caller's has ended.

@@ -2,6 +2,7 @@ package peers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -320,13 +321,47 @@ func TestNATSRestartResyncs(t *testing.T) {
 	a, b := join(t, n.s.URL(), "router-a", declared()), join(t, n.s.URL(), "router-b", declared())
 	eventually(t, ttl+margin, "both routers see two", func() bool { return a.m.View().Of == 2 && b.m.View().Of == 2 })
 	n.restart()
-	nc, js, err := jetstream.Connect(n.s.URL(), "observer")
+	bucketHolds(t, n.s.URL(), 2)
+	eventually(t, ttl+margin, "both routers synced again, seeing two", func() bool {
+		va, vb := a.m.View(), b.m.View()
+		return va.Synced && vb.Synced && va.Of == 2 && vb.Of == 2
+	})
+}
+
+// TestNoGrowthRightAfterAnOutage: a router back from a NATS outage may find the other routers'
+// keys gone (expired, or lost with the in-memory bucket) although they still serve and will
+// announce themselves again once they reconnect. It keeps its share for a TTL after it is back
+// instead of taking the whole limit at its first refresh; then, the other still absent, it grows.
+func TestNoGrowthRightAfterAnOutage(t *testing.T) {
+	n := startRestartableNATS(t)
+	a, b := join(t, n.s.URL(), "router-a", declared()), join(t, n.s.URL(), "router-b", declared())
+	eventually(t, ttl+margin, "both routers see two", func() bool { return a.m.View().Of == 2 && b.m.View().Of == 2 })
+	b.nc.Close() // router-b is still cut off when router-a is back
+	n.restart()
+	bucketHolds(t, n.s.URL(), 1)
+	eventually(t, ttl+margin, "router-a synced again", func() bool { return a.m.View().Synced })
+	back := time.Now()
+	for time.Since(back) < ttl*8/10 {
+		if c := a.adm.Snapshot().Capacity; c != 40 {
+			t.Fatalf("router-a holds %d slots %v after it is back from the outage, want its last share, 40 of 80, for a TTL", c, time.Since(back))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	eventually(t, ttl+margin, "router-a grows to all 80 slots once router-b stayed absent a TTL", func() bool {
+		return a.m.View().Of == 1 && a.adm.Snapshot().Capacity == 80
+	})
+}
+
+// bucketHolds waits until the presence bucket exists on url and holds n keys: after a restart
+// of NATS, what a router started then would find.
+func bucketHolds(t *testing.T, url string, n int) {
+	t.Helper()
+	nc, js, err := jetstream.Connect(url, "observer")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	// The bucket holding both keys again is what a router started now would find.
-	eventually(t, 2*ttl+margin, "the presence bucket back, holding both routers' keys", func() bool {
+	eventually(t, 2*ttl+margin, fmt.Sprintf("the presence bucket back, holding %d keys", n), func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		kv, err := js.KeyValue(ctx, peers.Bucket)
@@ -334,10 +369,6 @@ func TestNATSRestartResyncs(t *testing.T) {
 			return false
 		}
 		keys, err := kv.Keys(ctx)
-		return err == nil && len(keys) == 2
-	})
-	eventually(t, ttl+margin, "both routers synced again, seeing two", func() bool {
-		va, vb := a.m.View(), b.m.View()
-		return va.Synced && vb.Synced && va.Of == 2 && vb.Of == 2
+		return err == nil && len(keys) == n
 	})
 }
