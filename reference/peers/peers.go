@@ -1,29 +1,32 @@
-// Package peers tells each router how many routers of its runtime are alive, so that together
-// they enforce the limits declared for the whole runtime (router.limits: split) instead of each
+// Package peers tells each router how many routers of its runtime are alive, so that together they
+// enforce the limits declared for the whole runtime (router.limits: split) instead of each
 // enforcing all of them.
 //
 // Every router announces itself in a JetStream key-value bucket whose keys expire TTL after their
-// last write (the bucket's MaxAge), and rewrites its key every TTL/5. Every refresh also lists
-// the bucket's keys: the routers alive, in key order, give this router its index and the number
-// of routers, its Share. A router that stops cleanly deletes its key; one that dies stops
-// rewriting it, and it expires: within TTL plus one refresh the survivors take its part back.
+// last write (the bucket's MaxAge), and rewrites its key every TTL/5. Every refresh also lists the
+// bucket's keys: the routers alive, in key order, give this router its index and the number of
+// routers, its Share. A router that stops cleanly deletes its key; one that dies stops rewriting
+// it, and it expires: within TTL plus one refresh the survivors take its part back.
 //
-// A key is the router's id and a random suffix chosen at each start, so two routers given the
-// same id still count as two, and a restarted router is counted twice until its old key expires:
-// both errors make the shares smaller, never larger. A router that joins waits a refresh and a
-// half before it serves, so the others have shrunk before it admits anything. While two routers'
-// views differ (at most one refresh, when a router joins or leaves), their indices may too, and
-// a remainder unit of a limit that does not divide evenly may count in both.
+// A key is the router's id and a random suffix chosen at each start, so two routers given the same
+// id still count as two, and a restarted router is counted twice until its old key expires: both
+// errors make the shares smaller, never larger. Each key's value is the number of routers whose
+// share that router enforces: a router that joins serves only once every router listed reports at
+// least the new number (or a TTL has passed, counted in aruntime_router_join_unacknowledged_total),
+// so the others have shrunk before it admits anything. While two routers' views differ (at most one
+// refresh, when a router joins or leaves), their indices may too, and a remainder unit of a limit
+// that does not divide evenly may count in both.
 //
 // When NATS cannot be reached, a router keeps the share it last saw (Synced false) rather than
-// falling back to the whole limit. The whole limit would be the available choice, but every
-// router cut off at once would then admit N times the declared limit, which is what splitting
-// exists to prevent; keeping the last share admits at most what the routers admitted together
-// before the outage. Back from an outage, a router does not grow for a TTL, so that routers that
-// reconnect later, their keys expired meanwhile, are listed again before it takes their part. The bucket is kept in memory: once every NATS node has restarted it is gone,
-// and the first router to find it missing after a failed refresh recreates it. The cost is documented: a router cut from NATS while still serving keeps its
-// part while the others, no longer seeing its key, take it back, so for that while the runtime
-// may admit up to the declared limit plus that router's part.
+// falling back to the whole limit. The whole limit would be the available choice, but every router
+// cut off at once would then admit N times the declared limit, which is what splitting exists to
+// prevent; keeping the last share admits at most what the routers admitted together before the
+// outage. Back from an outage, a router does not grow for a TTL, so that routers that reconnect
+// later, their keys expired meanwhile, are listed again before it takes their part. The bucket is
+// kept in memory: once every NATS node has restarted it is gone, and the first router to find it
+// missing after a failed refresh recreates it. The cost is documented: a router cut from NATS while
+// still serving keeps its part while the others, no longer seeing its key, take it back, so for
+// that while the runtime may admit up to the declared limit plus that router's part.
 package peers
 
 import (
@@ -35,6 +38,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -103,11 +107,12 @@ type Membership struct {
 	// not grow its share: see Run. Only Run's goroutine uses it.
 	holdUntil time.Time
 
-	peers, synced prometheus.Gauge
+	peers, synced  prometheus.Gauge
+	unacknowledged prometheus.Counter
 }
 
-// Join announces this router, waits one refresh interval and a half so that every live router
-// has seen it before it admits anything, and returns with its first view, which OnChange has
+// Join announces this router, waits until every live router has acknowledged it (see
+// awaitAcknowledgements) so that none still enforces a larger share when this one admits, and returns with its first view, which OnChange has
 // already received. It fails if the bucket cannot be opened or NATS does not answer: a router
 // that cannot learn its share must not start with the whole limit.
 func Join(ctx context.Context, o Options) (*Membership, error) {
@@ -130,28 +135,34 @@ func Join(ctx context.Context, o Options) (*Membership, error) {
 	_, _ = rand.Read(suffix) // never fails (crypto/rand)
 	m := &Membership{o: o, key: o.ID + "." + hex.EncodeToString(suffix), interval: o.TTL / refreshesPerTTL,
 		peers:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers", Help: "Routers alive as this router last saw them; it enforces 1/N of each declared limit (router.limits: split)."}),
-		synced: prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers_synced", Help: "1 when the last presence refresh reached NATS, 0 while the router keeps its last share."})}
+		synced: prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers_synced", Help: "1 when the last presence refresh reached NATS, 0 while the router keeps its last share."}),
+		unacknowledged: prometheus.NewCounter(prometheus.CounterOpts{Name: "aruntime_router_join_unacknowledged_total",
+			Help: "Joins after which this router served although some router had not acknowledged it within a TTL: the limits' sum may have been exceeded meanwhile."})}
 	if err := m.open(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := m.kv.Put(ctx, m.key, []byte(o.ID)); err != nil {
-		return nil, fmt.Errorf("peers: announcing %s: %w", m.key, err)
+	if err := m.announce(ctx); err != nil {
+		return nil, err
 	}
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(m.interval * 3 / 2):
+	if err := m.awaitAcknowledgements(ctx); err != nil {
+		return nil, err
 	}
 	v, err := m.refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m.publish(v, true)
+	if err := m.announce(ctx); err != nil {
+		return nil, err
+	}
 	if o.Registerer != nil {
 		if err := o.Registerer.Register(m.peers); err != nil {
 			return nil, err
 		}
 		if err := o.Registerer.Register(m.synced); err != nil {
+			return nil, err
+		}
+		if err := o.Registerer.Register(m.unacknowledged); err != nil {
 			return nil, err
 		}
 	}
@@ -196,32 +207,15 @@ func (m *Membership) Run(ctx context.Context) error {
 			cancel()
 			continue
 		}
-		m.publish(m.holdGrowth(v), false)
+		if m.publish(m.holdGrowth(v), false) {
+			// Acknowledge the new share at once: a joining router waits on it.
+			rctx, cancel := context.WithTimeout(ctx, m.interval)
+			if err := m.announce(rctx); err != nil && ctx.Err() == nil {
+				m.o.Logger.Warn("acknowledging this router's new share", "err", err)
+			}
+			cancel()
+		}
 	}
-}
-
-// holdGrowth returns the view to enforce after a successful refresh listing v. Back from an
-// outage, a router may list only the routers that reconnected before it: the others' keys have
-// expired, or were lost with the in-memory bucket, while those routers keep serving on their
-// last share and announce themselves again only once they reconnect. Growing at once would let
-// the runtime admit that router's part twice (80 here and 40 there of a declared 80), so for a
-// TTL after the first successful refresh the router shrinks when it must but does not grow,
-// keeping the share it had. The cost: a router that did leave during the outage has its part
-// returned a TTL later.
-func (m *Membership) holdGrowth(v View) View {
-	cur := m.View()
-	if !cur.Synced && m.holdUntil.IsZero() {
-		m.holdUntil = time.Now().Add(m.o.TTL)
-	}
-	if v.Of >= cur.Of || !time.Now().Before(m.holdUntil) {
-		return v
-	}
-	if !cur.Synced {
-		m.o.Logger.Info("routers reachable again, fewer than before: keeping this router's share for a TTL while the others reconnect",
-			"routers", cur.Of, "listed", v.Of, "peers", v.Peers)
-	}
-	cur.Synced = true
-	return cur
 }
 
 // leave deletes this router's key, on a context of its own since the caller's has ended.
@@ -266,23 +260,13 @@ func (m *Membership) reopenIfGone(ctx context.Context) {
 
 // refresh rewrites this router's key and lists the routers alive.
 func (m *Membership) refresh(ctx context.Context) (View, error) {
-	_, err := m.kv.Put(ctx, m.key, []byte(m.o.ID))
+	if err := m.announce(ctx); err != nil {
+		return View{}, err
+	}
+	keys, err := m.list(ctx)
 	if err != nil {
-		return View{}, fmt.Errorf("peers: announcing %s: %w", m.key, err)
+		return View{}, err
 	}
-	lister, err := m.kv.ListKeys(ctx)
-	if err != nil {
-		return View{}, fmt.Errorf("peers: listing %s: %w", Bucket, err)
-	}
-	defer func() { _ = lister.Stop() }()
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
-	}
-	if err := ctx.Err(); err != nil {
-		return View{}, fmt.Errorf("peers: listing %s: %w", Bucket, err)
-	}
-	slices.Sort(keys)
 	i := slices.Index(keys, m.key)
 	if i < 0 {
 		// Our own write is not listed: the bucket lost it between the two calls (a leader change).
@@ -291,8 +275,36 @@ func (m *Membership) refresh(ctx context.Context) (View, error) {
 	return View{Index: i, Of: len(keys), Peers: keys, Synced: true}, nil
 }
 
-// publish makes v the view in force and tells OnChange when the share changed (always, first).
-func (m *Membership) publish(v View, first bool) {
+// announce writes this router's key, its value the number of routers whose share it enforces
+// (0 before Join has its first view): what a joining router waits on.
+func (m *Membership) announce(ctx context.Context) error {
+	if _, err := m.kv.Put(ctx, m.key, []byte(strconv.Itoa(m.View().Of))); err != nil {
+		return fmt.Errorf("peers: announcing %s: %w", m.key, err)
+	}
+	return nil
+}
+
+// list returns the bucket's keys, in order.
+func (m *Membership) list(ctx context.Context) ([]string, error) {
+	lister, err := m.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("peers: listing %s: %w", Bucket, err)
+	}
+	defer func() { _ = lister.Stop() }()
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("peers: listing %s: %w", Bucket, err)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// publish makes v the view in force and tells OnChange when the share changed (always, first),
+// reporting whether it did.
+func (m *Membership) publish(v View, first bool) bool {
 	m.mu.Lock()
 	old := m.view
 	m.view = v
@@ -304,11 +316,12 @@ func (m *Membership) publish(v View, first bool) {
 			m.o.Logger.Info("routers changed: enforcing this router's part of the declared limits", "index", v.Index, "routers", v.Of, "peers", v.Peers)
 		}
 		m.o.OnChange(v)
-		return
+		return true
 	}
 	if !old.Synced {
 		m.o.Logger.Info("routers reachable again", "routers", v.Of)
 	}
+	return false
 }
 
 // keep marks the view in force as stale: NATS did not answer, so the share stays what it was.

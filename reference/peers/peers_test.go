@@ -57,6 +57,13 @@ func declared() admission.Config {
 // stop is called. Each router has its own connection, as each runs in its own process.
 func join(t *testing.T, url, id string, cfg admission.Config) *router {
 	t.Helper()
+	return joinLagging(t, url, id, cfg, 0)
+}
+
+// joinLagging is join for a router that applies every change of its share lag late, after the
+// first: a router whose refresh or whose controller is slow.
+func joinLagging(t *testing.T, url, id string, cfg admission.Config, lag time.Duration) *router {
+	t.Helper()
 	adm, err := admission.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +75,12 @@ func join(t *testing.T, url, id string, cfg admission.Config) *router {
 	t.Cleanup(nc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	first := true
 	m, err := peers.Join(ctx, peers.Options{JetStream: js, ID: id, TTL: ttl, OnChange: func(v peers.View) {
+		if !first {
+			time.Sleep(lag)
+		}
+		first = false
 		if err := adm.SetShare(admission.Share{Index: v.Index, Of: v.Of}); err != nil {
 			t.Error(err)
 		}
@@ -371,4 +383,19 @@ func bucketHolds(t *testing.T, url string, n int) {
 		keys, err := kv.Keys(ctx)
 		return err == nil && len(keys) == n
 	})
+}
+
+// TestJoinerWaitsForTheOthers: a router that joins serves only once every router already there
+// enforces the smaller share, however late it applies it; a wait of fixed length would let the
+// joiner take its half next to a router still holding all of the limit.
+func TestJoinerWaitsForTheOthers(t *testing.T) {
+	url := startNATS(t).URL()
+	a := joinLagging(t, url, "router-a", declared(), 2*ttl/5) // two refreshes late
+	if c := a.adm.Snapshot().Capacity; c != 80 {
+		t.Fatalf("router-a alone holds %d slots, want 80", c)
+	}
+	b := join(t, url, "router-b", declared())
+	if ca, cb := a.adm.Snapshot().Capacity, b.adm.Snapshot().Capacity; ca+cb > 80 {
+		t.Fatalf("router-b serves with %d slots while router-a still holds %d: %d of a declared 80", cb, ca, ca+cb)
+	}
 }
