@@ -141,6 +141,14 @@ func Join(ctx context.Context, o Options) (*Membership, error) {
 	if err := m.open(ctx); err != nil {
 		return nil, err
 	}
+	// Past the first write, every failure deletes the key: a caller that retries Join writes
+	// another (a new suffix), and the one left behind would count until it expired.
+	joined := false
+	defer func() {
+		if !joined {
+			m.leave()
+		}
+	}()
 	if err := m.announce(ctx); err != nil {
 		return nil, err
 	}
@@ -166,6 +174,7 @@ func Join(ctx context.Context, o Options) (*Membership, error) {
 			return nil, err
 		}
 	}
+	joined = true
 	return m, nil
 }
 
@@ -190,7 +199,8 @@ func (m *Membership) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return m.leave()
+			m.leave()
+			return nil
 		case <-tick.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, m.interval)
@@ -198,7 +208,8 @@ func (m *Membership) Run(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return m.leave()
+				m.leave()
+				return nil
 			}
 			m.holdUntil = time.Time{}
 			m.keep(err)
@@ -218,15 +229,18 @@ func (m *Membership) Run(ctx context.Context) error {
 	}
 }
 
+// Leave deletes this router's key, for a caller that joined but will not Run (its start failed
+// after Join): the others take its part back at their next refresh instead of after the TTL.
+func (m *Membership) Leave() { m.leave() }
+
 // leave deletes this router's key, on a context of its own since the caller's has ended.
-func (m *Membership) leave() error {
+func (m *Membership) leave() {
 	ctx, cancel := context.WithTimeout(context.Background(), m.interval)
 	defer cancel()
 	if err := m.kv.Delete(ctx, m.key); err != nil {
 		// Not fatal: the key expires within the TTL anyway.
 		m.o.Logger.Warn("leaving the routers: key left to expire", "key", m.key, "err", err)
 	}
-	return nil
 }
 
 // open creates the bucket, or binds to it when it exists.

@@ -2,6 +2,7 @@ package peers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aruntime/arcert/reference/admission"
 	"github.com/aruntime/arcert/reference/jetstream"
@@ -397,5 +400,31 @@ func TestJoinerWaitsForTheOthers(t *testing.T) {
 	b := join(t, url, "router-b", declared())
 	if ca, cb := a.adm.Snapshot().Capacity, b.adm.Snapshot().Capacity; ca+cb > 80 {
 		t.Fatalf("router-b serves with %d slots while router-a still holds %d: %d of a declared 80", cb, ca, ca+cb)
+	}
+}
+
+// TestFailedJoinLeavesNoKey: a Join that fails after announcing the router (here its gauges
+// cannot be registered) deletes its key, so that the router, or the retry of its start under a
+// new suffix, is not counted twice until the key expires.
+func TestFailedJoinLeavesNoKey(t *testing.T) {
+	url := startNATS(t).URL()
+	nc, js, err := jetstream.Connect(url, "router-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers_synced", Help: "taken"}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := peers.Join(ctx, peers.Options{JetStream: js, ID: "router-a", TTL: ttl, Registerer: reg, OnChange: func(peers.View) {}}); err == nil {
+		t.Fatal("Join succeeded although its gauge could not be registered")
+	}
+	kv, err := js.KeyValue(ctx, peers.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := kv.Keys(ctx); !errors.Is(err, natsjs.ErrNoKeysFound) {
+		t.Fatalf("after the failed Join the bucket holds %v (err %v), want no key", keys, err)
 	}
 }
