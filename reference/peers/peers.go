@@ -36,7 +36,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +45,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/jetstream"
 )
 
@@ -59,10 +59,6 @@ const DefaultTTL = 5 * time.Second
 
 // refreshesPerTTL is how many times a router rewrites its key within one TTL.
 const refreshesPerTTL = 5
-
-// idPattern is what a router id may be: a key-value key token without dots (the suffix follows
-// a dot).
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // ErrOptions marks options that cannot work.
 var ErrOptions = errors.New("peers: invalid options")
@@ -119,7 +115,7 @@ func Join(ctx context.Context, o Options) (*Membership, error) {
 	if o.JetStream == nil || o.OnChange == nil {
 		return nil, fmt.Errorf("%w: JetStream and OnChange are required", ErrOptions)
 	}
-	if !idPattern.MatchString(o.ID) {
+	if !config.RouterIDPattern.MatchString(o.ID) {
 		return nil, fmt.Errorf("%w: router id %q: want 1 to 100 letters, digits, '_' or '-'", ErrOptions, o.ID)
 	}
 	if o.TTL == 0 {
