@@ -191,15 +191,19 @@ func load(t *testing.T, routers []*router, n int) (int, []int) {
 }
 
 // TestQuotaSumWithinDeclared: a tenant of 10 requests a second (burst 10) hammering both routers
-// for 1.5 s gets at most 10 × 1.5 + 10 = 25 admissions in all; the same load on two routers that
+// for 1.5 s gets at most 10 × 1.5 + 10 = 25 admissions in all (one more allowed for timing); the same load on two routers that
 // each enforce the whole quota (router.limits: local) gets more, so the bound can fail.
 func TestQuotaSumWithinDeclared(t *testing.T) {
 	url := startNATS(t).URL()
 	a, b := join(t, url, "router-a", declared()), join(t, url, "router-b", declared())
 	eventually(t, ttl+margin, "both routers see two", func() bool { return a.m.View().Of == 2 && b.m.View().Of == 2 })
-	const window, bound = 1500 * time.Millisecond, 25
+	// The controllers refill on the wall clock (admission exposes no clock to this package), and
+	// hammer's last request may start just before the window closes and be admitted a little
+	// after: the bound allows one request more than 10 × 1.5 + 10 for that. Local limits admit
+	// about twice the declared rate, far above it, so the margin does not blunt the test.
+	const window, bound = 1500 * time.Millisecond, 25 + 1
 	if got := hammer(a.adm, b.adm, window); got > bound || got < 15 {
-		t.Fatalf("%d requests admitted through two routers in %v: want at most %d (10/s + burst 10) and at least 15", got, window, bound)
+		t.Fatalf("%d requests admitted through two routers in %v: want at most %d (10/s + burst 10, + 1 for the wall clock) and at least 15", got, window, bound)
 	}
 	la, err := admission.New(declared())
 	if err != nil {
