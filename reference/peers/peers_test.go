@@ -191,8 +191,9 @@ func load(t *testing.T, routers []*router, n int) (int, []int) {
 }
 
 // TestQuotaSumWithinDeclared: a tenant of 10 requests a second (burst 10) hammering both routers
-// for 1.5 s gets at most 10 × 1.5 + 10 = 25 admissions in all (one more allowed for timing); the same load on two routers that
-// each enforce the whole quota (router.limits: local) gets more, so the bound can fail.
+// for 1.5 s gets at most 10 × 1.5 + 10 = 25 admissions in all (one more allowed for timing); the
+// same load on two routers that each enforce the whole quota (router.limits: local) gets more, so
+// the bound can fail.
 func TestQuotaSumWithinDeclared(t *testing.T) {
 	url := startNATS(t).URL()
 	a, b := join(t, url, "router-a", declared()), join(t, url, "router-b", declared())
