@@ -80,6 +80,11 @@ type Versions struct {
 // Limit: a minute's quota is not spendable in one second), and ResetSeconds is how long the bucket
 // takes to refill to Burst if the caller spends nothing more. A runtime that states neither
 // leaves them zero.
+//
+// Limit is the declared limit, what the tenant is held to across every router. Remaining, Burst
+// and ResetSeconds describe the answering router's bucket or slots: when several routers divide
+// the declared limits (router.limits split) they are that router's part, and another router may
+// answer differently.
 type Quota struct {
 	Limit        float64 `json:"limit"`
 	Remaining    float64 `json:"remaining"`

@@ -143,8 +143,8 @@ func (c *Controller) admit(ctx context.Context, r Request) (*Ticket, *waiter, er
 		return nil, nil, ctxError(err) // a request already out of time takes no quota and no slot
 	}
 	if t.outstanding() >= t.spec.MaxConcurrency {
-		return nil, nil, fmt.Errorf("%w: tenant %q has %d of %d", ErrConcurrency, r.Tenant,
-			t.outstanding(), t.spec.MaxConcurrency)
+		return nil, nil, fmt.Errorf("%w: tenant %q has %d of %s", ErrConcurrency, r.Tenant,
+			t.outstanding(), c.partLocked(t.spec.MaxConcurrency, c.declaredConcurrencyLocked(t)))
 	}
 	h, err := t.reserve(c.now(), r.Tokens)
 	if err != nil {

@@ -63,21 +63,21 @@ func (k *class) share(f, arriving *flow) int {
 func (c *Controller) makeRoomLocked(k *class, t *tenant) error {
 	if c.sharedFIFO {
 		if k.queued >= k.spec.QueueCapacity {
-			return fmt.Errorf("%w: class %q holds %d", ErrQueueFull, k.spec.Name, k.spec.QueueCapacity)
+			return fmt.Errorf("%w: class %q holds %s", ErrQueueFull, k.spec.Name, c.queuePartLocked(k))
 		}
 		return nil
 	}
 	f := k.flowOf(t)
 	if share := k.share(f, f); f.waiting.Len() >= share {
-		return fmt.Errorf("%w: tenant %q holds its share of %d of class %q's %d places",
-			ErrQueueFull, t.spec.Name, share, k.spec.Name, k.spec.QueueCapacity)
+		return fmt.Errorf("%w: tenant %q holds its share of %d of class %q's %s places",
+			ErrQueueFull, t.spec.Name, share, k.spec.Name, c.queuePartLocked(k))
 	}
 	if k.queued < k.spec.QueueCapacity {
 		return nil
 	}
 	victim := k.mostOverShare(f)
 	if victim == nil {
-		return fmt.Errorf("%w: class %q holds %d", ErrQueueFull, k.spec.Name, k.spec.QueueCapacity)
+		return fmt.Errorf("%w: class %q holds %s", ErrQueueFull, k.spec.Name, c.queuePartLocked(k))
 	}
 	w := c.dequeueLocked(victim.waiting.Back().Value.(*waiter))
 	victim.finish = w.start // the shed waiter's turn is given back to its flow

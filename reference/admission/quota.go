@@ -29,8 +29,13 @@ type QuotaStatus struct {
 	// refill to its burst if the tenant spends nothing more: zero when it is full.
 	RequestsFullIn time.Duration
 	TokensFullIn   time.Duration
+	// MaxConcurrencyHere is the concurrency this controller enforces: MaxConcurrency, or its
+	// part of it when the routers split the limits. RequestsBurst, TokensBurst, the Remaining and
+	// FullIn figures are likewise this controller's, while the per-minute rates and
+	// MaxConcurrency are the declared ones.
+	MaxConcurrencyHere int
 	// InFlight counts the tenant's tickets; Queued its waiters. Both count against
-	// MaxConcurrency.
+	// MaxConcurrencyHere.
 	InFlight int
 	Queued   int
 }
@@ -125,17 +130,18 @@ func (c *Controller) Quota(tenantName string) (QuotaStatus, bool) {
 	now := c.now()
 	reqs, toks := t.requests.TokensAt(now), t.tokens.TokensAt(now)
 	return QuotaStatus{
-		RequestsPerMinute: t.spec.RequestsPerMinute,
-		TokensPerMinute:   t.spec.TokensPerMinute,
-		MaxConcurrency:    c.declaredConcurrencyLocked(t),
-		RequestsRemaining: reqs,
-		TokensRemaining:   toks,
-		RequestsBurst:     t.requests.Burst(),
-		TokensBurst:       t.tokens.Burst(),
-		RequestsFullIn:    fullIn(t.requests, reqs),
-		TokensFullIn:      fullIn(t.tokens, toks),
-		InFlight:          t.inFlight,
-		Queued:            t.queued,
+		RequestsPerMinute:  t.spec.RequestsPerMinute,
+		TokensPerMinute:    t.spec.TokensPerMinute,
+		MaxConcurrency:     c.declaredConcurrencyLocked(t),
+		MaxConcurrencyHere: t.spec.MaxConcurrency,
+		RequestsRemaining:  reqs,
+		TokensRemaining:    toks,
+		RequestsBurst:      t.requests.Burst(),
+		TokensBurst:        t.tokens.Burst(),
+		RequestsFullIn:     fullIn(t.requests, reqs),
+		TokensFullIn:       fullIn(t.tokens, toks),
+		InFlight:           t.inFlight,
+		Queued:             t.queued,
 	}, true
 }
 

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -61,8 +62,8 @@ type declaredTenant struct {
 // freed by a larger share go to waiters, and a smaller one revokes nothing already granted or
 // queued, it only grants and queues less until enough has ended. Each token bucket's burst is
 // split, and its rate in proportion to the burst part it keeps, so that the rates too sum to the
-// declared one and a router whose burst part is 0 (fewer tokens than routers) refuses rather
-// than holding a rate it can never spend. A request needing more tokens than this router's part
+// declared one; a burst smaller than the number of routers is not split but kept at 1 in every
+// router, each with an equal part of the rate (see splitBucket). A request needing more tokens than this router's part
 // of the token burst is refused for quota here, as one beyond the whole burst is anywhere.
 func (c *Controller) SetShare(s Share) error {
 	if s.Of < 1 || s.Index < 0 || s.Index >= s.Of {
@@ -91,8 +92,8 @@ func (c *Controller) SetShare(s Share) error {
 	now := c.now()
 	for t, d := range c.share.tenants {
 		t.spec.MaxConcurrency = split(d.maxConcurrency)
-		splitBucket(t.requests, now, d.requestsRate, d.requestsBurst, split)
-		splitBucket(t.tokens, now, d.tokensRate, d.tokensBurst, split)
+		splitBucket(t.requests, now, d.requestsRate, d.requestsBurst, s)
+		splitBucket(t.tokens, now, d.tokensRate, d.tokensBurst, s)
 	}
 	c.dispatchLocked()
 	return nil
@@ -100,8 +101,21 @@ func (c *Controller) SetShare(s Share) error {
 
 // splitBucket gives l its part of a bucket declared with limit and burst. Tokens already in the
 // bucket are kept up to the new burst, never added: a grown share refills at the new rate.
-func splitBucket(l *rate.Limiter, now time.Time, limit rate.Limit, burst int, split func(int) int) {
-	part := split(burst)
+//
+// When the burst is smaller than the number of routers (a tenant of fewer than 60 requests a
+// minute per router, with the default burst window of a second), a part of it would be 0 and that
+// router would refuse every request of the tenant with no time to retry after. Every router keeps
+// a burst of 1 instead, and an equal part of the rate: the rates still sum to the declared one,
+// and the bursts sum to the number of routers, at most routers - 1 requests above the declared
+// burst. That bounded overshoot is the price of refusing nobody for good; it is stated in the
+// README.
+func splitBucket(l *rate.Limiter, now time.Time, limit rate.Limit, burst int, s Share) {
+	if burst < s.Of {
+		l.SetBurstAt(now, 1)
+		l.SetLimitAt(now, limit/rate.Limit(s.Of))
+		return
+	}
+	part := Split(burst, s.Index, s.Of)
 	l.SetBurstAt(now, part)
 	l.SetLimitAt(now, limit*rate.Limit(part)/rate.Limit(burst))
 }
@@ -134,4 +148,21 @@ func (c *Controller) declaredConcurrencyLocked(t *tenant) int {
 		return t.spec.MaxConcurrency
 	}
 	return c.share.tenants[t].maxConcurrency
+}
+
+// partLocked states a limit as enforced: n alone, or, when the routers split the limits, "this
+// router's part n of the declared d", so that a refusal does not quote the part as the limit.
+func (c *Controller) partLocked(n, declared int) string {
+	if c.share == nil || c.share.Of == 1 {
+		return strconv.Itoa(n)
+	}
+	return fmt.Sprintf("this router's part %d of the declared %d", n, declared)
+}
+
+// queuePartLocked is class k's queue bound as enforced (see partLocked).
+func (c *Controller) queuePartLocked(k *class) string {
+	if c.share == nil {
+		return strconv.Itoa(k.spec.QueueCapacity)
+	}
+	return c.partLocked(k.spec.QueueCapacity, c.share.queues[k])
 }

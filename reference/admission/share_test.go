@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -133,5 +134,57 @@ func TestSetShareRejectsNonsense(t *testing.T) {
 		if err := c.SetShare(s); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("SetShare(%+v) = %v, want ErrInvalidConfig", s, err)
 		}
+	}
+}
+
+// TestSplitBurstBelowRouters: a tenant whose burst is smaller than the number of routers (60
+// requests a minute, burst 1, over 2 routers) is not refused outright at the router whose part
+// would be 0: every router keeps a burst of 1 and an equal part of the rate, so the rates still
+// sum to the declared one and the bursts exceed the declared one by at most routers - 1. Every
+// refusal says when to retry.
+func TestSplitBurstBelowRouters(t *testing.T) {
+	cfg := testConfig()
+	cfg.Capacity = 8
+	cfg.Tenants[0].RequestsPerMinute = 60 // 1/s, burst 1
+	for _, s := range []Share{{Index: 0, Of: 2}, {Index: 1, Of: 2}} {
+		h := newHarness(t, cfg)
+		c := h.c
+		if err := c.SetShare(s); err != nil {
+			t.Fatal(err)
+		}
+		if b, r := c.tenants[acme].requests.Burst(), float64(c.tenants[acme].requests.Limit()); b != 1 || r != 0.5 {
+			t.Errorf("router %d of 2: burst %d rate %v/s, want burst 1 and half the declared 1/s", s.Index, b, r)
+		}
+		tk, err := c.Admit(context.Background(), Request{Tenant: acme, Class: interactive})
+		if err != nil {
+			t.Fatalf("router %d of 2 refused the tenant's first request: %v", s.Index, err)
+		}
+		tk.Release()
+		_, err = c.Admit(context.Background(), Request{Tenant: acme, Class: interactive})
+		var qe *QuotaError
+		if !errors.As(err, &qe) || qe.RetryAfter <= 0 {
+			t.Fatalf("router %d of 2, second request at once: %v, want a quota refusal with a retry-after", s.Index, err)
+		}
+	}
+}
+
+// TestSplitRefusalsQuoteThePart: under a split, a refusal states this router's part of the limit
+// and the declared limit, not the part as if it were the limit.
+func TestSplitRefusalsQuoteThePart(t *testing.T) {
+	cfg := testConfig()
+	cfg.Capacity = 8
+	cfg.Tenants[0].MaxConcurrency = 2
+	h := newHarness(t, cfg)
+	if err := h.c.SetShare(Share{Index: 1, Of: 2}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := h.c.Admit(context.Background(), Request{Tenant: acme, Class: interactive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tk.Release()
+	_, err = h.c.Admit(context.Background(), Request{Tenant: acme, Class: interactive})
+	if !errors.Is(err, ErrConcurrency) || !strings.Contains(err.Error(), "has 1 of this router's part 1 of the declared 2") {
+		t.Fatalf("second request over a part of 1 of 2: %v, want a concurrency refusal naming the part and the declared 2", err)
 	}
 }

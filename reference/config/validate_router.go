@@ -2,9 +2,10 @@ package config
 
 import "regexp"
 
-// routerIDPattern is what router.id may be: one token of a JetStream key, which the peers bucket
-// suffixes with a dot and a random part.
-var routerIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
+// RouterIDPattern is what router.id may be: one token of a JetStream key, which the peers bucket
+// (reference/peers) suffixes with a dot and a random part. It lives here, the one place both the
+// configuration and the peers read it from, since config imports nothing heavy.
+var RouterIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // validateRouterLimits checks router.limits and router.id: split limits are shared over the
 // external cluster, so they need durable.nats_url; the embedded server belongs to one process,
@@ -19,7 +20,7 @@ func (c *Config) validateRouterLimits(v *validator) {
 	default:
 		v.add("router.limits", "%q is neither %q (each router enforces every limit) nor %q (the routers alive divide them)", c.Router.Limits, LimitsLocal, LimitsSplit)
 	}
-	if id := c.Router.ID; id != "" && !routerIDPattern.MatchString(id) {
+	if id := c.Router.ID; id != "" && !RouterIDPattern.MatchString(id) {
 		v.add("router.id", "%q is not a router id (1 to 100 letters, digits, '_' or '-')", id)
 	}
 }

@@ -1,27 +1,32 @@
-// Package peers tells each router how many routers of its runtime are alive, so that together
-// they enforce the limits declared for the whole runtime (router.limits: split) instead of each
+// Package peers tells each router how many routers of its runtime are alive, so that together they
+// enforce the limits declared for the whole runtime (router.limits: split) instead of each
 // enforcing all of them.
 //
 // Every router announces itself in a JetStream key-value bucket whose keys expire TTL after their
-// last write (the bucket's MaxAge), and rewrites its key every TTL/5. Every refresh also lists
-// the bucket's keys: the routers alive, in key order, give this router its index and the number
-// of routers, its Share. A router that stops cleanly deletes its key; one that dies stops
-// rewriting it, and it expires: within TTL plus one refresh the survivors take its part back.
+// last write (the bucket's MaxAge), and rewrites its key every TTL/5. Every refresh also lists the
+// bucket's keys: the routers alive, in key order, give this router its index and the number of
+// routers, its Share. A router that stops cleanly deletes its key; one that dies stops rewriting
+// it, and it expires: within TTL plus one refresh the survivors take its part back.
 //
-// A key is the router's id and a random suffix chosen at each start, so two routers given the
-// same id still count as two, and a restarted router is counted twice until its old key expires:
-// both errors make the shares smaller, never larger. A router that joins waits a refresh and a
-// half before it serves, so the others have shrunk before it admits anything. While two routers'
-// views differ (at most one refresh, when a router joins or leaves), their indices may too, and
-// a remainder unit of a limit that does not divide evenly may count in both.
+// A key is the router's id and a random suffix chosen at each start, so two routers given the same
+// id still count as two, and a restarted router is counted twice until its old key expires: both
+// errors make the shares smaller, never larger. Each key's value is the number of routers whose
+// share that router enforces: a router that joins serves only once every router listed reports at
+// least the new number (or a TTL has passed, counted in aruntime_router_join_unacknowledged_total),
+// so the others have shrunk before it admits anything. While two routers' views differ (at most one
+// refresh, when a router joins or leaves), their indices may too, and a remainder unit of a limit
+// that does not divide evenly may count in both.
 //
 // When NATS cannot be reached, a router keeps the share it last saw (Synced false) rather than
-// falling back to the whole limit. The whole limit would be the available choice, but every
-// router cut off at once would then admit N times the declared limit, which is what splitting
-// exists to prevent; keeping the last share admits at most what the routers admitted together
-// before the outage. The cost is documented: a router cut from NATS while still serving keeps its
-// part while the others, no longer seeing its key, take it back, so for that while the runtime
-// may admit up to the declared limit plus that router's part.
+// falling back to the whole limit. The whole limit would be the available choice, but every router
+// cut off at once would then admit N times the declared limit, which is what splitting exists to
+// prevent; keeping the last share admits at most what the routers admitted together before the
+// outage. Back from an outage, a router does not grow for a TTL, so that routers that reconnect
+// later, their keys expired meanwhile, are listed again before it takes their part. The bucket is
+// kept in memory: once every NATS node has restarted it is gone, and the first router to find it
+// missing after a failed refresh recreates it. The cost is documented: a router cut from NATS while
+// still serving keeps its part while the others, no longer seeing its key, take it back, so for
+// that while the runtime may admit up to the declared limit plus that router's part.
 package peers
 
 import (
@@ -31,8 +36,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +45,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/jetstream"
 )
 
@@ -53,10 +59,6 @@ const DefaultTTL = 5 * time.Second
 
 // refreshesPerTTL is how many times a router rewrites its key within one TTL.
 const refreshesPerTTL = 5
-
-// idPattern is what a router id may be: a key-value key token without dots (the suffix follows
-// a dot).
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // ErrOptions marks options that cannot work.
 var ErrOptions = errors.New("peers: invalid options")
@@ -97,19 +99,23 @@ type Membership struct {
 
 	mu   sync.Mutex
 	view View
+	// holdUntil, set when a refresh succeeds after a failed one, is until when the router does
+	// not grow its share: see Run. Only Run's goroutine uses it.
+	holdUntil time.Time
 
-	peers, synced prometheus.Gauge
+	peers, synced  prometheus.Gauge
+	unacknowledged prometheus.Counter
 }
 
-// Join announces this router, waits one refresh interval and a half so that every live router
-// has seen it before it admits anything, and returns with its first view, which OnChange has
+// Join announces this router, waits until every live router has acknowledged it (see
+// awaitAcknowledgements) so that none still enforces a larger share when this one admits, and returns with its first view, which OnChange has
 // already received. It fails if the bucket cannot be opened or NATS does not answer: a router
 // that cannot learn its share must not start with the whole limit.
 func Join(ctx context.Context, o Options) (*Membership, error) {
 	if o.JetStream == nil || o.OnChange == nil {
 		return nil, fmt.Errorf("%w: JetStream and OnChange are required", ErrOptions)
 	}
-	if !idPattern.MatchString(o.ID) {
+	if !config.RouterIDPattern.MatchString(o.ID) {
 		return nil, fmt.Errorf("%w: router id %q: want 1 to 100 letters, digits, '_' or '-'", ErrOptions, o.ID)
 	}
 	if o.TTL == 0 {
@@ -125,27 +131,34 @@ func Join(ctx context.Context, o Options) (*Membership, error) {
 	_, _ = rand.Read(suffix) // never fails (crypto/rand)
 	m := &Membership{o: o, key: o.ID + "." + hex.EncodeToString(suffix), interval: o.TTL / refreshesPerTTL,
 		peers:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers", Help: "Routers alive as this router last saw them; it enforces 1/N of each declared limit (router.limits: split)."}),
-		synced: prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers_synced", Help: "1 when the last presence refresh reached NATS, 0 while the router keeps its last share."})}
-	kv, err := jetstream.OpenKeyValue(ctx, o.JetStream, natsjs.KeyValueConfig{Bucket: Bucket, TTL: o.TTL,
-		Storage: natsjs.MemoryStorage, Replicas: max(1, o.Replicas), History: 1,
-		Description: "routers alive: each rewrites its key every TTL/5 and splits the declared limits among them"})
-	if err != nil {
-		return nil, fmt.Errorf("peers: bucket %s: %w", Bucket, err)
+		synced: prometheus.NewGauge(prometheus.GaugeOpts{Name: "aruntime_router_peers_synced", Help: "1 when the last presence refresh reached NATS, 0 while the router keeps its last share."}),
+		unacknowledged: prometheus.NewCounter(prometheus.CounterOpts{Name: "aruntime_router_join_unacknowledged_total",
+			Help: "Joins after which this router served although some router had not acknowledged it within a TTL: the limits' sum may have been exceeded meanwhile."})}
+	if err := m.open(ctx); err != nil {
+		return nil, err
 	}
-	m.kv = kv
-	if _, err := kv.Put(ctx, m.key, []byte(o.ID)); err != nil {
-		return nil, fmt.Errorf("peers: announcing %s: %w", m.key, err)
+	// Past the first write, every failure deletes the key: a caller that retries Join writes
+	// another (a new suffix), and the one left behind would count until it expired.
+	joined := false
+	defer func() {
+		if !joined {
+			m.leave()
+		}
+	}()
+	if err := m.announce(ctx); err != nil {
+		return nil, err
 	}
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(m.interval * 3 / 2):
+	if err := m.awaitAcknowledgements(ctx); err != nil {
+		return nil, err
 	}
 	v, err := m.refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m.publish(v, true)
+	if err := m.announce(ctx); err != nil {
+		return nil, err
+	}
 	if o.Registerer != nil {
 		if err := o.Registerer.Register(m.peers); err != nil {
 			return nil, err
@@ -153,7 +166,11 @@ func Join(ctx context.Context, o Options) (*Membership, error) {
 		if err := o.Registerer.Register(m.synced); err != nil {
 			return nil, err
 		}
+		if err := o.Registerer.Register(m.unacknowledged); err != nil {
+			return nil, err
+		}
 	}
+	joined = true
 	return m, nil
 }
 
@@ -178,7 +195,8 @@ func (m *Membership) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return m.leave()
+			m.leave()
+			return nil
 		case <-tick.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, m.interval)
@@ -186,44 +204,79 @@ func (m *Membership) Run(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return m.leave()
+				m.leave()
+				return nil
 			}
+			m.holdUntil = time.Time{}
 			m.keep(err)
+			rctx, cancel := context.WithTimeout(ctx, m.interval)
+			m.reopenIfGone(rctx)
+			cancel()
 			continue
 		}
-		m.publish(v, false)
+		if m.publish(m.holdGrowth(v), false) {
+			// Acknowledge the new share at once: a joining router waits on it.
+			rctx, cancel := context.WithTimeout(ctx, m.interval)
+			if err := m.announce(rctx); err != nil && ctx.Err() == nil {
+				m.o.Logger.Warn("acknowledging this router's new share", "err", err)
+			}
+			cancel()
+		}
 	}
 }
 
+// Leave deletes this router's key, for a caller that joined but will not Run (its start failed
+// after Join): the others take its part back at their next refresh instead of after the TTL.
+func (m *Membership) Leave() { m.leave() }
+
 // leave deletes this router's key, on a context of its own since the caller's has ended.
-func (m *Membership) leave() error {
+func (m *Membership) leave() {
 	ctx, cancel := context.WithTimeout(context.Background(), m.interval)
 	defer cancel()
 	if err := m.kv.Delete(ctx, m.key); err != nil {
 		// Not fatal: the key expires within the TTL anyway.
 		m.o.Logger.Warn("leaving the routers: key left to expire", "key", m.key, "err", err)
 	}
+}
+
+// open creates the bucket, or binds to it when it exists.
+func (m *Membership) open(ctx context.Context) error {
+	kv, err := jetstream.OpenKeyValue(ctx, m.o.JetStream, natsjs.KeyValueConfig{Bucket: Bucket, TTL: m.o.TTL,
+		Storage: natsjs.MemoryStorage, Replicas: max(1, m.o.Replicas), History: 1,
+		Description: "routers alive: each rewrites its key every TTL/5 and splits the declared limits among them"})
+	if err != nil {
+		return fmt.Errorf("peers: bucket %s: %w", Bucket, err)
+	}
+	m.kv = kv
 	return nil
+}
+
+// reopenIfGone recreates the bucket when NATS answers that it does not exist. The bucket is kept
+// in memory, so it is gone once every NATS node has restarted, and nothing but a router recreates
+// it: without this every router would stay unsynced on its last share for good, and a router
+// started later would find an empty bucket. It is asked after a failed refresh, on a context of
+// its own, since a write to a missing stream fails only when the refresh's context ends (the
+// client retries the write while no stream answers).
+func (m *Membership) reopenIfGone(ctx context.Context) {
+	_, err := m.o.JetStream.KeyValue(ctx, Bucket)
+	if !errors.Is(err, natsjs.ErrBucketNotFound) && !errors.Is(err, natsjs.ErrStreamNotFound) {
+		return
+	}
+	m.o.Logger.Warn("routers' presence bucket gone (every NATS node restarted?): recreating it", "bucket", Bucket)
+	if err := m.open(ctx); err != nil {
+		m.o.Logger.Warn("recreating the routers' presence bucket", "err", err)
+	}
 }
 
 // refresh rewrites this router's key and lists the routers alive.
 func (m *Membership) refresh(ctx context.Context) (View, error) {
-	if _, err := m.kv.Put(ctx, m.key, []byte(m.o.ID)); err != nil {
-		return View{}, fmt.Errorf("peers: announcing %s: %w", m.key, err)
+	if err := m.announce(ctx); err != nil {
+		return View{}, err
 	}
-	lister, err := m.kv.ListKeys(ctx)
+	keys, err := m.list(ctx)
 	if err != nil {
-		return View{}, fmt.Errorf("peers: listing %s: %w", Bucket, err)
+		return View{}, err
 	}
-	defer func() { _ = lister.Stop() }()
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
-	}
-	if err := ctx.Err(); err != nil {
-		return View{}, fmt.Errorf("peers: listing %s: %w", Bucket, err)
-	}
-	slices.Sort(keys)
 	i := slices.Index(keys, m.key)
 	if i < 0 {
 		// Our own write is not listed: the bucket lost it between the two calls (a leader change).
@@ -232,8 +285,36 @@ func (m *Membership) refresh(ctx context.Context) (View, error) {
 	return View{Index: i, Of: len(keys), Peers: keys, Synced: true}, nil
 }
 
-// publish makes v the view in force and tells OnChange when the share changed (always, first).
-func (m *Membership) publish(v View, first bool) {
+// announce writes this router's key, its value the number of routers whose share it enforces
+// (0 before Join has its first view): what a joining router waits on.
+func (m *Membership) announce(ctx context.Context) error {
+	if _, err := m.kv.Put(ctx, m.key, []byte(strconv.Itoa(m.View().Of))); err != nil {
+		return fmt.Errorf("peers: announcing %s: %w", m.key, err)
+	}
+	return nil
+}
+
+// list returns the bucket's keys, in order.
+func (m *Membership) list(ctx context.Context) ([]string, error) {
+	lister, err := m.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("peers: listing %s: %w", Bucket, err)
+	}
+	defer func() { _ = lister.Stop() }()
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("peers: listing %s: %w", Bucket, err)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// publish makes v the view in force and tells OnChange when the share changed (always, first),
+// reporting whether it did.
+func (m *Membership) publish(v View, first bool) bool {
 	m.mu.Lock()
 	old := m.view
 	m.view = v
@@ -245,11 +326,12 @@ func (m *Membership) publish(v View, first bool) {
 			m.o.Logger.Info("routers changed: enforcing this router's part of the declared limits", "index", v.Index, "routers", v.Of, "peers", v.Peers)
 		}
 		m.o.OnChange(v)
-		return
+		return true
 	}
 	if !old.Synced {
 		m.o.Logger.Info("routers reachable again", "routers", v.Of)
 	}
+	return false
 }
 
 // keep marks the view in force as stale: NATS did not answer, so the share stays what it was.

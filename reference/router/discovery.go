@@ -81,6 +81,8 @@ func (r *Router) versions(w http.ResponseWriter, req *http.Request) {
 }
 
 // quotas shows the caller its own quotas only; it takes no tenant parameter to ask for another's.
+// Each Limit is declared; Remaining, Burst and ResetSeconds are this router's (see
+// discovery.Quota), so that under router.limits split no figure mixes the two.
 func (r *Router) quotas(w http.ResponseWriter, req *http.Request) {
 	p, ok := r.caller(w, req, identity.RoleTenant)
 	if !ok {
@@ -96,8 +98,9 @@ func (r *Router) quotas(w http.ResponseWriter, req *http.Request) {
 		Tenant:            p.Tenant,
 		RequestsPerMinute: reqs,
 		TokensPerMinute:   toks,
-		MaxConcurrency:    discovery.Quota{Limit: float64(q.MaxConcurrency), Remaining: float64(q.MaxConcurrency - q.InFlight)},
-		TrafficClasses:    t.TrafficClasses,
+		// Remaining is of this router's part, as for the buckets: its in-flight count is its own.
+		MaxConcurrency: discovery.Quota{Limit: float64(q.MaxConcurrency), Remaining: float64(max(0, q.MaxConcurrencyHere-q.InFlight))},
+		TrafficClasses: t.TrafficClasses,
 	})
 }
 

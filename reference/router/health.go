@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"net/http"
 
 	"google.golang.org/grpc/health"
@@ -11,14 +12,19 @@ import (
 )
 
 // notReady is why the router cannot take work now, or the zero ending when it can: draining for
-// shutdown, or no capacity anywhere. /healthz and the gRPC health service both answer from it, so
-// an HTTP probe and a gRPC probe never disagree.
+// shutdown, no capacity anywhere, or (router.limits: split) a share of the capacity that rounds
+// to no slot, which is not a worker's fault and says so. /healthz and the gRPC health service
+// both answer from it, so an HTTP probe and a gRPC probe never disagree.
 func (r *Router) notReady() ending {
 	snap := r.adm.Snapshot()
 	switch {
 	case snap.Draining:
 		return refused(outcome.ReasonDraining, "the router is draining for shutdown")
 	case snap.Capacity == 0:
+		if share := r.adm.ShareStatus(); share.DeclaredCapacity > 0 {
+			return refused(outcome.ReasonCapacity, fmt.Sprintf("this router's share of the capacity is 0 of %d slots (router %d of %d)",
+				share.DeclaredCapacity, share.Index+1, share.Of))
+		}
 		return refused(outcome.ReasonNoHealthyWorker, "no healthy worker")
 	}
 	return ending{}

@@ -67,7 +67,8 @@ func newMetrics(reg prometheus.Registerer, cfg *config.Config, adm *admission.Co
 	collectors := []prometheus.Collector{m.outcomes, m.duration, m.latency, m.ttft, m.itl, m.objectives, m.queueWait, m.tokens, m.evidenceErrors,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aruntime_in_flight", Help: "Admitted requests holding a slot."},
 			func() float64 { return float64(adm.Snapshot().InFlight) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aruntime_capacity_slots", Help: "Slots offered by healthy workers."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aruntime_capacity_slots",
+			Help: "Slots this router admits into: those healthy workers offer, or under router.limits split this router's part of them (aruntime_capacity_declared_slots)."},
 			func() float64 { return float64(adm.Snapshot().Capacity) }),
 	}
 	for _, k := range cfg.TrafficClasses {

@@ -129,7 +129,9 @@ func New(o Options) (*Router, error) {
 		return nil, err
 	}
 	o.Pool.OnChange(func(int) {
-		r.log.Info("capacity changed", "slots", r.syncCapacity())
+		declared := r.syncCapacity()
+		// Under router.limits split this router admits into its part only: log both.
+		r.log.Info("capacity changed", "slots", declared, "this_router_slots", r.adm.Snapshot().Capacity)
 	})
 	r.syncCapacity()
 	return r, nil

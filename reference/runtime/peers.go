@@ -47,7 +47,8 @@ func (rt *Runtime) startPeers(startCtx context.Context, r *router.Router) error 
 	if err := rt.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aruntime_capacity_declared_slots",
 		Help: "Slots offered by healthy workers before the split among routers; aruntime_capacity_slots is this router's part."},
 		func() float64 { return float64(r.ShareStatus().DeclaredCapacity) })); err != nil {
-		return err
+		m.Leave() // this router will not serve: the others need not wait for its key to expire
+		return fmt.Errorf("router peers: %w", err)
 	}
 	v := m.View()
 	rt.log.Info("router limits split", "key", m.Key(), "index", v.Index, "routers", v.Of)
