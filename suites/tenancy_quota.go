@@ -48,11 +48,13 @@ type quotaSample struct {
 // spendAsNaming sends spoofedSpends requests over via at once as caller, each with every label of
 // victim in every place and content as its prompt, between two readings of both allowances.
 func spendAsNaming(ctx context.Context, via string, caller, victim target.Tenant, content string) quotaSample {
-	s := quotaSample{via: via, caller: caller, victim: victim, requests: min(spoofedSpends, max(caller.Quota.MaxConcurrency, 1))}
+	perRequest := reservedTokens(content, 1)
+	s := quotaSample{via: via, caller: caller, victim: victim, requests: min(spoofedSpends, max(caller.Quota.MaxConcurrency, 1),
+		spendableAtOnce(ctx, caller, perRequest), spendableAtOnce(ctx, victim, perRequest))}
 	// Both buckets full enough for every spend: a charge to either must show as a drop, not as a
 	// refusal.
-	awaitAllowance(ctx, caller, s.requests, reservedTokens(content, 1))
-	awaitAllowance(ctx, victim, s.requests, reservedTokens(content, 1))
+	awaitAllowance(ctx, caller, s.requests, perRequest)
+	awaitAllowance(ctx, victim, s.requests, perRequest)
 	start := time.Now()
 	s.cBefore, s.vBefore = readQuota(ctx, caller), readQuota(ctx, victim)
 	var wg sync.WaitGroup
@@ -72,6 +74,32 @@ func spendAsNaming(ctx context.Context, via string, caller, victim target.Tenant
 	s.cAfter, s.vAfter = readQuota(ctx, caller), readQuota(ctx, victim)
 	s.took = time.Since(start)
 	return s
+}
+
+// spendableAtOnce is how many requests of about tokens tokens each t may send at once to the
+// first router, as its /v1/aruntime/quotas states the buckets and slots it holds (at least 1). A
+// runtime whose routers divide a tenant's quota states each router's part, which can be less than
+// the declared limits: a burst sized by the declaration would wait for an allowance that router
+// never holds. A figure the runtime leaves zero bounds nothing.
+func spendableAtOnce(ctx context.Context, t target.Tenant, tokens int) int {
+	n := spoofedSpends
+	if !env.Target.Declares("quotas") {
+		return n
+	}
+	var q discovery.Quotas
+	Expect(getJSON(ctx, discovery.PathQuotas, t.Key, &q)).To(Equal(http.StatusOK), "GET quotas as %s", t.Name)
+	if b := int(q.RequestsPerMinute.Burst); b > 0 {
+		n = min(n, b)
+	}
+	if b := int(q.TokensPerMinute.Burst); b > 0 && q.TokensPerMinute.Limit > 0 && tokens > 0 {
+		n = min(n, b/tokens)
+	}
+	// Remaining concurrency is this router's part less what t has in flight there, so an idle
+	// tenant's reading is its part.
+	if c := int(q.MaxConcurrency.Remaining); q.MaxConcurrency.Limit > 0 && c > 0 {
+		n = min(n, c)
+	}
+	return max(n, 1)
 }
 
 // spoofQuotaKind is one of the quotas a spoofed request spends: requests or tokens a minute.
