@@ -66,6 +66,10 @@ type Router struct {
 	// connection's request is answered 503 shed/capacity at once instead of waiting in the
 	// accept backlog until its client gives up (reference/connlimit).
 	MaxConnections int `yaml:"max_connections"`
+	// MaxInflight bounds the completions the router works on at once, over both doors; past it
+	// a request is answered 503 shed/capacity with Retry-After before its body is read
+	// (reference/config/inflight.go has the default).
+	MaxInflight int `yaml:"max_inflight"`
 	// Limits is how a router enforces the declared limits (admission slots, class queue
 	// bounds, tenant concurrency and quotas) when several routers serve one runtime: LimitsLocal
 	// (the default) enforces all of each in every router, right when there is one; LimitsSplit
