@@ -79,7 +79,7 @@ func loadRun(ctx context.Context, s settings, p benchPath, rate float64, rep int
 		return loadResult{}, err
 	}
 	// self is this very binary (os.Executable), started again as the load generator.
-	cmd := exec.CommandContext(ctx, self, "loadgen", //nolint:gosec // see above "-kind", p.kind, "-addr", p.addr,
+	cmd := exec.CommandContext(ctx, self, "loadgen", "-kind", p.kind, "-addr", p.addr, //nolint:gosec // see above
 		"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", s.duration.String(),
 		"-seed", strconv.FormatInt(s.seed+int64(rep), 10), "-max-tokens", strconv.Itoa(s.maxTokens))
 	cmd.Env = append(os.Environ(), loadgenSecretEnv+"="+p.secret)
