@@ -42,6 +42,10 @@ type Runtime struct {
 	RoutingVersion string `yaml:"routing_version"`
 	Region         string `yaml:"region"`
 	Deployment     string `yaml:"deployment"`
+	// GCPercent and MemoryLimitBytes tune the Go garbage collector of the process that runs
+	// this configuration (reference/config/gc.go); zero leaves Go's defaults (and GOGC, GOMEMLIMIT).
+	GCPercent        int   `yaml:"gc_percent"`
+	MemoryLimitBytes int64 `yaml:"memory_limit_bytes"`
 }
 
 // Router configures the front door.

@@ -65,6 +65,7 @@ func (c *Config) validate() []*FieldError {
 		v.add("router.max_connections", "must not be negative (0 means the default, 10000)")
 	}
 	c.validateInflight(v)
+	c.validateGC(v)
 	if c.Router.AffinitySlack < 0 {
 		v.add("router.affinity_slack", "must not be negative")
 	}
