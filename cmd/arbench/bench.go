@@ -67,6 +67,13 @@ func runPaths(ctx context.Context, s settings, paths []benchPath, router []bench
 	return out, nil
 }
 
+// loadgenArgs are the arguments of `arbench loadgen` for one path at one rate in repeat rep.
+func loadgenArgs(s settings, p benchPath, rate float64, rep int) []string {
+	return []string{"loadgen", "-kind", p.kind, "-addr", p.addr,
+		"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", s.duration.String(),
+		"-seed", strconv.FormatInt(s.seed+int64(rep), 10), "-max-tokens", strconv.Itoa(s.maxTokens)}
+}
+
 // loadRun starts `arbench loadgen` for one path at one rate and returns what it printed. In the
 // first repeat, a profiled path at a profiled rate is profiled (CPU, and allocations as a pair of
 // heap profiles to diff) in this process, which hosts the router and the worker.
@@ -79,9 +86,7 @@ func loadRun(ctx context.Context, s settings, p benchPath, rate float64, rep int
 		return loadResult{}, err
 	}
 	// self is this very binary (os.Executable), started again as the load generator.
-	cmd := exec.CommandContext(ctx, self, "loadgen", //nolint:gosec // see above "-kind", p.kind, "-addr", p.addr,
-		"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", s.duration.String(),
-		"-seed", strconv.FormatInt(s.seed+int64(rep), 10), "-max-tokens", strconv.Itoa(s.maxTokens))
+	cmd := exec.CommandContext(ctx, self, loadgenArgs(s, p, rate, rep)...) //nolint:gosec // see above
 	cmd.Env = append(os.Environ(), loadgenSecretEnv+"="+p.secret)
 	cmd.SysProcAttr = childProcAttr()
 	var stdout bytes.Buffer

@@ -74,21 +74,42 @@ const loadgenWarmup = 200
 const loadgenTimeout = 10 * time.Second
 
 // runLoadgen is `arbench loadgen`.
-func runLoadgen(args []string) error {
+// loadgenFlags are `arbench loadgen`'s settings.
+type loadgenFlags struct {
+	kind, addr string
+	rate       float64
+	duration   time.Duration
+	seed       int64
+	maxTokens  int
+	conns      int
+}
+
+// parseLoadgen reads `arbench loadgen`'s arguments.
+func parseLoadgen(args []string) (loadgenFlags, error) {
+	var f loadgenFlags
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	kind := fs.String("kind", kindHTTP, "path kind: http, router or worker")
-	addr := fs.String("addr", "", "host:port of the path")
-	rate := fs.Float64("rate", 1000, "open-loop arrival rate, requests per second")
-	duration := fs.Duration("duration", 5*time.Second, "how long the run lasts")
-	seed := fs.Int64("seed", 1, "arrival schedule seed")
-	maxTokens := fs.Int("max-tokens", 4, "tokens generated per request")
-	conns := fs.Int("conns", 1024, "HTTP connections at most (a user's connection pool)")
+	fs.StringVar(&f.kind, "kind", kindHTTP, "path kind: http, router or worker")
+	fs.StringVar(&f.addr, "addr", "", "host:port of the path")
+	fs.Float64Var(&f.rate, "rate", 1000, "open-loop arrival rate, requests per second")
+	fs.DurationVar(&f.duration, "duration", 5*time.Second, "how long the run lasts")
+	fs.Int64Var(&f.seed, "seed", 1, "arrival schedule seed")
+	fs.IntVar(&f.maxTokens, "max-tokens", 4, "tokens generated per request")
+	fs.IntVar(&f.conns, "conns", 1024, "HTTP connections at most (a user's connection pool)")
 	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if f.addr == "" {
+		return f, errors.New("loadgen: -addr is required")
+	}
+	return f, nil
+}
+
+func runLoadgen(args []string) error {
+	f, err := parseLoadgen(args)
+	if err != nil {
 		return err
 	}
-	if *addr == "" {
-		return errors.New("loadgen: -addr is required")
-	}
+	kind, addr, rate, duration, seed, maxTokens, conns := &f.kind, &f.addr, &f.rate, &f.duration, &f.seed, &f.maxTokens, &f.conns
 	call, closeFn, err := newCaller(*kind, *addr, os.Getenv(loadgenSecretEnv), *maxTokens, *conns)
 	if err != nil {
 		return err

@@ -28,6 +28,10 @@ type settings struct {
 	duration     time.Duration
 	maxTokens    int
 	seed         int64
+	// maxInflight is the router's router.max_inflight (0: the bench configuration's).
+	maxInflight int
+	// gcPercent is the process's runtime.gc_percent (0: Go's default).
+	gcPercent int
 	// profileDir, when set, receives CPU and allocation profiles of the process hosting the
 	// router, taken in the first repeat for the router's doors at profileRates.
 	profileDir   string
@@ -55,6 +59,8 @@ func main() {
 	flag.IntVar(&s.repeats, "repeats", 3, "how many times every path runs at every rate")
 	flag.DurationVar(&s.duration, "duration", 5*time.Second, "how long each open-loop run lasts")
 	flag.IntVar(&s.maxTokens, "max-tokens", 4, "tokens generated per request")
+	flag.IntVar(&s.gcPercent, "gc-percent", 400, "runtime.gc_percent of the benchmark's router process (0: Go's default); the memory benchmark keeps Go's default")
+	flag.IntVar(&s.maxInflight, "max-inflight", 0, "router.max_inflight of the benchmark's router (0: the bench configuration's)")
 	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed (repeat r uses seed+r)")
 	flag.StringVar(&s.profileDir, "profile-dir", "", "write CPU and allocation profiles of the router's process here")
 	profileRates := flag.String("profile-rates", "5000,10000", "rates at which -profile-dir profiles the router's doors")
@@ -111,6 +117,10 @@ func startBench(ctx context.Context, cfg *config.Config) (*runtime.Runtime, func
 
 func run(s settings) error {
 	cfg := benchConfig()
+	if s.maxInflight > 0 {
+		cfg.Router.MaxInflight = s.maxInflight
+	}
+	cfg.Runtime.GCPercent = s.gcPercent
 	ctx := context.Background()
 	rt, shutdown, err := startBench(ctx, cfg)
 	if err != nil {

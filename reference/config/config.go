@@ -42,6 +42,10 @@ type Runtime struct {
 	RoutingVersion string `yaml:"routing_version"`
 	Region         string `yaml:"region"`
 	Deployment     string `yaml:"deployment"`
+	// GCPercent and MemoryLimitBytes tune the Go garbage collector of the process that runs
+	// this configuration (reference/config/gc.go); zero leaves Go's defaults (and GOGC, GOMEMLIMIT).
+	GCPercent        int   `yaml:"gc_percent"`
+	MemoryLimitBytes int64 `yaml:"memory_limit_bytes"`
 }
 
 // Router configures the front door.
@@ -66,6 +70,10 @@ type Router struct {
 	// connection's request is answered 503 shed/capacity at once instead of waiting in the
 	// accept backlog until its client gives up (reference/connlimit).
 	MaxConnections int `yaml:"max_connections"`
+	// MaxInflight bounds the completions the router works on at once, over both doors; past it
+	// a request is answered 503 shed/capacity with Retry-After before its body is read
+	// (reference/config/inflight.go has the default).
+	MaxInflight int `yaml:"max_inflight"`
 	// Limits is how a router enforces the declared limits (admission slots, class queue
 	// bounds, tenant concurrency and quotas) when several routers serve one runtime: LimitsLocal
 	// (the default) enforces all of each in every router, right when there is one; LimitsSplit

@@ -145,6 +145,7 @@ func (c *Config) applyDefaults() {
 	if r.Limits == "" {
 		r.Limits = LimitsLocal
 	}
+
 	if c.Artifacts.RepoPrefix == "" {
 		c.Artifacts.RepoPrefix = "models/"
 	}
@@ -200,5 +201,8 @@ func (c *Config) applyDefaults() {
 		}
 		w.applyDeviceDefaults()
 		w.Engine.applyPrefillDefaults()
+	}
+	if r.MaxInflight == 0 { // last: it counts the workers' defaults
+		r.MaxInflight = c.DefaultMaxInflight()
 	}
 }

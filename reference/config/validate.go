@@ -64,6 +64,8 @@ func (c *Config) validate() []*FieldError {
 	if c.Router.MaxConnections < 0 {
 		v.add("router.max_connections", "must not be negative (0 means the default, 10000)")
 	}
+	c.validateInflight(v)
+	c.validateGC(v)
 	if c.Router.AffinitySlack < 0 {
 		v.add("router.affinity_slack", "must not be negative")
 	}

@@ -23,8 +23,8 @@ import (
 // is 404 not_found and a known one asked with the wrong method 405 method_not_allowed with Allow.
 func (r *Router) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", r.completion(true))
-	mux.HandleFunc("POST /v1/completions", r.completion(false))
+	mux.HandleFunc("POST /v1/chat/completions", r.bounded(r.completion(true)))
+	mux.HandleFunc("POST /v1/completions", r.bounded(r.completion(false)))
 	mux.HandleFunc("GET /v1/models", r.listModels)
 	mux.HandleFunc("GET "+discovery.PathFeatures, r.features)
 	mux.HandleFunc("GET "+discovery.PathVersions, r.versions)

@@ -50,9 +50,9 @@ func exemplar(j job) prometheus.Labels {
 }
 
 // observeWithExemplar observes d on o with exemplar ex when o takes exemplars (client_golang's
-// histograms do).
+// histograms do) and d's band of o has no exemplar fresher than exemplarRefresh.
 func observeWithExemplar(o prometheus.Observer, d time.Duration, ex prometheus.Labels) {
-	if eo, ok := o.(prometheus.ExemplarObserver); ok && ex != nil {
+	if eo, ok := o.(prometheus.ExemplarObserver); ok && ex != nil && exemplarDue(o, d, time.Now()) {
 		eo.ObserveWithExemplar(d.Seconds(), ex)
 		return
 	}

@@ -74,6 +74,8 @@ type Router struct {
 	health *health.Server
 	// tools is the tool adapter's client; nil when the runtime serves no runtime-side tool.
 	tools *tooladapter.Client
+	// inflight is router.max_inflight's count of completions in progress, both doors.
+	inflight inflight
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.
@@ -116,6 +118,7 @@ func New(o Options) (*Router, error) {
 		ops:      o.Defects.Operations,
 		health:   newHealth(),
 	}
+	r.inflight.max = r.maxInflight()
 	for _, m := range o.Config.Models {
 		r.models[m.Name] = m
 	}

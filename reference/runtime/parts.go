@@ -255,7 +255,7 @@ func (rt *Runtime) startRouter(startCtx, ctx context.Context) error {
 	if rt.opts.Defects.WrapHTTP != nil {
 		handler = rt.opts.Defects.WrapHTTP(handler)
 	}
-	f := &front{router: r, pool: pool, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, Protocols: httpProtocols()}, grpc: grpc.NewServer(rt.opts.Defects.grpcServerOptions()...)}
+	f := &front{router: r, pool: pool, http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, MaxHeaderBytes: maxHeaderBytes, IdleTimeout: idleTimeout, Protocols: httpProtocols()}, grpc: grpc.NewServer(append([]grpc.ServerOption{grpc.ChainStreamInterceptor(r.StreamBound)}, rt.opts.Defects.grpcServerOptions()...)...)}
 	r.RegisterGRPC(f.grpc)
 	// Reflection lets grpcurl, grpcui and Postman list and call the services without the proto files.
 	reflection.Register(f.grpc)
@@ -309,6 +309,12 @@ const allWorkersWait = 5 * time.Second
 
 // readHeaderTimeout bounds a client that opens a connection and never finishes its headers.
 const readHeaderTimeout = 10 * time.Second
+
+// maxHeaderBytes bounds a request's header block (net/http's default is 1 MiB): a completion's
+// headers are a credential, a trace context and a few contract headers, so 64 KiB is far beyond
+// an honest client's, and a client past it is answered 431 before its body is read. An HTTP/2
+// client is held to the same bound (the server's SETTINGS_MAX_HEADER_LIST_SIZE).
+const maxHeaderBytes = 64 << 10
 
 // idleTimeout closes a kept-alive connection that sends nothing for this long, so idle clients
 // cannot hold the router's connection places (router.max_connections) for ever.

@@ -137,6 +137,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*Runtime, error)
 	}
 	cfg = cloneWorkers(cfg)
 	telemetry.EnsureProvider() // trace ids for evidence and traceresponse, even if nothing set tracing up
+	tuneGC(cfg.Runtime)
 	runCtx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{cfg: cfg, log: o.Logger, opts: o, workers: map[string]*workerHandle{}, interposed: map[string]string{}, runCtx: runCtx, frontStopped: make(chan struct{}), registry: prometheus.NewRegistry(), cancel: cancel, done: make(chan struct{}),
 		topology: Topology{Workers: map[string]string{}, Dials: map[string][]string{}}}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 
+	"google.golang.org/grpc/metadata"
+
 	"github.com/aruntime/arcert/reference/workload"
 )
 
@@ -20,8 +22,9 @@ func digestToken(token string) [32]byte { return workload.Digest(token) }
 // router holds the credential. Whatever the call presented is logged first
 // (see CredentialsSeen), admitted or not.
 func (s *Server) authorize(ctx context.Context) error {
-	s.seen.record(ctx)
-	return workload.Check(ctx, s.tokenDigest, "worker")
+	md, _ := metadata.FromIncomingContext(ctx) // a copy: taken once for the log and the check
+	s.seen.record(md)
+	return workload.CheckValues(md.Get("authorization"), s.tokenDigest, "worker")
 }
 
 // TenantSalt derives the prefix-cache salt for a tenant and an optional

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -21,17 +20,21 @@ const maxSeenCredentials = 4096
 // and that no tenant's key is among them, without the log holding any secret. A fingerprint is
 // the first 16 hex digits of the value's SHA-256, as the stand-in provider records them.
 type credentialLog struct {
-	mu   sync.Mutex
-	seen map[string]bool
+	mu sync.Mutex
+	// seen is keyed by the fingerprint's bytes, spelt in hex only when listed: a call presents
+	// the same few values every time, and a string key cost an allocation per value per call.
+	seen map[fingerprintKey]bool
 }
 
-// record adds the fingerprints of ctx's incoming metadata.
-func (l *credentialLog) record(ctx context.Context) {
-	md, _ := metadata.FromIncomingContext(ctx)
+// fingerprintKey is the first 8 bytes of a value's SHA-256.
+type fingerprintKey [8]byte
+
+// record adds the fingerprints of a call's incoming metadata.
+func (l *credentialLog) record(md metadata.MD) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.seen == nil {
-		l.seen = map[string]bool{}
+		l.seen = map[fingerprintKey]bool{}
 	}
 	for _, vs := range md {
 		for _, v := range vs {
@@ -49,7 +52,7 @@ func (l *credentialLog) recordValues(values ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.seen == nil {
-		l.seen = map[string]bool{}
+		l.seen = map[fingerprintKey]bool{}
 	}
 	for _, v := range values {
 		if v != "" && len(l.seen) < maxSeenCredentials {
@@ -58,14 +61,13 @@ func (l *credentialLog) recordValues(values ...string) {
 	}
 }
 
-// fingerprintValue is the first 16 hex digits of the SHA-256 of v, a bearer value without its
-// scheme.
-func fingerprintValue(v string) string {
+// fingerprintValue is the first 8 bytes of the SHA-256 of v, a bearer value without its scheme.
+func fingerprintValue(v string) fingerprintKey {
 	if token, ok := strings.CutPrefix(v, "Bearer "); ok {
 		v = token
 	}
 	sum := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(sum[:8])
+	return fingerprintKey(sum[:8])
 }
 
 // list returns the fingerprints recorded, sorted.
@@ -74,7 +76,7 @@ func (l *credentialLog) list() []string {
 	defer l.mu.Unlock()
 	out := make([]string, 0, len(l.seen))
 	for fp := range l.seen {
-		out = append(out, fp)
+		out = append(out, hex.EncodeToString(fp[:]))
 	}
 	slices.Sort(out)
 	return out

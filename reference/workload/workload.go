@@ -25,8 +25,14 @@ func Digest(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 // Check admits a call only if its metadata carries the credential whose Digest is want; the
 // error is an Unauthenticated status naming the part.
 func Check(ctx context.Context, want [32]byte, part string) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
+	// Only the one key is copied out of the call's metadata, not all of it.
+	return CheckValues(metadata.ValueFromIncomingContext(ctx, "authorization"), want, part)
+}
+
+// CheckValues is Check of a call's authorization values, for a caller that has copied the call's
+// metadata already (metadata.MD.Get("authorization")).
+func CheckValues(authorization []string, want [32]byte, part string) error {
+	for _, v := range authorization {
 		token, ok := strings.CutPrefix(v, bearerPrefix)
 		if !ok {
 			continue
