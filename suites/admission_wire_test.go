@@ -80,8 +80,8 @@ func TestGaugesAreReadAndSummed(t *testing.T) {
 	defer func(old *Env) { env = old }(env)
 	env = &Env{Target: &target.Target{Endpoints: target.Endpoints{HTTP: srv.URL}}}
 	set, sum, why := scrapeGauges(context.Background())
-	if why != "" || set.runtime != "vLLM" || sum != 24 {
-		t.Fatalf("read %q %v (%s), want vLLM 24", set.runtime, sum, why)
+	if why != "" || set.runtime != "vLLM" || sum.sum != 24 || sum.byClass != nil {
+		t.Fatalf("read %q %+v (%s), want vLLM 24 and no class", set.runtime, sum, why)
 	}
 	g := gaugesRun(context.Background(), func() { time.Sleep(3 * gaugeEvery) })
 	if !g.read() || g.peak != 24 {
@@ -89,12 +89,24 @@ func TestGaugesAreReadAndSummed(t *testing.T) {
 	}
 	// The same router listed twice is two routers' worth of admitted work; a dead one is no reading.
 	env.Target.Endpoints.More = []target.Router{{HTTP: srv.URL}}
-	if _, sum, why := scrapeGauges(context.Background()); why != "" || sum != 48 {
-		t.Errorf("two routers read %v (%s), want 48, their sum", sum, why)
+	if _, sum, why := scrapeGauges(context.Background()); why != "" || sum.sum != 48 {
+		t.Errorf("two routers read %+v (%s), want 48, their sum", sum, why)
 	}
 	env.Target.Endpoints.More = []target.Router{{HTTP: "http://127.0.0.1:1"}}
 	if _, _, why := scrapeGauges(context.Background()); !strings.Contains(why, "at http://127.0.0.1:1") {
 		t.Errorf("a dead second router: %q, want it named", why)
+	}
+	// ARuntime's gauges: running over every class, each class's queue labelled. A class's bound is
+	// the running count plus its own queue, over both routers; the sum is everything.
+	body.Store("# TYPE aruntime_in_flight gauge\naruntime_in_flight 16\n# TYPE aruntime_queue_depth gauge\n" +
+		"aruntime_queue_depth{traffic_class=\"interactive\"} 30\naruntime_queue_depth{traffic_class=\"batch\"} 100\n")
+	env.Target.Endpoints.More = []target.Router{{HTTP: srv.URL}}
+	if _, s, why := scrapeGauges(context.Background()); why != "" || s.sum != 292 || s.byClass["interactive"] != 92 || s.byClass["batch"] != 232 {
+		t.Errorf("classed gauges over two routers read %+v (%s), want sum 292, interactive 92, batch 232", s, why)
+	}
+	g = gaugesRun(context.Background(), func() { time.Sleep(3 * gaugeEvery) })
+	if g.peakFor("interactive") != 92 || g.peakFor("batch") != 232 || g.peakFor("unlabelled-class") != 292 {
+		t.Errorf("sampled %+v: want interactive 92, batch 232, a class no series names the whole 292", g)
 	}
 	env.Target.Endpoints.More = nil
 	body.Store("# TYPE other gauge\nother 3\n")
