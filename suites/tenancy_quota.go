@@ -201,19 +201,29 @@ func quotaFollowsCredential(ctx context.Context, vias []string) {
 const allowanceWait = 15 * time.Second
 
 // awaitAllowance waits until t may send requests requests of about tokens tokens each without
-// meeting its own quota, as /v1/aruntime/quotas tells it. A target that does not declare quotas
-// has no such endpoint and no quota to wait for: the request goes at once.
+// meeting its own quota, as /v1/aruntime/quotas tells it, at every router the target lists: a
+// request may go to any of them, and routers that divide a tenant's quota each hold a bucket of
+// their own. A target that does not declare quotas has no such endpoint and no quota to wait for:
+// the request goes at once.
 func awaitAllowance(ctx context.Context, t target.Tenant, requests int, tokens int) {
 	if !env.Target.Declares("quotas") {
 		return
 	}
+	routers := len(env.Target.Endpoints.HTTPURLs())
 	Eventually(func() bool {
-		var q discovery.Quotas
-		Expect(getJSON(ctx, discovery.PathQuotas, t.Key, &q)).To(Equal(http.StatusOK), "GET quotas as %s", t.Name)
-		return q.RequestsPerMinute.Remaining >= float64(requests) &&
-			(q.TokensPerMinute.Limit == 0 || q.TokensPerMinute.Remaining >= float64(requests*tokens))
+		for i := range routers {
+			var q discovery.Quotas
+			status, _, err := env.HTTP.At(i).GetJSON(ctx, discovery.PathQuotas, t.Key, &q)
+			Expect(err).NotTo(HaveOccurred(), "GET quotas as %s", t.Name)
+			Expect(status).To(Equal(http.StatusOK), "GET quotas as %s", t.Name)
+			if q.RequestsPerMinute.Remaining < float64(requests) ||
+				(q.TokensPerMinute.Limit != 0 && q.TokensPerMinute.Remaining < float64(requests*tokens)) {
+				return false
+			}
+		}
+		return true
 	}).WithContext(ctx).WithTimeout(allowanceWait).WithPolling(50*time.Millisecond).Should(BeTrue(),
-		"%s's own quota did not refill to %d requests within %s", t.Name, requests, allowanceWait)
+		"%s's own quota did not refill to %d requests at every router within %s", t.Name, requests, allowanceWait)
 }
 
 // callAs is callVia as tenant t once t's own quota allows the request.
