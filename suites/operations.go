@@ -86,11 +86,30 @@ func workerDigests(ctx context.Context, model string) []string {
 	return out
 }
 
-// servesOthersOnly reports whether w reports artifacts and none of model: a worker of another
-// model (an autoscaled group's), which model's rollouts do not concern. A worker reporting no
-// artifact at all is not excused: that is a worker that lost its pin.
+// servesOthersOnly reports whether w is a worker of the declared autoscaled model and of nothing
+// else (placement.autoscaling_lag.model, when that is not model): its group's instances come and
+// go, and model's rollouts do not concern them. Nothing else is excused: a worker reporting no
+// artifact, or another model the target never declared as autoscaled, may be a worker that lost
+// model's pin.
 func servesOthersOnly(w discovery.WorkerVersions, model string) bool {
-	return len(w.Artifacts) > 0 && !slices.ContainsFunc(w.Artifacts, func(a discovery.Artifact) bool { return a.Model == model })
+	scaled := env.Target.Placement.AutoscalingLag.Model
+	if scaled == "" || scaled == model || len(w.Artifacts) == 0 {
+		return false
+	}
+	return !slices.ContainsFunc(w.Artifacts, func(a discovery.Artifact) bool { return a.Model != scaled })
+}
+
+// modelWorkers are the ids of every worker not excused by servesOthersOnly: the workers whose
+// refusals and versions model's specs judge.
+func modelWorkers(ctx context.Context, model string) []string {
+	var ids []string
+	for _, w := range versionsNow(ctx) {
+		if !servesOthersOnly(w, model) {
+			ids = append(ids, w.Worker)
+		}
+	}
+	Expect(ids).NotTo(BeEmpty(), "/v1/aruntime/versions lists no worker of %s", model)
+	return ids
 }
 
 // allOn polls until every worker serving model reports digest for it, within the declared convergence.
@@ -184,7 +203,7 @@ var _ = Describe("Invalid artifacts", func() {
 	It("refuses every invalid artifact with evidence on every worker while the version in service keeps serving", Req("ART-1"), func(ctx SpecContext) {
 		_, model, key, convergence := ops()
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
-		workers := workerIDs(ctx)
+		workers := modelWorkers(ctx, model) // a worker of another model has no pin of model to refuse
 		explainClientPaths(false)
 		r := rng(0xa71)
 		for _, stage := range []struct{ name, serving string }{{"from-pin", pinned(model)}, {"after-rollout", env.Target.Operations.RolloutDigest}} {
