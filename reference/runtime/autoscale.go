@@ -93,10 +93,14 @@ func (g *scaleGroup) instances() []string {
 func (g *scaleGroup) Observe(context.Context) autoscale.Observation {
 	o := autoscale.Observation{At: time.Now(), Workers: 1 + len(g.instances())}
 	for _, w := range g.pool.Workers() {
-		if !g.member(w) || !w.Healthy() {
+		if !g.member(w) {
 			continue
 		}
 		h := w.Health()
+		if !w.Healthy() || h == nil {
+			o.Unobserved++ // its load is not known: not a reason to scale either way
+			continue
+		}
 		o.Waiting += int(h.GetWaiting())
 		o.Running += int(h.GetRunning())
 		o.Capacity += int(h.GetMaxBatch())
