@@ -37,8 +37,18 @@ func (a Autoscale) Enabled() bool { return a.Worker != "" }
 func (c *Config) validateAutoscale(v *validator) {
 	a := c.Autoscale
 	if !a.Enabled() {
-		if a.MaxWorkers != 0 || a.ScaleOutAfter != 0 {
-			v.add("autoscale.worker", "is required when the autoscale section is set")
+		// Without its worker the section scales nothing: each key set would be silently ignored.
+		for _, k := range []struct {
+			key string
+			set bool
+		}{
+			{"min_workers", a.MinWorkers != 0}, {"max_workers", a.MaxWorkers != 0},
+			{"scale_out_after", a.ScaleOutAfter != 0}, {"scale_in_after", a.ScaleInAfter != 0},
+			{"cooldown", a.Cooldown != 0}, {"interval", a.Interval != 0}, {"load_per_gb", a.LoadPerGB != 0},
+		} {
+			if k.set {
+				v.add("autoscale."+k.key, "is set but autoscale.worker is not: without its template worker nothing is scaled")
+			}
 		}
 		return
 	}
@@ -48,6 +58,9 @@ func (c *Config) validateAutoscale(v *validator) {
 		v.add("autoscale.worker", "worker %q is not declared under workers", a.Worker)
 	case w.Role == RolePrefill:
 		v.add("autoscale.worker", "worker %q is a prefill worker; an autoscaled group serves requests", a.Worker)
+	case w.Device.Backend != "" && w.Device.Backend != DeviceSim:
+		// Instances copy the template's device; a real GPU's index cannot be shared by copies.
+		v.add("autoscale.worker", "worker %q has device backend %q; an autoscaled template must use backend sim", a.Worker, w.Device.Backend)
 	}
 	for _, other := range c.Workers {
 		if ok && other.ID != w.ID && sharesModel(other, w) {

@@ -249,3 +249,43 @@ func TestAutoscaleRefusesWhatCannotScale(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoscaleKeysWithoutAWorkerAreNamed: an autoscale section without its worker scales nothing,
+// so each key it sets is refused by name rather than silently ignored.
+func TestAutoscaleKeysWithoutAWorkerAreNamed(t *testing.T) {
+	src := string(devYAML(t))
+	if !strings.Contains(src, "  worker: worker-s\n") {
+		t.Fatal("dev.yaml's autoscale section has no worker: worker-s")
+	}
+	_, err := Parse("dev.yaml", []byte(strings.Replace(src, "  worker: worker-s\n", "", 1)))
+	if err == nil {
+		t.Fatal("an autoscale section without a worker parsed")
+	}
+	for _, key := range []string{"min_workers", "max_workers", "scale_out_after", "scale_in_after", "cooldown", "interval", "load_per_gb"} {
+		if !strings.Contains(err.Error(), "autoscale."+key) {
+			t.Errorf("error %v does not name autoscale.%s", err, key)
+		}
+	}
+}
+
+// TestAutoscaleTemplateMustBeSimulated: instances copy the template's device, and a real GPU
+// index cannot be copied to another instance, so a template on another backend is refused.
+func TestAutoscaleTemplateMustBeSimulated(t *testing.T) {
+	c, err := Parse("dev.yaml", devYAML(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.Workers {
+		if c.Workers[i].ID == c.Autoscale.Worker {
+			c.Workers[i].Device.Backend = DeviceNVML
+		}
+	}
+	errs := c.validate()
+	found := false
+	for _, e := range errs {
+		found = found || strings.Contains(e.Error(), "autoscale.worker") && strings.Contains(e.Error(), "backend")
+	}
+	if !found {
+		t.Fatalf("errors %v, want autoscale.worker refused for its nvml backend", errs)
+	}
+}
