@@ -9,8 +9,11 @@ import (
 // and the autoscaler (reference/autoscale) adds copies of it, up to MaxWorkers, while work for its
 // model waits, and removes them, down to MinWorkers, once they idle. The group's workers serve
 // only their own models and add no capacity to the router's admission: their engines' batch and
-// waiting limits are the group's capacity, so scaling it never moves what the other models were
-// promised. Only the embedded default runs it (in-process workers); a zero section runs none.
+// waiting limits are the group's capacity, so scaling it never changes the admission capacity.
+// Admission is still shared: each of the group's requests holds a router admission slot while it
+// runs or waits, so validation refuses a group whose MaxWorkers × (max_batch + max_waiting) could
+// hold every slot of the fixed workers. Only the embedded default runs it (in-process workers); a
+// zero section runs none.
 type Autoscale struct {
 	// Worker is the id of the template worker under workers.
 	Worker     string `yaml:"worker"`
@@ -73,6 +76,10 @@ func (c *Config) validateAutoscale(v *validator) {
 	if a.MaxWorkers < a.MinWorkers {
 		v.add("autoscale.max_workers", "%d is below min_workers %d", a.MaxWorkers, a.MinWorkers)
 	}
+	if fixed, held := c.admissionSlots(a.Worker), a.MaxWorkers*(w.Engine.MaxBatch+w.Engine.MaxWaiting); ok && a.MaxWorkers >= a.MinWorkers && held >= fixed {
+		v.add("autoscale.max_workers", "%d instances hold up to %d admitted requests (max_batch %d + max_waiting %d each), not fewer than the %d admission slots of the fixed workers in %s: the group could take every slot from the other models",
+			a.MaxWorkers, held, w.Engine.MaxBatch, w.Engine.MaxWaiting, fixed, c.Runtime.Region)
+	}
 	if a.MaxWorkers > MaxAutoscaleWorkers {
 		v.add("autoscale.max_workers", "%d is above %d", a.MaxWorkers, MaxAutoscaleWorkers)
 	}
@@ -86,6 +93,19 @@ func (c *Config) validateAutoscale(v *validator) {
 			v.add("autoscale."+name, "must not be negative, got %s", d)
 		}
 	}
+}
+
+// admissionSlots is the router's admission capacity from the configured workers: the batch slots
+// of the serving workers in the runtime's region, less the autoscaled template's (the group's
+// workers are elastic and add none). The group's own requests are admitted against it too.
+func (c *Config) admissionSlots(template string) int {
+	n := 0
+	for _, w := range c.Workers {
+		if w.ID != template && w.Role != RolePrefill && w.Region == c.Runtime.Region {
+			n += w.Engine.MaxBatch
+		}
+	}
+	return n
 }
 
 // MaxAutoscaleWorkers bounds an autoscaled group: every instance is a process's worth of ports
