@@ -230,12 +230,12 @@ func TestEvidenceMemoryBytes(t *testing.T) {
 // line of the section in the file.
 func TestAutoscaleRefusesWhatCannotScale(t *testing.T) {
 	for name, tc := range map[string]struct{ from, to, want string }{
-		"unknown worker":   {"worker: worker-s", "worker: worker-z", `autoscale.worker: worker "worker-z" is not declared`},
-		"shared model":     {"worker: worker-s", "worker: worker-a", "also serves a model of worker-a"},
-		"max below min":    {"max_workers: 3", "max_workers: 0", "autoscale.max_workers: 0 is below min_workers 1"},
-		"no min":           {"min_workers: 1", "min_workers: 0", "autoscale.min_workers: must be at least 1"},
-		"no persistence":   {"scale_out_after: 1500ms", "scale_out_after: 0s", "autoscale.scale_out_after: must be greater than zero"},
-		"negative warm-up": {"load_per_gb: 1s", "load_per_gb: -1s", "autoscale.load_per_gb: must not be negative"},
+		"unknown worker":             {"worker: worker-s", "worker: worker-z", `autoscale.worker: worker "worker-z" is not declared`},
+		"shared model":               {"worker: worker-s", "worker: worker-a", "also serves a model of worker-a"},
+		"max below min":              {"max_workers: 3", "max_workers: 0", "autoscale.max_workers: 0 is below min_workers 1"},
+		"no min":                     {"min_workers: 1", "min_workers: 0", "autoscale.min_workers: must be at least 1"},
+		"no persistence":             {"scale_out_after: 1500ms", "scale_out_after: 0s", "autoscale.scale_out_after: must be greater than zero"},
+		"negative warm-up":           {"load_per_gb: 1s", "load_per_gb: -1s", "autoscale.load_per_gb: must not be negative"},
 		"takes every admission slot": {"max_workers: 3", "max_workers: 4", "autoscale.max_workers: 4 instances hold up to 16 admitted requests"},
 	} {
 		t.Run(name, func(t *testing.T) {
