@@ -66,52 +66,6 @@ func setDigest(ctx context.Context, model, digest string) {
 	opsCheck(status == http.StatusOK, "the operator API answered %d to rolling %s to %s", status, model, digest)
 }
 
-// workerDigests is what every worker reports for model.
-func workerDigests(ctx context.Context, model string) []string {
-	var v discovery.Versions
-	Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
-	var out []string
-	for _, w := range v.Workers {
-		if servesOthersOnly(w, model) {
-			continue // an autoscaled group's worker, say: not one to converge on model's pin
-		}
-		d := ""
-		for _, a := range w.Artifacts {
-			if a.Model == model {
-				d = a.Digest
-			}
-		}
-		out = append(out, w.Worker+"="+d)
-	}
-	return out
-}
-
-// servesOthersOnly reports whether w is a worker of the declared autoscaled model and of nothing
-// else (placement.autoscaling_lag.model, when that is not model): its group's instances come and
-// go, and model's rollouts do not concern them. Nothing else is excused: a worker reporting no
-// artifact, or another model the target never declared as autoscaled, may be a worker that lost
-// model's pin.
-func servesOthersOnly(w discovery.WorkerVersions, model string) bool {
-	scaled := env.Target.Placement.AutoscalingLag.Model
-	if scaled == "" || scaled == model || len(w.Artifacts) == 0 {
-		return false
-	}
-	return !slices.ContainsFunc(w.Artifacts, func(a discovery.Artifact) bool { return a.Model != scaled })
-}
-
-// modelWorkers are the ids of every worker not excused by servesOthersOnly: the workers whose
-// refusals and versions model's specs judge.
-func modelWorkers(ctx context.Context, model string) []string {
-	var ids []string
-	for _, w := range versionsNow(ctx) {
-		if !servesOthersOnly(w, model) {
-			ids = append(ids, w.Worker)
-		}
-	}
-	Expect(ids).NotTo(BeEmpty(), "/v1/aruntime/versions lists no worker of %s", model)
-	return ids
-}
-
 // allOn polls until every worker serving model reports digest for it, within the declared convergence.
 func allOn(ctx context.Context, model, digest string) {
 	GinkgoHelper()
@@ -293,9 +247,11 @@ var _ = Describe("Replaced workers", func() {
 		allOn(ctx, model, rollout)
 		r := rng(0x7e4)
 		serving := servingWorkers(ctx, r)
-		for _, w := range versionsNow(ctx) {
+		vs := versionsNow(ctx)
+		held := heldWorkers(vs, model)
+		for _, w := range vs {
 			id := w.Worker
-			if servesOthersOnly(w, model) {
+			if !held[id] && servesOthersOnly(w, model) {
 				continue // not a worker of the operations model: its pin is not the one rolled out
 			}
 			before := instanceOf(ctx, id, model)
