@@ -94,16 +94,25 @@ var _ = Describe("Autoscaling lag", Serial, func() {
 			r.body.Messages[0].Content = fmt.Sprintf("autoscaling lag %d %s", i, promptTag(uint64(i)))
 			return r
 		})
-		s := scaleSeconds(run.entries, length)
-		plotScaling(s, lag)
 		after := workersServing(ctx, a.Model)
+		// The model's workers: those serving it at the step or after it (an added one), when the
+		// runtime lists them; an answer of any other worker is served elsewhere.
+		var members map[string]bool
+		if atStep != nil && after != nil {
+			members = map[string]bool{}
+			maps.Copy(members, atStep)
+			maps.Copy(members, after)
+		}
+		ofModel := servedByModel(members)
+		s := scaleSeconds(run.entries, length, ofModel)
+		plotScaling(s, lag)
 
 		// Contract first: whatever the lag, no request may end outside it.
 		var outside, late []string
 		shed, elsewhere := 0, 0
 		for _, e := range run.entries {
 			switch {
-			case scaledOK(e):
+			case ofModel(e):
 				if tc.TTFT > 0 && e.TTFT > tc.TTFT {
 					late = append(late, fmt.Sprintf("request #%d's first token after %s", e.Seq, e.TTFT.Round(time.Millisecond)))
 				}
@@ -134,16 +143,16 @@ var _ = Describe("Autoscaling lag", Serial, func() {
 		known := map[string]bool{}
 		maps.Copy(known, atStep)
 		for _, e := range cal.entries {
-			if scaledOK(e) && e.ServedBy.Worker != "" {
+			if ofModel(e) && e.ServedBy.Worker != "" {
 				known[e.ServedBy.Worker] = true
 			}
 		}
-		fresh, added := freshBy(run.entries, known)
+		fresh, added := freshBy(run.entries, known, ofModel)
 		named := "the runtime names no worker in its answers: judged by the served rate alone"
 		if fresh != nil {
 			named = fmt.Sprintf("new workers serving it: %s", listed(added))
 		}
-		first := crossing(run.entries, length, scaleAdded*baseline, fresh)
+		first := crossing(run.entries, length, scaleAdded*baseline, ofModel, fresh)
 		steady := -1
 		if first >= 0 {
 			steady = s.firstAbove(scaleSteady * s.plateau())

@@ -15,6 +15,15 @@ import (
 	"github.com/aruntime/arcert/conformance/report"
 )
 
+// servedByModel is scaledOK, and, when the runtime names the worker and lists the model's workers
+// (members, non-nil), served by one of them: an answer of another model's worker (overflow sent
+// to a smaller model and called completed) is no capacity of the declared one.
+func servedByModel(members map[string]bool) func(chaosledger.Entry) bool {
+	return func(e chaosledger.Entry) bool {
+		return scaledOK(e) && (members == nil || e.ServedBy.Worker == "" || members[e.ServedBy.Worker])
+	}
+}
+
 // scaledOK reports whether e is an answer SCL-1 counts as capacity of the declared model: served
 // as asked (completed, not rerouted to another region or degraded to another model) and not by a
 // hosted provider the target declares. Overflow sent elsewhere is no capacity the autoscaler added.
@@ -105,7 +114,7 @@ type scaleRun struct {
 
 // scaleSeconds buckets entries into length's whole seconds: offered by when scheduled, served
 // (scaledOK) and shed by when they ended.
-func scaleSeconds(entries []chaosledger.Entry, length time.Duration) scaleRun {
+func scaleSeconds(entries []chaosledger.Entry, length time.Duration, ok func(chaosledger.Entry) bool) scaleRun {
 	n := int(length / time.Second)
 	s := scaleRun{offered: make([]float64, n), served: make([]float64, n), shed: make([]float64, n)}
 	origin := runOrigin(entries)
@@ -119,7 +128,7 @@ func scaleSeconds(entries []chaosledger.Entry, length time.Duration) scaleRun {
 			continue
 		}
 		switch {
-		case scaledOK(e):
+		case ok(e):
 			s.served[i]++
 		case e.Outcome == outcome.Shed:
 			s.shed[i]++
@@ -154,11 +163,11 @@ func (s scaleRun) plateau() float64 {
 // the next 1 s window, [t, t+1 s), is above it too, so one lucky second is not capacity. When
 // fresh is not nil it must also hold by t: a worker fresh names (one not serving at the step) has
 // served, which is what corroborates that the capacity was added. -1 when there is none.
-func crossing(entries []chaosledger.Entry, length time.Duration, rate float64, fresh func(at time.Time) bool) float64 {
+func crossing(entries []chaosledger.Entry, length time.Duration, rate float64, ok func(chaosledger.Entry) bool, fresh func(at time.Time) bool) float64 {
 	origin := runOrigin(entries)
 	var ends []time.Duration
 	for _, e := range entries {
-		if scaledOK(e) {
+		if ok(e) {
 			ends = append(ends, e.End.Sub(origin))
 		}
 	}
@@ -180,10 +189,10 @@ func crossing(entries []chaosledger.Entry, length time.Duration, rate float64, f
 // worker not in known served an answer that ended by a given instant, and the ids of those
 // workers; nil when some answer names no worker (a runtime need not), and SCL-1 then judges by
 // the served rate alone.
-func freshBy(entries []chaosledger.Entry, known map[string]bool) (func(time.Time) bool, []string) {
+func freshBy(entries []chaosledger.Entry, known map[string]bool, ok func(chaosledger.Entry) bool) (func(time.Time) bool, []string) {
 	first := map[string]time.Time{}
 	for _, e := range entries {
-		if !scaledOK(e) {
+		if !ok(e) {
 			continue
 		}
 		w := e.ServedBy.Worker
