@@ -22,9 +22,9 @@ import (
 // provider, another region or a smaller model is no capacity added.
 const (
 	// The calibration is scaleBursts closed-loop bursts of scaleBurst at scaleCalibrators
-	// concurrency, scaleSettle apart: at least 3 s of measure in all, while no burst keeps work
+	// concurrency, scaleSettle apart: 3.75 s of measure in all, while no burst keeps work
 	// waiting long enough for a sane scale_out_after to act on it.
-	scaleBursts      = 4
+	scaleBursts      = 5
 	scaleBurst       = 750 * time.Millisecond
 	scaleCalibrators = 8
 	scaleSettle      = time.Second
@@ -68,7 +68,7 @@ var _ = Describe("Autoscaling lag", Serial, func() {
 		rq := request{key: key, class: class, body: body}
 		before := workersServing(ctx, a.Model)
 
-		cal := calibrate(ctx, rq)
+		cal := calibrate(ctx, rq, servedByModel(before)) // only the workers serving it at rest
 		if cal.served < scaleMinServed || cal.seconds < 3 {
 			invalid("the calibration served %d requests of %s by its workers in %.0f s (need %d in 3 s): no capacity at rest to step from", cal.served, a.Model, cal.seconds, scaleMinServed)
 			return

@@ -47,10 +47,10 @@ type calibration struct {
 // calibrate saturates the model in closed loop for scaleBursts bursts of scaleBurst each, a pause
 // of scaleSettle between them: together a measure of at least 3 s, while no burst lasts long
 // enough that a sane scale_out_after would act on it.
-func calibrate(ctx context.Context, rq request) calibration {
+func calibrate(ctx context.Context, rq request, ok func(chaosledger.Entry) bool) calibration {
 	var c calibration
 	for b := range scaleBursts {
-		served, entries := burst(ctx, rq, b)
+		served, entries := burst(ctx, rq, b, ok)
 		c.served += served
 		c.entries = append(c.entries, entries...)
 		c.seconds += scaleBurst.Seconds()
@@ -61,7 +61,7 @@ func calibrate(ctx context.Context, rq request) calibration {
 		switch {
 		case refusedForCapacity(e):
 			c.saturated = true
-		case scaledOK(e):
+		case ok(e):
 			lat = append(lat, e.Latency())
 		}
 	}
@@ -76,8 +76,8 @@ func calibrate(ctx context.Context, rq request) calibration {
 	return c
 }
 
-// burst runs one closed-loop burst and returns how many scaledOK answers ended within it.
-func burst(ctx context.Context, rq request, b int) (int, []chaosledger.Entry) {
+// burst runs one closed-loop burst and returns how many answers ok counts ended within it.
+func burst(ctx context.Context, rq request, b int, ok func(chaosledger.Entry) bool) (int, []chaosledger.Entry) {
 	var l chaosledger.Ledger
 	end := time.Now().Add(scaleBurst)
 	var wg sync.WaitGroup
@@ -89,7 +89,7 @@ func burst(ctx context.Context, rq request, b int) (int, []chaosledger.Entry) {
 				r.body.Messages[0].Content = fmt.Sprintf("autoscaling calibration %d/%d/%d", b, c, i)
 				e := sendLoad(ctx, (b*100+c)*1000+i, time.Now(), r)
 				l.Record(e)
-				if !scaledOK(e) {
+				if !ok(e) {
 					time.Sleep(20 * time.Millisecond) // a refusal is instant: do not spin on it
 				}
 			}
@@ -99,7 +99,7 @@ func burst(ctx context.Context, rq request, b int) (int, []chaosledger.Entry) {
 	served := 0
 	entries := l.Entries()
 	for _, e := range entries {
-		if scaledOK(e) && !e.End.After(end) {
+		if ok(e) && !e.End.After(end) {
 			served++
 		}
 	}
