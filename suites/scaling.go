@@ -70,7 +70,7 @@ var _ = Describe("Autoscaling lag", Serial, func() {
 
 		cal := calibrate(ctx, rq, servedByModel(before)) // only the workers serving it at rest
 		if cal.served < scaleMinServed || cal.seconds < 3 {
-			invalid("the calibration served %d requests of %s by its workers in %.0f s (need %d in 3 s): no capacity at rest to step from", cal.served, a.Model, cal.seconds, scaleMinServed)
+			invalid("the calibration served %d requests of %s by its workers in %.2f s (need %d in 3 s): no capacity at rest to step from", cal.served, a.Model, cal.seconds, scaleMinServed)
 			return
 		}
 		if !cal.saturated {
@@ -165,7 +165,7 @@ var _ = Describe("Autoscaling lag", Serial, func() {
 		}
 		mustHold(first <= lag.Seconds(), "the first added capacity for %s came %.2f s into the step, later than the declared %s (%.1f req/s at rest); workers serving it %s; %s",
 			a.Model, first, lag, baseline, workerCounts(before, after), named)
-		evidence("%s: %.1f req/s at rest (%d served by its workers in %.0f s of calibration); stepped to %.1f req/s for %s: first added capacity at %.2f s (declared %s), steady state (%.0f%% of the %.1f req/s plateau) at %d s; %d of %d requests served by its workers, %d elsewhere, %d shed with Retry-After, none past its deadline; workers serving it %s; %s",
+		evidence("%s: %.1f req/s at rest (%d served by its workers in %.2f s of calibration); stepped to %.1f req/s for %s: first added capacity at %.2f s (declared %s), steady state (%.0f%% of the %.1f req/s plateau) at %d s; %d of %d requests served by its workers, %d elsewhere, %d shed with Retry-After, none past its deadline; workers serving it %s; %s",
 			a.Model, baseline, cal.served, cal.seconds, rate, length, first, lag, scaleSteady*100, s.plateau(), steady, len(run.entries)-shed-elsewhere, len(run.entries), elsewhere, shed, workerCounts(before, after), named)
 	}, SpecTimeout(3*time.Minute))
 })
