@@ -221,6 +221,9 @@ func (g *scaleGroup) stopInstance(ctx context.Context, id, dial string) error {
 	}
 	h.killed.Store(true) // a stop the autoscaler asked for, not a failure of the runtime
 	h.stop()
+	if h.forget != nil {
+		h.forget() // its id is never reused: its series would be exported for ever
+	}
 	select {
 	case <-h.done:
 		return nil
