@@ -14,7 +14,7 @@ func TestAutoscalingLagIsBoundedBySCL1sTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok := "expected_seconds: 6 "
+	ok := "expected_seconds: 8 "
 	if !strings.Contains(string(raw), ok) {
 		t.Fatalf("reference.yaml no longer declares %q", ok)
 	}
