@@ -66,33 +66,6 @@ func setDigest(ctx context.Context, model, digest string) {
 	opsCheck(status == http.StatusOK, "the operator API answered %d to rolling %s to %s", status, model, digest)
 }
 
-// workerDigests is what every worker reports for model.
-func workerDigests(ctx context.Context, model string) []string {
-	var v discovery.Versions
-	Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
-	var out []string
-	for _, w := range v.Workers {
-		if servesOthersOnly(w, model) {
-			continue // an autoscaled group's worker, say: not one to converge on model's pin
-		}
-		d := ""
-		for _, a := range w.Artifacts {
-			if a.Model == model {
-				d = a.Digest
-			}
-		}
-		out = append(out, w.Worker+"="+d)
-	}
-	return out
-}
-
-// servesOthersOnly reports whether w reports artifacts and none of model: a worker of another
-// model (an autoscaled group's), which model's rollouts do not concern. A worker reporting no
-// artifact at all is not excused: that is a worker that lost its pin.
-func servesOthersOnly(w discovery.WorkerVersions, model string) bool {
-	return len(w.Artifacts) > 0 && !slices.ContainsFunc(w.Artifacts, func(a discovery.Artifact) bool { return a.Model == model })
-}
-
 // allOn polls until every worker serving model reports digest for it, within the declared convergence.
 func allOn(ctx context.Context, model, digest string) {
 	GinkgoHelper()
@@ -184,7 +157,7 @@ var _ = Describe("Invalid artifacts", func() {
 	It("refuses every invalid artifact with evidence on every worker while the version in service keeps serving", Req("ART-1"), func(ctx SpecContext) {
 		_, model, key, convergence := ops()
 		DeferCleanup(func(ctx SpecContext) { setDigest(ctx, model, pinned(model)); allOn(ctx, model, pinned(model)) })
-		workers := workerIDs(ctx)
+		workers := modelWorkers(ctx, model) // a worker of another model has no pin of model to refuse
 		explainClientPaths(false)
 		r := rng(0xa71)
 		for _, stage := range []struct{ name, serving string }{{"from-pin", pinned(model)}, {"after-rollout", env.Target.Operations.RolloutDigest}} {
@@ -274,9 +247,11 @@ var _ = Describe("Replaced workers", func() {
 		allOn(ctx, model, rollout)
 		r := rng(0x7e4)
 		serving := servingWorkers(ctx, r)
-		for _, w := range versionsNow(ctx) {
+		vs := versionsNow(ctx)
+		held := heldWorkers(vs, model)
+		for _, w := range vs {
 			id := w.Worker
-			if servesOthersOnly(w, model) {
+			if !held[id] && servesOthersOnly(w, model) {
 				continue // not a worker of the operations model: its pin is not the one rolled out
 			}
 			before := instanceOf(ctx, id, model)

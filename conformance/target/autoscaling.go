@@ -6,6 +6,10 @@ import (
 	"github.com/aruntime/arcert/internal/yamlschema"
 )
 
+// MaxAutoscalingLag is the longest lag, in seconds, a record may declare: SCL-1 calibrates
+// (about 7 s), steps the load for twice the lag plus 4 s and drains within a 3-minute spec.
+const MaxAutoscalingLag = 50
+
 // checkAutoscaling cross-checks feature autoscaling: SCL-1 needs the lag as a number, the model
 // it drives, and a declared class when one is named.
 func (t *Target) checkAutoscaling() []*yamlschema.Problem {
@@ -16,6 +20,9 @@ func (t *Target) checkAutoscaling() []*yamlschema.Problem {
 	a := t.Placement.AutoscalingLag
 	if !t.Declares("autoscaling") {
 		return nil
+	}
+	if a.ExpectedSeconds > MaxAutoscalingLag {
+		add("placement.autoscaling_lag.expected_seconds", "%g s is longer than SCL-1 can measure: at most %d s, since the step lasts twice the lag plus 4 s within a 3-minute spec", a.ExpectedSeconds, MaxAutoscalingLag)
 	}
 	if a.ExpectedSeconds <= 0 {
 		add("placement.autoscaling_lag.expected_seconds", "feature autoscaling needs the lag as a number: the seconds from a load step past capacity to the first added capacity")

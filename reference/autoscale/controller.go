@@ -25,8 +25,9 @@ type Controller struct {
 	Group    Group
 	Policy   Policy
 	Interval time.Duration
-	// Record, when set, is called with every resize before it is carried out, so the record of
-	// a decision exists even if the resize fails; a failed record is logged, not fatal.
+	// Record, when set, is called once every resize has been carried out, with what it reached:
+	// Want is the workers the group has after it, and a resize that failed says so in Reason, so
+	// the record never claims capacity that was not added. A failed record is logged, not fatal.
 	Record Recorder
 	Log    *slog.Logger
 }
@@ -57,22 +58,28 @@ func (c *Controller) Run(ctx context.Context) error {
 		if d.Action == Hold {
 			continue
 		}
-		if c.Record != nil {
-			if err := c.Record(ctx, d, o); err != nil {
-				log.Warn("autoscale decision not recorded", "action", d.Action, "err", err)
-			}
-		}
 		log.Info("autoscale", "action", d.Action, "workers", d.Want, "reason", d.Reason)
+		n := o.Workers
 		var err error
-		for n := o.Workers; n != d.Want && err == nil && ctx.Err() == nil; {
+		for n != d.Want && err == nil && ctx.Err() == nil {
 			if d.Want > n {
-				err, n = c.Group.Add(ctx), n+1
+				if err = c.Group.Add(ctx); err == nil {
+					n++
+				}
 			} else {
-				err, n = c.Group.Remove(ctx), n-1
+				err = c.Group.Remove(ctx)
+				n-- // a failed Remove still took the worker out of the group
 			}
 		}
 		if err != nil && ctx.Err() == nil {
 			log.Error("autoscale resize failed", "action", d.Action, "err", err)
+			d.Reason = fmt.Sprintf("%s; failed at %d workers: %v", d.Reason, n, err)
+		}
+		d.Want = n
+		if c.Record != nil && n > 0 && ctx.Err() == nil {
+			if err := c.Record(ctx, d, o); err != nil {
+				log.Warn("autoscale decision not recorded", "action", d.Action, "err", err)
+			}
 		}
 	}
 }

@@ -2,6 +2,8 @@ package autoscale
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ type fakeGroup struct {
 	waiting int
 	warmUp  time.Duration
 	added   int
+	fail    error // Add's error, when set
 }
 
 func (g *fakeGroup) Observe(context.Context) Observation {
@@ -23,6 +26,9 @@ func (g *fakeGroup) Observe(context.Context) Observation {
 }
 
 func (g *fakeGroup) Add(ctx context.Context) error {
+	if g.fail != nil {
+		return g.fail
+	}
 	select {
 	case <-time.After(g.warmUp):
 	case <-ctx.Done():
@@ -99,5 +105,38 @@ func TestControllerScalesToMaxRecordsAndStops(t *testing.T) {
 func TestControllerRefusesNoInterval(t *testing.T) {
 	if err := (&Controller{Group: &fakeGroup{}}).Run(context.Background()); err == nil {
 		t.Fatal("a controller without an interval ran")
+	}
+}
+
+// TestControllerRecordsAFailedAdd: a scale-out whose Add fails is recorded after the attempt,
+// with the workers the group still has and the failure in its reason, never as capacity added.
+func TestControllerRecordsAFailedAdd(t *testing.T) {
+	g := &fakeGroup{workers: 1, waiting: 4, fail: errors.New("no health within the bound")}
+	got := make(chan Decision, 16)
+	c := &Controller{Group: g, Interval: 5 * time.Millisecond,
+		Policy: Policy{Min: 1, Max: 3, ScaleOutAfter: 10 * time.Millisecond, ScaleInAfter: time.Hour, Cooldown: time.Hour},
+		Record: func(_ context.Context, d Decision, _ Observation) error {
+			select {
+			case got <- d:
+			default:
+			}
+			return nil
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	select {
+	case d := <-got:
+		if d.Action != ScaleOut || d.Want != 1 || !strings.Contains(d.Reason, "no health within the bound") {
+			t.Fatalf("recorded %+v, want a scale_out at 1 worker naming the failure", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a failed scale-out was never recorded")
 	}
 }

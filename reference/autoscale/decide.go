@@ -15,16 +15,20 @@ type Observation struct {
 	// Workers is how many instances the group has, warm or warming.
 	Workers int
 	// Waiting is the work queued on the group's workers; Running the work they run; Capacity
-	// their batch slots; Refused the capacity refusals counted since the previous observation.
-	Waiting, Running, Capacity, Refused int
+	// their batch slots. A worker refuses for capacity only once its own queue is full, so
+	// Waiting covers refusals too.
+	Waiting, Running, Capacity int
+	// Unobserved is how many of the group's workers have no fresh health report: what they run
+	// and queue is not known, so the observation is neither pressured nor idle.
+	Unobserved int
 }
 
-// Pressured reports whether work for the group waits or was refused for capacity: what, if it
+// Pressured reports whether work for the group waits on every worker known: what, if it
 // persists, asks for another worker.
-func (o Observation) Pressured() bool { return o.Waiting > 0 || o.Refused > 0 }
+func (o Observation) Pressured() bool { return o.Unobserved == 0 && o.Waiting > 0 }
 
-// Idle reports whether the group runs nothing and nothing waits.
-func (o Observation) Idle() bool { return o.Waiting == 0 && o.Running == 0 && o.Refused == 0 }
+// Idle reports whether the group runs nothing and nothing waits, as far as every worker reports.
+func (o Observation) Idle() bool { return o.Unobserved == 0 && o.Waiting == 0 && o.Running == 0 }
 
 // Policy is the declared behaviour (config.Autoscale's numbers).
 type Policy struct {
@@ -92,7 +96,7 @@ func Decide(o Observation, p Policy, s State) (Decision, State) {
 	switch {
 	case !s.PressuredSince.IsZero() && o.At.Sub(s.PressuredSince) >= p.ScaleOutAfter && o.Workers < p.Max:
 		d := Decision{Action: ScaleOut, Want: o.Workers + 1,
-			Reason: fmt.Sprintf("%d waiting and %d refused on %d slots for %s", o.Waiting, o.Refused, o.Capacity, o.At.Sub(s.PressuredSince).Round(time.Millisecond))}
+			Reason: fmt.Sprintf("%d waiting on %d slots for %s", o.Waiting, o.Capacity, o.At.Sub(s.PressuredSince).Round(time.Millisecond))}
 		return d, resized(s, o.At)
 	case !s.IdleSince.IsZero() && o.At.Sub(s.IdleSince) >= p.ScaleInAfter && o.Workers > p.Min:
 		d := Decision{Action: ScaleIn, Want: o.Workers - 1,

@@ -18,9 +18,7 @@ func TestDecide(t *testing.T) {
 	steady := func(s float64, workers int) Observation { // running, nothing waits
 		return Observation{At: at(s), Workers: workers, Running: 1, Capacity: 2 * workers}
 	}
-	refused := func(s float64, workers int) Observation {
-		return Observation{At: at(s), Workers: workers, Running: 2, Refused: 3, Capacity: 2 * workers}
-	}
+	unknown := func(o Observation) Observation { o.Unobserved = 1; return o }
 	for _, tc := range []struct {
 		name  string
 		steps []Observation
@@ -28,7 +26,8 @@ func TestDecide(t *testing.T) {
 	}{
 		{"pressure shorter than scale_out_after holds", []Observation{busy(0, 1), busy(1.9, 1)}, []Action{Hold, Hold}},
 		{"persisted pressure scales out once", []Observation{busy(0, 1), busy(1, 1), busy(2, 1), busy(2.5, 2)}, []Action{Hold, Hold, ScaleOut, Hold}},
-		{"refusals are pressure too", []Observation{refused(0, 1), refused(2, 1)}, []Action{Hold, ScaleOut}},
+		{"a worker without a health report breaks a run of pressure", []Observation{busy(0, 1), unknown(busy(1, 1)), busy(1.5, 1), busy(3, 1), busy(3.5, 1)}, []Action{Hold, Hold, Hold, Hold, ScaleOut}},
+		{"a worker without a health report is not idle", []Observation{idle(0, 3), unknown(idle(9, 3)), idle(10, 3)}, []Action{Hold, Hold, Hold}},
 		{"a gap in pressure restarts the clock", []Observation{busy(0, 1), steady(1, 1), busy(1.5, 1), busy(3, 1), busy(3.5, 1)}, []Action{Hold, Hold, Hold, Hold, ScaleOut}},
 		{"never past max", []Observation{busy(0, 3), busy(5, 3)}, []Action{Hold, Hold}},
 		{"cooldown spaces two scale-outs", []Observation{busy(0, 1), busy(2, 1), busy(2.5, 2), busy(4.4, 2), busy(4.6, 2)}, []Action{Hold, ScaleOut, Hold, Hold, ScaleOut}},

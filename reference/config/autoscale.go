@@ -9,8 +9,11 @@ import (
 // and the autoscaler (reference/autoscale) adds copies of it, up to MaxWorkers, while work for its
 // model waits, and removes them, down to MinWorkers, once they idle. The group's workers serve
 // only their own models and add no capacity to the router's admission: their engines' batch and
-// waiting limits are the group's capacity, so scaling it never moves what the other models were
-// promised. Only the embedded default runs it (in-process workers); a zero section runs none.
+// waiting limits are the group's capacity, so scaling it never changes the admission capacity.
+// Admission is still shared: each of the group's requests holds a router admission slot while it
+// runs or waits, so validation refuses a group whose MaxWorkers × (max_batch + max_waiting) could
+// hold every slot of the fixed workers. Only the embedded default runs it (in-process workers); a
+// zero section runs none.
 type Autoscale struct {
 	// Worker is the id of the template worker under workers.
 	Worker     string `yaml:"worker"`
@@ -37,8 +40,18 @@ func (a Autoscale) Enabled() bool { return a.Worker != "" }
 func (c *Config) validateAutoscale(v *validator) {
 	a := c.Autoscale
 	if !a.Enabled() {
-		if a.MaxWorkers != 0 || a.ScaleOutAfter != 0 {
-			v.add("autoscale.worker", "is required when the autoscale section is set")
+		// Without its worker the section scales nothing: each key set would be silently ignored.
+		for _, k := range []struct {
+			key string
+			set bool
+		}{
+			{"min_workers", a.MinWorkers != 0}, {"max_workers", a.MaxWorkers != 0},
+			{"scale_out_after", a.ScaleOutAfter != 0}, {"scale_in_after", a.ScaleInAfter != 0},
+			{"cooldown", a.Cooldown != 0}, {"interval", a.Interval != 0}, {"load_per_gb", a.LoadPerGB != 0},
+		} {
+			if k.set {
+				v.add("autoscale."+k.key, "is set but autoscale.worker is not: without its template worker nothing is scaled")
+			}
 		}
 		return
 	}
@@ -48,6 +61,9 @@ func (c *Config) validateAutoscale(v *validator) {
 		v.add("autoscale.worker", "worker %q is not declared under workers", a.Worker)
 	case w.Role == RolePrefill:
 		v.add("autoscale.worker", "worker %q is a prefill worker; an autoscaled group serves requests", a.Worker)
+	case w.Device.Backend != "" && w.Device.Backend != DeviceSim:
+		// Instances copy the template's device; a real GPU's index cannot be shared by copies.
+		v.add("autoscale.worker", "worker %q has device backend %q; an autoscaled template must use backend sim", a.Worker, w.Device.Backend)
 	}
 	for _, other := range c.Workers {
 		if ok && other.ID != w.ID && sharesModel(other, w) {
@@ -59,6 +75,10 @@ func (c *Config) validateAutoscale(v *validator) {
 	}
 	if a.MaxWorkers < a.MinWorkers {
 		v.add("autoscale.max_workers", "%d is below min_workers %d", a.MaxWorkers, a.MinWorkers)
+	}
+	if fixed, held := c.admissionSlots(a.Worker), a.MaxWorkers*(w.Engine.MaxBatch+w.Engine.MaxWaiting); ok && a.MaxWorkers >= a.MinWorkers && held >= fixed {
+		v.add("autoscale.max_workers", "%d instances hold up to %d admitted requests (max_batch %d + max_waiting %d each), not fewer than the %d admission slots of the fixed workers in %s: the group could take every slot from the other models",
+			a.MaxWorkers, held, w.Engine.MaxBatch, w.Engine.MaxWaiting, fixed, c.Runtime.Region)
 	}
 	if a.MaxWorkers > MaxAutoscaleWorkers {
 		v.add("autoscale.max_workers", "%d is above %d", a.MaxWorkers, MaxAutoscaleWorkers)
@@ -73,6 +93,19 @@ func (c *Config) validateAutoscale(v *validator) {
 			v.add("autoscale."+name, "must not be negative, got %s", d)
 		}
 	}
+}
+
+// admissionSlots is the router's admission capacity from the configured workers: the batch slots
+// of the serving workers in the runtime's region, less the autoscaled template's (the group's
+// workers are elastic and add none). The group's own requests are admitted against it too.
+func (c *Config) admissionSlots(template string) int {
+	n := 0
+	for _, w := range c.Workers {
+		if w.ID != template && w.Role != RolePrefill && w.Region == c.Runtime.Region {
+			n += w.Engine.MaxBatch
+		}
+	}
+	return n
 }
 
 // MaxAutoscaleWorkers bounds an autoscaled group: every instance is a process's worth of ports

@@ -230,12 +230,13 @@ func TestEvidenceMemoryBytes(t *testing.T) {
 // line of the section in the file.
 func TestAutoscaleRefusesWhatCannotScale(t *testing.T) {
 	for name, tc := range map[string]struct{ from, to, want string }{
-		"unknown worker":   {"worker: worker-s", "worker: worker-z", `autoscale.worker: worker "worker-z" is not declared`},
-		"shared model":     {"worker: worker-s", "worker: worker-a", "also serves a model of worker-a"},
-		"max below min":    {"max_workers: 3", "max_workers: 0", "autoscale.max_workers: 0 is below min_workers 1"},
-		"no min":           {"min_workers: 1", "min_workers: 0", "autoscale.min_workers: must be at least 1"},
-		"no persistence":   {"scale_out_after: 1500ms", "scale_out_after: 0s", "autoscale.scale_out_after: must be greater than zero"},
-		"negative warm-up": {"load_per_gb: 1s", "load_per_gb: -1s", "autoscale.load_per_gb: must not be negative"},
+		"unknown worker":             {"worker: worker-s", "worker: worker-z", `autoscale.worker: worker "worker-z" is not declared`},
+		"shared model":               {"worker: worker-s", "worker: worker-a", "also serves a model of worker-a"},
+		"max below min":              {"max_workers: 3", "max_workers: 0", "autoscale.max_workers: 0 is below min_workers 1"},
+		"no min":                     {"min_workers: 1", "min_workers: 0", "autoscale.min_workers: must be at least 1"},
+		"no persistence":             {"scale_out_after: 1500ms", "scale_out_after: 0s", "autoscale.scale_out_after: must be greater than zero"},
+		"negative warm-up":           {"load_per_gb: 1s", "load_per_gb: -1s", "autoscale.load_per_gb: must not be negative"},
+		"takes every admission slot": {"max_workers: 3", "max_workers: 4", "autoscale.max_workers: 4 instances hold up to 16 admitted requests"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			src := string(devYAML(t))
@@ -247,5 +248,45 @@ func TestAutoscaleRefusesWhatCannotScale(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAutoscaleKeysWithoutAWorkerAreNamed: an autoscale section without its worker scales nothing,
+// so each key it sets is refused by name rather than silently ignored.
+func TestAutoscaleKeysWithoutAWorkerAreNamed(t *testing.T) {
+	src := string(devYAML(t))
+	if !strings.Contains(src, "  worker: worker-s\n") {
+		t.Fatal("dev.yaml's autoscale section has no worker: worker-s")
+	}
+	_, err := Parse("dev.yaml", []byte(strings.Replace(src, "  worker: worker-s\n", "", 1)))
+	if err == nil {
+		t.Fatal("an autoscale section without a worker parsed")
+	}
+	for _, key := range []string{"min_workers", "max_workers", "scale_out_after", "scale_in_after", "cooldown", "interval", "load_per_gb"} {
+		if !strings.Contains(err.Error(), "autoscale."+key) {
+			t.Errorf("error %v does not name autoscale.%s", err, key)
+		}
+	}
+}
+
+// TestAutoscaleTemplateMustBeSimulated: instances copy the template's device, and a real GPU
+// index cannot be copied to another instance, so a template on another backend is refused.
+func TestAutoscaleTemplateMustBeSimulated(t *testing.T) {
+	c, err := Parse("dev.yaml", devYAML(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.Workers {
+		if c.Workers[i].ID == c.Autoscale.Worker {
+			c.Workers[i].Device.Backend = DeviceNVML
+		}
+	}
+	errs := c.validate()
+	found := false
+	for _, e := range errs {
+		found = found || strings.Contains(e.Error(), "autoscale.worker") && strings.Contains(e.Error(), "backend")
+	}
+	if !found {
+		t.Fatalf("errors %v, want autoscale.worker refused for its nvml backend", errs)
 	}
 }

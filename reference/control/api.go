@@ -129,7 +129,7 @@ func (a *api) put(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := withTimeout(req)
 	defer cancel()
 	bucket, key := req.PathValue("bucket"), req.PathValue("key")
-	if a.held(ctx, w, req, bucket, key, body) {
+	if recordOnly(w, bucket) || a.held(ctx, w, req, bucket, key, body) {
 		return
 	}
 	rev, err := a.store.Put(ctx, bucket, key, json.RawMessage(body))
@@ -169,6 +169,9 @@ func (a *api) rollback(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := withTimeout(req)
 	defer cancel()
 	bucket, key := req.PathValue("bucket"), req.PathValue("key")
+	if recordOnly(w, bucket) {
+		return
+	}
 	// Rolling back to a revision that named a protected digest releases it as much as a PUT.
 	if old, err := a.store.revision(ctx, bucket, key, rb.Revision); err == nil && a.held(ctx, w, req, bucket, key, old) {
 		return
@@ -179,6 +182,17 @@ func (a *api) rollback(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ok(w, RevisionResponse{Bucket: bucket, Key: key, Revision: rev, RolledBackTo: rb.Revision})
+}
+
+// recordOnly refuses a write to the autoscale bucket: its documents are the autoscaler's record
+// of what it did, and one written over the API would be history an operator forged, not a
+// decision (writing one changes nothing either). On refusal it has answered and returns true.
+func recordOnly(w http.ResponseWriter, bucket string) bool {
+	if bucket != BucketAutoscale {
+		return false
+	}
+	refuse(w, http.StatusBadRequest, outcome.ReasonInvalidRequest, "the autoscale bucket is the autoscaler's record: it is read, never written, over the control API", "bucket")
+	return true
 }
 
 // readBody reads a bounded body; on failure it has answered and good is false.

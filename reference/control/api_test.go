@@ -172,6 +172,8 @@ func TestAPIRefusesMalformedRequests(t *testing.T) {
 		{"rollback zero", "POST", "/v1/control/models/m/rollback", `{"revision":0}`, 400, outcome.ReasonInvalidRequest, "revision"},
 		{"rollback gone", "POST", "/v1/control/models/m/rollback", `{"revision":999}`, 404, outcome.ReasonNotFound, ""},
 		{"method", "DELETE", "/v1/control/models/m", "", 405, outcome.ReasonMethodNotAllowed, ""},
+		{"autoscale record", "PUT", "/v1/control/autoscale/worker-s", `{"model":"m","workers":3,"action":"scale_out","reason":"forged"}`, 400, outcome.ReasonInvalidRequest, "bucket"},
+		{"autoscale rollback", "POST", "/v1/control/autoscale/worker-s/rollback", `{"revision":1}`, 400, outcome.ReasonInvalidRequest, "bucket"},
 		{"no endpoint", "GET", "/v1/control/nowhere", "", 404, outcome.ReasonNotFound, ""},
 	}
 	for _, k := range cases {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,10 @@ type Applier struct {
 	OnRefused func(model, digest string, err error)
 	// RetryInterval, when set before Run, replaces defaultRetryInterval.
 	RetryInterval time.Duration
+	// Serves, when set before Run, limits the applier to these models: the repository holds every
+	// model's document, and a worker that does not serve a model can only refuse its pins, which
+	// would leave a false artifact_invalid record and a retry forever. Empty means every model.
+	Serves []string
 
 	store  *Store
 	worker string
@@ -166,6 +171,8 @@ func (a *Applier) observe(ctx context.Context, c Change, synced map[string]bool)
 			close(a.ready)
 		}
 		return
+	case !a.serves(c.Key):
+		return // another worker's model: neither applied nor refused here
 	case c.Bucket == BucketModels && c.Op == OpPut:
 		doc, err := Decode(BucketModels, c.Value)
 		if err != nil {
@@ -191,6 +198,11 @@ func (a *Applier) observe(ctx context.Context, c Change, synced map[string]bool)
 	if wasReady {
 		a.attempt(ctx, c.Key)
 	}
+}
+
+// serves reports whether this applier applies model's documents.
+func (a *Applier) serves(model string) bool {
+	return len(a.Serves) == 0 || slices.Contains(a.Serves, model)
 }
 
 // attempt brings model to its desired digest for this worker, if it is not there yet.

@@ -81,3 +81,32 @@ func TestApplierRollbackClearsARefusal(t *testing.T) {
 		t.Fatalf("m on %s after %d applies of good, want on good after one", got, rec.count("m@"+good))
 	}
 }
+
+// TestApplierAppliesOnlyItsWorkersModels: an applier limited to the models its worker serves
+// never applies (so never refuses, nor reports as refused) another model's document, which a
+// worker that does not serve that model would refuse on every retry.
+func TestApplierAppliesOnlyItsWorkersModels(t *testing.T) {
+	e := newEnv(t)
+	mustPut(t, e.store, e, BucketModels, "mine", model("good"))
+	mustPut(t, e.store, e, BucketModels, "other", model("other"))
+	var rec recorder
+	var refused refusals
+	a := NewApplier(e.store, "w1", rec.apply, nil)
+	a.Serves = []string{"mine"}
+	a.OnRefused = refused.record
+	runApplier(t, a)
+	mustPut(t, e.store, e, BucketModels, "other", model("other2"))
+	mustPut(t, e.store, e, BucketModels, "mine", model("next"))
+	waitFor(t, "mine on its new digest", appliedIs(a, "mine", digestOf("next")))
+	for _, c := range rec.all() {
+		if len(c) >= 6 && c[:6] == "other@" {
+			t.Fatalf("applier applied %s, a model its worker does not serve (calls %v)", c, rec.all())
+		}
+	}
+	if _, ok := a.Applied()["other"]; ok {
+		t.Errorf("Applied() reports the unserved model: %v", a.Applied())
+	}
+	if seen, _ := refused.snapshot(); len(seen) != 0 {
+		t.Errorf("OnRefused calls %v, want none", seen)
+	}
+}

@@ -51,6 +51,9 @@ func (m *members) rebuild(workers []*Worker) *members {
 func (p *Pool) Add(e Endpoint) (*Worker, error) {
 	p.setMu.Lock()
 	defer p.setMu.Unlock()
+	if p.closed {
+		return nil, fmt.Errorf("%w: not adding %q", ErrClosed, e.ID)
+	}
 	set := p.set.Load()
 	w, err := p.newWorker(set, e)
 	if err != nil {

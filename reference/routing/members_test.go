@@ -66,3 +66,19 @@ func TestAddTakesWorkOnceHealthyAndRemoveDrains(t *testing.T) {
 	}
 	seen["a"].Done()
 }
+
+// TestAddAfterCloseIsRefused: a worker added once the pool has closed would hold a connection no
+// Close ever closes, so Add refuses it (and closes what it dialled).
+func TestAddAfterCloseIsRefused(t *testing.T) {
+	addrA, _ := startWorker(t, "a", 4, "m")
+	p := newPool(t, Options{Endpoints: []Endpoint{{ID: "a", Address: addrA, Models: []string{"m"}}}})
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Add(Endpoint{ID: "b", Address: addrA, Models: []string{"m"}, Elastic: true}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close = %v, want ErrClosed", err)
+	}
+	if n := len(p.Workers()); n != 1 {
+		t.Fatalf("the closed pool has %d workers, want 1", n)
+	}
+}

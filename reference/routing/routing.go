@@ -33,6 +33,8 @@ import (
 var (
 	// ErrUnknownModel means no worker, healthy or not, serves the model.
 	ErrUnknownModel = errors.New("routing: no worker serves the model")
+	// ErrClosed means Add was called on a pool that Close has closed.
+	ErrClosed = errors.New("routing: the pool is closed")
 	// ErrNoWorker means workers serve the model but none is healthy now.
 	ErrNoWorker = errors.New("routing: no healthy worker serves the model")
 	// ErrOptions means Options cannot describe a usable pool.
@@ -94,6 +96,7 @@ type Options struct {
 type Pool struct {
 	set      atomic.Pointer[members]
 	setMu    sync.Mutex // serialises Add and Remove: each copies the set it replaces
+	closed   bool       // set by Close under setMu: Add then refuses, its connection would leak
 	token    string
 	interval time.Duration
 	slack    int64
@@ -185,6 +188,9 @@ func (p *Pool) Workers() []*Worker { return append([]*Worker(nil), p.set.Load().
 
 // Close closes every worker connection; in-flight calls fail.
 func (p *Pool) Close() error {
+	p.setMu.Lock()
+	p.closed = true
+	p.setMu.Unlock()
 	var errs []error
 	for _, w := range p.set.Load().workers {
 		if err := w.conn.Close(); err != nil {

@@ -86,6 +86,9 @@ const applierReadyWait = 30 * time.Second
 // evidence record, and the worker keeps its version.
 func (rt *Runtime) startApplier(ctx context.Context, srv *worker.Server, w config.Worker, models []config.Model) error {
 	ap := control.NewApplier(rt.control, w.ID, rt.applyFunc(srv, models), rt.log.With("part", "applier", "worker", w.ID))
+	for _, m := range models {
+		ap.Serves = append(ap.Serves, m.Name) // other models' pins are other workers' business
+	}
 	ap.OnRefused = func(model, digest string, err error) {
 		rt.recordRefusal(w, model, digest, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/autoscale"
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/control"
@@ -93,10 +94,14 @@ func (g *scaleGroup) instances() []string {
 func (g *scaleGroup) Observe(context.Context) autoscale.Observation {
 	o := autoscale.Observation{At: time.Now(), Workers: 1 + len(g.instances())}
 	for _, w := range g.pool.Workers() {
-		if !g.member(w) || !w.Healthy() {
+		if !g.member(w) {
 			continue
 		}
 		h := w.Health()
+		if !w.Healthy() || h == nil {
+			o.Unobserved++ // its load is not known: not a reason to scale either way
+			continue
+		}
 		o.Waiting += int(h.GetWaiting())
 		o.Running += int(h.GetRunning())
 		o.Capacity += int(h.GetMaxBatch())
@@ -105,8 +110,11 @@ func (g *scaleGroup) Observe(context.Context) autoscale.Observation {
 }
 
 // Add starts the next instance (it pulls its pinned artifacts from the registry, then pays the
-// load time of its weights), puts it in the routing pool and returns once a health poll found it
-// healthy, so the controller's next look sees its capacity.
+// load time of its weights), puts it in the routing pool behind the same interposition as the
+// configured workers (so chaos on the region's links reaches it too) and returns once a health
+// poll found it healthy, so the controller's next look sees its capacity. An instance that is not
+// healthy within addHealthPolls health intervals is taken out and stopped: the controller must not
+// stall on it, and records the failure.
 func (g *scaleGroup) Add(ctx context.Context) error {
 	g.mu.Lock()
 	n := g.next
@@ -120,26 +128,57 @@ func (g *scaleGroup) Add(ctx context.Context) error {
 	g.mu.Lock()
 	g.added = append(g.added, w.ID)
 	g.mu.Unlock()
-	rw, err := g.pool.Add(routing.Endpoint{ID: w.ID, Address: addr, Region: w.Region, Pool: w.Pool, Models: w.Models, Role: w.Role, Elastic: true})
+	dial, err := g.rt.interpose(ctx, Link{Role: link.RoleRegion, Name: w.Region, Part: w.ID, Upstream: addr})
 	if err != nil {
-		return errors.Join(err, g.stopInstance(ctx, w.ID))
+		return errors.Join(err, g.stopInstance(ctx, w.ID, ""))
 	}
+	g.rt.workersMu.Lock()
+	g.rt.topology.Dials["router"] = append(g.rt.topology.Dials["router"], dial)
+	g.rt.workersMu.Unlock()
+	rw, err := g.pool.Add(routing.Endpoint{ID: w.ID, Address: dial, Region: w.Region, Pool: w.Pool, Models: w.Models, Role: w.Role, Elastic: true})
+	if err != nil {
+		return errors.Join(err, g.stopInstance(ctx, w.ID, dial))
+	}
+	bound := addHealthPolls * g.rt.cfg.Router.HealthInterval
+	deadline := time.NewTimer(bound)
+	defer deadline.Stop()
 	t := time.NewTicker(addPoll)
 	defer t.Stop()
 	for !rw.Healthy() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-deadline.C:
+			err := fmt.Errorf("autoscale: %s was not healthy within %s (%d health intervals); stopped", w.ID, bound, addHealthPolls)
+			g.rt.log.Error("autoscale: added worker never became healthy", "worker", w.ID, "bound", bound)
+			rctx, cancel := context.WithTimeout(ctx, g.removeBound())
+			defer cancel()
+			return errors.Join(err, g.pool.Remove(rctx, w.ID), g.stopInstance(rctx, w.ID, dial))
 		case <-t.C:
 		}
 	}
 	return nil
 }
 
-// addPoll is how often Add looks whether the router found a new instance healthy.
-const addPoll = 10 * time.Millisecond
+// addPoll is how often Add looks whether the router found a new instance healthy; addHealthPolls
+// how many health intervals it waits for that.
+const (
+	addPoll        = 10 * time.Millisecond
+	addHealthPolls = 5
+)
 
-// Remove drains the newest instance out of the routing pool, then stops it.
+// removeBound is how long a removal waits for the leases of the instance it drains: the longest
+// class deadline (no admitted request outlives it) plus the drain timeout.
+func (g *scaleGroup) removeBound() time.Duration {
+	var longest time.Duration
+	for _, c := range g.rt.cfg.TrafficClasses {
+		longest = max(longest, c.Deadline)
+	}
+	return longest + g.rt.cfg.Router.DrainTimeout
+}
+
+// Remove drains the newest instance out of the routing pool, then stops it. The drain is bounded
+// by removeBound, so a lease that never ends cannot stall the controller.
 func (g *scaleGroup) Remove(ctx context.Context) error {
 	g.mu.Lock()
 	if len(g.added) == 0 {
@@ -148,12 +187,23 @@ func (g *scaleGroup) Remove(ctx context.Context) error {
 	}
 	id := g.added[len(g.added)-1]
 	g.mu.Unlock()
-	err := g.pool.Remove(ctx, id)
-	return errors.Join(err, g.stopInstance(ctx, id))
+	var dial string
+	for _, w := range g.pool.Workers() {
+		if w.ID == id {
+			dial = w.Address
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, g.removeBound())
+	defer cancel()
+	err := g.pool.Remove(rctx, id)
+	if err != nil {
+		g.rt.log.Warn("autoscale: drained worker cut after the bound", "worker", id, "bound", g.removeBound(), "err", err)
+	}
+	return errors.Join(err, g.stopInstance(ctx, id, dial))
 }
 
-// stopInstance stops instance id and forgets it.
-func (g *scaleGroup) stopInstance(ctx context.Context, id string) error {
+// stopInstance stops instance id and forgets it, with the address the router dialled it by.
+func (g *scaleGroup) stopInstance(ctx context.Context, id, dial string) error {
 	g.mu.Lock()
 	g.added = slices.DeleteFunc(g.added, func(s string) bool { return s == id })
 	g.mu.Unlock()
@@ -162,12 +212,18 @@ func (g *scaleGroup) stopInstance(ctx context.Context, id string) error {
 	h, ok := rt.workers[id]
 	delete(rt.workers, id)
 	delete(rt.topology.Workers, id)
+	if dial != "" {
+		rt.topology.Dials["router"] = slices.DeleteFunc(rt.topology.Dials["router"], func(d string) bool { return d == dial })
+	}
 	rt.workersMu.Unlock()
 	if !ok {
 		return nil
 	}
 	h.killed.Store(true) // a stop the autoscaler asked for, not a failure of the runtime
 	h.stop()
+	if h.forget != nil {
+		h.forget() // its id is never reused: its series would be exported for ever
+	}
 	select {
 	case <-h.done:
 		return nil

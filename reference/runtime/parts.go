@@ -120,7 +120,7 @@ func (rt *Runtime) startWorkerAs(parent context.Context, w config.Worker, idx in
 	done := make(chan struct{})
 	rt.workersMu.Lock()
 	rt.topology.Workers[id] = addr
-	h := &workerHandle{stop: cancel, done: done, lis: lis, srv: srv}
+	h := &workerHandle{stop: cancel, done: done, lis: lis, srv: srv, forget: func() { obs.Forget(); devMetrics.Forget() }}
 	rt.workers[id] = h
 	rt.workersMu.Unlock()
 	if idx < len(rt.cfg.Workers) && (w.Address == "" || strings.HasSuffix(w.Address, ":0")) {

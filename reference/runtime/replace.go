@@ -23,6 +23,8 @@ type workerHandle struct {
 	killed atomic.Bool
 	// srv is the instance, for what it reports about itself (CredentialsSeen).
 	srv *worker.Server
+	// forget drops the instance's per-worker metric series, for a worker stopped for good.
+	forget func()
 }
 
 // ErrNoWorker means a replacement named a worker that does not run here.

@@ -11,16 +11,26 @@ import (
 type DeviceMetrics struct {
 	free, pressure, resident, l1         prometheus.Gauge
 	episodes, faults, shed, evictedModel prometheus.Counter
+	forget                               []func() bool
+}
+
+// Forget drops worker id's series from the shared vectors, as StepMetrics.Forget does.
+func (m *DeviceMetrics) Forget() {
+	for _, f := range m.forget {
+		f()
+	}
 }
 
 // NewDeviceMetrics returns the device metrics of worker id; workers of one process share the
 // vectors on reg, told apart by the worker label.
 func NewDeviceMetrics(reg prometheus.Registerer, id string) (*DeviceMetrics, error) {
+	m := &DeviceMetrics{}
 	gauge := func(name, help string) (prometheus.Gauge, error) {
 		v, err := register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"worker"}))
 		if err != nil {
 			return nil, err
 		}
+		m.forget = append(m.forget, func() bool { return v.DeleteLabelValues(id) })
 		return v.WithLabelValues(id), nil
 	}
 	counter := func(name, help string) (prometheus.Counter, error) {
@@ -28,9 +38,9 @@ func NewDeviceMetrics(reg prometheus.Registerer, id string) (*DeviceMetrics, err
 		if err != nil {
 			return nil, err
 		}
+		m.forget = append(m.forget, func() bool { return v.DeleteLabelValues(id) })
 		return v.WithLabelValues(id), nil
 	}
-	m := &DeviceMetrics{}
 	var err error
 	for _, g := range []struct {
 		dst        *prometheus.Gauge

@@ -15,6 +15,7 @@ type StepMetrics struct {
 	batch   prometheus.Observer
 	prefill prometheus.Counter
 	step    prometheus.Observer
+	forget  func()
 }
 
 var _ engine.Observer = (*StepMetrics)(nil)
@@ -42,8 +43,13 @@ func NewStepMetrics(reg prometheus.Registerer, id string) (*StepMetrics, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &StepMetrics{batch: batch.WithLabelValues(id), prefill: prefill.WithLabelValues(id), step: step.WithLabelValues(id)}, nil
+	return &StepMetrics{batch: batch.WithLabelValues(id), prefill: prefill.WithLabelValues(id), step: step.WithLabelValues(id),
+		forget: func() { batch.DeleteLabelValues(id); prefill.DeleteLabelValues(id); step.DeleteLabelValues(id) }}, nil
 }
+
+// Forget drops worker id's series from the shared vectors: a worker stopped for good (an
+// autoscaled instance removed) must not be exported for ever with its last values.
+func (m *StepMetrics) Forget() { m.forget() }
 
 // register registers c on reg, or returns the equal collector already registered there.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
