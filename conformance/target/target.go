@@ -38,6 +38,7 @@ type Target struct {
 	Resilience     *Resilience    `yaml:"resilience"`
 	Placement      Placement      `yaml:"placement"`
 	Confidential   *Confidential  `yaml:"confidential"`
+	Deployment     *Deployment    `yaml:"deployment"`
 
 	// Source is the file the target came from; Digest the SHA-256 of its bytes, for reports.
 	Source string `yaml:"-"`
@@ -178,6 +179,9 @@ type Dependency struct {
 	// Observe, for a provider, is a URL the harness may GET to learn what reached the provider
 	// (the stand-in's /v1/provider/seen): the proof that a tenant's data never left.
 	Observe string `yaml:"observe"`
+	// Proxy, in a deployment with its own toxiproxy (Deployment.Toxiproxy), names the proxy
+	// already standing on this link; the harness adopts it instead of making one.
+	Proxy string `yaml:"proxy"`
 }
 
 // Resilience declares what the Resilience profile holds the runtime to.
