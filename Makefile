@@ -144,6 +144,14 @@ deploy: images
 deploy-down:
 	deploy/compose/deploy.sh down
 
+## certify-deploy: bring the reference deployment up, certify it (Core and Resilience, with node
+## loss, partitions and the rolling restart) and take it down whatever the verdict, checking that
+## nothing is left. The report lands in $(DEPLOY_REPORT).
+DEPLOY_REPORT ?= arcert-deploy-report
+.PHONY: certify-deploy
+certify-deploy: build images
+	deploy/compose/certify.sh $(DEPLOY_REPORT)
+
 ## certify-ollama: certify a real third-party runtime. Build Ollama v0.17.4 from its Go module
 ## (cached under ARCERT_CACHE), generate the tiny seeded model, certify Ollama behind the key
 ## gateway (multi-slot and one-slot prompt cache) and directly, then check the verdicts a correct

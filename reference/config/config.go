@@ -56,6 +56,11 @@ type Router struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// DrainTimeout is how long shutdown waits for in-flight work before cutting it.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// DrainNotice is how long shutdown keeps answering (shedding new work with reason draining,
+	// /healthz 503) before it closes its listeners, even with nothing in flight: the time a load
+	// balancer polling readiness needs to stop sending here. 0 (the default) closes as soon as
+	// running work has finished, right for a single router with no balancer in front.
+	DrainNotice time.Duration `yaml:"drain_notice"`
 	// HealthInterval is how often the router asks each worker for its health.
 	HealthInterval time.Duration `yaml:"health_interval"`
 	// WorkerToken is the credential routers and workers use between themselves. It is never a

@@ -56,6 +56,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"unknown class", "default_class: interactive\n    keys:\n      - key: dev-globex-key", "default_class: realtime\n    keys:\n      - key: dev-globex-key", "tenants[1].default_class"},
 		{"bad digest", "artifact_digest: sha256:5091", "artifact_digest: latest5091", "models[0].artifact_digest"},
 		{"unknown field", "  retry_after: 1s", "  retry_afterr: 1s", "router.retry_afterr: unknown field (did you mean retry_after?)"},
+		{"drain notice past the drain", "  retry_after: 1s", "  drain_notice: 10s\n  retry_after: 1s", "router.drain_notice: 10s must be at least 0 and below router.drain_timeout (10s)"},
 		{"negative connection bound", "  retry_after: 1s", "  max_connections: -1\n  retry_after: 1s", "router.max_connections: must not be negative"},
 		{"bad duration", "deadline: 5s", "deadline: soon", `traffic_classes[0].deadline: expected a duration such as 500ms or 2s, got "soon"`},
 		{"zero queue", "queue_capacity: 64", "queue_capacity: 0", "traffic_classes[0].queue_capacity: must be greater than zero"},

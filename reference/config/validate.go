@@ -66,6 +66,9 @@ func (c *Config) validate() []*FieldError {
 	}
 	c.validateInflight(v)
 	c.validateGC(v)
+	if n := c.Router.DrainNotice; n < 0 || n >= c.Router.DrainTimeout {
+		v.add("router.drain_notice", "%s must be at least 0 and below router.drain_timeout (%s), which bounds the whole drain", n, c.Router.DrainTimeout)
+	}
 	if c.Router.AffinitySlack < 0 {
 		v.add("router.affinity_slack", "must not be negative")
 	}

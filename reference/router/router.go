@@ -169,14 +169,18 @@ func (r *Router) model(name string) (config.Model, bool) {
 const drainPoll = 20 * time.Millisecond
 
 // Drain stops admitting work: new and queued requests are shed with reason `draining`, while
-// requests already running finish. It returns once none is in flight, or with ctx's error when
-// ctx ends first.
-func (r *Router) Drain(ctx context.Context) error {
+// requests already running finish. It returns once none is in flight and at least notice has
+// passed since draining began, or with ctx's error when ctx ends first. The notice keeps the
+// router answering (shed, /healthz 503) for as long as a load balancer takes to see it is not
+// ready: a router that closed its listeners at once would turn the requests sent in that gap into
+// connection errors, where a shed with Retry-After tells the client what to do.
+func (r *Router) Drain(ctx context.Context, notice time.Duration) error {
 	r.adm.Drain()
 	r.syncHealth()
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
-	for r.adm.Snapshot().InFlight > 0 {
+	until := time.Now().Add(notice)
+	for r.adm.Snapshot().InFlight > 0 || time.Now().Before(until) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -81,7 +81,7 @@ func TestGRPCReflectionAndHealth(t *testing.T) {
 		t.Errorf("Complete through the careless interceptor: %v\n%s", err, out)
 	}
 
-	if err := rt.front.drain(ctx); err != nil {
+	if err := rt.front.drain(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, svc := range []string{"", "arcert.v1.Inference"} {

@@ -149,3 +149,40 @@ func TestDrainShedsNewWorkAndFinishesRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDrainNoticeKeepsAnsweringWithNothingInFlight: with router.drain_notice set, a router that has
+// nothing running still answers for the notice (shed draining with Retry-After, /healthz 503)
+// before it closes its listeners, so a load balancer polling readiness never meets a refused
+// connection; without the notice it would close at once.
+func TestDrainNoticeKeepsAnsweringWithNothingInFlight(t *testing.T) {
+	const notice = 600 * time.Millisecond
+	cfg := slowConfig(t, func(c *config.Config) { c.Router.DrainNotice = notice })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rt, err := Start(ctx, cfg, Options{Router: true, Workers: []string{cfg.Workers[0].ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Shutdown(ctx) }()
+	// Until the drain has begun the request may still be served; poll for the first shed.
+	var during response
+	for time.Since(began) < notice/2 {
+		during = post(t, rt, "/v1/chat/completions", globexKey, chat("hi", 1), nil)
+		if during.status == http.StatusServiceUnavailable {
+			break
+		}
+	}
+	expectOutcome(t, during, http.StatusServiceUnavailable, "shed", "draining")
+	if during.header.Get("Retry-After") == "" {
+		t.Fatal("a request shed while draining carries no Retry-After")
+	}
+	expectOutcome(t, get(t, rt, "/healthz", ""), http.StatusServiceUnavailable, "shed", "draining")
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < notice {
+		t.Fatalf("shutdown with nothing in flight took %s, less than the drain notice %s", took, notice)
+	}
+}

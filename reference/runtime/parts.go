@@ -321,7 +321,9 @@ const maxHeaderBytes = 64 << 10
 const idleTimeout = 2 * time.Minute
 
 // drain sheds new work while running work finishes.
-func (f *front) drain(ctx context.Context) error { return f.router.Drain(ctx) }
+func (f *front) drain(ctx context.Context, notice time.Duration) error {
+	return f.router.Drain(ctx, notice)
+}
 
 // stop closes both front doors: HTTP waits for open responses up to shutdownGrace.
 func (f *front) stop() error {

@@ -298,7 +298,7 @@ func (rt *Runtime) abort() {
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	if rt.front != nil {
 		dctx, cancel := context.WithTimeout(ctx, rt.cfg.Router.DrainTimeout)
-		if err := rt.front.drain(dctx); err != nil {
+		if err := rt.front.drain(dctx, rt.cfg.Router.DrainNotice); err != nil {
 			rt.log.Warn("drain cut short", "err", err)
 		}
 		cancel()
