@@ -41,8 +41,12 @@ func (c *Client) Connected(addr string) bool {
 		if r.addr != addr {
 			continue
 		}
-		switch st := r.conn.GetState(); st {
-		case connectivity.Ready, connectivity.Idle:
+		switch r.conn.GetState() {
+		case connectivity.Ready:
+			return true
+		case connectivity.Idle:
+			// The call would connect; connecting now saves it the wait.
+			r.conn.Connect()
 			return true
 		case connectivity.TransientFailure:
 			r.conn.ResetConnectBackoff()
