@@ -121,6 +121,10 @@ var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), fu
 			inconclusive("%s", why)
 			return
 		}
+		if !hasBatchAPI() {
+			inconclusive("the target does not declare the queue feature: no batch jobs can be running when the node goes")
+			return
+		}
 		Expect(env.Target.Operator).NotTo(BeNil(), "the evidence is read through the operator's listing")
 		a := tenantA()
 		awaitSteady(ctx)

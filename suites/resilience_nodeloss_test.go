@@ -86,7 +86,7 @@ func TestNodeLossFails(t *testing.T) {
 		"a job failed": {func(n *nodeLoss) {
 			n.jobs.Counts.Failed, n.jobs.Output[0].Response.StatusCode = 1, 500
 		}, "ended with status 500"},
-		"the batch never completed": {func(n *nodeLoss) { n.done, n.jobs.Status = false, "in_progress" }, "did not complete"},
+		"the batch never completed":    {func(n *nodeLoss) { n.done, n.jobs.Status = false, "in_progress" }, "did not complete"},
 		"a chain that does not verify": {func(n *nodeLoss) { n.chain = "record 7's prev does not match" }, "chain does not verify: record 7"},
 		"a request past its deadline": {func(n *nodeLoss) {
 			n.entries[26].End = n.entries[26].Start.Add(12 * time.Second)
