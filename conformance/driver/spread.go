@@ -21,6 +21,9 @@ type spread struct {
 	// named is set when the Client was given several routers (even if later pinned to one), so
 	// its errors say which router failed.
 	named bool
+	// ready, when set, is a load balancer's view of the routers: pick skips a router it reports
+	// not ready (see OnlyReady).
+	ready func(base string) bool
 }
 
 // WithMoreEndpoints adds further routers of the same runtime (base URLs like New's): Do then
@@ -42,6 +45,9 @@ func (s *spread) pick() string {
 		return s.bases[0]
 	}
 	n := s.next.Add(1) - 1
+	if s.ready != nil {
+		return pickReady(s.bases, n, s.ready)
+	}
 	return s.bases[n%uint64(len(s.bases))]
 }
 

@@ -30,6 +30,8 @@ var ErrTransport = errors.New("grpcdriver: transport")
 type Client struct {
 	routes []route
 	next   atomic.Uint64
+	// ready, when set, skips the routers a load balancer would not send to (see OnlyReady).
+	ready func(addr string) bool
 }
 
 // route is one router's connection.
@@ -75,6 +77,9 @@ func (c *Client) Primary() *Client {
 // and N calls over k routers split N/k each.
 func (c *Client) pick() route {
 	n := c.next.Add(1) - 1
+	if c.ready != nil {
+		return pickReady(c.routes, n, c.ready)
+	}
 	return c.routes[n%uint64(len(c.routes))]
 }
 

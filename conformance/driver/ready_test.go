@@ -1,0 +1,100 @@
+package driver
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aruntime/arcert/api/outcome"
+)
+
+// healthRouter is a fake router whose /healthz answers 200 while up is true and 503 otherwise; every
+// other call is refused and counted.
+func healthRouter(t *testing.T, up *atomic.Bool) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == PathHealthz {
+			if up.Load() {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			errorBody(w, http.StatusServiceUnavailable, outcome.Shed, outcome.ReasonDraining)
+			return
+		}
+		n.Add(1)
+		errorBody(w, http.StatusServiceUnavailable, outcome.Shed, outcome.ReasonCapacity)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// TestOnlyReadySkipsUnreadyRouters: with one router reporting unready, every call goes to the
+// other; once it is ready again (as the watcher sees it) calls split again; and the watcher
+// records each change.
+func TestOnlyReadySkipsUnreadyRouters(t *testing.T) {
+	var upA, upB atomic.Bool
+	upA.Store(true)
+	a, na := healthRouter(t, &upA)
+	b, nb := healthRouter(t, &upB)
+	c := New(a.URL, WithMoreEndpoints(b.URL))
+	w := WatchReadiness(nil, c.Endpoints(), 10*time.Millisecond)
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.AwaitReady(ctx, a.URL); err != nil {
+		t.Fatal(err)
+	}
+	lb := c.OnlyReady(w.Ready)
+	for range 10 {
+		if _, err := lb.Do(ctx, chatCall(false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if na.Load() != 10 || nb.Load() != 0 {
+		t.Fatalf("with %s unready the routers saw %d and %d calls, want 10 and 0", b.URL, na.Load(), nb.Load())
+	}
+	upB.Store(true)
+	if err := w.AwaitReady(ctx, b.URL); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, err := lb.Do(ctx, chatCall(false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if na.Load() != 15 || nb.Load() != 5 {
+		t.Fatalf("with both ready the routers saw %d and %d calls in all, want 15 and 5", na.Load(), nb.Load())
+	}
+	if c.routes.ready != nil {
+		t.Fatal("OnlyReady changed the Client it was called on")
+	}
+	var sawB bool
+	for _, ch := range w.Changes() {
+		if ch.Base == b.URL && ch.Ready {
+			sawB = true
+		}
+	}
+	if !sawB {
+		t.Fatalf("changes %v do not record %s becoming ready", w.Changes(), b.URL)
+	}
+}
+
+// TestPickReadyWithNoneReadyKeepsTurns: when no router is ready, calls still take turns rather
+// than piling on one router.
+func TestPickReadyWithNoneReadyKeepsTurns(t *testing.T) {
+	bases := []string{"a", "b", "c"}
+	none := func(string) bool { return false }
+	onlyC := func(b string) bool { return b == "c" }
+	for n := range uint64(6) {
+		if got := pickReady(bases, n, none); got != bases[n%3] {
+			t.Errorf("none ready, turn %d: %s, want %s", n, got, bases[n%3])
+		}
+		if got := pickReady(bases, n, onlyC); got != "c" {
+			t.Errorf("only c ready, turn %d: %s", n, got)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/chaos/fault"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/chaos/scenario"
+	"github.com/aruntime/arcert/conformance/target"
+)
+
+// Sizes and pace of the node-loss spec: a batch large enough to be running when the node goes,
+// and how often the stream's leader is asked for while it is down.
+const (
+	nodeLossJobs = 2 * queueJobs
+	leaderPoll   = 200 * time.Millisecond
+)
+
+// leaderWatch is what the node-loss spec learns around the kill. Its fields are written by the
+// fault's injection and heal (the scenario engine's goroutines) and read after the run.
+type leaderWatch struct {
+	mu           sync.Mutex
+	killed       string
+	leaderAtKill string
+	jobsRunning  bool
+	answers      []string
+	errors       int
+}
+
+// stateStoreLeaders is env.Nodes as a deployment that can name a stream's leader, and the
+// evidence stream's name; why says what is missing when the spec cannot run.
+func stateStoreLeaders() (leaders fault.Leaders, stream, why string) {
+	if env.Nodes == nil {
+		return nil, "", "the harness controls no part of this runtime"
+	}
+	if len(env.Nodes.Parts(target.PartStateStore)) == 0 {
+		return nil, "", "the deployment has no state-store parts to lose"
+	}
+	l, ok := env.Nodes.(fault.Leaders)
+	if !ok {
+		return nil, "", "the harness cannot ask this deployment which state-store node leads a stream"
+	}
+	d := env.Target.Deployment
+	if d == nil || d.StateStore == nil || d.StateStore.EvidenceStream == "" {
+		return nil, "", "the target's deployment section names no evidence stream of its state store"
+	}
+	return l, d.StateStore.EvidenceStream, ""
+}
+
+// killLeader is the node-loss fault: it asks which node leads stream, notes whether the batch is
+// still running, kills that node and polls the leader until the heal it returns restarts the node.
+// The restart is registered (holdFault) before the kill, so a failure anywhere brings it back.
+func killLeader(ctx context.Context, leaders fault.Leaders, stream string, t target.Tenant, batch string, w *leaderWatch) func() error {
+	leader, err := leaders.StreamLeader(ctx, stream)
+	Expect(err).NotTo(HaveOccurred(), "asking which state-store node leads %s", stream)
+	var b batchObject
+	status := getJSON(ctx, "/v1/batches/"+batch, t.Key, &b)
+	w.mu.Lock()
+	w.killed, w.leaderAtKill, w.jobsRunning = leader, leader, status == http.StatusOK && b.Status != "completed"
+	w.mu.Unlock()
+	stop, polled := make(chan struct{}), make(chan struct{})
+	win := fault.Window{Fault: fault.Fault{Kind: fault.Kill}, Role: target.PartStateStore, Name: leader, Start: time.Now()}
+	heal := holdFault(func() error {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+			<-polled
+		}
+		if err := env.Nodes.Restart(context.WithoutCancel(ctx), target.PartStateStore, leader); err != nil {
+			return fmt.Errorf("restarting state-store node %s: %w", leader, err)
+		}
+		win.End = time.Now()
+		recordWindow(win)
+		return nil
+	})
+	killErr := env.Nodes.Kill(ctx, target.PartStateStore, leader)
+	go pollLeader(ctx, leaders, stream, w, stop, polled)
+	Expect(killErr).NotTo(HaveOccurred(), "killing state-store node %s, the leader of %s", leader, stream)
+	return heal
+}
+
+// pollLeader asks for stream's leader every leaderPoll until stop closes, and records each answer.
+func pollLeader(ctx context.Context, leaders fault.Leaders, stream string, w *leaderWatch, stop <-chan struct{}, polled chan<- struct{}) {
+	defer close(polled)
+	tick := time.NewTicker(leaderPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		qctx, cancel := context.WithTimeout(ctx, leaderPoll)
+		l, err := leaders.StreamLeader(qctx, stream)
+		cancel()
+		w.mu.Lock()
+		if err != nil {
+			w.errors++
+		} else {
+			w.answers = append(w.answers, l)
+		}
+		w.mu.Unlock()
+	}
+}
+
+var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), func() {
+	It("loses no request, record or job when the evidence stream's leader is killed under load", Req("DUR-4"), func(ctx SpecContext) {
+		DeferCleanup(noResidue)
+		leaders, stream, why := stateStoreLeaders()
+		if why != "" {
+			inconclusive("%s", why)
+			return
+		}
+		if !hasBatchAPI() {
+			inconclusive("the target does not declare the queue feature: no batch jobs can be running when the node goes")
+			return
+		}
+		Expect(env.Target.Operator).NotTo(BeNil(), "the evidence is read through the operator's listing")
+		a := tenantA()
+		awaitSteady(ctx)
+		status, _, _, jobs := submitJobs(ctx, a, fmt.Sprintf("arcert-nodeloss-%d-%d", env.Seed, time.Now().UnixNano()), nodeLossJobs, queueJobTokens)
+		Expect(status).To(Equal(http.StatusOK), "a batch before the node loss")
+		w := &leaderWatch{}
+		rr := faultRun{name: "state-store-node-loss", stream: 421, pick: rotate(env.Target.Tenants, 6, nil),
+			inject: func(ctx context.Context) func() error { return killLeader(ctx, leaders, stream, a, jobs.ID, w) }}.run(ctx)
+		if !steadyBefore(rr) {
+			return
+		}
+		done, ok := awaitJobs(ctx, a, jobs.ID, recoveryTime())
+		key := env.Target.Operator.Key
+		ids := answeredIDs(rr.entries)
+		for _, o := range done.Output {
+			ids = append(ids, o.Response.RequestID)
+		}
+		w.mu.Lock()
+		n := nodeLoss{entries: rr.entries, window: rr.window, paths: faultPaths(), killed: w.killed, leaderAtKill: w.leaderAtKill,
+			leadersWhileDown: w.answers, jobsRunning: w.jobsRunning, jobs: done, done: ok, want: nodeLossJobs,
+			records: recordCounts(ctx, key, ids, recoveryTime()), chain: chainProblem(allEvidence(ctx, key)), grace: deadlineGrace}
+		evidence("StreamLeader(%s) while %s was down: %s (%d errors)", stream, w.killed, listOrNone(w.answers), w.errors)
+		w.mu.Unlock()
+		verdict := judgeNodeLoss(n)
+		if verdict.Verdict == scenario.Fail {
+			judgeThat(false, "%s", verdict.Message)
+		}
+		if !gate(verdict) {
+			return
+		}
+		for p, c := range byPath(rr.entries) {
+			judged(p, c)
+		}
+		judged("batch-api", nodeLossJobs)
+		judged("evidence", len(n.records))
+		explainPaths(viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream)
+		evidence("%s (%s)", verdict.Message, pathsText(rr.entries))
+	}, SpecTimeout(3*time.Minute))
+})
+
+// answeredIDs lists the request ids of the answered entries.
+func answeredIDs(entries []chaosledger.Entry) []string {
+	var ids []string
+	for _, e := range entries {
+		if answered(e) && e.RequestID != "" {
+			ids = append(ids, e.RequestID)
+		}
+	}
+	return ids
+}
+
+// recordCounts counts each request's evidence records as the operator lists them, waiting (all
+// requests together) up to within for records still on their way: a record that never comes
+// counts 0.
+func recordCounts(ctx context.Context, key string, ids []string, within time.Duration) map[string]int {
+	limit := time.Now().Add(within)
+	out := make(map[string]int, len(ids))
+	for _, id := range ids {
+		out[id] = len(awaitRecords(ctx, key, id, max(time.Until(limit), 0)))
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/aruntime/arcert/chaos/fault"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
+	"github.com/aruntime/arcert/chaos/scenario"
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/grpcdriver"
+)
+
+// Pace of the rolling restart: how often the balancer probes each router's /healthz, and how
+// long load runs before the first router goes, between one router's return and the next one's
+// stop (so the balancer spreads over both again) and after the last.
+const (
+	readyPoll   = 100 * time.Millisecond
+	rollSettle  = time.Second
+	rollingLead = faultLead
+	rollingTail = faultTail
+)
+
+// routerStopper is env.Nodes as a deployment that can stop routers gracefully, and the routers;
+// why says what is missing when the spec cannot run.
+func routerStopper() (s fault.Stopper, routers []string, why string) {
+	if env.Nodes == nil {
+		return nil, nil, "the harness controls no part of this runtime"
+	}
+	routers = env.Nodes.Parts(routerRole)
+	if len(routers) < 2 {
+		return nil, nil, fmt.Sprintf("the deployment has %d router parts; a rolling restart needs at least 2", len(routers))
+	}
+	s, ok := env.Nodes.(fault.Stopper)
+	if !ok {
+		return nil, nil, "the harness cannot stop this deployment's parts gracefully"
+	}
+	if n := len(env.HTTP.Endpoints()); n != len(routers) {
+		return nil, nil, fmt.Sprintf("the target lists %d HTTP endpoints for %d router parts: which endpoint is which router is unknown", n, len(routers))
+	}
+	if env.GRPC != nil && len(env.GRPC.Endpoints()) != len(routers) {
+		return nil, nil, fmt.Sprintf("the target lists %d gRPC endpoints for %d router parts", len(env.GRPC.Endpoints()), len(routers))
+	}
+	return s, routers, ""
+}
+
+// balanced is env's clients as a load balancer in front of the routers uses them: each request
+// goes only to a router whose /healthz last answered 200 and, over gRPC, whose connection is up
+// (a gRPC balancer health-checks over the connection it sends on). The i-th gRPC address is the
+// i-th router's, as the target's deployment section says of its endpoints.
+func balanced(watch *driver.Readiness) (*driver.Client, *grpcdriver.Client) {
+	bases := env.HTTP.Endpoints()
+	h := env.HTTP.OnlyReady(watch.Ready)
+	if env.GRPC == nil {
+		return h, nil
+	}
+	addrs := env.GRPC.Endpoints()
+	g := env.GRPC.OnlyReady(func(addr string) bool {
+		i := slices.Index(addrs, addr)
+		return i >= 0 && watch.Ready(bases[i]) && env.GRPC.Connected(addr)
+	})
+	return h, g
+}
+
+// rollOne stops router (its base URL base) gracefully, starts it again and waits until the
+// balancer sees it ready. The restart is registered (holdFault) before the stop, so a failure
+// anywhere brings the router back.
+func rollOne(ctx context.Context, s fault.Stopper, watch *driver.Readiness, router, base string) rollStep {
+	step := rollStep{router: router, base: base, start: time.Now()}
+	heal := holdFault(func() error {
+		if err := env.Nodes.Restart(context.WithoutCancel(ctx), routerRole, router); err != nil {
+			return fmt.Errorf("starting router %s again: %w", router, err)
+		}
+		return nil
+	})
+	if err := s.Stop(ctx, routerRole, router); err != nil {
+		step.problem = fmt.Sprintf("stopping it: %v", err)
+		_ = heal()
+		return step
+	}
+	if err := heal(); err != nil {
+		step.problem = err.Error()
+		return step
+	}
+	rctx, cancel := context.WithTimeout(ctx, recoveryTime())
+	defer cancel()
+	if watch.AwaitReady(rctx, base) == nil {
+		step.back = time.Now()
+	}
+	recordWindow(fault.Window{Fault: fault.Fault{Kind: fault.Stop}, Role: routerRole, Name: router, Start: step.start, End: time.Now()})
+	return step
+}
+
+var _ = Describe("Rolling restart", Serial, Label("fault:router"), func() {
+	It("loses nothing while every router is stopped gracefully and started again in turn", Req("FLT-4"), func(ctx SpecContext) {
+		DeferCleanup(noResidue)
+		stopper, routers, why := routerStopper()
+		if why != "" {
+			inconclusive("%s", why)
+			return
+		}
+		Expect(env.Target.Operator).NotTo(BeNil(), "the evidence is read through the operator's listing")
+		bases := env.HTTP.Endpoints()
+		watch := driver.WatchReadiness(nil, bases, readyPoll)
+		DeferCleanup(watch.Stop)
+		for _, b := range bases {
+			rctx, cancel := context.WithTimeout(ctx, recoveryTime())
+			err := watch.AwaitReady(rctx, b)
+			cancel()
+			Expect(err).NotTo(HaveOccurred(), "router %s did not report ready (/healthz 200) within %s before the restart", b, recoveryTime())
+		}
+		awaitSteady(ctx)
+		h, g := balanced(watch)
+		load := rollingLoad{rate: faultRate(), stream: 431, pick: rotate(env.Target.Tenants, 6, nil),
+			send: func(ctx context.Context, rq loadReq) chaosledger.Entry { return sendThrough(ctx, h, g, rq) }}
+		from := time.Now()
+		stop := load.start(ctx)
+		var steps []rollStep
+		sleepCtx(ctx, rollingLead)
+		for i, r := range routers {
+			step := rollOne(ctx, stopper, watch, r, bases[i])
+			steps = append(steps, step)
+			if step.problem != "" || step.back.IsZero() {
+				break
+			}
+			sleepCtx(ctx, rollSettle)
+		}
+		sleepCtx(ctx, rollingTail)
+		entries := stop()
+		to := time.Now()
+		run := rolling{entries: entries, steps: steps, want: len(routers), bases: bases, changes: watch.Changes(), from: from, to: to,
+			records: recordCounts(ctx, env.Target.Operator.Key, answeredIDs(entries), recoveryTime()), grace: deadlineGrace}
+		verdict := judgeRolling(run)
+		if verdict.Verdict == scenario.Fail {
+			judgeThat(false, "%s", verdict.Message)
+		}
+		if !gate(verdict) {
+			return
+		}
+		for p, n := range byPath(entries) {
+			judged(p, n)
+		}
+		if n := drainedSheds(entries); n > 0 {
+			judged("refusal", n)
+		} else {
+			notProbed("refusal", "no request reached a draining router: the balancer kept every request off them")
+		}
+		judged("evidence", len(run.records))
+		explainPaths(viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream)
+		evidence("%s (%s)", verdict.Message, pathsText(entries))
+	}, SpecTimeout(4*time.Minute))
+})

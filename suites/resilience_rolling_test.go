@@ -1,0 +1,115 @@
+package suites
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/chaos/scenario"
+	"github.com/aruntime/arcert/conformance/driver"
+)
+
+// at is t0 plus ms milliseconds.
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+// rollRun is a rolling restart that passes: two routers, 60 requests over 6 s, router a away
+// from 1 s to 2.5 s and router b from 3.5 s to 5 s, the balancer seeing one ready at all times,
+// one HTTP request and one gRPC request shed for draining (the HTTP one with a Retry-After).
+func rollRun() rolling {
+	records := map[string]int{}
+	entries := servedEntries(1, 60, t0, records)
+	entries[13].Outcome, entries[13].Reason, entries[13].RetryAfter, entries[13].Endpoint = outcome.Shed, outcome.ReasonDraining, time.Second, "a"
+	entries[14].Outcome, entries[14].Reason, entries[14].Endpoint = outcome.Shed, outcome.ReasonDraining, "a"
+	if entries[13].Path != viaHTTPStream || entries[14].Path != viaGRPC {
+		panic("the fixture's sheds are no longer on http-stream and grpc")
+	}
+	return rolling{entries: entries, want: 2, bases: []string{"a", "b"}, from: t0, to: at(6000), records: records, grace: time.Second,
+		steps: []rollStep{{router: "router-1", base: "a", start: at(1000), back: at(2500)}, {router: "router-2", base: "b", start: at(3500), back: at(5000)}},
+		changes: []driver.Change{{Base: "a", Ready: true, At: at(-500)}, {Base: "b", Ready: true, At: at(-500)},
+			{Base: "a", Ready: false, At: at(1080)}, {Base: "a", Ready: true, At: at(2500)},
+			{Base: "b", Ready: false, At: at(3580)}, {Base: "b", Ready: true, At: at(5000)}}}
+}
+
+func TestRollingPassesWhenOnlyDrainingSheds(t *testing.T) {
+	expectVerdict(t, judgeRolling(rollRun()), scenario.Pass, "2 shed for draining")
+	if n := drainedSheds(rollRun().entries); n != 2 {
+		t.Errorf("drainedSheds = %d, want 2", n)
+	}
+}
+
+func TestRollingFails(t *testing.T) {
+	cases := map[string]struct {
+		change func(*rolling)
+		want   string
+	}{
+		"an HTTP shed without Retry-After": {func(r *rolling) { r.entries[13].RetryAfter = 0 }, "request #14 (http-stream) to a was shed for draining without a Retry-After"},
+		"a connection error": {func(r *rolling) {
+			r.entries[30].Error, r.entries[30].Indeterminate, r.entries[30].Outcome, r.entries[30].Endpoint = "dial tcp: connection refused", true, "", "b"
+		}, "request #31 (grpc) to b was lost: dial tcp: connection refused"},
+		"a refusal other than draining": {func(r *rolling) {
+			r.entries[40].Outcome, r.entries[40].Reason = outcome.Shed, outcome.ReasonCapacity
+		}, "refused shed/capacity; the only refusal a rolling restart allows is shed/draining"},
+		"a duplicated evidence record": {func(r *rolling) { r.records["req-20"] = 2 }, "(req-20) has 2 evidence records"},
+		"a missing evidence record":    {func(r *rolling) { r.records["req-12"] = 0 }, "(req-12) has 0 evidence records"},
+		"a request without an outcome": {func(r *rolling) { r.entries[5].Outcome = "" }, "request #6: no outcome stated"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := rollRun()
+			c.change(&r)
+			expectVerdict(t, judgeRolling(r), scenario.Fail, c.want)
+		})
+	}
+}
+
+func TestRollingIsInvalidWithoutItsPreconditions(t *testing.T) {
+	cases := map[string]struct {
+		change func(*rolling)
+		want   string
+	}{
+		"a router that never came back": {func(r *rolling) { r.steps[1].back = time.Time{} }, "router router-2 never reported ready again"},
+		"a stop that failed":            {func(r *rolling) { r.steps[0].problem = "stopping it: no such container" }, "router router-1: stopping it"},
+		"a router that took no turn":    {func(r *rolling) { r.steps = r.steps[:1] }, "1 of 2 routers took their turn"},
+		"no load while a router was away": {func(r *rolling) {
+			r.steps[0].start, r.steps[0].back = at(1010), at(1020)
+		}, "0 requests were sent while router router-1 was draining or away"},
+		"no router ready for a while": {func(r *rolling) {
+			r.changes = append(r.changes, driver.Change{Base: "b", Ready: false, At: at(2000)}, driver.Change{Base: "b", Ready: true, At: at(2300)})
+		}, "no router reported ready for 300ms"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := rollRun()
+			r.entries[20].Error = "connection refused" // a run that would fail is still INVALID first
+			c.change(&r)
+			expectVerdict(t, judgeRolling(r), scenario.Invalid, c.want)
+		})
+	}
+}
+
+// TestNoneReadyFindsEveryGap: gaps at the start (before any router answered), in the middle and
+// at the end are all found, and overlapping absences of different routers are not.
+func TestNoneReadyFindsEveryGap(t *testing.T) {
+	bases := []string{"a", "b"}
+	changes := []driver.Change{
+		{Base: "a", Ready: true, At: at(100)},
+		{Base: "b", Ready: true, At: at(150)},
+		{Base: "a", Ready: false, At: at(200)},
+		{Base: "b", Ready: false, At: at(300)},
+		{Base: "a", Ready: true, At: at(400)},
+		{Base: "a", Ready: false, At: at(900)},
+	}
+	gaps := noneReady(changes, bases, t0, at(1000))
+	want := [][2]int{{0, 100}, {300, 400}, {900, 1000}}
+	if len(gaps) != len(want) {
+		t.Fatalf("gaps %v, want %v", gaps, want)
+	}
+	for i, g := range gaps {
+		if !g.Start.Equal(at(want[i][0])) || !g.End.Equal(at(want[i][1])) {
+			t.Errorf("gap %d: %s..%s, want %dms..%dms", i, g.Start.Sub(t0), g.End.Sub(t0), want[i][0], want[i][1])
+		}
+	}
+	if gaps := noneReady(changes[:3], bases, at(160), at(800)); len(gaps) != 0 {
+		t.Errorf("with b ready throughout: gaps %v", gaps)
+	}
+}
