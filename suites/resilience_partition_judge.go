@@ -51,7 +51,9 @@ type partitionBatch struct {
 func (b partitionBatch) accepted() bool { return b.status == 200 }
 
 // late reports whether the batch got no answer within its deadline and the tolerance.
-func (b partitionBatch) late() bool { return b.sent && (b.status == 0 || b.took > b.deadline+deadlineGrace) }
+func (b partitionBatch) late() bool {
+	return b.sent && (b.status == 0 || b.took > b.deadline+deadlineGrace)
+}
 
 // refusedForOutage reports whether the cut router refused the batch for the partition.
 func (b partitionBatch) refusedForOutage() bool {
