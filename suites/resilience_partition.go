@@ -72,44 +72,44 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 		explainPaths(viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream)
 
 		var (
-			mu       sync.Mutex
-			cutOpen  bool
-			cutIDs   []string // requests the cut router answered while cut, in order of answer
-			cutEnds  []time.Time
-			batch    partitionBatch
-			batchID  string
-			spool    spoolProbe
-			lookOnce sync.Once
-			answer   chan struct{} // closed once the batch has its answer; nil until the cut
+			mu      sync.Mutex
+			cutOpen bool
+			cutIDs  []string // requests the cut router answered while cut, in order of answer
+			cutEnds []time.Time
+			batch   partitionBatch
+			batchID string
+			spool   spoolProbe
+			answer  chan struct{} // closed once the batch has its answer; nil until the cut
 		)
 		rr := pinnedRun{name: "router-partition", stream: 395, tenants: env.Target.Tenants[:min(2, len(env.Target.Tenants))],
 			cut: p.cut, other: p.other, hold: partitionHold,
-			inject: func(ctx context.Context) func() error {
+			inject: func(ctx context.Context, hold time.Duration) func() error {
 				heal := cutNetwork(ctx, p.cutter, routerRole, p.routers[p.cut], p.network)
+				lookAt := time.Now().Add(hold - spoolLead)
 				mu.Lock()
 				cutOpen = true
 				mu.Unlock()
 				answer = make(chan struct{})
+				// The batch, then, just before the cut ends, which records of the window are not
+				// chained yet (held in the cut router's spool). Its own goroutine, so the load
+				// goes on meanwhile; it asserts nothing.
 				go func() {
 					defer close(answer)
 					batch, batchID = submitTo(ctx, p.cut, a, fmt.Sprintf("arcert-partition-%d-%d", env.Seed, time.Now().UnixNano()))
+					sleepCtx(ctx, time.Until(lookAt))
+					mu.Lock()
+					cutOpen = false
+					var ids []string
+					for i, id := range cutIDs {
+						if time.Since(cutEnds[i]) >= spoolSettle {
+							ids = append(ids, id)
+						}
+					}
+					mu.Unlock()
+					spool = probeSpool(ctx, key, p.other, ids)
 				}()
 				return func() error {
-					// Before reconnecting: the batch's answer, and which records of the window
-					// are not chained yet (held in the cut router's spool).
-					lookOnce.Do(func() {
-						<-answer
-						mu.Lock()
-						cutOpen = false
-						var ids []string
-						for i, id := range cutIDs {
-							if time.Since(cutEnds[i]) >= spoolSettle {
-								ids = append(ids, id)
-							}
-						}
-						mu.Unlock()
-						spool = probeSpool(ctx, key, p.other, ids)
-					})
+					<-answer // normally long done: the batch is answered in time, the look is quick
 					return heal()
 				}
 			},
@@ -122,7 +122,7 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 			},
 		}.run(ctx)
 		if answer != nil {
-			<-answer // the heal waited for it already, unless the engine rolled back before it ran
+			<-answer // the heal waited for it already, unless the engine rolled back first
 		}
 
 		var ids []string

@@ -101,15 +101,16 @@ func partitionGate(l partitionLedger) scenario.Result {
 	return scenario.Result{Verdict: scenario.Pass}
 }
 
-// partitionServing lists the synchronous requests the partition broke: any request in the
-// window refused naming a dependency (the partition surfaced to a client), a request to the cut
+// partitionServing lists the synchronous requests the partition broke: any request of the run
+// refused naming a dependency (the partition surfaced to a client; the whole run is judged, since
+// the router stays cut a moment past the window while it is reconnected), a request to the cut
 // router past detection not served, a request ended in no outcome of the contract or past its
 // deadline, and any request that came back with no answer at all.
 func partitionServing(l partitionLedger) []string {
 	var out []string
-	for _, e := range chaosledger.Started(l.entries, l.window) {
+	for _, e := range l.entries {
 		if e.Reason == outcome.ReasonDependencyUnavailable {
-			out = append(out, fmt.Sprintf("request #%d of %s over %s to %s during the partition was refused naming a dependency (%s/%s)", e.Seq, e.Tenant, e.Path, e.Endpoint, e.Outcome, e.Reason))
+			out = append(out, fmt.Sprintf("request #%d of %s over %s to %s was refused naming a dependency (%s/%s)", e.Seq, e.Tenant, e.Path, e.Endpoint, e.Outcome, e.Reason))
 		}
 	}
 	for _, e := range l.cutSettled() {

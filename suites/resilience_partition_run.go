@@ -44,7 +44,8 @@ type pinnedRun struct {
 	tenants    []target.Tenant
 	cut, other int
 	hold       time.Duration
-	inject     func(ctx context.Context) (heal func() error)
+	// inject puts the fault in force for hold and returns what heals it.
+	inject func(ctx context.Context, hold time.Duration) (heal func() error)
 	// onCut sees every entry of a request to the cut router, from the senders' goroutines.
 	onCut func(e chaosledger.Entry)
 }
@@ -62,7 +63,7 @@ func (pr pinnedRun) run(ctx context.Context) runResult {
 		Name: pr.name, Seed: env.Seed + int64(pr.stream), Steady: steadyHypothesis(), Recovery: recoveryTime(), KeepEntries: true,
 		Phases: []scenario.Phase{{Name: "lead", Duration: lead, Load: load}, {Name: "fault", Duration: hold, Load: load}, {Name: "tail", Duration: faultTail, Load: load}},
 		Faults: []scenario.Fault{{Name: pr.name, At: lead, For: hold, Custom: func(context.Context) (func() error, error) {
-			return pr.inject(ctx), nil // the spec's context, as in faultRun.run
+			return pr.inject(ctx, hold), nil // the spec's context, as in faultRun.run
 		}}},
 	}
 	pick := rotate(pr.tenants, 6, nil)
@@ -142,6 +143,10 @@ func submitTo(ctx context.Context, k int, t target.Tenant, idem string) (partiti
 	b.class, b.reason = outcome.Class(hdr.Get(outcome.HeaderOutcome)), outcome.Reason(hdr.Get(outcome.HeaderReason))
 	return b, obj.ID
 }
+
+// spoolLead is how long before the end of the cut the spool is looked at: the look must see the
+// router still cut, and the engine ends the window when the heal starts.
+const spoolLead = 750 * time.Millisecond
 
 // spoolSettle is how long before the look at the spool a request must have been answered for its
 // record to count as held back: a connected router's record is chained well within it.

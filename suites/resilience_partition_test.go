@@ -75,6 +75,20 @@ func TestPartitionFailsDependencyRefusals(t *testing.T) {
 	}
 }
 
+// A dependency refusal after the window (the router is reconnected a moment after the engine ends
+// the window) fails as well.
+func TestPartitionFailsDependencyRefusalsWhileReconnecting(t *testing.T) {
+	l := goodPartition()
+	last := len(l.entries) - 1
+	if !l.entries[last].Start.After(l.window.End) {
+		t.Fatal("the synthetic ledger has no request after the window")
+	}
+	l.entries[last].Outcome, l.entries[last].Reason = outcome.Failed, outcome.ReasonDependencyUnavailable
+	if p := partitionServing(l); len(p) != 1 {
+		t.Fatalf("a refusal naming a dependency after the window: %v", p)
+	}
+}
+
 // A request to the cut router past detection shed for capacity is not served: it fails.
 func TestPartitionFailsUnservedRequests(t *testing.T) {
 	l := goodPartition()
