@@ -87,7 +87,46 @@ const minSettled = 5
 // work is the one path where a refusal is not final, so it is where a policy may be forgotten.
 const regionBatchJobs = 2
 
-var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, Label("fault:region"), func() {
+// regionFault is one way of taking the primary region away: the Describe, label and fault run
+// it is played as, the requirement its policy judgement counts for, and its injector. FBK-2 cuts
+// the region's dependency link (toxiproxy) and also judges FLT-1, OUT-8 and the queued jobs;
+// FBK-4 cuts the region's network itself and is judged by the same policy checks.
+type regionFault struct {
+	describe string
+	label    string
+	run      string
+	stream   uint64
+	req      string
+	// full adds the queued batches, the FLT-1 outage judgement and the OUT-8 labels.
+	full bool
+	// prepare says why the fault cannot be put on this target (errCannotPlan), nil when it can.
+	prepare func(p regionPlan) error
+	// inject puts the fault in force and returns its heal (see holdFault).
+	inject func(ctx context.Context, p regionPlan) func() error
+}
+
+var _ = describeRegionOutage(regionFault{describe: "Primary region outage", label: "fault:region", run: "region-outage", stream: 301, req: "FBK-2", full: true,
+	prepare: func(p regionPlan) error {
+		if len(env.Chaos.Select(link.RoleRegion, p.primary.Name)) == 0 {
+			return fmt.Errorf("%w: the target declares no region dependency %q to cut", errCannotPlan, p.primary.Name)
+		}
+		return nil
+	},
+	inject: func(_ context.Context, p regionPlan) func() error {
+		return inject(link.RoleRegion, p.primary.Name, fault.Fault{Kind: fault.Down})
+	},
+})
+
+// describeRegionOutage declares the specs of one regionFault; it returns true so it can run at
+// package initialisation as Describe does.
+func describeRegionOutage(rf regionFault) bool {
+	return Describe(rf.describe, Serial, Ordered, ContinueOnFailure, Label(rf.label), func() {
+		regionOutageSpecs(rf)
+	})
+}
+
+// regionOutageSpecs is the body of describeRegionOutage.
+func regionOutageSpecs(rf regionFault) {
 	var (
 		plan    regionPlan
 		planErr error
@@ -99,17 +138,16 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 		if plan, planErr = planRegions(); planErr != nil {
 			return
 		}
-		if len(env.Chaos.Select(link.RoleRegion, plan.primary.Name)) == 0 {
-			planErr = fmt.Errorf("%w: the target declares no region dependency %q to cut", errCannotPlan, plan.primary.Name)
+		if planErr = rf.prepare(plan); planErr != nil {
 			return
 		}
 		batches = map[string]string{}
-		rr = faultRun{name: "region-outage", stream: 301, pick: rotate(plan.tenants(), 6, nil),
+		rr = faultRun{name: rf.run, stream: rf.stream, pick: rotate(plan.tenants(), 6, nil),
 			inject: func(ctx context.Context) func() error {
-				heal := inject(link.RoleRegion, plan.primary.Name, fault.Fault{Kind: fault.Down})
+				heal := rf.inject(ctx, plan)
 				// Queued jobs are tried, refused for now and tried again until the region is
 				// back: every try in the outage must keep to the tenant's policy.
-				if env.Target.Declares("queue") {
+				if rf.full && env.Target.Declares("queue") {
 					for _, t := range plan.confinedAll {
 						batches[t.Name] = queueDuringOutage(ctx, t, "region")
 					}
@@ -122,19 +160,21 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 
 	judged := func() bool { return judgeable(planErr, rr, plan.tenants()...) }
 
-	It("ends every request in one outcome, refuses by policy in time, and recovers", Req("FLT-1"), func(ctx SpecContext) {
-		if !judged() {
-			return
-		}
-		judgeOutage(ctx, link.RoleRegion, rr, func(e chaosledger.Entry) outageAnswer {
-			if plan.isConfined(e.Tenant) {
-				return refuse(outcome.ReasonPolicyForbidsFallback)
+	if rf.full {
+		It("ends every request in one outcome, refuses by policy in time, and recovers", Req("FLT-1"), func(ctx SpecContext) {
+			if !judged() {
+				return
 			}
-			return serve()
+			judgeOutage(ctx, link.RoleRegion, rr, func(e chaosledger.Entry) outageAnswer {
+				if plan.isConfined(e.Tenant) {
+					return refuse(outcome.ReasonPolicyForbidsFallback)
+				}
+				return serve()
+			})
 		})
-	})
+	}
 
-	It("refuses every confined tenant by policy on every path and moves only the allowed ones", Req("FBK-2"), func(ctx SpecContext) {
+	It("refuses every confined tenant by policy on every path and moves only the allowed ones", Req(rf.req), func(ctx SpecContext) {
 		if !judged() {
 			return
 		}
@@ -165,10 +205,14 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 				return
 			}
 		}
-		judgedPaths("FBK-2", refused)
-		judgedPaths("FBK-2", moved)
+		judgedPaths(rf.req, refused)
+		judgedPaths(rf.req, moved)
 		msg := fmt.Sprintf("%s down: %d requests of %s refused with policy_forbids_fallback (%s); %d of %s served in %s",
 			plan.primary.Name, len(refused), tenantNames(plan.confinedAll), pathsText(refused), len(moved), tenantNames(plan.mobileAll), listed(plan.fallbackTo))
+		if !rf.full {
+			evidence("%s", msg)
+			return
+		}
 		if !env.Target.Declares("queue") {
 			notProbed("batch-api", "the target declares no batch queue")
 			evidence("%s", msg)
@@ -178,10 +222,13 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 		for _, t := range plan.confinedAll {
 			jobs += expectQueuedWithinPolicy(ctx, t, batches[t.Name])
 		}
-		judgedFor("FBK-2", "batch-api", jobs)
+		judgedFor(rf.req, "batch-api", jobs)
 		evidence("%s; %d jobs %s queued during the outage were served only where their policies allow", msg, jobs, tenantNames(plan.confinedAll))
 	})
 
+	if !rf.full {
+		return
+	}
 	It("labels the moved work rerouted on every path", Req("OUT-8"), func() {
 		if !judged() {
 			return
@@ -212,7 +259,7 @@ var _ = Describe("Primary region outage", Serial, Ordered, ContinueOnFailure, La
 		evidence("%d requests of %s served outside %s during its outage, each labelled rerouted with its region in ARuntime-Served-By (%s)",
 			len(moved), tenantNames(plan.mobileAll), plan.primary.Name, pathsText(moved))
 	})
-})
+}
 
 // expectReroutedLabel checks that a request served away from primary says so: rerouted, with the
 // reason of the move and the place in its served-by statement.
