@@ -90,7 +90,7 @@ func Open(ctx context.Context, o Options) (*Deployment, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	docker, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	docker, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("compose: docker client: %w", err)
 	}
