@@ -80,6 +80,9 @@ func targetChaos(t *target.Target, stderr io.Writer) (*chaosSetup, func(), error
 	if len(t.Dependencies) == 0 {
 		return nil, nil, fmt.Errorf("%w: the target declares no dependencies, so no fault can be injected (see the dependencies section of the target example)", errDial)
 	}
+	if t.Deployment != nil {
+		return deploymentChaos(context.Background(), t, stderr)
+	}
 	e, stop, err := startFaultServer()
 	if err != nil {
 		return nil, nil, err

@@ -35,6 +35,10 @@ type flags struct {
 	id        string
 	device    string
 	pprof     string
+	// The router's JetStream addresses, overriding durable.nats_url, queue_nats_url and
+	// evidence_nats_url: a deployment's routers may reach the cluster by another route (a
+	// network of their own) than the other roles sharing the configuration file.
+	natsURL, queueNATSURL, evidenceNATSURL string
 }
 
 func rootCommand() *cobra.Command {
@@ -79,6 +83,9 @@ func rootCommand() *cobra.Command {
 	}
 	routerCmd.Flags().StringVar(&f.http, "http", "", "override router.http_listen")
 	routerCmd.Flags().StringVar(&f.grpc, "grpc", "", "override router.grpc_listen")
+	routerCmd.Flags().StringVar(&f.natsURL, "nats-url", "", "override durable.nats_url")
+	routerCmd.Flags().StringVar(&f.queueNATSURL, "queue-nats-url", "", "override durable.queue_nats_url")
+	routerCmd.Flags().StringVar(&f.evidenceNATSURL, "evidence-nats-url", "", "override durable.evidence_nats_url")
 	routerCmd.Flags().StringVar(&routerData, "data", "", "embed JetStream with its store here; empty uses durable.nats_url from the configuration, if any")
 
 	workerCmd := &cobra.Command{
@@ -235,8 +242,17 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 	return rt.Shutdown(sctx)
 }
 
-// applyOverrides applies the listen-address flags to cfg.
+// applyOverrides applies the listen-address and JetStream-address flags to cfg.
 func applyOverrides(cfg *config.Config, f *flags) {
+	if f.natsURL != "" {
+		cfg.Durable.NATSURL = f.natsURL
+	}
+	if f.queueNATSURL != "" {
+		cfg.Durable.QueueURL = f.queueNATSURL
+	}
+	if f.evidenceNATSURL != "" {
+		cfg.Durable.EvidenceURL = f.evidenceNATSURL
+	}
 	if f.http != "" {
 		cfg.Router.HTTPListen = f.http
 	}

@@ -102,6 +102,7 @@ func (t *Target) crossCheck() []*yamlschema.Problem {
 	}
 	probs = append(probs, t.checkContract()...)
 	probs = append(probs, t.checkAutoscaling()...)
+	probs = append(probs, t.checkDeployment()...)
 	tools := t.checkTools(claim) // claim may add to probs itself: call it first
 	return append(probs, tools...)
 }

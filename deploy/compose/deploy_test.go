@@ -73,7 +73,8 @@ func TestFailedDeployLeavesNothing(t *testing.T) {
 	env := append(os.Environ(), "ARCERT_DEPLOY_PROJECT="+project, "ARCERT_CONFIG="+cfg, "ARCERT_DEPLOY_TIMEOUT=50",
 		// Docker picks free host ports, so a deployment already up here is not disturbed.
 		"ARCERT_HTTP_PORT=0", "ARCERT_GRPC_PORT=0", "ARCERT_HTTP_PORT_2=0", "ARCERT_GRPC_PORT_2=0",
-		"ARCERT_PROVIDER_PORT=0", "ARCERT_TOXIPROXY_PORT=0")
+		"ARCERT_PROVIDER_PORT=0", "ARCERT_TOXIPROXY_PORT=0",
+		"ARCERT_NATS_MONITOR_PORT_1=0", "ARCERT_NATS_MONITOR_PORT_2=0", "ARCERT_NATS_MONITOR_PORT_3=0")
 	t.Cleanup(func() {
 		// #nosec G204 -- this package's own script
 		down := exec.Command(script, "down")
