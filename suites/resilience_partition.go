@@ -129,18 +129,18 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 		for _, e := range answeredEntries(rr.entries) {
 			ids = append(ids, e.RequestID)
 		}
-		counts, all := awaitEvidence(ctx, key, ids, recoveryTime())
+		chain := settledChain(ctx, key, ids, recoveryTime())
 		l := partitionLedger{router: p.routers[p.cut], cutAt: cutEndpoints(p.cut), window: rr.window, detection: detection(), grace: deadlineGrace,
-			paths: faultPaths(), entries: rr.entries, batch: batch, spool: spool, records: counts, chain: chainProblem(all)}
+			paths: faultPaths(), entries: rr.entries, batch: batch, spool: spool, chain: chain}
 		if !gate(scenario.SteadyBefore(rr.entries, rr.window.Start, minBefore, steadyServed)) || !gate(partitionGate(l)) {
 			return
 		}
 		judgeProblems("serving through the partition", partitionServing(l))
 		judgeProblems("the batch submitted to the cut router", partitionBatchProblems(batch))
 		judgeProblems("evidence after healing", partitionEvidence(l))
-		msg := fmt.Sprintf("%s cut from network %s for %s: %d requests to it past detection (%s) served; its batch answered %d %s/%s (Retry-After %q) in %s; %d of %d window records sampled before healing were not chained yet; all %d answered requests (both routers) have one record, chain of %d verifies",
+		msg := fmt.Sprintf("%s cut from network %s for %s: %d requests to it past detection (%s) served; its batch answered %d %s/%s (Retry-After %q) in %s; %d of %d window records sampled before healing were not chained yet; all %d answered requests (both routers: %s) have one record of their own tenant in a settled chain of %d that verifies",
 			l.router, p.network, rr.window.End.Sub(rr.window.Start).Round(time.Millisecond), len(l.cutSettled()), pathsText(l.cutSettled()),
-			batch.status, batch.class, batch.reason, batch.retryAfter, batch.took.Round(time.Millisecond), spool.absent, spool.sampled, len(ids), len(all))
+			batch.status, batch.class, batch.reason, batch.retryAfter, batch.took.Round(time.Millisecond), spool.absent, spool.sampled, len(ids), pathsText(answeredEntries(rr.entries)), chain.length)
 		for path, n := range byPath(l.cutSettled()) {
 			judgedFor("DUR-5", path, n)
 		}

@@ -28,10 +28,8 @@ type partitionLedger struct {
 	entries []chaosledger.Entry
 	batch   partitionBatch
 	spool   spoolProbe
-	// records counts, after healing, the evidence records of each request id; chain is
-	// chainProblem of the whole chain then ("" when it verifies).
-	records map[string]int
-	chain   string
+	// chain is the evidence chain counted once after healing, when it had settled.
+	chain chainCount
 }
 
 // partitionBatch is the batch submitted to the cut router during the window and its answer.
@@ -118,6 +116,9 @@ func partitionServing(l partitionLedger) []string {
 			out = append(out, fmt.Sprintf("request #%d of %s over %s to the cut router %s was answered %s/%s, not served", e.Seq, e.Tenant, e.Path, l.router, e.Outcome, e.Reason))
 		}
 	}
+	for _, e := range l.entries {
+		out = append(out, hollowServe(e)...)
+	}
 	for _, p := range chaosledger.OneTerminalOutcome(l.entries) {
 		out = append(out, p.String())
 	}
@@ -159,20 +160,15 @@ func answeredEntries(entries []chaosledger.Entry) []chaosledger.Entry {
 }
 
 // partitionEvidence lists the answered requests (to either router) without exactly one evidence
-// record after healing, and a chain that does not verify.
+// record of their own tenant in the chain counted once after healing (a spool replayed twice
+// appends its duplicates late), and a chain that does not verify.
 func partitionEvidence(l partitionLedger) []string {
 	var out []string
 	for _, e := range answeredEntries(l.entries) {
-		if n := l.records[e.RequestID]; n != 1 {
-			what := "lost"
-			if n > 1 {
-				what = "duplicated"
-			}
-			out = append(out, fmt.Sprintf("request #%d (%s) of %s over %s to %s has %d evidence records after healing, not one (%s)", e.Seq, e.RequestID, e.Tenant, e.Path, e.Endpoint, n, what))
-		}
+		out = append(out, l.chain.once(fmt.Sprintf("request #%d of %s over %s to %s", e.Seq, e.Tenant, e.Path, e.Endpoint), e.RequestID, e.Tenant)...)
 	}
-	if l.chain != "" {
-		out = append(out, "the evidence chain does not verify after healing: "+l.chain)
+	if l.chain.problem != "" {
+		out = append(out, "the evidence chain does not verify after healing: "+l.chain.problem)
 	}
 	return out
 }
