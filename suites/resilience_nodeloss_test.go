@@ -94,9 +94,9 @@ func TestNodeLossFails(t *testing.T) {
 		"a job's record duplicated late": {func(n *nodeLoss) {
 			n.chain = countChain(lateDuplicate(n.chain, "job-req-0"))
 		}, "job job-0 of batch batch-1 (job-req-0) has 2 evidence records"},
-		"a record naming another tenant": {func(n *nodeLoss) { n.chain.tenants["req-24"] = []string{"globex"} }, `(req-24) of tenant "acme" has an evidence record naming tenant "globex"`},
+		"a record naming another tenant":       {func(n *nodeLoss) { n.chain.tenants["req-24"] = []string{"globex"} }, `(req-24) of tenant "acme" has an evidence record naming tenant "globex"`},
 		"a job's record naming another tenant": {func(n *nodeLoss) { n.chain.tenants["job-req-1"] = []string{"globex"} }, `(job-req-1) of tenant "acme" has an evidence record naming tenant "globex"`},
-		"a request served empty": {func(n *nodeLoss) { n.entries[28].Tokens = 0 }, "request #29 of acme (http) to  was answered completed with no content"},
+		"a request served empty":               {func(n *nodeLoss) { n.entries[28].Tokens = 0 }, "request #29 of acme (http) to  was answered completed with no content"},
 		"a served answer breaking the contract": {func(n *nodeLoss) {
 			n.entries[29].Violations = []string{"no request id"}
 		}, "broke the contract: no request id"},

@@ -26,7 +26,7 @@ func goodPartition() partitionLedger {
 	l := partitionLedger{router: "router-2", cutAt: []string{cutHTTP, cutGRPC},
 		window:    chaosledger.Window{Start: partitionT0.Add(2 * time.Second), End: partitionT0.Add(8 * time.Second)},
 		detection: time.Second, grace: deadlineGrace, paths: []string{viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream},
-		batch:   partitionBatch{sent: true, status: 502, class: outcome.Failed, reason: outcome.ReasonDependencyUnavailable, took: 3 * time.Second, deadline: 10 * time.Second},
+		batch: partitionBatch{sent: true, status: 502, class: outcome.Failed, reason: outcome.ReasonDependencyUnavailable, took: 3 * time.Second, deadline: 10 * time.Second},
 		chain: chainCount{records: map[string]int{}, tenants: map[string][]string{}}}
 	for i := range 40 {
 		path := l.paths[i%len(l.paths)]

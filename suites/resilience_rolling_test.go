@@ -50,17 +50,17 @@ func TestRollingFails(t *testing.T) {
 		"a refusal other than draining": {func(r *rolling) {
 			r.entries[40].Outcome, r.entries[40].Reason = outcome.Shed, outcome.ReasonCapacity
 		}, "refused shed/capacity; the only refusal a rolling restart allows is shed/draining"},
-		"a duplicated evidence record": {func(r *rolling) { r.chain.records["req-20"] = 2 }, "(req-20) has 2 evidence records"},
-		"a missing evidence record":    {func(r *rolling) { r.chain.records["req-12"] = 0 }, "(req-12) has 0 evidence records"},
-		"a request without an outcome": {func(r *rolling) { r.entries[5].Outcome = "" }, "request #6: no outcome stated"},
+		"a duplicated evidence record":  {func(r *rolling) { r.chain.records["req-20"] = 2 }, "(req-20) has 2 evidence records"},
+		"a missing evidence record":     {func(r *rolling) { r.chain.records["req-12"] = 0 }, "(req-12) has 0 evidence records"},
+		"a request without an outcome":  {func(r *rolling) { r.entries[5].Outcome = "" }, "request #6: no outcome stated"},
 		"a router that never came back": {func(r *rolling) { r.steps[1].back = time.Time{} }, "router router-2 never reported ready again after its restart"},
 		"the first of three never came back, the turn ended there": {func(r *rolling) {
 			r.want, r.steps[0].back, r.steps = 3, time.Time{}, r.steps[:1]
 		}, "router router-1 never reported ready again"},
-		"a duplicate appended late": {func(r *rolling) { r.chain = countChain(lateDuplicate(r.chain, "req-40")) }, "(req-40) has 2 evidence records, not one (duplicated)"},
+		"a duplicate appended late":      {func(r *rolling) { r.chain = countChain(lateDuplicate(r.chain, "req-40")) }, "(req-40) has 2 evidence records, not one (duplicated)"},
 		"a record naming another tenant": {func(r *rolling) { r.chain.tenants["req-41"] = []string{"globex"} }, `naming tenant "globex"`},
-		"a chain that does not verify": {func(r *rolling) { r.chain.problem = "seq 9 does not link" }, "chain does not verify: seq 9"},
-		"a request served empty": {func(r *rolling) { r.entries[22].Tokens = 0 }, "request #23 of acme (grpc) to  was answered completed with no content"},
+		"a chain that does not verify":   {func(r *rolling) { r.chain.problem = "seq 9 does not link" }, "chain does not verify: seq 9"},
+		"a request served empty":         {func(r *rolling) { r.entries[22].Tokens = 0 }, "request #23 of acme (grpc) to  was answered completed with no content"},
 		"a shed for draining by the router not in its turn": {func(r *rolling) {
 			r.entries[16].Outcome, r.entries[16].Reason, r.entries[16].RetryAfter, r.entries[16].Endpoint = outcome.Shed, outcome.ReasonDraining, time.Second, "b"
 		}, "request #17 (http) to b was shed for draining at"},
@@ -85,8 +85,8 @@ func TestRollingIsInvalidWithoutItsPreconditions(t *testing.T) {
 		change func(*rolling)
 		want   string
 	}{
-		"a stop that failed":            {func(r *rolling) { r.steps[0].problem = "stopping it: no such container" }, "router router-1: stopping it"},
-		"a router that took no turn":    {func(r *rolling) { r.steps = r.steps[:1] }, "1 of 2 routers took their turn"},
+		"a stop that failed":         {func(r *rolling) { r.steps[0].problem = "stopping it: no such container" }, "router router-1: stopping it"},
+		"a router that took no turn": {func(r *rolling) { r.steps = r.steps[:1] }, "1 of 2 routers took their turn"},
 		"no load while a router was away": {func(r *rolling) {
 			r.steps[0].start, r.steps[0].back = at(1010), at(1020)
 		}, "0 requests were sent while router router-1 was draining or away"},
