@@ -25,6 +25,7 @@ const chainQuiet = time.Second
 // id has, the tenants those records name, the chain's length and why it does not verify ("" when
 // it does).
 type chainCount struct {
+	all     []discovery.Record
 	records map[string]int
 	tenants map[string][]string
 	length  int
@@ -33,7 +34,7 @@ type chainCount struct {
 
 // countChain counts all's records per request id and notes their tenants.
 func countChain(all []discovery.Record) chainCount {
-	c := chainCount{records: map[string]int{}, tenants: map[string][]string{}, length: len(all), problem: chainProblem(all)}
+	c := chainCount{all: all, records: map[string]int{}, tenants: map[string][]string{}, length: len(all), problem: chainProblem(all)}
 	for _, r := range all {
 		c.records[r.RequestID]++
 		c.tenants[r.RequestID] = append(c.tenants[r.RequestID], r.Tenant)
@@ -103,4 +104,37 @@ func lastSeq(recs []discovery.Record) uint64 {
 		return 0
 	}
 	return recs[len(recs)-1].Seq
+}
+
+// strayJobs lists the records past seq from, of tenant and in the traffic class of the jobs'
+// records, whose request id is neither a job's nor one of requests: a job run a second time under
+// a new id (its batch lists one result per job, so only the chain shows the second run). ok is
+// false when the jobs' records do not share one class, or a request of requests has a record in
+// it: no record can then be told to be a job's.
+func (c chainCount) strayJobs(from uint64, tenant string, jobs, requests []string) (stray []string, ok bool) {
+	class, known := "", map[string]bool{}
+	for _, r := range c.all {
+		if slices.Contains(jobs, r.RequestID) {
+			if class != "" && class != r.TrafficClass {
+				return nil, false
+			}
+			class = r.TrafficClass
+		}
+	}
+	if class == "" {
+		return nil, false
+	}
+	for _, id := range slices.Concat(jobs, requests) {
+		known[id] = true
+	}
+	for _, r := range c.all {
+		switch {
+		case r.TrafficClass != class:
+		case slices.Contains(requests, r.RequestID):
+			return nil, false
+		case r.Seq > from && r.Tenant == tenant && !known[r.RequestID]:
+			stray = append(stray, fmt.Sprintf("record seq %d (request %s, class %s) of %s belongs to no job of the batch", r.Seq, r.RequestID, class, tenant))
+		}
+	}
+	return stray, true
 }

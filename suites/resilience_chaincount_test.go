@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/chaos/scenario"
 )
 
 // linked gives recs contiguous seqs from 1 and the hashes and links of a chain that verifies.
@@ -93,4 +94,47 @@ func TestCountChainReportsABrokenChain(t *testing.T) {
 	if c := countChain(recs); c.problem == "" {
 		t.Error("a record changed after it was chained verifies")
 	}
+}
+
+// jobChain is a verified chain of lossRun's requests (class standard, one steady probe of acme
+// among them) and jobs (class batch), with extra appended.
+func jobChain(n nodeLoss, extra ...discovery.Record) []discovery.Record {
+	recs := []discovery.Record{{RequestID: "before", Tenant: "acme", TrafficClass: "batch"}}
+	for _, e := range n.entries {
+		recs = append(recs, discovery.Record{RequestID: e.RequestID, Tenant: e.Tenant, TrafficClass: "standard"})
+	}
+	recs = append(recs, discovery.Record{RequestID: "steady-probe", Tenant: "acme", TrafficClass: "standard"})
+	for _, o := range n.jobs.Output {
+		recs = append(recs, discovery.Record{RequestID: o.Response.RequestID, Tenant: "acme", TrafficClass: "batch"})
+	}
+	return linked(append(recs, extra...))
+}
+
+// A job run a second time under a new id leaves the batch's output looking right (one result per
+// job) and its listed ids with one record each; only the chain shows the extra run.
+func TestNodeLossFailsAJobRunAgainUnderAnotherID(t *testing.T) {
+	n := lossRun()
+	n.chainFrom = 1 // "before" is another batch's job, from before this one
+	n.chain = countChain(jobChain(n))
+	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "no job ran again under another id")
+	n.chain = countChain(jobChain(n, discovery.Record{RequestID: "job-req-0-again", Tenant: "acme", TrafficClass: "batch"}))
+	expectVerdict(t, judgeNodeLoss(n), scenario.Fail, "(request job-req-0-again, class batch) of acme belongs to no job of the batch")
+	// Another tenant's batch job is not this batch's.
+	n.chain = countChain(jobChain(n, discovery.Record{RequestID: "their-job", Tenant: "globex", TrafficClass: "batch"}))
+	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "no job ran again under another id")
+}
+
+// When the jobs' records share their class with the requests', no record can be told to be a
+// job's: the search is skipped and the evidence line says so.
+func TestStrayJobsNeedsAClassOfTheirOwn(t *testing.T) {
+	n := lossRun()
+	recs := jobChain(n, discovery.Record{RequestID: "unknown", Tenant: "acme", TrafficClass: "batch"})
+	for i := range recs {
+		recs[i].TrafficClass = "standard"
+	}
+	n.chain = countChain(linked(recs))
+	if stray, ok := n.chain.strayJobs(1, "acme", []string{"job-req-0", "job-req-1"}, []string{"req-1"}); ok || len(stray) != 0 {
+		t.Errorf("one class for all: ok %v, stray %v", ok, stray)
+	}
+	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "a job run again under another id is not looked for")
 }

@@ -134,6 +134,8 @@ var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), fu
 		Expect(env.Target.Operator).NotTo(BeNil(), "the evidence is read through the operator's listing")
 		a := tenantA()
 		awaitSteady(ctx)
+		key := env.Target.Operator.Key
+		chainFrom := lastSeq(allEvidence(ctx, key))
 		status, _, _, jobs := submitJobs(ctx, a, fmt.Sprintf("arcert-nodeloss-%d-%d", env.Seed, time.Now().UnixNano()), nodeLossJobs, queueJobTokens)
 		Expect(status).To(Equal(http.StatusOK), "a batch before the node loss")
 		w := &leaderWatch{}
@@ -143,7 +145,6 @@ var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), fu
 			return
 		}
 		done, ok := awaitJobs(ctx, a, jobs.ID, recoveryTime())
-		key := env.Target.Operator.Key
 		ids := answeredIDs(rr.entries)
 		for _, o := range done.Output {
 			ids = append(ids, o.Response.RequestID)
@@ -152,7 +153,7 @@ var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), fu
 		w.mu.Lock()
 		n := nodeLoss{entries: rr.entries, window: rr.window, paths: faultPaths(), killed: w.killed, leaderAtKill: w.leaderAtKill,
 			leadersWhileDown: w.answers, jobsRunning: w.jobsRunning, jobs: done, done: ok, want: nodeLossJobs,
-			chain: chain, jobTenant: a.Name, grace: deadlineGrace}
+			chain: chain, jobTenant: a.Name, chainFrom: chainFrom, grace: deadlineGrace}
 		evidence("StreamLeader(%s) while %s was down: %s (%d errors)", stream, w.killed, listOrNone(w.answers), w.errors)
 		w.mu.Unlock()
 		verdict := judgeNodeLoss(n)

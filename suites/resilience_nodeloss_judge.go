@@ -45,6 +45,8 @@ type nodeLoss struct {
 	// jobTenant the tenant the batch was submitted as.
 	chain     chainCount
 	jobTenant string
+	// chainFrom is the chain's last seq before the batch was submitted.
+	chainFrom uint64
 	// grace is how far past its deadline a request may end.
 	grace time.Duration
 }
@@ -87,26 +89,51 @@ func judgeNodeLoss(n nodeLoss) scenario.Result {
 		fails = append(fails, hollowServe(e)...)
 		fails = append(fails, n.chain.once(fmt.Sprintf("request #%d (%s)", e.Seq, e.Path), e.RequestID, e.Tenant)...)
 	}
-	fails = append(fails, jobsOnce(n)...)
+	jobFails, strays := jobsOnce(n)
+	fails = append(fails, jobFails...)
 	if n.chain.problem != "" {
 		fails = append(fails, "the evidence chain does not verify: "+n.chain.problem)
 	}
 	if len(fails) > 0 {
 		return scenario.Result{Verdict: scenario.Fail, Message: problemsText(fails)}
 	}
-	return scenario.Result{Verdict: scenario.Pass, Message: fmt.Sprintf("%s killed while leading; %s led after; %d requests (%d while down: %s), %d jobs, one record each of its own tenant in a settled chain of %d records that verifies",
-		n.killed, firstOther(n.leadersWhileDown, n.killed), len(n.entries), len(during), pathsText(during), n.want, n.chain.length)}
+	rerun := "no job ran again under another id"
+	if !strays {
+		rerun = "a job run again under another id is not looked for (its records share a traffic class with the requests')"
+	}
+	return scenario.Result{Verdict: scenario.Pass, Message: fmt.Sprintf("%s killed while leading; %s led after; %d requests (%d while down: %s), %d jobs, one record each of its own tenant in a settled chain of %d records that verifies; %s",
+		n.killed, firstOther(n.leadersWhileDown, n.killed), len(n.entries), len(during), pathsText(during), n.want, n.chain.length, rerun)}
 }
 
-// jobsOnce is every way the batch broke "completed exactly once, one record each".
-func jobsOnce(n nodeLoss) []string {
-	b := n.jobs
-	if !n.done {
-		return []string{fmt.Sprintf("batch %s did not complete after the node came back: %s with %d of %d jobs done", b.ID, b.Status, b.Counts.Completed+b.Counts.Failed, b.Counts.Total)}
+// jobsOnce is every way the batch broke "completed exactly once, one record each", and whether
+// the chain could be searched for a job run again under another id (see strayJobs).
+func jobsOnce(n nodeLoss) (fails []string, strays bool) {
+	fails = batchOnce(n.jobs, n.done, n.want, n.chain, n.jobTenant)
+	if n.done {
+		var jobs []string
+		for _, o := range n.jobs.Output {
+			jobs = append(jobs, o.Response.RequestID)
+		}
+		var requests []string
+		for _, e := range n.entries {
+			requests = append(requests, e.RequestID)
+		}
+		var stray []string
+		stray, strays = n.chain.strayJobs(n.chainFrom, n.jobTenant, jobs, requests)
+		fails = append(fails, stray...)
+	}
+	return fails, strays
+}
+
+// batchOnce is every way batch b (done: it completed) of tenant broke "want jobs, each completed
+// exactly once with one record of tenant in chain".
+func batchOnce(b batchObject, done bool, want int, chain chainCount, tenant string) []string {
+	if !done {
+		return []string{fmt.Sprintf("batch %s did not complete after the fault healed: %s with %d of %d jobs done", b.ID, b.Status, b.Counts.Completed+b.Counts.Failed, b.Counts.Total)}
 	}
 	var fails []string
-	if b.Counts.Total != n.want || b.Counts.Failed != 0 {
-		fails = append(fails, fmt.Sprintf("batch %s counts %d jobs, %d failed; %d were submitted, none may fail", b.ID, b.Counts.Total, b.Counts.Failed, n.want))
+	if b.Counts.Total != want || b.Counts.Failed != 0 {
+		fails = append(fails, fmt.Sprintf("batch %s counts %d jobs, %d failed; %d were submitted, none may fail", b.ID, b.Counts.Total, b.Counts.Failed, want))
 	}
 	seen := map[string]bool{}
 	for _, o := range b.Output {
@@ -118,10 +145,10 @@ func jobsOnce(n nodeLoss) []string {
 			fails = append(fails, fmt.Sprintf("%s ended with status %d", what, o.Response.StatusCode))
 		}
 		seen[o.CustomID] = true
-		fails = append(fails, n.chain.once(what, o.Response.RequestID, n.jobTenant)...)
+		fails = append(fails, chain.once(what, o.Response.RequestID, tenant)...)
 	}
-	if len(seen) != n.want {
-		fails = append(fails, fmt.Sprintf("batch %s has results for %d of its %d jobs", b.ID, len(seen), n.want))
+	if len(seen) != want {
+		fails = append(fails, fmt.Sprintf("batch %s has results for %d of its %d jobs", b.ID, len(seen), want))
 	}
 	return fails
 }

@@ -68,6 +68,7 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 		Expect(env.Target.Operator).NotTo(BeNil(), "the chain is read through the operator's listing")
 		DeferCleanup(noResidue)
 		key := env.Target.Operator.Key
+		chainFrom := lastSeq(allEvidence(ctx, key))
 		a := tenantA()
 		explainPaths(viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream)
 
@@ -148,9 +149,21 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 		judgedFor("DUR-5", "evidence", len(ids))
 		if batch.accepted() {
 			done := expectJobsDone(ctx, a, batchID, "accepted by the cut router", recoveryTime())
-			expectOnce(ctx, a, done, partitionJobs)
+			var jobs []string
+			for _, o := range done.Output {
+				jobs = append(jobs, o.Response.RequestID)
+			}
+			// The jobs' records, like the requests', are counted on one listing of the settled
+			// chain: a job's record re-appended late, or a job run again under another id, fails.
+			jc := settledChain(ctx, key, jobs, recoveryTime())
+			problems := batchOnce(done, true, partitionJobs, jc, a.Name)
+			stray, strays := jc.strayJobs(chainFrom, a.Name, jobs, ids)
+			judgeProblems("the batch accepted by the cut router", append(problems, stray...))
 			notProbed("refusal", "the cut router accepted its batch (which then completed exactly once) rather than refuse it")
-			msg += fmt.Sprintf("; batch %s completed with every job once", batchID)
+			msg += fmt.Sprintf("; batch %s completed with every job once, one record each of %s", batchID, a.Name)
+			if !strays {
+				msg += " (a job run again under another id is not looked for: its records share a traffic class with the requests')"
+			}
 		} else {
 			judgedFor("DUR-5", "refusal", 1)
 		}

@@ -56,7 +56,7 @@ type rolling struct {
 }
 
 // judgeRolling is FLT-4's verdict: INVALID unless every router was stopped (the harness's stop
-// and start worked), some requests were sent while each was draining or away, every wire carried
+// and start worked, and the balancer saw it not ready during its turn), some requests were sent while each was draining or away, every wire carried
 // requests while routers were away, and the balancer saw at least one router ready at all times;
 // else FAIL for a router that never reported ready again within the recovery time (a rolling
 // restart that leaves a router down), a request lost to a connection error, without one outcome
@@ -76,6 +76,9 @@ func judgeRolling(r rolling) scenario.Result {
 		if s.back.IsZero() {
 			fails = append(fails, fmt.Sprintf("router %s never reported ready again after its restart, within the recovery time", s.router))
 			continue
+		}
+		if !sawDown(r.changes, s.base, s.start, s.back) {
+			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("the balancer never saw router %s not ready during its turn: the stop is not shown to have taken it away", s.router)}
 		}
 		during := chaosledger.Started(r.entries, chaosledger.Window{Start: s.start, End: s.back})
 		if len(during) < rollingMinDuring {
@@ -145,6 +148,13 @@ func (r rolling) inTurn(e chaosledger.Entry) bool {
 		}
 	}
 	return false
+}
+
+// sawDown reports whether the readiness history has base not ready at some point in [from, to].
+func sawDown(changes []driver.Change, base string, from, to time.Time) bool {
+	return slices.ContainsFunc(changes, func(c driver.Change) bool {
+		return c.Base == base && !c.Ready && !c.At.Before(from) && !c.At.After(to)
+	})
 }
 
 // drainedSheds counts the requests shed for draining, FLT-4's refusal samples.

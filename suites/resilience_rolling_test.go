@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -85,10 +86,13 @@ func TestRollingIsInvalidWithoutItsPreconditions(t *testing.T) {
 		change func(*rolling)
 		want   string
 	}{
+		"a stop the balancer never saw": {func(r *rolling) {
+			r.changes = slices.DeleteFunc(r.changes, func(c driver.Change) bool { return c.Base == "b" && !c.Ready })
+		}, "never saw router router-2 not ready during its turn"},
 		"a stop that failed":         {func(r *rolling) { r.steps[0].problem = "stopping it: no such container" }, "router router-1: stopping it"},
 		"a router that took no turn": {func(r *rolling) { r.steps = r.steps[:1] }, "1 of 2 routers took their turn"},
 		"no load while a router was away": {func(r *rolling) {
-			r.steps[0].start, r.steps[0].back = at(1010), at(1020)
+			r.steps[0].start, r.steps[0].back = at(1075), at(1085)
 		}, "0 requests were sent while router router-1 was draining or away"},
 		"a wire with one request while routers were away": {func(r *rolling) {
 			kept := 0
