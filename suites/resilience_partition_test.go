@@ -2,6 +2,7 @@ package suites
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,36 @@ func TestPartitionFailsALateDuplicateOrAnotherTenant(t *testing.T) {
 	l.chain.tenants["req-22"] = []string{"globex"}
 	if p := partitionEvidence(l); len(p) != 1 || !strings.Contains(p[0], `naming tenant "globex"`) {
 		t.Errorf("a record of another tenant: %v", p)
+	}
+}
+
+// The router that stays connected must keep serving too; the caller's own limits excepted.
+func TestPartitionFailsTheConnectedRouterRefusing(t *testing.T) {
+	l := goodPartition()
+	i := slices.IndexFunc(l.entries, func(e chaosledger.Entry) bool { return !l.toCut(e) && e.Start.After(l.window.Start) })
+	l.entries[i].Outcome, l.entries[i].Reason = outcome.Shed, outcome.ReasonCapacity
+	if p := partitionServing(l); len(p) != 1 || !strings.Contains(p[0], "to the connected router http://router-1:8080 was answered shed/capacity") {
+		t.Errorf("the connected router shedding: %v", p)
+	}
+	l.entries[i].Outcome, l.entries[i].Reason = outcome.Rejected, outcome.ReasonQuotaExceeded
+	if p := partitionServing(l); len(p) != 0 {
+		t.Errorf("the caller's own quota: %v", p)
+	}
+}
+
+// One request on a wire is too few to judge that wire.
+func TestPartitionGateNeedsTwoPerWire(t *testing.T) {
+	l := goodPartition()
+	kept := 0
+	for i, e := range l.entries {
+		if e.Path == viaGRPC && l.toCut(e) && !e.Start.Before(l.window.Start.Add(l.detection)) && e.Start.Before(l.window.End) {
+			if kept++; kept > 1 {
+				l.entries[i].Endpoint = otherHTTP
+			}
+		}
+	}
+	if r := partitionGate(l); r.Verdict != scenario.Invalid || !strings.Contains(r.Message, "fewer than 2 requests reached router-2 over grpc") {
+		t.Errorf("one grpc request to the cut router: %s %s", r.Verdict, r.Message)
 	}
 }
 
