@@ -51,11 +51,13 @@ type nodeLoss struct {
 	grace time.Duration
 }
 
-// judgeNodeLoss is DUR-4's verdict: INVALID unless the killed node led the stream, another node
-// was named leader while it was down, the batch was running at the kill and requests were in
-// flight over every wire across the window; else FAIL for any request lost, refused for the
-// loss or without one outcome in time, any request or job without exactly one evidence record,
-// any job not completed exactly once, or a chain that does not verify; else PASS.
+// judgeNodeLoss is DUR-4's verdict: INVALID unless the killed node still led the stream when
+// asked again just before the kill, another node was named leader while it was down, the batch
+// was running at the kill and at least nodeLossMinPerPath requests went over every wire while
+// the node was down; else FAIL for any request lost, refused for the loss, served with no
+// content or without one outcome in time, any request or job without exactly one evidence record
+// of its own tenant in the settled chain, any job not completed exactly once (or run again under
+// another id), or a chain that does not verify; else PASS.
 func judgeNodeLoss(n nodeLoss) scenario.Result {
 	switch {
 	case n.leaderAtKill != n.killed:
