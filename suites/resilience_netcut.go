@@ -10,7 +10,9 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/aruntime/arcert/api/link"
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/fault"
+	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 )
 
 // networkCut is the fault kind recorded for a part taken off one of the deployment's networks.
@@ -102,3 +104,25 @@ var _ = describeRegionOutage(regionFault{describe: "Primary region network cut",
 		return cutAll(ctx, netCutter(), workerRole, regionWorkerParts(p.primary.Name), env.Target.Deployment.RegionNetworks[p.primary.Name])
 	},
 })
+
+// movedProblems is FBK-4's check of the allowed tenants' requests served during the cut, beyond
+// the policy checks it shares with FBK-2 (FBK-2 judges the label in OUT-8, which FBK-4 does not
+// run): each must carry content and be labelled rerouted for a move, served away from primary. A
+// runtime that moves the work but calls it completed, or answers it empty, is not failing over.
+func movedProblems(moved []chaosledger.Entry, primary string) []string {
+	var out []string
+	for _, e := range moved {
+		out = append(out, hollowServe(e)...)
+		switch {
+		case e.Outcome != outcome.Rerouted:
+			out = append(out, fmt.Sprintf("request #%d of %s over %s was served in %s (provider %s) but labelled %s/%s, not rerouted",
+				e.Seq, e.Tenant, e.Path, e.ServedBy.Region, e.ServedBy.Provider, e.Outcome, e.Reason))
+		case !slices.Contains([]outcome.Reason{outcome.ReasonRegionFailover, outcome.ReasonPoolFailover, outcome.ReasonProviderFallback}, e.Reason):
+			out = append(out, fmt.Sprintf("request #%d of %s over %s is rerouted for reason %s", e.Seq, e.Tenant, e.Path, e.Reason))
+		}
+		if e.ServedBy.Region == "" || e.ServedBy.Region == primary {
+			out = append(out, fmt.Sprintf("request #%d of %s over %s was moved but names %q as where it was served", e.Seq, e.Tenant, e.Path, e.ServedBy.String()))
+		}
+	}
+	return out
+}

@@ -16,6 +16,10 @@ import (
 // state-store node was down, or the loss is not shown to have met any load.
 const nodeLossMinDuring = 10
 
+// nodeLossMinPerPath is the least number of requests over each wire sent while the node was down:
+// one request on a wire is too few to say that wire rode out the election.
+const nodeLossMinPerPath = 2
+
 // callerLimits are the refusals a node loss cannot be blamed for: the caller's own quota and
 // concurrency limits. Every other request of the run must be served.
 var callerLimits = []outcome.Reason{outcome.ReasonQuotaExceeded, outcome.ReasonConcurrencyExceeded}
@@ -37,19 +41,23 @@ type nodeLoss struct {
 	jobs batchObject
 	done bool
 	want int
-	// records counts the evidence records of each request id (requests and jobs).
-	records map[string]int
-	// chain is why the evidence chain does not verify, "" when it does.
-	chain string
+	// chain is the evidence chain counted once after the run settled (requests and jobs), and
+	// jobTenant the tenant the batch was submitted as.
+	chain     chainCount
+	jobTenant string
+	// chainFrom is the chain's last seq before the batch was submitted.
+	chainFrom uint64
 	// grace is how far past its deadline a request may end.
 	grace time.Duration
 }
 
-// judgeNodeLoss is DUR-4's verdict: INVALID unless the killed node led the stream, another node
-// was named leader while it was down, the batch was running at the kill and requests were in
-// flight over every wire across the window; else FAIL for any request lost, refused for the
-// loss or without one outcome in time, any request or job without exactly one evidence record,
-// any job not completed exactly once, or a chain that does not verify; else PASS.
+// judgeNodeLoss is DUR-4's verdict: INVALID unless the killed node still led the stream when
+// asked again just before the kill, another node was named leader while it was down, the batch
+// was running at the kill and at least nodeLossMinPerPath requests went over every wire while
+// the node was down; else FAIL for any request lost, refused for the loss, served with no
+// content or without one outcome in time, any request or job without exactly one evidence record
+// of its own tenant in the settled chain, any job not completed exactly once (or run again under
+// another id), or a chain that does not verify; else PASS.
 func judgeNodeLoss(n nodeLoss) scenario.Result {
 	switch {
 	case n.leaderAtKill != n.killed:
@@ -63,8 +71,8 @@ func judgeNodeLoss(n nodeLoss) scenario.Result {
 	if len(during) < nodeLossMinDuring {
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("%d requests were sent while %s was down, fewer than %d", len(during), n.killed, nodeLossMinDuring)}
 	}
-	if missing := pathsWithout(during, n.paths); len(missing) > 0 {
-		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("no request over %s was sent while %s was down", strings.Join(missing, ", "), n.killed)}
+	if thin := pathsUnder(during, n.paths, nodeLossMinPerPath); len(thin) > 0 {
+		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("fewer than %d requests over %s were sent while %s was down (%s)", nodeLossMinPerPath, strings.Join(thin, ", "), n.killed, pathsText(during))}
 	}
 	var fails []string
 	for _, p := range chaosledger.OneTerminalOutcome(n.entries) {
@@ -80,28 +88,54 @@ func judgeNodeLoss(n nodeLoss) scenario.Result {
 		case e.Latency() > e.Deadline+n.grace:
 			fails = append(fails, fmt.Sprintf("request #%d (%s) took %s, past its deadline %s", e.Seq, e.Path, e.Latency().Round(time.Millisecond), e.Deadline))
 		}
-		fails = append(fails, onceEach(n.records, fmt.Sprintf("request #%d (%s)", e.Seq, e.Path), e.RequestID)...)
+		fails = append(fails, hollowServe(e)...)
+		fails = append(fails, n.chain.once(fmt.Sprintf("request #%d (%s)", e.Seq, e.Path), e.RequestID, e.Tenant)...)
 	}
-	fails = append(fails, jobsOnce(n)...)
-	if n.chain != "" {
-		fails = append(fails, "the evidence chain does not verify: "+n.chain)
+	jobFails, strays := jobsOnce(n)
+	fails = append(fails, jobFails...)
+	if n.chain.problem != "" {
+		fails = append(fails, "the evidence chain does not verify: "+n.chain.problem)
 	}
 	if len(fails) > 0 {
 		return scenario.Result{Verdict: scenario.Fail, Message: problemsText(fails)}
 	}
-	return scenario.Result{Verdict: scenario.Pass, Message: fmt.Sprintf("%s killed while leading; %s led after; %d requests (%d while down), %d jobs, one record each; the chain verifies",
-		n.killed, firstOther(n.leadersWhileDown, n.killed), len(n.entries), len(during), n.want)}
+	rerun := "no job ran again under another id"
+	if !strays {
+		rerun = "a job run again under another id is not looked for (its records share a traffic class with the requests')"
+	}
+	return scenario.Result{Verdict: scenario.Pass, Message: fmt.Sprintf("%s killed while leading; %s led after; %d requests (%d while down: %s), %d jobs, one record each of its own tenant in a settled chain of %d records that verifies; %s",
+		n.killed, firstOther(n.leadersWhileDown, n.killed), len(n.entries), len(during), pathsText(during), n.want, n.chain.length, rerun)}
 }
 
-// jobsOnce is every way the batch broke "completed exactly once, one record each".
-func jobsOnce(n nodeLoss) []string {
-	b := n.jobs
-	if !n.done {
-		return []string{fmt.Sprintf("batch %s did not complete after the node came back: %s with %d of %d jobs done", b.ID, b.Status, b.Counts.Completed+b.Counts.Failed, b.Counts.Total)}
+// jobsOnce is every way the batch broke "completed exactly once, one record each", and whether
+// the chain could be searched for a job run again under another id (see strayJobs).
+func jobsOnce(n nodeLoss) (fails []string, strays bool) {
+	fails = batchOnce(n.jobs, n.done, n.want, n.chain, n.jobTenant)
+	if n.done {
+		var jobs []string
+		for _, o := range n.jobs.Output {
+			jobs = append(jobs, o.Response.RequestID)
+		}
+		var requests []string
+		for _, e := range n.entries {
+			requests = append(requests, e.RequestID)
+		}
+		var stray []string
+		stray, strays = n.chain.strayJobs(n.chainFrom, n.jobTenant, jobs, requests)
+		fails = append(fails, stray...)
+	}
+	return fails, strays
+}
+
+// batchOnce is every way batch b (done: it completed) of tenant broke "want jobs, each completed
+// exactly once with one record of tenant in chain".
+func batchOnce(b batchObject, done bool, want int, chain chainCount, tenant string) []string {
+	if !done {
+		return []string{fmt.Sprintf("batch %s did not complete after the fault healed: %s with %d of %d jobs done", b.ID, b.Status, b.Counts.Completed+b.Counts.Failed, b.Counts.Total)}
 	}
 	var fails []string
-	if b.Counts.Total != n.want || b.Counts.Failed != 0 {
-		fails = append(fails, fmt.Sprintf("batch %s counts %d jobs, %d failed; %d were submitted, none may fail", b.ID, b.Counts.Total, b.Counts.Failed, n.want))
+	if b.Counts.Total != want || b.Counts.Failed != 0 {
+		fails = append(fails, fmt.Sprintf("batch %s counts %d jobs, %d failed; %d were submitted, none may fail", b.ID, b.Counts.Total, b.Counts.Failed, want))
 	}
 	seen := map[string]bool{}
 	for _, o := range b.Output {
@@ -113,33 +147,39 @@ func jobsOnce(n nodeLoss) []string {
 			fails = append(fails, fmt.Sprintf("%s ended with status %d", what, o.Response.StatusCode))
 		}
 		seen[o.CustomID] = true
-		fails = append(fails, onceEach(n.records, what, o.Response.RequestID)...)
+		fails = append(fails, chain.once(what, o.Response.RequestID, tenant)...)
 	}
-	if len(seen) != n.want {
-		fails = append(fails, fmt.Sprintf("batch %s has results for %d of its %d jobs", b.ID, len(seen), n.want))
+	if len(seen) != want {
+		fails = append(fails, fmt.Sprintf("batch %s has results for %d of its %d jobs", b.ID, len(seen), want))
 	}
 	return fails
 }
 
-// onceEach is the failure of what (request id) when it has no id or not exactly one record.
-func onceEach(records map[string]int, what, id string) []string {
-	if id == "" {
-		return []string{what + " was answered without a request id: its evidence cannot be found"}
-	}
-	if c := records[id]; c != 1 {
-		return []string{fmt.Sprintf("%s (%s) has %d evidence records, not one", what, id, c)}
-	}
-	return nil
-}
-
-// pathsWithout names the paths of want no entry went over.
-func pathsWithout(entries []chaosledger.Entry, want []string) []string {
+// pathsUnder names the paths of want fewer than least entries went over.
+func pathsUnder(entries []chaosledger.Entry, want []string, least int) []string {
 	seen := byPath(entries)
 	var out []string
 	for _, p := range want {
-		if seen[p] == 0 {
+		if seen[p] < least {
 			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// hollowServe is the failure of a request the client was told was served but that carried no
+// content, or whose answer broke the contract: a router answering 200 with nothing during a fault
+// is not serving.
+func hollowServe(e chaosledger.Entry) []string {
+	if !answered(e) || !e.Served() {
+		return nil
+	}
+	var out []string
+	if e.Tokens == 0 {
+		out = append(out, fmt.Sprintf("request #%d of %s (%s) to %s was answered %s with no content", e.Seq, e.Tenant, e.Path, e.Endpoint, e.Outcome))
+	}
+	if len(e.Violations) > 0 {
+		out = append(out, fmt.Sprintf("request #%d of %s (%s) to %s broke the contract: %s", e.Seq, e.Tenant, e.Path, e.Endpoint, strings.Join(e.Violations, "; ")))
 	}
 	return out
 }

@@ -25,7 +25,7 @@ func servedEntries(seq0, n int, start time.Time, records map[string]int) []chaos
 		id := fmt.Sprintf("req-%d", seq0+i)
 		records[id] = 1
 		out = append(out, chaosledger.Entry{Seq: seq0 + i, Tenant: "acme", Path: paths[i%len(paths)], Start: at, End: at.Add(50 * time.Millisecond),
-			Deadline: 10 * time.Second, RequestID: id, Outcome: outcome.Completed, Reason: outcome.ReasonNone})
+			Deadline: 10 * time.Second, RequestID: id, Outcome: outcome.Completed, Reason: outcome.ReasonNone, Tokens: 3})
 	}
 	return out
 }
@@ -45,7 +45,7 @@ func lossRun() nodeLoss {
 	return nodeLoss{entries: entries, window: chaosledger.Window{Start: t0.Add(3 * time.Second), End: t0.Add(6 * time.Second)},
 		paths: []string{viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream}, killed: "nats-1", leaderAtKill: "nats-1",
 		leadersWhileDown: []string{"nats-1", "nats-2", "nats-2"}, jobsRunning: true, jobs: b, done: true, want: 2,
-		records: records, grace: time.Second}
+		chain: chainOf(records, "acme"), jobTenant: "acme", grace: time.Second}
 }
 
 // expectVerdict fails the test unless r has verdict v and a message naming want.
@@ -77,9 +77,9 @@ func TestNodeLossFails(t *testing.T) {
 		"a request lost to a transport error": {func(n *nodeLoss) {
 			n.entries[24].Error, n.entries[24].Indeterminate = "connection reset by peer", true
 		}, "request #25 (http) was lost: connection reset by peer"},
-		"a duplicated evidence record": {func(n *nodeLoss) { n.records["req-33"] = 2 }, "(req-33) has 2 evidence records"},
-		"a missing evidence record":    {func(n *nodeLoss) { delete(n.records, "req-5") }, "(req-5) has 0 evidence records"},
-		"a job's missing record":       {func(n *nodeLoss) { n.records["job-req-1"] = 0 }, "job job-1 of batch batch-1 (job-req-1) has 0"},
+		"a duplicated evidence record": {func(n *nodeLoss) { n.chain.records["req-33"] = 2 }, "(req-33) has 2 evidence records"},
+		"a missing evidence record":    {func(n *nodeLoss) { delete(n.chain.records, "req-5") }, "(req-5) has 0 evidence records"},
+		"a job's missing record":       {func(n *nodeLoss) { n.chain.records["job-req-1"] = 0 }, "job job-1 of batch batch-1 (job-req-1) has 0"},
 		"a job completed twice": {func(n *nodeLoss) {
 			n.jobs.Output[1].CustomID = "job-0"
 		}, "job job-0 of batch batch-1 has two results"},
@@ -87,7 +87,19 @@ func TestNodeLossFails(t *testing.T) {
 			n.jobs.Counts.Failed, n.jobs.Output[0].Response.StatusCode = 1, 500
 		}, "ended with status 500"},
 		"the batch never completed":    {func(n *nodeLoss) { n.done, n.jobs.Status = false, "in_progress" }, "did not complete"},
-		"a chain that does not verify": {func(n *nodeLoss) { n.chain = "record 7's prev does not match" }, "chain does not verify: record 7"},
+		"a chain that does not verify": {func(n *nodeLoss) { n.chain.problem = "record 7's prev does not match" }, "chain does not verify: record 7"},
+		"a duplicate appended late, the original first": {func(n *nodeLoss) {
+			n.chain = countChain(lateDuplicate(n.chain, "req-33"))
+		}, "(req-33) has 2 evidence records, not one (duplicated)"},
+		"a job's record duplicated late": {func(n *nodeLoss) {
+			n.chain = countChain(lateDuplicate(n.chain, "job-req-0"))
+		}, "job job-0 of batch batch-1 (job-req-0) has 2 evidence records"},
+		"a record naming another tenant":       {func(n *nodeLoss) { n.chain.tenants["req-24"] = []string{"globex"} }, `(req-24) of tenant "acme" has an evidence record naming tenant "globex"`},
+		"a job's record naming another tenant": {func(n *nodeLoss) { n.chain.tenants["job-req-1"] = []string{"globex"} }, `(job-req-1) of tenant "acme" has an evidence record naming tenant "globex"`},
+		"a request served empty":               {func(n *nodeLoss) { n.entries[28].Tokens = 0 }, "request #29 of acme (http) to  was answered completed with no content"},
+		"a served answer breaking the contract": {func(n *nodeLoss) {
+			n.entries[29].Violations = []string{"no request id"}
+		}, "broke the contract: no request id"},
 		"a request past its deadline": {func(n *nodeLoss) {
 			n.entries[26].End = n.entries[26].Start.Add(12 * time.Second)
 		}, "request #27 (grpc) took 12s"},
@@ -121,14 +133,26 @@ func TestNodeLossIsInvalidWithoutItsPreconditions(t *testing.T) {
 					n.entries[20+i].Path = viaHTTP
 				}
 			}
-		}, "no request over grpc was sent"},
+		}, "fewer than 2 requests over grpc were sent"},
+		"a wire with one sample while down": {func(n *nodeLoss) {
+			kept := false
+			for i := range n.entries[20:] {
+				if n.entries[20+i].Path == viaGRPCStream {
+					if kept {
+						n.entries[20+i].Path = viaHTTP
+					}
+					kept = true
+				}
+			}
+		}, "fewer than 2 requests over grpc-stream were sent"},
+		"the leader moved before the kill": {func(n *nodeLoss) { n.leaderAtKill = "nats-3" }, "did not lead the stream at the kill"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			n := lossRun()
 			// Even a run that would fail is INVALID first: a spec that cannot show the loss
 			// happened judges nothing of what followed.
-			n.records["req-30"] = 2
+			n.chain.records["req-30"] = 2
 			c.change(&n)
 			expectVerdict(t, judgeNodeLoss(n), scenario.Invalid, c.want)
 		})

@@ -68,6 +68,7 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 		Expect(env.Target.Operator).NotTo(BeNil(), "the chain is read through the operator's listing")
 		DeferCleanup(noResidue)
 		key := env.Target.Operator.Key
+		chainFrom := lastSeq(allEvidence(ctx, key))
 		a := tenantA()
 		explainPaths(viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream)
 
@@ -129,18 +130,18 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 		for _, e := range answeredEntries(rr.entries) {
 			ids = append(ids, e.RequestID)
 		}
-		counts, all := awaitEvidence(ctx, key, ids, recoveryTime())
+		chain := settledChain(ctx, key, ids, recoveryTime())
 		l := partitionLedger{router: p.routers[p.cut], cutAt: cutEndpoints(p.cut), window: rr.window, detection: detection(), grace: deadlineGrace,
-			paths: faultPaths(), entries: rr.entries, batch: batch, spool: spool, records: counts, chain: chainProblem(all)}
+			paths: faultPaths(), entries: rr.entries, batch: batch, spool: spool, chain: chain}
 		if !gate(scenario.SteadyBefore(rr.entries, rr.window.Start, minBefore, steadyServed)) || !gate(partitionGate(l)) {
 			return
 		}
 		judgeProblems("serving through the partition", partitionServing(l))
 		judgeProblems("the batch submitted to the cut router", partitionBatchProblems(batch))
 		judgeProblems("evidence after healing", partitionEvidence(l))
-		msg := fmt.Sprintf("%s cut from network %s for %s: %d requests to it past detection (%s) served; its batch answered %d %s/%s (Retry-After %q) in %s; %d of %d window records sampled before healing were not chained yet; all %d answered requests (both routers) have one record, chain of %d verifies",
+		msg := fmt.Sprintf("%s cut from network %s for %s: %d requests to it past detection (%s) served; its batch answered %d %s/%s (Retry-After %q) in %s; %d of %d window records sampled before healing were not chained yet; all %d answered requests (both routers: %s) have one record of their own tenant in a settled chain of %d that verifies",
 			l.router, p.network, rr.window.End.Sub(rr.window.Start).Round(time.Millisecond), len(l.cutSettled()), pathsText(l.cutSettled()),
-			batch.status, batch.class, batch.reason, batch.retryAfter, batch.took.Round(time.Millisecond), spool.absent, spool.sampled, len(ids), len(all))
+			batch.status, batch.class, batch.reason, batch.retryAfter, batch.took.Round(time.Millisecond), spool.absent, spool.sampled, len(ids), pathsText(answeredEntries(rr.entries)), chain.length)
 		for path, n := range byPath(l.cutSettled()) {
 			judgedFor("DUR-5", path, n)
 		}
@@ -148,9 +149,21 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 		judgedFor("DUR-5", "evidence", len(ids))
 		if batch.accepted() {
 			done := expectJobsDone(ctx, a, batchID, "accepted by the cut router", recoveryTime())
-			expectOnce(ctx, a, done, partitionJobs)
+			var jobs []string
+			for _, o := range done.Output {
+				jobs = append(jobs, o.Response.RequestID)
+			}
+			// The jobs' records, like the requests', are counted on one listing of the settled
+			// chain: a job's record re-appended late, or a job run again under another id, fails.
+			jc := settledChain(ctx, key, jobs, recoveryTime())
+			problems := batchOnce(done, true, partitionJobs, jc, a.Name)
+			stray, strays := jc.strayJobs(chainFrom, a.Name, jobs, ids)
+			judgeProblems("the batch accepted by the cut router", append(problems, stray...))
 			notProbed("refusal", "the cut router accepted its batch (which then completed exactly once) rather than refuse it")
-			msg += fmt.Sprintf("; batch %s completed with every job once", batchID)
+			msg += fmt.Sprintf("; batch %s completed with every job once, one record each of %s", batchID, a.Name)
+			if !strays {
+				msg += " (a job run again under another id is not looked for: its records share a traffic class with the requests')"
+			}
 		} else {
 			judgedFor("DUR-5", "refusal", 1)
 		}

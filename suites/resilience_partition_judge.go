@@ -3,6 +3,7 @@ package suites
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aruntime/arcert/api/outcome"
@@ -13,6 +14,10 @@ import (
 // The DUR-5 judgement as pure functions of what the run saw, so each verdict can be tested on a
 // synthetic ledger: partitionGate says whether the run can be judged at all, and the others list
 // the problems (each a sentence naming the request) that FAIL it.
+
+// partitionMinPerPath is the least number of requests to the cut router over each wire past
+// detection: one request on a wire could pass the partition by luck.
+const partitionMinPerPath = 2
 
 // partitionLedger is what the router-partition run saw.
 type partitionLedger struct {
@@ -28,10 +33,8 @@ type partitionLedger struct {
 	entries []chaosledger.Entry
 	batch   partitionBatch
 	spool   spoolProbe
-	// records counts, after healing, the evidence records of each request id; chain is
-	// chainProblem of the whole chain then ("" when it verifies).
-	records map[string]int
-	chain   string
+	// chain is the evidence chain counted once after healing, when it had settled.
+	chain chainCount
 }
 
 // partitionBatch is the batch submitted to the cut router during the window and its answer.
@@ -87,11 +90,9 @@ func partitionGate(l partitionLedger) scenario.Result {
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("%d requests reached %s while it was cut (past the detection time of %s), fewer than %d",
 			len(settled), l.router, l.detection, minSettled)}
 	}
-	seen := byPath(settled)
-	for _, p := range l.paths {
-		if seen[p] == 0 {
-			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("no request reached %s over %s while it was cut", l.router, p)}
-		}
+	if thin := pathsUnder(settled, l.paths, partitionMinPerPath); len(thin) > 0 {
+		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("fewer than %d requests reached %s over %s while it was cut (%s)",
+			partitionMinPerPath, l.router, strings.Join(thin, ", "), pathsText(settled))}
 	}
 	if !l.batch.refusedForOutage() && !l.batch.late() && l.spool.absent == 0 {
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf(
@@ -102,7 +103,8 @@ func partitionGate(l partitionLedger) scenario.Result {
 }
 
 // partitionServing lists the synchronous requests the partition broke: any request of the run
-// refused naming a dependency (the partition surfaced to a client; the whole run is judged, since
+// served with no content, a request to the router that stays connected refused for anything but
+// the caller's own limits, any request of the run refused naming a dependency (the partition surfaced to a client; the whole run is judged, since
 // the router stays cut a moment past the window while it is reconnected), a request to the cut
 // router past detection not served, a request ended in no outcome of the contract or past its
 // deadline, and any request that came back with no answer at all.
@@ -116,6 +118,12 @@ func partitionServing(l partitionLedger) []string {
 	for _, e := range l.cutSettled() {
 		if !e.Served() && !e.Indeterminate && e.Reason != outcome.ReasonDependencyUnavailable {
 			out = append(out, fmt.Sprintf("request #%d of %s over %s to the cut router %s was answered %s/%s, not served", e.Seq, e.Tenant, e.Path, l.router, e.Outcome, e.Reason))
+		}
+	}
+	for _, e := range l.entries {
+		out = append(out, hollowServe(e)...)
+		if !l.toCut(e) && answered(e) && !e.Indeterminate && !e.Served() && e.Reason != outcome.ReasonDependencyUnavailable && !slices.Contains(callerLimits, e.Reason) {
+			out = append(out, fmt.Sprintf("request #%d of %s over %s to the connected router %s was answered %s/%s, not served", e.Seq, e.Tenant, e.Path, e.Endpoint, e.Outcome, e.Reason))
 		}
 	}
 	for _, p := range chaosledger.OneTerminalOutcome(l.entries) {
@@ -159,20 +167,15 @@ func answeredEntries(entries []chaosledger.Entry) []chaosledger.Entry {
 }
 
 // partitionEvidence lists the answered requests (to either router) without exactly one evidence
-// record after healing, and a chain that does not verify.
+// record of their own tenant in the chain counted once after healing (a spool replayed twice
+// appends its duplicates late), and a chain that does not verify.
 func partitionEvidence(l partitionLedger) []string {
 	var out []string
 	for _, e := range answeredEntries(l.entries) {
-		if n := l.records[e.RequestID]; n != 1 {
-			what := "lost"
-			if n > 1 {
-				what = "duplicated"
-			}
-			out = append(out, fmt.Sprintf("request #%d (%s) of %s over %s to %s has %d evidence records after healing, not one (%s)", e.Seq, e.RequestID, e.Tenant, e.Path, e.Endpoint, n, what))
-		}
+		out = append(out, l.chain.once(fmt.Sprintf("request #%d of %s over %s to %s", e.Seq, e.Tenant, e.Path, e.Endpoint), e.RequestID, e.Tenant)...)
 	}
-	if l.chain != "" {
-		out = append(out, "the evidence chain does not verify after healing: "+l.chain)
+	if l.chain.problem != "" {
+		out = append(out, "the evidence chain does not verify after healing: "+l.chain.problem)
 	}
 	return out
 }

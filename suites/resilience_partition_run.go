@@ -173,25 +173,3 @@ func probeSpool(ctx context.Context, key string, other int, ids []string) spoolP
 	}
 	return p
 }
-
-// awaitEvidence reads the whole chain until every id has a record or within has passed, and
-// returns each id's count and the chain as last read: spooled records reach it after healing.
-func awaitEvidence(ctx context.Context, key string, ids []string, within time.Duration) (map[string]int, []discovery.Record) {
-	limit := time.Now().Add(within)
-	for {
-		all := allEvidence(ctx, key)
-		counts := map[string]int{}
-		for _, r := range all {
-			counts[r.RequestID]++
-		}
-		missing := 0
-		for _, id := range ids {
-			if counts[id] == 0 {
-				missing++
-			}
-		}
-		if missing == 0 || time.Now().After(limit) || !sleepCtx(ctx, 500*time.Millisecond) {
-			return counts, all
-		}
-	}
-}

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +27,8 @@ func goodPartition() partitionLedger {
 	l := partitionLedger{router: "router-2", cutAt: []string{cutHTTP, cutGRPC},
 		window:    chaosledger.Window{Start: partitionT0.Add(2 * time.Second), End: partitionT0.Add(8 * time.Second)},
 		detection: time.Second, grace: deadlineGrace, paths: []string{viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream},
-		batch:   partitionBatch{sent: true, status: 502, class: outcome.Failed, reason: outcome.ReasonDependencyUnavailable, took: 3 * time.Second, deadline: 10 * time.Second},
-		records: map[string]int{}}
+		batch: partitionBatch{sent: true, status: 502, class: outcome.Failed, reason: outcome.ReasonDependencyUnavailable, took: 3 * time.Second, deadline: 10 * time.Second},
+		chain: chainCount{records: map[string]int{}, tenants: map[string][]string{}}}
 	for i := range 40 {
 		path := l.paths[i%len(l.paths)]
 		ep := cutHTTP
@@ -40,8 +41,8 @@ func goodPartition() partitionLedger {
 		start := partitionT0.Add(time.Duration(i) * 250 * time.Millisecond)
 		id := fmt.Sprintf("req-%d", i)
 		l.entries = append(l.entries, chaosledger.Entry{Seq: i + 1, Tenant: "acme", Path: path, Endpoint: ep, Start: start, End: start.Add(100 * time.Millisecond),
-			Deadline: 10 * time.Second, RequestID: id, Outcome: outcome.Completed, Reason: outcome.ReasonNone})
-		l.records[id] = 1
+			Deadline: 10 * time.Second, RequestID: id, Outcome: outcome.Completed, Reason: outcome.ReasonNone, Tokens: 2})
+		l.chain.records[id], l.chain.tenants[id] = 1, []string{"acme"}
 	}
 	return l
 }
@@ -106,16 +107,79 @@ func TestPartitionFailsUnservedRequests(t *testing.T) {
 func TestPartitionFailsLostOrDuplicatedEvidence(t *testing.T) {
 	for _, n := range []int{0, 2} {
 		l := goodPartition()
-		l.records["req-13"] = n
+		l.chain.records["req-13"] = n
 		p := partitionEvidence(l)
 		if len(p) != 1 || !strings.Contains(p[0], "req-13") {
 			t.Errorf("%d records of req-13: %v", n, p)
 		}
 	}
 	l := goodPartition()
-	l.chain = "record 7 links to the wrong predecessor"
+	l.chain.problem = "record 7 links to the wrong predecessor"
 	if p := partitionEvidence(l); len(p) != 1 {
 		t.Errorf("a broken chain: %v", p)
+	}
+}
+
+// A spool replayed after healing appends a duplicate after every other record: the chain still
+// verifies, and only the count of the whole settled chain shows it. A record naming another
+// tenant fails too.
+func TestPartitionFailsALateDuplicateOrAnotherTenant(t *testing.T) {
+	l := goodPartition()
+	l.chain = countChain(lateDuplicate(l.chain, "req-21"))
+	if l.chain.problem != "" {
+		t.Fatalf("the synthetic chain does not verify: %s", l.chain.problem)
+	}
+	if p := partitionEvidence(l); len(p) != 1 || !strings.Contains(p[0], "(req-21) has 2 evidence records, not one (duplicated)") {
+		t.Errorf("a late duplicate: %v", p)
+	}
+	l = goodPartition()
+	l.chain.tenants["req-22"] = []string{"globex"}
+	if p := partitionEvidence(l); len(p) != 1 || !strings.Contains(p[0], `naming tenant "globex"`) {
+		t.Errorf("a record of another tenant: %v", p)
+	}
+}
+
+// The router that stays connected must keep serving too; the caller's own limits excepted.
+func TestPartitionFailsTheConnectedRouterRefusing(t *testing.T) {
+	l := goodPartition()
+	i := slices.IndexFunc(l.entries, func(e chaosledger.Entry) bool { return !l.toCut(e) && e.Start.After(l.window.Start) })
+	l.entries[i].Outcome, l.entries[i].Reason = outcome.Shed, outcome.ReasonCapacity
+	if p := partitionServing(l); len(p) != 1 || !strings.Contains(p[0], "to the connected router http://router-1:8080 was answered shed/capacity") {
+		t.Errorf("the connected router shedding: %v", p)
+	}
+	l.entries[i].Outcome, l.entries[i].Reason = outcome.Rejected, outcome.ReasonQuotaExceeded
+	if p := partitionServing(l); len(p) != 0 {
+		t.Errorf("the caller's own quota: %v", p)
+	}
+}
+
+// One request on a wire is too few to judge that wire.
+func TestPartitionGateNeedsTwoPerWire(t *testing.T) {
+	l := goodPartition()
+	kept := 0
+	for i, e := range l.entries {
+		if e.Path == viaGRPC && l.toCut(e) && !e.Start.Before(l.window.Start.Add(l.detection)) && e.Start.Before(l.window.End) {
+			if kept++; kept > 1 {
+				l.entries[i].Endpoint = otherHTTP
+			}
+		}
+	}
+	if r := partitionGate(l); r.Verdict != scenario.Invalid || !strings.Contains(r.Message, "fewer than 2 requests reached router-2 over grpc") {
+		t.Errorf("one grpc request to the cut router: %s %s", r.Verdict, r.Message)
+	}
+}
+
+// A router that answers 200 with no content while cut is not serving.
+func TestPartitionFailsAnEmptyAnswer(t *testing.T) {
+	l := goodPartition()
+	e := l.cutSettled()[2]
+	for i := range l.entries {
+		if l.entries[i].Seq == e.Seq {
+			l.entries[i].Tokens = 0
+		}
+	}
+	if p := partitionServing(l); len(p) != 1 || !strings.Contains(p[0], "with no content") {
+		t.Errorf("an empty answer from the cut router: %v", p)
 	}
 }
 

@@ -210,7 +210,15 @@ func regionOutageSpecs(rf regionFault) {
 		msg := fmt.Sprintf("%s down: %d requests of %s refused with policy_forbids_fallback (%s); %d of %s served in %s",
 			plan.primary.Name, len(refused), tenantNames(plan.confinedAll), pathsText(refused), len(moved), tenantNames(plan.mobileAll), listed(plan.fallbackTo))
 		if !rf.full {
-			evidence("%s", msg)
+			// FBK-4 runs no OUT-8: the allowed tenants' moves are judged here, on every wire.
+			for _, t := range plan.mobileAll {
+				if missing := missingPaths(moved, t); len(missing) > 0 {
+					invalid("no request of %s over %s was moved during the cut, so its fallback there is unjudged", t.Name, joinComma(missing))
+					return
+				}
+			}
+			judgeProblems("the allowed tenants' requests during the cut", movedProblems(moved, plan.primary.Name))
+			evidence("%s; each moved request (%s) labelled rerouted, with content", msg, pathsText(moved))
 			return
 		}
 		if !env.Target.Declares("queue") {

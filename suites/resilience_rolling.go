@@ -70,8 +70,8 @@ func balanced(watch *driver.Readiness) (*driver.Client, *grpcdriver.Client) {
 // rollOne stops router (its base URL base) gracefully, starts it again and waits until the
 // balancer sees it ready. The restart is registered (holdFault) before the stop, so a failure
 // anywhere brings the router back.
-func rollOne(ctx context.Context, s fault.Stopper, watch *driver.Readiness, router, base string) rollStep {
-	step := rollStep{router: router, base: base, start: time.Now()}
+func rollOne(ctx context.Context, s fault.Stopper, watch *driver.Readiness, router, base, addr string) rollStep {
+	step := rollStep{router: router, base: base, addr: addr, start: time.Now()}
 	heal := holdFault(func() error {
 		if err := env.Nodes.Restart(context.WithoutCancel(ctx), routerRole, router); err != nil {
 			return fmt.Errorf("starting router %s again: %w", router, err)
@@ -122,8 +122,16 @@ var _ = Describe("Rolling restart", Serial, Label("fault:router"), func() {
 		stop := load.start(ctx)
 		var steps []rollStep
 		sleepCtx(ctx, rollingLead)
+		var addrs []string
+		if env.GRPC != nil {
+			addrs = env.GRPC.Endpoints()
+		}
 		for i, r := range routers {
-			step := rollOne(ctx, stopper, watch, r, bases[i])
+			addr := ""
+			if i < len(addrs) {
+				addr = addrs[i]
+			}
+			step := rollOne(ctx, stopper, watch, r, bases[i], addr)
 			steps = append(steps, step)
 			if step.problem != "" || step.back.IsZero() {
 				break
@@ -133,8 +141,9 @@ var _ = Describe("Rolling restart", Serial, Label("fault:router"), func() {
 		sleepCtx(ctx, rollingTail)
 		entries := stop()
 		to := time.Now()
+		ids := answeredIDs(entries)
 		run := rolling{entries: entries, steps: steps, want: len(routers), bases: bases, changes: watch.Changes(), from: from, to: to,
-			records: recordCounts(ctx, env.Target.Operator.Key, answeredIDs(entries), recoveryTime()), grace: deadlineGrace}
+			chain: settledChain(ctx, env.Target.Operator.Key, ids, recoveryTime()), paths: faultPaths(), grace: deadlineGrace}
 		verdict := judgeRolling(run)
 		if verdict.Verdict == scenario.Fail {
 			judgeThat(false, "%s", verdict.Message)
@@ -150,7 +159,7 @@ var _ = Describe("Rolling restart", Serial, Label("fault:router"), func() {
 		} else {
 			notProbed("refusal", "no request reached a draining router: the balancer kept every request off them")
 		}
-		judged("evidence", len(run.records))
+		judged("evidence", len(ids))
 		explainPaths(viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream)
 		evidence("%s (%s)", verdict.Message, pathsText(entries))
 	}, SpecTimeout(4*time.Minute))

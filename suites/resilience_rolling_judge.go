@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aruntime/arcert/api/outcome"
@@ -16,9 +17,19 @@ import (
 // between its stop and its being ready again, or the restart is not shown to have met any load.
 const rollingMinDuring = 5
 
+// rollingMinPerPath is the least number of requests over each wire sent while some router was
+// draining or away: a wire with one sample could pass the restart by luck.
+const rollingMinPerPath = 2
+
+// drainSlack is how long before a router was asked to stop a request to it may still be shed for
+// draining: the request and the stop cross on the wire. Any other shed for draining is a router
+// claiming to drain when it was not.
+const drainSlack = 500 * time.Millisecond
+
 // rollStep is one router's turn in a rolling restart.
 type rollStep struct {
-	router, base string
+	// router is its part name, base its HTTP base URL and addr its gRPC address ("" without gRPC).
+	router, base, addr string
 	// start is when it was asked to stop, back when the balancer saw it ready again (zero when
 	// it never did).
 	start, back time.Time
@@ -37,37 +48,55 @@ type rolling struct {
 	changes []driver.Change
 	// from and to bound the load.
 	from, to time.Time
-	// records counts the evidence records of each request id.
-	records map[string]int
-	grace   time.Duration
+	// chain is the evidence chain counted once after the run settled.
+	chain chainCount
+	// paths are the wires the run sent over; each must carry requests while routers were away.
+	paths []string
+	grace time.Duration
 }
 
-// judgeRolling is FLT-4's verdict: INVALID unless every router was stopped and came back, some
-// requests were sent while each was draining or away, and the balancer saw at least one router
-// ready at all times; else FAIL for a request lost to a connection error, without one outcome in
-// time, refused other than shed/draining with a Retry-After (over HTTP; gRPC's contract has no
-// Retry-After), or without exactly one evidence record; else PASS.
+// judgeRolling is FLT-4's verdict: INVALID unless every router was stopped (the harness's stop
+// and start worked, and the balancer saw it not ready during its turn), some requests were sent while each was draining or away, every wire carried
+// requests while routers were away, and the balancer saw at least one router ready at all times;
+// else FAIL for a router that never reported ready again within the recovery time (a rolling
+// restart that leaves a router down), a request lost to a connection error, without one outcome
+// in time, served with no content, refused other than shed/draining by the router in its turn
+// with a Retry-After (over HTTP; gRPC's contract has no Retry-After), or without exactly one
+// evidence record of its own tenant; else PASS.
 func judgeRolling(r rolling) scenario.Result {
-	if len(r.steps) != r.want {
+	if len(r.steps) != r.want && (len(r.steps) == 0 || !r.steps[len(r.steps)-1].back.IsZero()) {
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("%d of %d routers took their turn", len(r.steps), r.want)}
 	}
+	var fails []string
+	var away []chaosledger.Entry
 	for _, s := range r.steps {
-		switch {
-		case s.problem != "":
+		if s.problem != "" {
 			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("router %s: %s", s.router, s.problem)}
-		case s.back.IsZero():
-			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("router %s never reported ready again after its restart", s.router)}
 		}
-		if n := len(chaosledger.Started(r.entries, chaosledger.Window{Start: s.start, End: s.back})); n < rollingMinDuring {
-			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("%d requests were sent while router %s was draining or away, fewer than %d", n, s.router, rollingMinDuring)}
+		if s.back.IsZero() {
+			fails = append(fails, fmt.Sprintf("router %s never reported ready again after its restart, within the recovery time", s.router))
+			continue
 		}
+		if !sawDown(r.changes, s.base, s.start, s.back) {
+			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("the balancer never saw router %s not ready during its turn: the stop is not shown to have taken it away", s.router)}
+		}
+		during := chaosledger.Started(r.entries, chaosledger.Window{Start: s.start, End: s.back})
+		if len(during) < rollingMinDuring {
+			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("%d requests were sent while router %s was draining or away, fewer than %d", len(during), s.router, rollingMinDuring)}
+		}
+		away = append(away, during...)
+	}
+	if len(fails) > 0 {
+		return scenario.Result{Verdict: scenario.Fail, Message: problemsText(fails)}
+	}
+	if thin := pathsUnder(away, r.paths, rollingMinPerPath); len(thin) > 0 {
+		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("fewer than %d requests over %s were sent while routers were draining or away (%s)", rollingMinPerPath, strings.Join(thin, ", "), pathsText(away))}
 	}
 	if gaps := noneReady(r.changes, r.bases, r.from, r.to); len(gaps) > 0 {
 		g := gaps[0]
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("no router reported ready for %s from %s (%d such gaps): a balancer had nowhere to send requests, so the run does not show a rolling restart",
 			g.End.Sub(g.Start).Round(time.Millisecond), g.Start.Format("15:04:05.000"), len(gaps))}
 	}
-	var fails []string
 	for _, p := range chaosledger.OneTerminalOutcome(r.entries) {
 		fails = append(fails, p.String())
 	}
@@ -80,6 +109,8 @@ func judgeRolling(r rolling) scenario.Result {
 		case e.Outcome.Served():
 		case e.Outcome != outcome.Shed || e.Reason != outcome.ReasonDraining:
 			fails = append(fails, fmt.Sprintf("request #%d (%s) to %s was refused %s/%s; the only refusal a rolling restart allows is shed/draining", e.Seq, e.Path, e.Endpoint, e.Outcome, e.Reason))
+		case !r.inTurn(e):
+			fails = append(fails, fmt.Sprintf("request #%d (%s) to %s was shed for draining at %s, when that router was not taking its turn", e.Seq, e.Path, e.Endpoint, e.Start.Format("15:04:05.000")))
 		case e.RetryAfter <= 0 && !isGRPC(e.Path):
 			fails = append(fails, fmt.Sprintf("request #%d (%s) to %s was shed for draining without a Retry-After", e.Seq, e.Path, e.Endpoint))
 		default:
@@ -88,13 +119,42 @@ func judgeRolling(r rolling) scenario.Result {
 		if e.Latency() > e.Deadline+r.grace {
 			fails = append(fails, fmt.Sprintf("request #%d (%s) took %s, past its deadline %s", e.Seq, e.Path, e.Latency().Round(time.Millisecond), e.Deadline))
 		}
-		fails = append(fails, onceEach(r.records, fmt.Sprintf("request #%d (%s)", e.Seq, e.Path), e.RequestID)...)
+		fails = append(fails, hollowServe(e)...)
+		fails = append(fails, r.chain.once(fmt.Sprintf("request #%d (%s)", e.Seq, e.Path), e.RequestID, e.Tenant)...)
+	}
+	if r.chain.problem != "" {
+		fails = append(fails, "the evidence chain does not verify: "+r.chain.problem)
 	}
 	if len(fails) > 0 {
 		return scenario.Result{Verdict: scenario.Fail, Message: problemsText(fails)}
 	}
-	return scenario.Result{Verdict: scenario.Pass, Message: fmt.Sprintf("%d routers restarted in turn under %d requests; %d shed for draining with a Retry-After, none lost, one record each",
-		len(r.steps), len(r.entries), drained)}
+	return scenario.Result{Verdict: scenario.Pass, Message: fmt.Sprintf("%d routers restarted in turn under %d requests (%d while one was draining or away: %s); %d shed for draining with a Retry-After by the router in its turn, none lost, one record each of its own tenant in a settled chain of %d records that verifies",
+		len(r.steps), len(r.entries), len(away), pathsText(away), drained, r.chain.length)}
+}
+
+// inTurn reports whether e went to the router taking its turn when e was sent (from drainSlack
+// before its stop until it was ready again): the only router that may shed for draining.
+func (r rolling) inTurn(e chaosledger.Entry) bool {
+	for _, s := range r.steps {
+		if e.Endpoint == "" || (e.Endpoint != s.base && e.Endpoint != s.addr) {
+			continue
+		}
+		end := s.back
+		if end.IsZero() {
+			end = r.to
+		}
+		if !e.Start.Before(s.start.Add(-drainSlack)) && !e.Start.After(end) {
+			return true
+		}
+	}
+	return false
+}
+
+// sawDown reports whether the readiness history has base not ready at some point in [from, to].
+func sawDown(changes []driver.Change, base string, from, to time.Time) bool {
+	return slices.ContainsFunc(changes, func(c driver.Change) bool {
+		return c.Base == base && !c.Ready && !c.At.Before(from) && !c.At.After(to)
+	})
 }
 
 // drainedSheds counts the requests shed for draining, FLT-4's refusal samples.

@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -19,12 +20,13 @@ func rollRun() rolling {
 	records := map[string]int{}
 	entries := servedEntries(1, 60, t0, records)
 	entries[13].Outcome, entries[13].Reason, entries[13].RetryAfter, entries[13].Endpoint = outcome.Shed, outcome.ReasonDraining, time.Second, "a"
-	entries[14].Outcome, entries[14].Reason, entries[14].Endpoint = outcome.Shed, outcome.ReasonDraining, "a"
+	entries[14].Outcome, entries[14].Reason, entries[14].Endpoint = outcome.Shed, outcome.ReasonDraining, "a:9090"
 	if entries[13].Path != viaHTTPStream || entries[14].Path != viaGRPC {
 		panic("the fixture's sheds are no longer on http-stream and grpc")
 	}
-	return rolling{entries: entries, want: 2, bases: []string{"a", "b"}, from: t0, to: at(6000), records: records, grace: time.Second,
-		steps: []rollStep{{router: "router-1", base: "a", start: at(1000), back: at(2500)}, {router: "router-2", base: "b", start: at(3500), back: at(5000)}},
+	return rolling{entries: entries, want: 2, bases: []string{"a", "b"}, from: t0, to: at(6000), chain: chainOf(records, "acme"), grace: time.Second,
+		paths: []string{viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream},
+		steps: []rollStep{{router: "router-1", base: "a", addr: "a:9090", start: at(1000), back: at(2500)}, {router: "router-2", base: "b", addr: "b:9090", start: at(3500), back: at(5000)}},
 		changes: []driver.Change{{Base: "a", Ready: true, At: at(-500)}, {Base: "b", Ready: true, At: at(-500)},
 			{Base: "a", Ready: false, At: at(1080)}, {Base: "a", Ready: true, At: at(2500)},
 			{Base: "b", Ready: false, At: at(3580)}, {Base: "b", Ready: true, At: at(5000)}}}
@@ -49,9 +51,26 @@ func TestRollingFails(t *testing.T) {
 		"a refusal other than draining": {func(r *rolling) {
 			r.entries[40].Outcome, r.entries[40].Reason = outcome.Shed, outcome.ReasonCapacity
 		}, "refused shed/capacity; the only refusal a rolling restart allows is shed/draining"},
-		"a duplicated evidence record": {func(r *rolling) { r.records["req-20"] = 2 }, "(req-20) has 2 evidence records"},
-		"a missing evidence record":    {func(r *rolling) { r.records["req-12"] = 0 }, "(req-12) has 0 evidence records"},
-		"a request without an outcome": {func(r *rolling) { r.entries[5].Outcome = "" }, "request #6: no outcome stated"},
+		"a duplicated evidence record":  {func(r *rolling) { r.chain.records["req-20"] = 2 }, "(req-20) has 2 evidence records"},
+		"a missing evidence record":     {func(r *rolling) { r.chain.records["req-12"] = 0 }, "(req-12) has 0 evidence records"},
+		"a request without an outcome":  {func(r *rolling) { r.entries[5].Outcome = "" }, "request #6: no outcome stated"},
+		"a router that never came back": {func(r *rolling) { r.steps[1].back = time.Time{} }, "router router-2 never reported ready again after its restart"},
+		"the first of three never came back, the turn ended there": {func(r *rolling) {
+			r.want, r.steps[0].back, r.steps = 3, time.Time{}, r.steps[:1]
+		}, "router router-1 never reported ready again"},
+		"a duplicate appended late":      {func(r *rolling) { r.chain = countChain(lateDuplicate(r.chain, "req-40")) }, "(req-40) has 2 evidence records, not one (duplicated)"},
+		"a record naming another tenant": {func(r *rolling) { r.chain.tenants["req-41"] = []string{"globex"} }, `naming tenant "globex"`},
+		"a chain that does not verify":   {func(r *rolling) { r.chain.problem = "seq 9 does not link" }, "chain does not verify: seq 9"},
+		"a request served empty":         {func(r *rolling) { r.entries[22].Tokens = 0 }, "request #23 of acme (grpc) to  was answered completed with no content"},
+		"a shed for draining by the router not in its turn": {func(r *rolling) {
+			r.entries[16].Outcome, r.entries[16].Reason, r.entries[16].RetryAfter, r.entries[16].Endpoint = outcome.Shed, outcome.ReasonDraining, time.Second, "b"
+		}, "request #17 (http) to b was shed for draining at"},
+		"a shed for draining before any turn": {func(r *rolling) {
+			r.entries[2].Outcome, r.entries[2].Reason, r.entries[2].RetryAfter, r.entries[2].Endpoint = outcome.Shed, outcome.ReasonDraining, time.Second, "a"
+		}, "when that router was not taking its turn"},
+		"a shed for draining after the router was back": {func(r *rolling) {
+			r.entries[28].Outcome, r.entries[28].Reason, r.entries[28].Endpoint = outcome.Shed, outcome.ReasonDraining, "a:9090"
+		}, "request #29 (http) to a:9090 was shed for draining at 01:00:02.800, when that router was not taking its turn"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -67,12 +86,24 @@ func TestRollingIsInvalidWithoutItsPreconditions(t *testing.T) {
 		change func(*rolling)
 		want   string
 	}{
-		"a router that never came back": {func(r *rolling) { r.steps[1].back = time.Time{} }, "router router-2 never reported ready again"},
-		"a stop that failed":            {func(r *rolling) { r.steps[0].problem = "stopping it: no such container" }, "router router-1: stopping it"},
-		"a router that took no turn":    {func(r *rolling) { r.steps = r.steps[:1] }, "1 of 2 routers took their turn"},
+		"a stop the balancer never saw": {func(r *rolling) {
+			r.changes = slices.DeleteFunc(r.changes, func(c driver.Change) bool { return c.Base == "b" && !c.Ready })
+		}, "never saw router router-2 not ready during its turn"},
+		"a stop that failed":         {func(r *rolling) { r.steps[0].problem = "stopping it: no such container" }, "router router-1: stopping it"},
+		"a router that took no turn": {func(r *rolling) { r.steps = r.steps[:1] }, "1 of 2 routers took their turn"},
 		"no load while a router was away": {func(r *rolling) {
-			r.steps[0].start, r.steps[0].back = at(1010), at(1020)
+			r.steps[0].start, r.steps[0].back = at(1075), at(1085)
 		}, "0 requests were sent while router router-1 was draining or away"},
+		"a wire with one request while routers were away": {func(r *rolling) {
+			kept := 0
+			for i, e := range r.entries {
+				if e.Path == viaGRPCStream && ((!e.Start.Before(at(1000)) && !e.Start.After(at(2500))) || (!e.Start.Before(at(3500)) && !e.Start.After(at(5000)))) {
+					if kept++; kept > 1 {
+						r.entries[i].Path = viaHTTP
+					}
+				}
+			}
+		}, "fewer than 2 requests over grpc-stream were sent while routers were draining or away"},
 		"no router ready for a while": {func(r *rolling) {
 			r.changes = append(r.changes, driver.Change{Base: "b", Ready: false, At: at(2000)}, driver.Change{Base: "b", Ready: true, At: at(2300)})
 		}, "no router reported ready for 300ms"},
