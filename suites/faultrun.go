@@ -60,6 +60,9 @@ type faultRun struct {
 	pick   func(r *rand.Rand, i int) loadReq
 	// inject puts the fault in force and returns what heals it (see holdFault).
 	inject func(ctx context.Context) (heal func() error)
+	// hold, when set, is the least time the fault stays in force: a fault whose effect takes
+	// long to show (a state-store election) needs more than the default.
+	hold time.Duration
 }
 
 // runResult is a fault run's ledger and the fault's window.
@@ -107,7 +110,7 @@ func (fr faultRun) run(ctx context.Context) runResult {
 	// capacity makes the rate.
 	perSecond := func(n float64) time.Duration { return time.Duration(leadSlack * n / rate * float64(time.Second)) }
 	lead := max(faultLead, perSecond(minBefore))
-	hold := max(holdFor(), detection()+perSecond(float64(minSettled*len(env.Target.Tenants))))
+	hold := max(fr.hold, holdFor(), detection()+perSecond(float64(minSettled*len(env.Target.Tenants))))
 	load := []scenario.Load{{Tenant: rotatedTenants, Rate: rate}}
 	plan := scenario.Plan{
 		Name: fr.name, Seed: env.Seed + int64(fr.stream), Steady: steadyHypothesis(), Recovery: recoveryTime(), KeepEntries: true,

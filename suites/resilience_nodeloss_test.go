@@ -158,3 +158,12 @@ func TestNodeLossIsInvalidWithoutItsPreconditions(t *testing.T) {
 		})
 	}
 }
+
+func TestRunsShortensAnswers(t *testing.T) {
+	if got := runs([]string{"nats-3", "nats-3", "nats-2", "nats-2", "nats-2"}); got != "nats-3 x2, nats-2 x3" {
+		t.Fatalf("runs = %q", got)
+	}
+	if got := runs(nil); got != "none" {
+		t.Fatalf("runs(nil) = %q", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/grpcdriver"
+	"github.com/aruntime/arcert/conformance/target"
 )
 
 // Pace of the rolling restart: how often the balancer probes each router's /healthz, and how
@@ -116,7 +117,12 @@ var _ = Describe("Rolling restart", Serial, Label("fault:router"), func() {
 		}
 		awaitSteady(ctx)
 		h, g := balanced(watch)
-		load := rollingLoad{rate: faultRate(), stream: 431, pick: rotate(env.Target.Tenants, 6, nil),
+		tenants := roomyTenants(env.Target.Tenants, faultRate())
+		if len(tenants) == 0 {
+			invalid("no tenant's declared quota carries its share of %.0f requests/s with room for one router carrying it alone (a quota refusal would then be the load's, not the restart's)", faultRate())
+			return
+		}
+		load := rollingLoad{rate: faultRate(), stream: 431, pick: rotate(tenants, 6, nil),
 			send: func(ctx context.Context, rq loadReq) chaosledger.Entry { return sendThrough(ctx, h, g, rq) }}
 		from := time.Now()
 		stop := load.start(ctx)
@@ -164,3 +170,30 @@ var _ = Describe("Rolling restart", Serial, Label("fault:router"), func() {
 		evidence("%s (%s)", verdict.Message, pathsText(entries))
 	}, SpecTimeout(4*time.Minute))
 })
+
+// roomyTenants are the tenants whose declared quotas carry their share of rate four times over:
+// while one router is away the other carries all the load, and a runtime that divides each quota
+// among its routers may hold a router to half of it until it sees its peer gone. The rolling
+// restart then allows no quota refusal at all, so a refusal it meets is the restart's doing.
+func roomyTenants(tenants []target.Tenant, rate float64) []target.Tenant {
+	for len(tenants) > 0 {
+		share := rate / float64(len(tenants))
+		var fit []target.Tenant
+		for _, t := range tenants {
+			q := t.Quota
+			if q.RequestsPerMinute > 0 && float64(q.RequestsPerMinute)/60 < 4*share {
+				continue
+			}
+			if q.MaxConcurrency > 0 && q.MaxConcurrency < 8 {
+				continue
+			}
+			fit = append(fit, t)
+		}
+		if len(fit) == len(tenants) {
+			return fit
+		}
+		// Fewer tenants carry a larger share each: check those again at that share.
+		tenants = fit
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"github.com/aruntime/arcert/conformance/target"
 	"slices"
 	"testing"
 	"time"
@@ -142,5 +143,23 @@ func TestNoneReadyFindsEveryGap(t *testing.T) {
 	}
 	if gaps := noneReady(changes[:3], bases, at(160), at(800)); len(gaps) != 0 {
 		t.Errorf("with b ready throughout: gaps %v", gaps)
+	}
+}
+
+// TestRoomyTenantsLeavesOutSmallQuotas: a tenant whose quota the rolling load's share would come
+// near is left out (the spec then allows no quota refusal), and the others' shares grow with it.
+func TestRoomyTenantsLeavesOutSmallQuotas(t *testing.T) {
+	big := target.Quota{RequestsPerMinute: 60000, MaxConcurrency: 256}
+	small := target.Quota{RequestsPerMinute: 600, MaxConcurrency: 16}
+	tenants := []target.Tenant{{Name: "acme", Quota: big}, {Name: "globex", Quota: big}, {Name: "initech", Quota: small}}
+	got := roomyTenants(tenants, 30)
+	if len(got) != 2 || got[0].Name != "acme" || got[1].Name != "globex" {
+		t.Fatalf("roomy tenants at 30/s: %v, want acme and globex", got)
+	}
+	if got := roomyTenants(tenants, 3); len(got) != 3 {
+		t.Fatalf("at 3/s every quota carries its share four times, got %d tenants", len(got))
+	}
+	if got := roomyTenants([]target.Tenant{{Name: "initech", Quota: small}}, 30); got != nil {
+		t.Fatalf("no tenant fits, got %v", got)
 	}
 }
