@@ -37,6 +37,7 @@ type Worker struct {
 	last        atomic.Pointer[arcertv1.HealthResponse]
 	err         atomic.Pointer[error]
 	att         atomic.Pointer[attestation]
+	reach       atomic.Pointer[reach] // the current reachable period, which Call binds calls to
 	recent      attestRing
 }
 
@@ -97,6 +98,8 @@ func (w *Worker) observe(resp *arcertv1.HealthResponse, err error, marks uint64)
 	}
 	if err != nil {
 		w.setErr(err)
+	} else {
+		w.reachable() // before it is healthy again: a call picked from now on binds to the new period
 	}
 	if w.healthy.Swap(healthy) != healthy {
 		changed = true
