@@ -97,6 +97,10 @@ func (p *Pool) watch(ctx context.Context, w *Worker) {
 		} else {
 			failures = 0
 		}
+		if err == nil {
+			// It answers: before observe puts it back in rotation, so calls bind to a live period.
+			w.reachable()
+		}
 		if err == nil || failures >= unhealthyAfter || !w.Healthy() {
 			w.observe(resp, err, marks)
 		}

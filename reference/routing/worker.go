@@ -98,8 +98,6 @@ func (w *Worker) observe(resp *arcertv1.HealthResponse, err error, marks uint64)
 	}
 	if err != nil {
 		w.setErr(err)
-	} else {
-		w.reachable() // before it is healthy again: a call picked from now on binds to the new period
 	}
 	if w.healthy.Swap(healthy) != healthy {
 		changed = true
