@@ -62,6 +62,10 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 	if m, ok := r.model(d.Place.Model); ok {
 		end.artifact = m.ArtifactDigest
 	}
+	// Bound to w: if the health checker finds w silent, the call ends at once (worker_lost below)
+	// instead of hanging on a connection that drops its packets until the class deadline.
+	ctx, release := w.Call(ctx)
+	defer release()
 	if r.defects.WorkerCall != nil {
 		ctx = r.defects.WorkerCall(ctx, j.principal.Tenant)
 	}
@@ -118,6 +122,12 @@ func (r *Router) workerFailure(ctx context.Context, w *routing.Worker, err error
 		end.class, end.reason, end.message = reason.Class(), reason, msg
 	}
 	switch {
+	case errors.Is(context.Cause(ctx), routing.ErrUnreachable):
+		// The health checker found w silent and cut the call, as a reset connection would have:
+		// lost, and retried elsewhere when nothing went out yet. w is already out of rotation.
+		r.log.Warn("worker silent: call cut", "worker", w.ID, "mid_stream", end.started)
+		set(outcome.ReasonWorkerLost, "worker "+w.ID+" stopped answering its health checks")
+		return end, !end.started
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded:
 		set(outcome.ReasonDeadline, "the deadline passed while generating")
 	case errors.Is(ctx.Err(), context.Canceled):

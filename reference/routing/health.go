@@ -52,6 +52,8 @@ func (p *Pool) Run(ctx context.Context) {
 // in a row, each allowed at least minHealthTimeout, because one slow poll on a busy host is not a
 // dead worker (and flapping would scatter a tenant's prefix affinity). A worker that fails a real
 // request is still taken out at once (MarkUnhealthy), and one that answers "unhealthy" at once.
+// A worker taken out because its polls went unanswered (silent) also has its calls in flight
+// cancelled (Call): with its packets dropped rather than refused they would otherwise hang.
 const (
 	unhealthyAfter   = 3
 	minHealthTimeout = 500 * time.Millisecond
@@ -95,8 +97,16 @@ func (p *Pool) watch(ctx context.Context, w *Worker) {
 		} else {
 			failures = 0
 		}
+		if err == nil {
+			// It answers: before observe puts it back in rotation, so calls bind to a live period.
+			w.reachable()
+		}
 		if err == nil || failures >= unhealthyAfter || !w.Healthy() {
 			w.observe(resp, err, marks)
+		}
+		if failures >= unhealthyAfter && silent(err) {
+			// Out of rotation now (observe), so a retry goes elsewhere: end the calls stuck on it.
+			w.unreachable(err)
 		}
 		select {
 		case <-ctx.Done():

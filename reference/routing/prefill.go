@@ -37,6 +37,8 @@ func (p *Pool) PrefillFor(ctx context.Context, region string, affinity uint64, r
 	defer chosen.outstanding.Add(-1)
 	pre, _ := proto.Clone(req).(*arcertv1.GenerateRequest)
 	pre.PrefillOnly = true
+	ctx, release := chosen.Call(ctx) // a silent prefill worker must not hold the request up
+	defer release()
 	stream, err := chosen.Client.Generate(ctx, pre)
 	if err != nil {
 		return chosen.ID, fmt.Errorf("routing: prefill on %s: %w", chosen.ID, err)

@@ -175,12 +175,14 @@ func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
 	}
-	return &Worker{
+	w := &Worker{
 		ID: e.ID, Region: e.Region, Pool: e.Pool, Address: e.Address, Role: e.Role, Elastic: e.Elastic,
 		Models: append([]string(nil), e.Models...),
 		Client: arcertv1.NewWorkerClient(conn),
 		conn:   conn, pool: p, idHash: hashID(e.ID), stop: make(chan struct{}),
-	}, nil
+	}
+	w.reach.Store(newReach())
+	return w, nil
 }
 
 // Workers returns every worker, healthy or not, in configuration order.

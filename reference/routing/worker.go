@@ -37,6 +37,7 @@ type Worker struct {
 	last        atomic.Pointer[arcertv1.HealthResponse]
 	err         atomic.Pointer[error]
 	att         atomic.Pointer[attestation]
+	reach       atomic.Pointer[reach] // the current reachable period, which Call binds calls to
 	recent      attestRing
 }
 
