@@ -187,14 +187,17 @@ var _ = Describe("Invalid artifacts", func() {
 // evidencePage is how many records one operator listing call asks for.
 const evidencePage = 1000
 
-// allEvidence pages through the operator's listing of every evidence record.
+// allEvidence pages through the operator's listing of every evidence record. A page the listing
+// cannot serve for the moment (502/503: a router whose evidence link is reconnecting after a
+// fault, or just restarted) is asked again until the declared recovery time has passed: what the
+// specs judge is the records, not the listing's availability in the instant after a fault.
 func allEvidence(ctx context.Context, key string) []discovery.Record {
 	var all []discovery.Record
 	var since uint64
 	for {
 		var page discovery.EvidenceList
 		path := fmt.Sprintf("%s?since=%d&limit=%d", discovery.PathEvidence, since, evidencePage)
-		Expect(getJSON(ctx, path, key, &page)).To(Equal(http.StatusOK))
+		Expect(evidencePageAt(ctx, path, key, &page)).To(Equal(http.StatusOK), "listing the evidence from seq %d (asked again for %s while it answered 502/503)", since, recoveryTime())
 		all = append(all, page.Records...)
 		if len(page.Records) < evidencePage {
 			return all
@@ -290,3 +293,20 @@ var _ = Describe("Replaced workers", func() {
 		}
 	}, SpecTimeout(3*time.Minute))
 })
+
+// evidencePageAt gets one page of the listing into page, asking again while the answer is
+// transient (see allEvidence), and returns the last status.
+func evidencePageAt(ctx context.Context, path, key string, page *discovery.EvidenceList) int {
+	status := getJSON(ctx, path, key, page)
+	for limit := time.Now().Add(recoveryTime()); transientStatus(status) && time.Now().Before(limit) && sleepCtx(ctx, 250*time.Millisecond); {
+		*page = discovery.EvidenceList{}
+		status = getJSON(ctx, path, key, page)
+	}
+	return status
+}
+
+// transientStatus is a listing's answer that says "not now" rather than "no": a gateway or
+// dependency that is reconnecting.
+func transientStatus(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable
+}

@@ -83,7 +83,7 @@ func settledChain(ctx context.Context, key string, ids []string, within time.Dur
 	for time.Now().Before(limit) && sleepCtx(ctx, 200*time.Millisecond) {
 		var page discovery.EvidenceList
 		path := fmt.Sprintf("%s?since=%d&limit=%d", discovery.PathEvidence, last, evidencePage)
-		Expect(getJSON(ctx, path, key, &page)).To(Equal(http.StatusOK), "listing the evidence past seq %d", last)
+		Expect(evidencePageAt(ctx, path, key, &page)).To(Equal(http.StatusOK), "listing the evidence past seq %d (asked again for %s while it answered 502/503)", last, recoveryTime())
 		if len(page.Records) > 0 {
 			for _, r := range page.Records {
 				seen[r.RequestID] = true
