@@ -63,6 +63,16 @@ type faultRun struct {
 	// hold, when set, is the least time the fault stays in force: a fault whose effect takes
 	// long to show (a state-store election) needs more than the default.
 	hold time.Duration
+	// send, when set, sends each request instead of pick and sendVia (a run that pins requests
+	// to one router); it bounds the request itself.
+	send func(ctx context.Context, req scenario.Request) chaosledger.Entry
+}
+
+// holdTime is how long the run's fault holds: fr.hold, holdFor(), or long enough past the
+// declared detection for every tenant's minSettled requests at rate, whichever is longest.
+func (fr faultRun) holdTime(rate float64) time.Duration {
+	settle := time.Duration(leadSlack * float64(minSettled*len(env.Target.Tenants)) / rate * float64(time.Second))
+	return max(fr.hold, holdFor(), detection()+settle)
 }
 
 // runResult is a fault run's ledger and the fault's window.
@@ -110,7 +120,7 @@ func (fr faultRun) run(ctx context.Context) runResult {
 	// capacity makes the rate.
 	perSecond := func(n float64) time.Duration { return time.Duration(leadSlack * n / rate * float64(time.Second)) }
 	lead := max(faultLead, perSecond(minBefore))
-	hold := max(fr.hold, holdFor(), detection()+perSecond(float64(minSettled*len(env.Target.Tenants))))
+	hold := fr.holdTime(rate)
 	load := []scenario.Load{{Tenant: rotatedTenants, Rate: rate}}
 	plan := scenario.Plan{
 		Name: fr.name, Seed: env.Seed + int64(fr.stream), Steady: steadyHypothesis(), Recovery: recoveryTime(), KeepEntries: true,
@@ -125,6 +135,9 @@ func (fr faultRun) run(ctx context.Context) runResult {
 	}
 	senv := scenario.Env{Grace: deadlineGrace, Links: env.Chaos, Nodes: env.Nodes, Probe: steadyProbe,
 		Send: func(ctx context.Context, req scenario.Request) chaosledger.Entry {
+			if fr.send != nil {
+				return fr.send(ctx, req)
+			}
 			// The request's generator is seeded from the run's seed and its sequence number alone,
 			// so the same seed sends the same prompt as the same request in any goroutine order.
 			rq := fr.pick(req.Rand, req.Seq-1)

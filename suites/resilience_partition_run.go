@@ -50,48 +50,29 @@ type pinnedRun struct {
 	onCut func(e chaosledger.Entry)
 }
 
-// run plays the pinned run on chaos/scenario as faultRun.run plays its own: steady state, then
-// lead, the fault for hold, and tail, with the engine rolling the fault back whatever happens.
+// run plays the pinned run as a faultRun whose requests go to the router partitionRouter picks;
+// its fault holds long enough for minSettled requests of every tenant on every wire.
 func (pr pinnedRun) run(ctx context.Context) runResult {
 	rate := faultRate()
 	Expect(rate).To(BeNumerically(">", 0), "the target declares no capacity.requests_per_second to size the fault run %s from", pr.name)
-	perSecond := func(n float64) time.Duration { return time.Duration(leadSlack * n / rate * float64(time.Second)) }
-	lead := max(faultLead, perSecond(minBefore))
-	hold := max(pr.hold, holdFor(), detection()+perSecond(float64(minSettled*len(pr.tenants)*len(faultPaths()))))
-	load := []scenario.Load{{Tenant: rotatedTenants, Rate: rate}}
-	plan := scenario.Plan{
-		Name: pr.name, Seed: env.Seed + int64(pr.stream), Steady: steadyHypothesis(), Recovery: recoveryTime(), KeepEntries: true,
-		Phases: []scenario.Phase{{Name: "lead", Duration: lead, Load: load}, {Name: "fault", Duration: hold, Load: load}, {Name: "tail", Duration: faultTail, Load: load}},
-		Faults: []scenario.Fault{{Name: pr.name, At: lead, For: hold, Custom: func(context.Context) (func() error, error) {
-			return pr.inject(ctx, hold), nil // the spec's context, as in faultRun.run
-		}}},
-	}
+	settle := time.Duration(leadSlack * float64(minSettled*len(pr.tenants)*len(faultPaths())) / rate * float64(time.Second))
+	fr := faultRun{name: pr.name, stream: pr.stream, rate: rate, hold: max(pr.hold, detection()+settle)}
+	hold := fr.holdTime(rate)
 	pick := rotate(pr.tenants, 6, nil)
 	cycle := len(pr.tenants) * len(faultPaths())
-	senv := scenario.Env{Grace: deadlineGrace, Links: env.Chaos, Nodes: env.Nodes, Probe: steadyProbe,
-		Send: func(ctx context.Context, req scenario.Request) chaosledger.Entry {
-			rq := pick(req.Rand, req.Seq-1)
-			k := partitionRouter(req.Seq-1, cycle, pr.cut, pr.other)
-			rctx, cancel := context.WithTimeout(ctx, tenantDeadline(rq.tenant)+deadlineGrace+hungMargin)
-			defer cancel()
-			e := sendAt(rctx, rq, k)
-			if k == pr.cut && pr.onCut != nil {
-				pr.onCut(e)
-			}
-			return e
-		}}
-	out := scenario.Run(ctx, plan, senv)
-	Expect(out.SteadyBefore.Result.OK()).To(BeTrue(), "%s: the runtime is not at its steady state before the fault: %s", pr.name, out.SteadyBefore.Result.Message)
-	Expect(out.Error).To(BeEmpty(), "fault run %s", pr.name)
-	Expect(out.Abort).To(BeNil(), "fault run %s stopped early", pr.name)
-	Expect(out.Faults).To(HaveLen(1), "the fault of %s never ran", pr.name)
-	f := out.Faults[0]
-	Expect(f.Error).To(BeEmpty(), "the fault of %s", pr.name)
-	Expect(f.End).NotTo(BeZero(), "the fault of %s never ran its course", pr.name)
-	Expect(out.Residue.OK()).To(BeTrue(), "after %s: %s", pr.name, out.Residue.Message)
-	window := chaosledger.Window{Start: f.Start, End: f.End}
-	plotFaultRun(pr.name, out.Entries, window)
-	return runResult{entries: out.Entries, window: window}
+	fr.inject = func(ctx context.Context) func() error { return pr.inject(ctx, hold) }
+	fr.send = func(ctx context.Context, req scenario.Request) chaosledger.Entry {
+		rq := pick(req.Rand, req.Seq-1)
+		k := partitionRouter(req.Seq-1, cycle, pr.cut, pr.other)
+		rctx, cancel := context.WithTimeout(ctx, tenantDeadline(rq.tenant)+deadlineGrace+hungMargin)
+		defer cancel()
+		e := sendAt(rctx, rq, k)
+		if k == pr.cut && pr.onCut != nil {
+			pr.onCut(e)
+		}
+		return e
+	}
+	return fr.run(ctx)
 }
 
 // sendAt is sendVia with the request pinned to router k (Endpoints' k-th HTTP URL and gRPC
