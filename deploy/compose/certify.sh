@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # certify.sh [REPORT]: bring the reference deployment up (deploy.sh up), certify it against the
 # Core and Resilience profiles with its own target file (deploy/compose/target.yaml: node loss,
-# partitions and the rolling restart included), and take it down again whatever the verdict,
-# checking that nothing of it is left (containers, networks, volumes). `make certify-deploy` runs
-# it; CI runs it after `make test`. Exits with certify's status, or 1 when something is left.
+# partitions and the rolling restart included), check the verdicts the deployment must reach
+# (deploy/compose/expect.yaml, internal/tools/verdictcheck), and take it down again whatever the
+# verdict, checking that nothing of it is left (containers, networks, volumes). `make
+# certify-deploy` runs it; CI runs it after `make test`. Exits 1 when an expected verdict does not
+# hold, when the harness itself fails (certify exits above 1) or when something is left; certify's
+# own status (1: some MUST did not pass, as the time-bound ones on a 2-core machine may not) is
+# printed, and every verdict is in REPORT.
 #
 # Environment: ARCERT_DEPLOY_PROJECT (default arcert-deploy; the target file names that project),
 # ARCERT_CERTIFY_ARGS (extra arguments for `arcert certify`, e.g. "--focus DUR-4").
@@ -11,7 +15,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-report=${1:-arcert-deploy-report}
+report=$(realpath -m "${1:-arcert-deploy-report}")
 project=${ARCERT_DEPLOY_PROJECT:-arcert-deploy}
 arcert=$root/bin/arcert
 [[ -x $arcert ]] || { echo "certify-deploy: $arcert is missing: run make build" >&2; exit 2; }
@@ -38,5 +42,9 @@ finish() {
 trap finish EXIT
 
 "$here/deploy.sh" up
+rc=0
 # shellcheck disable=SC2086 # extra arguments are words
-"$arcert" certify --target "$here/target.yaml" --profile core --profile resilience --out "$report" ${ARCERT_CERTIFY_ARGS:-}
+"$arcert" certify --target "$here/target.yaml" --profile core --profile resilience --no-color --out "$report" ${ARCERT_CERTIFY_ARGS:-} || rc=$?
+echo "certify-deploy: arcert certify exited $rc (0: every MUST passed; 1: some did not; above: the harness failed)"
+((rc <= 1)) || exit "$rc"
+(cd "$root" && go run ./internal/tools/verdictcheck -expect "$here/expect.yaml" -dir "$report")
