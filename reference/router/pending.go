@@ -102,12 +102,13 @@ func (p *pendingRecords) drain(ctx context.Context) error {
 	}
 }
 
-// recordLater writes j's evidence (record) on its own goroutine under ticket t, taken with
-// begin before the response completed.
+// recordLater counts j in the metrics at once and writes its evidence on its own goroutine under
+// ticket t, taken with begin before the response completed.
 func (r *Router) recordLater(t uint64, j job, end ending, started time.Time) {
+	rec := r.account(j, end, started)
 	go func() {
 		defer r.pending.end(t)
-		r.record(j, end, started)
+		r.writeEvidence(j, rec)
 	}()
 }
 
