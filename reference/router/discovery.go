@@ -112,6 +112,11 @@ func (r *Router) evidenceList(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
+	// A record is written after its response went out: wait for those of responses already
+	// complete, so that a caller listing its evidence after its response finds it.
+	ctx, cancel := context.WithTimeout(req.Context(), evidenceTimeout)
+	_ = r.pending.wait(ctx) // past the bound, list what is there
+	cancel()
 	q := req.URL.Query()
 	id := q.Get("request_id")
 	var recs []discovery.Record

@@ -55,19 +55,23 @@ func (r *Router) completion(chat bool) http.HandlerFunc {
 		// The rate-limit headers are read as the response's headers go out, after admission
 		// spent this request's quota.
 		rateLimit := func() { r.setRateLimit(w.Header(), j.principal.Tenant) }
+		var ticket uint64
 		if end.reason == "" {
 			em := newHTTPEmitter(w, j, chat, r.writeTimeout(j))
 			em.beforeHeaders = rateLimit
 			end = r.execute(ctx, j, em)
+			ticket = r.pending.begin() // before the client can see the response end
 			em.finish(end)
 		} else {
 			rateLimit()
+			ticket = r.pending.begin()
 			writeRefusal(w, end, end.param)
 		}
-		// The response is complete (a plain body carries its Content-Length): send it before the
-		// bookkeeping, so evidence and metrics are not on the caller's latency path.
+		// The response is complete (a plain body carries its Content-Length): send it, and write
+		// the evidence after the handler returned, so that neither this caller nor its next
+		// request on the same connection waits for the evidence write (see pendingRecords).
 		_ = http.NewResponseController(w).Flush()
-		r.record(j, end, started)
+		r.recordLater(ticket, j, end, started)
 	}
 }
 

@@ -23,6 +23,12 @@ const evidenceTimeout = 2 * time.Second
 // record writes the one evidence record of a request and counts it in the metrics. It runs after
 // the response went out. p may be the zero Principal for a request refused before identity.
 func (r *Router) record(j job, end ending, started time.Time) {
+	r.writeEvidence(j, r.account(j, end, started))
+}
+
+// account counts a finished request in the metrics and returns its evidence record, for
+// writeEvidence: the metrics are counted at once, so a scrape after the response sees them.
+func (r *Router) account(j job, end ending, started time.Time) discovery.Record {
 	elapsed := time.Since(started)
 	tenant := j.principal.Tenant
 	r.metrics.observe(tenant, j.class.Name, end, elapsed, exemplar(j))
@@ -58,6 +64,11 @@ func (r *Router) record(j job, end ending, started time.Time) {
 	if !end.class.Served() {
 		rec.ServedBy = outcome.ServedBy{}
 	}
+	return rec
+}
+
+// writeEvidence appends rec, j's evidence record, bounded by evidenceTimeout.
+func (r *Router) writeEvidence(j job, rec discovery.Record) {
 	ctx := context.Background() // the response is out: the caller's cancellation no longer applies
 	if j.span != nil {
 		ctx = trace.ContextWithSpan(ctx, j.span) // but the evidence write belongs to its trace
@@ -68,7 +79,7 @@ func (r *Router) record(j job, end ending, started time.Time) {
 		r.metrics.evidenceErrors.Inc()
 		r.log.Error("evidence not written", "request_id", j.id, "err", err)
 	}
-	r.log.Debug("request", "request_id", j.id, "tenant", tenant, "outcome", end.class, "reason", end.reason, "ms", rec.DurationMS)
+	r.log.Debug("request", "request_id", j.id, "tenant", rec.Tenant, "outcome", rec.Outcome, "reason", rec.Reason, "ms", rec.DurationMS)
 }
 
 // servedModel is the model evidence names: the one that served, so that it and the artifact

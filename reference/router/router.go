@@ -76,6 +76,8 @@ type Router struct {
 	tools *tooladapter.Client
 	// inflight is router.max_inflight's count of completions in progress, both doors.
 	inflight inflight
+	// pending are the HTTP completions' evidence records still being written.
+	pending pendingRecords
 }
 
 // ErrOptions marks a Router that cannot be assembled from the options given.

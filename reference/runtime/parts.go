@@ -320,6 +320,10 @@ const maxHeaderBytes = 64 << 10
 // cannot hold the router's connection places (router.max_connections) for ever.
 const idleTimeout = 2 * time.Minute
 
+// recordsGrace bounds how long shutdown waits for the evidence of the last responses; one write
+// gives up on JetStream after 2 s and spools its record instead.
+const recordsGrace = 5 * time.Second
+
 // drain sheds new work while running work finishes.
 func (f *front) drain(ctx context.Context, notice time.Duration) error {
 	return f.router.Drain(ctx, notice)
@@ -337,6 +341,12 @@ func (f *front) stop() error {
 	case <-ctx.Done():
 		f.grpc.Stop()
 	}
+	// The last responses' evidence is written after their handlers returned: let it finish
+	// before the evidence client closes its spool (after frontStopped).
+	// Each write is bounded (then spooled), so recordsGrace is only a backstop.
+	rctx, rcancel := context.WithTimeout(context.Background(), recordsGrace)
+	defer rcancel()
+	_ = f.router.WaitRecords(rctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil // cut connections after the grace period, as promised
 	}
