@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/gomega"
@@ -107,11 +108,17 @@ func lastSeq(recs []discovery.Record) uint64 {
 }
 
 // strayJobs lists the records past seq from, of tenant and in the traffic class of the jobs'
-// records, whose request id is neither a job's nor one of requests: a job run a second time under
-// a new id (its batch lists one result per job, so only the chain shows the second run). ok is
-// false when the jobs' records do not share one class, or a request of requests has a record in
-// it: no record can then be told to be a job's.
+// records, whose request id starts as every job's does (the batch's own id family) but is neither
+// a job's nor one of requests: a job run a second time under a new id (its batch lists one result
+// per job, so only the chain shows the second run). Records of the tenant's other batches, still
+// finishing from earlier specs, have ids of their own family and are not this batch's. ok is
+// false when the jobs' ids share no prefix of minJobPrefix characters, their records do not share
+// one class, or a request of requests has a record in it: no record can then be told to be a job's.
 func (c chainCount) strayJobs(from uint64, tenant string, jobs, requests []string) (stray []string, ok bool) {
+	family := commonPrefix(jobs)
+	if len(family) < minJobPrefix {
+		return nil, false
+	}
 	class, known := "", map[string]bool{}
 	for _, r := range c.all {
 		if slices.Contains(jobs, r.RequestID) {
@@ -132,9 +139,27 @@ func (c chainCount) strayJobs(from uint64, tenant string, jobs, requests []strin
 		case r.TrafficClass != class:
 		case slices.Contains(requests, r.RequestID):
 			return nil, false
-		case r.Seq > from && r.Tenant == tenant && !known[r.RequestID]:
+		case r.Seq > from && r.Tenant == tenant && !known[r.RequestID] && strings.HasPrefix(r.RequestID, family):
 			stray = append(stray, fmt.Sprintf("record seq %d (request %s, class %s) of %s belongs to no job of the batch", r.Seq, r.RequestID, class, tenant))
 		}
 	}
 	return stray, true
+}
+
+// minJobPrefix is the shortest prefix the jobs' request ids must share to be told apart from other
+// batches' (a batch id, or a fixed job prefix).
+const minJobPrefix = 6
+
+// commonPrefix is the longest prefix every id shares; "" for none.
+func commonPrefix(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	p := ids[0]
+	for _, id := range ids[1:] {
+		for !strings.HasPrefix(id, p) {
+			p = p[:len(p)-1]
+		}
+	}
+	return p
 }

@@ -119,6 +119,9 @@ func TestNodeLossFailsAJobRunAgainUnderAnotherID(t *testing.T) {
 	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "no job ran again under another id")
 	n.chain = countChain(jobChain(n, discovery.Record{RequestID: "job-req-0-again", Tenant: "acme", TrafficClass: "batch"}))
 	expectVerdict(t, judgeNodeLoss(n), scenario.Fail, "(request job-req-0-again, class batch) of acme belongs to no job of the batch")
+	// Another batch of the same tenant, still finishing from an earlier spec, is not this batch's.
+	n.chain = countChain(jobChain(n, discovery.Record{RequestID: "batch_other.job-0", Tenant: "acme", TrafficClass: "batch"}))
+	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "no job ran again under another id")
 	// Another tenant's batch job is not this batch's.
 	n.chain = countChain(jobChain(n, discovery.Record{RequestID: "their-job", Tenant: "globex", TrafficClass: "batch"}))
 	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "no job ran again under another id")
