@@ -12,7 +12,12 @@ import (
 
 // pairedTries bounds how many fresh prompts the paired test tries before it gives up on B reaching
 // the worker that holds A's prefix (a runtime may route tenants apart, by design or by hashing).
-const pairedTries = 8
+// A runtime that hashes each tenant's prompt to one of k workers puts B's probe on A's worker
+// with chance 1/k a try: with 8 tries and two workers a case missed one run in 256, and with
+// about 15 cases a run was INCONCLUSIVE one time in 17 (it happened in CI). 32 tries make that
+// one in 10^8 for two workers and one in 10^5 for three, and cost nothing when B lands early
+// (three requests a try, two tries on average with two workers).
+const pairedTries = 32
 
 // cachePromptWords makes a prompt long enough to fill many prefix-cache blocks of any engine
 // (about 350 tokens on the reference, 21 blocks of 16; about 260 BPE tokens elsewhere, 16 blocks
@@ -57,15 +62,17 @@ func cacheCases(r *rand.Rand, vias []string) []cacheCase {
 type paired struct {
 	control, cross int
 	worker         string
+	tries          int
+	crossWorkers   map[string]int // where B's probes ran, for the INCONCLUSIVE message
 }
 
 // pairedProbe warms a fresh prompt as A (with A's salt), repeats it as A (the control), and probes
 // it as B (with B's salt, over the case's transport), until B's probe runs on the worker that
 // served A's repeat. A runtime that does not name its workers is taken as one place.
 func pairedProbe(ctx context.Context, r *rand.Rand, c cacheCase) (paired, bool) {
-	var last paired
+	last := paired{crossWorkers: map[string]int{}}
 	a, b := c.tenantA, c.tenB
-	for range pairedTries {
+	for try := 1; try <= pairedTries; try++ {
 		p := prompt(r, cachePromptWords)
 		first := callAs(ctx, viaHTTP, a, p, 1, labelSpoof{Salt: c.aSalt})
 		mustBeServed(first, "%s's first request of the prompt", a.Name)
@@ -73,7 +80,8 @@ func pairedProbe(ctx context.Context, r *rand.Rand, c cacheCase) (paired, bool) 
 		mustBeServed(again, "%s's repeat of the prompt", a.Name)
 		cross := callAs(ctx, c.via, b, p, 1, labelSpoof{Salt: c.bSalt})
 		mustBeServed(cross, "%s's probe of %s's prompt", b.Name, a.Name)
-		last = paired{control: again.Cached, cross: cross.Cached, worker: again.Worker}
+		last.control, last.cross, last.worker, last.tries = again.Cached, cross.Cached, again.Worker, try
+		last.crossWorkers[cross.Worker]++
 		if last.control == 0 {
 			return last, false
 		}
@@ -98,10 +106,12 @@ func cacheIsolated(ctx context.Context) {
 			inconclusive("positive control failed: %s's own repeat reported no cached tokens, so a miss proves nothing", c.tenantA.Name)
 			return
 		case !ok:
-			inconclusive("in %d tries %s never reached the worker holding %s's prefix, so its miss proves nothing", pairedTries, what, c.tenantA.Name)
+			inconclusive("in %d tries %s never reached the worker holding %s's prefix (its probes ran on %v), so its miss proves nothing",
+				probe.tries, what, c.tenantA.Name, probe.crossWorkers)
 			return
 		}
-		evidence("%s: %s's repeat %d cached tokens on %s; %s got %d cached tokens on the same worker", what, c.tenantA.Name, probe.control, probe.worker, c.tenB.Name, probe.cross)
+		evidence("%s: %s's repeat %d cached tokens on %s; %s got %d cached tokens on the same worker (try %d)",
+			what, c.tenantA.Name, probe.control, probe.worker, c.tenB.Name, probe.cross, probe.tries)
 		if probe.cross != 0 {
 			Fail(fmt.Sprintf("%s reused %s's cached prefix: %d cached tokens for %s, on %s where %s's own repeat got %d",
 				c.tenB.Name, c.tenantA.Name, probe.cross, what, probe.worker, c.tenantA.Name, probe.control))
