@@ -143,7 +143,15 @@ var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), fu
 		chainFrom := lastSeq(allEvidence(ctx, key))
 		w := &leaderWatch{}
 		var jobs batchObject
-		rr := faultRun{name: "state-store-node-loss", stream: 421, pick: rotate(env.Target.Tenants, 6, nil), hold: electionHold,
+		// Only tenants whose quotas carry the load with room to spare: any refusal the run meets is
+		// then the node loss's doing, so none is allowed (a runtime that answered a lost state
+		// store with quota_exceeded would otherwise pass).
+		tenants := roomyTenants(env.Target.Tenants, faultRate())
+		if len(tenants) == 0 {
+			invalid("no tenant's declared quota carries its share of %.0f requests/s four times over, so a quota refusal could be the load's, not the node loss's", faultRate())
+			return
+		}
+		rr := faultRun{name: "state-store-node-loss", stream: 421, pick: rotate(tenants, 6, nil), hold: electionHold,
 			inject: func(ctx context.Context) func() error {
 				// The batch goes in the moment before the kill, under the run's load, so its jobs
 				// are queued and running when the leader dies rather than done before.

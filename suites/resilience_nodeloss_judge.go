@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aruntime/arcert/api/outcome"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/chaos/scenario"
 )
@@ -19,10 +18,6 @@ const nodeLossMinDuring = 10
 // nodeLossMinPerPath is the least number of requests over each wire sent while the node was down:
 // one request on a wire is too few to say that wire rode out the election.
 const nodeLossMinPerPath = 2
-
-// callerLimits are the refusals a node loss cannot be blamed for: the caller's own quota and
-// concurrency limits. Every other request of the run must be served.
-var callerLimits = []outcome.Reason{outcome.ReasonQuotaExceeded, outcome.ReasonConcurrencyExceeded}
 
 // nodeLoss is what DUR-4 observed, the input of its pure judge.
 type nodeLoss struct {
@@ -83,7 +78,7 @@ func judgeNodeLoss(n nodeLoss) scenario.Result {
 		case !answered(e) || e.Indeterminate:
 			fails = append(fails, fmt.Sprintf("request #%d (%s) was lost: %s", e.Seq, e.Path, cmp.Or(e.Error, "no outcome reached the client")))
 			continue
-		case !e.Outcome.Served() && !slices.Contains(callerLimits, e.Reason):
+		case !e.Outcome.Served():
 			fails = append(fails, fmt.Sprintf("request #%d (%s) was refused %s/%s during the node loss", e.Seq, e.Path, e.Outcome, e.Reason))
 		case e.Latency() > e.Deadline+n.grace:
 			fails = append(fails, fmt.Sprintf("request #%d (%s) took %s, past its deadline %s", e.Seq, e.Path, e.Latency().Round(time.Millisecond), e.Deadline))

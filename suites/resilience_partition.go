@@ -82,7 +82,15 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 			spool   spoolProbe
 			answer  chan struct{} // closed once the batch has its answer; nil until the cut
 		)
-		rr := pinnedRun{name: "router-partition", stream: 395, tenants: env.Target.Tenants[:min(2, len(env.Target.Tenants))],
+		// Tenants whose quotas carry the load with room to spare (the pinned router gets three
+		// quarters of it): a refusal the run meets is then the partition's doing, so only the
+		// cut router's declared dependency_unavailable is allowed, never a quota refusal.
+		tenants := roomyTenants(env.Target.Tenants, faultRate())
+		if len(tenants) == 0 {
+			invalid("no tenant's declared quota carries its share of %.0f requests/s four times over, so a quota refusal could be the load's, not the partition's", faultRate())
+			return
+		}
+		rr := pinnedRun{name: "router-partition", stream: 395, tenants: tenants[:min(2, len(tenants))],
 			cut: p.cut, other: p.other, hold: partitionHold,
 			inject: func(ctx context.Context, hold time.Duration) func() error {
 				heal := cutNetwork(ctx, p.cutter, routerRole, p.routers[p.cut], p.network)

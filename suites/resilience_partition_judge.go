@@ -103,8 +103,8 @@ func partitionGate(l partitionLedger) scenario.Result {
 }
 
 // partitionServing lists the synchronous requests the partition broke: any request of the run
-// served with no content, a request to the router that stays connected refused for anything but
-// the caller's own limits, any request of the run refused naming a dependency (the partition surfaced to a client; the whole run is judged, since
+// served with no content, a request to the router that stays connected refused at all (the load's
+// tenants have quota to spare, so even a quota refusal is the partition's), any request of the run refused naming a dependency (the partition surfaced to a client; the whole run is judged, since
 // the router stays cut a moment past the window while it is reconnected), a request to the cut
 // router past detection not served, a request ended in no outcome of the contract or past its
 // deadline, and any request that came back with no answer at all.
@@ -122,7 +122,7 @@ func partitionServing(l partitionLedger) []string {
 	}
 	for _, e := range l.entries {
 		out = append(out, hollowServe(e)...)
-		if !l.toCut(e) && answered(e) && !e.Indeterminate && !e.Served() && e.Reason != outcome.ReasonDependencyUnavailable && !slices.Contains(callerLimits, e.Reason) {
+		if !l.toCut(e) && answered(e) && !e.Indeterminate && !e.Served() && e.Reason != outcome.ReasonDependencyUnavailable {
 			out = append(out, fmt.Sprintf("request #%d of %s over %s to the connected router %s was answered %s/%s, not served", e.Seq, e.Tenant, e.Path, e.Endpoint, e.Outcome, e.Reason))
 		}
 	}

@@ -139,7 +139,8 @@ func TestPartitionFailsALateDuplicateOrAnotherTenant(t *testing.T) {
 	}
 }
 
-// The router that stays connected must keep serving too; the caller's own limits excepted.
+// The router that stays connected must keep serving too, and the load's tenants have the quota to
+// spare, so a quota refusal there is the partition's doing.
 func TestPartitionFailsTheConnectedRouterRefusing(t *testing.T) {
 	l := goodPartition()
 	i := slices.IndexFunc(l.entries, func(e chaosledger.Entry) bool { return !l.toCut(e) && e.Start.After(l.window.Start) })
@@ -148,8 +149,8 @@ func TestPartitionFailsTheConnectedRouterRefusing(t *testing.T) {
 		t.Errorf("the connected router shedding: %v", p)
 	}
 	l.entries[i].Outcome, l.entries[i].Reason = outcome.Rejected, outcome.ReasonQuotaExceeded
-	if p := partitionServing(l); len(p) != 0 {
-		t.Errorf("the caller's own quota: %v", p)
+	if p := partitionServing(l); len(p) != 1 || !strings.Contains(p[0], "was answered rejected/quota_exceeded") {
+		t.Errorf("the connected router refusing for quota: %v", p)
 	}
 }
 

@@ -43,10 +43,14 @@ func (d *Deployment) Stop(ctx context.Context, role, name string) error {
 	return nil
 }
 
-// Restart starts a killed or stopped part and returns once it serves again: Docker reports it
-// healthy (running, for a part without a health check) and, for a router, its endpoint's
-// /healthz answers 200. A part that still runs is only waited for; a paused one is refused,
-// since Unpause is what undoes a pause.
+// Restart starts a killed or stopped part and returns once it serves again: for a router with a
+// known endpoint, when that endpoint's /healthz answers 200 (what a load balancer waits for);
+// for any other part, when Docker reports it healthy (running, for a part without a health
+// check). A router's Docker health is not waited for: Docker probes only every health interval
+// (10 s in deploy/compose, since each probe is a process started in the container and costs CPU
+// the deployment needs), so a router serving again would look down for up to that long. A part
+// that still runs is only waited for; a paused one is refused, since Unpause is what undoes a
+// pause.
 func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 	id, err := d.find(role, name)
 	if err != nil {
@@ -72,23 +76,28 @@ func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 		if !st.Running {
 			return false, string(st.Status), nil
 		}
+		if role == "router" && d.routerEndpoint(name) != "" {
+			return d.routerHealthy(ctx, name)
+		}
 		if st.Health != nil && st.Health.Status != container.Healthy {
 			return false, "health " + string(st.Health.Status), nil
 		}
-		if role != "router" {
-			return true, "", nil
-		}
-		return d.routerHealthy(ctx, name)
+		return true, "", nil
 	})
+}
+
+// routerEndpoint is the published HTTP endpoint of the router part name, "" when none is known.
+func (d *Deployment) routerEndpoint(name string) string {
+	i := slices.Index(d.o.Parts["router"], name)
+	if i < 0 || i >= len(d.o.Routers) {
+		return ""
+	}
+	return strings.TrimSuffix(d.o.Routers[i], "/")
 }
 
 // routerHealthy asks the router's published endpoint for /healthz, as a load balancer would.
 func (d *Deployment) routerHealthy(ctx context.Context, name string) (bool, string, error) {
-	i := slices.Index(d.o.Parts["router"], name)
-	if i < 0 || i >= len(d.o.Routers) {
-		return true, "", nil // no endpoint known: Docker's health is all there is
-	}
-	url := strings.TrimSuffix(d.o.Routers[i], "/") + "/healthz"
+	url := d.routerEndpoint(name) + "/healthz"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return false, "", err
