@@ -90,11 +90,12 @@ func (e operatorEndpoint) call(ctx context.Context, key string) idAnswer {
 // callSettled is call for the positive control. An endpoint whose store is reconnecting after an
 // earlier spec's fault answers 502 or 503: "not now", not "not you". It is asked again within the
 // declared recovery, as evidence listings are (evidencePageAt), so the control fails only on an
-// answer that stays. Callers that are not the operator get no such retry: a runtime that checks
+// answer that stays; until is one deadline for every endpoint, so a store that never comes back
+// costs the recovery time once, not once an endpoint. Callers that are not the operator get no such retry: a runtime that checks
 // identity before its store refuses them whatever the store's state.
-func (e operatorEndpoint) callSettled(ctx context.Context, key string) idAnswer {
+func (e operatorEndpoint) callSettled(ctx context.Context, key string, until time.Time) idAnswer {
 	a := e.call(ctx, key)
-	for limit := time.Now().Add(recoveryTime()); transientStatus(a.status) && time.Now().Before(limit) && sleepCtx(ctx, 250*time.Millisecond); {
+	for transientStatus(a.status) && time.Now().Before(until) && sleepCtx(ctx, 250*time.Millisecond) {
 		a = e.call(ctx, key)
 	}
 	return a
@@ -135,9 +136,10 @@ func nonOperators() []idCaller {
 // not refused for their identity; it records each refusal judged, by caller, and each endpoint
 // whose control passed and whose every caller was judged.
 func operatorRefusals(ctx context.Context, operatorKey string) (controls, wrong []string) {
+	settleBy := time.Now().Add(recoveryTime())
 	for _, e := range operatorEndpoints() {
 		if !e.uncontrolled { // an uncontrolled write rests on the read of its document
-			if op := e.callSettled(ctx, operatorKey); !e.admitsOperator(op) {
+			if op := e.callSettled(ctx, operatorKey, settleBy); !e.admitsOperator(op) {
 				controls = append(controls, fmt.Sprintf("%s as the operator: %s", e, op))
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -146,7 +147,7 @@ var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), fu
 		// Only tenants whose quotas carry the load with room to spare: any refusal the run meets is
 		// then the node loss's doing, so none is allowed (a runtime that answered a lost state
 		// store with quota_exceeded would otherwise pass).
-		tenants := roomyTenants(env.Target.Tenants, faultRate())
+		tenants := nodeLossTenants(a, faultRate())
 		if len(tenants) == 0 {
 			invalid("no tenant's declared quota carries its share of %.0f requests/s four times over, so a quota refusal could be the load's, not the node loss's", faultRate())
 			return
@@ -218,4 +219,14 @@ func runs(answers []string) string {
 		i = j
 	}
 	return strings.Join(parts, ", ")
+}
+
+// nodeLossTenants are the roomy tenants (roomyTenants) DUR-4's run loads. Tenant a also runs the
+// batch's jobs, which take its concurrency as its requests do, so it stays in the load only if
+// its concurrency limit has room for them as well.
+func nodeLossTenants(a target.Tenant, rate float64) []target.Tenant {
+	ts := slices.DeleteFunc(slices.Clone(env.Target.Tenants), func(t target.Tenant) bool {
+		return t.Name == a.Name && t.Quota.MaxConcurrency > 0 && t.Quota.MaxConcurrency < roomyConcurrency+nodeLossJobs
+	})
+	return roomyTenants(ts, rate)
 }

@@ -70,6 +70,9 @@ func TestNodeLossFails(t *testing.T) {
 		"a request refused for quota": {func(n *nodeLoss) {
 			n.entries[25].Outcome, n.entries[25].Reason = outcome.Rejected, outcome.ReasonQuotaExceeded
 		}, "request #26 (http-stream) was refused rejected/quota_exceeded"},
+		"a request refused for concurrency": {func(n *nodeLoss) {
+			n.entries[25].Outcome, n.entries[25].Reason = outcome.Rejected, outcome.ReasonConcurrencyExceeded
+		}, "request #26 (http-stream) was refused rejected/concurrency_exceeded"},
 		"a request refused for a dependency": {func(n *nodeLoss) {
 			n.entries[30].Outcome, n.entries[30].Reason = outcome.Shed, outcome.ReasonDependencyUnavailable
 		}, "request #31 (grpc) was refused shed/dependency_unavailable"},

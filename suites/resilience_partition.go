@@ -82,15 +82,17 @@ var _ = Describe("Router partition", Serial, Label("fault:partition"), func() {
 			spool   spoolProbe
 			answer  chan struct{} // closed once the batch has its answer; nil until the cut
 		)
-		// Tenants whose quotas carry the load with room to spare (the pinned router gets three
-		// quarters of it): a refusal the run meets is then the partition's doing, so only the
-		// cut router's declared dependency_unavailable is allowed, never a quota refusal.
+		// Two tenants whose quotas carry the load with room to spare (the pinned router gets
+		// three quarters of it), checked again at their share once only two carry it: a refusal
+		// the run meets is then the partition's doing. Only the cut router may answer otherwise
+		// than served, and only before the runtime's detection time (partitionServing).
 		tenants := roomyTenants(env.Target.Tenants, faultRate())
+		tenants = roomyTenants(tenants[:min(2, len(tenants))], faultRate())
 		if len(tenants) == 0 {
 			invalid("no tenant's declared quota carries its share of %.0f requests/s four times over, so a quota refusal could be the load's, not the partition's", faultRate())
 			return
 		}
-		rr := pinnedRun{name: "router-partition", stream: 395, tenants: tenants[:min(2, len(tenants))],
+		rr := pinnedRun{name: "router-partition", stream: 395, tenants: tenants,
 			cut: p.cut, other: p.other, hold: partitionHold,
 			inject: func(ctx context.Context, hold time.Duration) func() error {
 				heal := cutNetwork(ctx, p.cutter, routerRole, p.routers[p.cut], p.network)

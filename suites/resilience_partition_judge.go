@@ -104,9 +104,10 @@ func partitionGate(l partitionLedger) scenario.Result {
 
 // partitionServing lists the synchronous requests the partition broke: any request of the run
 // served with no content, a request to the router that stays connected refused at all (the load's
-// tenants have quota to spare, so even a quota refusal is the partition's), any request of the run refused naming a dependency (the partition surfaced to a client; the whole run is judged, since
-// the router stays cut a moment past the window while it is reconnected), a request to the cut
-// router past detection not served, a request ended in no outcome of the contract or past its
+// tenants have quota to spare, so even a quota refusal is the partition's), any request of the
+// run refused naming a dependency (the partition surfaced to a client; the whole run is judged,
+// since the router stays cut a moment past the window while it is reconnected), a request to the
+// cut router past detection not served, a request ended in no outcome of the contract or past its
 // deadline, and any request that came back with no answer at all.
 func partitionServing(l partitionLedger) []string {
 	var out []string

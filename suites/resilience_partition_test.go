@@ -152,6 +152,10 @@ func TestPartitionFailsTheConnectedRouterRefusing(t *testing.T) {
 	if p := partitionServing(l); len(p) != 1 || !strings.Contains(p[0], "was answered rejected/quota_exceeded") {
 		t.Errorf("the connected router refusing for quota: %v", p)
 	}
+	l.entries[i].Outcome, l.entries[i].Reason = outcome.Rejected, outcome.ReasonConcurrencyExceeded
+	if p := partitionServing(l); len(p) != 1 || !strings.Contains(p[0], "was answered rejected/concurrency_exceeded") {
+		t.Errorf("the connected router refusing for concurrency: %v", p)
+	}
 }
 
 // One request on a wire is too few to judge that wire.

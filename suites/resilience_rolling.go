@@ -171,10 +171,17 @@ var _ = Describe("Rolling restart", Serial, Label("fault:router"), func() {
 	}, SpecTimeout(4*time.Minute))
 })
 
-// roomyTenants are the tenants whose declared quotas carry their share of rate four times over:
-// while one router is away the other carries all the load, and a runtime that divides each quota
-// among its routers may hold a router to half of it until it sees its peer gone. The rolling
-// restart then allows no quota refusal at all, so a refusal it meets is the restart's doing.
+// roomyConcurrency is the least concurrency limit roomyTenants accepts: a tenant's share of a
+// fault run has a few requests in flight, more while a router is away and calls slow down.
+const roomyConcurrency = 8
+
+// roomyTenants are the tenants whose declared quotas carry their share of rate four times over
+// (and whose concurrency limit is at least roomyConcurrency): while one router is away the other
+// carries all the load, and a runtime that divides each quota among its routers may hold a router
+// to half of it until it sees its peer gone. The specs that load only these tenants (FLT-4's
+// rolling restart, DUR-4's node loss, DUR-5's partition) then allow no quota or concurrency
+// refusal at all, so a refusal they meet is the fault's doing. Each tenant's share is the rate
+// divided among the tenants returned: a caller that loads fewer of them checks those again.
 func roomyTenants(tenants []target.Tenant, rate float64) []target.Tenant {
 	for len(tenants) > 0 {
 		share := rate / float64(len(tenants))
@@ -184,7 +191,7 @@ func roomyTenants(tenants []target.Tenant, rate float64) []target.Tenant {
 			if q.RequestsPerMinute > 0 && float64(q.RequestsPerMinute)/60 < 4*share {
 				continue
 			}
-			if q.MaxConcurrency > 0 && q.MaxConcurrency < 8 {
+			if q.MaxConcurrency > 0 && q.MaxConcurrency < roomyConcurrency {
 				continue
 			}
 			fit = append(fit, t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 
@@ -13,11 +14,15 @@ import (
 // pairedTries bounds how many fresh prompts the paired test tries before it gives up on B reaching
 // the worker that holds A's prefix (a runtime may route tenants apart, by design or by hashing).
 // A runtime that hashes each tenant's prompt to one of k workers puts B's probe on A's worker
-// with chance 1/k a try: with 8 tries and two workers a case missed one run in 256, and with
-// about 15 cases a run was INCONCLUSIVE one time in 17 (it happened in CI). 32 tries make that
-// one in 10^8 for two workers and one in 10^5 for three, and cost nothing when B lands early
-// (three requests a try, two tries on average with two workers).
+// with chance 1/k a try: with 8 tries and two workers a case missed one time in 256, and with
+// about 18 cases a run was INCONCLUSIVE one time in 15 (it happened in CI). With 32 tries a run
+// misses about one time in 10^8 with two workers and one in 25,000 with three, and they cost
+// nothing when B lands early (three requests a try, two tries on average with two workers).
 const pairedTries = 32
+
+// pairedReserve is the spec time the paired test keeps in hand: it stops trying (INCONCLUSIVE)
+// rather than let a runtime with many workers, or a slow one, run it into its timeout.
+const pairedReserve = 15 * time.Second
 
 // cachePromptWords makes a prompt long enough to fill many prefix-cache blocks of any engine
 // (about 350 tokens on the reference, 21 blocks of 16; about 260 BPE tokens elsewhere, 16 blocks
@@ -64,6 +69,7 @@ type paired struct {
 	worker         string
 	tries          int
 	crossWorkers   map[string]int // where B's probes ran, for the INCONCLUSIVE message
+	outOfTime      bool           // stopped with pairedReserve of the spec's time left
 }
 
 // pairedProbe warms a fresh prompt as A (with A's salt), repeats it as A (the control), and probes
@@ -73,6 +79,10 @@ func pairedProbe(ctx context.Context, r *rand.Rand, c cacheCase) (paired, bool) 
 	last := paired{crossWorkers: map[string]int{}}
 	a, b := c.tenantA, c.tenB
 	for try := 1; try <= pairedTries; try++ {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < pairedReserve {
+			last.outOfTime = true
+			return last, false
+		}
 		p := prompt(r, cachePromptWords)
 		first := callAs(ctx, viaHTTP, a, p, 1, labelSpoof{Salt: c.aSalt})
 		mustBeServed(first, "%s's first request of the prompt", a.Name)
@@ -98,10 +108,14 @@ func pairedProbe(ctx context.Context, r *rand.Rand, c cacheCase) (paired, bool) 
 func cacheIsolated(ctx context.Context) {
 	r := rng(2)
 	cases := cacheCases(r, tenancyTransports())
-	for _, c := range cases {
+	for i, c := range cases {
 		what := fmt.Sprintf("%s sending %s over %s", c.tenB.Name, c.name, c.via)
 		probe, ok := pairedProbe(ctx, r, c)
 		switch {
+		case probe.outOfTime:
+			inconclusive("the spec ran short of time after %d of %d paired cases (%d tries of %s, its probes on %v): the cases left were not probed",
+				i, len(cases), probe.tries, what, probe.crossWorkers)
+			return
 		case probe.control == 0:
 			inconclusive("positive control failed: %s's own repeat reported no cached tokens, so a miss proves nothing", c.tenantA.Name)
 			return
