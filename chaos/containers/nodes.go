@@ -103,6 +103,10 @@ func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 	case RoleWorker:
 		return d.poll(ctx, "router reports "+name+" healthy", func(ctx context.Context) (bool, error) {
 			healthy, err := d.healthyWorkers(ctx)
+			if err == nil && !healthy[name] {
+				// Kept as the last answer, so a timeout says what the router reported.
+				err = fmt.Errorf("the router reports the workers %v", healthy)
+			}
 			return healthy[name], err
 		})
 	case RoleRouter:

@@ -52,6 +52,14 @@ const (
 	// reconnectMaxDelay caps gRPC's reconnect backoff (120s by default), so
 	// a restarted worker is back in rotation within a few seconds.
 	reconnectMaxDelay = 2 * time.Second
+	// connectTimeout bounds one connection attempt (gRPC's MinConnectTimeout,
+	// 20 s by default). Behind a proxy that accepts at once and then dials a
+	// worker that is gone (its name no longer resolves, so the lookup waits on
+	// a resolver that does not answer), an attempt hangs rather than fails;
+	// with the default, a worker restarted meanwhile stayed out of rotation
+	// for up to 20 s past its start (CI saw more than a minute once). A worker
+	// on a data-center network handshakes in milliseconds.
+	connectTimeout = 5 * time.Second
 )
 
 // Endpoint is one worker as the configuration declares it.
@@ -171,7 +179,7 @@ func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
 			BaseDelay: 100 * time.Millisecond, Multiplier: backoff.DefaultConfig.Multiplier,
 			Jitter: backoff.DefaultConfig.Jitter, MaxDelay: reconnectMaxDelay,
-		}}))
+		}, MinConnectTimeout: connectTimeout}))
 	if err != nil {
 		return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
 	}
