@@ -140,7 +140,7 @@ func (c chainCount) strayJobs(from uint64, tenant string, jobs, requests []strin
 		case slices.Contains(requests, r.RequestID):
 			return nil, false
 		case r.Seq > from && r.Tenant == tenant && !known[r.RequestID] && strings.HasPrefix(r.RequestID, family):
-			stray = append(stray, fmt.Sprintf("record seq %d (request %s, class %s) of %s belongs to no job of the batch", r.Seq, r.RequestID, class, tenant))
+			stray = append(stray, fmt.Sprintf("record seq %d (request %s, class %s, outcome %s/%s) of %s belongs to no job of the batch", r.Seq, r.RequestID, class, r.Outcome, r.Reason, tenant))
 		}
 	}
 	return stray, true

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aruntime/arcert/api/discovery"
+	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/chaos/scenario"
 )
 
@@ -117,8 +118,8 @@ func TestNodeLossFailsAJobRunAgainUnderAnotherID(t *testing.T) {
 	n.chainFrom = 1 // "before" is another batch's job, from before this one
 	n.chain = countChain(jobChain(n))
 	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "no job ran again under another id")
-	n.chain = countChain(jobChain(n, discovery.Record{RequestID: "job-req-0-again", Tenant: "acme", TrafficClass: "batch"}))
-	expectVerdict(t, judgeNodeLoss(n), scenario.Fail, "(request job-req-0-again, class batch) of acme belongs to no job of the batch")
+	n.chain = countChain(jobChain(n, discovery.Record{RequestID: "job-req-0-again", Tenant: "acme", TrafficClass: "batch", Outcome: outcome.Completed}))
+	expectVerdict(t, judgeNodeLoss(n), scenario.Fail, "(request job-req-0-again, class batch, outcome completed/) of acme belongs to no job of the batch")
 	// Another batch of the same tenant, still finishing from an earlier spec, is not this batch's.
 	n.chain = countChain(jobChain(n, discovery.Record{RequestID: "batch_other.job-0", Tenant: "acme", TrafficClass: "batch"}))
 	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "no job ran again under another id")

@@ -78,12 +78,19 @@ func TestComposeDeploymentFaults(t *testing.T) {
 	if got := d.Parts("state-store"); !slices.Equal(got, nodes) {
 		t.Fatalf("parts: %v", got)
 	}
-	for _, n := range nodes { // a running part is only waited for: until Docker says healthy
+	for _, n := range nodes { // a running part is only waited for: until its check passes
 		if err := d.Restart(ctx, "state-store", n); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mustClean(ctx, t, d, "after start")
+	// The label's check is what Restart waited for on nats-2 and nats-3: a check that fails says so.
+	if ok, state, err := d.execCheck(ctx, d.ids["nats-2"], "/natsd healthz http://127.0.0.1:1/healthz"); ok || err != nil || !strings.Contains(state, "exited 1") {
+		t.Errorf("a failing check: ok=%v state=%q err=%v, want not ok, exited 1", ok, state, err)
+	}
+	if ok, state, err := d.execCheck(ctx, d.ids["nats-2"], "/natsd healthz"); !ok || err != nil {
+		t.Errorf("nats-2's own check: ok=%v state=%q err=%v, want ok", ok, state, err)
+	}
 
 	nc, err := nats.Connect(testClient, nats.MaxReconnects(-1))
 	if err != nil {

@@ -45,12 +45,10 @@ func (d *Deployment) Stop(ctx context.Context, role, name string) error {
 
 // Restart starts a killed or stopped part and returns once it serves again: for a router with a
 // known endpoint, when that endpoint's /healthz answers 200 (what a load balancer waits for);
-// for any other part, when Docker reports it healthy (running, for a part without a health
-// check). A router's Docker health is not waited for: Docker probes only every health interval
-// (10 s in deploy/compose, since each probe is a process started in the container and costs CPU
-// the deployment needs), so a router serving again would look down for up to that long. A part
-// that still runs is only waited for; a paused one is refused, since Unpause is what undoes a
-// pause.
+// for a part with a Docker health check, when Docker reports it healthy; for a part labelled
+// with its own check (HealthLabel), when that check passes, run in its container about once a
+// second; for any other part, when it runs. A part that still runs is only waited for; a paused
+// one is refused, since Unpause is what undoes a pause.
 func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 	id, err := d.find(role, name)
 	if err != nil {
@@ -68,21 +66,41 @@ func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 			return fmt.Errorf("compose: starting %s: %w", name, err)
 		}
 	}
+	var checked time.Time // when the label's check last ran
+	said := "running, its check not yet run"
 	return d.poll(ctx, name+" serving again", func(ctx context.Context) (bool, string, error) {
-		st, err := d.state(ctx, id)
+		res, err := d.docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil {
 			return false, "", err
 		}
-		if !st.Running {
+		st := res.Container.State
+		switch {
+		case st == nil:
+			return false, "", errors.New("docker reports no state")
+		case !st.Running:
 			return false, string(st.Status), nil
-		}
-		if role == "router" && d.routerEndpoint(name) != "" {
+		case role == "router" && d.routerEndpoint(name) != "":
 			return d.routerHealthy(ctx, name)
+		case st.Health != nil:
+			return st.Health.Status == container.Healthy, "health " + string(st.Health.Status), nil
 		}
-		if st.Health != nil && st.Health.Status != container.Healthy {
-			return false, "health " + string(st.Health.Status), nil
+		check := ""
+		if res.Container.Config != nil {
+			check = res.Container.Config.Labels[HealthLabel]
 		}
-		return true, "", nil
+		if check == "" {
+			return true, "", nil
+		}
+		if time.Since(checked) < execCheckEvery {
+			return false, said, nil
+		}
+		checked = time.Now()
+		ok, state, err := d.execCheck(ctx, id, check)
+		if err != nil {
+			state = err.Error()
+		}
+		said = state
+		return ok, state, err
 	})
 }
 

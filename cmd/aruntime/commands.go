@@ -35,6 +35,9 @@ type flags struct {
 	id        string
 	device    string
 	pprof     string
+	// await and awaitTimeout: parts that must serve before this role starts (--await).
+	await        []string
+	awaitTimeout time.Duration
 	// The router's JetStream addresses, overriding durable.nats_url, queue_nats_url and
 	// evidence_nats_url: a deployment's routers may reach the cluster by another route (a
 	// network of their own) than the other roles sharing the configuration file.
@@ -48,11 +51,17 @@ func rootCommand() *cobra.Command {
 		Short:         "The arcert reference inference runtime",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every command, the roles as well as registry and provider, first waits for --await.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return awaitParts(cmd.Context(), cmd.ErrOrStderr(), f.await, f.awaitTimeout)
+		},
 	}
 	root.PersistentFlags().StringVar(&f.config, "config", "", "runtime configuration (YAML); default: the embedded fixtures/config/dev.yaml")
 	root.PersistentFlags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "text or json")
 	root.PersistentFlags().StringVar(&f.pprof, "pprof-listen", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060); off by default")
+	root.PersistentFlags().StringArrayVar(&f.await, "await", nil, "before starting, wait until the part at this URL serves (as `aruntime health URL` checks); repeatable")
+	root.PersistentFlags().DurationVar(&f.awaitTimeout, "await-timeout", defaultAwaitTimeout, "give up --await after this long and exit with an error naming what did not serve")
 	root.PersistentFlags().StringVar(&f.device, "device", "", "override every worker's device.backend: sim, nvml (NVML or fail) or auto (NVML where it loads, else sim)")
 
 	// Each command binds --data to its own variable: pflag writes a flag's default into its

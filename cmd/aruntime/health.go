@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -28,9 +30,10 @@ var errUnhealthy = errors.New("unhealthy")
 func healthCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "health URL",
-		Short: "Exit 0 if the part at URL serves: http(s)://... must answer GET with 200; grpc://HOST:PORT[/SERVICE] must report SERVING",
+		Short: "Exit 0 if the part at URL serves: http(s)://... must answer GET with 200; grpc://HOST:PORT[/SERVICE] must report SERVING; nats://HOST:PORT must answer JetStream account info",
 		Example: "  aruntime health http://127.0.0.1:8080/healthz     # the router\n" +
-			"  aruntime health grpc://127.0.0.1:9000            # a worker or the L2 cache",
+			"  aruntime health grpc://127.0.0.1:9000            # a worker or the L2 cache\n" +
+			"  aruntime health nats://127.0.0.1:4222            # a JetStream server whose cluster has a leader",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), healthTimeout)
@@ -45,17 +48,45 @@ func healthCommand() *cobra.Command {
 
 // checkHealth checks the part at target.
 func checkHealth(ctx context.Context, target string) error {
-	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("want http://HOST:PORT/PATH or grpc://HOST:PORT[/SERVICE]")
+	u, err := parseTarget(target)
+	if err != nil {
+		return err
 	}
 	switch u.Scheme {
-	case "http", "https":
-		return checkHTTP(ctx, target)
 	case "grpc":
 		return checkGRPC(ctx, u.Host, strings.TrimPrefix(u.Path, "/"))
+	case "nats":
+		return checkNATS(ctx, target)
+	}
+	return checkHTTP(ctx, target)
+}
+
+// parseTarget parses a health-check URL: http(s)://HOST:PORT/PATH, grpc://HOST:PORT[/SERVICE] or
+// nats://HOST:PORT. A NATS target may list several servers, comma-separated, as a NATS client
+// does: any one of them answering is enough; the first is returned.
+func parseTarget(target string) (*url.URL, error) {
+	if rest, ok := strings.CutPrefix(target, "nats://"); ok && strings.Contains(rest, ",") {
+		var first *url.URL
+		for _, one := range strings.Split(target, ",") {
+			u, err := parseTarget(one)
+			if err != nil || u.Scheme != "nats" {
+				return nil, fmt.Errorf("%q in a NATS server list: want nats://HOST:PORT", one)
+			}
+			if first == nil {
+				first = u
+			}
+		}
+		return first, nil
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("want http://HOST:PORT/PATH, grpc://HOST:PORT[/SERVICE] or nats://HOST:PORT")
+	}
+	switch u.Scheme {
+	case "http", "https", "grpc", "nats":
+		return u, nil
 	default:
-		return fmt.Errorf("scheme %q: want http, https or grpc", u.Scheme)
+		return nil, fmt.Errorf("scheme %q: want http, https, grpc or nats", u.Scheme)
 	}
 }
 
@@ -90,6 +121,25 @@ func checkGRPC(ctx context.Context, addr, service string) error {
 	}
 	if st := resp.GetStatus(); st != healthpb.HealthCheckResponse_SERVING {
 		return fmt.Errorf("%w: %s", errUnhealthy, st)
+	}
+	return nil
+}
+
+// checkNATS connects to the NATS server at target and asks JetStream for the account's info,
+// which a clustered server answers only once its cluster has elected a meta leader: a server
+// that accepts connections before then would take a role's stream and bucket set-up and fail it.
+func checkNATS(ctx context.Context, target string) error {
+	nc, err := nats.Connect(target, nats.Name("aruntime-health"), nats.Timeout(healthTimeout), nats.MaxReconnects(0))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if _, err := js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("%w: jetstream: %w", errUnhealthy, err)
 	}
 	return nil
 }

@@ -7,10 +7,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/aruntime/arcert/reference/jetstream"
 )
 
 // TestCheckHealth: 200 and SERVING pass; any other status, a refused connection and an unknown
@@ -54,4 +59,51 @@ func TestCheckHealth(t *testing.T) {
 			t.Errorf("%s: healthy, want an error", target)
 		}
 	}
+}
+
+// TestCheckHealthNATS: a JetStream server passes; a NATS server without JetStream answers but is
+// unhealthy (a role would fail its stream set-up there); nothing listening is an error.
+func TestCheckHealthNATS(t *testing.T) {
+	ctx := context.Background()
+	js, err := jetstream.Start("127.0.0.1:0", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer js.Shutdown()
+	if err := checkHealth(ctx, js.URL()); err != nil {
+		t.Errorf("JetStream server %s: %v, want healthy", js.URL(), err)
+	}
+	plain, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go plain.Start()
+	defer plain.Shutdown()
+	if !plain.ReadyForConnections(5 * time.Second) {
+		t.Fatal("plain NATS server did not start")
+	}
+	if err := checkHealth(ctx, closedURL(t)+","+js.URL()); err != nil {
+		t.Errorf("server list with one down: %v, want healthy (any server answering is enough)", err)
+	}
+	if err := checkHealth(ctx, js.URL()+",127.0.0.1:4222"); err == nil {
+		t.Error("server list with an entry that is not a nats:// URL: healthy, want an error")
+	}
+	if err := checkHealth(ctx, plain.ClientURL()); !errors.Is(err, errUnhealthy) {
+		t.Errorf("NATS without JetStream: %v, want errUnhealthy", err)
+	}
+	js.Shutdown()
+	if err := checkHealth(ctx, js.URL()); err == nil {
+		t.Errorf("stopped server %s: healthy, want an error", js.URL())
+	}
+}
+
+// closedURL is a nats:// URL where nothing listens.
+func closedURL(t *testing.T) string {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	_ = lis.Close()
+	return "nats://" + addr
 }

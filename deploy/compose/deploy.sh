@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deploy.sh up|down: bring the reference deployment (docker-compose.yaml) up and wait until every
-# service is healthy (or, for the two without a health check, toxiproxy and evidence, running),
+# service is healthy (its dev.arcert.health check passes once; toxiproxy and evidence, which have
+# none, running),
 # or remove it with its volumes. `make deploy` and `make deploy-down` run it; the images must
 # exist (`make images`).
 #
@@ -32,13 +33,40 @@ down() {
 	"${compose[@]}" down --volumes --remove-orphans --timeout 5
 }
 
-# status prints one line per container of the project: service, state, health, restarts.
+# status prints one line per container of the project: service, state, health, restarts. Health
+# is the part's own check (the label dev.arcert.health, run in the container with docker exec:
+# healthy once it has passed, "checking" until then), Docker's health where a container has a
+# Docker health check, or none. Checks run only while deploying, not periodically: see
+# docker-compose.yaml for why the deployment has no Docker health checks.
+# status must run in this shell, not a subshell, for `passed` to outlive the call: callers
+# redirect it to $statusfile rather than read it through a pipe or process substitution.
+declare -A passed=() # container id -> 1 once its check passed
+statusfile=$(mktemp)
+trap 'rm -f "$statusfile"' EXIT
 status() {
-	local ids
+	local ids id svc state health restarts check inspected
 	ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
 	[[ -z $ids ]] && return 0
 	# shellcheck disable=SC2086 # ids are one per word
-	docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}' $ids
+	if ! inspected=$(docker inspect --format '{{.Id}} {{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{with index .State "Health"}}{{.Status}}{{else}}none{{end}} {{.RestartCount}} {{with index .Config.Labels "dev.arcert.health"}}{{.}}{{end}}' $ids 2>&1); then
+		echo "deploy: docker inspect failed: $inspected" >&2
+		return 1
+	fi
+	while read -r id svc state health restarts check; do
+		if [[ -n $check && $state == running ]]; then
+			# shellcheck disable=SC2086 # the check is a command line, one argument per word
+			if [[ -n ${passed[$id]:-} ]] || timeout 10 docker exec "$id" $check >/dev/null 2>&1; then
+				passed[$id]=1
+				health=healthy
+			else
+				health=checking
+			fi
+		elif [[ -n $check ]]; then
+			unset "passed[$id]"
+			health=checking
+		fi
+		echo "$svc $state $health $restarts"
+	done <<<"$inspected"
 }
 
 # fail reports why the deployment is not up, names every service that is not, with its last log
@@ -46,13 +74,14 @@ status() {
 fail() {
 	echo "deploy: FAILED: $1" >&2
 	local svc state health restarts
+	status >"$statusfile" || true
 	while read -r svc state health restarts; do
 		if [[ $state == running && ($health == healthy || $health == none) ]]; then
 			continue
 		fi
 		echo "deploy: service $svc is $state (health: $health, restarts: $restarts); its last lines:" >&2
 		"${compose[@]}" logs --no-color --tail 15 "$svc" 2>&1 | sed 's/^/    /' >&2 || true
-	done < <(status)
+	done <"$statusfile"
 	echo "deploy: removing project $project (containers, networks, volumes)" >&2
 	down >&2 || true
 	exit 1
@@ -76,6 +105,10 @@ up() {
 			[[ $up_rc == 0 ]] || fail "docker-compose up exited with status $up_rc"
 		fi
 		local ready=0 svc state health restarts
+		if ! status >"$statusfile"; then
+			kill "$up_pid" 2>/dev/null || true
+			fail "could not read the project's state"
+		fi
 		while read -r svc state health restarts; do
 			if ((restarts >= max_restarts)); then
 				kill "$up_pid" 2>/dev/null || true
@@ -84,7 +117,7 @@ up() {
 			if [[ $state == running && ($health == healthy || $health == none) ]]; then
 				ready=$((ready + 1))
 			fi
-		done < <(status)
+		done <"$statusfile"
 		if [[ $up_rc == 0 ]] && ((ready == want)); then
 			echo "deploy: project $project is up: $want services healthy or running in $((SECONDS - start))s"
 			return 0
@@ -93,7 +126,7 @@ up() {
 			kill "$up_pid" 2>/dev/null || true
 			fail "not up after ${timeout_s}s ($ready of $want services healthy or running)"
 		fi
-		sleep 1
+		sleep 2
 	done
 }
 

@@ -186,24 +186,29 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	stop := heartbeat(msg)
 	resp := r.exec(ctx, p, attemptID(msg, j), j.Body)
-	stop()
 	if r.byJob {
 		resp.RequestID = j.BatchID + "." + j.CustomID
 	}
 	if ctx.Err() != nil {
+		stop()
 		_ = msg.Nak() // shutting down: another runner, or this one after a restart, runs it
 		return
 	}
 	if retryable(resp) {
 		if md, err := msg.Metadata(); err == nil && md.NumDelivered < maxDeliveries {
+			stop()
 			// Refused for load or lost with its worker: the job is not done, it waits its turn.
 			_ = msg.NakWithDelay(retryDelay * time.Duration(md.NumDelivered))
 			return
 		}
 	}
 	raw, _ := json.Marshal(Result{CustomID: j.CustomID, Response: resp})
-	if _, err := r.store.results.Create(ctx, key, raw); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		r.log.Error("batch result not stored; the job will be redelivered", "batch", j.BatchID, "custom_id", j.CustomID, "err", err)
+	// The job has run: its result is stored, retried while the results bucket elects a leader,
+	// with the job still marked in progress. Giving up at once would have it run again.
+	err := storeResult(ctx, r.store.results, key, raw, resultStoreWait, r.log)
+	stop()
+	if err != nil {
+		r.log.Error("batch result not stored; the job will be redelivered and run again", "batch", j.BatchID, "custom_id", j.CustomID, "err", err)
 		_ = msg.Nak()
 		return
 	}

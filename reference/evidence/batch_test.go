@@ -121,3 +121,59 @@ func TestBatcherNeverSendsAbandonedRecords(t *testing.T) {
 		}
 	}
 }
+
+// With a linger, one caller appending in turn is never held (a lone record with nothing in
+// flight leaves at once), while records that overlap a batch wait until the linger has passed
+// since it left and then leave together.
+func TestBatcherLingersOnlyWhileRecordsOverlap(t *testing.T) {
+	h := &heldJS{}
+	const linger = 300 * time.Millisecond
+	b := &batcher{js: h, linger: linger}
+	for i := range 3 { // in turn: each acknowledged before the next is appended
+		done := make(chan error, 1)
+		go func() { done <- b.publish(t.Context(), fmt.Appendf(nil, "alone-%d", i), "", "", testTimeout) }()
+		eventually(t, "a lone record to be sent at once", func() bool { return h.sentCount() == i+1 })
+		h.ackAll()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	errs := make(chan error, 3)
+	go func() { errs <- b.publish(t.Context(), []byte("first"), "", "", testTimeout) }()
+	eventually(t, "the first record to be sent", func() bool { return h.sentCount() == 4 })
+	sentFirst := time.Now()
+	for _, body := range []string{"second", "third"} {
+		go func() { errs <- b.publish(t.Context(), []byte(body), "", "", testTimeout) }()
+	}
+	eventually(t, "the overlapping records to queue", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.queue) == 2
+	})
+	h.ackAll() // the pipe is free, but the linger holds the queue
+	eventually(t, "the first batch's acknowledgement to free the pipe", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.inflight == 0
+	})
+	if n, since := h.sentCount(), time.Since(sentFirst); n != 4 && since < linger {
+		t.Fatalf("%d batches sent %s after the first, within the linger, want 4", n, since)
+	}
+	eventually(t, "the held records to leave after the linger", func() bool { return h.sentCount() == 5 })
+	if waited := time.Since(sentFirst); waited < linger-50*time.Millisecond {
+		t.Errorf("held records left %s after the first, want about the linger, %s", waited, linger)
+	}
+	h.ackAll()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.mu.Lock()
+	last := h.sent[4].Data
+	h.mu.Unlock()
+	if !bytes.Contains(last, []byte("second")) || !bytes.Contains(last, []byte("third")) {
+		t.Errorf("last batch %q, want both held records in one message", last)
+	}
+}

@@ -90,7 +90,7 @@ func NewClient(js jetstream.JetStream, o ClientOptions) (*Client, error) {
 	c := &Client{
 		js: js, spool: sp, log: o.Logger,
 		pubTO: cmp0(o.PublishTimeout, DefaultPublishTimeout), replay: cmp0(o.ReplayInterval, DefaultReplayInterval),
-		kick: make(chan struct{}, 1), batch: &batcher{js: js}, dropUnavailable: o.DropUnavailable, replicas: o.Replicas,
+		kick: make(chan struct{}, 1), batch: &batcher{js: js, linger: batchLinger}, dropUnavailable: o.DropUnavailable, replicas: o.Replicas,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -72,7 +72,10 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 		em.sender.close()
 	}
 	stream.SetTrailer(trailer(j.id, end))
-	r.record(j, end, started)
+	// The client sees the call end when this returns: the record is written on its own goroutine,
+	// as for HTTP, under a ticket taken first, so an evidence query after the call still waits for
+	// it, and a slow evidence write never delays the outcome.
+	r.recordLater(r.pending.begin(), j, end, started)
 	if !end.class.Served() {
 		return grpcStatus(end)
 	}

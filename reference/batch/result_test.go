@@ -1,0 +1,69 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// flakyBucket fails its first failures Creates with err, then stores.
+type flakyBucket struct {
+	failures, calls int
+	err             error
+	stored          []byte
+}
+
+func (f *flakyBucket) Create(_ context.Context, _ string, v []byte, _ ...jetstream.KVCreateOpt) (uint64, error) {
+	f.calls++
+	if f.calls <= f.failures {
+		return 0, f.err
+	}
+	if f.stored != nil {
+		return 0, jetstream.ErrKeyExists
+	}
+	f.stored = v
+	return 1, nil
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// A result write that fails while the bucket elects a leader is tried again until it is stored:
+// the job is not handed back to run a second time.
+func TestStoreResultRetriesUntilStored(t *testing.T) {
+	kv := &flakyBucket{failures: 3, err: nats.ErrNoResponders}
+	if err := storeResult(t.Context(), kv, "k", []byte("result"), 10*time.Second, quiet); err != nil {
+		t.Fatalf("storeResult: %v", err)
+	}
+	if kv.calls != 4 || string(kv.stored) != "result" {
+		t.Errorf("%d calls, stored %q; want 4 calls and the result stored", kv.calls, kv.stored)
+	}
+	// Already there (an earlier attempt stored it, its answer lost): stored, not an error.
+	if err := storeResult(t.Context(), kv, "k", []byte("result"), time.Second, quiet); err != nil {
+		t.Errorf("result already stored: %v, want nil", err)
+	}
+}
+
+// A bucket that stays down past the wait, or a cancelled context, gives the job back with an
+// error naming the last failure.
+func TestStoreResultGivesUpAfterItsWait(t *testing.T) {
+	kv := &flakyBucket{failures: 1 << 30, err: nats.ErrNoResponders}
+	start := time.Now()
+	err := storeResult(t.Context(), kv, "k", []byte("r"), time.Second, quiet)
+	if !errors.Is(err, nats.ErrNoResponders) || kv.calls < 2 {
+		t.Fatalf("err %v after %d calls; want the bucket's error after several", err, kv.calls)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("gave up after %s, want about the 1 s wait", took)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := storeResult(ctx, &flakyBucket{failures: 1 << 30, err: nats.ErrNoResponders}, "k", []byte("r"), time.Minute, quiet); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v, want context.Canceled", err)
+	}
+}
