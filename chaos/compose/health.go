@@ -49,7 +49,7 @@ func (d *Deployment) execCheck(ctx context.Context, id, check string) (bool, str
 		}
 		select {
 		case <-ctx.Done():
-			return false, "", fmt.Errorf("check %q still running after %s", check, execCheckTimeout)
+			return false, "", fmt.Errorf("check %q still running: %w", check, ctx.Err())
 		case <-t.C:
 		}
 	}

@@ -67,7 +67,7 @@ func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 		}
 	}
 	var checked time.Time // when the label's check last ran
-	said := "running, its check not yet run"
+	said := "running, its check not run yet"
 	return d.poll(ctx, name+" serving again", func(ctx context.Context) (bool, string, error) {
 		res, err := d.docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil {

@@ -10,7 +10,8 @@ import (
 
 // A restarted router is back when its own endpoint's /healthz answers 200, which is what
 // routerEndpoint finds by the router's place in Parts["router"]; a router without an endpoint
-// (or another part) has none, and Restart then waits for Docker's health instead.
+// (or another part) has none, and Restart then waits for its check instead (Docker's health, or
+// the dev.arcert.health label's command run in the container).
 func TestRouterEndpointAndHealth(t *testing.T) {
 	var ready atomic.Bool
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -51,17 +51,11 @@ func rootCommand() *cobra.Command {
 		Short:         "The arcert reference inference runtime",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// Every command, the roles as well as registry and provider, first waits for --await.
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return awaitParts(cmd.Context(), cmd.ErrOrStderr(), f.await, f.awaitTimeout)
-		},
 	}
 	root.PersistentFlags().StringVar(&f.config, "config", "", "runtime configuration (YAML); default: the embedded fixtures/config/dev.yaml")
 	root.PersistentFlags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "text or json")
 	root.PersistentFlags().StringVar(&f.pprof, "pprof-listen", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060); off by default")
-	root.PersistentFlags().StringArrayVar(&f.await, "await", nil, "before starting, wait until the part at this URL serves (as `aruntime health URL` checks); repeatable")
-	root.PersistentFlags().DurationVar(&f.awaitTimeout, "await-timeout", defaultAwaitTimeout, "give up --await after this long and exit with an error naming what did not serve")
 	root.PersistentFlags().StringVar(&f.device, "device", "", "override every worker's device.backend: sim, nvml (NVML or fail) or auto (NVML where it loads, else sim)")
 
 	// Each command binds --data to its own variable: pflag writes a flag's default into its
@@ -151,6 +145,10 @@ func rootCommand() *cobra.Command {
 			return run(cmd, f, func(*config.Config) runtime.Options { return runtime.Options{Tools: true} })
 		},
 	}
+	for _, role := range []*cobra.Command{up, routerCmd, workerCmd, cacheCmd, evidenceCmd, toolsCmd} {
+		role.Flags().StringArrayVar(&f.await, "await", nil, "before starting, once the configuration is valid, wait until the part at this `URL` serves (the check of aruntime health); repeatable")
+		role.Flags().DurationVar(&f.awaitTimeout, "await-timeout", defaultAwaitTimeout, "give up --await after this long and exit with an error naming what did not serve")
+	}
 	root.AddCommand(up, routerCmd, workerCmd, cacheCmd, evidenceCmd, toolsCmd, check, artifactCommand(), providerCommand(f), registryCommand(f), healthCommand())
 	return root
 }
@@ -203,6 +201,10 @@ func run(cmd *cobra.Command, f *flags, roles func(*config.Config) runtime.Option
 		return err
 	}
 	applyOverrides(cfg, f)
+	// A configuration mistake is reported at once; only then does the role wait for its parts.
+	if err := awaitParts(cmd.Context(), cmd.ErrOrStderr(), f.await, f.awaitTimeout); err != nil {
+		return err
+	}
 	opts := roles(cfg)
 	opts.Logger = log
 	if cfg.Artifacts.SeedFixtures {

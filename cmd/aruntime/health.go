@@ -68,7 +68,7 @@ func parseTarget(target string) (*url.URL, error) {
 	if rest, ok := strings.CutPrefix(target, "nats://"); ok && strings.Contains(rest, ",") {
 		var first *url.URL
 		for _, one := range strings.Split(target, ",") {
-			u, err := parseTarget(one)
+			u, err := parseTarget(strings.TrimSpace(one))
 			if err != nil || u.Scheme != "nats" {
 				return nil, fmt.Errorf("%q in a NATS server list: want nats://HOST:PORT", one)
 			}
@@ -129,7 +129,15 @@ func checkGRPC(ctx context.Context, addr, service string) error {
 // which a clustered server answers only once its cluster has elected a meta leader: a server
 // that accepts connections before then would take a role's stream and bucket set-up and fail it.
 func checkNATS(ctx context.Context, target string) error {
-	nc, err := nats.Connect(target, nats.Name("aruntime-health"), nats.Timeout(healthTimeout), nats.MaxReconnects(0))
+	// Connect tries each server of a list in turn, each for the dial timeout, and does not watch
+	// ctx: the time left is shared out among the servers.
+	servers := strings.Split(strings.ReplaceAll(target, " ", ""), ",")
+	dial := healthTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		dial = time.Until(deadline)
+	}
+	dial = max(dial/time.Duration(len(servers)), 50*time.Millisecond)
+	nc, err := nats.Connect(strings.Join(servers, ","), nats.Name("aruntime-health"), nats.Timeout(dial), nats.MaxReconnects(0))
 	if err != nil {
 		return err
 	}

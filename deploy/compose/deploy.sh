@@ -40,29 +40,29 @@ down() {
 # docker-compose.yaml for why the deployment has no Docker health checks.
 # status must run in this shell, not a subshell, for `passed` to outlive the call: callers
 # redirect it to $statusfile rather than read it through a pipe or process substitution.
-declare -A passed=() # container id -> 1 once its check passed
+declare -A passed=() # "container-id/restart-count" -> 1 once its check passed: a restart checks again
 statusfile=$(mktemp)
-trap 'rm -f "$statusfile"' EXIT
+trap 'rm -f "$statusfile" "$statusfile.err"' EXIT
 status() {
 	local ids id svc state health restarts check inspected
 	ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
 	[[ -z $ids ]] && return 0
 	# shellcheck disable=SC2086 # ids are one per word
-	if ! inspected=$(docker inspect --format '{{.Id}} {{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{with index .State "Health"}}{{.Status}}{{else}}none{{end}} {{.RestartCount}} {{with index .Config.Labels "dev.arcert.health"}}{{.}}{{end}}' $ids 2>&1); then
-		echo "deploy: docker inspect failed: $inspected" >&2
+	# A container listed a moment ago may be gone (Compose recreating it): the caller polls again.
+	if ! inspected=$(docker inspect --format '{{.Id}} {{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{with index .State "Health"}}{{.Status}}{{else}}none{{end}} {{.RestartCount}} {{with index .Config.Labels "dev.arcert.health"}}{{.}}{{end}}' $ids 2>"$statusfile.err"); then
+		echo "deploy: docker inspect failed (will ask again): $(cat "$statusfile.err")" >&2
 		return 1
 	fi
 	while read -r id svc state health restarts check; do
 		if [[ -n $check && $state == running ]]; then
 			# shellcheck disable=SC2086 # the check is a command line, one argument per word
-			if [[ -n ${passed[$id]:-} ]] || timeout 10 docker exec "$id" $check >/dev/null 2>&1; then
-				passed[$id]=1
+			if [[ -n ${passed[$id/$restarts]:-} ]] || timeout 10 docker exec "$id" $check >/dev/null 2>&1; then
+				passed[$id/$restarts]=1
 				health=healthy
 			else
 				health=checking
 			fi
 		elif [[ -n $check ]]; then
-			unset "passed[$id]"
 			health=checking
 		fi
 		echo "$svc $state $health $restarts"
@@ -89,12 +89,12 @@ fail() {
 
 up() {
 	cd "$here"
-	local services want start up_pid up_rc=running
+	local services want start up_pid up_rc=running inspect_failures=0
 	mapfile -t services < <("${compose[@]}" config --services)
 	want=${#services[@]}
 	start=$SECONDS
-	# Compose starts services in the order their health-gated depends_on allows and blocks while
-	# it waits; it runs in the background so a crash loop is seen at once, not after its wait.
+	# Compose creates and starts the services in depends_on order; it runs in the background so
+	# that a crash loop or a stuck start is seen while it works, not after.
 	"${compose[@]}" up -d --no-build &
 	up_pid=$!
 	trap 'kill "$up_pid" 2>/dev/null || true; fail "interrupted"' INT TERM
@@ -106,9 +106,15 @@ up() {
 		fi
 		local ready=0 svc state health restarts
 		if ! status >"$statusfile"; then
-			kill "$up_pid" 2>/dev/null || true
-			fail "could not read the project's state"
+			inspect_failures=$((inspect_failures + 1))
+			if ((inspect_failures >= 5)); then
+				kill "$up_pid" 2>/dev/null || true
+				fail "could not read the project's state 5 times in a row"
+			fi
+			sleep 2
+			continue
 		fi
+		inspect_failures=0
 		while read -r svc state health restarts; do
 			if ((restarts >= max_restarts)); then
 				kill "$up_pid" 2>/dev/null || true

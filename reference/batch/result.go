@@ -17,6 +17,11 @@ import (
 // in progress meanwhile, so the queue does not hand it to another runner.
 const resultStoreWait = 30 * time.Second
 
+// resultShutdownGrace is how much longer a result is retried once the runner is stopping: a job
+// that has run is stored if the bucket comes back soon, rather than given back to run again, and
+// the shutdown waits for it this long at most.
+const resultShutdownGrace = 5 * time.Second
+
 // resultRetry is the first pause between attempts; it doubles up to resultRetryMax.
 const (
 	resultRetry    = 250 * time.Millisecond
@@ -28,14 +33,17 @@ type resultCreator interface {
 	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
 }
 
-// storeResult creates the result under key, trying again while it fails, for up to wait or until
-// ctx ends. A result already there counts as stored: the job's result is written once, and an
-// earlier attempt of this call may have stored it with its answer lost.
+// storeResult creates the result under key, trying again while it fails, for up to wait, or for
+// at most resultShutdownGrace more once ctx ends. A result already there counts as stored: the
+// job's result is written once, and an earlier attempt may have stored it with its answer lost.
 func storeResult(ctx context.Context, kv resultCreator, key string, raw []byte, wait time.Duration, log *slog.Logger) error {
 	deadline := time.Now().Add(wait)
+	stopping := ctx.Done()
 	pause := resultRetry
 	for attempt := 1; ; attempt++ {
-		_, err := kv.Create(ctx, key, raw)
+		actx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		_, err := kv.Create(actx, key, raw)
+		cancel()
 		if err == nil || errors.Is(err, jetstream.ErrKeyExists) {
 			if attempt > 1 {
 				log.Info("batch result stored after retrying", "key", key, "attempts", attempt)
@@ -49,10 +57,14 @@ func storeResult(ctx context.Context, kv resultCreator, key string, raw []byte, 
 			return fmt.Errorf("after %d attempts in %s: %w", attempt, wait, err)
 		}
 		select {
-		case <-ctx.Done():
-			return fmt.Errorf("after %d attempts: %w (%w)", attempt, err, ctx.Err())
+		case <-stopping:
+			stopping = nil // once: the grace starts when the runner is told to stop
+			if grace := time.Now().Add(resultShutdownGrace); grace.Before(deadline) {
+				deadline = grace
+			}
+			attempt-- // not an attempt: the pause was cut short
 		case <-time.After(pause):
+			pause = min(2*pause, resultRetryMax)
 		}
-		pause = min(2*pause, resultRetryMax)
 	}
 }

@@ -61,9 +61,23 @@ func TestStoreResultGivesUpAfterItsWait(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("gave up after %s, want about the 1 s wait", took)
 	}
+}
+
+// A runner told to stop still stores a finished job's result if the bucket comes back within the
+// grace (the job would otherwise run again), and gives up after the grace, not after the full wait.
+func TestStoreResultKeepsTryingBrieflyWhenStopping(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := storeResult(ctx, &flakyBucket{failures: 1 << 30, err: nats.ErrNoResponders}, "k", []byte("r"), time.Minute, quiet); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled: %v, want context.Canceled", err)
+	kv := &flakyBucket{failures: 2, err: nats.ErrNoResponders}
+	if err := storeResult(ctx, kv, "k", []byte("r"), time.Minute, quiet); err != nil || kv.stored == nil {
+		t.Errorf("stopping, bucket back after 2 failures: %v, stored %q; want stored", err, kv.stored)
+	}
+	start := time.Now()
+	err := storeResult(ctx, &flakyBucket{failures: 1 << 30, err: nats.ErrNoResponders}, "k", []byte("r"), time.Minute, quiet)
+	if !errors.Is(err, nats.ErrNoResponders) {
+		t.Errorf("stopping, bucket down: %v, want its error", err)
+	}
+	if took := time.Since(start); took > resultShutdownGrace+3*time.Second {
+		t.Errorf("stopping: gave up after %s, want within the %s grace", took, resultShutdownGrace)
 	}
 }

@@ -29,8 +29,9 @@ import (
 // acknowledging each message, used more CPU than any other part. So once a batch has left, the
 // next waits until batchLinger has passed since, gathering what arrives meanwhile, unless it is a
 // lone record with nothing in flight (one caller writing in turn is never held) or a full batch.
-// The wait happens after the response went out; it delays when a record is stored, by at most
-// batchLinger, never an answer.
+// The router writes a request's record after its response went out, so the wait delays when the
+// record is stored, by at most batchLinger, not the answer; a synchronous caller (a batch job,
+// recorded before its result is stored) waits that much longer.
 const (
 	// batchMaxRecords and batchMaxBytes bound one inbox message, well under NATS's 1 MiB default
 	// maximum payload.
@@ -101,8 +102,8 @@ const (
 )
 
 // batcher groups concurrent Appends into inbox messages without a goroutine of its own: the
-// Append that finds nobody sending sends, and the first waiter of each batch, once its batch is
-// acknowledged, sends whatever queued meanwhile.
+// Append that finds nobody sending sends, the first waiter of each batch, once its batch is
+// acknowledged, sends whatever queued meanwhile, and the linger's timer sends what it held.
 type batcher struct {
 	js jetstream.JetStream
 	// linger is the least time between batches while records overlap (batchLinger; 0 sends
@@ -230,7 +231,16 @@ func (b *batcher) cut() []*waiter {
 // it then. A lone record with nothing in flight, a full batch, or an empty queue does not wait.
 // The caller holds mu.
 func (b *batcher) lingering() bool {
-	if b.linger <= 0 || len(b.queue) == 0 || len(b.queue) >= batchMaxRecords || (b.inflight == 0 && len(b.queue) == 1) {
+	if b.linger <= 0 {
+		return false
+	}
+	live, size := 0, 0
+	for _, w := range b.queue {
+		if w.state != abandoned {
+			live, size = live+1, size+len(w.body)+1
+		}
+	}
+	if live == 0 || live >= batchMaxRecords || size >= batchMaxBytes || (b.inflight == 0 && live == 1) {
 		return false
 	}
 	wait := b.linger - time.Since(b.lastSent)

@@ -142,7 +142,9 @@ func TestBatcherLingersOnlyWhileRecordsOverlap(t *testing.T) {
 	errs := make(chan error, 3)
 	go func() { errs <- b.publish(t.Context(), []byte("first"), "", "", testTimeout) }()
 	eventually(t, "the first record to be sent", func() bool { return h.sentCount() == 4 })
-	sentFirst := time.Now()
+	b.mu.Lock()
+	sentFirst := b.lastSent
+	b.mu.Unlock()
 	for _, body := range []string{"second", "third"} {
 		go func() { errs <- b.publish(t.Context(), []byte(body), "", "", testTimeout) }()
 	}
@@ -161,7 +163,7 @@ func TestBatcherLingersOnlyWhileRecordsOverlap(t *testing.T) {
 		t.Fatalf("%d batches sent %s after the first, within the linger, want 4", n, since)
 	}
 	eventually(t, "the held records to leave after the linger", func() bool { return h.sentCount() == 5 })
-	if waited := time.Since(sentFirst); waited < linger-50*time.Millisecond {
+	if waited := time.Since(sentFirst); waited < linger {
 		t.Errorf("held records left %s after the first, want about the linger, %s", waited, linger)
 	}
 	h.ackAll()

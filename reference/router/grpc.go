@@ -63,19 +63,23 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	var end ending
 	defer func() { endRequest(span, j, end) }()
 	end = r.admitGRPC(ctx, req, &j)
+	// The record is written on its own goroutine, as for HTTP, under a ticket taken before the
+	// client can see the call end (its last message or its trailer), so an evidence query after
+	// the call still waits for it, and a slow evidence write never delays the outcome.
+	var ticket uint64
 	if end.reason == "" {
 		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
 		end = r.execute(ctx, j, em)
+		ticket = r.pending.begin()
 		if end.class.Served() {
 			end = em.finish(end)
 		}
 		em.sender.close()
+	} else {
+		ticket = r.pending.begin()
 	}
 	stream.SetTrailer(trailer(j.id, end))
-	// The client sees the call end when this returns: the record is written on its own goroutine,
-	// as for HTTP, under a ticket taken first, so an evidence query after the call still waits for
-	// it, and a slow evidence write never delays the outcome.
-	r.recordLater(r.pending.begin(), j, end, started)
+	r.recordLater(ticket, j, end, started)
 	if !end.class.Served() {
 		return grpcStatus(end)
 	}

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// pendingRecords tracks the evidence records an HTTP completion writes after its response went
-// out. The write runs on its own goroutine so that the handler returns at once: an HTTP/1.1
+// pendingRecords tracks the evidence records an HTTP or gRPC completion writes after its response
+// went out (a gRPC call ends for its client only when its handler returns). The write runs on its own goroutine so that the handler returns at once: an HTTP/1.1
 // server reads a kept-alive connection's next request only once the previous handler returned,
 // so a handler that waited for a replicated evidence append (a JetStream acknowledgement, which
 // can take a few hundred milliseconds) held up whatever the client sent next on that connection.
@@ -112,6 +112,6 @@ func (r *Router) recordLater(t uint64, j job, end ending, started time.Time) {
 	}()
 }
 
-// WaitRecords waits until every evidence record of a finished HTTP response is written, or ctx
+// WaitRecords waits until every evidence record of a finished HTTP or gRPC response is written, or ctx
 // ends. The runtime calls it after the front doors stopped and before the evidence client closes.
 func (r *Router) WaitRecords(ctx context.Context) error { return r.pending.drain(ctx) }

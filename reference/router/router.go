@@ -76,7 +76,7 @@ type Router struct {
 	tools *tooladapter.Client
 	// inflight is router.max_inflight's count of completions in progress, both doors.
 	inflight inflight
-	// pending are the HTTP completions' evidence records still being written.
+	// pending are the HTTP and gRPC completions' evidence records still being written.
 	pending pendingRecords
 }
 
