@@ -22,6 +22,11 @@ const resultStoreWait = 30 * time.Second
 // the shutdown waits for it this long at most.
 const resultShutdownGrace = 5 * time.Second
 
+// resultAttemptTimeout bounds one attempt. A write sent to a leader that died before it answered
+// gets no answer at all; the attempt must give up and try again (at the new leader), not wait out
+// the whole resultStoreWait on that one write, holding the job's runner slot.
+const resultAttemptTimeout = 3 * time.Second
+
 // resultRetry is the first pause between attempts; it doubles up to resultRetryMax.
 const (
 	resultRetry    = 250 * time.Millisecond
@@ -41,7 +46,7 @@ func storeResult(ctx context.Context, kv resultCreator, key string, raw []byte, 
 	stopping := ctx.Done()
 	pause := resultRetry
 	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		actx, cancel := context.WithDeadline(context.WithoutCancel(ctx), earliest(deadline, time.Now().Add(resultAttemptTimeout)))
 		_, err := kv.Create(actx, key, raw)
 		cancel()
 		if err == nil || errors.Is(err, jetstream.ErrKeyExists) {
@@ -67,4 +72,12 @@ func storeResult(ctx context.Context, kv resultCreator, key string, raw []byte, 
 			pause = min(2*pause, resultRetryMax)
 		}
 	}
+}
+
+// earliest is the earlier of a and b.
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -12,16 +12,22 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// flakyBucket fails its first failures Creates with err, then stores.
+// flakyBucket fails its first failures Creates with err, then stores. With hang set, a failing
+// Create waits for its context instead, as a write to a leader that died before answering does.
 type flakyBucket struct {
 	failures, calls int
 	err             error
+	hang            bool
 	stored          []byte
 }
 
-func (f *flakyBucket) Create(_ context.Context, _ string, v []byte, _ ...jetstream.KVCreateOpt) (uint64, error) {
+func (f *flakyBucket) Create(ctx context.Context, _ string, v []byte, _ ...jetstream.KVCreateOpt) (uint64, error) {
 	f.calls++
 	if f.calls <= f.failures {
+		if f.hang {
+			<-ctx.Done()
+			return 0, ctx.Err()
+		}
 		return 0, f.err
 	}
 	if f.stored != nil {
@@ -46,6 +52,19 @@ func TestStoreResultRetriesUntilStored(t *testing.T) {
 	// Already there (an earlier attempt stored it, its answer lost): stored, not an error.
 	if err := storeResult(t.Context(), kv, "k", []byte("result"), time.Second, quiet); err != nil {
 		t.Errorf("result already stored: %v, want nil", err)
+	}
+}
+
+// A write that gets no answer is given up after resultAttemptTimeout and tried again, not waited
+// on for the whole resultStoreWait.
+func TestStoreResultGivesUpAnUnansweredAttempt(t *testing.T) {
+	kv := &flakyBucket{failures: 1, hang: true}
+	start := time.Now()
+	if err := storeResult(t.Context(), kv, "k", []byte("r"), resultStoreWait, quiet); err != nil || kv.stored == nil {
+		t.Fatalf("storeResult: %v, stored %q; want stored on the second attempt", err, kv.stored)
+	}
+	if took := time.Since(start); took > resultAttemptTimeout+2*time.Second {
+		t.Errorf("stored after %s: the unanswered attempt held it past its %s", took, resultAttemptTimeout)
 	}
 }
 
