@@ -228,7 +228,8 @@ func (d *Deployment) poll(ctx context.Context, what string, check func(context.C
 		if done {
 			return nil
 		}
-		if err != nil {
+		// The check cut short by the deadline says only that; what it found before says why.
+		if err != nil && (last == nil || ctx.Err() == nil) {
 			last = err
 		}
 		select {
