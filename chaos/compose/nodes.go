@@ -66,8 +66,8 @@ func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 			return fmt.Errorf("compose: starting %s: %w", name, err)
 		}
 	}
-	var checked time.Time // when the label's check last ran
-	said := "running, its check not run yet"
+	var checked time.Time // when the label's check last ran (the first poll runs it at once)
+	var said string       // what that check found, repeated until it runs again
 	return d.poll(ctx, name+" serving again", func(ctx context.Context) (bool, string, error) {
 		res, err := d.docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil {
