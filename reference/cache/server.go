@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/reference/grpckeepalive"
 )
 
 // DefaultDrainTimeout is how long Serve lets in-flight calls finish after
@@ -75,7 +76,7 @@ func (s *Server) Register(g *grpc.Server) { arcertv1.RegisterCacheServer(g, s) }
 // nil on such a clean shutdown and an error when the listener fails first.
 // Serve closes lis.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpckeepalive.ServerOption())
 	s.Register(g)
 	// The standard health service answers probes without the token: SERVING while the cache
 	// serves, NOT_SERVING from the moment it drains.

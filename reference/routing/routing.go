@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/reference/grpckeepalive"
 	"github.com/aruntime/arcert/reference/telemetry"
 )
 
@@ -179,7 +180,8 @@ func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
 			BaseDelay: 100 * time.Millisecond, Multiplier: backoff.DefaultConfig.Multiplier,
 			Jitter: backoff.DefaultConfig.Jitter, MaxDelay: reconnectMaxDelay,
-		}, MinConnectTimeout: connectTimeout}))
+		}, MinConnectTimeout: connectTimeout}),
+		grpckeepalive.DialOption()) // a worker killed behind a proxy leaves a silent connection
 	if err != nil {
 		return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/aruntime/arcert/api/link"
 	"github.com/aruntime/arcert/reference/cache"
 	"github.com/aruntime/arcert/reference/config"
+	"github.com/aruntime/arcert/reference/grpckeepalive"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -53,7 +54,7 @@ func (rt *Runtime) l2For(ctx context.Context, w config.Worker, models []config.M
 	if err != nil {
 		return nil, err
 	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpckeepalive.DialOption())
 	if err != nil {
 		return nil, fmt.Errorf("cache client: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
+	"github.com/aruntime/arcert/reference/grpckeepalive"
 	"github.com/aruntime/arcert/reference/telemetry"
 )
 
@@ -75,7 +76,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		_ = lis.Close()
 		return ErrRunning
 	}
-	g := grpc.NewServer(grpc.StatsHandler(telemetry.GRPCServer(arcertv1.Worker_Generate_FullMethodName)))
+	g := grpc.NewServer(grpc.StatsHandler(telemetry.GRPCServer(arcertv1.Worker_Generate_FullMethodName)), grpckeepalive.ServerOption())
 	s.Register(g)
 	// The standard health service answers probes (Kubernetes, Envoy, grpcurl) without the
 	// worker's token: SERVING while the worker serves, NOT_SERVING from the moment it drains.
