@@ -45,6 +45,7 @@ func (d *Deployment) startToxiproxy(ctx context.Context, links []link.Link) erro
 	// Info logs every proxy started and every connection's end, without a line per API call, so
 	// the tail a failure quotes shows what the links did.
 	req.Env = map[string]string{"LOG_LEVEL": "info"}
+	req.HostConfigModifier = func(hc *container.HostConfig) { hc.Sysctls = toxiproxySysctls() }
 	if err := d.run(ctx, spec{name: toxiproxyAlias, role: toxiproxyAlias}, req); err != nil {
 		return err
 	}
@@ -74,6 +75,19 @@ func (d *Deployment) startPart(ctx context.Context, s spec) error {
 		req.HostConfigModifier = d.publishRouter
 	}
 	return d.run(ctx, s, req)
+}
+
+// toxiproxySysctls bounds how long toxiproxy's dial to a part may hang. Toxiproxy dials a link's
+// upstream in its accept loop, without a timeout: one dial that hangs holds every later
+// connection to that link in the kernel's backlog. A part killed and restarted gets a new address,
+// but Docker's DNS can still answer the old one to the dial its clients' immediate reconnect
+// causes, and a SYN to an address no container holds is retransmitted for about a minute
+// (tcp_syn_retries 6) unless some container takes the address meanwhile: CI saw a restarted
+// worker out of the router's rotation for 68 s, until the dial reached another worker that had
+// been given the old address. Two retries fail such a dial after 7 s (1 + 2 + 4), and toxiproxy
+// resolves the name again for the next connection; on a bridge network a SYN is not lost.
+func toxiproxySysctls() map[string]string {
+	return map[string]string{"net.ipv4.tcp_syn_retries": "2"}
 }
 
 // publishRouter publishes the router's ports on loopback ports chosen at deploy time, instead of
