@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,5 +188,38 @@ func TestRunRunsOnce(t *testing.T) {
 	case <-done:
 	case <-time.After(testTimeout):
 		t.Fatal("a second Run did not return at once")
+	}
+}
+
+// TestAnAddressThatAnswersAsAnotherWorkerStaysOut: a declared worker's address answered by a
+// different worker (one restarted at the address the declared one left) is not put in rotation
+// under the declared id, and its figures are not taken as the declared worker's.
+func TestAnAddressThatAnswersAsAnotherWorkerStaysOut(t *testing.T) {
+	addr, _ := startWorker(t, "wb", 4, "m")
+	right, _ := startWorker(t, "wc", 4, "m")
+	p := newPool(t, Options{Endpoints: []Endpoint{
+		{ID: "wa", Address: addr, Models: []string{"m"}},
+		{ID: "wc", Address: right, Models: []string{"m"}},
+	}})
+	run(t, p)
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	if err := p.WaitHealthy(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	wa := p.Workers()[0]
+	waitFor(t, "wa's poll to be judged", func() bool { return wa.Err() != nil })
+	if wa.Healthy() || !errors.Is(wa.Err(), errAnotherWorker) || !strings.Contains(wa.Err().Error(), `"wb"`) {
+		t.Fatalf("wa answered by wb: healthy %v, err %v", wa.Healthy(), wa.Err())
+	}
+	if h := wa.Health(); h != nil && h.GetWorker() == "wb" {
+		t.Errorf("wb's answer is kept as wa's health: %v", h)
+	}
+	for range 5 {
+		l, err := p.Pick("m", 0)
+		if err != nil || l.Worker.ID != "wc" {
+			t.Fatalf("Pick = %v, %v; want wc only", l, err)
+		}
+		l.Done()
 	}
 }

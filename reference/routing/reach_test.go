@@ -45,7 +45,7 @@ func startMuted(t *testing.T) (*mutedWorker, *Pool) {
 	t.Helper()
 	m := &mutedWorker{}
 	addr, _ := serveOn(t, func(g *grpc.Server) { arcertv1.RegisterWorkerServer(g, m) }, nil)
-	p := newPool(t, Options{Endpoints: []Endpoint{{ID: "w", Address: addr, Models: []string{"m"}}}})
+	p := newPool(t, Options{Endpoints: []Endpoint{{ID: "muted", Address: addr, Models: []string{"m"}}}})
 	run(t, p)
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()

@@ -14,6 +14,14 @@ import (
 // last error so Err always explains why a worker is out of rotation.
 var errReportedUnhealthy = errors.New("routing: worker reports unhealthy")
 
+// errAnotherWorker is a Health answered by a worker other than the one the address was declared
+// for: an address a worker left and another took (a container or pod restarted elsewhere, while a
+// proxy or a name still points at the old address). Its answers, and the requests sent along the
+// same connection, would be another worker's, in another region or pool perhaps: it stays out of
+// rotation until the address answers as the declared worker again. A worker that does not say
+// who it is (an empty id) is taken at its word.
+var errAnotherWorker = errors.New("routing: the address answers as another worker")
+
 // Worker is one worker as the pool sees it: its client and its health and
 // load as last observed. Its methods are safe for concurrent use.
 type Worker struct {
@@ -84,11 +92,15 @@ func (w *Worker) MarkUnhealthy(err error) {
 // observe records one poll: resp and err are Health's results, and marks is
 // the MarkUnhealthy count read before the call.
 func (w *Worker) observe(resp *arcertv1.HealthResponse, err error, marks uint64) {
-	if err == nil && !resp.GetHealthy() {
+	switch {
+	case err != nil:
+	case resp.GetWorker() != "" && resp.GetWorker() != w.ID:
+		err = fmt.Errorf("%w: %s at %s answers as %q", errAnotherWorker, w.ID, w.Address, resp.GetWorker())
+	case !resp.GetHealthy():
 		err = fmt.Errorf("%w: %s", errReportedUnhealthy, resp.GetReason())
 	}
 	changed := false
-	if resp != nil {
+	if resp != nil && !errors.Is(err, errAnotherWorker) { // another worker's figures are not w's
 		prev := w.last.Swap(resp)
 		changed = prev.GetMaxBatch() != resp.GetMaxBatch()
 	}
