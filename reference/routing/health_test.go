@@ -42,12 +42,7 @@ func TestRunMarksRealWorkersHealthy(t *testing.T) {
 	if p.Capacity() != 0 || p.Workers()[0].Healthy() {
 		t.Fatal("a worker is healthy before any poll")
 	}
-	run(t, p)
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	defer cancel()
-	if err := p.WaitHealthy(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
+	runHealthy(t, p, 2)
 	if got := p.Capacity(); got != 10 {
 		t.Errorf("Capacity = %d, want 4+6", got)
 	}
@@ -74,12 +69,7 @@ func TestStoppedWorkerLeavesRotation(t *testing.T) {
 	}})
 	var caps capacityLog
 	p.OnChange(caps.record)
-	run(t, p)
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	defer cancel()
-	if err := p.WaitHealthy(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
+	runHealthy(t, p, 2)
 	wa := p.Workers()[0]
 
 	stopA()
@@ -201,12 +191,7 @@ func TestAnAddressThatAnswersAsAnotherWorkerStaysOut(t *testing.T) {
 		{ID: "wa", Address: addr, Models: []string{"m"}},
 		{ID: "wc", Address: right, Models: []string{"m"}},
 	}})
-	run(t, p)
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	defer cancel()
-	if err := p.WaitHealthy(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	runHealthy(t, p, 1)
 	wa := p.Workers()[0]
 	waitFor(t, "wa's poll to be judged", func() bool { return wa.Err() != nil })
 	if wa.Healthy() || !errors.Is(wa.Err(), errAnotherWorker) || !strings.Contains(wa.Err().Error(), `"wb"`) {

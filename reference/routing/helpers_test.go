@@ -147,6 +147,17 @@ func run(t *testing.T, p *Pool) {
 	})
 }
 
+// runHealthy runs p until the test ends and waits until n of its workers are healthy.
+func runHealthy(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	run(t, p)
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	if err := p.WaitHealthy(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitFor polls cond until it holds, failing the test after testTimeout.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"context"
 	"net"
 	"sync"
 	"testing"
@@ -100,12 +99,7 @@ func TestASilentConnectionIsDialledAgain(t *testing.T) {
 	addr, _ := startWorker(t, "wa", 4, "m")
 	proxy := startSilencer(t, addr)
 	p := newPool(t, Options{Endpoints: []Endpoint{{ID: "wa", Address: proxy.addr(), Models: []string{"m"}}}})
-	run(t, p)
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	defer cancel()
-	if err := p.WaitHealthy(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	runHealthy(t, p, 1)
 	wa := p.Workers()[0]
 
 	proxy.silence()
