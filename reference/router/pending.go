@@ -25,7 +25,6 @@ type pendingRecords struct {
 	next    uint64              // the next ticket
 	open    map[uint64]struct{} // tickets whose record is not written yet
 	changed chan struct{}       // closed, and replaced, whenever a ticket ends
-	all     sync.WaitGroup      // every open ticket, for shutdown
 }
 
 // begin takes a ticket for a record about to be written.
@@ -39,7 +38,6 @@ func (p *pendingRecords) begin() uint64 {
 	t := p.next
 	p.next++
 	p.open[t] = struct{}{}
-	p.all.Add(1)
 	return t
 }
 
@@ -50,7 +48,6 @@ func (p *pendingRecords) end(t uint64) {
 	close(p.changed)
 	p.changed = make(chan struct{})
 	p.mu.Unlock()
-	p.all.Done()
 }
 
 // wait returns once every ticket taken before it was called has ended, or with ctx's error.
@@ -65,16 +62,22 @@ func (p *pendingRecords) mark() uint64 {
 
 // waitFor returns once every ticket below mark has ended, or with ctx's error.
 func (p *pendingRecords) waitFor(ctx context.Context, mark uint64) error {
-	p.mu.Lock()
-	for {
-		older := false
+	return p.waitUntil(ctx, func() bool {
 		for t := range p.open {
 			if t < mark {
-				older = true
-				break
+				return false
 			}
 		}
-		if !older {
+		return true
+	})
+}
+
+// waitUntil returns once done, called under mu, holds, or with ctx's error; done is asked again
+// each time a ticket ends.
+func (p *pendingRecords) waitUntil(ctx context.Context, done func() bool) error {
+	p.mu.Lock()
+	for {
+		if done() {
 			p.mu.Unlock()
 			return nil
 		}
@@ -90,16 +93,12 @@ func (p *pendingRecords) waitFor(ctx context.Context, mark uint64) error {
 }
 
 // drain waits until no record is pending at all, or ctx ends: at shutdown, before the evidence
-// client closes its spool.
+// client closes its spool. It counts the open tickets rather than keeping a sync.WaitGroup, whose
+// Add must not race a Wait once the count reached zero: a handler still finishing after a forced
+// stop of the gRPC server could take a ticket just as the last one ended, and the WaitGroup
+// panics ("reused before previous Wait has returned").
 func (p *pendingRecords) drain(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { p.all.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return p.waitUntil(ctx, func() bool { return len(p.open) == 0 })
 }
 
 // recordLater counts j in the metrics at once and writes its evidence on its own goroutine under
