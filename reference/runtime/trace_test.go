@@ -47,7 +47,11 @@ func TestOneTraceAcrossRouterWorkerAndEvidence(t *testing.T) {
 	if len(tr) != 4 || tr[1] != callerTrace || tr[2] == callerSpan || tr[3] != "01" {
 		t.Fatalf("traceresponse %q: want 00-%s-<the router's span>-01", r.header.Get("traceresponse"), callerTrace)
 	}
-	spans := waitForSpan(t, exp, callerTrace, "evidence.record")
+	// The router's evidence.append ends when the evidence service acknowledged the record, after
+	// the response (the record is written off the request), and may be exported after the
+	// service's evidence.record; the request's span ends as its handler returns, also after the
+	// response. All three are waited for.
+	spans := waitForSpan(t, exp, callerTrace, "evidence.record", "evidence.append", "aruntime.request")
 	// The router's client span and the worker's server span of the gRPC call share the method's
 	// name; they are told apart by kind.
 	byName := map[string]tracetest.SpanStub{}
@@ -119,8 +123,8 @@ func TestOneTraceAcrossRouterWorkerAndEvidence(t *testing.T) {
 	}
 }
 
-// waitForSpan polls exp until trace holds a span named name and returns the trace's spans.
-func waitForSpan(t *testing.T, exp *tracetest.InMemoryExporter, traceID, name string) []tracetest.SpanStub {
+// waitForSpan polls exp until trace holds a span of each of names and returns the trace's spans.
+func waitForSpan(t *testing.T, exp *tracetest.InMemoryExporter, traceID string, names ...string) []tracetest.SpanStub {
 	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -132,17 +136,24 @@ func waitForSpan(t *testing.T, exp *tracetest.InMemoryExporter, traceID, name st
 				spans = append(spans, s)
 			}
 		}
-		if len(spansNamed(spans, name)) > 0 {
+		missing := ""
+		for _, name := range names {
+			if len(spansNamed(spans, name)) == 0 {
+				missing = name
+				break
+			}
+		}
+		if missing == "" {
 			return spans
 		}
 		select {
 		case <-tick.C:
 		case <-deadline:
-			var names []string
+			var have []string
 			for _, s := range spans {
-				names = append(names, s.Name)
+				have = append(have, s.Name)
 			}
-			t.Fatalf("after %v trace %s has no %s span; it has %v", traceWait, traceID, name, names)
+			t.Fatalf("after %v trace %s has no %s span; it has %v", traceWait, traceID, missing, have)
 		}
 	}
 }
