@@ -1,13 +1,13 @@
 // Package grpckeepalive holds the keepalive settings shared by the reference runtime's gRPC
 // clients (router to worker, worker to shared cache) and the servers they dial.
 //
-// A part killed behind a proxy sends no reset: the proxy's own connection to it retransmits, with
-// exponential backoff, into a network namespace that no longer exists, while the client's
-// connection to the proxy stays open. Every call on it times out, and gRPC, which redials only a
-// connection that failed, never redials this one: a part restarted meanwhile at the same name
-// stayed unreachable until the proxy's next retransmission happened to reach it and was reset,
-// more than a minute in CI. With keepalive the client pings a connection that has received
-// nothing for Time, closes it when the ping goes unanswered for Timeout, and dials again.
+// A part that stops answering without closing its connections (paused, cut off by a network
+// that drops its packets, its host gone) leaves a connection that is open and silent: a process
+// that dies closes its sockets, but a frozen one, or one behind a proxy that keeps the client's
+// side open, does not. Every call on it times out, health polls included, and gRPC, which redials
+// only a connection that failed, never redials this one, even once the part answers again on a
+// new connection. With keepalive the client pings a connection that has received nothing for
+// Time, closes it when the ping goes unanswered for Timeout, and dials again.
 package grpckeepalive
 
 import (

@@ -10,9 +10,9 @@ import (
 )
 
 // silencer forwards TCP connections to an upstream until silence, from which the connections it
-// holds carry nothing more either way but stay open, as a proxy's do when the worker behind it
-// died without a reset; connections accepted afterwards are forwarded again, as a proxy's are to
-// the worker restarted at the same name.
+// holds carry nothing more either way but stay open, as a network that drops a worker's packets
+// leaves them (or a proxy that keeps its side open); connections accepted afterwards are forwarded
+// again, as they are once the worker is reachable again.
 type silencer struct {
 	lis      net.Listener
 	upstream string
@@ -90,8 +90,8 @@ func (s *silencer) silence() {
 	s.mu.Unlock()
 }
 
-// TestASilentConnectionIsDialledAgain: a worker whose connection goes silent (a proxy in front of
-// a worker that died without a reset keeps it open and answers nothing) leaves the rotation, and
+// TestASilentConnectionIsDialledAgain: a worker whose connection goes silent (open, answering
+// nothing, never reset) leaves the rotation, and
 // comes back once the worker at the same address answers on a new connection: the router pings
 // the silent connection, closes it when the ping goes unanswered and dials again. Without
 // keepalive every poll went down the dead connection and the worker never came back.
@@ -105,7 +105,7 @@ func TestASilentConnectionIsDialledAgain(t *testing.T) {
 	proxy.silence()
 	waitWithin(t, testTimeout, "wa to leave rotation", func() bool { return !wa.Healthy() })
 	left := time.Now()
-	// The ping follows keepaliveTime of silence and is given keepaliveTimeout; then a new dial.
+	// The ping follows grpckeepalive.Time of silence and is given its Timeout; then a new dial.
 	bound := grpckeepalive.Time + grpckeepalive.Timeout + reconnectMaxDelay + testTimeout
 	waitWithin(t, bound, "wa back in rotation over a new connection", wa.Healthy)
 	t.Logf("back in rotation %s after it left", time.Since(left).Round(100*time.Millisecond))

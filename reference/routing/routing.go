@@ -181,7 +181,7 @@ func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
 			BaseDelay: 100 * time.Millisecond, Multiplier: backoff.DefaultConfig.Multiplier,
 			Jitter: backoff.DefaultConfig.Jitter, MaxDelay: reconnectMaxDelay,
 		}, MinConnectTimeout: connectTimeout}),
-		grpckeepalive.DialOption()) // a worker killed behind a proxy leaves a silent connection
+		grpckeepalive.DialOption()) // a worker that went silent without a reset is dialled again
 	if err != nil {
 		return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
 	}
