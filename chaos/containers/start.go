@@ -81,11 +81,11 @@ func (d *Deployment) startPart(ctx context.Context, s spec) error {
 // upstream in its accept loop, without a timeout: one dial that hangs holds every later
 // connection to that link in the kernel's backlog. A part killed and restarted gets a new address,
 // but Docker's DNS can still answer the old one to the dial its clients' immediate reconnect
-// causes, and a SYN to an address no container holds is retransmitted for about a minute
-// (tcp_syn_retries 6) unless some container takes the address meanwhile: CI saw a restarted
+// causes, and a SYN to an address no container holds is retransmitted for up to two minutes
+// (tcp_syn_retries 6: 127 s) unless some container takes the address meanwhile: CI saw a restarted
 // worker out of the router's rotation for 68 s, until the dial reached another worker that had
 // been given the old address. Two retries fail such a dial after 7 s (1 + 2 + 4), and toxiproxy
-// resolves the name again for the next connection; on a bridge network a SYN is not lost.
+// resolves the name again for the next connection; on a bridge network a SYN is seldom lost.
 func toxiproxySysctls() map[string]string {
 	return map[string]string{"net.ipv4.tcp_syn_retries": "2"}
 }
