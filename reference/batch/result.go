@@ -46,7 +46,7 @@ func storeResult(ctx context.Context, kv resultCreator, key string, raw []byte, 
 	stopping := ctx.Done()
 	pause := resultRetry
 	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithDeadline(context.WithoutCancel(ctx), earliest(deadline, time.Now().Add(resultAttemptTimeout)))
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(time.Until(deadline), resultAttemptTimeout))
 		_, err := kv.Create(actx, key, raw)
 		cancel()
 		if err == nil || errors.Is(err, jetstream.ErrKeyExists) {
@@ -72,12 +72,4 @@ func storeResult(ctx context.Context, kv resultCreator, key string, raw []byte, 
 			pause = min(2*pause, resultRetryMax)
 		}
 	}
-}
-
-// earliest is the earlier of a and b.
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
