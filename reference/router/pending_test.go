@@ -175,8 +175,13 @@ func TestDrainWhileTicketsComeAndGo(t *testing.T) {
 		p.end(a)
 		b := p.begin()
 		p.end(b)
-		if err := <-drained; err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-drained:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("drain still waits with no ticket open")
 		}
 	}
 }

@@ -12,7 +12,9 @@ import (
 // silencer forwards TCP connections to an upstream until silence, from which the connections it
 // holds carry nothing more either way but stay open, as a network that drops a worker's packets
 // leaves them (or a proxy that keeps its side open); connections accepted afterwards are forwarded
-// again, as they are once the worker is reachable again.
+// again, as they are once the worker is reachable again. Toxiproxy's timeout toxic cannot stand
+// in: it holds new connections as it holds the open ones, and once removed it lets the old ones
+// carry data again, so a router that never dials again would pass.
 type silencer struct {
 	lis      net.Listener
 	upstream string
