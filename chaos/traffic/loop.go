@@ -22,13 +22,17 @@ type Stats struct {
 	// MaxLag is the largest delay between a request's scheduled time and its actual send; a
 	// large lag means the generator, not the runtime, limited the load. Always 0 for ClosedLoop.
 	MaxLag time.Duration
+	// Senders is how many goroutines OpenLoop started for its fire calls: at least the run's peak
+	// of calls in flight, far fewer than Sent when calls end before the next arrival. Always 0
+	// for ClosedLoop, whose workers are Concurrency.
+	Senders int
 	// Err is set, and nothing fired, when the profile was refused (see Profile.Validate).
 	Err error
 }
 
-// OpenLoop fires requests at the seeded Poisson arrivals of p.Rate, each in its own goroutine,
-// until p.Duration or p.MaxRequests (whichever comes first) or ctx ends, then waits for every
-// fire call to return. fire gets the request's index and its scheduled time: measure latency from
+// OpenLoop fires requests at the seeded Poisson arrivals of p.Rate, each at once on a goroutine
+// (an idle one reused, else a new one: see senders), until p.Duration or p.MaxRequests
+// (whichever comes first) or ctx ends, then waits for every fire call to return. fire gets the request's index and its scheduled time: measure latency from
 // scheduled, not from the actual send, so generator lag is not hidden (coordinated omission).
 // fire gets ctx itself, so cancelling ctx also cancels requests in flight.
 func OpenLoop(ctx context.Context, p Profile, fire func(ctx context.Context, i int, scheduled time.Time)) Stats {
@@ -63,7 +67,7 @@ func OpenLoop(ctx context.Context, p Profile, fire func(ctx context.Context, i i
 	}
 
 	var st Stats
-	var wg sync.WaitGroup
+	send := newSenders(ctx, fire)
 	for scheduled := start; p.MaxRequests == 0 || st.Sent < p.MaxRequests; {
 		scheduled = scheduled.Add(next())
 		if !deadline.IsZero() && !scheduled.Before(deadline) {
@@ -74,12 +78,11 @@ func OpenLoop(ctx context.Context, p Profile, fire func(ctx context.Context, i i
 			break
 		}
 		st.MaxLag = max(st.MaxLag, time.Since(scheduled))
-		i, at := st.Sent, scheduled
-		wg.Go(func() { fire(ctx, i, at) })
+		send.send(arrival{i: st.Sent, at: scheduled})
 		st.Sent++
 	}
 	st.Elapsed = time.Since(start)
-	wg.Wait()
+	st.Senders = send.wait()
 	st.Wall = time.Since(start)
 	return st
 }

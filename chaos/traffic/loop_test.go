@@ -133,3 +133,45 @@ func TestClosedLoopDurationAndCancel(t *testing.T) {
 		t.Fatalf("cancelled run: %+v", st)
 	}
 }
+
+// TestOpenLoopNeverWaitsForACall holds every call until all of them have started: a loop that
+// handed an arrival to a goroutine only once one was free would never start the last and fail.
+func TestOpenLoopNeverWaitsForACall(t *testing.T) {
+	const calls = 40
+	p := Profile{Name: "held", Rate: 4000, MaxRequests: calls, Duration: 10 * time.Second, Seed: 3}
+	var started atomic.Int64
+	all := make(chan struct{})
+	timeout := time.After(5 * time.Second)
+	st := OpenLoop(t.Context(), p, func(context.Context, int, time.Time) {
+		if started.Add(1) == calls {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-timeout:
+		}
+	})
+	select {
+	case <-all:
+	default:
+		t.Fatalf("only %d of %d calls started while the first were held: the loop waited for them", started.Load(), calls)
+	}
+	if st.Sent != calls || st.Senders != calls {
+		t.Fatalf("sent %d on %d goroutines, want %d on %d", st.Sent, st.Senders, calls, calls)
+	}
+}
+
+// TestOpenLoopReusesIdleGoroutines: calls that end long before the next arrival (2,000/s, a
+// call of nothing) run on a handful of goroutines, not one each.
+func TestOpenLoopReusesIdleGoroutines(t *testing.T) {
+	p := Profile{Name: "reuse", Rate: 2000, Duration: 300 * time.Millisecond, Seed: 5}
+	var fired atomic.Int64
+	st := OpenLoop(t.Context(), p, func(context.Context, int, time.Time) { fired.Add(1) })
+	if st.Err != nil || int64(st.Sent) != fired.Load() {
+		t.Fatalf("stats %+v, %d fired", st, fired.Load())
+	}
+	if st.Senders < 1 || st.Senders > st.Sent/4 {
+		t.Fatalf("%d calls ran on %d goroutines, want at most a quarter as many", st.Sent, st.Senders)
+	}
+	t.Logf("%d calls on %d goroutines", st.Sent, st.Senders)
+}
