@@ -20,6 +20,9 @@ type benchPath struct {
 	name, kind, addr, secret string
 	// profile names the path in profile file names; empty for a path never profiled.
 	profile string
+	// nginxGroup is nginx's process group for a path through nginx (0 otherwise): its CPU is
+	// the path's server side, with this process's.
+	nginxGroup int
 }
 
 // runKey names one (path, rate) cell of the results.
@@ -32,6 +35,9 @@ type runKey struct {
 type runOut struct {
 	repeat int
 	loadResult
+	// serverCPU is what the path's server side (this process, and nginx for an nginx path)
+	// spent during the run, the load generator's warm-up included.
+	serverCPU time.Duration
 }
 
 // pauseBetweenRuns lets one run's connections close and its garbage be collected before the next.
@@ -51,7 +57,7 @@ func runPaths(ctx context.Context, s settings, paths []benchPath, router []bench
 				if err != nil {
 					return nil, err
 				}
-				out[runKey{p.name, rate}] = append(out[runKey{p.name, rate}], runOut{rep, res})
+				out[runKey{p.name, rate}] = append(out[runKey{p.name, rate}], res)
 			}
 		}
 		if s.overloadRate > 0 {
@@ -60,7 +66,7 @@ func runPaths(ctx context.Context, s settings, paths []benchPath, router []bench
 				if err != nil {
 					return nil, err
 				}
-				out[runKey{p.name, s.overloadRate}] = append(out[runKey{p.name, s.overloadRate}], runOut{rep, res})
+				out[runKey{p.name, s.overloadRate}] = append(out[runKey{p.name, s.overloadRate}], res)
 			}
 		}
 	}
@@ -77,13 +83,13 @@ func loadgenArgs(s settings, p benchPath, rate float64, rep int) []string {
 // loadRun starts `arbench loadgen` for one path at one rate and returns what it printed. In the
 // first repeat, a profiled path at a profiled rate is profiled (CPU, and allocations as a pair of
 // heap profiles to diff) in this process, which hosts the router and the worker.
-func loadRun(ctx context.Context, s settings, p benchPath, rate float64, rep int) (loadResult, error) {
+func loadRun(ctx context.Context, s settings, p benchPath, rate float64, rep int) (runOut, error) {
 	goruntime.GC()
 	time.Sleep(pauseBetweenRuns)
 	fmt.Fprintf(os.Stderr, "arbench: repeat %d, %s at %.0f/s\n", rep+1, p.name, rate)
 	self, err := os.Executable()
 	if err != nil {
-		return loadResult{}, err
+		return runOut{}, err
 	}
 	// self is this very binary (os.Executable), started again as the load generator.
 	cmd := exec.CommandContext(ctx, self, loadgenArgs(s, p, rate, rep)...) //nolint:gosec // see above
@@ -94,17 +100,19 @@ func loadRun(ctx context.Context, s settings, p benchPath, rate float64, rep int
 	stopProfile := func() {}
 	if rep == 0 && s.profileDir != "" && p.profile != "" && s.profileRates[rate] {
 		if stopProfile, err = startProfiles(s.profileDir, fmt.Sprintf("%s-%.0f", p.profile, rate)); err != nil {
-			return loadResult{}, err
+			return runOut{}, err
 		}
 	}
+	cpu0 := serverCPU(p.nginxGroup)
 	err = cmd.Run()
+	cpu := serverCPU(p.nginxGroup) - cpu0
 	stopProfile()
 	if err != nil {
-		return loadResult{}, fmt.Errorf("loadgen for %s at %.0f/s: %w", p.name, rate, err)
+		return runOut{}, fmt.Errorf("loadgen for %s at %.0f/s: %w", p.name, rate, err)
 	}
-	var res loadResult
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return loadResult{}, fmt.Errorf("loadgen for %s printed %q: %w", p.name, stdout.String(), err)
+	res := runOut{repeat: rep, serverCPU: cpu}
+	if err := json.Unmarshal(stdout.Bytes(), &res.loadResult); err != nil {
+		return runOut{}, fmt.Errorf("loadgen for %s printed %q: %w", p.name, stdout.String(), err)
 	}
 	return res, nil
 }

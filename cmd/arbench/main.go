@@ -146,8 +146,8 @@ func run(s settings) error {
 	} else {
 		defer stop()
 		paths = append(paths,
-			benchPath{name: pathNginxGRPC, kind: kindWorker, addr: ng.grpc, secret: token},
-			benchPath{name: pathNginxHTTP, kind: kindHTTP, addr: ng.http, secret: benchKey})
+			benchPath{name: pathNginxGRPC, kind: kindWorker, addr: ng.grpc, secret: token, nginxGroup: ng.group},
+			benchPath{name: pathNginxHTTP, kind: kindHTTP, addr: ng.http, secret: benchKey, nginxGroup: ng.group})
 	}
 	fmt.Fprintf(os.Stderr, "arbench: %d paths at %v req/s, %s each, %d repeats, then %.0f req/s offered to the router\n",
 		len(paths), s.rates, s.duration, s.repeats, s.overloadRate)

@@ -48,6 +48,8 @@ const nginxStartTimeout = 5 * time.Second
 type nginxAddrs struct {
 	grpc string // grpc_pass to the worker
 	http string // proxy_pass to the backend
+	// group is nginx's process group (its master's pid), whose CPU a run through nginx counts.
+	group int
 }
 
 // freeAddr returns a loopback address nobody listens on (nginx binds it next; a clash fails
@@ -97,6 +99,7 @@ func startNginx(workerAddr, backendAddr string) (nginxAddrs, func(), error) {
 		return nginxAddrs{}, nil, err
 	}
 	pgid := cmd.Process.Pid
+	addrs.group = pgid
 	stop := func() {
 		stopGroup(pgid, cmd)
 		_ = os.RemoveAll(dir)

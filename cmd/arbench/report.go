@@ -29,13 +29,19 @@ type cell struct {
 	connErrors, failed          int64
 	firstError, firstShed       string
 	loadgenCPU                  float64 // the load generator's CPU, in cores
+	// serverCPUPerReq is the server side's CPU over every request it was sent, the load
+	// generator's warm-up included.
+	serverCPUPerReq time.Duration
 }
 
 func summarise(runs []runOut) cell {
 	var c cell
 	var p50s, p99s, shedP99s []time.Duration
-	var cpu, wall time.Duration
+	var cpu, wall, server time.Duration
+	var requests int64
 	for _, r := range runs {
+		server += r.serverCPU
+		requests += int64(r.Sent) + loadgenWarmup
 		p50s, p99s = append(p50s, us(r.P50us)), append(p99s, us(r.P99us))
 		if r.Shed > 0 {
 			shedP99s = append(shedP99s, us(r.ShedP99us))
@@ -55,6 +61,9 @@ func summarise(runs []runOut) cell {
 	c.p50, c.p99, c.shedP99 = median(p50s), median(p99s), slices.Max(append(shedP99s, 0))
 	if wall > 0 {
 		c.loadgenCPU = cpu.Seconds() / wall.Seconds()
+	}
+	if requests > 0 {
+		c.serverCPUPerReq = server / time.Duration(requests)
 	}
 	return c
 }
@@ -99,8 +108,8 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()*1000) }
 // printReport prints the table, then the targets with whether this run met them.
 func printReport(w io.Writer, s settings, res map[runKey][]runOut, paths []benchPath) {
 	fmt.Fprintf(w, "%d repeats of %s per path and rate, interleaved; p50/p99 are medians over repeats (latency from the scheduled send), counts are summed.\n\n", s.repeats, s.duration)
-	fmt.Fprintln(w, "| rate/s | path | p50 ms | p99 ms | worst p99 ms | p99 ÷ nginx | served | shed | unanswered | other errors | loadgen CPU |")
-	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| rate/s | path | p50 ms | p99 ms | worst p99 ms | p99 ÷ nginx | served | shed | unanswered | other errors | loadgen CPU | server CPU µs/req |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	rates := slices.Clone(s.rates)
 	if s.overloadRate > 0 {
 		rates = append(rates, s.overloadRate)
@@ -116,8 +125,9 @@ func printReport(w io.Writer, s settings, res map[runKey][]runOut, paths []bench
 			if r, ok := ratioP99(res, p.name, rate); ok {
 				ratio = fmt.Sprintf("%.2f", r)
 			}
-			fmt.Fprintf(w, "| %.0f | %s | %s | %s | %s | %s | %d of %d | %d | %d | %d | %.2f cores |\n", rate, p.name,
-				ms(c.p50), ms(c.p99), ms(c.worstP99), ratio, c.served, c.sent, c.shed, c.connErrors, c.failed, c.loadgenCPU)
+			fmt.Fprintf(w, "| %.0f | %s | %s | %s | %s | %s | %d of %d | %d | %d | %d | %.2f cores | %.0f |\n", rate, p.name,
+				ms(c.p50), ms(c.p99), ms(c.worstP99), ratio, c.served, c.sent, c.shed, c.connErrors, c.failed, c.loadgenCPU,
+				float64(c.serverCPUPerReq)/float64(time.Microsecond))
 		}
 	}
 	fmt.Fprintln(w)
