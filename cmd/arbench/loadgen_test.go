@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"syscall"
 	"testing"
 
+	"github.com/valyala/fasthttp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -23,9 +26,14 @@ func TestClassify(t *testing.T) {
 		{status.Error(codes.Unavailable, "connection error: desc = \"transport: Error while dialing\""), connError},
 		{context.DeadlineExceeded, connError},
 		{fmt.Errorf("post: %w", syscall.ECONNREFUSED), connError},
+		{fasthttp.ErrTimeout, connError},
+		{fasthttp.ErrNoFreeConns, connError},
+		{fasthttp.ErrConnectionClosed, connError},
+		{fmt.Errorf("read: %w", io.EOF), connError},
+		{errors.New("error when reading response headers: cannot find http request method"), failed},
 		{status.Error(codes.Internal, "boom"), failed},
 	} {
-		got := classifyHTTPErr(c.err)
+		got := classifyFastHTTPErr(c.err)
 		if got != c.want {
 			t.Errorf("%v: outcome %d, want %d", c.err, got, c.want)
 		}
