@@ -32,8 +32,8 @@ type request struct {
 }
 
 // openLoop sends seeded Poisson arrivals at rate for d, choosing each request with pick, and
-// records every outcome. It returns when every request has ended. Requests fire on their own
-// goroutines; pick is called under a lock, so it may draw from one seeded generator.
+// records every outcome. It returns when every request has ended. Requests fire at once, on
+// goroutines of their own for the call; pick is called under a lock, so it may draw from one seeded generator.
 func openLoop(ctx context.Context, name string, seed int64, rate float64, d time.Duration, pick func(i int) request) *loadRun {
 	var l chaosledger.Ledger
 	var picking sync.Mutex

@@ -32,8 +32,9 @@ type Stats struct {
 
 // OpenLoop fires requests at the seeded Poisson arrivals of p.Rate, each at once on a goroutine
 // (an idle one reused, else a new one: see senders), until p.Duration or p.MaxRequests
-// (whichever comes first) or ctx ends, then waits for every fire call to return. fire gets the request's index and its scheduled time: measure latency from
-// scheduled, not from the actual send, so generator lag is not hidden (coordinated omission).
+// (whichever comes first) or ctx ends, then waits for every fire call to return. fire gets the
+// request's index and its scheduled time: measure latency from scheduled, not from the actual
+// send, so generator lag is not hidden (coordinated omission).
 // fire gets ctx itself, so cancelling ctx also cancels requests in flight.
 func OpenLoop(ctx context.Context, p Profile, fire func(ctx context.Context, i int, scheduled time.Time)) Stats {
 	if err := p.Validate(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -141,7 +142,8 @@ func TestOpenLoopNeverWaitsForACall(t *testing.T) {
 	p := Profile{Name: "held", Rate: 4000, MaxRequests: calls, Duration: 10 * time.Second, Seed: 3}
 	var started atomic.Int64
 	all := make(chan struct{})
-	timeout := time.After(5 * time.Second)
+	timeout := make(chan struct{}) // closed, so every held call is let go if the loop failed
+	time.AfterFunc(5*time.Second, func() { close(timeout) })
 	st := OpenLoop(t.Context(), p, func(context.Context, int, time.Time) {
 		if started.Add(1) == calls {
 			close(all)
@@ -174,4 +176,41 @@ func TestOpenLoopReusesIdleGoroutines(t *testing.T) {
 		t.Fatalf("%d calls ran on %d goroutines, want at most a quarter as many", st.Sent, st.Senders)
 	}
 	t.Logf("%d calls on %d goroutines", st.Sent, st.Senders)
+}
+
+// TestOpenLoopLetsABurstsGoroutinesGo: after a burst of held calls has started far more
+// goroutines than maxIdleSenders, all but that many end while the run goes on.
+func TestOpenLoopLetsABurstsGoroutinesGo(t *testing.T) {
+	const burst = maxIdleSenders + 200
+	release := make(chan struct{})
+	var started atomic.Int64
+	base := runtime.NumGoroutine()
+	done := make(chan Stats)
+	go func() {
+		done <- OpenLoop(t.Context(), Profile{Name: "burst", Rate: 20000, Duration: 3 * time.Second, Seed: 7},
+			func(_ context.Context, i int, _ time.Time) {
+				if i < burst {
+					started.Add(1)
+					<-release
+				}
+			})
+	}()
+	for started.Load() < burst {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	// While the run still sends (its calls now end at once), the burst's goroutines drain away.
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine()-base > maxIdleSenders+50 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	left := runtime.NumGoroutine() - base
+	st := <-done
+	if left > maxIdleSenders+50 {
+		t.Fatalf("%d goroutines left after the burst of %d was let go, want at most about %d", left, burst, maxIdleSenders)
+	}
+	if st.Senders < burst {
+		t.Fatalf("the burst of %d held calls ran on %d goroutines", burst, st.Senders)
+	}
+	t.Logf("burst of %d on %d goroutines, %d left after it", burst, st.Senders, left)
 }

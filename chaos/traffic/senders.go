@@ -3,6 +3,7 @@ package traffic
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,17 +19,22 @@ type arrival struct {
 // harness's CPU at 5,000 requests/s), and the run's peak concurrency of goroutines is enough.
 //
 // An arrival that finds no goroutine idle starts a new one at once, so the loop stays open: no
-// arrival ever waits for a call to end. Goroutines started in a burst stay parked, holding only
-// their stacks, until the run ends (wait).
+// arrival ever waits for a call to end. After a burst (a fault that held every call until its
+// timeout) at most maxIdleSenders goroutines stay parked; the rest end.
 type senders struct {
 	ctx  context.Context
 	fire func(ctx context.Context, i int, scheduled time.Time)
 	// idle hands an arrival to a goroutine blocked receiving on it; unbuffered, so a send that
 	// does not complete at once means every goroutine is busy.
 	idle    chan arrival
+	parked  atomic.Int64 // goroutines waiting on idle, or about to
 	wg      sync.WaitGroup
 	started int // goroutines started; only send, on the loop's goroutine, touches it
 }
+
+// maxIdleSenders bounds the goroutines kept parked between calls: more than the calls in flight
+// at 20,000/s with 10 ms answers, far fewer than a burst of calls held by a fault can start.
+const maxIdleSenders = 256
 
 func newSenders(ctx context.Context, fire func(ctx context.Context, i int, scheduled time.Time)) *senders {
 	return &senders{ctx: ctx, fire: fire, idle: make(chan arrival)}
@@ -44,10 +50,21 @@ func (s *senders) send(a arrival) {
 	}
 }
 
-// loop fires a, then every arrival handed to it, until wait closes the hand-over.
+// loop fires a, then every arrival handed to it, until wait closes the hand-over or enough
+// other goroutines are parked already.
 func (s *senders) loop(a arrival) {
-	for ok := true; ok; a, ok = <-s.idle {
+	for {
 		s.fire(s.ctx, a.i, a.at)
+		if s.parked.Add(1) > maxIdleSenders {
+			s.parked.Add(-1)
+			return
+		}
+		var ok bool
+		a, ok = <-s.idle
+		s.parked.Add(-1)
+		if !ok {
+			return
+		}
 	}
 }
 
