@@ -25,7 +25,9 @@ import (
 // about 100 µs of CPU a request on this two-core machine (a reader and a writer goroutine per
 // connection, a hand-over between them per request), CPU the generator then took from the
 // server it measures. fasthttp reads and writes on the caller's goroutine. Both are HTTP/1.1
-// with keep-alive on the wire; each answer is read whole.
+// with keep-alive on the wire; each answer is read whole. Only ctx's deadline reaches a request
+// (fasthttp takes no context): cancelling ctx does not end one in flight, which the load
+// generator, whose requests each have a deadline and whose run is never cancelled, does not need.
 func httpCaller(addr, key string, maxTokens, conns int) (func(context.Context) (outcome, error), func(), error) {
 	body := []byte(fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%q}],"max_tokens":%d}`, benchModel, benchPrompt, maxTokens))
 	client := &fasthttp.HostClient{Addr: addr, MaxConns: conns, MaxConnWaitTimeout: loadgenTimeout,
@@ -65,7 +67,10 @@ func httpCaller(addr, key string, maxTokens, conns int) (func(context.Context) (
 // within the deadline, is a connection error; the rest (a malformed response) is a failure.
 func classifyFastHTTPErr(err error) outcome {
 	var timeout interface{ Timeout() bool }
+	var broken fasthttp.ErrBrokenChunk // a chunked body cut short; it does not unwrap
 	switch {
+	case errors.As(err, &broken):
+		return connError
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrNoFreeConns),
 		errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, fasthttp.ErrDialTimeout),
 		errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),

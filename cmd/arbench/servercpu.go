@@ -19,20 +19,21 @@ const clockTicks = 100
 // serverCPU is the CPU time so far of this process (the router, its worker and the trivial
 // backend all live here) plus, when nginxGroup is not 0, of every process in nginx's group.
 func serverCPU(nginxGroup int) time.Duration {
-	cpu := cpuTime()
+	var group time.Duration
 	if nginxGroup != 0 {
-		cpu += groupCPU(nginxGroup)
+		group = groupCPU(nginxGroup) // first, so the /proc scan falls outside the run's window
 	}
-	return cpu
+	return group + cpuTime()
 }
 
-// groupCPU sums user and system time of the live processes of group pgid, read from /proc (0
+// groupCPU sums user and system time of the live processes of group pgid and of the children
+// they have reaped (so an nginx worker the master replaced still counts), read from /proc (0
 // where there is no /proc).
 func groupCPU(pgid int) time.Duration {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var ticks int64
 	for _, path := range stats {
-		b, err := os.ReadFile(path) //nolint:gosec // a /proc path from the glob above
+		b, err := os.ReadFile(path)
 		if err != nil {
 			continue // the process ended between the glob and the read
 		}
@@ -43,8 +44,9 @@ func groupCPU(pgid int) time.Duration {
 	return time.Duration(ticks) * time.Second / clockTicks
 }
 
-// parseProcStat reads the process group (field 5) and utime+stime (fields 14 and 15, in clock
-// ticks) from one /proc/<pid>/stat line. The command name (field 2) is in parentheses and may
+// parseProcStat reads the process group (field 5) and utime+stime+cutime+cstime (fields 14 to
+// 17, in clock ticks: the process's own CPU and its reaped children's) from one /proc/<pid>/stat
+// line. The command name (field 2) is in parentheses and may
 // hold spaces or parentheses, so fields are counted after its last ')'.
 func parseProcStat(line string) (pgrp int, ticks int64, ok bool) {
 	end := strings.LastIndexByte(line, ')')
@@ -52,14 +54,19 @@ func parseProcStat(line string) (pgrp int, ticks int64, ok bool) {
 		return 0, 0, false
 	}
 	f := strings.Fields(line[end+1:]) // f[0] is field 3 (state)
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0, 0, false
 	}
-	pg, err1 := strconv.Atoi(f[2])
-	ut, err2 := strconv.ParseInt(f[11], 10, 64)
-	st, err3 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
+	pg, err := strconv.Atoi(f[2])
+	if err != nil {
 		return 0, 0, false
 	}
-	return pg, ut + st, true
+	for _, field := range f[11:15] {
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		ticks += n
+	}
+	return pg, ticks, true
 }
