@@ -173,8 +173,10 @@ func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
 	if e.ID == "" || e.Address == "" || len(e.Models) == 0 || set.has(e.ID) {
 		return nil, fmt.Errorf("%w: endpoint %q at %q with models %v: want a unique id, an address and models", ErrOptions, e.ID, e.Address, e.Models)
 	}
+	var w *Worker // set below, before any call can be made on conn
 	conn, err := grpc.NewClient(e.Address,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStreamInterceptor(checkIdentity(func() *Worker { return w })),
 		grpc.WithPerRPCCredentials(bearer{token: p.token}),
 		grpc.WithStatsHandler(telemetry.GRPCClient(arcertv1.Worker_Generate_FullMethodName)),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
@@ -185,7 +187,7 @@ func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("routing: client for worker %s at %s: %w", e.ID, e.Address, err)
 	}
-	w := &Worker{
+	w = &Worker{
 		ID: e.ID, Region: e.Region, Pool: e.Pool, Address: e.Address, Role: e.Role, Elastic: e.Elastic,
 		Models: append([]string(nil), e.Models...),
 		Client: arcertv1.NewWorkerClient(conn),

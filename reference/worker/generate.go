@@ -74,8 +74,10 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 
 	// The response header names the artifact this call runs on, as Versions reports it now:
 	// evidence must name what served, and only the worker knows what it has applied (a router's
-	// configuration still holds the pin it started with).
-	if err := stream.SetHeader(metadata.Pairs(MetadataArtifactDigest, s.appliedDigest(m.Name))); err != nil {
+	// configuration still holds the pin it started with). It names this worker too, so a router
+	// whose connection landed on another worker than it meant does not serve this answer under
+	// that one's name (routing.MetadataWorkerID).
+	if err := stream.SetHeader(metadata.Pairs(MetadataArtifactDigest, s.appliedDigest(m.Name), MetadataWorkerID, s.id)); err != nil {
 		s.log.Debug("artifact header not set", "request_id", req.GetRequestId(), "err", err)
 	}
 	salt := s.salt(m.Name, tenant, req.GetClientCacheSalt())
@@ -150,6 +152,10 @@ func (s *Server) Generate(req *arcertv1.GenerateRequest, stream grpc.ServerStrea
 // the call was served with (reference/router spells the same string; it does not import the
 // worker).
 const MetadataArtifactDigest = "arcert-artifact-digest"
+
+// MetadataWorkerID is the Generate response header that names the worker that answered
+// (routing.MetadataWorkerID spells the same string: the worker does not import routing).
+const MetadataWorkerID = "arcert-worker-id"
 
 // MetadataConfidential is the Generate request header by which the router marks a request of a
 // tenant whose policy requires confidential compute ("true"): the worker then keeps the tenant's

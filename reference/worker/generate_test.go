@@ -160,3 +160,23 @@ func TestStatusOf(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateNamesItsWorker: the response header names the worker that answered, so a router
+// whose connection reached another worker than it meant can tell (reference/routing).
+func TestGenerateNamesItsWorker(t *testing.T) {
+	w := serve(t, testOptions("w1"))
+	stream, err := w.client.Generate(authed(t.Context(), testToken), request("acme", "who answers", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := stream.Header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := md.Get(MetadataWorkerID); len(got) != 1 || got[0] != "w1" {
+		t.Fatalf("header %s = %q, want [w1]", MetadataWorkerID, got)
+	}
+	if got := md.Get(MetadataArtifactDigest); len(got) != 1 || got[0] == "" {
+		t.Errorf("header %s = %q, want the applied digest", MetadataArtifactDigest, got)
+	}
+}
