@@ -1,11 +1,9 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // The server side's CPU per request: what the process serving a path spent, divided by the
@@ -13,7 +11,8 @@ import (
 // CPU per request moves with the code, so it is the figure that shows a hot-path change.
 
 // clockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times: 100 on every
-// architecture Go supports (the kernel's internal HZ differs, USER_HZ does not).
+// architecture Go supports (the kernel's internal HZ differs, USER_HZ does not; procfs assumes
+// the same for its ProcStat.CPUTime).
 const clockTicks = 100
 
 // serverCPU is the CPU time so far of this process (the router, its worker and the trivial
@@ -21,52 +20,26 @@ const clockTicks = 100
 func serverCPU(nginxGroup int) time.Duration {
 	var group time.Duration
 	if nginxGroup != 0 {
-		group = groupCPU(nginxGroup) // first, so the /proc scan falls outside the run's window
+		group = groupCPU(nginxGroup) // before cpuTime: the scan at a run's start stays out of it (about a millisecond at its end is in)
 	}
 	return group + cpuTime()
 }
 
 // groupCPU sums user and system time of the live processes of group pgid and of the children
-// they have reaped (so an nginx worker the master replaced still counts), read from /proc (0
-// where there is no /proc).
+// they have reaped (so an nginx worker the master replaced still counts), read from /proc by
+// prometheus/procfs (0 where there is no /proc).
 func groupCPU(pgid int) time.Duration {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	procs, err := procfs.AllProcs()
+	if err != nil {
+		return 0
+	}
 	var ticks int64
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue // the process ended between the glob and the read
+	for _, p := range procs {
+		st, err := p.Stat()
+		if err != nil || st.PGRP != pgid {
+			continue // the process ended between the listing and the read, or is another group's
 		}
-		if group, cpu, ok := parseProcStat(string(b)); ok && group == pgid {
-			ticks += cpu
-		}
+		ticks += int64(st.UTime) + int64(st.STime) + int64(st.CUTime) + int64(st.CSTime)
 	}
 	return time.Duration(ticks) * time.Second / clockTicks
-}
-
-// parseProcStat reads the process group (field 5) and utime+stime+cutime+cstime (fields 14 to
-// 17, in clock ticks: the process's own CPU and its reaped children's) from one /proc/<pid>/stat
-// line. The command name (field 2) is in parentheses and may
-// hold spaces or parentheses, so fields are counted after its last ')'.
-func parseProcStat(line string) (pgrp int, ticks int64, ok bool) {
-	end := strings.LastIndexByte(line, ')')
-	if end < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(line[end+1:]) // f[0] is field 3 (state)
-	if len(f) < 15 {
-		return 0, 0, false
-	}
-	pg, err := strconv.Atoi(f[2])
-	if err != nil {
-		return 0, 0, false
-	}
-	for _, field := range f[11:15] {
-		n, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return 0, 0, false
-		}
-		ticks += n
-	}
-	return pg, ticks, true
 }

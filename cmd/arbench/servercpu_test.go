@@ -1,18 +1,24 @@
 package main
 
-import "testing"
+import (
+	"syscall"
+	"testing"
+	"time"
+)
 
-func TestParseProcStat(t *testing.T) {
-	// A real line's shape, with a command name holding a space and a parenthesis.
-	line := "4242 (nginx: w) rk)) S 4240 4240 4240 0 -1 4194624 1020 0 0 0 731 269 17 3 20 0 1 0 12345 0 0\n"
-	pg, ticks, ok := parseProcStat(line)
-	if !ok || pg != 4240 || ticks != 731+269+17+3 {
-		t.Fatalf("parseProcStat = group %d, %d ticks, %v; want 4240, 1020, true", pg, ticks, ok)
+// TestGroupCPUCountsTheGroup: CPU this process spends shows in its own process group's figure
+// (read from /proc as for nginx's group); a group nobody is in counts nothing.
+func TestGroupCPUCountsTheGroup(t *testing.T) {
+	group := syscall.Getpgrp()
+	before := groupCPU(group)
+	spins := 0
+	for start := cpuTime(); cpuTime()-start < 200*time.Millisecond; {
+		spins++ // 200 ms of this process's CPU: 20 of /proc's 10 ms ticks
 	}
-	for _, bad := range []string{"", "4242 nginx S 1", "4242 (nginx) S 4240 x 4240 0 -1 0 0 0 0 0 1 2 3 4",
-		"4242 (nginx) S 4240 4240 4240 0 -1 0 0 0 0 0 1 2 x 4", "4242 (nginx) S 4240 4240 4240 0 -1 0 0 0 0 0 1 2"} {
-		if _, _, ok := parseProcStat(bad); ok {
-			t.Errorf("parseProcStat(%q) accepted a malformed line", bad)
-		}
+	if got := groupCPU(group) - before; got < 100*time.Millisecond {
+		t.Fatalf("group %d's CPU rose by %v while this process spent 200 ms in it (%d spins)", group, got, spins)
+	}
+	if got := groupCPU(1 << 30); got != 0 {
+		t.Errorf("a group with no process counts %v", got)
 	}
 }
