@@ -195,15 +195,13 @@ func TestOpenLoopLetsABurstsGoroutinesGo(t *testing.T) {
 				}
 			})
 	}()
-	for started.Load() < burst {
-		time.Sleep(5 * time.Millisecond)
+	if !within(2*time.Second, func() bool { return started.Load() >= burst }) {
+		close(release)
+		t.Fatalf("only %d of the burst's %d held calls started", started.Load(), burst)
 	}
 	close(release)
 	// While the run still sends (its calls now end at once), the burst's goroutines drain away.
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine()-base > maxIdleSenders+50 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	within(2*time.Second, func() bool { return runtime.NumGoroutine()-base <= maxIdleSenders+50 })
 	left := runtime.NumGoroutine() - base
 	st := <-done
 	if left > maxIdleSenders+50 {
@@ -213,4 +211,19 @@ func TestOpenLoopLetsABurstsGoroutinesGo(t *testing.T) {
 		t.Fatalf("the burst of %d held calls ran on %d goroutines", burst, st.Senders)
 	}
 	t.Logf("burst of %d on %d goroutines, %d left after it", burst, st.Senders, left)
+}
+
+// within polls cond every millisecond until it holds (true) or d has passed (false).
+func within(d time.Duration, cond func() bool) bool {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(d)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return cond()
+		}
+	}
+	return true
 }

@@ -20,7 +20,9 @@ const clockTicks = 100
 func serverCPU(nginxGroup int) time.Duration {
 	var group time.Duration
 	if nginxGroup != 0 {
-		group = groupCPU(nginxGroup) // before cpuTime: the scan at a run's start stays out of it (about a millisecond at its end is in)
+		// Before cpuTime: the scan at a run's start stays out of the run (a millisecond or so
+		// of the one at its end is in).
+		group = groupCPU(nginxGroup)
 	}
 	return group + cpuTime()
 }
