@@ -109,20 +109,9 @@ func TestPendingWaitCoversOlderTicketsOnly(t *testing.T) {
 	mark := p.mark() // as wait takes it on being called
 	newer := p.begin()
 	go func() { waited <- p.waitFor(context.Background(), mark) }()
-	select {
-	case err := <-waited:
-		t.Fatalf("wait returned (%v) while an older record was still being written", err)
-	case <-time.After(50 * time.Millisecond):
-	}
+	stillWaiting(t, waited, "wait returned while an older record was still being written")
 	p.end(old)
-	select {
-	case err := <-waited:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("wait still blocked after the older record ended: it waits for a newer one too")
-	}
+	returnsNil(t, waited, "wait still blocked after the older record ended: it waits for a newer one too")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := p.drain(ctx); err == nil {
@@ -146,20 +135,9 @@ func TestDrainWithTicketsStillTaken(t *testing.T) {
 		p.end(open)
 		open = next
 	}
-	select {
-	case err := <-drained:
-		t.Fatalf("drain returned (%v) with a ticket still open", err)
-	case <-time.After(50 * time.Millisecond):
-	}
+	stillWaiting(t, drained, "drain returned with a ticket still open")
 	p.end(open)
-	select {
-	case err := <-drained:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("drain still waits with no ticket open")
-	}
+	returnsNil(t, drained, "drain still waits with no ticket open")
 }
 
 // TestDrainWhileTicketsComeAndGo: drain called again and again while tickets are taken and ended
@@ -175,13 +153,29 @@ func TestDrainWhileTicketsComeAndGo(t *testing.T) {
 		p.end(a)
 		b := p.begin()
 		p.end(b)
-		select {
-		case err := <-drained:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(2 * time.Second):
-			t.Fatal("drain still waits with no ticket open")
+		returnsNil(t, drained, "drain still waits with no ticket open")
+	}
+}
+
+// stillWaiting fails the test when done delivers within 50 ms: what it stands for returned early.
+func stillWaiting(t *testing.T, done <-chan error, early string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("%s (%v)", early, err)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// returnsNil fails the test unless done delivers nil within 2 s.
+func returnsNil(t *testing.T, done <-chan error, stuck string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
 		}
+	case <-time.After(2 * time.Second):
+		t.Fatal(stuck)
 	}
 }
