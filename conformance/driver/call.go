@@ -109,7 +109,7 @@ type Result struct {
 // (ErrTransport); a response that breaks the contract is a Result with ContractViolations.
 func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 	base := c.routes.pick()
-	body, err := json.Marshal(call.Body)
+	body, err := json.Marshal(&call.Body) // a pointer: boxing the struct would copy it
 	if err != nil {
 		return Result{Endpoint: base}, fmt.Errorf("%w: encode %s body: %w", ErrRequest, call.Path, err)
 	}
