@@ -82,25 +82,42 @@ func (e Entry) Served() bool {
 }
 
 // Ledger collects entries from concurrent senders.
+//
+// It keeps them in blocks of blockEntries rather than one slice: appending to one slice copied
+// every entry so far each time it doubled, under the lock every sender records through (at
+// 65,536 entries of 416 bytes, 27 MB copied into 55 MB freshly zeroed), a stall of the whole
+// open-loop run that its p99 then showed. A full block is never copied or moved.
 type Ledger struct {
-	mu      sync.Mutex
-	entries []Entry
+	mu     sync.Mutex
+	blocks [][]Entry
+	n      int
 }
+
+// blockEntries is how many entries one block holds (about 1.7 MB).
+const blockEntries = 4096
 
 // Record adds e, numbering it in arrival order when its Seq is 0.
 func (l *Ledger) Record(e Entry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e.Seq == 0 {
-		e.Seq = len(l.entries) + 1
+		e.Seq = l.n + 1
 	}
-	l.entries = append(l.entries, e)
+	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == blockEntries {
+		l.blocks = append(l.blocks, make([]Entry, 0, blockEntries))
+	}
+	last := &l.blocks[len(l.blocks)-1]
+	*last = append(*last, e)
+	l.n++
 }
 
 // Entries returns a copy of every entry, ordered by start.
 func (l *Ledger) Entries() []Entry {
 	l.mu.Lock()
-	out := slices.Clone(l.entries)
+	out := make([]Entry, 0, l.n)
+	for _, b := range l.blocks {
+		out = append(out, b...)
+	}
 	l.mu.Unlock()
 	slices.SortFunc(out, func(a, b Entry) int { return a.Start.Compare(b.Start) })
 	return out
