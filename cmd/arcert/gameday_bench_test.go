@@ -16,16 +16,19 @@ import (
 	"github.com/aruntime/arcert/chaos/scenario"
 	"github.com/aruntime/arcert/gameday/journal"
 	"github.com/aruntime/arcert/gameday/page"
+	"github.com/aruntime/arcert/internal/harnessgc"
 )
 
 // BenchmarkGamedayMemory plays a ten-minute game day at 200 req/s through everything the harness
 // runs during a day except the network: the engine on a virtual clock, the status lines, the
 // Prometheus metrics, the ledger streamed to disk, then the journal, summary, JUnit and page. Send
 // is a stand-in that answers at once (a region "down" while a fault holds), so the figure is the
-// harness's own memory: peak RSS (VmHWM, the whole test binary) and the heap after the day.
+// harness's own memory: peak RSS (VmHWM, the whole test binary) and the heap after the day, with
+// the collector set as arcert sets it (internal/harnessgc).
 //
 //	go test -run '^$' -bench GamedayMemory -benchtime 1x ./cmd/arcert
 func BenchmarkGamedayMemory(b *testing.B) {
+	defer harnessgc.Apply()()
 	for b.Loop() {
 		dir := b.TempDir()
 		clock := scenario.NewVirtualClock(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC))

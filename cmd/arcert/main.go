@@ -16,12 +16,14 @@ import (
 
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/internal/harnessgc"
 )
 
 // version is the harness version, stamped into reports.
 const version = "0.1.0-dev"
 
 func main() {
+	harnessgc.Apply() // the collector an open-loop load needs; GOGC and GOMEMLIMIT still win
 	if err := rootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "arcert:", err)
 		if ee := (*exitError)(nil); errors.As(err, &ee) {
