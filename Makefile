@@ -92,6 +92,7 @@ bench:
 	$(GO) test -run '^$$' -bench RegionFailover -benchtime 1x ./cmd/arcert
 	$(GO) test -run '^$$' -bench NoisyNeighbour -benchtime 1x ./cmd/arcert
 	$(GO) test -run '^$$' -bench GamedayMemory -benchtime 1x ./cmd/arcert
+	$(GO) test -run '^$$' -bench OpenLoopLedger -benchtime 1x ./conformance/driver
 	$(GO) run ./cmd/arbench -memory $(MEMORY_BENCH)
 
 ## gpu-check: on a machine with an NVIDIA GPU (and its driver), list the devices through NVML and
