@@ -66,6 +66,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			return
 		}
 		r := rng(5)
+		waits := env.HTTP.ConnectionWaits()
 		gauges = gaugesRun(ctx, func() {
 			run, wire = tracedOpenLoop(ctx, "overload", env.Seed, rate, overloadDuration, func(i int) request {
 				k := classes[i%len(classes)]
@@ -79,6 +80,8 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			gate = run.stats.Err.Error()
 		case run.stats.MaxLag > maxGeneratorLag:
 			gate = "the load generator fell " + run.stats.MaxLag.String() + " behind its schedule"
+		case env.HTTP.ConnectionWaits() > waits:
+			gate = harnessHeld(env.HTTP.ConnectionWaits() - waits)
 		case float64(run.stats.Sent) < 0.9*rate*overloadDuration.Seconds():
 			gate = "too few requests were offered"
 		}

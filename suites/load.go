@@ -3,6 +3,7 @@ package suites
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"sort"
 	"sync"
@@ -87,6 +88,14 @@ func tenantOfKey(key string) target.Tenant {
 // errorWords is err as a ledger entry states it: never empty, since an entry with no Error is
 // one whose outcome reached the client.
 func errorWords(err error) string { return cmp.Or(err.Error(), "an error without words") }
+
+// harnessHeld is the validity gate of a run in which n requests waited in the harness for one of
+// its connections to a router (driver.MaxConnsPerHost): their latency and, where their context
+// ended first, their outcome were the harness's, so the run judges nothing.
+func harnessHeld(n int64) string {
+	return fmt.Sprintf("%d requests waited in the harness for one of its %d connections to a router, so their latency and outcome were not the runtime's alone",
+		n, driver.MaxConnsPerHost)
+}
 
 // answered reports whether a request reached an outcome the client could read: no transport
 // error, no cancelled run.

@@ -142,6 +142,12 @@ func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
 			body: probe(prompt(rg, 8), r.tokens, false)}
 	}
 	out := make([]outcomeSample, n)
+	waits := env.HTTP.ConnectionWaits()
+	defer func() {
+		if held := env.HTTP.ConnectionWaits() - waits; held > 0 {
+			r.gate = harnessHeld(held)
+		}
+	}()
 	var wg sync.WaitGroup
 	slots := env.Target.Capacity.Concurrency
 	for i := range calls {

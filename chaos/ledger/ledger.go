@@ -103,7 +103,12 @@ func (l *Ledger) Record(e Entry) {
 	if e.Seq == 0 {
 		e.Seq = l.n + 1
 	}
-	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == blockEntries {
+	switch {
+	case len(l.blocks) == 0:
+		// The first block grows as a slice does, so a ledger of a few probes stays small; it
+		// is copied only while it holds fewer than blockEntries.
+		l.blocks = append(l.blocks, nil)
+	case len(l.blocks[len(l.blocks)-1]) == blockEntries:
 		l.blocks = append(l.blocks, make([]Entry, 0, blockEntries))
 	}
 	last := &l.blocks[len(l.blocks)-1]

@@ -23,7 +23,7 @@ import (
 const version = "0.1.0-dev"
 
 func main() {
-	harnessgc.Apply() // the collector an open-loop load needs; GOGC and GOMEMLIMIT still win
+	harnessgc.Apply() // the collector an open-loop load needs; GOGC in the environment still wins
 	if err := rootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "arcert:", err)
 		if ee := (*exitError)(nil); errors.As(err, &ee) {

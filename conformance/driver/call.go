@@ -132,6 +132,7 @@ func (c *Client) Do(ctx context.Context, call Call) (Result, error) {
 		req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
 	}
 
+	defer c.held.enter(base)() // until the body is read: the connection is held that long
 	res := Result{Start: time.Now(), Endpoint: base}
 	resp, err := c.hc.Do(req)
 	if err != nil {

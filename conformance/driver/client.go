@@ -62,6 +62,9 @@ type Client struct {
 	routes spread
 	hc     *http.Client
 	key    string
+	// held counts the calls in flight per router and the calls that met the connection bound,
+	// shared by the copies At makes (they share the connections).
+	held *held
 	// infer and rules are WithInferredOutcomes.
 	infer bool
 	rules []Rule
@@ -85,9 +88,11 @@ func New(baseURL string, opts ...Option) *Client {
 	for _, o := range opts {
 		o(c)
 	}
+	bound := int64(0)
 	if c.hc == nil {
-		c.hc = defaultHTTPClient()
+		c.hc, bound = defaultHTTPClient(), MaxConnsPerHost
 	}
+	c.held = newHeld(bound, c.routes.bases)
 	return c
 }
 
@@ -100,7 +105,7 @@ func defaultHTTPClient() *http.Client { return newHTTPClient(MaxIdleConnsPerHost
 // reach the bound with a few connections.
 func newHTTPClient(idlePerHost, perHost int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 2 * idlePerHost
+	t.MaxIdleConns = 0 // no bound over all routers: each keeps idlePerHost, however many there are
 	t.MaxIdleConnsPerHost = idlePerHost
 	t.MaxConnsPerHost = perHost
 	// Compression would make the transport buffer SSE events and blur TTFT and ITL.
@@ -153,6 +158,7 @@ func (c *Client) JSON(ctx context.Context, method, path, key string, body []byte
 		req.Header[k] = v
 	}
 	c.authorize(req, key)
+	defer c.held.enter(base)()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %s %s%s: %w", ErrTransport, method, path, c.at(base), err)

@@ -96,13 +96,42 @@ func TestTheDriverKeepsABurstsConnections(t *testing.T) {
 }
 
 // Past MaxConnsPerHost, calls wait in the driver for a connection instead of opening one each
-// (which would run the harness out of file descriptors), and are answered once one comes free.
+// (which would run the harness out of file descriptors), are answered once one comes free, and
+// are counted, so that a run can tell the harness held them.
 func TestTheDriverBoundsItsConnections(t *testing.T) {
 	const limit, n = 4, 10
 	cs := newCountingServer(t)
-	c := New(cs.url, WithHTTPClient(newHTTPClient(limit, limit)))
+	c := New(cs.url)
+	c.hc, c.held = newHTTPClient(limit, limit), newHeld(limit, c.routes.bases)
 	burst(t, c, cs, n, limit, 200*time.Millisecond) // only limit calls reach the server while it holds them
 	if got := cs.conns.Load(); got != limit {
 		t.Errorf("%d concurrent calls opened %d connections, want at most %d", n, got, limit)
+	}
+	if got := c.ConnectionWaits(); got != n-limit {
+		t.Errorf("ConnectionWaits = %d after %d calls through %d connections, want %d", got, n, limit, n-limit)
+	}
+	burst(t, c, cs, limit, limit, 0)
+	if got := c.ConnectionWaits(); got != n-limit {
+		t.Errorf("ConnectionWaits = %d after a burst within the bound, want it unchanged at %d", got, n-limit)
+	}
+}
+
+// The default client is the one these tests reason about: the bounds per router, and no bound
+// over all routers that would shrink each one's pool when a target lists several.
+func TestTheDefaultClientsPool(t *testing.T) {
+	c := New("http://127.0.0.1:1", WithMoreEndpoints("http://127.0.0.1:2", "http://127.0.0.1:3"))
+	tr, ok := c.hc.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("the default client's transport is %T", c.hc.Transport)
+	}
+	if tr.MaxIdleConnsPerHost != MaxIdleConnsPerHost || tr.MaxConnsPerHost != MaxConnsPerHost || tr.MaxIdleConns != 0 {
+		t.Errorf("idle per router %d, per router %d, idle in all %d; want %d, %d and no bound",
+			tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost, tr.MaxIdleConns, MaxIdleConnsPerHost, MaxConnsPerHost)
+	}
+	if c.held.bound != MaxConnsPerHost || len(c.held.inFlight) != 3 {
+		t.Errorf("calls counted against %d at %d routers, want %d at 3", c.held.bound, len(c.held.inFlight), MaxConnsPerHost)
+	}
+	if own := New("http://127.0.0.1:1", WithHTTPClient(&http.Client{})); own.held.bound != 0 {
+		t.Errorf("a caller's own client is counted against %d; its bound is unknown", own.held.bound)
 	}
 }

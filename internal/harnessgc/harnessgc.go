@@ -2,41 +2,48 @@
 //
 // An open-loop run's garbage is per request and short-lived (the call, the response's decoding,
 // the ledger entry's strings), and the live heap is small, so at Go's default (GOGC=100) the
-// collector ran ten or more times a second at 20,000 requests/s, its marking and assists about a
-// tenth of the harness's CPU. At 400 the harness sustains 20,000/s open-loop on a two-core
-// machine (15,000/s at 100); a ten-minute game day's peak RSS grows from 67 to 88 MB
-// (BenchmarkOpenLoopLedger and BenchmarkGamedayMemory, README "Performance").
+// collector ran 18–19 times in a 2 s run at 20,000 requests/s; at 400 it ran 3–5 times, and the
+// harness spent about a tenth less CPU a request. The price is memory: the heap may grow to five
+// times what is live (a ten-minute game day's peak RSS: 88 MB against 67 MB). No memory limit is
+// set: a fixed one would make the collector run without pause once a large in-memory ledger
+// neared it, the slowdown this setting is there to avoid; GOMEMLIMIT sets one.
+// BenchmarkOpenLoopLedger and BenchmarkGamedayMemory measure both (README "Performance").
+//
+// `arcert --embedded` runs the reference runtime in the same process, so it runs at this setting
+// too unless its configuration's runtime.gc_percent says otherwise.
 package harnessgc
 
 import (
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
-const (
-	// Percent is the collector's target heap growth, GOGC's value, that Apply sets.
-	Percent = 400
-	// MemoryLimit is the soft memory limit Apply sets (GOMEMLIMIT's value), so that a certification
-	// holding a large ledger in memory collects as often as it must to stay near it rather than
-	// growing to five times its live heap.
-	MemoryLimit = 1 << 30
-)
+// Percent is the collector's target heap growth, GOGC's value, that Apply sets.
+const Percent = 400
 
-// Apply sets Percent and MemoryLimit, each unless the user set its environment variable (GOGC,
-// GOMEMLIMIT), which the Go runtime has then applied already. It returns a function that puts
-// back what was there before, for benchmarks and tests that share a process.
+// Apply sets the collector to Percent unless the user set GOGC (which the Go runtime has then
+// applied already; GOGC set but empty counts as set, and leaves Go's default). It returns a
+// function that puts back what was there before, for benchmarks and tests that share a process.
 func Apply() (restore func()) {
-	// Setting is the only way to read GOGC: read it by setting it and setting it back.
-	prevPercent, prevLimit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
-	debug.SetGCPercent(prevPercent)
+	prev := Current()
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(Percent)
 	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(MemoryLimit)
+	return func() { debug.SetGCPercent(prev) }
+}
+
+// Current is the collector's target heap growth now (GOGC's value; -1 when the collector is off).
+func Current() int {
+	samples := [1]metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(samples[:])
+	value := samples[0].Value
+	if value.Kind() != metrics.KindUint64 {
+		return 100 // a Go without the metric: its default
 	}
-	return func() {
-		debug.SetGCPercent(prevPercent)
-		debug.SetMemoryLimit(prevLimit)
+	v := value.Uint64()
+	if v > 1<<20 { // off is reported as a huge value in some versions
+		return -1
 	}
+	return int(v)
 }

@@ -1,53 +1,51 @@
 package harnessgc
 
 import (
-	"math"
 	"os"
 	"runtime/debug"
 	"testing"
 )
 
-// current reads the collector's settings without changing them.
-func current() (percent int, limit int64) {
-	percent = debug.SetGCPercent(-1)
-	debug.SetGCPercent(percent)
-	return percent, debug.SetMemoryLimit(-1)
-}
-
-// isolate starts a test from Go's defaults and puts back what the process had after it.
+// isolate starts a test from Go's default and puts back what the process had after it.
 func isolate(t *testing.T) {
-	p, l := current()
-	debug.SetGCPercent(100)
-	debug.SetMemoryLimit(math.MaxInt64)
-	t.Cleanup(func() { debug.SetGCPercent(p); debug.SetMemoryLimit(l) })
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
 }
 
 func TestApplySetsTheHarnessCollector(t *testing.T) {
 	isolate(t)
-	for _, name := range []string{"GOGC", "GOMEMLIMIT"} {
-		t.Setenv(name, "") // restores the variable after the test; Apply must see it absent
-		if err := os.Unsetenv(name); err != nil {
-			t.Fatal(err)
-		}
+	t.Setenv("GOGC", "") // restores the variable after the test; Apply must see it absent
+	if err := os.Unsetenv("GOGC"); err != nil {
+		t.Fatal(err)
 	}
 	restore := Apply()
-	if p, l := current(); p != Percent || l != MemoryLimit {
-		t.Errorf("after Apply: GOGC %d, memory limit %d; want %d and %d", p, l, Percent, MemoryLimit)
+	if got := Current(); got != Percent {
+		t.Errorf("after Apply: GOGC %d, want %d", got, Percent)
 	}
 	restore()
-	if p, l := current(); p != 100 || l != math.MaxInt64 {
-		t.Errorf("after restore: GOGC %d, memory limit %d; want Go's defaults back", p, l)
+	if got := Current(); got != 100 {
+		t.Errorf("after restore: GOGC %d, want Go's default, 100, back", got)
 	}
 }
 
-func TestApplyLeavesTheUsersSettings(t *testing.T) {
+func TestApplyLeavesTheUsersSetting(t *testing.T) {
 	isolate(t)
 	debug.SetGCPercent(150) // as the runtime would have from GOGC=150
-	debug.SetMemoryLimit(512 << 20)
 	t.Setenv("GOGC", "150")
-	t.Setenv("GOMEMLIMIT", "512MiB")
 	defer Apply()()
-	if p, l := current(); p != 150 || l != 512<<20 {
-		t.Errorf("with GOGC and GOMEMLIMIT set: GOGC %d, memory limit %d; Apply must leave them", p, l)
+	if got := Current(); got != 150 {
+		t.Errorf("with GOGC=150 in the environment: GOGC %d; Apply must leave it", got)
+	}
+}
+
+func TestCurrentReadsWithoutChanging(t *testing.T) {
+	isolate(t)
+	debug.SetGCPercent(250)
+	if got := Current(); got != 250 {
+		t.Errorf("Current = %d after SetGCPercent(250)", got)
+	}
+	debug.SetGCPercent(-1)
+	if got := Current(); got != -1 {
+		t.Errorf("Current = %d with the collector off, want -1", got)
 	}
 }

@@ -43,7 +43,8 @@ type Runtime struct {
 	Region         string `yaml:"region"`
 	Deployment     string `yaml:"deployment"`
 	// GCPercent and MemoryLimitBytes tune the Go garbage collector of the process that runs
-	// this configuration (reference/config/gc.go); zero leaves Go's defaults (and GOGC, GOMEMLIMIT).
+	// this configuration (reference/config/gc.go); zero leaves Go's defaults (and GOGC, GOMEMLIMIT),
+	// or, under `arcert --embedded`, the harness's own setting (internal/harnessgc: GOGC=400).
 	GCPercent        int   `yaml:"gc_percent"`
 	MemoryLimitBytes int64 `yaml:"memory_limit_bytes"`
 }
