@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
@@ -41,6 +42,20 @@ type identityStream struct {
 	worker  *Worker
 	checked bool
 	err     error
+	// header is the stream's header as the check read it, which Header hands on: grpc-go copies
+	// the metadata on every Header call, and the router reads it again for the served artifact.
+	header    metadata.MD
+	headerErr error
+	headerOK  bool
+}
+
+// Header is the stream's header, read from the transport once.
+func (s *identityStream) Header() (metadata.MD, error) {
+	if !s.headerOK {
+		s.header, s.headerErr = s.ClientStream.Header()
+		s.headerOK = true
+	}
+	return s.header, s.headerErr
 }
 
 func (s *identityStream) RecvMsg(m any) error {

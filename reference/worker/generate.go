@@ -165,8 +165,7 @@ const MetadataConfidential = "arcert-confidential"
 
 // confidentialCall reports whether the router marked this call confidential.
 func confidentialCall(ctx context.Context) bool {
-	md, _ := metadata.FromIncomingContext(ctx)
-	v := md.Get(MetadataConfidential)
+	v := metadata.ValueFromIncomingContext(ctx, MetadataConfidential) // that key alone, not a copy of all
 	return len(v) > 0 && v[0] == "true"
 }
 
