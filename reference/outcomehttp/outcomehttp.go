@@ -39,6 +39,18 @@ var (
 // canonicalising it again.
 func SetKey(h http.Header, key, v string) { h[key] = []string{v} }
 
+// SetKeys is SetKey for each pair of keyValues (a canonical key, its value, the next key, …), with
+// one allocation for every value rather than one each: the router sets six rate-limit and three
+// outcome headers on every response. Each header's slice is capped at its one value, so that an
+// Add to one header cannot write over the next one's.
+func SetKeys(h http.Header, keyValues ...string) {
+	vals := make([]string, len(keyValues)/2)
+	for i := range vals {
+		vals[i] = keyValues[2*i+1]
+		h[keyValues[2*i]] = vals[i : i+1 : i+1]
+	}
+}
+
 // GetKey is h.Get(key) for a key already in canonical form.
 func GetKey(h http.Header, key string) string {
 	if v := h[key]; len(v) > 0 {

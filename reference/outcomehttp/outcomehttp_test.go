@@ -36,3 +36,20 @@ func TestMuxAnswersGetTheContractsReasons(t *testing.T) {
 		}
 	}
 }
+
+// SetKeys sets every pair, and a header added to afterwards keeps its neighbour's value: the
+// values share one array, so each header's slice must be capped at its own.
+func TestSetKeysSetsEachPairApart(t *testing.T) {
+	h := http.Header{}
+	SetKeys(h, KeyOutcome, "completed", KeyReason, "none", KeyServedBy, "region=eu")
+	if h.Get(KeyOutcome) != "completed" || h.Get(KeyReason) != "none" || h.Get(KeyServedBy) != "region=eu" {
+		t.Fatalf("headers %v", h)
+	}
+	h.Add(KeyOutcome, "shed")
+	if got := h.Values(KeyOutcome); len(got) != 2 || got[1] != "shed" {
+		t.Errorf("after Add: %s = %q", KeyOutcome, got)
+	}
+	if got := h.Values(KeyReason); len(got) != 1 || got[0] != "none" {
+		t.Errorf("adding to %s changed %s to %q", KeyOutcome, KeyReason, got)
+	}
+}

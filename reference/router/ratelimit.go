@@ -40,12 +40,13 @@ func (r *Router) setRateLimit(h http.Header, tenant string) {
 	if !ok {
 		return
 	}
-	outcomehttp.SetKey(h, keyLimitRequests, strconv.Itoa(q.RequestsPerMinute))
-	outcomehttp.SetKey(h, keyRemainingRequests, whole(q.RequestsRemaining))
-	outcomehttp.SetKey(h, keyResetRequests, resetIn(q.RequestsFullIn))
-	outcomehttp.SetKey(h, keyLimitTokens, strconv.Itoa(q.TokensPerMinute))
-	outcomehttp.SetKey(h, keyRemainingTokens, whole(q.TokensRemaining))
-	outcomehttp.SetKey(h, keyResetTokens, resetIn(q.TokensFullIn))
+	outcomehttp.SetKeys(h,
+		keyLimitRequests, strconv.Itoa(q.RequestsPerMinute),
+		keyRemainingRequests, whole(q.RequestsRemaining),
+		keyResetRequests, resetIn(q.RequestsFullIn),
+		keyLimitTokens, strconv.Itoa(q.TokensPerMinute),
+		keyRemainingTokens, whole(q.TokensRemaining),
+		keyResetTokens, resetIn(q.TokensFullIn))
 }
 
 // whole is what may be spent of a bucket's fill: its whole units, never negative.

@@ -16,11 +16,12 @@ import (
 
 // setOutcome writes the contract's outcome headers (or trailers, when h is a trailer map).
 func setOutcome(h http.Header, class outcome.Class, reason outcome.Reason, sb outcome.ServedBy) {
-	outcomehttp.SetKey(h, outcomehttp.KeyOutcome, string(class))
-	outcomehttp.SetKey(h, outcomehttp.KeyReason, string(reason))
-	if !sb.IsZero() {
-		outcomehttp.SetKey(h, outcomehttp.KeyServedBy, sb.String())
+	if sb.IsZero() {
+		outcomehttp.SetKeys(h, outcomehttp.KeyOutcome, string(class), outcomehttp.KeyReason, string(reason))
+		return
 	}
+	outcomehttp.SetKeys(h, outcomehttp.KeyOutcome, string(class), outcomehttp.KeyReason, string(reason),
+		outcomehttp.KeyServedBy, sb.String())
 }
 
 // wireOutcome is the outcome as it travels in a body or an SSE event.
