@@ -81,7 +81,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 		case run.stats.MaxLag > maxGeneratorLag:
 			gate = "the load generator fell " + run.stats.MaxLag.String() + " behind its schedule"
 		case env.HTTP.ConnectionWaits() > waits:
-			gate = harnessHeld(env.HTTP.ConnectionWaits() - waits)
+			gate = harnessHeld(env.HTTP.ConnectionWaits()-waits, env.HTTP.ConnectionBound())
 		case float64(run.stats.Sent) < 0.9*rate*overloadDuration.Seconds():
 			gate = "too few requests were offered"
 		}

@@ -90,11 +90,11 @@ func tenantOfKey(key string) target.Tenant {
 func errorWords(err error) string { return cmp.Or(err.Error(), "an error without words") }
 
 // harnessHeld is the validity gate of a run in which n requests waited in the harness for one of
-// its connections to a router (driver.MaxConnsPerHost): their latency and, where their context
-// ended first, their outcome were the harness's, so the run judges nothing.
-func harnessHeld(n int64) string {
-	return fmt.Sprintf("%d requests waited in the harness for one of its %d connections to a router, so their latency and outcome were not the runtime's alone",
-		n, driver.MaxConnsPerHost)
+// its bound connections to a router (driver.Client.ConnectionBound): their latency and, where
+// their context ended first, their outcome were the harness's, so the run judges nothing.
+func harnessHeld(n, bound int64) string {
+	return fmt.Sprintf("%d requests waited in the harness for one of its %d connections to a router, so their latency and outcome were not the runtime's alone (arcert certify --max-conns-per-router raises the bound)",
+		n, bound)
 }
 
 // answered reports whether a request reached an outcome the client could read: no transport

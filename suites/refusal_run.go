@@ -145,7 +145,7 @@ func (r *refusalRun) overload(ctx context.Context) []outcomeSample {
 	waits := env.HTTP.ConnectionWaits()
 	defer func() {
 		if held := env.HTTP.ConnectionWaits() - waits; held > 0 {
-			r.gate = harnessHeld(held)
+			r.gate = harnessHeld(held, env.HTTP.ConnectionBound())
 		}
 	}()
 	var wg sync.WaitGroup

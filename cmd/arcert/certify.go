@@ -15,6 +15,7 @@ import (
 
 	"github.com/aruntime/arcert/chaos/containers"
 	"github.com/aruntime/arcert/conformance/catalog"
+	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/grpcdriver"
 	"github.com/aruntime/arcert/conformance/plan"
 	"github.com/aruntime/arcert/conformance/report"
@@ -36,6 +37,8 @@ type certifyFlags struct {
 	verbose    bool
 	noColor    bool
 	timeout    time.Duration
+	// connsPerRouter bounds the harness's connections to each router (driver.WithMaxConnsPerRouter).
+	connsPerRouter int
 }
 
 // resilienceProfile is the profile whose specs inject faults.
@@ -71,6 +74,8 @@ failure).`,
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print every spec as it runs")
 	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "no terminal colours")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 15*time.Minute, "give up on the whole run after this long")
+	cmd.Flags().IntVar(&f.connsPerRouter, "max-conns-per-router", driver.MaxConnsPerHost,
+		"connections the harness opens to each router at most; a load run that needs more is INVALID, not judged")
 	_ = cmd.Flags().MarkHidden("variant")
 	return cmd
 }
@@ -85,6 +90,9 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 				f.profiles = append(f.profiles, p.Name)
 			}
 		}
+	}
+	if f.connsPerRouter < 1 {
+		return fmt.Errorf("--max-conns-per-router is %d; it must be at least 1", f.connsPerRouter)
 	}
 	choice := runtimeChoice{target: f.target, embedded: f.embedded, containers: f.containers, variant: f.variant}
 	if err := choice.check(); err != nil {
@@ -136,7 +144,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 		fmt.Fprintf(stderr, "arcert: %d requirements are NOT_SUPPORTED with these declarations (%s); `arcert target validate` says why\n",
 			len(ex), strings.Join(ex, ", "))
 	}
-	env := &suites.Env{Target: t, Catalog: cat, HTTP: httpClient(t), Seed: f.seed, Nonce: f.nonce}
+	env := &suites.Env{Target: t, Catalog: cat, HTTP: httpClient(t, f.connsPerRouter), Seed: f.seed, Nonce: f.nonce}
 	if chaos != nil {
 		env.Chaos, env.Nodes = chaos.Engine, chaos.Nodes
 	}

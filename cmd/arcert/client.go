@@ -11,9 +11,9 @@ import (
 // target lists (endpoints.http, then endpoints.more). A target that declares `contract: {outcomes:
 // inferred}` gets outcomes inferred from what OpenAI-compatible runtimes send (status, error
 // body, finish_reason, [DONE]), with its own mapping rules first; every such result is marked
-// inferred.
-func httpClient(t *target.Target) *driver.Client {
-	opts := []driver.Option{driver.WithMoreEndpoints(t.Endpoints.HTTPURLs()[1:]...)}
+// inferred. It opens at most connsPerRouter connections to each router.
+func httpClient(t *target.Target, connsPerRouter int) *driver.Client {
+	opts := []driver.Option{driver.WithMoreEndpoints(t.Endpoints.HTTPURLs()[1:]...), driver.WithMaxConnsPerRouter(connsPerRouter)}
 	if !t.OutcomesInferred() {
 		return driver.New(t.Endpoints.HTTP, opts...)
 	}

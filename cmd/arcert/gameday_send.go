@@ -45,7 +45,7 @@ type requester struct {
 }
 
 func newRequester(t *target.Target, grace time.Duration) *requester {
-	return &requester{t: t, http: httpClient(t), grace: grace, nonce: fmt.Sprintf("%x", time.Now().UnixNano())}
+	return &requester{t: t, http: httpClient(t, driver.MaxConnsPerHost), grace: grace, nonce: fmt.Sprintf("%x", time.Now().UnixNano())}
 }
 
 // env returns the engine's view of the runtime: send, probe and evidence lookups.

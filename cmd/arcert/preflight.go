@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/preflight"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -15,7 +16,7 @@ import (
 // FAILs that all mean the same thing.
 func runPreflight(ctx context.Context, stderr io.Writer, t *target.Target) error {
 	start := time.Now()
-	steps, err := preflight.Run(ctx, t, httpClient(t))
+	steps, err := preflight.Run(ctx, t, httpClient(t, driver.MaxConnsPerHost))
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}

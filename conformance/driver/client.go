@@ -68,6 +68,8 @@ type Client struct {
 	// infer and rules are WithInferredOutcomes.
 	infer bool
 	rules []Rule
+	// perRouter is WithMaxConnsPerRouter's bound (0: MaxConnsPerHost).
+	perRouter int
 }
 
 // Option configures a Client at construction.
@@ -76,6 +78,12 @@ type Option func(*Client)
 // WithHTTPClient replaces the tuned default client, e.g. for mTLS or an in-memory transport. The
 // caller then owns its pooling and must not set http.Client.Timeout, which would cut long streams.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithMaxConnsPerRouter bounds the connections the default client opens to each router at n
+// instead of MaxConnsPerHost, for a runtime (or a proxy in front of it) that accepts fewer, or one
+// built to hold more requests at once. n < 1 keeps MaxConnsPerHost. It has no effect with
+// WithHTTPClient, whose pool is the caller's.
+func WithMaxConnsPerRouter(n int) Option { return func(c *Client) { c.perRouter = n } }
 
 // WithAPIKey sets the bearer credential used when a Call or GetJSON names no key, so suites that
 // act as one tenant need not repeat it.
@@ -90,19 +98,20 @@ func New(baseURL string, opts ...Option) *Client {
 	}
 	bound := int64(0)
 	if c.hc == nil {
-		c.hc, bound = defaultHTTPClient(), MaxConnsPerHost
+		perRouter := MaxConnsPerHost
+		if c.perRouter > 0 {
+			perRouter = c.perRouter
+		}
+		c.hc, bound = newHTTPClient(min(MaxIdleConnsPerHost, perRouter), perRouter), int64(perRouter)
 	}
 	c.held = newHeld(bound, c.routes.bases)
 	return c
 }
 
-// defaultHTTPClient keeps the connections a burst opened alive, does not follow redirects (a
-// runtime that redirects an inference call is answering without the contract, which the driver
-// must see), and leaves deadlines to the caller's context.
-func defaultHTTPClient() *http.Client { return newHTTPClient(MaxIdleConnsPerHost, MaxConnsPerHost) }
-
-// newHTTPClient is defaultHTTPClient with the pool's sizes as parameters, so that a test can
-// reach the bound with a few connections.
+// newHTTPClient is the default client: it keeps the connections a burst opened alive (up to
+// idlePerHost a router), opens at most perHost a router, does not follow redirects (a runtime
+// that redirects an inference call is answering without the contract, which the driver must
+// see), and leaves deadlines to the caller's context.
 func newHTTPClient(idlePerHost, perHost int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 0 // no bound over all routers: each keeps idlePerHost, however many there are

@@ -3,8 +3,8 @@ package driver
 import "sync/atomic"
 
 // held counts a Client's calls in flight to each router, to tell when the harness itself held
-// requests back: past MaxConnsPerHost calls at one router, the next waits in the transport for a
-// connection, and its latency (and, if its context ends first, its outcome) is then the
+// requests back: past its bound of calls at one router (ConnectionBound), the next waits in the
+// transport for a connection, and its latency (and, if its context ends first, its outcome) is then the
 // harness's doing, not the runtime's. A run that judges latency or outcomes under a flood reads
 // ConnectionWaits and declares itself invalid when any call waited.
 type held struct {
@@ -41,7 +41,11 @@ func (h *held) enter(base string) (leave func()) {
 }
 
 // ConnectionWaits is how many calls so far began while their router already had
-// MaxConnsPerHost calls of this Client in flight, so that they waited in the harness for a
+// ConnectionBound calls of this Client in flight, so that they waited in the harness for a
 // connection. A run reads it before and after: any difference means the harness, not the
 // runtime, held some of its requests. It is always 0 for a Client built WithHTTPClient.
 func (c *Client) ConnectionWaits() int64 { return c.held.waits.Load() }
+
+// ConnectionBound is how many connections the Client opens to each router (MaxConnsPerHost, or
+// WithMaxConnsPerRouter's), or 0 for a Client built WithHTTPClient.
+func (c *Client) ConnectionBound() int64 { return c.held.bound }

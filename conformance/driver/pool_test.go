@@ -135,3 +135,23 @@ func TestTheDefaultClientsPool(t *testing.T) {
 		t.Errorf("a caller's own client is counted against %d; its bound is unknown", own.held.bound)
 	}
 }
+
+// WithMaxConnsPerRouter sets the bound the transport enforces and the one calls are counted
+// against, keeping no more idle connections than it allows; a bound under 1 keeps the default.
+func TestWithMaxConnsPerRouter(t *testing.T) {
+	for _, tc := range []struct{ n, perHost, idle int }{
+		{16, 16, 16},
+		{8192, 8192, MaxIdleConnsPerHost},
+		{0, MaxConnsPerHost, MaxIdleConnsPerHost},
+	} {
+		c := New("http://127.0.0.1:1", WithMaxConnsPerRouter(tc.n))
+		tr := c.hc.Transport.(*http.Transport)
+		if tr.MaxConnsPerHost != tc.perHost || tr.MaxIdleConnsPerHost != tc.idle || c.ConnectionBound() != int64(tc.perHost) {
+			t.Errorf("WithMaxConnsPerRouter(%d): %d a router, %d idle, counted against %d; want %d, %d, %d",
+				tc.n, tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost, c.ConnectionBound(), tc.perHost, tc.idle, tc.perHost)
+		}
+	}
+	if own := New("http://127.0.0.1:1", WithHTTPClient(&http.Client{}), WithMaxConnsPerRouter(16)); own.ConnectionBound() != 0 {
+		t.Errorf("a caller's own client is counted against %d; its bound is unknown", own.ConnectionBound())
+	}
+}
