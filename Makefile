@@ -153,6 +153,16 @@ DEPLOY_REPORT ?= arcert-deploy-report
 certify-deploy: build images
 	deploy/compose/certify.sh $(DEPLOY_REPORT)
 
+## certify-deploy-negative: the deployment's own negative controls. The reference deployment
+## with one line of its configuration broken on purpose (router.drain_notice 0s, durable.replicas
+## 1, router.health_interval 10s), each certified focused on the SHOULD it breaks (FLT-4, DUR-4,
+## FBK-4), which must FAIL (deploy/compose/negative-expect.yaml). Reports land in
+## $(DEPLOY_NEGATIVE_REPORT)/<control>.
+DEPLOY_NEGATIVE_REPORT ?= arcert-deploy-negative-report
+.PHONY: certify-deploy-negative
+certify-deploy-negative: build images
+	deploy/compose/negative.sh $(DEPLOY_NEGATIVE_REPORT)
+
 ## certify-ollama: certify a real third-party runtime. Build Ollama v0.17.4 from its Go module
 ## (cached under ARCERT_CACHE), generate the tiny seeded model, certify Ollama behind the key
 ## gateway (multi-slot and one-slot prompt cache) and directly, then check the verdicts a correct

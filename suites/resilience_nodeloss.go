@@ -35,9 +35,11 @@ type leaderWatch struct {
 	mu           sync.Mutex
 	killed       string
 	leaderAtKill string
-	jobsRunning  bool
-	answers      []string
-	errors       int
+	// replicas is how many nodes kept the stream just before the kill (0: not known).
+	replicas    int
+	jobsRunning bool
+	answers     []string
+	errors      int
 }
 
 // stateStoreLeaders is env.Nodes as a deployment that can name a stream's leader, and the
@@ -90,8 +92,12 @@ func killLeader(ctx context.Context, leaders fault.Leaders, stream string, t tar
 	if err != nil {
 		again = "unknown: " + err.Error()
 	}
+	replicas, err := leaders.StreamReplicas(ctx, stream)
+	if err != nil {
+		replicas = 0 // not known: the election the judge asks for decides
+	}
 	w.mu.Lock()
-	w.killed, w.leaderAtKill, w.jobsRunning = leader, again, status == http.StatusOK && b.Status != "completed"
+	w.killed, w.leaderAtKill, w.replicas, w.jobsRunning = leader, again, replicas, status == http.StatusOK && b.Status != "completed"
 	w.mu.Unlock()
 	killErr := env.Nodes.Kill(ctx, target.PartStateStore, leader)
 	go pollLeader(ctx, leaders, stream, w, stop, polled)
@@ -171,7 +177,7 @@ var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), fu
 		}
 		chain := settledChain(ctx, key, ids, recoveryTime())
 		w.mu.Lock()
-		n := nodeLoss{entries: rr.entries, window: rr.window, paths: faultPaths(), killed: w.killed, leaderAtKill: w.leaderAtKill,
+		n := nodeLoss{entries: rr.entries, window: rr.window, paths: faultPaths(), killed: w.killed, leaderAtKill: w.leaderAtKill, replicas: w.replicas, stream: stream,
 			leadersWhileDown: w.answers, jobsRunning: w.jobsRunning, jobs: done, done: ok, want: nodeLossJobs,
 			chain: chain, jobTenant: a.Name, chainFrom: chainFrom, grace: deadlineGrace}
 		evidence("StreamLeader(%s) while %s was down: %s (%d errors)", stream, w.killed, runs(w.answers), w.errors)

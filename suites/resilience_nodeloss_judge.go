@@ -28,6 +28,10 @@ type nodeLoss struct {
 	paths []string
 	// killed is the part killed; leaderAtKill what StreamLeader named just before the kill.
 	killed, leaderAtKill string
+	// stream is the evidence stream, and replicas how many nodes kept it just before the kill
+	// (StreamReplicas; 0 when it could not be read).
+	stream   string
+	replicas int
 	// leadersWhileDown are StreamLeader's answers while the node was down (errors left out).
 	leadersWhileDown []string
 	// jobsRunning says the batch had not completed at the kill.
@@ -47,7 +51,9 @@ type nodeLoss struct {
 }
 
 // judgeNodeLoss is DUR-4's verdict: INVALID unless the killed node still led the stream when
-// asked again just before the kill, another node was named leader while it was down, the batch
+// asked again just before the kill; FAIL when that node was the stream's only replica (the
+// evidence depended on it, whatever the run then saw: a spool or a quick restart may hide the
+// loss for 12 s, not a node that does not come back); INVALID unless another node was named leader while it was down, the batch
 // was running at the kill and at least nodeLossMinPerPath requests went over every wire while
 // the node was down; else FAIL for any request lost, refused for the loss, served with no
 // content or without one outcome in time, any request or job without exactly one evidence record
@@ -57,6 +63,8 @@ func judgeNodeLoss(n nodeLoss) scenario.Result {
 	switch {
 	case n.leaderAtKill != n.killed:
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("the killed node %s did not lead the stream at the kill (%q did): a follower's loss forces no election", n.killed, n.leaderAtKill)}
+	case n.replicas == 1:
+		return scenario.Result{Verdict: scenario.Fail, Message: fmt.Sprintf("the evidence stream %s is kept on one node, %s, alone: its records depend on that node surviving, and no other can take it over when it is lost", n.stream, n.killed)}
 	case !slices.ContainsFunc(n.leadersWhileDown, func(l string) bool { return l != "" && l != n.killed }):
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("no other node was named leader while %s was down (answers: %s): no election is shown to have happened", n.killed, listOrNone(n.leadersWhileDown))}
 	case !n.jobsRunning:

@@ -43,7 +43,7 @@ func lossRun() nodeLoss {
 	}
 	records["job-req-0"], records["job-req-1"] = 1, 1
 	return nodeLoss{entries: entries, window: chaosledger.Window{Start: t0.Add(3 * time.Second), End: t0.Add(6 * time.Second)},
-		paths: []string{viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream}, killed: "nats-1", leaderAtKill: "nats-1",
+		paths: []string{viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream}, killed: "nats-1", leaderAtKill: "nats-1", stream: "EVIDENCE_IN", replicas: 3,
 		leadersWhileDown: []string{"nats-1", "nats-2", "nats-2"}, jobsRunning: true, jobs: b, done: true, want: 2,
 		chain: chainOf(records, "acme"), jobTenant: "acme", grace: time.Second}
 }
@@ -108,6 +108,11 @@ func TestNodeLossFails(t *testing.T) {
 		"a request past its deadline": {func(n *nodeLoss) {
 			n.entries[26].End = n.entries[26].Start.Add(12 * time.Second)
 		}, "request #27 (grpc) took 12s"},
+		// One replica: no election can follow the loss (so none is seen), and a run that lost
+		// nothing in 12 s (the router's spool, the node's restart) still depended on that node.
+		"the stream kept on one node": {func(n *nodeLoss) {
+			n.replicas, n.leadersWhileDown = 1, nil
+		}, "the evidence stream EVIDENCE_IN is kept on one node, nats-1, alone"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -127,8 +132,12 @@ func TestNodeLossIsInvalidWithoutItsPreconditions(t *testing.T) {
 			n.leaderAtKill, n.leadersWhileDown = "nats-2", []string{"nats-2", "nats-2"}
 		}, "did not lead the stream"},
 		"no election seen": {func(n *nodeLoss) { n.leadersWhileDown = []string{"nats-1", ""} }, "no other node was named leader"},
-		"no answer at all": {func(n *nodeLoss) { n.leadersWhileDown = nil }, "answers: none"},
-		"jobs done before": {func(n *nodeLoss) { n.jobsRunning = false }, "batch had completed before the kill"},
+		"no election seen, replicas unknown": {func(n *nodeLoss) {
+			n.replicas, n.leadersWhileDown = 0, []string{"nats-1"}
+		}, "no other node was named leader"},
+		"one replica, but a follower killed": {func(n *nodeLoss) { n.replicas, n.leaderAtKill = 1, "nats-3" }, "did not lead the stream at the kill"},
+		"no answer at all":                   {func(n *nodeLoss) { n.leadersWhileDown = nil }, "answers: none"},
+		"jobs done before":                   {func(n *nodeLoss) { n.jobsRunning = false }, "batch had completed before the kill"},
 		"too few requests while down": {func(n *nodeLoss) {
 			n.window = chaosledger.Window{Start: t0.Add(4500 * time.Millisecond), End: t0.Add(5 * time.Second)}
 		}, "fewer than 10"},

@@ -149,7 +149,10 @@ var _ = Describe("Rolling restart", Serial, Label("fault:router"), func() {
 		to := time.Now()
 		ids := answeredIDs(entries)
 		run := rolling{entries: entries, steps: steps, want: len(routers), bases: bases, changes: watch.Changes(), from: from, to: to,
-			chain: settledChain(ctx, env.Target.Operator.Key, ids, recoveryTime()), paths: faultPaths(), grace: deadlineGrace}
+			chain: settledChain(ctx, env.Target.Operator.Key, ids, recoveryTime()), paths: faultPaths(), grace: deadlineGrace, poll: readyPoll}
+		for _, s := range steps {
+			evidence("%s", run.departureWords(s))
+		}
 		verdict := judgeRolling(run)
 		if verdict.Verdict == scenario.Fail {
 			judgeThat(false, "%s", verdict.Message)

@@ -26,6 +26,19 @@ const rollingMinPerPath = 2
 // claiming to drain when it was not.
 const drainSlack = 500 * time.Millisecond
 
+// minNoticeProbes is how many of the balancer's readiness probes a router must answer not ready
+// before it stops answering: load balancers take a backend out after a few failed probes in a row
+// (Kubernetes readiness three by default, cloud balancers two), not after the first.
+const minNoticeProbes = 2
+
+// ordinal spells n as an English ordinal for the small counts of minNoticeProbes.
+func ordinal(n int) string {
+	if w := []string{"", "first", "second", "third"}; n < len(w) {
+		return w[n]
+	}
+	return fmt.Sprintf("%dth", n)
+}
+
 // rollStep is one router's turn in a rolling restart.
 type rollStep struct {
 	// router is its part name, base its HTTP base URL and addr its gRPC address ("" without gRPC).
@@ -53,13 +66,18 @@ type rolling struct {
 	// paths are the wires the run sent over; each must carry requests while routers were away.
 	paths []string
 	grace time.Duration
+	// poll is how often the balancer probed each router's /healthz.
+	poll time.Duration
 }
 
 // judgeRolling is FLT-4's verdict: INVALID unless every router was stopped (the harness's stop
-// and start worked, and the balancer saw it not ready during its turn), some requests were sent while each was draining or away, every wire carried
-// requests while routers were away, and the balancer saw at least one router ready at all times;
-// else FAIL for a router that never reported ready again within the recovery time (a rolling
-// restart that leaves a router down), a request lost to a connection error, without one outcome
+// and start worked, and the balancer saw it not ready during its turn), some requests were sent
+// while each was draining or away, every wire carried requests while routers were away, and the
+// balancer saw at least one router ready at all times; else FAIL for a router that never reported
+// ready again within the recovery time (a rolling restart that leaves a router down), a router
+// that stopped answering its readiness probe without first answering not ready for at least
+// minNoticeProbes probes (too little notice for a balancer: the light load of the run may send it
+// nothing in that gap, a real one would), a request lost to a connection error, without one outcome
 // in time, served with no content, refused other than shed/draining by the router in its turn
 // with a Retry-After (over HTTP; gRPC's contract has no Retry-After), or without exactly one
 // evidence record of its own tenant; else PASS.
@@ -79,6 +97,16 @@ func judgeRolling(r rolling) scenario.Result {
 		}
 		if !sawDown(r.changes, s.base, s.start, s.back) {
 			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("the balancer never saw router %s not ready during its turn: the stop is not shown to have taken it away", s.router)}
+		}
+		if d, ok := departed(r.changes, s.base, s.start, s.back, r.poll); ok && d.notice < minNoticeProbes*r.poll {
+			gone := d.gone.Sub(s.start).Round(time.Millisecond)
+			if d.notice == 0 {
+				fails = append(fails, fmt.Sprintf("router %s stopped answering its /healthz %s after it was asked to stop without first answering not ready: a balancer probing every %s had no notice, and would have sent it requests it could no longer take",
+					s.router, gone, r.poll))
+			} else {
+				fails = append(fails, fmt.Sprintf("router %s stopped answering its /healthz %s after it was asked to stop, having answered not ready for %s only: under %d of the balancer's probes (every %s), so a balancer that acts on the %s failed probe, as most do, was still sending when it went",
+					s.router, gone, d.notice.Round(time.Millisecond), minNoticeProbes, r.poll, ordinal(minNoticeProbes)))
+			}
 		}
 		during := chaosledger.Started(r.entries, chaosledger.Window{Start: s.start, End: s.back})
 		if len(during) < rollingMinDuring {
@@ -155,6 +183,64 @@ func sawDown(changes []driver.Change, base string, from, to time.Time) bool {
 	return slices.ContainsFunc(changes, func(c driver.Change) bool {
 		return c.Base == base && !c.Ready && !c.At.Before(from) && !c.At.After(to)
 	})
+}
+
+// departure is how a router left the balancer in its turn: when it stopped answering its
+// readiness probe for good (at least two probe periods in a row: one slow probe is not a closed
+// port), and for how long before that it had answered not ready (its notice; 0 when it gave none).
+type departure struct {
+	gone   time.Time
+	notice time.Duration
+}
+
+// departed finds base's departure in [from, to] from the readiness history, and whether it had
+// one at all (a router that never stopped answering, restarted in place, had none). Readiness after
+// the router was gone (a restarted router answering 503 while it starts) is no notice.
+func departed(changes []driver.Change, base string, from, to time.Time, poll time.Duration) (departure, bool) {
+	var mine []driver.Change
+	for _, c := range changes {
+		if c.Base == base && !c.At.Before(from) && !c.At.After(to) {
+			mine = append(mine, c)
+		}
+	}
+	var noticeFrom time.Time // the first answered not-ready probe since the last ready one
+	for i, c := range mine {
+		switch {
+		case c.Ready:
+			noticeFrom = time.Time{}
+		case c.Answered:
+			if noticeFrom.IsZero() {
+				noticeFrom = c.At
+			}
+		default:
+			until := to
+			if i+1 < len(mine) {
+				until = mine[i+1].At
+			}
+			if until.Sub(c.At) >= 2*poll {
+				d := departure{gone: c.At}
+				if !noticeFrom.IsZero() {
+					d.notice = c.At.Sub(noticeFrom)
+				}
+				return d, true
+			}
+		}
+	}
+	return departure{}, false
+}
+
+// departureWords says how router s left the balancer in its turn, for the evidence.
+func (r rolling) departureWords(s rollStep) string {
+	end := cmp.Or(s.back, r.to)
+	d, ok := departed(r.changes, s.base, s.start, end, r.poll)
+	switch {
+	case !ok:
+		return fmt.Sprintf("router %s kept answering its /healthz through its turn", s.router)
+	case d.notice == 0:
+		return fmt.Sprintf("router %s stopped answering its /healthz %s after its stop, with no notice", s.router, d.gone.Sub(s.start).Round(time.Millisecond))
+	}
+	return fmt.Sprintf("router %s answered not ready for %s (its notice) and stopped answering %s after its stop",
+		s.router, d.notice.Round(time.Millisecond), d.gone.Sub(s.start).Round(time.Millisecond))
 }
 
 // drainedSheds counts the requests shed for draining, FLT-4's refusal samples.

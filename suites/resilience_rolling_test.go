@@ -28,9 +28,12 @@ func rollRun() rolling {
 	return rolling{entries: entries, want: 2, bases: []string{"a", "b"}, from: t0, to: at(6000), chain: chainOf(records, "acme"), grace: time.Second,
 		paths: []string{viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream},
 		steps: []rollStep{{router: "router-1", base: "a", addr: "a:9090", start: at(1000), back: at(2500)}, {router: "router-2", base: "b", addr: "b:9090", start: at(3500), back: at(5000)}},
-		changes: []driver.Change{{Base: "a", Ready: true, At: at(-500)}, {Base: "b", Ready: true, At: at(-500)},
-			{Base: "a", Ready: false, At: at(1080)}, {Base: "a", Ready: true, At: at(2500)},
-			{Base: "b", Ready: false, At: at(3580)}, {Base: "b", Ready: true, At: at(5000)}}}
+		// Each router answers 503 (its notice) from its stop, stops answering 600 ms later,
+		// and is ready again when it is back.
+		changes: []driver.Change{{Base: "a", Ready: true, Answered: true, At: at(-500)}, {Base: "b", Ready: true, Answered: true, At: at(-500)},
+			{Base: "a", Ready: false, Answered: true, At: at(1080)}, {Base: "a", Answered: false, At: at(1680)}, {Base: "a", Ready: true, Answered: true, At: at(2500)},
+			{Base: "b", Ready: false, Answered: true, At: at(3580)}, {Base: "b", Answered: false, At: at(4180)}, {Base: "b", Ready: true, Answered: true, At: at(5000)}},
+		poll: 100 * time.Millisecond}
 }
 
 func TestRollingPassesWhenOnlyDrainingSheds(t *testing.T) {
@@ -69,6 +72,18 @@ func TestRollingFails(t *testing.T) {
 		"a shed for draining before any turn": {func(r *rolling) {
 			r.entries[2].Outcome, r.entries[2].Reason, r.entries[2].RetryAfter, r.entries[2].Endpoint = outcome.Shed, outcome.ReasonDraining, time.Second, "a"
 		}, "when that router was not taking its turn"},
+		// router.drain_notice 0s: the router closes as soon as nothing is in flight, and the
+		// balancer's next probe finds no one there. The restarted router's 503 while it starts
+		// is no notice: it came after the router was gone.
+		"a router gone without notice": {func(r *rolling) {
+			r.changes[5] = driver.Change{Base: "b", Answered: false, At: at(3580)}
+			r.changes[6] = driver.Change{Base: "b", Ready: false, Answered: true, At: at(4800)}
+		}, "router router-2 stopped answering its /healthz 80ms after it was asked to stop without first answering not ready"},
+		// router.drain_notice 0s with work in flight: the router answers 503 while that work
+		// ends (one probe), then closes; a balancer waiting for a second failed probe never saw.
+		"a router gone after one probe's notice": {func(r *rolling) {
+			r.changes[6].At = at(3680)
+		}, "router router-2 stopped answering its /healthz 180ms after it was asked to stop, having answered not ready for 100ms only: under 2 of the balancer's probes"},
 		"a shed for draining after the router was back": {func(r *rolling) {
 			r.entries[28].Outcome, r.entries[28].Reason, r.entries[28].Endpoint = outcome.Shed, outcome.ReasonDraining, "a:9090"
 		}, "request #29 (http) to a:9090 was shed for draining at 01:00:02.800, when that router was not taking its turn"},
@@ -80,6 +95,15 @@ func TestRollingFails(t *testing.T) {
 			expectVerdict(t, judgeRolling(r), scenario.Fail, c.want)
 		})
 	}
+}
+
+// One probe that went unanswered before the notice (a slow answer, not a closed port) does not
+// count as the router gone: the notice that follows is still notice.
+func TestRollingPassesASlowProbeBeforeTheNotice(t *testing.T) {
+	r := rollRun()
+	r.changes = slices.Insert(r.changes, 2, driver.Change{Base: "a", Answered: false, At: at(1030)})
+	r.changes[3].At = at(1110)
+	expectVerdict(t, judgeRolling(r), scenario.Pass, "2 routers restarted in turn")
 }
 
 func TestRollingIsInvalidWithoutItsPreconditions(t *testing.T) {

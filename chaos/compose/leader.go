@@ -16,9 +16,32 @@ import (
 // server_name). Every monitor is tried, since the node asked may be the one that is down; it is
 // an error when none answers or none knows the stream.
 func (d *Deployment) StreamLeader(ctx context.Context, stream string) (string, error) {
+	var name string
+	err := d.eachStreamReport(ctx, stream, func(c *server.ClusterInfo) error {
+		var err error
+		name, err = d.partOfServer(ctx, c.Leader)
+		return err
+	})
+	return name, err
+}
+
+// StreamReplicas is how many nodes keep stream, as the first node that knows its leader reports:
+// the leader and its followers. One means the stream lives on one node alone.
+func (d *Deployment) StreamReplicas(ctx context.Context, stream string) (int, error) {
+	var n int
+	err := d.eachStreamReport(ctx, stream, func(c *server.ClusterInfo) error {
+		n = 1 + len(c.Replicas)
+		return nil
+	})
+	return n, err
+}
+
+// eachStreamReport asks the state-store nodes' monitoring endpoints in turn for stream's cluster
+// report and hands the first that names a leader to use; it tries the next node while use fails.
+func (d *Deployment) eachStreamReport(ctx context.Context, stream string, use func(*server.ClusterInfo) error) error {
 	parts := d.Parts("state-store")
 	if len(parts) == 0 {
-		return "", fmt.Errorf("%w: no parts of role state-store", ErrDeployment)
+		return fmt.Errorf("%w: no parts of role state-store", ErrDeployment)
 	}
 	var errs []error
 	for _, part := range parts {
@@ -32,31 +55,30 @@ func (d *Deployment) StreamLeader(ctx context.Context, stream string) (string, e
 			errs = append(errs, fmt.Errorf("%s: %w", part, err))
 			continue
 		}
-		leader := streamLeader(&jsz, stream)
-		if leader == "" {
+		c := streamCluster(&jsz, stream)
+		if c == nil || c.Leader == "" {
 			errs = append(errs, fmt.Errorf("%s: stream %s has no leader there", part, stream))
 			continue
 		}
-		name, err := d.partOfServer(ctx, leader)
-		if err != nil {
+		if err := use(c); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", part, err))
 			continue
 		}
-		return name, nil
+		return nil
 	}
-	return "", fmt.Errorf("compose: the leader of stream %s: no state-store node tells: %w", stream, errors.Join(errs...))
+	return fmt.Errorf("compose: stream %s: no state-store node tells: %w", stream, errors.Join(errs...))
 }
 
-// streamLeader is the server_name the JetStream report gives as stream's leader, "" if none.
-func streamLeader(jsz *server.JSInfo, stream string) string {
+// streamCluster is the JetStream report's cluster information of stream, nil if it has none.
+func streamCluster(jsz *server.JSInfo, stream string) *server.ClusterInfo {
 	for _, acc := range jsz.AccountDetails {
 		for _, s := range acc.Streams {
-			if s.Name == stream && s.Cluster != nil {
-				return s.Cluster.Leader
+			if s.Name == stream {
+				return s.Cluster
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 // partOfServer maps a NATS server_name to the state-store part that runs it, asking each node's

@@ -51,3 +51,23 @@ func TestStreamLeaderNamesThePartOfTheLeadingServer(t *testing.T) {
 		t.Fatalf("unknown stream: %v; want an error naming the stream and what each node said", err)
 	}
 }
+
+// TestStreamReplicasCountsTheLeaderAndItsFollowers: three replicas are the leader and two
+// followers; a stream kept on one node reports no followers, and is one replica.
+func TestStreamReplicasCountsTheLeaderAndItsFollowers(t *testing.T) {
+	jsz := `{"account_details": [{"name": "$G", "stream_detail": [
+		{"name": "THREE", "cluster": {"leader": "srv-a", "replicas": [{"name": "srv-b"}, {"name": "srv-c"}]}},
+		{"name": "ONE", "cluster": {"leader": "srv-a"}}]}]}`
+	d := &Deployment{o: Options{
+		Parts:   map[string][]string{"state-store": {"n1"}},
+		Monitor: map[string]string{"n1": monitor(t, "srv-a", jsz)},
+	}, http: http.DefaultClient, serverNames: map[string]string{}}
+	for stream, want := range map[string]int{"THREE": 3, "ONE": 1} {
+		if got, err := d.StreamReplicas(context.Background(), stream); err != nil || got != want {
+			t.Errorf("replicas of %s: %d, %v; want %d", stream, got, err, want)
+		}
+	}
+	if _, err := d.StreamReplicas(context.Background(), "MISSING"); err == nil || !strings.Contains(err.Error(), "MISSING") {
+		t.Errorf("unknown stream: %v; want an error naming it", err)
+	}
+}

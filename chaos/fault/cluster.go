@@ -8,6 +8,9 @@ import "context"
 type Leaders interface {
 	// StreamLeader names the state-store part that leads stream now.
 	StreamLeader(ctx context.Context, stream string) (string, error)
+	// StreamReplicas is how many nodes keep stream: 1 when it lives on one node alone, whose
+	// loss no election can ride out.
+	StreamReplicas(ctx context.Context, stream string) (int, error)
 }
 
 // NetworkCutter is a Nodes that can take a part off one named network of the deployment while it

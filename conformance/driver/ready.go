@@ -42,7 +42,11 @@ func pickReady(bases []string, n uint64, ready func(string) bool) string {
 type Change struct {
 	Base  string
 	Ready bool
-	At    time.Time
+	// Answered is whether the router answered the probe at all, with any status, within the
+	// period. A router that is not ready but answers is giving notice (a draining router's 503);
+	// one that does not answer is gone, or too slow to say, and a balancer learns nothing from it.
+	Answered bool
+	At       time.Time
 }
 
 // Readiness polls routers' /healthz and keeps whether each is ready (last answer 200) and every
@@ -53,10 +57,12 @@ type Readiness struct {
 	bases []string
 	every time.Duration
 
-	mu      sync.Mutex
-	ready   map[string]bool
-	changes []Change
-	polled  map[string]int
+	mu    sync.Mutex
+	ready map[string]bool
+	// answered is whether each router answered its last probe (Change.Answered).
+	answered map[string]bool
+	changes  []Change
+	polled   map[string]int
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -69,7 +75,7 @@ func WatchReadiness(hc *http.Client, bases []string, every time.Duration) *Readi
 		hc = &http.Client{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Readiness{hc: hc, bases: append([]string(nil), bases...), every: every, ready: map[string]bool{},
+	r := &Readiness{hc: hc, bases: append([]string(nil), bases...), every: every, ready: map[string]bool{}, answered: map[string]bool{},
 		polled: map[string]int{}, stop: cancel, done: make(chan struct{})}
 	go r.loop(ctx)
 	return r
@@ -83,7 +89,10 @@ func (r *Readiness) loop(ctx context.Context) {
 	for {
 		var wg sync.WaitGroup
 		for _, b := range r.bases {
-			wg.Go(func() { r.set(b, r.probe(ctx, b)) })
+			wg.Go(func() {
+				ready, answered := r.probe(ctx, b)
+				r.set(b, ready, answered)
+			})
 		}
 		wg.Wait()
 		select {
@@ -94,31 +103,32 @@ func (r *Readiness) loop(ctx context.Context) {
 	}
 }
 
-// probe asks base's /healthz once: ready is a 200 within the period.
-func (r *Readiness) probe(ctx context.Context, base string) bool {
+// probe asks base's /healthz once: ready is a 200 within the period, answered any status within it.
+func (r *Readiness) probe(ctx context.Context, base string) (ready, answered bool) {
 	pctx, cancel := context.WithTimeout(ctx, r.every)
 	defer cancel()
 	req, err := http.NewRequestWithContext(pctx, http.MethodGet, base+PathHealthz, nil)
 	if err != nil {
-		return false
+		return false, false
 	}
 	resp, err := r.hc.Do(req)
 	if err != nil {
-		return false
+		return false, false
 	}
 	_ = resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return resp.StatusCode == http.StatusOK, true
 }
 
-// set records one probe's answer, and a change when it differs from the last.
-func (r *Readiness) set(base string, ready bool) {
+// set records one probe's answer, and a change when it differs from the last in readiness or in
+// whether the router answered.
+func (r *Readiness) set(base string, ready, answered bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.polled[base]++
-	if was, seen := r.ready[base]; !seen || was != ready {
-		r.changes = append(r.changes, Change{Base: base, Ready: ready, At: time.Now()})
+	if was, seen := r.ready[base]; !seen || was != ready || r.answered[base] != answered {
+		r.changes = append(r.changes, Change{Base: base, Ready: ready, Answered: answered, At: time.Now()})
 	}
-	r.ready[base] = ready
+	r.ready[base], r.answered[base] = ready, answered
 }
 
 // Ready reports whether base answered its last probe 200. It fits OnlyReady.

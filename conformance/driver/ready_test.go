@@ -98,3 +98,33 @@ func TestPickReadyWithNoneReadyKeepsTurns(t *testing.T) {
 		}
 	}
 }
+
+// TestReadinessTellsNoticeFromAbsence: a router answering 503 is not ready but answered (its
+// notice); once its port is closed it is not ready and unanswered, and that is a change too.
+func TestReadinessTellsNoticeFromAbsence(t *testing.T) {
+	var up atomic.Bool
+	up.Store(true)
+	srv, _ := healthRouter(t, &up)
+	w := WatchReadiness(nil, []string{srv.URL}, 10*time.Millisecond)
+	defer w.Stop()
+	await := func(what string, cond func(Change) bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for {
+			if cs := w.Changes(); len(cs) > 0 && cond(cs[len(cs)-1]) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("no change to %s; changes %+v", what, w.Changes())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	await("ready", func(c Change) bool { return c.Ready && c.Answered })
+	up.Store(false)
+	await("not ready, answered", func(c Change) bool { return !c.Ready && c.Answered })
+	srv.Close()
+	await("not answered", func(c Change) bool { return !c.Ready && !c.Answered })
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# negative.sh [REPORT]: the reference Compose deployment's own negative controls. For each SHOULD
+# that only a deployment can judge (the rolling restart FLT-4, the state-store node loss DUR-4, the
+# region network cut FBK-4), bring the deployment up with one line of aruntime.yaml broken on
+# purpose, certify it focused on that requirement (certify.sh, which takes it down again and
+# checks nothing is left), and check that the verdict is FAIL (negative-expect.yaml). A harness
+# that passes these deployments would pass a runtime that breaks the rule. `make
+# certify-deploy-negative` runs it; CI runs it after certify-deploy. Reports land in
+# REPORT/<control>/. Exits 1 when a control is not failed or something is left behind.
+#
+# Environment: ARCERT_NEGATIVE_ONLY (a control's name: run that one alone).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+report=$(realpath -m "${1:-arcert-deploy-negative-report}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# control NAME REQUIREMENT FROM TO: the reference configuration with the line FROM replaced by TO.
+control() {
+	local name=$1 req=$2 from=$3 to=$4 config=$work/$1.yaml
+	if [[ -n ${ARCERT_NEGATIVE_ONLY:-} && $ARCERT_NEGATIVE_ONLY != "$name" ]]; then
+		return 0
+	fi
+	# The broken line must be there exactly once, or the control would certify the reference.
+	if [[ $(grep -cxF -- "$from" "$here/aruntime.yaml") != 1 ]]; then
+		echo "certify-deploy-negative: $name: aruntime.yaml has no single line '$from' to break" >&2
+		exit 2
+	fi
+	awk -v from="$from" -v to="$to" '$0 == from { print to; next } { print }' "$here/aruntime.yaml" >"$config"
+	echo "certify-deploy-negative: $name: '$to' instead of '$from', certifying $req"
+	rm -rf "${report:?}/$name"
+	ARCERT_CONFIG=$config ARCERT_EXPECT= ARCERT_CERTIFY_ARGS="--focus $req" \
+		"$here/certify.sh" "$report/$name"
+}
+
+control drain-notice-0s FLT-4 \
+	"  drain_notice: 1s             # and answers (shed draining, /healthz 503) at least this long first: the" \
+	"  drain_notice: 0s"
+control one-replica DUR-4 "  replicas: 3" "  replicas: 1"
+control slow-health-checks FBK-4 \
+	"  health_interval: 250ms       # how often the router asks each worker for its health" \
+	"  health_interval: 10s"
+
+if [[ -n ${ARCERT_NEGATIVE_ONLY:-} ]]; then
+	echo "certify-deploy-negative: $ARCERT_NEGATIVE_ONLY alone: its report is in $report/$ARCERT_NEGATIVE_ONLY"
+	exit 0
+fi
+(cd "$root" && go run ./internal/tools/verdictcheck -expect "$here/negative-expect.yaml" -dir "$report")
