@@ -93,7 +93,7 @@ func errorWords(err error) string { return cmp.Or(err.Error(), "an error without
 // its bound connections to a router (driver.Client.ConnectionBound): their latency and, where
 // their context ended first, their outcome were the harness's, so the run judges nothing.
 func harnessHeld(n, bound int64) string {
-	return fmt.Sprintf("%d requests waited in the harness for one of its %d connections to a router, so their latency and outcome were not the runtime's alone (arcert certify --max-conns-per-router raises the bound)",
+	return fmt.Sprintf("%d requests waited in the harness for one of its %d connections to a router, so their latency and outcome were not the runtime's alone",
 		n, bound)
 }
 

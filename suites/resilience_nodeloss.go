@@ -35,11 +35,13 @@ type leaderWatch struct {
 	mu           sync.Mutex
 	killed       string
 	leaderAtKill string
-	// replicas is how many nodes kept the stream just before the kill (0: not known).
-	replicas    int
-	jobsRunning bool
-	answers     []string
-	errors      int
+	// replicas is how many nodes kept the stream just before the kill (0: not known), and
+	// replicasWords says so (or why it is not known) for the evidence.
+	replicas      int
+	replicasWords string
+	jobsRunning   bool
+	answers       []string
+	errors        int
 }
 
 // stateStoreLeaders is env.Nodes as a deployment that can name a stream's leader, and the
@@ -93,10 +95,13 @@ func killLeader(ctx context.Context, leaders fault.Leaders, stream string, t tar
 		again = "unknown: " + err.Error()
 	}
 	replicas, err := leaders.StreamReplicas(ctx, stream)
+	replicasWords := fmt.Sprintf("%s was kept on %d node(s) at the kill", stream, replicas)
 	if err != nil {
 		replicas = 0 // not known: the election the judge asks for decides
+		replicasWords = fmt.Sprintf("how many nodes kept %s could not be read: %v", stream, err)
 	}
 	w.mu.Lock()
+	w.replicasWords = replicasWords
 	w.killed, w.leaderAtKill, w.replicas, w.jobsRunning = leader, again, replicas, status == http.StatusOK && b.Status != "completed"
 	w.mu.Unlock()
 	killErr := env.Nodes.Kill(ctx, target.PartStateStore, leader)
@@ -181,6 +186,7 @@ var _ = Describe("State-store node loss", Serial, Label("fault:state-store"), fu
 			leadersWhileDown: w.answers, jobsRunning: w.jobsRunning, jobs: done, done: ok, want: nodeLossJobs,
 			chain: chain, jobTenant: a.Name, chainFrom: chainFrom, grace: deadlineGrace}
 		evidence("StreamLeader(%s) while %s was down: %s (%d errors)", stream, w.killed, runs(w.answers), w.errors)
+		evidence("%s", w.replicasWords)
 		w.mu.Unlock()
 		verdict := judgeNodeLoss(n)
 		if verdict.Verdict == scenario.Fail {

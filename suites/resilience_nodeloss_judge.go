@@ -51,9 +51,10 @@ type nodeLoss struct {
 }
 
 // judgeNodeLoss is DUR-4's verdict: INVALID unless the killed node still led the stream when
-// asked again just before the kill; FAIL when that node was the stream's only replica (the
-// evidence depended on it, whatever the run then saw: a spool or a quick restart may hide the
-// loss for 12 s, not a node that does not come back); INVALID unless another node was named leader while it was down, the batch
+// asked again just before the kill; FAIL when the stream had one or two replicas (the lost node
+// was its only one, or the other alone is no majority: the evidence depended on that node,
+// whatever the run then saw, as a spool or a quick restart may hide the loss for 12 s, not a node
+// that does not come back); INVALID unless another node was named leader while it was down, the batch
 // was running at the kill and at least nodeLossMinPerPath requests went over every wire while
 // the node was down; else FAIL for any request lost, refused for the loss, served with no
 // content or without one outcome in time, any request or job without exactly one evidence record
@@ -65,6 +66,8 @@ func judgeNodeLoss(n nodeLoss) scenario.Result {
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("the killed node %s did not lead the stream at the kill (%q did): a follower's loss forces no election", n.killed, n.leaderAtKill)}
 	case n.replicas == 1:
 		return scenario.Result{Verdict: scenario.Fail, Message: fmt.Sprintf("the evidence stream %s is kept on one node, %s, alone: its records depend on that node surviving, and no other can take it over when it is lost", n.stream, n.killed)}
+	case n.replicas == 2:
+		return scenario.Result{Verdict: scenario.Fail, Message: fmt.Sprintf("the evidence stream %s is kept on 2 nodes: losing one, %s, leaves no majority of its replicas to elect another leader, so it depends on that node surviving", n.stream, n.killed)}
 	case !slices.ContainsFunc(n.leadersWhileDown, func(l string) bool { return l != "" && l != n.killed }):
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("no other node was named leader while %s was down (answers: %s): no election is shown to have happened", n.killed, listOrNone(n.leadersWhileDown))}
 	case !n.jobsRunning:

@@ -113,6 +113,9 @@ func TestNodeLossFails(t *testing.T) {
 		"the stream kept on one node": {func(n *nodeLoss) {
 			n.replicas, n.leadersWhileDown = 1, nil
 		}, "the evidence stream EVIDENCE_IN is kept on one node, nats-1, alone"},
+		"the stream kept on two nodes": {func(n *nodeLoss) {
+			n.replicas, n.leadersWhileDown = 2, nil
+		}, "kept on 2 nodes: losing one, nats-1, leaves no majority"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

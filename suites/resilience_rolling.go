@@ -84,6 +84,7 @@ func rollOne(ctx context.Context, s fault.Stopper, watch *driver.Readiness, rout
 		_ = heal()
 		return step
 	}
+	step.stopped = time.Now()
 	if err := heal(); err != nil {
 		step.problem = err.Error()
 		return step

@@ -43,9 +43,10 @@ func ordinal(n int) string {
 type rollStep struct {
 	// router is its part name, base its HTTP base URL and addr its gRPC address ("" without gRPC).
 	router, base, addr string
-	// start is when it was asked to stop, back when the balancer saw it ready again (zero when
-	// it never did).
-	start, back time.Time
+	// start is when it was asked to stop, stopped when that stop returned (the router's process
+	// had ended; zero when the stop failed), back when the balancer saw it ready again (zero
+	// when it never did).
+	start, stopped, back time.Time
 	// problem is what went wrong with the stop or the restart, "" when nothing did.
 	problem string
 }
@@ -70,20 +71,25 @@ type rolling struct {
 	poll time.Duration
 }
 
-// judgeRolling is FLT-4's verdict: INVALID unless every router was stopped (the harness's stop
+// judgeRolling is FLT-4's verdict: FAIL first for a router that stopped answering its readiness
+// probe without having answered not ready to at least minNoticeProbes probes (too little notice
+// for a balancer; the light load of the run may send it nothing in that gap, a real one would),
+// which needs no load to show; then INVALID unless every router was stopped (the harness's stop
 // and start worked, and the balancer saw it not ready during its turn), some requests were sent
 // while each was draining or away, every wire carried requests while routers were away, and the
 // balancer saw at least one router ready at all times; else FAIL for a router that never reported
-// ready again within the recovery time (a rolling restart that leaves a router down), a router
-// that stopped answering its readiness probe without first answering not ready for at least
-// minNoticeProbes probes (too little notice for a balancer: the light load of the run may send it
-// nothing in that gap, a real one would), a request lost to a connection error, without one outcome
+// ready again within the recovery time (a rolling restart that leaves a router down), a request lost to a connection error, without one outcome
 // in time, served with no content, refused other than shed/draining by the router in its turn
 // with a Retry-After (over HTTP; gRPC's contract has no Retry-After), or without exactly one
 // evidence record of its own tenant; else PASS.
 func judgeRolling(r rolling) scenario.Result {
 	if len(r.steps) != r.want && (len(r.steps) == 0 || !r.steps[len(r.steps)-1].back.IsZero()) {
 		return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("%d of %d routers took their turn", len(r.steps), r.want)}
+	}
+	// A router that went without notice is a defect however thin the rest of the run: judged
+	// before the gates on the load, which it does not need.
+	if fails := r.departures(); len(fails) > 0 {
+		return scenario.Result{Verdict: scenario.Fail, Message: problemsText(fails)}
 	}
 	var fails []string
 	var away []chaosledger.Entry
@@ -97,16 +103,6 @@ func judgeRolling(r rolling) scenario.Result {
 		}
 		if !sawDown(r.changes, s.base, s.start, s.back) {
 			return scenario.Result{Verdict: scenario.Invalid, Message: fmt.Sprintf("the balancer never saw router %s not ready during its turn: the stop is not shown to have taken it away", s.router)}
-		}
-		if d, ok := departed(r.changes, s.base, s.start, s.back, r.poll); ok && d.notice < minNoticeProbes*r.poll {
-			gone := d.gone.Sub(s.start).Round(time.Millisecond)
-			if d.notice == 0 {
-				fails = append(fails, fmt.Sprintf("router %s stopped answering its /healthz %s after it was asked to stop without first answering not ready: a balancer probing every %s had no notice, and would have sent it requests it could no longer take",
-					s.router, gone, r.poll))
-			} else {
-				fails = append(fails, fmt.Sprintf("router %s stopped answering its /healthz %s after it was asked to stop, having answered not ready for %s only: under %d of the balancer's probes (every %s), so a balancer that acts on the %s failed probe, as most do, was still sending when it went",
-					s.router, gone, d.notice.Round(time.Millisecond), minNoticeProbes, r.poll, ordinal(minNoticeProbes)))
-			}
 		}
 		during := chaosledger.Started(r.entries, chaosledger.Window{Start: s.start, End: s.back})
 		if len(during) < rollingMinDuring {
@@ -185,62 +181,74 @@ func sawDown(changes []driver.Change, base string, from, to time.Time) bool {
 	})
 }
 
-// departure is how a router left the balancer in its turn: when it stopped answering its
-// readiness probe for good (at least two probe periods in a row: one slow probe is not a closed
-// port), and for how long before that it had answered not ready (its notice; 0 when it gave none).
+// departure is how a router left the balancer in its turn: the first probe it did not answer
+// for good, and how many probes before it, since it was last ready, it answered not ready (its
+// notice; 0 when it gave none).
 type departure struct {
-	gone   time.Time
-	notice time.Duration
+	gone         driver.Change
+	noticeProbes int
 }
 
-// departed finds base's departure in [from, to] from the readiness history, and whether it had
-// one at all (a router that never stopped answering, restarted in place, had none). Readiness after
-// the router was gone (a restarted router answering 503 while it starts) is no notice.
-func departed(changes []driver.Change, base string, from, to time.Time, poll time.Duration) (departure, bool) {
+// departed finds base's departure from the readiness history: the first unanswered probe after
+// which the router did not answer again before stopped, when the harness's stop of it returned
+// (the old process was gone then; what answers after is the restarted one, whose 503 while it
+// starts is no notice). An unanswered probe followed by answers before stopped was a slow answer,
+// not a departure. ok is false when the router never went unanswered, having restarted faster
+// than the balancer probes.
+func departed(changes []driver.Change, base string, stopped time.Time) (d departure, ok bool) {
 	var mine []driver.Change
 	for _, c := range changes {
-		if c.Base == base && !c.At.Before(from) && !c.At.After(to) {
+		if c.Base == base {
 			mine = append(mine, c)
 		}
 	}
-	var noticeFrom time.Time // the first answered not-ready probe since the last ready one
 	for i, c := range mine {
-		switch {
-		case c.Ready:
-			noticeFrom = time.Time{}
-		case c.Answered:
-			if noticeFrom.IsZero() {
-				noticeFrom = c.At
-			}
-		default:
-			until := to
-			if i+1 < len(mine) {
-				until = mine[i+1].At
-			}
-			if until.Sub(c.At) >= 2*poll {
-				d := departure{gone: c.At}
-				if !noticeFrom.IsZero() {
-					d.notice = c.At.Sub(noticeFrom)
-				}
-				return d, true
+		if c.Answered || (i+1 < len(mine) && !mine[i+1].At.After(stopped)) {
+			continue
+		}
+		d.gone = c
+		for j := i - 1; j >= 0 && !mine[j].Ready; j-- {
+			if mine[j].Answered {
+				d.noticeProbes += mine[j+1].Probe - mine[j].Probe
 			}
 		}
+		return d, true
 	}
 	return departure{}, false
 }
 
+// departures are the FAILs of routers that went without minNoticeProbes probes of notice.
+func (r rolling) departures() []string {
+	var fails []string
+	for _, s := range r.steps {
+		if s.problem != "" || s.stopped.IsZero() {
+			continue
+		}
+		d, ok := departed(r.changes, s.base, s.stopped)
+		switch {
+		case !ok || d.noticeProbes >= minNoticeProbes:
+		case d.noticeProbes == 0:
+			fails = append(fails, fmt.Sprintf("router %s stopped answering its /healthz (probe at %s, %s after it was asked to stop) without first answering not ready: a balancer probing every %s had no notice, and would have sent it requests it could no longer take",
+				s.router, d.gone.At.Format("15:04:05.000"), d.gone.At.Sub(s.start).Round(time.Millisecond), r.poll))
+		default:
+			fails = append(fails, fmt.Sprintf("router %s stopped answering its /healthz (probe at %s, %s after it was asked to stop) having answered not ready to %d probe(s) only, under %d of the balancer's (every %s): a balancer that acts on the %s failed probe, as most do, was still sending when it went",
+				s.router, d.gone.At.Format("15:04:05.000"), d.gone.At.Sub(s.start).Round(time.Millisecond), d.noticeProbes, minNoticeProbes, r.poll, ordinal(minNoticeProbes)))
+		}
+	}
+	return fails
+}
+
 // departureWords says how router s left the balancer in its turn, for the evidence.
 func (r rolling) departureWords(s rollStep) string {
-	end := cmp.Or(s.back, r.to)
-	d, ok := departed(r.changes, s.base, s.start, end, r.poll)
-	switch {
-	case !ok:
-		return fmt.Sprintf("router %s kept answering its /healthz through its turn", s.router)
-	case d.notice == 0:
-		return fmt.Sprintf("router %s stopped answering its /healthz %s after its stop, with no notice", s.router, d.gone.Sub(s.start).Round(time.Millisecond))
+	if s.stopped.IsZero() {
+		return fmt.Sprintf("router %s was not stopped", s.router)
 	}
-	return fmt.Sprintf("router %s answered not ready for %s (its notice) and stopped answering %s after its stop",
-		s.router, d.notice.Round(time.Millisecond), d.gone.Sub(s.start).Round(time.Millisecond))
+	d, ok := departed(r.changes, s.base, s.stopped)
+	if !ok {
+		return fmt.Sprintf("router %s answered its /healthz throughout its turn (back before a probe found it gone)", s.router)
+	}
+	return fmt.Sprintf("router %s answered not ready to %d probe(s) (its notice) and then not at all, from %s after its stop",
+		s.router, d.noticeProbes, d.gone.At.Sub(s.start).Round(time.Millisecond))
 }
 
 // drainedSheds counts the requests shed for draining, FLT-4's refusal samples.

@@ -27,13 +27,33 @@ func rollRun() rolling {
 	}
 	return rolling{entries: entries, want: 2, bases: []string{"a", "b"}, from: t0, to: at(6000), chain: chainOf(records, "acme"), grace: time.Second,
 		paths: []string{viaHTTP, viaHTTPStream, viaGRPC, viaGRPCStream},
-		steps: []rollStep{{router: "router-1", base: "a", addr: "a:9090", start: at(1000), back: at(2500)}, {router: "router-2", base: "b", addr: "b:9090", start: at(3500), back: at(5000)}},
-		// Each router answers 503 (its notice) from its stop, stops answering 600 ms later,
-		// and is ready again when it is back.
-		changes: []driver.Change{{Base: "a", Ready: true, Answered: true, At: at(-500)}, {Base: "b", Ready: true, Answered: true, At: at(-500)},
-			{Base: "a", Ready: false, Answered: true, At: at(1080)}, {Base: "a", Answered: false, At: at(1680)}, {Base: "a", Ready: true, Answered: true, At: at(2500)},
-			{Base: "b", Ready: false, Answered: true, At: at(3580)}, {Base: "b", Answered: false, At: at(4180)}, {Base: "b", Ready: true, Answered: true, At: at(5000)}},
+		steps: []rollStep{{router: "router-1", base: "a", addr: "a:9090", start: at(1000), stopped: at(1700), back: at(2500)},
+			{router: "router-2", base: "b", addr: "b:9090", start: at(3500), stopped: at(4200), back: at(5000)}},
+		// Each router answers 503 (its notice, six probes) from its stop, stops answering 600 ms
+		// later as its process ends, and is ready again when it is back. Probe n ends at about
+		// -600 ms + n x 100 ms.
+		changes: []driver.Change{seen("a", 1, true, true), seen("b", 1, true, true),
+			seen("a", 17, false, true), seen("a", 23, false, false), seen("a", 31, true, true),
+			seen("b", 42, false, true), seen("b", 48, false, false), seen("b", 56, true, true)},
 		poll: 100 * time.Millisecond}
+}
+
+// seen is the readiness change base's n-th probe saw, ending at about -600 ms + n x 100 ms
+// (a timed-out probe ends 80 ms later, as its answer never came).
+func seen(base string, n int, ready, answered bool) driver.Change {
+	ms := -600 + 100*n
+	if !answered {
+		ms += 80
+	}
+	return driver.Change{Base: base, Ready: ready, Answered: answered, Probe: n, At: at(ms)}
+}
+
+// withChanges is the fixture with base's readiness history replaced.
+func withChanges(r rolling, base string, cs ...driver.Change) []driver.Change {
+	out := slices.DeleteFunc(slices.Clone(r.changes), func(c driver.Change) bool { return c.Base == base && c.Probe > 1 })
+	out = append(out, cs...)
+	slices.SortStableFunc(out, func(x, y driver.Change) int { return x.At.Compare(y.At) })
+	return out
 }
 
 func TestRollingPassesWhenOnlyDrainingSheds(t *testing.T) {
@@ -74,16 +94,25 @@ func TestRollingFails(t *testing.T) {
 		}, "when that router was not taking its turn"},
 		// router.drain_notice 0s: the router closes as soon as nothing is in flight, and the
 		// balancer's next probe finds no one there. The restarted router's 503 while it starts
-		// is no notice: it came after the router was gone.
+		// is no notice: it came after the stop returned.
 		"a router gone without notice": {func(r *rolling) {
-			r.changes[5] = driver.Change{Base: "b", Answered: false, At: at(3580)}
-			r.changes[6] = driver.Change{Base: "b", Ready: false, Answered: true, At: at(4800)}
-		}, "router router-2 stopped answering its /healthz 80ms after it was asked to stop without first answering not ready"},
+			r.changes = withChanges(*r, "b", seen("b", 42, false, false), seen("b", 54, false, true), seen("b", 56, true, true))
+		}, "router router-2 stopped answering its /healthz (probe at 01:00:03.680, 180ms after it was asked to stop) without first answering not ready"},
 		// router.drain_notice 0s with work in flight: the router answers 503 while that work
 		// ends (one probe), then closes; a balancer waiting for a second failed probe never saw.
 		"a router gone after one probe's notice": {func(r *rolling) {
-			r.changes[6].At = at(3680)
-		}, "router router-2 stopped answering its /healthz 180ms after it was asked to stop, having answered not ready for 100ms only: under 2 of the balancer's probes"},
+			r.changes = withChanges(*r, "b", seen("b", 42, false, true), seen("b", 43, false, false), seen("b", 56, true, true))
+		}, "router router-2 stopped answering its /healthz (probe at 01:00:03.780, 280ms after it was asked to stop) having answered not ready to 1 probe(s) only, under 2"},
+		// The departure needs no load: a thin turn of the other router does not hide it.
+		"a router gone without notice beside a turn with no load": {func(r *rolling) {
+			r.changes = withChanges(*r, "a", seen("a", 17, false, false), seen("a", 31, true, true))
+			r.steps[1].start, r.steps[1].back = at(4195), at(4199)
+		}, "router router-1 stopped answering its /healthz"},
+		// A router whose turn never ended (not ready again) is still judged on how it left.
+		"a router gone without notice that never came back": {func(r *rolling) {
+			r.changes = withChanges(*r, "b", seen("b", 42, false, false))
+			r.steps[1].back = time.Time{}
+		}, "without first answering not ready"},
 		"a shed for draining after the router was back": {func(r *rolling) {
 			r.entries[28].Outcome, r.entries[28].Reason, r.entries[28].Endpoint = outcome.Shed, outcome.ReasonDraining, "a:9090"
 		}, "request #29 (http) to a:9090 was shed for draining at 01:00:02.800, when that router was not taking its turn"},
@@ -97,13 +126,35 @@ func TestRollingFails(t *testing.T) {
 	}
 }
 
-// One probe that went unanswered before the notice (a slow answer, not a closed port) does not
-// count as the router gone: the notice that follows is still notice.
-func TestRollingPassesASlowProbeBeforeTheNotice(t *testing.T) {
+// Probes that went unanswered before the notice or inside it (a slow answer while the machine is
+// busy, not a closed port: the router answered again before its stop returned) are neither its
+// departure nor notice, and the notice around them still counts.
+func TestRollingPassesSlowProbesAroundTheNotice(t *testing.T) {
+	cases := map[string][]driver.Change{
+		"three slow probes before the notice": {seen("a", 14, false, false), seen("a", 17, false, true), seen("a", 23, false, false), seen("a", 31, true, true)},
+		"three slow probes inside the notice": {seen("a", 17, false, true), seen("a", 18, false, false), seen("a", 21, false, true), seen("a", 23, false, false), seen("a", 31, true, true)},
+		"a notice of exactly two probes":      {seen("a", 21, false, true), seen("a", 23, false, false), seen("a", 31, true, true)},
+	}
+	for name, cs := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := rollRun()
+			r.changes = withChanges(r, "a", cs...)
+			expectVerdict(t, judgeRolling(r), scenario.Pass, "2 routers restarted in turn")
+		})
+	}
+}
+
+// A router restarted faster than the balancer probes never goes unanswered: there is no
+// departure to judge, and its 503 is not notice it owed.
+func TestDepartedNeedsAnUnansweredProbeAfterTheStop(t *testing.T) {
 	r := rollRun()
-	r.changes = slices.Insert(r.changes, 2, driver.Change{Base: "a", Answered: false, At: at(1030)})
-	r.changes[3].At = at(1110)
-	expectVerdict(t, judgeRolling(r), scenario.Pass, "2 routers restarted in turn")
+	cs := withChanges(r, "a", seen("a", 17, false, true), seen("a", 31, true, true))
+	if d, ok := departed(cs, "a", at(1700)); ok {
+		t.Errorf("departed = %+v, want none", d)
+	}
+	if d, ok := departed(r.changes, "a", at(1700)); !ok || d.noticeProbes != 6 || d.gone.Probe != 23 {
+		t.Errorf("departed = %+v, %v; want probe 23 after 6 probes of notice", d, ok)
+	}
 }
 
 func TestRollingIsInvalidWithoutItsPreconditions(t *testing.T) {
@@ -117,6 +168,7 @@ func TestRollingIsInvalidWithoutItsPreconditions(t *testing.T) {
 		"a stop that failed":         {func(r *rolling) { r.steps[0].problem = "stopping it: no such container" }, "router router-1: stopping it"},
 		"a router that took no turn": {func(r *rolling) { r.steps = r.steps[:1] }, "1 of 2 routers took their turn"},
 		"no load while a router was away": {func(r *rolling) {
+			r.changes = withChanges(*r, "a", driver.Change{Base: "a", Answered: true, Probe: 17, At: at(1080)}, seen("a", 23, false, false), seen("a", 31, true, true))
 			r.steps[0].start, r.steps[0].back = at(1075), at(1085)
 		}, "0 requests were sent while router router-1 was draining or away"},
 		"a wire with one request while routers were away": {func(r *rolling) {

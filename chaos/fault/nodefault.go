@@ -28,7 +28,9 @@ func (k Kind) IsNode() bool {
 	return false
 }
 
-// Stopper is a Nodes that can also stop a part gracefully; Nodes.Restart starts it again.
+// Stopper is a Nodes that can also stop a part gracefully; Nodes.Restart starts it again. Stop
+// returns once the part's process has ended (FLT-4 takes what answers after that moment as the
+// restarted process, not the stopping one).
 type Stopper interface {
 	Stop(ctx context.Context, role, name string) error
 }

@@ -46,7 +46,12 @@ type Change struct {
 	// period. A router that is not ready but answers is giving notice (a draining router's 503);
 	// one that does not answer is gone, or too slow to say, and a balancer learns nothing from it.
 	Answered bool
-	At       time.Time
+	// Probe is the number of the probe of Base that saw the change (1 for the first); the probes
+	// between two changes are the difference of their numbers. At is when that probe ended, up
+	// to a period after the router's state changed when it timed out, so probe numbers, not
+	// times, count how long a state lasted.
+	Probe int
+	At    time.Time
 }
 
 // Readiness polls routers' /healthz and keeps whether each is ready (last answer 200) and every
@@ -126,7 +131,7 @@ func (r *Readiness) set(base string, ready, answered bool) {
 	defer r.mu.Unlock()
 	r.polled[base]++
 	if was, seen := r.ready[base]; !seen || was != ready || r.answered[base] != answered {
-		r.changes = append(r.changes, Change{Base: base, Ready: ready, Answered: answered, At: time.Now()})
+		r.changes = append(r.changes, Change{Base: base, Ready: ready, Answered: answered, Probe: r.polled[base], At: time.Now()})
 	}
 	r.ready[base], r.answered[base] = ready, answered
 }

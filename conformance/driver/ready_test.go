@@ -127,4 +127,13 @@ func TestReadinessTellsNoticeFromAbsence(t *testing.T) {
 	await("not ready, answered", func(c Change) bool { return !c.Ready && c.Answered })
 	srv.Close()
 	await("not answered", func(c Change) bool { return !c.Ready && !c.Answered })
+	cs := w.Changes()
+	for i := 1; i < len(cs); i++ {
+		if cs[i].Probe <= cs[i-1].Probe {
+			t.Fatalf("probe numbers do not grow: %+v", cs)
+		}
+	}
+	if cs[0].Probe != 1 {
+		t.Errorf("the first change is probe %d, want 1", cs[0].Probe)
+	}
 }

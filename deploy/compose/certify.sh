@@ -18,6 +18,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 report=$(realpath -m "${1:-arcert-deploy-report}")
+expect=${ARCERT_EXPECT-$here/expect.yaml}
+[[ -z $expect ]] || expect=$(realpath -m "$expect") # from the caller's directory, as ARCERT_CONFIG
 project=${ARCERT_DEPLOY_PROJECT:-arcert-deploy}
 arcert=$root/bin/arcert
 [[ -x $arcert ]] || { echo "certify-deploy: $arcert is missing: run make build" >&2; exit 2; }
@@ -49,7 +51,6 @@ rc=0
 "$arcert" certify --target "$here/target.yaml" --profile core --profile resilience --no-color --out "$report" ${ARCERT_CERTIFY_ARGS:-} || rc=$?
 echo "certify-deploy: arcert certify exited $rc (0: every MUST passed; 1: some did not; above: the harness failed)"
 ((rc <= 1)) || exit "$rc"
-expect=${ARCERT_EXPECT-$here/expect.yaml}
 if [[ -z $expect ]]; then
 	echo "certify-deploy: no expectations to check (ARCERT_EXPECT is empty)"
 	exit 0

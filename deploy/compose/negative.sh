@@ -17,27 +17,47 @@ report=$(realpath -m "${1:-arcert-deploy-negative-report}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# control NAME REQUIREMENT FROM TO: the reference configuration with the line FROM replaced by TO.
+controls=(no-drain one-replica slow-health-checks)
+if [[ -n ${ARCERT_NEGATIVE_ONLY:-} && ! " ${controls[*]} " =~ " $ARCERT_NEGATIVE_ONLY " ]]; then
+	echo "certify-deploy-negative: ARCERT_NEGATIVE_ONLY=$ARCERT_NEGATIVE_ONLY names no control; the controls are: ${controls[*]}" >&2
+	exit 2
+fi
+
+# control NAME REQUIREMENT FROM TO [FROM TO ...]: the reference configuration with each line FROM
+# replaced by the TO after it, certified focused on REQUIREMENT.
 control() {
-	local name=$1 req=$2 from=$3 to=$4 config=$work/$1.yaml
+	local name=$1 req=$2 config=$work/$1.yaml
+	shift 2
 	if [[ -n ${ARCERT_NEGATIVE_ONLY:-} && $ARCERT_NEGATIVE_ONLY != "$name" ]]; then
 		return 0
 	fi
-	# The broken line must be there exactly once, or the control would certify the reference.
-	if [[ $(grep -cxF -- "$from" "$here/aruntime.yaml") != 1 ]]; then
-		echo "certify-deploy-negative: $name: aruntime.yaml has no single line '$from' to break" >&2
-		exit 2
-	fi
-	awk -v from="$from" -v to="$to" '$0 == from { print to; next } { print }' "$here/aruntime.yaml" >"$config"
-	echo "certify-deploy-negative: $name: '$to' instead of '$from', certifying $req"
+	cp "$here/aruntime.yaml" "$config"
+	while (($# >= 2)); do
+		local from=$1 to=$2
+		shift 2
+		# The broken line must be there exactly once, or the control would certify the reference.
+		if [[ $(grep -cxF -- "$from" "$config") != 1 ]]; then
+			echo "certify-deploy-negative: $name: aruntime.yaml has no single line '$from' to break" >&2
+			exit 2
+		fi
+		awk -v from="$from" -v to="$to" '$0 == from { print to; next } { print }' "$config" >"$config.next"
+		mv "$config.next" "$config"
+		echo "certify-deploy-negative: $name: '$to' instead of '$from'"
+	done
+	echo "certify-deploy-negative: $name: certifying $req, which must FAIL"
 	rm -rf "${report:?}/$name"
 	ARCERT_CONFIG=$config ARCERT_EXPECT= ARCERT_CERTIFY_ARGS="--focus $req" \
 		"$here/certify.sh" "$report/$name"
 }
 
-control drain-notice-0s FLT-4 \
+# A router that stops at once: no notice for the balancer (drain_notice), and work still in flight
+# cut after 100 ms (drain_timeout) rather than finished, so that a long request cannot lend it the
+# notice (the 503 it answers while that work ends) the setting took away.
+control no-drain FLT-4 \
 	"  drain_notice: 1s             # and answers (shed draining, /healthz 503) at least this long first: the" \
-	"  drain_notice: 0s"
+	"  drain_notice: 0s" \
+	"  drain_timeout: 10s           # shutdown waits this long for in-flight work" \
+	"  drain_timeout: 100ms"
 control one-replica DUR-4 "  replicas: 3" "  replicas: 1"
 control slow-health-checks FBK-4 \
 	"  health_interval: 250ms       # how often the router asks each worker for its health" \
