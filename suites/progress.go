@@ -163,6 +163,11 @@ func profileOf(s types.SpecReport) string {
 // specResult is how the spec ended, in the report's words, and why when it did not pass; the
 // requirement's result, which also weighs the samples every spec judged, is the report's to give.
 func specResult(s types.SpecReport) (string, string) {
+	for _, e := range s.ReportEntries {
+		if h, ok := e.Value.GetRawValue().(heldBack); ok {
+			return string(report.Invalid), h.String() // whatever it concluded (overrideHeld)
+		}
+	}
 	if s.State.Is(types.SpecStateFailureStates) {
 		return string(report.Fail), report.Condense(failureText(s.Failure), s.Failure.Location.String())
 	}

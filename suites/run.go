@@ -82,6 +82,7 @@ func Run(o Options) ([]report.SpecRecord, error) {
 		formatter.ColorableStdOut = io.Discard
 		defer func() { formatter.ColorableStdOut = quiet }()
 	}
+	watchHeld()
 	ginkgo.RunSpecs(&failer{}, "arcert certification", suiteCfg, reporterCfg)
 	return records(collected)
 }
@@ -203,8 +204,16 @@ func records(r types.Report) ([]report.SpecRecord, error) {
 // report rebuilt from JSON, a parallel run) is refused rather than read as no verdict, which
 // would turn an INVALID run into a PASS.
 func readEntries(rec *report.SpecRecord, s types.SpecReport) error {
+	var held *heldBack
+	defer func() {
+		if held != nil && rec.State != report.SpecSkipped {
+			overrideHeld(rec, *held)
+		}
+	}()
 	for _, e := range s.ReportEntries {
 		switch v := e.Value.GetRawValue().(type) {
+		case heldBack:
+			held = &v
 		case verdict:
 			if rec.State == report.SpecPassed {
 				rec.Verdict, rec.Message = v.Verdict, v.Message

@@ -74,11 +74,10 @@ failure).`,
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print every spec as it runs")
 	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "no terminal colours")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 15*time.Minute, "give up on the whole run after this long")
-	// Hidden: it exists to test the harness's own gate (fixtures/negative). Only the overload run
-	// and the refusal flood turn INVALID when a request waited for a connection; the other load
-	// runs would be judged on load the bound held back.
+	// Hidden: it exists to test the harness's own gate (fixtures/negative): a spec in which a
+	// request waited for one of these connections is INVALID (suites/held.go).
 	cmd.Flags().IntVar(&f.connsPerRouter, "max-conns-per-router", driver.MaxConnsPerHost,
-		"connections the harness opens to each router at most (for tests of the harness: the overload and refusal-flood runs are INVALID when a request waited for one)")
+		"connections the harness opens to each router at most (for tests of the harness: a spec in which a request waited for one is INVALID)")
 	_ = cmd.Flags().MarkHidden("variant")
 	_ = cmd.Flags().MarkHidden("max-conns-per-router")
 	return cmd
