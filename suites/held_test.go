@@ -51,6 +51,10 @@ func TestASpecTheHarnessHeldIsInvalid(t *testing.T) {
 			}
 		})
 	}
+	skipped := report.SpecRecord{State: report.SpecSkipped, Message: "not selected"}
+	if err := readEntries(&skipped, specWith(types.SpecStateSkipped, "not selected", held)); err != nil || skipped.Verdict != "" {
+		t.Errorf("a skipped spec: verdict %q, %v; want none", skipped.Verdict, err)
+	}
 	own := report.SpecRecord{State: report.SpecPassed}
 	if err := readEntries(&own, specWith(types.SpecStatePassed, "", verdict{report.Invalid, held.String()}, held)); err != nil || own.Message != held.String() {
 		t.Errorf("a spec whose own gate said the harness held 7: %q, %v; want its message unchanged", own.Message, err)
@@ -58,5 +62,30 @@ func TestASpecTheHarnessHeldIsInvalid(t *testing.T) {
 	rec := report.SpecRecord{State: report.SpecPassed}
 	if err := readEntries(&rec, specWith(types.SpecStatePassed, "", evidenceLine("nothing held"))); err != nil || rec.Verdict != "" {
 		t.Errorf("a spec with no held requests: verdict %q, %v; want none", rec.Verdict, err)
+	}
+}
+
+// Waits the harness caused make a spec INVALID; waits only a runtime holding more than it declares
+// could cause keep the spec's verdict and say so; no waits, nothing.
+func TestJudgeHeld(t *testing.T) {
+	if h, why := judgeHeld(0, 4096, 336); h != nil || why != "" {
+		t.Errorf("no waits: %v %q", h, why)
+	}
+	if h, why := judgeHeld(7, 16, 336); h == nil || h.N != 7 || h.Bound != 16 || why != "" {
+		t.Errorf("7 waits through 16 connections for a runtime declaring 336 in flight: %v %q; want held", h, why)
+	}
+	if h, why := judgeHeld(7, 4096, 336); h != nil || !strings.Contains(why, "the target declares at most 336 requests in flight: the runtime held more than it declares") {
+		t.Errorf("7 waits through 4096 connections for a runtime declaring 336: %v %q; want the runtime's doing", h, why)
+	}
+	if h, _ := judgeHeld(7, 4096, 2048); h == nil {
+		t.Error("a runtime declaring 2048 in flight may fill 4096 connections with refusals in flight: want held")
+	}
+}
+
+// The progress line says INVALID for a held spec, whatever Ginkgo's state.
+func TestProgressSaysAHeldSpecIsInvalid(t *testing.T) {
+	s := specWith(types.SpecStateFailed, "p99 over", heldBack{N: 3, Bound: 16})
+	if got, why := specResult(s); got != string(report.Invalid) || !strings.HasPrefix(why, "3 requests waited in the harness") {
+		t.Errorf("specResult = %s %q; want INVALID naming the 3 held requests", got, why)
 	}
 }

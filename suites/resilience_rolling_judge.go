@@ -71,10 +71,11 @@ type rolling struct {
 	poll time.Duration
 }
 
-// judgeRolling is FLT-4's verdict: FAIL first for a router that stopped answering its readiness
-// probe without having answered not ready to at least minNoticeProbes probes (too little notice
-// for a balancer; the light load of the run may send it nothing in that gap, a real one would),
-// which needs no load to show; then INVALID unless every router was stopped (the harness's stop
+// judgeRolling is FLT-4's verdict: INVALID when a router's turn is missing; then FAIL for a router
+// that stopped answering its readiness probe without having answered not ready to at least
+// minNoticeProbes probes (too little notice for a balancer; the light load of the run may send it
+// nothing in that gap, a real one would), which needs no load to show, even when its restart then
+// failed; then INVALID unless every router was stopped (the harness's stop
 // and start worked, and the balancer saw it not ready during its turn), some requests were sent
 // while each was draining or away, every wire carried requests while routers were away, and the
 // balancer saw at least one router ready at all times; else FAIL for a router that never reported
@@ -189,13 +190,13 @@ type departure struct {
 	noticeProbes int
 }
 
-// departed finds base's departure from the readiness history: the first unanswered probe after
-// which the router did not answer again before stopped, when the harness's stop of it returned
+// departed finds base's departure from the readiness history: the first unanswered probe since
+// asked (when the harness asked it to stop) after which the router did not answer again before stopped, when the harness's stop of it returned
 // (the old process was gone then; what answers after is the restarted one, whose 503 while it
 // starts is no notice). An unanswered probe followed by answers before stopped was a slow answer,
 // not a departure. ok is false when the router never went unanswered, having restarted faster
 // than the balancer probes.
-func departed(changes []driver.Change, base string, stopped time.Time) (d departure, ok bool) {
+func departed(changes []driver.Change, base string, asked, stopped time.Time) (d departure, ok bool) {
 	var mine []driver.Change
 	for _, c := range changes {
 		if c.Base == base {
@@ -203,7 +204,7 @@ func departed(changes []driver.Change, base string, stopped time.Time) (d depart
 		}
 	}
 	for i, c := range mine {
-		if c.Answered || (i+1 < len(mine) && !mine[i+1].At.After(stopped)) {
+		if c.Answered || c.At.Before(asked) || (i+1 < len(mine) && !mine[i+1].At.After(stopped)) {
 			continue
 		}
 		d.gone = c
@@ -221,10 +222,10 @@ func departed(changes []driver.Change, base string, stopped time.Time) (d depart
 func (r rolling) departures() []string {
 	var fails []string
 	for _, s := range r.steps {
-		if s.problem != "" || s.stopped.IsZero() {
-			continue
+		if s.stopped.IsZero() {
+			continue // the stop failed: the step is INVALID, and it never left
 		}
-		d, ok := departed(r.changes, s.base, s.stopped)
+		d, ok := departed(r.changes, s.base, s.start, s.stopped)
 		switch {
 		case !ok || d.noticeProbes >= minNoticeProbes:
 		case d.noticeProbes == 0:
@@ -243,7 +244,7 @@ func (r rolling) departureWords(s rollStep) string {
 	if s.stopped.IsZero() {
 		return fmt.Sprintf("router %s was not stopped", s.router)
 	}
-	d, ok := departed(r.changes, s.base, s.stopped)
+	d, ok := departed(r.changes, s.base, s.start, s.stopped)
 	if !ok {
 		return fmt.Sprintf("router %s answered its /healthz throughout its turn (back before a probe found it gone)", s.router)
 	}

@@ -108,6 +108,11 @@ func TestRollingFails(t *testing.T) {
 			r.changes = withChanges(*r, "a", seen("a", 17, false, false), seen("a", 31, true, true))
 			r.steps[1].start, r.steps[1].back = at(4195), at(4199)
 		}, "router router-1 stopped answering its /healthz"},
+		// A router whose restart failed is still judged on how it left: the stop had worked.
+		"a router gone without notice whose restart failed": {func(r *rolling) {
+			r.changes = withChanges(*r, "b", seen("b", 42, false, false))
+			r.steps[1].problem, r.steps[1].back = "starting router router-2 again: not ready in 15s", time.Time{}
+		}, "router router-2 stopped answering its /healthz"},
 		// A router whose turn never ended (not ready again) is still judged on how it left.
 		"a router gone without notice that never came back": {func(r *rolling) {
 			r.changes = withChanges(*r, "b", seen("b", 42, false, false))
@@ -149,11 +154,17 @@ func TestRollingPassesSlowProbesAroundTheNotice(t *testing.T) {
 func TestDepartedNeedsAnUnansweredProbeAfterTheStop(t *testing.T) {
 	r := rollRun()
 	cs := withChanges(r, "a", seen("a", 17, false, true), seen("a", 31, true, true))
-	if d, ok := departed(cs, "a", at(1700)); ok {
+	if d, ok := departed(cs, "a", at(1000), at(1700)); ok {
 		t.Errorf("departed = %+v, want none", d)
 	}
-	if d, ok := departed(r.changes, "a", at(1700)); !ok || d.noticeProbes != 6 || d.gone.Probe != 23 {
+	// Router b's history, interleaved with a's, changes nothing of a's departure.
+	if d, ok := departed(r.changes, "a", at(1000), at(1700)); !ok || d.noticeProbes != 6 || d.gone.Probe != 23 {
 		t.Errorf("departed = %+v, %v; want probe 23 after 6 probes of notice", d, ok)
+	}
+	// A router already silent before it was asked to stop did not depart in its turn then.
+	silent := withChanges(r, "a", seen("a", 10, false, false), seen("a", 31, true, true))
+	if d, ok := departed(silent, "a", at(1000), at(1700)); ok {
+		t.Errorf("departed = %+v for a router silent since before its turn, want none", d)
 	}
 }
 

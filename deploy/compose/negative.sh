@@ -31,6 +31,10 @@ control() {
 	if [[ -n ${ARCERT_NEGATIVE_ONLY:-} && $ARCERT_NEGATIVE_ONLY != "$name" ]]; then
 		return 0
 	fi
+	if (($# == 0 || $# % 2 != 0)); then
+		echo "certify-deploy-negative: $name: want FROM TO pairs, got $# line(s)" >&2
+		exit 2
+	fi
 	cp "$here/aruntime.yaml" "$config"
 	while (($# >= 2)); do
 		local from=$1 to=$2
@@ -51,13 +55,14 @@ control() {
 }
 
 # A router that stops at once: no notice for the balancer (drain_notice), and work still in flight
-# cut after 100 ms (drain_timeout) rather than finished, so that a long request cannot lend it the
-# notice (the 503 it answers while that work ends) the setting took away.
+# cut after 20 ms (drain_timeout) rather than finished, so that a long request cannot lend it the
+# notice (the 503 it answers while that work ends) the setting took away: 20 ms is under any gap
+# between two of the balancer's probes, even two that a slow round brings closer than 100 ms.
 control no-drain FLT-4 \
 	"  drain_notice: 1s             # and answers (shed draining, /healthz 503) at least this long first: the" \
 	"  drain_notice: 0s" \
 	"  drain_timeout: 10s           # shutdown waits this long for in-flight work" \
-	"  drain_timeout: 100ms"
+	"  drain_timeout: 20ms"
 control one-replica DUR-4 "  replicas: 3" "  replicas: 1"
 control slow-health-checks FBK-4 \
 	"  health_interval: 250ms       # how often the router asks each worker for its health" \
