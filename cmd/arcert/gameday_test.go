@@ -305,7 +305,10 @@ func TestGamedayAuditCatchesLostEvidence(t *testing.T) {
 		j := readJournal(t, dir)
 		if variant == "" {
 			if err != nil || j.Status != scenario.StatusCompleted {
-				t.Fatalf("the reference: %v, status %s\n%s", err, j.Status, stdout)
+				// The summary's totals give the outcome mix behind an abort (which refusals, how
+				// many timed out), which the one-line abort reason does not.
+				summary, _ := os.ReadFile(filepath.Join(dir, journal.SummaryFile))
+				t.Fatalf("the reference: %v, status %s\n%s\n%s", err, j.Status, stdout, summary)
 			}
 			continue
 		}
