@@ -46,7 +46,7 @@ NEGATIVE := ./fixtures/negative
 unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/fixtures/negative$$')
-	$(GO) test -count=1 -timeout 25m -v $(NEGATIVE)
+	$(GO) test -count=1 -timeout 30m -v $(NEGATIVE)
 
 # A run that ends in a bare "context deadline exceeded" with no failing input written is Go 1.26's
 # fuzz coordinator racing its own -fuzztime deadline (golang/go#75804, fixed in Go 1.27), not a
