@@ -160,7 +160,13 @@ func (s *Server) DeviceEvent(ctx context.Context, req *arcertv1.DeviceEventReque
 			free = s.res.threshold - 1
 		}
 		inj.SimulateFree(free, true)
-		s.res.check()
+		if s.res.check() {
+			// What the shrunk L1 evicted is demoted before the hook answers (bounded by
+			// faultWait), so the pressure the caller asked for has been applied whole.
+			fctx, cancel := context.WithTimeout(ctx, faultWait)
+			s.tiers.flush(fctx)
+			cancel()
+		}
 	case "xid", "ecc":
 		e := device.Event{Kind: device.EventECC, Device: s.dev.Info().UUID}
 		if req.GetKind() == "xid" {

@@ -73,10 +73,13 @@ type tiers struct {
 	demoted, dropped, failed, promoted, lookupFailed, exported atomic.Uint64
 }
 
-// demotion is one block evicted from L1, awaiting its Put.
+// demotion is one block evicted from L1, awaiting its Put, or a flush barrier: with flushed
+// set it carries no block, and the demoting goroutine closes flushed once every demotion queued
+// before it has been put (or has failed).
 type demotion struct {
-	tenant string
-	key    prefixcache.Key
+	tenant  string
+	key     prefixcache.Key
+	flushed chan struct{}
 }
 
 // newTiers hooks l2 behind l1; with l2 nil it returns nil, the L1-only worker.
@@ -142,6 +145,31 @@ func (t *tiers) demote(ctx context.Context) {
 			}
 		}
 		t.put(ctx, batch)
+		for _, d := range batch {
+			if d.flushed != nil {
+				close(d.flushed)
+			}
+		}
+	}
+}
+
+// flush waits until every block evicted before it was called has been put to L2 (or has failed),
+// or until ctx ends. The device hook calls it after pressure shrinks the L1, so that when the hook
+// answers, what the shrink demoted is in the shared tier and a repeat finds it there, instead of
+// racing the demoting goroutine. A nil tiers has nothing to flush.
+func (t *tiers) flush(ctx context.Context) {
+	if t == nil {
+		return
+	}
+	done := make(chan struct{})
+	select {
+	case t.queue <- demotion{flushed: done}:
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 }
 
@@ -151,6 +179,9 @@ func (t *tiers) put(ctx context.Context, batch []demotion) {
 	var order []string
 	byTenant := make(map[string][]prefixcache.Key)
 	for _, d := range batch {
+		if d.flushed != nil {
+			continue // a barrier, not a block
+		}
 		if byTenant[d.tenant] == nil {
 			order = append(order, d.tenant)
 		}
