@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/conformance/driver"
 )
 
@@ -37,14 +39,29 @@ var _ = Describe("Evidence", func() {
 				sent = append(sent, evdSent{path: opsBatch, tenant: a, id: o.Response.RequestID})
 			}
 		}
-		for _, s := range sent {
+		looked := make([]discovery.Record, len(sent))
+		for i, s := range sent {
 			recs := evidenceFor(ctx, evdReader(s), s.id)
 			opsCheck(len(recs) == 1, "request %s (%s as %q) has %d evidence records, not one", s.id, s.path, s.tenant.Name, len(recs))
 			opsCheck(recs[0].Tenant == s.tenant.Name, "the evidence of request %s (%s as %q) names tenant %q", s.id, s.path, s.tenant.Name, recs[0].Tenant)
+			looked[i] = recs[0]
 		}
-		all := allEvidence(ctx, env.Target.Operator.Key)
-		problem := chainProblem(all)
+		log := listEvidence(ctx, env.Target.Operator.Key)
+		all := log.records
+		problem := log.problem()
 		opsCheck(problem == "", "the evidence chain of %d records does not verify after %d concurrent requests: %s", len(all), len(sent), problem)
+		// The record a lookup by request id finds must be the one the chain holds: a runtime that
+		// indexes records apart from its chain can answer every lookup while leaving some out.
+		chained := map[string][]discovery.Record{}
+		for _, r := range all {
+			chained[r.RequestID] = append(chained[r.RequestID], r)
+		}
+		for i, s := range sent {
+			in := chained[s.id]
+			opsCheck(len(in) == 1 && in[0].Seq == looked[i].Seq && in[0].Hash == looked[i].Hash,
+				"request %s (%s as %q): the record found by its id (seq %d, %s) is not the chain's: the chain holds %s",
+				s.id, s.path, s.tenant.Name, looked[i].Seq, looked[i].Hash, seqsOf(in))
+		}
 		for _, s := range sent {
 			judged(s.path, 1)
 			if s.tenant.Name != "" {
@@ -52,7 +69,7 @@ var _ = Describe("Evidence", func() {
 			}
 		}
 		judged("concurrent", len(sent))
-		evidence("%d requests in %d concurrent waves and a batch, one record each; the chain of %d records (seq %d..%d) verifies",
+		evidence("%d requests in %d concurrent waves and a batch, one record each, each the chain's; the chain of %d records (seq %d..%d) verifies",
 			len(sent), evdWaves, len(all), all[0].Seq, all[len(all)-1].Seq)
 	}, SpecTimeout(2*time.Minute))
 })
@@ -153,3 +170,15 @@ var _ = Describe("Batch jobs", func() {
 			first.ID, batchJobs, refused, jobs)
 	}, SpecTimeout(3*time.Minute))
 })
+
+// seqsOf names records by seq for a message: "no record", or "seq 4, seq 9".
+func seqsOf(recs []discovery.Record) string {
+	if len(recs) == 0 {
+		return "no record"
+	}
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = fmt.Sprintf("seq %d", r.Seq)
+	}
+	return strings.Join(out, ", ")
+}

@@ -187,23 +187,58 @@ var _ = Describe("Invalid artifacts", func() {
 // evidencePage is how many records one operator listing call asks for.
 const evidencePage = 1000
 
-// allEvidence pages through the operator's listing of every evidence record. A page the listing
-// cannot serve for the moment (502/503: a router whose evidence link is reconnecting after a
-// fault, or just restarted) is asked again until the declared recovery time has passed: what the
-// specs judge is the records, not the listing's availability in the instant after a fault.
+// allEvidence is every record of the operator's listing (listEvidence), for specs that read
+// records rather than judge the chain's start.
 func allEvidence(ctx context.Context, key string) []discovery.Record {
-	var all []discovery.Record
+	return listEvidence(ctx, key).records
+}
+
+// evidenceLog is the operator's whole listing: its records, and the seq before which the store
+// says it dropped records (0: it dropped none, so the chain must start at seq 1).
+type evidenceLog struct {
+	records         []discovery.Record
+	truncatedBefore uint64
+}
+
+// listEvidence pages through the operator's listing of every evidence record, until a page comes
+// back empty: a runtime whose pages hold fewer records than asked for is read to the end, not
+// judged on its first page. A page the listing cannot serve for the moment (502/503: a router
+// whose evidence link is reconnecting after a fault, or just restarted) is asked again until the
+// declared recovery time has passed: what the specs judge is the records, not the listing's
+// availability in the instant after a fault. A page that does not move past the seq it was asked
+// from fails the spec (the listing would otherwise be read for ever).
+func listEvidence(ctx context.Context, key string) evidenceLog {
+	var log evidenceLog
 	var since uint64
 	for {
 		var page discovery.EvidenceList
 		path := fmt.Sprintf("%s?since=%d&limit=%d", discovery.PathEvidence, since, evidencePage)
 		Expect(evidencePageAt(ctx, path, key, &page)).To(Equal(http.StatusOK), "listing the evidence from seq %d (asked again for %s while it answered 502/503)", since, recoveryTime())
-		all = append(all, page.Records...)
-		if len(page.Records) < evidencePage {
-			return all
+		if since == 0 {
+			log.truncatedBefore = page.TruncatedBefore
 		}
-		since = page.Records[len(page.Records)-1].Seq
+		if len(page.Records) == 0 {
+			return log
+		}
+		first, last := page.Records[0].Seq, page.Records[len(page.Records)-1].Seq
+		Expect(first > since && last >= first).To(BeTrue(), "the evidence listing asked for the records after seq %d answered seq %d..%d", since, first, last)
+		log.records = append(log.records, page.Records...)
+		since = last
 	}
+}
+
+// problem is why the listing is not one verified chain from its start, "" when it is: the
+// chain must begin at seq 1, or where the store says it truncated, or records were lost before
+// the first one listed with nothing saying so.
+func (l evidenceLog) problem() string {
+	if p := chainProblem(l.records); p != "" {
+		return p
+	}
+	if first := l.records[0].Seq; first > max(l.truncatedBefore, 1) {
+		from := max(l.truncatedBefore, 1)
+		return fmt.Sprintf("the listing starts at seq %d, but the store says it dropped only what came before seq %d (truncated_before %d): records %d..%d are missing", first, from, l.truncatedBefore, from, first-1)
+	}
+	return ""
 }
 
 // instanceOf is worker id's reported instance and digest of model, "" while it is not healthy.

@@ -33,9 +33,14 @@ type chainCount struct {
 	problem string
 }
 
-// countChain counts all's records per request id and notes their tenants.
-func countChain(all []discovery.Record) chainCount {
-	c := chainCount{all: all, records: map[string]int{}, tenants: map[string][]string{}, length: len(all), problem: chainProblem(all)}
+// countChain counts all's records per request id and notes their tenants: all is a whole
+// listing from a store that says it dropped nothing.
+func countChain(all []discovery.Record) chainCount { return countListing(evidenceLog{records: all}) }
+
+// countListing counts the listing's records per request id and notes their tenants.
+func countListing(log evidenceLog) chainCount {
+	all := log.records
+	c := chainCount{all: all, records: map[string]int{}, tenants: map[string][]string{}, length: len(all), problem: log.problem()}
 	for _, r := range all {
 		c.records[r.RequestID]++
 		c.tenants[r.RequestID] = append(c.tenants[r.RequestID], r.Tenant)
@@ -96,7 +101,7 @@ func settledChain(ctx context.Context, key string, ids []string, within time.Dur
 			break
 		}
 	}
-	return countChain(allEvidence(ctx, key))
+	return countListing(listEvidence(ctx, key))
 }
 
 // lastSeq is the seq of the last of recs, 0 when there is none.

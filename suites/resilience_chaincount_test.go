@@ -142,3 +142,23 @@ func TestStrayJobsNeedsAClassOfTheirOwn(t *testing.T) {
 	}
 	expectVerdict(t, judgeNodeLoss(n), scenario.Pass, "a job run again under another id is not looked for")
 }
+
+// A listing must start its chain at seq 1 or where the store says it truncated: records lost
+// before the first one listed, with nothing saying so, are a broken chain even though every link
+// after them verifies.
+func TestAListingMustStartWhereTheStoreSays(t *testing.T) {
+	recs := linked([]discovery.Record{{RequestID: "req-1"}, {RequestID: "req-2"}, {RequestID: "req-3"}, {RequestID: "req-4"}})
+	if p := (evidenceLog{records: recs}).problem(); p != "" {
+		t.Fatalf("a whole chain: %s", p)
+	}
+	tail := recs[2:] // seq 3 and 4
+	if p := (evidenceLog{records: tail}).problem(); !strings.Contains(p, "records 1..2 are missing") {
+		t.Errorf("a chain starting at seq 3 with nothing truncated: %q, want records 1..2 missing", p)
+	}
+	if p := (evidenceLog{records: tail, truncatedBefore: 3}).problem(); p != "" {
+		t.Errorf("a chain starting where the store truncated: %s", p)
+	}
+	if p := (evidenceLog{records: tail[1:], truncatedBefore: 3}).problem(); !strings.Contains(p, "records 3..3 are missing") {
+		t.Errorf("a chain starting past the truncation: %q", p)
+	}
+}
