@@ -46,9 +46,29 @@ type classAnswer struct {
 	requestID string
 }
 
-// askHTTP sends a over HTTP, naming the class in the contract's traffic-class header.
-func askHTTP(ctx context.Context, a classAsk) classAnswer {
-	res := sendServable(ctx, a.tenant.Key, probe("which class am I in?", 1, false), http.Header{outcome.HeaderTrafficClass: {a.class}})
+// httpWay is one HTTP route a class probe takes: a runtime that checks the class on its chat
+// handler can forget the check on its streaming one or on the legacy completions route.
+type httpWay struct {
+	path     string // the sample's path: viaHTTP, viaHTTPStream or viaCompletions
+	endpoint string
+	stream   bool
+}
+
+// httpWays are the HTTP routes ADM-5 asks on.
+var httpWays = []httpWay{
+	{viaHTTP, driver.PathChatCompletions, false},
+	{viaHTTPStream, driver.PathChatCompletions, true},
+	{viaCompletions, driver.PathCompletions, false},
+}
+
+// askHTTP sends a over HTTP by way, naming the class in the contract's traffic-class header.
+func askHTTP(ctx context.Context, a classAsk, way httpWay) classAnswer {
+	body := asEndpoint(way.endpoint, probe("which class am I in?", 1, way.stream))
+	res := pastQuota(ctx, func() driver.Result {
+		res, err := env.HTTP.Do(ctx, driver.Call{Path: way.endpoint, Key: a.tenant.Key, Body: body, Header: http.Header{outcome.HeaderTrafficClass: {a.class}}})
+		Expect(err).NotTo(HaveOccurred(), "the %s request could not be exchanged", way.path)
+		return res
+	}, func(r driver.Result) (bool, time.Duration) { return quotaRefusal(r.Outcome, r.Reason), r.RetryAfter })
 	return classAnswer{res.Outcome, res.Reason, res.RequestID}
 }
 
@@ -91,12 +111,13 @@ var _ = Describe("Traffic class enforcement", func() {
 		for _, t := range env.Target.Tenants {
 			n := 0
 			for _, a := range classAsks(t) {
-				got := askHTTP(ctx, a)
-				judgeClassAnswer(ctx, "HTTP", a, got)
-				judged(transportPath("http", a), 1)
-				n++
+				for _, way := range httpWays {
+					judgeClassAnswer(ctx, way.path, a, askHTTP(ctx, a, way))
+					judged(transportPath(way.path, a), 1)
+					n++
+				}
 				if env.GRPC != nil {
-					got = askGRPC(ctx, a)
+					got := askGRPC(ctx, a)
 					judgeClassAnswer(ctx, "gRPC", a, got)
 					judged(transportPath("grpc", a), 1)
 					n++
@@ -115,7 +136,7 @@ var _ = Describe("Traffic class enforcement", func() {
 	}, SpecTimeout(2*time.Minute))
 })
 
-// transportPath names a sample by transport, refusal or success, and class: "http:refused:batch".
+// transportPath names a sample by route, refusal or success, and class: "http-stream:refused:batch".
 func transportPath(via string, a classAsk) string {
 	if a.own {
 		return via + ":served:" + a.class
