@@ -143,15 +143,30 @@ var _ = Describe("Batch jobs", func() {
 			}
 		})
 		a := tenantA()
+		var mark uint64
+		if env.Target.Operator != nil {
+			mark = evidenceTail(ctx, env.Target.Operator.Key)
+		}
 		idem := fmt.Sprintf("arcert-%d-%d", env.Seed, time.Now().UnixNano())
 		status, first := submitBatch(ctx, a.Key, idem, nil, a.Name)
 		Expect(status).To(Equal(http.StatusOK))
 		_, again := submitBatch(ctx, a.Key, idem, nil, a.Name)
 		opsCheck(again.ID == first.ID, "the same idempotency key queued a second batch (%s after %s)", again.ID, first.ID)
 		judged("idempotency", 1)
-		n := judgeBatchResults(ctx, a, awaitBatch(ctx, a.Key, first.ID), "first delivery")
+		done := awaitBatch(ctx, a.Key, first.ID)
+		n := judgeBatchResults(ctx, a, done, "first delivery")
 		judged("first-delivery", n)
 		judged("tenant:"+a.Name, n)
+		// Queued once means run once: a runtime that answers the repeat with the first batch but
+		// queues its jobs again shows one result each, while every job ran, and was billed, twice.
+		if env.Target.Operator != nil {
+			runs := servedRunsSince(ctx, a, mark, done)
+			opsCheck(runs == batchJobs, "batch %s, %d jobs submitted twice under one idempotency key: %d requests of %s were served after the first submission, not %d: its jobs ran more than once",
+				first.ID, batchJobs, runs, a.Name, batchJobs)
+			judged("idempotency:runs", runs)
+		} else {
+			notProbed("idempotency:runs", "the target declares no operator to list evidence with, so how often each job ran cannot be counted")
+		}
 		// Keys are the tenant's own: another tenant using the same key gets its own batch.
 		b := tenantB()
 		status, other := submitBatch(ctx, b.Key, idem, nil, b.Name)

@@ -43,11 +43,36 @@ func judgeBatchResults(ctx context.Context, t target.Tenant, done batchObject, l
 	return len(seen)
 }
 
-// refusedJobsSince counts the device_pressure refusals of t's work in evidence after seq.
+// batchSettle bounds how long the chain may take to settle after a batch completes before the
+// records of its runs are counted.
+const batchSettle = 10 * time.Second
+
+// servedRunsSince counts the served requests of tenant t in evidence after seq, once the records
+// of done's results are in and the chain has been quiet for chainQuiet (a job run again after the
+// batch completed writes its record then). The spec is Serial, so they are the batch's runs.
+func servedRunsSince(ctx context.Context, t target.Tenant, seq uint64, done batchObject) int {
+	ids := make([]string, 0, len(done.Output))
+	for _, o := range done.Output {
+		ids = append(ids, o.Response.RequestID)
+	}
+	n := 0
+	for _, r := range settledChain(ctx, env.Target.Operator.Key, ids, batchSettle).all {
+		if r.Seq > seq && r.Tenant == t.Name && r.Outcome.Served() {
+			n++
+		}
+	}
+	return n
+}
+
+// refusedJobsSince counts the device_pressure refusals in evidence after seq. The spec is Serial
+// and only t's batch runs, so each is a refusal of t's job: one naming another tenant, or none,
+// fails the spec (counting only those naming t would take a runtime whose refusal records name
+// nobody for one that refused nothing, and leave redelivery unprobed).
 func refusedJobsSince(ctx context.Context, t target.Tenant, seq uint64) int {
 	n := 0
 	for _, r := range allEvidence(ctx, env.Target.Operator.Key) {
-		if r.Seq > seq && r.Tenant == t.Name && r.Reason == outcome.ReasonDevicePressure {
+		if r.Seq > seq && r.Reason == outcome.ReasonDevicePressure {
+			opsCheck(r.Tenant == t.Name, "request %s, refused device_pressure while only %s's batch ran, has an evidence record naming tenant %q", r.RequestID, t.Name, r.Tenant)
 			n++
 		}
 	}

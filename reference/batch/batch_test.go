@@ -244,7 +244,7 @@ func TestRetryCompletesASubmissionCutOffMidway(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range half.Requests {
-		if err := e.store.publish(ctx, acme, id, r); err != nil {
+		if err := e.store.publish(ctx, acme, id, r, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

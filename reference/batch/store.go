@@ -27,6 +27,10 @@ type Options struct {
 	// idempotency key names one batch across all tenants instead of one per tenant, so a second
 	// tenant that happens to use the same key is refused its own batch.
 	GlobalIdempotencyKeys bool
+	// RequeueOnResume is a deliberate bug for the harness's negative controls only: a repeat
+	// submission under an idempotency key is answered with the first batch, but its jobs are
+	// published again under message ids of their own, so the queue's dedupe does not drop them.
+	RequeueOnResume bool
 	// Replicas is how many servers keep the jobs stream and each bucket (durable.replicas;
 	// below 1 means 1).
 	Replicas int
@@ -128,14 +132,15 @@ func (s *Store) Submit(ctx context.Context, p Principal, idemKey string, sub Sub
 			return Batch{}, fmt.Errorf("batch: idempotency key: %w", err)
 		}
 	}
-	if err := s.queue(ctx, p, rec, sub); err != nil {
+	if err := s.queue(ctx, p, rec, sub, ""); err != nil {
 		return Batch{}, err
 	}
 	return s.Get(ctx, p.Tenant, rec.ID)
 }
 
-// queue writes rec (unless it exists) and publishes every job of sub.
-func (s *Store) queue(ctx context.Context, p Principal, rec record, sub Submission) error {
+// queue writes rec (unless it exists) and publishes every job of sub; a non-empty idSuffix is
+// appended to each job's message id (only RequeueOnResume sets one).
+func (s *Store) queue(ctx context.Context, p Principal, rec record, sub Submission, idSuffix string) error {
 	for _, r := range sub.Requests {
 		rec.CustomIDs = append(rec.CustomIDs, r.CustomID)
 	}
@@ -144,7 +149,7 @@ func (s *Store) queue(ctx context.Context, p Principal, rec record, sub Submissi
 		return fmt.Errorf("batch: record: %w", err)
 	}
 	for _, r := range sub.Requests {
-		if err := s.publish(ctx, p, rec.ID, r); err != nil {
+		if err := s.publish(ctx, p, rec.ID, r, idSuffix); err != nil {
 			return err
 		}
 	}
@@ -173,14 +178,18 @@ func (s *Store) resume(ctx context.Context, p Principal, id string, sub Submissi
 		return b, nil // the key was reused for other jobs: the first submission stands
 	}
 	rec := record{ID: id, Tenant: p.Tenant, Endpoint: sub.Endpoint, Total: len(sub.Requests), CreatedAt: time.Now().Unix()}
-	if err := s.queue(ctx, p, rec, sub); err != nil {
+	var suffix string
+	if s.opts.RequeueOnResume {
+		suffix = fmt.Sprintf("/resumed-%d", time.Now().UnixNano())
+	}
+	if err := s.queue(ctx, p, rec, sub, suffix); err != nil {
 		return Batch{}, err
 	}
 	return s.Get(ctx, p.Tenant, id)
 }
 
 // publish queues one job with the tenant in its headers.
-func (s *Store) publish(ctx context.Context, p Principal, batchID string, r Request) error {
+func (s *Store) publish(ctx context.Context, p Principal, batchID string, r Request, idSuffix string) error {
 	body, _ := json.Marshal(job{BatchID: batchID, CustomID: r.CustomID, Body: r.Body})
 	msg := nats.NewMsg(jobsSubject)
 	msg.Data = body
@@ -188,7 +197,7 @@ func (s *Store) publish(ctx context.Context, p Principal, batchID string, r Requ
 	msg.Header.Set(HeaderApp, p.Application)
 	msg.Header.Set(HeaderUser, p.User)
 	msg.Header.Set(HeaderBatch, batchID)
-	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(resultKey(batchID, r.CustomID))); err != nil {
+	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(resultKey(batchID, r.CustomID)+idSuffix)); err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeStoreFailed {
 			return fmt.Errorf("%w: %w", ErrQueueFull, err)

@@ -143,6 +143,9 @@ type OperationsDefects struct {
 	BatchResultNamesJob bool
 	// BatchIdempotencyGlobal scopes batch idempotency keys to the runtime instead of the tenant.
 	BatchIdempotencyGlobal bool
+	// BatchRequeueOnResume answers a repeat submission with the first batch but queues its jobs
+	// again, and the runner runs each message it is given (batch.Runner.TrustQueue).
+	BatchRequeueOnResume bool
 	// Approvals break the approval of rollouts to protected pins.
 	Approvals control.ApprovalDefects
 }

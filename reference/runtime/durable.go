@@ -80,7 +80,8 @@ func (rt *Runtime) openBatches(startCtx, ctx context.Context) (*batch.Store, err
 	var store *batch.Store
 	err = withClusterPatience(startCtx, rt.log, "the batch queue", func(ctx context.Context) (err error) {
 		store, err = batch.Open(ctx, js, batch.Options{Capacity: d.BatchCapacity, MaxRequests: d.BatchMaxRequests,
-			GlobalIdempotencyKeys: rt.opts.Defects.Operations.BatchIdempotencyGlobal, Replicas: d.Replicas})
+			GlobalIdempotencyKeys: rt.opts.Defects.Operations.BatchIdempotencyGlobal, Replicas: d.Replicas,
+			RequeueOnResume: rt.opts.Defects.Operations.BatchRequeueOnResume})
 		return err
 	})
 	return store, err
@@ -124,6 +125,9 @@ func (rt *Runtime) runBatches(ctx context.Context, store *batch.Store, exec batc
 	}
 	if rt.opts.Defects.Operations.BatchResultNamesJob {
 		runner.NameResultsByJob()
+	}
+	if rt.opts.Defects.Operations.BatchRequeueOnResume {
+		runner.TrustQueue()
 	}
 	rt.goDependent("batch runner", func() error { return runner.Run(ctx) })
 }
