@@ -22,9 +22,21 @@ var _ = Describe("Versions", func() {
 	It("has the router and every worker report the pinned runtime, policy and artifact versions, for every declared model", Req("VER-1"), func(ctx SpecContext) {
 		load(ctx)
 		pins := env.Target.Pins
-		mustHold(versions.RouterVersion == pins.RuntimeVersion, "the router runs version %q; the record pins %q", versions.RouterVersion, pins.RuntimeVersion)
-		mustHold(versions.PolicyVersion == pins.PolicyVersion, "the router applies policy %q; the record pins %q", versions.PolicyVersion, pins.PolicyVersion)
-		judged("router", 2)
+		// Every router the target lists answers for itself: a deployment whose second router
+		// runs a stale pin serves every other request on it.
+		endpoints := env.HTTP.Endpoints()
+		for i, base := range endpoints {
+			var own discovery.Versions
+			status, _, err := env.HTTP.At(i).GetJSON(ctx, discovery.PathVersions, tenantA().Key, &own)
+			Expect(err).NotTo(HaveOccurred(), "GET %s at router %s", discovery.PathVersions, base)
+			Expect(status).To(Equal(http.StatusOK), "GET %s at router %s", discovery.PathVersions, base)
+			mustHold(own.RouterVersion == pins.RuntimeVersion, "the router at %s runs version %q; the record pins %q", base, own.RouterVersion, pins.RuntimeVersion)
+			mustHold(own.PolicyVersion == pins.PolicyVersion, "the router at %s applies policy %q; the record pins %q", base, own.PolicyVersion, pins.PolicyVersion)
+			judged("router", 2)
+			if len(endpoints) > 1 {
+				judged("router:"+base, 2)
+			}
+		}
 		want := map[string]string{}
 		for _, m := range env.Target.Models {
 			want[m.Name] = m.ArtifactDigest
