@@ -100,6 +100,10 @@ func lcJudge(l *lcLedger, className string, longTokens int) {
 	minPrompt := int(lcNearShare * float64(model().ContextLength))
 	longServed := chaosledger.Where(long, func(e chaosledger.Entry) bool { return servedOK(e) && e.PromptTokens >= minPrompt })
 	longIv := intervals(longServed)
+	longPaths := map[string]int{}
+	for _, e := range longServed {
+		longPaths[e.Path]++
+	}
 	var ttfts []time.Duration
 	perPath := map[string]int{}
 	pairs := map[string]bool{}
@@ -122,8 +126,8 @@ func lcJudge(l *lcLedger, className string, longTokens int) {
 	}
 	bound, ok := checks.QuantileUpperBound(ttfts, ttftQuantile, ttftAlpha)
 	bound = bound.Round(100 * time.Microsecond)
-	evidence("%d of %d long prompts (%d tokens asked, at least %d needed) served near the context limit; %d %s probes (%d not served, %d over HTTP streams and %d over gRPC served, %d in flight during a long prompt) from tenant pairs (A→B) %s: TTFT p50 %s, p90 %s, p99 %s, p90 upper bound %s (objective %s)",
-		len(longServed), len(long), longTokens, minPrompt, len(probes), className, failed, perPath[lcPathHTTPStream], perPath[lcPathGRPC], overlapped,
+	evidence("%d of %d long prompts (%d tokens asked, at least %d needed) served near the context limit (%d as HTTP streams, %d plain HTTP, %d over gRPC); %d %s probes (%d not served, %d over HTTP streams and %d over gRPC served, %d in flight during a long prompt) from tenant pairs (A→B) %s: TTFT p50 %s, p90 %s, p99 %s, p90 upper bound %s (objective %s)",
+		len(longServed), len(long), longTokens, minPrompt, longPaths[lcPathHTTPStream], longPaths[lcPathHTTP], longPaths[lcPathGRPC], len(probes), className, failed, perPath[lcPathHTTPStream], perPath[lcPathGRPC], overlapped,
 		lcPairs(pairs), checks.Quantile(ttfts, 0.5), checks.Quantile(ttfts, ttftQuantile), checks.Quantile(ttfts, lcReportQuantile), bound, k.TTFT)
 	mustHold(failed == 0, "%d of %d short %s probes were not served while another tenant burst long prompts: %s", failed, len(probes), className, strings.Join(refusals, "; "))
 	switch {

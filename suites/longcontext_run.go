@@ -19,6 +19,8 @@ import (
 const (
 	lcPathHTTPStream = "http-stream"
 	lcPathGRPC       = "grpc"
+	// lcPathHTTP is a long prompt sent as a plain (non-streamed) HTTP request.
+	lcPathHTTP = "http"
 )
 
 // lcLedger records the long-context run's bursts and probes, each in its own ledger, and which
@@ -62,12 +64,11 @@ func lcBursts(ctx context.Context, l *lcLedger, bursters []target.Tenant, class 
 		a := lcBurster(bursters, b)
 		current(b)
 		for k := range size {
-			body := probe(long[(b*size+k)%len(long)], lcLongMaxTokens, true)
+			text := long[(b*size+k)%len(long)]
 			wg.Go(func() {
-				res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: body,
-					Header: http.Header{outcome.HeaderTrafficClass: {class}}})
+				path, res, err := lcLong(ctx, a, class, text, b*size+k)
 				e := loadEntry(a, class, res, err)
-				e.Path = lcPathHTTPStream
+				e.Path = path
 				l.long.Record(e)
 			})
 		}
@@ -118,11 +119,34 @@ func lcProbes(ctx context.Context, l *lcLedger, probers []target.Tenant, class s
 		})
 }
 
+// lcLong sends long prompt n of the run as a by its turn among HTTP streams, plain HTTP and gRPC
+// streams (HTTP streams in gRPC's turn without a gRPC address): a runtime that moves long
+// prefills off the decoding workers only for the requests it streams over HTTP stalls the others.
+func lcLong(ctx context.Context, a target.Tenant, class, text string, n int) (string, driver.Result, error) {
+	switch {
+	case n%3 == 1:
+		res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: probe(text, lcLongMaxTokens, false),
+			Header: http.Header{outcome.HeaderTrafficClass: {class}}})
+		return lcPathHTTP, res, err
+	case n%3 == 2 && env.GRPC != nil:
+		res, err := lcGRPCTokens(ctx, a.Key, class, text, lcLongMaxTokens)
+		return lcPathGRPC, res, err
+	}
+	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: a.Key, Body: probe(text, lcLongMaxTokens, true),
+		Header: http.Header{outcome.HeaderTrafficClass: {class}}})
+	return lcPathHTTPStream, res, err
+}
+
 // lcGRPC sends one gRPC stream and records it as the HTTP driver would, so both paths are judged
 // by the same statistics.
 func lcGRPC(ctx context.Context, key, class, text string) (driver.Result, error) {
+	return lcGRPCTokens(ctx, key, class, text, lcProbeTokens)
+}
+
+// lcGRPCTokens is lcGRPC asking for maxTokens of output.
+func lcGRPCTokens(ctx context.Context, key, class, text string, maxTokens int) (driver.Result, error) {
 	g, err := env.GRPC.Complete(ctx, key, &arcertv1.CompleteRequest{Model: model().Name,
-		Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: lcProbeTokens, TrafficClass: class})
+		Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: int64(maxTokens), TrafficClass: class})
 	res := driver.Result{Outcome: g.Outcome, Reason: g.Reason, ServedBy: g.ServedBy, RequestID: g.RequestID, Start: g.Start,
 		TTFT: g.TTFT, ITL: g.ITL, Latency: g.Latency, Tokens: g.Tokens, ContractViolations: g.ContractViolations}
 	if u := g.Usage; u != nil {

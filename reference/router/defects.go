@@ -27,6 +27,10 @@ type Defects struct {
 	// SlowReaderHoldsSlot ignores the classes' output write timeout, so a client that stops
 	// reading holds its slot until the deadline.
 	SlowReaderHoldsSlot bool
+	// PrefillOnlyStreams sends a long prompt to a prefill worker only when it is streamed over
+	// HTTP (where time to first token shows); plain HTTP and gRPC requests are prefilled on the
+	// worker that decodes them.
+	PrefillOnlyStreams bool
 	// Operations are the router's bugs of rollout, evidence and devices.
 	Operations OperationsDefects
 	// Labels are the router's label bugs.

@@ -44,7 +44,8 @@ func (r *Router) onPool(ctx context.Context, j job, d fallback.Decision, affinit
 	}
 	// A prefill worker would hold the prompt too: a confidential tenant's is prefilled on the
 	// attested worker that serves it.
-	if n := r.cfg.Disaggregation.PrefillMinTokens; n > 0 && j.c.PromptTokens >= n && (!attested || r.defects.Confidential.PrefillAnywhere) {
+	if n := r.cfg.Disaggregation.PrefillMinTokens; n > 0 && j.c.PromptTokens >= n && (!attested || r.defects.Confidential.PrefillAnywhere) &&
+		(j.c.Stream || !r.defects.PrefillOnlyStreams) {
 		r.prefill(ctx, j, d, affinity)
 	}
 	return r.generate(ctx, j, d, lease.Worker, digest, em)

@@ -102,6 +102,9 @@ type AdmissionDefects struct {
 	// SlowReaderHoldsSlot drops the per-class output write timeout, so a client that stops
 	// reading its stream holds its worker slot until the deadline.
 	SlowReaderHoldsSlot bool
+	// PrefillOnlyStreams moves a long prompt to a prefill worker only when it is streamed over
+	// HTTP; plain HTTP and gRPC requests are prefilled where they are decoded.
+	PrefillOnlyStreams bool
 }
 
 // ResilienceDefects break rules only a fault reveals. The gRPC ones live in an interceptor in

@@ -49,6 +49,7 @@ func (d Defects) router() router.Defects {
 		Labels:               d.Tenancy.Labels,
 		SharedFIFOClassQueue: d.Admission.SharedFIFOClassQueue,
 		SlowReaderHoldsSlot:  d.Admission.SlowReaderHoldsSlot,
+		PrefillOnlyStreams:   d.Admission.PrefillOnlyStreams,
 		Billing:              d.Billing,
 		Confidential:         d.Confidential.Router,
 		Tools:                d.Tools.Router,
