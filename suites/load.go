@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
@@ -25,11 +26,13 @@ type loadRun struct {
 	stats   traffic.Stats
 }
 
-// request is what a load run sends: who, in which class, what.
+// request is what a load run sends: who, in which class, what, and over gRPC instead of HTTP
+// (the body's messages and max_tokens as an arcert.v1 call).
 type request struct {
 	key   string
 	class string
 	body  openai.CompletionRequest
+	grpc  bool
 }
 
 // openLoop sends seeded Poisson arrivals at rate for d, choosing each request with pick, and
@@ -50,6 +53,11 @@ func openLoop(ctx context.Context, name string, seed int64, rate float64, d time
 
 // sendLoad sends request i of a load run, scheduled at scheduled, and returns its entry.
 func sendLoad(ctx context.Context, i int, scheduled time.Time, rq request) chaosledger.Entry {
+	if rq.grpc {
+		e := sendLoadGRPC(ctx, rq)
+		e.Seq, e.Scheduled, e.Path = i+1, scheduled, viaGRPC
+		return e
+	}
 	var hdr http.Header
 	if rq.class != "" {
 		hdr = http.Header{outcome.HeaderTrafficClass: {rq.class}}
@@ -59,6 +67,29 @@ func sendLoad(ctx context.Context, i int, scheduled time.Time, rq request) chaos
 	e.Seq, e.Scheduled, e.Path = i+1, scheduled, viaHTTP
 	if rq.body.Stream {
 		e.Path = viaHTTPStream
+	}
+	return e
+}
+
+// sendLoadGRPC sends rq over gRPC and records it as loadEntry records an HTTP request, its
+// prompt tokens from the call's usage.
+func sendLoadGRPC(ctx context.Context, rq request) chaosledger.Entry {
+	call := &arcertv1.CompleteRequest{Model: rq.body.Model, TrafficClass: rq.class, User: rq.body.User, CacheSalt: rq.body.CacheSalt}
+	for _, m := range rq.body.Messages {
+		call.Messages = append(call.Messages, &arcertv1.ChatMessage{Role: m.Role, Content: m.Content})
+	}
+	if rq.body.MaxTokens != nil {
+		call.MaxTokens = *rq.body.MaxTokens
+	}
+	t := tenantOfKey(rq.key)
+	res, err := env.GRPC.Complete(ctx, rq.key, call)
+	e := entryOfGRPC(t, res, err)
+	e.TTFT, e.Class = res.TTFT, rq.class
+	if k, ok := declaredIn(env.Target.TrafficClasses, rq.class); ok && k.Deadline > 0 {
+		e.Deadline = k.Deadline
+	}
+	if u := res.Usage; u != nil {
+		e.PromptTokens = int(u.GetPromptTokens())
 	}
 	return e
 }

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -104,8 +105,13 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			return
 		}
 		for _, q := range runs {
-			rate, n := q.measured()
-			evidence("%s: admitted %.2f %s/s after the first %s (%d requests), declared %.2f/s", q.tenant.Name, rate, q.unit(), q.warmup, n, q.declared)
+			rate, n, uncounted := q.measured()
+			served := chaosledger.Where(q.run.entries, func(e chaosledger.Entry) bool { return servedOK(e) && !e.Start.Before(q.start.Add(q.warmup)) })
+			evidence("%s: admitted %.2f %s/s after the first %s (%d requests: %s), declared %.2f/s", q.tenant.Name, rate, q.unit(), q.warmup, n, byWire(served), q.declared)
+			if uncounted > 0 {
+				invalid("%d of %s's %d served requests of its token run stated no prompt tokens: the tokens it was admitted cannot be counted", uncounted, q.tenant.Name, n)
+				return
+			}
 			if n == 0 && !slices.ContainsFunc(q.run.entries, func(e chaosledger.Entry) bool { return quotaRefusal(e.Outcome, e.Reason) }) {
 				// Nothing served and nothing refused for quota: the run says nothing of the quota.
 				invalid("%s's %s run served nothing and refused nothing for quota (%s): its quota cannot be measured", q.tenant.Name, q.unit(), scenario.CountsText(q.run.entries))
@@ -116,7 +122,9 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			k := slowestClass(q.tenant)
 			late := judgeLateness(q.run.entries, k)
 			mustHold(late.ok(), "%s's %s run: outcomes arrived past the deadline of %s plus %s: %s", q.tenant.Name, q.unit(), k.Deadline, deadlineTolerance, late)
-			judged(string(q.kind), n)
+			for p, c := range byPath(served) {
+				judged(string(q.kind)+":"+p, c)
+			}
 			judged("tenant:"+q.tenant.Name, n)
 		}
 	})
@@ -130,11 +138,13 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			mustHold(len(refused) > 0, "nothing of %s's was refused at %dx its declared %s quota", q.tenant.Name, quotaFactor, q.unit())
 			for _, e := range refused {
 				mustHold(answered(e), "%s's request over its %s quota reached no outcome: %s", q.tenant.Name, q.unit(), e.Error)
-				mustHold(e.Outcome == outcome.Rejected, "%s over its %s quota was answered %s/%s (status %d, request %s), not rejected/quota_exceeded", q.tenant.Name, q.unit(), e.Outcome, e.Reason, e.Status, e.RequestID)
-				mustHold(e.Reason == outcome.ReasonQuotaExceeded, "%s over its %s quota was rejected for %s (status %d, request %s), not quota_exceeded", q.tenant.Name, q.unit(), e.Reason, e.Status, e.RequestID)
+				mustHold(e.Outcome == outcome.Rejected, "%s over its %s quota was answered %s/%s over %s (%s), not rejected/quota_exceeded", q.tenant.Name, q.unit(), e.Outcome, e.Reason, e.Path, quotaAnswer(e))
+				mustHold(e.Reason == outcome.ReasonQuotaExceeded, "%s over its %s quota was rejected for %s over %s (%s), not quota_exceeded", q.tenant.Name, q.unit(), e.Reason, e.Path, quotaAnswer(e))
 			}
-			evidence("%s: %d requests over its %s quota, all rejected/quota_exceeded", q.tenant.Name, len(refused), q.unit())
-			judged(string(q.kind), len(refused))
+			evidence("%s: %d requests over its %s quota (%s), all rejected/quota_exceeded", q.tenant.Name, len(refused), q.unit(), byWire(refused))
+			for p, c := range byPath(refused) {
+				judged(string(q.kind)+":"+p, c)
+			}
 			judged("tenant:"+q.tenant.Name, len(refused))
 		}
 	})
@@ -183,4 +193,12 @@ func spoofedQuotaRead(ctx SpecContext, t target.Tenant) {
 // sameSet reports whether a and b hold the same names, in any order.
 func sameSet(a, b []string) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
+}
+
+// quotaAnswer names an entry's answer for a message: its HTTP status (none over gRPC) and request id.
+func quotaAnswer(e chaosledger.Entry) string {
+	if e.Path == viaGRPC {
+		return "request " + e.RequestID
+	}
+	return fmt.Sprintf("status %d, request %s", e.Status, e.RequestID)
 }

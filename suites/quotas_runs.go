@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/aruntime/arcert/api/openai"
 	chaosledger "github.com/aruntime/arcert/chaos/ledger"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -135,14 +136,30 @@ func (q *quotaRun) execute(ctx context.Context, stream uint64, perWord float64) 
 		maxTokens = tokenRunMaxTokens
 	}
 	q.start = time.Now()
-	q.run = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, q.duration, func(int) request {
-		return request{key: q.tenant.Key, body: probe(prompt(r, words), maxTokens, false)}
+	q.run = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, q.duration, func(i int) request {
+		return quotaRequest(q.tenant, prompt(r, words), maxTokens, i)
 	})
 }
 
+// quotaRequest is request i of a quota run, by its turn plain HTTP, an HTTP stream (asking for
+// usage, so a served stream states its prompt tokens) or gRPC (plain HTTP in gRPC's turn without a
+// gRPC address): one quota spent over every wire, so a runtime that charges or refuses one of
+// them differently is seen.
+func quotaRequest(t target.Tenant, text string, maxTokens, i int) request {
+	rq := request{key: t.Key, body: probe(text, maxTokens, false)}
+	switch {
+	case i%3 == 1:
+		rq.body.Stream, rq.body.StreamOptions = true, &openai.StreamOptions{IncludeUsage: true}
+	case i%3 == 2 && env.GRPC != nil:
+		rq.grpc = true
+	}
+	return rq
+}
+
 // measured is the rate the run had admitted after the warmup, in its quota's unit per second,
-// and how many admitted requests it rests on.
-func (q *quotaRun) measured() (rate float64, n int) {
+// how many admitted requests it rests on, and how many of them a token run could not count
+// (served without stating their prompt tokens).
+func (q *quotaRun) measured() (rate float64, n, uncounted int) {
 	window := q.start.Add(q.warmup)
 	spent := 0.0
 	for _, e := range q.run.entries {
@@ -150,13 +167,28 @@ func (q *quotaRun) measured() (rate float64, n int) {
 			continue
 		}
 		n++
+		if q.kind == quotaTokens && e.PromptTokens == 0 {
+			uncounted++
+		}
 		if q.kind == quotaTokens {
 			spent += float64(e.PromptTokens + tokenRunMaxTokens)
 		} else {
 			spent++
 		}
 	}
-	return spent / q.window().Seconds(), n
+	return spent / q.window().Seconds(), n, uncounted
+}
+
+// byWire counts entries per wire, for evidence and samples.
+func byWire(entries []chaosledger.Entry) string {
+	counts := byPath(entries)
+	var parts []string
+	for _, p := range []string{viaHTTP, viaHTTPStream, viaGRPC} {
+		if counts[p] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", p, counts[p]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // window is the part of the run that is measured.
