@@ -21,6 +21,10 @@ type Defects struct {
 	// GRPCStartsAtPick sends a gRPC call's headers as soon as a worker answers it, and counts the
 	// call as started, so a worker lost before the first token is not retried elsewhere.
 	GRPCStartsAtPick bool
+	// GRPCSpliceOnDeviceFault runs a gRPC stream cut by a device fault again on another worker
+	// even after it sent output, appending the second worker's tokens to the first's on the same
+	// call, whose trailers then name only the second.
+	GRPCSpliceOnDeviceFault bool
 	// SharedFIFOClassQueue makes each class queue one shared first-come FIFO with no
 	// per-tenant share (admission.Config.SharedFIFO).
 	SharedFIFOClassQueue bool

@@ -90,7 +90,11 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 			err = status.Error(codes.Unavailable, "worker closed the stream without a final message")
 		}
 		if err != nil {
-			return r.workerFailure(ctx, w, err, end)
+			failed, retry := r.workerFailure(ctx, w, err, end)
+			if e, ok := em.(interface{ splicesOnFault() bool }); ok && e.splicesOnFault() && deviceFault(status.Convert(err)) {
+				retry = true // the GRPCSpliceOnDeviceFault defect: output already sent or not
+			}
+			return failed, retry
 		}
 		if msg.GetText() != "" {
 			if !end.started {

@@ -68,7 +68,8 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	// the call still waits for it, and a slow evidence write never delays the outcome.
 	var ticket uint64
 	if end.reason == "" {
-		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
+		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, splice: r.defects.GRPCSpliceOnDeviceFault,
+			sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
 		end = r.execute(ctx, j, em)
 		ticket = r.pending.begin()
 		if end.class.Served() {
@@ -124,8 +125,8 @@ func (r *Router) admitGRPC(ctx context.Context, req *arcertv1.CompleteRequest, j
 type grpcEmitter struct {
 	stream grpc.ServerStreamingServer[arcertv1.CompleteResponse]
 	id     string
-	// atPick is the GRPCStartsAtPick defect.
-	atPick bool
+	// atPick is the GRPCStartsAtPick defect, splice the GRPCSpliceOnDeviceFault one.
+	atPick, splice bool
 	// sender bounds each Send by Router.writeTimeout (0 waits as long as the client likes).
 	sender streamSender
 }
@@ -133,10 +134,17 @@ type grpcEmitter struct {
 // startsAtPick reports the GRPCStartsAtPick defect (see generate).
 func (e *grpcEmitter) startsAtPick() bool { return e.atPick }
 
+// splicesOnFault reports the GRPCSpliceOnDeviceFault defect (see generate).
+func (e *grpcEmitter) splicesOnFault() bool { return e.splice }
+
 // start attaches where the request is served to the header, which goes out with the first token
 // rather than in a write of its own.
 func (e *grpcEmitter) start(head ending) error {
-	return e.stream.SetHeader(metadata.Pairs(outcome.MetadataServedBy, head.servedBy.String(), outcome.MetadataRequestID, e.id))
+	err := e.stream.SetHeader(metadata.Pairs(outcome.MetadataServedBy, head.servedBy.String(), outcome.MetadataRequestID, e.id))
+	if e.splice {
+		return nil // the defect: a second start, after a splice, finds the headers already sent
+	}
+	return err
 }
 
 func (e *grpcEmitter) token(text string) error {

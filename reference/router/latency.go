@@ -106,6 +106,12 @@ func (t *timedEmitter) startsAtPick() bool {
 	return ok && e.startsAtPick()
 }
 
+// splicesOnFault forwards the GRPCSpliceOnDeviceFault defect's marker of the wrapped emitter.
+func (t *timedEmitter) splicesOnFault() bool {
+	e, ok := t.emitter.(interface{ splicesOnFault() bool })
+	return ok && e.splicesOnFault()
+}
+
 // observe records the held-back observations, once the response has ended.
 func (t *timedEmitter) observe() {
 	if t.first.IsZero() {

@@ -122,6 +122,10 @@ type ResilienceDefects struct {
 	// GRPCStartsAtPick sends a gRPC call's headers as soon as a worker answers it, and counts the
 	// call as started, so a lost worker's calls without output are not moved elsewhere.
 	GRPCStartsAtPick bool
+	// GRPCSpliceOnDeviceFault runs a gRPC stream cut by a device fault again on another worker
+	// even after it sent output, on the same call: the client gets both workers' tokens, and
+	// trailers naming only the second.
+	GRPCSpliceOnDeviceFault bool
 }
 
 // OperationsDefects break rollout, artifacts, evidence, batch jobs and devices.

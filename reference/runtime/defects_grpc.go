@@ -41,17 +41,18 @@ func inferenceOnly(s grpc.StreamServerInterceptor) grpc.StreamServerInterceptor 
 // router is the part of the defects the router itself renders.
 func (d Defects) router() router.Defects {
 	return router.Defects{
-		ProviderHTTP:         d.Identity.providerHTTP(),
-		WorkerCall:           d.Identity.WorkerCall,
-		QueueWaitUncounted:   d.Outcome.QueueWaitUncounted,
-		GRPCStartsAtPick:     d.Resilience.GRPCStartsAtPick,
-		Operations:           d.Operations.Router,
-		Labels:               d.Tenancy.Labels,
-		SharedFIFOClassQueue: d.Admission.SharedFIFOClassQueue,
-		SlowReaderHoldsSlot:  d.Admission.SlowReaderHoldsSlot,
-		PrefillOnlyStreams:   d.Admission.PrefillOnlyStreams,
-		Billing:              d.Billing,
-		Confidential:         d.Confidential.Router,
-		Tools:                d.Tools.Router,
+		ProviderHTTP:            d.Identity.providerHTTP(),
+		WorkerCall:              d.Identity.WorkerCall,
+		QueueWaitUncounted:      d.Outcome.QueueWaitUncounted,
+		GRPCStartsAtPick:        d.Resilience.GRPCStartsAtPick,
+		GRPCSpliceOnDeviceFault: d.Resilience.GRPCSpliceOnDeviceFault,
+		Operations:              d.Operations.Router,
+		Labels:                  d.Tenancy.Labels,
+		SharedFIFOClassQueue:    d.Admission.SharedFIFOClassQueue,
+		SlowReaderHoldsSlot:     d.Admission.SlowReaderHoldsSlot,
+		PrefillOnlyStreams:      d.Admission.PrefillOnlyStreams,
+		Billing:                 d.Billing,
+		Confidential:            d.Confidential.Router,
+		Tools:                   d.Tools.Router,
 	}
 }
