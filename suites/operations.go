@@ -166,13 +166,25 @@ var _ = Describe("Invalid artifacts", func() {
 			for _, bad := range env.Target.Operations.InvalidArtifacts {
 				mark := evidenceTail(ctx, key)
 				setDigest(ctx, model, bad.Digest)
-				var missing []string
+				// Until every worker has refused it, the invalid artifact must never be reported
+				// nor serve: a worker that switches first and verifies afterwards serves it in
+				// between. Each poll reads the versions and sends a request to be served meanwhile.
+				var missing, reported []string
 				recorded := opsPoll(ctx, convergence, 100*time.Millisecond, func() bool {
+					for _, w := range workerDigests(ctx, model) {
+						if id, ok := strings.CutSuffix(w, "="+bad.Digest); ok && !slices.Contains(reported, id) {
+							reported = append(reported, id)
+						}
+					}
+					send(ctx, tenantA().Key, probe(prompt(r, 6), 1, false), nil)
 					got := refusalsSince(ctx, key, bad.Digest, mark)
 					missing = slices.DeleteFunc(slices.Clone(workers), func(w string) bool { return got[w] > 0 })
 					return len(missing) == 0
 				})
 				opsCheck(recorded, "%s (%s): within %s no artifact_invalid evidence from %s", bad.Name, stage.name, convergence, strings.Join(missing, ", "))
+				opsCheck(len(reported) == 0, "%s (%s): before every worker had refused it, %s reported it as the version applied", bad.Name, stage.name, strings.Join(reported, ", "))
+				served := servedWithSince(ctx, key, bad.Digest, mark)
+				opsCheck(len(served) == 0, "%s (%s): %d requests were served with the invalid artifact before it was refused, e.g. %s", bad.Name, stage.name, len(served), strings.Join(served[:min(3, len(served))], ", "))
 				left := slices.ContainsFunc(workerDigests(ctx, model), func(w string) bool { return !strings.HasSuffix(w, "="+stage.serving) })
 				opsCheck(!left, "%s (%s): a worker left %s, the version it served; workers report %s", bad.Name, stage.name, stage.serving, workersOn(ctx, model))
 				samples := serveEveryPath(ctx, r, bad.Name+" refused")

@@ -168,6 +168,18 @@ func refusalsSince(ctx context.Context, key, digest string, seq uint64) map[stri
 	return out
 }
 
+// servedWithSince names the served requests in evidence after seq whose record names digest, as
+// "request on worker".
+func servedWithSince(ctx context.Context, key, digest string, seq uint64) []string {
+	var out []string
+	for _, r := range allEvidence(ctx, key) {
+		if r.Seq > seq && r.Outcome.Served() && r.ArtifactDigest == digest {
+			out = append(out, r.RequestID+" on "+r.ServedBy.Worker)
+		}
+	}
+	return out
+}
+
 // evidenceTail is the sequence number of the last evidence record the operator can list.
 func evidenceTail(ctx context.Context, key string) uint64 {
 	all := allEvidence(ctx, key)

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -142,6 +143,10 @@ type OperationsDefects struct {
 	// RevertToConfiguredPin makes a worker that refuses an artifact fall back to its
 	// configuration's pin instead of keeping the version it served.
 	RevertToConfiguredPin bool
+	// VerifyAfterSwitch makes a worker switch to a new artifact at once and verify it in the
+	// background for this long, switching back when it is refused: the invalid artifact serves
+	// in between (0: off).
+	VerifyAfterSwitch time.Duration
 	// ReplaceWithoutApplierOffRegion brings a replaced worker outside the primary region back
 	// without following the control plane, on its configuration's pin.
 	ReplaceWithoutApplierOffRegion bool

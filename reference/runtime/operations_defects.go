@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"time"
 
 	"github.com/aruntime/arcert/reference/config"
 	"github.com/aruntime/arcert/reference/control"
@@ -12,6 +13,20 @@ import (
 // negative control (Defects.Operations) switched on one of the rollout bugs below.
 func (rt *Runtime) applyFunc(srv *worker.Server, models []config.Model) control.ApplyFunc {
 	d := rt.opts.Defects.Operations
+	if d.VerifyAfterSwitch > 0 {
+		return func(ctx context.Context, model, digest string) error {
+			prev := srv.SwitchUnverified(model, digest)
+			select {
+			case <-time.After(d.VerifyAfterSwitch): // "verification runs in the background"
+			case <-ctx.Done():
+			}
+			err := srv.Apply(ctx, model, digest)
+			if err != nil {
+				srv.SwitchUnverified(model, prev)
+			}
+			return err
+		}
+	}
 	if !d.SkipPulledDigests && !d.RevertToConfiguredPin {
 		return srv.Apply
 	}

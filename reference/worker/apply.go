@@ -69,6 +69,21 @@ func (s *Server) Apply(ctx context.Context, model, digest string) error {
 	return nil
 }
 
+// SwitchUnverified reports digest as model's applied version at once, without pulling or verifying
+// it, and returns the digest it replaced. It exists only for the harness's negative controls (a
+// worker that switches first and verifies afterwards); Apply is the way to change a version.
+func (s *Server) SwitchUnverified(model, digest string) (previous string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, a := range s.artifacts {
+		if a.GetModel() == model {
+			previous = a.GetDigest()
+			s.artifacts[i] = &arcertv1.Artifact{Model: model, Digest: digest}
+		}
+	}
+	return previous
+}
+
 // matches checks that what the source verified is what was asked for: a
 // source that returns another digest, or an artifact of another model, must
 // not be applied under this model's name.
