@@ -167,8 +167,8 @@ certify-deploy: build images
 
 ## certify-deploy-negative: the deployment's own negative controls. The reference deployment
 ## with one setting of its configuration broken on purpose (router.drain_notice 0s with
-## drain_timeout 20ms, durable.replicas 1, router.health_interval 10s), each certified focused on the SHOULD it breaks (FLT-4, DUR-4,
-## FBK-4), which must FAIL (deploy/compose/negative-expect.yaml). Reports land in
+## drain_timeout 20ms, durable.replicas 1, router.health_interval 10s, router-2's policy_version
+## left stale), each certified focused on what it breaks (FLT-4, DUR-4, FBK-4, VER-1), which must FAIL (deploy/compose/negative-expect.yaml). Reports land in
 ## $(DEPLOY_NEGATIVE_REPORT)/<control>.
 DEPLOY_NEGATIVE_REPORT ?= arcert-deploy-negative-report
 .PHONY: certify-deploy-negative

@@ -47,21 +47,18 @@ func judgeBatchResults(ctx context.Context, t target.Tenant, done batchObject, l
 // records of its runs are counted.
 const batchSettle = 10 * time.Second
 
-// servedRunsSince counts the served requests of tenant t in evidence after seq, once the records
-// of done's results are in and the chain has been quiet for chainQuiet (a job run again after the
-// batch completed writes its record then). The spec is Serial, so they are the batch's runs.
-func servedRunsSince(ctx context.Context, t target.Tenant, seq uint64, done batchObject) int {
+// extraJobRuns lists the records of tenant t after seq that belong to done's jobs but to none of
+// their results (a job run again under a request id of its own: the batch lists one result each,
+// so only the chain shows the second run), once the records of done's results are in and the
+// chain has been quiet for chainQuiet (a job run again after the batch completed writes its record
+// then). Other records of t, an earlier spec's late ones or another batch's, are not the batch's
+// (chainCount.strayJobs). ok is false when no record can be told to be a job's.
+func extraJobRuns(ctx context.Context, t target.Tenant, seq uint64, done batchObject) (extra []string, ok bool) {
 	ids := make([]string, 0, len(done.Output))
 	for _, o := range done.Output {
 		ids = append(ids, o.Response.RequestID)
 	}
-	n := 0
-	for _, r := range settledChain(ctx, env.Target.Operator.Key, ids, batchSettle).all {
-		if r.Seq > seq && r.Tenant == t.Name && r.Outcome.Served() {
-			n++
-		}
-	}
-	return n
+	return settledChain(ctx, env.Target.Operator.Key, ids, batchSettle).strayJobs(seq, t.Name, ids, nil)
 }
 
 // refusedJobsSince counts the device_pressure refusals in evidence after seq. The spec is Serial

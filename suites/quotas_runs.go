@@ -157,9 +157,10 @@ func quotaRequest(t target.Tenant, text string, maxTokens, i int) request {
 }
 
 // measured is the rate the run had admitted after the warmup, in its quota's unit per second,
-// how many admitted requests it rests on, and how many of them a token run could not count
-// (served without stating their prompt tokens).
-func (q *quotaRun) measured() (rate float64, n, uncounted int) {
+// how many admitted requests it rests on, and how many of them a token run counted at its planned
+// prompt length because they were served without stating their prompt tokens (a stream whose
+// runtime ignores stream_options.include_usage).
+func (q *quotaRun) measured() (rate float64, n, estimated int) {
 	window := q.start.Add(q.warmup)
 	spent := 0.0
 	for _, e := range q.run.entries {
@@ -167,16 +168,18 @@ func (q *quotaRun) measured() (rate float64, n, uncounted int) {
 			continue
 		}
 		n++
-		if q.kind == quotaTokens && e.PromptTokens == 0 {
-			uncounted++
+		prompt := e.PromptTokens
+		if q.kind == quotaTokens && prompt == 0 {
+			prompt = q.promptTokens
+			estimated++
 		}
 		if q.kind == quotaTokens {
-			spent += float64(e.PromptTokens + tokenRunMaxTokens)
+			spent += float64(prompt + tokenRunMaxTokens)
 		} else {
 			spent++
 		}
 	}
-	return spent / q.window().Seconds(), n, uncounted
+	return spent / q.window().Seconds(), n, estimated
 }
 
 // byWire counts entries per wire, for evidence and samples.

@@ -142,7 +142,9 @@ type Record struct {
 	Hash      string     `json:"hash"`
 }
 
-// EvidenceList is the body of GET /v1/aruntime/evidence.
+// EvidenceList is the body of GET /v1/aruntime/evidence. An operator pages with ?since=SEQ (the
+// records after SEQ, exclusive) and ?limit=N; a page may hold fewer than N, and an empty page ends
+// the listing.
 type EvidenceList struct {
 	Records []Record `json:"records"`
 	// TruncatedBefore, when set, says the store dropped every record before this Seq to stay

@@ -11,7 +11,8 @@
 # containers, networks and volumes. A failed deploy leaves nothing behind.
 #
 # Environment: ARCERT_DEPLOY_PROJECT (Compose project, default arcert-deploy), ARCERT_CONFIG
-# (the runtime configuration every role runs, default ./aruntime.yaml), and the published host
+# (the runtime configuration every role runs, default ./aruntime.yaml), ARCERT_ROUTER_2_CONFIG
+# (router-2's alone, default ARCERT_CONFIG's), and the published host
 # ports of docker-compose.yaml (ARCERT_HTTP_PORT, ...).
 set -euo pipefail
 
@@ -23,6 +24,15 @@ if [[ -n "${ARCERT_CONFIG:-}" ]]; then
 	ARCERT_CONFIG=$(cd "$(dirname "$ARCERT_CONFIG")" && pwd)/$(basename "$ARCERT_CONFIG")
 	export ARCERT_CONFIG
 fi
+# router-2 reads the same configuration as every other part, unless ARCERT_ROUTER_2_CONFIG gives
+# it one of its own (a negative control: one router of two drifted from the record).
+if [[ -n "${ARCERT_ROUTER_2_CONFIG:-}" ]]; then
+	[[ -f "$ARCERT_ROUTER_2_CONFIG" ]] || { echo "deploy: ARCERT_ROUTER_2_CONFIG=$ARCERT_ROUTER_2_CONFIG is not a file" >&2; exit 2; }
+	ARCERT_ROUTER_2_CONFIG=$(cd "$(dirname "$ARCERT_ROUTER_2_CONFIG")" && pwd)/$(basename "$ARCERT_ROUTER_2_CONFIG")
+else
+	ARCERT_ROUTER_2_CONFIG=${ARCERT_CONFIG:-$here/aruntime.yaml}
+fi
+export ARCERT_ROUTER_2_CONFIG
 project=${ARCERT_DEPLOY_PROJECT:-arcert-deploy}
 timeout_s=${ARCERT_DEPLOY_TIMEOUT:-240}
 compose=(docker-compose -p "$project" -f "$here/docker-compose.yaml")

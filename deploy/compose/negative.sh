@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # negative.sh [REPORT]: the reference Compose deployment's own negative controls. For each SHOULD
 # that only a deployment can judge (the rolling restart FLT-4, the state-store node loss DUR-4, the
-# region network cut FBK-4), bring the deployment up with one line of aruntime.yaml broken on
+# region network cut FBK-4), and for what only two routers can break (VER-1: router-2 alone on a
+# stale policy), bring the deployment up with one line of aruntime.yaml broken on
 # purpose, certify it focused on that requirement (certify.sh, which takes it down again and
 # checks nothing is left), and check that the verdict is FAIL (negative-expect.yaml). A harness
 # that passes these deployments would pass a runtime that breaks the rule. `make
@@ -17,14 +18,15 @@ report=$(realpath -m "${1:-arcert-deploy-negative-report}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-controls=(no-drain one-replica slow-health-checks)
+controls=(no-drain one-replica slow-health-checks stale-router-2)
 if [[ -n ${ARCERT_NEGATIVE_ONLY:-} && ! " ${controls[*]} " =~ " $ARCERT_NEGATIVE_ONLY " ]]; then
 	echo "certify-deploy-negative: ARCERT_NEGATIVE_ONLY=$ARCERT_NEGATIVE_ONLY names no control; the controls are: ${controls[*]}" >&2
 	exit 2
 fi
 
 # control NAME REQUIREMENT FROM TO [FROM TO ...]: the reference configuration with each line FROM
-# replaced by the TO after it, certified focused on REQUIREMENT.
+# replaced by the TO after it, certified focused on REQUIREMENT. With ARCERT_BROKEN_ROLE=router-2
+# only router-2 reads the broken configuration; every other part reads the reference's.
 control() {
 	local name=$1 req=$2 config=$work/$1.yaml
 	shift 2
@@ -50,8 +52,13 @@ control() {
 	done
 	echo "certify-deploy-negative: $name: certifying $req, which must FAIL"
 	rm -rf "${report:?}/$name"
-	ARCERT_CONFIG=$config ARCERT_EXPECT= ARCERT_CERTIFY_ARGS="--focus $req" \
-		"$here/certify.sh" "$report/$name"
+	if [[ ${ARCERT_BROKEN_ROLE:-} == router-2 ]]; then
+		ARCERT_ROUTER_2_CONFIG=$config ARCERT_EXPECT= ARCERT_CERTIFY_ARGS="--focus $req" \
+			"$here/certify.sh" "$report/$name"
+	else
+		ARCERT_CONFIG=$config ARCERT_EXPECT= ARCERT_CERTIFY_ARGS="--focus $req" \
+			"$here/certify.sh" "$report/$name"
+	fi
 }
 
 # A router that stops at once: no notice for the balancer (drain_notice), and work still in flight
@@ -67,6 +74,10 @@ control one-replica DUR-4 "  replicas: 3" "  replicas: 1"
 control slow-health-checks FBK-4 \
 	"  health_interval: 250ms       # how often the router asks each worker for its health" \
 	"  health_interval: 10s"
+# One router of two left on the policy before the pinned one (a host missed in the last config
+# push): every other request is routed under a policy the record does not pin.
+ARCERT_BROKEN_ROLE=router-2 control stale-router-2 VER-1 \
+	"  policy_version: policy-2026-11-01" "  policy_version: policy-2026-10-01"
 
 if [[ -n ${ARCERT_NEGATIVE_ONLY:-} ]]; then
 	echo "certify-deploy-negative: $ARCERT_NEGATIVE_ONLY alone: its report is in $report/$ARCERT_NEGATIVE_ONLY"
