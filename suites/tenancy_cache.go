@@ -42,15 +42,19 @@ type cacheCase struct {
 
 // cacheCases are, for each tenant A and the tenant B after it (every tenant is A once), B's
 // identical prompt; B sending each of A's labels as cache_salt; A and B sending the same client
-// salt; and B sending none where A sent one. Transports rotate over the cases so each is probed.
+// salt; and B sending none where A sent one. Transports rotate over the cases, offset by tenant so
+// that each kind of case meets each transport; A fills the cache over the case's transport too, so
+// a cache keyed without the tenant on one transport alone is probed from both sides.
 func cacheCases(r *rand.Rand, vias []string) []cacheCase {
 	ts := env.Target.Tenants
 	var out []cacheCase
+	offset := 0
 	add := func(c cacheCase) {
-		c.via = vias[len(out)%len(vias)]
+		c.via = vias[(len(out)+offset)%len(vias)]
 		out = append(out, c)
 	}
 	for i, a := range ts {
+		offset = i
 		b := ts[(i+1)%len(ts)]
 		add(cacheCase{name: "the identical prompt", tenantA: a, tenB: b})
 		for _, l := range tenantLabels(a) {
@@ -74,7 +78,7 @@ type paired struct {
 }
 
 // pairedProbe warms a fresh prompt as A (with A's salt), repeats it as A (the control), and probes
-// it as B (with B's salt, over the case's transport), until B's probe runs on the worker that
+// it as B (with B's salt), all over the case's transport, until B's probe runs on the worker that
 // served A's repeat, or until B's probe reports cached tokens wherever it ran: the prompt is
 // fresh, so any cached token B gets for it is A's (a cache tier shared between workers leaks on
 // other workers too). A runtime that does not name its workers is taken as one place.
@@ -87,9 +91,9 @@ func pairedProbe(ctx context.Context, r *rand.Rand, c cacheCase) (paired, bool) 
 			return last, false
 		}
 		p := prompt(r, cachePromptWords)
-		first := callAs(ctx, viaHTTP, a, p, 1, labelSpoof{Salt: c.aSalt})
+		first := callAs(ctx, c.via, a, p, 1, labelSpoof{Salt: c.aSalt})
 		mustBeServed(first, "%s's first request of the prompt", a.Name)
-		again := callAs(ctx, viaHTTP, a, p, 1, labelSpoof{Salt: c.aSalt})
+		again := callAs(ctx, c.via, a, p, 1, labelSpoof{Salt: c.aSalt})
 		mustBeServed(again, "%s's repeat of the prompt", a.Name)
 		cross := callAs(ctx, c.via, b, p, 1, labelSpoof{Salt: c.bSalt})
 		mustBeServed(cross, "%s's probe of %s's prompt", b.Name, a.Name)
