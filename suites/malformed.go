@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +15,10 @@ import (
 )
 
 // oversizeBody is the size of the body-too-large probe: far beyond any sensible request limit
-// (the reference's default is 1 MiB), yet quick to send over loopback.
+// (the reference's default is 1 MiB), yet quick to send over loopback. The probe is a short,
+// valid request padded with this much JSON whitespace, so nothing but its size can be refused:
+// a 4 MiB prompt would also be over the context, and a runtime with no body limit would pass by
+// refusing it for its length.
 const oversizeBody = 4 << 20
 
 // malformedCase is one bad request body: fields as JSON values, or raw bytes when the bytes
@@ -25,6 +29,11 @@ type malformedCase struct {
 	raw       string
 	endpoints []string
 	header    http.Header
+	// pad is how many bytes of JSON whitespace go before the body's closing brace.
+	pad int
+	// reason is the one reason the input can be refused with, where only one fits; empty where
+	// any rejection of the contract will do.
+	reason outcome.Reason
 }
 
 // malformedCases are the contract's bad inputs: broken JSON, wrong types, missing and
@@ -55,7 +64,7 @@ func malformedCases() []malformedCase {
 		{what: "only empty messages", fields: map[string]any{"model": m.Name, "max_tokens": 1, "messages": []any{map[string]any{"role": "user", "content": "  "}}}, endpoints: onChat},
 		{what: "an unknown role", fields: map[string]any{"model": m.Name, "max_tokens": 1, "messages": []any{map[string]any{"role": "wizard", "content": "hi"}}}, endpoints: onChat},
 		{what: "a blank prompt", fields: map[string]any{"model": m.Name, "max_tokens": 1, "prompt": "   "}, endpoints: onLegacy},
-		{what: "a body over the size limit", raw: `{"model": "` + m.Name + `", "max_tokens": 1, "prompt": "` + strings.Repeat("a", oversizeBody) + `"}`, endpoints: onLegacy},
+		{what: "a short request padded with 4 MiB of whitespace, over the size limit", fields: map[string]any{"model": m.Name, "max_tokens": 1, "messages": chat}, pad: oversizeBody, reason: outcome.ReasonBodyTooLarge, endpoints: both},
 	}
 	if env.Target.Declares("tools") {
 		fn := func(f map[string]any) []any { return []any{map[string]any{"type": "function", "function": f}} }
@@ -108,11 +117,13 @@ func sendMalformed(ctx context.Context) ([]outcomeSample, string) {
 						f["stream"] = true
 					}
 					raw, _ = json.Marshal(f) // maps of JSON values always encode
+					raw = padJSON(raw, c.pad)
 				} else if stream {
 					continue // raw bytes are their own fault; they cannot also ask to stream
 				}
 				what := fmt.Sprintf("%s on %s", c.what, ep)
 				got := rawHTTP(ctx, what, a.Name, ep, a.Key, raw, stream, c.header)
+				got.mustReason = c.reason
 				if got.abandoned || (got.answered() && got.class.Served()) {
 					taken++
 				}
@@ -150,6 +161,19 @@ func sendMalformed(ctx context.Context) ([]outcomeSample, string) {
 		cancel()
 	}
 	return out, ""
+}
+
+// padJSON puts n bytes of JSON whitespace before an object's closing brace: the same request,
+// n bytes longer.
+func padJSON(obj []byte, n int) []byte {
+	if n <= 0 || len(obj) == 0 {
+		return obj
+	}
+	last := len(obj) - 1
+	out := make([]byte, 0, len(obj)+n)
+	out = append(out, obj[:last]...)
+	out = append(out, bytes.Repeat([]byte{' '}, n)...)
+	return append(out, obj[last:]...)
 }
 
 // malformedTakenLimit is how many bad inputs a runtime may take as work before the rest are not

@@ -59,6 +59,9 @@ type outcomeSample struct {
 	// failed one it could not exchange at all.
 	abandoned bool
 	failed    error
+	// mustReason is the one reason a bad input may be refused with, where only one fits (a
+	// body over the size limit is body_too_large); empty where any rejection will do.
+	mustReason outcome.Reason
 }
 
 // answered reports whether the sample carries a statement of the runtime to judge.

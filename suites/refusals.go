@@ -116,6 +116,8 @@ var _ = Describe("Refusals", Ordered, ContinueOnFailure, func() {
 				bad = append(bad, s.trouble())
 			case s.class != outcome.Rejected:
 				bad = append(bad, s.String())
+			case s.mustReason != "" && s.reason != s.mustReason:
+				bad = append(bad, fmt.Sprintf("%s, not %s", s, s.mustReason))
 			default:
 				judged(s.transport+":"+endpointName(s.what), 1)
 			}

@@ -35,6 +35,9 @@ type Defects struct {
 	// HTTP (where time to first token shows); plain HTTP and gRPC requests are prefilled on the
 	// worker that decodes them.
 	PrefillOnlyStreams bool
+	// ChatBodyUnlimited reads chat completion bodies whole, whatever their size (the handler
+	// added after the legacy one never got its body limit); legacy completions keep the limit.
+	ChatBodyUnlimited bool
 	// Operations are the router's bugs of rollout, evidence and devices.
 	Operations OperationsDefects
 	// Labels are the router's label bugs.

@@ -95,7 +95,11 @@ func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, 
 	if end.reason != "" {
 		return end
 	}
-	body, end := r.readBody(w, req)
+	limit := r.cfg.Router.MaxBodyBytes
+	if chat && r.defects.ChatBodyUnlimited {
+		limit = 1 << 40 // the defect: the chat handler reads whatever it is sent
+	}
+	body, end := r.readBodyUpTo(w, req, limit)
 	if end.reason != "" {
 		return end
 	}
@@ -113,11 +117,16 @@ func (r *Router) admitHTTP(w http.ResponseWriter, req *http.Request, chat bool, 
 // body_too_large before it is read whole, and a compressed one with unsupported_media_type
 // before it is read at all (its bytes would otherwise be judged as broken text).
 func (r *Router) readBody(w http.ResponseWriter, req *http.Request) ([]byte, ending) {
+	return r.readBodyUpTo(w, req, r.cfg.Router.MaxBodyBytes)
+}
+
+// readBodyUpTo is readBody with the limit given.
+func (r *Router) readBodyUpTo(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, ending) {
 	if enc := strings.TrimSpace(req.Header.Get("Content-Encoding")); enc != "" && !strings.EqualFold(enc, "identity") {
 		w.Header().Set("Accept-Encoding", "identity") // RFC 7694: the codings the server does take
 		return nil, refused(outcome.ReasonUnsupportedMediaType, "Content-Encoding "+quote(enc)+" is not supported: send the body uncompressed, as plain JSON")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.Router.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):

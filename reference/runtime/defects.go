@@ -92,6 +92,9 @@ type OutcomeDefects struct {
 	// QueueWaitUncounted starts a request's deadline clock when it leaves its class queue, so a
 	// request that queued long times out long after its deadline.
 	QueueWaitUncounted bool
+	// ChatBodyUnlimited reads chat completion bodies whole, whatever their size; legacy
+	// completions keep the body limit.
+	ChatBodyUnlimited bool
 }
 
 // AdmissionDefects break admission, traffic classes, quotas and declared versions.

@@ -44,6 +44,7 @@ func (d Defects) router() router.Defects {
 		ProviderHTTP:            d.Identity.providerHTTP(),
 		WorkerCall:              d.Identity.WorkerCall,
 		QueueWaitUncounted:      d.Outcome.QueueWaitUncounted,
+		ChatBodyUnlimited:       d.Outcome.ChatBodyUnlimited,
 		GRPCStartsAtPick:        d.Resilience.GRPCStartsAtPick,
 		GRPCSpliceOnDeviceFault: d.Resilience.GRPCSpliceOnDeviceFault,
 		Operations:              d.Operations.Router,
