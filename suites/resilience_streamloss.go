@@ -30,8 +30,9 @@ const (
 	// minUnstarted is the validity gate: at least this many calls of the burst without output
 	// when the worker was lost.
 	minUnstarted = 4
-	// streamLossTimeout bounds OUT-7's spec: a stream cut and a worker restart per wire.
-	streamLossTimeout = 2 * time.Minute
+	// streamLossTimeout bounds OUT-7's spec: per wire, a stream cut with every primary worker
+	// lost and several with one lost, each followed by the workers' restart.
+	streamLossTimeout = 4 * time.Minute
 )
 
 // streamEnd is how a stream cut by worker loss ended, over either wire.

@@ -164,7 +164,7 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 	// Each wire loses its own worker and waits for it to come back: in containers a restart is a
 	// real `docker restart` the router must see healthy again, so two of them need more than the
 	// minute one worker-loss spec gets.
-	It("ends a stream whose worker is lost with a failed outcome, over HTTP and gRPC", Req("OUT-7"), func(ctx SpecContext) {
+	It("ends a stream whose worker is lost with a failed outcome, over HTTP and gRPC, and runs no cut stream again", Req("OUT-7"), func(ctx SpecContext) {
 		DeferCleanup(noResidue)
 		region, parts, ok := workersToLose(1, "a stream losing its worker")
 		if !ok {
@@ -176,6 +176,9 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 				continue
 			}
 			if !expectStreamCutFails(ctx, via, region, parts) {
+				return
+			}
+			if len(parts) > 1 && !expectOneLossCutsOnlyItsStreams(ctx, via, region, parts[0]) {
 				return
 			}
 		}

@@ -3,6 +3,8 @@ package router
 import (
 	"context"
 	"net/http"
+
+	"google.golang.org/grpc/status"
 )
 
 // Defects are deliberate bugs, each a few lines a real router could ship, switched on only by the
@@ -25,6 +27,8 @@ type Defects struct {
 	// even after it sent output, appending the second worker's tokens to the first's on the same
 	// call, whose trailers then name only the second.
 	GRPCSpliceOnDeviceFault bool
+	// GRPCSpliceOnWorkerLoss does the same to a gRPC stream whose worker is lost.
+	GRPCSpliceOnWorkerLoss bool
 	// SharedFIFOClassQueue makes each class queue one shared first-come FIFO with no
 	// per-tenant share (admission.Config.SharedFIFO).
 	SharedFIFOClassQueue bool
@@ -48,4 +52,11 @@ type Defects struct {
 	Confidential ConfidentialDefects
 	// Tools are the router's bugs of tool calling.
 	Tools ToolDefects
+}
+
+// splicer is an emitter that may carry a splice defect: splices reports whether a stream that
+// failed as failed did (its worker's status st) is run again on another worker even after it sent
+// output.
+type splicer interface {
+	splices(failed ending, st *status.Status) bool
 }

@@ -91,8 +91,8 @@ func (r *Router) generate(ctx context.Context, j job, d fallback.Decision, w *ro
 		}
 		if err != nil {
 			failed, retry := r.workerFailure(ctx, w, err, end)
-			if e, ok := em.(interface{ splicesOnFault() bool }); ok && e.splicesOnFault() && deviceFault(status.Convert(err)) {
-				retry = true // the GRPCSpliceOnDeviceFault defect: output already sent or not
+			if e, ok := em.(splicer); ok && e.splices(failed, status.Convert(err)) {
+				retry = true // a splice defect: output already sent or not
 			}
 			return failed, retry
 		}

@@ -68,7 +68,7 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	// the call still waits for it, and a slow evidence write never delays the outcome.
 	var ticket uint64
 	if end.reason == "" {
-		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, splice: r.defects.GRPCSpliceOnDeviceFault,
+		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, spliceFault: r.defects.GRPCSpliceOnDeviceFault, spliceLoss: r.defects.GRPCSpliceOnWorkerLoss,
 			sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
 		end = r.execute(ctx, j, em)
 		ticket = r.pending.begin()
@@ -125,8 +125,9 @@ func (r *Router) admitGRPC(ctx context.Context, req *arcertv1.CompleteRequest, j
 type grpcEmitter struct {
 	stream grpc.ServerStreamingServer[arcertv1.CompleteResponse]
 	id     string
-	// atPick is the GRPCStartsAtPick defect, splice the GRPCSpliceOnDeviceFault one.
-	atPick, splice bool
+	// atPick is the GRPCStartsAtPick defect, spliceFault the GRPCSpliceOnDeviceFault one,
+	// spliceLoss the GRPCSpliceOnWorkerLoss one.
+	atPick, spliceFault, spliceLoss bool
 	// sender bounds each Send by Router.writeTimeout (0 waits as long as the client likes).
 	sender streamSender
 }
@@ -134,14 +135,17 @@ type grpcEmitter struct {
 // startsAtPick reports the GRPCStartsAtPick defect (see generate).
 func (e *grpcEmitter) startsAtPick() bool { return e.atPick }
 
-// splicesOnFault reports the GRPCSpliceOnDeviceFault defect (see generate).
-func (e *grpcEmitter) splicesOnFault() bool { return e.splice }
+// splices reports whether a splice defect runs a stream that failed as failed did (its worker's
+// status st) again on another worker, output already sent or not (see generate).
+func (e *grpcEmitter) splices(failed ending, st *status.Status) bool {
+	return (e.spliceFault && deviceFault(st)) || (e.spliceLoss && failed.reason == outcome.ReasonWorkerLost)
+}
 
 // start attaches where the request is served to the header, which goes out with the first token
 // rather than in a write of its own.
 func (e *grpcEmitter) start(head ending) error {
 	err := e.stream.SetHeader(metadata.Pairs(outcome.MetadataServedBy, head.servedBy.String(), outcome.MetadataRequestID, e.id))
-	if e.splice {
+	if e.spliceFault || e.spliceLoss {
 		return nil // the defect: a second start, after a splice, finds the headers already sent
 	}
 	return err

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/status"
 
 	"github.com/aruntime/arcert/reference/config"
 )
@@ -106,10 +107,10 @@ func (t *timedEmitter) startsAtPick() bool {
 	return ok && e.startsAtPick()
 }
 
-// splicesOnFault forwards the GRPCSpliceOnDeviceFault defect's marker of the wrapped emitter.
-func (t *timedEmitter) splicesOnFault() bool {
-	e, ok := t.emitter.(interface{ splicesOnFault() bool })
-	return ok && e.splicesOnFault()
+// splices forwards the splice defects' marker of the wrapped emitter.
+func (t *timedEmitter) splices(failed ending, st *status.Status) bool {
+	e, ok := t.emitter.(splicer)
+	return ok && e.splices(failed, st)
 }
 
 // observe records the held-back observations, once the response has ended.

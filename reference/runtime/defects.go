@@ -130,6 +130,8 @@ type ResilienceDefects struct {
 	// even after it sent output, on the same call: the client gets both workers' tokens, and
 	// trailers naming only the second.
 	GRPCSpliceOnDeviceFault bool
+	// GRPCSpliceOnWorkerLoss does the same to a gRPC stream whose worker is lost.
+	GRPCSpliceOnWorkerLoss bool
 }
 
 // OperationsDefects break rollout, artifacts, evidence, batch jobs and devices.

@@ -47,6 +47,7 @@ func (d Defects) router() router.Defects {
 		ChatBodyUnlimited:       d.Outcome.ChatBodyUnlimited,
 		GRPCStartsAtPick:        d.Resilience.GRPCStartsAtPick,
 		GRPCSpliceOnDeviceFault: d.Resilience.GRPCSpliceOnDeviceFault,
+		GRPCSpliceOnWorkerLoss:  d.Resilience.GRPCSpliceOnWorkerLoss,
 		Operations:              d.Operations.Router,
 		Labels:                  d.Tenancy.Labels,
 		SharedFIFOClassQueue:    d.Admission.SharedFIFOClassQueue,
