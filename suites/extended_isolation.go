@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
-	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/conformance/target"
 )
@@ -25,28 +23,34 @@ type ten6Set struct {
 	path, shared, userOnly, headerOnly string
 }
 
-// ten6PromptSets are one set of fresh prompts per client path.
+// ten6PromptSets are one set of fresh prompts per endpoint and transport the target offers (the
+// ones it lacks are recorded as not probed).
 func ten6PromptSets(r *rand.Rand) []ten6Set {
 	var sets []ten6Set
-	for _, path := range ten6Paths() {
+	for _, path := range tenancyEndpoints() {
 		sets = append(sets, ten6Set{path: path, shared: prompt(r, ten6Words), userOnly: prompt(r, ten6Words), headerOnly: prompt(r, ten6Words)})
 	}
 	return sets
 }
 
-// ten6Paths are the client paths the demotion isolation spec probes.
-func ten6Paths() []string {
-	if env.GRPC != nil {
-		return []string{opsHTTP, opsGRPC}
+// ten6Paths names the paths of sets, for evidence.
+func ten6Paths(sets []ten6Set) []string {
+	var out []string
+	for _, s := range sets {
+		out = append(out, s.path)
 	}
-	return []string{opsHTTP}
+	return out
 }
 
-// saltedProbe is a one-token probe of p with a client cache_salt.
-func saltedProbe(p, salt string) openai.CompletionRequest {
-	q := probe(p, 1, false)
-	q.CacheSalt = salt
-	return q
+// ten6AsA sends content as tenant A over via with A's own labels sp, one token, waiting out A's
+// request quota when it refuses.
+func ten6AsA(ctx context.Context, via, content string, sp labelSpoof) labelCall {
+	var c labelCall
+	overQuota(ctx, tenantA(), func() (outcome.Reason, time.Duration) {
+		c = callVia(ctx, via, tenantA().Key, content, 1, sp)
+		return c.Reason, 0
+	})
+	return c
 }
 
 // ten6Probe is one way another tenant asks for A's demoted prompt.
@@ -55,7 +59,7 @@ type ten6Probe struct {
 	prompt string
 	salt   string
 	user   string
-	header http.Header // HTTP only: gRPC calls carry no client headers here
+	header http.Header // call metadata over gRPC
 }
 
 // ten6TenantHeaders are the headers gateways are known to take a tenant from, all naming victim.
@@ -63,9 +67,10 @@ func ten6TenantHeaders(victim string) http.Header {
 	return http.Header{"X-Tenant-Id": {victim}, "X-Tenant": {victim}, "X-Org-Id": {victim}, "OpenAI-Organization": {victim}}
 }
 
-// judgeDemotedIsolation sends A's prompts as every other tenant, on every client path, plain and
-// with each label of A's a client can write (A's name and A's own cache_salt as cache_salt, A's
-// user label as user, tenant headers naming A on HTTP), and requires no cached token on any. It returns the requests judged.
+// judgeDemotedIsolation sends A's prompts as every other tenant, on the path A sent them on, plain
+// and with each label of A's a client can write (A's name and A's own cache_salt as cache_salt,
+// A's user label as user, tenant headers or call metadata naming A), and requires no cached token
+// on any. It returns the requests judged.
 func judgeDemotedIsolation(ctx context.Context, sets []ten6Set, salt string) int {
 	a := tenantA()
 	n := 0
@@ -78,9 +83,6 @@ func judgeDemotedIsolation(ctx context.Context, sets []ten6Set, salt string) int
 				{name: "A's user label as user", prompt: set.userOnly, user: a.User},
 				{name: "tenant headers naming A", prompt: set.headerOnly, header: ten6TenantHeaders(a.Name)},
 			} {
-				if pr.header != nil && set.path == opsGRPC {
-					continue
-				}
 				cached, served := ten6Send(ctx, b, set.path, pr)
 				opsCheck(served, "%s's %s request with %s after A's prefix was demoted was not served", b.Name, set.path, pr.name)
 				opsCheck(cached == 0, "%s's %s request with %s was served %d cached tokens of %s's prompt, which only other tenants had sent before",
@@ -100,21 +102,12 @@ func judgeDemotedIsolation(ctx context.Context, sets []ten6Set, salt string) int
 	return n
 }
 
-// ten6Send sends pr as tenant b on path and returns its cached prompt tokens.
-func ten6Send(ctx context.Context, b target.Tenant, path string, pr ten6Probe) (cached int, served bool) {
+// ten6Send sends pr as tenant b over via and returns its cached prompt tokens.
+func ten6Send(ctx context.Context, b target.Tenant, via string, pr ten6Probe) (cached int, served bool) {
 	overQuota(ctx, b, func() (outcome.Reason, time.Duration) {
-		if path == opsGRPC {
-			res, err := env.GRPC.Complete(ctx, b.Key, &arcertv1.CompleteRequest{Model: model().Name,
-				Messages: []*arcertv1.ChatMessage{{Role: "user", Content: pr.prompt}}, MaxTokens: 1, CacheSalt: pr.salt, User: pr.user})
-			opsCheck(err == nil, "%s's gRPC request could not be exchanged: %v", b.Name, err)
-			cached, served = int(res.Usage.GetCachedTokens()), res.Outcome.Served()
-			return res.Reason, 0
-		}
-		body := probe(pr.prompt, 1, false)
-		body.CacheSalt, body.User = pr.salt, pr.user
-		res := send(ctx, b.Key, body, pr.header)
-		cached, served = cachedOf(res), res.Outcome.Served()
-		return res.Reason, res.RetryAfter
+		c := callVia(ctx, via, b.Key, pr.prompt, 1, labelSpoof{Header: pr.header, User: pr.user, Salt: pr.salt})
+		cached, served = c.Cached, c.Served
+		return c.Reason, 0
 	})
 	return cached, served
 }

@@ -10,7 +10,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/aruntime/arcert/api/discovery"
-	"github.com/aruntime/arcert/api/openai"
 	"github.com/aruntime/arcert/conformance/driver"
 )
 
@@ -88,56 +87,58 @@ var _ = Describe("Device pressure", Serial, func() {
 		opsCheck(again, "no request was served within %s of the pressure clearing", settle())
 	}, SpecTimeout(time.Minute))
 
-	// Every other tenant, on HTTP and gRPC, with every label a client can write (A's name and A's
-	// own cache_salt as cache_salt, A's user label): a runtime whose isolation holds for the plain
-	// prompt but not for a shared cache_salt leaks only on the paths next to the one probed.
+	// Every other tenant, on every endpoint and transport, with every label a client can write
+	// (A's name and A's own cache_salt as cache_salt, A's user label, tenant headers naming A): a
+	// runtime whose isolation holds for the plain prompt but not for a shared cache_salt, or on
+	// one route but not the next, leaks only on the paths next to the one probed. A fills each
+	// path's prompts over that path, so a route that keys its cache namespace differently (a
+	// gRPC door, a legacy gateway route) meets its own entries.
 	It("keeps cache isolation when pressure demotes the L1 to the shared tier", Req("TEN-6"), func(ctx SpecContext) {
 		DeferCleanup(clearDevices)
 		if !devicesSteady(ctx) {
 			return
 		}
-		explainClientPaths(false)
 		a := tenantA()
 		sets := ten6PromptSets(rng(0x7e6))
 		salt := fmt.Sprintf("arcert-ten6-%d", env.Seed)
 		for _, set := range sets {
-			send(ctx, a.Key, probe(set.shared, 1, false), nil)
-			send(ctx, a.Key, saltedProbe(set.shared, salt), nil)
-			send(ctx, a.Key, probe(set.userOnly, 1, false), nil)
-			send(ctx, a.Key, probe(set.headerOnly, 1, false), nil)
+			for _, fill := range []labelSpoof{{}, {Salt: salt}} {
+				ten6AsA(ctx, set.path, set.shared, fill)
+			}
+			ten6AsA(ctx, set.path, set.userOnly, labelSpoof{})
+			ten6AsA(ctx, set.path, set.headerOnly, labelSpoof{})
 		}
-		warm := send(ctx, a.Key, probe(sets[0].shared, 1, false), nil)
-		if cachedOf(warm) == 0 {
-			inconclusive("A's repeat before the pressure showed no cached tokens: nothing to demote")
+		if warm := ten6AsA(ctx, sets[0].path, sets[0].shared, labelSpoof{}); warm.Cached == 0 {
+			inconclusive("A's repeat over %s before the pressure showed no cached tokens: nothing to demote", sets[0].path)
 			return
 		}
 		pressureAll(ctx)
 		clearDevices(ctx)
 
-		// The positive controls: A's repeats, plain and with its own cache_salt, must hit the
-		// shared tier, or nothing shows the prefix was demoted there (an L1 that kept it would
-		// meet the control without any demotion). They also bring A's prefixes back into use.
+		// The positive controls: A's repeats on each path, plain and with its own cache_salt, must
+		// hit the shared tier, or nothing shows the prefix was demoted there (an L1 that kept it
+		// would meet the control without any demotion). They also bring A's prefixes back into use.
 		for _, set := range sets {
 			for _, own := range []struct {
 				name string
-				body openai.CompletionRequest
-			}{{"plain", probe(set.shared, 1, false)}, {"with its cache_salt", saltedProbe(set.shared, salt)}} {
-				res := send(ctx, a.Key, own.body, nil)
-				opsCheck(res.Outcome.Served(), "A's repeat (%s) after the demotion ended %s/%s", own.name, res.Outcome, res.Reason)
+				sp   labelSpoof
+			}{{"plain", labelSpoof{}}, {"with its cache_salt", labelSpoof{Salt: salt}}} {
+				res := ten6AsA(ctx, set.path, set.shared, own.sp)
+				opsCheck(res.Served, "A's repeat (%s) over %s after the demotion was not served: %s", own.name, set.path, res.desc)
 				tier := ""
-				if recs := evidenceFor(ctx, a.Key, res.RequestID); len(recs) > 0 {
+				if recs := evidenceFor(ctx, a.Key, res.ID); len(recs) > 0 {
 					tier = recs[0].CacheTier
 				}
-				if cachedOf(res) == 0 || tier != sharedTier {
-					inconclusive("A's repeat (%s) after the demotion had %d cached tokens from tier %q, not from %q (positive control): nothing shows the prefix was demoted to the shared tier",
-						own.name, cachedOf(res), tier, sharedTier)
+				if res.Cached == 0 || tier != sharedTier {
+					inconclusive("A's repeat (%s) over %s after the demotion had %d cached tokens from tier %q, not from %q (positive control): nothing shows the prefix was demoted to the shared tier",
+						own.name, set.path, res.Cached, tier, sharedTier)
 					return
 				}
 			}
 		}
 		n := judgeDemotedIsolation(ctx, sets, salt)
-		evidence("after demotion A's repeats hit the shared tier; %d requests of %d other tenants on %s, plain and with A's labels, got no cached token",
-			n, len(env.Target.Tenants)-1, strings.Join(ten6Paths(), ", "))
+		evidence("after demotion A's repeats hit the shared tier on %s; %d requests of %d other tenants on the same paths, plain and with A's labels, got no cached token",
+			strings.Join(ten6Paths(sets), ", "), n, len(env.Target.Tenants)-1)
 	}, SpecTimeout(time.Minute))
 })
 

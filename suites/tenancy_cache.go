@@ -42,9 +42,10 @@ type cacheCase struct {
 
 // cacheCases are, for each tenant A and the tenant B after it (every tenant is A once), B's
 // identical prompt; B sending each of A's labels as cache_salt; A and B sending the same client
-// salt; and B sending none where A sent one. Transports rotate over the cases, offset by tenant so
-// that each kind of case meets each transport; A fills the cache over the case's transport too, so
-// a cache keyed without the tenant on one transport alone is probed from both sides.
+// salt; and B sending none where A sent one. Transports and endpoints (chat plain, streamed, gRPC,
+// legacy completions) rotate over the cases, offset by tenant so that each kind of case meets a
+// different one for each tenant; A fills the cache over the case's own, so a cache keyed without
+// the tenant on one route alone (a gRPC door, a legacy gateway route) is probed from both sides.
 func cacheCases(r *rand.Rand, vias []string) []cacheCase {
 	ts := env.Target.Tenants
 	var out []cacheCase
@@ -114,7 +115,7 @@ func pairedProbe(ctx context.Context, r *rand.Rand, c cacheCase) (paired, bool) 
 // leak, and records each judged case on its transport and tenant.
 func cacheIsolated(ctx context.Context) {
 	r := rng(2)
-	cases := cacheCases(r, tenancyTransports())
+	cases := cacheCases(r, tenancyEndpoints())
 	for i, c := range cases {
 		what := fmt.Sprintf("%s sending %s over %s", c.tenB.Name, c.name, c.via)
 		probe, ok := pairedProbe(ctx, r, c)

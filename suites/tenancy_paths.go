@@ -36,8 +36,8 @@ func tenancyTransports() []string {
 }
 
 // tenancyEndpoints are tenancyTransports plus the legacy completions endpoint, for the specs
-// whose rule holds for every endpoint of the data plane (not the paired cache test: a plain
-// prompt shares no prefix with a chat template's).
+// whose rule holds for every endpoint of the data plane. A cache probe sends A's and B's requests
+// on the same one: a plain prompt shares no prefix with a chat template's.
 func tenancyEndpoints() []string { return append(tenancyTransports(), viaCompletions) }
 
 // labelSpoof is what a client wrote of its own accord into one request: headers (gRPC metadata on
