@@ -3,9 +3,7 @@ package suites
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/aruntime/arcert/conformance/driver"
 )
@@ -26,8 +24,7 @@ const (
 // nothing could not show a leak either. It returns the leaks, and records the path as not probed
 // when it cannot be read.
 func ccNoLeak(ctx context.Context, attested []string) []string {
-	ops, op := env.Target.Operations, env.Target.Operator
-	if ops == nil || ops.WorkerCredentials == "" || op == nil {
+	if !workerRecordsDeclared() {
 		notProbed("unattested-workers", "the target declares no operations.worker_credentials (or no operator credential), so what reached each worker cannot be read")
 		return nil
 	}
@@ -40,19 +37,11 @@ func ccNoLeak(ctx context.Context, attested []string) []string {
 		opsCheck(res.Outcome.Served() && slices.Contains(attested, res.ServedBy.Worker), "long prompt %d of the confidential tenant ended %s/%s by %s, not served on attested %s",
 			i, res.Outcome, res.Reason, res.ServedBy, listed(attested))
 	}
-	mine := map[string]string{credentialFingerprint(t.Name): "its tenant name"}
-	if t.Application != "" {
-		mine[credentialFingerprint(t.Application)] = "its application label"
-	}
-	if t.User != "" {
-		mine[credentialFingerprint(t.User)] = "its user label"
-	}
+	mine := tenantContextPrints(t)
 	var leaks []string
 	shown := false
 	for _, w := range workerIDs(ctx) {
-		var rec workerCredentials
-		path := strings.ReplaceAll(ops.WorkerCredentials, "{worker}", w)
-		opsCheck(getJSON(ctx, path, op.Key, &rec) == http.StatusOK, "GET %s as the operator failed", path)
+		rec := workerRecord(ctx, w)
 		if slices.Contains(attested, w) {
 			shown = shown || slices.Contains(rec.Credentials, credentialFingerprint(t.Name))
 			continue

@@ -174,7 +174,7 @@ func regionOutageSpecs(rf regionFault) {
 		})
 	}
 
-	It("refuses every confined tenant by policy on every path and moves only the allowed ones", Req(rf.req), func(ctx SpecContext) {
+	It("refuses every confined tenant by policy on every path, sends its data nowhere else, and moves only the allowed ones", Req(rf.req), func(ctx SpecContext) {
 		if !judged() {
 			return
 		}
@@ -207,8 +207,12 @@ func regionOutageSpecs(rf regionFault) {
 		}
 		judgedPaths(rf.req, refused)
 		judgedPaths(rf.req, moved)
-		msg := fmt.Sprintf("%s down: %d requests of %s refused with policy_forbids_fallback (%s); %d of %s served in %s",
-			plan.primary.Name, len(refused), tenantNames(plan.confinedAll), pathsText(refused), len(moved), tenantNames(plan.mobileAll), listed(plan.fallbackTo))
+		// The answers' labels say where each was served, not where else the prompt went: the
+		// workers' own records must show no confined tenant's context outside its regions.
+		leaks, records := residencyLeaks(ctx, plan.confinedAll)
+		judgeProblems("where the confined tenants' data reached", leaks)
+		msg := fmt.Sprintf("%s down: %d requests of %s refused with policy_forbids_fallback (%s); %d of %s served in %s; %d worker records outside their regions show none of their context",
+			plan.primary.Name, len(refused), tenantNames(plan.confinedAll), pathsText(refused), len(moved), tenantNames(plan.mobileAll), listed(plan.fallbackTo), records)
 		if !rf.full {
 			// FBK-4 runs no OUT-8: the allowed tenants' moves are judged here, on every wire.
 			for _, t := range plan.mobileAll {

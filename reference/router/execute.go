@@ -113,6 +113,7 @@ func (r *Router) execute(ctx context.Context, j job, em emitter) ending {
 func (r *Router) serveRequest(ctx context.Context, j job, em emitter) ending {
 	_, end := r.plan(j) // refuse what no place may serve before it takes quota or a slot
 	if end.reason != "" {
+		r.hedgeForbidden(ctx, j, end)
 		return end
 	}
 	cancel := context.CancelFunc(func() {})

@@ -37,4 +37,7 @@ type OperationsDefects struct {
 	// NoDeviceFaultRetry ends a call a device fault cut as worker_lost even when it had sent
 	// nothing yet, instead of moving it to another worker.
 	NoDeviceFaultRetry bool
+	// HedgeBeforePolicy runs a request its tenant's policy keeps out of every healthy place on a
+	// forbidden region's worker anyway, throwing the answer away, before it refuses it.
+	HedgeBeforePolicy bool
 }
