@@ -14,6 +14,7 @@ import (
 
 	"github.com/aruntime/arcert/api/discovery"
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/conformance/driver"
 	"github.com/aruntime/arcert/conformance/target"
 )
 
@@ -188,7 +189,8 @@ func medianDuration(ds []time.Duration) time.Duration {
 }
 
 // sendIdentityRefusals asks as no one, as an unknown key, as the operator and the workload (who
-// may not use the data plane) and in a traffic class the tenant may not use, on every transport.
+// may not use the data plane) and in a traffic class the tenant may not use, on every transport
+// and on legacy completions.
 func sendIdentityRefusals(ctx context.Context) []outcomeSample {
 	a := tenantA()
 	body := probe("Who am I?", 1, false)
@@ -216,6 +218,10 @@ func sendIdentityRefusals(ctx context.Context) []outcomeSample {
 			c.transport = tr
 			out = append(out, callOutcome(ctx, c, patience(env.Target.TrafficClasses[0].Deadline)))
 		}
+		// The legacy completions endpoint, a gateway route of its own in many deployments (with
+		// its own auth plugin and error helper), must refuse alike.
+		c.transport, c.endpoint, c.what = pathHTTP, driver.PathCompletions, c.what+" on "+driver.PathCompletions
+		out = append(out, callOutcome(ctx, c, patience(env.Target.TrafficClasses[0].Deadline)))
 	}
 	return out
 }
