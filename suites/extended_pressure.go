@@ -105,7 +105,7 @@ var _ = Describe("Device pressure", Serial, func() {
 			for _, fill := range []labelSpoof{{}, {Salt: salt}} {
 				ten6AsA(ctx, set.path, set.shared, fill)
 			}
-			ten6AsA(ctx, set.path, set.userOnly, labelSpoof{})
+			ten6AsA(ctx, set.path, set.userOnly, labelSpoof{User: a.User}) // B then names the same user
 			ten6AsA(ctx, set.path, set.headerOnly, labelSpoof{})
 		}
 		if warm := ten6AsA(ctx, sets[0].path, sets[0].shared, labelSpoof{}); warm.Cached == 0 {

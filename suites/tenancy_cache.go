@@ -32,38 +32,43 @@ const pairedReserve = 15 * time.Second
 const cachePromptWords = 200
 
 // cacheCase is one way B may try to reach A's cached prefix: the cache_salt A warmed it with and
-// the one B sends (either may be empty), over one transport.
+// the one B sends (either may be empty), the user each names, over one transport.
 type cacheCase struct {
 	name          string
 	aSalt, bSalt  string
+	aUser, bUser  string // the body's user each sends, empty for none
 	via           string
 	tenantA, tenB target.Tenant
 }
 
 // cacheCases are, for each tenant A and the tenant B after it (every tenant is A once), B's
 // identical prompt; B sending each of A's labels as cache_salt; A and B sending the same client
-// salt; and B sending none where A sent one. Transports and endpoints (chat plain, streamed, gRPC,
-// legacy completions) rotate over the cases, offset by tenant so that each kind of case meets a
-// different one for each tenant; A fills the cache over the case's own, so a cache keyed without
-// the tenant on one route alone (a gRPC door, a legacy gateway route) is probed from both sides.
+// salt; B sending none where A sent one; and A and B naming the same end user (user ids are the
+// client's, and two tenants' often collide). Transports and endpoints (chat plain, streamed,
+// gRPC, legacy completions) rotate over each tenant's cases, offset by tenant so that each kind
+// of case meets a different one for each tenant; A fills the cache over the case's own, so a
+// cache keyed without the tenant on one route alone (a gRPC door, a legacy gateway route) is
+// probed from both sides.
 func cacheCases(r *rand.Rand, vias []string) []cacheCase {
 	ts := env.Target.Tenants
 	var out []cacheCase
-	offset := 0
-	add := func(c cacheCase) {
-		c.via = vias[(len(out)+offset)%len(vias)]
-		out = append(out, c)
-	}
 	for i, a := range ts {
-		offset = i
 		b := ts[(i+1)%len(ts)]
-		add(cacheCase{name: "the identical prompt", tenantA: a, tenB: b})
+		kind := 0
+		add := func(c cacheCase) {
+			c.via, c.tenantA, c.tenB = vias[(kind+i)%len(vias)], a, b
+			out = append(out, c)
+			kind++
+		}
+		add(cacheCase{name: "the identical prompt"})
 		for _, l := range tenantLabels(a) {
-			add(cacheCase{name: fmt.Sprintf("%s's %s as cache_salt", a.Name, l), bSalt: l.value, tenantA: a, tenB: b})
+			add(cacheCase{name: fmt.Sprintf("%s's %s as cache_salt", a.Name, l), bSalt: l.value})
 		}
 		salt := fmt.Sprintf("arcert-salt-%08x", r.Uint32())
-		add(cacheCase{name: "the same cache_salt " + salt + " as " + a.Name, aSalt: salt, bSalt: salt, tenantA: a, tenB: b})
-		add(cacheCase{name: "no cache_salt where " + a.Name + " sent " + salt, aSalt: salt, tenantA: a, tenB: b})
+		add(cacheCase{name: "the same cache_salt " + salt + " as " + a.Name, aSalt: salt, bSalt: salt})
+		add(cacheCase{name: "no cache_salt where " + a.Name + " sent " + salt, aSalt: salt})
+		user := fmt.Sprintf("arcert-user-%08x", r.Uint32())
+		add(cacheCase{name: "the same user " + user + " as " + a.Name, aUser: user, bUser: user})
 	}
 	return out
 }
@@ -92,11 +97,11 @@ func pairedProbe(ctx context.Context, r *rand.Rand, c cacheCase) (paired, bool) 
 			return last, false
 		}
 		p := prompt(r, cachePromptWords)
-		first := callAs(ctx, c.via, a, p, 1, labelSpoof{Salt: c.aSalt})
+		first := callAs(ctx, c.via, a, p, 1, labelSpoof{Salt: c.aSalt, User: c.aUser})
 		mustBeServed(first, "%s's first request of the prompt", a.Name)
-		again := callAs(ctx, c.via, a, p, 1, labelSpoof{Salt: c.aSalt})
+		again := callAs(ctx, c.via, a, p, 1, labelSpoof{Salt: c.aSalt, User: c.aUser})
 		mustBeServed(again, "%s's repeat of the prompt", a.Name)
-		cross := callAs(ctx, c.via, b, p, 1, labelSpoof{Salt: c.bSalt})
+		cross := callAs(ctx, c.via, b, p, 1, labelSpoof{Salt: c.bSalt, User: c.bUser})
 		mustBeServed(cross, "%s's probe of %s's prompt", b.Name, a.Name)
 		last.control, last.cross, last.worker, last.crossWorker, last.tries = again.Cached, cross.Cached, again.Worker, cross.Worker, try
 		last.crossWorkers[cross.Worker]++
