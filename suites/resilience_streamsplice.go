@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	. "github.com/onsi/gomega"
 
@@ -26,19 +27,27 @@ func expectOneLossCutsOnlyItsStreams(ctx context.Context, via, region, victim st
 	awaitSteady(ctx)
 	tenants := []target.Tenant{tenantA(), tenantB()}
 	ends := make([]streamEnd, spliceStreams)
-	running := make(chan int, spliceStreams)
+	// Each stream says once that it is running, or that it ended before it was: one stream that
+	// ended early makes the run INVALID at once rather than wait out the spec for it.
+	running, early := make(chan int, spliceStreams), make(chan int, spliceStreams)
 	var wg sync.WaitGroup
 	for i := range spliceStreams {
 		t := tenants[i%len(tenants)]
 		content := fmt.Sprintf("%s %s splice %d", prompt(rng(371+uint64(i)), 8), via, i)
-		wg.Go(func() { ends[i] = streamOver(ctx, via, t, content, func() { running <- i }) })
+		wg.Go(func() {
+			var ran atomic.Bool
+			ends[i] = streamOver(ctx, via, t, content, func() { ran.Store(true); running <- i })
+			if !ran.Load() {
+				early <- i
+			}
+		})
 	}
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
 	for range spliceStreams { // the loss must meet every stream running
 		select {
 		case <-running:
-		case <-allDone:
+		case <-early:
 			invalid("a stream over %s ended before %d tokens, before %s could be lost while all %d ran", via, midStreamAfter, victim, spliceStreams)
 			return false
 		case <-ctx.Done():
@@ -48,8 +57,11 @@ func expectOneLossCutsOnlyItsStreams(ctx context.Context, via, region, victim st
 	heal := loseWorkers(ctx, region, victim)
 	Eventually(allDone).WithContext(ctx).WithTimeout(tenantDeadline(tenantA())+deadlineGrace).Should(BeClosed(), "the streams over %s did not end after %s was lost", via, victim)
 	Expect(heal()).To(Succeed())
-	cut, served := 0, 0
+	cut, served, spliced := 0, 0, 0
 	for i, end := range ends {
+		if end.tokens > midStreamTokens {
+			spliced++
+		}
 		judgeThat(end.err == nil, "stream %d over %s broke without an outcome when %s was lost (%d tokens)", i, via, victim, end.tokens)
 		judgeThat(end.tokens <= midStreamTokens, "stream %d over %s carried %d tokens for max_tokens %d when %s was lost mid-output: a stream cut mid-output was run again on another worker and its output appended to what the client already had (%s)",
 			i, via, end.tokens, midStreamTokens, victim, end)
@@ -60,12 +72,6 @@ func expectOneLossCutsOnlyItsStreams(ctx context.Context, via, region, victim st
 			cut++
 		case end.class.Served():
 			served++
-		}
-	}
-	spliced := 0
-	for _, end := range ends {
-		if end.tokens > midStreamTokens {
-			spliced++
 		}
 	}
 	if cut+spliced == 0 {
