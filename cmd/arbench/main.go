@@ -44,6 +44,8 @@ type settings struct {
 	memoryEvidenceBytes uint64
 	// memProfile, when set, is where the memory benchmark writes a heap profile at its end.
 	memProfile string
+	// floor also drives the floor paths (floor.go): what a Go proxy with no logic achieves here.
+	floor bool
 }
 
 func main() {
@@ -62,6 +64,7 @@ func main() {
 	flag.IntVar(&s.maxTokens, "max-tokens", 4, "tokens generated per request")
 	flag.IntVar(&s.gcPercent, "gc-percent", 400, "runtime.gc_percent of the benchmark's router process (0: Go's default); the memory benchmark keeps Go's default")
 	flag.IntVar(&s.maxInflight, "max-inflight", benchMaxInflight, "router.max_inflight of the benchmark's router (0: the bench configuration's, 26,624)")
+	flag.BoolVar(&s.floor, "floor", true, "also drive the floor paths: Go reverse proxies with no logic (net/http's and fasthttp's) in front of nginx's backend")
 	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed (repeat r uses seed+r)")
 	flag.StringVar(&s.profileDir, "profile-dir", "", "write CPU and allocation profiles of the router's process here")
 	profileRates := flag.String("profile-rates", "5000,10000", "rates at which -profile-dir profiles the router's doors")
@@ -150,6 +153,14 @@ func run(s settings) error {
 		return err
 	}
 	defer stopBackend()
+	if s.floor {
+		floor, stopFloor, err := floorPaths(backend, workerAddr, token, s.maxTokens)
+		if err != nil {
+			return err
+		}
+		defer stopFloor()
+		paths = append(paths, floor...)
+	}
 	if ng, stop, err := startNginx(workerAddr, backend); err != nil {
 		fmt.Fprintf(os.Stderr, "arbench: nginx rows skipped: %v\n", err)
 	} else {
@@ -164,7 +175,7 @@ func run(s settings) error {
 	if err != nil {
 		return err
 	}
-	order := []string{pathWorker, pathNginxGRPC, pathRouterGRPC, pathNginxHTTP, pathRouterHTTP}
+	order := []string{pathWorker, pathNginxGRPC, pathRouterGRPC, pathNginxHTTP, pathGoProxy, pathMixedProxy, pathFastProxy, pathGRPCHop, pathRouterHTTP}
 	slices.SortFunc(paths, func(a, b benchPath) int { return slices.Index(order, a.name) - slices.Index(order, b.name) })
 	printReport(os.Stdout, s, res, paths)
 	return nil

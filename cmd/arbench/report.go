@@ -12,7 +12,10 @@ import (
 // the same job, computed per repeat (runs seconds apart) and given as the median of repeats.
 
 // nginxOf names, for each router path, the nginx path it is compared with.
-var nginxOf = map[string]string{pathRouterHTTP: pathNginxHTTP, pathRouterGRPC: pathNginxGRPC}
+var nginxOf = map[string]string{
+	pathRouterHTTP: pathNginxHTTP, pathRouterGRPC: pathNginxGRPC,
+	pathGoProxy: pathNginxHTTP, pathFastProxy: pathNginxHTTP, pathGRPCHop: pathNginxHTTP, pathMixedProxy: pathNginxHTTP,
+}
 
 const (
 	pathWorker     = "worker, gRPC direct"
@@ -20,6 +23,10 @@ const (
 	pathRouterGRPC = "router, gRPC"
 	pathNginxHTTP  = "nginx proxy_pass → Go backend"
 	pathRouterHTTP = "router, OpenAI HTTP"
+	pathGoProxy    = "floor: Go ReverseProxy → Go backend"
+	pathFastProxy  = "floor: fasthttp proxy → Go backend"
+	pathGRPCHop    = "floor: net/http + gRPC hop → worker"
+	pathMixedProxy = "floor: net/http + fasthttp client → Go backend"
 )
 
 // cell summarises one (path, rate) over its repeats.
