@@ -16,8 +16,10 @@ import (
 
 // The overload run: open-loop Poisson arrivals at overloadFactor times the declared capacity for
 // overloadDuration, spread evenly over every declared traffic class (a bug often lives in the
-// class the spec does not load) and over tenants whose quotas carry it. Its ledger is judged per
-// class by ADM-1, ADM-2, ADM-3 and OUT-4.
+// class the spec does not load) and over tenants whose quotas carry it, each request on an HTTP
+// route drawn from httpWays (chat plain and streamed, legacy completions: a route whose handler
+// forgot the bound or the Retry-After is loaded too). Its ledger is judged per class by ADM-1,
+// ADM-2, ADM-3 and OUT-4, and each judged sample is also counted on its route.
 const (
 	overloadFactor   = 4
 	overloadDuration = 2500 * time.Millisecond
@@ -71,7 +73,8 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			run, wire = tracedOpenLoop(ctx, "overload", env.Seed, rate, overloadDuration, func(i int) request {
 				k := classes[i%len(classes)]
 				ks := keys[k.Name]
-				return request{key: ks[(i/len(classes))%len(ks)], class: k.Name, body: probe(prompt(r, 8), t.Capacity.ProbeMaxTokens, false)}
+				way := httpWays[r.IntN(len(httpWays))]
+				return request{key: ks[(i/len(classes))%len(ks)], class: k.Name, way: way, body: probe(prompt(r, 8), t.Capacity.ProbeMaxTokens, way.stream)}
 			})
 		})
 		duration = run.stats.Elapsed
@@ -175,11 +178,12 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			}
 			p99 := checks.Quantile(latencies(shed), 0.99)
 			plotShed(k.Name, runOrigin(run.entries), shed, maxShedP99)
-			evidence("%s: %d shed, time-to-shed p50 %s, p99 %s (bound %s)", k.Name, len(shed), checks.Quantile(latencies(shed), 0.5), p99, maxShedP99)
+			evidence("%s: %d shed (%s), time-to-shed p50 %s, p99 %s (bound %s)", k.Name, len(shed), byWire(shed), checks.Quantile(latencies(shed), 0.5), p99, maxShedP99)
 			if p99 > maxShedP99 {
 				slow = append(slow, fmt.Sprintf("%s %s", k.Name, p99.Round(time.Millisecond)))
 			}
 			judged("class:"+k.Name, len(shed))
+			judgedByPath(shed)
 		}
 		mustHold(len(slow) == 0, "excess work waited before it was shed, p99 over %s: %s", maxShedP99, strings.Join(slow, ", "))
 	})
@@ -237,10 +241,11 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 				continue
 			}
 			for _, e := range shed {
-				mustHold(e.RetryAfter > 0, "a shed %s response carried no usable Retry-After: %s", k.Name, describeEntry(e))
+				mustHold(e.RetryAfter > 0, "a shed %s response over %s carried no usable Retry-After: %s", k.Name, e.Path, describeEntry(e))
 			}
-			evidence("%s: all %d shed responses carried Retry-After", k.Name, len(shed))
+			evidence("%s: all %d shed responses carried Retry-After (%s)", k.Name, len(shed), byWire(shed))
 			judged("class:"+k.Name, len(shed))
+			judgedByPath(shed)
 		}
 	})
 })

@@ -33,6 +33,9 @@ type request struct {
 	class string
 	body  openai.CompletionRequest
 	grpc  bool
+	// way is the HTTP route and wire the request takes; the zero way is chat completions, plain
+	// or streamed as the body says.
+	way httpWay
 }
 
 // openLoop sends seeded Poisson arrivals at rate for d, choosing each request with pick, and
@@ -62,10 +65,17 @@ func sendLoad(ctx context.Context, i int, scheduled time.Time, rq request) chaos
 	if rq.class != "" {
 		hdr = http.Header{outcome.HeaderTrafficClass: {rq.class}}
 	}
-	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: rq.key, Body: rq.body, Header: hdr})
+	endpoint := rq.way.endpoint
+	if endpoint == "" {
+		endpoint = driver.PathChatCompletions
+	}
+	res, err := env.HTTP.Do(ctx, driver.Call{Path: endpoint, Key: rq.key, Body: asEndpoint(endpoint, rq.body), Header: hdr})
 	e := loadEntry(tenantOfKey(rq.key), rq.class, res, err)
 	e.Seq, e.Scheduled, e.Path = i+1, scheduled, viaHTTP
-	if rq.body.Stream {
+	switch {
+	case rq.way.path != "":
+		e.Path = rq.way.path
+	case rq.body.Stream:
 		e.Path = viaHTTPStream
 	}
 	return e

@@ -186,7 +186,7 @@ func (q *quotaRun) measured() (rate float64, n, estimated int) {
 func byWire(entries []chaosledger.Entry) string {
 	counts := byPath(entries)
 	var parts []string
-	for _, p := range []string{viaHTTP, viaHTTPStream, viaGRPC} {
+	for _, p := range []string{viaHTTP, viaHTTPStream, viaCompletions, viaGRPC} {
 		if counts[p] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", p, counts[p]))
 		}

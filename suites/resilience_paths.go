@@ -121,6 +121,13 @@ func byPath(entries []chaosledger.Entry) map[string]int {
 	return out
 }
 
+// judgedByPath records the current spec's samples of each wire.
+func judgedByPath(entries []chaosledger.Entry) {
+	for p, n := range byPath(entries) {
+		judged(p, n)
+	}
+}
+
 // judgedPaths records, for requirement id, the samples of each wire and of each tenant.
 func judgedPaths(id string, entries []chaosledger.Entry) {
 	tenants := map[string]int{}
