@@ -64,7 +64,7 @@ func main() {
 	flag.IntVar(&s.maxTokens, "max-tokens", 4, "tokens generated per request")
 	flag.IntVar(&s.gcPercent, "gc-percent", 400, "runtime.gc_percent of the benchmark's router process (0: Go's default); the memory benchmark keeps Go's default")
 	flag.IntVar(&s.maxInflight, "max-inflight", benchMaxInflight, "router.max_inflight of the benchmark's router (0: the bench configuration's, 26,624)")
-	flag.BoolVar(&s.floor, "floor", true, "also drive the floor paths: Go reverse proxies with no logic (net/http's and fasthttp's) in front of nginx's backend")
+	flag.BoolVar(&s.floor, "floor", true, "also drive the floor paths: Go relays with no logic (net/http, fasthttp, net/http with fasthttp's client, net/http with the router's gRPC hop to the worker)")
 	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed (repeat r uses seed+r)")
 	flag.StringVar(&s.profileDir, "profile-dir", "", "write CPU and allocation profiles of the router's process here")
 	profileRates := flag.String("profile-rates", "5000,10000", "rates at which -profile-dir profiles the router's doors")
