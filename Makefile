@@ -93,7 +93,8 @@ run: build
 
 ## bench: router overhead measured from a separate load-generator process (open loop, 1k/5k/10k/s,
 ##        interleaved, 3 repeats) against a worker called directly and nginx (grpc_pass to the worker,
-##        proxy_pass to a trivial Go backend) where installed, with p99 ratios to nginx; then
+##        proxy_pass to a trivial Go backend) where installed and the floors (Go relays with no logic,
+##        what a router built from their parts cannot beat), with p99 ratios to nginx; then
 ##        20k/s offered to the router (served or shed, nothing unanswered),
 ##        then region failover under load (detection, first rerouted success, served share, recovery),
 ##        then the noisy neighbour (a quiet tenant's served share and p99 TTFT, another tenant idle and flooding),
