@@ -29,15 +29,9 @@ const floorProxyConns = 1024
 // startGoProxy serves net/http/httputil's ReverseProxy (net/http's server and client, as the
 // router's HTTP door uses) in front of backend.
 func startGoProxy(backend string) (string, func(), error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: backend})
 	proxy.Transport = &http.Transport{MaxIdleConnsPerHost: floorProxyConns, MaxConnsPerHost: floorProxyConns}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: proxy}
-	go func() { _ = srv.Serve(lis) }()
-	return lis.Addr().String(), func() { _ = srv.Close() }, nil
+	return serveHTTP(proxy)
 }
 
 // startFastProxy serves the same relay on fasthttp's server and client, which spend a fraction of
@@ -61,12 +55,8 @@ func startFastProxy(backend string) (string, func(), error) {
 // startMixedProxy is net/http's server (the router's HTTP door) relaying over fasthttp's client:
 // with startGoProxy and startFastProxy it tells the server's share of a floor from the client's.
 func startMixedProxy(backend string) (string, func(), error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
 	client := &fasthttp.HostClient{Addr: backend, MaxConns: floorProxyConns}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
@@ -85,9 +75,7 @@ func startMixedProxy(backend string) (string, func(), error) {
 		w.Header().Set("Content-Type", string(resp.Header.ContentType()))
 		w.WriteHeader(resp.StatusCode())
 		_, _ = w.Write(resp.Body())
-	})}
-	go func() { _ = srv.Serve(lis) }()
-	return lis.Addr().String(), func() { _ = srv.Close() }, nil
+	}))
 }
 
 // startGRPCHop serves net/http's server (the router's HTTP door) relaying each request to the
@@ -99,16 +87,11 @@ func startGRPCHop(worker, token string, maxTokens int) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = conn.Close()
-		return "", nil, err
-	}
 	client := arcertv1.NewWorkerClient(conn)
 	req := &arcertv1.GenerateRequest{Tenant: &arcertv1.TenantContext{Tenant: "bench", Application: "arbench", User: "arbench"},
 		Model: benchModel, Prompt: benchPrompt, MaxTokens: int64(maxTokens), TrafficClass: "interactive"}
 	body := []byte(backendBody)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr, stop, err := serveHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		stream, err := client.Generate(bearer(r.Context(), token), req)
 		if err == nil {
@@ -120,10 +103,13 @@ func startGRPCHop(worker, token string, maxTokens int) (string, func(), error) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
-	})}
-	go func() { _ = srv.Serve(lis) }()
-	return lis.Addr().String(), func() {
-		_ = srv.Close()
+	}))
+	if err != nil {
+		_ = conn.Close()
+		return "", nil, err
+	}
+	return addr, func() {
+		stop()
 		_ = conn.Close()
 	}, nil
 }
