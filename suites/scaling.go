@@ -150,21 +150,24 @@ var _ = Describe("Autoscaling lag", Serial, func() {
 		fresh, added := freshBy(run.entries, known, ofModel)
 		named := "the runtime names no worker in its answers: judged by the served rate alone"
 		if fresh != nil {
-			named = fmt.Sprintf("new workers serving it: %s", listed(added))
+			named = "new workers serving it: none"
+			if len(added) > 0 {
+				named = fmt.Sprintf("new workers serving it: %s (first answers: %s)", listed(added), firstServedAt(run.entries, added, ofModel))
+			}
 		}
 		first := crossing(run.entries, length, scaleAdded*baseline, ofModel, fresh)
 		steady := -1
 		if first >= 0 {
 			steady = s.firstAbove(scaleSteady * s.plateau())
 		}
-		mustHold(first >= 0, "no added capacity for %s in %s: its workers' served rate never stayed above %.1f req/s (%.1fx the %.1f at rest) for 2 s while %.1f were offered; %d shed, %d served elsewhere; workers serving it %s; %s",
-			a.Model, length, scaleAdded*baseline, scaleAdded, baseline, rate, shed, elsewhere, workerCounts(before, after), named)
+		mustHold(first >= 0, "no added capacity for %s in %s: its workers' served rate never stayed above %.1f req/s (%.1fx the %.1f at rest) for 2 s while %.1f were offered; %d shed, %d served elsewhere; workers serving it %s; %s; %s",
+			a.Model, length, scaleAdded*baseline, scaleAdded, baseline, rate, shed, elsewhere, workerCounts(before, after), named, s.bySecond())
 		if first <= 1 {
 			invalid("%s served %.1fx its rate at rest in the step's first second: capacity added before the step, so the lag cannot be read", a.Model, scaleAdded)
 			return
 		}
-		mustHold(first <= lag.Seconds(), "the first added capacity for %s came %.2f s into the step, later than the declared %s (%.1f req/s at rest); workers serving it %s; %s",
-			a.Model, first, lag, baseline, workerCounts(before, after), named)
+		mustHold(first <= lag.Seconds(), "the first added capacity for %s came %.2f s into the step, later than the declared %s (%.1f req/s at rest, so above %.1f in two 1 s windows in a row); workers serving it %s; %s; %s",
+			a.Model, first, lag, baseline, scaleAdded*baseline, workerCounts(before, after), named, s.bySecond())
 		evidence("%s: %.1f req/s at rest (%d served by its workers in %.2f s of calibration); stepped to %.1f req/s for %s: first added capacity at %.2f s (declared %s), steady state (%.0f%% of the %.1f req/s plateau) at %d s; %d of %d requests served by its workers, %d elsewhere, %d shed with Retry-After, none past its deadline; workers serving it %s; %s",
 			a.Model, baseline, cal.served, cal.seconds, rate, length, first, lag, scaleSteady*100, s.plateau(), steady, len(run.entries)-shed-elsewhere, len(run.entries), elsewhere, shed, workerCounts(before, after), named)
 	}, SpecTimeout(3*time.Minute))

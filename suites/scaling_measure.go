@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +114,20 @@ type scaleRun struct {
 	offered, served, shed []float64
 }
 
+// bySecond is the step second by second, for a verdict's message: what the model's workers served
+// and what was shed, so a late or missing crossing shows whether capacity came late or the served
+// rate only wavered around the threshold.
+func (s scaleRun) bySecond() string {
+	whole := func(vs []float64) string {
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = strconv.FormatFloat(v, 'f', 0, 64)
+		}
+		return strings.Join(parts, " ")
+	}
+	return fmt.Sprintf("second by second, served by its workers [%s], shed [%s]", whole(s.served), whole(s.shed))
+}
+
 // scaleSeconds buckets entries into length's whole seconds: offered by when scheduled, served
 // (scaledOK) and shed by when they ended.
 func scaleSeconds(entries []chaosledger.Entry, length time.Duration, ok func(chaosledger.Entry) bool) scaleRun {
@@ -183,6 +199,26 @@ func crossing(entries []chaosledger.Entry, length time.Duration, rate float64, o
 		}
 	}
 	return -1
+}
+
+// firstServedAt is, for each worker of ids, when it first served an ok answer of entries, in
+// seconds since the run's first scheduled arrival: "worker-s-2 at 2.90 s, ...".
+func firstServedAt(entries []chaosledger.Entry, ids []string, ok func(chaosledger.Entry) bool) string {
+	origin := runOrigin(entries)
+	first := map[string]time.Duration{}
+	for _, e := range entries {
+		if !ok(e) || !slices.Contains(ids, e.ServedBy.Worker) {
+			continue
+		}
+		if t, seen := first[e.ServedBy.Worker]; !seen || e.End.Sub(origin) < t {
+			first[e.ServedBy.Worker] = e.End.Sub(origin)
+		}
+	}
+	parts := make([]string, 0, len(ids))
+	for _, id := range ids {
+		parts = append(parts, fmt.Sprintf("%s at %.2f s", id, first[id].Seconds()))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // freshBy returns, when every scaledOK answer of entries names its worker, a test of whether a

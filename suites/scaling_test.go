@@ -70,3 +70,21 @@ func TestCrossingNeedsTwoWindowsAndANewWorker(t *testing.T) {
 		t.Error("a completed answer of the runtime's own worker did not count")
 	}
 }
+
+func TestScaleMessageShowsTheStepBySecondAndWhenNewWorkersServed(t *testing.T) {
+	s := scaleRun{offered: []float64{30, 30}, served: []float64{10, 21}, shed: []float64{20, 9}}
+	if got, want := s.bySecond(), "second by second, served by its workers [10 21], shed [20 9]"; got != want {
+		t.Errorf("bySecond = %q, want %q", got, want)
+	}
+	origin := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	entry := func(worker string, end time.Duration) chaosledger.Entry {
+		e := chaosledger.Entry{Scheduled: origin, End: origin.Add(end), Status: 200}
+		e.ServedBy.Worker = worker
+		return e
+	}
+	entries := []chaosledger.Entry{entry("w1", 100*time.Millisecond), entry("w2", 3*time.Second), entry("w2", 2900*time.Millisecond), entry("w3", 5500*time.Millisecond)}
+	all := func(chaosledger.Entry) bool { return true }
+	if got, want := firstServedAt(entries, []string{"w2", "w3"}, all), "w2 at 2.90 s, w3 at 5.50 s"; got != want {
+		t.Errorf("firstServedAt = %q, want %q", got, want)
+	}
+}

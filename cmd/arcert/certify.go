@@ -32,6 +32,7 @@ type certifyFlags struct {
 	embedded   bool
 	containers bool
 	variant    string
+	runtimeLog string
 	seed       int64
 	nonce      string
 	verbose    bool
@@ -69,6 +70,7 @@ failure).`,
 	cmd.Flags().BoolVar(&f.embedded, "embedded", false, "start the embedded reference runtime and certify it with its own target")
 	cmd.Flags().BoolVar(&f.containers, "containers", false, "deploy the reference runtime as one container per role (Docker) and certify it with its own target")
 	cmd.Flags().StringVar(&f.variant, "variant", "", "with --embedded: run this negative control instead of the reference runtime")
+	cmd.Flags().StringVar(&f.runtimeLog, "runtime-log", "", "with --embedded: write the embedded runtime's log (text, info level) to this file")
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed for prompts, arrival schedules and spec order")
 	cmd.Flags().StringVar(&f.nonce, "nonce", "", "mixed into every prompt so no run resends another's (default: random; give a report's nonce to resend its exact prompts)")
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print every spec as it runs")
@@ -97,7 +99,7 @@ func certify(cmd *cobra.Command, f certifyFlags) error {
 	if f.connsPerRouter < 1 {
 		return fmt.Errorf("--max-conns-per-router is %d; it must be at least 1", f.connsPerRouter)
 	}
-	choice := runtimeChoice{target: f.target, embedded: f.embedded, containers: f.containers, variant: f.variant}
+	choice := runtimeChoice{target: f.target, embedded: f.embedded, containers: f.containers, variant: f.variant, runtimeLog: f.runtimeLog}
 	if err := choice.check(); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/aruntime/arcert/conformance/target"
 	"github.com/aruntime/arcert/fixtures/targets"
@@ -20,6 +21,9 @@ type runtimeChoice struct {
 	embedded   bool
 	containers bool
 	variant    string
+	// runtimeLog, with embedded, is the file the embedded runtime logs to (text, info level);
+	// empty discards its log.
+	runtimeLog string
 }
 
 // check refuses contradictory choices with a sentence saying which flag to drop.
@@ -33,6 +37,8 @@ func (c runtimeChoice) check() error {
 		return errors.New("--embedded works with the reference runtime's own target; drop --target")
 	case c.variant != "" && !c.embedded:
 		return errors.New("--variant needs --embedded")
+	case c.runtimeLog != "" && !c.embedded:
+		return errors.New("--runtime-log needs --embedded: a runtime arcert does not start keeps its own log")
 	case !c.embedded && !c.containers && c.target == "":
 		return errors.New("name a target file with --target FILE, or use --embedded or --containers")
 	}
@@ -90,7 +96,12 @@ func startRuntime(ctx context.Context, stderr io.Writer, c runtimeChoice, wantCh
 		chaos, interpose = &chaosSetup{Engine: engine}, interposer(engine)
 	}
 	fmt.Fprintf(stderr, "arcert: starting the embedded reference runtime%s\n", variantNote(c.variant))
-	rt, stopRuntime, err := startEmbedded(ctx, c.variant, interpose, slog.New(slog.DiscardHandler))
+	logger, closeLog, err := runtimeLogger(c.runtimeLog)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stops = append(stops, closeLog)
+	rt, stopRuntime, err := startEmbedded(ctx, c.variant, interpose, logger)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -107,4 +118,18 @@ func startRuntime(ctx context.Context, stderr io.Writer, c runtimeChoice, wantCh
 		fmt.Fprintf(stderr, "arcert: %d fault proxies stand on the runtime's links\n", len(t.Dependencies))
 	}
 	return t, chaos, stop, nil
+}
+
+// runtimeLogger is the embedded runtime's logger: text at info level into the file at path
+// (created or truncated), or a discarding one when path is empty. closeLog closes the file once
+// the runtime has stopped.
+func runtimeLogger(path string) (logger *slog.Logger, closeLog func(), err error) {
+	if path == "" {
+		return slog.New(slog.DiscardHandler), func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--runtime-log: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { _ = f.Close() }, nil
 }
