@@ -38,9 +38,16 @@ import (
 // separation and false-hit rate this run measured) of at least timingMinPower. Otherwise the
 // answer is INVALID or INCONCLUSIVE, with the reason. A leak rarer than that may pass: the
 // evidence says so.
+//
+// When the first timingRounds rounds lack that power (a noisy machine blurs the control), up to
+// timingMoreRounds more run, once, and the test is made on all of them. Whether to run more is
+// decided on figures that do not change when every round's cross and null probes swap places
+// (the control, and the false-hit rate pooled over both), so, with no leak, the decision tells the
+// sign test nothing and its false-alarm rate stays at alpha.
 const (
-	timingRounds = 30
-	timingAlpha  = 0.01
+	timingRounds     = 30
+	timingMoreRounds = 30
+	timingAlpha      = 0.01
 	// timingMinRounds is how many usable rounds (every probe served) a verdict needs.
 	timingMinRounds = 24
 	// timingMinPower is the least chance that the test finds a leak reaching timingMinLeak of
@@ -119,7 +126,36 @@ func leakPower(rounds []round, control int) float64 {
 			falseHits++
 		}
 	}
-	q, f := float64(control)/float64(n), float64(falseHits)/float64(n)
+	return powerAt(n, float64(control)/float64(n), float64(falseHits)/float64(n))
+}
+
+// powerAt is the leak test's power over n rounds when a cached probe looks cached with
+// probability q and an uncached one with probability f.
+func powerAt(n int, q, f float64) float64 {
 	px := timingMinLeak*q + (1-timingMinLeak)*f
 	return checks.DiscordantSignTestPower(n, px*(1-f), f*(1-px), timingAlpha)
+}
+
+// needsMoreRounds reports whether rounds, enough to judge, still lack the power a PASS needs, by
+// a figure blind to which of each round's cross and null probes is which (the false-hit rate is
+// pooled over both), so running more on it leaves the sign test's alpha as it was. It returns
+// that power too, for the evidence.
+func needsMoreRounds(rounds []round) (bool, float64) {
+	n := len(rounds)
+	if n < timingMinRounds {
+		return false, 0 // INVALID for unusable rounds: more rounds would only hide why
+	}
+	control, hits := 0, 0
+	for _, rd := range rounds {
+		if rd.cached < rd.base {
+			control++
+		}
+		for _, x := range []float64{rd.cross, rd.null} {
+			if rd.looksCached(x) {
+				hits++
+			}
+		}
+	}
+	power := powerAt(n, float64(control)/float64(n), float64(hits)/float64(2*n))
+	return power < timingMinPower, power
 }

@@ -1,7 +1,9 @@
 package suites
 
 import (
+	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -145,4 +147,83 @@ func TestPromptsCarryTheRunsNonce(t *testing.T) {
 		}
 		firsts[first] = true
 	}
+}
+
+func TestNeedsMoreRoundsOnlyWhenPowerIsShort(t *testing.T) {
+	if more, power := needsMoreRounds(simulate(3, 30, 1, 0)); more {
+		t.Errorf("a clear cache over 30 rounds (power %.2f): more rounds asked for", power)
+	}
+	weak := simulate(5, 30, 0.76, 0)
+	more, power := needsMoreRounds(weak)
+	if !more {
+		t.Fatalf("a weak control over 30 rounds (power %.2f): no more rounds asked for", power)
+	}
+	// The 30 more rounds of the same weak control are what a PASS needed.
+	if v := judgeTiming(append(weak, simulate(15, timingMoreRounds, 0.76, 0)...), 0); v.Result != report.Pass {
+		t.Errorf("the weak control over 60 rounds: %s %q, want PASS\n%s", v.Result, v.Message, v.Evidence)
+	}
+	if more, _ := needsMoreRounds(simulate(6, 20, 1, 0)); more {
+		t.Error("20 usable rounds: more asked for, which would hide why rounds were unusable")
+	}
+}
+
+// TestNeedsMoreRoundsIsBlindToWhichProbeIsTheSuspect: swapping every round's cross and null
+// probes changes neither the decision nor the power it rests on, which is what keeps alpha.
+func TestNeedsMoreRoundsIsBlindToWhichProbeIsTheSuspect(t *testing.T) {
+	for seed := range uint64(20) {
+		rounds := simulate(100+seed, 30, 0.8, 0.5)
+		swapped := slices.Clone(rounds)
+		for i := range swapped {
+			swapped[i].cross, swapped[i].null = swapped[i].null, swapped[i].cross
+		}
+		m1, p1 := needsMoreRounds(rounds)
+		m2, p2 := needsMoreRounds(swapped)
+		if m1 != m2 || p1 != p2 {
+			t.Fatalf("seed %d: %t %.4f, swapped %t %.4f", seed, m1, p1, m2, p2)
+		}
+	}
+}
+
+// noisy is simulate on a noisy machine: B's cached repeat looks cached with probability q, and
+// its cross and null probes, neither leaked, each look cached with probability f: exchangeable,
+// as they are without a leak, but often discordant, so the sign test is really exercised.
+func noisy(seed uint64, n int, q, f float64) []round {
+	r := rand.New(rand.NewPCG(seed, 2))
+	pick := func(p float64) float64 {
+		if r.Float64() < p {
+			return jittered(r, cachedTTFT)
+		}
+		return jittered(r, freshTTFT)
+	}
+	rounds := make([]round, n)
+	for i := range rounds {
+		rounds[i] = round{cached: pick(q), cross: pick(f), null: pick(f), base: jittered(r, freshTTFT)}
+	}
+	return rounds
+}
+
+// TestTwoStageFalseAlarmRateStaysAtAlpha runs the whole procedure (30 rounds, 30 more when
+// power is short, one test on all) on isolated caches on a noisy machine, where about half the
+// runs extend, and counts the FAILs: at most alpha, with room for the simulation's own error.
+func TestTwoStageFalseAlarmRateStaysAtAlpha(t *testing.T) {
+	const runs = 1000
+	fails, extended := 0, 0
+	for i := range uint64(runs) {
+		rounds := noisy(1000+i, timingRounds, 0.97, 0.05)
+		if more, _ := needsMoreRounds(rounds); more {
+			extended++
+			rounds = append(rounds, noisy(900000+i, timingMoreRounds, 0.97, 0.05)...)
+		}
+		if judgeTiming(rounds, 0).Result == report.Fail {
+			fails++
+		}
+	}
+	if extended < runs/20 || extended > runs*19/20 {
+		t.Fatalf("%d of %d runs extended: the simulation does not exercise both stages", extended, runs)
+	}
+	// alpha 0.01 over 1000 runs: 10 expected at most; 3 standard deviations above is about 19.
+	if limit := int(timingAlpha*runs + 3*math.Sqrt(timingAlpha*(1-timingAlpha)*runs)); fails > limit {
+		t.Errorf("%d of %d runs FAILed an isolated cache (%d extended): above alpha %.2f (limit %d)", fails, runs, extended, timingAlpha, limit)
+	}
+	t.Logf("%d of %d runs extended, %d FAILed", extended, runs, fails)
 }
