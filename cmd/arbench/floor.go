@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -78,26 +79,38 @@ func startMixedProxy(backend string) (string, func(), error) {
 	}))
 }
 
-// startGRPCHop serves net/http's server (the router's HTTP door) relaying each request to the
-// worker as one Generate over the router's kind of hop (a gRPC stream on one connection, the
-// worker's credential attached), drained to its end, then answering the backend's completion:
-// the router's architecture with none of its logic (no decoding, admission, routing, evidence).
-func startGRPCHop(worker, token string, maxTokens int) (string, func(), error) {
+// grpcHop is the router's kind of hop to the worker with none of its logic: one Generate stream
+// on one gRPC connection, the worker's credential attached, drained to its end. call makes one
+// such call; closeConn closes the connection.
+func grpcHop(worker, token string, maxTokens int) (call func(context.Context) error, closeConn func(), err error) {
 	conn, err := dial(worker)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	client := arcertv1.NewWorkerClient(conn)
 	req := &arcertv1.GenerateRequest{Tenant: &arcertv1.TenantContext{Tenant: "bench", Application: "arbench", User: "arbench"},
 		Model: benchModel, Prompt: benchPrompt, MaxTokens: int64(maxTokens), TrafficClass: "interactive"}
+	return func(ctx context.Context) error {
+		stream, err := client.Generate(bearer(ctx, token), req)
+		if err != nil {
+			return err
+		}
+		return drain(stream.Recv)
+	}, func() { _ = conn.Close() }, nil
+}
+
+// startGRPCHop serves net/http's server (the router's HTTP door) relaying each request to the
+// worker over grpcHop, then answering the backend's completion: the router's architecture with
+// none of its logic (no decoding, admission, routing, evidence).
+func startGRPCHop(worker, token string, maxTokens int) (string, func(), error) {
+	call, closeConn, err := grpcHop(worker, token, maxTokens)
+	if err != nil {
+		return "", nil, err
+	}
 	body := []byte(backendBody)
 	addr, stop, err := serveHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		stream, err := client.Generate(bearer(r.Context(), token), req)
-		if err == nil {
-			err = drain(stream.Recv)
-		}
-		if err != nil {
+		if err := call(r.Context()); err != nil {
 			http.Error(w, "bad gateway: "+err.Error(), http.StatusBadGateway)
 			return
 		}
@@ -105,16 +118,44 @@ func startGRPCHop(worker, token string, maxTokens int) (string, func(), error) {
 		_, _ = w.Write(body)
 	}))
 	if err != nil {
-		_ = conn.Close()
+		closeConn()
 		return "", nil, err
 	}
 	return addr, func() {
 		stop()
-		_ = conn.Close()
+		closeConn()
 	}, nil
 }
 
-// floorPaths starts the floor proxies (two in front of backend, one in front of the worker) and
+// startFastGRPCHop is startGRPCHop behind fasthttp's server: with it, the floors tell whether a
+// router on a cheaper HTTP door could keep the gRPC hop to its workers, or needs a cheaper hop too.
+func startFastGRPCHop(worker, token string, maxTokens int) (string, func(), error) {
+	call, closeConn, err := grpcHop(worker, token, maxTokens)
+	if err != nil {
+		return "", nil, err
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		closeConn()
+		return "", nil, err
+	}
+	body := []byte(backendBody)
+	srv := &fasthttp.Server{ReadTimeout: 10 * time.Second, Handler: func(ctx *fasthttp.RequestCtx) {
+		if err := call(ctx); err != nil {
+			ctx.Error("bad gateway: "+err.Error(), fasthttp.StatusBadGateway)
+			return
+		}
+		ctx.SetContentType("application/json")
+		ctx.SetBody(body)
+	}}
+	go func() { _ = srv.Serve(lis) }()
+	return lis.Addr().String(), func() {
+		_ = srv.Shutdown()
+		closeConn()
+	}, nil
+}
+
+// floorPaths starts the floor proxies (three in front of backend, two in front of the worker) and
 // returns their paths and the function that stops them.
 func floorPaths(backend, worker, token string, maxTokens int) ([]benchPath, func(), error) {
 	var paths []benchPath
@@ -132,6 +173,7 @@ func floorPaths(backend, worker, token string, maxTokens int) ([]benchPath, func
 		{pathFastProxy, func() (string, func(), error) { return startFastProxy(backend) }},
 		{pathMixedProxy, func() (string, func(), error) { return startMixedProxy(backend) }},
 		{pathGRPCHop, func() (string, func(), error) { return startGRPCHop(worker, token, maxTokens) }},
+		{pathFastGRPCHop, func() (string, func(), error) { return startFastGRPCHop(worker, token, maxTokens) }},
 	} {
 		addr, stop, err := f.start()
 		if err != nil {

@@ -29,8 +29,8 @@ func TestFloorProxiesRelayTheBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	if len(paths) != 4 {
-		t.Fatalf("floor paths %d, want 4 (net/http, fasthttp, mixed, the gRPC hop)", len(paths))
+	if len(paths) != 5 {
+		t.Fatalf("floor paths %d, want 5 (net/http, fasthttp, mixed, the gRPC hop behind net/http and behind fasthttp)", len(paths))
 	}
 	for _, p := range paths {
 		status, body := post(t, p.addr)

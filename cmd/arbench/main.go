@@ -64,7 +64,7 @@ func main() {
 	flag.IntVar(&s.maxTokens, "max-tokens", 4, "tokens generated per request")
 	flag.IntVar(&s.gcPercent, "gc-percent", 400, "runtime.gc_percent of the benchmark's router process (0: Go's default); the memory benchmark keeps Go's default")
 	flag.IntVar(&s.maxInflight, "max-inflight", benchMaxInflight, "router.max_inflight of the benchmark's router (0: the bench configuration's, 26,624)")
-	flag.BoolVar(&s.floor, "floor", true, "also drive the floor paths: Go relays with no logic (net/http, fasthttp, net/http with fasthttp's client, net/http with the router's gRPC hop to the worker)")
+	flag.BoolVar(&s.floor, "floor", true, "also drive the floor paths: Go relays with no logic (net/http, fasthttp, net/http with fasthttp's client, the router's gRPC hop to the worker behind net/http and behind fasthttp)")
 	flag.Int64Var(&s.seed, "seed", 1, "arrival schedule seed (repeat r uses seed+r)")
 	flag.StringVar(&s.profileDir, "profile-dir", "", "write CPU and allocation profiles of the router's process here")
 	profileRates := flag.String("profile-rates", "5000,10000", "rates at which -profile-dir profiles the router's doors")
@@ -175,7 +175,7 @@ func run(s settings) error {
 	if err != nil {
 		return err
 	}
-	order := []string{pathWorker, pathNginxGRPC, pathRouterGRPC, pathNginxHTTP, pathGoProxy, pathMixedProxy, pathFastProxy, pathGRPCHop, pathRouterHTTP}
+	order := []string{pathWorker, pathNginxGRPC, pathRouterGRPC, pathNginxHTTP, pathGoProxy, pathMixedProxy, pathFastProxy, pathGRPCHop, pathFastGRPCHop, pathRouterHTTP}
 	slices.SortFunc(paths, func(a, b benchPath) int { return slices.Index(order, a.name) - slices.Index(order, b.name) })
 	printReport(os.Stdout, s, res, paths)
 	return nil

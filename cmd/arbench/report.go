@@ -14,19 +14,20 @@ import (
 // nginxOf names, for each router path, the nginx path it is compared with.
 var nginxOf = map[string]string{
 	pathRouterHTTP: pathNginxHTTP, pathRouterGRPC: pathNginxGRPC,
-	pathGoProxy: pathNginxHTTP, pathFastProxy: pathNginxHTTP, pathGRPCHop: pathNginxHTTP, pathMixedProxy: pathNginxHTTP,
+	pathGoProxy: pathNginxHTTP, pathFastProxy: pathNginxHTTP, pathGRPCHop: pathNginxHTTP, pathFastGRPCHop: pathNginxHTTP, pathMixedProxy: pathNginxHTTP,
 }
 
 const (
-	pathWorker     = "worker, gRPC direct"
-	pathNginxGRPC  = "nginx grpc_pass → worker"
-	pathRouterGRPC = "router, gRPC"
-	pathNginxHTTP  = "nginx proxy_pass → Go backend"
-	pathRouterHTTP = "router, OpenAI HTTP"
-	pathGoProxy    = "floor: Go ReverseProxy → Go backend"
-	pathFastProxy  = "floor: fasthttp proxy → Go backend"
-	pathGRPCHop    = "floor: net/http + gRPC hop → worker"
-	pathMixedProxy = "floor: net/http + fasthttp client → Go backend"
+	pathWorker      = "worker, gRPC direct"
+	pathNginxGRPC   = "nginx grpc_pass → worker"
+	pathRouterGRPC  = "router, gRPC"
+	pathNginxHTTP   = "nginx proxy_pass → Go backend"
+	pathRouterHTTP  = "router, OpenAI HTTP"
+	pathGoProxy     = "floor: Go ReverseProxy → Go backend"
+	pathFastProxy   = "floor: fasthttp proxy → Go backend"
+	pathGRPCHop     = "floor: net/http + gRPC hop → worker"
+	pathFastGRPCHop = "floor: fasthttp + gRPC hop → worker"
+	pathMixedProxy  = "floor: net/http + fasthttp client → Go backend"
 )
 
 // cell summarises one (path, rate) over its repeats.
