@@ -18,8 +18,8 @@ type pressureResult struct {
 	class      outcome.Class
 	reason     outcome.Reason
 	servedBy   outcome.ServedBy
-	retryAfter bool // HTTP only: gRPC has no Retry-After
-	// retryAfterD is the Retry-After the answer gave, 0 for none.
+	retryAfter bool // Retry-After over HTTP, google.rpc.RetryInfo over gRPC
+	// retryAfterD is the retry delay the answer gave, 0 for none.
 	retryAfterD time.Duration
 	latency     time.Duration
 	violations  []string
@@ -31,8 +31,8 @@ func pressureProbe(ctx context.Context, key, path, text string) pressureResult {
 		res, err := env.GRPC.Complete(ctx, key, &arcertv1.CompleteRequest{Model: model().Name,
 			Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 2})
 		opsCheck(err == nil, "a gRPC probe under pressure could not be exchanged: %v", err)
-		return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: true,
-			latency: res.Latency, violations: res.ContractViolations}
+		return pressureResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, servedBy: res.ServedBy, retryAfter: res.RetryAfter > 0,
+			retryAfterD: res.RetryAfter, latency: res.Latency, violations: res.ContractViolations}
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: key, Body: probe(text, 2, path == opsHTTPStream)})
 	opsCheck(err == nil, "a %s probe under pressure could not be exchanged: %v", path, err)
@@ -75,7 +75,7 @@ func judgePressureShedding(ctx context.Context) string {
 					path, t.Name, res.class, res.reason, res.servedBy)
 				opsCheck(res.class == outcome.Shed && res.reason == outcome.ReasonDevicePressure,
 					"%s probe as %s under pressure ended %s/%s, not shed/device_pressure", path, t.Name, res.class, res.reason)
-				opsCheck(res.retryAfter, "%s probe as %s was shed under pressure without Retry-After", path, t.Name)
+				opsCheck(res.retryAfter, "%s probe as %s was shed under pressure without a retry delay (%s)", path, t.Name, retryHintName(path))
 				if d := classDeadline("", t); d > 0 {
 					opsCheck(res.latency <= d+faultDeadlineTolerance, "%s probe as %s was shed under pressure after %s, past its class deadline %s and the %s tolerance",
 						path, t.Name, res.latency.Round(time.Millisecond), d, faultDeadlineTolerance)

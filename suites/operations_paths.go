@@ -63,7 +63,7 @@ func serveEveryPath(ctx context.Context, r *rand.Rand, label string) []servedSam
 							Messages: []*arcertv1.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 2})
 						opsCheck(err == nil, "%s: a gRPC call as %s could not be exchanged: %v", label, t.Name, err)
 						s.id, s.worker, class, reason = res.RequestID, res.ServedBy.Worker, res.Outcome, res.Reason
-						return reason, 0
+						return reason, res.RetryAfter
 					}
 					res := send(ctx, t.Key, probe(text, 2, path == opsHTTPStream), nil)
 					s.id, s.worker, class, reason = res.RequestID, res.ServedBy.Worker, res.Outcome, res.Reason

@@ -105,7 +105,8 @@ func sendVia(ctx context.Context, rq loadReq) chaosledger.Entry {
 func entryOfGRPC(t target.Tenant, res grpcdriver.Result, err error) chaosledger.Entry {
 	e := chaosledger.Entry{Tenant: t.Name, Endpoint: res.Endpoint, Start: res.Start, End: res.Start.Add(res.Latency), Deadline: tenantDeadline(t),
 		RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
-		Indeterminate: err != nil, Violations: res.ContractViolations, MidStream: res.Tokens > 0 && res.Code != codes.OK, Tokens: res.Tokens}
+		Indeterminate: err != nil, Violations: res.ContractViolations, MidStream: res.Tokens > 0 && res.Code != codes.OK, Tokens: res.Tokens,
+		RetryAfter: res.RetryAfter}
 	if err != nil {
 		e.Error = errorWords(err)
 	}

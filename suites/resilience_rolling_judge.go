@@ -136,8 +136,8 @@ func judgeRolling(r rolling) scenario.Result {
 			fails = append(fails, fmt.Sprintf("request #%d (%s) to %s was refused %s/%s; the only refusal a rolling restart allows is shed/draining", e.Seq, e.Path, e.Endpoint, e.Outcome, e.Reason))
 		case !r.inTurn(e):
 			fails = append(fails, fmt.Sprintf("request #%d (%s) to %s was shed for draining at %s, when that router was not taking its turn", e.Seq, e.Path, e.Endpoint, e.Start.Format("15:04:05.000")))
-		case e.RetryAfter <= 0 && !isGRPC(e.Path):
-			fails = append(fails, fmt.Sprintf("request #%d (%s) to %s was shed for draining without a Retry-After", e.Seq, e.Path, e.Endpoint))
+		case e.RetryAfter <= 0:
+			fails = append(fails, fmt.Sprintf("request #%d (%s) to %s was shed for draining without a retry delay (%s)", e.Seq, e.Path, e.Endpoint, retryHintName(e.Path)))
 		default:
 			drained++
 		}
@@ -264,7 +264,16 @@ func drainedSheds(entries []chaosledger.Entry) int {
 }
 
 // isGRPC reports whether path is one of the gRPC wires.
-func isGRPC(path string) bool { return path == viaGRPC || path == viaGRPCStream }
+func isGRPC(path string) bool { return path == viaGRPC || path == viaGRPCStream } // opsGRPC is viaGRPC
+
+// retryHintName is what carries a refusal's retry delay on path: the Retry-After header over
+// HTTP, a google.rpc.RetryInfo detail of the status over gRPC.
+func retryHintName(path string) string {
+	if isGRPC(path) {
+		return "google.rpc.RetryInfo"
+	}
+	return "Retry-After"
+}
 
 // noneReady is every stretch of [from, to] in which the readiness history shows no router of
 // bases ready. A router counts as not ready until its first change.

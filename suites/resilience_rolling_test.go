@@ -16,12 +16,12 @@ func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) 
 
 // rollRun is a rolling restart that passes: two routers, 60 requests over 6 s, router a away
 // from 1 s to 2.5 s and router b from 3.5 s to 5 s, the balancer seeing one ready at all times,
-// one HTTP request and one gRPC request shed for draining (the HTTP one with a Retry-After).
+// one HTTP request and one gRPC request shed for draining (with a Retry-After, and a RetryInfo).
 func rollRun() rolling {
 	records := map[string]int{}
 	entries := servedEntries(1, 60, t0, records)
 	entries[13].Outcome, entries[13].Reason, entries[13].RetryAfter, entries[13].Endpoint = outcome.Shed, outcome.ReasonDraining, time.Second, "a"
-	entries[14].Outcome, entries[14].Reason, entries[14].Endpoint = outcome.Shed, outcome.ReasonDraining, "a:9090"
+	entries[14].Outcome, entries[14].Reason, entries[14].RetryAfter, entries[14].Endpoint = outcome.Shed, outcome.ReasonDraining, time.Second, "a:9090"
 	if entries[13].Path != viaHTTPStream || entries[14].Path != viaGRPC {
 		panic("the fixture's sheds are no longer on http-stream and grpc")
 	}
@@ -68,7 +68,8 @@ func TestRollingFails(t *testing.T) {
 		change func(*rolling)
 		want   string
 	}{
-		"an HTTP shed without Retry-After": {func(r *rolling) { r.entries[13].RetryAfter = 0 }, "request #14 (http-stream) to a was shed for draining without a Retry-After"},
+		"an HTTP shed without Retry-After": {func(r *rolling) { r.entries[13].RetryAfter = 0 }, "request #14 (http-stream) to a was shed for draining without a retry delay (Retry-After)"},
+		"a gRPC shed without RetryInfo":    {func(r *rolling) { r.entries[14].RetryAfter = 0 }, "request #15 (grpc) to a:9090 was shed for draining without a retry delay (google.rpc.RetryInfo)"},
 		"a connection error": {func(r *rolling) {
 			r.entries[30].Error, r.entries[30].Indeterminate, r.entries[30].Outcome, r.entries[30].Endpoint = "dial tcp: connection refused", true, "", "b"
 		}, "request #31 (grpc) to b was lost: dial tcp: connection refused"},

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -97,6 +98,9 @@ type Result struct {
 	TTFT      time.Duration
 	ITL       []time.Duration
 	Latency   time.Duration
+	// RetryAfter is the retry delay the call's status carried as google.rpc.RetryInfo (gRPC's
+	// Retry-After), 0 when it carried none.
+	RetryAfter time.Duration
 	// ContractViolations lists, in plain words, every way the call broke the contract.
 	ContractViolations []string
 	// Endpoint is the address of the router the call was sent to.
@@ -126,6 +130,7 @@ func (c *Client) CompleteWatch(ctx context.Context, key string, req *arcertv1.Co
 			res.Latency = now.Sub(res.Start)
 			if !errors.Is(err, io.EOF) {
 				res.Code = status.Code(err)
+				res.RetryAfter = retryInfo(err)
 			}
 			if res.Code == codes.Unavailable && stream.Trailer().Len() == 0 {
 				return res, fmt.Errorf("%w: %s: %w", ErrTransport, res.Endpoint, err)
@@ -225,4 +230,19 @@ func headerRequestID(stream grpc.ClientStream) string {
 		return v[0]
 	}
 	return ""
+}
+
+// retryInfo is the delay a call's error status carries as google.rpc.RetryInfo, 0 when it
+// carries none (or a negative one, which tells a client nothing).
+func retryInfo(err error) time.Duration {
+	st, ok := status.FromError(err)
+	if !ok {
+		return 0
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.RetryInfo); ok && info.GetRetryDelay() != nil {
+			return max(0, info.GetRetryDelay().AsDuration())
+		}
+	}
+	return 0
 }

@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 )
@@ -85,5 +87,21 @@ func TestViolations(t *testing.T) {
 				t.Fatalf("violations %v, want one containing %q", res.ContractViolations, tc.want)
 			}
 		})
+	}
+}
+
+// TestRetryInfoIsRead: a shed call's google.rpc.RetryInfo becomes the result's RetryAfter, and a
+// shed without one leaves it 0, which is what the suites judge.
+func TestRetryInfoIsRead(t *testing.T) {
+	shed := metadata.Pairs("arcert-outcome", "shed", "arcert-outcome-reason", "capacity", "x-request-id", "r1")
+	with, err := status.New(codes.Unavailable, "at capacity").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(2 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := call(t, serve(t, &fake{trailer: shed, err: with.Err()})); res.RetryAfter != 2*time.Second || res.Outcome != "shed" {
+		t.Errorf("shed with RetryInfo 2s: RetryAfter %s, outcome %s", res.RetryAfter, res.Outcome)
+	}
+	if res := call(t, serve(t, &fake{trailer: shed, err: status.Error(codes.Unavailable, "at capacity")})); res.RetryAfter != 0 {
+		t.Errorf("shed without RetryInfo: RetryAfter %s, want 0", res.RetryAfter)
 	}
 }

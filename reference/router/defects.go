@@ -29,6 +29,10 @@ type Defects struct {
 	GRPCSpliceOnDeviceFault bool
 	// GRPCSpliceOnWorkerLoss does the same to a gRPC stream whose worker is lost.
 	GRPCSpliceOnWorkerLoss bool
+	// GRPCShedWithoutRetryInfo ends shed gRPC calls with their status and outcome trailers but
+	// no google.rpc.RetryInfo (the gRPC door's error helper predates it): HTTP still says when
+	// to retry, gRPC clients are not told.
+	GRPCShedWithoutRetryInfo bool
 	// SharedFIFOClassQueue makes each class queue one shared first-come FIFO with no
 	// per-tenant share (admission.Config.SharedFIFO).
 	SharedFIFOClassQueue bool

@@ -4,10 +4,12 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 	"github.com/aruntime/arcert/api/openai"
@@ -48,10 +50,21 @@ func trailer(id string, end ending) metadata.MD {
 	return md
 }
 
-// grpcStatus is the status a non-served ending closes the call with.
-func grpcStatus(end ending) error {
+// grpcStatus is the status a non-served ending closes the call with. Where HTTP would send
+// Retry-After (a shed, or any ending with a retry delay), the status carries the same delay as
+// google.rpc.RetryInfo, gRPC's own retry hint, unless withoutRetryInfo (a negative control's
+// defect) leaves it out.
+func grpcStatus(end ending, withoutRetryInfo bool) error {
 	info, _ := end.reason.Info()
-	return status.Error(info.GRPCCode, end.message)
+	st := status.New(info.GRPCCode, end.message)
+	if withoutRetryInfo || (end.retryAfter <= 0 && end.class != outcome.Shed) {
+		return st.Err()
+	}
+	detailed, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay(end.retryAfter))})
+	if err != nil {
+		return st.Err() // a RetryInfo always marshals; the outcome still reaches the client
+	}
+	return detailed.Err()
 }
 
 func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.ServerStreamingServer[arcertv1.CompleteResponse]) error {
@@ -82,7 +95,7 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	stream.SetTrailer(trailer(j.id, end))
 	r.recordLater(ticket, j, end, started)
 	if !end.class.Served() {
-		return grpcStatus(end)
+		return grpcStatus(end, s.r.defects.GRPCShedWithoutRetryInfo)
 	}
 	return nil
 }
@@ -168,7 +181,7 @@ func (e *grpcEmitter) finish(end ending) ending {
 func (s *inferenceServer) ListModels(ctx context.Context, _ *arcertv1.ListModelsRequest) (*arcertv1.ListModelsResponse, error) {
 	if _, end := s.r.authenticate(grpcAuthorization(ctx), identity.RoleTenant, identity.RoleOperator); end.reason != "" {
 		_ = grpc.SetTrailer(ctx, trailer(newID("req-"), end))
-		return nil, grpcStatus(end)
+		return nil, grpcStatus(end, s.r.defects.GRPCShedWithoutRetryInfo)
 	}
 	out := &arcertv1.ListModelsResponse{}
 	for _, m := range s.r.cfg.Models {

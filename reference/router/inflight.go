@@ -76,7 +76,7 @@ func (r *Router) StreamBound(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 		id := newID("req-")
 		ss.SetTrailer(trailer(id, end))
 		r.metrics.observe("", "", end, time.Since(started), nil)
-		return grpcStatus(end)
+		return grpcStatus(end, r.defects.GRPCShedWithoutRetryInfo)
 	}
 	defer r.inflight.leave()
 	return handler(srv, ss)

@@ -62,10 +62,16 @@ func writeRefusal(w http.ResponseWriter, end ending, param string) {
 	writeJSON(w, outcome.StatusFor(end.reason), errorBody(end, param))
 }
 
-// retryAfterSeconds renders a delay as Retry-After's whole seconds, rounding up so a client never
-// comes back early, and never less than one.
+// retryAfterSeconds renders a delay as Retry-After's whole seconds (retryDelay).
 func retryAfterSeconds(d time.Duration) string {
-	return strconv.FormatInt(max(1, int64(math.Ceil(d.Seconds()))), 10)
+	return strconv.FormatInt(int64(retryDelay(d)/time.Second), 10)
+}
+
+// retryDelay is the retry hint a refusal gives for delay d, over HTTP (Retry-After) and gRPC
+// (RetryInfo) alike: whole seconds, rounded up so a client never comes back early, and never
+// less than one.
+func retryDelay(d time.Duration) time.Duration {
+	return time.Duration(max(1, int64(math.Ceil(d.Seconds())))) * time.Second
 }
 
 // writeJSON writes v with status and its Content-Length, so a client has the whole response

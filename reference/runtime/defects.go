@@ -132,6 +132,9 @@ type ResilienceDefects struct {
 	GRPCSpliceOnDeviceFault bool
 	// GRPCSpliceOnWorkerLoss does the same to a gRPC stream whose worker is lost.
 	GRPCSpliceOnWorkerLoss bool
+	// GRPCShedWithoutRetryInfo ends shed gRPC calls without google.rpc.RetryInfo: HTTP clients
+	// are told when to retry, gRPC clients are not.
+	GRPCShedWithoutRetryInfo bool
 }
 
 // OperationsDefects break rollout, artifacts, evidence, batch jobs and devices.
