@@ -16,10 +16,13 @@ import (
 
 // The overload run: open-loop Poisson arrivals at overloadFactor times the declared capacity for
 // overloadDuration, spread evenly over every declared traffic class (a bug often lives in the
-// class the spec does not load) and over tenants whose quotas carry it, each request on an HTTP
-// route drawn from httpWays (chat plain and streamed, legacy completions: a route whose handler
-// forgot the bound or the Retry-After is loaded too). Its ledger is judged per class by ADM-1,
-// ADM-2, ADM-3 and OUT-4, and each judged sample is also counted on its route.
+// class the spec does not load) and over tenants whose quotas carry it, each request on a route
+// drawn from overloadWays (chat plain and streamed, legacy completions, and gRPC when the target
+// has it: a route whose handler forgot the bound or the retry hint is loaded too). Its ledger is
+// judged per class by ADM-1, ADM-2, ADM-3 and OUT-4, and each judged sample is also counted on
+// its route. A gRPC call has no wire trace, so ADM-1 counts it in flight from the harness's send
+// to its status, as it counts an HTTP stream to its last byte: the longer reading, never the
+// shorter.
 const (
 	overloadFactor   = 4
 	overloadDuration = 2500 * time.Millisecond
@@ -73,8 +76,10 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			run, wire = tracedOpenLoop(ctx, "overload", env.Seed, rate, overloadDuration, func(i int) request {
 				k := classes[i%len(classes)]
 				ks := keys[k.Name]
-				way := httpWays[r.IntN(len(httpWays))]
-				return request{key: ks[(i/len(classes))%len(ks)], class: k.Name, way: way, body: probe(prompt(r, 8), t.Capacity.ProbeMaxTokens, way.stream)}
+				ways := overloadWays()
+				way := ways[r.IntN(len(ways))]
+				return request{key: ks[(i/len(classes))%len(ks)], class: k.Name, way: way, grpc: way.path == viaGRPC,
+					body: probe(prompt(r, 8), t.Capacity.ProbeMaxTokens, way.stream)}
 			})
 		})
 		duration = run.stats.Elapsed
@@ -121,7 +126,7 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			shed := len(withOutcome(shots, outcome.Shed))
 			completed := len(withOutcome(shots, outcome.Completed))
 			plotInFlight(k.Name, runOrigin(run.entries), asWindows(admitted, wire), bound)
-			evidence("%s: peak admitted in flight %d (counted from each request's last byte sent to its answer: the first byte of a plain answer, the last of a stream; %d counted from the harness's send to the last byte read), declared bound %d (concurrency %d + queue %d); %d sent: %d completed, %d shed, %d timed out, %d rejected, %d other; slowest outcome %s against a deadline of %s",
+			evidence("%s: peak admitted in flight %d (counted from each request's last byte sent to its answer: the first byte of a plain answer, the last of a stream, a gRPC call's status; %d counted from the harness's send to the last byte read), declared bound %d (concurrency %d + queue %d); %d sent: %d completed, %d shed, %d timed out, %d rejected, %d other; slowest outcome %s against a deadline of %s",
 				k.Name, peak, sendWindowPeak(admitted), bound, env.Target.Capacity.Concurrency, k.QueueBound, len(shots), completed, shed,
 				len(withOutcome(shots, outcome.TimedOut)), len(withOutcome(shots, outcome.Rejected)), len(shots)-len(admitted)-shed-len(withOutcome(shots, outcome.Rejected)),
 				late.worst.Round(time.Millisecond), k.Deadline)
@@ -241,9 +246,9 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 				continue
 			}
 			for _, e := range shed {
-				mustHold(e.RetryAfter > 0, "a shed %s response over %s carried no usable Retry-After: %s", k.Name, e.Path, describeEntry(e))
+				mustHold(e.RetryAfter > 0, "a shed %s response over %s carried no usable retry delay (%s): %s", k.Name, e.Path, retryHintName(e.Path), describeEntry(e))
 			}
-			evidence("%s: all %d shed responses carried Retry-After (%s)", k.Name, len(shed), byWire(shed))
+			evidence("%s: all %d shed responses carried a retry delay, Retry-After over HTTP and RetryInfo over gRPC (%s)", k.Name, len(shed), byWire(shed))
 			judged("class:"+k.Name, len(shed))
 			judgedByPath(shed)
 		}

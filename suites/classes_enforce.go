@@ -61,6 +61,15 @@ var httpWays = []httpWay{
 	{viaCompletions, driver.PathCompletions, false},
 }
 
+// overloadWays are the routes the overload run draws each request's from: httpWays, and gRPC
+// when the target has a gRPC endpoint.
+func overloadWays() []httpWay {
+	if env.GRPC == nil {
+		return httpWays
+	}
+	return append(slices.Clone(httpWays), httpWay{path: viaGRPC})
+}
+
 // askHTTP sends a over HTTP by way, naming the class in the contract's traffic-class header.
 func askHTTP(ctx context.Context, a classAsk, way httpWay) classAnswer {
 	body := asEndpoint(way.endpoint, probe("which class am I in?", 1, way.stream))

@@ -111,7 +111,11 @@ func describe(r driver.Result) string {
 
 // describeEntry is describe for a request a run recorded.
 func describeEntry(e chaosledger.Entry) string {
-	return fmt.Sprintf("status %d, outcome %s/%s, request %s, violations: %s", e.Status, e.Outcome, e.Reason, e.RequestID, listed(e.Violations))
+	status := fmt.Sprintf("status %d, ", e.Status)
+	if isGRPC(e.Path) {
+		status = "" // a gRPC call has no HTTP status; its outcome is in the trailers
+	}
+	return fmt.Sprintf("%soutcome %s/%s, request %s, violations: %s", status, e.Outcome, e.Reason, e.RequestID, listed(e.Violations))
 }
 
 // listed writes names for people: "a, b", or "none" (never Go's "[a b]").
