@@ -97,12 +97,16 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			run.stats.Sent, rate, overloadFactor, t.Capacity.RequestsPerSecond, len(classes), duration.Round(time.Millisecond), run.stats.MaxLag)
 	}, NodeTimeout(overloadDuration+2*time.Minute))
 
-	// unloaded names the declared classes the run could not load.
+	// unloaded names the declared classes the run could not load, and gRPC when the target has
+	// no gRPC endpoint (the run then draws HTTP routes only).
 	unloaded := func() {
 		for _, k := range env.Target.TrafficClasses {
 			if _, ok := declaredIn(classes, k.Name); !ok {
 				notProbed("class:"+k.Name, "no set of the tenants that may use it has the quota to carry the overload")
 			}
+		}
+		if env.GRPC == nil {
+			notProbed(viaGRPC, "the target declares no gRPC endpoint")
 		}
 	}
 

@@ -141,7 +141,10 @@ func startFastGRPCHop(worker, token string, maxTokens int) (string, func(), erro
 	}
 	body := []byte(backendBody)
 	srv := &fasthttp.Server{ReadTimeout: 10 * time.Second, Handler: func(ctx *fasthttp.RequestCtx) {
-		if err := call(ctx); err != nil {
+		// Not ctx itself: a RequestCtx is a context whose Done is neither a cancelCtx's nor an
+		// AfterFunc's, so grpc-go's WithCancel on it would start a goroutine a call, a cost the
+		// net/http floor's r.Context() does not pay.
+		if err := call(context.Background()); err != nil {
 			ctx.Error("bad gateway: "+err.Error(), fasthttp.StatusBadGateway)
 			return
 		}

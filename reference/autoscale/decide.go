@@ -18,8 +18,8 @@ type Observation struct {
 	// their batch slots. A worker refuses for capacity only once its own queue is full, so
 	// Waiting covers refusals too.
 	Waiting, Running, Capacity int
-	// Contended is how many requests, since the previous observation, found every batch slot of
-	// their worker taken: they queued or were refused. Waiting is a snapshot, and a saturated
+	// Contended is how many requests found every batch slot of their worker taken (they queued
+	// or were refused) over each worker's last health-poll interval. Waiting is a snapshot, and a saturated
 	// worker's queue is empty for the instant between a batch taking its waiting work and the
 	// next arrival; one in three polls of a worker at 3x its capacity landed there, restarting
 	// the scale_out_after clock each time. Contended sees the queue between two polls.
@@ -107,7 +107,7 @@ func Decide(o Observation, p Policy, s State) (Decision, State) {
 	switch {
 	case !s.PressuredSince.IsZero() && o.At.Sub(s.PressuredSince) >= p.ScaleOutAfter && o.Workers < p.Max:
 		d := Decision{Action: ScaleOut, Want: o.Workers + 1,
-			Reason: fmt.Sprintf("work waited on %d slots for %s (%d waiting now, %d queued or refused since the last look)",
+			Reason: fmt.Sprintf("work waited on %d slots for %s (%d waiting now, %d queued or refused over the last health poll's interval)",
 				o.Capacity, o.At.Sub(s.PressuredSince).Round(time.Millisecond), o.Waiting, o.Contended)}
 		return d, resized(s, o.At)
 	case !s.IdleSince.IsZero() && o.At.Sub(s.IdleSince) >= p.ScaleInAfter && o.Workers > p.Min:

@@ -52,12 +52,12 @@ func trailer(id string, end ending) metadata.MD {
 
 // grpcStatus is the status a non-served ending closes the call with. Where HTTP would send
 // Retry-After (a shed, or any ending with a retry delay), the status carries the same delay as
-// google.rpc.RetryInfo, gRPC's own retry hint, unless withoutRetryInfo (a negative control's
-// defect) leaves it out.
-func grpcStatus(end ending, withoutRetryInfo bool) error {
+// google.rpc.RetryInfo, gRPC's own retry hint, unless shedWithoutRetryInfo (a negative control's
+// defect) leaves it off a shed.
+func grpcStatus(end ending, shedWithoutRetryInfo bool) error {
 	info, _ := end.reason.Info()
 	st := status.New(info.GRPCCode, end.message)
-	if withoutRetryInfo || (end.retryAfter <= 0 && end.class != outcome.Shed) {
+	if (shedWithoutRetryInfo && end.class == outcome.Shed) || (end.retryAfter <= 0 && end.class != outcome.Shed) {
 		return st.Err()
 	}
 	detailed, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay(end.retryAfter))})

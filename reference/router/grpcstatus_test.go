@@ -26,6 +26,7 @@ func TestGRPCStatusCarriesRetryInfoWhereHTTPSendsRetryAfter(t *testing.T) {
 		{"a quota refusal with a delay", ending{class: outcome.Rejected, reason: outcome.ReasonQuotaExceeded, retryAfter: 3 * time.Second}, false, 3 * time.Second},
 		{"an invalid request", ending{class: outcome.Rejected, reason: outcome.ReasonInvalidRequest}, false, 0},
 		{"shed, by the defect", ending{class: outcome.Shed, reason: outcome.ReasonCapacity, retryAfter: time.Second}, true, 0},
+		{"a quota refusal, by the defect: it only drops the sheds'", ending{class: outcome.Rejected, reason: outcome.ReasonQuotaExceeded, retryAfter: 3 * time.Second}, true, 3 * time.Second},
 	} {
 		err := grpcStatus(tc.end, tc.without)
 		st := status.Convert(err)
