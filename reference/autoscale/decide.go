@@ -18,28 +18,17 @@ type Observation struct {
 	// their batch slots. A worker refuses for capacity only once its own queue is full, so
 	// Waiting covers refusals too.
 	Waiting, Running, Capacity int
-	// Contended is how many requests found every batch slot of their worker taken (they queued
-	// or were refused) over each worker's last health-poll interval. Waiting is a snapshot, and a saturated
-	// worker's queue is empty for the instant between a batch taking its waiting work and the
-	// next arrival; one in three polls of a worker at 3x its capacity landed there, restarting
-	// the scale_out_after clock each time. Contended sees the queue between two polls.
-	Contended int
 	// Unobserved is how many of the group's workers have no fresh health report: what they run
 	// and queue is not known, so the observation is neither pressured nor idle.
 	Unobserved int
 }
 
-// Pressured reports whether work for the group waited, now or since the previous observation, as
-// far as every worker reports: what, if it persists, asks for another worker.
-func (o Observation) Pressured() bool {
-	return o.Unobserved == 0 && (o.Waiting > 0 || o.Contended > 0)
-}
+// Pressured reports whether work for the group waits on every worker known: what, if it
+// persists, asks for another worker.
+func (o Observation) Pressured() bool { return o.Unobserved == 0 && o.Waiting > 0 }
 
-// Idle reports whether the group runs nothing, nothing waits and nothing had to wait since the
-// previous observation, as far as every worker reports.
-func (o Observation) Idle() bool {
-	return o.Unobserved == 0 && o.Waiting == 0 && o.Running == 0 && o.Contended == 0
-}
+// Idle reports whether the group runs nothing and nothing waits, as far as every worker reports.
+func (o Observation) Idle() bool { return o.Unobserved == 0 && o.Waiting == 0 && o.Running == 0 }
 
 // Policy is the declared behaviour (config.Autoscale's numbers).
 type Policy struct {
@@ -107,8 +96,7 @@ func Decide(o Observation, p Policy, s State) (Decision, State) {
 	switch {
 	case !s.PressuredSince.IsZero() && o.At.Sub(s.PressuredSince) >= p.ScaleOutAfter && o.Workers < p.Max:
 		d := Decision{Action: ScaleOut, Want: o.Workers + 1,
-			Reason: fmt.Sprintf("work waited on %d slots for %s (%d waiting now, %d queued or refused over the last health poll's interval)",
-				o.Capacity, o.At.Sub(s.PressuredSince).Round(time.Millisecond), o.Waiting, o.Contended)}
+			Reason: fmt.Sprintf("%d waiting on %d slots for %s", o.Waiting, o.Capacity, o.At.Sub(s.PressuredSince).Round(time.Millisecond))}
 		return d, resized(s, o.At)
 	case !s.IdleSince.IsZero() && o.At.Sub(s.IdleSince) >= p.ScaleInAfter && o.Workers > p.Min:
 		d := Decision{Action: ScaleIn, Want: o.Workers - 1,

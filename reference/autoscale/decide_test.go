@@ -19,10 +19,6 @@ func TestDecide(t *testing.T) {
 		return Observation{At: at(s), Workers: workers, Running: 1, Capacity: 2 * workers}
 	}
 	unknown := func(o Observation) Observation { o.Unobserved = 1; return o }
-	// contended: nothing waits at the poll, but requests queued or were refused since the last.
-	contended := func(s float64, workers int) Observation {
-		return Observation{At: at(s), Workers: workers, Running: 2, Contended: 3, Capacity: 2 * workers}
-	}
 	for _, tc := range []struct {
 		name  string
 		steps []Observation
@@ -32,9 +28,6 @@ func TestDecide(t *testing.T) {
 		{"persisted pressure scales out once", []Observation{busy(0, 1), busy(1, 1), busy(2, 1), busy(2.5, 2)}, []Action{Hold, Hold, ScaleOut, Hold}},
 		{"a worker without a health report breaks a run of pressure", []Observation{busy(0, 1), unknown(busy(1, 1)), busy(1.5, 1), busy(3, 1), busy(3.5, 1)}, []Action{Hold, Hold, Hold, Hold, ScaleOut}},
 		{"a worker without a health report is not idle", []Observation{idle(0, 3), unknown(idle(9, 3)), idle(10, 3)}, []Action{Hold, Hold, Hold}},
-		{"requests that queued between two polls are pressure", []Observation{busy(0, 1), contended(1, 1), contended(1.5, 1), busy(2, 1)}, []Action{Hold, Hold, Hold, ScaleOut}},
-		{"contention alone, persisting, scales out", []Observation{contended(0, 1), contended(2, 1)}, []Action{Hold, ScaleOut}},
-		{"a group that had to queue since the last poll is not idle", []Observation{idle(0, 3), idle(9, 3), {At: at(10), Workers: 3, Contended: 1, Capacity: 6}, idle(11, 3)}, []Action{Hold, Hold, Hold, Hold}},
 		{"a gap in pressure restarts the clock", []Observation{busy(0, 1), steady(1, 1), busy(1.5, 1), busy(3, 1), busy(3.5, 1)}, []Action{Hold, Hold, Hold, Hold, ScaleOut}},
 		{"never past max", []Observation{busy(0, 3), busy(5, 3)}, []Action{Hold, Hold}},
 		{"cooldown spaces two scale-outs", []Observation{busy(0, 1), busy(2, 1), busy(2.5, 2), busy(4.4, 2), busy(4.6, 2)}, []Action{Hold, ScaleOut, Hold, Hold, ScaleOut}},

@@ -31,12 +31,9 @@ type scaleGroup struct {
 	template config.Worker
 	warm     time.Duration
 
-	mu    sync.Mutex // guards added, next and contended
+	mu    sync.Mutex // guards added and next
 	added []string
 	next  int // the number of the next instance (the template is 1)
-	// contended is each worker's last health report as the previous Observe saw it, to count
-	// the requests that had to wait between two reports.
-	contended map[string]contendedMark
 }
 
 // startAutoscaler runs the autoscale section's controller when the router and the template
@@ -91,6 +88,25 @@ func (g *scaleGroup) instances() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return slices.Clone(g.added)
+}
+
+// Observe sums what the group's workers last reported to the router's health polls.
+func (g *scaleGroup) Observe(context.Context) autoscale.Observation {
+	o := autoscale.Observation{At: time.Now(), Workers: 1 + len(g.instances())}
+	for _, w := range g.pool.Workers() {
+		if !g.member(w) {
+			continue
+		}
+		h := w.Health()
+		if !w.Healthy() || h == nil {
+			o.Unobserved++ // its load is not known: not a reason to scale either way
+			continue
+		}
+		o.Waiting += int(h.GetWaiting())
+		o.Running += int(h.GetRunning())
+		o.Capacity += int(h.GetMaxBatch())
+	}
+	return o
 }
 
 // Add starts the next instance (it pulls its pinned artifacts from the registry, then pays the

@@ -94,21 +94,3 @@ func waitUntil(t *testing.T, bound time.Duration, what string, cond func() bool)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-func TestContendedSinceCountsOnlyWhatHappenedBetweenTwoObservations(t *testing.T) {
-	for _, tc := range []struct {
-		name              string
-		before, now, want uint64
-		known             bool
-	}{
-		{"grown", 5, 9, 4, true},
-		{"from zero", 0, 3, 3, true},
-		{"unchanged", 7, 7, 0, true},
-		{"a worker seen the first time: its history is not a burst", 0, 40, 0, false},
-		{"the worker restarted: from zero", 40, 3, 3, true},
-	} {
-		if got := contendedSince(tc.before, tc.known, tc.now); got != tc.want {
-			t.Errorf("%s: contendedSince(%d, %t, %d) = %d, want %d", tc.name, tc.before, tc.known, tc.now, got, tc.want)
-		}
-	}
-}

@@ -25,7 +25,6 @@ func (s *Server) Health(ctx context.Context, _ *arcertv1.HealthRequest) (*arcert
 		Running:      int64(st.Running),
 		MaxBatch:     int64(s.maxBatch),
 		KvFreeTokens: int64(max(st.KVCapacityTokens-st.KVUsedTokens, 0)),
-		Contended:    st.Contended,
 	}
 	switch {
 	case fault != "":

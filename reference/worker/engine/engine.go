@@ -56,9 +56,6 @@ const FinishLength = "length"
 type Stats struct {
 	Waiting, Running, KVUsedTokens, KVCapacityTokens int
 	Steps                                            uint64
-	// Contended counts the Submits, since New, that found every batch slot taken (as of the
-	// last step) or others already waiting: they queued or were refused. It only grows.
-	Contended uint64
 }
 
 // Observer is an optional metrics hook called by the loop after every step
@@ -165,9 +162,6 @@ func (e *Engine) Submit(ctx context.Context, req Request) (<-chan Event, error) 
 	}
 
 	e.mu.Lock()
-	if e.state != stateStopped && (e.nWaiting > 0 || e.stats.Running >= e.cfg.MaxBatch) {
-		e.stats.Contended++
-	}
 	switch {
 	case e.state == stateStopped:
 		e.mu.Unlock()

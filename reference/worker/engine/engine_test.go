@@ -78,23 +78,6 @@ func TestDeterministicOutput(t *testing.T) {
 	}
 }
 
-// TestContendedCountsRequestsThatFoundTheBatchTaken: a request that finds others waiting counts,
-// queued or refused, and one that finds the queue empty and a slot free does not.
-func TestContendedCountsRequestsThatFoundTheBatchTaken(t *testing.T) {
-	cfg := baseConfig()
-	cfg.MaxWaiting = 2
-	e := newEngine(t, cfg, nil) // not running: everything stays queued
-	for i, want := range []uint64{0, 1, 2} {
-		_, err := e.Submit(context.Background(), Request{Prompt: prompt(0, 4), MaxTokens: 1})
-		if i < 2 && err != nil || i == 2 && !errors.Is(err, ErrOverloaded) {
-			t.Fatalf("submit %d: %v", i, err)
-		}
-		if got := e.Stats().Contended; got != want {
-			t.Fatalf("after submit %d: Contended %d, want %d", i, got, want)
-		}
-	}
-}
-
 func TestOverloaded(t *testing.T) {
 	cfg := baseConfig()
 	cfg.MaxWaiting = 2

@@ -327,13 +327,7 @@ type HealthResponse struct {
 	// Device state: memory pressure and faults, as the worker last saw them.
 	Device *DeviceStatus `protobuf:"bytes,8,opt,name=device,proto3" json:"device,omitempty"`
 	// Role is "prefill", "decode" or "" (mixed).
-	Role string `protobuf:"bytes,9,opt,name=role,proto3" json:"role,omitempty"`
-	// Contended counts, since the worker started, the requests that found every batch slot taken
-	// or others already waiting (they queued, or were refused for a full queue). It only grows, so
-	// a poller that compares two polls sees the queue pressure between them, which waiting (a
-	// snapshot) misses whenever the poll lands between a batch taking its waiting work and the
-	// next arrival.
-	Contended     uint64 `protobuf:"varint,10,opt,name=contended,proto3" json:"contended,omitempty"`
+	Role          string `protobuf:"bytes,9,opt,name=role,proto3" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -429,13 +423,6 @@ func (x *HealthResponse) GetRole() string {
 		return x.Role
 	}
 	return ""
-}
-
-func (x *HealthResponse) GetContended() uint64 {
-	if x != nil {
-		return x.Contended
-	}
-	return 0
 }
 
 // DeviceStatus is what the worker makes of its device now.
@@ -1012,7 +999,7 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\rfinish_reason\x18\x03 \x01(\tR\ffinishReason\x12\x1f\n" +
 	"\vcached_tier\x18\x04 \x01(\tR\n" +
 	"cachedTier\"\x0f\n" +
-	"\rHealthRequest\"\xb4\x02\n" +
+	"\rHealthRequest\"\x96\x02\n" +
 	"\x0eHealthResponse\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\tR\x06worker\x12\x18\n" +
 	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12\x18\n" +
@@ -1022,9 +1009,7 @@ const file_arcert_v1_worker_proto_rawDesc = "" +
 	"\x0ekv_free_tokens\x18\x06 \x01(\x03R\fkvFreeTokens\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x12/\n" +
 	"\x06device\x18\b \x01(\v2\x17.arcert.v1.DeviceStatusR\x06device\x12\x12\n" +
-	"\x04role\x18\t \x01(\tR\x04role\x12\x1c\n" +
-	"\tcontended\x18\n" +
-	" \x01(\x04R\tcontended\"\xfd\x01\n" +
+	"\x04role\x18\t \x01(\tR\x04role\"\xfd\x01\n" +
 	"\fDeviceStatus\x12*\n" +
 	"\x11memory_free_bytes\x18\x01 \x01(\x04R\x0fmemoryFreeBytes\x12\x1a\n" +
 	"\bpressure\x18\x02 \x01(\bR\bpressure\x12\x14\n" +
