@@ -71,12 +71,12 @@ var _ = Describe("Admission under overload", Ordered, ContinueOnFailure, func() 
 			return
 		}
 		r := rng(5)
+		ways := overloadWays()
 		waits := env.HTTP.ConnectionWaits()
 		gauges = gaugesRun(ctx, func() {
 			run, wire = tracedOpenLoop(ctx, "overload", env.Seed, rate, overloadDuration, func(i int) request {
 				k := classes[i%len(classes)]
 				ks := keys[k.Name]
-				ways := overloadWays()
 				way := ways[r.IntN(len(ways))]
 				return request{key: ks[(i/len(classes))%len(ks)], class: k.Name, way: way, grpc: way.path == viaGRPC,
 					body: probe(prompt(r, 8), t.Capacity.ProbeMaxTokens, way.stream)}

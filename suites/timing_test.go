@@ -20,16 +20,21 @@ const (
 // jittered is t with up to ±30% noise.
 func jittered(r *rand.Rand, t float64) float64 { return t * (0.7 + 0.6*r.Float64()) }
 
-// simulate builds n rounds: the control cached with probability controlHit, B's probe of A's
-// prompt cached with probability leak, B's null and base always fresh.
-func simulate(seed uint64, n int, controlHit, leak float64) []round {
-	r := rand.New(rand.NewPCG(seed, 1))
-	pick := func(p float64) float64 {
+// cachedWith returns a draw from r of a probe's TTFT: cached with probability p, else fresh.
+func cachedWith(r *rand.Rand) func(p float64) float64 {
+	return func(p float64) float64 {
 		if r.Float64() < p {
 			return jittered(r, cachedTTFT)
 		}
 		return jittered(r, freshTTFT)
 	}
+}
+
+// simulate builds n rounds: the control cached with probability controlHit, B's probe of A's
+// prompt cached with probability leak, B's null and base always fresh.
+func simulate(seed uint64, n int, controlHit, leak float64) []round {
+	r := rand.New(rand.NewPCG(seed, 1))
+	pick := cachedWith(r)
 	rounds := make([]round, n)
 	for i := range rounds {
 		rounds[i] = round{cached: pick(controlHit), cross: pick(leak), null: jittered(r, freshTTFT), base: jittered(r, freshTTFT)}
@@ -189,12 +194,7 @@ func TestNeedsMoreRoundsIsBlindToWhichProbeIsTheSuspect(t *testing.T) {
 // as they are without a leak, but often discordant, so the sign test is really exercised.
 func noisy(seed uint64, n int, q, f float64) []round {
 	r := rand.New(rand.NewPCG(seed, 2))
-	pick := func(p float64) float64 {
-		if r.Float64() < p {
-			return jittered(r, cachedTTFT)
-		}
-		return jittered(r, freshTTFT)
-	}
+	pick := cachedWith(r)
 	rounds := make([]round, n)
 	for i := range rounds {
 		rounds[i] = round{cached: pick(q), cross: pick(f), null: pick(f), base: jittered(r, freshTTFT)}
