@@ -42,6 +42,7 @@ type streamEnd struct {
 	failedMid  bool // an error event (HTTP) or a non-OK status (gRPC) after content
 	class      outcome.Class
 	reason     outcome.Reason
+	worker     string // the worker the runtime says served it, when it says
 	violations []string
 	err        error
 }
@@ -65,10 +66,10 @@ func streamOver(ctx context.Context, via string, t target.Tenant, content string
 	}
 	if via == viaGRPCStream {
 		res, err := env.GRPC.CompleteWatch(ctx, t.Key, grpcRequest(probe(content, midStreamTokens, false), ""), on)
-		return streamEnd{requestID: res.RequestID, tokens: res.Tokens, failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, violations: res.ContractViolations, err: err}
+		return streamEnd{requestID: res.RequestID, tokens: res.Tokens, failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe(content, midStreamTokens, true), OnContent: on})
-	return streamEnd{requestID: res.RequestID, tokens: res.Tokens, failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, violations: res.ContractViolations, err: err}
+	return streamEnd{requestID: res.RequestID, tokens: res.Tokens, failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 }
 
 // expectStreamCutFails runs one stream over via, loses the primary region's workers once it is

@@ -178,7 +178,7 @@ var _ = Describe("Worker loss", Serial, Label("fault:worker"), func() {
 			if !expectStreamCutFails(ctx, via, region, parts) {
 				return
 			}
-			if len(parts) > 1 && !expectOneLossCutsOnlyItsStreams(ctx, via, region, parts[0]) {
+			if len(parts) > 1 && !expectOneLossCutsOnlyItsStreams(ctx, via, region, parts) {
 				return
 			}
 		}
