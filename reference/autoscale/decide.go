@@ -27,6 +27,15 @@ type Observation struct {
 // persists, asks for another worker.
 func (o Observation) Pressured() bool { return o.Unobserved == 0 && o.Waiting > 0 }
 
+// Saturated reports whether every batch slot of the group runs work, as far as every worker
+// reports. Under a load above capacity a worker's queue empties for an instant each time its
+// batch takes the waiting work, so a look may find nothing waiting with every slot full: that
+// keeps a run of pressure going (it does not start one), or the scale_out_after clock would
+// restart at about one look in three at three times the capacity and capacity would come late.
+func (o Observation) Saturated() bool {
+	return o.Unobserved == 0 && o.Capacity > 0 && o.Running >= o.Capacity
+}
+
 // Idle reports whether the group runs nothing and nothing waits, as far as every worker reports.
 func (o Observation) Idle() bool { return o.Unobserved == 0 && o.Waiting == 0 && o.Running == 0 }
 
@@ -63,12 +72,13 @@ type Decision struct {
 	Reason string
 }
 
-// Decide is the policy: scale out by one when pressure has lasted ScaleOutAfter, scale in by one
+// Decide is the policy: scale out by one when pressure (work waiting, or every slot full since
+// work last waited) has lasted ScaleOutAfter, scale in by one
 // when idleness has lasted ScaleInAfter, never outside Min..Max, never twice within Cooldown. A
 // resize restarts both runs, so the next decision judges the resized group.
 func Decide(o Observation, p Policy, s State) (Decision, State) {
 	switch {
-	case o.Pressured():
+	case o.Pressured() || (o.Saturated() && !s.PressuredSince.IsZero()):
 		s.IdleSince = time.Time{}
 		if s.PressuredSince.IsZero() {
 			s.PressuredSince = o.At

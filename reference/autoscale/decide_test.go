@@ -18,6 +18,9 @@ func TestDecide(t *testing.T) {
 	steady := func(s float64, workers int) Observation { // running, nothing waits
 		return Observation{At: at(s), Workers: workers, Running: 1, Capacity: 2 * workers}
 	}
+	full := func(s float64, workers int) Observation { // every slot runs, nothing waits this instant
+		return Observation{At: at(s), Workers: workers, Running: 2 * workers, Capacity: 2 * workers}
+	}
 	unknown := func(o Observation) Observation { o.Unobserved = 1; return o }
 	for _, tc := range []struct {
 		name  string
@@ -29,6 +32,9 @@ func TestDecide(t *testing.T) {
 		{"a worker without a health report breaks a run of pressure", []Observation{busy(0, 1), unknown(busy(1, 1)), busy(1.5, 1), busy(3, 1), busy(3.5, 1)}, []Action{Hold, Hold, Hold, Hold, ScaleOut}},
 		{"a worker without a health report is not idle", []Observation{idle(0, 3), unknown(idle(9, 3)), idle(10, 3)}, []Action{Hold, Hold, Hold}},
 		{"a gap in pressure restarts the clock", []Observation{busy(0, 1), steady(1, 1), busy(1.5, 1), busy(3, 1), busy(3.5, 1)}, []Action{Hold, Hold, Hold, Hold, ScaleOut}},
+		{"full slots with nothing waiting keep a run of pressure", []Observation{busy(0, 1), full(0.75, 1), busy(1.5, 1), full(2, 1)}, []Action{Hold, Hold, Hold, ScaleOut}},
+		{"full slots alone start no run of pressure", []Observation{full(0, 1), full(1, 1), full(2, 1), full(3, 1)}, []Action{Hold, Hold, Hold, Hold}},
+		{"a slot free after pressure restarts the clock", []Observation{busy(0, 1), full(1, 1), steady(1.5, 1), busy(2, 1), full(3, 1), busy(3.5, 1)}, []Action{Hold, Hold, Hold, Hold, Hold, Hold}},
 		{"never past max", []Observation{busy(0, 3), busy(5, 3)}, []Action{Hold, Hold}},
 		{"cooldown spaces two scale-outs", []Observation{busy(0, 1), busy(2, 1), busy(2.5, 2), busy(4.4, 2), busy(4.6, 2)}, []Action{Hold, ScaleOut, Hold, Hold, ScaleOut}},
 		{"idle scales in after scale_in_after", []Observation{idle(0, 3), idle(9, 3), idle(10, 3)}, []Action{Hold, Hold, ScaleIn}},

@@ -19,8 +19,9 @@ type Autoscale struct {
 	Worker     string `yaml:"worker"`
 	MinWorkers int    `yaml:"min_workers"`
 	MaxWorkers int    `yaml:"max_workers"`
-	// ScaleOutAfter is how long pressure (work waiting on the group) must last before one
-	// worker is added; ScaleInAfter how long the group must idle before one is removed.
+	// ScaleOutAfter is how long pressure (work waiting on the group, or every batch slot running
+	// since work last waited) must last before one worker is added; ScaleInAfter how long the
+	// group must idle before one is removed.
 	ScaleOutAfter time.Duration `yaml:"scale_out_after"`
 	ScaleInAfter  time.Duration `yaml:"scale_in_after"`
 	// Cooldown is the least time between two decisions, so an added worker's capacity shows
