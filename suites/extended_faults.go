@@ -216,9 +216,9 @@ func judgeFaultResults(calls []faultCall, results []faultResult, victim string, 
 		switch {
 		case res.class.Served() && res.worker == victim && res.ended.After(cut.Add(cutSkew)):
 			Fail(fmt.Sprintf("%s was served by %s, finishing %s after the fault cut it", what, victim, res.ended.Sub(cut).Round(time.Millisecond)))
-		case res.class.Served() && streamed && res.tokens > c.tokens:
-			Fail(fmt.Sprintf("%s was served %d tokens for max_tokens %d, ending on %s: output from before the fault and output from after it on one stream",
-				what, res.tokens, c.tokens, res.worker))
+		case res.class.Served() && streamed && res.output > c.tokens:
+			Fail(fmt.Sprintf("%s was served %d tokens (in %d messages) for max_tokens %d, ending on %s: output from before the fault and output from after it on one stream",
+				what, res.output, res.tokens, c.tokens, res.worker))
 		case res.class.Served():
 			t.served++
 			if c.late {

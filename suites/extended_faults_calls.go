@@ -28,6 +28,7 @@ type faultResult struct {
 	reason     outcome.Reason
 	worker     string
 	tokens     int       // content chunks received: 0 means the client saw nothing before the end
+	output     int       // tokens received, at least (outputTokens): what max_tokens bounds
 	firstAt    time.Time // when the first content arrived; zero without content
 	latency    time.Duration
 	ended      time.Time
@@ -42,7 +43,7 @@ func runFaultCall(ctx context.Context, c faultCall, onFirst func()) faultResult 
 		res, err := env.GRPC.Complete(ctx, tenantA().Key, &arcertv1.CompleteRequest{Model: model().Name,
 			Messages: []*arcertv1.ChatMessage{{Role: "user", Content: c.text}}, MaxTokens: int64(c.tokens)})
 		out := faultResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker,
-			tokens: res.Tokens, latency: res.Latency, ended: time.Now(), violations: res.ContractViolations, err: err}
+			tokens: res.Tokens, output: outputTokens(res.Tokens, res.Text, int(res.Usage.GetCompletionTokens())), latency: res.Latency, ended: time.Now(), violations: res.ContractViolations, err: err}
 		if res.Tokens > 0 {
 			out.firstAt = res.Start.Add(res.TTFT)
 		}
@@ -55,7 +56,7 @@ func runFaultCall(ctx context.Context, c faultCall, onFirst func()) faultResult 
 	}
 	res, err := env.HTTP.Do(ctx, call)
 	out := faultResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker,
-		tokens: res.Tokens, latency: res.Latency, ended: time.Now(), violations: res.ContractViolations, err: err}
+		tokens: res.Tokens, output: outputTokens(res.Tokens, res.Text, res.Usage.CompletionTokens), latency: res.Latency, ended: time.Now(), violations: res.ContractViolations, err: err}
 	if res.Indeterminate {
 		out.class = ""
 	}

@@ -37,7 +37,9 @@ const (
 
 // streamEnd is how a stream cut by worker loss ended, over either wire.
 type streamEnd struct {
-	requestID  string
+	requestID string
+	// tokens is how many the client received, at least (outputTokens): a stream sent several
+	// tokens to a message is counted by its words, not its messages.
 	tokens     int
 	failedMid  bool // an error event (HTTP) or a non-OK status (gRPC) after content
 	class      outcome.Class
@@ -66,10 +68,10 @@ func streamOver(ctx context.Context, via string, t target.Tenant, content string
 	}
 	if via == viaGRPCStream {
 		res, err := env.GRPC.CompleteWatch(ctx, t.Key, grpcRequest(probe(content, midStreamTokens, false), ""), on)
-		return streamEnd{requestID: res.RequestID, tokens: res.Tokens, failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
+		return streamEnd{requestID: res.RequestID, tokens: outputTokens(res.Tokens, res.Text, int(res.Usage.GetCompletionTokens())), failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe(content, midStreamTokens, true), OnContent: on})
-	return streamEnd{requestID: res.RequestID, tokens: res.Tokens, failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
+	return streamEnd{requestID: res.RequestID, tokens: outputTokens(res.Tokens, res.Text, res.Usage.CompletionTokens), failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 }
 
 // expectStreamCutFails runs one stream over via, loses the primary region's workers once it is

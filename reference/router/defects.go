@@ -29,6 +29,10 @@ type Defects struct {
 	GRPCSpliceOnDeviceFault bool
 	// GRPCSpliceOnWorkerLoss does the same to a gRPC stream whose worker is lost.
 	GRPCSpliceOnWorkerLoss bool
+	// GRPCCoalescedTokens, above 1, sends a gRPC stream's tokens that many to a message, as
+	// runtimes that flush their output every few tokens do. Alone it breaks nothing; with a splice
+	// defect, a client that counts messages sees fewer than max_tokens on a spliced stream.
+	GRPCCoalescedTokens int
 	// GRPCShedWithoutRetryInfo ends shed gRPC calls with their status and outcome trailers but
 	// no google.rpc.RetryInfo (the gRPC door's error helper predates it): HTTP still says when
 	// to retry, gRPC clients are not told.

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -82,7 +83,7 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	var ticket uint64
 	if end.reason == "" {
 		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, spliceFault: r.defects.GRPCSpliceOnDeviceFault, spliceLoss: r.defects.GRPCSpliceOnWorkerLoss,
-			sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
+			coalesce: r.defects.GRPCCoalescedTokens, sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
 		end = r.execute(ctx, j, em)
 		ticket = r.pending.begin()
 		if end.class.Served() {
@@ -141,6 +142,9 @@ type grpcEmitter struct {
 	// atPick is the GRPCStartsAtPick defect, spliceFault the GRPCSpliceOnDeviceFault one,
 	// spliceLoss the GRPCSpliceOnWorkerLoss one.
 	atPick, spliceFault, spliceLoss bool
+	// coalesce is the GRPCCoalescedTokens defect; pending holds the tokens not yet sent under it.
+	coalesce int
+	pending  []string
 	// sender bounds each Send by Router.writeTimeout (0 waits as long as the client likes).
 	sender streamSender
 }
@@ -165,12 +169,24 @@ func (e *grpcEmitter) start(head ending) error {
 }
 
 func (e *grpcEmitter) token(text string) error {
+	if e.coalesce > 1 {
+		if e.pending = append(e.pending, text); len(e.pending) < e.coalesce {
+			return nil
+		}
+		text = strings.Join(e.pending, "")
+		e.pending = e.pending[:0]
+	}
 	return e.sender.send(&arcertv1.CompleteResponse{RequestId: e.id, Text: text})
 }
 
 // finish sends the last message with usage; if the caller is gone by then, the request ends as
 // client_cancelled rather than completed.
 func (e *grpcEmitter) finish(end ending) ending {
+	if len(e.pending) > 0 { // the coalescing defect's last partial message
+		if err := e.sender.send(&arcertv1.CompleteResponse{RequestId: e.id, Text: strings.Join(e.pending, "")}); err != nil {
+			return clientGone(end, err)
+		}
+	}
 	u := &arcertv1.Usage{PromptTokens: end.usage.Prompt, CompletionTokens: end.usage.Completion, CachedTokens: end.usage.Cached}
 	if err := e.sender.send(&arcertv1.CompleteResponse{RequestId: e.id, Usage: u, FinishReason: end.finish}); err != nil {
 		return clientGone(end, err)

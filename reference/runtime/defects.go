@@ -132,6 +132,10 @@ type ResilienceDefects struct {
 	GRPCSpliceOnDeviceFault bool
 	// GRPCSpliceOnWorkerLoss does the same to a gRPC stream whose worker is lost.
 	GRPCSpliceOnWorkerLoss bool
+	// GRPCCoalescedTokens, above 1, sends a gRPC stream's tokens that many to a message (as
+	// runtimes that flush every few tokens do): no bug alone, it hides a splice from a client
+	// that counts messages.
+	GRPCCoalescedTokens int
 	// GRPCShedWithoutRetryInfo ends shed gRPC calls without google.rpc.RetryInfo: HTTP clients
 	// are told when to retry, gRPC clients are not.
 	GRPCShedWithoutRetryInfo bool

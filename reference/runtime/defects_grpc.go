@@ -49,6 +49,7 @@ func (d Defects) router() router.Defects {
 		GRPCSpliceOnDeviceFault:  d.Resilience.GRPCSpliceOnDeviceFault,
 		GRPCSpliceOnWorkerLoss:   d.Resilience.GRPCSpliceOnWorkerLoss,
 		GRPCShedWithoutRetryInfo: d.Resilience.GRPCShedWithoutRetryInfo,
+		GRPCCoalescedTokens:      d.Resilience.GRPCCoalescedTokens,
 		Operations:               d.Operations.Router,
 		Labels:                   d.Tenancy.Labels,
 		SharedFIFOClassQueue:     d.Admission.SharedFIFOClassQueue,
