@@ -31,26 +31,29 @@ const (
 	// when the worker was lost.
 	minUnstarted = 4
 	// streamLossTimeout bounds OUT-7's spec: per wire, a stream cut with every primary worker
-	// lost and several with one lost, each followed by the workers' restart.
+	// lost, then several with one lost (at most spliceTries runs), each followed by the workers'
+	// restart.
 	streamLossTimeout = 4 * time.Minute
 )
 
 // streamEnd is how a stream cut by worker loss ended, over either wire.
 type streamEnd struct {
 	requestID string
-	// tokens is how many the client received, at least (outputTokens): a stream sent several
-	// tokens to a message is counted by its words, not its messages.
-	tokens     int
-	failedMid  bool // an error event (HTTP) or a non-OK status (gRPC) after content
-	class      outcome.Class
-	reason     outcome.Reason
-	worker     string // the worker the runtime says served it, when it says
-	violations []string
-	err        error
+	// tokens counts the content messages the client received; output the tokens it received, at
+	// least (outputTokens): a stream sent several tokens to a message is counted by its words.
+	// What max_tokens bounds is output; a bill is judged against the messages (EVD-3), never
+	// against a count the runtime states.
+	tokens, output int
+	failedMid      bool // an error event (HTTP) or a non-OK status (gRPC) after content
+	class          outcome.Class
+	reason         outcome.Reason
+	worker         string // the worker the runtime says served it, when it says
+	violations     []string
+	err            error
 }
 
 func (s streamEnd) String() string {
-	msg := fmt.Sprintf("%d tokens, outcome %q/%q, error at the end %t", s.tokens, s.class, s.reason, s.failedMid)
+	msg := fmt.Sprintf("%d tokens in %d messages, outcome %q/%q, error at the end %t", s.output, s.tokens, s.class, s.reason, s.failedMid)
 	if len(s.violations) > 0 {
 		msg += ", contract broken: " + strings.Join(s.violations, "; ")
 	}
@@ -68,10 +71,10 @@ func streamOver(ctx context.Context, via string, t target.Tenant, content string
 	}
 	if via == viaGRPCStream {
 		res, err := env.GRPC.CompleteWatch(ctx, t.Key, grpcRequest(probe(content, midStreamTokens, false), ""), on)
-		return streamEnd{requestID: res.RequestID, tokens: outputTokens(res.Tokens, res.Text, int(res.Usage.GetCompletionTokens())), failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
+		return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: outputTokens(res.Tokens, res.Text, int(res.Usage.GetCompletionTokens())), failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe(content, midStreamTokens, true), OnContent: on})
-	return streamEnd{requestID: res.RequestID, tokens: outputTokens(res.Tokens, res.Text, res.Usage.CompletionTokens), failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
+	return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: outputTokens(res.Tokens, res.Text, res.Usage.CompletionTokens), failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 }
 
 // expectStreamCutFails runs one stream over via, loses the primary region's workers once it is
@@ -96,17 +99,17 @@ func expectStreamCutFails(ctx context.Context, via, region string, parts []strin
 	var end streamEnd
 	Eventually(done).WithContext(ctx).WithTimeout(tenantDeadline(a)+deadlineGrace).Should(Receive(&end), "the stream over %s did not end after its worker was lost", via)
 	Expect(heal()).To(Succeed())
-	Expect(end.err).NotTo(HaveOccurred(), "the stream over %s broke without an outcome after its worker was lost (%d tokens): the runtime must end it with an error and its outcome", via, end.tokens)
-	if end.tokens == 0 || end.tokens >= midStreamTokens {
-		invalid("the stream over %s had %d of %d tokens when it ended: the loss did not hit it mid-stream (%s)", via, end.tokens, midStreamTokens, end)
+	Expect(end.err).NotTo(HaveOccurred(), "the stream over %s broke without an outcome after its worker was lost (%d tokens): the runtime must end it with an error and its outcome", via, end.output)
+	if end.tokens == 0 || end.output >= midStreamTokens {
+		invalid("the stream over %s had %d of %d tokens when it ended: the loss did not hit it mid-stream (%s)", via, end.output, midStreamTokens, end)
 		return false
 	}
-	judgeThat(end.failedMid, "the stream over %s ended without an error after %d tokens when its worker was lost: %s", via, end.tokens, end)
+	judgeThat(end.failedMid, "the stream over %s ended without an error after %d tokens when its worker was lost: %s", via, end.output, end)
 	judgeThat(end.class == outcome.Failed, "the stream over %s did not end failed after its worker was lost: %s", via, end)
 	judgeThat(len(end.violations) == 0, "the stream over %s: its end broke the contract: %s", via, strings.Join(end.violations, "; "))
 	expectRecovery(ctx, runResult{window: chaosledger.Window{End: time.Now()}}, a)
 	judgedFor("OUT-7", via, 1)
-	evidence("a %s stream lost its worker after %d tokens and ended with an error: %s/%s", via, end.tokens, end.class, end.reason)
+	evidence("a %s stream lost its worker after %d tokens and ended with an error: %s/%s", via, end.output, end.class, end.reason)
 	return true
 }
 

@@ -22,8 +22,9 @@ import (
 // provider, another region or a smaller model is no capacity added.
 const (
 	// The calibration is scaleBursts closed-loop bursts of scaleBurst at scaleCalibrators
-	// concurrency, scaleSettle apart: 3.75 s of measure in all, while no burst keeps work
-	// waiting long enough for a sane scale_out_after to act on it.
+	// concurrency, scaleSettle apart: 3.75 s of measure in all, while no burst keeps the group
+	// pressed (work waiting, then its slots busy as the burst drains: about a second) long enough
+	// for a scale_out_after above that to act on it.
 	scaleBursts      = 5
 	scaleBurst       = 750 * time.Millisecond
 	scaleCalibrators = 8

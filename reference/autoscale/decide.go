@@ -1,5 +1,6 @@
 // Package autoscale is the reference runtime's autoscaler: it adds a worker to a group while work
-// for the group's model waits persistently, and removes one once the group has idled, within
+// for the group's model waits persistently (or every slot stays busy since work last waited), and
+// removes one once the group has idled, within
 // declared bounds. Decide is the whole policy, pure and table-tested; Controller runs it on a
 // ticker against a group it can observe and resize, and records every decision.
 package autoscale
@@ -23,8 +24,8 @@ type Observation struct {
 	Unobserved int
 }
 
-// Pressured reports whether work for the group waits on every worker known: what, if it
-// persists, asks for another worker.
+// Pressured reports whether work for the group waits on every worker known: what starts a run
+// of pressure which, if it persists (Saturated keeps it going), asks for another worker.
 func (o Observation) Pressured() bool { return o.Unobserved == 0 && o.Waiting > 0 }
 
 // Saturated reports whether every batch slot of the group runs work, as far as every worker
@@ -73,9 +74,12 @@ type Decision struct {
 }
 
 // Decide is the policy: scale out by one when pressure (work waiting, or every slot full since
-// work last waited) has lasted ScaleOutAfter, scale in by one
-// when idleness has lasted ScaleInAfter, never outside Min..Max, never twice within Cooldown. A
-// resize restarts both runs, so the next decision judges the resized group.
+// work last waited) has lasted ScaleOutAfter, scale in by one when idleness has lasted
+// ScaleInAfter, never outside Min..Max, never twice within Cooldown. A look with a free slot and
+// nothing waiting, or without every worker's health report, ends a run of pressure. A resize
+// restarts both runs, so the next decision judges the resized group. At a load exactly at the
+// group's capacity one look that finds work waiting, followed by full slots, scales out: a group
+// with no headroom left is given some.
 func Decide(o Observation, p Policy, s State) (Decision, State) {
 	switch {
 	case o.Pressured() || (o.Saturated() && !s.PressuredSince.IsZero()):
@@ -106,7 +110,7 @@ func Decide(o Observation, p Policy, s State) (Decision, State) {
 	switch {
 	case !s.PressuredSince.IsZero() && o.At.Sub(s.PressuredSince) >= p.ScaleOutAfter && o.Workers < p.Max:
 		d := Decision{Action: ScaleOut, Want: o.Workers + 1,
-			Reason: fmt.Sprintf("%d waiting on %d slots for %s", o.Waiting, o.Capacity, o.At.Sub(s.PressuredSince).Round(time.Millisecond))}
+			Reason: fmt.Sprintf("%d waiting, %d running on %d slots, pressed for %s", o.Waiting, o.Running, o.Capacity, o.At.Sub(s.PressuredSince).Round(time.Millisecond))}
 		return d, resized(s, o.At)
 	case !s.IdleSince.IsZero() && o.At.Sub(s.IdleSince) >= p.ScaleInAfter && o.Workers > p.Min:
 		d := Decision{Action: ScaleIn, Want: o.Workers - 1,
