@@ -43,7 +43,7 @@ func runFaultCall(ctx context.Context, c faultCall, onFirst func()) faultResult 
 		res, err := env.GRPC.Complete(ctx, tenantA().Key, &arcertv1.CompleteRequest{Model: model().Name,
 			Messages: []*arcertv1.ChatMessage{{Role: "user", Content: c.text}}, MaxTokens: int64(c.tokens)})
 		out := faultResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker,
-			tokens: res.Tokens, output: outputTokens(res.Tokens, res.Text, int(res.Usage.GetCompletionTokens())), latency: res.Latency, ended: time.Now(), violations: res.ContractViolations, err: err}
+			tokens: res.Tokens, output: grpcOutput(res), latency: res.Latency, ended: time.Now(), violations: res.ContractViolations, err: err}
 		if res.Tokens > 0 {
 			out.firstAt = res.Start.Add(res.TTFT)
 		}
@@ -56,7 +56,7 @@ func runFaultCall(ctx context.Context, c faultCall, onFirst func()) faultResult 
 	}
 	res, err := env.HTTP.Do(ctx, call)
 	out := faultResult{id: res.RequestID, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker,
-		tokens: res.Tokens, output: outputTokens(res.Tokens, res.Text, res.Usage.CompletionTokens), latency: res.Latency, ended: time.Now(), violations: res.ContractViolations, err: err}
+		tokens: res.Tokens, output: httpOutput(res), latency: res.Latency, ended: time.Now(), violations: res.ContractViolations, err: err}
 	if res.Indeterminate {
 		out.class = ""
 	}

@@ -1,6 +1,11 @@
 package suites
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/aruntime/arcert/conformance/driver"
+	"github.com/aruntime/arcert/conformance/grpcdriver"
+)
 
 // outputTokens is how many tokens a stream's client received, at least: the most of its content
 // messages (chunks), the words of its text, and the completion tokens the runtime stated. A
@@ -11,4 +16,14 @@ import "strings"
 // stated count it may take from the second run of a spliced stream is not.
 func outputTokens(chunks int, text string, stated int) int {
 	return max(chunks, len(strings.Fields(text)), stated)
+}
+
+// httpOutput is outputTokens of an HTTP answer.
+func httpOutput(res driver.Result) int {
+	return outputTokens(res.Tokens, res.Text, res.Usage.CompletionTokens)
+}
+
+// grpcOutput is outputTokens of a gRPC call.
+func grpcOutput(res grpcdriver.Result) int {
+	return outputTokens(res.Tokens, res.Text, int(res.Usage.GetCompletionTokens()))
 }

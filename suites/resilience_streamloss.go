@@ -71,10 +71,10 @@ func streamOver(ctx context.Context, via string, t target.Tenant, content string
 	}
 	if via == viaGRPCStream {
 		res, err := env.GRPC.CompleteWatch(ctx, t.Key, grpcRequest(probe(content, midStreamTokens, false), ""), on)
-		return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: outputTokens(res.Tokens, res.Text, int(res.Usage.GetCompletionTokens())), failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
+		return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: grpcOutput(res), failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe(content, midStreamTokens, true), OnContent: on})
-	return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: outputTokens(res.Tokens, res.Text, res.Usage.CompletionTokens), failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
+	return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: httpOutput(res), failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 }
 
 // expectStreamCutFails runs one stream over via, loses the primary region's workers once it is
