@@ -72,3 +72,37 @@ func TestPanicIsNamedAHarnessBug(t *testing.T) {
 		t.Error("a failure without a panic changed")
 	}
 }
+
+// TestTimeoutSaysWhereItWaited: a spec that timed out keeps its one-sentence note, and its whole
+// text (failures.log) names the harness frames it was waiting in, on its goroutine and others,
+// never the frames Ginkgo did not highlight.
+func TestTimeoutSaysWhereItWaited(t *testing.T) {
+	f := types.Failure{Message: "A spec timeout occurred", ProgressReport: types.ProgressReport{
+		CurrentNodeType: types.NodeTypeIt, CurrentStepText: "restarting",
+		Goroutines: []types.Goroutine{
+			{ID: 1, State: "select", IsSpecGoroutine: true, Stack: []types.FunctionCall{
+				{Function: "runtime.selectgo", Filename: "/go/select.go", Line: 1},
+				{Function: "suites.faultRun.run", Filename: "/x/suites/faultrun.go", Line: 164, Highlight: true},
+			}},
+			{ID: 2, State: "sleep", Stack: []types.FunctionCall{
+				{Function: "containers.(*Deployment).poll", Filename: "/x/chaos/containers/nodes.go", Line: 240, Highlight: true},
+			}},
+			{ID: 3, State: "IO wait", Stack: []types.FunctionCall{{Function: "net.read", Filename: "/go/net.go", Line: 9}}},
+		},
+	}}
+	text := failureText(f)
+	for _, want := range []string{`at step "restarting"`, "the spec's goroutine (select) was in:\n  suites.faultRun.run at /x/suites/faultrun.go:164",
+		"another goroutine (sleep) was in:\n  containers.(*Deployment).poll at /x/chaos/containers/nodes.go:240"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the failure text lacks %q:\n%s", want, text)
+		}
+	}
+	for _, unwanted := range []string{"selectgo", "net.read"} {
+		if strings.Contains(text, unwanted) {
+			t.Errorf("the failure text names the frame %s Ginkgo did not highlight:\n%s", unwanted, text)
+		}
+	}
+	if got := report.Condense(text, "/x/suites/resilience_coldstart.go:39"); got != "A spec timeout occurred" {
+		t.Errorf("note %q", got)
+	}
+}

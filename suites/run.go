@@ -150,7 +150,37 @@ func failureText(f types.Failure) string {
 	if f.ForwardedPanic != "" {
 		return "the check panicked, a harness bug: " + firstLineOf(f.ForwardedPanic) + "\n" + f.Message
 	}
-	return f.Message
+	return f.Message + whereItWaited(f.ProgressReport)
+}
+
+// whereItWaited is, for a spec that timed out or was interrupted, the harness's own frames of the
+// spec's goroutine and of every other goroutine running harness code at that moment: "A spec
+// timeout occurred" alone does not say which wait never ended. Empty for any other failure.
+func whereItWaited(pr types.ProgressReport) string {
+	if pr.IsZero() {
+		return ""
+	}
+	var b strings.Builder
+	if pr.CurrentStepText != "" {
+		fmt.Fprintf(&b, "\nat step %q", pr.CurrentStepText)
+	}
+	goroutines := append([]types.Goroutine{pr.SpecGoroutine()}, pr.HighlightedGoroutines()...)
+	for _, g := range goroutines {
+		if g.IsZero() || !g.HasHighlights() {
+			continue
+		}
+		role := "another goroutine"
+		if g.IsSpecGoroutine {
+			role = "the spec's goroutine"
+		}
+		fmt.Fprintf(&b, "\n%s (%s) was in:", role, g.State)
+		for _, fc := range g.Stack {
+			if fc.Highlight {
+				fmt.Fprintf(&b, "\n  %s at %s:%d", fc.Function, fc.Filename, fc.Line)
+			}
+		}
+	}
+	return b.String()
 }
 
 func firstLineOf(s string) string {

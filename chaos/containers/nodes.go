@@ -65,12 +65,25 @@ func (d *Deployment) Stop(ctx context.Context, role, name string) error {
 
 // Restart starts a killed or stopped part again and returns once it serves: it has printed its
 // ready line anew and, for a worker, the router reports it healthy; for the router, it reports
-// every running worker healthy. A part that still runs is only waited for.
+// every running worker healthy. A part that still runs is only waited for. The whole restart is
+// bounded by StartTimeout (one part's start), so a caller's own budget learns why it failed
+// rather than running out first; a failure quotes the last lines the part and the router logged.
 func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 	p, err := d.find(role, name)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	if err := d.restart(ctx, p); err != nil {
+		return fmt.Errorf("%w%s", err, d.tailsOf(context.WithoutCancel(ctx), p.name, "router"))
+	}
+	return nil
+}
+
+// restart is Restart of the part p within ctx.
+func (d *Deployment) restart(ctx context.Context, p *part) error {
+	name := p.name
 	if p.role == toxiproxyAlias {
 		// Its proxies live in its memory: a restarted toxiproxy has none, and every link is cut.
 		return fmt.Errorf("containers: toxiproxy cannot be restarted without losing every proxy; cut links with the engine instead")

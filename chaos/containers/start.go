@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -160,14 +161,29 @@ const tailLines = 15
 
 // tails returns the last lines each part logged, for an error message.
 func (d *Deployment) tails(ctx context.Context) string {
-	d.mu.Lock()
-	parts := append([]*part(nil), d.parts...)
-	d.mu.Unlock()
+	var names []string
+	for _, p := range d.snapshot() {
+		names = append(names, p.name)
+	}
+	return d.tailsOf(ctx, names...)
+}
+
+// tailsOf is tails of the named parts only (those the deployment has).
+func (d *Deployment) tailsOf(ctx context.Context, names ...string) string {
 	var b strings.Builder
-	for _, p := range parts {
-		fmt.Fprintf(&b, "\n--- %s (last %d lines) ---\n%s", p.name, tailLines, strings.Join(p.lastLines(ctx, tailLines), "\n"))
+	for _, p := range d.snapshot() {
+		if slices.Contains(names, p.name) {
+			fmt.Fprintf(&b, "\n--- %s (last %d lines) ---\n%s", p.name, tailLines, strings.Join(p.lastLines(ctx, tailLines), "\n"))
+		}
 	}
 	return b.String()
+}
+
+// snapshot is the deployment's parts, copied under its lock.
+func (d *Deployment) snapshot() []*part {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*part(nil), d.parts...)
 }
 
 // lastLines returns up to n of the last lines the part logged.

@@ -66,9 +66,16 @@ func (rt *Runtime) artifactSource(ctx context.Context) (worker.ArtifactSource, e
 	return artifact.Source{Registry: a.Registry, RepoPrefix: a.RepoPrefix, Policy: policy, PlainHTTP: a.PlainHTTP}, nil
 }
 
+// pinsTimeout bounds a starting worker's pulls of its pinned artifacts: a registry exchange that
+// never answers (a hung connection, a registry stalled mid-blob) fails the start with the pull's
+// error instead of leaving a worker that neither serves nor says why.
+const pinsTimeout = 30 * time.Second
+
 // verifyPins makes a worker verify its configured artifacts before it serves: a pin that does
 // not verify stops the start, since the worker would have nothing it may serve.
 func verifyPins(ctx context.Context, srv *worker.Server, w config.Worker, models []config.Model) error {
+	ctx, cancel := context.WithTimeout(ctx, pinsTimeout)
+	defer cancel()
 	for _, m := range models {
 		if err := srv.Apply(ctx, m.Name, m.ArtifactDigest); err != nil {
 			return fmt.Errorf("worker %s: pinned artifact of %s: %w", w.ID, m.Name, err)
