@@ -83,6 +83,9 @@ type job struct {
 	c         Completion
 	// tool is the request's tool call, planned by planTool; nil for none.
 	tool *toolRun
+	// connTenant, set only by the GRPCQuotaByConnection defect, is the tenant admission
+	// charges instead of the caller's.
+	connTenant string
 }
 
 // maxAttempts bounds how many places one request may be tried on. A retry happens only when a

@@ -108,6 +108,9 @@ func (r *Router) admitGRPC(ctx context.Context, req *arcertv1.CompleteRequest, j
 		return end
 	}
 	j.principal = r.defects.Labels.grpcPrincipal(p)
+	if r.defects.Labels.GRPCQuotaByConnection {
+		j.connTenant = r.connectionTenant(ctx, p.Tenant)
+	}
 	class, end := r.trafficClass(p, req.GetTrafficClass())
 	j.class = class
 	if end.reason != "" {

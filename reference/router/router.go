@@ -53,16 +53,19 @@ type Options struct {
 
 // Router serves the data plane and the discovery endpoints of one runtime.
 type Router struct {
-	cfg      *config.Config
-	ids      *identity.Directory
-	adm      *admission.Controller
-	pool     *routing.Pool
-	evidence EvidenceStore
-	metrics  *metrics
-	gatherer prometheus.Gatherer
-	log      *slog.Logger
-	models   map[string]config.Model
-	batches  *batch.Store
+	// connTenants is the GRPCQuotaByConnection defect's first tenant of each gRPC connection
+	// (by peer address); unused by the conformant router.
+	connTenants sync.Map
+	cfg         *config.Config
+	ids         *identity.Directory
+	adm         *admission.Controller
+	pool        *routing.Pool
+	evidence    EvidenceStore
+	metrics     *metrics
+	gatherer    prometheus.Gatherer
+	log         *slog.Logger
+	models      map[string]config.Model
+	batches     *batch.Store
 	// places are the fallback chains, tenant policies and hosted providers requests are planned
 	// over.
 	places *places
