@@ -53,7 +53,10 @@ type billSample struct {
 	requestID string
 	// chunks is the content chunks received; usageGiven says whether the response stated usage
 	// (a stream's final event or message, a plain body), and prompt/completion what it said.
-	chunks             int
+	chunks int
+	// received is the content text received, which says how many tokens the chunks carried
+	// (delivered).
+	received           string
 	usageGiven         bool
 	prompt, completion int
 	err                error
@@ -113,7 +116,7 @@ func billCall(ctx context.Context, s billShot) billSample {
 	body := probe(s.text, s.tokens, s.path != pathHTTP)
 	if s.path == pathGRPC {
 		res, err := env.GRPC.CompleteWatch(cctx, s.tenant.Key, grpcRequest(body, ""), onContent)
-		out.requestID, out.chunks = res.RequestID, res.Tokens
+		out.requestID, out.chunks, out.received = res.RequestID, res.Tokens, res.Text
 		if u := res.Usage; u != nil {
 			out.usageGiven, out.prompt, out.completion = true, int(u.GetPromptTokens()), int(u.GetCompletionTokens())
 		}
@@ -123,7 +126,7 @@ func billCall(ctx context.Context, s billShot) billSample {
 		return out
 	}
 	res, err := env.HTTP.Do(cctx, driver.Call{Path: driver.PathChatCompletions, Key: s.tenant.Key, Body: body, OnContent: onContent})
-	out.requestID, out.chunks = res.RequestID, res.Tokens
+	out.requestID, out.chunks, out.received = res.RequestID, res.Tokens, res.Text
 	if u := res.Usage; u.TotalTokens > 0 || u.PromptTokens > 0 {
 		out.usageGiven, out.prompt, out.completion = true, u.PromptTokens, u.CompletionTokens
 	}

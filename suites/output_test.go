@@ -26,3 +26,23 @@ func TestOutputTokensSeesThroughCoalescedMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveredCountsMessagesOrBoundsTheirTokens: one word (or less) to a message is a token a
+// message, counted exactly; several words to a message give a range from the words to the bytes,
+// which holds the runtime's true count and refuses a bill beyond it either way.
+func TestDeliveredCountsMessagesOrBoundsTheirTokens(t *testing.T) {
+	exact := deliveredOf(3, "one two three")
+	if !exact.exact() || exact.least != 3 || !exact.holds(4, 1) || exact.holds(5, 1) || exact.String() != "3" {
+		t.Errorf("a word a message: %+v (%s)", exact, exact)
+	}
+	if sub := deliveredOf(5, "unbelievable words"); !sub.exact() || sub.least != 5 {
+		t.Errorf("sub-word tokens, more messages than words: %+v", sub)
+	}
+	coalesced := deliveredOf(2, "one two three four")
+	if coalesced.exact() || coalesced.least != 4 || coalesced.most != len("one two three four") {
+		t.Errorf("four words in two messages: %+v", coalesced)
+	}
+	if !coalesced.holds(8, 0) || coalesced.holds(2, 0) || coalesced.holds(64, 1) {
+		t.Errorf("four words in two messages hold 8, not 2 (the messages) nor 64 (past its bytes): %+v", coalesced)
+	}
+}
