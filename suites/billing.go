@@ -31,9 +31,20 @@ var _ = Describe("Billing", func() {
 		}
 		samples := runBilling(ctx, billingShots(paths))
 		refPrompt := map[string]int{} // per path: the prompt's count, as its completed requests were told
+		stated, messages := map[string]int{}, map[string]int{}
 		for _, s := range samples {
 			if s.ending == billCompleted && s.usageGiven {
 				refPrompt[s.path] = s.prompt
+				stated[s.path] += s.completion
+				messages[s.path] += s.chunks
+			}
+		}
+		// per path: the tokens a message its completed streams stated, which narrows the range a
+		// cut stream sending several tokens to a message is judged against (delivered.narrowedBy)
+		perMessage := map[string]float64{}
+		for p, n := range messages {
+			if n > 0 {
+				perMessage[p] = float64(stated[p]) / float64(n)
 			}
 		}
 		var problems []string
@@ -46,7 +57,7 @@ var _ = Describe("Billing", func() {
 			rec := recs[0]
 			ending := billEnding(rec)
 			ended[ending]++
-			client := billReceived(s, refPrompt)
+			client := billReceived(s, refPrompt, perMessage[s.path])
 			if why := billMismatch(s, rec, client); why != "" {
 				problems = append(problems, why)
 			}
@@ -108,12 +119,13 @@ type billLine struct {
 }
 
 // billReceived is what s's client received: the usage stated, else the tokens its chunks carried
-// (delivered) and the prompt's count as the path's completed requests were told it.
-func billReceived(s billSample, refPrompt map[string]int) billLine {
+// (delivered, narrowed by the tokens a message its path's completed streams stated) and the
+// prompt's count as the path's completed requests were told it.
+func billReceived(s billSample, refPrompt map[string]int, perMessage float64) billLine {
 	if s.usageGiven {
 		return billLine{s.prompt, delivered{s.completion, s.completion}}
 	}
-	return billLine{refPrompt[s.path], deliveredOf(s.chunks, s.received)}
+	return billLine{refPrompt[s.path], deliveredOf(s.chunks, s.received).narrowedBy(perMessage, s.chunks)}
 }
 
 // billMismatch says, in a sentence, how rec bills s other than its client received it and at the

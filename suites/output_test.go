@@ -46,3 +46,25 @@ func TestDeliveredCountsMessagesOrBoundsTheirTokens(t *testing.T) {
 		t.Errorf("four words in two messages hold 8, not 2 (the messages) nor 64 (past its bytes): %+v", coalesced)
 	}
 }
+
+// TestNarrowedByTheStatedTokensAMessage: a cut stream of 6 messages from a runtime whose
+// completed streams stated 4 tokens a message carried 10 to 56 tokens, within its words and
+// bytes; a bill of the 64 requested falls outside. An exact count, no estimate, or an estimate
+// that misses the range leaves it as it was.
+func TestNarrowedByTheStatedTokensAMessage(t *testing.T) {
+	text := strings.Repeat("word ", 24)
+	d := deliveredOf(6, text).narrowedBy(4, 6)
+	if d.least != 24 || d.most != 56 || d.holds(64, 1) || !d.holds(24, 0) {
+		t.Errorf("6 messages at 4 tokens a message, 24 words in %d bytes: %+v", len(text), d)
+	}
+	if got := deliveredOf(6, "a b c d e f").narrowedBy(4, 6); !got.exact() || got.least != 6 {
+		t.Errorf("an exact count was narrowed: %+v", got)
+	}
+	wide := deliveredOf(6, text)
+	if got := wide.narrowedBy(0, 6); got != wide {
+		t.Errorf("no estimate narrowed %+v to %+v", wide, got)
+	}
+	if got := wide.narrowedBy(100, 6); got != wide {
+		t.Errorf("an estimate past the bytes narrowed %+v to %+v", wide, got)
+	}
+}

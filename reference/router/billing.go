@@ -15,7 +15,15 @@ type BillingDefects struct {
 	// NothingWhenFailedMidway bills 0 tokens and 0 cost for a stream that failed after output went
 	// out (its worker lost), while every ending a client can provoke is billed right.
 	NothingWhenFailedMidway bool
+	// CoalescedBillsRequested, with GRPCCoalescedTokens, bills a gRPC stream that ends before its
+	// last token its max_tokens, as a door that sends several tokens a message and so keeps no
+	// count of those that went out might; HTTP is billed right.
+	CoalescedBillsRequested bool
 }
+
+// requestedBiller is an emitter that bills an unfinished request its max_tokens (the
+// CoalescedBillsRequested defect).
+type requestedBiller interface{ billsRequested() bool }
 
 // withholder is an emitter whose output reaches the client only when the request is served (a
 // plain HTTP body); an unserved request's tokens never went out on it.
@@ -38,6 +46,9 @@ func delivered(j job, end ending, em emitter) tokenUsage {
 	u := tokenUsage{Prompt: int64(j.c.PromptTokens), Completion: end.delivered}
 	if w, ok := em.(withholder); ok && w.withholds() && !end.class.Served() {
 		u.Completion = 0
+	}
+	if b, ok := em.(requestedBiller); ok && b.billsRequested() {
+		u.Completion = int64(j.c.MaxTokens)
 	}
 	return u
 }

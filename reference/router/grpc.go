@@ -83,7 +83,7 @@ func (s *inferenceServer) Complete(req *arcertv1.CompleteRequest, stream grpc.Se
 	var ticket uint64
 	if end.reason == "" {
 		em := &grpcEmitter{stream: stream, id: j.id, atPick: r.defects.GRPCStartsAtPick, spliceFault: r.defects.GRPCSpliceOnDeviceFault, spliceLoss: r.defects.GRPCSpliceOnWorkerLoss,
-			coalesce: r.defects.GRPCCoalescedTokens, sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
+			coalesce: r.defects.GRPCCoalescedTokens, billRequested: r.defects.Billing.CoalescedBillsRequested, sender: streamSender{stream: stream, d: r.writeTimeout(j)}}
 		end = r.execute(ctx, j, em)
 		ticket = r.pending.begin()
 		if end.class.Served() {
@@ -148,9 +148,14 @@ type grpcEmitter struct {
 	// coalesce is the GRPCCoalescedTokens defect; pending holds the tokens not yet sent under it.
 	coalesce int
 	pending  []string
+	// billRequested is the Billing.CoalescedBillsRequested defect (see delivered).
+	billRequested bool
 	// sender bounds each Send by Router.writeTimeout (0 waits as long as the client likes).
 	sender streamSender
 }
+
+// billsRequested reports the Billing.CoalescedBillsRequested defect under coalescing.
+func (e *grpcEmitter) billsRequested() bool { return e.billRequested && e.coalesce > 1 }
 
 // startsAtPick reports the GRPCStartsAtPick defect (see generate).
 func (e *grpcEmitter) startsAtPick() bool { return e.atPick }
