@@ -31,20 +31,18 @@ var _ = Describe("Billing", func() {
 		}
 		samples := runBilling(ctx, billingShots(paths))
 		refPrompt := map[string]int{} // per path: the prompt's count, as its completed requests were told
-		stated, messages := map[string]int{}, map[string]int{}
+		// per path: what its completed streams stated of their tokens, which says whether its
+		// messages carry a token each and narrows the range of one that carries several
+		stated := map[string]*statedTokens{}
+		for _, p := range paths {
+			stated[p] = &statedTokens{}
+		}
 		for _, s := range samples {
 			if s.ending == billCompleted && s.usageGiven {
 				refPrompt[s.path] = s.prompt
-				stated[s.path] += s.completion
-				messages[s.path] += s.chunks
-			}
-		}
-		// per path: the tokens a message its completed streams stated, which narrows the range a
-		// cut stream sending several tokens to a message is judged against (delivered.narrowedBy)
-		perMessage := map[string]float64{}
-		for p, n := range messages {
-			if n > 0 {
-				perMessage[p] = float64(stated[p]) / float64(n)
+				if s.path != pathHTTP {
+					stated[s.path].add(s.chunks, s.completion)
+				}
 			}
 		}
 		var problems []string
@@ -57,8 +55,9 @@ var _ = Describe("Billing", func() {
 			rec := recs[0]
 			ending := billEnding(rec)
 			ended[ending]++
-			client := billReceived(s, refPrompt, perMessage[s.path])
-			if why := billMismatch(s, rec, client); why != "" {
+			got := stated[s.path].of(s.chunks, s.received)
+			client := billReceived(s, refPrompt, got)
+			if why := billMismatch(s, rec, client, got); why != "" {
 				problems = append(problems, why)
 			}
 			billed += rec.Tokens.Prompt + rec.Tokens.Completion
@@ -70,7 +69,7 @@ var _ = Describe("Billing", func() {
 			// A stream whose chunks carried several tokens each was checked against a range, not a
 			// count: it is judged on its path narrowed to say so, and the evidence counts them.
 			narrowed := ""
-			if s.path != pathHTTP && !deliveredOf(s.chunks, s.received).exact() {
+			if s.path != pathHTTP && !got.exact() {
 				narrowed, ranged = tokenRange, ranged+1
 			}
 			judged(s.path+narrowed, 1)
@@ -93,7 +92,7 @@ var _ = Describe("Billing", func() {
 		evidence("%d requests (%d completed, %d cancelled by their client after %d chunks, %d timed out mid-stream) billed %d tokens; their clients received %d",
 			len(samples), ended[billCompleted], ended[billCancelled], billCutAfter, ended[billTimedOut], billed, received)
 		if ranged > 0 {
-			evidence("%d streams sent several tokens to a message, so their clients could bound what they received (from its words to its bytes, %d tokens of range in all) but not count it: their bills were checked against that range, on the paths marked %s",
+			evidence("%d streams came from a wire sending several tokens to a message, so their clients could bound what they received but not count it (%d tokens of range in all over the cut ones): their bills, and the usage the served ones stated, were checked against that range, on the paths marked %s",
 				ranged, spread, tokenRange)
 		}
 	}, SpecTimeout(specTimeout))
@@ -118,19 +117,19 @@ type billLine struct {
 	completion delivered
 }
 
-// billReceived is what s's client received: the usage stated, else the tokens its chunks carried
-// (delivered, narrowed by the tokens a message its path's completed streams stated) and the
-// prompt's count as the path's completed requests were told it.
-func billReceived(s billSample, refPrompt map[string]int, perMessage float64) billLine {
+// billReceived is what s's client received: the usage stated, else got, the tokens its chunks
+// carried, and the prompt's count as the path's completed requests were told it.
+func billReceived(s billSample, refPrompt map[string]int, got delivered) billLine {
 	if s.usageGiven {
 		return billLine{s.prompt, delivered{s.completion, s.completion}}
 	}
-	return billLine{refPrompt[s.path], deliveredOf(s.chunks, s.received).narrowedBy(perMessage, s.chunks)}
+	return billLine{refPrompt[s.path], got}
 }
 
 // billMismatch says, in a sentence, how rec bills s other than its client received it and at the
-// declared prices; empty when it does not.
-func billMismatch(s billSample, rec discovery.Record, client billLine) string {
+// declared prices; empty when it does not. got is the tokens s's chunks carried, which a stated
+// usage must agree with too.
+func billMismatch(s billSample, rec discovery.Record, client billLine, got delivered) string {
 	who := fmt.Sprintf("a %s request over %s (%s/%s, %d chunks received)", s.ending, s.path, rec.Outcome, rec.Reason, s.chunks)
 	slack := 0
 	if !s.usageGiven {
@@ -141,8 +140,8 @@ func billMismatch(s billSample, rec discovery.Record, client billLine) string {
 	case !near(rec.Tokens.Prompt, client.prompt, slack) || !client.completion.holds(rec.Tokens.Completion, slack):
 		return fmt.Sprintf("%s was billed %d prompt and %d completion tokens; its client received %d and %s", who,
 			rec.Tokens.Prompt, rec.Tokens.Completion, client.prompt, client.completion)
-	case s.path != pathHTTP && !deliveredOf(s.chunks, s.received).holds(rec.Tokens.Completion, billSlack):
-		return fmt.Sprintf("%s billed %d completion tokens; its client's chunks carried %s", who, rec.Tokens.Completion, deliveredOf(s.chunks, s.received))
+	case s.path != pathHTTP && !got.holds(rec.Tokens.Completion, billSlack):
+		return fmt.Sprintf("%s billed %d completion tokens; its client's chunks carried %s", who, rec.Tokens.Completion, got)
 	}
 	if want, ok := declaredCost(rec); !ok {
 		return fmt.Sprintf("%s billed %d micro-USD for %d+%d tokens; the declared prices make %d", who, rec.CostMicroUSD, rec.Tokens.Prompt, rec.Tokens.Completion, want)

@@ -27,8 +27,9 @@ const (
 	billPromptWords = 200
 	// billCompletedTokens is the output of a request that runs to the end.
 	billCompletedTokens = 16
-	// billCancelledTokens is what a cancelled stream asks for: far more than it reads.
-	billCancelledTokens = 64
+	// billCancelledTokens is what a cancelled stream asks for: far more than it reads, so that a
+	// bill of what it asked for stands out even from a runtime sending many tokens a message.
+	billCancelledTokens = 256
 	// billCutAfter is how many content chunks a cancelling client reads before it closes.
 	billCutAfter = 6
 	// billCompletedPerPath and billCancelledPerPath size the load on each client path.

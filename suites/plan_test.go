@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -74,35 +75,45 @@ func TestPanicIsNamedAHarnessBug(t *testing.T) {
 }
 
 // TestTimeoutSaysWhereItWaited: a spec that timed out keeps its one-sentence note, and its whole
-// text (failures.log) names the harness frames it was waiting in, on its goroutine and others,
-// never the frames Ginkgo did not highlight.
+// text names the module's own frames it was waiting in, the spec's goroutine first and identical
+// stacks once with their count, never the frames of the runtime or of other modules.
 func TestTimeoutSaysWhereItWaited(t *testing.T) {
-	f := types.Failure{Message: "A spec timeout occurred", ProgressReport: types.ProgressReport{
-		CurrentNodeType: types.NodeTypeIt, CurrentStepText: "restarting",
-		Goroutines: []types.Goroutine{
-			{ID: 1, State: "select", IsSpecGoroutine: true, Stack: []types.FunctionCall{
-				{Function: "runtime.selectgo", Filename: "/go/select.go", Line: 1},
-				{Function: "suites.faultRun.run", Filename: "/x/suites/faultrun.go", Line: 164, Highlight: true},
-			}},
-			{ID: 2, State: "sleep", Stack: []types.FunctionCall{
-				{Function: "containers.(*Deployment).poll", Filename: "/x/chaos/containers/nodes.go", Line: 240, Highlight: true},
-			}},
-			{ID: 3, State: "IO wait", Stack: []types.FunctionCall{{Function: "net.read", Filename: "/go/net.go", Line: 9}}},
-		},
+	poll := types.Goroutine{State: "sleep", Stack: []types.FunctionCall{
+		{Function: "time.Sleep", Filename: "/go/time.go", Line: 3},
+		{Function: "github.com/aruntime/arcert/chaos/containers.(*Deployment).poll", Filename: "/x/chaos/containers/nodes.go", Line: 240},
 	}}
+	gs := []types.Goroutine{
+		{ID: 1, State: "select", IsSpecGoroutine: true, Stack: []types.FunctionCall{
+			{Function: "runtime.selectgo", Filename: "/go/select.go", Line: 1},
+			{Function: "github.com/aruntime/arcert/suites.faultRun.run", Filename: "/x/suites/faultrun.go", Line: 164},
+		}},
+		poll, poll, poll,
+		{ID: 5, State: "IO wait", Stack: []types.FunctionCall{{Function: "net.read", Filename: "/go/net.go", Line: 9}}},
+	}
+	f := types.Failure{Message: "A spec timeout occurred", ProgressReport: types.ProgressReport{
+		CurrentNodeType: types.NodeTypeIt, CurrentStepText: "restarting", Goroutines: gs}}
 	text := failureText(f)
-	for _, want := range []string{`at step "restarting"`, "the spec's goroutine (select) was in:\n  suites.faultRun.run at /x/suites/faultrun.go:164",
-		"another goroutine (sleep) was in:\n  containers.(*Deployment).poll at /x/chaos/containers/nodes.go:240"} {
+	for _, want := range []string{`at step "restarting"`, "the spec's goroutine (select) was in:\n  suites.faultRun.run at /x/suites/faultrun.go:164\n",
+		"3 goroutines (sleep) were in:\n  chaos/containers.(*Deployment).poll at /x/chaos/containers/nodes.go:240"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the failure text lacks %q:\n%s", want, text)
 		}
 	}
-	for _, unwanted := range []string{"selectgo", "net.read"} {
+	for _, unwanted := range []string{"selectgo", "net.read", "time.Sleep"} {
 		if strings.Contains(text, unwanted) {
-			t.Errorf("the failure text names the frame %s Ginkgo did not highlight:\n%s", unwanted, text)
+			t.Errorf("the failure text names the frame %s outside the module:\n%s", unwanted, text)
 		}
 	}
 	if got := report.Condense(text, "/x/suites/resilience_coldstart.go:39"); got != "A spec timeout occurred" {
 		t.Errorf("note %q", got)
+	}
+	var many []types.Goroutine
+	for i := range 20 {
+		many = append(many, types.Goroutine{State: "select", Stack: []types.FunctionCall{
+			{Function: fmt.Sprintf("github.com/aruntime/arcert/suites.wait%d", i), Filename: "/x/suites/w.go", Line: i}}})
+	}
+	f.ProgressReport.Goroutines = many
+	if text := failureText(f); strings.Count(text, " was in:") != waitedStacks || !strings.Contains(text, "(and 12 more stacks)") {
+		t.Errorf("20 different stacks are not cut to %d:\n%s", waitedStacks, text)
 	}
 }

@@ -38,17 +38,19 @@ var _ = Describe("Billing under faults", func() {
 		a := tenantA()
 		contents := make([]string, len(vias))
 		prompts := make([]int, len(vias))
+		stated := make([]statedTokens, len(vias))
 		for i, via := range vias {
-			// The prompt's count is learnt before the loss, from a request served to the end.
+			// The prompt's count, and the tokens a message the wire states, are learnt before the
+			// loss, from a request served to the end.
 			contents[i] = prompt(rng(371+uint64(i)), billPromptWords) + " billed " + via
-			prompts[i] = promptCountOver(ctx, via, a, contents[i])
+			prompts[i], stated[i] = promptCountOver(ctx, via, a, contents[i])
 		}
 		ends, ok := cutStreamsAtOnce(ctx, region, parts, vias, contents)
 		if !ok {
 			return
 		}
 		for i, via := range vias {
-			judgeMidwayBill(ctx, via, a, prompts[i], ends[i])
+			judgeMidwayBill(ctx, via, a, prompts[i], stated[i].of(ends[i].tokens, ends[i].text), ends[i])
 		}
 		expectRecovery(ctx, runResult{window: chaosledger.Window{End: time.Now()}}, a)
 	}, SpecTimeout(streamLossTimeout))
@@ -101,10 +103,10 @@ const midwayBillWait = 10 * time.Second
 const midwaySettle = time.Second
 
 // judgeMidwayBill checks the evidence of the stream over via that ended failed midway: its
-// completion tokens are what the client's chunks carried (delivered: within the one in flight as
-// the worker went), its prompt tokens are the prompt's count as a served request over the same wire is told
+// completion tokens are got, what the client's chunks carried (within the one in flight as the
+// worker went), its prompt tokens are the prompt's count as a served request over the same wire is told
 // it, and its cost follows the declared prices.
-func judgeMidwayBill(ctx context.Context, via string, t target.Tenant, prompt int, end streamEnd) {
+func judgeMidwayBill(ctx context.Context, via string, t target.Tenant, prompt int, got delivered, end streamEnd) {
 	judgeThat(end.requestID != "", "the stream over %s that failed midway carries no request id, so its bill cannot be found", via)
 	recs := awaitRecords(ctx, t.Key, end.requestID, midwayBillWait)
 	judgeThat(len(recs) == 1, "the stream over %s that failed midway (request %s) has %d evidence records, want 1", via, end.requestID, len(recs))
@@ -114,16 +116,16 @@ func judgeMidwayBill(ctx context.Context, via string, t target.Tenant, prompt in
 		"the stream over %s that failed midway (request %s) gained another evidence record: it is billed twice", via, end.requestID)
 	recs = evidenceNow(ctx, t.Key, end.requestID)
 	rec := recs[0]
-	judgeThat(end.received.holds(rec.Tokens.Completion, billSlack),
+	judgeThat(got.holds(rec.Tokens.Completion, billSlack),
 		"the stream over %s failed midway (%s/%s) after its client received %d chunks carrying %s tokens, and evidence bills %d completion tokens",
-		via, rec.Outcome, rec.Reason, end.tokens, end.received, rec.Tokens.Completion)
+		via, rec.Outcome, rec.Reason, end.tokens, got, rec.Tokens.Completion)
 	judgeThat(rec.Tokens.Prompt == prompt,
 		"the stream over %s failed midway after its prompt was processed, and evidence bills %d prompt tokens; the same prompt served over %s counts %d",
 		via, rec.Tokens.Prompt, via, prompt)
 	want, ok := declaredCost(rec)
 	judgeThat(ok, "the stream over %s failed midway and was billed %d micro-USD for %d+%d tokens; the declared prices make %d",
 		via, rec.CostMicroUSD, rec.Tokens.Prompt, rec.Tokens.Completion, want)
-	if end.received.exact() {
+	if got.exact() {
 		judgedFor("EVD-3", via, 1)
 	} else {
 		judgedFor("EVD-3", via+tokenRange, 1)
@@ -132,14 +134,20 @@ func judgeMidwayBill(ctx context.Context, via string, t target.Tenant, prompt in
 		via, end.tokens, rec.Tokens.Prompt, rec.Tokens.Completion, rec.CostMicroUSD)
 }
 
-// promptCountOver is the prompt count of content over via, as a served request is told it: one
-// completion token, its usage read back.
-func promptCountOver(ctx context.Context, via string, t target.Tenant, content string) int {
+// promptCountOver is the prompt count of content over via, as a served request is told it, and
+// what that request stated of its statedTokens completion tokens (how many a message carries).
+func promptCountOver(ctx context.Context, via string, t target.Tenant, content string) (int, statedTokens) {
 	path := pathHTTPStream
 	if via == viaGRPCStream {
 		path = pathGRPC
 	}
-	s := billCall(ctx, billShot{path: path, ending: billCompleted, tenant: t, text: content, tokens: 1, deadline: tenantClass(t).Deadline})
+	s := billCall(ctx, billShot{path: path, ending: billCompleted, tenant: t, text: content, tokens: calibrationTokens, deadline: tenantClass(t).Deadline})
 	judgeThat(s.err == nil && s.usageGiven, "a served request over %s, sent to learn the prompt's count, stated no usage (err %v)", via, s.err)
-	return s.prompt
+	var st statedTokens
+	st.add(s.chunks, s.completion)
+	return s.prompt, st
 }
+
+// calibrationTokens is the output of the request that learns a wire's prompt count: enough
+// messages to tell one token a message from several.
+const calibrationTokens = 16

@@ -41,11 +41,10 @@ type streamEnd struct {
 	requestID string
 	// tokens counts the content messages the client received; output the tokens it received, at
 	// least (outputTokens): a stream sent several tokens to a message is counted by its words.
-	// What max_tokens bounds is output; a bill is judged against received (EVD-3): the messages,
-	// or the range its text allows when they carried several tokens each, never a count the
-	// runtime states.
+	// What max_tokens bounds is output; a bill is judged against the messages and text (EVD-3,
+	// delivered), never against a count the runtime states for this stream.
 	tokens, output int
-	received       delivered
+	text           string
 	failedMid      bool // an error event (HTTP) or a non-OK status (gRPC) after content
 	class          outcome.Class
 	reason         outcome.Reason
@@ -73,10 +72,10 @@ func streamOver(ctx context.Context, via string, t target.Tenant, content string
 	}
 	if via == viaGRPCStream {
 		res, err := env.GRPC.CompleteWatch(ctx, t.Key, grpcRequest(probe(content, midStreamTokens, false), ""), on)
-		return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: grpcOutput(res), received: deliveredOf(res.Tokens, res.Text), failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
+		return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: grpcOutput(res), text: res.Text, failedMid: res.Tokens > 0 && res.Code != codes.OK, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 	}
 	res, err := env.HTTP.Do(ctx, driver.Call{Path: driver.PathChatCompletions, Key: t.Key, Body: probe(content, midStreamTokens, true), OnContent: on})
-	return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: httpOutput(res), received: deliveredOf(res.Tokens, res.Text), failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
+	return streamEnd{requestID: res.RequestID, tokens: res.Tokens, output: httpOutput(res), text: res.Text, failedMid: res.MidStreamError, class: res.Outcome, reason: res.Reason, worker: res.ServedBy.Worker, violations: res.ContractViolations, err: err}
 }
 
 // expectStreamCutFails runs one stream over via, loses the primary region's workers once it is

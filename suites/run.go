@@ -153,9 +153,11 @@ func failureText(f types.Failure) string {
 	return f.Message + whereItWaited(f.ProgressReport)
 }
 
-// whereItWaited is, for a spec that timed out or was interrupted, the harness's own frames of the
-// spec's goroutine and of every other goroutine running harness code at that moment: "A spec
-// timeout occurred" alone does not say which wait never ended. Empty for any other failure.
+// whereItWaited is, for a spec that timed out or was interrupted, the module's own frames (the
+// harness's, chaos's, the drivers') of the spec's goroutine and of the other goroutines running
+// the module's code at that moment, identical stacks once with their count, at most
+// waitedStacks of them: "A spec timeout occurred" alone does not say which wait never ended.
+// Empty for any other failure.
 func whereItWaited(pr types.ProgressReport) string {
 	if pr.IsZero() {
 		return ""
@@ -164,20 +166,54 @@ func whereItWaited(pr types.ProgressReport) string {
 	if pr.CurrentStepText != "" {
 		fmt.Fprintf(&b, "\nat step %q", pr.CurrentStepText)
 	}
-	goroutines := append([]types.Goroutine{pr.SpecGoroutine()}, pr.HighlightedGoroutines()...)
-	for _, g := range goroutines {
-		if g.IsZero() || !g.HasHighlights() {
+	var order []string
+	count := map[string]int{}
+	for _, g := range pr.Goroutines {
+		stack := ownFrames(g)
+		if stack == "" {
 			continue
 		}
-		role := "another goroutine"
+		who := "a goroutine"
 		if g.IsSpecGoroutine {
-			role = "the spec's goroutine"
+			who = "the spec's goroutine"
 		}
-		fmt.Fprintf(&b, "\n%s (%s) was in:", role, g.State)
-		for _, fc := range g.Stack {
-			if fc.Highlight {
-				fmt.Fprintf(&b, "\n  %s at %s:%d", fc.Function, fc.Filename, fc.Line)
-			}
+		key := fmt.Sprintf("%s (%s) was in:%s", who, g.State, stack)
+		if count[key] == 0 {
+			order = append(order, key)
+		}
+		count[key]++
+	}
+	// The spec's own goroutine first, then the stacks most goroutines share.
+	sort.SliceStable(order, func(i, j int) bool {
+		si, sj := strings.HasPrefix(order[i], "the spec's"), strings.HasPrefix(order[j], "the spec's")
+		return si && !sj || si == sj && count[order[i]] > count[order[j]]
+	})
+	for i, key := range order {
+		if i == waitedStacks {
+			fmt.Fprintf(&b, "\n(and %d more stacks)", len(order)-waitedStacks)
+			break
+		}
+		if n := count[key]; n > 1 {
+			key = strings.Replace(key, "a goroutine", fmt.Sprintf("%d goroutines", n), 1)
+			key = strings.Replace(key, " was in:", " were in:", 1)
+		}
+		b.WriteString("\n" + key)
+	}
+	return b.String()
+}
+
+// waitedStacks bounds the stacks whereItWaited lists: a load run has hundreds of goroutines.
+const waitedStacks = 8
+
+// ownModule is the prefix of the functions whereItWaited shows.
+const ownModule = "github.com/aruntime/arcert/"
+
+// ownFrames lists g's frames in the module's own code, innermost first, one a line.
+func ownFrames(g types.Goroutine) string {
+	var b strings.Builder
+	for _, fc := range g.Stack {
+		if strings.HasPrefix(fc.Function, ownModule) {
+			fmt.Fprintf(&b, "\n  %s at %s:%d", strings.TrimPrefix(fc.Function, ownModule), fc.Filename, fc.Line)
 		}
 	}
 	return b.String()

@@ -76,10 +76,16 @@ func (d *Deployment) Restart(ctx context.Context, role, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
 	if err := d.restart(ctx, p); err != nil {
-		return fmt.Errorf("%w%s", err, d.tailsOf(context.WithoutCancel(ctx), p.name, "router"))
+		// Its own bound: the Docker engine may be what stalled the restart.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tailTimeout)
+		defer cancel()
+		return fmt.Errorf("%w%s", err, d.tailsOf(lctx, p.name, "router"))
 	}
 	return nil
 }
+
+// tailTimeout bounds reading the log lines a failed restart quotes.
+const tailTimeout = 10 * time.Second
 
 // restart is Restart of the part p within ctx.
 func (d *Deployment) restart(ctx context.Context, p *part) error {

@@ -69,7 +69,7 @@ failure).`,
 	cmd.Flags().StringVar(&f.out, "out", "arcert-report", "directory for report.json, junit.xml, summary.md and report.html")
 	cmd.Flags().BoolVar(&f.embedded, "embedded", false, "start the embedded reference runtime and certify it with its own target")
 	cmd.Flags().BoolVar(&f.containers, "containers", false, "deploy the reference runtime as one container per role (Docker) and certify it with its own target")
-	cmd.Flags().StringVar(&f.variant, "variant", "", "with --embedded: run this negative control instead of the reference runtime")
+	cmd.Flags().StringVar(&f.variant, "variant", "", "with --embedded: run this variant of the reference runtime (a negative control, or a conformant variant) instead of it")
 	cmd.Flags().StringVar(&f.runtimeLog, "runtime-log", "", "with --embedded: write the embedded runtime's log (text, info level) to this file")
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed for prompts, arrival schedules and spec order")
 	cmd.Flags().StringVar(&f.nonce, "nonce", "", "mixed into every prompt so no run resends another's (default: random; give a report's nonce to resend its exact prompts)")
@@ -214,7 +214,7 @@ func variantNote(v string) string {
 	if v == "" {
 		return ""
 	}
-	return " as negative control " + v
+	return " as variant " + v
 }
 
 // printSummary prints the per-profile results and every requirement that did not pass, each

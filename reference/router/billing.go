@@ -15,11 +15,16 @@ type BillingDefects struct {
 	// NothingWhenFailedMidway bills 0 tokens and 0 cost for a stream that failed after output went
 	// out (its worker lost), while every ending a client can provoke is billed right.
 	NothingWhenFailedMidway bool
-	// CoalescedBillsRequested, with GRPCCoalescedTokens, bills a gRPC stream that ends before its
-	// last token its max_tokens, as a door that sends several tokens a message and so keeps no
-	// count of those that went out might; HTTP is billed right.
+	// CoalescedBillsRequested, with GRPCCoalescedTokens, bills a gRPC call whose worker stated no
+	// usage (one cut by its client, its deadline or a lost worker) its max_tokens, as a door that
+	// sends several tokens a message and so keeps no count of those that went out might; HTTP is
+	// billed right.
 	CoalescedBillsRequested bool
 }
+
+// holdsBack is an emitter that may hold tokens it accepted but has not sent yet (the
+// GRPCCoalescedTokens defect's partial message): an unfinished request did not deliver them.
+type holdsBack interface{ unsent() int }
 
 // requestedBiller is an emitter that bills an unfinished request its max_tokens (the
 // CoalescedBillsRequested defect).
@@ -44,6 +49,9 @@ func delivered(j job, end ending, em emitter) tokenUsage {
 		return tokenUsage{}
 	}
 	u := tokenUsage{Prompt: int64(j.c.PromptTokens), Completion: end.delivered}
+	if h, ok := em.(holdsBack); ok {
+		u.Completion -= int64(h.unsent())
+	}
 	if w, ok := em.(withholder); ok && w.withholds() && !end.class.Served() {
 		u.Completion = 0
 	}

@@ -154,6 +154,9 @@ type grpcEmitter struct {
 	sender streamSender
 }
 
+// unsent is how many accepted tokens the coalescing defect holds for its next message.
+func (e *grpcEmitter) unsent() int { return len(e.pending) }
+
 // billsRequested reports the Billing.CoalescedBillsRequested defect under coalescing.
 func (e *grpcEmitter) billsRequested() bool { return e.billRequested && e.coalesce > 1 }
 
