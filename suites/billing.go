@@ -67,13 +67,16 @@ var _ = Describe("Billing", func() {
 				unstated++
 			}
 			// A stream whose chunks carried several tokens each was checked against a range, not a
-			// count: it is judged on its path narrowed to say so, and the evidence counts them.
-			narrowed := ""
-			if s.path != pathHTTP && !got.exact() {
-				narrowed, ranged = tokenRange, ranged+1
+			// count: it is judged on its path marked so, and the evidence counts them.
+			basis := got
+			if s.path == pathHTTP {
+				basis = delivered{} // a plain body has no chunks: its stated usage alone is judged
 			}
-			judged(s.path+narrowed, 1)
-			judged(ending+narrowed, 1)
+			if !basis.exact() {
+				ranged++
+			}
+			judged(basis.on(s.path), 1)
+			judged(basis.on(ending), 1)
 		}
 		mustHold(len(problems) == 0, "%d of %d requests were not billed what their client received: %s", len(problems), len(samples),
 			strings.Join(problems[:min(len(problems), billProblemsShown)], "; "))

@@ -59,6 +59,15 @@ func (d delivered) narrowedBy(perMessage float64, messages int) delivered {
 // exact reports whether the client's count is exact.
 func (d delivered) exact() bool { return d.least == d.most }
 
+// on is the path a sample judged against d counts on: path itself for an exact count, path
+// marked tokenRange for a range, so a PASS says how many of its samples rest on a range.
+func (d delivered) on(path string) string {
+	if d.exact() {
+		return path
+	}
+	return path + tokenRange
+}
+
 // holds reports whether n tokens, within slack (a message in flight as the stream was cut),
 // could be what the client received.
 func (d delivered) holds(n, slack int) bool { return n >= d.least-slack && n <= d.most+slack }

@@ -22,8 +22,8 @@ func judgeNoisyFlood(t *target.Target, k target.TrafficClass, a target.Tenant, f
 		return e.Outcome == outcome.Shed && (e.Reason == outcome.ReasonQueueFull || e.Reason == outcome.ReasonCapacity)
 	})
 	peak := checks.MaxOverlap(intervals(served))
-	evidence("%s flooded %s with %d requests in %s (%d over gRPC): %d served (peak %d in flight, declared concurrency %d), %d shed for a full queue or capacity",
-		a.Name, k.Name, len(flood.entries), flood.stats.Elapsed.Round(time.Millisecond), countOnPath(flood.entries, viaGRPC),
+	evidence("%s flooded %s with %d requests in %s (%s): %d served (peak %d in flight, declared concurrency %d), %d shed for a full queue or capacity",
+		a.Name, k.Name, len(flood.entries), flood.stats.Elapsed.Round(time.Millisecond), byWire(flood.entries),
 		len(served), peak, t.Capacity.Concurrency, len(full))
 	if peak < t.Capacity.Concurrency/2 || len(full) == 0 {
 		invalid("%s's flood never filled the runtime (peak %d in flight, %d shed for a full queue)", a.Name, peak, len(full))
@@ -32,17 +32,6 @@ func judgeNoisyFlood(t *target.Target, k target.TrafficClass, a target.Tenant, f
 	late := judgeLateness(flood.entries, k)
 	mustHold(late.ok(), "%s's flood: outcomes arrived past the class deadline of %s plus %s: %s", a.Name, k.Deadline, deadlineTolerance, late)
 	return true
-}
-
-// countOnPath is how many of entries took path.
-func countOnPath(entries []chaosledger.Entry, path string) int {
-	n := 0
-	for _, e := range entries {
-		if e.Path == path {
-			n++
-		}
-	}
-	return n
 }
 
 // judgeQuietTenant is ADM-7's verdict on tenant B's probes.
