@@ -255,19 +255,38 @@ func (l evidenceLog) problem() string {
 
 // instanceOf is worker id's reported instance and digest of model, "" while it is not healthy.
 func instanceOf(ctx context.Context, id, model string) string {
-	var v discovery.Versions
-	Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
-	for _, w := range v.Workers {
-		if w.Worker != id || !w.Healthy {
-			continue
-		}
-		for _, a := range w.Artifacts {
-			if a.Model == model {
-				return w.Instance + "@" + a.Digest
-			}
+	w, ok := versionsOf(ctx, id)
+	if !ok || !w.Healthy {
+		return ""
+	}
+	for _, a := range w.Artifacts {
+		if a.Model == model {
+			return w.Instance + "@" + a.Digest
 		}
 	}
 	return ""
+}
+
+// versionsOf is what the versions endpoint says of worker id, false when it does not list it.
+func versionsOf(ctx context.Context, id string) (discovery.WorkerVersions, bool) {
+	var v discovery.Versions
+	Expect(getJSON(ctx, discovery.PathVersions, tenantA().Key, &v)).To(Equal(http.StatusOK))
+	for _, w := range v.Workers {
+		if w.Worker == id {
+			return w, true
+		}
+	}
+	return discovery.WorkerVersions{}, false
+}
+
+// versionsText says in one line what the versions endpoint says of worker id, for a failure
+// message: whether it is listed and healthy, its instance and its artifacts.
+func versionsText(ctx context.Context, id string) string {
+	w, ok := versionsOf(ctx, id)
+	if !ok {
+		return "the versions endpoint does not list " + id
+	}
+	return fmt.Sprintf("the versions endpoint lists %s healthy %t, instance %q, artifacts %v", id, w.Healthy, w.Instance, w.Artifacts)
 }
 
 // servingProbes is how many requests VER-4 sends to learn which workers serve tenant A before

@@ -3,6 +3,7 @@ package suites
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -74,7 +75,10 @@ var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registr
 		}
 		Eventually(func() string { return instanceOf(ctx, victim, model) }).WithContext(ctx).WithTimeout(convergence).
 			WithPolling(100*time.Millisecond).Should(And(HaveSuffix("@"+pinned(model)), Not(Equal(before))),
-			"%s did not come back as a new instance on the pin %s", victim, pinned(model))
+			func() string {
+				return fmt.Sprintf("%s did not come back as a new instance on the pin %s within the declared convergence of %s after its restart (which took %s); before the loss it was %q; now %s",
+					victim, pinned(model), convergence, restarted.Round(time.Millisecond), before, versionsText(context.WithoutCancel(ctx), victim))
+			})
 		judgedFor("FLT-2", "cold-start", len(rr.settled()))
 		evidence("%s came back on %s in %s with every registry exchange %s slower; the others served meanwhile", victim, pinned(model), restarted.Round(time.Millisecond), slowRegistry)
 	}, SpecTimeout(2*time.Minute))

@@ -77,7 +77,13 @@ func check(w io.Writer, e *Expectations, dir string) ([]string, error) {
 			mark := "ok: " + words
 			if !ok {
 				mark = "UNMET: " + words
-				unmet = append(unmet, fmt.Sprintf("%s: %s is %s, expected %s (%s)", c.Name, q.ID, q.Result, words, x.Why))
+				line := fmt.Sprintf("%s: %s is %s, expected %s (%s)", c.Name, q.ID, q.Result, words, x.Why)
+				if q.Message != "" {
+					// The whole message, not the table's note: CI keeps only what is printed, and
+					// the failure's last lines (what a wait last saw) are what a flake is read from.
+					line += "\n    " + shorten(q.Message, messageRunes)
+				}
+				unmet = append(unmet, line)
 			}
 			marks[q.ID] = append(marks[q.ID], mark)
 		}
@@ -125,6 +131,9 @@ func readReport(path string) (*report.Report, error) {
 	}
 	return &r, nil
 }
+
+// messageRunes bounds the requirement message an unmet expectation quotes.
+const messageRunes = 2000
 
 // shorten keeps a note to one line of at most n runes.
 func shorten(s string, n int) string {

@@ -144,3 +144,14 @@ func TestForeignReportIsAnError(t *testing.T) {
 		t.Fatalf("a foreign report: %v", err)
 	}
 }
+
+// TestUnmetQuotesTheFailure: an unmet expectation quotes the requirement's whole message on its
+// own line, since CI keeps only what is printed and the table's note is cut at 100 runes.
+func TestUnmetQuotesTheFailure(t *testing.T) {
+	long := strings.Repeat("w", 150) + " did not come back: Expected <string>: abc@sha256:1 to have suffix"
+	report := strings.Replace(reportJSON([3]string{"TEN-3", "PASS", `"round":12`}), `"note":"n"`, `"note":"n","message":"`+long+`"`, 1)
+	unmet, _ := run(t, report, reportJSON([3]string{"TEN-3", "FAIL", `"round":3`}))
+	if len(unmet) == 0 || !strings.HasSuffix(unmet[0], "\n    "+long) {
+		t.Fatalf("the unmet line does not end with the whole message:\n%s", strings.Join(unmet, "\n"))
+	}
+}
