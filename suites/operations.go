@@ -286,7 +286,11 @@ func versionsText(ctx context.Context, id string) string {
 	if !ok {
 		return "the versions endpoint does not list " + id
 	}
-	return fmt.Sprintf("the versions endpoint lists %s healthy %t, instance %q, artifacts %v", id, w.Healthy, w.Instance, w.Artifacts)
+	why := ""
+	if w.HealthReason != "" {
+		why = " (" + w.HealthReason + ")"
+	}
+	return fmt.Sprintf("the versions endpoint lists %s healthy %t%s, instance %q, artifacts %v", id, w.Healthy, why, w.Instance, w.Artifacts)
 }
 
 // servingProbes is how many requests VER-4 sends to learn which workers serve tenant A before

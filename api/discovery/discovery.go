@@ -45,10 +45,15 @@ type Device struct {
 
 // WorkerVersions is what one worker reports it has applied.
 type WorkerVersions struct {
-	Worker         string     `json:"worker"`
-	Region         string     `json:"region"`
-	Pool           string     `json:"pool"`
-	Healthy        bool       `json:"healthy"`
+	Worker  string `json:"worker"`
+	Region  string `json:"region"`
+	Pool    string `json:"pool"`
+	Healthy bool   `json:"healthy"`
+	// HealthReason says why the router has the worker out of rotation (its last failed health
+	// poll or call, or the worker's own reason), empty while it is healthy: a harness that waits
+	// for a worker to come back, and an operator, can then tell a dead worker from one whose
+	// address answers as another.
+	HealthReason   string     `json:"health_reason,omitempty"`
 	RuntimeVersion string     `json:"runtime_version"`
 	PolicyVersion  string     `json:"policy_version"`
 	RoutingVersion string     `json:"routing_version"`

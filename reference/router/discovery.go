@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aruntime/arcert/api/discovery"
@@ -12,6 +13,7 @@ import (
 	"github.com/aruntime/arcert/api/outcome"
 	"github.com/aruntime/arcert/reference/evidence"
 	"github.com/aruntime/arcert/reference/identity"
+	"github.com/aruntime/arcert/reference/routing"
 )
 
 // implementation names this runtime at /v1/aruntime/features.
@@ -58,6 +60,7 @@ func (r *Router) versions(w http.ResponseWriter, req *http.Request) {
 	out := discovery.Versions{RouterVersion: r.cfg.Runtime.Version, PolicyVersion: r.cfg.Runtime.PolicyVersion, Workers: []discovery.WorkerVersions{}}
 	for _, wv := range r.pool.Versions(ctx) {
 		v := discovery.WorkerVersions{Worker: wv.Worker.ID, Region: wv.Worker.Region, Pool: wv.Worker.Pool, Healthy: wv.Err == nil && wv.Worker.Healthy()}
+		v.HealthReason = healthReason(wv)
 		if resp := wv.Resp; resp != nil {
 			v.RuntimeVersion, v.PolicyVersion, v.RoutingVersion = resp.GetRuntimeVersion(), resp.GetPolicyVersion(), resp.GetRoutingVersion()
 			v.Instance = resp.GetInstance()
@@ -153,4 +156,21 @@ func (r *Router) evidenceList(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	writeOK(w, out)
+}
+
+// healthReason says why wv's worker is listed unhealthy, "" when it is not: the versions call's
+// own failure and why the router took the worker out of rotation, either or both.
+func healthReason(wv routing.WorkerVersion) string {
+	var why []string
+	if wv.Err != nil {
+		why = append(why, "versions: "+wv.Err.Error())
+	}
+	if !wv.Worker.Healthy() {
+		if err := wv.Worker.Err(); err != nil {
+			why = append(why, "out of rotation: "+err.Error())
+		} else {
+			why = append(why, "out of rotation: no health poll answered yet")
+		}
+	}
+	return strings.Join(why, "; ")
 }

@@ -235,3 +235,35 @@ func TestGRPCTrailers(t *testing.T) {
 		t.Fatalf("unknown model: err %v trailer %v", err, tr)
 	}
 }
+
+// TestVersionsSayWhyAWorkerIsOut: a worker out of rotation is listed unhealthy with the router's
+// reason, and the healthy ones with none, so whoever waits for a worker to come back can tell a
+// dead one from one whose address answers as another.
+func TestVersionsSayWhyAWorkerIsOut(t *testing.T) {
+	rt := start(t, devConfig(t))
+	if err := rt.KillWorker(t.Context(), "worker-b"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var v discovery.Versions
+		mustJSON(t, get(t, rt, "/v1/aruntime/versions", acmeKey), &v)
+		var b discovery.WorkerVersions
+		for _, w := range v.Workers {
+			switch {
+			case w.Worker == "worker-b":
+				b = w
+			case w.Healthy && w.HealthReason != "":
+				t.Fatalf("healthy worker %s has a health reason %q", w.Worker, w.HealthReason)
+			}
+		}
+		if !b.Healthy && b.HealthReason != "" {
+			t.Logf("worker-b is out: %s", b.HealthReason)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker-b killed 10s ago is listed healthy %t with reason %q; want unhealthy with a reason", b.Healthy, b.HealthReason)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
