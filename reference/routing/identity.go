@@ -67,6 +67,7 @@ func (s *identityStream) RecvMsg(m any) error {
 			if v := md.Get(MetadataWorkerID); len(v) == 1 && v[0] != "" && v[0] != s.worker.ID {
 				cause := fmt.Errorf("%w: %s at %s answered a call as %q", errAnotherWorker, s.worker.ID, s.worker.Address, v[0])
 				s.worker.MarkUnhealthy(cause)
+				s.worker.redial(cause)
 				s.err = status.Error(codes.Unavailable, cause.Error())
 			}
 		}

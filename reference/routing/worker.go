@@ -35,6 +35,7 @@ type Worker struct {
 	Client arcertv1.WorkerClient
 
 	conn   *grpc.ClientConn
+	live   *liveConns // conn's dialled connections, dropped when another worker answers on them
 	pool   *Pool
 	idHash uint64
 	stop   chan struct{} // closed by Remove: the worker's poller ends
@@ -110,6 +111,9 @@ func (w *Worker) observe(resp *arcertv1.HealthResponse, err error, marks uint64)
 	}
 	if err != nil {
 		w.setErr(err)
+	}
+	if errors.Is(err, errAnotherWorker) {
+		w.redial(err)
 	}
 	if w.healthy.Swap(healthy) != healthy {
 		changed = true
