@@ -256,7 +256,13 @@ func (l evidenceLog) problem() string {
 // instanceOf is worker id's reported instance and digest of model, "" while it is not healthy.
 func instanceOf(ctx context.Context, id, model string) string {
 	w, ok := versionsOf(ctx, id)
-	if !ok || !w.Healthy {
+	return instanceIn(w, ok, model)
+}
+
+// instanceIn is the instance and digest of model in w (what the versions endpoint listed for a
+// worker, listed says it did), "" when it is not listed or not healthy.
+func instanceIn(w discovery.WorkerVersions, listed bool, model string) string {
+	if !listed || !w.Healthy {
 		return ""
 	}
 	for _, a := range w.Artifacts {
@@ -279,11 +285,10 @@ func versionsOf(ctx context.Context, id string) (discovery.WorkerVersions, bool)
 	return discovery.WorkerVersions{}, false
 }
 
-// versionsText says in one line what the versions endpoint says of worker id, for a failure
-// message: whether it is listed and healthy, its instance and its artifacts.
-func versionsText(ctx context.Context, id string) string {
-	w, ok := versionsOf(ctx, id)
-	if !ok {
+// versionsText says in one line what the versions endpoint listed for worker id (w, listed
+// says whether it was), for a failure message: healthy or why not, its instance and artifacts.
+func versionsText(id string, w discovery.WorkerVersions, listed bool) string {
+	if !listed {
 		return "the versions endpoint does not list " + id
 	}
 	why := ""

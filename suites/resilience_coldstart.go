@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -73,11 +74,20 @@ var _ = Describe("Cold start with a slow registry", Serial, Label("fault:registr
 			invalid("%s came back in %s, faster than one slowed registry exchange (%s): its start did not wait on the registry", victim, restarted, slowRegistry)
 			return
 		}
-		Eventually(func() string { return instanceOf(ctx, victim, model) }).WithContext(ctx).WithTimeout(convergence).
+		// What the versions endpoint last said of the victim, for the failure message: Gomega reads
+		// the message on its own goroutine (at a failure, and for progress reports), so it only
+		// formats what the polls saw, asking the runtime nothing.
+		var seen atomic.Pointer[string]
+		seen.Store(new("no versions listing read yet"))
+		Eventually(func() string {
+			w, listed := versionsOf(ctx, victim)
+			seen.Store(new(versionsText(victim, w, listed)))
+			return instanceIn(w, listed, model)
+		}).WithContext(ctx).WithTimeout(convergence).
 			WithPolling(100*time.Millisecond).Should(And(HaveSuffix("@"+pinned(model)), Not(Equal(before))),
 			func() string {
-				return fmt.Sprintf("%s did not come back as a new instance on the pin %s within the declared convergence of %s after its restart (which took %s); before the loss it was %q; now %s",
-					victim, pinned(model), convergence, restarted.Round(time.Millisecond), before, versionsText(context.WithoutCancel(ctx), victim))
+				return fmt.Sprintf("%s did not come back as a new instance on the pin %s within the declared convergence of %s after its restart (which took %s); before the loss it was %q; at the last poll %s",
+					victim, pinned(model), convergence, restarted.Round(time.Millisecond), before, *seen.Load())
 			})
 		judgedFor("FLT-2", "cold-start", len(rr.settled()))
 		evidence("%s came back on %s in %s with every registry exchange %s slower; the others served meanwhile", victim, pinned(model), restarted.Round(time.Millisecond), slowRegistry)

@@ -49,10 +49,11 @@ type WorkerVersions struct {
 	Region  string `json:"region"`
 	Pool    string `json:"pool"`
 	Healthy bool   `json:"healthy"`
-	// HealthReason says why the router has the worker out of rotation (its last failed health
-	// poll or call, or the worker's own reason), empty while it is healthy: a harness that waits
-	// for a worker to come back, and an operator, can then tell a dead worker from one whose
-	// address answers as another.
+	// HealthReason says why the worker is listed unhealthy (its versions call failed, or the
+	// router has it out of rotation: its last failed health poll or call, or the worker's own
+	// reason), empty while it is healthy: a harness that waits for a worker to come back, and an
+	// operator, can then tell a dead worker from one whose address answers as another. A tenant
+	// reads a few words naming no address; an operator also the errors themselves.
 	HealthReason   string     `json:"health_reason,omitempty"`
 	RuntimeVersion string     `json:"runtime_version"`
 	PolicyVersion  string     `json:"policy_version"`

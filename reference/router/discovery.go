@@ -52,15 +52,17 @@ func (r *Router) features(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (r *Router) versions(w http.ResponseWriter, req *http.Request) {
-	if _, ok := r.caller(w, req, identity.RoleTenant, identity.RoleOperator); !ok {
+	p, ok := r.caller(w, req, identity.RoleTenant, identity.RoleOperator)
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), versionsTimeout)
 	defer cancel()
 	out := discovery.Versions{RouterVersion: r.cfg.Runtime.Version, PolicyVersion: r.cfg.Runtime.PolicyVersion, Workers: []discovery.WorkerVersions{}}
 	for _, wv := range r.pool.Versions(ctx) {
-		v := discovery.WorkerVersions{Worker: wv.Worker.ID, Region: wv.Worker.Region, Pool: wv.Worker.Pool, Healthy: wv.Err == nil && wv.Worker.Healthy()}
-		v.HealthReason = healthReason(wv)
+		inRotation := wv.Worker.Healthy()
+		v := discovery.WorkerVersions{Worker: wv.Worker.ID, Region: wv.Worker.Region, Pool: wv.Worker.Pool, Healthy: wv.Err == nil && inRotation}
+		v.HealthReason = healthReason(wv, inRotation, p.Role == identity.RoleOperator)
 		if resp := wv.Resp; resp != nil {
 			v.RuntimeVersion, v.PolicyVersion, v.RoutingVersion = resp.GetRuntimeVersion(), resp.GetPolicyVersion(), resp.GetRoutingVersion()
 			v.Instance = resp.GetInstance()
@@ -159,18 +161,25 @@ func (r *Router) evidenceList(w http.ResponseWriter, req *http.Request) {
 }
 
 // healthReason says why wv's worker is listed unhealthy, "" when it is not: the versions call's
-// own failure and why the router took the worker out of rotation, either or both.
-func healthReason(wv routing.WorkerVersion) string {
+// own failure and why the router has the worker out of rotation, either or both. A tenant reads
+// routing.Why's few words; an operator also the errors themselves, addresses included.
+func healthReason(wv routing.WorkerVersion, inRotation, operator bool) string {
+	say := func(what string, err error) string {
+		if operator {
+			return what + routing.Why(err) + " (" + err.Error() + ")"
+		}
+		return what + routing.Why(err)
+	}
 	var why []string
 	if wv.Err != nil {
-		why = append(why, "versions: "+wv.Err.Error())
+		why = append(why, say("versions: ", wv.Err))
 	}
-	if !wv.Worker.Healthy() {
-		if err := wv.Worker.Err(); err != nil {
-			why = append(why, "out of rotation: "+err.Error())
-		} else {
-			why = append(why, "out of rotation: no health poll answered yet")
-		}
+	switch err := wv.Worker.Err(); {
+	case inRotation:
+	case err != nil:
+		why = append(why, say("out of rotation: ", err))
+	default:
+		why = append(why, "out of rotation: no health poll answered yet")
 	}
 	return strings.Join(why, "; ")
 }

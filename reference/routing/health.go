@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 )
@@ -84,7 +85,8 @@ func (p *Pool) watch(ctx context.Context, w *Worker) {
 		marks := w.marks.Load()
 		cctx, cancel := context.WithTimeout(ctx, max(p.interval, minHealthTimeout))
 		var md metadata.MD
-		resp, err := w.Client.Health(cctx, &arcertv1.HealthRequest{}, grpc.Header(&md))
+		var on peer.Peer
+		resp, err := w.Client.Health(cctx, &arcertv1.HealthRequest{}, grpc.Header(&md), grpc.Peer(&on))
 		cancel()
 		if err == nil {
 			w.observeAttestation(md)
@@ -102,7 +104,7 @@ func (p *Pool) watch(ctx context.Context, w *Worker) {
 			w.reachable()
 		}
 		if err == nil || failures >= unhealthyAfter || !w.Healthy() {
-			w.observe(resp, err, marks)
+			w.observe(resp, err, marks, on.LocalAddr)
 		}
 		if failures >= unhealthyAfter && silent(err) {
 			// Out of rotation now (observe), so a retry goes elsewhere: end the calls stuck on it.

@@ -202,7 +202,7 @@ func offlinePool(t testing.TB, slack int, ids ...string) *Pool {
 
 // setHealthy records a poll result as Run would.
 func setHealthy(w *Worker, healthy bool) {
-	w.observe(&arcertv1.HealthResponse{Worker: w.ID, Healthy: healthy, MaxBatch: 4}, nil, w.marks.Load())
+	w.observe(&arcertv1.HealthResponse{Worker: w.ID, Healthy: healthy, MaxBatch: 4}, nil, w.marks.Load(), nil)
 }
 
 var errInjected = errors.New("injected")

@@ -2,11 +2,13 @@ package routing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
@@ -66,8 +68,11 @@ func (s *identityStream) RecvMsg(m any) error {
 		if md, err := s.Header(); err == nil {
 			if v := md.Get(MetadataWorkerID); len(v) == 1 && v[0] != "" && v[0] != s.worker.ID {
 				cause := fmt.Errorf("%w: %s at %s answered a call as %q", errAnotherWorker, s.worker.ID, s.worker.Address, v[0])
+				again := errors.Is(s.worker.Err(), errAnotherWorker)
 				s.worker.MarkUnhealthy(cause)
-				s.worker.redial(cause)
+				if p, ok := peer.FromContext(s.Context()); ok {
+					s.worker.redial(p.LocalAddr, cause, again)
+				}
 				s.err = status.Error(codes.Unavailable, cause.Error())
 			}
 		}

@@ -7,6 +7,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	arcertv1 "github.com/aruntime/arcert/api/gen/arcert/v1"
 )
 
 // switchingProxy forwards each new connection to the upstream it holds at accept time, and keeps
@@ -15,9 +22,11 @@ import (
 type switchingProxy struct {
 	lis      net.Listener
 	upstream atomic.Pointer[string]
-	mu       sync.Mutex
-	conns    []net.Conn
-	wg       sync.WaitGroup
+	// ended counts the connections whose client side (the router) closed or broke.
+	ended atomic.Int32
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
 }
 
 func newSwitchingProxy(t *testing.T, upstream string) *switchingProxy {
@@ -42,7 +51,7 @@ func newSwitchingProxy(t *testing.T, upstream string) *switchingProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, down, up)
 			p.mu.Unlock()
-			p.wg.Go(func() { _, _ = io.Copy(up, down); _ = up.Close() })
+			p.wg.Go(func() { _, _ = io.Copy(up, down); p.ended.Add(1); _ = up.Close() })
 			p.wg.Go(func() { _, _ = io.Copy(down, up); _ = down.Close() })
 		}
 	})
@@ -72,4 +81,25 @@ func TestAConnectionToAnotherWorkerIsDialledAgain(t *testing.T) {
 	waitFor(t, "wa's address to be judged as answering for another worker", func() bool { return errors.Is(wa.Err(), errAnotherWorker) })
 	proxy.upstream.Store(&declared) // the name resolves to the declared worker again
 	waitFor(t, "wa back in rotation through a new connection", wa.Healthy)
+}
+
+// TestAGenerateAnsweredAsAnotherWorkerClosesItsConnection: a Generate whose header names another
+// worker is refused and its connection closed by the router at once, without waiting for a
+// health poll (none comes within the test) to find the address answering as another.
+func TestAGenerateAnsweredAsAnotherWorkerClosesItsConnection(t *testing.T) {
+	addr, _ := serveOn(t, func(g *grpc.Server) { arcertv1.RegisterWorkerServer(g, &splitWorker{generateAs: "wb"}) }, nil)
+	proxy := newSwitchingProxy(t, addr)
+	p := newPool(t, Options{HealthInterval: time.Hour, Endpoints: []Endpoint{{ID: "wa", Address: proxy.lis.Addr().String(), Models: []string{"m"}}}})
+	runHealthy(t, p, 1)
+	if n := proxy.ended.Load(); n != 0 {
+		t.Fatalf("%d connections ended before the call", n)
+	}
+	stream, err := p.Workers()[0].Client.Generate(t.Context(), &arcertv1.GenerateRequest{Model: "m", Prompt: "p", MaxTokens: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("Recv = %v, want Unavailable: answered as another worker", err)
+	}
+	waitFor(t, "the router to close the connection wb answered on", func() bool { return proxy.ended.Load() == 1 })
 }

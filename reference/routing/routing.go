@@ -174,10 +174,10 @@ func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
 		return nil, fmt.Errorf("%w: endpoint %q at %q with models %v: want a unique id, an address and models", ErrOptions, e.ID, e.Address, e.Models)
 	}
 	var w *Worker // set below, before any call can be made on conn
-	live := &liveConns{}
+	dialer := &workerDialer{}
 	conn, err := grpc.NewClient(e.Address,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(live.dial),
+		grpc.WithContextDialer(dialer.dial), grpc.WithNoProxy(),
 		grpc.WithStreamInterceptor(checkIdentity(func() *Worker { return w })),
 		grpc.WithPerRPCCredentials(bearer{token: p.token}),
 		grpc.WithStatsHandler(telemetry.GRPCClient(arcertv1.Worker_Generate_FullMethodName)),
@@ -193,7 +193,7 @@ func (p *Pool) newWorker(set *members, e Endpoint) (*Worker, error) {
 		ID: e.ID, Region: e.Region, Pool: e.Pool, Address: e.Address, Role: e.Role, Elastic: e.Elastic,
 		Models: append([]string(nil), e.Models...),
 		Client: arcertv1.NewWorkerClient(conn),
-		conn:   conn, live: live, pool: p, idHash: hashID(e.ID), stop: make(chan struct{}),
+		conn:   conn, dialer: dialer, pool: p, idHash: hashID(e.ID), stop: make(chan struct{}),
 	}
 	w.reach.Store(newReach())
 	return w, nil

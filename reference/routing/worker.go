@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sync/atomic"
 
 	"google.golang.org/grpc"
@@ -35,7 +36,7 @@ type Worker struct {
 	Client arcertv1.WorkerClient
 
 	conn   *grpc.ClientConn
-	live   *liveConns // conn's dialled connections, dropped when another worker answers on them
+	dialer *workerDialer // conn's dialer, which closes a connection another worker answers on
 	pool   *Pool
 	idHash uint64
 	stop   chan struct{} // closed by Remove: the worker's poller ends
@@ -90,9 +91,10 @@ func (w *Worker) MarkUnhealthy(err error) {
 	}
 }
 
-// observe records one poll: resp and err are Health's results, and marks is
-// the MarkUnhealthy count read before the call.
-func (w *Worker) observe(resp *arcertv1.HealthResponse, err error, marks uint64) {
+// observe records one poll: resp and err are Health's results, marks is the MarkUnhealthy count
+// read before the call, and local the local address of the connection the answer came on (nil
+// when unknown).
+func (w *Worker) observe(resp *arcertv1.HealthResponse, err error, marks uint64, local net.Addr) {
 	switch {
 	case err != nil:
 	case resp.GetWorker() != "" && resp.GetWorker() != w.ID:
@@ -109,11 +111,11 @@ func (w *Worker) observe(resp *arcertv1.HealthResponse, err error, marks uint64)
 	if healthy && w.marks.Load() != marks {
 		return // marked unhealthy while the poll was in flight: wait for the next
 	}
+	if errors.Is(err, errAnotherWorker) {
+		w.redial(local, err, errors.Is(w.Err(), errAnotherWorker))
+	}
 	if err != nil {
 		w.setErr(err)
-	}
-	if errors.Is(err, errAnotherWorker) {
-		w.redial(err)
 	}
 	if w.healthy.Swap(healthy) != healthy {
 		changed = true

@@ -258,6 +258,16 @@ func TestVersionsSayWhyAWorkerIsOut(t *testing.T) {
 			}
 		}
 		if !b.Healthy && b.HealthReason != "" {
+			if strings.Contains(b.HealthReason, "127.0.0.1") {
+				t.Fatalf("a tenant reads worker-b's address in its health reason %q", b.HealthReason)
+			}
+			var ops discovery.Versions
+			mustJSON(t, get(t, rt, "/v1/aruntime/versions", "dev-operator-key"), &ops)
+			for _, w := range ops.Workers {
+				if w.Worker == "worker-b" && !strings.Contains(w.HealthReason, "127.0.0.1") {
+					t.Fatalf("an operator reads worker-b's health reason %q without the error that names its address", w.HealthReason)
+				}
+			}
 			t.Logf("worker-b is out: %s", b.HealthReason)
 			return
 		}

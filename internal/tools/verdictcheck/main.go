@@ -81,7 +81,7 @@ func check(w io.Writer, e *Expectations, dir string) ([]string, error) {
 				if q.Message != "" {
 					// The whole message, not the table's note: CI keeps only what is printed, and
 					// the failure's last lines (what a wait last saw) are what a flake is read from.
-					line += "\n    " + shorten(q.Message, messageRunes)
+					line += "\n    " + shortenMiddle(q.Message, messageHead, messageTail)
 				}
 				unmet = append(unmet, line)
 			}
@@ -132,8 +132,22 @@ func readReport(path string) (*report.Report, error) {
 	return &r, nil
 }
 
-// messageRunes bounds the requirement message an unmet expectation quotes.
-const messageRunes = 2000
+// messageHead and messageTail bound the requirement message an unmet expectation quotes: its
+// start (what failed) and its end (what a wait last saw, the matcher's expectation).
+const (
+	messageHead = 600
+	messageTail = 1400
+)
+
+// shortenMiddle keeps a message to one line of its first head and last tail runes, with an
+// ellipsis between when it is longer.
+func shortenMiddle(s string, head, tail int) string {
+	r := []rune(strings.Join(strings.Fields(s), " "))
+	if len(r) <= head+tail {
+		return string(r)
+	}
+	return string(r[:head]) + " … " + string(r[len(r)-tail:])
+}
 
 // shorten keeps a note to one line of at most n runes.
 func shorten(s string, n int) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,13 +146,32 @@ func TestForeignReportIsAnError(t *testing.T) {
 	}
 }
 
-// TestUnmetQuotesTheFailure: an unmet expectation quotes the requirement's whole message on its
-// own line, since CI keeps only what is printed and the table's note is cut at 100 runes.
+// TestUnmetQuotesTheFailure: an unmet expectation quotes the requirement's message on a line of
+// its own, since CI keeps only what is printed and the table's note is cut at 100 runes: whole
+// when it is short, else its start and its end (where a wait's last reading is), on one line.
 func TestUnmetQuotesTheFailure(t *testing.T) {
-	long := strings.Repeat("w", 150) + " did not come back: Expected <string>: abc@sha256:1 to have suffix"
-	report := strings.Replace(reportJSON([3]string{"TEN-3", "PASS", `"round":12`}), `"note":"n"`, `"note":"n","message":"`+long+`"`, 1)
-	unmet, _ := run(t, report, reportJSON([3]string{"TEN-3", "FAIL", `"round":3`}))
-	if len(unmet) == 0 || !strings.HasSuffix(unmet[0], "\n    "+long) {
-		t.Fatalf("the unmet line does not end with the whole message:\n%s", strings.Join(unmet, "\n"))
+	short := strings.Repeat("w", 150) + " did not come back: Expected <string>: abc@sha256:1 to have suffix"
+	long := "FIRST " + strings.Repeat("x ", messageHead+messageTail) + "\n   at the last poll LAST"
+	for name, tc := range map[string]struct{ message, start, end string }{
+		"short": {short, short, short},
+		"long":  {long, "FIRST x", "at the last poll LAST"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			message, _ := json.Marshal(tc.message)
+			report := strings.Replace(reportJSON([3]string{"TEN-3", "PASS", `"round":12`}), `"note":"n"`, `"note":"n","message":`+string(message), 1)
+			unmet, _ := run(t, report, reportJSON([3]string{"TEN-3", "FAIL", `"round":3`}))
+			if len(unmet) == 0 {
+				t.Fatal("TEN-3 passing is met")
+			}
+			quoted, ok := strings.CutPrefix(unmet[0][strings.Index(unmet[0], "\n"):], "\n    ")
+			switch {
+			case !ok || strings.Contains(quoted, "\n"):
+				t.Fatalf("the message is not quoted on one line of its own:\n%s", unmet[0])
+			case !strings.HasPrefix(quoted, tc.start) || !strings.HasSuffix(quoted, tc.end):
+				t.Fatalf("the quote does not run from %q to %q:\n%s", tc.start, tc.end, quoted)
+			case len([]rune(quoted)) > messageHead+messageTail+3:
+				t.Fatalf("the quote is %d runes, over %d", len([]rune(quoted)), messageHead+messageTail+3)
+			}
+		})
 	}
 }
