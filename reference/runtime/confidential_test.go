@@ -66,14 +66,14 @@ func TestConfidentialTenantStaysOnAttestedCapacity(t *testing.T) {
 			t.Fatalf("%s: globex, whose policy allows the remaining places, was not served: %d %s", what, g.status, g.body)
 		}
 	}
-	rig.links["worker-b"].cut()
+	rig.links["worker-b"].Cut()
 	refusedSoon("worker-b cut")
 	if sb := servedBy(t, ask(acmeKey)); sb.Worker != "worker-a" {
 		t.Fatalf("acme served by %v, want worker-a: unattested capacity is up", sb)
 	}
-	rig.links["worker-a"].cut()
+	rig.links["worker-a"].Cut()
 	refusedSoon("eu-west cut")
-	rig.links["worker-c"].cut()
+	rig.links["worker-c"].Cut()
 	refusedSoon("every worker cut") // globex is served by the hosted provider now
 	if tenants := rig.standIn.Tenants(); slices.Contains(tenants, "umbrella") {
 		t.Fatalf("the hosted provider saw umbrella's data: tenants %v", tenants)

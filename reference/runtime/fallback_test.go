@@ -11,6 +11,7 @@ import (
 
 	"github.com/aruntime/arcert/api/outcome"
 	standin "github.com/aruntime/arcert/fixtures/provider"
+	"github.com/aruntime/arcert/internal/testrelay"
 	"github.com/aruntime/arcert/reference/config"
 )
 
@@ -20,11 +21,11 @@ const (
 )
 
 // fallbackRig is the dev configuration split in two: every worker in one runtime, the router in
-// another that dials each worker through a cutter, so a test can take a whole region away, and
+// another that dials each worker through a testrelay.Relay, so a test can take a whole region away, and
 // the stand-in hosted provider, started the way `aruntime up` starts it.
 type fallbackRig struct {
 	rt      *Runtime
-	links   map[string]*cutter
+	links   map[string]*testrelay.Relay
 	standIn *standin.Provider
 }
 
@@ -37,10 +38,10 @@ func startFallbackRig(t *testing.T, cfg *config.Config) *fallbackRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = workers.Shutdown(context.Background()) })
-	rig := &fallbackRig{links: map[string]*cutter{}}
+	rig := &fallbackRig{links: map[string]*testrelay.Relay{}}
 	for i, w := range cfg.Workers {
-		rig.links[w.ID] = newCutter(t, workers.Topology().Workers[w.ID])
-		cfg.Workers[i].Address = rig.links[w.ID].addr()
+		rig.links[w.ID] = testrelay.New(t, workers.Topology().Workers[w.ID])
+		cfg.Workers[i].Address = rig.links[w.ID].Addr()
 	}
 	startStandIn := func(_ context.Context, p config.Provider) (string, func() error, error) {
 		sp, err := standin.Start("127.0.0.1:0", p.Key)
@@ -91,8 +92,8 @@ func TestFallbackFollowsTheTenantsPolicy(t *testing.T) {
 		}
 	}
 
-	rig.links["worker-a"].cut()
-	rig.links["worker-b"].cut()
+	rig.links["worker-a"].Cut()
+	rig.links["worker-b"].Cut()
 	r := ask(globexKey)
 	expectOutcome(t, r, http.StatusOK, "rerouted", "region_failover")
 	if sb := servedBy(t, r); sb.Region != "us-east" || sb.Pool != "gpu-a100" || sb.Worker != "worker-c" || sb.Provider != config.LocalProvider {
@@ -109,7 +110,7 @@ func TestFallbackFollowsTheTenantsPolicy(t *testing.T) {
 		t.Fatalf("the provider was sent %d requests while a region could serve", len(seen))
 	}
 
-	rig.links["worker-c"].cut()
+	rig.links["worker-c"].Cut()
 	r = ask(globexKey)
 	expectOutcome(t, r, http.StatusOK, "rerouted", "provider_fallback")
 	if sb := servedBy(t, r); sb.Provider != "hosted-stand-in" || sb.Region != "us-east" || sb.Worker != "" || sb.Deployment == "" {
@@ -184,7 +185,7 @@ func TestFallbackModelIsDegraded(t *testing.T) {
 	cfg.Models = append(cfg.Models, mini)
 	cfg.Workers[1].Models = []string{mini.Name} // worker-b: the fallback model only
 	rig := startFallbackRig(t, cfg)
-	rig.links["worker-a"].cut()
+	rig.links["worker-a"].Cut()
 
 	r := post(t, rig.rt, "/v1/chat/completions", acmeKey, chat("a smaller model will do", 3), nil)
 	expectOutcome(t, r, http.StatusOK, "degraded", "fallback_model")

@@ -17,7 +17,7 @@ import (
 // blackhole forwards TCP connections to an upstream until muted; from then on every byte either
 // way, and every new connection, is swallowed without a reset: a worker's host cut off by a
 // network that drops its packets, which is what disconnecting a container from its Docker network
-// does. Unlike cutter's cut, nothing fails on the router's side; its calls just get no answer.
+// does. Unlike testrelay's Cut, nothing fails on the router's side; its calls just get no answer.
 type blackhole struct {
 	lis   net.Listener
 	muted atomic.Bool

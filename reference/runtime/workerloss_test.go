@@ -4,66 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/aruntime/arcert/internal/testrelay"
 )
-
-// cutter forwards TCP connections to an upstream until cut, which closes the listener and every
-// live connection at once: a worker's host vanishing, as the router sees it.
-type cutter struct {
-	lis   net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func newCutter(t *testing.T, upstream string) *cutter {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &cutter{lis: lis}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		for {
-			down, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", upstream)
-			if err != nil {
-				_ = down.Close()
-				continue
-			}
-			c.mu.Lock()
-			c.conns = append(c.conns, down, up)
-			c.mu.Unlock()
-			c.wg.Add(2)
-			go func() { defer c.wg.Done(); _, _ = io.Copy(up, down); _ = up.Close() }()
-			go func() { defer c.wg.Done(); _, _ = io.Copy(down, up); _ = down.Close() }()
-		}
-	}()
-	t.Cleanup(c.cut)
-	return c
-}
-
-func (c *cutter) addr() string { return c.lis.Addr().String() }
-
-func (c *cutter) cut() {
-	_ = c.lis.Close()
-	c.mu.Lock()
-	for _, conn := range c.conns {
-		_ = conn.Close()
-	}
-	c.conns = nil
-	c.mu.Unlock()
-	c.wg.Wait()
-}
 
 // TestWorkerLostMidStream: when the worker's link is cut mid-stream, the stream ends with an error
 // event and trailer saying failed/worker_lost, and the next request is failed/no_healthy_worker
@@ -78,8 +25,8 @@ func TestWorkerLostMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = workers.Shutdown(ctx) })
-	link := newCutter(t, workers.Topology().Workers[id])
-	cfg.Workers[0].Address = link.addr()
+	link := testrelay.New(t, workers.Topology().Workers[id])
+	cfg.Workers[0].Address = link.Addr()
 	rt, err := Start(ctx, cfg, Options{Router: true})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +49,7 @@ func TestWorkerLostMidStream(t *testing.T) {
 	if _, err := io.ReadFull(resp.Body, first); err != nil { // output is flowing
 		t.Fatal(err)
 	}
-	link.cut()
+	link.Cut()
 	rest, err := io.ReadAll(resp.Body)
 	if err != nil && !errors.Is(err, io.EOF) {
 		t.Fatal(err)
