@@ -281,7 +281,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // transport error that left no response is indeterminate; so is a result the driver marked so.
 func entryOf(t target.Tenant, res driver.Result, err error) chaosledger.Entry {
 	e := chaosledger.Entry{Tenant: t.Name, Endpoint: res.Endpoint, Start: res.Start, End: res.Start.Add(res.Latency), TTFT: res.TTFT, ITL: res.ITL, Deadline: tenantDeadline(t),
-		Status: res.Status, RetryAfter: res.RetryAfter, PromptTokens: res.Usage.PromptTokens,
+		Status: res.Status, RetryAfter: res.RetryAfter, PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens,
 		RequestID: res.RequestID, Outcome: res.Outcome, Reason: res.Reason, ServedBy: res.ServedBy,
 		Indeterminate: res.Indeterminate || err != nil, Violations: res.ContractViolations, MidStream: res.MidStreamError, Tokens: res.Tokens}
 	if err != nil {

@@ -99,7 +99,7 @@ func sendLoadGRPC(ctx context.Context, rq request) chaosledger.Entry {
 		e.Deadline = k.Deadline
 	}
 	if u := res.Usage; u != nil {
-		e.PromptTokens = int(u.GetPromptTokens())
+		e.PromptTokens, e.CompletionTokens = int(u.GetPromptTokens()), int(u.GetCompletionTokens())
 	}
 	return e
 }

@@ -44,6 +44,8 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 	var (
 		runs  []*quotaRun
 		unmet = map[string]string{} // "tenant:name" → why none of its quotas was measured
+		// noOutput says, tenant by tenant, why its token quota could not be spent with output.
+		noOutput []string
 	)
 
 	BeforeAll(func(ctx SpecContext) {
@@ -54,19 +56,23 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			}
 			seen[t.Name] = true
 			var why []string
-			for _, plan := range []func(target.Tenant) (*quotaRun, string){planRequestRun, planTokenRun} {
+			plans := []func(target.Tenant) (*quotaRun, string){planRequestRun, planTokenRun, planCompletionRun}
+			for i, plan := range plans {
 				q, reason := plan(t)
 				switch {
 				case q == nil:
 					why = append(why, reason)
+					if i == len(plans)-1 {
+						noOutput = append(noOutput, t.Name+": "+reason)
+					}
 				case len(runs) >= quotaRunBudget:
 					why = append(why, "the quota runs' time budget was spent on other tenants")
 				default:
 					runs = append(runs, q)
 				}
 			}
-			if len(why) == 2 {
-				unmet["tenant:"+t.Name] = why[0] + "; " + why[1]
+			if len(why) == len(plans) {
+				unmet["tenant:"+t.Name] = strings.Join(why, "; ")
 			}
 		}
 		// Every calibration comes before the first run: after a run has spent its tenant's request
@@ -81,7 +87,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			q.execute(ctx, uint64(30+i), perWord[q.tenant.Name])
 		}
 		evidence("quota runs: %s", describeRuns(runs))
-	}, NodeTimeout(quotaRunBudget*tokenRunDuration+time.Minute))
+	}, NodeTimeout(quotaRunBudget*completionRunDuration+time.Minute))
 
 	// unmeasured names the quota kinds and tenants no run measured, and says whether any ran.
 	unmeasured := func() bool {
@@ -92,6 +98,10 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			if !slices.ContainsFunc(runs, func(q *quotaRun) bool { return q.kind == kind }) {
 				notProbed(string(kind), "no declared tenant's %s quota can be measured against this runtime's capacity", (&quotaRun{kind: kind}).unit())
 			}
+		}
+		if !slices.ContainsFunc(runs, func(q *quotaRun) bool { return q.kind == quotaCompletion }) {
+			notProbed(string(quotaCompletion), "no declared tenant's token quota could be spent with output (%s): a runtime that charges a request's prompt and not what it generates is not seen",
+				strings.Join(noOutput, "; "))
 		}
 		if len(runs) == 0 {
 			invalid("no declared tenant has a quota that can be told from load shedding in a run of %s", tokenRunDuration)
@@ -108,7 +118,10 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			rate, n, estimated := q.measured()
 			served := chaosledger.Where(q.run.entries, func(e chaosledger.Entry) bool { return servedOK(e) && !e.Start.Before(q.start.Add(q.warmup)) })
 			evidence("%s: admitted %.2f %s/s after the first %s (%d requests: %s), declared %.2f/s", q.tenant.Name, rate, q.unit(), q.warmup, n, byWire(served), q.declared)
-			if estimated > 0 {
+			switch {
+			case estimated > 0 && q.kind == quotaCompletion:
+				evidence("%s: %d served requests of the completion run stated no usage and were counted at %d prompt and %d completion tokens", q.tenant.Name, estimated, completionRunWords, q.maxTokens)
+			case estimated > 0:
 				evidence("%s: %d served requests of the token run stated no prompt tokens and were counted at the planned %d", q.tenant.Name, estimated, q.promptTokens)
 			}
 			if n == 0 && !slices.ContainsFunc(q.run.entries, func(e chaosledger.Entry) bool { return quotaRefusal(e.Outcome, e.Reason) }) {

@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -30,7 +31,10 @@ const (
 	requestRunWarmup   = time.Second
 	tokenRunDuration   = 5500 * time.Millisecond
 	tokenRunWarmup     = 1500 * time.Millisecond
-	quotaTolerance     = 0.10
+	// completionRunDuration is a completion run's: its requests are few (each generates what a
+	// token run's prompt holds), so it measures longer to count as many.
+	completionRunDuration = 9500 * time.Millisecond
+	quotaTolerance        = 0.10
 	// minQuotaSamples is how many admitted requests in the measured window make a rate meaningful.
 	minQuotaSamples = 20
 	// quotaLoadShare is how much of the declared capacity a quota run may offer, so that the quota,
@@ -55,6 +59,9 @@ type quotaKind string
 const (
 	quotaRequests quotaKind = "quota-requests"
 	quotaTokens   quotaKind = "quota-tokens"
+	// quotaCompletion spends the token quota with output: short prompts and long completions, so
+	// a runtime that charges the prompt alone admits far more than declared.
+	quotaCompletion quotaKind = "quota-completion-tokens"
 )
 
 // quotaRun is one planned and, once run, recorded quota run.
@@ -67,6 +74,8 @@ type quotaRun struct {
 	offered float64
 	// promptTokens is the token run's planned prompt length (0 for a request run).
 	promptTokens int
+	// maxTokens is each request's max_tokens: the completion run's planned output.
+	maxTokens int
 	// duration is how long the run sends; warmup how much of its start is not measured.
 	duration, warmup time.Duration
 	run              *loadRun
@@ -75,8 +84,11 @@ type quotaRun struct {
 
 // unit names what the run's quota counts.
 func (q *quotaRun) unit() string {
-	if q.kind == quotaTokens {
+	switch q.kind {
+	case quotaTokens:
 		return "tokens"
+	case quotaCompletion:
+		return "tokens (mostly output)"
 	}
 	return "requests"
 }
@@ -99,19 +111,64 @@ func planRequestRun(t target.Tenant) (*quotaRun, string) {
 // must be long enough that the request quota never binds, short enough for the model's context
 // and for enough admitted requests in the window, and the load within the runtime's capacity.
 func planTokenRun(t target.Tenant) (*quotaRun, string) {
-	declared := float64(t.Quota.TokensPerMinute) / 60
-	requests := float64(t.Quota.RequestsPerMinute) / 60
-	p := int(math.Ceil(declared / (tokenRunRequestShare * requests)))
+	declared, p := tokensPerRequest(t)
 	admitted := declared / float64(p+tokenRunMaxTokens)
 	q := &quotaRun{tenant: t, kind: quotaTokens, declared: declared, promptTokens: p, offered: quotaFactor * admitted,
 		duration: tokenRunDuration, warmup: tokenRunWarmup}
-	switch {
-	case p+tokenRunMaxTokens > model().ContextLength:
+	if p+tokenRunMaxTokens > model().ContextLength {
 		return nil, fmt.Sprintf("spending its token quota (%.0f/s) within its request quota needs prompts of %d tokens, beyond the model's context", declared, p)
+	}
+	if why := q.tooThin(admitted, fmt.Sprintf("%d tokens", p)); why != "" {
+		return nil, why
+	}
+	return q, ""
+}
+
+// tokensPerRequest is t's token quota a second and the tokens each request of a run spending it
+// must take so that the request quota never binds (the run's admitted requests stay within
+// tokenRunRequestShare of it).
+func tokensPerRequest(t target.Tenant) (declared float64, perRequest int) {
+	declared = float64(t.Quota.TokensPerMinute) / 60
+	requests := float64(t.Quota.RequestsPerMinute) / 60
+	return declared, int(math.Ceil(declared / (tokenRunRequestShare * requests)))
+}
+
+// tooThin says why a token quota run admitting admitted requests a second (each of what) cannot
+// be measured: too few of them in its window, or its offered load too near the runtime's
+// capacity to tell the quota from load shedding; "" when it can.
+func (q *quotaRun) tooThin(admitted float64, what string) string {
+	switch {
 	case admitted*q.window().Seconds() < minQuotaSamples:
-		return nil, fmt.Sprintf("its token quota (%.0f/s) admits too few requests of %d tokens to measure in %s", declared, p, q.window())
+		return fmt.Sprintf("its token quota (%.0f/s) admits too few requests of %s to measure in %s", q.declared, what, q.window())
 	case q.offered > quotaLoadShare*env.Target.Capacity.RequestsPerSecond:
-		return nil, fmt.Sprintf("its token quota (%.0f/s) is too near the runtime's capacity to be told from load shedding", declared)
+		return fmt.Sprintf("its token quota (%.0f/s) is too near the runtime's capacity to be told from load shedding", q.declared)
+	}
+	return ""
+}
+
+// completionRunWords is a completion run's prompt: a few words, so its requests spend the token
+// quota with what they generate.
+const completionRunWords = 4
+
+// planCompletionRun is the completion run of t, or why t's token quota cannot be measured with
+// output here: each request must generate enough that the request quota never binds, within the
+// model's output limit, and what the run admits must be within what the runtime generates (the
+// target's probe rate times its probe output) and enough requests to measure.
+func planCompletionRun(t target.Tenant) (*quotaRun, string) {
+	declared, m := tokensPerRequest(t)
+	admitted := declared / float64(m+completionRunWords)
+	q := &quotaRun{tenant: t, kind: quotaCompletion, declared: declared, maxTokens: m, offered: quotaFactor * admitted,
+		duration: completionRunDuration, warmup: tokenRunWarmup}
+	generates := env.Target.Capacity.RequestsPerSecond * float64(env.Target.Capacity.ProbeMaxTokens)
+	switch {
+	case declared > quotaLoadShare*generates:
+		return nil, fmt.Sprintf("its token quota (%.0f/s) is more output than half of what the runtime generates (%.0f tokens/s: %.0f probe requests/s of %d tokens)",
+			declared, generates, env.Target.Capacity.RequestsPerSecond, env.Target.Capacity.ProbeMaxTokens)
+	case m+completionRunWords > model().ContextLength || (model().MaxOutputTokens > 0 && m > model().MaxOutputTokens):
+		return nil, fmt.Sprintf("spending its token quota (%.0f/s) with output within its request quota needs %d output tokens a request, beyond what the model produces", declared, m)
+	}
+	if why := q.tooThin(admitted, fmt.Sprintf("%d output tokens", m)); why != "" {
+		return nil, why
 	}
 	return q, ""
 }
@@ -131,9 +188,12 @@ func (q *quotaRun) execute(ctx context.Context, stream uint64, perWord float64) 
 	r := rng(stream)
 	words := 4
 	maxTokens := 1
-	if q.kind == quotaTokens {
+	switch q.kind {
+	case quotaTokens:
 		words = max(1, int(float64(q.promptTokens)/perWord))
 		maxTokens = tokenRunMaxTokens
+	case quotaCompletion:
+		words, maxTokens = completionRunWords, q.maxTokens
 	}
 	q.start = time.Now()
 	q.run = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, q.duration, func(i int) request {
@@ -158,8 +218,10 @@ func quotaRequest(t target.Tenant, text string, maxTokens, i int) request {
 
 // measured is the rate the run had admitted after the warmup, in its quota's unit per second,
 // how many admitted requests it rests on, and how many of them a token run counted at its planned
-// prompt length because they were served without stating their prompt tokens (a stream whose
-// runtime ignores stream_options.include_usage).
+// length because they were served without stating their usage (a stream whose runtime ignores
+// stream_options.include_usage). A token run counts a request's prompt and its max_tokens of 1;
+// a completion run its prompt and the completion its usage states (a prompt of unstated length at
+// its words, a completion at its max_tokens): what was generated, whatever the runtime charged.
 func (q *quotaRun) measured() (rate float64, n, estimated int) {
 	window := q.start.Add(q.warmup)
 	spent := 0.0
@@ -168,14 +230,22 @@ func (q *quotaRun) measured() (rate float64, n, estimated int) {
 			continue
 		}
 		n++
-		prompt := e.PromptTokens
-		if q.kind == quotaTokens && prompt == 0 {
-			prompt = q.promptTokens
-			estimated++
-		}
-		if q.kind == quotaTokens {
+		switch q.kind {
+		case quotaTokens:
+			prompt := e.PromptTokens
+			if prompt == 0 {
+				prompt = q.promptTokens
+				estimated++
+			}
 			spent += float64(prompt + tokenRunMaxTokens)
-		} else {
+		case quotaCompletion:
+			prompt, completion := e.PromptTokens, e.CompletionTokens
+			if prompt == 0 || completion == 0 {
+				prompt, completion = max(prompt, completionRunWords), cmp.Or(completion, q.maxTokens)
+				estimated++
+			}
+			spent += float64(prompt + completion)
+		default:
 			spent++
 		}
 	}

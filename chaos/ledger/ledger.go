@@ -50,6 +50,9 @@ type Entry struct {
 	// PromptTokens is the prompt's length as the runtime's usage stated it (0 when it stated
 	// none), so a run can tell a prompt near the context limit and a token quota can be measured.
 	PromptTokens int `json:"prompt_tokens,omitempty"`
+	// CompletionTokens is the output's length as the runtime's usage stated it (0 when it stated
+	// none), so a token quota can be measured against what a request generated as well.
+	CompletionTokens int `json:"completion_tokens,omitempty"`
 	// Deadline is the request's declared deadline (its traffic class's).
 	Deadline time.Duration `json:"deadline"`
 	// RequestID is the runtime's id for it, empty when no response header arrived.
