@@ -56,19 +56,23 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 			}
 			seen[t.Name] = true
 			var why []string
-			plans := []func(target.Tenant) (*quotaRun, string){planRequestRun, planTokenRun, planCompletionRun}
-			for i, plan := range plans {
-				q, reason := plan(t)
+			plans := []struct {
+				kind quotaKind
+				plan func(target.Tenant) (*quotaRun, string)
+			}{{quotaRequests, planRequestRun}, {quotaTokens, planTokenRun}, {quotaCompletion, planCompletionRun}}
+			for _, p := range plans {
+				q, reason := p.plan(t)
 				switch {
 				case q == nil:
-					why = append(why, reason)
-					if i == len(plans)-1 {
-						noOutput = append(noOutput, t.Name+": "+reason)
-					}
 				case len(runs) >= quotaRunBudget:
-					why = append(why, "the quota runs' time budget was spent on other tenants")
+					reason = "the quota runs' time budget was spent on other tenants"
 				default:
 					runs = append(runs, q)
+					continue
+				}
+				why = append(why, reason)
+				if p.kind == quotaCompletion {
+					noOutput = append(noOutput, t.Name+": "+reason)
 				}
 			}
 			if len(why) == len(plans) {
@@ -79,7 +83,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		// quota, a calibration request would first wait out the quota's Retry-After.
 		perWord := map[string]float64{}
 		for _, q := range runs {
-			if _, done := perWord[q.tenant.Name]; q.kind == quotaTokens && !done {
+			if _, done := perWord[q.tenant.Name]; q.kind != quotaRequests && !done {
 				perWord[q.tenant.Name] = tokensPerWord(ctx, q.tenant.Key)
 			}
 		}
@@ -117,12 +121,19 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		for _, q := range runs {
 			rate, n, estimated := q.measured()
 			served := chaosledger.Where(q.run.entries, func(e chaosledger.Entry) bool { return servedOK(e) && !e.Start.Before(q.start.Add(q.warmup)) })
-			evidence("%s: admitted %.2f %s/s after the first %s (%d requests: %s), declared %.2f/s", q.tenant.Name, rate, q.unit(), q.warmup, n, byWire(served), q.declared)
+			evidence("%s, %s: admitted %.2f %s/s after the first %s (%d requests: %s), declared %.2f/s", q.tenant.Name, q.name(), rate, q.unit(), q.warmup, n, byWire(served), q.declared)
 			switch {
 			case estimated > 0 && q.kind == quotaCompletion:
-				evidence("%s: %d served requests of the completion run stated no usage and were counted at %d prompt and %d completion tokens", q.tenant.Name, estimated, completionRunWords, q.maxTokens)
+				evidence("%s: %d served requests of the completion run did not state their prompt or completion tokens; those were counted at %d prompt tokens and the tokens streamed (or %d)", q.tenant.Name, estimated, q.promptTokens, q.maxTokens)
 			case estimated > 0:
 				evidence("%s: %d served requests of the token run stated no prompt tokens and were counted at the planned %d", q.tenant.Name, estimated, q.promptTokens)
+			}
+			if short := q.shortCompletions(); q.kind == quotaCompletion && short*10 > n {
+				// What was generated is then less than max_tokens, which a runtime may rightly have
+				// charged up front: the run cannot tell a right quota from a wrong one.
+				notProbed(string(quotaCompletion), "%d of %s's %d measured completions ended before max_tokens %d, so what was charged cannot be told from what was generated",
+					short, q.tenant.Name, n, q.maxTokens)
+				continue
 			}
 			if n == 0 && !slices.ContainsFunc(q.run.entries, func(e chaosledger.Entry) bool { return quotaRefusal(e.Outcome, e.Reason) }) {
 				// Nothing served and nothing refused for quota: the run says nothing of the quota.
@@ -130,7 +141,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 				return
 			}
 			mustHold(math.Abs(rate-q.declared)/q.declared <= quotaTolerance,
-				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance)
+				"%s was admitted %.2f %s a second against a declared quota of %.2f, off by more than %.0f %%%s", q.tenant.Name, rate, q.unit(), q.declared, 100*quotaTolerance, spentAs(q))
 			k := slowestClass(q.tenant)
 			late := judgeLateness(q.run.entries, k)
 			mustHold(late.ok(), "%s's %s run: outcomes arrived past the deadline of %s plus %s: %s", q.tenant.Name, q.unit(), k.Deadline, deadlineTolerance, late)
@@ -213,4 +224,13 @@ func quotaAnswer(e chaosledger.Entry) string {
 		return "request " + e.RequestID
 	}
 	return fmt.Sprintf("status %d, request %s", e.Status, e.RequestID)
+}
+
+// spentAs says, after a completion run's failure message, how it spent the quota: a token run's
+// and a request run's messages need nothing more.
+func spentAs(q *quotaRun) string {
+	if q.kind == quotaCompletion {
+		return fmt.Sprintf(" (spent as output: prompts of %d words, max_tokens %d)", completionRunWords, q.maxTokens)
+	}
+	return ""
 }

@@ -16,13 +16,15 @@ import (
 )
 
 // The quota runs send one tenant quotaFactor times one of its declared quotas for the run's duration,
-// and measure what was admitted after quotaWarmup, once any burst allowance is spent: that steady
-// rate is the quota as enforced. A request run spends the requests-per-minute quota with small
-// prompts; a token run spends the tokens-per-minute quota with long prompts, so few enough
-// requests are admitted that the request quota never binds (tokenRunRequestShare). At quotaFactor
-// times the quota, a burst allowance of up to two seconds' quota is spent within a request run's
-// warmup. A token run is longer, and waits longer before it measures: each of its admitted
-// requests is a few percent of the window's tokens, so the window's edges weigh more.
+// and measure what was admitted after the run's warmup, once any burst allowance is spent: that
+// steady rate is the quota as enforced. A request run spends the requests-per-minute quota with
+// small prompts; a token run spends the tokens-per-minute quota with long prompts, so few enough
+// requests are admitted that the request quota never binds (tokenRunRequestShare); a completion
+// run spends it with output (short prompts, max_tokens sized the same way), so a runtime that
+// charges the prompt alone is seen. At quotaFactor times the quota, a burst allowance of up to two
+// seconds' quota is spent within a request run's warmup. The token runs are longer, and wait
+// longer before they measure: each of their admitted requests is a few percent of the window's
+// tokens, so the window's edges weigh more.
 const (
 	quotaFactor = 3
 	// requestRunDuration and requestRunWarmup are a request run's; tokenRunDuration and
@@ -31,8 +33,8 @@ const (
 	requestRunWarmup   = time.Second
 	tokenRunDuration   = 5500 * time.Millisecond
 	tokenRunWarmup     = 1500 * time.Millisecond
-	// completionRunDuration is a completion run's: its requests are few (each generates what a
-	// token run's prompt holds), so it measures longer to count as many.
+	// completionRunDuration is a completion run's, longer than a token run's so that its rate rests
+	// on about 40 requests rather than 20: a 5.5 s run once measured 10 % low on 19.
 	completionRunDuration = 9500 * time.Millisecond
 	quotaTolerance        = 0.10
 	// minQuotaSamples is how many admitted requests in the measured window make a rate meaningful.
@@ -72,9 +74,10 @@ type quotaRun struct {
 	declared float64
 	// offered is the request rate the run sends.
 	offered float64
-	// promptTokens is the token run's planned prompt length (0 for a request run).
+	// promptTokens is the token run's planned prompt length, and the completion run's prompt as
+	// the calibration sizes it (0 for a request run).
 	promptTokens int
-	// maxTokens is each request's max_tokens: the completion run's planned output.
+	// maxTokens is the completion run's max_tokens: its planned output (0 for the other runs).
 	maxTokens int
 	// duration is how long the run sends; warmup how much of its start is not measured.
 	duration, warmup time.Duration
@@ -84,13 +87,21 @@ type quotaRun struct {
 
 // unit names what the run's quota counts.
 func (q *quotaRun) unit() string {
+	if q.kind == quotaRequests {
+		return "requests"
+	}
+	return "tokens"
+}
+
+// name names the run, for messages.
+func (q *quotaRun) name() string {
 	switch q.kind {
 	case quotaTokens:
-		return "tokens"
+		return "token run"
 	case quotaCompletion:
-		return "tokens (mostly output)"
+		return "completion run"
 	}
-	return "requests"
+	return "request run"
 }
 
 // planRequestRun is the request run of t, or why t's request quota cannot be measured here.
@@ -124,9 +135,9 @@ func planTokenRun(t target.Tenant) (*quotaRun, string) {
 	return q, ""
 }
 
-// tokensPerRequest is t's token quota a second and the tokens each request of a run spending it
-// must take so that the request quota never binds (the run's admitted requests stay within
-// tokenRunRequestShare of it).
+// tokensPerRequest is t's token quota a second and the tokens each request of a token or
+// completion run must spend (in its prompt or its output) so that the request quota never binds:
+// the run's admitted requests stay within tokenRunRequestShare of it.
 func tokensPerRequest(t target.Tenant) (declared float64, perRequest int) {
 	declared = float64(t.Quota.TokensPerMinute) / 60
 	requests := float64(t.Quota.RequestsPerMinute) / 60
@@ -152,25 +163,47 @@ const completionRunWords = 4
 
 // planCompletionRun is the completion run of t, or why t's token quota cannot be measured with
 // output here: each request must generate enough that the request quota never binds, within the
-// model's output limit, and what the run admits must be within what the runtime generates (the
-// target's probe rate times its probe output) and enough requests to measure.
+// model's output limit; what the run admits must be within what the runtime generates (the
+// target's probe rate times its probe output), within the tenant's concurrency and, request by
+// request, well within its classes' deadlines, so that the quota and not the runtime's speed is
+// what the run measures; and enough requests to measure.
 func planCompletionRun(t target.Tenant) (*quotaRun, string) {
 	declared, m := tokensPerRequest(t)
 	admitted := declared / float64(m+completionRunWords)
 	q := &quotaRun{tenant: t, kind: quotaCompletion, declared: declared, maxTokens: m, offered: quotaFactor * admitted,
 		duration: completionRunDuration, warmup: tokenRunWarmup}
-	generates := env.Target.Capacity.RequestsPerSecond * float64(env.Target.Capacity.ProbeMaxTokens)
+	c := env.Target.Capacity
+	generates := c.RequestsPerSecond * float64(c.ProbeMaxTokens)
+	// A sequence's time a token, by Little's law over the declared capacity, and so a request's.
+	takes := time.Duration(float64(m) * float64(c.Concurrency) / max(generates, 1) * float64(time.Second))
+	deadline := shortestDeadline(t)
 	switch {
 	case declared > quotaLoadShare*generates:
 		return nil, fmt.Sprintf("its token quota (%.0f/s) is more output than half of what the runtime generates (%.0f tokens/s: %.0f probe requests/s of %d tokens)",
 			declared, generates, env.Target.Capacity.RequestsPerSecond, env.Target.Capacity.ProbeMaxTokens)
 	case m+completionRunWords > model().ContextLength || (model().MaxOutputTokens > 0 && m > model().MaxOutputTokens):
 		return nil, fmt.Sprintf("spending its token quota (%.0f/s) with output within its request quota needs %d output tokens a request, beyond what the model produces", declared, m)
+	case deadline > 0 && takes > deadline/2:
+		return nil, fmt.Sprintf("a request of %d output tokens takes about %s at the declared capacity, more than half its class deadline of %s", m, takes.Round(time.Millisecond), deadline)
+	case t.Quota.MaxConcurrency > 0 && admitted*takes.Seconds() > float64(t.Quota.MaxConcurrency)/2:
+		return nil, fmt.Sprintf("%.1f requests of %d output tokens a second, each about %s, hold more than half its concurrency of %d", admitted, m, takes.Round(time.Millisecond), t.Quota.MaxConcurrency)
 	}
 	if why := q.tooThin(admitted, fmt.Sprintf("%d output tokens", m)); why != "" {
 		return nil, why
 	}
 	return q, ""
+}
+
+// shortestDeadline is the shortest deadline among t's declared classes (0 when none declares one):
+// a run's requests go to the tenant's default class, whichever that is.
+func shortestDeadline(t target.Tenant) time.Duration {
+	var out time.Duration
+	for _, name := range t.TrafficClasses {
+		if k, ok := declaredIn(env.Target.TrafficClasses, name); ok && k.Deadline > 0 && (out == 0 || k.Deadline < out) {
+			out = k.Deadline
+		}
+	}
+	return out
 }
 
 // tokensPerWord asks the runtime how many tokens a seeded word is, as key: a prompt of
@@ -194,6 +227,7 @@ func (q *quotaRun) execute(ctx context.Context, stream uint64, perWord float64) 
 		maxTokens = tokenRunMaxTokens
 	case quotaCompletion:
 		words, maxTokens = completionRunWords, q.maxTokens
+		q.promptTokens = max(1, int(math.Ceil(completionRunWords*perWord)))
 	}
 	q.start = time.Now()
 	q.run = openLoop(ctx, "quota-"+string(q.kind)+"-"+q.tenant.Name, env.Seed+int64(stream), q.offered, q.duration, func(i int) request {
@@ -217,11 +251,13 @@ func quotaRequest(t target.Tenant, text string, maxTokens, i int) request {
 }
 
 // measured is the rate the run had admitted after the warmup, in its quota's unit per second,
-// how many admitted requests it rests on, and how many of them a token run counted at its planned
-// length because they were served without stating their usage (a stream whose runtime ignores
-// stream_options.include_usage). A token run counts a request's prompt and its max_tokens of 1;
-// a completion run its prompt and the completion its usage states (a prompt of unstated length at
-// its words, a completion at its max_tokens): what was generated, whatever the runtime charged.
+// how many admitted requests it rests on, and how many of them a token or completion run counted
+// at its planned length because they were served without stating their usage (a stream whose
+// runtime ignores stream_options.include_usage). A token run counts a request's prompt and its
+// max_tokens of 1; a completion run its prompt and the completion its usage states (an unstated
+// prompt at the calibrated length of its words, an unstated completion at the tokens the stream
+// delivered, or at max_tokens): what was generated, which is what was charged as long as every
+// completion ran to max_tokens (shortCompletions).
 func (q *quotaRun) measured() (rate float64, n, estimated int) {
 	window := q.start.Add(q.warmup)
 	spent := 0.0
@@ -241,7 +277,7 @@ func (q *quotaRun) measured() (rate float64, n, estimated int) {
 		case quotaCompletion:
 			prompt, completion := e.PromptTokens, e.CompletionTokens
 			if prompt == 0 || completion == 0 {
-				prompt, completion = max(prompt, completionRunWords), cmp.Or(completion, q.maxTokens)
+				prompt, completion = cmp.Or(prompt, q.promptTokens), cmp.Or(completion, e.Tokens, q.maxTokens)
 				estimated++
 			}
 			spent += float64(prompt + completion)
@@ -250,6 +286,17 @@ func (q *quotaRun) measured() (rate float64, n, estimated int) {
 		}
 	}
 	return spent / q.window().Seconds(), n, estimated
+}
+
+// shortCompletions counts the completion run's measured requests whose usage states fewer output
+// tokens than max_tokens: a runtime may charge max_tokens up front (the completion's length is
+// unknown until it ends) or what was generated, and only completions that ran to max_tokens make
+// the two the same.
+func (q *quotaRun) shortCompletions() int {
+	window := q.start.Add(q.warmup)
+	return len(chaosledger.Where(q.run.entries, func(e chaosledger.Entry) bool {
+		return servedOK(e) && !e.Start.Before(window) && e.CompletionTokens > 0 && e.CompletionTokens < q.maxTokens
+	}))
 }
 
 // byWire counts entries per wire, for evidence and samples.
@@ -276,7 +323,7 @@ func (q *quotaRun) refusals() []chaosledger.Entry {
 func describeRuns(runs []*quotaRun) string {
 	var parts []string
 	for _, q := range runs {
-		parts = append(parts, fmt.Sprintf("%s %s at %.2f requests/s against %.0f %s/s", q.tenant.Name, q.unit(), q.offered, q.declared, q.unit()))
+		parts = append(parts, fmt.Sprintf("%s %s at %.2f requests/s against %.0f %s/s", q.tenant.Name, q.name(), q.offered, q.declared, q.unit()))
 	}
 	return strings.Join(parts, "; ")
 }
