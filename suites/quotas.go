@@ -120,7 +120,7 @@ var _ = Describe("Quotas", Ordered, ContinueOnFailure, func() {
 		}
 		for _, q := range runs {
 			rate, n, estimated := q.measured()
-			served := chaosledger.Where(q.run.entries, func(e chaosledger.Entry) bool { return servedOK(e) && !e.Start.Before(q.start.Add(q.warmup)) })
+			served := q.measuredEntries()
 			evidence("%s, %s: admitted %.2f %s/s after the first %s (%d requests: %s), declared %.2f/s", q.tenant.Name, q.name(), rate, q.unit(), q.warmup, n, byWire(served), q.declared)
 			switch {
 			case estimated > 0 && q.kind == quotaCompletion:

@@ -259,12 +259,8 @@ func quotaRequest(t target.Tenant, text string, maxTokens, i int) request {
 // delivered, or at max_tokens): what was generated, which is what was charged as long as every
 // completion ran to max_tokens (shortCompletions).
 func (q *quotaRun) measured() (rate float64, n, estimated int) {
-	window := q.start.Add(q.warmup)
 	spent := 0.0
-	for _, e := range q.run.entries {
-		if !servedOK(e) || e.Start.Before(window) {
-			continue
-		}
+	for _, e := range q.measuredEntries() {
 		n++
 		switch q.kind {
 		case quotaTokens:
@@ -275,9 +271,11 @@ func (q *quotaRun) measured() (rate float64, n, estimated int) {
 			}
 			spent += float64(prompt + tokenRunMaxTokens)
 		case quotaCompletion:
-			prompt, completion := e.PromptTokens, e.CompletionTokens
+			// A stream's chunks count too: a runtime whose usage understates its output (so that
+			// a prompt-only charge would look right) is held to the tokens its client received.
+			prompt, completion := e.PromptTokens, max(e.CompletionTokens, e.Tokens)
 			if prompt == 0 || completion == 0 {
-				prompt, completion = cmp.Or(prompt, q.promptTokens), cmp.Or(completion, e.Tokens, q.maxTokens)
+				prompt, completion = cmp.Or(prompt, q.promptTokens), cmp.Or(completion, q.maxTokens)
 				estimated++
 			}
 			spent += float64(prompt + completion)
@@ -293,10 +291,15 @@ func (q *quotaRun) measured() (rate float64, n, estimated int) {
 // unknown until it ends) or what was generated, and only completions that ran to max_tokens make
 // the two the same.
 func (q *quotaRun) shortCompletions() int {
-	window := q.start.Add(q.warmup)
-	return len(chaosledger.Where(q.run.entries, func(e chaosledger.Entry) bool {
-		return servedOK(e) && !e.Start.Before(window) && e.CompletionTokens > 0 && e.CompletionTokens < q.maxTokens
+	return len(chaosledger.Where(q.measuredEntries(), func(e chaosledger.Entry) bool {
+		return e.CompletionTokens > 0 && e.CompletionTokens < q.maxTokens
 	}))
+}
+
+// measuredEntries are the run's requests served after its warmup: what its rate is measured on.
+func (q *quotaRun) measuredEntries() []chaosledger.Entry {
+	window := q.start.Add(q.warmup)
+	return chaosledger.Where(q.run.entries, func(e chaosledger.Entry) bool { return servedOK(e) && !e.Start.Before(window) })
 }
 
 // byWire counts entries per wire, for evidence and samples.
