@@ -1,6 +1,7 @@
 // Package testrelay is a TCP relay for tests that stands between a client and a server as a proxy
-// or a network would: a test can cut it (a host vanishing), point its new connections elsewhere
-// (a name that now resolves to another address) and count the connections its client ended.
+// or a network would: a test can cut it (a host vanishing), mute it (a network that drops every
+// packet: nothing fails, nothing arrives), point its new connections elsewhere (a name that now
+// resolves to another address) and count the connections its client ended.
 package testrelay
 
 import (
@@ -17,6 +18,7 @@ type Relay struct {
 	lis      net.Listener
 	upstream atomic.Pointer[string]
 	ended    atomic.Int32
+	muted    atomic.Bool
 	mu       sync.Mutex
 	conns    []net.Conn
 	wg       sync.WaitGroup
@@ -42,21 +44,51 @@ func (r *Relay) accept() {
 		if err != nil {
 			return
 		}
+		r.track(down)
+		if r.muted.Load() {
+			r.wg.Go(func() { r.pipe(io.Discard, down) }) // accepted, never answered
+			continue
+		}
 		up, err := net.Dial("tcp", *r.upstream.Load())
 		if err != nil {
 			_ = down.Close()
 			continue
 		}
-		r.mu.Lock()
-		r.conns = append(r.conns, down, up)
-		r.mu.Unlock()
-		r.wg.Go(func() { _, _ = io.Copy(up, down); r.ended.Add(1); _ = up.Close() })
-		r.wg.Go(func() { _, _ = io.Copy(down, up); _ = down.Close() })
+		r.track(up)
+		r.wg.Go(func() { r.pipe(up, down); r.ended.Add(1); _ = up.Close() })
+		r.wg.Go(func() { r.pipe(down, up); _ = down.Close() })
+	}
+}
+
+// track keeps c, for Cut to close.
+func (r *Relay) track(c net.Conn) {
+	r.mu.Lock()
+	r.conns = append(r.conns, c)
+	r.mu.Unlock()
+}
+
+// pipe copies src to dst until src ends, dropping what src sends while the relay is muted.
+func (r *Relay) pipe(dst io.Writer, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !r.muted.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
 // Addr is the address clients dial.
 func (r *Relay) Addr() string { return r.lis.Addr().String() }
+
+// Mute drops every byte either way from now on, on live connections and new ones, without closing
+// or resetting anything: the client's calls get no answer, as behind a network that drops packets.
+func (r *Relay) Mute() { r.muted.Store(true) }
 
 // Point sends the connections accepted from now on to upstream; live ones stay where they went.
 func (r *Relay) Point(upstream string) { r.upstream.Store(&upstream) }

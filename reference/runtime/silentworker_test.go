@@ -3,96 +3,14 @@ package runtime
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aruntime/arcert/api/outcome"
+	"github.com/aruntime/arcert/internal/testrelay"
 )
-
-// blackhole forwards TCP connections to an upstream until muted; from then on every byte either
-// way, and every new connection, is swallowed without a reset: a worker's host cut off by a
-// network that drops its packets, which is what disconnecting a container from its Docker network
-// does. Unlike testrelay's Cut, nothing fails on the router's side; its calls just get no answer.
-type blackhole struct {
-	lis   net.Listener
-	muted atomic.Bool
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func newBlackhole(t *testing.T, upstream string) *blackhole {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &blackhole{lis: lis}
-	b.wg.Go(func() {
-		for {
-			down, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			b.track(down)
-			if b.muted.Load() {
-				b.wg.Go(func() { b.pipe(io.Discard, down) })
-				continue
-			}
-			up, err := net.Dial("tcp", upstream)
-			if err != nil {
-				_ = down.Close()
-				continue
-			}
-			b.track(up)
-			b.wg.Go(func() { b.pipe(up, down) })
-			b.wg.Go(func() { b.pipe(down, up) })
-		}
-	})
-	t.Cleanup(b.close)
-	return b
-}
-
-func (b *blackhole) addr() string { return b.lis.Addr().String() }
-
-func (b *blackhole) mute() { b.muted.Store(true) }
-
-func (b *blackhole) track(c net.Conn) {
-	b.mu.Lock()
-	b.conns = append(b.conns, c)
-	b.mu.Unlock()
-}
-
-// pipe copies src to dst while unmuted and discards what src sends once muted; it ends when src
-// closes, which only close does once muted.
-func (b *blackhole) pipe(dst io.Writer, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 && !b.muted.Load() {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (b *blackhole) close() {
-	_ = b.lis.Close()
-	b.mu.Lock()
-	for _, c := range b.conns {
-		_ = c.Close()
-	}
-	b.mu.Unlock()
-	b.wg.Wait()
-}
 
 // TestSilentRegionReleasesItsCalls is spec FBK-4's region network cut: eu-west's workers stop
 // answering without a reset while acme streams from one and globex's request waits for its first
@@ -117,10 +35,10 @@ func TestSilentRegionReleasesItsCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = workers.Shutdown(context.Background()) })
-	links := map[string]*blackhole{}
+	links := map[string]*testrelay.Relay{}
 	for i, w := range cfg.Workers {
-		links[w.ID] = newBlackhole(t, workers.Topology().Workers[w.ID])
-		cfg.Workers[i].Address = links[w.ID].addr()
+		links[w.ID] = testrelay.New(t, workers.Topology().Workers[w.ID])
+		cfg.Workers[i].Address = links[w.ID].Addr()
 	}
 	rt, err := Start(ctx, cfg, Options{Router: true})
 	if err != nil {
@@ -144,8 +62,8 @@ func TestSilentRegionReleasesItsCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	links["worker-a"].mute()
-	links["worker-b"].mute()
+	links["worker-a"].Mute()
+	links["worker-b"].Mute()
 	cut := time.Now()
 	// globex asks at once, before the cut is noticed: its request goes to eu-west and gets no answer.
 	rerouted := make(chan response, 1)
